@@ -1,0 +1,117 @@
+"""The `returns-ledger` front door: the GUI (default), ``--demo``, and headless subcommands.
+
+Global options (``--data-dir``, ``--db``) are accepted before or after the subcommand. Heavy
+imports (Qt, SQLAlchemy, the sandbox) happen inside the command that needs them, so that
+``returns-ledger --help`` and headless commands start fast and never load Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from desktop import APP_NAME, __version__
+from desktop.services.config import AppConfig, resolve_config
+
+Handler = Callable[[argparse.Namespace, AppConfig], int]
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--data-dir", metavar="DIR", default=default,
+                        help="where the app keeps its data (default: the per-user data directory)")
+    parser.add_argument("--db", metavar="URL", default=default,
+                        help="database URL (default: a SQLite file in the data directory); "
+                             "e.g. postgresql+psycopg://user@host/dbname")
+
+
+def _cmd_db_upgrade(args: argparse.Namespace, config: AppConfig) -> int:
+    from desktop.services.store.migrate import upgrade
+
+    config.ensure_dirs()
+    revision = upgrade(config.db_url)
+    _emit(args, {"database": _redact_url(config.db_url), "revision": revision},
+          f"Database is at revision {revision}.")
+    return 0
+
+
+def _cmd_sandbox_serve(args: argparse.Namespace, config: AppConfig) -> int:
+    from desktop.sandbox.server import serve_forever
+
+    return serve_forever(host=args.host, port=args.port, seed=args.seed)
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password in a database URL before showing it."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def _emit(args: argparse.Namespace, data: object, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, default=str))
+    else:
+        print(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="returns-ledger",
+        description=f"{APP_NAME}: keep your returns system and QuickBooks Online / Xero in step.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _global_options(parser, suppress=False)
+    parser.add_argument("--demo", action="store_true",
+                        help="run against the embedded sandbox with a throwaway database")
+    parser.add_argument("--self-test", action="store_true",
+                        help="build every service, open the main window offscreen, close, exit 0")
+    parser.add_argument("--screenshots", metavar="DIR",
+                        help="with --demo: write a PNG of every page to DIR and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+    json_opt = argparse.ArgumentParser(add_help=False)
+    json_opt.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    db = sub.add_parser("db", help="database maintenance", parents=[common])
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="apply database migrations", parents=[common, json_opt])
+    up.set_defaults(handler=_cmd_db_upgrade)
+
+    sb = sub.add_parser("sandbox", help="local QuickBooks / Xero / RMS emulators", parents=[common])
+    sb_sub = sb.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    serve = sb_sub.add_parser("serve", help="serve the emulators on loopback", parents=[common])
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("--seed", type=int, default=1, help="seed for the generated demo data")
+    serve.set_defaults(handler=_cmd_sandbox_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = resolve_config(args.data_dir, args.db, demo=args.demo)
+    handler: Handler | None = getattr(args, "handler", None)
+    try:
+        if handler is not None:
+            return handler(args, config)
+        from desktop.app import run_gui
+
+        return run_gui(args, config)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: a clear message, not a traceback
+        from desktop.services.errors import AppError
+
+        if isinstance(exc, AppError):
+            print(f"error: {exc.user_message()}", file=sys.stderr)
+            return 2
+        raise

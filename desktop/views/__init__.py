@@ -1,0 +1,1 @@
+"""Qt only: main window, pages, dialogs, item models and the background-operation helper."""

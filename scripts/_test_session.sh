@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs inside a private D-Bus session (see scripts/test.sh). Starts gnome-keyring and a throwaway
+# PostgreSQL server, runs the checks, and tears both down whatever happens.
+set -euo pipefail
+root=$(pwd)
+run_dir=$(mktemp -d "${TMPDIR:-/tmp}/rls-test.XXXXXX")
+chmod 755 "$run_dir"
+pg_pid_dir="$run_dir/pg"
+cleanup() {
+  if [ -f "$pg_pid_dir/data/postmaster.pid" ]; then
+    $PG_AS "$PG_BIN/pg_ctl" -D "$pg_pid_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  [ -n "${KEYRING_PID:-}" ] && kill "$KEYRING_PID" 2>/dev/null || true
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+
+# A private home, so the tests' keyring never touches a real one.
+export HOME="$run_dir/home" XDG_DATA_HOME="$run_dir/home/.local/share" \
+       XDG_CONFIG_HOME="$run_dir/home/.config" XDG_CACHE_HOME="$run_dir/home/.cache" \
+       XDG_RUNTIME_DIR="$run_dir/xdg-runtime"
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+
+# 1. The Secret Service: gnome-keyring-daemon with a login keyring unlocked by a throwaway password.
+out=$(printf 'rls-test-keyring' | gnome-keyring-daemon --unlock --components=secrets --daemonize)
+KEYRING_PID=$(printf '%s\n' "$out" | sed -n 's/^GNOME_KEYRING_PID=//p')
+export RLS_TEST_KEYRING=secretservice
+
+# 2. PostgreSQL: a private server from the machine's PostgreSQL binaries on a free loopback port.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+if [ -z "$PG_BIN" ]; then PG_BIN=$(dirname "$(command -v pg_ctl)"); fi
+PG_AS=""
+mkdir -p "$pg_pid_dir"
+if [ "$(id -u)" = 0 ]; then chown postgres "$pg_pid_dir"; PG_AS="runuser -u postgres --"; fi
+pg_port=$("$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$PG_AS "$PG_BIN/initdb" -D "$pg_pid_dir/data" -A trust -U postgres -E UTF8 --no-sync >/dev/null
+$PG_AS "$PG_BIN/pg_ctl" -D "$pg_pid_dir/data" -l "$pg_pid_dir/server.log" -w \
+  -o "-k $pg_pid_dir -p $pg_port -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+export RLS_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
+
+# 3. Qt offscreen; QtWebEngine's sandbox cannot run as root.
+export QT_QPA_PLATFORM=offscreen
+[ "$(id -u)" = 0 ] && export QTWEBENGINE_DISABLE_SANDBOX=1
+export PYTHONDONTWRITEBYTECODE=1
+
+cd "$root"
+echo "== ruff";          .venv/bin/ruff check .
+echo "== mypy";          .venv/bin/mypy
+echo "== import-linter"; .venv/bin/lint-imports
+echo "== pytest"
+.venv/bin/python -m pytest "$@"
