@@ -1,0 +1,91 @@
+"""Where each platform's OAuth and API endpoints are, per environment.
+
+Environments:
+- ``production``: the real Intuit / Xero services (HTTPS only).
+- ``development`` (QBO only): Intuit's sandbox companies — same OAuth endpoints, the sandbox
+  API host; development keys may use ``http://localhost`` redirect URIs.
+- ``local``: our emulators (``desktop/sandbox``) at a loopback base URL, for the demo and tests.
+
+Endpoint addresses are from API_FACTS.md §1 and §7.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from desktop.services.errors import ConfigurationError
+
+
+class Platform(StrEnum):
+    QBO = "qbo"
+    XERO = "xero"
+
+    @property
+    def label(self) -> str:
+        return "QuickBooks Online" if self is Platform.QBO else "Xero"
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+    LOCAL = "local"
+
+    @property
+    def label(self) -> str:
+        return {"production": "Production", "development": "Intuit Development",
+                "local": "Local sandbox"}[self.value]
+
+
+QBO_SCOPES = ("com.intuit.quickbooks.accounting",)
+# Broad scopes; apps created on or after 2026-03-02 must ask for granular ones instead
+# (API_FACTS §7, names UNCONFIRMED) — hence a per-connection choice with this as the default.
+XERO_SCOPES_BROAD = ("offline_access", "accounting.transactions", "accounting.settings",
+                     "accounting.contacts")
+XERO_SCOPES_GRANULAR = ("offline_access", "accounting.invoices", "accounting.payments",
+                        "accounting.manualjournals", "accounting.settings", "accounting.contacts")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Every address one platform environment needs."""
+
+    platform: Platform
+    environment: Environment
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    api_base_url: str            # QBO: …/v3/company  Xero: …/api.xro/2.0
+    connections_url: str | None  # Xero only
+    scopes: tuple[str, ...]
+
+
+def endpoints(platform: Platform, environment: Environment, *, sandbox_url: str | None = None,
+              granular_scopes: bool = False) -> Endpoints:
+    """The endpoints for a platform environment; ``sandbox_url`` is the emulator root for ``local``."""
+    if environment is Environment.LOCAL:
+        if not sandbox_url:
+            raise ConfigurationError("The local sandbox environment needs the sandbox's address",
+                                     action="start `returns-ledger sandbox serve` and give its URL")
+        root = sandbox_url.rstrip("/")
+        if platform is Platform.QBO:
+            return Endpoints(platform, environment, f"{root}/qbo/connect/oauth2",
+                             f"{root}/qbo/oauth2/v1/tokens/bearer", f"{root}/qbo/v2/oauth2/tokens/revoke",
+                             f"{root}/qbo/v3/company", None, QBO_SCOPES)
+        return Endpoints(platform, environment, f"{root}/xero/identity/connect/authorize",
+                         f"{root}/xero/identity/connect/token", f"{root}/xero/identity/connect/revocation",
+                         f"{root}/xero/api.xro/2.0", f"{root}/xero/connections",
+                         XERO_SCOPES_GRANULAR if granular_scopes else XERO_SCOPES_BROAD)
+    if platform is Platform.QBO:
+        api = ("https://quickbooks.api.intuit.com/v3/company" if environment is Environment.PRODUCTION
+               else "https://sandbox-quickbooks.api.intuit.com/v3/company")
+        return Endpoints(platform, environment, "https://appcenter.intuit.com/connect/oauth2",
+                         "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+                         "https://developer.api.intuit.com/v2/oauth2/tokens/revoke", api, None, QBO_SCOPES)
+    if environment is Environment.DEVELOPMENT:
+        raise ConfigurationError("Xero has no separate development environment",
+                                 action="use Production with a Xero Demo Company")
+    return Endpoints(platform, environment, "https://login.xero.com/identity/connect/authorize",
+                     "https://identity.xero.com/connect/token", "https://identity.xero.com/connect/revocation",
+                     "https://api.xero.com/api.xro/2.0", "https://api.xero.com/connections",
+                     XERO_SCOPES_GRANULAR if granular_scopes else XERO_SCOPES_BROAD)
