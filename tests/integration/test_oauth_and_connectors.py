@@ -220,3 +220,24 @@ def test_429_is_honoured_with_retry_after(sandbox: SandboxHandle) -> None:
         assert conn.requests_sent == 3  # the 429, its retry, Currencies
     finally:
         c.vault.forget(c.connection_id)
+
+
+def test_system_browser_path_with_a_loopback_listener(sandbox: SandboxHandle) -> None:
+    """RFC 8252: the redirect comes back to 127.0.0.1 on a free port; the browser is played by
+    ``requests`` following the sandbox's consent redirect to the listener."""
+    import requests
+
+    from desktop.services.auth.loopback import LoopbackRedirect
+
+    info = sandbox.info["xero"]
+    eps = endpoints(Platform.XERO, Environment.LOCAL, sandbox_url=sandbox.control_url.rsplit("/_sandbox", 1)[0])
+    with LoopbackRedirect() as listener:
+        client = OAuthClient(eps, ClientCredentials(info["pkce_client_id"]), listener.redirect_uri, SystemClock())
+        request = client.begin()
+        redirect = _consent(sandbox, request, "xero", info["tenants"][0]["tenant_id"])
+        page = requests.get(redirect, timeout=10)  # what the system browser does after consent
+        assert page.status_code == 200 and "close this tab" in page.text
+        captured = listener.wait(5)
+    callback = client.parse_callback(request, captured)
+    tokens = client.exchange_code(request, callback)
+    assert tokens.access_token and tokens.refresh_token

@@ -1,0 +1,87 @@
+"""A one-shot loopback redirect listener (RFC 8252 §7.3) for sign-in in the system browser.
+
+Used when an organization's single sign-on refuses embedded browsers, and by the headless
+``returns-ledger connect`` command. It listens on ``127.0.0.1`` on a free (or given) port,
+captures the first request to the redirect path, answers it with a short "you can close this
+tab" page and hands the full redirect URL back.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from desktop import APP_NAME
+from desktop.services.errors import TransientError
+
+_PAGE = """<!doctype html><meta charset="utf-8"><title>{title}</title>
+<body style="font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;color:#223">
+<h1 style="font-weight:600">{title}</h1><p>{text}</p></body>"""
+
+
+class LoopbackRedirect:
+    """Listen for one OAuth redirect on loopback. Use as a context manager."""
+
+    def __init__(self, path: str = "/callback", port: int = 0) -> None:
+        self.path = path
+        self._result: str | None = None
+        self._done = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path.rstrip("/") != outer.path.rstrip("/"):
+                    self.send_error(404)
+                    return
+                query = parse_qs(parts.query)
+                ok = "code" in query
+                title = "Connected" if ok else "Not connected"
+                text = (f"You can close this tab and return to {APP_NAME}." if ok else
+                        f"The sign-in did not complete ({html.escape(query.get('error', ['unknown'])[0])}). "
+                        f"Return to {APP_NAME} to try again.")
+                body = _PAGE.format(title=title, text=text).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                if not outer._done.is_set():
+                    outer._result = f"{outer.redirect_uri}?{parts.query}"
+                    outer._done.set()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None  # the query holds the authorization code: never log it
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="oauth-loopback", daemon=True)
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}{self.path}"
+
+    def __enter__(self) -> LoopbackRedirect:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def wait(self, timeout_s: float) -> str:
+        """The redirect URL (with its query) once the browser comes back."""
+        if not self._done.wait(timeout_s):
+            raise TransientError("No answer came back from the browser in time",
+                                 action="finish signing in within the time allowed, or try again")
+        assert self._result is not None
+        return self._result
+
+    def cancel(self) -> None:
+        self._done.set()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread.is_alive():
+            self._thread.join(5)
