@@ -18,6 +18,10 @@ import pytest
 
 BACKENDS = ("sqlite", "postgresql")
 
+# Headless Qt: no GPU. Without this Chromium (QtWebEngine) probes for one and warns, and the
+# suite treats Qt warnings as failures. Set before any QApplication exists.
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+
 
 @pytest.fixture(autouse=True)
 def _fail_on_unexpected_warning_logs(

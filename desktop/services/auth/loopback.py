@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from desktop import APP_NAME
-from desktop.services.errors import TransientError
+from desktop.services.errors import NeedsPersonError, TransientError
 
 _PAGE = """<!doctype html><meta charset="utf-8"><title>{title}</title>
 <body style="font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;color:#223">
@@ -74,7 +74,8 @@ class LoopbackRedirect:
         if not self._done.wait(timeout_s):
             raise TransientError("No answer came back from the browser in time",
                                  action="finish signing in within the time allowed, or try again")
-        assert self._result is not None
+        if self._result is None:
+            raise NeedsPersonError("Signing in was cancelled", action="start the connection again")
         return self._result
 
     def cancel(self) -> None:
