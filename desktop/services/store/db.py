@@ -1,0 +1,169 @@
+"""Engines and sessions: a SQLite file (single user) or PostgreSQL (shared, several workers).
+
+SQLite discipline — one writer at a time:
+
+- The file runs in WAL mode, so readers never block the writer and the writer never blocks
+  readers; ``synchronous=NORMAL`` is durable across application crashes in WAL mode (only an OS
+  crash can lose the last commits, never corrupt the file); ``foreign_keys=ON`` because SQLite
+  ignores FKs otherwise; ``busy_timeout`` makes a second *process* wait for the lock instead of
+  failing at once.
+- We take transaction control away from the ``sqlite3`` driver (its legacy mode never BEGINs
+  before a SELECT) and emit ``BEGIN`` ourselves. :meth:`Database.write_session` emits
+  ``BEGIN IMMEDIATE``: the write lock is taken at the start, so a transaction never reads a
+  snapshot and then fails to upgrade it (``SQLITE_BUSY_SNAPSHOT``, which no timeout can cure).
+  Inside one process an additional lock serialises write sessions, so threads queue politely
+  instead of spinning on ``busy_timeout``.
+- :meth:`Database.session` is for reading (a deferred ``BEGIN``). Anything that writes should use
+  :meth:`Database.write_session`; on PostgreSQL the two are the same thing.
+
+PostgreSQL: ``pool_pre_ping`` so a server restart costs one reconnect rather than an error;
+workers share the database and claim outbox rows with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Database", "make_engine", "sqlite_immediate"]
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_BEGIN_OPTION = "rls_sqlite_begin"
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the driver (see the module docstring); COMMIT/ROLLBACK still work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with the project's settings (see the module docstring).
+
+    JSON columns are (de)serialised with :func:`json_dumps_exact` / :func:`json_loads_exact`, so
+    Decimal values in JSON round-trip exactly and floats never sneak in. Extra keyword arguments
+    go to :func:`sqlalchemy.create_engine` (tests use ``echo`` or pool sizes).
+    """
+    parsed = make_url(url)
+    kwargs.setdefault("json_serializer", json_dumps_exact)
+    kwargs.setdefault("json_deserializer", json_loads_exact)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise ValueError("the app's SQLite database must be a file (WAL mode needs one)")
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+        _install_sqlite_hooks(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+
+
+def sqlite_immediate(engine: Engine) -> Engine:
+    """The same engine, but its transactions on SQLite start with ``BEGIN IMMEDIATE``.
+
+    For code that writes without a :class:`Database` (migrations). On PostgreSQL it returns
+    ``engine`` unchanged. The returned engine shares ``engine``'s pool.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+
+class Database:
+    """The app's handle on its database: an engine plus transactional session scopes.
+
+    Sessions are created with ``expire_on_commit=False``: the desktop app hands loaded rows to
+    views after the transaction ends, and they must stay readable (as detached snapshots) rather
+    than trigger lazy reloads from the GUI thread.
+    """
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        if self.is_sqlite:
+            self._write_sessions = sessionmaker(bind=sqlite_immediate(self.engine), expire_on_commit=False)
+        else:
+            self._write_sessions = self._sessions
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def dialect_name(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect_name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commit when the block succeeds, roll back when it raises."""
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A unit of work that writes: on SQLite, the single writer (``BEGIN IMMEDIATE``).
+
+        Keep these short — every other writer in the process waits on this one. On PostgreSQL this
+        is an ordinary session; concurrency there is row locks' business.
+        """
+        if not self.is_sqlite:
+            with self.session() as session:
+                yield session
+            return
+        if getattr(self._local, "writing", False):
+            # A second writer in the same thread would wait forever on the first one's lock.
+            raise RuntimeError("write_session() is already open in this thread; pass its session down")
+        with self._write_lock:
+            self._local.writing = True
+            try:
+                with self._write_sessions() as session:
+                    try:
+                        yield session
+                        session.commit()
+                    except BaseException:
+                        session.rollback()
+                        raise
+            finally:
+                self._local.writing = False
+
+    def dispose(self) -> None:
+        """Close every pooled connection (on shutdown, and in tests before deleting the file)."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
