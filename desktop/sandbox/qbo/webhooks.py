@@ -1,0 +1,162 @@
+"""Signed webhook delivery from a background thread, in the legacy or the CloudEvents format.
+
+Every create/update/delete/void (through the API or the control API's tamper) becomes one event.
+The sender drains what is queued into one POST (grouped per realm for the legacy format), signs
+the raw body with ``intuit-signature = base64(HMAC-SHA256(verifier token, body))`` and retries a
+failed delivery a few times quickly (the real service retries over hours; tests need seconds).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS_S = (0.2, 0.5, 1.0)
+VERBS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Void": "voided", "Merge": "merged"}
+
+
+@dataclass(frozen=True)
+class Event:
+    realm_id: str
+    entity: str
+    entity_id: str
+    operation: str  # Create | Update | Delete | Void
+    at: datetime
+    tz: ZoneInfo
+
+
+def sign(key: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def legacy_body(events: list[Event]) -> bytes:
+    by_realm: dict[str, list[dict[str, str]]] = {}
+    for e in events:
+        by_realm.setdefault(e.realm_id, []).append(
+            {
+                "name": e.entity,
+                "id": e.entity_id,
+                "operation": e.operation,
+                "lastUpdated": e.at.astimezone(e.tz).strftime("%Y-%m-%dT%H:%M:%S.000%z"),
+            }
+        )
+    payload = {
+        "eventNotifications": [
+            {"realmId": realm, "dataChangeEvent": {"entities": ents}} for realm, ents in by_realm.items()
+        ]
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def cloudevents_body(events: list[Event], source: str) -> bytes:
+    payload = [
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": source,
+            "type": f"qbo.{e.entity.lower()}.{VERBS.get(e.operation, e.operation.lower())}.v1",
+            "datacontenttype": "application/json",
+            "time": e.at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "intuitentityid": e.entity_id,
+            "intuitaccountid": e.realm_id,
+            "data": {},
+        }
+        for e in events
+    ]
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class WebhookSender:
+    """One delivery thread per emulator, started on first registration."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.key: str = ""
+        self.format = "legacy"
+        self.source = "intuit.sandbox-returns-ledger"
+        self._queue: queue.Queue[Event | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._session = requests.Session()
+
+    def register(self, url: str, key: str) -> None:
+        self.url, self.key = url, key
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="qbo-webhooks", daemon=True)
+            self._thread.start()
+
+    def unregister(self) -> None:
+        self.url = None
+        self.format = "legacy"
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+
+    def enqueue(self, event: Event) -> None:
+        if self.url:
+            self._queue.put(event)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._session.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < 100:
+                try:
+                    nxt = self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._stop.set()
+                    break
+                batch.append(nxt)
+            self._deliver(batch)
+
+    def _deliver(self, batch: list[Event]) -> None:
+        url, key = self.url, self.key
+        if not url:
+            return
+        if self.format == "cloudevents":
+            body, ctype = cloudevents_body(batch, self.source), "application/cloudevents+json"
+        else:
+            body, ctype = legacy_body(batch), "application/json"
+        headers = {"intuit-signature": sign(key, body), "Content-Type": ctype}
+        for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S)):
+            if delay and self._stop.wait(delay):
+                return
+            try:
+                resp = self._session.post(url, data=body, headers=headers, timeout=3)
+                if resp.status_code == 200:
+                    return
+                log.info("qbo webhook delivery attempt %d answered %d", attempt + 1, resp.status_code)
+            except requests.RequestException as exc:
+                log.info("qbo webhook delivery attempt %d failed: %s", attempt + 1, type(exc).__name__)
+        log.info("qbo webhook delivery gave up after %d attempts", len(RETRY_DELAYS_S) + 1)
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, "format": self.format}
