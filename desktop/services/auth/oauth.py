@@ -32,7 +32,7 @@ from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.oauth2.rfc6749.parameters import parse_token_response
 
-from desktop.services.auth.platforms import Endpoints, Platform
+from desktop.services.auth.platforms import Endpoints, Platform, platform_label
 from desktop.services.auth.vault import NeedsReconnect, TokenResult
 from desktop.services.clock import Clock
 from desktop.services.errors import FatalError, NeedsPersonError, TransientError
@@ -128,12 +128,12 @@ class OAuthClient:
                                 "nothing was connected", action="start the connection again")
         if "error" in query:
             detail = query.get("error_description") or query["error"]
-            raise AccessNotGranted(f"{self.platform.label} did not grant access: {detail}",
+            raise AccessNotGranted(f"{platform_label(self.platform)} did not grant access: {detail}",
                                    platform=self.platform.value, platform_code=query["error"],
                                    action="try again and choose Allow / Connect")
         code = query.get("code")
         if not code:
-            raise AccessNotGranted(f"{self.platform.label} sent no authorization code",
+            raise AccessNotGranted(f"{platform_label(self.platform)} sent no authorization code",
                                    action="start the connection again")
         realm = query.get("realmId")
         if self.platform is Platform.QBO and not realm:
@@ -157,12 +157,12 @@ class OAuthClient:
         try:
             resp = self._http.post(self.endpoints.token_url, data=form, headers=headers, timeout=self._timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientError(f"{self.platform.label}'s sign-in service did not answer",
+            raise TransientError(f"{platform_label(self.platform)}'s sign-in service did not answer",
                                  platform=self.platform.value, platform_message=type(exc).__name__) from exc
         return self._parse_token_response(resp)
 
     def _parse_token_response(self, resp: requests.Response) -> TokenResult:
-        label = self.platform.label
+        label = platform_label(self.platform)
         if resp.status_code >= 500 or resp.status_code == 429:
             raise TransientError(f"{label}'s sign-in service is unavailable (HTTP {resp.status_code})",
                                  platform=self.platform.value, platform_code=str(resp.status_code))
@@ -190,7 +190,7 @@ class OAuthClient:
         try:
             return self._token_call(form)
         except NeedsReconnect as exc:  # invalid_grant on a fresh code: expired, reused or bad verifier
-            raise AccessNotGranted(f"{self.platform.label} refused to complete this sign-in (invalid_grant: "
+            raise AccessNotGranted(f"{platform_label(self.platform)} refused to complete this sign-in (invalid_grant: "
                                    "the code expired, was already used, or the PKCE verifier did not match)",
                                    platform=self.platform.value, platform_code="invalid_grant",
                                    action="start the connection again") from exc
@@ -214,10 +214,10 @@ class OAuthClient:
                 resp = self._http.post(self.endpoints.revoke_url, data=form, headers=headers,
                                        timeout=self._timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientError(f"{self.platform.label} did not answer the revocation",
+            raise TransientError(f"{platform_label(self.platform)} did not answer the revocation",
                                  platform=self.platform.value) from exc
         if resp.status_code >= 500:
-            raise TransientError(f"{self.platform.label} could not revoke now (HTTP {resp.status_code})",
+            raise TransientError(f"{platform_label(self.platform)} could not revoke now (HTTP {resp.status_code})",
                                  platform=self.platform.value, platform_code=str(resp.status_code))
         # 400 invalid_grant / invalid_token: already revoked or expired — the goal is reached.
 

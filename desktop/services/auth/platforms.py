@@ -12,29 +12,24 @@ Endpoint addresses are from API_FACTS.md §1 and §7.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from desktop.services.errors import ConfigurationError
+from desktop.services.store.models.enums import LedgerEnvironment, Platform
+
+# One vocabulary with the database: these are the values stored on ledger connections.
+Environment = LedgerEnvironment
+
+_PLATFORM_LABELS = {Platform.QBO: "QuickBooks Online", Platform.XERO: "Xero"}
+_ENVIRONMENT_LABELS = {Environment.PRODUCTION: "Production", Environment.DEVELOPMENT: "Intuit Development",
+                       Environment.LOCAL: "Local sandbox"}
 
 
-class Platform(StrEnum):
-    QBO = "qbo"
-    XERO = "xero"
-
-    @property
-    def label(self) -> str:
-        return "QuickBooks Online" if self is Platform.QBO else "Xero"
+def platform_label(platform: Platform) -> str:
+    return _PLATFORM_LABELS[platform]
 
 
-class Environment(StrEnum):
-    PRODUCTION = "production"
-    DEVELOPMENT = "development"
-    LOCAL = "local"
-
-    @property
-    def label(self) -> str:
-        return {"production": "Production", "development": "Intuit Development",
-                "local": "Local sandbox"}[self.value]
+def environment_label(environment: Environment) -> str:
+    return _ENVIRONMENT_LABELS[environment]
 
 
 QBO_SCOPES = ("com.intuit.quickbooks.accounting",)

@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 
 from desktop.services.auth.loopback import LoopbackRedirect
 from desktop.services.auth.oauth import AuthorizationRequest, Callback, OAuthClient
+from desktop.services.auth.platforms import platform_label
 from desktop.services.auth.vault import TokenResult
 
 R = TypeVar("R")
@@ -56,7 +57,7 @@ class SignIn(Generic[R]):
 
     @property
     def platform_label(self) -> str:
-        return self._client.platform.label
+        return platform_label(self._client.platform)
 
     def is_redirect(self, url: str) -> bool:
         return self._client.is_redirect(url)
@@ -69,7 +70,7 @@ class SignIn(Generic[R]):
             self._completed = True
         report("Checking the answer…")
         callback = self._client.parse_callback(self._request, redirect_url)
-        report(f"Exchanging the authorization code with {self._client.platform.label}…")
+        report(f"Exchanging the authorization code with {platform_label(self._client.platform)}…")
         tokens = self._client.exchange_code(self._request, callback)
         return self._finish(self._client, callback, tokens, report)
 

@@ -51,9 +51,9 @@ def make_connection(
     session: Session, org: Organization, *, remote_id: str = "9130350000000001"
 ) -> LedgerConnection:
     conn = LedgerConnection(
-        organization_id=org.id, platform=org.platform, environment=LedgerEnvironment.SANDBOX,
+        organization_id=org.id, platform=org.platform, environment=LedgerEnvironment.LOCAL,
         remote_id=remote_id, company_name=org.name, status=ConnectionStatus.CONNECTED,
-        created_at=T0, updated_at=T0,
+        credential_ref=f"test-{org.code}-{remote_id}", created_at=T0, updated_at=T0,
     )
     session.add(conn)
     session.flush()

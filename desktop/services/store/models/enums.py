@@ -16,8 +16,11 @@ class Platform(StrEnum):
 
 
 class LedgerEnvironment(StrEnum):
-    SANDBOX = "sandbox"
-    PRODUCTION = "production"
+    """Which service a connection reaches (endpoints per environment: ``auth/platforms.py``)."""
+
+    PRODUCTION = "production"    # the real Intuit / Xero services
+    DEVELOPMENT = "development"  # Intuit's sandbox companies (QBO development keys)
+    LOCAL = "local"              # our emulators in desktop/sandbox (demo, tests)
 
 
 class ConnectionStatus(StrEnum):

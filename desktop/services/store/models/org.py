@@ -61,6 +61,12 @@ class LedgerConnection(Base):
     environment: Mapped[LedgerEnvironment] = mapped_column(str_enum(LedgerEnvironment, "environment"))
     remote_id: Mapped[str] = mapped_column(String(CODE))  # QBO realmId / Xero tenantId
     company_name: Mapped[str | None] = mapped_column(String(NAME))
+    # The key of this connection's entries in the OS keyring (a random id, so that two data
+    # directories sharing one keyring — a demo and a real install — never share a grant).
+    credential_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str | None] = mapped_column(String(200))  # the OAuth app's id (not a secret)
+    remote_connection_id: Mapped[str | None] = mapped_column(String(CODE))  # Xero /connections id
+    refresh_token_hard_expires_at: Mapped[datetime | None]  # QBO's 5-year cap
     status: Mapped[ConnectionStatus] = mapped_column(str_enum(ConnectionStatus, "status"))
     scopes: Mapped[str | None] = mapped_column(Text)
     connected_at: Mapped[datetime | None]

@@ -97,9 +97,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('platform', sa.Enum('qbo', 'xero', name='platform', native_enum=False, create_constraint=True, length=12), nullable=False),
-    sa.Column('environment', sa.Enum('sandbox', 'production', name='environment', native_enum=False, create_constraint=True, length=18), nullable=False),
+    sa.Column('environment', sa.Enum('production', 'development', 'local', name='environment', native_enum=False, create_constraint=True, length=19), nullable=False),
     sa.Column('remote_id', sa.String(length=64), nullable=False),
     sa.Column('company_name', sa.String(length=255), nullable=True),
+    sa.Column('credential_ref', sa.String(length=64), nullable=False),
+    sa.Column('client_id', sa.String(length=200), nullable=True),
+    sa.Column('remote_connection_id', sa.String(length=64), nullable=True),
+    sa.Column('refresh_token_hard_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.Enum('connected', 'needs_reauth', 'disconnected', 'error', name='status', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('scopes', sa.Text(), nullable=True),
     sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
@@ -111,6 +115,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_ledger_connections_organization_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_connections')),
+    sa.UniqueConstraint('credential_ref', name=op.f('uq_ledger_connections_credential_ref')),
     sa.UniqueConstraint('organization_id', 'platform', 'environment', 'remote_id', name='uq_ledger_connections_company')
     )
     with op.batch_alter_table('ledger_connections', schema=None) as batch_op:
