@@ -7,6 +7,7 @@ exactly as the real service would under its own host.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -44,7 +45,7 @@ class SandboxClock:
 @dataclass(frozen=True)
 class IssuedToken:
     service: str
-    kind: str  # "access" | "refresh" | "code" | "id"
+    kind: str  # "access" | "refresh" | "code" | "id" | "api_key"
     value: str
     issued_at: datetime
 
@@ -168,6 +169,17 @@ class Emulator(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """This service's part of the start-up JSON line (base_url, client ids, companies…)."""
+
+    def error_response(self, status: int, message: str) -> Response:
+        """An error answer in this service's own envelope, for injected faults and server errors.
+
+        The server calls this when a fault rule says "answer 503" or when an emulator raises, so
+        the client sees exactly the body shape the real service would send. Emulators override
+        it; this default is a plain ``{"error": message}`` JSON body.
+        """
+        body = json.dumps({"error": message})
+        headers = {"Retry-After": "1"} if status in (429, 503) else {}
+        return Response(body, status=status, mimetype="application/json", headers=headers)
 
     def configure(self, rate_limits: dict[str, Any] | None) -> None:
         """Change rate limits (``None`` restores the production values)."""

@@ -22,6 +22,13 @@ class SandboxHandle:
         assert resp.status_code < 400, f"control {method} {path}: {resp.status_code} {resp.text}"
         return resp.json() if resp.content else None
 
+    def rms(self, method: str, path: str, *, api_key: str | None = None, **kwargs: Any) -> requests.Response:
+        """One call to the RMS emulator's API (``path`` like ``/v1/returns``), with its API key."""
+        headers = {"X-API-Key": self.info["rms"]["api_key"] if api_key is None else api_key,
+                   **kwargs.pop("headers", {})}
+        return self.http.request(method, f"{self.info['rms']['base_url']}{path}", headers=headers,
+                                 timeout=30, **kwargs)
+
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Any]:
