@@ -1,0 +1,61 @@
+"""Roles and permissions, enforced here in the services — not only by disabled buttons.
+
+Three roles: an **admin** manages connections, mappings, users and settings and can do
+everything an operator can; an **operator** runs and repairs the sync (post, retry, resolve,
+manual entry); a **viewer/auditor** reads everything and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from desktop.services.errors import PermissionDenied
+from desktop.services.store.models.enums import UserRole
+
+Role = UserRole
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    MANAGE_CONNECTIONS = "manage_connections"
+    MANAGE_MAPPINGS = "manage_mappings"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+    RUN_SYNC = "run_sync"
+    POST_DOCUMENTS = "post_documents"
+    RESOLVE_ERRORS = "resolve_errors"
+    MANUAL_ENTRY = "manual_entry"
+    REVIEW_VARIANCES = "review_variances"
+
+
+_OPERATOR = frozenset({Action.VIEW, Action.RUN_SYNC, Action.POST_DOCUMENTS, Action.RESOLVE_ERRORS,
+                       Action.MANUAL_ENTRY, Action.REVIEW_VARIANCES})
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.OPERATOR: _OPERATOR,
+    Role.VIEWER: frozenset({Action.VIEW}),
+}
+
+_ROLE_NAMES = {Role.ADMIN: "an admin", Role.OPERATOR: "an operator", Role.VIEWER: "a viewer"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: the signed-in user (or ``system`` for the scheduler)."""
+
+    username: str
+    role: Role
+
+    def can(self, action: Action) -> bool:
+        return action in PERMISSIONS[self.role]
+
+    def require(self, action: Action) -> None:
+        if not self.can(action):
+            needed = "an admin" if action not in _OPERATOR else "an operator or admin"
+            raise PermissionDenied(
+                f"{self.username} is {_ROLE_NAMES[self.role]} and may not {action.value.replace('_', ' ')}",
+                action=f"ask {needed} to do it, or to change your role in Settings → Users")
+
+
+SYSTEM = Actor("system", Role.ADMIN)
