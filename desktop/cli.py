@@ -8,7 +8,8 @@ imports (Qt, SQLAlchemy, the sandbox) happen inside the command that needs them,
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
+import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 
@@ -27,37 +28,10 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                              "e.g. postgresql+psycopg://user@host/dbname")
 
 
-def _cmd_db_upgrade(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.store.migrate import upgrade
+def _command_modules() -> list[str]:
+    import desktop.commands
 
-    config.ensure_dirs()
-    revision = upgrade(config.db_url)
-    _emit(args, {"database": _redact_url(config.db_url), "revision": revision},
-          f"Database is at revision {revision}.")
-    return 0
-
-
-def _cmd_sandbox_serve(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.sandbox.server import serve_forever
-
-    return serve_forever(host=args.host, port=args.port, seed=args.seed)
-
-
-def _redact_url(url: str) -> str:
-    """Hide a password in a database URL before showing it."""
-    if "://" not in url or "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-
-
-def _emit(args: argparse.Namespace, data: object, text: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, default=str))
-    else:
-        print(text)
+    return sorted(m.name for m in pkgutil.iter_modules(desktop.commands.__path__) if not m.name.startswith("_"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,19 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, suppress=True)
     json_opt = argparse.ArgumentParser(add_help=False)
     json_opt.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-    db = sub.add_parser("db", help="database maintenance", parents=[common])
-    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    up = db_sub.add_parser("upgrade", help="apply database migrations", parents=[common, json_opt])
-    up.set_defaults(handler=_cmd_db_upgrade)
-
-    sb = sub.add_parser("sandbox", help="local QuickBooks / Xero / RMS emulators", parents=[common])
-    sb_sub = sb.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
-    serve = sb_sub.add_parser("serve", help="serve the emulators on loopback", parents=[common])
-    serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    serve.add_argument("--seed", type=int, default=1, help="seed for the generated demo data")
-    serve.set_defaults(handler=_cmd_sandbox_serve)
+    for name in _command_modules():
+        importlib.import_module(f"desktop.commands.{name}").register(sub, common, json_opt)
     return parser
 
 

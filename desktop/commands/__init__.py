@@ -1,0 +1,35 @@
+"""Headless subcommands of ``returns-ledger``, one module each.
+
+Every module here defines ``register(sub, common, json_opt)``, which adds its subparser(s)
+with ``set_defaults(handler=...)``; a handler is ``(args, config) -> exit code``. The CLI
+discovers the modules, so adding a command touches no shared file. Import heavy things inside
+the handler, never at module level: ``returns-ledger --help`` must stay fast and Qt-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+
+from desktop.services.config import AppConfig
+
+Handler = Callable[[argparse.Namespace, AppConfig], int]
+
+
+def emit(args: argparse.Namespace, data: object, text: str) -> None:
+    """Print ``data`` as one JSON document with ``--json``, else the human text."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, default=str))  # noqa: T201 - a CLI prints
+    else:
+        print(text)  # noqa: T201
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in a database URL before showing it."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
