@@ -1,11 +1,302 @@
-"""Composition root: builds the services in order, opens the main window, wires shutdown."""
+"""Composition root: builds the services in order, opens the main window, wires shutdown.
+
+Order matters both ways. Start-up: data folders → file logging (redacting) → database migrations
+→ ``Database`` → clock and ``EventBus`` → the event-log sink → (demo) the sandbox emulators, started
+on a background thread so the window never waits for them → QApplication and ``MainWindow``.
+Shutdown runs the same list backwards: background operations finish, the sandbox stops, the sink
+flushes what is queued, the database is disposed, and the log file is closed last so every step
+above can still be logged.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from desktop.services.config import AppConfig
+from desktop.services.config import AppConfig, sqlite_url
+from desktop.services.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from desktop.services.clock import SystemClock
+    from desktop.services.events import EventBus
+    from desktop.services.store.db import Database
+    from desktop.services.store.event_sink import EventLogSink
+
+log = logging.getLogger(__name__)
+LOG_FILE = "returns-ledger.log"
+
+
+# --- logging --------------------------------------------------------------------------------
+
+class RedactingFilter(logging.Filter):
+    """Masks credentials in every record a handler writes (message, arguments and traceback).
+
+    Services already keep secrets out of what they log; this is the belt to their braces, so a
+    token that slips into an exception message still never reaches the log file.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from desktop.services.events import redact_text
+
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        return True
+
+
+def configure_file_logging(log_dir: Path, level: int = logging.INFO) -> Callable[[], None]:
+    """Rotating UTC-stamped log file in ``log_dir``; returns a function that removes it again."""
+    handler = RotatingFileHandler(log_dir / LOG_FILE, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    formatter = logging.Formatter("%(asctime)sZ %(levelname)-8s %(name)s [%(threadName)s] %(message)s")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(RedactingFilter())
+    handler.setLevel(level)
+    root = logging.getLogger()
+    previous = root.level
+    if root.level == logging.NOTSET or root.level > level:
+        root.setLevel(level)
+    root.addHandler(handler)
+
+    def remove() -> None:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(previous)
+
+    return remove
+
+
+# --- the demo sandbox -----------------------------------------------------------------------
+
+class DemoSandbox:
+    """The QBO / Xero / RMS emulators for ``--demo``, started on a background thread.
+
+    Binding and seeding take a moment; the window opens meanwhile. When the sandbox is up it says
+    so on the event bus (from its own thread — the GUI receives it through the bridge like any
+    service event). Its start-up info holds demo client secrets and API keys: they are kept here
+    for the connectors and never logged or published.
+    """
+
+    def __init__(self, bus: EventBus, seed: int = 1) -> None:
+        self._bus = bus
+        self._seed = seed
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._stopping = False
+        self._settled = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sandbox-start", daemon=True)
+        self.info: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_settled(self) -> bool:
+        """True once the sandbox is up or has failed to start."""
+        return self._settled.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._settled.wait(timeout)
+
+    def _run(self) -> None:
+        from desktop.sandbox.server import SandboxServer
+
+        try:
+            server = SandboxServer(seed=self._seed)
+            info = server.start()
+        except Exception as exc:
+            self.error = exc
+            log.exception("the demo sandbox could not start")
+            self._bus.emit("sandbox.failed", "error", f"The demo sandbox could not start: {exc}")
+            self._settled.set()
+            return
+        with self._lock:
+            stop_now = self._stopping
+            if not stop_now:
+                self._server, self.info = server, info
+        if stop_now:
+            server.stop()
+        else:
+            self._announce(info)
+        self._settled.set()
+
+    def _announce(self, info: dict[str, Any]) -> None:
+        names = {"qbo": "QuickBooks Online", "xero": "Xero", "rms": "returns system"}
+        running = [names.get(k, k) for k in info if k in names]
+        base = str(info.get("control_url", "")).rsplit("/_sandbox", 1)[0]
+        self._bus.emit("sandbox.ready", "info",
+                       f"Demo sandbox running at {base}: {', '.join(running)} emulators")
+        for platform, key in (("qbo", "companies"), ("xero", "tenants")):
+            for company in (info.get(platform) or {}).get(key, []):
+                self._bus.emit("sandbox.company_available", "info",
+                               f"Demo {names[platform]} company ready to connect: {company.get('name')} "
+                               f"({company.get('home_currency', '')})".replace(" ()", ""),
+                               org=company.get("rms_org"), platform=platform)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            server, self._server = self._server, None
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
+            with self._lock:
+                server, self._server = server or self._server, None
+        if server is not None:
+            server.stop()
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+@dataclass
+class Services:
+    """Everything the app runs on, built by :func:`build_services` and stopped by :meth:`shutdown`."""
+
+    config: AppConfig
+    revision: str
+    database: Database
+    clock: SystemClock
+    bus: EventBus
+    sink: EventLogSink
+    sandbox: DemoSandbox | None = None
+    _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list, repr=False)
+    stopped: list[str] = field(default_factory=list)
+
+    def shutdown(self) -> list[str]:
+        """Stop everything in reverse start order; idempotent. Returns the names stopped, in order.
+
+        One failing step is logged and does not keep the others from running.
+        """
+        while self._stops:
+            name, stop = self._stops.pop()
+            if name == "logging":
+                log.info("shutdown complete")
+            try:
+                stop()
+            except Exception:
+                log.exception("shutting down %s failed", name)
+            else:
+                log.info("shut down: %s", name)
+            self.stopped.append(name)
+        return list(self.stopped)
+
+
+def build_services(config: AppConfig) -> Services:
+    """Build every service in order; if a step fails, stop what was already started and re-raise."""
+    from desktop.services.clock import SystemClock
+    from desktop.services.events import EventBus
+    from desktop.services.store.db import Database
+    from desktop.services.store.event_sink import EventLogSink
+    from desktop.services.store.migrate import upgrade
+
+    stops: list[tuple[str, Callable[[], None]]] = []
+
+    def unwind() -> None:
+        for name, stop in reversed(stops):
+            try:
+                stop()
+            except Exception:
+                log.exception("shutting down %s failed", name)
+
+    try:
+        config.ensure_dirs()
+        stops.append(("logging", configure_file_logging(config.log_dir)))
+        log.info("starting %s (data: %s)", "demo" if config.demo else "app", config.data_dir)
+        revision = upgrade(config.db_url)
+        database = Database(config.db_url)
+        stops.append(("database", database.dispose))
+        clock = SystemClock()
+        bus = EventBus(clock)
+        sink = EventLogSink(database)
+        sink.attach(bus)
+        stops.append(("event log", sink.close))
+        bus.emit("app.started", "info", f"Database ready (schema revision {revision})",
+                 details={"revision": revision})
+        sandbox = None
+        if config.demo:
+            sandbox = DemoSandbox(bus)
+            sandbox.start()
+            stops.append(("sandbox", sandbox.stop))
+    except BaseException:
+        unwind()
+        raise
+    return Services(config=config, revision=revision, database=database, clock=clock, bus=bus,
+                    sink=sink, sandbox=sandbox, _stops=stops)
+
+
+def _demo_config(args: argparse.Namespace, config: AppConfig) -> tuple[AppConfig, Path | None]:
+    """``--demo`` without ``--data-dir`` runs in a throwaway folder, removed on exit."""
+    if not config.demo or getattr(args, "data_dir", None):
+        return config, None
+    temp = Path(tempfile.mkdtemp(prefix="returns-ledger-demo-"))
+    db_url = config.db_url if getattr(args, "db", None) else sqlite_url(temp / "returns-ledger.sqlite3")
+    return replace(config, data_dir=temp, db_url=db_url), temp
+
+
+def _no_display() -> bool:
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
-    raise NotImplementedError("the app shell is being built")
+    """The GUI entry point (``returns-ledger``, ``--demo``, ``--self-test``, ``--screenshots``)."""
+    started = time.perf_counter()
+    self_test = bool(getattr(args, "self_test", False))
+    shots = getattr(args, "screenshots", None)
+    if shots and not config.demo:
+        raise ConfigurationError("--screenshots needs --demo", action="add --demo to the command")
+    if self_test or (shots and _no_display()):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen") and hasattr(os, "geteuid") \
+            and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium cannot sandbox as root
+
+    config, temp_dir = _demo_config(args, config)
+    try:
+        services = build_services(config)
+        try:
+            from desktop.views.shell import run_shell
+
+            outcome = run_shell(services.bus, config, self_test=self_test,
+                                screenshots=Path(shots) if shots else None,
+                                sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
+                                history=_history_loader(services))
+        finally:
+            stopped = services.shutdown()
+        if self_test:
+            elapsed = time.perf_counter() - started
+            status = "ok" if outcome.exit_code == 0 else "FAILED"
+            print(f"self-test {status}: {outcome.summary}; database revision {services.revision}; "  # noqa: T201 - the self-test's output
+                  f"shut down {', '.join(stopped)}; {elapsed:.1f} s")
+        elif shots:
+            print(f"wrote {outcome.summary} to {shots}")  # noqa: T201 - the command's output
+        return outcome.exit_code
+    finally:
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+        sys.stdout.flush()
+
+
+def _history_loader(services: Services) -> Callable[[], list[object]]:
+    """Earlier sessions' events for the log pane (runs on a worker via ``views.ops``)."""
+
+    def load() -> list[object]:
+        from desktop.services.store.event_sink import as_event, recent_events
+
+        services.sink.flush(timeout=5)
+        return [as_event(row) for row in reversed(recent_events(services.database, limit=1000))]
+
+    return load

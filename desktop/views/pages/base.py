@@ -1,0 +1,211 @@
+"""What every page shares: a header (title + description), cards, and an empty state.
+
+Pages are placeholders until their features land, but they are placeholders a finance admin can
+read: each says what will be there and what to do first, with a button that goes there. Colours
+come from the palette, so pages follow light/dark without knowing about the theme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.views.context import ShellContext
+from desktop.views.resources import render_svg
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """Identity of a page: a stable key (file names, settings), its title, icon and blurb."""
+
+    key: str
+    title: str
+    icon: str
+    description: str
+
+
+def tint(colour: QColor, alpha: float) -> QColor:
+    """``colour`` at ``alpha`` opacity (soft fills that work on light and dark backgrounds)."""
+    result = QColor(colour)
+    result.setAlphaF(alpha)
+    return result
+
+
+def label(text: str, name: str, *, wrap: bool = False, parent: QWidget | None = None) -> QLabel:
+    widget = QLabel(text, parent)
+    widget.setObjectName(name)
+    widget.setWordWrap(wrap)
+    widget.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+    return widget
+
+
+class Card(QFrame):
+    """A rounded, bordered panel (styled by ``QFrame#Card`` in the QSS)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Card")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(20, 16, 20, 16)
+        self.layout_.setSpacing(4)
+        # Never squeeze a card below its size hint: wrapped text would be clipped, not reflowed
+        # (a scroll area sizes its canvas by minimum sizes, which ignore height-for-width).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+
+class MetricCard(Card):
+    """One headline figure (dashboard). Shows an em dash until there is data."""
+
+    def __init__(self, title: str, hint: str, value: str = "—", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title_label = label(title, "CardTitle")
+        self.value_label = label(value, "MetricValue")
+        self.hint_label = label(hint, "CardHint", wrap=True)
+        for w in (self.title_label, self.value_label, self.hint_label):
+            self.layout_.addWidget(w)
+        self.layout_.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+
+class Illustration(QWidget):
+    """A soft disc with the page's icon: the empty-state picture, drawn from palette colours."""
+
+    def __init__(self, icon: str, diameter: int = 112, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._icon = icon
+        self._diameter = diameter
+        self.setFixedSize(QSize(diameter + 24, diameter + 8))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        accent = self.palette().color(QPalette.ColorRole.Highlight)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        d = self._diameter
+        centre = QPointF(self.width() / 2, self.height() / 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        # Translucent accent, so the disc reads on whatever card or page colour is behind it.
+        painter.setBrush(tint(accent, 0.12))
+        painter.drawEllipse(centre, d / 2, d / 2)
+        painter.setBrush(tint(accent, 0.20))
+        painter.drawEllipse(centre, d * 0.34, d * 0.34)
+        for dx, dy, r, alpha in ((-0.52, -0.30, 5, 0.50), (0.50, 0.34, 4, 0.40), (0.44, -0.44, 3, 0.35)):
+            painter.setBrush(tint(accent, alpha))
+            painter.drawEllipse(QPointF(centre.x() + dx * d, centre.y() + dy * d), r, r)
+        size = round(d * 0.36)
+        pixmap = render_svg(self._icon, accent, size, self.devicePixelRatioF())
+        painter.drawPixmap(QRectF(centre.x() - size / 2, centre.y() - size / 2, size, size).toRect(), pixmap)
+        painter.end()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.update()
+        super().changeEvent(event)
+
+
+class EmptyState(Card):
+    """Illustration, one-line headline, a hint, and optionally a button that goes somewhere useful."""
+
+    action_clicked = Signal()
+
+    def __init__(self, icon: str, headline: str, hint: str, action: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.layout_.setContentsMargins(32, 28, 32, 30)
+        self.layout_.setSpacing(8)
+        self.layout_.addWidget(Illustration(icon, 92), 0, Qt.AlignmentFlag.AlignHCenter)
+        self.headline = label(headline, "EmptyHeadline")
+        self.headline.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.hint = label(hint, "EmptyHint", wrap=True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        # A fixed width lets the layout compute the wrapped height (a maximum width alone does not).
+        self.hint.setFixedWidth(480)
+        self.layout_.addSpacing(4)
+        self.layout_.addWidget(self.headline, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred through a row with stretches, not an alignment flag: an aligned item is asked for
+        # its height at the full row width, so a wrapped label would get too few lines.
+        hint_row = QHBoxLayout()
+        hint_row.addStretch(1)
+        hint_row.addWidget(self.hint)
+        hint_row.addStretch(1)
+        self.layout_.addLayout(hint_row)
+        self.button: QPushButton | None = None
+        if action:
+            self.button = QPushButton(action)
+            self.button.setObjectName("PrimaryButton")
+            self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.button.clicked.connect(self.action_clicked)
+            self.layout_.addSpacing(8)
+            self.layout_.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+
+
+class Page(QWidget):
+    """Base page: scrolling canvas with the header; subclasses fill :meth:`build`.
+
+    ``navigate_requested(key)`` asks the main window to show another page (e.g. an empty state's
+    "Connect a ledger" button), so pages never reach into the window.
+    """
+
+    info: ClassVar[PageInfo]
+    navigate_requested = Signal(str)
+
+    def __init__(self, context: ShellContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setObjectName(f"page-{self.info.key}")
+        scroll = QScrollArea(self)
+        scroll.setObjectName("PageScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        canvas = QWidget()
+        canvas.setObjectName("PageCanvas")
+        scroll.setWidget(canvas)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self.body = QVBoxLayout(canvas)
+        self.body.setContentsMargins(40, 32, 40, 28)
+        self.body.setSpacing(0)
+        self.title_label = label(self.info.title, "PageTitle")
+        self.description_label = label(self.info.description, "PageDescription", wrap=True)
+        self.description_label.setMaximumWidth(820)
+        self.body.addWidget(self.title_label)
+        self.body.addSpacing(6)
+        self.body.addWidget(self.description_label)
+        self.body.addSpacing(24)
+        self.build()
+        self.body.addStretch(1)
+
+    def build(self) -> None:
+        """Add the page's own content below the header (override)."""
+
+    def add_row(self, *widgets: QWidget, spacing: int = 16) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(spacing)
+        for w in widgets:
+            row.addWidget(w)
+        self.body.addLayout(row)
+        self.body.addSpacing(20)
+        return row
+
+    def add_empty_state(self, headline: str, hint: str, action: str | None = None,
+                        target: str | None = None, icon: str | None = None) -> EmptyState:
+        state = EmptyState(icon or self.info.icon, headline, hint, action)
+        if target is not None:
+            state.action_clicked.connect(lambda: self.navigate_requested.emit(target))
+        self.body.addWidget(state)
+        return state

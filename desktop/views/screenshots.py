@@ -1,0 +1,84 @@
+"""``--demo --screenshots DIR``: a PNG of every page, light and dark, for docs and review.
+
+The tour is a little state machine on ``QTimer.singleShot``: switch theme and page, let the real
+event loop lay out and paint, grab, move on. Waiting this way (instead of ``processEvents()``)
+means the pictures show exactly what a user would see.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from desktop.views.main_window import DEFAULT_SIZE, MainWindow
+from desktop.views.theme import Scheme, ThemeManager, ThemeMode
+
+log = logging.getLogger(__name__)
+
+
+class ScreenshotTour(QObject):
+    """Writes ``<page>-light.png`` and ``<page>-dark.png`` for every page; emits ``finished``."""
+
+    finished = Signal()
+
+    def __init__(self, window: MainWindow, theme: ThemeManager, directory: Path, *,
+                 ready: Callable[[], bool] | None = None, settle_ms: int = 200,
+                 ready_timeout_ms: int = 20_000) -> None:
+        super().__init__(window)
+        self._window = window
+        self._theme = theme
+        self._directory = directory
+        self._ready = ready
+        self._settle_ms = settle_ms
+        self._waited_ms = 0
+        self._ready_timeout_ms = ready_timeout_ms
+        self._steps = [(scheme, index) for scheme in (Scheme.LIGHT, Scheme.DARK)
+                       for index in range(len(window.pages))]
+        self.written: list[Path] = []
+        self.error: str | None = None
+
+    def start(self) -> None:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        self._window.resize(DEFAULT_SIZE)
+        self._wait_until_ready()
+
+    def _is_ready(self) -> bool:
+        sandbox_up = self._ready is None or self._ready()
+        return sandbox_up and self._window.history_state != "loading"
+
+    def _wait_until_ready(self) -> None:
+        if self._is_ready():
+            QTimer.singleShot(self._settle_ms, self._next)  # let the last events reach the log pane
+            return
+        if self._waited_ms >= self._ready_timeout_ms:
+            self._fail("the demo data was not ready in time")
+            return
+        self._waited_ms += 50
+        QTimer.singleShot(50, self._wait_until_ready)
+
+    def _next(self) -> None:
+        if not self._steps:
+            self.finished.emit()
+            return
+        scheme, index = self._steps.pop(0)
+        self._theme.set_mode(ThemeMode(scheme.value))
+        self._window.show_page(index)
+        QTimer.singleShot(self._settle_ms, lambda: self._grab(scheme, index))
+
+    def _grab(self, scheme: Scheme, index: int) -> None:
+        page = self._window.pages[index]
+        path = self._directory / f"{page.info.key}-{scheme.value}.png"
+        if not self._window.grab().save(str(path), "PNG"):
+            self._fail(f"could not write {path}")
+            return
+        self.written.append(path)
+        log.info("screenshot %s", path)
+        self._next()
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self._steps.clear()
+        self.finished.emit()
