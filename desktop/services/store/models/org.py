@@ -67,6 +67,10 @@ class LedgerConnection(Base):
     client_id: Mapped[str | None] = mapped_column(String(200))  # the OAuth app's id (not a secret)
     remote_connection_id: Mapped[str | None] = mapped_column(String(CODE))  # Xero /connections id
     refresh_token_hard_expires_at: Mapped[datetime | None]  # QBO's 5-year cap
+    #: What the ledger said about the company: {"home_currency", "currencies": [...],
+    #: "closed_through": "YYYY-MM-DD" | null, "country", "multicurrency"}.
+    company: Mapped[dict[str, Any] | None]
+    reference_fetched_at: Mapped[datetime | None]  # when the reference-data cache was last filled
     status: Mapped[ConnectionStatus] = mapped_column(str_enum(ConnectionStatus, "status"))
     scopes: Mapped[str | None] = mapped_column(Text)
     connected_at: Mapped[datetime | None]

@@ -104,6 +104,8 @@ def upgrade() -> None:
     sa.Column('client_id', sa.String(length=200), nullable=True),
     sa.Column('remote_connection_id', sa.String(length=64), nullable=True),
     sa.Column('refresh_token_hard_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('company', sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
+    sa.Column('reference_fetched_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.Enum('connected', 'needs_reauth', 'disconnected', 'error', name='status', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('scopes', sa.Text(), nullable=True),
     sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
