@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -38,6 +38,8 @@ from desktop.services.clock import Clock
 from desktop.services.errors import FatalError, NeedsPersonError, TransientError
 from desktop.services.events import redact_text
 from desktop.services.ledgers.http import check_transport
+
+XERO_REFRESH_LIFE_S = 60 * 86400  # API_FACTS §7
 
 
 class StateMismatch(NeedsPersonError):
@@ -181,7 +183,11 @@ class OAuthClient:
         except (ValueError, json.JSONDecodeError) as exc:
             raise FatalError(f"{label}'s sign-in service answered something unexpected "
                              f"(HTTP {resp.status_code})", platform=self.platform.value) from exc
-        return _token_result(token)
+        result = _token_result(token)
+        if result.refresh_expires_in_s is None and self.platform is Platform.XERO:
+            # Xero does not say; its documented rule is 60 days from the token's last use.
+            result = replace(result, refresh_expires_in_s=XERO_REFRESH_LIFE_S)
+        return result
 
     def exchange_code(self, request: AuthorizationRequest, callback: Callback) -> TokenResult:
         form = {"grant_type": "authorization_code", "code": callback.code, "redirect_uri": request.redirect_uri}

@@ -1,0 +1,1 @@
+"""Ledger connections: OAuth apps, signing in, token health, and the reference-data cache."""

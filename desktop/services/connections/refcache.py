@@ -1,0 +1,94 @@
+"""Write a ledger's reference data into the local cache tables (replace per connection)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
+from desktop.services.store.db import Database
+from desktop.services.store.models import (
+    LedgerConnection,
+    RefAccount,
+    RefCustomer,
+    RefItem,
+    RefTaxCode,
+    RefTracking,
+)
+
+_MODELS: dict[RefKind, type[Any]] = {
+    RefKind.ACCOUNT: RefAccount,
+    RefKind.TAX_CODE: RefTaxCode,
+    RefKind.ITEM: RefItem,
+    RefKind.CUSTOMER: RefCustomer,
+    RefKind.TRACKING: RefTracking,
+}
+
+
+def _rate(rec: RefRecord) -> Decimal | None:
+    value = rec.raw.get("EffectiveRate", rec.raw.get("DisplayTaxRate"))
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
+
+
+def _columns(rec: RefRecord) -> dict[str, Any]:
+    """The kind-specific columns of one record."""
+    status = rec.raw.get("Status") or rec.raw.get("ContactStatus") or ("ACTIVE" if rec.active else "INACTIVE")
+    common: dict[str, Any] = {"name": rec.name[:255], "type": rec.type, "status": str(status), "active": rec.active,
+                              "raw": rec.raw}
+    if rec.kind is RefKind.ACCOUNT:
+        return {**common, "code": rec.code, "currency": rec.currency,
+                "subtype": rec.raw.get("AccountSubType") or rec.raw.get("Class")}
+    if rec.kind is RefKind.TAX_CODE:
+        return {**common, "rate": _rate(rec)}
+    if rec.kind is RefKind.ITEM:
+        return {**common, "sku": rec.raw.get("Sku") or rec.code, "income_account_remote_id": rec.parent_id}
+    if rec.kind is RefKind.CUSTOMER:
+        return {**common, "email": rec.code}
+    return {**common, "kind": (rec.type or "option").lower(), "parent_remote_id": rec.parent_id}
+
+
+def store_reference_data(db: Database, connection_id: int, info: CompanyInfo,
+                         data: dict[RefKind, list[RefRecord]], now: datetime) -> dict[str, int]:
+    """Upsert every record by (connection, remote id); drop what the ledger no longer has."""
+    counts: dict[str, int] = {}
+    with db.write_session() as s:
+        for kind, records in data.items():
+            model = _MODELS.get(kind)
+            if model is None:
+                continue
+            existing = {row.remote_id: row for row in s.execute(
+                sa.select(model).where(model.connection_id == connection_id)).scalars()}
+            seen: set[str] = set()
+            for rec in records:
+                if rec.remote_id in seen:
+                    continue
+                seen.add(rec.remote_id)
+                values = _columns(rec)
+                row = existing.get(rec.remote_id)
+                if row is None:
+                    s.add(model(connection_id=connection_id, remote_id=rec.remote_id, fetched_at=now, **values))
+                else:
+                    for key, value in values.items():
+                        setattr(row, key, value)
+                    row.fetched_at = now
+            for remote_id, row in existing.items():
+                if remote_id not in seen:
+                    s.delete(row)
+            counts[kind.value] = len(seen)
+        currencies = [r.code or r.remote_id for r in data.get(RefKind.CURRENCY, [])]
+        conn = s.get(LedgerConnection, connection_id)
+        if conn is not None:
+            conn.company = {"home_currency": info.home_currency,
+                            "currencies": sorted(set(currencies) | set(info.currencies)),
+                            "country": info.country, "multicurrency": info.multicurrency,
+                            "closed_through": info.closed_through.isoformat() if info.closed_through else None}
+            conn.company_name = info.name
+            conn.reference_fetched_at = now
+        counts["currency"] = len(currencies)
+    return counts

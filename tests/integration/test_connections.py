@@ -1,0 +1,239 @@
+"""Connecting ledgers end to end: sign-in, keyring, database, reference cache, health, leaks.
+
+Runs on SQLite and PostgreSQL against the sandbox over real HTTP, with the real keyring.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from desktop.services import audit
+from desktop.services.auth.platforms import Environment, Platform
+from desktop.services.auth.roles import Actor, Role
+from desktop.services.auth.signin import SignIn
+from desktop.services.auth.vault import NeedsReconnect, TokenVault
+from desktop.services.clock import SystemClock
+from desktop.services.connections.apps import OAuthApps
+from desktop.services.connections.service import ConnectionService
+from desktop.services.errors import PermissionDenied
+from desktop.services.events import Event, EventBus, EventKind
+from desktop.services.store.db import Database
+from desktop.services.store.migrate import upgrade
+from desktop.services.store.models import LedgerConnection, RefAccount, RefCustomer
+from tests.sandbox.conftest import SandboxHandle
+
+ADMIN = Actor("alice", Role.ADMIN)
+VIEWER = Actor("victor", Role.VIEWER)
+
+
+class World:
+    def __init__(self, db_url: str, sandbox: SandboxHandle) -> None:
+        upgrade(db_url)
+        self.db = Database(db_url)
+        self.bus = EventBus()
+        self.events: list[Event] = []
+        self.bus.subscribe(self.events.append)
+        self.vault = TokenVault(SystemClock())
+        self.sandbox = sandbox
+        self.apps = OAuthApps(self.db, self.vault, SystemClock())
+        self.service = ConnectionService(self.db, self.vault, self.bus, SystemClock(), self.apps)
+        root = sandbox.control_url.rsplit("/_sandbox", 1)[0]
+        qbo, xero = sandbox.info["qbo"], sandbox.info["xero"]
+        self.apps.configure(ADMIN, Platform.QBO, Environment.LOCAL, client_id=qbo["client_id"],
+                            client_secret=qbo["client_secret"], redirect_uri=qbo["redirect_uri"], sandbox_url=root)
+        self.apps.configure(ADMIN, Platform.XERO, Environment.LOCAL, client_id=xero["pkce_client_id"],
+                            redirect_uri=xero["redirect_uri"], sandbox_url=root)
+
+    def consent(self, sign_in: SignIn[Any], platform: Platform, company: str) -> str:
+        q = {k: v[0] for k, v in parse_qs(urlsplit(sign_in.authorize_url).query).items()}
+        body = {"service": platform.value, "company": company, **{k: q[k] for k in (
+            "client_id", "redirect_uri", "scope", "state")}}
+        if "code_challenge" in q:
+            body["code_challenge"] = q["code_challenge"]
+        return str(self.sandbox.control("POST", "authorize", body)["redirect_url"])
+
+    def connect(self, org: str, platform: Platform) -> Any:
+        info = self.sandbox.info[platform.value]
+        company = info["companies"][0]["realm_id"] if platform is Platform.QBO else info["tenants"][0]["tenant_id"]
+        sign_in = self.service.begin_sign_in(ADMIN, org, platform, Environment.LOCAL)
+        return sign_in.complete(self.consent(sign_in, platform, company))
+
+    def issued(self, service: str, kind: str) -> list[str]:
+        return [t["value"] for t in self.sandbox.control("GET", "tokens")["tokens"]
+                if t["service"] == service and t["kind"] == kind]
+
+    def close(self) -> None:
+        with self.db.session() as s:
+            refs = list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
+        for ref in refs:
+            self.vault.forget(ref)
+        self.db.dispose()
+
+
+@pytest.fixture
+def world(db_url: str, sandbox: SandboxHandle) -> Iterator[World]:
+    w = World(db_url, sandbox)
+    yield w
+    w.close()
+
+
+@pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
+def test_connecting_stores_tokens_in_the_keyring_and_caches_reference_data(world: World, platform: Platform) -> None:
+    summary = world.connect("ACME-US" if platform is Platform.QBO else "KIWI-NZ", platform)
+    assert summary.state == "connected"
+    assert summary.company_name in {"Acme Outdoor Supply Inc.", "Kiwi Cycles Ltd"}
+    assert summary.refresh_expires_at is not None and summary.reference_fetched_at is not None
+    with world.db.session() as s:
+        conn = s.get(LedgerConnection, summary.id)
+        assert conn is not None
+        assert world.vault.load_grant(conn.credential_ref) is not None
+        accounts = s.execute(sa.select(sa.func.count()).select_from(RefAccount)
+                             .where(RefAccount.connection_id == conn.id)).scalar_one()
+        customers = s.execute(sa.select(sa.func.count()).select_from(RefCustomer)
+                              .where(RefCustomer.connection_id == conn.id)).scalar_one()
+        assert accounts >= 10 and customers >= 1
+        assert conn.company and conn.company["home_currency"] in {"USD", "NZD"}
+        assert len(conn.company["currencies"]) >= 2
+        assert audit.verify_chain(s).intact
+    kinds = [e.kind for e in world.events]
+    assert EventKind.CONNECTION_ESTABLISHED in kinds and EventKind.REFERENCE_DATA_REFRESHED in kinds
+
+
+def test_a_viewer_cannot_connect_or_disconnect(world: World) -> None:
+    with pytest.raises(PermissionDenied, match="victor is a viewer"):
+        world.service.begin_sign_in(VIEWER, "ACME-US", Platform.QBO, Environment.LOCAL)
+    summary = world.connect("ACME-US", Platform.QBO)
+    with pytest.raises(PermissionDenied):
+        world.service.disconnect(VIEWER, summary.id)
+    assert world.service.summary(summary.id).state == "connected"
+
+
+def test_invalid_grant_means_needs_reconnect_with_one_alert_not_a_loop(world: World) -> None:
+    summary = world.connect("KIWI-NZ", Platform.XERO)
+    with world.db.session() as s:
+        ref = s.get(LedgerConnection, summary.id).credential_ref  # type: ignore[union-attr]
+    grant = world.vault.load_grant(ref)
+    assert grant is not None
+    # An accountant revokes the app in Xero; later the access token expires.
+    world.service.connector(summary.id)  # builds fine
+    from desktop.services.auth.oauth import ClientCredentials, OAuthClient
+    from desktop.services.auth.platforms import endpoints
+
+    app = world.apps.get(Platform.XERO, Environment.LOCAL)
+    OAuthClient(endpoints(Platform.XERO, Environment.LOCAL, sandbox_url=app.sandbox_url),
+                ClientCredentials(app.client_id), app.redirect_uri, SystemClock()).revoke(grant.refresh_token)
+    world.sandbox.control("POST", "config", {"service": "xero", "clock_offset_s": 1900})
+    sent_before = len(world.issued("xero", "access"))
+    for _ in range(2):
+        with pytest.raises(NeedsReconnect):
+            world.service.test(ADMIN, summary.id)
+    after = world.service.summary(summary.id)
+    assert after.state == "needs_reconnect"
+    assert "invalid_grant" in after.state_text
+    alerts = [e for e in world.events if e.kind == EventKind.CONNECTION_NEEDS_RECONNECT]
+    assert len(alerts) == 1 and alerts[0].severity == "error"
+    assert len(world.issued("xero", "access")) == sent_before, "no token was issued after the revocation"
+
+
+def test_disconnect_revokes_and_forgets(world: World) -> None:
+    summary = world.connect("ACME-US", Platform.QBO)
+    with world.db.session() as s:
+        ref = s.get(LedgerConnection, summary.id).credential_ref  # type: ignore[union-attr]
+    grant = world.vault.load_grant(ref)
+    assert grant is not None
+    after = world.service.disconnect(ADMIN, summary.id)
+    assert after.state == "disconnected"
+    assert world.vault.load_grant(ref) is None
+    resp = world.sandbox.http.post(f"{world.sandbox.info['qbo']['base_url']}/oauth2/v1/tokens/bearer",
+                                   data={"grant_type": "refresh_token", "refresh_token": grant.refresh_token},
+                                   auth=(world.sandbox.info["qbo"]["client_id"],
+                                         world.sandbox.info["qbo"]["client_secret"]), timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
+    with world.db.session() as s:
+        actions = [a for a in s.execute(sa.text("SELECT action FROM audit_log ORDER BY seq")).scalars()]
+    assert actions[-2:] == ["connection.connected", "connection.disconnected"]
+
+
+def test_eight_threads_hitting_an_expired_token_refresh_once(world: World) -> None:
+    summary = world.connect("ACME-US", Platform.QBO)
+    connector = world.service.connector(summary.id)
+    connector.company_info()
+    world.sandbox.control("POST", "config", {"service": "qbo", "clock_offset_s": 3700})  # server: expired
+    before = len(world.issued("qbo", "refresh"))
+    barrier = threading.Barrier(8)
+    names: list[str] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            names.append(connector.company_info().name)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert names == ["Acme Outdoor Supply Inc."] * 8
+    assert len(world.issued("qbo", "refresh")) == before + 1
+    assert world.service.summary(summary.id).last_refresh_at is not None
+
+
+def test_token_health_warns_before_the_refresh_token_lapses(world: World) -> None:
+    summary = world.connect("ACME-US", Platform.QBO)
+    with world.db.write_session() as s:
+        conn = s.get(LedgerConnection, summary.id)
+        assert conn is not None
+        conn.refresh_token_expires_at = SystemClock().now() + timedelta(days=3)
+    expiring = world.service.token_health()
+    assert [c.id for c in expiring] == [summary.id]
+    assert "expires in 2 days" in expiring[0].state_text or "expires in 3 days" in expiring[0].state_text
+    assert any(e.kind == EventKind.CONNECTION_NEEDS_RECONNECT and e.severity == "warning" for e in world.events)
+
+
+def test_no_token_leaks_into_the_database_or_data_directory(world: World, db_url: str, tmp_path: Path) -> None:
+    from desktop.services.store.event_sink import EventLogSink
+
+    sink = EventLogSink(world.db)
+    sink.attach(world.bus)
+    world.connect("ACME-US", Platform.QBO)
+    world.connect("KIWI-NZ", Platform.XERO)
+    sink.flush(10)
+    sink.close()
+    secrets = [t["value"] for t in world.sandbox.control("GET", "tokens")["tokens"]]
+    secrets += [world.sandbox.info["qbo"]["client_secret"]]
+    assert len(secrets) >= 6
+    # Every value in every table, as text.
+    dump: list[str] = []
+    with world.db.session() as s:
+        for table in _tables(world.db):
+            for row in s.execute(sa.select(table)):
+                dump.append(repr(tuple(row)))
+    text = "\n".join(dump)
+    assert "Acme Outdoor Supply" in text  # the dump is real
+    for secret in secrets:
+        assert secret not in text
+    # The SQLite file itself (and its WAL), byte for byte.
+    if db_url.startswith("sqlite"):
+        for path in tmp_path.rglob("*"):
+            if path.is_file():
+                blob = path.read_bytes()
+                for secret in secrets:
+                    assert secret.encode() not in blob, f"{secret[:6]}… in {path.name}"
+
+
+def _tables(db: Database) -> list[sa.Table]:
+    meta = sa.MetaData()
+    meta.reflect(bind=db.engine)
+    return list(meta.tables.values())
