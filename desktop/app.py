@@ -28,7 +28,10 @@ from desktop.services.config import AppConfig, sqlite_url
 from desktop.services.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from desktop.services.auth.roles import Actor
+    from desktop.services.auth.vault import TokenVault
     from desktop.services.clock import SystemClock
+    from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
@@ -91,9 +94,11 @@ class DemoSandbox:
     for the connectors and never logged or published.
     """
 
-    def __init__(self, bus: EventBus, seed: int = 1) -> None:
+    def __init__(self, bus: EventBus, seed: int = 1,
+                 on_ready: Callable[[dict[str, Any]], object] | None = None) -> None:
         self._bus = bus
         self._seed = seed
+        self._on_ready = on_ready
         self._lock = threading.Lock()
         self._server: Any = None
         self._stopping = False
@@ -132,6 +137,12 @@ class DemoSandbox:
             server.stop()
         else:
             self._announce(info)
+            if self._on_ready is not None:
+                try:
+                    self._on_ready(info)
+                except Exception as exc:  # the demo still opens; the log pane says what failed
+                    log.exception("demo set-up failed")
+                    self._bus.emit("sandbox.failed", "error", f"Setting up the demo companies failed: {exc}")
         self._settled.set()
 
     def _announce(self, info: dict[str, Any]) -> None:
@@ -172,6 +183,9 @@ class Services:
     clock: SystemClock
     bus: EventBus
     sink: EventLogSink
+    vault: TokenVault
+    connections: ConnectionService
+    actor: Actor
     sandbox: DemoSandbox | None = None
     _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list, repr=False)
     stopped: list[str] = field(default_factory=list)
@@ -197,7 +211,13 @@ class Services:
 
 def build_services(config: AppConfig) -> Services:
     """Build every service in order; if a step fails, stop what was already started and re-raise."""
+    from desktop.services.auth.locks import FileLock, PostgresAdvisoryLock
+    from desktop.services.auth.roles import Actor, Role
+    from desktop.services.auth.vault import TokenVault
     from desktop.services.clock import SystemClock
+    from desktop.services.connections.apps import OAuthApps
+    from desktop.services.connections.service import ConnectionService
+    from desktop.services.demo import connect_demo
     from desktop.services.events import EventBus
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
@@ -226,16 +246,43 @@ def build_services(config: AppConfig) -> Services:
         stops.append(("event log", sink.close))
         bus.emit("app.started", "info", f"Database ready (schema revision {revision})",
                  details={"revision": revision})
+        lock = (PostgresAdvisoryLock(database.engine) if database.dialect_name == "postgresql"
+                else FileLock(config.data_dir))
+        vault = TokenVault(clock, process_lock=lock)
+        connections = ConnectionService(database, vault, bus, clock, OAuthApps(database, vault, clock))
+        actor = Actor(current_login(), Role.ADMIN)
         sandbox = None
         if config.demo:
-            sandbox = DemoSandbox(bus)
+            stops.append(("demo keyring entries", lambda: forget_all_grants(database, vault)))
+            sandbox = DemoSandbox(bus, on_ready=lambda info: connect_demo(connections, actor, info))
             sandbox.start()
             stops.append(("sandbox", sandbox.stop))
     except BaseException:
         unwind()
         raise
     return Services(config=config, revision=revision, database=database, clock=clock, bus=bus,
-                    sink=sink, sandbox=sandbox, _stops=stops)
+                    sink=sink, vault=vault, connections=connections, actor=actor, sandbox=sandbox, _stops=stops)
+
+
+def current_login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def forget_all_grants(database: Database, vault: TokenVault) -> None:
+    """A throwaway demo leaves nothing in the OS keyring."""
+    import sqlalchemy as sa
+
+    from desktop.services.store.models import LedgerConnection
+
+    with database.session() as s:
+        refs = list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
+    for ref in refs:
+        vault.forget(ref)
 
 
 def _demo_config(args: argparse.Namespace, config: AppConfig) -> tuple[AppConfig, Path | None]:
@@ -273,7 +320,8 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             outcome = run_shell(services.bus, config, self_test=self_test,
                                 screenshots=Path(shots) if shots else None,
                                 sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
-                                history=_history_loader(services))
+                                history=_history_loader(services), connections=services.connections,
+                                actor=services.actor)
         finally:
             stopped = services.shutdown()
         if self_test:

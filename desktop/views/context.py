@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings
 
 if TYPE_CHECKING:
+    from desktop.services.auth.roles import Actor
+    from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
     from desktop.views.theme import ThemeManager
 
@@ -51,6 +53,8 @@ class ShellContext:
     user: str = ""
     role: str = "admin"
     demo: bool = False
+    connections: ConnectionService | None = None
+    actor: Actor | None = None
 
     def __post_init__(self) -> None:
         if not self.user:

@@ -37,6 +37,8 @@ from desktop.services.store.db import Database
 from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization
 
 T = TypeVar("T")
+_PLURAL = {"account": "accounts", "tax_code": "tax codes", "item": "items", "customer": "customers",
+           "tracking": "tracking options", "currency": "currencies"}
 XERO_GRACE = timedelta(minutes=30)
 # Published limits (API_FACTS §5, §9); the throttle also obeys the headers the ledgers send.
 LIMITS = {Platform.QBO: (500, 10), Platform.XERO: (60, 5)}
@@ -301,7 +303,7 @@ class ConnectionService:
             _conn, org = self._load(s, connection_id)
             org_code = org.code
         self._bus.emit(EventKind.REFERENCE_DATA_REFRESHED, Severity.INFO,
-                       "Cached " + ", ".join(f"{n} {k.replace('_', ' ')}s" for k, n in counts.items()),
+                       "Cached " + ", ".join(f"{n} {_PLURAL.get(k, k)}" for k, n in counts.items()),
                        org=org_code, details=counts)
         return counts
 

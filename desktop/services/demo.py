@@ -1,0 +1,82 @@
+"""Demo set-up: connect the sandbox's companies the way an admin would, without a browser.
+
+Shared by ``returns-ledger --demo`` and ``returns-ledger demo init``. Given the start-up info of
+a running sandbox (``returns-ledger sandbox serve`` prints it), it registers the sandbox's OAuth
+apps for the *local* environment, then for each demo company runs the real sign-in flow with the
+sandbox's simulated consent (``POST /_sandbox/authorize`` stands in for the person clicking
+"Connect"), stores the tokens in the keyring and caches reference data. The sandbox is reached
+only over HTTP, like any outside service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from desktop.services.auth.platforms import Environment, Platform
+from desktop.services.auth.roles import Actor
+from desktop.services.connections.service import ConnectionService, ConnectionSummary
+from desktop.services.errors import TransientError
+from desktop.services.ledgers.http import check_transport
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    code: str        # the organization's code in the RMS
+    platform: Platform
+    company: str     # realmId / tenantId
+
+
+def demo_organizations(info: dict[str, Any]) -> list[DemoOrganization]:
+    orgs = [DemoOrganization(c["rms_org"], Platform.QBO, c["realm_id"]) for c in info["qbo"]["companies"]]
+    orgs += [DemoOrganization(t["rms_org"], Platform.XERO, t["tenant_id"]) for t in info["xero"]["tenants"]]
+    return orgs
+
+
+def sandbox_root(info: dict[str, Any]) -> str:
+    return str(info["control_url"]).rsplit("/_sandbox", 1)[0]
+
+
+def simulated_consent(info: dict[str, Any], platform: Platform, authorize_url: str, company: str) -> str:
+    """Approve an authorize URL through the sandbox's control API; returns the redirect URL."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    body = {"service": platform.value, "company": company,
+            **{k: query[k] for k in ("client_id", "redirect_uri", "scope", "state")}}
+    if "code_challenge" in query:
+        body["code_challenge"] = query["code_challenge"]
+    url = f"{info['control_url']}/authorize"
+    check_transport(url)
+    resp = requests.post(url, json=body, timeout=30)
+    if resp.status_code >= 400:
+        raise TransientError(f"The sandbox refused the simulated consent (HTTP {resp.status_code})",
+                             platform_message=resp.text[:200])
+    return str(resp.json()["redirect_url"])
+
+
+def configure_local_apps(connections: ConnectionService, actor: Actor, info: dict[str, Any]) -> None:
+    root = sandbox_root(info)
+    qbo, xero = info["qbo"], info["xero"]
+    connections.apps.configure(actor, Platform.QBO, Environment.LOCAL, client_id=qbo["client_id"],
+                               client_secret=qbo["client_secret"], redirect_uri=qbo["redirect_uri"],
+                               sandbox_url=root)
+    connections.apps.configure(actor, Platform.XERO, Environment.LOCAL, client_id=xero["pkce_client_id"],
+                               redirect_uri=xero["redirect_uri"], sandbox_url=root)
+
+
+def connect_demo(connections: ConnectionService, actor: Actor, info: dict[str, Any],
+                 report: Callable[[str], None] | None = None) -> list[tuple[DemoOrganization, ConnectionSummary]]:
+    """Register the sandbox apps and connect every demo company; returns what was connected."""
+    say = report or (lambda _m: None)
+    configure_local_apps(connections, actor, info)
+    done: list[tuple[DemoOrganization, ConnectionSummary]] = []
+    for org in demo_organizations(info):
+        say(f"Connecting {org.code}…")
+        sign_in = connections.begin_sign_in(actor, org.code, org.platform, Environment.LOCAL, tenant_id=(
+            org.company if org.platform is Platform.XERO else None))
+        redirect = simulated_consent(info, org.platform, sign_in.authorize_url, org.company)
+        done.append((org, sign_in.complete(redirect, say)))
+    return done
