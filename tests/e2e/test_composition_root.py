@@ -26,14 +26,30 @@ def test_services_start_in_order_and_stop_in_reverse(db_url: str, tmp_path: Path
         kinds = {row.kind for row in recent_events(services.database, limit=50)}
         assert {"app.started", "sandbox.ready", "sandbox.company_available", "app.check"} <= kinds
         assert (config.log_dir / LOG_FILE).is_file()
+        # The demo connected every sandbox company through the real sign-in flow.
+        summaries = services.connections.summaries()
+        assert sorted(c.org_code for c in summaries) == ["ACME-US", "KIWI-NZ", "MAPLE-CA", "TEA-UK"]
+        assert {c.state for c in summaries} == {"connected"}
+        refs = _credential_refs(services)
+        assert all(services.vault.load_grant(ref) is not None for ref in refs)
     finally:
         stopped = services.shutdown()
-    assert stopped == ["sandbox", "event log", "database", "logging"]
+    assert stopped == ["sandbox", "demo keyring entries", "event log", "database", "logging"]
+    assert all(services.vault.load_grant(ref) is None for ref in refs), "a throwaway demo leaves no keyring entry"
     assert services.shutdown() == stopped  # idempotent
     assert logging.getLogger().handlers == handlers_before
     text = (config.log_dir / LOG_FILE).read_text(encoding="utf-8")
     positions = [text.index(f"shut down: {name}") for name in ("sandbox", "event log", "database")]
     assert positions == sorted(positions) and text.rstrip().endswith("shutdown complete")
+
+
+def _credential_refs(services: object) -> list[str]:
+    import sqlalchemy as sa
+
+    from desktop.services.store.models import LedgerConnection
+
+    with services.database.session() as s:  # type: ignore[attr-defined]
+        return list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
 
 
 def test_log_file_never_contains_tokens(tmp_path: Path) -> None:
