@@ -241,3 +241,29 @@ def test_system_browser_path_with_a_loopback_listener(sandbox: SandboxHandle) ->
     callback = client.parse_callback(request, captured)
     tokens = client.exchange_code(request, callback)
     assert tokens.access_token and tokens.refresh_token
+
+
+def test_a_registered_fixed_port_localhost_redirect_is_honoured(sandbox: SandboxHandle) -> None:
+    """Platforms match redirect URIs exactly, so a registered http://localhost:<port>/callback is used as is."""
+    import socket
+
+    import requests
+
+    from desktop.services.auth.loopback import LoopbackRedirect
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://localhost:{port}/callback"
+    info = sandbox.info["qbo"]
+    eps = endpoints(Platform.QBO, Environment.LOCAL, sandbox_url=sandbox.control_url.rsplit("/_sandbox", 1)[0])
+    with LoopbackRedirect.for_uri(uri) as listener:
+        assert listener.redirect_uri == uri
+        client = OAuthClient(eps, ClientCredentials(info["client_id"], info["client_secret"]), uri, SystemClock())
+        request = client.begin()
+        assert f"redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2Fcallback" in request.url
+        page = requests.get(_consent(sandbox, request, "qbo"), timeout=10)
+        assert page.status_code == 200
+        callback = client.parse_callback(request, listener.wait(5))
+    assert callback.realm_id == info["companies"][0]["realm_id"]
+    assert client.exchange_code(request, callback).refresh_token

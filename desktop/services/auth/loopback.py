@@ -24,8 +24,14 @@ _PAGE = """<!doctype html><meta charset="utf-8"><title>{title}</title>
 class LoopbackRedirect:
     """Listen for one OAuth redirect on loopback. Use as a context manager."""
 
-    def __init__(self, path: str = "/callback", port: int = 0) -> None:
+    def __init__(self, path: str = "/callback", port: int = 0, host_name: str = "127.0.0.1") -> None:
+        """Listen on 127.0.0.1:``port`` (0 = any free port).
+
+        ``host_name`` is how the redirect URI names this computer: platforms that insist on an
+        exact, pre-registered redirect URI get ``http://localhost:<fixed port>/callback``.
+        """
         self.path = path
+        self.host_name = host_name
         self._result: str | None = None
         self._done = threading.Event()
         outer = self
@@ -60,7 +66,16 @@ class LoopbackRedirect:
 
     @property
     def redirect_uri(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}{self.path}"
+        return f"http://{self.host_name}:{self._server.server_port}{self.path}"
+
+    @classmethod
+    def for_uri(cls, uri: str) -> LoopbackRedirect:
+        """A listener for a registered loopback redirect URI like ``http://localhost:8765/callback``."""
+        parts = urlsplit(uri)
+        if parts.scheme != "http" or parts.hostname not in {"localhost", "127.0.0.1"}:
+            raise NeedsPersonError(f"{uri} is not a loopback redirect URI",
+                                   action="register http://localhost:<port>/callback with the platform")
+        return cls(parts.path or "/callback", parts.port or 80, parts.hostname)
 
     def __enter__(self) -> LoopbackRedirect:
         self._thread.start()

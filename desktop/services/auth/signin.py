@@ -35,14 +35,18 @@ def _quiet(_: str) -> None:
 class SignIn(Generic[R]):
     """Drive one OAuth authorization-code sign-in to a finished connection."""
 
-    def __init__(self, client_for: Callable[[str], OAuthClient], redirect_uri: str, finish: Finish[R]) -> None:
+    def __init__(self, client_for: Callable[[str], OAuthClient], redirect_uri: str, finish: Finish[R],
+                 loopback_uri: str | None = None) -> None:
         """
         Args:
             client_for: builds the OAuth client for a redirect URI (the registered one for the
                 embedded browser, a loopback one for the system browser).
             redirect_uri: the registered redirect URI the embedded browser uses.
             finish: completes the connection from the exchanged tokens.
+            loopback_uri: the registered loopback redirect URI for the system browser (a fixed
+                port); None listens on any free port (RFC 8252 §7.3, where the platform allows it).
         """
+        self._loopback_uri = loopback_uri
         self._client_for = client_for
         self._finish = finish
         self._client = client_for(redirect_uri)
@@ -77,7 +81,8 @@ class SignIn(Generic[R]):
     def begin_system_browser(self) -> str:
         """Start a loopback listener and a fresh request for it; return the URL to open."""
         self.cancel_system_browser()
-        self._listener = LoopbackRedirect().__enter__()
+        listener = LoopbackRedirect.for_uri(self._loopback_uri) if self._loopback_uri else LoopbackRedirect()
+        self._listener = listener.__enter__()
         self._client = self._client_for(self._listener.redirect_uri)
         self._request = self._client.begin()
         return self._request.url

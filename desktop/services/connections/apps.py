@@ -28,6 +28,7 @@ class OAuthApp:
     redirect_uri: str
     client_secret: str | None = None   # loaded from the keyring, never stored elsewhere
     sandbox_url: str | None = None     # the emulator root, for the local environment
+    loopback_redirect_uri: str | None = None  # registered http://localhost:<port>/callback, if any
 
 
 def _key(platform: Platform, environment: Environment) -> str:
@@ -43,7 +44,8 @@ class OAuthApps:
         self._clock = clock
 
     def configure(self, actor: Actor, platform: Platform, environment: Environment, *, client_id: str,
-                  redirect_uri: str, client_secret: str | None = None, sandbox_url: str | None = None) -> None:
+                  redirect_uri: str, client_secret: str | None = None, sandbox_url: str | None = None,
+                  loopback_redirect_uri: str | None = None) -> None:
         actor.require(Action.MANAGE_CONNECTIONS)
         if platform is Platform.QBO and not client_secret and not self._vault.load_client_secret(
                 platform.value, environment.value, client_id):
@@ -51,7 +53,8 @@ class OAuthApps:
                                      action="copy it from the Intuit developer portal (Keys & credentials)")
         if client_secret:
             self._vault.save_client_secret(platform.value, environment.value, client_id, client_secret)
-        value: dict[str, Any] = {"client_id": client_id, "redirect_uri": redirect_uri, "sandbox_url": sandbox_url}
+        value: dict[str, Any] = {"client_id": client_id, "redirect_uri": redirect_uri, "sandbox_url": sandbox_url,
+                                 "loopback_redirect_uri": loopback_redirect_uri}
         key = _key(platform, environment)
         with self._db.write_session() as s:
             row = s.execute(sa.select(Setting).where(Setting.key == key, Setting.organization_id.is_(None))).scalar()
@@ -72,4 +75,5 @@ class OAuthApps:
                 f"No {platform_label(platform)} app is set up for {environment_label(environment)}",
                 action="enter the app's client id (and secret) under Settings → Ledger apps")
         secret = self._vault.load_client_secret(platform.value, environment.value, row["client_id"])
-        return OAuthApp(platform, environment, row["client_id"], row["redirect_uri"], secret, row.get("sandbox_url"))
+        return OAuthApp(platform, environment, row["client_id"], row["redirect_uri"], secret, row.get("sandbox_url"),
+                        row.get("loopback_redirect_uri"))

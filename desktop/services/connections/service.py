@@ -136,7 +136,7 @@ class ConnectionService:
         def finish(client: OAuthClient, callback: Callback, tokens: TokenResult, report: Report) -> ConnectionSummary:
             return self._finish(actor, org_code, app, client, callback, tokens, report, tenant_id, refresh_reference)
 
-        return SignIn(lambda uri: self._client(app, uri), app.redirect_uri, finish)
+        return SignIn(lambda uri: self._client(app, uri), app.redirect_uri, finish, app.loopback_redirect_uri)
 
     def _finish(self, actor: Actor, org_code: str, app: OAuthApp, client: OAuthClient, callback: Callback,
                 tokens: TokenResult, report: Report, tenant_id: str | None, refresh_reference: bool

@@ -1,0 +1,304 @@
+"""Mapping sets as YAML/JSON files, and the default templates (DESIGN.md §6).
+
+One format serves exports, imports and the shipped templates (``resources/mappings/*.yaml``)::
+
+    format: returns-ledger-mapping/1
+    platform: xero
+    rules:
+      - component: restocking_fee        # match fields sit beside it; absent = any
+        channel: web
+        priority: 0
+        account: {id: 5f1c…, code: "410", name: Restocking Fee Income}
+        tax_code: {id: OUTPUT2, name: GST on Income}
+        tracking: [{category: Channel, option: Online}]
+
+Every ledger reference may carry an ``id`` (remote id), a ``code`` and a ``name``, or be a plain
+string (a code, else a name). Exports write all three so a person can read them; on import the
+id wins when it exists in this ledger, else the code, else the name — which is what makes a
+template (names and codes only, since remote ids differ per company) and a file exported from
+another company both apply. Whatever cannot be found is reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from desktop.services.domain import Component, Problem
+from desktop.services.mapping.model import MATCH_FIELDS, Rule, TrackingRef
+from desktop.services.mapping.reference import ReferenceSnapshot
+
+__all__ = [
+    "FORMAT",
+    "TEMPLATE_DIR",
+    "apply_template",
+    "default_template_name",
+    "dumps",
+    "export_document",
+    "load_template",
+    "loads",
+    "rules_from_document",
+    "template_names",
+]
+
+FORMAT = "returns-ledger-mapping/1"
+TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "resources" / "mappings"
+_RULE_KEYS = frozenset({"component", *MATCH_FIELDS, "priority", "account", "item", "tax_code", "tracking", "note"})
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def dumps(document: Mapping[str, Any], fmt: str = "yaml") -> str:
+    """The document as YAML (block style, keys in our order) or JSON (2-space indent)."""
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt != "yaml":
+        raise ValueError(f"unknown format {fmt!r}: use yaml or json")
+    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, default_flow_style=False, width=110)
+
+
+def loads(text: str, fmt: str | None = None) -> dict[str, Any]:
+    """Parse a YAML or JSON document (JSON when ``fmt`` says so or the text starts with ``{``)."""
+    stripped = text.lstrip()
+    try:
+        data = json.loads(text, parse_float=Decimal) if fmt == "json" or (fmt is None and stripped.startswith("{")) \
+            else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ValueError(f"not a readable mapping file: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ValueError("not a mapping file: expected a document with a 'rules' list")
+    fmt_tag = data.get("format", FORMAT)
+    if fmt_tag != FORMAT:
+        raise ValueError(f"unsupported mapping file format {fmt_tag!r} (this version reads {FORMAT})")
+    return data
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def export_document(rules: list[Rule] | tuple[Rule, ...], *, snapshot: ReferenceSnapshot | None = None,
+                    organization: str | None = None, platform: str | None = None, version: int | None = None,
+                    note: str | None = None) -> dict[str, Any]:
+    """A mapping set as a document: every reference by id plus code/name when ``snapshot`` knows them."""
+    doc: dict[str, Any] = {"format": FORMAT}
+    for key, value in (("organization", organization), ("platform", platform or (snapshot.platform if snapshot
+                                                                                   else None)),
+                       ("version", version), ("note", note)):
+        if value is not None and value != "":
+            doc[key] = value
+    doc["rules"] = [_export_rule(r, snapshot) for r in rules]
+    return doc
+
+
+def _ref(id_: str, record: Any, *, code: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": id_}
+    if record is not None:
+        if code and record.code:
+            out["code"] = record.code
+        out["name"] = record.name
+    return out
+
+
+def _export_rule(rule: Rule, s: ReferenceSnapshot | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"component": rule.component.value}
+    out.update({f: getattr(rule, f) for f in MATCH_FIELDS if getattr(rule, f) is not None})
+    if rule.priority:
+        out["priority"] = rule.priority
+    if rule.account_id:
+        out["account"] = _ref(rule.account_id, s.accounts.get(rule.account_id) if s else None, code=True)
+    if rule.item_id:
+        out["item"] = _ref(rule.item_id, s.items.get(rule.item_id) if s else None, code=False)
+    if rule.tax_code:
+        out["tax_code"] = _ref(rule.tax_code, s.tax_codes.get(rule.tax_code) if s else None, code=False)
+    if rule.tracking:
+        out["tracking"] = [_export_tracking(t, s) for t in rule.tracking]
+    if rule.note:
+        out["note"] = rule.note
+    return out
+
+
+def _export_tracking(t: TrackingRef, s: ReferenceSnapshot | None) -> dict[str, Any]:
+    if t.category_id in ("class", "department"):
+        category: Any = t.category_id
+    else:
+        cat = s.tracking.get(t.category_id) if s else None
+        category = {"id": t.category_id, **({"name": cat.name} if cat else {})}
+    opt = s.tracking.get(t.option_id) if s else None
+    return {"category": category, "option": {"id": t.option_id, "name": opt.name if opt else t.name}}
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def _parts(value: Any) -> tuple[str | None, str | None, str | None]:
+    """(id, code, name) of a reference written as a mapping or a plain string (code-or-name)."""
+    if value is None:
+        return None, None, None
+    if isinstance(value, Mapping):
+        def text(key: str) -> str | None:
+            v = value.get(key)
+            return None if v is None or v == "" else str(v)
+        return text("id"), text("code"), text("name")
+    return None, str(value), str(value)
+
+
+def _show(value: Any) -> str:
+    i, c, n = _parts(value)
+    return " / ".join(dict.fromkeys(x for x in (c, n, i) if x)) or "?"
+
+
+class _Reader:
+    def __init__(self, snapshot: ReferenceSnapshot | None) -> None:
+        self.s = snapshot
+        self.ledger = snapshot.ledger_name if snapshot else "the ledger"
+        self.problems: list[Problem] = []
+
+    def missing(self, field: str, what: str, value: Any) -> None:
+        self.problems.append(Problem("not_found", f"{what} '{_show(value)}' was not found in {self.ledger}; create "
+                                     "it there (and refresh the connection) or edit the rule", field))
+
+    def account(self, value: Any, field: str) -> str | None:
+        i, c, n = _parts(value)
+        if value is None:
+            return None
+        if self.s is None:
+            return i
+        hit = self.s.find_account(i, c, n)
+        if hit is None:
+            self.missing(field, "Account", value)
+            return i
+        return hit.remote_id
+
+    def item(self, value: Any, field: str) -> str | None:
+        i, c, n = _parts(value)
+        if value is None or self.s is None:
+            return i
+        hit = self.s.find_item(i, n or c)
+        if hit is None:
+            self.missing(field, "Item", value)
+            return i
+        return hit.remote_id
+
+    def tax_code(self, value: Any, field: str) -> str | None:
+        i, c, n = _parts(value)
+        if value is None:
+            return None
+        if self.s is None:
+            return i or c
+        hit = self.s.find_tax_code(i or c, n)
+        if hit is None:
+            self.missing(field, "Tax code", value)
+            return i
+        return hit.remote_id
+
+    def tracking(self, value: Any, field: str) -> TrackingRef | None:
+        if not isinstance(value, Mapping) or "category" not in value or "option" not in value:
+            self.problems.append(Problem("bad_rule", "A tracking entry needs a 'category' and an 'option'", field))
+            return None
+        cat_i, cat_c, cat_n = _parts(value["category"])
+        opt_i, opt_c, opt_n = _parts(value["option"])
+        kind = (cat_n or cat_c or cat_i or "").lower()
+        if kind in ("class", "department"):  # QBO
+            if self.s is None:
+                return TrackingRef(kind, opt_i or "", opt_n or "") if opt_i else None
+            hit = self.s.find_tracking(kind, opt_i, opt_n or opt_c)
+            if hit is None:
+                self.missing(field, kind.capitalize(), value["option"])
+                return None
+            return TrackingRef(kind, hit.remote_id, hit.name)
+        if self.s is None:
+            return TrackingRef(cat_i, opt_i, opt_n or "") if cat_i and opt_i else None
+        cat = self.s.find_tracking("category", cat_i, cat_n or cat_c)
+        if cat is None:
+            self.missing(field, "Tracking category", value["category"])
+            return None
+        opt = self.s.find_tracking("option", opt_i, opt_n or opt_c, parent_id=cat.remote_id)
+        if opt is None:
+            self.missing(field, f"Tracking option of '{cat.name}'", value["option"])
+            return None
+        return TrackingRef(cat.remote_id, opt.remote_id, opt.name)
+
+    def rule(self, raw: Any, i: int) -> Rule | None:
+        f = f"rules[{i}]"
+        if not isinstance(raw, Mapping):
+            self.problems.append(Problem("bad_rule", f"Rule {i + 1} is not a mapping of fields", f))
+            return None
+        unknown = sorted(set(map(str, raw)) - _RULE_KEYS)
+        if unknown:
+            self.problems.append(Problem("bad_rule", f"Rule {i + 1} has unknown field(s) {', '.join(unknown)}; "
+                                         f"known fields: {', '.join(sorted(_RULE_KEYS))}", f))
+        try:
+            component = Component(str(raw.get("component")))
+        except ValueError:
+            self.problems.append(Problem("bad_rule", f"Rule {i + 1}: component {raw.get('component')!r} is not one of "
+                                         f"{', '.join(c.value for c in Component)}", f"{f}.component"))
+            return None
+        priority = raw.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int | Decimal) or int(priority) != priority:
+            self.problems.append(Problem("bad_rule", f"Rule {i + 1}: priority must be a whole number", f"{f}.priority"))
+            priority = 0
+        m = [None if raw.get(name) is None else str(raw[name]) for name in MATCH_FIELDS]
+        tracking = [self.tracking(t, f"{f}.tracking[{n}]") for n, t in enumerate(raw.get("tracking") or [])]
+        note = raw.get("note")
+        return Rule(component, reason_code=m[0], disposition=m[1], channel=m[2], warehouse=m[3], currency=m[4],
+                    tax_jurisdiction=m[5], priority=int(priority),
+                    account_id=self.account(raw.get("account"), f"{f}.account"),
+                    item_id=self.item(raw.get("item"), f"{f}.item"),
+                    tax_code=self.tax_code(raw.get("tax_code"), f"{f}.tax_code"),
+                    tracking=tuple(t for t in tracking if t is not None), note=None if note is None else str(note))
+
+
+def rules_from_document(document: Mapping[str, Any],
+                        snapshot: ReferenceSnapshot | None) -> tuple[list[Rule], list[Problem]]:
+    """The rules of a document with references resolved against ``snapshot``, and what failed.
+
+    Without a snapshot, ids are taken as they are (nothing can be checked).
+    """
+    reader = _Reader(snapshot)
+    platform = document.get("platform")
+    if snapshot is not None and snapshot.platform and platform and platform != snapshot.platform:
+        reader.problems.append(Problem("wrong_platform", f"This file is for {platform}, but the organization keeps "
+                                       f"its books in {snapshot.ledger_name}; use a {snapshot.platform} file",
+                                       "platform"))
+    rules = [r for i, raw in enumerate(document.get("rules") or []) if (r := reader.rule(raw, i)) is not None]
+    return rules, reader.problems
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def template_names() -> list[str]:
+    """The shipped templates (``qbo-us``, ``xero-nz``…)."""
+    return sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml"))
+
+
+def load_template(name: str) -> dict[str, Any]:
+    path = TEMPLATE_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise LookupError(f"no mapping template {name!r}; available: {', '.join(template_names())}")
+    return loads(path.read_text(encoding="utf-8"), "yaml")
+
+
+def default_template_name(platform: str, country: str) -> str:
+    """The template for a ledger in ``country`` (ISO alpha-2); the platform's first one otherwise."""
+    wanted = f"{platform}-{'uk' if country.upper() == 'GB' else country.lower()}"
+    names = template_names()
+    if wanted in names:
+        return wanted
+    same = [n for n in names if n.startswith(f"{platform}-")]
+    if not same:
+        raise LookupError(f"no mapping template for {platform}")
+    return same[0]
+
+
+def apply_template(template: Mapping[str, Any] | str,
+                   snapshot: ReferenceSnapshot) -> tuple[list[Rule], list[Problem]]:
+    """A template (document or shipped name) turned into rules for this ledger, plus what was not found."""
+    document = load_template(template) if isinstance(template, str) else template
+    return rules_from_document(document, snapshot)

@@ -1,0 +1,181 @@
+"""The RMS API client (``docs/rms-api.yaml``): organizations, the change feed, one return, write-back.
+
+Built from the same parts as the ledger connectors (:mod:`desktop.services.ledgers.http`):
+loopback-only plain HTTP, a throttle, transient-only retries. JSON is parsed with
+``parse_float=Decimal`` (and ``NaN``/``Infinity`` refused), so a number the RMS sends never
+passes through binary floating point — the parser then refuses amounts that are numbers at all.
+
+Failures become the project's error taxonomy: a refused API key or a 400 needs a person; 5xx,
+429 and network trouble are transient (the scheduler retries later); a 409 on write-back means
+our idempotency key was reused for a different body — a bug, so fatal. The API key travels in
+the ``X-API-Key`` header only and is never logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from desktop.services.errors import FatalError, NeedsPersonError, TransientError
+from desktop.services.events import redact_text
+from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle, check_transport
+from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
+
+__all__ = ["Page", "RmsClient", "WriteBack"]
+
+PLATFORM = "rms"
+#: The contract caps a page at 500 revisions.
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the change feed."""
+
+    returns: list[dict[str, Any]]
+    next_cursor: str
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """The RMS's record of an accounting-status write-back; ``replayed`` if it had it already."""
+
+    status: dict[str, Any]
+    replayed: bool
+
+
+class RmsClient:
+    """One RMS connection.
+
+    Args:
+        base_url: the API root, e.g. ``https://rms.example.com/rms`` (plain HTTP only to loopback).
+        api_key: sent as ``X-API-Key``.
+        http: the HTTP plumbing (tests pass one with a fast retry policy); by default a throttle
+            of 300 requests a minute, 4 at a time, and the standard retry policy.
+    """
+
+    def __init__(self, base_url: str, api_key: str, *, http: LedgerHttp | None = None) -> None:
+        check_transport(base_url)
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.http = http or LedgerHttp(throttle=Throttle(per_minute=300, concurrent=4),
+                                       retry=RetryPolicy(), platform=PLATFORM)
+
+    def __repr__(self) -> str:
+        return f"RmsClient({self.base_url!r})"
+
+    # --- calls -------------------------------------------------------------------------------
+
+    def organizations(self) -> list[dict[str, Any]]:
+        """Every organization the API key can see (``GET /v1/organizations``)."""
+        body = self._call("GET", "/v1/organizations")
+        orgs = body.get("organizations") if isinstance(body, dict) else None
+        if not isinstance(orgs, list) or not all(isinstance(o, dict) for o in orgs):
+            raise self._unexpected("/v1/organizations", "no organizations list")
+        return orgs
+
+    def changes(self, cursor: str | None, limit: int = 100, *, organization: str | None = None) -> Page:
+        """One page of revisions after ``cursor`` (``None`` or ``""``: from the beginning)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit must be from 1 to {MAX_PAGE}")
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        if organization:
+            params["organization"] = organization
+        body = self._call("GET", "/v1/returns", params=params)
+        if not isinstance(body, dict):
+            raise self._unexpected("/v1/returns", "not an object")
+        returns, next_cursor, has_more = body.get("returns"), body.get("next_cursor"), body.get("has_more")
+        if not isinstance(returns, list) or not isinstance(next_cursor, str) or not isinstance(has_more, bool):
+            raise self._unexpected("/v1/returns", "returns, next_cursor or has_more missing")
+        return Page(returns=returns, next_cursor=next_cursor, has_more=has_more)
+
+    def get(self, rms_id: str) -> dict[str, Any] | None:
+        """The latest revision of one return, or ``None`` if the RMS has no such return."""
+        path = f"/v1/returns/{quote(rms_id, safe='')}"
+        body = self._call("GET", path, missing_ok=True)
+        if body is None:
+            return None
+        if not isinstance(body, dict):
+            raise self._unexpected(path, "not an object")
+        return body
+
+    def write_back(self, rms_id: str, update: Mapping[str, Any], idempotency_key: str) -> WriteBack:
+        """Record what happened to a revision in the ledger; safe to repeat with the same key."""
+        if not idempotency_key or len(idempotency_key) > 255:
+            raise ValueError("idempotency key must be 1 to 255 characters")
+        path = f"/v1/returns/{quote(rms_id, safe='')}/accounting-status"
+        resp = self._send("POST", path, data=json_dumps_exact(dict(update)).encode(),
+                          headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key})
+        body = self._json(resp, path)
+        if not isinstance(body, dict):
+            raise self._unexpected(path, "not an object")
+        return WriteBack(status=body, replayed=resp.headers.get("Idempotent-Replayed") == "true")
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
+        resp = self._send(method, path, missing_ok=missing_ok, **kwargs)
+        if resp.status_code == 404 and missing_ok:
+            return None
+        return self._json(resp, path)
+
+    def _send(self, method: str, path: str, *, missing_ok: bool = False,
+              headers: Mapping[str, str] | None = None, **kwargs: Any) -> requests.Response:
+        hdrs = {"X-API-Key": self._api_key, "Accept": "application/json", **(headers or {})}
+        try:
+            resp = self.http.request(method, self.base_url + path, headers=hdrs, **kwargs)
+        except TransientError as exc:
+            raise TransientError(
+                f"The RMS did not answer {method} {path}", platform=PLATFORM,
+                platform_message=exc.platform_message,
+                action="check the network; the next scheduled pull retries") from exc
+        if resp.status_code < 300 or (resp.status_code == 404 and missing_ok):
+            return resp
+        raise self._error(resp, method, path)
+
+    def _json(self, resp: requests.Response, path: str) -> Any:
+        try:
+            return json_loads_exact(resp.content)
+        except (ValueError, UnicodeDecodeError):
+            raise self._unexpected(path, "not JSON") from None
+
+    @staticmethod
+    def _unexpected(path: str, what: str) -> TransientError:
+        return TransientError(f"The RMS sent an unreadable answer to {path} ({what})", platform=PLATFORM,
+                              action="if this persists, ask the RMS vendor; the next pull retries")
+
+    @staticmethod
+    def _error(resp: requests.Response, method: str, path: str) -> Exception:
+        code: str | None = None
+        message = resp.reason or ""
+        try:
+            err = json.loads(resp.content).get("error", {})
+            code = str(err.get("code")) if err.get("code") is not None else None
+            message = str(err.get("message") or message)
+        except (ValueError, AttributeError):
+            pass
+        message = redact_text(message)
+        status = resp.status_code
+        kw: dict[str, Any] = {"platform": PLATFORM, "platform_code": code or str(status),
+                              "platform_message": message}
+        if status == 401:
+            return NeedsPersonError("The RMS API key was refused", action="enter a valid RMS API key in "
+                                    "Settings → RMS (the RMS administrator can issue one)", **kw)
+        if status == 429 or status >= 500:
+            after = resp.headers.get("Retry-After")
+            return TransientError(f"The RMS is unavailable right now (HTTP {status} on {method} {path})",
+                                  retry_after_s=float(after) if after and after.isdigit() else None,
+                                  action="nothing to do: the next pull retries", **kw)
+        if status == 409:
+            return FatalError(f"The RMS refused a repeated write-back: {message}",
+                              action="report this: an idempotency key was reused for a different update", **kw)
+        return NeedsPersonError(f"The RMS refused {method} {path}: {message}",
+                                action="check the RMS settings and the request; nothing was changed", **kw)

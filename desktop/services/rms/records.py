@@ -1,0 +1,217 @@
+"""Store rows ⟷ :class:`ReturnRecord`: the exact, lossless translation both ways.
+
+``from_row(to_rows(record, …)) == record`` for every valid record; the round trip is tested on
+SQLite and PostgreSQL. Two conventions are worth knowing:
+
+- Tax rates: the contract (and the ``return_tax_lines.rate`` column) hold a *fraction*
+  (``0.0725``); :class:`~desktop.services.domain.TaxAmount` holds *percent* (``7.25``). The
+  conversion is a decimal shift (``scaleb``), exact in both directions.
+- Fee tax: ``return_tax_lines`` has no link to ``return_fees``, so a fee's tax line is stored
+  with ``return_line_id`` NULL and ``tax_name`` = ``"fee:<n>"`` (the fee's 0-based position).
+  Fees and tax lines are read back in id order, which is insertion order.
+
+Quarantined records (those :func:`~desktop.services.rms.parse.parse_return` refused) become a
+:func:`placeholder_row`: a ``returns`` row that keeps the raw payload and whatever columns could be
+read, with stand-ins for the NOT NULL columns that could not (listed in :func:`placeholder_row`'s
+return value so the quarantine reason can say so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from desktop.services.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.money import Money, is_known_currency
+from desktop.services.rms.parse import parse_timestamp
+from desktop.services.store.coltypes import json_dumps_exact
+from desktop.services.store.models import (
+    FeeType,
+    RefundMethod,
+    Return,
+    ReturnFee,
+    ReturnSyncStatus,
+    ReturnTaxLine,
+)
+from desktop.services.store.models import ReturnLine as LineRow
+
+__all__ = ["FEE_TAX_PREFIX", "NO_CURRENCY", "add_line_taxes", "from_row", "payload_digest", "placeholder_row",
+           "to_rows"]
+
+FEE_TAX_PREFIX = "fee:"
+#: ISO 4217's own code for "no currency": the stand-in when a quarantined record has none.
+NO_CURRENCY = "XXX"
+_MAX_CODE = 64
+
+
+def payload_digest(raw: object) -> str:
+    """SHA-256 of the payload's exact JSON (key order kept): a stable id for a keyless record."""
+    return hashlib.sha256(json_dumps_exact(raw).encode()).hexdigest()
+
+
+def _tax_row(tax: TaxAmount, *, tax_name: str | None = None) -> ReturnTaxLine:
+    row = ReturnTaxLine(jurisdiction=tax.jurisdiction, tax_name=tax_name, rate=tax.rate.scaleb(-2),
+                        currency=tax.amount.currency)
+    row.amount = tax.amount
+    return row
+
+
+def to_rows(record: ReturnRecord, org_id: int, raw: Mapping[str, Any], now: datetime) -> Return:
+    """A new ``Return`` (status NEW) with its lines, fees and fee tax lines; not yet in a session.
+
+    Line tax lines need the lines' ids: add the row, flush, then call :func:`add_line_taxes`.
+    """
+    ret = Return(
+        organization_id=org_id, rms_id=record.rms_id, revision=record.revision, rma_number=record.rma_number,
+        customer_rms_id=record.customer.rms_id, customer_name=record.customer.name,
+        customer_email=record.customer.email, channel=record.channel, warehouse=record.warehouse,
+        currency=record.currency, refund_method=record.refund_method, rms_status=record.status,
+        sync_status=ReturnSyncStatus.NEW, rms_created_at=record.created_at, rms_updated_at=record.updated_at,
+        ingested_at=now, updated_at=now, raw_payload=dict(raw),
+    )
+    ret.refund_total = record.refund_total
+    for n, line in enumerate(record.lines, 1):
+        row = LineRow(line_no=n, rms_line_id=line.line_id, sku=line.sku, description=line.description,
+                      quantity=line.quantity, currency=record.currency, reason_code=line.reason_code,
+                      disposition=line.disposition)
+        row.unit_price = line.unit_price
+        ret.lines.append(row)
+    for i, fee in enumerate(record.fees):
+        fee_row = ReturnFee(fee_type=fee.type, currency=record.currency)
+        fee_row.amount = fee.amount
+        ret.fees.append(fee_row)
+        for tax in fee.taxes:
+            ret.tax_lines.append(_tax_row(tax, tax_name=f"{FEE_TAX_PREFIX}{i}"))
+    return ret
+
+
+def add_line_taxes(ret: Return, record: ReturnRecord) -> None:
+    """Attach the line tax rows of ``record`` to ``ret`` once its lines have ids (after a flush).
+
+    ``return_tax_lines`` points at its line by id only (there is no ORM relationship to follow),
+    so ingest adds a whole page of returns, flushes once, then calls this for each and flushes
+    again: two batched round trips per page instead of one per line.
+    """
+    for row, line in zip(sorted(ret.lines, key=lambda r: r.line_no), record.lines, strict=True):
+        if row.id is None:
+            raise RuntimeError("flush the return before adding its line taxes")
+        for tax in line.taxes:
+            tax_row = _tax_row(tax)
+            tax_row.return_line_id = row.id
+            ret.tax_lines.append(tax_row)
+
+
+def _tax(row: ReturnTaxLine) -> TaxAmount:
+    if row.rate is None:
+        raise ValueError(f"tax line {row.id} has no rate; it was not written by ingest")
+    return TaxAmount(jurisdiction=row.jurisdiction, rate=row.rate.scaleb(2), amount=row.amount)
+
+
+def from_row(ret: Return) -> ReturnRecord:
+    """The validated record a ``Return`` row (with its children loaded) holds.
+
+    Raises:
+        ValueError: the row is a quarantined placeholder (it holds no validated record).
+    """
+    if ret.sync_status is ReturnSyncStatus.QUARANTINED and not ret.lines:
+        raise ValueError(f"return {ret.rms_id} revision {ret.revision} was quarantined at ingest; "
+                         "only its raw payload is kept")
+    taxes = sorted(ret.tax_lines, key=lambda t: t.id)
+    by_line: dict[int, list[TaxAmount]] = {}
+    by_fee: dict[int, list[TaxAmount]] = {}
+    for t in taxes:
+        if t.return_line_id is not None:
+            by_line.setdefault(t.return_line_id, []).append(_tax(t))
+        elif t.tax_name and t.tax_name.startswith(FEE_TAX_PREFIX):
+            by_fee.setdefault(int(t.tax_name.removeprefix(FEE_TAX_PREFIX)), []).append(_tax(t))
+    lines = tuple(
+        ReturnLine(line_id=row.rms_line_id or "", sku=row.sku or "", description=row.description or "",
+                   quantity=row.quantity, unit_price=row.unit_price, reason_code=row.reason_code or "",
+                   disposition=row.disposition or "", taxes=tuple(by_line.get(row.id, ())))
+        for row in sorted(ret.lines, key=lambda r: r.line_no)
+    )
+    fees = tuple(Fee(type=FeeType(row.fee_type), amount=row.amount, taxes=tuple(by_fee.get(i, ())))
+                 for i, row in enumerate(sorted(ret.fees, key=lambda f: f.id)))
+    org = ret.raw_payload.get("organization") if isinstance(ret.raw_payload, Mapping) else None
+    return ReturnRecord(
+        rms_id=ret.rms_id, rma_number=ret.rma_number, revision=ret.revision,
+        org_code=str(org) if org is not None else "",
+        customer=Customer(rms_id=ret.customer_rms_id or "", name=ret.customer_name or "",
+                          email=ret.customer_email or ""),
+        channel=ret.channel or "", warehouse=ret.warehouse or "", currency=ret.currency,
+        created_at=ret.rms_created_at, updated_at=ret.rms_updated_at, refund_method=RefundMethod(ret.refund_method),
+        status=ret.rms_status, lines=lines, fees=fees, refund_total=ret.refund_total,
+    )
+
+
+def _short_text(raw: Mapping[str, Any], key: str, limit: int = _MAX_CODE) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) and value and len(value) <= limit else None
+
+
+def placeholder_row(raw: object, org_id: int, now: datetime) -> tuple[Return, list[str]]:
+    """A QUARANTINED ``Return`` that keeps ``raw`` and every column that could be read.
+
+    Returns the row and the names of the columns that hold stand-ins (say so to the person
+    fixing the record): ``rms_id`` → ``"missing-id:<digest>"`` (stable, so a replay is still a
+    no-op), ``revision`` → 0, ``rma_number`` → ``"(unknown)"``, ``currency`` → ``XXX``,
+    ``refund_method`` → ``original_payment``, ``rms_status`` → ``"(unknown)"``, the RMS times → the
+    time of ingest.
+    """
+    payload: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {"_unreadable": raw}
+    stand_ins: list[str] = []
+    rms_id = _short_text(payload, "id")
+    if rms_id is None:
+        rms_id = f"missing-id:{payload_digest(payload)[:40]}"
+        stand_ins.append("rms_id")
+    revision = payload.get("revision")
+    if isinstance(revision, str) and revision.strip().isdigit():
+        revision = int(revision.strip())
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 1 or revision > 2**31 - 1:
+        revision = 0
+        stand_ins.append("revision")
+    rma = _short_text(payload, "rma_number")
+    if rma is None:
+        rma = "(unknown)"
+        stand_ins.append("rma_number")
+    currency = payload.get("currency")
+    if not (isinstance(currency, str) and is_known_currency(currency)):
+        currency = NO_CURRENCY
+        stand_ins.append("currency")
+    try:
+        method = RefundMethod(str(payload.get("refund_method")))
+    except ValueError:
+        method = RefundMethod.ORIGINAL_PAYMENT
+        stand_ins.append("refund_method")
+    status = _short_text(payload, "status", 40)
+    if status is None:
+        status = "(unknown)"
+        stand_ins.append("rms_status")
+    times: dict[str, datetime] = {}
+    for key in ("created_at", "updated_at"):
+        value = payload.get(key)
+        parsed = parse_timestamp(value) if isinstance(value, str) else None
+        if parsed is None:
+            stand_ins.append(f"rms_{key}")
+        times[key] = parsed or now
+    customer = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
+    assert isinstance(customer, Mapping)
+    ret = Return(
+        organization_id=org_id, rms_id=rms_id, revision=revision, rma_number=rma,
+        customer_rms_id=_short_text(customer, "id"), customer_name=_short_text(customer, "name", 255),
+        customer_email=_short_text(customer, "email", 255), channel=_short_text(payload, "channel"),
+        warehouse=_short_text(payload, "warehouse"), currency=currency, refund_method=method,
+        rms_status=status, sync_status=ReturnSyncStatus.QUARANTINED, rms_created_at=times["created_at"],
+        rms_updated_at=times["updated_at"], ingested_at=now, updated_at=now, raw_payload=payload,
+    )
+    total = payload.get("refund_total")
+    if currency != NO_CURRENCY and isinstance(total, str):
+        try:
+            amount = Money.parse(total, currency)
+            if amount.is_quantized():
+                ret.refund_total = amount
+        except ValueError:
+            pass
+    return ret, stand_ins

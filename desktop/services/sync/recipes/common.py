@@ -1,0 +1,283 @@
+"""What every recipe shares: mapping look-ups that turn gaps into problems, the posting date,
+FX, tax jurisdictions → tax codes, the ledger's own tax arithmetic, and the "pieces" of a return.
+
+Recipes are pure: (return, resolver, reference snapshot, org settings, fx rates) in,
+(documents, problems) out — no database, no HTTP — so the preview, the engine and the benchmark
+run the very same code. A missing mapping is a :class:`Problem`, never an exception.
+
+Rounding rules (named, applied only here):
+
+- ``LEDGER_TAX``: half-up to the minor unit, per tax rate on the aggregated base — how QBO
+  computes ``TxnTaxDetail`` (and what the emulator mirrors); used only to *predict* the ledger's
+  figure so the difference to the RMS's per-line tax can be posted as an explicit rounding line.
+- FX conversion: half-even, once per side total, then allocated (``LedgerDocument.home_journal``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from desktop.services.domain import (
+    FEE_COMPONENTS,
+    FEE_REFUND_SIGN,
+    ClosedPeriodPolicy,
+    Component,
+    FeeTreatment,
+    OrgSettings,
+    Problem,
+    ReturnRecord,
+    TaxAmount,
+)
+from desktop.services.ledgers.base import RefRecord
+from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, jurisdiction_key
+from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.resolve import Resolver
+from desktop.services.money import Money, Rounding, minor_units
+from desktop.services.store.models.enums import FeeType, RefundMethod
+from desktop.services.sync.fx import FxRates, FxUse
+
+LEDGER_TAX = Rounding.HALF_UP
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One line of a sales document: merchandise, or a fee carried as a line. Amounts signed:
+    positive adds to the refund (a debit on its account), negative withholds (a credit)."""
+
+    component: Component
+    description: str
+    quantity: Decimal
+    unit_price: Money
+    net: Money
+    taxes: tuple[TaxAmount, ...]    # amounts signed like ``net``
+    tax: Money
+    target: MappingTarget | None
+    tax_target: MappingTarget | None  # the tax code for this piece's jurisdiction set
+    juris_key: str | None
+    field: str
+
+
+@dataclass
+class Ctx:
+    """One recipe run: inputs, the problems found so far, and memoised look-ups."""
+
+    ret: ReturnRecord
+    resolver: Resolver
+    snap: ReferenceSnapshot
+    settings: OrgSettings
+    rates: FxRates | None
+    tz: str = "UTC"
+    problems: list[Problem] = field(default_factory=list)
+    _seen: set[tuple[str, str]] = field(default_factory=set)
+
+    # --- problems --------------------------------------------------------------------------
+
+    def problem(self, code: str, message: str, field_: str | None = None) -> None:
+        if (code, message) not in self._seen:
+            self._seen.add((code, message))
+            self.problems.append(Problem(code, message, field_))
+
+    @property
+    def ledger(self) -> str:
+        return self.snap.ledger_name if self.snap.platform else "the ledger"
+
+    # --- mapping ---------------------------------------------------------------------------
+
+    def context(self, component: Component, **kw: str | None) -> MatchContext:
+        r = self.ret
+        return MatchContext(component, channel=r.channel, warehouse=r.warehouse, currency=r.currency, **kw)
+
+    def target(self, ctx: MatchContext, field_: str, *, required: bool = True) -> MappingTarget | None:
+        found = self.resolver.resolve(ctx)
+        if found is None and required:
+            self.problem("unmapped_component",
+                         f"No mapping rule covers {ctx.describe()} for organization {self.ret.org_code}: an admin "
+                         f"must add a rule for it on the Mappings page, then retry this return.", field_)
+        return found
+
+    def tax_target(self, taxes: Sequence[TaxAmount], field_: str) -> MappingTarget | None:
+        """The tax code for a set of jurisdictions: the combined rule, else one code all agree on,
+        else the most specific jurisdiction whose code extends every other (``US-CA-LA`` ⊃ ``US-CA``)."""
+        juris = sorted({t.jurisdiction for t in taxes})
+        key = jurisdiction_key(juris)
+        if key is None:
+            return None
+        found = self.resolver.resolve(self.context(Component.TAX, tax_jurisdiction=key))
+        if found is not None and found.tax_code:
+            return found
+        if len(juris) > 1:
+            singles = [self.resolver.resolve(self.context(Component.TAX, tax_jurisdiction=j)) for j in juris]
+            codes = {s.tax_code for s in singles if s is not None}
+            if None not in codes and all(s is not None for s in singles) and len(codes) == 1:
+                return singles[0]
+            for j, s in zip(juris, singles, strict=True):
+                if s is not None and s.tax_code and all(o == j or j.startswith(o + "-") for o in juris):
+                    return s
+        self.problem("missing_tax_code",
+                     f"No {self.ledger} tax code is mapped for tax jurisdiction {key} (organization "
+                     f"{self.ret.org_code}): an admin must add a Tax refunded rule for jurisdiction {key} with a "
+                     f"tax code on the Mappings page.", field_)
+        return None
+
+    def tax_account(self, jurisdiction: str, fallback: MappingTarget | None) -> tuple[str, str]:
+        """(id, name) of the tax-payable account of one jurisdiction (for journals and previews)."""
+        t = self.resolver.resolve(self.context(Component.TAX, tax_jurisdiction=jurisdiction))
+        for cand in (t, fallback):
+            if cand is not None and (cand.account_id or cand.account_code):
+                return self.account(cand)
+        rec = next((a for a in self.snap.accounts.values() if a.active and (
+            (a.raw or {}).get("AccountSubType") == "SalesTaxPayable" or (a.raw or {}).get("SystemAccount") == "GST")),
+            None)
+        return (rec.remote_id, rec.name) if rec else ("", f"Tax payable ({jurisdiction})")
+
+    def account(self, target: MappingTarget) -> tuple[str, str]:
+        """(remote id, display name) of a target's account; a QBO item's income account if only the item."""
+        rec: RefRecord | None = None
+        if target.account_id:
+            rec = self.snap.accounts.get(target.account_id)
+        if rec is None and target.account_code:
+            rec = self.snap.account_by_code(target.account_code)
+        if rec is None and target.item_id and (item := self.snap.items.get(target.item_id)) and item.parent_id:
+            rec = self.snap.accounts.get(item.parent_id)
+        if rec is not None:
+            label = f"{rec.code} {rec.name}" if rec.code and self.snap.platform == "xero" else rec.name
+            return rec.remote_id, label
+        ident = target.account_id or target.account_code or ""
+        return ident, f"account {ident or target.item_id or '?'} (not in the cached chart of accounts)"
+
+    def receivable(self) -> tuple[str, str, str | None]:
+        """(id, name, code) of the Accounts Receivable account (where customer credit sits)."""
+        for a in self.snap.accounts.values():
+            raw = a.raw or {}
+            if a.type == "Accounts Receivable" or raw.get("SystemAccount") == "DEBTORS":
+                return a.remote_id, a.name, a.code
+        return "", "Accounts Receivable", None
+
+    # --- dates and FX ----------------------------------------------------------------------
+
+    def posting_date(self) -> tuple[date, str | None]:
+        """The organization-local date of the return's last update; moved to the first open day
+        when the period is closed and the organization chose that (the note says so)."""
+        day = self.ret.updated_at.astimezone(ZoneInfo(self.tz)).date()
+        closed = self.snap.closed_through
+        if closed is not None and day <= closed and self.settings.closed_period is ClosedPeriodPolicy.FIRST_OPEN_DAY:
+            moved = closed + timedelta(days=1)
+            return moved, (f"re-dated from {day.isoformat()} to {moved.isoformat()}: {self.ledger} is closed "
+                           f"through {closed.isoformat()}")
+        return day, None
+
+    def fx(self, currency: str, day: date) -> FxUse | None:
+        if currency == self.snap.home_currency:
+            return None
+        use = self.rates.lookup(currency, day) if self.rates is not None else None
+        if use is None:
+            self.problem("missing_fx_rate",
+                         f"{self.ledger} has no {currency}→{self.snap.home_currency} exchange rate on or before "
+                         f"{day.isoformat()}: an accountant must enter one in {self.ledger} (currency settings), "
+                         "then refresh reference data and retry.", "currency")
+        return use
+
+    # --- the return as pieces ----------------------------------------------------------------
+
+    def pieces(self, *, fees_as_lines: bool) -> tuple[list[Piece], list[int]]:
+        """Merchandise lines, outbound shipping refunded, and — when ``fees_as_lines`` — the
+        withheld fees as negative lines. Returns (pieces, indexes of fees left for a journal)."""
+        ret = self.ret
+        out: list[Piece] = []
+        for i, ln in enumerate(ret.lines):
+            f = f"lines[{i}]"
+            key = jurisdiction_key(t.jurisdiction for t in ln.taxes)
+            tgt = self.target(self.context(Component.MERCHANDISE, reason_code=ln.reason_code,
+                                           disposition=ln.disposition, tax_jurisdiction=key), f)
+            tax_t = self.tax_target(ln.taxes, f"{f}.taxes") if ln.taxes else None
+            out.append(Piece(Component.MERCHANDISE, ln.description or ln.sku, ln.quantity, ln.unit_price, ln.net,
+                             ln.taxes, ln.tax, tgt, tax_t, key, f))
+        reason = ret.lines[0].reason_code if ret.lines else None
+        left: list[int] = []
+        for i, fee in enumerate(ret.fees):
+            sign = FEE_REFUND_SIGN[fee.type]
+            if sign == 0 or (sign < 0 and not fees_as_lines):
+                left.append(i)
+                continue
+            f = f"fees[{i}]"
+            comp = FEE_COMPONENTS[fee.type]
+            key = jurisdiction_key(t.jurisdiction for t in fee.taxes)
+            tgt = self.target(self.context(comp, reason_code=reason, tax_jurisdiction=key), f)
+            tax_t = self.tax_target(fee.taxes, f"{f}.taxes") if fee.taxes else None
+            net = fee.amount * sign
+            taxes = tuple(TaxAmount(t.jurisdiction, t.rate, t.amount * sign) for t in fee.taxes)
+            out.append(Piece(comp, COMPONENT_LABELS[comp], Decimal(1), net, net, taxes, fee.tax * sign, tgt, tax_t,
+                             key, f))
+        return out, left
+
+    def fee_target(self, index: int) -> MappingTarget | None:
+        fee = self.ret.fees[index]
+        reason = self.ret.lines[0].reason_code if self.ret.lines else None
+        key = jurisdiction_key(t.jurisdiction for t in fee.taxes)
+        return self.target(self.context(FEE_COMPONENTS[fee.type], reason_code=reason, tax_jurisdiction=key),
+                           f"fees[{index}]")
+
+    def fees_as_lines(self) -> bool:
+        return self.settings.fee_treatment is FeeTreatment.NEGATIVE_LINE
+
+    def refund_target(self) -> MappingTarget | None:
+        if self.ret.refund_method is RefundMethod.ORIGINAL_PAYMENT:
+            return self.target(self.context(Component.REFUND), "refund_method")
+        return None
+
+    def clearing_target(self) -> MappingTarget | None:
+        return self.target(self.context(Component.CLEARING), "fees")
+
+
+def percent(tax: TaxAmount, base: Money) -> Decimal:
+    """The tax's rate in percent. The domain says percent, the RMS wire says a fraction (0.0725):
+    take whichever reproduces the RMS's own amount on this base, so either source works."""
+    rate = tax.rate
+    if rate == 0 or base.is_zero():
+        return rate
+    as_pct = abs(ledger_tax(base, rate) - tax.amount).amount
+    as_frac = abs(ledger_tax(base, rate * _HUNDRED) - tax.amount).amount
+    return rate * _HUNDRED if as_frac < as_pct else rate
+
+
+def ledger_tax(base: Money, pct: Decimal) -> Money:
+    """Tax as the ledger computes it: base × pct / 100, half-up to the minor unit (``LEDGER_TAX``)."""
+    return (base * pct / _HUNDRED).quantize(LEDGER_TAX)
+
+
+def tolerance(currency: str, count: int) -> Money:
+    """``count`` minor units: how far two correct roundings of the same tax may differ."""
+    return Money(Decimal(count).scaleb(-minor_units(currency)), currency)
+
+
+def is_label(fee_type: FeeType) -> bool:
+    return FEE_COMPONENTS[fee_type] is Component.LABEL_COST
+
+
+def _norm_name(text: str) -> str:
+    return " ".join(text.replace(",", " ").replace(".", " ").split()).casefold()
+
+
+def resolve_customer(customer: object, snap: ReferenceSnapshot, currency: str | None = None) -> RefRecord | None:
+    """The ledger customer/contact for an RMS customer: exact e-mail (case-insensitive) first,
+    then the normalised name; among several hits an active one in ``currency`` wins.
+
+    ``None`` means "create it when posting" — deduplicated by the same rule, so a second return
+    of the same person finds the record the first one created.
+    """
+    email = str(getattr(customer, "email", "") or "").strip().casefold()
+    name = _norm_name(str(getattr(customer, "name", "") or ""))
+    hits: list[RefRecord] = []
+    if email:
+        hits = [c for c in snap.customers.values() if (c.code or "").strip().casefold() == email]
+    if not hits and name:
+        hits = [c for c in snap.customers.values() if _norm_name(c.name) == name]
+    if not hits:
+        return None
+    hits.sort(key=lambda c: (not c.active, currency is not None and c.currency not in (None, currency)))
+    return hits[0]

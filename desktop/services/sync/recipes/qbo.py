@@ -1,0 +1,308 @@
+"""QuickBooks Online recipes, per-return mode (DESIGN.md §5).
+
+- Refund to the original payment → ``RefundReceipt`` (``DepositToAccountRef`` = the mapped
+  refund account). Store credit → ``CreditMemo``. **Exchange → ``CreditMemo``** too: the customer
+  is owed the returned goods' value, which the replacement's invoice then consumes (applying the
+  credit); a RefundReceipt would record cash that never left the bank.
+- Lines go through Items (``SalesItemLineDetail.ItemRef``): the mapped item, else an active
+  item whose income account is the mapped account, else a placeholder the poster fills after
+  creating "RLS · <account>" on demand.
+- Tax. US companies (AST): lines say ``TAX``/``NON`` and ``TxnTaxDetail.TxnTaxCodeRef`` names the
+  combined code of the return's jurisdictions; other countries: a ``TaxCodeRef`` per line with
+  ``GlobalTaxCalculation: TaxExcluded``. QBO computes the tax itself — half-up per rate on the
+  aggregated base — and ignores a client's ``TotalTax``, while the RMS rounds per line. The recipe
+  predicts QBO's figure and, when it differs from the RMS's by rounding, adds one **tax rounding
+  line** (non-taxable, on the tax mapping's item or the first merchandise item) so the document
+  total equals the RMS refund to the cent. A difference beyond rounding is a problem, not a line.
+- Fees withheld: ``negative_line`` (UNCONFIRMED on the real service; per-org opt-in) or, by
+  default, a ``JournalEntry`` beside the sales form: Dr refund account / A/R, Cr fee income.
+- Label cost: a ``JournalEntry``, Dr shipping expense, Cr clearing.
+- Foreign currency: ``CurrencyRef`` + ``ExchangeRate`` (home per foreign) on every document.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from desktop.services.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component, OrgSettings, Problem, ReturnRecord
+from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
+from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.resolve import Resolver
+from desktop.services.money import Money, sum_money
+from desktop.services.store.models.enums import RefundMethod
+from desktop.services.sync import keys
+from desktop.services.sync.documents import CUSTOMER, JournalLine, LedgerDocument, line, placeholder
+from desktop.services.sync.fx import FxRates, FxUse
+from desktop.services.sync.recipes.common import Ctx, Piece, ledger_tax, percent, resolve_customer, tolerance
+
+PLATFORM = "qbo"
+
+
+def _ref(value: str) -> dict[str, str]:
+    return {"value": value}
+
+
+def is_us(snap: ReferenceSnapshot, settings: OrgSettings) -> bool:
+    """US sales-tax model (AST): the company has the ``TAX``/``NON`` pseudo codes."""
+    model = settings.extra.get("qbo_tax_model")
+    if model in ("us", "non_us"):
+        return model == "us"
+    return "TAX" in snap.tax_codes and "NON" in snap.tax_codes
+
+
+class _Qbo:
+    def __init__(self, ctx: Ctx) -> None:
+        self.c = ctx
+        self.ret = ctx.ret
+        self.us = is_us(ctx.snap, ctx.settings)
+        self.day, self.note = ctx.posting_date()
+        self.fx: FxUse | None = ctx.fx(self.ret.currency, self.day)
+        cust = resolve_customer(self.ret.customer, ctx.snap, self.ret.currency)
+        self.customer_ref = _ref(cust.remote_id if cust else placeholder(CUSTOMER))
+        self.docs: list[LedgerDocument] = []
+        self._items: dict[str, str] | None = None
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def item_for(self, target: MappingTarget | None) -> str:
+        if target is None:
+            return placeholder("unmapped")
+        if target.item_id:
+            return target.item_id
+        if self._items is None:
+            self._items = {}
+            for it in sorted(self.c.snap.items.values(), key=lambda i: (i.type != "Service", i.name)):
+                if it.active and it.parent_id:
+                    self._items.setdefault(it.parent_id, it.remote_id)
+        acct = target.account_id or ""
+        return self._items.get(acct) or placeholder(f"item-for-account:{acct}")
+
+    def acct(self, target: MappingTarget | None) -> tuple[str, str]:
+        return self.c.account(target) if target is not None else ("", "unmapped")
+
+    def header(self, role: str, what: str) -> tuple[str, dict[str, Any]]:
+        ret = self.ret
+        key = keys.idempotency_key(ret.org_code, ret.rms_id, ret.revision, role)
+        note = keys.memo_text(key, ret.rma_number, ret.revision, what)
+        if self.note:
+            note = f"{note} · {self.note}"
+        body: dict[str, Any] = {"TxnDate": self.day.isoformat(),
+                                "DocNumber": keys.doc_number(ret.rma_number, ret.revision, role),
+                                "PrivateNote": note}
+        if ret.currency != self.c.snap.home_currency:
+            body["CurrencyRef"] = _ref(ret.currency)
+            if self.fx is not None:
+                body["ExchangeRate"] = self.fx.rate
+        return key, body
+
+    def document(self, role: str, doc_type: str, key: str, payload: dict[str, Any], total: Money,
+                 journal: list[JournalLine], *, refund_effect: Money | None, depends_on: str | None = None,
+                 extra: dict[str, Any] | None = None) -> LedgerDocument:
+        ret = self.ret
+        return LedgerDocument(
+            role=role, platform=PLATFORM, doc_type=doc_type, idempotency_key=key, txn_date=self.day,
+            currency=ret.currency, total=total, payload=payload, journal=tuple(journal),
+            source=(ret.org_code, ret.rms_id, ret.revision), mapping_version=self.c.resolver.version,
+            home_currency=self.c.snap.home_currency, fx=self.fx, depends_on=depends_on,
+            notes=(self.note,) if self.note else (), refund_effect=refund_effect, extra=extra or {})
+
+    # --- the sales form ------------------------------------------------------------------------
+
+    def exempt_code(self, piece: Piece) -> str | None:
+        if self.us:
+            return "NON"
+        if piece.target is not None and piece.target.tax_code:
+            return piece.target.tax_code
+        configured = self.c.settings.extra.get("qbo_exempt_tax_code")
+        if isinstance(configured, str):
+            return configured
+        for t in self.c.snap.tax_codes.values():
+            if t.active and not t.type and t.name.casefold() in ("exempt", "zero-rated", "out of scope"):
+                return t.remote_id
+        self.c.problem("missing_tax_code",
+                       f"{piece.description} ({piece.field}) carries no tax, and QuickBooks needs a tax code on every "
+                       "line of a Canadian-style company: an admin must map an exempt or zero-rated tax code for "
+                       f"{COMPONENT_LABELS[piece.component]} on the Mappings page.", piece.field)
+        return None
+
+    def sales_form(self, pieces: list[Piece]) -> None:
+        c, ret = self.c, self.ret
+        cur = ret.currency
+        refund = ret.refund_method is RefundMethod.ORIGINAL_PAYMENT
+        role, doc_type = ("refund_receipt", "RefundReceipt") if refund else ("credit_memo", "CreditMemo")
+        key, body = self.header(role, "refund" if refund else "customer credit")
+        body = {"CustomerRef": dict(self.customer_ref), **body}
+        lines: list[dict[str, Any]] = []
+        journal: list[JournalLine] = []
+        # tax: the code per piece, then QBO's own arithmetic per (code, jurisdiction)
+        bases: dict[str, Money] = {}
+        rates: dict[tuple[str, str], Decimal] = {}
+        codes_used: dict[str, str] = {}
+        taxed_sets: dict[str, str] = {}
+        for p in pieces:
+            taxed = bool(p.taxes)
+            code = (p.tax_target.tax_code if p.tax_target else None) if taxed else self.exempt_code(p)
+            if taxed and p.juris_key and code:
+                codes_used[p.juris_key] = code
+            detail: dict[str, Any] = {"ItemRef": _ref(self.item_for(p.target))}
+            exact = p.unit_price * p.quantity
+            if exact == p.net:  # QBO checks Amount = Qty × UnitPrice; send them only when exact
+                detail["Qty"] = p.quantity
+                detail["UnitPrice"] = p.unit_price.amount
+            line_code = ("TAX" if taxed else "NON") if self.us else code
+            if line_code:
+                detail["TaxCodeRef"] = _ref(line_code)
+            for tr in (p.target.tracking if p.target else ()):
+                if tr.category_id == "class":
+                    detail["ClassRef"] = _ref(tr.option_id)
+                elif tr.category_id == "department":
+                    body["DepartmentRef"] = _ref(tr.option_id)
+            lines.append({"DetailType": "SalesItemLineDetail", "Amount": p.net.amount, "Description": p.description,
+                          "SalesItemLineDetail": detail})
+            aid, aname = self.acct(p.target)
+            journal.append(line(aid, aname, p.net, p.description, debit=True, component=p.component))
+            if taxed:
+                group = "TAX" if self.us else (code or "?")
+                bases[group] = bases.get(group, Money.zero(cur)) + p.net
+                if self.us and p.juris_key:
+                    taxed_sets.setdefault(p.juris_key, p.field)
+                for t in p.taxes:
+                    rates.setdefault((group, t.jurisdiction), percent(t, p.net))
+        if self.us and len(taxed_sets) > 1:
+            c.problem("unsupported_tax_mix",
+                      f"QuickBooks US sales tax applies one combined rate per document, but return {ret.rma_number} "
+                      f"has lines taxed under {' and '.join(sorted(taxed_sets))}: enter this return by hand on the "
+                      "Manual entry page, or correct the tax jurisdictions in the RMS.", "lines")
+        predicted: dict[str, Money] = {}
+        for (group, j), pct in rates.items():
+            predicted[j] = predicted.get(j, Money.zero(cur)) + ledger_tax(bases[group], pct)
+        rms_tax = sum_money((p.tax for p in pieces), cur)
+        diff = rms_tax - sum_money(predicted.values(), cur)
+        fallback_tax = next((p.tax_target for p in pieces if p.tax_target), None)
+        for j, amount in predicted.items():
+            aid, aname = c.tax_account(j, fallback_tax)
+            journal.append(line(aid, aname, amount, f"tax {j}", debit=True, component=Component.TAX))
+        if self.us and taxed_sets:
+            first = next(iter(taxed_sets))
+            if first in codes_used:
+                body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(codes_used[first])}
+        if not self.us:
+            body["GlobalTaxCalculation"] = "TaxExcluded"
+        if not diff.is_zero():
+            entries = sum(len(p.taxes) for p in pieces) + len(predicted)
+            if abs(diff) > tolerance(cur, entries):
+                c.problem("tax_mismatch",
+                          f"The RMS refunds {rms_tax} of tax but {c.ledger} will compute "
+                          f"{rms_tax - diff} from the mapped tax codes: an admin must check that the tax codes mapped "
+                          f"for {', '.join(sorted(codes_used)) or 'these jurisdictions'} carry the RMS's rates.",
+                          "lines")
+            else:
+                tax_item_target = fallback_tax if fallback_tax and fallback_tax.item_id else (
+                    pieces[0].target if pieces else None)
+                rounding_code = "NON" if self.us else self.exempt_code(pieces[0]) if pieces else None
+                detail = {"ItemRef": _ref(self.item_for(tax_item_target))}
+                if rounding_code:
+                    detail["TaxCodeRef"] = _ref(rounding_code)
+                lines.append({"DetailType": "SalesItemLineDetail", "Amount": diff.amount,
+                              "Description": "Tax rounding (RMS rounds per line, QuickBooks per rate)",
+                              "SalesItemLineDetail": detail})
+                aid, aname = self.acct(tax_item_target)
+                journal.append(line(aid, aname, diff, "tax rounding", debit=True))
+        total = sum_money((p.net for p in pieces), cur) + rms_tax
+        if total.amount < 0:
+            c.problem("negative_total",
+                      f"Fees withheld exceed what return {ret.rma_number} refunds ({total}); QuickBooks refuses a "
+                      f"negative {doc_type}: switch this organization's fee treatment to a separate journal on the "
+                      "Settings page, or correct the fees in the RMS.", "fees")
+        if refund:
+            rt = c.refund_target()
+            aid, aname = self.acct(rt)
+            body["DepositToAccountRef"] = _ref(aid or placeholder("unmapped"))
+        else:
+            aid, aname, _ = c.receivable()
+        journal.append(line(aid, aname, total, "refund" if refund else "customer credit", debit=False,
+                            component=Component.REFUND if refund else None))
+        body["Line"] = lines
+        self.docs.append(self.document(role, doc_type, key, body, total, journal, refund_effect=total,
+                                       extra={"tax_codes": codes_used, "ledger_tax": predicted}))
+
+    # --- journals ------------------------------------------------------------------------------
+
+    def journal_entry(self, role: str, what: str, journal: list[JournalLine], ar_lines: set[int],
+                      refund_effect: Money | None) -> None:
+        key, body = self.header(role, what)
+        lines = []
+        for i, jl in enumerate(journal):
+            detail: dict[str, Any] = {"PostingType": "Debit" if jl.debit is not None else "Credit",
+                                      "AccountRef": _ref(jl.account_id or placeholder("unmapped"))}
+            if i in ar_lines:
+                detail["Entity"] = {"Type": "Customer", "EntityRef": dict(self.customer_ref)}
+            lines.append({"DetailType": "JournalEntryLineDetail", "Amount": jl.amount.amount,
+                          "Description": jl.memo, "JournalEntryLineDetail": detail})
+        body["Line"] = lines
+        total = sum_money((jl.debit for jl in journal if jl.debit is not None), self.ret.currency)
+        self.docs.append(self.document(role, "JournalEntry", key, body, total, journal, refund_effect=refund_effect))
+
+    def fee_journal(self, indexes: list[int]) -> None:
+        c, ret = self.c, self.ret
+        credits: list[JournalLine] = []
+        gross = Money.zero(ret.currency)
+        for i in indexes:
+            fee = ret.fees[i]
+            t = c.fee_target(i)
+            aid, aname = self.acct(t)
+            label = COMPONENT_LABELS[FEE_COMPONENTS[fee.type]]
+            credits.append(line(aid, aname, fee.amount, f"{label} withheld", debit=False,
+                                component=FEE_COMPONENTS[fee.type]))
+            for tax in fee.taxes:
+                tid, tname = c.tax_account(tax.jurisdiction, c.tax_target(fee.taxes, f"fees[{i}].taxes"))
+                credits.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on {label.lower()}",
+                                    debit=False, component=Component.TAX))
+            gross = gross + fee.amount + fee.tax
+        if gross.is_zero():
+            return
+        refund = ret.refund_method is RefundMethod.ORIGINAL_PAYMENT
+        if refund:
+            did, dname = self.acct(c.refund_target())
+        else:
+            did, dname, _ = c.receivable()
+        journal = [line(did, dname, gross, "fees withheld from the refund", debit=True,
+                        component=Component.REFUND if refund else None), *credits]
+        self.journal_entry("fee_journal", "fees withheld", journal, set() if refund else {0}, -gross)
+
+    def label_journal(self, indexes: list[int]) -> None:
+        c, ret = self.c, self.ret
+        debits: list[JournalLine] = []
+        gross = Money.zero(ret.currency)
+        for i in indexes:
+            fee = ret.fees[i]
+            aid, aname = self.acct(c.fee_target(i))
+            debits.append(line(aid, aname, fee.amount, "return label cost", debit=True, component=Component.LABEL_COST))
+            for tax in fee.taxes:
+                tid, tname = c.tax_account(tax.jurisdiction, c.tax_target(fee.taxes, f"fees[{i}].taxes"))
+                debits.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on label", debit=True,
+                                   component=Component.TAX))
+            gross = gross + fee.amount + fee.tax
+        if gross.is_zero():
+            return
+        cid, cname = self.acct(c.clearing_target())
+        self.journal_entry("label_journal", "return label cost",
+                           [*debits, line(cid, cname, gross, "label cost payable", debit=False,
+                                                component=Component.CLEARING)], set(), None)
+
+
+def qbo_documents(ret: ReturnRecord, resolver: Resolver, snap: ReferenceSnapshot, settings: OrgSettings,
+                  rates: FxRates | None, *, tz: str | None = None) -> tuple[list[LedgerDocument], list[Problem]]:
+    """The QBO documents one return revision produces, and the problems found building them."""
+    ctx = Ctx(ret, resolver, snap, settings, rates, tz or str(settings.extra.get("timezone") or "UTC"))
+    q = _Qbo(ctx)
+    pieces, left = ctx.pieces(fees_as_lines=ctx.fees_as_lines())
+    q.sales_form(pieces)
+    withheld = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] < 0]
+    labels = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] == 0]
+    if withheld:
+        q.fee_journal(withheld)
+    if labels:
+        q.label_journal(labels)
+    return q.docs, ctx.problems
