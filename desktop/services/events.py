@@ -134,6 +134,7 @@ class EventKind(StrEnum):
     RETURN_INGESTED = "return.ingested"
     RETURN_UNCHANGED = "return.unchanged"  # same (org, RMS id, revision) seen again: no-op
     RETURN_REJECTED = "return.rejected"  # payload unreadable; raw kept for a person
+    RETURN_QUARANTINED = "return.quarantined"  # read, but invalid: held with specific reasons
     # pre-flight and the outbox
     DOCUMENT_PLANNED = "document.planned"
     DOCUMENT_QUARANTINED = "document.quarantined"

@@ -310,7 +310,7 @@ class IngestService:
             first = it.problems[0].message if it.problems else ""
             more = f" (and {len(it.problems) - 1} more)" if len(it.problems) > 1 else ""
             events.append(self._event(
-                EventKind.RETURN_REJECTED, Severity.WARNING, ctx, it.row,
+                EventKind.RETURN_QUARANTINED, Severity.WARNING, ctx, it.row,
                 f"{_name(it.row)} quarantined: {first}{more}",
                 {"source": source, "problems": [problem_json(p) for p in it.problems], **stand}))
         result.superseded = self._supersede(session, [by_id[i] for i in touched], now)

@@ -34,6 +34,8 @@ FILE_FIX = "correct it in the file and import it again."
 
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
+_MAX_INT32 = 2**31 - 1   # revision is an INTEGER column
+_MAX_MINOR = 2**63 - 1   # amounts are BIGINT minor units
 _RFC3339_RE = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
     r"(?:\.(?P<frac>[0-9]+))?(?P<zone>[Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -79,7 +81,7 @@ class _Reader:
     # --- scalars -----------------------------------------------------------------------------
 
     def text(self, obj: Mapping[str, Any], key: str, path: str, label: str, what: str,
-             *, allow_empty: bool = False) -> str | None:
+             *, allow_empty: bool = False, max_len: int | None = 64) -> str | None:
         if key not in obj or obj[key] is None:
             self.add("missing_field", path, f"{label}: {what} is missing")
             return None
@@ -87,6 +89,10 @@ class _Reader:
         if not isinstance(value, str) or (not allow_empty and not value.strip()):
             self.add("invalid_value" if not isinstance(value, str) else "missing_field", path,
                      f"{label}: {what} {_describe(value)} is not usable text")
+            return None
+        if max_len is not None and len(value) > max_len:
+            self.add("value_too_long", path, f"{label}: {what} {_describe(value)} is longer than the "
+                     f"{max_len} characters the app can keep")
             return None
         return value
 
@@ -133,6 +139,9 @@ class _Reader:
             self.add("too_many_decimals", path,
                      f"{label}: {what} {_describe(value)} has more decimals than {currency} allows "
                      f"({minor_units(currency)})")
+            return None
+        if abs(amount.to_minor_units()) > _MAX_MINOR:
+            self.add("amount_out_of_range", path, f"{label}: {what} {_describe(value)} is too large to be real")
             return None
         if amount.amount < 0 and not allow_negative:
             self.add("negative_amount", path, f"{label}: {what} {_describe(value)} is negative; "
@@ -234,6 +243,9 @@ class _Reader:
             self.add("negative_quantity", path, f"{label}: quantity {number} is negative; a return line "
                      "states how many units came back")
             return None
+        if number > _MAX_INT32:
+            self.add("malformed_quantity", path, f"{label}: quantity {number} is too large to be real")
+            return None
         if number == 0:
             self.add("zero_quantity", path, f"{label}: quantity is 0; remove the line or state the units returned")
             return None
@@ -252,8 +264,9 @@ class _Reader:
             if line_id in seen_ids:
                 self.add("duplicate_line_id", f"{path}.line_id", f"{label}: line id {line_id!r} appears twice")
             seen_ids.add(line_id)
-        sku_text = self.text(raw, "sku", f"{path}.sku", label, "SKU")
-        description = self.text(raw, "description", f"{path}.description", label, "description", allow_empty=True)
+        sku_text = self.text(raw, "sku", f"{path}.sku", label, "SKU", max_len=100)
+        description = self.text(raw, "description", f"{path}.description", label, "description",
+                                allow_empty=True, max_len=None)
         quantity = self.quantity(raw, f"{path}.quantity", label)
         self.own_currency(raw, path, label)
         price = self.money(raw.get("unit_price"), f"{path}.unit_price", label, "unit price")
@@ -316,7 +329,8 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
     rms_id = r.text(payload, "id", "id", label, "the RMS id")
     rma_number = r.text(payload, "rma_number", "rma_number", label, "RMA number")
     revision = r.integer(payload, "revision", "revision", label, "revision")
-    if "revision" in payload and payload["revision"] is not None and (revision is None or revision < 1):
+    if "revision" in payload and payload["revision"] is not None and (
+            revision is None or not 1 <= revision <= _MAX_INT32):
         r.add("invalid_value", "revision", f"{label}: revision {_describe(payload['revision'])} is not a "
               "whole number from 1 up")
         revision = None
@@ -338,7 +352,7 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
     customer = _customer(r, payload, label)
     channel = r.text(payload, "channel", "channel", label, "channel")
     warehouse = r.text(payload, "warehouse", "warehouse", label, "warehouse")
-    status = r.text(payload, "status", "status", label, "status")
+    status = r.text(payload, "status", "status", label, "status", max_len=40)
     method_text = r.text(payload, "refund_method", "refund_method", label, "refund method")
     method: RefundMethod | None = None
     if method_text is not None:
@@ -403,8 +417,8 @@ def _customer(r: _Reader, payload: Mapping[str, Any], label: str) -> Customer | 
         r.add("invalid_value", "customer", f"{label}: customer must be an object with id, name and email")
         return None
     cid = r.text(raw, "id", "customer.id", label, "the customer's id")
-    name = r.text(raw, "name", "customer.name", label, "the customer's name")
-    email = r.text(raw, "email", "customer.email", label, "the customer's email")
+    name = r.text(raw, "name", "customer.name", label, "the customer's name", max_len=255)
+    email = r.text(raw, "email", "customer.email", label, "the customer's email", max_len=255)
     if email is not None and ("@" not in email or email.strip() != email):
         r.add("invalid_value", "customer.email", f"{label}: customer email {email!r} is not an email address")
         return None
