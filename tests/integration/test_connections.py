@@ -27,7 +27,7 @@ from desktop.services.errors import PermissionDenied
 from desktop.services.events import Event, EventBus, EventKind
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
-from desktop.services.store.models import LedgerConnection, RefAccount, RefCustomer
+from desktop.services.store.models import LedgerConnection, RefAccount, RefCustomer, RefTracking
 from tests.sandbox.conftest import SandboxHandle
 
 ADMIN = Actor("alice", Role.ADMIN)
@@ -100,6 +100,13 @@ def test_connecting_stores_tokens_in_the_keyring_and_caches_reference_data(world
         customers = s.execute(sa.select(sa.func.count()).select_from(RefCustomer)
                               .where(RefCustomer.connection_id == conn.id)).scalar_one()
         assert accounts >= 10 and customers >= 1
+        tracking = s.execute(sa.select(RefTracking.kind, RefTracking.remote_id)
+                             .where(RefTracking.connection_id == conn.id)).all()
+        if platform is Platform.QBO:  # classes and departments are numbered separately: both kept
+            kinds = {k for k, _ in tracking}
+            assert {"class", "department"} <= kinds, kinds
+            ids = {(k, r) for k, r in tracking}
+            assert ("class", "1") in ids and ("department", "1") in ids
         assert conn.company and conn.company["home_currency"] in {"USD", "NZD"}
         assert len(conn.company["currencies"]) >= 2
         assert audit.verify_chain(s).intact

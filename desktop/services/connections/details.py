@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: The cache tables in the order the panel lists them, with the word people use.
 CACHED_KINDS: tuple[tuple[str, type[Any]], ...] = (
     ("accounts", RefAccount), ("tax codes", RefTaxCode), ("items", RefItem), ("customers", RefCustomer),
-    ("tracking", RefTracking),
+    ("tracking options", RefTracking),
 )
 
 

@@ -53,6 +53,11 @@ def _columns(rec: RefRecord) -> dict[str, Any]:
     return {**common, "kind": (rec.type or "option").lower(), "parent_remote_id": rec.parent_id}
 
 
+def _key(kind: RefKind, remote_id: str, sub_kind: str | None) -> tuple[str, str]:
+    """Rows are unique per remote id, except tracking: QBO class 3 and department 3 both exist."""
+    return ((sub_kind or "") if kind is RefKind.TRACKING else "", remote_id)
+
+
 def store_reference_data(db: Database, connection_id: int, info: CompanyInfo,
                          data: dict[RefKind, list[RefRecord]], now: datetime) -> dict[str, int]:
     """Upsert every record by (connection, remote id); drop what the ledger no longer has."""
@@ -62,23 +67,24 @@ def store_reference_data(db: Database, connection_id: int, info: CompanyInfo,
             model = _MODELS.get(kind)
             if model is None:
                 continue
-            existing = {row.remote_id: row for row in s.execute(
+            existing = {_key(kind, row.remote_id, getattr(row, "kind", None)): row for row in s.execute(
                 sa.select(model).where(model.connection_id == connection_id)).scalars()}
-            seen: set[str] = set()
+            seen: set[tuple[str, str]] = set()
             for rec in records:
-                if rec.remote_id in seen:
-                    continue
-                seen.add(rec.remote_id)
                 values = _columns(rec)
-                row = existing.get(rec.remote_id)
+                key = _key(kind, rec.remote_id, values.get("kind"))
+                if key in seen:
+                    continue
+                seen.add(key)
+                row = existing.get(key)
                 if row is None:
                     s.add(model(connection_id=connection_id, remote_id=rec.remote_id, fetched_at=now, **values))
                 else:
-                    for key, value in values.items():
-                        setattr(row, key, value)
+                    for column, value in values.items():
+                        setattr(row, column, value)
                     row.fetched_at = now
-            for remote_id, row in existing.items():
-                if remote_id not in seen:
+            for key, row in existing.items():
+                if key not in seen:
                     s.delete(row)
             counts[kind.value] = len(seen)
         currencies = [r.code or r.remote_id for r in data.get(RefKind.CURRENCY, [])]

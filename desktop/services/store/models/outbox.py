@@ -59,6 +59,12 @@ class OutboxDocument(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     posted_at: Mapped[datetime | None]
+    #: Key of a document that must be posted first (a Xero refund Payment pays its CreditNote).
+    depends_on: Mapped[str | None] = mapped_column(String(KEY))
+    #: Committed just before each send: a reclaimed in_flight row with it may have landed → uncertain.
+    sent_at: Mapped[datetime | None]
+    #: When the RMS was told this document's revision is posted (write-back); NULL until then.
+    written_back_at: Mapped[datetime | None]
 
     total = OptionalMoneyField("total_minor")
 

@@ -34,9 +34,9 @@ class _RefRow:
         return mapped_column(ForeignKey("ledger_connections.id", ondelete="CASCADE"))
 
 
-def _ref_table_args(table: str) -> tuple[Any, ...]:
+def _ref_table_args(table: str, *key: str) -> tuple[Any, ...]:
     return (
-        UniqueConstraint("connection_id", "remote_id"),
+        UniqueConstraint("connection_id", *(key or ("remote_id",))),
         Index(f"ix_{table}_connection_name", "connection_id", "name"),
     )
 
@@ -82,7 +82,8 @@ class RefTracking(_RefRow, Base):
     """
 
     __tablename__ = "ref_tracking"
-    __table_args__ = _ref_table_args("ref_tracking")
+    # QBO numbers classes and departments separately, so their ids collide: the kind is part of the key.
+    __table_args__ = _ref_table_args("ref_tracking", "kind", "remote_id")
 
     kind: Mapped[str] = mapped_column(String(32))
     parent_remote_id: Mapped[str | None] = mapped_column(String(CODE))

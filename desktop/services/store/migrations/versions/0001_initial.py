@@ -272,6 +272,9 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('posted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('depends_on', sa.String(length=128), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('written_back_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['connection_id'], ['ledger_connections.id'], name=op.f('fk_outbox_documents_connection_id_ledger_connections'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_outbox_documents_organization_id_organizations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['return_id'], ['returns.id'], name=op.f('fk_outbox_documents_return_id_returns'), ondelete='RESTRICT'),
@@ -388,7 +391,7 @@ def upgrade() -> None:
     sa.Column('connection_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['ledger_connections.id'], name=op.f('fk_ref_tracking_connection_id_ledger_connections'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ref_tracking')),
-    sa.UniqueConstraint('connection_id', 'remote_id', name=op.f('uq_ref_tracking_connection_id_remote_id'))
+    sa.UniqueConstraint('connection_id', 'kind', 'remote_id', name=op.f('uq_ref_tracking_connection_id_kind_remote_id'))
     )
     with op.batch_alter_table('ref_tracking', schema=None) as batch_op:
         batch_op.create_index('ix_ref_tracking_connection_name', ['connection_id', 'name'], unique=False)
