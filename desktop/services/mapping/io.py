@@ -126,10 +126,11 @@ def _export_rule(rule: Rule, s: ReferenceSnapshot | None) -> dict[str, Any]:
 def _export_tracking(t: TrackingRef, s: ReferenceSnapshot | None) -> dict[str, Any]:
     if t.category_id in ("class", "department"):
         category: Any = t.category_id
+        opt = s.find_tracking(t.category_id, id=t.option_id) if s else None
     else:
-        cat = s.tracking.get(t.category_id) if s else None
+        cat = s.find_tracking("category", id=t.category_id) if s else None
         category = {"id": t.category_id, **({"name": cat.name} if cat else {})}
-    opt = s.tracking.get(t.option_id) if s else None
+        opt = s.find_tracking("option", id=t.option_id, parent_id=t.category_id) if s else None
     return {"category": category, "option": {"id": t.option_id, "name": opt.name if opt else t.name}}
 
 
@@ -137,7 +138,7 @@ def _export_tracking(t: TrackingRef, s: ReferenceSnapshot | None) -> dict[str, A
 
 
 def _parts(value: Any) -> tuple[str | None, str | None, str | None]:
-    """(id, code, name) of a reference written as a mapping or a plain string (code-or-name)."""
+    """(id, code, name) of a reference written as a mapping or a plain string (id, code or name)."""
     if value is None:
         return None, None, None
     if isinstance(value, Mapping):
@@ -145,7 +146,7 @@ def _parts(value: Any) -> tuple[str | None, str | None, str | None]:
             v = value.get(key)
             return None if v is None or v == "" else str(v)
         return text("id"), text("code"), text("name")
-    return None, str(value), str(value)
+    return str(value), str(value), str(value)
 
 
 def _show(value: Any) -> str:
@@ -159,9 +160,11 @@ class _Reader:
         self.ledger = snapshot.ledger_name if snapshot else "the ledger"
         self.problems: list[Problem] = []
 
-    def missing(self, field: str, what: str, value: Any) -> None:
-        self.problems.append(Problem("not_found", f"{what} '{_show(value)}' was not found in {self.ledger}; create "
-                                     "it there (and refresh the connection) or edit the rule", field))
+    def missing(self, field: str, what: str, value: Any, within: str = "") -> Any:
+        """Report ``value`` as not found; keep an explicit id (validation names it), drop a guess."""
+        self.problems.append(Problem("not_found", f"{what} '{_show(value)}'{within} was not found in {self.ledger}; "
+                                     "create it there (and refresh the connection) or edit the rule", field))
+        return _parts(value)[0] if isinstance(value, Mapping) else None
 
     def account(self, value: Any, field: str) -> str | None:
         i, c, n = _parts(value)
@@ -170,20 +173,14 @@ class _Reader:
         if self.s is None:
             return i
         hit = self.s.find_account(i, c, n)
-        if hit is None:
-            self.missing(field, "Account", value)
-            return i
-        return hit.remote_id
+        return hit.remote_id if hit is not None else self.missing(field, "Account", value)
 
     def item(self, value: Any, field: str) -> str | None:
         i, c, n = _parts(value)
         if value is None or self.s is None:
             return i
         hit = self.s.find_item(i, n or c)
-        if hit is None:
-            self.missing(field, "Item", value)
-            return i
-        return hit.remote_id
+        return hit.remote_id if hit is not None else self.missing(field, "Item", value)
 
     def tax_code(self, value: Any, field: str) -> str | None:
         i, c, n = _parts(value)
@@ -192,10 +189,7 @@ class _Reader:
         if self.s is None:
             return i or c
         hit = self.s.find_tax_code(i or c, n)
-        if hit is None:
-            self.missing(field, "Tax code", value)
-            return i
-        return hit.remote_id
+        return hit.remote_id if hit is not None else self.missing(field, "Tax code", value)
 
     def tracking(self, value: Any, field: str) -> TrackingRef | None:
         if not isinstance(value, Mapping) or "category" not in value or "option" not in value:
@@ -220,7 +214,7 @@ class _Reader:
             return None
         opt = self.s.find_tracking("option", opt_i, opt_n or opt_c, parent_id=cat.remote_id)
         if opt is None:
-            self.missing(field, f"Tracking option of '{cat.name}'", value["option"])
+            self.missing(field, "Tracking option", value["option"], f" of '{cat.name}'")
             return None
         return TrackingRef(cat.remote_id, opt.remote_id, opt.name)
 
@@ -244,14 +238,15 @@ class _Reader:
             self.problems.append(Problem("bad_rule", f"Rule {i + 1}: priority must be a whole number", f"{f}.priority"))
             priority = 0
         m = [None if raw.get(name) is None else str(raw[name]) for name in MATCH_FIELDS]
+        account = self.account(raw.get("account"), f"{f}.account")
+        item = self.item(raw.get("item"), f"{f}.item")
+        tax_code = self.tax_code(raw.get("tax_code"), f"{f}.tax_code")
         tracking = [self.tracking(t, f"{f}.tracking[{n}]") for n, t in enumerate(raw.get("tracking") or [])]
         note = raw.get("note")
         return Rule(component, reason_code=m[0], disposition=m[1], channel=m[2], warehouse=m[3], currency=m[4],
-                    tax_jurisdiction=m[5], priority=int(priority),
-                    account_id=self.account(raw.get("account"), f"{f}.account"),
-                    item_id=self.item(raw.get("item"), f"{f}.item"),
-                    tax_code=self.tax_code(raw.get("tax_code"), f"{f}.tax_code"),
-                    tracking=tuple(t for t in tracking if t is not None), note=None if note is None else str(note))
+                    tax_jurisdiction=m[5], priority=int(priority), account_id=account, item_id=item,
+                    tax_code=tax_code, tracking=tuple(t for t in tracking if t is not None),
+                    note=None if note is None else str(note))
 
 
 def rules_from_document(document: Mapping[str, Any],

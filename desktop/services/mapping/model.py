@@ -86,7 +86,7 @@ class TrackingRef:
 
     category_id: str        # Xero TrackingCategoryID, or "class" / "department" for QBO
     option_id: str          # Xero TrackingOptionID, or the QBO Class/Department Id
-    name: str = ""
+    name: str = field(default="", compare=False)  # a label for people; the ids are what count
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from desktop.services.store.models import (
     RefTracking,
 )
 
-__all__ = ["ReferenceSnapshot"]
+__all__ = ["ReferenceSnapshot", "tracking_key"]
 
 
 def _fold(text: str | None) -> str:
@@ -39,12 +39,27 @@ def _by_id(records: Iterable[RefRecord]) -> dict[str, RefRecord]:
     return {r.remote_id: r for r in records}
 
 
+def tracking_key(kind: str, remote_id: str) -> str:
+    """The key of a tracking record in :attr:`ReferenceSnapshot.tracking`: ``"class:3"``.
+
+    QBO numbers classes and departments independently, so a class and a department can share an
+    Id; the kind keeps them apart (Xero's category and option ids are UUIDs, keyed the same way).
+    """
+    return f"{_fold(kind)}:{remote_id}"
+
+
+def _by_kind_and_id(records: Iterable[RefRecord]) -> dict[str, RefRecord]:
+    return {tracking_key(r.type or "", r.remote_id): r for r in records}
+
+
 @dataclass(frozen=True)
 class ReferenceSnapshot:
     """The cached reference data of one connection, loaded once.
 
     ``tracking`` holds QBO classes (``type`` ``"class"``) and departments (``"department"``), or
-    Xero categories (``"category"``) and their options (``"option"``, ``parent_id`` = category).
+    Xero categories (``"category"``) and their options (``"option"``, ``parent_id`` = category),
+    keyed by :func:`tracking_key` (``"class:3"``, ``"option:<uuid>"``) — QBO class and department
+    ids overlap. Use :meth:`find_tracking` rather than indexing it.
     ``platform`` is ``"qbo"`` or ``"xero"`` (validation's allowed account types depend on it).
     """
 
@@ -110,12 +125,11 @@ class ReferenceSnapshot:
                       parent_id: str | None = None) -> RefRecord | None:
         """A class/department/category/option by id or name (an option within ``parent_id``)."""
         kind = _fold(kind)
+        if id and (hit := self.tracking.get(tracking_key(kind, id))) is not None \
+                and (parent_id is None or hit.parent_id == parent_id):
+            return hit
         candidates = [t for t in self.tracking.values() if self.tracking_kind(t) == kind
                       and (parent_id is None or t.parent_id == parent_id)]
-        if id:
-            hit = next((t for t in candidates if t.remote_id == id), None)
-            if hit:
-                return hit
         wanted = _fold(name)
         return next((t for t in candidates if wanted and _fold(t.name) == wanted), None)
 
@@ -138,7 +152,7 @@ class ReferenceSnapshot:
         return cls(
             accounts=_by_id(data.get(RefKind.ACCOUNT, ())), tax_codes=_by_id(data.get(RefKind.TAX_CODE, ())),
             items=_by_id(data.get(RefKind.ITEM, ())), customers=_by_id(data.get(RefKind.CUSTOMER, ())),
-            tracking=_by_id(data.get(RefKind.TRACKING, ())), currencies=frozenset(c for c in currencies if c),
+            tracking=_by_kind_and_id(data.get(RefKind.TRACKING, ())), currencies=frozenset(c for c in currencies if c),
             home_currency=company.home_currency, closed_through=company.closed_through, platform=platform,
         )
 
@@ -168,7 +182,7 @@ class ReferenceSnapshot:
         currencies = {home, *(str(c) for c in company.get("currencies") or ())}
         return cls(
             accounts=_by_id(accounts), tax_codes=_by_id(taxes), items=_by_id(items), customers=_by_id(customers),
-            tracking=_by_id(tracking), currencies=frozenset(currencies), home_currency=home,
+            tracking=_by_kind_and_id(tracking), currencies=frozenset(currencies), home_currency=home,
             closed_through=date.fromisoformat(str(closed)) if closed else None,
             platform=str(conn.platform.value if hasattr(conn.platform, "value") else conn.platform),
         )

@@ -9,7 +9,7 @@ system. Saved and rolled-back sets are announced on the event bus (``mapping.cha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,14 +20,16 @@ from sqlalchemy.orm import Session, selectinload
 from desktop.services import audit
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.clock import Clock
-from desktop.services.domain import Component, OrgSettings
+from desktop.services.domain import Component, OrgSettings, Problem
 from desktop.services.errors import NeedsPersonError
 from desktop.services.events import Event, EventBus, EventKind, Severity
 from desktop.services.mapping.diff import RuleDiff, diff_rules
+from desktop.services.mapping.io import rules_from_document
 from desktop.services.mapping.model import MatchContext, Rule, TrackingRef
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.mapping.validate import contexts_for_returns
+from desktop.services.mapping.validate import contexts_for_returns, validate
+from desktop.services.rms.context import KNOWN_DISPOSITIONS, KNOWN_REASON_CODES, PROFILE_KEY, OrgContext
 from desktop.services.rms.records import from_row
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -40,7 +42,7 @@ from desktop.services.store.models import (
     ReturnSyncStatus,
 )
 
-__all__ = ["MappingService", "MappingSetView", "OrgRef", "UnknownOrganization", "VersionInfo"]
+__all__ = ["ImportResult", "MappingService", "MappingSetView", "OrgRef", "UnknownOrganization", "VersionInfo"]
 
 OrgRef = int | str
 """An organization by id or by code (``"ACME-US"``)."""
@@ -58,6 +60,20 @@ class VersionInfo:
     note: str | None
     is_active: bool
     rule_count: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: the rules read, why it was refused (if so), what it changed or would."""
+
+    rules: tuple[Rule, ...]
+    problems: tuple[Problem, ...]
+    changes: RuleDiff
+    saved: MappingSetView | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -105,11 +121,11 @@ class MappingService:
     # --- reading ----------------------------------------------------------------------------
 
     @staticmethod
-    def _org(session: Session, org: OrgRef) -> Organization:
-        if isinstance(org, int):
-            found = session.get(Organization, org)
-        else:
-            found = session.execute(sa.select(Organization).where(Organization.code == org)).scalar_one_or_none()
+    def _org(session: Session, org: OrgRef, *, lock: bool = False) -> Organization:
+        """The organization row; ``lock`` takes its row lock (PostgreSQL) so saves queue per organization."""
+        where = Organization.id == org if isinstance(org, int) else Organization.code == org
+        stmt = sa.select(Organization).where(where)
+        found = session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
         if found is None:
             raise UnknownOrganization(f"There is no organization {org!r}",
                                       action="check the code on the Connections page")
@@ -218,6 +234,54 @@ class MappingService:
         active = self.active_set(org)
         return diff_rules(active.rules if active else (), rules)
 
+    def vocabulary(self, org: OrgRef) -> dict[str, frozenset[str]]:
+        """The codes the organization's RMS uses, per match field (from its stored RMS profile)."""
+        with self.db.session() as session:
+            o = self._org(session, org)
+            profile = (o.settings or {}).get(PROFILE_KEY)
+        words: dict[str, frozenset[str]] = {"reason_code": KNOWN_REASON_CODES, "disposition": KNOWN_DISPOSITIONS}
+        if isinstance(profile, dict):
+            ctx = OrgContext.from_profile(profile)
+            words.update(reason_code=ctx.reason_codes, disposition=ctx.dispositions,
+                         tax_jurisdiction=frozenset(ctx.jurisdictions))
+        return words
+
+    def validate(self, org: OrgRef, rules: Sequence[Rule], snapshot: ReferenceSnapshot | None = None) -> list[Problem]:
+        """Every problem with ``rules`` for this organization: its ledger's reference data, its RMS
+        vocabulary and the returns it still has to post. Without reference data nothing can be
+        checked, and that is the one problem reported."""
+        snapshot = snapshot if snapshot is not None else self.snapshot(org)
+        if snapshot is None or not snapshot.accounts:
+            return [Problem("no_reference_data", f"{org} has no cached chart of accounts to check the mapping "
+                            "against; connect its ledger and refresh its reference data (Connections page or "
+                            "`returns-ledger connect`), then try again")]
+        return validate(rules, snapshot, self.contexts_in_use(org), self.vocabulary(org))
+
+    def import_document(self, org: OrgRef, document: Mapping[str, Any], actor: Actor, note: str | None = None,
+                        *, dry_run: bool = False) -> ImportResult:
+        """Import a mapping file or template: resolve its references, validate, then save — or refuse.
+
+        A refusal saves nothing and publishes ``mapping.invalid`` with the problems; a dry run
+        validates and previews the changes only.
+        """
+        if not dry_run:
+            actor.require(Action.MANAGE_MAPPINGS)
+        snapshot = self.snapshot(org)
+        rules, problems = rules_from_document(document, snapshot)
+        problems = [*problems, *self.validate(org, rules, snapshot)]
+        changes = self.preview(org, rules)
+        if problems:
+            if self.bus is not None:
+                self.bus.publish(Event(kind=EventKind.MAPPING_INVALID, severity=Severity.WARNING,
+                                       message=f"{org}: mapping import refused ({len(problems)} problem(s)): "
+                                               f"{problems[0].message}", occurred_at=self.clock.now(),
+                                       org=str(org), details={"problems": [p.code for p in problems]}))
+            return ImportResult(tuple(rules), tuple(problems), changes, None)
+        if dry_run:
+            return ImportResult(tuple(rules), (), changes, None)
+        view = self.save(org, rules, actor, note, action="mapping.imported")
+        return ImportResult(tuple(rules), (), changes, view)
+
     # --- changing ---------------------------------------------------------------------------
 
     def save(self, org: OrgRef, rules: Iterable[Rule], actor: Actor, note: str | None = None, *,
@@ -232,7 +296,7 @@ class MappingService:
         rules = [r.with_id(None) for r in rules]
         now = self.clock.now()
         with self.db.write_session() as session:
-            o = self._org(session, org)
+            o = self._org(session, org, lock=True)
             current = session.execute(sa.select(MappingSet).where(MappingSet.organization_id == o.id,
                                                                   MappingSet.is_active)).scalar_one_or_none()
             before = self._view(session, o, current).rules if current is not None else ()
@@ -262,7 +326,7 @@ class MappingService:
         """Roll back (or forward) to an existing version: it becomes active again, unchanged."""
         actor.require(Action.MANAGE_MAPPINGS)
         with self.db.write_session() as session:
-            o = self._org(session, org)
+            o = self._org(session, org, lock=True)
             target = self._version_row(session, o, version)
             current = session.execute(sa.select(MappingSet).where(MappingSet.organization_id == o.id,
                                                                   MappingSet.is_active)).scalar_one_or_none()

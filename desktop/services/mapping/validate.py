@@ -12,7 +12,7 @@ target, so "unmapped" means "a return we hold would not post", not a theoretical
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from desktop.services.domain import FEE_COMPONENTS, Component, OrgSettings, PostingMode, Problem, ReturnRecord
 from desktop.services.ledgers.base import RefRecord
@@ -70,6 +70,11 @@ def _allowed_words(platform: str, component: Component) -> str:
     return " or ".join(words) if words else "suitable"
 
 
+def _a(phrase: str) -> str:
+    """``"an Expense"`` / ``"a Bank"``: the article a message needs before ``phrase``."""
+    return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"
+
+
 def _acct(a: RefRecord) -> str:
     return f"account {a.code} '{a.name}'" if a.code else f"account '{a.name}'"
 
@@ -124,8 +129,8 @@ class _Checker:
                      f"{allowed} account", f"{f}.account")
         types = ALLOWED_ACCOUNT_TYPES[self.platform][rule.component]
         if acct.type not in types:
-            self.add("wrong_account_type", f"{what} → {_acct(acct)} is a {_type_word(acct.type or '?')} account; "
-                     f"{COMPONENT_LABELS[rule.component].lower()} must go to a {allowed} account", f"{f}.account")
+            self.add("wrong_account_type", f"{what} → {_acct(acct)} is {_a(_type_word(acct.type or '?'))} account; "
+                     f"{COMPONENT_LABELS[rule.component].lower()} must go to {_a(allowed)} account", f"{f}.account")
         elif self.platform == "xero" and rule.component is Component.REFUND and acct.type != "BANK" \
                 and not acct.raw.get("EnablePaymentsToAccount"):
             self.add("payments_not_enabled", f"{what} → {_acct(acct)} does not accept payments in Xero; use a bank "
@@ -248,12 +253,36 @@ class _Checker:
                      f"{ctx.currency}", f)
 
 
-def validate(rules: Sequence[Rule], snapshot: ReferenceSnapshot,
-             in_use: Iterable[MatchContext] = ()) -> list[Problem]:
-    """Every problem with ``rules`` against ``snapshot``; empty when the set can be saved."""
+def _unknown_codes(checker: _Checker, i: int, rule: Rule, vocabulary: Mapping[str, Collection[str]]) -> None:
+    for name, known in vocabulary.items():
+        value = getattr(rule, name, None)
+        if value is None or not known:
+            continue
+        parts = value.split("+") if name == "tax_jurisdiction" else [value]
+        unknown = [p for p in parts if p not in known]
+        if unknown:
+            label = name.replace("_", " ")
+            checker.add("unknown_code", f"{rule.describe()}: the returns system has no {label} {', '.join(unknown)} "
+                        f"(it knows {', '.join(sorted(known))}), so this rule never applies; correct the "
+                        f"{label}", f"rules[{i}].{name}")
+
+
+def validate(rules: Sequence[Rule], snapshot: ReferenceSnapshot, in_use: Iterable[MatchContext] = (),
+             vocabulary: Mapping[str, Collection[str]] | None = None) -> list[Problem]:
+    """Every problem with ``rules`` against ``snapshot``; empty when the set can be saved.
+
+    Args:
+        rules: the set to check, in the order the editor shows them (fields say ``rules[i]``).
+        snapshot: the connection's reference data.
+        in_use: the contexts returns waiting to post need (:func:`contexts_for_returns`).
+        vocabulary: match field → the codes the RMS uses (reason codes, dispositions, tax
+            jurisdictions…), so a misspelt code that could never match is caught.
+    """
     checker = _Checker(snapshot)
     for i, rule in enumerate(rules):
         checker.rule(i, rule)
+        if vocabulary:
+            _unknown_codes(checker, i, rule, vocabulary)
     checker.shadowed(rules)
     checker.in_use(rules, in_use)
     return checker.problems
@@ -268,8 +297,9 @@ def contexts_for_return(ret: ReturnRecord, settings: OrgSettings | None = None) 
     Merchandise: one per line (its reason code, disposition and the combined key of its
     jurisdictions). Tax: one per jurisdiction, plus the combined key of a line or fee taxed by
     several. Fees: one per fee (the first line's reason code; the fee's own jurisdictions). Refund:
-    when the money goes back to the original payment. Clearing: for a return with fees (label
-    costs and withheld fees post by journal through it), and for every return in daily-summary mode.
+    when the money goes back to the original payment. Clearing: for a return with a label cost
+    (Dr expense, Cr clearing), and for every return in daily-summary mode. This mirrors what the
+    posting recipes (``sync/recipes``) resolve.
     """
     base = {"channel": ret.channel, "warehouse": ret.warehouse, "currency": ret.currency}
     out: list[MatchContext] = []
@@ -294,8 +324,8 @@ def contexts_for_return(ret: ReturnRecord, settings: OrgSettings | None = None) 
     if ret.refund_method is RefundMethod.ORIGINAL_PAYMENT:
         out.append(MatchContext(Component.REFUND, **base))
     summary = settings is not None and settings.posting_mode is PostingMode.DAILY_SUMMARY
-    if summary or ret.fees:  # fees posted by journal (label cost, withheld fees) go through clearing
-        out.append(MatchContext(Component.CLEARING, **base))
+    if summary or any(FEE_COMPONENTS[f.type] is Component.LABEL_COST for f in ret.fees):
+        out.append(MatchContext(Component.CLEARING, **base))  # label cost: Dr expense, Cr clearing
     return out
 
 
