@@ -205,7 +205,11 @@ class Api:
         if len(parts) == 2:
             return 200, envelope(now, key, [self._get(docs, parts[1])])
         ids = {i.strip().lower() for i in request.args.get("IDs", "").split(",") if i.strip()}
-        chosen = [d for d in docs.values() if not ids or str(d.get(_ID_KEY.get(key, ""), "")).lower() in ids]
+        chosen = (
+            [d for d in docs.values() if str(d.get(_ID_KEY.get(key, ""), "")).lower() in ids]
+            if ids
+            else list(docs.values())
+        )
         items, pagination = list_view(request, chosen, paged, extra)
         if key in _SUMMARY_WITHOUT_PAGE and pagination is None:
             # Xero returns line details on lists only when paging ("page=1 – up to 100 … with line

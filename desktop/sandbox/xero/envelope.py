@@ -10,7 +10,7 @@ from typing import Any
 from werkzeug.http import parse_date as parse_http_date
 from werkzeug.wrappers import Request
 
-from desktop.sandbox.xero.msjson import ms_datetime, parse_datetime, render
+from desktop.sandbox.xero.msjson import ms_datetime, parse_datetime
 from desktop.sandbox.xero.store import Doc
 from desktop.sandbox.xero.where import QueryError, compile_where, sort_docs
 
@@ -70,7 +70,9 @@ def envelope(
         body["pagination"] = pagination
     if warnings:
         body["Warnings"] = warnings
-    body[key] = [render(i) for i in items]
+    # Items stay live store docs: ``msjson.dumps`` renders them while encoding, under the store
+    # lock, so no rendered copy of a 1,000-row page is built only to be thrown away.
+    body[key] = list(items)
     return body
 
 
@@ -100,19 +102,18 @@ def list_view(
     """Apply If-Modified-Since, ``where``, ``order`` and paging the way Xero's GET lists do."""
     since = _since(request)
     try:
-        pred = compile_where(request.args.get("where"))
-        out = [
-            d
-            for d in docs
-            if (
-                since is None
-                or (
-                    "UpdatedDateUTC" in d and d["UpdatedDateUTC"].replace(microsecond=0) >= since.replace(microsecond=0)
-                )
-            )
-            and (extra is None or extra(d))
-            and pred(d)
-        ]
+        where = request.args.get("where")
+        pred = compile_where(where) if where and where.strip() else None
+        out = docs
+        if since is not None:
+            # Whole seconds, as Xero compares. With ``cut`` on a whole second, ``updated >= cut``
+            # equals ``updated.replace(microsecond=0) >= cut`` without a new datetime per doc.
+            cut = since.replace(microsecond=0)
+            out = [d for d in out if "UpdatedDateUTC" in d and d["UpdatedDateUTC"] >= cut]
+        if extra is not None:
+            out = [d for d in out if extra(d)]
+        if pred is not None:
+            out = [d for d in out if pred(d)]
         out = sort_docs(out, request.args.get("order"))
     except QueryError as exc:
         raise ApiError(400, {"ErrorNumber": 16, "Type": "QueryParseException", "Message": str(exc)}) from exc
