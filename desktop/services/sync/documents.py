@@ -12,14 +12,13 @@ A :class:`LedgerDocument` carries two views of one posting:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from desktop.services.money import Money, sum_money
+from desktop.services.money import Money, minor_units, sum_money
 from desktop.services.sync.fx import FxUse
 
 CUSTOMER = "customer"
@@ -133,13 +132,23 @@ class LedgerDocument:
         return sum_money((ln.credit for ln in self.journal if ln.credit is not None), self.currency)
 
     def is_balanced(self) -> bool:
-        """Debits equal credits, every line in the document currency and quantized."""
+        """Debits equal credits, every line in the document currency and quantized to its minor unit."""
         if not self.journal:
             return False
+        quantum = Decimal(1).scaleb(-minor_units(self.currency))
+        debit = credit = Decimal(0)
         for ln in self.journal:
-            if ln.amount.currency != self.currency or not ln.amount.is_quantized():
+            money = ln.debit if ln.debit is not None else ln.credit
+            if money is None or money.currency != self.currency:
                 return False
-        return self.debits() == self.credits()
+            amount = money.amount
+            if amount < 0 or amount.quantize(quantum) != amount:
+                return False
+            if ln.debit is not None:
+                debit += amount
+            else:
+                credit += amount
+        return debit == credit
 
     def home_journal(self) -> tuple[JournalLine, ...]:
         """The journal in home currency: balanced, and each side sums to the converted total
@@ -147,19 +156,6 @@ class LedgerDocument:
         if self.fx is None or self.currency == self.home_currency:
             return self.journal
         return convert_journal(self.journal, self.currency, self.fx)
-
-    def with_date(self, day: date, note: str) -> LedgerDocument:
-        """The same document dated ``day`` (payload included), with ``note`` recorded."""
-        payload = copy.deepcopy(self.payload)
-        body = _body(self.platform, self.doc_type, payload)
-        if self.platform == "qbo":
-            body["TxnDate"] = day.isoformat()
-            body["PrivateNote"] = f"{body.get('PrivateNote', '')} · {note}"[:4000]
-        else:
-            body["Date"] = day.isoformat()
-            if "Narration" in body:
-                body["Narration"] = f"{body['Narration']} · {note}"
-        return replace(self, txn_date=day, payload=payload, notes=(*self.notes, note))
 
     def to_json(self) -> dict[str, Any]:
         return {

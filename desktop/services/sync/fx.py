@@ -54,6 +54,7 @@ class FxUse:
 
     def to_json(self) -> dict[str, object]:
         return {"currency": self.currency, "home_currency": self.home_currency, "rate": str(self.rate),
+                "ledger_rate": None if self.ledger_rate is None else str(self.ledger_rate),
                 "source": self.source, "as_of": self.as_of.isoformat(), "flags": sorted(self.flags)}
 
 
@@ -97,6 +98,18 @@ class FxRates:
         for currency, day, foreign_per_home in rates:
             out.add(currency, day, _inv(foreign_per_home))
             out._ledger[(currency, day)] = foreign_per_home
+        return out
+
+    @classmethod
+    def from_settings(cls, home_currency: str, table: object) -> FxRates:
+        """From an organization setting ``fx_rates``: ``{"CAD": {"2026-11-01": "0.7300"}}``, home per
+        foreign — the fallback where the ledger publishes no rates (Xero) or none is cached yet."""
+        out = cls(home_currency, source="org-setting")
+        if isinstance(table, dict):
+            for currency, by_day in table.items():
+                if isinstance(by_day, dict):
+                    for day, rate in by_day.items():
+                        out.add(str(currency), date.fromisoformat(str(day)), Decimal(str(rate)))
         return out
 
     def __post_init__(self) -> None:

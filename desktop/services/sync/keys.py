@@ -36,9 +36,9 @@ ROLE_LETTERS: dict[str, str] = {
 
 
 def _digest(*parts: str) -> str:
-    # The unit separator cannot occur in codes or ids, so ("a|b", "c") ≠ ("a", "b|c").
-    raw = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
-    return base64.b32encode(raw).decode("ascii").lower()
+    # Length-prefixed parts: ("a|b", "c") and ("a", "b|c") never hash the same text.
+    raw = hashlib.sha256("".join(f"{len(p)}:{p}" for p in parts).encode("utf-8")).digest()
+    return base64.b32encode(raw[:20]).decode("ascii").lower()  # 32 characters; callers take ≤ 26
 
 
 def idempotency_key(org_code: str, rms_id: str, revision: int, role: str) -> str:

@@ -15,10 +15,10 @@ Rounding rules (named, applied only here):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
 from zoneinfo import ZoneInfo
 
 from desktop.services.domain import (
@@ -42,6 +42,50 @@ from desktop.services.sync.fx import FxRates, FxUse
 
 LEDGER_TAX = Rounding.HALF_UP
 _HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+#: Sums inside one currency run on plain Decimals (a Money per addition is what made recipes
+#: slow); this context keeps them exact — anything that would round raises instead.
+_EXACT = Context(prec=100, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+_QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(0, 5)}
+
+
+def dsum(values: Iterable[Decimal]) -> Decimal:
+    """Exact sum of Decimals (raises rather than round)."""
+    add = _EXACT.add
+    total = ZERO
+    for v in values:
+        total = add(total, v)
+    return total
+
+
+def msum(items: Iterable[Money], currency: str) -> Money:
+    """Exact total of amounts all in ``currency``, building one Money instead of one per step."""
+    total = ZERO
+    add = _EXACT.add
+    for item in items:
+        if item.currency != currency:
+            raise ValueError(f"cannot add {item.currency} to a {currency} total")
+        total = add(total, item.amount)
+    return Money(total, currency)
+
+
+def refund_amount(ret: ReturnRecord) -> Decimal:
+    """``ret.computed_refund()`` in plain Decimals — same rule (line net half-even, taxes and
+    fees as stated, fee signs by type), a property test keeps the two equal."""
+    q = _QUANTUM[minor_units(ret.currency)]
+    add = _EXACT.add
+    total = ZERO
+    for ln in ret.lines:
+        total = add(total, (ln.unit_price.amount * ln.quantity).quantize(q, rounding=Rounding.HALF_EVEN))
+        for t in ln.taxes:
+            total = add(total, t.amount.amount)
+    for f in ret.fees:
+        sign = FEE_REFUND_SIGN[f.type]
+        if sign:
+            total = add(total, f.amount.amount * sign)
+            for t in f.taxes:
+                total = add(total, t.amount.amount * sign)
+    return total
 
 
 @dataclass(frozen=True)
@@ -155,7 +199,8 @@ class Ctx:
         for a in self.snap.accounts.values():
             raw = a.raw or {}
             if a.type == "Accounts Receivable" or raw.get("SystemAccount") == "DEBTORS":
-                return a.remote_id, a.name, a.code
+                label = f"{a.code} {a.name}" if a.code and self.snap.platform == "xero" else a.name
+                return a.remote_id, label, a.code
         return "", "Accounts Receivable", None
 
     # --- dates and FX ----------------------------------------------------------------------
@@ -195,8 +240,13 @@ class Ctx:
             tgt = self.target(self.context(Component.MERCHANDISE, reason_code=ln.reason_code,
                                            disposition=ln.disposition, tax_jurisdiction=key), f)
             tax_t = self.tax_target(ln.taxes, f"{f}.taxes") if ln.taxes else None
-            out.append(Piece(Component.MERCHANDISE, ln.description or ln.sku, ln.quantity, ln.unit_price, ln.net,
-                             ln.taxes, ln.tax, tgt, tax_t, key, f))
+            cur = ln.unit_price.currency
+            # ReturnLine.net's rule (half-even to the minor unit), one Money instead of three
+            net = Money((ln.unit_price.amount * ln.quantity).quantize(_QUANTUM[minor_units(cur)],
+                                                                      rounding=Rounding.HALF_EVEN), cur)
+            tax = Money(dsum(t.amount.amount for t in ln.taxes), cur)
+            out.append(Piece(Component.MERCHANDISE, ln.description or ln.sku, ln.quantity, ln.unit_price, net,
+                             ln.taxes, tax, tgt, tax_t, key, f))
         reason = ret.lines[0].reason_code if ret.lines else None
         left: list[int] = []
         for i, fee in enumerate(ret.fees):
@@ -209,10 +259,10 @@ class Ctx:
             key = jurisdiction_key(t.jurisdiction for t in fee.taxes)
             tgt = self.target(self.context(comp, reason_code=reason, tax_jurisdiction=key), f)
             tax_t = self.tax_target(fee.taxes, f"{f}.taxes") if fee.taxes else None
-            net = fee.amount * sign
-            taxes = tuple(TaxAmount(t.jurisdiction, t.rate, t.amount * sign) for t in fee.taxes)
-            out.append(Piece(comp, COMPONENT_LABELS[comp], Decimal(1), net, net, taxes, fee.tax * sign, tgt, tax_t,
-                             key, f))
+            net = fee.amount if sign > 0 else -fee.amount
+            taxes = fee.taxes if sign > 0 else tuple(TaxAmount(t.jurisdiction, t.rate, -t.amount) for t in fee.taxes)
+            tax = Money(dsum(t.amount.amount for t in taxes), net.currency)
+            out.append(Piece(comp, COMPONENT_LABELS[comp], Decimal(1), net, net, taxes, tax, tgt, tax_t, key, f))
         return out, left
 
     def fee_target(self, index: int) -> MappingTarget | None:
@@ -240,19 +290,21 @@ def percent(tax: TaxAmount, base: Money) -> Decimal:
     rate = tax.rate
     if rate == 0 or base.is_zero():
         return rate
-    as_pct = abs(ledger_tax(base, rate) - tax.amount).amount
-    as_frac = abs(ledger_tax(base, rate * _HUNDRED) - tax.amount).amount
+    places = minor_units(base.currency)
+    want = tax.amount.amount
+    as_pct = abs(ledger_tax(base.amount, rate, places) - want)
+    as_frac = abs(ledger_tax(base.amount, rate * _HUNDRED, places) - want)
     return rate * _HUNDRED if as_frac < as_pct else rate
 
 
-def ledger_tax(base: Money, pct: Decimal) -> Money:
+def ledger_tax(base: Decimal, pct: Decimal, places: int) -> Decimal:
     """Tax as the ledger computes it: base × pct / 100, half-up to the minor unit (``LEDGER_TAX``)."""
-    return (base * pct / _HUNDRED).quantize(LEDGER_TAX)
+    return (base * pct / _HUNDRED).quantize(_QUANTUM[places], rounding=ROUND_HALF_UP)
 
 
-def tolerance(currency: str, count: int) -> Money:
+def tolerance(currency: str, count: int) -> Decimal:
     """``count`` minor units: how far two correct roundings of the same tax may differ."""
-    return Money(Decimal(count).scaleb(-minor_units(currency)), currency)
+    return Decimal(count).scaleb(-minor_units(currency))
 
 
 def is_label(fee_type: FeeType) -> bool:
@@ -261,6 +313,29 @@ def is_label(fee_type: FeeType) -> bool:
 
 def _norm_name(text: str) -> str:
     return " ".join(text.replace(",", " ").replace(".", " ").split()).casefold()
+
+
+#: Per-snapshot indexes (by e-mail, by normalised name), so a look-up is O(1) instead of a scan of
+#: every customer for every return. Keyed by the identity of the snapshot's customer mapping,
+#: which the entry keeps alive so the id cannot be reused while cached.
+_CUSTOMER_INDEX: dict[int, tuple[object, dict[str, list[RefRecord]], dict[str, list[RefRecord]]]] = {}
+
+
+def _customer_index(snap: ReferenceSnapshot) -> tuple[dict[str, list[RefRecord]], dict[str, list[RefRecord]]]:
+    key = id(snap.customers)
+    hit = _CUSTOMER_INDEX.get(key)
+    if hit is not None and hit[0] is snap.customers:
+        return hit[1], hit[2]
+    by_email: dict[str, list[RefRecord]] = {}
+    by_name: dict[str, list[RefRecord]] = {}
+    for c in snap.customers.values():
+        if c.code and c.code.strip():
+            by_email.setdefault(c.code.strip().casefold(), []).append(c)
+        by_name.setdefault(_norm_name(c.name), []).append(c)
+    if len(_CUSTOMER_INDEX) >= 8:
+        _CUSTOMER_INDEX.clear()
+    _CUSTOMER_INDEX[key] = (snap.customers, by_email, by_name)
+    return by_email, by_name
 
 
 def resolve_customer(customer: object, snap: ReferenceSnapshot, currency: str | None = None) -> RefRecord | None:
@@ -272,11 +347,10 @@ def resolve_customer(customer: object, snap: ReferenceSnapshot, currency: str | 
     """
     email = str(getattr(customer, "email", "") or "").strip().casefold()
     name = _norm_name(str(getattr(customer, "name", "") or ""))
-    hits: list[RefRecord] = []
-    if email:
-        hits = [c for c in snap.customers.values() if (c.code or "").strip().casefold() == email]
+    by_email, by_name = _customer_index(snap)
+    hits: list[RefRecord] = list(by_email.get(email, ())) if email else []
     if not hits and name:
-        hits = [c for c in snap.customers.values() if _norm_name(c.name) == name]
+        hits = list(by_name.get(name, ()))
     if not hits:
         return None
     hits.sort(key=lambda c: (not c.active, currency is not None and c.currency not in (None, currency)))

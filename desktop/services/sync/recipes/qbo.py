@@ -29,12 +29,22 @@ from desktop.services.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component, 
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.money import Money, sum_money
+from desktop.services.money import Money, minor_units
 from desktop.services.store.models.enums import RefundMethod
 from desktop.services.sync import keys
 from desktop.services.sync.documents import CUSTOMER, JournalLine, LedgerDocument, line, placeholder
 from desktop.services.sync.fx import FxRates, FxUse
-from desktop.services.sync.recipes.common import Ctx, Piece, ledger_tax, percent, resolve_customer, tolerance
+from desktop.services.sync.recipes.common import (
+    ZERO,
+    Ctx,
+    Piece,
+    dsum,
+    ledger_tax,
+    msum,
+    percent,
+    resolve_customer,
+    tolerance,
+)
 
 PLATFORM = "qbo"
 
@@ -109,10 +119,13 @@ class _Qbo:
 
     # --- the sales form ------------------------------------------------------------------------
 
-    def exempt_code(self, piece: Piece) -> str | None:
+    def exempt_code(self, piece: Piece | None) -> str | None:
+        """The code of an untaxed line: US ``NON``; else the piece's mapped code, the organization's
+        ``qbo_exempt_tax_code`` setting, or the company's non-taxable "Exempt" code. The tax rounding
+        line (``piece`` None) never takes a mapped code, which could be a taxable one."""
         if self.us:
             return "NON"
-        if piece.target is not None and piece.target.tax_code:
+        if piece is not None and piece.target is not None and piece.target.tax_code:
             return piece.target.tax_code
         configured = self.c.settings.extra.get("qbo_exempt_tax_code")
         if isinstance(configured, str):
@@ -120,10 +133,13 @@ class _Qbo:
         for t in self.c.snap.tax_codes.values():
             if t.active and not t.type and t.name.casefold() in ("exempt", "zero-rated", "out of scope"):
                 return t.remote_id
+        what = f"{piece.description} ({piece.field})" if piece else "The tax rounding line"
         self.c.problem("missing_tax_code",
-                       f"{piece.description} ({piece.field}) carries no tax, and QuickBooks needs a tax code on every "
-                       "line of a Canadian-style company: an admin must map an exempt or zero-rated tax code for "
-                       f"{COMPONENT_LABELS[piece.component]} on the Mappings page.", piece.field)
+                       f"{what} carries no tax, and QuickBooks needs a tax code on every line of a non-US company: "
+                       "an admin must map an exempt tax code for "
+                       f"{COMPONENT_LABELS[piece.component] if piece else 'Merchandise refunded'} on the Mappings "
+                       "page (or set qbo_exempt_tax_code in the organization's settings).",
+                       piece.field if piece else "lines")
         return None
 
     def sales_form(self, pieces: list[Piece]) -> None:
@@ -136,7 +152,8 @@ class _Qbo:
         lines: list[dict[str, Any]] = []
         journal: list[JournalLine] = []
         # tax: the code per piece, then QBO's own arithmetic per (code, jurisdiction)
-        bases: dict[str, Money] = {}
+        places = minor_units(cur)
+        bases: dict[str, Decimal] = {}
         rates: dict[tuple[str, str], Decimal] = {}
         codes_used: dict[str, str] = {}
         taxed_sets: dict[str, str] = {}
@@ -146,8 +163,8 @@ class _Qbo:
             if taxed and p.juris_key and code:
                 codes_used[p.juris_key] = code
             detail: dict[str, Any] = {"ItemRef": _ref(self.item_for(p.target))}
-            exact = p.unit_price * p.quantity
-            if exact == p.net:  # QBO checks Amount = Qty × UnitPrice; send them only when exact
+            # QBO checks Amount = Qty × UnitPrice: send them only when exact
+            if p.unit_price.amount * p.quantity == p.net.amount:
                 detail["Qty"] = p.quantity
                 detail["UnitPrice"] = p.unit_price.amount
             line_code = ("TAX" if taxed else "NON") if self.us else code
@@ -164,7 +181,7 @@ class _Qbo:
             journal.append(line(aid, aname, p.net, p.description, debit=True, component=p.component))
             if taxed:
                 group = "TAX" if self.us else (code or "?")
-                bases[group] = bases.get(group, Money.zero(cur)) + p.net
+                bases[group] = bases.get(group, ZERO) + p.net.amount
                 if self.us and p.juris_key:
                     taxed_sets.setdefault(p.juris_key, p.field)
                 for t in p.taxes:
@@ -174,42 +191,43 @@ class _Qbo:
                       f"QuickBooks US sales tax applies one combined rate per document, but return {ret.rma_number} "
                       f"has lines taxed under {' and '.join(sorted(taxed_sets))}: enter this return by hand on the "
                       "Manual entry page, or correct the tax jurisdictions in the RMS.", "lines")
-        predicted: dict[str, Money] = {}
+        predicted: dict[str, Decimal] = {}
         for (group, j), pct in rates.items():
-            predicted[j] = predicted.get(j, Money.zero(cur)) + ledger_tax(bases[group], pct)
-        rms_tax = sum_money((p.tax for p in pieces), cur)
-        diff = rms_tax - sum_money(predicted.values(), cur)
+            predicted[j] = predicted.get(j, ZERO) + ledger_tax(bases[group], pct, places)
+        rms_tax = dsum(p.tax.amount for p in pieces)
+        diff = rms_tax - dsum(predicted.values())
         fallback_tax = next((p.tax_target for p in pieces if p.tax_target), None)
         for j, amount in predicted.items():
             aid, aname = c.tax_account(j, fallback_tax)
-            journal.append(line(aid, aname, amount, f"tax {j}", debit=True, component=Component.TAX))
+            journal.append(line(aid, aname, Money(amount, cur), f"tax {j}", debit=True, component=Component.TAX))
         if self.us and taxed_sets:
             first = next(iter(taxed_sets))
             if first in codes_used:
                 body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(codes_used[first])}
         if not self.us:
             body["GlobalTaxCalculation"] = "TaxExcluded"
-        if not diff.is_zero():
+        if diff:
             entries = sum(len(p.taxes) for p in pieces) + len(predicted)
             if abs(diff) > tolerance(cur, entries):
                 c.problem("tax_mismatch",
-                          f"The RMS refunds {rms_tax} of tax but {c.ledger} will compute "
-                          f"{rms_tax - diff} from the mapped tax codes: an admin must check that the tax codes mapped "
-                          f"for {', '.join(sorted(codes_used)) or 'these jurisdictions'} carry the RMS's rates.",
+                          f"The RMS refunds {rms_tax} {cur} of tax but {c.ledger} will compute "
+                          f"{rms_tax - diff} {cur} from the mapped tax codes: an admin must check that the tax "
+                          f"codes mapped for {', '.join(sorted(codes_used)) or 'these jurisdictions'} carry the "
+                          "RMS's rates.",
                           "lines")
             else:
                 tax_item_target = fallback_tax if fallback_tax and fallback_tax.item_id else (
                     pieces[0].target if pieces else None)
-                rounding_code = "NON" if self.us else self.exempt_code(pieces[0]) if pieces else None
+                rounding_code = self.exempt_code(None)
                 detail = {"ItemRef": _ref(self.item_for(tax_item_target))}
                 if rounding_code:
                     detail["TaxCodeRef"] = _ref(rounding_code)
-                lines.append({"DetailType": "SalesItemLineDetail", "Amount": diff.amount,
+                lines.append({"DetailType": "SalesItemLineDetail", "Amount": diff,
                               "Description": "Tax rounding (RMS rounds per line, QuickBooks per rate)",
                               "SalesItemLineDetail": detail})
                 aid, aname = self.acct(tax_item_target)
-                journal.append(line(aid, aname, diff, "tax rounding", debit=True))
-        total = sum_money((p.net for p in pieces), cur) + rms_tax
+                journal.append(line(aid, aname, Money(diff, cur), "tax rounding", debit=True))
+        total = Money(dsum(p.net.amount for p in pieces) + rms_tax, cur)
         if total.amount < 0:
             c.problem("negative_total",
                       f"Fees withheld exceed what return {ret.rma_number} refunds ({total}); QuickBooks refuses a "
@@ -241,13 +259,13 @@ class _Qbo:
             lines.append({"DetailType": "JournalEntryLineDetail", "Amount": jl.amount.amount,
                           "Description": jl.memo, "JournalEntryLineDetail": detail})
         body["Line"] = lines
-        total = sum_money((jl.debit for jl in journal if jl.debit is not None), self.ret.currency)
+        total = msum((jl.debit for jl in journal if jl.debit is not None), self.ret.currency)
         self.docs.append(self.document(role, "JournalEntry", key, body, total, journal, refund_effect=refund_effect))
 
     def fee_journal(self, indexes: list[int]) -> None:
         c, ret = self.c, self.ret
         credits: list[JournalLine] = []
-        gross = Money.zero(ret.currency)
+        gross_d = ZERO
         for i in indexes:
             fee = ret.fees[i]
             t = c.fee_target(i)
@@ -259,9 +277,10 @@ class _Qbo:
                 tid, tname = c.tax_account(tax.jurisdiction, c.tax_target(fee.taxes, f"fees[{i}].taxes"))
                 credits.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on {label.lower()}",
                                     debit=False, component=Component.TAX))
-            gross = gross + fee.amount + fee.tax
-        if gross.is_zero():
+            gross_d += fee.amount.amount + dsum(t.amount.amount for t in fee.taxes)
+        if not gross_d:
             return
+        gross = Money(gross_d, ret.currency)
         refund = ret.refund_method is RefundMethod.ORIGINAL_PAYMENT
         if refund:
             did, dname = self.acct(c.refund_target())
@@ -274,7 +293,7 @@ class _Qbo:
     def label_journal(self, indexes: list[int]) -> None:
         c, ret = self.c, self.ret
         debits: list[JournalLine] = []
-        gross = Money.zero(ret.currency)
+        gross_d = ZERO
         for i in indexes:
             fee = ret.fees[i]
             aid, aname = self.acct(c.fee_target(i))
@@ -283,9 +302,10 @@ class _Qbo:
                 tid, tname = c.tax_account(tax.jurisdiction, c.tax_target(fee.taxes, f"fees[{i}].taxes"))
                 debits.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on label", debit=True,
                                    component=Component.TAX))
-            gross = gross + fee.amount + fee.tax
-        if gross.is_zero():
+            gross_d += fee.amount.amount + dsum(t.amount.amount for t in fee.taxes)
+        if not gross_d:
             return
+        gross = Money(gross_d, ret.currency)
         cid, cname = self.acct(c.clearing_target())
         self.journal_entry("label_journal", "return label cost",
                            [*debits, line(cid, cname, gross, "label cost payable", debit=False,

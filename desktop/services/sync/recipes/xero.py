@@ -8,7 +8,10 @@
   bank account; it ``depends_on`` the credit note and references it by a placeholder the poster
   fills with the CreditNoteID. Store credit and exchange → the credit note alone, unallocated
   (the replacement's invoice consumes it).
-- Fees withheld: a negative line item (``negative_line``) or a ``ManualJournal`` beside the note.
+- Fees withheld: a negative line item (``negative_line``) or a ``ManualJournal`` beside the note
+  (Dr the refund bank account, Cr fee income). Store credit and exchange always use negative line
+  items: the journal would have to debit Accounts Receivable, which Xero keeps out of manual
+  journals (a control account).
   Label cost → a ``ManualJournal``. Manual journals have no currency in Xero — they are always in
   the base currency — so a foreign return's journal is converted with the recorded rate, each side
   allocated so it still balances (``convert_journal``).
@@ -18,18 +21,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from desktop.services.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component, OrgSettings, Problem, ReturnRecord
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.money import Money, minor_units, sum_money
+from desktop.services.money import Money, minor_units
 from desktop.services.store.models.enums import RefundMethod
 from desktop.services.sync import keys
 from desktop.services.sync.documents import JournalLine, LedgerDocument, convert_journal, line, ref_placeholder
 from desktop.services.sync.fx import FxRates, FxUse
-from desktop.services.sync.recipes.common import Ctx, Piece, resolve_customer
+from desktop.services.sync.recipes.common import ZERO, Ctx, Piece, dsum, msum, resolve_customer
 
 PLATFORM = "xero"
 
@@ -86,7 +90,7 @@ class _Xero:
         unit = p.unit_price.amount
         exponent = unit.as_tuple().exponent
         fits = isinstance(exponent, int) and -exponent <= min(2, minor_units(cur))
-        if fits and p.unit_price * p.quantity == p.net:
+        if fits and unit * p.quantity == p.net.amount:
             item["UnitAmount"] = unit
         else:  # Xero rounds UnitAmount to 2 places: give the exact line amount instead
             item["LineAmount"] = p.net.amount
@@ -118,24 +122,24 @@ class _Xero:
         if cur != c.snap.home_currency and self.fx is not None and self.fx.ledger_rate is not None:
             body["CurrencyRate"] = self.fx.ledger_rate
         journal: list[JournalLine] = []
-        tax_by_j: dict[str, Money] = {}
+        tax_by_j: dict[str, Decimal] = {}
         codes: dict[str, str] = {}
         fallback_tax = None
         for p in pieces:
             aid, aname = self.acct(p.target)
             journal.append(line(aid, aname, p.net, p.description, debit=True, component=p.component))
             for t in p.taxes:
-                tax_by_j[t.jurisdiction] = tax_by_j.get(t.jurisdiction, Money.zero(cur)) + t.amount
+                tax_by_j[t.jurisdiction] = tax_by_j.get(t.jurisdiction, ZERO) + t.amount.amount
             if p.tax_target is not None:
                 fallback_tax = fallback_tax or p.tax_target
                 if p.juris_key and p.tax_target.tax_code:
                     codes[p.juris_key] = p.tax_target.tax_code
         body["LineItems"] = [self.line_item(p) for p in pieces]
         for j, amount in tax_by_j.items():
-            if not amount.is_zero():
+            if amount:
                 aid, aname = c.tax_account(j, fallback_tax)
-                journal.append(line(aid, aname, amount, f"tax {j}", debit=True, component=Component.TAX))
-        total = sum_money((p.net + p.tax for p in pieces), cur)
+                journal.append(line(aid, aname, Money(amount, cur), f"tax {j}", debit=True, component=Component.TAX))
+        total = Money(dsum(p.net.amount for p in pieces) + dsum(p.tax.amount for p in pieces), cur)
         if total.amount < 0:
             c.problem("negative_total",
                       f"Fees withheld exceed what return {ret.rma_number} refunds ({total}); a Xero credit note "
@@ -186,7 +190,7 @@ class _Xero:
         body = {"Narration": narration, "Date": self.day.isoformat(), "Status": "POSTED", "LineAmountTypes": "NoTax",
                 "JournalLines": [{"LineAmount": jl.signed.amount, **self._code(jl), "Description": jl.memo}
                                  for jl in lines]}
-        total = sum_money((jl.debit for jl in lines if jl.debit is not None), home)
+        total = msum((jl.debit for jl in lines if jl.debit is not None), home)
         self.docs.append(self.document(role, "ManualJournal", key, {"ManualJournals": [body]}, total, lines,
                                        refund_effect=refund_effect, currency=home))
 
@@ -199,7 +203,7 @@ class _Xero:
     def fee_journal(self, indexes: list[int]) -> None:
         c, ret = self.c, self.ret
         credits: list[JournalLine] = []
-        gross = Money.zero(ret.currency)
+        gross_d = ZERO
         for i in indexes:
             fee = ret.fees[i]
             comp = FEE_COMPONENTS[fee.type]
@@ -211,23 +215,19 @@ class _Xero:
                     tid, tname = c.tax_account(tax.jurisdiction, c.tax_target(fee.taxes, f"fees[{i}].taxes"))
                     credits.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on fee", debit=False,
                                         component=Component.TAX))
-            gross = gross + fee.amount + fee.tax
-        if gross.is_zero():
+            gross_d += fee.amount.amount + dsum(t.amount.amount for t in fee.taxes)
+        if not gross_d:
             return
-        if ret.refund_method is RefundMethod.ORIGINAL_PAYMENT:
-            did, dname = self.acct(c.refund_target())
-            comp_d: str | None = Component.REFUND
-        else:
-            did, dname, _ = c.receivable()
-            comp_d = None
+        gross = Money(gross_d, ret.currency)
+        did, dname = self.acct(c.refund_target())  # only for refunds to the original payment (see above)
         self.manual_journal("fee_journal", "fees withheld",
-                            [line(did, dname, gross, "fees withheld from the refund", debit=True, component=comp_d),
-                             *credits], -gross)
+                            [line(did, dname, gross, "fees withheld from the refund", debit=True,
+                                  component=Component.REFUND), *credits], -gross)
 
     def label_journal(self, indexes: list[int]) -> None:
         c, ret = self.c, self.ret
         debits: list[JournalLine] = []
-        gross = Money.zero(ret.currency)
+        gross_d = ZERO
         for i in indexes:
             fee = ret.fees[i]
             aid, aname = self.acct(c.fee_target(i))
@@ -237,9 +237,10 @@ class _Xero:
                     tid, tname = c.tax_account(tax.jurisdiction, c.tax_target(fee.taxes, f"fees[{i}].taxes"))
                     debits.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on label", debit=True,
                                        component=Component.TAX))
-            gross = gross + fee.amount + fee.tax
-        if gross.is_zero():
+            gross_d += fee.amount.amount + dsum(t.amount.amount for t in fee.taxes)
+        if not gross_d:
             return
+        gross = Money(gross_d, ret.currency)
         cid, cname = self.acct(c.clearing_target())
         self.manual_journal("label_journal", "return label cost",
                             [*debits, line(cid, cname, gross, "label cost payable", debit=False,
@@ -251,7 +252,10 @@ def xero_documents(ret: ReturnRecord, resolver: Resolver, snap: ReferenceSnapsho
     """The Xero documents one return revision produces, and the problems found building them."""
     ctx = Ctx(ret, resolver, snap, settings, rates, tz or str(settings.extra.get("timezone") or "UTC"))
     x = _Xero(ctx)
-    pieces, left = ctx.pieces(fees_as_lines=ctx.fees_as_lines())
+    # Customer credit stays on the credit note: Xero refuses manual journals to the Accounts
+    # Receivable control account, so withheld fees of a store-credit/exchange return are lines.
+    as_lines = ctx.fees_as_lines() or ret.refund_method is not RefundMethod.ORIGINAL_PAYMENT
+    pieces, left = ctx.pieces(fees_as_lines=as_lines)
     note = x.credit_note(pieces)
     if ret.refund_method is RefundMethod.ORIGINAL_PAYMENT:
         x.payment(note)

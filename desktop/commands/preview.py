@@ -1,0 +1,121 @@
+"""``returns-ledger preview --org ORG --return RMA [--json]``: the documents a return would post.
+
+Loads the latest revision of the return, the organization's active mapping, its cached reference
+data and settings, runs the posting recipes and pre-flight — exactly what the sync engine runs —
+and prints every document with its balanced debit/credit view (and the home-currency view for a
+foreign return), then every problem pre-flight found. Nothing is posted. Exit codes: 0 the
+documents could post, 1 pre-flight would quarantine them, 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from typing import Any
+
+from desktop.commands import emit
+from desktop.services.config import AppConfig
+
+
+def _table(journal: list[dict[str, Any]], currency: str) -> list[str]:
+    width = max([len(str(j["account"])) for j in journal] + [7])
+    rows = [f"    {'Account':<{width}}  {'Debit':>14}  {'Credit':>14}  Memo"]
+    debit = credit = Decimal(0)
+    for j in journal:
+        d, c = j["debit"], j["credit"]
+        debit += Decimal(d) if d else Decimal(0)
+        credit += Decimal(c) if c else Decimal(0)
+        rows.append(f"    {j['account']:<{width}}  {d or '':>14}  {c or '':>14}  {j['memo']}")
+    rows.append(f"    {'Total ' + currency:<{width}}  {debit:>14}  {credit:>14}  "
+                f"{'balanced' if debit == credit else 'NOT BALANCED'}")
+    return rows
+
+
+def render_text(org: str, rma: str, revision: int, docs: list[dict[str, Any]], problems: list[dict[str, Any]]) -> str:
+    """The human preview: one block per document, then the problems."""
+    out = [f"{org} {rma} revision {revision}: {len(docs)} document(s)"]
+    for d in docs:
+        out.append("")
+        out.append(f"  {d['doc_type']} ({d['role']})  key {d['key']}  date {d['date']}  total {d['total']} "
+                   f"{d['currency']}" + (f"  after {d['depends_on']}" if d.get("depends_on") else ""))
+        out += _table(d["journal"], d["currency"])
+        if d.get("fx"):
+            fx = d["fx"]
+            flags = f" flags {', '.join(fx['flags'])}" if fx["flags"] else ""
+            shown = f"{Decimal(fx['rate']):.8f}".rstrip("0").rstrip(".")
+            exact = "" if shown == fx["rate"] else " (rounded for display)"
+            ledger = f"; ledger figure {fx['ledger_rate']}" if fx.get("ledger_rate") not in (None, fx["rate"]) else ""
+            out.append(f"    rate {shown}{exact} {fx['home_currency']} per {fx['currency']} as of {fx['as_of']} "
+                       f"({fx['source']}{ledger}){flags}")
+            if d.get("home_journal") and d["currency"] != fx["home_currency"]:
+                out += _table(d["home_journal"], fx["home_currency"])
+        out += [f"    note: {n}" for n in d.get("notes", [])]
+    out.append("")
+    if problems:
+        out.append(f"Pre-flight would quarantine this return ({len(problems)} problem(s)):")
+        out += [f"  - [{p['code']}] {p['message']}" + (f" ({p['field']})" if p.get("field") else "") for p in problems]
+    else:
+        out.append("Pre-flight: OK — these documents would post.")
+    return "\n".join(out)
+
+
+def _preview(args: argparse.Namespace, config: AppConfig) -> int:
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from desktop.services.domain import OrgSettings, PostingMode
+    from desktop.services.errors import NeedsPersonError
+    from desktop.services.mapping.reference import ReferenceSnapshot
+    from desktop.services.mapping.service import MappingService
+    from desktop.services.rms.records import from_row
+    from desktop.services.runtime import open_runtime
+    from desktop.services.store.models import Organization, Return
+    from desktop.services.sync.fx import FxRates
+    from desktop.services.sync.preflight import merge_problems, preflight, prepare
+    from desktop.services.sync.recipes import summary_documents
+
+    with open_runtime(config) as rt:
+        with rt.database.session() as session:
+            org = session.execute(sa.select(Organization).where(Organization.code == args.org)).scalar_one_or_none()
+            if org is None:
+                raise NeedsPersonError(f"There is no organization {args.org!r}",
+                                       action="check the code on the Connections page")
+            row = session.execute(
+                sa.select(Return).where(Return.organization_id == org.id,
+                                        sa.or_(Return.rma_number == args.ret, Return.rms_id == args.ret))
+                .order_by(Return.revision.desc()).limit(1)).scalar_one_or_none()
+            if row is None:
+                raise NeedsPersonError(f"{args.org} has no return {args.ret!r}",
+                                       action="pull returns from the RMS first (or check the RMA number)")
+            record = from_row(row)
+            if not record.org_code:
+                record = replace(record, org_code=org.code)
+            settings = OrgSettings.from_json(org.settings)
+            tz, home, platform = org.timezone, org.home_currency, str(org.platform.value)
+        svc = MappingService(rt.database, rt.clock, rt.bus)
+        snapshot = svc.snapshot(args.org) or ReferenceSnapshot.empty(platform, home)
+        resolver = svc.resolver(args.org, snapshot)
+        rates = FxRates.from_settings(snapshot.home_currency, settings.extra.get("fx_rates"))
+        today = rt.clock.now().astimezone(ZoneInfo(tz)).date()
+        if settings.posting_mode is PostingMode.DAILY_SUMMARY:
+            docs, problems = summary_documents([record], resolver, snapshot, settings, rates, tz=tz)
+            problems = merge_problems(problems, preflight(docs, record, snapshot, settings, today))
+        else:
+            docs, problems = prepare(record, resolver, snapshot, settings, rates, today, tz=tz)
+    data = {"organization": args.org, "return": record.rma_number,
+            "revision": record.revision, "mapping_version": resolver.version,
+            "refund": f"{record.computed_refund().amount:f}", "currency": record.currency,
+            "documents": [d.to_json() for d in docs],
+            "problems": [{"code": p.code, "message": p.message, "field": p.field} for p in problems]}
+    emit(args, data, render_text(args.org, record.rma_number, record.revision, data["documents"], data["problems"]))
+    return 1 if problems else 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("preview", parents=[common, json_opt],
+                       help="show the ledger documents a return would produce, with pre-flight's verdict")
+    p.add_argument("--org", required=True, help="organization code, e.g. ACME-US")
+    p.add_argument("--return", dest="ret", required=True, metavar="RMA", help="RMA number (or RMS id) of the return")
+    p.set_defaults(handler=_preview)

@@ -1,0 +1,289 @@
+"""The recipes' payloads, posted to the sandbox ledgers over real HTTP: the ledger's own totals
+(QBO ``TotalAmt``, Xero ``Total``) must equal the RMS refund to the cent.
+
+This is what proves the payloads are valid for the ledgers: the emulators validate and compute
+like the real services (tax per rate, half-up; Xero line tax overrides; manual journals balanced
+in the base currency). Connection is the real OAuth flow; tokens stay in memory (no keyring).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from desktop.services.auth.oauth import ClientCredentials, OAuthClient
+from desktop.services.auth.platforms import Environment, Platform, endpoints
+from desktop.services.clock import SystemClock
+from desktop.services.domain import Component, Customer, FeeTreatment, OrgSettings, ReturnRecord
+from desktop.services.ledgers.base import decode_json
+from desktop.services.ledgers.http import LedgerHttp, Throttle
+from desktop.services.ledgers.qbo import QboConnector
+from desktop.services.ledgers.xero import XeroConnector
+from desktop.services.mapping.model import Rule
+from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.resolve import Resolver
+from desktop.services.store.models.enums import FeeType, RefundMethod
+from desktop.services.sync.documents import CUSTOMER, LedgerDocument, dumps_exact, fill, placeholders
+from desktop.services.sync.fx import FxRates
+from desktop.services.sync.preflight import preflight
+from desktop.services.sync.recipes import build_documents
+from tests.sandbox.conftest import SandboxHandle
+from tests.unit.test_recipes_support import fee, make_return, taxed_line
+
+
+@dataclass
+class Ledger:
+    platform: Platform
+    http: LedgerHttp
+    base: str
+    company_id: str
+    snapshot: ReferenceSnapshot
+    connector: Any
+
+    def post(self, doc: LedgerDocument, values: dict[str, str]) -> dict[str, Any]:
+        body = dumps_exact(fill(doc.payload, values))
+        if self.platform is Platform.QBO:
+            resp = self.http.request("POST", f"{self.base}/{self.company_id}/{doc.doc_type.lower()}",
+                                     params={"minorversion": "75", "requestid": doc.idempotency_key}, data=body,
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+            assert resp.status_code == 200, resp.text
+            return dict(decode_json(resp)[doc.doc_type])
+        path = {"CreditNote": "CreditNotes", "Payment": "Payments", "ManualJournal": "ManualJournals"}[doc.doc_type]
+        resp = self.http.request("PUT", f"{self.base}/{path}", params={"summarizeErrors": "false"}, data=body,
+                                 headers={"Content-Type": "application/json", "Accept": "application/json",
+                                          "xero-tenant-id": self.company_id, "Idempotency-Key": doc.idempotency_key})
+        assert resp.status_code == 200, resp.text
+        out = dict(decode_json(resp)[path][0])
+        assert out.get("StatusAttributeString", "OK") == "OK", out.get("ValidationErrors")
+        return out
+
+    def create_customer(self, who: Customer, currency: str) -> str:
+        """What the poster does for a customer the snapshot lacks (QBO)."""
+        body = {"DisplayName": who.name, "PrimaryEmailAddr": {"Address": who.email}, "CurrencyRef": {"value": currency}}
+        resp = self.http.request("POST", f"{self.base}/{self.company_id}/customer", params={"minorversion": "75"},
+                                 json=body, headers={"Accept": "application/json"})
+        assert resp.status_code == 200, resp.text
+        return str(decode_json(resp)["Customer"]["Id"])
+
+
+def _connect(sandbox: SandboxHandle, platform: Platform, index: int) -> Ledger:
+    info = sandbox.info[platform.value]
+    eps = endpoints(platform, Environment.LOCAL, sandbox_url=sandbox.control_url.rsplit("/_sandbox", 1)[0])
+    creds = ClientCredentials(info["client_id"], info["client_secret"]) if platform is Platform.QBO else \
+        ClientCredentials(info["pkce_client_id"])
+    client = OAuthClient(eps, creds, info["redirect_uri"], SystemClock())
+    request = client.begin()
+    company = info["companies"][index]["realm_id"] if platform is Platform.QBO else info["tenants"][index]["tenant_id"]
+    q = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+    consent = {"service": platform.value, "client_id": q["client_id"], "redirect_uri": q["redirect_uri"],
+               "scope": q["scope"], "state": q["state"], "company": company}
+    if "code_challenge" in q:
+        consent["code_challenge"] = q["code_challenge"]
+    redirect = str(sandbox.control("POST", "authorize", consent)["redirect_url"])
+    tokens = client.exchange_code(request, client.parse_callback(request, redirect))
+    http = LedgerHttp(throttle=Throttle(500, 10), platform=platform.value, token=lambda _rejected: tokens.access_token)
+    base = client.endpoints.api_base_url
+    conn: Any = QboConnector(http, base, company) if platform is Platform.QBO else XeroConnector(http, base, company)
+    snap = ReferenceSnapshot.from_reference_data(platform.value, conn.reference_data(), conn.company_info())
+    return Ledger(platform, http, base.rstrip("/"), company, snap, conn)
+
+
+def _acct(snap: ReferenceSnapshot, name: str) -> str:
+    rec = snap.account_by_name(name)
+    assert rec is not None, name
+    return rec.remote_id
+
+
+def _qbo_rules(snap: ReferenceSnapshot, us: bool) -> Resolver:
+    item = {i.name: i.remote_id for i in snap.items.values()}
+    tax = {t.name: t.remote_id for t in snap.tax_codes.values()}
+    payable = "Sales Tax Payable" if us else "GST/HST Payable"
+    rules = [
+        Rule(Component.MERCHANDISE, account_id=_acct(snap, "Sales Returns and Allowances"),
+             item_id=item["Returned Merchandise"], tax_code=None if us else tax["Exempt"]),
+        Rule(Component.RESTOCKING_FEE, account_id=_acct(snap, "Restocking Fee Income"), item_id=item["Restocking Fee"]),
+        Rule(Component.OUTBOUND_SHIPPING_REFUNDED, account_id=_acct(snap, "Shipping Income"), item_id=item["Shipping"]),
+        Rule(Component.RETURN_SHIPPING_CHARGED, account_id=_acct(snap, "Shipping Income"), item_id=item["Shipping"]),
+        Rule(Component.LABEL_COST, account_id=_acct(snap, "Shipping Expense")),
+        Rule(Component.REFUND, account_id=_acct(snap, "Checking")),
+        Rule(Component.REFUND, currency="CAD", account_id=_acct(snap, "Checking CAD")) if us else
+        Rule(Component.REFUND, currency="USD", account_id=_acct(snap, "Checking USD")),
+        Rule(Component.CLEARING, account_id=_acct(snap, "Refunds Clearing")),
+    ]
+    if us:
+        rules += [Rule(Component.TAX, tax_jurisdiction="US-CA", account_id=_acct(snap, payable),
+                       tax_code=tax["California"]),
+                  Rule(Component.TAX, tax_jurisdiction="US-CA-LA", account_id=_acct(snap, payable),
+                       tax_code=tax["Los Angeles County, CA"])]
+    else:
+        rules += [Rule(Component.TAX, tax_jurisdiction="CA-ON-HST", account_id=_acct(snap, payable),
+                       tax_code=tax["HST ON"]),
+                  Rule(Component.TAX, tax_jurisdiction="CA-BC-GST+CA-BC-PST", account_id=_acct(snap, payable),
+                       tax_code=tax["GST/PST BC"])]
+    return Resolver([r.with_id(n) for n, r in enumerate(rules, 1)], 1, account_codes=snap.account_codes())
+
+
+def _xero_rules(snap: ReferenceSnapshot) -> Resolver:
+    def a(code: str) -> str:
+        rec = snap.account_by_code(code)
+        assert rec is not None, code
+        return rec.remote_id
+
+    rules = [
+        Rule(Component.MERCHANDISE, account_id=a("205"), tax_code="NONE"),
+        Rule(Component.RESTOCKING_FEE, account_id=a("410")),
+        Rule(Component.RETURN_SHIPPING_CHARGED, account_id=a("420")),
+        Rule(Component.OUTBOUND_SHIPPING_REFUNDED, account_id=a("420")),
+        Rule(Component.LABEL_COST, account_id=a("425")),
+        Rule(Component.REFUND, account_id=a("090")),
+        Rule(Component.CLEARING, account_id=a("880")),
+        Rule(Component.TAX, tax_jurisdiction="NZ-GST", account_id=a("820"), tax_code="OUTPUT2"),
+        Rule(Component.TAX, tax_jurisdiction="NZ-GST-ZERO", account_id=a("820"), tax_code="ZERORATEDOUTPUT"),
+        Rule(Component.TAX, tax_jurisdiction="GB-VAT", account_id=a("820"), tax_code="OUTPUT2"),
+    ]
+    return Resolver([r.with_id(n) for n, r in enumerate(rules, 1)], 1, account_codes=snap.account_codes())
+
+
+def _post_all(ledger: Ledger, ret: ReturnRecord, docs: list[LedgerDocument]) -> dict[str, dict[str, Any]]:
+    """Post in dependency order, filling placeholders like the outbox poster; results by key."""
+    values: dict[str, str] = {}
+    results: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        needed = placeholders(doc.payload)
+        if CUSTOMER in needed and CUSTOMER not in values:
+            values[CUSTOMER] = ledger.create_customer(ret.customer, ret.currency)
+        assert needed <= {*values, CUSTOMER, *(f"id:{k}" for k in values)} | {CUSTOMER}, needed
+        out = ledger.post(doc, values)
+        results[doc.idempotency_key] = out
+        values[f"id:{doc.idempotency_key}"] = str(out.get("CreditNoteID") or out.get("Id") or "")
+    return results
+
+
+def _check(ledger: Ledger, ret: ReturnRecord, settings: OrgSettings, rates: FxRates | None,
+           tz: str) -> list[LedgerDocument]:
+    docs, problems = build_documents(ret, _resolver(ledger), ledger.snapshot, settings, rates, tz=tz)
+    problems += preflight(docs, ret, ledger.snapshot, settings, date.today())  # noqa: DTZ011 - test's own clock
+    assert problems == [], problems
+    results = _post_all(ledger, ret, docs)
+    refund = ret.computed_refund()
+    sales = docs[0]
+    got = results[sales.idempotency_key]
+    ledger_total = got["TotalAmt"] if ledger.platform is Platform.QBO else got["Total"]
+    assert ledger_total == sales.total.amount, (ledger_total, sales.total)
+    effect = sum((d.refund_effect.amount for d in docs if d.refund_effect is not None), Decimal(0))
+    assert effect == refund.amount
+    if settings.fee_treatment is FeeTreatment.NEGATIVE_LINE or not any(d.role == "fee_journal" for d in docs):
+        assert ledger_total == refund.amount, "the ledger's own total is the RMS refund"
+    for doc in docs[1:]:
+        out = results[doc.idempotency_key]
+        if doc.doc_type == "JournalEntry":
+            assert out["TotalAmt"] == doc.total.amount
+        elif doc.doc_type == "Payment":
+            assert out["Amount"] == doc.total.amount
+    return docs
+
+
+def _resolver(ledger: Ledger) -> Resolver:
+    if ledger.platform is Platform.QBO:
+        return _qbo_rules(ledger.snapshot, us=ledger.snapshot.home_currency == "USD")
+    return _xero_rules(ledger.snapshot)
+
+
+def _rma() -> str:
+    return f"RMA-{uuid.uuid4().hex[:6].upper()}"
+
+
+def _ret(org: str, cur: str, lines: list[Any], fees: list[Any], method: RefundMethod, who: Customer) -> ReturnRecord:
+    base = make_return(org, cur, lines, fees, method, customer=who, updated=datetime.now(UTC))
+    rma = _rma()
+    return ReturnRecord(**{**base.__dict__, "rma_number": rma, "rms_id": rma.lower()})
+
+
+LA = [("US-CA", "7.25"), ("US-CA-LA", "2.25")]
+
+
+@pytest.mark.slow
+def test_qbo_us_refund_and_store_credit_post_with_ledger_totals_equal(sandbox: SandboxHandle) -> None:
+    ledger = _connect(sandbox, Platform.QBO, 0)
+    tz = "America/Los_Angeles"
+    known = next(c for c in ledger.snapshot.customers.values() if c.active and c.currency == "USD" and c.code)
+    # three 0.10 lines: the RMS rounds tax per line (3 × 0.01), QBO per rate on the whole base
+    ca = [("US-CA", "7.25")]
+    lines = [taxed_line(n, "1", "0.10", "USD", ca) for n in (1, 2, 3)]
+    lines.append(taxed_line(4, "3", "19.99", "USD", ca))
+    fees = [fee(FeeType.RESTOCKING_FEE, "5.00", "USD"), fee(FeeType.LABEL_COST, "7.50", "USD"),
+            fee(FeeType.OUTBOUND_SHIPPING_REFUNDED, "4.95", "USD")]
+    for method, treatment in ((RefundMethod.ORIGINAL_PAYMENT, FeeTreatment.SEPARATE_JOURNAL),
+                              (RefundMethod.STORE_CREDIT, FeeTreatment.NEGATIVE_LINE),
+                              (RefundMethod.EXCHANGE, FeeTreatment.SEPARATE_JOURNAL)):
+        ret = _ret("ACME-US", "USD", lines, fees, method, Customer("c1", known.name, known.code or ""))
+        docs = _check(ledger, ret, OrgSettings(fee_treatment=treatment), None, tz)
+        assert any("Tax rounding" in str(ln.get("Description")) for ln in docs[0].payload["Line"])
+    # a brand-new customer is created by the poster, then referenced
+    ret = _ret("ACME-US", "USD", [taxed_line(1, "2", "12.55", "USD", LA), taxed_line(2, "1", "0.99", "USD", LA)], [],
+               RefundMethod.STORE_CREDIT, Customer("c2", f"New Person {uuid.uuid4().hex[:5]}", "new@mail.example"))
+    _check(ledger, ret, OrgSettings(), None, tz)
+
+
+@pytest.mark.slow
+def test_qbo_foreign_currency_and_canadian_tax_post(sandbox: SandboxHandle) -> None:
+    us = _connect(sandbox, Platform.QBO, 0)
+    day = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("America/Los_Angeles")).date()
+    row = us.connector._get("exchangerate", {"sourcecurrencycode": "CAD", "asofdate": day.isoformat()})["ExchangeRate"]
+    rates = FxRates.from_qbo("USD", [row])
+    cad = next(c for c in us.snapshot.customers.values() if c.currency == "CAD")
+    ret = _ret("ACME-US", "CAD", [taxed_line(1, "2", "49.99", "CAD", [])], [fee(FeeType.LABEL_COST, "8.00", "CAD")],
+               RefundMethod.ORIGINAL_PAYMENT, Customer("c3", cad.name, cad.code or ""))
+    docs = _check(us, ret, OrgSettings(), rates, "America/Los_Angeles")
+    assert docs[0].fx is not None and docs[0].payload["ExchangeRate"] == Decimal(str(row["Rate"]))
+
+    ca = _connect(sandbox, Platform.QBO, 1)
+    known = next(c for c in ca.snapshot.customers.values() if c.active and c.currency == "CAD" and c.code)
+    who = Customer("c4", known.name, known.code or "")
+    hst = [("CA-ON-HST", "13")]
+    bc = [("CA-BC-GST", "5"), ("CA-BC-PST", "7")]
+    for treatment in (FeeTreatment.NEGATIVE_LINE, FeeTreatment.SEPARATE_JOURNAL):
+        lines = [taxed_line(1, "1", "100.00", "CAD", hst), taxed_line(2, "3", "3.33", "CAD", hst)]
+        ret = _ret("MAPLE-CA", "CAD", lines,
+                   [fee(FeeType.RESTOCKING_FEE, "10.00", "CAD", hst)], RefundMethod.ORIGINAL_PAYMENT, who)
+        _check(ca, ret, OrgSettings(fee_treatment=treatment), None, "America/Toronto")
+    # RMS: 3 × (0.0075 → 0.01 GST + 0.0105 → 0.01 PST) = 0.06; QBO: 0.45 → 0.02 + 0.03 = 0.05
+    ret = _ret("MAPLE-CA", "CAD", [taxed_line(1, "1", "0.15", "CAD", bc) for _ in range(3)], [],
+               RefundMethod.STORE_CREDIT, who)
+    docs = _check(ca, ret, OrgSettings(), None, "America/Toronto")
+    rounding = docs[0].payload["Line"][-1]
+    exempt = next(t.remote_id for t in ca.snapshot.tax_codes.values() if t.name == "Exempt")
+    assert rounding["Amount"] == Decimal("0.01") and rounding["SalesItemLineDetail"]["TaxCodeRef"] == {"value": exempt}
+
+
+@pytest.mark.slow
+def test_xero_credit_note_payment_and_journals_post(sandbox: SandboxHandle) -> None:
+    nz = _connect(sandbox, Platform.XERO, 0)
+    tz = "Pacific/Auckland"
+    known = next(c for c in nz.snapshot.customers.values() if c.code)
+    who = Customer("c5", known.name, known.code or "")
+    gst = [("NZ-GST", "15")]
+    for method, treatment in ((RefundMethod.ORIGINAL_PAYMENT, FeeTreatment.SEPARATE_JOURNAL),
+                              (RefundMethod.ORIGINAL_PAYMENT, FeeTreatment.NEGATIVE_LINE),
+                              (RefundMethod.STORE_CREDIT, FeeTreatment.NEGATIVE_LINE)):
+        ret = _ret("KIWI-NZ", "NZD", [taxed_line(1, "2", "59.90", "NZD", gst), taxed_line(2, "1", "12.50", "NZD",
+                                                                                             [("NZ-GST-ZERO", "0")])],
+                   [fee(FeeType.RESTOCKING_FEE, "10.00", "NZD", gst), fee(FeeType.LABEL_COST, "6.50", "NZD")],
+                   method, who)
+        docs = _check(nz, ret, OrgSettings(fee_treatment=treatment), None, tz)
+        if method is RefundMethod.ORIGINAL_PAYMENT:
+            assert [d.doc_type for d in docs][:2] == ["CreditNote", "Payment"] and docs[1].depends_on
+    # AUD return; Xero does not publish rates, so the organisation's rate (foreign per base) is given
+    rates = FxRates.from_xero("NZD", [("AUD", date(2020, 1, 1), Decimal("0.915400"))])
+    ret = _ret("KIWI-NZ", "AUD", [taxed_line(1, "3", "33.33", "AUD", gst)],
+               [fee(FeeType.RESTOCKING_FEE, "7.77", "AUD", gst)], RefundMethod.ORIGINAL_PAYMENT,
+               Customer("c6", f"Aussie {uuid.uuid4().hex[:5]}", "aussie@example.au"))
+    docs = _check(nz, ret, OrgSettings(), rates, tz)
+    journal = next(d for d in docs if d.doc_type == "ManualJournal")
+    assert journal.currency == "NZD" and journal.is_balanced()
