@@ -7,9 +7,9 @@ root (``desktop.app``) and tests can build a window from just the parts they nee
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings
 
@@ -55,6 +55,14 @@ class ShellContext:
     demo: bool = False
     connections: ConnectionService | None = None
     actor: Actor | None = None
+    # Further services, built by the composition root (desktop/app.py); pages that need one and
+    # find None show an empty state. Typed loosely so views import no service modules eagerly.
+    database: Any = None      # desktop.services.store.db.Database
+    clock: Any = None         # desktop.services.clock.Clock
+    mapping: Any = None       # desktop.services.mapping.service.MappingService
+    engine: Any = None        # desktop.services.sync.engine.SyncEngine
+    scheduler: Any = None     # desktop.services.sync.scheduler.SyncScheduler
+    extras: dict[str, Any] = field(default_factory=dict)  # other services by name (users, reconcile, …)
 
     def __post_init__(self) -> None:
         if not self.user:
