@@ -211,14 +211,11 @@ class Services:
 
 def build_services(config: AppConfig) -> Services:
     """Build every service in order; if a step fails, stop what was already started and re-raise."""
-    from desktop.services.auth.locks import FileLock, PostgresAdvisoryLock
     from desktop.services.auth.roles import Actor, Role
-    from desktop.services.auth.vault import TokenVault
     from desktop.services.clock import SystemClock
-    from desktop.services.connections.apps import OAuthApps
-    from desktop.services.connections.service import ConnectionService
     from desktop.services.demo import connect_demo
     from desktop.services.events import EventBus
+    from desktop.services.runtime import connection_service
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.store.migrate import upgrade
@@ -246,10 +243,7 @@ def build_services(config: AppConfig) -> Services:
         stops.append(("event log", sink.close))
         bus.emit("app.started", "info", f"Database ready (schema revision {revision})",
                  details={"revision": revision})
-        lock = (PostgresAdvisoryLock(database.engine) if database.dialect_name == "postgresql"
-                else FileLock(config.data_dir))
-        vault = TokenVault(clock, process_lock=lock)
-        connections = ConnectionService(database, vault, bus, clock, OAuthApps(database, vault, clock))
+        vault, connections = connection_service(database, bus, clock, config.data_dir)
         actor = Actor(current_login(), Role.ADMIN)
         sandbox = None
         if config.demo:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from desktop.services.config import AppConfig
     from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
+    from desktop.services.rms.client import RmsClient
     from desktop.services.store.db import Database
+    from desktop.services.sync.scheduler import SyncScheduler
 
 
 def login_name() -> str:
@@ -100,3 +102,110 @@ def open_runtime(config: AppConfig) -> Runtime:
             stop()
         raise
     return Runtime(database, clock, bus, vault, connections, Actor(login_name(), Role.ADMIN), stops)
+
+
+# --- the RMS endpoint ------------------------------------------------------------------------
+
+#: Global setting holding the RMS API's base URL (not secret); its API key is in the keyring.
+RMS_SETTING = "rms.endpoint"
+
+
+def configure_rms(database: Database, vault: TokenVault, clock: Clock, actor: Actor, base_url: str,
+                  api_key: str) -> None:
+    """Remember where the RMS is (a setting) and its API key (the OS keyring, never the database)."""
+    import sqlalchemy as sa
+
+    from desktop.services.auth.roles import Action
+    from desktop.services.ledgers.http import check_transport
+    from desktop.services.store.models import Setting
+
+    actor.require(Action.MANAGE_CONNECTIONS)
+    check_transport(base_url)
+    vault.save_client_secret("rms", "api", base_url, api_key)
+    now = clock.now()
+    with database.write_session() as s:
+        row = s.execute(sa.select(Setting).where(Setting.key == RMS_SETTING, Setting.organization_id.is_(None))
+                        ).scalar()
+        if row is None:
+            s.add(Setting(key=RMS_SETTING, value={"base_url": base_url}, updated_at=now, updated_by=actor.username))
+        else:
+            row.value, row.updated_at, row.updated_by = {"base_url": base_url}, now, actor.username
+
+
+def rms_client_factory(database: Database, vault: TokenVault) -> Callable[[str], RmsClient | None]:
+    """``org code → RmsClient`` (one RMS serves every organization), or None if none is configured."""
+    import sqlalchemy as sa
+
+    from desktop.services.rms.client import RmsClient
+    from desktop.services.store.models import Setting
+
+    cache: dict[str, RmsClient | None] = {}
+
+    def client_for(_org: str) -> RmsClient | None:
+        if "rms" not in cache:
+            with database.session() as s:
+                value = s.execute(sa.select(Setting.value).where(
+                    Setting.key == RMS_SETTING, Setting.organization_id.is_(None))).scalar()
+            url = value.get("base_url") if isinstance(value, dict) else None
+            key = vault.load_client_secret("rms", "api", url) if url else None
+            cache["rms"] = RmsClient(url, key) if url and key else None
+        return cache["rms"]
+
+    return client_for
+
+
+# --- webhook keys ----------------------------------------------------------------------------
+
+#: Keyring names of each platform's webhook secret (QBO: the app's verifier token; Xero: the
+#: webhook signing key). Both come from the platform's developer portal; the demo makes its own.
+_WEBHOOK_KEY_NAMES = {"qbo": "verifier", "xero": "signing-key"}
+
+
+def save_webhook_key(vault: TokenVault, platform: str, key: str) -> None:
+    vault.save_client_secret(platform, "webhook", _WEBHOOK_KEY_NAMES[platform], key)
+
+
+def load_webhook_key(vault: TokenVault, platform: str) -> str | None:
+    return vault.load_client_secret(platform, "webhook", _WEBHOOK_KEY_NAMES[platform])
+
+
+# --- the sync pipeline and its scheduler ------------------------------------------------------
+
+def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections: ConnectionService,
+                   vault: TokenVault, actor: Actor, *, worker_id: str | None = None) -> SyncScheduler:
+    """The scheduler over the real pipeline — RMS ingest, the sync engine, the ledger pull — not started.
+
+    The GUI and ``returns-ledger worker`` / ``sync --once`` build it the same way; call
+    ``start()`` to schedule, ``sync_now(org)`` for one cycle, ``shutdown()`` when done.
+    """
+    from desktop.services.mapping.service import MappingService
+    from desktop.services.rms.ingest import IngestService
+    from desktop.services.sync.pull import PullService
+    from desktop.services.sync.scheduler import PipelineSteps, SyncScheduler
+
+    rms_for = rms_client_factory(database, vault)
+    pull = PullService(database, bus, clock, connections, rms_for)
+    engine = _sync_engine({"db": database, "database": database, "bus": bus, "clock": clock,
+                           "connections": connections, "rms_client_for": rms_for, "pull": pull, "actor": actor})
+    steps = PipelineSteps(ingest=IngestService(database, bus, clock), rms_client_for=rms_for, engine=engine,
+                          pull=pull)
+    mapping = MappingService(database, clock, bus)
+
+    def mapping_problems(org: str) -> list[Any]:
+        active = mapping.active_set(org)
+        return list(mapping.validate(org, active.rules)) if active is not None else []
+
+    return SyncScheduler(steps, connections, mapping_problems, clock, bus, db=database, actor=actor,
+                         worker_id=worker_id)
+
+
+def _sync_engine(offered: dict[str, Any]) -> Any:
+    """The sync engine (plan, post, posted write-back), given what its constructor asks for; None if absent."""
+    import inspect
+
+    try:
+        from desktop.services.sync.engine import SyncEngine  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    wanted = inspect.signature(SyncEngine).parameters
+    return SyncEngine(**{k: v for k, v in offered.items() if k in wanted})

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QPixmap
 
 from desktop.views.main_window import DEFAULT_SIZE, MainWindow
 from desktop.views.theme import Scheme, ThemeManager, ThemeMode
 
 log = logging.getLogger(__name__)
+SIGN_IN = -1  # a step that pictures the sign-in dialog over the Connections page
 
 
 class ScreenshotTour(QObject):
@@ -37,6 +39,7 @@ class ScreenshotTour(QObject):
         self._ready_timeout_ms = ready_timeout_ms
         self._steps = [(scheme, index) for scheme in (Scheme.LIGHT, Scheme.DARK)
                        for index in range(len(window.pages))]
+        self._steps += [(scheme, SIGN_IN) for scheme in (Scheme.LIGHT, Scheme.DARK)]
         self.written: list[Path] = []
         self.error: str | None = None
 
@@ -65,6 +68,9 @@ class ScreenshotTour(QObject):
             return
         scheme, index = self._steps.pop(0)
         self._theme.set_mode(ThemeMode(scheme.value))
+        if index == SIGN_IN:
+            self._grab_sign_in(scheme)
+            return
         self._window.show_page(index)
         QTimer.singleShot(self._settle_ms, lambda: self._grab(scheme, index))
 
@@ -72,6 +78,29 @@ class ScreenshotTour(QObject):
         page = self._window.pages[index]
         path = self._directory / f"{page.info.key}-{scheme.value}.png"
         if not self._window.grab().save(str(path), "PNG"):
+            self._fail(f"could not write {path}")
+            return
+        self.written.append(path)
+        log.info("screenshot %s", path)
+        self._next()
+
+    def _grab_sign_in(self, scheme: Scheme) -> None:
+        """``login-<scheme>.png``: the embedded sign-in (the sandbox's consent page) over Connections."""
+        from desktop.views.connections.preview import SignInShot
+        from desktop.views.pages.connections import ConnectionsPage
+
+        self._window.show_page_by_key("connections")
+        page = self._window.current_page
+        if not isinstance(page, ConnectionsPage):
+            self._fail("there is no Connections page to sign in from")
+            return
+        shot = SignInShot(self._window, page)
+        shot.finished.connect(lambda pixmap: self._save_sign_in(scheme, pixmap))
+        QTimer.singleShot(self._settle_ms, shot.start)
+
+    def _save_sign_in(self, scheme: Scheme, pixmap: QPixmap | None) -> None:
+        path = self._directory / f"login-{scheme.value}.png"
+        if pixmap is None or not pixmap.save(str(path), "PNG"):
             self._fail(f"could not write {path}")
             return
         self.written.append(path)

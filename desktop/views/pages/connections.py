@@ -1,12 +1,52 @@
-"""Connections: one ledger (QuickBooks Online or Xero) and the RMS per client organization."""
+"""Connections: one ledger (QuickBooks Online or Xero) per client organization, and its health.
+
+The grid is fed from ``ConnectionService.summaries()`` through the background helper and
+refreshed when a connection event arrives on the bus; its countdowns tick on a timer that only
+repaints. Every action runs in the background; buttons and the context menu are enabled per the
+selected row's state and the actor's role, with the reason in the tooltip when they are not
+(the service refuses anyway). The work itself lives in :mod:`desktop.views.connections.actions`.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from desktop.services.auth.platforms import Platform
+from desktop.services.connections.service import ConnectionSummary
+from desktop.views.connections.actions import ConnectionActions
+from desktop.views.connections.details import DetailsPanel
+from desktop.views.connections.model import (
+    MONOGRAMS,
+    STATES,
+    Column,
+    ConnectionsFilter,
+    ConnectionsModel,
+    ElideMiddleDelegate,
+    StatusPillDelegate,
+    state_label,
+)
 from desktop.views.pages.base import Card, Page, PageInfo, label
+
+TICK_MS = 30_000
+_COLUMN_WIDTHS = {Column.ORGANIZATION: 108, Column.LEDGER: 112, Column.ENVIRONMENT: 110, Column.COMPANY_ID: 100,
+                  Column.STATUS: 128, Column.LAST_REFRESH: 98, Column.ACCESS: 66, Column.SIGN_IN: 72}
+_BUTTON_TEXT = {"connect": "Connect…", "reconnect": "Reconnect…", "test": "Test", "refresh": "Refresh data",
+                "disconnect": "Disconnect…"}
 
 
 class Monogram(QWidget):
@@ -34,7 +74,7 @@ class Monogram(QWidget):
 
 
 class ProviderTile(Card):
-    """One kind of connection and its state."""
+    """One kind of connection and how its connections are doing ("2 connected · 1 needs reconnect")."""
 
     def __init__(self, initials: str, colour: str, name: str, blurb: str, state: str) -> None:
         super().__init__()
@@ -52,6 +92,19 @@ class ProviderTile(Card):
         self.layout_.addWidget(label(blurb, "CardHint", wrap=True))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
+    def show_counts(self, rows: list[ConnectionSummary]) -> None:
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.state] = counts.get(row.state, 0) + 1
+        order = ("needs_reconnect", "error", "token_expiring", "connected", "disconnected")
+        parts = [f"{counts[s]} {state_label(s).lower()}" for s in order if counts.get(s)]
+        self.state_label.setText(" · ".join(parts) if parts else "Not connected")
+        worst = next((s for s in order if counts.get(s)), None)
+        colour = STATES[worst][1] if worst and worst != "disconnected" else None
+        # A soft pill in the worst state's colour; the QSS badge when there is nothing to say.
+        self.state_label.setStyleSheet(
+            f"color: {colour}; border-color: {colour}; font-weight: 600;" if colour else "")
+
 
 class ConnectionsPage(Page):
     """Where organizations are connected; sign-in happens in an embedded browser."""
@@ -66,17 +119,221 @@ class ConnectionsPage(Page):
     )
 
     def build(self) -> None:
-        self.tiles = [
-            ProviderTile("QB", "#2ca01c", "QuickBooks Online",
-                         "Credit memos, refund receipts and journal entries.", "Not connected"),
-            ProviderTile("X", "#13b5ea", "Xero", "Credit notes, payments and manual journals.",
-                         "Not connected"),
-            ProviderTile("RMS", "#7a5af8", "Returns system",
-                         "Returns pulled by cursor; accounting status written back.", "Not connected"),
-        ]
-        self.add_row(*self.tiles)
-        self.add_empty_state(
+        self.tiles = {
+            "qbo": ProviderTile(*MONOGRAMS["qbo"], "QuickBooks Online",
+                                "Credit memos, refund receipts and journal entries.", "Not connected"),
+            "xero": ProviderTile(*MONOGRAMS["xero"], "Xero", "Credit notes, payments and manual journals.",
+                                 "Not connected"),
+            "rms": ProviderTile(*MONOGRAMS["rms"], "Returns system",
+                                "Returns pulled by cursor; accounting status written back.", "Not connected"),
+        }
+        self.add_row(*self.tiles.values())
+        self.actions_ = ConnectionActions(self)
+        self.model = ConnectionsModel(self.actions_.clock.now, self)
+        self.proxy = ConnectionsFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self._build_toolbar()
+        self._build_activity()
+        self._build_grid()
+        self.empty_state = self.add_empty_state(
             "No organizations connected",
             "Add an organization, choose its ledger and sign in. You can connect as many client "
             "organizations as you manage; each keeps its own mappings and schedule.",
-        )
+            action="Connect a ledger…")
+        self.empty_state.action_clicked.connect(self.actions_.connect_action.trigger)
+        self.grid_area.setVisible(False)
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self.model.tick)
+        self.timer.start()
+        self.actions_.update()
+        self.actions_.reload()
+
+    # --- building ---------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        a = self.actions_
+        self.toolbar = QWidget()
+        self.toolbar.setObjectName("ConnectionsToolbar")
+        # The app style sheet gives buttons one look whatever their state; a disabled action must
+        # look unavailable (its tooltip says why). Palette roles keep this right in light and dark.
+        self.toolbar.setStyleSheet(
+            "QPushButton:disabled { color: palette(dark); background: palette(window); border-color: palette(mid); }"
+            "QPushButton#PrimaryButton:disabled { color: palette(dark); background: palette(mid);"
+            " border-color: palette(mid); }")
+        bar = QHBoxLayout(self.toolbar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(8)
+        self.buttons: dict[str, QPushButton] = {}
+        for key, action in (("connect", a.connect_action), ("reconnect", a.reconnect_action),
+                            ("test", a.test_action), ("refresh", a.refresh_action),
+                            ("disconnect", a.disconnect_action)):
+            button = QPushButton(_BUTTON_TEXT[key])
+            button.setObjectName("PrimaryButton" if key == "connect" else f"{key}Button")
+            button.clicked.connect(action.trigger)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.buttons[key] = button
+            bar.addWidget(button)
+        bar.addStretch(1)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter connections")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMinimumWidth(150)
+        self.filter_edit.setMaximumWidth(260)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        bar.addWidget(self.filter_edit)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.clicked.connect(a.export_action.trigger)
+        bar.addWidget(self.export_button)
+        self.body.addWidget(self.toolbar)
+        self.body.addSpacing(10)
+
+    def _build_activity(self) -> None:
+        self.activity = QWidget()
+        row = QHBoxLayout(self.activity)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(10)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(140)
+        self.progress.setMaximumHeight(10)
+        self.progress.setTextVisible(False)
+        self.progress.setVisible(False)
+        self.status = QLabel("")
+        self.status.setObjectName("CardHint")
+        self.status.setWordWrap(True)
+        self.freshness = QLabel("")
+        self.freshness.setObjectName("CardHint")
+        row.addWidget(self.progress)
+        row.addWidget(self.status, 1)
+        row.addWidget(self.freshness)
+        self.body.addWidget(self.activity)
+        self.body.addSpacing(8)
+
+    def _build_grid(self) -> None:
+        self.grid_area = QWidget()
+        column = QVBoxLayout(self.grid_area)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(14)
+        self.table = QTableView()
+        self.table.setObjectName("ConnectionsTable")
+        self.table.setStyleSheet("QTableView::item { padding: 0 4px; }")  # cells line up with the headers
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.ORGANIZATION, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.setIconSize(QSize(20, 20))
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(36)
+        self.table.setItemDelegateForColumn(Column.STATUS, StatusPillDelegate(self.table))
+        self.table.setItemDelegateForColumn(Column.COMPANY_ID, ElideMiddleDelegate(self.table))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
+        self.table.doubleClicked.connect(lambda _i: self.actions_.test_action.trigger())
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(Column.COMPANY, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(60)
+        header.setStretchLastSection(False)
+        header.sectionResized.connect(lambda *_: self._fit_table_height())
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
+                       self.proxy.layoutChanged):
+            signal.connect(lambda *_: self._fit_table_height())
+        for col, width in _COLUMN_WIDTHS.items():
+            header.resizeSection(col, width)
+        self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
+        self.details = DetailsPanel()
+        column.addWidget(self.table)
+        column.addWidget(self.details)
+        self.body.addWidget(self.grid_area)
+
+    # --- state ------------------------------------------------------------------------------
+    def selected(self) -> ConnectionSummary | None:
+        index = self.table.selectionModel().currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.summary_at(self.proxy.mapToSource(index).row())
+
+    def select_connection(self, connection_id: int) -> None:
+        row = self.model.row_of(connection_id)
+        if row < 0:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.selectionModel().setCurrentIndex(index, flags)
+
+    def show_rows(self, rows: list[ConnectionSummary]) -> None:
+        """Put a fresh list in the grid, keeping the selection and updating the summary cards."""
+        keep = self.selected()
+        self.model.set_rows(rows)
+        self.grid_area.setVisible(bool(rows))
+        self.empty_state.setVisible(not rows)
+        self._fit_table_height()
+        count = f"{len(rows)} connection{'s' if len(rows) != 1 else ''}"
+        self.freshness.setText(f"{count} · list updated {self.actions_.clock.now().astimezone():%H:%M:%S}")
+        for key in ("qbo", "xero"):
+            self.tiles[key].show_counts([r for r in rows if r.platform is Platform(key)])
+        if keep is not None and self.model.row_of(keep.id) >= 0:
+            self.select_connection(keep.id)
+        elif rows and self.selected() is None:
+            self.select_connection(self.model.summary_at(self.proxy.mapToSource(self.proxy.index(0, 0)).row()).id)
+        self.actions_.update()
+
+    def _fit_table_height(self) -> None:
+        """Show every row (up to ten) without an inner vertical scroll bar; the page scrolls instead."""
+        visible = max(1, min(self.proxy.rowCount(), 10))
+        header = self.table.horizontalHeader()
+        height = header.sizeHint().height() + visible * self.table.verticalHeader().defaultSectionSize() \
+            + 2 * self.table.frameWidth()
+        if header.length() > self.table.viewport().width() + 1:
+            height += self.table.horizontalScrollBar().sizeHint().height()
+        self.table.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_table_height()
+
+    def set_busy(self, message: str | None) -> None:
+        """Show (message) or hide (None) the activity row's progress bar; the text stays readable."""
+        self.progress.setVisible(message is not None)
+        if message is not None:
+            self.status.setText(message)
+
+    def say(self, message: str, *, error: bool = False) -> None:
+        self.progress.setVisible(False)
+        colour = STATES["needs_reconnect"][1]
+        self.status.setText(f"<span style='color:{colour}'>{message}</span>" if error else message)
+
+    # --- slots ------------------------------------------------------------------------------
+    def _on_selection_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        summary = self.selected()
+        self.details.show_summary(summary)
+        self.actions_.update()
+        if summary is not None:
+            self.actions_.load_details(summary.id)
+
+    def _on_table_context_menu_requested(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        menu = QMenu(self)
+        a = self.actions_
+        for action in (a.test_action, a.refresh_action, None, a.reconnect_action, a.disconnect_action, None,
+                       a.connect_action, a.reload_action, a.export_action):
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        menu.setToolTipsVisible(True)
+        self.context_menu = menu
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def add_shortcut_action(self, action: QAction, keys: QKeySequence | str) -> None:
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.addAction(action)
