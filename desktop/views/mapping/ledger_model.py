@@ -1,0 +1,186 @@
+"""The ledger's side as a drop target: chart of accounts by type, tax codes, items and tracking.
+
+Every record row carries a :class:`~desktop.views.mapping.editing.TargetRef`. The model accepts
+any drag of ours anywhere (``canDropMimeData``), so a drop onto a heading or a wrong account still
+arrives and can be *refused with its reason* by the editor — a drop the model rejected up front
+would only show a "no entry" cursor and say nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
+
+from desktop.services.ledgers.base import RefRecord
+from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.views.mapping import mime
+from desktop.views.mapping.editing import CodeRef, TargetRef
+
+TARGET_ROLE = Qt.ItemDataRole.UserRole + 1
+DropHandler = Callable[[CodeRef, TargetRef], bool]
+
+#: Readable words for Xero's account type codes (QBO's types are words already).
+XERO_TYPES = {"BANK": "Bank", "CURRENT": "Current asset", "CURRLIAB": "Current liability", "DIRECTCOSTS":
+              "Direct costs", "EQUITY": "Equity", "EXPENSE": "Expense", "FIXED": "Fixed asset", "LIABILITY":
+              "Liability", "NONCURRENT": "Non-current asset", "OTHERINCOME": "Other income", "OVERHEADS":
+              "Overheads", "PREPAYMENT": "Prepayment", "REVENUE": "Revenue", "SALES": "Sales", "TERMLIAB":
+              "Term liability", "INVENTORY": "Inventory", "DEPRECIATN": "Depreciation", "PAYGLIABILITY":
+              "PAYG liability", "SUPERANNUATIONEXPENSE": "Superannuation expense",
+              "SUPERANNUATIONLIABILITY": "Superannuation liability", "WAGESEXPENSE": "Wages expense"}
+
+
+def _heading(text: str, key: str) -> list[QStandardItem]:
+    item = QStandardItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled)
+    item.setData(TargetRef("heading", key, text), TARGET_ROLE)
+    bold = QFont()
+    bold.setBold(True)
+    item.setFont(bold)
+    detail = QStandardItem("")
+    detail.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled)
+    detail.setData(TargetRef("heading", key, text), TARGET_ROLE)
+    return [item, detail]
+
+
+def _record(text: str, detail: str, target: TargetRef, active: bool, tip: str = "") -> list[QStandardItem]:
+    flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDropEnabled
+    cells = [QStandardItem(text if active else f"{text} (inactive)"), QStandardItem(detail)]
+    for cell in cells:
+        cell.setFlags(flags)
+        cell.setData(target, TARGET_ROLE)
+        cell.setToolTip(tip or text)
+        if not active:
+            font = QFont()
+            font.setItalic(True)
+            cell.setFont(font)
+    return cells
+
+
+def _account_text(a: RefRecord) -> str:
+    return f"{a.code} · {a.name}" if a.code else a.name
+
+
+class LedgerTreeModel(QStandardItemModel):
+    """A snapshot's records as a drop-target tree; ``drop_handler`` decides what a drop does."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(0, 2, parent)
+        self.setHorizontalHeaderLabels(["Ledger", "Detail"])
+        self.drop_handler: DropHandler | None = None
+        self.platform = ""
+
+    def set_snapshot(self, snapshot: ReferenceSnapshot | None) -> None:
+        self.beginResetModel()
+        self.blockSignals(True)
+        try:
+            self.removeRows(0, self.rowCount())
+            if snapshot is not None:
+                self.platform = snapshot.platform
+                self._fill(snapshot)
+        finally:
+            self.blockSignals(False)
+            self.endResetModel()
+
+    def _fill(self, s: ReferenceSnapshot) -> None:
+        xero = s.platform == "xero"
+        accounts = _heading("Chart of accounts", "accounts")
+        by_type: dict[str, list[RefRecord]] = {}
+        for a in s.accounts.values():
+            by_type.setdefault(a.type or "Other", []).append(a)
+        for kind in sorted(by_type, key=lambda t: XERO_TYPES.get(t, t)):
+            word = XERO_TYPES.get(kind, kind) if xero else kind
+            group = _heading(word, f"type:{kind}")
+            for a in sorted(by_type[kind], key=lambda r: (r.code or "", r.name.casefold())):
+                detail = f"{word}" + (f" · {a.currency}" if a.currency and kind in ("BANK", "Bank") else "")
+                group[0].appendRow(_record(_account_text(a), detail, TargetRef("account", a.remote_id, a.name),
+                                           a.active, f"{_account_text(a)} — {word}"))
+            accounts[0].appendRow(group)
+        self.appendRow(accounts)
+        taxes = _heading("Tax rates" if xero else "Tax codes", "tax_codes")
+        for t in sorted(s.tax_codes.values(), key=lambda r: r.name.casefold()):
+            rate = t.raw.get("EffectiveRate", t.raw.get("DisplayTaxRate"))
+            detail = f"{rate} %" if rate is not None else ""
+            taxes[0].appendRow(_record(t.name, str(detail), TargetRef("tax_code", t.remote_id, t.name), t.active,
+                                       f"{t.name} ({t.code or t.remote_id})"))
+        self.appendRow(taxes)
+        if s.items and not xero:
+            items = _heading("Items", "items")
+            for i in sorted(s.items.values(), key=lambda r: r.name.casefold()):
+                income = s.accounts.get(i.parent_id or "")
+                detail = f"books to {_account_text(income)}" if income is not None else (i.type or "")
+                items[0].appendRow(_record(i.name, detail, TargetRef("item", i.remote_id, i.name), i.active))
+            self.appendRow(items)
+        self._tracking(s)
+
+    def _tracking(self, s: ReferenceSnapshot) -> None:
+        tracking = _heading("Tracking", "tracking")
+        records = list(s.tracking.values())
+        if s.platform == "xero":
+            for cat in sorted((r for r in records if s.tracking_kind(r) == "category"), key=lambda r: r.name):
+                head = _record(cat.name, "Tracking category", TargetRef("category", cat.remote_id, cat.name),
+                               cat.active)
+                for opt in sorted((r for r in records if s.tracking_kind(r) == "option"
+                                   and r.parent_id == cat.remote_id), key=lambda r: r.name):
+                    head[0].appendRow(_record(opt.name, cat.name, TargetRef("tracking", opt.remote_id, opt.name,
+                                                                            cat.remote_id), opt.active))
+                tracking[0].appendRow(head)
+        else:
+            for kind, title in (("class", "Classes"), ("department", "Locations (departments)")):
+                group = _heading(title, f"tracking:{kind}")
+                for r in sorted((r for r in records if s.tracking_kind(r) == kind), key=lambda r: r.name):
+                    detail = "Class" if kind == "class" else "Location"
+                    group[0].appendRow(_record(r.name, detail, TargetRef("tracking", r.remote_id, r.name, kind),
+                                               r.active))
+                if group[0].rowCount():
+                    tracking[0].appendRow(group)
+        if tracking[0].rowCount():
+            self.appendRow(tracking)
+
+    # --- drop ------------------------------------------------------------------------------------
+    def mimeTypes(self) -> list[str]:
+        return [mime.MIME_TYPE]
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                        parent: QModelIndex | QPersistentModelIndex) -> bool:
+        return mime.decode(data) is not None
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                     parent: QModelIndex | QPersistentModelIndex) -> bool:
+        code = mime.decode(data)
+        if code is None or self.drop_handler is None:
+            return False
+        index = self.index(row, 0, parent) if row >= 0 else parent
+        target = index.data(TARGET_ROLE) if index.isValid() else None
+        if not isinstance(target, TargetRef):
+            target = TargetRef("heading", "", "the empty space")
+        return self.drop_handler(code, target)
+
+    def find(self, kind: str, remote_id: str) -> QModelIndex:
+        """The index of a record (tests and "show in tree")."""
+        stack = [self.invisibleRootItem()]
+        while stack:
+            item = stack.pop()
+            for r in range(item.rowCount()):
+                child = item.child(r, 0)
+                target: Any = child.data(TARGET_ROLE)
+                if isinstance(target, TargetRef) and target.kind == kind and target.id == remote_id:
+                    return child.index()
+                stack.append(child)
+        return QModelIndex()
+
+
+class LedgerFilter(QSortFilterProxyModel):
+    """Search: a record stays when its name, code or detail contains the text; headings with a hit stay."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setRecursiveFilteringEnabled(True)
+        self.setAutoAcceptChildRows(True)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)
