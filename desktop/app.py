@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from desktop.services.clock import SystemClock
     from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
+    from desktop.services.mapping.service import MappingService
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
 
@@ -186,9 +187,15 @@ class Services:
     vault: TokenVault
     connections: ConnectionService
     actor: Actor
+    mapping: MappingService
     sandbox: DemoSandbox | None = None
     _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list, repr=False)
     stopped: list[str] = field(default_factory=list)
+
+    def for_views(self) -> dict[str, Any]:
+        """What the pages get (``ShellContext`` fields): services, never the container itself."""
+        return {"connections": self.connections, "actor": self.actor, "database": self.database,
+                "clock": self.clock, "mapping": self.mapping}
 
     def shutdown(self) -> list[str]:
         """Stop everything in reverse start order; idempotent. Returns the names stopped, in order.
@@ -215,6 +222,7 @@ def build_services(config: AppConfig) -> Services:
     from desktop.services.clock import SystemClock
     from desktop.services.demo import connect_demo
     from desktop.services.events import EventBus
+    from desktop.services.mapping.service import MappingService
     from desktop.services.runtime import connection_service
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
@@ -244,6 +252,7 @@ def build_services(config: AppConfig) -> Services:
         bus.emit("app.started", "info", f"Database ready (schema revision {revision})",
                  details={"revision": revision})
         vault, connections = connection_service(database, bus, clock, config.data_dir)
+        mapping = MappingService(database, clock, bus)
         actor = Actor(current_login(), Role.ADMIN)
         sandbox = None
         if config.demo:
@@ -255,7 +264,8 @@ def build_services(config: AppConfig) -> Services:
         unwind()
         raise
     return Services(config=config, revision=revision, database=database, clock=clock, bus=bus,
-                    sink=sink, vault=vault, connections=connections, actor=actor, sandbox=sandbox, _stops=stops)
+                    sink=sink, vault=vault, connections=connections, actor=actor, mapping=mapping,
+                    sandbox=sandbox, _stops=stops)
 
 
 def current_login() -> str:
@@ -314,8 +324,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             outcome = run_shell(services.bus, config, self_test=self_test,
                                 screenshots=Path(shots) if shots else None,
                                 sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
-                                history=_history_loader(services), connections=services.connections,
-                                actor=services.actor)
+                                history=_history_loader(services), services=services.for_views())
         finally:
             stopped = services.shutdown()
         if self_test:

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -45,9 +45,7 @@ from desktop.views.screenshots import ScreenshotTour
 from desktop.views.theme import ThemeManager, ThemeMode
 
 if TYPE_CHECKING:
-    from desktop.services.auth.roles import Actor
     from desktop.services.config import AppConfig
-    from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
 
 log = logging.getLogger(__name__)
@@ -136,14 +134,18 @@ def _quit_on_signals(app: QApplication) -> Callable[[], None]:
 def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, screenshots: Path | None = None,
               sandbox_ready: Callable[[], bool] | None = None,
               history: Callable[[], list[object]] | None = None,
-              connections: ConnectionService | None = None, actor: Actor | None = None) -> ShellOutcome:
-    """Open the main window in the requested mode and run the event loop until it is done."""
+              services: dict[str, Any] | None = None) -> ShellOutcome:
+    """Open the main window in the requested mode and run the event loop until it is done.
+
+    ``services`` fills the :class:`ShellContext` fields pages use (connections, actor, database,
+    clock, mapping, engine, scheduler, extras).
+    """
     previous_handler = qInstallMessageHandler(_on_qt_message)
     app = _application()
     settings = QSettings(str(config.data_dir / "settings.ini"), QSettings.Format.IniFormat)
     theme = ThemeManager(app, _saved_mode(settings))
     context = ShellContext(settings=settings, database_url=config.db_url, data_dir=config.data_dir,
-                           bus=bus, theme=theme, demo=config.demo, connections=connections, actor=actor)
+                           bus=bus, theme=theme, demo=config.demo, **(services or {}))
     window = MainWindow(context)
     window.closed.connect(app.quit)
     restore_signals = _quit_on_signals(app)
