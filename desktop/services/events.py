@@ -167,6 +167,7 @@ class EventKind(StrEnum):
     CONNECTION_NEEDS_RECONNECT = "connection.needs_reconnect"
     CONNECTION_DISCONNECTED = "connection.disconnected"
     CONNECTION_THROTTLED = "connection.throttled"
+    CONNECTION_RATE_BUDGET_LOW = "connection.rate_budget_low"  # the platform's daily allowance runs low
     REFERENCE_DATA_REFRESHED = "connection.reference_data_refreshed"  # chart of accounts, tax codes
     # mapping
     MAPPING_CHANGED = "mapping.changed"
@@ -177,6 +178,9 @@ class EventKind(StrEnum):
     RECONCILIATION_FINISHED = "reconciliation.finished"
     RECONCILIATION_VARIANCE = "reconciliation.variance"
     RECONCILIATION_VARIANCE_RESOLVED = "reconciliation.variance_resolved"
+
+    ALERT_RAISED = "alert.raised"                    # the tray shows these
+    ALERT_DELIVERY_FAILED = "alert.delivery_failed"  # an email or webhook could not be delivered
 
     @classmethod
     def is_known(cls, kind: str) -> bool:
