@@ -244,3 +244,15 @@ def _tables(db: Database) -> list[sa.Table]:
     meta = sa.MetaData()
     meta.reflect(bind=db.engine)
     return list(meta.tables.values())
+
+
+def test_a_low_daily_allowance_is_announced_once(world: World) -> None:
+    summary = world.connect("KIWI-NZ", Platform.XERO)
+    world.service.day_budget_warning = 4990  # Xero allows 5,000 calls a day; a few are spent connecting
+    connector = world.service.connector(summary.id)
+    for _ in range(3):
+        connector.company_info()
+    low = [e for e in world.events if e.kind == EventKind.CONNECTION_RATE_BUDGET_LOW]
+    assert len(low) == 1
+    assert low[0].severity == "warning" and "API calls left today" in low[0].message
+    assert int(low[0].details["day_remaining"]) < 4990

@@ -98,6 +98,7 @@ class ConnectionService:
         self._clock = clock
         self.apps = apps
         self.reminder = timedelta(days=reminder_days)
+        self.day_budget_warning = 500
         self._throttles: dict[int, Throttle] = {}
 
     # --- reading ---------------------------------------------------------------------------
@@ -210,9 +211,31 @@ class ConnectionService:
     def _http(self, platform: Platform, connection_id: int | None,
               token: Callable[[str | None], str]) -> LedgerHttp:
         per_minute, concurrent = LIMITS[platform]
-        throttle = (self._throttles.setdefault(connection_id, Throttle(per_minute, concurrent))
-                    if connection_id is not None else Throttle(per_minute, concurrent))
+        if connection_id is None:
+            throttle = Throttle(per_minute, concurrent)
+        elif connection_id in self._throttles:
+            throttle = self._throttles[connection_id]
+        else:
+            throttle = self._throttles[connection_id] = Throttle(per_minute, concurrent)
+            throttle.on_day_remaining = self._budget_watch(connection_id)
         return LedgerHttp(throttle=throttle, token=token, platform=platform.value)
+
+    def _budget_watch(self, connection_id: int) -> Callable[[int], None]:
+        """Warn once when a platform's daily allowance (Xero: 5,000 calls) drops below the threshold."""
+        warned = [False]
+
+        def watch(remaining: int) -> None:
+            low = remaining < self.day_budget_warning
+            if low and not warned[0]:
+                summary = self.summary(connection_id)
+                self._bus.emit(EventKind.CONNECTION_RATE_BUDGET_LOW, Severity.WARNING,
+                               f"{platform_label(summary.platform)} company “{summary.company_name}” has only "
+                               f"{remaining} API calls left today; syncing slows down until the allowance resets",
+                               org=summary.org_code, platform=summary.platform.value,
+                               details={"day_remaining": remaining})
+            warned[0] = low
+
+        return watch
 
     @staticmethod
     def _make_connector(platform: Platform, api_base_url: str, company_id: str, http: LedgerHttp) -> Any:

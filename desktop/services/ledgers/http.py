@@ -75,6 +75,7 @@ class Throttle:
         self._now = monotonic
         self.day_remaining: int | None = None
         self.minute_remaining: int | None = None
+        self.on_day_remaining: Callable[[int], None] | None = None  # told each time the platform says
 
     def _wait_time(self) -> float:
         now = self._now()
@@ -110,6 +111,8 @@ class Throttle:
         minute = headers.get("X-MinLimit-Remaining")
         if day is not None and day.isdigit():
             self.day_remaining = int(day)
+            if self.on_day_remaining is not None:
+                self.on_day_remaining(self.day_remaining)
         if minute is not None and minute.isdigit():
             self.minute_remaining = int(minute)
             if self.minute_remaining == 0:
