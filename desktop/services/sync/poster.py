@@ -1,0 +1,467 @@
+"""Post a connection's outbox to its ledger: resolve the uncertain, send in batches, settle, report.
+
+One worker at a time per connection: :meth:`Poster.post_pending` holds a per-connection lock
+(PostgreSQL advisory lock when workers share a PostgreSQL database; an ``flock`` next to the
+SQLite file otherwise) around everything it does, so two workers never post for the same company
+at once — and a lease can only expire when its holder died, never under a live worker.
+
+Order of work in one call:
+
+1. expired leases: rows that may have been sent become *uncertain*, the others pending again;
+2. every uncertain document is looked up in the ledger by its key (a few batched look-ups):
+   found → adopted as posted (``uncertain resolved: adopted``, a duplicate prevented); not found →
+   pending again (``resent``). Nothing uncertain is ever re-sent before that look-up;
+3. claim → fill placeholders (customer / item created on demand, a CreditNote's id into its
+   refund Payment) → commit ``sent_at`` → send (QBO ≤ 30 per batch, Xero ≤ 50 per request) →
+   settle, until nothing is due. Events are published after each commit.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from desktop.services.auth.locks import FileLock, PostgresAdvisoryLock
+from desktop.services.auth.vault import NeedsReconnect
+from desktop.services.clock import Clock
+from desktop.services.connections.service import ConnectionService
+from desktop.services.errors import AppError, NeedsPersonError, TransientError
+from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.ledgers.qbo import QboConnector
+from desktop.services.ledgers.qbo_post import (
+    Outcome,
+    PostRequest,
+    QboWriter,
+    RemoteDoc,
+    SendResult,
+    batch_id,
+    customer_name,
+)
+from desktop.services.ledgers.xero import XeroConnector
+from desktop.services.ledgers.xero_post import XeroWriter
+from desktop.services.store.db import Database
+from desktop.services.store.models import (
+    LedgerConnection,
+    Organization,
+    OutboxDocument,
+    OutboxStatus,
+    Return,
+    ReturnSyncStatus,
+)
+from desktop.services.sync import outbox
+from desktop.services.sync.documents import CUSTOMER, fill, placeholders
+
+__all__ = ["PostResult", "Poster", "default_lock"]
+
+LockFactory = Callable[[str], AbstractContextManager[None]]
+Writer = QboWriter | XeroWriter
+
+
+@dataclass
+class PostResult:
+    """What one :meth:`Poster.post_pending` did, in documents (``requests``: HTTP calls made)."""
+
+    posted: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    uncertain: int = 0
+    uncertain_resolved: int = 0
+    requests: int = 0
+
+    def merge(self, other: PostResult) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+def default_lock(db: Database) -> LockFactory:
+    """PostgreSQL: an advisory lock (works across machines); SQLite: a file lock beside the database."""
+    if not db.is_sqlite:
+        return PostgresAdvisoryLock(db.engine)
+    return FileLock(Path(db.engine.url.database or ".").resolve().parent)
+
+
+@dataclass(frozen=True)
+class _Conn:
+    id: int
+    platform: str
+    company_id: str
+    org_code: str
+
+
+class Poster:
+    """Sends outbox documents of one connection at a time (see the module docstring)."""
+
+    def __init__(self, db: Database, bus: EventBus, clock: Clock, connections: ConnectionService, *,
+                 lock: LockFactory | None = None, lease_s: float = 300.0, backoff: outbox.Backoff | None = None,
+                 rng: random.Random | None = None) -> None:
+        self._db = db
+        self._bus = bus
+        self._clock = clock
+        self._connections = connections
+        self._lock = lock or default_lock(db)
+        self.lease_s = lease_s
+        self.backoff = backoff or outbox.Backoff()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    # --- entry -------------------------------------------------------------------------------
+
+    def post_pending(self, connection_id: int, *, worker_id: str) -> PostResult:
+        """Resolve uncertain documents, then post everything due for the connection."""
+        with self._lock(f"post:{connection_id}"):
+            conn = self._load_connection(connection_id)
+            connector = self._connections.connector(connection_id)
+            writer: Writer
+            if isinstance(connector, QboConnector):
+                writer = QboWriter.from_connector(connector)
+            elif isinstance(connector, XeroConnector):
+                writer = XeroWriter.from_connector(connector)
+            else:  # pragma: no cover - a third platform would need its writer
+                raise TypeError(f"no writer for {type(connector).__name__}")
+            before = writer.http.requests_sent
+            result = PostResult()
+            self._reclaim(conn)
+            self._resolve_uncertain(conn, writer, result)
+            self._quarantine_orphans(conn, result)
+            while True:
+                rows = outbox.claim(self._db, worker_id, connection_id, writer.max_batch, self.lease_s,
+                                    now=self._clock.now())
+                if not rows:
+                    break
+                self._send(conn, writer, rows, result)
+            with self._db.session() as s:
+                result.uncertain = outbox.counts(s, connection_id=connection_id)[OutboxStatus.UNCERTAIN.value]
+            result.requests = writer.http.requests_sent - before
+            return result
+
+    def _load_connection(self, connection_id: int) -> _Conn:
+        with self._db.session() as s:
+            row = s.execute(sa.select(LedgerConnection, Organization.code).join(Organization)
+                            .where(LedgerConnection.id == connection_id)).first()
+            if row is None:
+                raise NeedsPersonError(f"There is no connection #{connection_id}")
+            c, code = row
+            return _Conn(c.id, c.platform.value, c.remote_id, code)
+
+    # --- events ------------------------------------------------------------------------------
+
+    def _emit(self, conn: _Conn, kind: str, severity: Severity, message: str, row: OutboxDocument,
+              rma: str | None, err: AppError | None = None, **details: Any) -> None:
+        info = {"doc_type": row.doc_type, "role": row.role, "attempts": row.attempts, **details}
+        if row.remote_id:
+            info["remote_id"] = row.remote_id
+        if err is not None:
+            event = Event.from_error(kind, err, self._bus.clock, org=conn.org_code, rma=rma,
+                                     document_key=row.idempotency_key, details=info, severity=severity)
+            self._bus.publish(replace(event, message=f"{message}: {event.message}"))
+        else:
+            self._bus.emit(kind, severity, message, org=conn.org_code, rma=rma, document_key=row.idempotency_key,
+                           platform=conn.platform, details=info)
+
+    def _rmas(self, return_ids: set[int | None]) -> dict[int | None, str]:
+        ids = [i for i in return_ids if i is not None]
+        if not ids:
+            return {}
+        with self._db.session() as s:
+            return {rid: rma for rid, rma in s.execute(sa.select(Return.id, Return.rma_number)
+                                                       .where(Return.id.in_(ids)))}
+
+    # --- step 1 and 2: the uncertain ---------------------------------------------------------
+
+    def _reclaim(self, conn: _Conn) -> None:
+        uncertain, _back = outbox.reclaim_expired(self._db, conn.id, now=self._clock.now())
+        rmas = self._rmas({r.return_id for r in uncertain})
+        for row in uncertain:
+            self._emit(conn, EventKind.DOCUMENT_UNCERTAIN, Severity.WARNING,
+                       f"{row.doc_type} {row.idempotency_key} may have been sent by a worker that stopped; "
+                       "it will be looked up in the ledger before anything is re-sent", row, rmas.get(row.return_id))
+
+    def _resolve_uncertain(self, conn: _Conn, writer: Writer, result: PostResult) -> None:
+        with self._db.session() as s:
+            rows = list(s.scalars(sa.select(OutboxDocument).where(OutboxDocument.connection_id == conn.id,
+                                                                  OutboxDocument.status == OutboxStatus.UNCERTAIN)
+                                  .order_by(OutboxDocument.id)))
+        if not rows:
+            return
+        try:
+            found = self._find(writer, rows)
+        except NeedsReconnect:
+            raise
+        except AppError:
+            return  # cannot tell yet: they stay uncertain (never re-sent blind); the next run asks again
+        now = self._clock.now()
+        events: list[tuple[OutboxDocument, RemoteDoc | None]] = []
+        with self._db.write_session() as s:
+            for row in rows:
+                live = s.get(OutboxDocument, row.id)
+                if live is None or live.status is not OutboxStatus.UNCERTAIN:
+                    continue
+                remote = found.get(row.idempotency_key)
+                if remote is not None:
+                    outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now)
+                    live.last_error = {"resolution": "adopted", "at": now.isoformat()}
+                else:
+                    outbox.release(live, now=now, resend=True)
+                events.append((live, remote))
+            self._mark_returns_posted(s, {r.return_id for r, rem in events if rem is not None}, now)
+        rmas = self._rmas({r.return_id for r, _ in events})
+        for row, remote in events:
+            result.uncertain_resolved += 1
+            rma = rmas.get(row.return_id)
+            if remote is not None:
+                result.posted += 1
+                self._emit(conn, EventKind.DOCUMENT_UNCERTAIN_RESOLVED, Severity.INFO,
+                           f"uncertain resolved: adopted — {row.doc_type} {remote.number or remote.remote_id} was "
+                           "already in the ledger", row, rma, resolution="adopted")
+                self._emit(conn, EventKind.DOCUMENT_DUPLICATE_PREVENTED, Severity.INFO,
+                           f"{row.doc_type} {remote.number or remote.remote_id} was not sent twice", row, rma)
+            else:
+                self._emit(conn, EventKind.DOCUMENT_UNCERTAIN_RESOLVED, Severity.INFO,
+                           f"uncertain resolved: resent — {row.doc_type} {row.idempotency_key} is not in the "
+                           "ledger, so it will be sent again", row, rma, resolution="resent")
+
+    @staticmethod
+    def _find(writer: Writer, rows: list[OutboxDocument]) -> dict[str, RemoteDoc | None]:
+        if isinstance(writer, QboWriter):
+            return writer.find_many([(r.idempotency_key, r.doc_type, (r.payload or {}).get("DocNumber"))
+                                     for r in rows])
+        found: dict[str, RemoteDoc | None] = {}
+        for doc_type in sorted({r.doc_type for r in rows}):
+            found.update(writer.find_many(doc_type, [r.idempotency_key for r in rows if r.doc_type == doc_type]))
+        return found
+
+    def _quarantine_orphans(self, conn: _Conn, result: PostResult) -> None:
+        """Documents waiting on a quarantined document can never go: quarantine them with it."""
+        dep = aliased(OutboxDocument)
+        now = self._clock.now()
+        with self._db.write_session() as s:
+            rows = list(s.scalars(sa.select(OutboxDocument).join(dep, dep.idempotency_key == OutboxDocument.depends_on)
+                                  .where(OutboxDocument.connection_id == conn.id,
+                                         OutboxDocument.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED)),
+                                         dep.status == OutboxStatus.QUARANTINED)))
+            for row in rows:
+                outbox.settle_quarantined(row, NeedsPersonError(
+                    f"{row.doc_type} waits for document {row.depends_on}, which is quarantined",
+                    action="fix and release that document first"), now=now)
+        for row in rows:
+            result.quarantined += 1
+            self._emit(conn, EventKind.DOCUMENT_QUARANTINED, Severity.ERROR,
+                       f"{row.doc_type} {row.idempotency_key} waits for a quarantined document", row, None)
+
+    # --- step 3: send ------------------------------------------------------------------------
+
+    def _send(self, conn: _Conn, writer: Writer, rows: list[OutboxDocument], result: PostResult) -> None:
+        now = self._clock.now()
+        ready: list[tuple[OutboxDocument, PostRequest]] = []
+        early: list[tuple[OutboxDocument, SendResult]] = []
+        failure: AppError | None = None
+        values: dict[str, str | AppError] = {}
+        try:
+            values = self._prefetch(writer, rows)
+        except NeedsReconnect:
+            self._release(rows)
+            raise
+        except AppError as err:  # the look-ups failed as a whole: every document waits for the next try
+            failure = err
+        for row in rows:
+            try:
+                if failure is not None:
+                    raise failure
+                body = self._filled(row, values)
+            except AppError as err:
+                outcome = Outcome.RETRY if isinstance(err, TransientError) else Outcome.QUARANTINE
+                early.append((row, SendResult(row.idempotency_key, outcome, error=err)))
+                continue
+            ready.append((row, PostRequest(row.idempotency_key, row.doc_type, body)))
+        if early:
+            self._apply(conn, writer, early, result)
+        if not ready:
+            return
+        outbox.mark_sent(self._db, [r.id for r, _ in ready], now=now)
+        by_type: dict[str, list[tuple[OutboxDocument, PostRequest]]] = {}
+        for pair in ready:
+            by_type.setdefault(pair[1].doc_type if isinstance(writer, XeroWriter) else "", []).append(pair)
+        for doc_type, pairs in by_type.items():
+            for start in range(0, len(pairs), writer.max_batch):
+                chunk = pairs[start:start + writer.max_batch]
+                marks = [f"{r.idempotency_key}:{r.attempts + 1}" for r, _ in chunk]
+                try:
+                    if isinstance(writer, QboWriter):
+                        answers = writer.post_batch([p for _, p in chunk], batch_id(marks, "rls", 36))
+                    else:
+                        answers = writer.post_batch(doc_type, [p for _, p in chunk], batch_id(marks, "rls-", 100))
+                except NeedsReconnect:
+                    self._release([r for r, _ in chunk])
+                    raise
+                self._apply(conn, writer, list(zip([r for r, _ in chunk], answers, strict=True)), result)
+
+    @staticmethod
+    def _body(row: OutboxDocument) -> dict[str, Any]:
+        """The entity inside the payload (Xero wraps it in a one-element collection)."""
+        payload = row.payload or {}
+        if row.platform.value == "xero":
+            inner: dict[str, Any] = payload[next(iter(payload))][0]
+            return inner
+        return payload
+
+    def _prefetch(self, writer: Writer, rows: list[OutboxDocument]) -> dict[str, str | AppError]:
+        """Every placeholder value the claimed documents need, fetched in as few requests as possible:
+        dependencies' ids from the outbox; QBO customers in one batched look-up/create; items once each."""
+        names = set().union(*(placeholders(self._body(r)) for r in rows))
+        values: dict[str, str | AppError] = {}
+        deps = {n[3:] for n in names if n.startswith("id:")}
+        if deps:
+            with self._db.session() as s:
+                found = dict(s.execute(sa.select(OutboxDocument.idempotency_key, OutboxDocument.remote_id).where(
+                    OutboxDocument.idempotency_key.in_(deps), OutboxDocument.status == OutboxStatus.POSTED)).all())
+            for key in deps:
+                values[f"id:{key}"] = found.get(key) or TransientError(f"document {key} is not posted yet")
+        if not isinstance(writer, QboWriter):
+            return values
+        if CUSTOMER in names:
+            wanted = self._customers(rows)
+            ids = writer.ensure_customers([w for w in wanted.values() if isinstance(w, tuple)])
+            for row_id, who in wanted.items():
+                values[f"{CUSTOMER}#{row_id}"] = (ids[(customer_name(who[0]), who[2])]
+                                                  if isinstance(who, tuple) else who)
+        for name in sorted(n for n in names if n.startswith("item-for-account:") and n[17:]):
+            try:
+                values[name] = writer.ensure_item(name[17:])
+            except NeedsReconnect:
+                raise
+            except AppError as err:
+                values[name] = err
+        return values
+
+    def _customers(self, rows: list[OutboxDocument]) -> dict[int, tuple[str, str | None, str | None] | AppError]:
+        """Per outbox row needing ``${customer}``: (name, e-mail, currency) from its return, or why not."""
+        needing = [r for r in rows if CUSTOMER in placeholders(self._body(r))]
+        with self._db.session() as s:
+            people = {rid: (name, email) for rid, name, email in s.execute(
+                sa.select(Return.id, Return.customer_name, Return.customer_email)
+                .where(Return.id.in_([r.return_id for r in needing if r.return_id is not None])))}
+        out: dict[int, tuple[str, str | None, str | None] | AppError] = {}
+        for r in needing:
+            name, email = people.get(r.return_id or -1, (None, None))
+            who = (name or email or "").strip()
+            out[r.id] = (who, email, r.currency) if who else NeedsPersonError(
+                "the return names no customer", action="fix the customer in the RMS, then re-plan the return")
+        return out
+
+    def _filled(self, row: OutboxDocument, values: dict[str, str | AppError]) -> dict[str, Any]:
+        """The entity body with every placeholder filled, or the error that stops this document."""
+        body = self._body(row)
+        names = placeholders(body)
+        if not names:
+            return body
+        chosen: dict[str, str] = {}
+        for name in sorted(names):
+            value = values.get(f"{CUSTOMER}#{row.id}") if name == CUSTOMER else values.get(name)
+            if isinstance(value, AppError):
+                raise value
+            if value is None:
+                raise NeedsPersonError(f"{row.doc_type} {row.idempotency_key} still has an unfilled value "
+                                       f"({name}): its mapping is incomplete",
+                                       action="complete the mapping, then re-plan the return")
+            chosen[name] = value
+        filled: dict[str, Any] = fill(body, chosen)
+        return filled
+
+    def _release(self, rows: list[OutboxDocument]) -> None:
+        now = self._clock.now()
+        with self._db.write_session() as s:
+            for row in rows:
+                live = s.get(OutboxDocument, row.id)
+                if live is not None and live.status is OutboxStatus.IN_FLIGHT:
+                    outbox.release(live, now=now)
+
+    # --- settle ------------------------------------------------------------------------------
+
+    def _apply(self, conn: _Conn, writer: Writer, pairs: list[tuple[OutboxDocument, SendResult]],
+               result: PostResult) -> None:
+        duplicates = [(r, a) for r, a in pairs if a.outcome is Outcome.DUPLICATE]
+        adopted: dict[str, RemoteDoc | None] = {}
+        unknown: set[str] = set()
+        if duplicates:
+            try:
+                adopted = self._find(writer, [r for r, _ in duplicates])
+            except NeedsReconnect:
+                raise
+            except AppError:  # cannot tell whose number it is yet: look again next run
+                unknown = {r.idempotency_key for r, _ in duplicates}
+        now = self._clock.now()
+        settled: list[tuple[OutboxDocument, SendResult, str]] = []
+        with self._db.write_session() as s:
+            posted_returns: set[int | None] = set()
+            for row, answer in pairs:
+                live = s.get(OutboxDocument, row.id)
+                if live is None:
+                    continue
+                how, remote = answer.outcome, answer.remote
+                err = answer.error or TransientError("no answer")
+                if how is Outcome.DUPLICATE and row.idempotency_key in unknown:
+                    how, label = Outcome.UNCERTAIN, "uncertain"
+                elif how is Outcome.DUPLICATE:
+                    remote = adopted.get(row.idempotency_key)
+                    how = Outcome.POSTED if remote is not None else Outcome.QUARANTINE
+                    label = "adopted" if remote is not None else "quarantined"
+                else:
+                    label = how.value
+                if how is Outcome.POSTED and remote is not None:
+                    outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now)
+                    posted_returns.add(live.return_id)
+                elif how is Outcome.RETRY:
+                    if outbox.settle_failed(live, err, now=now, backoff=self.backoff, rng=self._rng) is None:
+                        label = "quarantined"
+                elif how is Outcome.UNCERTAIN:
+                    outbox.settle_uncertain(live, err, now=now)
+                else:
+                    outbox.settle_quarantined(live, err, now=now)
+                    label = "quarantined"
+                settled.append((live, answer, label))
+            self._mark_returns_posted(s, posted_returns, now)
+        rmas = self._rmas({r.return_id for r, _, _ in settled})
+        for row, answer, label in settled:
+            self._report(conn, row, answer, label, rmas.get(row.return_id), result)
+
+    def _report(self, conn: _Conn, row: OutboxDocument, answer: SendResult, label: str, rma: str | None,
+                result: PostResult) -> None:
+        err = answer.error
+        what = f"{row.doc_type} {row.remote_number or row.idempotency_key}"
+        if label in ("posted", "adopted"):
+            result.posted += 1
+            self._emit(conn, EventKind.DOCUMENT_POSTED, Severity.INFO, f"Posted {what} (id {row.remote_id})", row, rma)
+            if label == "adopted":
+                self._emit(conn, EventKind.DOCUMENT_DUPLICATE_PREVENTED, Severity.INFO,
+                           f"{what}: the ledger already had it (duplicate number), so it was adopted", row, rma)
+        elif label == "retry" and err is not None:
+            result.failed += 1
+            self._emit(conn, EventKind.DOCUMENT_FAILED, Severity.WARNING, f"{what} did not post this time", row, rma,
+                       err)
+            self._emit(conn, EventKind.DOCUMENT_RETRY_SCHEDULED, Severity.INFO,
+                       f"{what} will be retried at {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC", row, rma,
+                       next_attempt_at=row.next_attempt_at)
+        elif label == "uncertain" and err is not None:
+            self._emit(conn, EventKind.DOCUMENT_UNCERTAIN, Severity.WARNING,
+                       f"{what} was sent but the answer was lost; it will be looked up before any re-send", row,
+                       rma, err)
+        elif err is not None:
+            result.quarantined += 1
+            self._emit(conn, EventKind.DOCUMENT_QUARANTINED, Severity.ERROR, f"{what} needs a person", row, rma, err)
+
+    @staticmethod
+    def _mark_returns_posted(s: Session, return_ids: set[int | None], now: Any) -> None:
+        """A return revision whose documents are all posted is POSTED."""
+        for rid in (r for r in return_ids if r is not None):
+            open_docs = s.scalar(sa.select(sa.func.count()).select_from(OutboxDocument).where(
+                OutboxDocument.return_id == rid, OutboxDocument.status != OutboxStatus.POSTED))
+            if not open_docs:
+                s.execute(sa.update(Return).where(Return.id == rid, Return.sync_status == ReturnSyncStatus.READY)
+                          .values(sync_status=ReturnSyncStatus.POSTED, updated_at=now))
+

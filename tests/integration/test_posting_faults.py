@@ -1,0 +1,257 @@
+"""Posting when things go wrong: lost answers, crashed workers, 5xx bursts, 429s, duplicate numbers,
+and two workers on one connection — never a lost document, never a duplicate in the ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from desktop.services.auth.platforms import Platform
+from desktop.services.events import EventKind
+from desktop.services.store.models import OutboxStatus
+from desktop.services.sync import outbox
+from desktop.services.sync.documents import jsonable
+from desktop.services.sync.poster import Poster
+from tests.integration.test_posting_support import (  # noqa: F401 - the fixture is used by name
+    PostWorld,
+    qbo_accounts,
+    qbo_credit_memo,
+    qbo_credit_memo_refs,
+    qbo_journals,
+    world_fixture,
+    xero_codes,
+    xero_journal,
+    xero_journals,
+)
+
+REALM = "9130350000000001"
+TENANT = "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _fault(w: PostWorld, service: str, path: str, action: str, times: int, **extra: object) -> None:
+    w.sandbox.control("POST", "faults", {"rules": [
+        {"service": service, "path_regex": path, "action": action, "times": times, **extra}]})
+
+
+@pytest.mark.slow  # LedgerHttp's own retries back off for a few seconds before giving up
+@pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
+def test_a_lost_answer_leaves_documents_uncertain_and_the_next_run_adopts_them(world: PostWorld,
+                                                                                platform: Platform) -> None:
+    cid = world.connect(platform)
+    if platform is Platform.QBO:
+        docs, company, path = qbo_journals(world, cid, 5), REALM, "/batch$"
+    else:
+        docs, company, path = xero_journals(world, cid, 5), TENANT, "ManualJournals"
+    before = len(world.ledger(platform.value, company))
+    world.enqueue(cid, docs)
+    # every try of the send lands in the ledger and loses its answer (LedgerHttp retries 5 times)
+    _fault(world, platform.value, path, "commit_then_drop", 5, method="POST" if platform is Platform.QBO else "PUT")
+
+    first = world.poster().post_pending(cid, worker_id="w1")
+
+    assert (first.posted, first.uncertain) == (0, 5)
+    assert world.statuses() == {"uncertain": 5}
+    assert len(world.ledger(platform.value, company)) == before + 5, "they did land (once: the key replays)"
+    assert world.kinds().count(EventKind.DOCUMENT_UNCERTAIN) == 5
+    world.sandbox.control("DELETE", "faults")
+
+    second = world.poster().post_pending(cid, worker_id="w2")
+
+    assert (second.posted, second.uncertain_resolved, second.uncertain) == (5, 5, 0)
+    assert second.requests == 1, "one batched look-up, nothing re-sent"
+    assert len(world.ledger(platform.value, company)) == before + 5
+    assert world.statuses() == {"posted": 5}
+    resolved = [e for e in world.events if e.kind == EventKind.DOCUMENT_UNCERTAIN_RESOLVED]
+    assert len(resolved) == 5 and all(e.details["resolution"] == "adopted" for e in resolved)
+    assert all(e.message.startswith("uncertain resolved: adopted") for e in resolved)
+    assert world.kinds().count(EventKind.DOCUMENT_DUPLICATE_PREVENTED) == 5
+
+
+def test_one_dropped_answer_is_recovered_by_the_qbo_requestid_replay(world: PostWorld) -> None:
+    cid = world.connect(Platform.QBO)
+    docs = qbo_journals(world, cid, 3)
+    before = len(world.ledger("qbo", REALM))
+    world.enqueue(cid, docs)
+    _fault(world, "qbo", "/batch$", "commit_then_drop", 1, method="POST")
+    result = world.poster().post_pending(cid, worker_id="w1")
+    assert (result.posted, result.uncertain, result.requests) == (3, 0, 2)
+    assert len(world.ledger("qbo", REALM)) == before + 3
+
+
+@pytest.mark.slow
+def test_uncertain_documents_that_never_landed_are_resent_once(world: PostWorld) -> None:
+    cid = world.connect(Platform.QBO)
+    docs = qbo_journals(world, cid, 4)
+    before = len(world.ledger("qbo", REALM))
+    world.enqueue(cid, docs)
+    _fault(world, "qbo", "/batch$", "reset_connection", 5, method="POST")  # never reaches the ledger
+    first = world.poster().post_pending(cid, worker_id="w1")
+    assert first.uncertain == 4 and len(world.ledger("qbo", REALM)) == before
+    world.sandbox.control("DELETE", "faults")
+    second = world.poster().post_pending(cid, worker_id="w1")
+    assert (second.uncertain_resolved, second.posted) == (4, 4)
+    assert len(world.ledger("qbo", REALM)) == before + 4
+    resolved = [e for e in world.events if e.kind == EventKind.DOCUMENT_UNCERTAIN_RESOLVED]
+    assert {e.details["resolution"] for e in resolved} == {"resent"}
+
+
+def test_a_worker_killed_after_sending_is_resolved_by_the_next_worker(world: PostWorld,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    cid = world.connect(Platform.QBO)
+    docs = qbo_journals(world, cid, 6)
+    before = len(world.ledger("qbo", REALM))
+    world.enqueue(cid, docs)
+
+    class Killed(BaseException):
+        """The process dies: nothing after the send runs."""
+
+    def die(*_args: object, **_kw: object) -> None:
+        raise Killed
+
+    crashing = world.poster(lease_s=0)
+    monkeypatch.setattr(crashing, "_apply", die)
+    with pytest.raises(Killed):
+        crashing.post_pending(cid, worker_id="doomed")
+    assert world.statuses() == {"in_flight": 6}
+    assert all(r.sent_at is not None for r in world.rows().values())
+    assert len(world.ledger("qbo", REALM)) == before + 6
+
+    result = world.poster().post_pending(cid, worker_id="heir")
+
+    assert (result.posted, result.uncertain_resolved) == (6, 6)
+    assert len(world.ledger("qbo", REALM)) == before + 6
+    assert world.statuses() == {"posted": 6}
+
+
+def test_a_worker_killed_before_sending_leaves_pending_work_for_the_next(world: PostWorld) -> None:
+    cid = world.connect(Platform.XERO)
+    docs = xero_journals(world, cid, 3)
+    before = len(world.ledger("xero", TENANT))
+    world.enqueue(cid, docs)
+    leased = outbox.claim(world.db, "doomed", cid, 50, 0, now=world.clock.now())  # …and then it died
+    assert len(leased) == 3 and world.statuses() == {"in_flight": 3}
+
+    result = world.poster().post_pending(cid, worker_id="heir")
+
+    assert (result.posted, result.uncertain_resolved) == (3, 0), "never sent: no look-up needed"
+    assert len(world.ledger("xero", TENANT)) == before + 3
+
+
+@pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
+def test_503_bursts_are_retried_with_backoff_and_post_once(world: PostWorld, platform: Platform) -> None:
+    cid = world.connect(platform)
+    if platform is Platform.QBO:
+        docs, company, path = qbo_journals(world, cid, 4), REALM, "/batch$"
+    else:
+        docs, company, path = xero_journals(world, cid, 4), TENANT, "ManualJournals"
+    before = len(world.ledger(platform.value, company))
+    world.enqueue(cid, docs)
+    _fault(world, platform.value, path, "status", 2, status=503)
+    result = world.poster().post_pending(cid, worker_id="w1")
+    assert (result.posted, result.uncertain, result.requests) == (4, 0, 3), "two 503s, then the batch"
+    assert len(world.ledger(platform.value, company)) == before + 4
+    assert [r["fired"] for r in world.sandbox.control("GET", "faults")["rules"]] == [2]
+
+
+def test_a_429_is_honoured_then_the_batch_posts_once(world: PostWorld) -> None:
+    cid = world.connect(Platform.XERO)
+    docs = xero_journals(world, cid, 4)
+    before = len(world.ledger("xero", TENANT))
+    world.enqueue(cid, docs)
+    _fault(world, "xero", "ManualJournals", "status", 1, status=429)  # Retry-After: 1
+    started = time.monotonic()
+    result = world.poster().post_pending(cid, worker_id="w1")
+    assert time.monotonic() - started >= 1.0, "waited as long as Retry-After said"
+    assert (result.posted, result.requests) == (4, 2)
+    assert len(world.ledger("xero", TENANT)) == before + 4
+
+
+def test_a_persistent_429_schedules_a_retry_with_backoff(world: PostWorld) -> None:
+    cid = world.connect(Platform.XERO)
+    doc = xero_journal(1, xero_codes(world, cid))
+    world.enqueue(cid, [doc])
+    _fault(world, "xero", "ManualJournals", "status", 5, status=429)
+    start = world.clock.now()
+    result = world.poster(backoff=outbox.Backoff(base_s=60, cap_s=600)).post_pending(cid, worker_id="w1")
+    assert (result.posted, result.failed) == (0, 1)
+    row = world.rows()[doc.idempotency_key]
+    assert row.status is OutboxStatus.FAILED and row.attempts == 1
+    assert row.next_attempt_at is not None and 30 <= (row.next_attempt_at - start).total_seconds() <= 75
+    assert row.last_error is not None and row.last_error["platform_code"] == "429"
+    assert {EventKind.DOCUMENT_FAILED, EventKind.DOCUMENT_RETRY_SCHEDULED} <= set(world.kinds())
+    # not due yet: a second run leaves it alone
+    assert world.poster().post_pending(cid, worker_id="w1").requests == 0
+
+
+def test_a_duplicate_document_number_adopts_our_own_document_and_quarantines_a_strangers(world: PostWorld) -> None:
+    cid = world.connect(Platform.QBO)
+    refs = qbo_credit_memo_refs(world, cid)
+    ours, clash = qbo_credit_memo(1, refs), qbo_credit_memo(2, refs, number="RMA-TAKEN-1C")
+    # Our document is already in the ledger (a post whose answer was lost and whose row was re-planned),
+    # and somebody keyed a credit memo by hand with the number the second one wants.
+    world.sandbox.control("POST", f"ledger/qbo/{REALM}/tamper",
+                          {"op": "create", "type": "CreditMemo", "document": jsonable(ours.payload)})
+    stranger = dict(jsonable(clash.payload), PrivateNote="keyed by hand")
+    world.sandbox.control("POST", f"ledger/qbo/{REALM}/tamper",
+                          {"op": "create", "type": "CreditMemo", "document": stranger})
+    before = len(world.ledger("qbo", REALM))
+    world.enqueue(cid, [ours, clash])
+
+    result = world.poster().post_pending(cid, worker_id="w1")
+
+    assert (result.posted, result.quarantined) == (1, 1)
+    rows = world.rows()
+    assert rows[ours.idempotency_key].status is OutboxStatus.POSTED
+    assert rows[clash.idempotency_key].status is OutboxStatus.QUARANTINED
+    err = rows[clash.idempotency_key].last_error
+    assert err is not None and err["platform_code"] == "6140" and "RMA-TAKEN-1C" in str(err["platform_message"])
+    assert len(world.ledger("qbo", REALM)) == before
+    prevented = [e for e in world.events if e.kind == EventKind.DOCUMENT_DUPLICATE_PREVENTED]
+    assert [e.document_key for e in prevented] == [ours.idempotency_key]
+
+
+def test_two_threads_posting_one_connection_never_post_twice(world: PostWorld) -> None:
+    cid = world.connect(Platform.QBO)
+    docs = qbo_journals(world, cid, 45)
+    before = len(world.ledger("qbo", REALM))
+    world.enqueue(cid, docs)
+    results = []
+
+    def work(name: str) -> None:
+        results.append(Poster(world.db, world.bus, world.clock, world.connections).post_pending(cid, worker_id=name))
+
+    threads = [threading.Thread(target=work, args=(f"t{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(r.posted for r in results) == 45
+    assert len(world.ledger("qbo", REALM)) == before + 45
+    assert world.statuses() == {"posted": 45}
+
+
+def test_two_processes_posting_one_connection_never_post_twice(world: PostWorld, db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("processes share a connection's work through PostgreSQL; SQLite is one process (threads above)")
+    cid = world.connect(Platform.XERO)
+    codes = xero_codes(world, cid)
+    docs = [xero_journal(n, codes) for n in range(60)]
+    before = len(world.ledger("xero", TENANT))
+    world.enqueue(cid, docs)
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.integration.test_posting_support", db_url, str(cid),
+                               f"p{i}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ)) for i in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    posted = [json.loads(o[0].strip().splitlines()[-1])["posted"] for o in outs]
+    assert sum(posted) == 60
+    assert len(world.ledger("xero", TENANT)) == before + 60
+    assert world.statuses() == {"posted": 60}
