@@ -13,7 +13,7 @@ Endpoints (all relative to ``/_sandbox``)::
     GET  /ledger/{service}/{company}          POST /ledger/{service}/{company}/tamper
     POST /webhooks {"service", "url", "key"}  POST /rms/generate {"org", "count", "bad_ratio", "seed"}
     GET  /rms/writebacks                      GET  /rms/bad
-    POST /rms/revise {"id", "status"?}
+    POST /rms/revise {"id", "status"?}        GET  /info (the start-up JSON ``sandbox serve`` prints)
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class ControlApi:
     def _route(self, request: Request, path: str) -> Response:
         method = request.method
         routes: dict[tuple[str, str], Any] = {
-            ("GET", "/health"): self._health, ("POST", "/reset"): self._reset,
+            ("GET", "/health"): self._health, ("GET", "/info"): self._info, ("POST", "/reset"): self._reset,
             ("GET", "/faults"): self._faults_get, ("POST", "/faults"): self._faults_add,
             ("DELETE", "/faults"): self._faults_clear, ("POST", "/authorize"): self._authorize,
             ("GET", "/tokens"): self._tokens, ("POST", "/config"): self._config,
@@ -148,6 +148,13 @@ class ControlApi:
     def _health(self, request: Request) -> Response:
         return _json({"status": "ok", "services": sorted(self.emulators), "seed": self.seed,
                       "base_url": self.ctx.base_url})
+
+    def _info(self, request: Request) -> Response:
+        """What ``sandbox serve`` printed at start-up (demo client ids and secrets of this local sandbox),
+        so ``demo init --sandbox URL`` can set up against a sandbox another process runs."""
+        info: dict[str, Any] = {name: emu.describe() for name, emu in self.emulators.items()}
+        info["control_url"] = f"{self.ctx.base_url}/_sandbox"
+        return _json(info)
 
     def _reset(self, request: Request) -> Response:
         body = self._body(request)

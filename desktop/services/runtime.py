@@ -180,16 +180,18 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     """
     from desktop.services.mapping.service import MappingService
     from desktop.services.rms.ingest import IngestService
+    from desktop.services.sync.engine import SyncEngine
+    from desktop.services.sync.poster import default_lock
     from desktop.services.sync.pull import PullService
     from desktop.services.sync.scheduler import PipelineSteps, SyncScheduler
 
     rms_for = rms_client_factory(database, vault)
-    pull = PullService(database, bus, clock, connections, rms_for)
-    engine = _sync_engine({"db": database, "database": database, "bus": bus, "clock": clock,
-                           "connections": connections, "rms_client_for": rms_for, "pull": pull, "actor": actor})
-    steps = PipelineSteps(ingest=IngestService(database, bus, clock), rms_client_for=rms_for, engine=engine,
-                          pull=pull)
     mapping = MappingService(database, clock, bus)
+    ingest = IngestService(database, bus, clock)
+    pull = PullService(database, bus, clock, connections, rms_for)
+    engine = SyncEngine(database, bus, clock, connections, mapping, rms_for, ingest=ingest, pull=pull)
+    steps = PipelineSteps(ingest=ingest, rms_client_for=rms_for, engine=engine, pull=pull,
+                          lock=default_lock(database))
 
     def mapping_problems(org: str) -> list[Any]:
         active = mapping.active_set(org)
@@ -197,15 +199,3 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
 
     return SyncScheduler(steps, connections, mapping_problems, clock, bus, db=database, actor=actor,
                          worker_id=worker_id)
-
-
-def _sync_engine(offered: dict[str, Any]) -> Any:
-    """The sync engine (plan, post, posted write-back), given what its constructor asks for; None if absent."""
-    import inspect
-
-    try:
-        from desktop.services.sync.engine import SyncEngine  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    wanted = inspect.signature(SyncEngine).parameters
-    return SyncEngine(**{k: v for k, v in offered.items() if k in wanted})

@@ -1,0 +1,208 @@
+"""``returns-ledger sync --once`` and ``returns-ledger worker``: headless sync.
+
+``sync --once [--org ORG]`` runs one full cycle per organization — RMS ingest, plan and post the
+outbox, ledger pull — the same chain the scheduler's "sync now" runs, and prints the totals.
+
+``worker`` runs the scheduler until stopped (SIGTERM or Ctrl-C): it stops taking work, lets the
+steps in flight finish, releases outbox leases it had not used, and exits 0. With
+``--webhook-port N`` it also listens on loopback for signed QBO / Xero webhooks (put a TLS proxy in
+front for the real services) and pulls the organization a webhook names. Several workers may share
+one PostgreSQL database (``--db postgresql+psycopg://…``): outbox claims never overlap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from desktop.commands import emit
+from desktop.services.config import AppConfig
+
+if TYPE_CHECKING:
+    from desktop.services.runtime import Runtime
+    from desktop.services.sync.scheduler import SyncScheduler
+
+TOTALS = ("ingested", "quarantined", "posted", "failed", "uncertain", "pulled_changes")
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def scheduler_for(rt: Runtime, *, worker_id: str | None = None) -> Iterator[SyncScheduler]:
+    """A scheduler over the real pipeline (not started); shut down when the block ends."""
+    from desktop.services.runtime import sync_scheduler
+
+    sched = sync_scheduler(rt.database, rt.bus, rt.clock, rt.connections, rt.vault, rt.actor, worker_id=worker_id)
+    try:
+        yield sched
+    finally:
+        sched.shutdown(wait=True)
+
+
+def connected_orgs(rt: Runtime) -> list[str]:
+    """Active organizations with a working ledger connection, by code."""
+    import sqlalchemy as sa
+
+    from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization
+
+    with rt.database.session() as s:
+        return list(s.execute(
+            sa.select(Organization.code).join(LedgerConnection)
+            .where(Organization.is_active.is_(True), LedgerConnection.status == ConnectionStatus.CONNECTED)
+            .distinct().order_by(Organization.code)).scalars())
+
+
+def _add_totals(totals: dict[str, int], step: str, counts: Any) -> None:
+    if not isinstance(counts, dict) or "error" in counts or "skipped" in counts:
+        return
+    if step == "ingest":
+        totals["ingested"] += int(counts.get("ingested", 0))
+        totals["quarantined"] += int(counts.get("quarantined", 0))
+    elif step == "push":
+        planned = counts.get("planned") or {}
+        totals["quarantined"] += int(planned.get("quarantined", 0)) if isinstance(planned, dict) else 0
+        for key in ("posted", "failed", "uncertain", "quarantined"):  # as SyncEngine.run_once counts them
+            totals[key] += int(counts.get(key, 0))
+    elif step == "pull":
+        totals["pulled_changes"] += int(counts.get("pulled_changes", 0))
+
+
+def _once(args: argparse.Namespace, config: AppConfig) -> int:
+    from desktop.services.errors import NeedsPersonError
+    from desktop.services.runtime import open_runtime
+
+    totals = dict.fromkeys(TOTALS, 0)
+    errors: list[dict[str, Any]] = []
+    with open_runtime(config) as rt, scheduler_for(rt) as sched:
+        orgs = [args.org] if args.org else connected_orgs(rt)
+        if not orgs:
+            raise NeedsPersonError("No organization is connected to a ledger",
+                                   action="run `returns-ledger demo init` or `returns-ledger connect` first")
+        for org in orgs:
+            for step, counts in sched.sync_now(org).result().items():
+                _add_totals(totals, step, counts)
+                if isinstance(counts, dict) and "error" in counts:
+                    errors.append({"org": org, "step": step, "error": counts["error"].get("message")})
+    data: dict[str, Any] = dict(totals)
+    if errors:
+        data["errors"] = errors
+    text = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals.items())
+    text += "".join(f"\n  {e['org']} {e['step']} failed: {e['error']}" for e in errors)
+    emit(args, data, f"Sync of {', '.join(orgs)}: {text}")
+    return 1 if errors else 0
+
+
+def _worker(args: argparse.Namespace, config: AppConfig) -> int:
+    from desktop.services.runtime import open_runtime
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with open_runtime(config) as rt, scheduler_for(rt) as sched:
+            orgs = connected_orgs(rt)
+            sched.start(orgs)
+            receiver = _start_webhooks(args, rt, sched) if args.webhook_port is not None else None
+            subscribed = _sandbox_subscriptions(rt, receiver, subscribe=True) if receiver else []
+            _say(f"worker {sched.worker_id}: scheduling {', '.join(orgs) or 'no organizations'}"
+                 + (f"; webhooks at {receiver.url}" if receiver else "")
+                 + (f" (sandbox {'/'.join(subscribed)} subscribed)" if subscribed else "")
+                 + " (SIGTERM or Ctrl-C stops)")
+            if not args.no_initial_sync:
+                for org in orgs:
+                    sched.sync_now(org)
+            while not stop.wait(0.5):
+                pass
+            _say("worker: stopping — finishing the work in flight")
+            if receiver is not None:
+                _sandbox_subscriptions(rt, receiver, subscribe=False)
+                receiver.stop()
+            released = sched.shutdown(wait=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _say(f"worker: stopped cleanly{f' ({released} leases released)' if released else ''}")
+    return 0
+
+
+def _start_webhooks(args: argparse.Namespace, rt: Runtime, sched: SyncScheduler) -> Any:
+    """The loopback webhook receiver; its keys come from the keyring (``runtime.load_webhook_key``)."""
+    import sqlalchemy as sa
+
+    from desktop.services.runtime import load_webhook_key
+    from desktop.services.store.models import LedgerConnection, Organization
+    from desktop.services.sync.webhooks import Notification, WebhookReceiver
+
+    def on_notifications(notes: list[Notification]) -> None:
+        companies = {n.company_id for n in notes}
+        with rt.database.session() as s:
+            orgs = set(s.execute(sa.select(Organization.code).join(LedgerConnection)
+                                 .where(LedgerConnection.remote_id.in_(companies))).scalars())
+        for org in sorted(orgs):
+            sched.trigger(org, "pull")
+
+    receiver = WebhookReceiver(on_notifications, qbo_verifier=load_webhook_key(rt.vault, "qbo"),
+                               xero_key=load_webhook_key(rt.vault, "xero"), port=args.webhook_port)
+    receiver.start()
+    return receiver
+
+
+def _sandbox_subscriptions(rt: Runtime, receiver: Any, *, subscribe: bool) -> list[str]:
+    """Point (or stop pointing) the local sandbox's webhooks at ``receiver``; the real services are
+    configured in their developer portals instead. Returns the platforms (un)subscribed."""
+    import requests
+
+    from desktop.services.auth.platforms import Environment, Platform
+    from desktop.services.errors import ConfigurationError
+    from desktop.services.ledgers.http import check_transport
+    from desktop.services.runtime import load_webhook_key
+
+    done: list[str] = []
+    for platform in (Platform.QBO, Platform.XERO):
+        try:
+            root = rt.connections.apps.get(platform, Environment.LOCAL).sandbox_url
+        except ConfigurationError:
+            continue
+        key = load_webhook_key(rt.vault, platform.value)
+        if not root or not key:
+            continue
+        url = f"{receiver.url}/webhooks/{platform.value}" if subscribe else ""
+        check_transport(root)
+        try:
+            resp = requests.post(f"{root}/_sandbox/webhooks", json={"service": platform.value, "url": url,
+                                                                    "key": key if subscribe else ""}, timeout=30)
+        except requests.RequestException:
+            continue  # the sandbox is gone: nothing to (un)subscribe from
+        if resp.status_code < 400:
+            done.append(platform.value)
+    return done
+
+
+def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.ArgumentParser) -> None:
+    sync = sub.add_parser("sync", parents=[common, json_opt], help="run one sync cycle (ingest, post, pull)",
+                          description="Run one full cycle — RMS ingest, plan and post, ledger pull — for every "
+                                      "connected organization (or --org), then exit. Exit code 1 if a step failed.")
+    sync.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    sync.add_argument("--org", metavar="ORG", help="only this organization (its code, e.g. ACME-US)")
+    sync.set_defaults(handler=_once)
+
+    worker = sub.add_parser("worker", parents=[common], help="run the sync scheduler until stopped",
+                            description="Run every organization's scheduled jobs until SIGTERM / Ctrl-C, "
+                                        "then finish the work in flight and exit 0.")
+    worker.add_argument("--webhook-port", type=int, metavar="N",
+                        help="also receive signed QBO/Xero webhooks on 127.0.0.1:N (0: any free port)")
+    worker.add_argument("--no-initial-sync", action="store_true",
+                        help="do not run a cycle for every organization at start-up")
+    worker.set_defaults(handler=_worker)

@@ -1,0 +1,692 @@
+"""Ledger → local: find what accountants did to the documents we posted (DESIGN.md §3, §7).
+
+The pull direction reads each organization's ledger for changes since a saved cursor —
+QBO Change Data Capture (``GET /cdc``, 30-day look-back, the response ``time`` is the next
+high-water mark) and Xero ``If-Modified-Since`` on CreditNotes, ManualJournals and Payments (paged;
+the first answer's ``DateTimeUTC`` is the next mark) — and classifies every change to a document
+*we* posted (matched by remote id, or by the idempotency key we wrote into PrivateNote / Reference /
+Narration):
+
+- **deleted** / **voided** in the ledger;
+- **refund paid**: a Payment (or QBO RefundReceipt) someone else entered against our credit
+  memo / credit note;
+- **edited**: total, tax, date or line amounts differ from what we posted. A bare SyncToken bump
+  (QBO moving RemainingCredit when a payment applies the memo) is not an edit.
+
+For each change the outbox row's remote state is updated (SyncToken, ``remote_state``,
+``remote_updated_at``), events are published and the RMS is told (``accounting-status``, keyed so a
+retry is harmless). Detection is idempotent: a document whose SyncToken / UpdatedDateUTC we have
+already seen is skipped, so overlapping windows (Xero's If-Modified-Since is inclusive, to the
+second) never report a change twice. The cursor advances only when every write-back went
+through; otherwise the next pull sees the same changes again and retries them with the same keys.
+
+A change to a document whose return has a newer revision waiting to post is a *conflict*: the
+accountant and the RMS disagree, and a person must decide — a WARNING event says so. Documents
+that carry our key but were never recorded as posted are counted and left to reconciliation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from desktop.services.clock import Clock
+from desktop.services.connections.service import ConnectionService
+from desktop.services.errors import AppError, NeedsPersonError
+from desktop.services.events import EventBus, EventKind, Severity
+from desktop.services.ledgers import qbo as qbo_api
+from desktop.services.ledgers import xero as xero_api
+from desktop.services.ledgers.base import expect_ok
+from desktop.services.money import Money
+from desktop.services.rms.client import RmsClient
+from desktop.services.store.db import Database
+from desktop.services.store.models import (
+    ConnectionStatus,
+    LedgerConnection,
+    Organization,
+    OutboxDocument,
+    OutboxStatus,
+    Platform,
+    Return,
+    ReturnSyncStatus,
+    SyncCursor,
+    SyncRun,
+    SyncRunStatus,
+)
+from desktop.services.sync.keys import parse_key
+
+__all__ = ["CURSOR_SOURCE", "Change", "ChangeKind", "PullResult", "PullService", "RemoteDoc"]
+
+log = logging.getLogger(__name__)
+
+#: ``sync_cursors.source`` of the ledger change feed.
+CURSOR_SOURCE = "ledger"
+QBO_ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment")
+CDC_WINDOW = timedelta(days=30)
+CDC_MARGIN = timedelta(minutes=5)  # stay safely inside QBO's 30-day look-back
+CDC_MAX = 1000
+XERO_LISTS = ("CreditNotes", "ManualJournals", "Payments")
+XERO_PAGE = 100
+#: Statuses of a newer revision's documents that mean "still to post" (a conflict with a ledger edit).
+_PENDING = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)
+
+RmsClientFor = Callable[[str], RmsClient | None]
+
+
+class ChangeKind(StrEnum):
+    """What happened to one of our documents; the value is the RMS write-back status."""
+
+    EDITED = "edited"
+    VOIDED = "voided"
+    DELETED = "deleted"
+    REFUND_PAID = "refund_paid"
+
+    @property
+    def remote_state(self) -> str:
+        """The word kept in ``outbox_documents.remote_state``."""
+        return "refunded" if self is ChangeKind.REFUND_PAID else self.value
+
+
+_EVENT = {ChangeKind.EDITED: EventKind.DOCUMENT_EDITED_IN_LEDGER,
+          ChangeKind.VOIDED: EventKind.DOCUMENT_VOIDED_IN_LEDGER,
+          ChangeKind.DELETED: EventKind.DOCUMENT_DELETED_IN_LEDGER,
+          ChangeKind.REFUND_PAID: EventKind.REFUND_PAID_IN_LEDGER}
+_VERB = {ChangeKind.EDITED: "edited", ChangeKind.VOIDED: "voided", ChangeKind.DELETED: "deleted",
+         ChangeKind.REFUND_PAID: "refunded (paid out)"}
+
+
+@dataclass(frozen=True)
+class RemoteDoc:
+    """One ledger document as pull compares it, the same shape for both platforms."""
+
+    doc_type: str
+    remote_id: str
+    status: str                       # active | voided | deleted | paid
+    total: Decimal | None = None
+    tax: Decimal | None = None
+    txn_date: date | None = None
+    currency: str | None = None
+    lines: tuple[Decimal, ...] | None = None
+    sync_token: str | None = None
+    updated_at: datetime | None = None
+    number: str | None = None
+    our_key: str | None = None
+    pays: tuple[tuple[str, str], ...] = ()       # (doc type, remote id) this payment/refund settles
+    payment_ids: tuple[str, ...] = ()            # Xero: payments listed on a credit note
+
+    def values(self) -> dict[str, Any]:
+        """The comparable values, JSON-safe (for events and the RMS)."""
+        return {"total": _text(self.total), "tax": _text(self.tax), "currency": self.currency,
+                "date": self.txn_date.isoformat() if self.txn_date else None,
+                "lines": [_text(x) for x in self.lines] if self.lines is not None else None,
+                "status": self.status, "sync_token": self.sync_token}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a document we posted."""
+
+    kind: ChangeKind
+    org: str
+    platform: str
+    doc_type: str
+    remote_id: str
+    idempotency_key: str
+    outbox_id: int
+    rms_id: str | None
+    revision: int | None
+    rma: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    conflict: bool = False
+    written_back: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "org": self.org, "platform": self.platform, "doc_type": self.doc_type,
+                "remote_id": self.remote_id, "idempotency_key": self.idempotency_key, "rms_id": self.rms_id,
+                "revision": self.revision, "rma": self.rma, "before": self.before, "after": self.after,
+                "conflict": self.conflict, "written_back": self.written_back}
+
+
+@dataclass
+class PullResult:
+    """What one pull found for one organization."""
+
+    org: str
+    changes: list[Change] = field(default_factory=list)
+    scanned: int = 0          # ledger documents the feed returned
+    unmatched: int = 0        # carry our key, but we never recorded posting them (→ reconciliation)
+    writeback_failed: int = 0
+    cursor: str | None = None
+    cursor_advanced: bool = False
+
+    def counts(self) -> dict[str, int]:
+        by_kind = {k.value: sum(1 for c in self.changes if c.kind is k) for k in ChangeKind}
+        return {"changes": len(self.changes), "scanned": self.scanned, "unmatched": self.unmatched,
+                "conflicts": sum(1 for c in self.changes if c.conflict),
+                "writeback_failed": self.writeback_failed, **by_kind}
+
+
+# --- normalising ledger documents ------------------------------------------------------------
+
+def _text(value: Decimal | None) -> str | None:
+    return format(value, "f") if value is not None else None
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | str):
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:
+            return None
+    return None
+
+
+def _day(value: Any) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    if value.startswith("/Date("):
+        return xero_api.parse_date(value)
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return xero_api.parse_ms_date(value)
+    except ValueError:
+        return None
+
+
+def _amounts(lines: Any, key: str, detail_types: Iterable[str] | None = None) -> tuple[Decimal, ...] | None:
+    if not isinstance(lines, list):
+        return None
+    wanted = set(detail_types) if detail_types is not None else None
+    out: list[Decimal] = []
+    for line in lines:
+        if not isinstance(line, dict) or (wanted is not None and line.get("DetailType") not in wanted):
+            continue
+        amount = _dec(line.get(key))
+        if amount is None:
+            return None  # a line without an amount (the ledger computes it): lines are not comparable
+        out.append(amount)
+    return tuple(sorted(out)) if out else None
+
+
+def qbo_doc(entity: str, obj: dict[str, Any]) -> RemoteDoc:
+    """A QBO transaction (or a CDC ``Deleted`` stub) as pull compares it."""
+    ident = str(obj.get("Id", ""))
+    meta = obj.get("MetaData") or {}
+    updated = _moment(meta.get("LastUpdatedTime"))
+    if str(obj.get("status", "")).lower() == "deleted":
+        return RemoteDoc(entity, ident, "deleted", updated_at=updated)
+    note = str(obj.get("PrivateNote") or "")
+    total = _dec(obj.get("TotalAmt"))
+    voided = note.startswith("Voided") and (total is None or total == 0)
+    links: list[tuple[str, str]] = []
+    for holder in [obj, *(obj.get("Line") or [])]:
+        for link in (holder.get("LinkedTxn") or []) if isinstance(holder, dict) else []:
+            if isinstance(link, dict) and link.get("TxnType") and link.get("TxnId") is not None:
+                links.append((str(link["TxnType"]), str(link["TxnId"])))
+    detail = ("JournalEntryLineDetail",) if entity == "JournalEntry" else ("SalesItemLineDetail",)
+    return RemoteDoc(
+        doc_type=entity, remote_id=ident, status="voided" if voided else "active", total=total,
+        tax=_dec((obj.get("TxnTaxDetail") or {}).get("TotalTax")), txn_date=_day(obj.get("TxnDate")),
+        currency=(obj.get("CurrencyRef") or {}).get("value"),
+        lines=_amounts(obj.get("Line"), "Amount", detail) if entity != "Payment" else None,
+        sync_token=str(obj["SyncToken"]) if obj.get("SyncToken") is not None else None, updated_at=updated,
+        number=obj.get("DocNumber"), our_key=parse_key(note), pays=tuple(dict.fromkeys(links)))
+
+
+_XERO_STATUS = {"VOIDED": "voided", "DELETED": "deleted", "PAID": "paid"}
+
+
+def xero_doc(kind: str, obj: dict[str, Any]) -> RemoteDoc:
+    """A Xero CreditNote, ManualJournal or Payment as pull compares it (``kind`` is the list name)."""
+    status = _XERO_STATUS.get(str(obj.get("Status", "")).upper(), "active")
+    updated = _moment(obj.get("UpdatedDateUTC"))
+    day = _day(obj.get("DateString")) or _day(obj.get("Date"))
+    if kind == "CreditNotes":
+        return RemoteDoc(
+            "CreditNote", str(obj.get("CreditNoteID", "")), status, total=_dec(obj.get("Total")),
+            tax=_dec(obj.get("TotalTax")), txn_date=day, currency=obj.get("CurrencyCode"),
+            lines=_amounts(obj.get("LineItems"), "LineAmount"), updated_at=updated,
+            number=obj.get("CreditNoteNumber"), our_key=parse_key(obj.get("Reference")),
+            payment_ids=tuple(str(p.get("PaymentID")) for p in obj.get("Payments") or []
+                              if isinstance(p, dict) and p.get("PaymentID")))
+    if kind == "ManualJournals":
+        lines = _amounts(obj.get("JournalLines"), "LineAmount")
+        total = sum((x for x in lines if x > 0), Decimal(0)) if lines is not None else None
+        return RemoteDoc("ManualJournal", str(obj.get("ManualJournalID", "")), status, total=total,
+                         txn_date=day, lines=lines, updated_at=updated, our_key=parse_key(obj.get("Narration")))
+    credit = obj.get("CreditNote") or {}
+    pays = (("CreditNote", str(credit["CreditNoteID"])),) if credit.get("CreditNoteID") else ()
+    return RemoteDoc("Payment", str(obj.get("PaymentID", "")), status, total=_dec(obj.get("Amount")),
+                     txn_date=day, currency=credit.get("CurrencyCode"), updated_at=updated,
+                     our_key=parse_key(obj.get("Reference")), pays=pays)
+
+
+# --- what we posted ----------------------------------------------------------------------------
+
+def posted_doc(row: OutboxDocument) -> RemoteDoc:
+    """The values we sent, from the outbox row (total and date) and its payload (tax and lines)."""
+    payload = row.payload or {}
+    total = Money.from_minor_units(row.total_minor, row.currency).amount \
+        if row.total_minor is not None and row.currency else None
+    if row.platform is Platform.QBO:
+        sent = qbo_doc(row.doc_type, {**payload, "Id": row.remote_id or "", "TotalAmt": None})
+    else:
+        kind = {"CreditNote": "CreditNotes", "ManualJournal": "ManualJournals"}.get(row.doc_type, "Payments")
+        sent = xero_doc(kind, payload)
+    tax = sent.tax if row.platform is Platform.QBO and "TxnTaxDetail" in payload else (
+        sent.tax if row.platform is Platform.XERO and "TotalTax" in payload else None)
+    return RemoteDoc(row.doc_type, row.remote_id or "", "active", total=total, tax=tax, txn_date=row.txn_date,
+                     currency=row.currency, lines=sent.lines, sync_token=row.sync_token)
+
+
+def edited_fields(posted: RemoteDoc, now: RemoteDoc) -> list[str]:
+    """Which of total / tax / date / lines differ; a value we cannot compare is not a difference."""
+    out: list[str] = []
+    if posted.total is not None and now.total is not None and posted.total != now.total:
+        out.append("total")
+    if posted.tax is not None and now.tax is not None and posted.tax != now.tax:
+        out.append("tax")
+    if posted.txn_date is not None and now.txn_date is not None and posted.txn_date != now.txn_date:
+        out.append("date")
+    if posted.lines is not None and now.lines is not None and posted.lines != now.lines:
+        out.append("lines")
+    return out
+
+
+# --- the service ---------------------------------------------------------------------------------
+
+@dataclass
+class _Found:
+    change: Change | None  # None: a bare SyncToken/UpdatedDateUTC bump, recorded but never reported
+    row_id: int
+    marker: str
+    doc: RemoteDoc
+
+
+class PullService:
+    """Pull ledger changes for one organization at a time (see the module docstring).
+
+    Args:
+        db: the app's database.
+        bus: where change, conflict and write-back events go.
+        clock: the injected clock (cursor windows, timestamps).
+        connections: gives the organization's ledger connector.
+        rms_client_for: the RMS client of an organization, or ``None`` if no RMS is configured
+            (then changes are recorded locally and not written back).
+    """
+
+    def __init__(self, db: Database, bus: EventBus, clock: Clock, connections: ConnectionService,
+                 rms_client_for: RmsClientFor) -> None:
+        self._db = db
+        self._bus = bus
+        self._clock = clock
+        self._connections = connections
+        self._rms_client_for = rms_client_for
+
+    # --- entry ---------------------------------------------------------------------------------
+    def pull(self, org_code: str) -> PullResult:
+        """Read the ledger's changes since the cursor, record and report them, advance the cursor."""
+        started = self._clock.now()
+        org_id, conn_id, platform, company_id = self._connection(org_code)
+        run_id = self._start_run(org_id, started)
+        result = PullResult(org_code)
+        try:
+            cursor = self._cursor(org_id)
+            connector: Any = self._connections.connector(conn_id)
+            if platform is Platform.QBO:
+                docs, next_cursor = self._read_qbo(connector, org_code, org_id, cursor)
+            else:
+                docs, next_cursor = self._read_xero(connector, org_id, cursor)
+            result.scanned = len(docs)
+            found = self._classify(org_code, org_id, conn_id, platform, docs, result)
+            self._settle(org_code, platform, company_id, found, result)
+            if result.writeback_failed == 0:
+                self._save_cursor(org_id, next_cursor)
+                result.cursor, result.cursor_advanced = next_cursor, True
+            else:
+                result.cursor = cursor
+        except AppError as exc:
+            self._finish_run(run_id, SyncRunStatus.FAILED, result, exc)
+            raise
+        self._finish_run(run_id, SyncRunStatus.PARTIAL if result.writeback_failed else SyncRunStatus.SUCCEEDED,
+                         result, None)
+        self._bus.emit(EventKind.CHANGE_PULLED, Severity.INFO,
+                       f"Ledger pull for {org_code}: {len(result.changes)} change(s) to our documents "
+                       f"in {result.scanned} read" + (f"; {result.unmatched} of ours not on record"
+                                                      if result.unmatched else ""),
+                       org=org_code, platform=platform.value, details=result.counts())
+        return result
+
+    # --- set-up --------------------------------------------------------------------------------
+    def _connection(self, org_code: str) -> tuple[int, int, Platform, str]:
+        with self._db.session() as s:
+            org = s.execute(sa.select(Organization).where(Organization.code == org_code)).scalar()
+            if org is None:
+                raise NeedsPersonError(f"Organization {org_code!r} is not set up in this app",
+                                       action="connect its ledger first")
+            conn = s.execute(sa.select(LedgerConnection).where(
+                LedgerConnection.organization_id == org.id,
+                LedgerConnection.status == ConnectionStatus.CONNECTED,
+            ).order_by(LedgerConnection.connected_at.desc(), LedgerConnection.id.desc())).scalars().first()
+            if conn is None:
+                raise NeedsPersonError(f"{org_code} has no working ledger connection",
+                                       action="connect (or reconnect) it on the Connections page")
+            return org.id, conn.id, conn.platform, conn.remote_id
+
+    def _cursor(self, org_id: int) -> str | None:
+        with self._db.session() as s:
+            return s.execute(sa.select(SyncCursor.cursor_value).where(
+                SyncCursor.organization_id == org_id, SyncCursor.source == CURSOR_SOURCE)).scalar()
+
+    def _save_cursor(self, org_id: int, value: str | None) -> None:
+        if not value:
+            return
+        now = self._clock.now()
+        with self._db.write_session() as s:
+            row = s.execute(sa.select(SyncCursor).where(SyncCursor.organization_id == org_id,
+                                                        SyncCursor.source == CURSOR_SOURCE)).scalar()
+            if row is None:
+                s.add(SyncCursor(organization_id=org_id, source=CURSOR_SOURCE, cursor_value=value, updated_at=now))
+            else:
+                row.cursor_value, row.updated_at = value, now
+
+    def _start_run(self, org_id: int, now: datetime) -> int:
+        with self._db.write_session() as s:
+            run = SyncRun(organization_id=org_id, kind="ledger_pull", trigger=None, started_at=now,
+                          status=SyncRunStatus.RUNNING, counts={})
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def _finish_run(self, run_id: int, status: SyncRunStatus, result: PullResult, exc: AppError | None) -> None:
+        with self._db.write_session() as s:
+            run = s.get(SyncRun, run_id)
+            if run is not None:
+                run.status, run.finished_at, run.counts = status, self._clock.now(), result.counts()
+                run.error = exc.as_dict() if exc is not None else None
+
+    def _window_start(self, org_id: int) -> datetime:
+        """Where a first pull starts: the earliest posting we know of, within QBO's look-back."""
+        now = self._clock.now()
+        with self._db.session() as s:
+            first = s.execute(sa.select(sa.func.min(OutboxDocument.posted_at)).where(
+                OutboxDocument.organization_id == org_id)).scalar()
+        floor = now - CDC_WINDOW + CDC_MARGIN
+        return max(floor, first - timedelta(minutes=1)) if first is not None else floor
+
+    # --- reading the ledgers -------------------------------------------------------------------
+    def _read_qbo(self, connector: Any, org_code: str, org_id: int, cursor: str | None
+                  ) -> tuple[list[RemoteDoc], str | None]:
+        now = self._clock.now()
+        since = self._window_start(org_id).replace(microsecond=0).isoformat()
+        if cursor:
+            try:
+                moment = datetime.fromisoformat(cursor)
+            except ValueError:
+                moment = None
+            if moment is not None and moment.tzinfo is not None and moment < now - CDC_WINDOW + CDC_MARGIN:
+                self._bus.emit("sync.pull_gap", Severity.WARNING,
+                               f"{org_code}: the last ledger pull was over 30 days ago; QuickBooks keeps changes "
+                               "for 30 days only, so older edits are left to reconciliation", org=org_code,
+                               platform="qbo", details={"cursor": cursor})
+            else:
+                since = cursor
+        docs: list[RemoteDoc] = []
+        next_cursor: str | None = None
+        while True:
+            resp = connector.http.request(
+                "GET", f"{connector.base}/cdc", headers={"Accept": "application/json"},
+                params={"entities": ",".join(QBO_ENTITIES), "changedSince": since,
+                        "minorversion": qbo_api.MINOR_VERSION})
+            body = expect_ok(resp, qbo_api.translate_error)
+            next_cursor = next_cursor or body.get("time")
+            page: list[RemoteDoc] = []
+            for block in (body.get("CDCResponse") or [{}])[0].get("QueryResponse") or []:
+                for entity in QBO_ENTITIES:
+                    page += [qbo_doc(entity, obj) for obj in block.get(entity) or [] if isinstance(obj, dict)]
+            docs += page
+            stamps = [d.updated_at for d in page if d.updated_at is not None]
+            if len(page) < CDC_MAX or not stamps:
+                return docs, next_cursor
+            since = max(stamps).replace(microsecond=0).isoformat()  # at most 1000 per answer: ask again
+
+    def _read_xero(self, connector: Any, org_id: int, cursor: str | None) -> tuple[list[RemoteDoc], str | None]:
+        since = datetime.fromisoformat(cursor) if cursor else self._window_start(org_id)
+        header = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        docs: list[RemoteDoc] = []
+        server_time: datetime | None = None
+        for kind in XERO_LISTS:
+            page = 1
+            while True:
+                resp = connector.http.request(
+                    "GET", f"{connector.base}/{kind}",
+                    headers={"Accept": "application/json", "xero-tenant-id": connector.company_id,
+                             "If-Modified-Since": header},
+                    params={"page": str(page), "pageSize": str(XERO_PAGE)})
+                if resp.status_code == 304:
+                    break
+                body = expect_ok(resp, xero_api.translate_error)
+                if server_time is None:
+                    server_time = _moment(body.get("DateTimeUTC"))
+                rows = [r for r in body.get(kind) or [] if isinstance(r, dict)]
+                docs += [xero_doc(kind, r) for r in rows]
+                pagination = body.get("pagination") or {}
+                if len(rows) < XERO_PAGE or page >= int(pagination.get("pageCount") or page):
+                    break
+                page += 1
+        mark = server_time or self._clock.now()
+        return docs, mark.isoformat()
+
+    # --- classifying ---------------------------------------------------------------------------
+    def _classify(self, org_code: str, org_id: int, conn_id: int, platform: Platform, docs: list[RemoteDoc],
+                  result: PullResult) -> list[_Found]:
+        if not docs:
+            return []
+        found: list[_Found] = []
+        with self._db.session() as s:
+            rows = self._our_rows(s, org_id, conn_id, docs)
+            by_remote = {(r.doc_type, r.remote_id): r for r in rows if r.remote_id}
+            by_key = {r.idempotency_key: r for r in rows}
+            ours_ids = {r.remote_id for r in rows if r.remote_id}
+            seen: set[tuple[int, ChangeKind]] = set()
+            for doc in docs:
+                row = by_remote.get((doc.doc_type, doc.remote_id))
+                if row is None and doc.our_key:
+                    keyed = by_key.get(doc.our_key)
+                    if keyed is None or keyed.status is not OutboxStatus.POSTED or (
+                            keyed.remote_id and keyed.remote_id != doc.remote_id):
+                        result.unmatched += 1  # ours by its key, but not the document we recorded
+                        continue
+                    row = keyed
+                if row is None:
+                    # Someone else's payment or refund against a document of ours?
+                    for target in doc.pays:
+                        paid = by_remote.get(target)
+                        if paid is not None and doc.status == "active" and paid.remote_state != "refunded":
+                            self._add(found, seen, s, org_code, platform, paid, ChangeKind.REFUND_PAID,
+                                      doc, f"{doc.doc_type}:{doc.remote_id}", {"paid_by": {
+                                          "type": doc.doc_type, "id": doc.remote_id,
+                                          "amount": _text(doc.total)}})
+                    continue
+                kind, marker, extra = self._what_changed(row, doc, ours_ids)
+                if kind is None:
+                    if doc.sync_token != row.sync_token or doc.updated_at != row.remote_updated_at:
+                        found.append(_Found(None, row.id, marker, doc))  # remember the new token
+                    continue
+                self._add(found, seen, s, org_code, platform, row, kind, doc, marker, extra)
+        return found
+
+    @staticmethod
+    def _our_rows(s: Session, org_id: int, conn_id: int, docs: list[RemoteDoc]) -> list[OutboxDocument]:
+        ids = {d.remote_id for d in docs} | {t[1] for d in docs for t in d.pays}
+        keys = {d.our_key for d in docs if d.our_key}
+        rows: dict[int, OutboxDocument] = {}
+        id_list, key_list = sorted(ids), sorted(keys)
+        for i in range(0, len(id_list), 500):
+            for r in s.execute(sa.select(OutboxDocument).where(
+                    OutboxDocument.organization_id == org_id, OutboxDocument.connection_id == conn_id,
+                    OutboxDocument.remote_id.in_(id_list[i:i + 500]))).scalars():
+                rows[r.id] = r
+        for i in range(0, len(key_list), 500):
+            for r in s.execute(sa.select(OutboxDocument).where(
+                    OutboxDocument.organization_id == org_id,
+                    OutboxDocument.idempotency_key.in_(key_list[i:i + 500]))).scalars():
+                rows[r.id] = r
+        return list(rows.values())
+
+    @staticmethod
+    def _what_changed(row: OutboxDocument, doc: RemoteDoc, ours_ids: set[str]
+                      ) -> tuple[ChangeKind | None, str, dict[str, Any]]:
+        marker = doc.sync_token or (doc.updated_at.isoformat() if doc.updated_at else doc.status)
+        # Terminal states first: QBO's deleted stub has no SyncToken and a to-the-second time.
+        if doc.status == "deleted":
+            return (None if row.remote_state == "deleted" else ChangeKind.DELETED), "deleted", {}
+        if doc.status == "voided":
+            return (None if row.remote_state == "voided" else ChangeKind.VOIDED), "voided", {}
+        if doc.sync_token is not None and doc.sync_token == row.sync_token:
+            return None, marker, {}
+        if doc.sync_token is None and doc.updated_at is not None and row.remote_updated_at is not None \
+                and doc.updated_at <= row.remote_updated_at:
+            return None, marker, {}  # Xero: seen already (If-Modified-Since is inclusive)
+        others = [p for p in doc.payment_ids if p not in ours_ids]
+        if others and row.remote_state != "refunded":
+            return ChangeKind.REFUND_PAID, "paid:" + ",".join(sorted(others)), {"paid_by": others}
+        fields = edited_fields(posted_doc(row), doc)
+        if fields:
+            return ChangeKind.EDITED, marker, {"fields": fields}
+        return None, marker, {}
+
+    def _add(self, found: list[_Found], seen: set[tuple[int, ChangeKind]], s: Session, org_code: str,
+             platform: Platform, row: OutboxDocument, kind: ChangeKind, doc: RemoteDoc, marker: str,
+             extra: dict[str, Any]) -> None:
+        if (row.id, kind) in seen:
+            return
+        seen.add((row.id, kind))
+        ret = s.get(Return, row.return_id) if row.return_id is not None else None
+        before = posted_doc(row).values()
+        after = {**doc.values(), **extra}
+        change = Change(kind, org_code, platform.value, row.doc_type, row.remote_id or doc.remote_id,
+                        row.idempotency_key, row.id, ret.rms_id if ret else None, ret.revision if ret else None,
+                        ret.rma_number if ret else None, before, after,
+                        conflict=bool(ret and _newer_revision_pending(s, ret)))
+        # A refund seen through the paying document says nothing about our row's own token/time.
+        same = (doc.doc_type, doc.remote_id) == (row.doc_type, row.remote_id)  # QBO ids repeat across types
+        own = doc if same else RemoteDoc(row.doc_type, row.remote_id or "", "paid")
+        found.append(_Found(change, row.id, marker, own))
+
+    # --- recording, events, write-back ---------------------------------------------------------
+    def _settle(self, org_code: str, platform: Platform, company_id: str, found: list[_Found],
+                result: PullResult) -> None:
+        client = self._rms_client_for(org_code) if any(f.change and f.change.rms_id for f in found) else None
+        for item in found:
+            change = item.change
+            if change is None:
+                self._record(item, None)
+                continue
+            written = False
+            if client is not None and change.rms_id and change.revision:
+                written = self._write_back(client, change, platform, company_id, item)
+                if not written:
+                    result.writeback_failed += 1
+                    continue  # not recorded: the next pull sees it again and retries with the same key
+            self._record(item, change.kind)
+            change = replace(change, written_back=written)
+            result.changes.append(change)
+            self._publish(change)
+
+    def _record(self, item: _Found, kind: ChangeKind | None) -> None:
+        with self._db.write_session() as s:
+            row = s.get(OutboxDocument, item.row_id)
+            if row is None:
+                return
+            doc = item.doc
+            if doc.sync_token is not None:
+                row.sync_token = doc.sync_token
+            if doc.updated_at is not None and (row.remote_updated_at is None or doc.updated_at > row.remote_updated_at):
+                row.remote_updated_at = doc.updated_at
+            if kind is not None:
+                row.remote_state = kind.remote_state
+            row.updated_at = self._clock.now()
+
+    def _write_back(self, client: RmsClient, change: Change, platform: Platform, company_id: str,
+                    item: _Found) -> bool:
+        assert change.rms_id is not None and change.revision is not None
+        document: dict[str, Any] = {"type": change.doc_type, "id": change.remote_id}
+        total, currency = change.after.get("total"), change.after.get("currency") or change.before.get("currency")
+        if total is not None and change.kind is ChangeKind.EDITED:
+            document["total"] = total
+        elif change.before.get("total") is not None:
+            document["total"] = change.before["total"]
+        if currency:
+            document["currency"] = currency
+        update = {"revision": change.revision, "status": change.kind.value, "platform": platform.value,
+                  "company_id": company_id, "documents": [document],
+                  "message": _message(change), "occurred_at": self._clock.now().isoformat()}
+        key = f"{change.idempotency_key}-{change.kind.value}-{item.marker}"[:255]
+        try:
+            client.write_back(change.rms_id, update, key)
+        except AppError as exc:
+            self._bus.emit_error(EventKind.WRITEBACK_FAILED, exc, org=change.org, rma=change.rma,
+                                 document_key=change.idempotency_key,
+                                 details={"status": change.kind.value, "rms_id": change.rms_id})
+            return False
+        self._bus.emit(EventKind.WRITEBACK_SUCCEEDED, Severity.INFO,
+                       f"Told the RMS that {change.rma or change.rms_id} was {_VERB[change.kind]} in the ledger",
+                       org=change.org, rma=change.rma, document_key=change.idempotency_key,
+                       details={"status": change.kind.value, "rms_id": change.rms_id})
+        return True
+
+    def _publish(self, change: Change) -> None:
+        severity = Severity.INFO if change.kind is ChangeKind.REFUND_PAID else Severity.WARNING
+        self._bus.emit(_EVENT[change.kind], severity, _message(change), org=change.org, rma=change.rma,
+                       document_key=change.idempotency_key, platform=change.platform, details=change.as_json())
+        if change.conflict:
+            self._bus.emit("document.ledger_conflict", Severity.WARNING,
+                           f"{change.rma or change.idempotency_key}: the {change.doc_type} was {_VERB[change.kind]} "
+                           "in the ledger while a newer revision of the return waits to post — decide which "
+                           "one is right before it posts", org=change.org, rma=change.rma,
+                           document_key=change.idempotency_key, platform=change.platform, details=change.as_json())
+
+
+def _message(change: Change) -> str:
+    what = f"{change.doc_type} {change.remote_id}" + (f" ({change.rma} r{change.revision})" if change.rma else "")
+    text = f"{what} was {_VERB[change.kind]} in the ledger"
+    if change.kind is ChangeKind.EDITED:
+        fields = change.after.get("fields") or []
+        diffs = [f"{f} {change.before.get(f if f != 'date' else 'date')} → {change.after.get(f)}"
+                 for f in fields if f != "lines"]
+        text += ": " + ", ".join(diffs or ["lines changed"])
+    return text
+
+
+def _newer_revision_pending(s: Session, ret: Return) -> bool:
+    newer = sa.select(Return.id).where(Return.organization_id == ret.organization_id, Return.rms_id == ret.rms_id,
+                                       Return.revision > ret.revision)
+    waiting = s.execute(newer.where(Return.sync_status.in_((ReturnSyncStatus.NEW, ReturnSyncStatus.READY)))
+                        .limit(1)).first()
+    if waiting is not None:
+        return True
+    pending = s.execute(sa.select(OutboxDocument.id).where(OutboxDocument.return_id.in_(newer),
+                                                           OutboxDocument.status.in_(_PENDING)).limit(1)).first()
+    return pending is not None
