@@ -10,7 +10,7 @@ which starts a short timer; when it fires, the whole buffer is handed on as one 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -30,17 +30,23 @@ class EventBridge(QObject):
     _wake = Signal()
 
     def __init__(self, bus: EventBus, parent: QObject | None = None, *,
-                 batch_interval_ms: int = 50) -> None:
+                 batch_interval_ms: int = 50, kinds: Iterable[str] | None = None,
+                 max_batch: int = 5000) -> None:
+        """``kinds`` limits the bridge to those event kinds (``"subject.*"`` prefixes allowed), so a
+        listener that cares about three kinds (the tray) never buffers a 50,000-event burst.
+        ``max_batch`` caps one delivery: a bigger backlog is handed on in slices, one per turn of
+        the event loop, so inserting it never holds the GUI thread for long."""
         super().__init__(parent)
         self._lock = threading.Lock()
         self._buffer: list[Event] = []
         self._closed = False
+        self._max_batch = max_batch
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(batch_interval_ms)
         self._timer.timeout.connect(self._flush)
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_bus_event)
+        self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_bus_event, kinds=kinds)
 
     def _on_bus_event(self, event: Event) -> None:
         """Bus callback; runs on the publisher's thread, so it only buffers."""
@@ -63,7 +69,10 @@ class EventBridge(QObject):
     @Slot()
     def _flush(self) -> None:
         with self._lock:
-            batch, self._buffer = self._buffer, []
+            batch, self._buffer = self._buffer[:self._max_batch], self._buffer[self._max_batch:]
+            more = bool(self._buffer)
+        if more:  # the rest goes next turn, after input and paint events had their chance
+            QTimer.singleShot(0, self, self._flush)
         if batch:
             self.events_arrived.emit(batch)
 

@@ -1,33 +1,207 @@
-"""The bottom "Error log" dock: live service events with a text filter and a severity floor."""
+"""The bottom "Error log" dock: live service events, filters, a details panel, and what to do about them.
+
+Events stream in through an :class:`EventBridge` (batched, on the GUI thread). The bar filters by
+text, severity floor, organization and resolved-or-not; the details panel on the right shows the
+selected event in full — our message, the platform's code and words, the redacted request and last
+response of the document it is about (loaded in the background from
+:class:`~desktop.services.errors_queue.ErrorsQueue`) — with the actions:
+
+- **Retry** (Ctrl+R) puts a failed or quarantined document back in the outbox;
+- **Resolve…** (Ctrl+D) marks the selected events handled, with a note;
+- **Open return** (Ctrl+O) asks the window to show the return on the Returns page.
+
+Both changes go through the service, which checks ``Action.RESOLVE_ERRORS``; the buttons are
+disabled (tooltip says why) for a viewer, but that is a courtesy, not the lock.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QPalette
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.services.auth.roles import Action
 from desktop.views.bridge import EventBridge
-from desktop.views.models.event_log_model import Column, EventFilterProxy, EventLogModel
+from desktop.views.csv_export import choose_and_export, export_csv
+from desktop.views.models.event_log_model import (
+    EXPORT_HEADERS,
+    PLATFORM_NAMES,
+    SEVERITY_COLOURS,
+    Column,
+    EventFilterProxy,
+    EventLogModel,
+    document_text,
+    export_row,
+    severity_name,
+)
+from desktop.views.ops import run_in_background
 from desktop.views.resources import render_svg
+
+if TYPE_CHECKING:
+    from desktop.services.auth.roles import Actor
+    from desktop.services.errors_queue import DocumentContext, ErrorsQueue, Resolution
+    from desktop.services.events import Event
 
 _FLOORS = [("All severities", "debug"), ("Info and above", "info"),
            ("Warnings and above", "warning"), ("Errors only", "error")]
+ALL_ORGS = "All organizations"
+#: The app style sheet gives buttons one look whatever their state; a disabled action must look
+#: unavailable (its tooltip says why). Palette roles keep it right in light and dark.
+DISABLED_BUTTONS = (
+    "QPushButton:disabled { color: palette(dark); background: palette(window); border-color: palette(mid); }"
+    "QPushButton#PrimaryButton:disabled { color: palette(dark); background: palette(mid);"
+    " border-color: palette(mid); }")
+
+
+class ResolveDialog(QDialog):
+    """Asks for the note a resolution must carry (non-modal: opened with ``open()``)."""
+
+    def __init__(self, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Resolve")
+        self.setMinimumWidth(420)
+        col = QVBoxLayout(self)
+        what = "this event" if count == 1 else f"these {count} events"
+        col.addWidget(QLabel(f"How was {what} resolved? The note goes into the audit log."))
+        self.note = QPlainTextEdit()
+        self.note.setPlaceholderText("e.g. Mapped reason code DAMAGED to 4010 Sales returns; retried")
+        self.note.setFixedHeight(90)
+        col.addWidget(self.note)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Resolve")
+        ok.setEnabled(False)
+        self.note.textChanged.connect(lambda: ok.setEnabled(bool(self.note.toPlainText().strip())))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        col.addWidget(self.buttons)
+
+
+class DetailsPanel(QWidget):
+    """The selected event in full; the three action buttons sit at its foot."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LogDetails")
+        self.setMinimumWidth(260)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(12, 0, 0, 0)
+        col.setSpacing(6)
+        self.headline = QLabel("Select an event to see its details")
+        self.headline.setObjectName("SectionTitle")
+        self.headline.setWordWrap(True)
+        self.facts = QLabel("")
+        self.facts.setObjectName("LogFacts")
+        self.facts.setWordWrap(True)
+        self.facts.setTextFormat(Qt.TextFormat.RichText)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.raw = QPlainTextEdit()
+        self.raw.setObjectName("LogRaw")
+        self.raw.setReadOnly(True)
+        self.raw.setPlaceholderText("The platform's answer and the request we sent appear here (secrets masked).")
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(max(8.0, QFont().pointSizeF() - 1))
+        self.raw.setFont(mono)
+        self.raw.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        self.retry_button = QPushButton("Retry")
+        self.resolve_button = QPushButton("Resolve…")
+        self.open_button = QPushButton("Open return")
+        for b in (self.retry_button, self.resolve_button, self.open_button):
+            b.setCursor(Qt.CursorShape.PointingHandCursor)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        self.status = QLabel("")
+        self.status.setObjectName("CardHint")
+        self.status.setWordWrap(True)
+        col.addWidget(self.headline)
+        col.addWidget(self.facts)
+        col.addWidget(self.raw, 1)
+        col.addLayout(buttons)
+        col.addWidget(self.status)
+
+    def show_event(self, event: Event | None, resolution: Resolution | None,
+                   context: DocumentContext | None = None, loading: bool = False) -> None:
+        if event is None:
+            self.headline.setText("Select an event to see its details")
+            self.facts.setText("")
+            self.raw.setPlainText("")
+            return
+        name = severity_name(event)
+        colour = SEVERITY_COLOURS["resolved" if resolution else name]
+        state = "Resolved" if resolution else name.capitalize()
+        self.headline.setText(event.message)
+        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+
+        def row(key: str, value: str) -> str:
+            return (f"<tr><td style='color:{muted}; padding-right:10px'>{key}</td>"
+                    f"<td>{_html(value)}</td></tr>")
+
+        rows = [f"<tr><td style='color:{muted}; padding-right:10px'>Severity</td>"
+                f"<td><b style='color:{colour}'>● {state}</b></td></tr>",
+                row("When", f"{event.occurred_at.astimezone():%Y-%m-%d %H:%M:%S} "
+                            f"({event.occurred_at:%H:%M:%S} UTC)"),
+                row("Kind", event.kind)]
+        if event.org:
+            rows.append(row("Organization", event.org))
+        if document_text(event):
+            rows.append(row("Return / document", document_text(event)))
+        if event.platform_code or event.platform_message:
+            who = PLATFORM_NAMES.get(event.platform or "", event.platform or "Platform")
+            rows.append(row(f"{who} says", " ".join(x for x in (event.platform_code, event.platform_message) if x)))
+        if context is not None:
+            rows.append(row("Document", f"{context.doc_type} · {context.status.replace('_', ' ')} · "
+                                        f"{context.attempts} attempt{'s' if context.attempts != 1 else ''}"))
+        if resolution is not None:
+            rows.append(row("Resolved", f"by {resolution.by} at {resolution.at.astimezone():%Y-%m-%d %H:%M} — "
+                                        f"{resolution.note}"))
+        self.facts.setText(f"<table cellspacing='0' cellpadding='1'>{''.join(rows)}</table>")
+        raw: dict[str, Any] = {}
+        if event.details:
+            raw["event"] = dict(event.details)
+        if context is not None:
+            if context.last_error:
+                raw["last response"] = context.last_error
+            raw["request"] = context.request
+        elif loading and event.document_key:
+            raw["document"] = "loading…"
+        self.raw.setPlainText(json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=False) if raw else "")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class ErrorLogDock(QDockWidget):
-    """Owns the model, proxy and view; fed by an :class:`EventBridge` when there is a bus."""
+    """Owns the model, proxy, view and details; fed by an :class:`EventBridge` when there is a bus.
+
+    ``open_return_requested(org, rma)`` asks the window to show a return (Returns page).
+    """
+
+    open_return_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None, *, bridge: EventBridge | None = None) -> None:
         super().__init__("Error log", parent)
@@ -36,17 +210,48 @@ class ErrorLogDock(QDockWidget):
         self.model = EventLogModel(self)
         self.proxy = EventFilterProxy(self)
         self.proxy.setSourceModel(self.model)
+        self.queue: ErrorsQueue | None = None
+        self.actor: Actor | None = None
+        self.context: DocumentContext | None = None
+        self.busy: str | None = None
+        self.last_export: Path | None = None
 
         body = QWidget()
+        body.setStyleSheet(DISABLED_BUTTONS)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(10, 4, 10, 8)
         layout.setSpacing(6)
+        layout.addLayout(self._build_bar())
+        self.table = self._build_table()
+        self.details = DetailsPanel()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        layout.addWidget(self.splitter)
+        self.setWidget(body)
+        self._build_actions()
+
+        self.model.rowsInserted.connect(self._update_summary)
+        self.model.rowsRemoved.connect(self._update_summary)
+        self.model.modelReset.connect(self._update_summary)
+        self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
+        self._update_summary()
+        self.update_actions()
+        self.bridge = bridge
+        if bridge is not None:
+            bridge.events_arrived.connect(self._on_bridge_events_arrived)
+
+    # -- construction ----------------------------------------------------------------------------
+    def _build_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         bar.setSpacing(8)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by organization, return, document or message")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(320)
+        self.filter_edit.setMinimumWidth(150)
         self._search_action = self.filter_edit.addAction(
             render_svg("search", self.palette().color(QPalette.ColorRole.PlaceholderText), 16, 2.0),
             QLineEdit.ActionPosition.LeadingPosition)
@@ -55,58 +260,289 @@ class ErrorLogDock(QDockWidget):
         for text, floor in _FLOORS:
             self.severity_combo.addItem(text, floor)
         self.severity_combo.currentIndexChanged.connect(self._on_severity_combo_current_index_changed)
+        self.org_combo = QComboBox()
+        self.org_combo.addItem(ALL_ORGS, None)
+        for combo in (self.severity_combo, self.org_combo):  # narrow windows: elide, never widen
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(11)
+        self.org_combo.currentIndexChanged.connect(self._on_org_combo_current_index_changed)
+        self.hide_resolved = QCheckBox("Hide resolved")
+        self.hide_resolved.toggled.connect(self.proxy.set_hide_resolved)
         self.summary = QLabel()
         self.summary.setObjectName("CardHint")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Clear this view (the database keeps every event)")
-        self.clear_button.clicked.connect(self.model.clear)
+        # The counts may be cut short on a narrow window rather than widen the window's minimum.
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setMinimumWidth(0)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.export_button = QPushButton("Export CSV…")
         bar.addWidget(self.filter_edit, 2)
         bar.addWidget(self.severity_combo)
-        bar.addStretch(1)
-        bar.addWidget(self.summary)
-        bar.addWidget(self.clear_button)
-        layout.addLayout(bar)
+        bar.addWidget(self.org_combo)
+        bar.addWidget(self.hide_resolved)
+        bar.addWidget(self.summary, 1)
+        bar.addWidget(self.export_button)
+        return bar
 
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        vheader = self.table.verticalHeader()
+    def _build_table(self) -> QTableView:
+        table = QTableView()
+        table.setObjectName("ErrorLogTable")
+        table.setModel(self.proxy)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        vheader = table.verticalHeader()
         vheader.setVisible(False)
         vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vheader.setDefaultSectionSize(26)
-        header = self.table.horizontalHeader()
+        header = table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setHighlightSections(False)
-        for column, width in ((Column.TIME, 160), (Column.SEVERITY, 104), (Column.ORGANIZATION, 180),
-                              (Column.DOCUMENT, 220)):
-            self.table.setColumnWidth(column, width)
+        for column, width in ((Column.TIME, 150), (Column.SEVERITY, 100), (Column.ORGANIZATION, 120),
+                              (Column.DOCUMENT, 200)):
+            table.setColumnWidth(column, width)
         header.setStretchLastSection(True)
-        layout.addWidget(self.table)
-        self.setWidget(body)
+        return table
 
-        self.model.rowsInserted.connect(self._update_summary)
-        self.model.rowsRemoved.connect(self._update_summary)
-        self.model.modelReset.connect(self._update_summary)
-        self._update_summary()
-        self.bridge = bridge
-        if bridge is not None:
-            bridge.events_arrived.connect(self._on_bridge_events_arrived)
+    def _build_actions(self) -> None:
+        def make(text: str, keys: str, slot: Any) -> QAction:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _checked=False: slot())
+            self.addAction(action)
+            self.table.addAction(action)
+            return action
 
+        self.retry_action = make("&Retry", "Ctrl+R", self.retry_selected)
+        self.resolve_action = make("Re&solve…", "Ctrl+D", self.begin_resolve)
+        self.open_action = make("&Open return", "Ctrl+O", self.open_selected_return)
+        self.export_action = make("&Export CSV…", "Ctrl+E", self.choose_export)
+        self.clear_action = make("&Clear the view", "Ctrl+Shift+Backspace", self.model.clear)
+        self.clear_action.setToolTip("Clear this view (the database keeps every event)")
+        self.details.retry_button.clicked.connect(self.retry_action.trigger)
+        self.details.resolve_button.clicked.connect(self.resolve_action.trigger)
+        self.details.open_button.clicked.connect(self.open_action.trigger)
+        self.export_button.clicked.connect(self.export_action.trigger)
+
+    # -- wiring ------------------------------------------------------------------------------------
+    def set_services(self, queue: ErrorsQueue | None, actor: Actor | None) -> None:
+        """Give the pane its service and the person at the desk (the window does this once)."""
+        self.queue = queue
+        self.actor = actor
+        self.update_actions()
+        reason = self._why_not_change()
+        if queue is not None and reason:  # say it once, not only in tooltips
+            self.details.status.setText(f"{reason}.")
+
+    # -- selection and state -----------------------------------------------------------------------
+    def selected_events(self) -> list[Event]:
+        rows = sorted({self.proxy.source_row(i.row()) for i in self.table.selectionModel().selectedRows()})
+        return [self.model.event_at(r) for r in rows]
+
+    def current_event(self) -> Event | None:
+        index = self.table.selectionModel().currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.event_at(self.proxy.mapToSource(index).row())
+
+    def select_row(self, proxy_row: int) -> None:
+        index = self.proxy.index(proxy_row, 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+
+    def _why_not_change(self) -> str | None:
+        if self.queue is None:
+            return "Retry and resolve are not available in this window"
+        if self.actor is None or not self.actor.can(Action.RESOLVE_ERRORS):
+            who = (f"{self.actor.username} is {'an' if self.actor.role.value[0] in 'aeiou' else 'a'} "
+                   f"{self.actor.role.value}" if self.actor else "Nobody is signed in")
+            return f"{who}: only an operator or admin can retry or resolve"
+        if self.busy:
+            return f"Wait for “{self.busy}” to finish"
+        return None
+
+    def update_actions(self) -> None:
+        """Enable each action for the selection and the actor; the tooltip says why not."""
+        event = self.current_event()
+        change = self._why_not_change()
+        retry_reason = change or (
+            "Select an event about a document" if event is None or not event.document_key else
+            "Loading the document…" if self.context is None or self.context.document_key != event.document_key
+            else None if self.context.retryable
+            else f"The document is {self.context.status.replace('_', ' ')}; only failed or quarantined "
+                 "documents can be retried")
+        selected = self.selected_events()
+        resolve_reason = change or ("Select one or more events" if not selected else
+                                    "Already resolved" if all(self.model.resolution(e.event_id) for e in selected)
+                                    else None)
+        open_reason = None if event is not None and event.rma else "Select an event about a return"
+        export_reason = None if self.proxy.rowCount() else "Nothing to export"
+        for action, reason, tip, button in (
+                (self.retry_action, retry_reason, "Post the document again now (Ctrl+R)", self.details.retry_button),
+                (self.resolve_action, resolve_reason, "Mark the selected events handled, with a note (Ctrl+D)",
+                 self.details.resolve_button),
+                (self.open_action, open_reason, "Show the return on the Returns page (Ctrl+O)",
+                 self.details.open_button),
+                (self.export_action, export_reason, "Save the rows shown as a CSV file (Ctrl+E)",
+                 self.export_button)):
+            action.setEnabled(reason is None)
+            action.setToolTip(reason or tip)
+            button.setEnabled(reason is None)
+            button.setToolTip(reason or tip)
+
+    def _show_current(self) -> None:
+        event = self.current_event()
+        resolution = self.model.resolution(event.event_id) if event else None
+        context = self.context if event and self.context and self.context.document_key == event.document_key else None
+        self.details.show_event(event, resolution, context, loading=context is None)
+        self.update_actions()
+
+    # -- actions -----------------------------------------------------------------------------------
+    def retry_selected(self) -> None:
+        event = self.current_event()
+        if event is None or event.document_key is None or self.queue is None or self.actor is None:
+            return
+        queue, actor, key = self.queue, self.actor, event.document_key
+        self._start("Retry", lambda _p: queue.retry(actor, key),
+                    lambda status: self._after_change(f"Queued {key} to post again ({status}).", key))
+
+    def begin_resolve(self) -> ResolveDialog | None:
+        events = [e for e in self.selected_events() if self.model.resolution(e.event_id) is None]
+        if not events or self._why_not_change():
+            return None
+        dialog = ResolveDialog(len(events), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.resolve([e.event_id for e in events], dialog.note.toPlainText()))
+        self.resolve_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def resolve(self, event_ids: list[str], note: str) -> None:
+        if self.queue is None or self.actor is None:
+            return
+        queue, actor = self.queue, self.actor
+
+        def done(resolutions: list[Resolution]) -> None:
+            self.model.set_resolutions({r.event_id: r for r in resolutions})
+            count = len(resolutions)
+            self._after_change(f"Resolved {count} event{'s' if count != 1 else ''}.", None)
+
+        self._start("Resolve", lambda _p: queue.resolve(actor, event_ids, note), done)
+
+    def open_selected_return(self) -> None:
+        event = self.current_event()
+        if event is not None and event.rma:
+            self.open_return_requested.emit(event.org or "", event.rma)
+
+    def choose_export(self) -> None:
+        if self.proxy.rowCount():
+            choose_and_export(self, "Export the error log", "error-log.csv", self.export_to)
+
+    def export_to(self, path: Path) -> None:
+        """Write the rows shown (filters applied) to ``path``; formatting happens on the worker."""
+        model = self.model
+        source_row = self.proxy.source_row
+        rows = [(e, model.resolution(e.event_id))
+                for e in (model.event_at(source_row(r)) for r in range(self.proxy.rowCount()))]
+
+        def done(written: Path, count: int) -> None:
+            self.last_export = written
+            self.details.status.setText(f"Exported {count:,} events to {written}.")
+
+        export_csv(self, path, self.proxy, rows=rows, format_row=export_row, headers=EXPORT_HEADERS,
+                   on_done=done, on_failure=self._on_failed)
+
+    def _start(self, label: str, fn: Any, on_success: Any) -> None:
+        self.busy = label
+        self.details.status.setText(f"{label}…")
+        self.update_actions()
+
+        def finished(result: Any) -> None:
+            self.busy = None
+            on_success(result)
+
+        run_in_background(self, fn, on_success=finished, on_failure=self._on_failed, label=label)
+
+    def _after_change(self, message: str, reload_key: str | None) -> None:
+        self.details.status.setText(message)
+        if reload_key is not None:
+            self.context = None
+            self._load_context(reload_key)
+        self._show_current()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        from desktop.services.errors import AppError
+
+        self.busy = None
+        text = exc.user_message() if isinstance(exc, AppError) else f"Failed: {exc}"
+        colour = SEVERITY_COLOURS["error"]
+        self.details.status.setText(f"<span style='color:{colour}'>{_html(text)}</span>")
+        self.update_actions()
+
+    def _load_context(self, key: str) -> None:
+        if self.queue is None:
+            return
+        queue = self.queue
+
+        def loaded(context: DocumentContext | None) -> None:
+            event = self.current_event()
+            if event is not None and event.document_key == key:
+                self.context = context
+                self._show_current()
+
+        run_in_background(self, lambda _p: queue.document_context(key), on_success=loaded,
+                          on_failure=self._on_failed, label="Load the document")
+
+    # -- slots -------------------------------------------------------------------------------------
     @Slot(list)
     def _on_bridge_events_arrived(self, events: list[object]) -> None:
         bar = self.table.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 2
+        known = self.org_combo.count() - 1
         self.model.append_events(events)  # type: ignore[arg-type]
+        orgs = self.model.organizations()
+        if len(orgs) != known:
+            self._refresh_orgs(orgs)
         if at_bottom:
             self.table.scrollToBottom()
 
+    def _refresh_orgs(self, orgs: list[str]) -> None:
+        current = self.org_combo.currentData()
+        self.org_combo.blockSignals(True)
+        self.org_combo.clear()
+        self.org_combo.addItem(ALL_ORGS, None)
+        for org in orgs:
+            self.org_combo.addItem(org, org)
+        self.org_combo.setCurrentIndex(max(0, self.org_combo.findData(current)) if current else 0)
+        self.org_combo.blockSignals(False)
+
+    def load_history(self, events: list[Event], resolutions: dict[str, Resolution] | None = None) -> int:
+        """Put earlier events (from the database) before the live ones, with their resolutions."""
+        added = self.model.prepend_events(events)
+        self.model.set_resolutions(resolutions or {})
+        self._refresh_orgs(self.model.organizations())
+        return added
+
     def _on_severity_combo_current_index_changed(self, index: int) -> None:
         self.proxy.set_min_severity(str(self.severity_combo.itemData(index)))
+        self.update_actions()
+
+    def _on_org_combo_current_index_changed(self, index: int) -> None:
+        self.proxy.set_organization(self.org_combo.itemData(index))
+        self.update_actions()
+
+    def _on_selection_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        event = self.current_event()
+        if event is not None and event.document_key and (
+                self.context is None or self.context.document_key != event.document_key):
+            self.context = None
+            self._load_context(event.document_key)
+        self._show_current()
 
     def _update_summary(self) -> None:
         counts = self.model.counts()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPalette
@@ -31,6 +32,7 @@ from desktop.views.log_dock import ErrorLogDock
 from desktop.views.ops import run_in_background
 from desktop.views.pages import PAGE_CLASSES, Page
 from desktop.views.resources import app_icon, render_svg, tinted_icon
+from desktop.views.tray import TrayController
 
 DEFAULT_SIZE = QSize(1280, 800)
 log = logging.getLogger(__name__)
@@ -69,6 +71,11 @@ class MainWindow(QMainWindow):
         self.log_dock = ErrorLogDock(self, bridge=self.bridge)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.resizeDocks([self.log_dock], [200], Qt.Orientation.Vertical)
+        self.log_dock.set_services(context.extras.get("errors_queue"), context.actor)
+        self.log_dock.open_return_requested.connect(self._on_log_dock_open_return_requested)
+        self.tray = TrayController(self, context.bus, context.settings, app_icon())
+        self.tray.show_requested.connect(self._on_tray_show_requested)
+        self.tray.quit_requested.connect(self.close)
         self._build_actions()
         self._build_status_bar()
         self._restore_geometry()
@@ -191,13 +198,32 @@ class MainWindow(QMainWindow):
         assert isinstance(page, Page)
         return page
 
+    def _on_log_dock_open_return_requested(self, org: str, rma: str) -> None:
+        """The Returns page shows the return if it knows how (``show_return(org, rma)``)."""
+        self.show_page_by_key("returns")
+        show = getattr(self.current_page, "show_return", None)
+        if callable(show):
+            show(org, rma)
+
+    def _on_tray_show_requested(self, target: str) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if target == "error_log":
+            self.log_dock.show()
+        elif target:
+            self.show_page_by_key(target)
+
     # -- history -------------------------------------------------------------------------------
-    def load_history(self, loader: Callable[[], list[object]]) -> None:
+    def load_history(self, loader: Callable[[], Any]) -> None:
         """Fill the log pane with earlier events from the database, off the GUI thread."""
         self.history_state = "loading"
 
-        def loaded(events: list[object]) -> None:
-            self.log_dock.model.prepend_events(events)  # type: ignore[arg-type]
+        def loaded(events: Any) -> None:
+            if isinstance(events, tuple):  # ErrorsQueue.history(): (events, resolutions)
+                self.log_dock.load_history(*events)
+            else:
+                self.log_dock.load_history(events)
             self.log_dock.table.scrollToBottom()
             self.history_state = "loaded"
 
@@ -229,7 +255,13 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.tray.should_hide_instead_of_close():  # the sync keeps running; "Quit" really quits
+            self.save_state()
+            self.hide()
+            event.ignore()
+            return
         self.save_state()
+        self.tray.close()
         if self.bridge is not None:
             self.bridge.close()
         super().closeEvent(event)

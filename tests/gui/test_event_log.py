@@ -150,3 +150,227 @@ def test_window_loads_history_in_the_background(qtbot: QtBot, window: MainWindow
     assert threads == [False]
     assert window.log_dock.model.rowCount() == 3
     assert window.log_dock.summary.text() == "3 events · 3 warnings"
+
+
+# --- resolutions, organization filter, details, actions, export -----------------------------------
+
+import csv  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from pytestqt.modeltest import ModelTester  # noqa: E402
+
+from desktop.services.auth.roles import Actor, Role  # noqa: E402
+from desktop.services.errors_queue import ErrorsQueue, Resolution  # noqa: E402
+from desktop.services.events import EventKind  # noqa: E402
+from desktop.services.store.db import Database  # noqa: E402
+from desktop.services.store.event_sink import EventLogSink  # noqa: E402
+from desktop.services.store.migrate import upgrade  # noqa: E402
+from desktop.services.store.models import AuditLog, Organization, OutboxDocument, OutboxStatus, Platform  # noqa: E402
+from desktop.views.context import ShellContext  # noqa: E402
+from desktop.views.log_dock import ErrorLogDock  # noqa: E402
+
+
+def test_resolutions_org_filter_and_hide_resolved(qtmodeltester: ModelTester, qapp: QApplication) -> None:
+    model = EventLogModel()
+    events = [make_event(i, Severity.ERROR, org=("ACME" if i % 2 else "BIRCH")) for i in range(10)]
+    model.append_events(events)
+    assert model.organizations() == ["ACME", "BIRCH"]
+    model.set_resolutions({events[1].event_id: Resolution(events[1].event_id, "olivia", T0, "fixed the tax code")})
+    assert model.data(model.index(1, Column.SEVERITY)) == "Resolved"
+    assert "Resolved by olivia: fixed the tax code" in model.data(model.index(1, Column.MESSAGE),
+                                                                  Qt.ItemDataRole.ToolTipRole)
+    proxy = EventFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_organization("ACME")
+    assert proxy.rowCount() == 5
+    proxy.set_hide_resolved(True)
+    assert proxy.rowCount() == 4
+    qtmodeltester.check(proxy, force_py=True)
+    proxy.set_organization(None)
+    assert proxy.rowCount() == 9
+    qtmodeltester.check(model, force_py=True)
+
+
+class Desk:
+    """A dock wired to a real ErrorsQueue over a real SQLite database, events flowing through the bus."""
+
+    def __init__(self, tmp_path: Path, bus: EventBus, actor: Actor) -> None:
+        url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+        upgrade(url)
+        self.db = Database(url)
+        self.sink = EventLogSink(self.db)
+        self.sink.attach(bus)
+        self.queue = ErrorsQueue(self.db, bus.clock, bus)
+        with self.db.write_session() as s:
+            org = Organization(code="ACME", name="Acme", platform=Platform.QBO, timezone="UTC", home_currency="USD",
+                               settings={}, is_active=True, created_at=T0, updated_at=T0)
+            s.add(org)
+            s.flush()
+            s.add(OutboxDocument(organization_id=org.id, idempotency_key="K-1", role="refund", platform=Platform.QBO,
+                                 doc_type="CreditMemo", status=OutboxStatus.QUARANTINED, attempts=2, created_at=T0,
+                                 updated_at=T0, payload={"DocNumber": "R-1", "refresh_token": "rt-very-secret-1"},
+                                 last_error={"platform_code": "6000", "message": "Business validation error"}))
+        self.bridge = EventBridge(bus, batch_interval_ms=10)
+        self.dock = ErrorLogDock(bridge=self.bridge)
+        self.dock.set_services(self.queue, actor)
+        self.event = bus.emit(EventKind.DOCUMENT_QUARANTINED, Severity.ERROR, "=Credit memo needs a person", org="ACME",
+                              rma="RMA-7", document_key="K-1", platform="qbo", platform_code="6000",
+                              platform_message="Business Validation Error")
+        assert self.sink.flush()
+
+    def status(self) -> str:
+        with self.db.session() as s:
+            return str(s.scalar(sa.select(OutboxDocument.status)))
+
+    def audit(self) -> list[str]:
+        with self.db.session() as s:
+            return list(s.scalars(sa.select(AuditLog.action)))
+
+    def close(self) -> None:
+        self.bridge.close()
+        self.sink.close()
+        self.dock.deleteLater()
+        self.db.dispose()
+
+
+@pytest.fixture
+def operator_desk(qtbot: QtBot, tmp_path: Path, bus: EventBus) -> Iterator[Desk]:
+    desk = Desk(tmp_path, bus, Actor("olivia", Role.OPERATOR))
+    qtbot.addWidget(desk.dock)
+    desk.dock.show()
+    qtbot.waitUntil(lambda: desk.dock.model.rowCount() == 1, timeout=5000)
+    desk.dock.select_row(0)
+    yield desk
+    desk.close()
+
+
+def test_details_show_the_redacted_document_and_retry_posts_it_again(qtbot: QtBot, operator_desk: Desk) -> None:
+    dock = operator_desk.dock
+    qtbot.waitUntil(lambda: dock.retry_action.isEnabled(), timeout=5000)  # document context loaded
+    raw = dock.details.raw.toPlainText()
+    assert '"platform_code": "6000"' in raw and '"refresh_token": "***"' in raw and "rt-very-secret" not in raw
+    assert "quarantined · 2 attempts" in dock.details.facts.text()
+    dock.details.retry_button.click()
+    qtbot.waitUntil(lambda: operator_desk.status() == "pending", timeout=5000)
+    qtbot.waitUntil(lambda: "Queued K-1" in dock.details.status.text(), timeout=5000)
+    assert operator_desk.audit() == ["document.retried"]
+    # Pending now: nothing to retry (once the reloaded document says so).
+    qtbot.waitUntil(lambda: "only failed or quarantined" in dock.retry_action.toolTip(), timeout=5000)
+    assert not dock.retry_action.isEnabled() and not dock.details.retry_button.isEnabled()
+
+
+def test_resolve_with_a_note_marks_the_row_and_is_audited(qtbot: QtBot, operator_desk: Desk) -> None:
+    dock = operator_desk.dock
+    dialog = dock.begin_resolve()
+    assert dialog is not None
+    assert not dialog.buttons.buttons()[0].isEnabled() or dialog.note.toPlainText() == ""
+    dialog.note.setPlainText("Added the GST rate to the mapping")
+    dialog.accept()
+    qtbot.waitUntil(lambda: dock.model.resolution(operator_desk.event.event_id) is not None, timeout=5000)
+    assert dock.model.data(dock.model.index(0, Column.SEVERITY)) == "Resolved"
+    assert operator_desk.audit() == ["error.resolved"]
+    assert not dock.resolve_action.isEnabled() and dock.resolve_action.toolTip() == "Already resolved"
+    dock.hide_resolved.setChecked(True)
+    assert dock.proxy.rowCount() == 0
+
+
+def test_a_viewer_sees_why_and_the_service_refuses_even_if_asked_directly(
+        qtbot: QtBot, tmp_path: Path, bus: EventBus) -> None:
+    desk = Desk(tmp_path, bus, Actor("victor", Role.VIEWER))
+    qtbot.addWidget(desk.dock)
+    try:
+        qtbot.waitUntil(lambda: desk.dock.model.rowCount() == 1, timeout=5000)
+        desk.dock.select_row(0)
+        dock = desk.dock
+        for action in (dock.retry_action, dock.resolve_action):
+            assert not action.isEnabled()
+            assert action.toolTip() == "victor is a viewer: only an operator or admin can retry or resolve"
+        assert dock.open_action.isEnabled()  # looking is allowed
+        dock.resolve([desk.event.event_id], "I am only looking")  # the button is off; call the action anyway
+        qtbot.waitUntil(lambda: "may not resolve errors" in dock.details.status.text(), timeout=5000)
+        dock.retry_selected()
+        qtbot.waitUntil(lambda: dock.busy is None, timeout=5000)
+        assert "may not resolve errors" in dock.details.status.text()
+        assert desk.status() == "quarantined" and desk.audit() == []
+        assert dock.model.resolution(desk.event.event_id) is None
+    finally:
+        desk.close()
+
+
+def test_export_writes_the_filtered_rows_defused_off_the_gui_thread(
+        qtbot: QtBot, operator_desk: Desk, bus: EventBus, tmp_path: Path) -> None:
+    dock = operator_desk.dock
+    for i in range(30):
+        bus.publish(make_event(i, org="BIRCH"))
+    qtbot.waitUntil(lambda: dock.model.rowCount() == 31, timeout=5000)
+    dock.org_combo.setCurrentIndex(dock.org_combo.findData("ACME"))
+    assert dock.proxy.rowCount() == 1
+    target = tmp_path / "log.csv"
+    dock.export_to(target)
+    qtbot.waitUntil(lambda: dock.last_export == target, timeout=5000)
+    with target.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["Time (UTC)", "Severity", "Organization"]
+    assert len(rows) == 2 and rows[1][2] == "ACME" and rows[1][6] == "'=Credit memo needs a person"
+    assert rows[1][8] == "6000"
+
+
+def test_open_return_goes_to_the_returns_page(qtbot: QtBot, shell_context: ShellContext, bus: EventBus) -> None:
+    window = MainWindow(shell_context)
+    qtbot.addWidget(window)
+    bus.emit(EventKind.DOCUMENT_FAILED, Severity.WARNING, "did not post", org="ACME", rma="RMA-42")
+    qtbot.waitUntil(lambda: window.log_dock.model.rowCount() == 1, timeout=5000)
+    window.log_dock.select_row(0)
+    with qtbot.waitSignal(window.log_dock.open_return_requested) as signal:
+        window.log_dock.open_action.trigger()
+    assert signal.args == ["ACME", "RMA-42"]
+    assert window.current_page.info.key == "returns"
+    window.tray.quitting = True
+
+
+def test_filter_proxy_follows_trimming_and_keeps_the_selection(
+        qtmodeltester: ModelTester, qtbot: QtBot, qapp: QApplication) -> None:
+    from PySide6.QtWidgets import QTableView
+
+    model = EventLogModel(max_rows=100)
+    proxy = EventFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_min_severity("warning")
+    model.append_events([make_event(i, Severity.WARNING if i % 4 == 0 else Severity.INFO) for i in range(250)])
+    shown = [model.event_at(proxy.source_row(r)).document_key for r in range(proxy.rowCount())]
+    assert shown == [f"CM-{i}" for i in range(152, 250, 4)]  # only the newest 100 are kept
+    qtmodeltester.check(proxy, force_py=True)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.selectRow(3)  # CM-164
+    proxy.set_text("cm-16")  # CM-160, CM-164, CM-168
+    selected = [proxy.mapToSource(i).row() for i in view.selectionModel().selectedRows()]
+    assert [model.event_at(r).document_key for r in selected] == ["CM-164"]
+    assert proxy.rowCount() == 3
+    proxy.set_text("cm-2")
+    assert view.selectionModel().selectedRows() == []  # the selected row is filtered out: nothing selected
+    model.prepend_events([])  # no-op keeps the mapping
+    model.clear()
+    assert proxy.rowCount() == 0
+
+
+def test_refiltering_a_hundred_thousand_rows_is_quick(qapp: QApplication) -> None:
+    model = EventLogModel()
+    proxy = EventFilterProxy()
+    proxy.setSourceModel(model)
+    model.append_events([make_event(i, Severity.ERROR if i % 10 == 0 else Severity.INFO,
+                                    org=f"ORG{i % 12}") for i in range(100_000)])
+    started = time.perf_counter()
+    proxy.set_min_severity("error")
+    proxy.set_organization("ORG4")
+    proxy.set_organization(None)
+    proxy.set_min_severity("debug")
+    elapsed = time.perf_counter() - started
+    assert proxy.rowCount() == 100_000
+    assert elapsed < 0.5, f"four re-filters of 100k rows took {elapsed * 1000:.0f} ms"
+    proxy.set_text("rma-1099")  # RMA-1099 and RMA-10990..10999 (i = 99, 9990..9999)
+    assert proxy.rowCount() == 11

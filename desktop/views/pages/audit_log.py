@@ -1,8 +1,141 @@
-"""Audit log: the append-only, hash-chained record of who changed what."""
+"""Audit log: the append-only, hash-chained record of who changed what — filter, verify, export.
+
+The grid is a lazy model over :class:`~desktop.services.audit_trail.AuditTrail`: it asks for
+windows of 500 entries as the view scrolls (``canFetchMore``/``fetchMore``, loaded in the
+background), sorts in the database when a header is clicked, and reloads when a filter changes.
+"Verify chain" recomputes every hash off the GUI thread and says, in words, whether history is intact
+and where it was broken. Export writes every matching entry (not only the loaded ones).
+"""
 
 from __future__ import annotations
 
-from desktop.views.pages.base import Page, PageInfo
+import csv
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.services.audit_trail import CATEGORIES, SORT_KEYS, AuditEntry, AuditFilter
+from desktop.views.csv_export import choose_and_export, csv_cell
+from desktop.views.log_dock import DISABLED_BUTTONS
+from desktop.views.ops import Progress, run_in_background
+from desktop.views.pages.base import Card, Page, PageInfo, label
+
+if TYPE_CHECKING:
+    from desktop.services.audit import ChainReport
+    from desktop.services.audit_trail import AuditTrail
+
+Index = QModelIndex | QPersistentModelIndex
+PAGE_SIZE = 500
+HEADERS = ("#", "Time", "Who", "Action", "Target", "Organization", "Details")
+OK_COLOUR, BAD_COLOUR = "#2f9e62", "#e5484d"
+
+
+def details_text(details: dict[str, Any]) -> str:
+    """``key: value · key: value`` — the details on one line, for the grid."""
+    return " · ".join(f"{k}: {v}" for k, v in details.items() if v not in (None, "", [], {}))
+
+
+def action_text(action: str) -> str:
+    """``user.role_changed`` → ``User · role changed``."""
+    subject, _, what = action.partition(".")
+    return f"{subject.replace('_', ' ').capitalize()} · {what.replace('_', ' ')}" if what else action
+
+
+class AuditLogModel(QAbstractTableModel):
+    """Entries in windows: ``more_wanted(offset)`` asks the page to load the next one."""
+
+    more_wanted = Signal(int)
+    sort_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[AuditEntry] = []
+        self.total = 0
+        self.loading = False
+        self.sort_key = "seq"
+        self.descending = True
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(HEADERS):
+            return HEADERS[section]
+        return None
+
+    def entry_at(self, row: int) -> AuditEntry:
+        return self._rows[row]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        entry = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(entry, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 6:
+            return json.dumps(entry.details, indent=1, ensure_ascii=False)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def display(entry: AuditEntry, column: int) -> str:
+        values = (str(entry.seq), f"{entry.occurred_at.astimezone():%Y-%m-%d %H:%M:%S}", entry.actor,
+                  action_text(entry.action), entry.target or "", entry.organization or "",
+                  details_text(entry.details))
+        return values[column] if 0 <= column < len(values) else ""
+
+    # -- lazy loading ------------------------------------------------------------------------------
+    def canFetchMore(self, parent: Index) -> bool:
+        return not parent.isValid() and not self.loading and len(self._rows) < self.total
+
+    def fetchMore(self, parent: Index) -> None:
+        if self.canFetchMore(parent):
+            self.loading = True
+            self.more_wanted.emit(len(self._rows))
+
+    def reset(self, total: int, first: list[AuditEntry]) -> None:
+        self.beginResetModel()
+        self.total = total
+        self._rows = list(first)
+        self.loading = False
+        self.endResetModel()
+
+    def append_page(self, offset: int, entries: list[AuditEntry]) -> None:
+        self.loading = False
+        if offset != len(self._rows) or not entries:  # a stale page (the filter changed meanwhile)
+            return
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(entries) - 1)
+        self._rows.extend(entries)
+        self.endInsertRows()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting happens in the database: remember the order and ask the page to reload."""
+        keys = (*SORT_KEYS, "seq")  # one per column; the details column sorts by sequence
+        self.sort_key = keys[column] if 0 <= column < len(keys) else "seq"
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self.sort_changed.emit()
 
 
 class AuditLogPage(Page):
@@ -18,8 +151,284 @@ class AuditLogPage(Page):
     )
 
     def build(self) -> None:
-        self.add_empty_state(
-            "No audit entries yet",
-            "Entries are added as people connect ledgers, edit mappings or post by hand. They can be "
-            "filtered, exported to CSV and verified.",
-        )
+        self.trail: AuditTrail | None = self.context.extras.get("audit_trail")
+        self.actor = self.context.actor
+        self.last_report: ChainReport | None = None
+        self.last_export: Path | None = None
+        self._generation = 0
+        self.setStyleSheet(DISABLED_BUTTONS)
+        self.model = AuditLogModel(self)
+        self.model.more_wanted.connect(self._load_more)
+        self._build_toolbar()
+        self._build_status()
+        self._build_grid()
+        self.empty_state = self.add_empty_state(
+            "No audit entries yet" if self.trail is not None else "The audit log is not available in this window",
+            "Entries are added as people connect ledgers, edit mappings, retry or resolve errors, post by hand "
+            "or change users. They can be filtered, exported to CSV and verified.")
+        self.empty_state.setVisible(False)
+        self._refilter = QTimer(self)
+        self._refilter.setSingleShot(True)
+        self._refilter.setInterval(250)
+        self._refilter.timeout.connect(self.reload)
+        self._build_actions()
+        self.model.sort_changed.connect(self.reload)  # after the header set its initial order
+        self.reload()
+
+    # -- construction ------------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by who, action, target or organization")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMinimumWidth(260)
+        self.filter_edit.textChanged.connect(lambda _t: self._refilter.start())
+        self.category_combo = QComboBox()
+        self.category_combo.addItem("Everything", None)
+        for name in CATEGORIES:
+            self.category_combo.addItem(name, name)
+        self.category_combo.currentIndexChanged.connect(lambda _i: self.reload())
+        self.actor_combo = QComboBox()
+        self.actor_combo.addItem("Anyone", None)
+        self.actor_combo.setMinimumWidth(130)
+        self.actor_combo.currentIndexChanged.connect(lambda _i: self.reload())
+        self.verify_button = QPushButton("Verify chain")
+        self.verify_button.setObjectName("PrimaryButton")
+        self.export_button = QPushButton("Export CSV…")
+        for widget in (self.filter_edit, self.category_combo, self.actor_combo):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.verify_button)
+        bar.addWidget(self.export_button)
+        self.body.addLayout(bar)
+        self.body.addSpacing(10)
+
+    def _build_status(self) -> None:
+        row = QHBoxLayout()
+        row.setSpacing(10)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(140)
+        self.progress.setMaximumHeight(10)
+        self.progress.setTextVisible(False)
+        self.progress.setVisible(False)
+        self.chain_label = QLabel("Chain not verified in this session")
+        self.chain_label.setObjectName("Badge")
+        self.status = QLabel("")
+        self.status.setObjectName("CardHint")
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("CardHint")
+        row.addWidget(self.chain_label)
+        row.addWidget(self.progress)
+        row.addWidget(self.status, 1)
+        row.addWidget(self.count_label)
+        self.body.addLayout(row)
+        self.body.addSpacing(10)
+
+    def _build_grid(self) -> None:
+        self.grid = QWidget()
+        col = QVBoxLayout(self.grid)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(12)
+        self.table = QTableView()
+        self.table.setObjectName("AuditTable")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.setMinimumHeight(380)
+        header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setHighlightSections(False)
+        for column, width in enumerate((56, 150, 110, 190, 190, 110)):
+            header.resizeSection(column, width)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
+        card = Card()
+        card.layout_.addWidget(label("Entry", "SectionTitle"))
+        self.entry_text = QPlainTextEdit()
+        self.entry_text.setReadOnly(True)
+        self.entry_text.setPlaceholderText("Select an entry to see its details and hashes.")
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(max(8.0, QFont().pointSizeF() - 1))
+        self.entry_text.setFont(mono)
+        self.entry_text.setFixedHeight(150)
+        card.layout_.addWidget(self.entry_text)
+        col.addWidget(self.table)
+        col.addWidget(card)
+        self.body.addWidget(self.grid)
+
+    def _build_actions(self) -> None:
+        def make(text: str, keys: QKeySequence | str, slot: Any, button: QPushButton | None) -> QAction:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _checked=False: slot())
+            self.addAction(action)
+            if button is not None:
+                button.clicked.connect(action.trigger)
+            return action
+
+        self.verify_action = make("&Verify chain", "Ctrl+Shift+V", self.verify, self.verify_button)
+        self.export_action = make("&Export CSV…", "Ctrl+E", self.choose_export, self.export_button)
+        self.reload_action = make("Re&load", QKeySequence(QKeySequence.StandardKey.Refresh), self.reload, None)
+        self.find_action = make("Filter", "Ctrl+Shift+F", self.filter_edit.setFocus, None)
+        self.verify_button.setToolTip("Recompute every entry's hash to prove nothing was changed (Ctrl+Shift+V)")
+        self.export_button.setToolTip("Save every matching entry as a CSV file (Ctrl+E)")
+        available = self.trail is not None and self.actor is not None
+        for action, button in ((self.verify_action, self.verify_button), (self.export_action, self.export_button)):
+            action.setEnabled(available)
+            button.setEnabled(available)
+            if not available:
+                button.setToolTip("The audit log is not available in this window")
+
+    # -- loading -------------------------------------------------------------------------------------
+    def current_filter(self) -> AuditFilter:
+        return AuditFilter(text=self.filter_edit.text(), category=self.category_combo.currentData(),
+                           actor=self.actor_combo.currentData(), sort=self.model.sort_key,
+                           descending=self.model.descending)
+
+    def reload(self) -> None:
+        trail, actor = self.trail, self.actor
+        if trail is None or actor is None:
+            self.grid.setVisible(False)
+            self.empty_state.setVisible(True)
+            return
+        self._generation += 1
+        generation, flt = self._generation, self.current_filter()
+        self.set_busy("Loading entries…")
+
+        def load(_p: Progress) -> tuple[int, list[AuditEntry], list[str]]:
+            return trail.count(actor, flt), trail.page(actor, flt, 0, PAGE_SIZE), trail.actors(actor)
+
+        def loaded(result: tuple[int, list[AuditEntry], list[str]]) -> None:
+            if generation != self._generation:
+                return
+            total, first, actors = result
+            self.model.reset(total, first)
+            self._fill_actors(actors)
+            unfiltered = not (flt.text or flt.category or flt.actor)
+            self.empty_state.setVisible(total == 0 and unfiltered)
+            self.grid.setVisible(not (total == 0 and unfiltered))
+            self.count_label.setText(f"{total:,} entr{'ies' if total != 1 else 'y'}"
+                                     f"{'' if unfiltered else ' match'}")
+            self.set_busy(None)
+
+        run_in_background(self, load, on_success=loaded, on_failure=self._on_failed, label="Loading the audit log")
+
+    def _load_more(self, offset: int) -> None:
+        trail, actor, flt, generation = self.trail, self.actor, self.current_filter(), self._generation
+        if trail is None or actor is None:
+            return
+
+        def loaded(entries: list[AuditEntry]) -> None:
+            if generation == self._generation:
+                self.model.append_page(offset, entries)
+
+        run_in_background(self, lambda _p: trail.page(actor, flt, offset, PAGE_SIZE), on_success=loaded,
+                          on_failure=self._on_failed, label="Loading more audit entries")
+
+    def _fill_actors(self, actors: list[str]) -> None:
+        current = self.actor_combo.currentData()
+        self.actor_combo.blockSignals(True)
+        self.actor_combo.clear()
+        self.actor_combo.addItem("Anyone", None)
+        for name in actors:
+            self.actor_combo.addItem(name, name)
+        self.actor_combo.setCurrentIndex(max(0, self.actor_combo.findData(current)) if current else 0)
+        self.actor_combo.blockSignals(False)
+
+    # -- verify, export ------------------------------------------------------------------------------
+    def verify(self) -> None:
+        trail, actor = self.trail, self.actor
+        if trail is None or actor is None:
+            return
+        self.set_busy("Verifying the hash chain…")
+        self.verify_action.setEnabled(False)
+        self.verify_button.setEnabled(False)
+
+        def done(report: ChainReport) -> None:
+            self.last_report = report
+            self.verify_action.setEnabled(True)
+            self.verify_button.setEnabled(True)
+            self.set_busy(None)
+            when = f"{self.context.clock.now().astimezone():%H:%M}" if self.context.clock else "just now"
+            if report.intact:
+                text, colour = f"✓ Chain intact · {report.entries:,} entries checked · {when}", OK_COLOUR
+            else:
+                text = f"✗ Chain broken at entry #{report.first_broken_seq}: {report.reason}"
+                colour = BAD_COLOUR
+            self.chain_label.setText(text)
+            self.chain_label.setStyleSheet(f"color: {colour}; border-color: {colour}; font-weight: 600;")
+
+        run_in_background(self, lambda _p: trail.verify(actor), on_success=done, on_failure=self._on_failed,
+                          label="Verifying the audit chain")
+
+    def choose_export(self) -> None:
+        choose_and_export(self, "Export the audit log", "audit-log.csv", self.export_to)
+
+    def export_to(self, path: Path) -> None:
+        trail, actor, flt = self.trail, self.actor, self.current_filter()
+        if trail is None or actor is None:
+            return
+        self.set_busy(f"Exporting to {path.name}…")
+
+        def write(progress: Progress) -> int:
+            count = 0
+            with path.open("w", newline="", encoding="utf-8") as f:
+                out = csv.writer(f)
+                out.writerow(["Sequence", "Time (UTC)", "Who", "Action", "Target", "Organization", "Details",
+                              "Previous hash", "Hash"])
+                for e in trail.iter_all(actor, flt):
+                    out.writerow([csv_cell(x) for x in (e.seq, e.occurred_at.isoformat(), e.actor, e.action,
+                                                        e.target, e.organization,
+                                                        json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+                                                        e.prev_hash, e.hash)])
+                    count += 1
+                    if count % 2000 == 0:
+                        progress.report(count)
+            return count
+
+        def done(count: int) -> None:
+            self.last_export = path
+            self.set_busy(None)
+            self.status.setText(f"Exported {count:,} entries to {path}.")
+
+        run_in_background(self, write, on_success=done, on_failure=self._on_failed, label="Exporting the audit log")
+
+    # -- state -----------------------------------------------------------------------------------------
+    def _show_selected(self) -> None:
+        index = self.table.selectionModel().currentIndex()
+        if not index.isValid():
+            self.entry_text.setPlainText("")
+            return
+        e = self.model.entry_at(index.row())
+        self.entry_text.setPlainText(
+            f"#{e.seq}  {e.occurred_at.isoformat()}  {e.actor}  {e.action}  {e.target or ''}\n"
+            f"{json.dumps(e.details, indent=2, ensure_ascii=False, sort_keys=True)}\n"
+            f"previous hash {e.prev_hash}\nhash          {e.hash}")
+
+    def set_busy(self, message: str | None) -> None:
+        self.progress.setVisible(message is not None)
+        if message is not None:
+            self.status.setText(message)
+        elif self.status.text().endswith("…"):
+            self.status.setText("")
+
+    def _on_failed(self, exc: BaseException) -> None:
+        from desktop.services.errors import AppError
+
+        self.set_busy(None)
+        self.model.loading = False
+        self.verify_action.setEnabled(self.trail is not None)
+        self.verify_button.setEnabled(self.trail is not None)
+        text = exc.user_message() if isinstance(exc, AppError) else f"Something went wrong: {exc}"
+        self.status.setText(f"<span style='color:{BAD_COLOUR}'>{text}</span>")

@@ -40,6 +40,11 @@ class EventLog(Base):
     platform_code: Mapped[str | None] = mapped_column(String(CODE))
     platform_message: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]]
+    #: Set when a person marks the problem handled (``desktop.services.errors_queue``); the event
+    #: itself never changes, so these three are the only columns ever updated.
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditLog(Base):

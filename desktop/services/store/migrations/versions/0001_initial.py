@@ -41,6 +41,9 @@ def upgrade() -> None:
     sa.Column('platform_code', sa.String(length=64), nullable=True),
     sa.Column('platform_message', sa.Text(), nullable=True),
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by', sa.String(length=100), nullable=True),
+    sa.Column('resolution_note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_log')),
     sa.UniqueConstraint('event_id', name=op.f('uq_event_log_event_id'))
     )
