@@ -1,0 +1,198 @@
+"""Manual fallback entry against the sandbox ledgers over real HTTP, on SQLite and PostgreSQL.
+
+Both paths are proven by counting the ledger's documents through ``GET /_sandbox/ledger/…``:
+queued → the outbox posts it exactly once when the ledger is reachable again; entered directly
+as N → the sync adopts N and posts nothing. Validation is pre-flight's, and every problem that
+stops a submission is counted as a manual-entry error prevented.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from desktop.services.auth.platforms import Platform
+from desktop.services.auth.roles import Actor, Role
+from desktop.services.errors import NeedsPersonError, PermissionDenied
+from desktop.services.events import EventKind
+from desktop.services.manual_entry import ManualForm
+from desktop.services.store.models import (
+    ManualEntry,
+    ManualEntryPath,
+    ManualEntryStatus,
+    OutboxStatus,
+    Return,
+    ReturnSyncStatus,
+)
+from desktop.services.sync.outbox import Backoff
+from tests.integration.test_manual_entry_support import (  # noqa: F401 - the fixture is used by name
+    ReturnsWorld,
+    rworld_fixture,
+)
+from tests.integration.test_posting_support import ADMIN
+
+OPERATOR = Actor("olga", Role.OPERATOR)
+
+
+def _entries(w: ReturnsWorld) -> list[ManualEntry]:
+    with w.db.session() as s:
+        return list(s.scalars(sa.select(ManualEntry).order_by(ManualEntry.id)))
+
+
+@pytest.mark.slow
+def test_queued_entry_posts_exactly_once_when_the_ledger_is_reachable_again(rworld: ReturnsWorld) -> None:
+    cid, org = rworld.ready(Platform.QBO)
+    rma = rworld.clean_return(org, single=False)
+    prepared = rworld.manual.prepare(org, rma)
+    keys = [d.idempotency_key for d in prepared.documents]
+    before = rworld.ledger_count("qbo")
+    # the ledger goes down: every try of the posting request (the connector tries 5 times) answers 503
+    rworld.sandbox.control("POST", "faults", {"rules": [{"service": "qbo", "path_regex": "/batch$", "method": "POST",
+                                                        "action": "status", "status": 503, "times": 5}]})
+
+    result = rworld.manual.submit(OPERATOR, ManualForm(org, rma, ManualEntryPath.QUEUED, amount=prepared.refund.amount
+                                                       if prepared.refund else None, note="sync down"))
+
+    assert result.ok and result.prevented == 0 and len(result.entry_ids) == len(keys)
+    assert {r.status for r in rworld.outbox_rows(rma)} == {OutboxStatus.PENDING}
+    poster = rworld.poster(backoff=Backoff(base_s=0.5, cap_s=0.5))
+    down = poster.post_pending(cid, worker_id="w1")
+    assert (down.posted, down.failed) == (0, len(keys)) and rworld.ledger_count("qbo") == before
+    rows = rworld.outbox_rows(rma)
+    assert {r.status for r in rows} == {OutboxStatus.FAILED}
+    due = max(r.next_attempt_at for r in rows if r.next_attempt_at is not None)
+    while rworld.clock.now() <= due:  # the backoff passes; the ledger is reachable again
+        time.sleep(0.05)
+
+    up = poster.post_pending(cid, worker_id="w2")
+    again = rworld.fast_poster().post_pending(cid, worker_id="w3")
+
+    assert up.posted == len(keys) and again.posted == 0 and again.requests == 0
+    ledger = rworld.ledger("qbo", "9130350000000001")
+    assert len(ledger) == before + len(keys)
+    for key in keys:
+        assert len([d for d in ledger if key in str(d.get("raw"))]) == 1, "each document landed exactly once"
+    assert rworld.manual.refresh_statuses() == len(keys)
+    assert {e.status for e in _entries(rworld)} == {ManualEntryStatus.POSTED}
+    assert EventKind.DOCUMENT_ENTERED_MANUALLY in rworld.kinds()
+
+
+@pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
+def test_entered_directly_as_n_is_adopted_and_nothing_is_posted(rworld: ReturnsWorld, platform: Platform) -> None:
+    cid, org = rworld.ready(platform)
+    rma = rworld.clean_return(org, single=True)
+    doc = rworld.manual.prepare(org, rma).documents[0]
+    number = "HAND-4711"
+    rworld.enter_in_ledger(platform.value, doc.doc_type, doc.payload, number)  # the accountant, in the ledger
+    before = rworld.ledger_count(platform.value)
+
+    result = rworld.manual.submit(OPERATOR, ManualForm(org, rma, ManualEntryPath.ENTERED_DIRECTLY,
+                                                       doc_number=number))
+    assert result.ok, result.prepared.problems
+    parked = rworld.poster().post_pending(cid, worker_id="w1")  # a sync run before adoption sends nothing
+    assert parked.posted == 0 and parked.requests == 0
+
+    adopted = rworld.manual.adopt_pending(cid)
+    after = rworld.poster().post_pending(cid, worker_id="w2")
+
+    assert (adopted.matched, adopted.waiting, adopted.mismatched) == (1, 0, 0)
+    assert after.posted == 0
+    assert rworld.ledger_count(platform.value) == before, "the sync posted nothing: N was adopted"
+    [row] = rworld.outbox_rows(rma)
+    assert row.status is OutboxStatus.POSTED and row.remote_number == number and row.remote_id
+    assert row.last_error == {"resolution": "adopted", "manual_entry": result.entry_ids[0], "at": row.last_error["at"]}
+    [entry] = _entries(rworld)
+    assert entry.status is ManualEntryStatus.MATCHED and entry.ledger_doc_number == number
+    with rworld.db.session() as s:
+        assert s.scalar(sa.select(Return.sync_status).where(Return.rma_number == rma)) is ReturnSyncStatus.POSTED
+    assert EventKind.DOCUMENT_DUPLICATE_PREVENTED in rworld.kinds()
+    assert rworld.manual.adopt_pending(cid).matched == 0, "adopted once; nothing left to look for"
+
+
+def test_an_entry_not_in_the_ledger_yet_waits_and_retry_refuses_to_double_post(rworld: ReturnsWorld) -> None:
+    cid, org = rworld.ready(Platform.QBO)
+    rma = rworld.clean_return(org, single=True)
+    before = rworld.ledger_count("qbo")
+    assert rworld.manual.submit(OPERATOR, ManualForm(org, rma, ManualEntryPath.ENTERED_DIRECTLY,
+                                                     doc_number="NOT-THERE")).ok
+    waiting = rworld.manual.adopt_pending(cid)
+    assert (waiting.matched, waiting.waiting) == (0, 1)
+    [row] = rworld.outbox_rows(rma)
+    with pytest.raises(NeedsPersonError, match="post it twice"):
+        rworld.manual.retry(OPERATOR, row.idempotency_key)
+    assert rworld.poster().post_pending(cid, worker_id="w1").posted == 0
+    assert rworld.ledger_count("qbo") == before
+
+
+def test_validation_is_preflight_and_every_stopped_error_counts_as_prevented(rworld: ReturnsWorld) -> None:
+    _cid, org = rworld.ready(Platform.QBO)
+    rma = rworld.clean_return(org, single=True)
+    refund = rworld.manual.prepare(org, rma).refund
+    assert refund is not None
+
+    wrong = rworld.manual.submit(OPERATOR, ManualForm(org, rma, ManualEntryPath.ENTERED_DIRECTLY,
+                                                      amount=refund.amount + Decimal("0.01")))
+    assert not wrong.ok and wrong.prevented == 2
+    assert {p.code for p in wrong.prepared.problems} == {"amount_mismatch", "doc_number_required"}
+    assert rworld.outbox_rows(rma) == [] and _entries(rworld) == []
+
+    assert rworld.manual.submit(OPERATOR, ManualForm(org, rma, amount=refund.amount)).ok
+    twice = rworld.manual.submit(OPERATOR, ManualForm(org, rma))
+    assert {p.code for p in twice.prepared.problems} == {"already_queued", "already_entered"}
+    assert rworld.manual.prevented_count(org) == 4
+    assert rworld.manual.prevented_count() == 4
+
+    # a return pre-flight stops (its customer is unknown): the same problem codes as the sync's
+    with rworld.db.write_session() as s:
+        other = s.scalar(sa.select(Return).where(Return.rma_number != rma, Return.sync_status ==
+                                                 ReturnSyncStatus.NEW).order_by(Return.id).limit(1))
+        assert other is not None
+        other.customer_name = other.customer_email = None
+        other_rma = other.rma_number
+    stopped = rworld.manual.submit(OPERATOR, ManualForm(org, other_rma))
+    assert "customer_unresolvable" in {p.code for p in stopped.prepared.problems}
+    assert rworld.manual.prevented_count(org) == 4 + stopped.prevented
+
+
+def test_a_viewer_may_not_enter_by_hand(rworld: ReturnsWorld) -> None:
+    _cid, org = rworld.ready(Platform.QBO)
+    rma = rworld.clean_return(org)
+    with pytest.raises(PermissionDenied):
+        rworld.manual.submit(Actor("vic", Role.VIEWER), ManualForm(org, rma))
+    assert _entries(rworld) == []
+
+
+def test_export_writes_pending_documents_in_the_qbo_journal_import_format(rworld: ReturnsWorld) -> None:
+    _cid, org = rworld.ready(Platform.QBO)
+    rma = rworld.clean_return(org, single=False)
+    assert rworld.manual.submit(ADMIN, ManualForm(org, rma)).ok
+
+    out = rworld.manual.export_csv(org)
+
+    rows = list(csv.DictReader(io.StringIO(out.text)))
+    assert list(rows[0]) == ["Journal No", "Journal Date", "Account Name", "Debits", "Credits", "Description", "Name"]
+    assert out.documents == len(rworld.outbox_rows(rma)) and out.rows == len(rows)
+    for number in {r["Journal No"] for r in rows}:
+        mine = [r for r in rows if r["Journal No"] == number]
+        debits = sum(Decimal(r["Debits"]) for r in mine if r["Debits"])
+        credits = sum(Decimal(r["Credits"]) for r in mine if r["Credits"])
+        assert debits == credits > 0, "each journal balances to the cent"
+    assert all(len(r["Journal Date"]) == 10 and r["Journal Date"][2] == "/" for r in rows)
+
+
+def test_export_writes_pending_credit_notes_in_the_xero_import_template(rworld: ReturnsWorld) -> None:
+    _cid, org = rworld.ready(Platform.XERO)
+    rma = rworld.clean_return(org, single=False)
+    assert rworld.manual.submit(ADMIN, ManualForm(org, rma)).ok
+
+    out = rworld.manual.export_csv(org)
+
+    rows = list(csv.DictReader(io.StringIO(out.text)))
+    assert list(rows[0])[:5] == ["*ContactName", "EmailAddress", "*CreditNoteNumber", "Reference", "*CreditNoteDate"]
+    assert rows and all(r["*AccountCode"] and r["*TaxType"] and Decimal(r["*UnitAmount"]) >= 0 for r in rows)
+    assert out.documents + len(out.skipped) == len(rworld.outbox_rows(rma))
