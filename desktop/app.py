@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
     from desktop.services.mapping.service import MappingService
+    from desktop.services.reconcile.service import ReconcileService
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
+    from desktop.services.sync.scheduler import SyncScheduler
 
 log = logging.getLogger(__name__)
 LOG_FILE = "returns-ledger.log"
@@ -188,6 +190,8 @@ class Services:
     connections: ConnectionService
     actor: Actor
     mapping: MappingService
+    scheduler: SyncScheduler
+    extras: dict[str, Any]
     sandbox: DemoSandbox | None = None
     _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list, repr=False)
     stopped: list[str] = field(default_factory=list)
@@ -195,7 +199,8 @@ class Services:
     def for_views(self) -> dict[str, Any]:
         """What the pages get (``ShellContext`` fields): services, never the container itself."""
         return {"connections": self.connections, "actor": self.actor, "database": self.database,
-                "clock": self.clock, "mapping": self.mapping}
+                "clock": self.clock, "mapping": self.mapping, "scheduler": self.scheduler,
+                "engine": getattr(self.scheduler, "engine", None), "extras": dict(self.extras)}
 
     def shutdown(self) -> list[str]:
         """Stop everything in reverse start order; idempotent. Returns the names stopped, in order.
@@ -218,15 +223,19 @@ class Services:
 
 def build_services(config: AppConfig) -> Services:
     """Build every service in order; if a step fails, stop what was already started and re-raise."""
-    from desktop.services.auth.roles import Actor, Role
+    from desktop.services.alerts.service import AlertService
+    from desktop.services.audit_trail import AuditTrail
     from desktop.services.clock import SystemClock
-    from desktop.services.demo import connect_demo
+    from desktop.services.demo import set_up_demo
+    from desktop.services.errors_queue import ErrorsQueue
     from desktop.services.events import EventBus
     from desktop.services.mapping.service import MappingService
-    from desktop.services.runtime import connection_service
+    from desktop.services.reconcile.service import ReconcileService
+    from desktop.services.runtime import connection_service, sync_scheduler
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.store.migrate import upgrade
+    from desktop.services.users import UserService
 
     stops: list[tuple[str, Callable[[], None]]] = []
 
@@ -253,19 +262,48 @@ def build_services(config: AppConfig) -> Services:
                  details={"revision": revision})
         vault, connections = connection_service(database, bus, clock, config.data_dir)
         mapping = MappingService(database, clock, bus)
-        actor = Actor(current_login(), Role.ADMIN)
+        users = UserService(database, clock, bus)
+        actor = users.current_actor(current_login())
+        alerts = AlertService(database, bus, clock)
+        alerts.attach()
+        stops.append(("alerts", alerts.close))
+        scheduler = sync_scheduler(database, bus, clock, connections, vault, actor)
+        reconcile = ReconcileService(database, bus, clock, connections)
         sandbox = None
         if config.demo:
             stops.append(("demo keyring entries", lambda: forget_all_grants(database, vault)))
-            sandbox = DemoSandbox(bus, on_ready=lambda info: connect_demo(connections, actor, info))
+
+            def demo_ready(info: dict[str, Any]) -> None:
+                done = set_up_demo(database, bus, clock, vault, connections, mapping, actor, info)
+                start_scheduling(scheduler, reconcile)
+                for org, _summary in done.connected:  # a first sync right away, so every page has data
+                    scheduler.sync_now(org.code)
+
+            sandbox = DemoSandbox(bus, on_ready=demo_ready)
             sandbox.start()
             stops.append(("sandbox", sandbox.stop))
+        else:
+            start_scheduling(scheduler, reconcile)
+
+        def stop_scheduler() -> None:
+            scheduler.shutdown()  # waits for running work; releases leases it never used
+
+        stops.append(("scheduler", stop_scheduler))  # appended after the sandbox: stops before it
+        stops.append(("ledger requests", connections.stop))  # first of all: nothing waits on a rate limit
+        extras = {"users": users, "errors_queue": ErrorsQueue(database, clock, bus),
+                  "audit_trail": AuditTrail(database), "reconcile": reconcile, "alerts": alerts}
     except BaseException:
         unwind()
         raise
     return Services(config=config, revision=revision, database=database, clock=clock, bus=bus,
                     sink=sink, vault=vault, connections=connections, actor=actor, mapping=mapping,
-                    sandbox=sandbox, _stops=stops)
+                    scheduler=scheduler, extras=extras, sandbox=sandbox, _stops=stops)
+
+
+def start_scheduling(scheduler: SyncScheduler, reconcile: ReconcileService) -> None:
+    """Schedule every connected organization's sync jobs and the reconciliation job."""
+    scheduler.start()
+    reconcile.schedule_into(scheduler)
 
 
 def current_login() -> str:
@@ -311,6 +349,8 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
         raise ConfigurationError("--screenshots needs --demo", action="add --demo to the command")
     if self_test or (shots and _no_display()):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")  # no GPU to probe offscreen
     if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen") and hasattr(os, "geteuid") \
             and os.geteuid() == 0:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium cannot sandbox as root
@@ -341,13 +381,11 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
         sys.stdout.flush()
 
 
-def _history_loader(services: Services) -> Callable[[], list[object]]:
+def _history_loader(services: Services) -> Callable[[], Any]:
     """Earlier sessions' events for the log pane (runs on a worker via ``views.ops``)."""
 
-    def load() -> list[object]:
-        from desktop.services.store.event_sink import as_event, recent_events
-
+    def load() -> Any:
         services.sink.flush(timeout=5)
-        return [as_event(row) for row in reversed(recent_events(services.database, limit=1000))]
+        return services.extras["errors_queue"].history()  # (events oldest first, their resolutions)
 
     return load

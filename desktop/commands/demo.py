@@ -10,7 +10,6 @@ Afterwards ``sync --once`` and ``worker`` run against it.
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 from typing import Any
 
@@ -55,35 +54,10 @@ def fetch_sandbox_info(url: str) -> dict[str, Any]:
     return info
 
 
-def apply_default_mappings(rt: Any, orgs: list[tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
-    """Import each organization's default template; returns ``code → {template, version, problems}``."""
-    import sqlalchemy as sa
-
-    from desktop.services.mapping.io import default_template_name, load_template
-    from desktop.services.mapping.service import MappingService
-    from desktop.services.store.models import LedgerConnection
-
-    svc = MappingService(rt.database, rt.clock, rt.bus)
-    out: dict[str, dict[str, Any]] = {}
-    for org, summary in orgs:
-        with rt.database.session() as s:
-            company = s.execute(sa.select(LedgerConnection.company).where(LedgerConnection.id == summary.id)
-                                ).scalar() or {}
-        name = default_template_name(org.platform.value, str(company.get("country") or ""))
-        result = svc.import_document(org.code, load_template(name), rt.actor, note=f"default template {name}")
-        out[org.code] = {"template": name, "version": result.saved.version if result.saved else None,
-                         "problems": [p.message for p in result.problems]}
-        if result.problems:
-            _say(f"{org.code}: the {name} template needs attention ({len(result.problems)} problem(s)): "
-                 f"{result.problems[0].message}")
-    return out
-
-
 def _init(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.demo import connect_demo
-    from desktop.services.rms.client import RmsClient
-    from desktop.services.rms.ingest import IngestService
-    from desktop.services.runtime import configure_rms, load_webhook_key, open_runtime, save_webhook_key
+    from desktop.services.demo import set_up_demo
+    from desktop.services.mapping.service import MappingService
+    from desktop.services.runtime import open_runtime
 
     server = None
     if args.sandbox:
@@ -96,15 +70,9 @@ def _init(args: argparse.Namespace, config: AppConfig) -> int:
         info = server.start()
     try:
         with open_runtime(config) as rt:
-            connected = connect_demo(rt.connections, rt.actor, info, report=_say)
-            rms = info["rms"]
-            configure_rms(rt.database, rt.vault, rt.clock, rt.actor, rms["base_url"], rms["api_key"])
-            for platform in ("qbo", "xero"):  # the demo's own webhook secrets, for `worker --webhook-port`
-                if load_webhook_key(rt.vault, platform) is None:
-                    save_webhook_key(rt.vault, platform, secrets.token_urlsafe(32))
-            IngestService(rt.database, rt.bus, rt.clock).ensure_organizations(RmsClient(rms["base_url"],
-                                                                                      rms["api_key"]))
-            mappings = apply_default_mappings(rt, connected)
+            done = set_up_demo(rt.database, rt.bus, rt.clock, rt.vault, rt.connections,
+                               MappingService(rt.database, rt.clock, rt.bus), rt.actor, info, report=_say)
+            connected, mappings = done.connected, done.mappings
     finally:
         if server is not None:
             server.stop()

@@ -80,3 +80,52 @@ def connect_demo(connections: ConnectionService, actor: Actor, info: dict[str, A
         redirect = simulated_consent(info, org.platform, sign_in.authorize_url, org.company)
         done.append((org, sign_in.complete(redirect, say)))
     return done
+
+
+def apply_default_mappings(mapping: Any, connections: ConnectionService, actor: Actor,
+                           connected: list[tuple[DemoOrganization, ConnectionSummary]],
+                           report: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Import each organization's default template; returns ``code → {template, version, problems}``."""
+    from desktop.services.mapping.io import default_template_name, load_template
+
+    say = report or (lambda _m: None)
+    out: dict[str, dict[str, Any]] = {}
+    for org, summary in connected:
+        country = str((connections.company(summary.id) or {}).get("country") or "")
+        name = default_template_name(org.platform.value, country)
+        result = mapping.import_document(org.code, load_template(name), actor, note=f"default template {name}")
+        out[org.code] = {"template": name, "version": result.saved.version if result.saved else None,
+                         "problems": [p.message for p in result.problems]}
+        if result.problems:
+            say(f"{org.code}: the {name} template needs attention ({len(result.problems)} problem(s)): "
+                f"{result.problems[0].message}")
+    return out
+
+
+@dataclass(frozen=True)
+class DemoSetUp:
+    connected: list[tuple[DemoOrganization, ConnectionSummary]]
+    mappings: dict[str, dict[str, Any]]
+
+
+def set_up_demo(database: Any, bus: Any, clock: Any, vault: Any, connections: ConnectionService, mapping: Any,
+                actor: Actor, info: dict[str, Any], report: Callable[[str], None] | None = None) -> DemoSetUp:
+    """Everything ``--demo`` and ``demo init`` do against a running sandbox.
+
+    Connect every demo company, remember the sandbox RMS (its API key in the keyring), learn each
+    organization's RMS profile, make demo webhook secrets, apply the default mapping templates.
+    """
+    import secrets
+
+    from desktop.services.rms.client import RmsClient
+    from desktop.services.rms.ingest import IngestService
+    from desktop.services.runtime import configure_rms, load_webhook_key, save_webhook_key
+
+    connected = connect_demo(connections, actor, info, report)
+    rms = info["rms"]
+    configure_rms(database, vault, clock, actor, rms["base_url"], rms["api_key"])
+    for platform in ("qbo", "xero"):  # the demo's own webhook secrets, for `worker --webhook-port`
+        if load_webhook_key(vault, platform) is None:
+            save_webhook_key(vault, platform, secrets.token_urlsafe(32))
+    IngestService(database, bus, clock).ensure_organizations(RmsClient(rms["base_url"], rms["api_key"]))
+    return DemoSetUp(connected, apply_default_mappings(mapping, connections, actor, connected, report))

@@ -9,6 +9,7 @@ keeps the two from drifting apart.
 from __future__ import annotations
 
 import getpass
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,8 +133,12 @@ def configure_rms(database: Database, vault: TokenVault, clock: Clock, actor: Ac
             row.value, row.updated_at, row.updated_by = {"base_url": base_url}, now, actor.username
 
 
-def rms_client_factory(database: Database, vault: TokenVault) -> Callable[[str], RmsClient | None]:
-    """``org code → RmsClient`` (one RMS serves every organization), or None if none is configured."""
+def rms_client_factory(database: Database, vault: TokenVault, stopping: threading.Event | None = None
+                       ) -> Callable[[str], RmsClient | None]:
+    """``org code → RmsClient`` (one RMS serves every organization), or None if none is configured.
+
+    ``stopping``, once set, makes requests waiting on the RMS's rate limit give up (shutdown).
+    """
     import sqlalchemy as sa
 
     from desktop.services.rms.client import RmsClient
@@ -148,7 +153,10 @@ def rms_client_factory(database: Database, vault: TokenVault) -> Callable[[str],
                     Setting.key == RMS_SETTING, Setting.organization_id.is_(None))).scalar()
             url = value.get("base_url") if isinstance(value, dict) else None
             key = vault.load_client_secret("rms", "api", url) if url else None
-            cache["rms"] = RmsClient(url, key) if url and key else None
+            client = RmsClient(url, key) if url and key else None
+            if client is not None:
+                client.http.throttle.stopping = stopping
+            cache["rms"] = client
         return cache["rms"]
 
     return client_for
@@ -185,7 +193,7 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     from desktop.services.sync.pull import PullService
     from desktop.services.sync.scheduler import PipelineSteps, SyncScheduler
 
-    rms_for = rms_client_factory(database, vault)
+    rms_for = rms_client_factory(database, vault, connections.stopping)
     mapping = MappingService(database, clock, bus)
     ingest = IngestService(database, bus, clock)
     pull = PullService(database, bus, clock, connections, rms_for)

@@ -133,7 +133,7 @@ def _quit_on_signals(app: QApplication) -> Callable[[], None]:
 
 def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, screenshots: Path | None = None,
               sandbox_ready: Callable[[], bool] | None = None,
-              history: Callable[[], list[object]] | None = None,
+              history: Callable[[], Any] | None = None,
               services: dict[str, Any] | None = None) -> ShellOutcome:
     """Open the main window in the requested mode and run the event loop until it is done.
 

@@ -30,7 +30,8 @@ def test_self_test_builds_everything_and_exits_zero_within_ten_seconds(tmp_path:
     assert elapsed < 10, f"self-test took {elapsed:.1f}s"
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("self-test ok: 8 pages, live event log")
-    assert "shut down event log, database, logging" in lines[0]  # reverse start order
+    # reverse start order
+    assert "shut down ledger requests, scheduler, alerts, event log, database, logging" in lines[0]
     assert (tmp_path / "returns-ledger.sqlite3").is_file()
     log_text = (tmp_path / "logs" / "returns-ledger.log").read_text(encoding="utf-8")
     assert "starting app" in log_text

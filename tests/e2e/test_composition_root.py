@@ -34,7 +34,8 @@ def test_services_start_in_order_and_stop_in_reverse(db_url: str, tmp_path: Path
         assert all(services.vault.load_grant(ref) is not None for ref in refs)
     finally:
         stopped = services.shutdown()
-    assert stopped == ["sandbox", "demo keyring entries", "event log", "database", "logging"]
+    assert stopped == ["ledger requests", "scheduler", "sandbox", "demo keyring entries", "alerts", "event log",
+                       "database", "logging"]
     assert all(services.vault.load_grant(ref) is None for ref in refs), "a throwaway demo leaves no keyring entry"
     assert services.shutdown() == stopped  # idempotent
     assert logging.getLogger().handlers == handlers_before

@@ -174,3 +174,30 @@ def test_throttle_learns_from_xero_headers() -> None:
     throttle.acquire()
     throttle.release()
     assert now[0] == pytest.approx(12.0)
+
+
+def test_a_request_waiting_for_the_rate_limit_gives_up_on_shutdown() -> None:
+    import threading as _threading
+    import time as _time
+
+    throttle = Throttle(1, 2)
+    throttle.stopping = _threading.Event()
+    throttle.acquire()  # the minute's only request
+    throttle.release()
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            throttle.acquire()
+            outcome.append("sent")
+        except TransientError as exc:
+            outcome.append(exc)
+
+    waiter = _threading.Thread(target=second)
+    started = _time.monotonic()
+    waiter.start()
+    _time.sleep(0.2)
+    throttle.stopping.set()
+    waiter.join(5)
+    assert _time.monotonic() - started < 2, "it waited for the window instead of stopping"
+    assert len(outcome) == 1 and isinstance(outcome[0], TransientError)

@@ -9,6 +9,7 @@ flight and whose failures that need a person (``invalid_grant``, a revoked app) 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ class ConnectionService:
         self.apps = apps
         self.reminder = timedelta(days=reminder_days)
         self.day_budget_warning = 500
+        self._stopping = threading.Event()
         self._throttles: dict[int, Throttle] = {}
 
     # --- reading ---------------------------------------------------------------------------
@@ -113,6 +115,12 @@ class ConnectionService:
         with self._db.session() as s:
             conn, org = self._load(s, connection_id)
             return _summary(conn, org, self._clock.now(), self.reminder)
+
+    def company(self, connection_id: int) -> dict[str, Any] | None:
+        """What the ledger said about the company (currencies, country, closed period)."""
+        with self._db.session() as s:
+            conn, _org = self._load(s, connection_id)
+            return dict(conn.company) if conn.company else None
 
     def _load(self, s: Session, connection_id: int) -> tuple[LedgerConnection, Organization]:
         row = s.execute(sa.select(LedgerConnection, Organization).join(Organization)
@@ -218,7 +226,17 @@ class ConnectionService:
         else:
             throttle = self._throttles[connection_id] = Throttle(per_minute, concurrent)
             throttle.on_day_remaining = self._budget_watch(connection_id)
+            throttle.stopping = self._stopping
         return LedgerHttp(throttle=throttle, token=token, platform=platform.value)
+
+    def stop(self) -> None:
+        """Shutting down: requests waiting for the rate limit give up at once (nothing is sent)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set by :meth:`stop`; other clients' throttles (the RMS's) follow it too."""
+        return self._stopping
 
     def _budget_watch(self, connection_id: int) -> Callable[[int], None]:
         """Warn once when a platform's daily allowance (Xero: 5,000 calls) drops below the threshold."""

@@ -76,6 +76,7 @@ class Throttle:
         self.day_remaining: int | None = None
         self.minute_remaining: int | None = None
         self.on_day_remaining: Callable[[int], None] | None = None  # told each time the platform says
+        self.stopping: threading.Event | None = None  # set on shutdown: stop waiting, send nothing more
 
     def _wait_time(self) -> float:
         now = self._now()
@@ -87,7 +88,11 @@ class Throttle:
         return wait
 
     def acquire(self) -> None:
-        """Block until a request may start; pair with :meth:`release`."""
+        """Block until a request may start; pair with :meth:`release`.
+
+        Raises TransientError instead of waiting once :attr:`stopping` is set (the app is
+        shutting down): nothing was sent, so the work is simply picked up again next time.
+        """
         self._slots.acquire()
         while True:
             with self._lock:
@@ -95,7 +100,14 @@ class Throttle:
                 if wait <= 0:
                     self._sent.append(self._now())
                     return
-            self._sleep(min(wait, 5.0))
+            if self.stopping is not None and self.stopping.is_set():
+                self._slots.release()
+                raise TransientError("Stopping: the request was not sent", action="it is retried on the next run")
+            pause = min(wait, 5.0)
+            if self.stopping is not None and self._sleep is time.sleep:
+                self.stopping.wait(pause)  # wakes at once on shutdown
+            else:
+                self._sleep(pause)
 
     def release(self) -> None:
         self._slots.release()
