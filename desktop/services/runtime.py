@@ -186,6 +186,7 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     The GUI and ``returns-ledger worker`` / ``sync --once`` build it the same way; call
     ``start()`` to schedule, ``sync_now(org)`` for one cycle, ``shutdown()`` when done.
     """
+    from desktop.services.manual_entry import ManualEntryService
     from desktop.services.mapping.service import MappingService
     from desktop.services.rms.ingest import IngestService
     from desktop.services.sync.engine import SyncEngine
@@ -197,7 +198,9 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     mapping = MappingService(database, clock, bus)
     ingest = IngestService(database, bus, clock)
     pull = PullService(database, bus, clock, connections, rms_for)
-    engine = SyncEngine(database, bus, clock, connections, mapping, rms_for, ingest=ingest, pull=pull)
+    manual = ManualEntryService(database, clock, bus, mapping, connections)
+    engine = SyncEngine(database, bus, clock, connections, mapping, rms_for, ingest=ingest, pull=pull,
+                        before_push=manual.adopt_pending)
     steps = PipelineSteps(ingest=ingest, rms_client_for=rms_for, engine=engine, pull=pull,
                           lock=default_lock(database))
 

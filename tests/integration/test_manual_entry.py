@@ -196,3 +196,23 @@ def test_export_writes_pending_credit_notes_in_the_xero_import_template(rworld: 
     assert list(rows[0])[:5] == ["*ContactName", "EmailAddress", "*CreditNoteNumber", "Reference", "*CreditNoteDate"]
     assert rows and all(r["*AccountCode"] and r["*TaxType"] and Decimal(r["*UnitAmount"]) >= 0 for r in rows)
     assert out.documents + len(out.skipped) == len(rworld.outbox_rows(rma))
+
+
+def test_the_sync_engine_adopts_a_hand_entered_document_before_it_posts(rworld: ReturnsWorld) -> None:
+    """The push step of the real engine runs the adoption first: the parked document is never sent."""
+    from desktop.services.sync.engine import SyncEngine
+
+    _cid, org = rworld.ready(Platform.QBO)
+    rma = rworld.clean_return(org, single=True)
+    doc = rworld.manual.prepare(org, rma).documents[0]
+    rworld.enter_in_ledger("qbo", doc.doc_type, doc.payload, "HAND-0815")
+    before = rworld.ledger_count("qbo")
+    assert rworld.manual.submit(OPERATOR, ManualForm(org, rma, ManualEntryPath.ENTERED_DIRECTLY,
+                                                     doc_number="HAND-0815")).ok
+    engine = SyncEngine(rworld.db, rworld.bus, rworld.clock, rworld.connections, rworld.mapping,
+                        lambda _org: None, before_push=rworld.manual.adopt_pending)
+    result = engine.push(org, "w-engine")
+    assert result.posted == 0
+    assert rworld.ledger_count("qbo") == before
+    [row] = rworld.outbox_rows(rma)
+    assert row.status is OutboxStatus.POSTED and row.remote_number == "HAND-0815"

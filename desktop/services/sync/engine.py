@@ -92,6 +92,10 @@ class _Org:
     events: list[Event] = field(default_factory=list)
 
 
+#: Marker a manual entry leaves on a parked outbox document (``manual_entry.AWAITING``).
+AWAITING_ADOPTION = "awaiting_adoption"
+
+
 class SyncEngine:
     """One organization's round trip (see the module docstring).
 
@@ -104,7 +108,8 @@ class SyncEngine:
 
     def __init__(self, db: Database, bus: EventBus, clock: Clock, connections: ConnectionService,
                  mapping: MappingService, rms_client_for: Callable[[str], RmsClient | None], *,
-                 ingest: Any = None, pull: Any = None, poster: Poster | None = None) -> None:
+                 ingest: Any = None, pull: Any = None, poster: Poster | None = None,
+                 before_push: Callable[[int], object] | None = None) -> None:
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -114,6 +119,7 @@ class SyncEngine:
         self._ingest = ingest
         self._pull = pull
         self.poster = poster or Poster(db, bus, clock, connections)
+        self._before_push = before_push  # e.g. adopt documents entered by hand, so they are never sent
 
     # --- look-ups ----------------------------------------------------------------------------
 
@@ -235,10 +241,16 @@ class SyncEngine:
                     "or adjust the posted documents in the ledger, then release this revision (or mark it "
                     "ignored) on the Errors page.", "revision")], now, result)
                 return
-            withdrawn = s.execute(sa.delete(OutboxDocument).where(
+            stale = s.execute(sa.select(OutboxDocument).where(
                 OutboxDocument.return_id.in_(earlier_ids),
-                OutboxDocument.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.QUARANTINED))))
-            result.withdrawn += int(getattr(withdrawn, "rowcount", 0) or 0)
+                OutboxDocument.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.QUARANTINED))
+            )).scalars().all()
+            for stale_doc in stale:
+                # A document someone entered by hand in the ledger waits there to be adopted: it is in
+                # the books already, so it is never withdrawn.
+                if not (stale_doc.last_error or {}).get(AWAITING_ADOPTION):
+                    s.delete(stale_doc)
+                    result.withdrawn += 1
             for r in earlier:
                 if r.sync_status in (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED):
                     r.sync_status = ReturnSyncStatus.SUPERSEDED
@@ -292,6 +304,8 @@ class SyncEngine:
             return PostResult()
         run_id = self._start_run(o.id, "push")
         try:
+            if self._before_push is not None:
+                self._before_push(o.connection_id)
             result = self.poster.post_pending(o.connection_id, worker_id=worker_id or default_worker_id())
         except AppError as exc:
             self._finish_run(run_id, SyncRunStatus.FAILED, {}, exc)
