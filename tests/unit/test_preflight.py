@@ -160,3 +160,18 @@ def test_refund_account_in_another_currency() -> None:
     ret = make_return("ACME-US", "CAD", [taxed_line(1, "1", "10.00", "CAD", [])])
     p = _one(_run(ret, snap=snap, rates=rates), "account_currency_mismatch")
     assert "Checking" in p.message and "currency CAD" in p.message
+
+
+def test_a_qbo_customer_in_another_currency_is_not_reused() -> None:
+    """QuickBooks customers trade in one currency: a CAD return gets the person's CAD customer."""
+    snap = qbo_snapshot()
+    usd = RefRecord(RefKind.CUSTOMER, "90", "Lena Fischer", code="lena@mail.example", currency="USD")
+    cad = RefRecord(RefKind.CUSTOMER, "91", "Lena Fischer (CAD)", code="lena@mail.example", currency="CAD")
+    only_usd = replace(snap, customers={**snap.customers, "90": usd})
+    who = Customer("x", "Lena Fischer", "lena@mail.example")
+    assert resolve_customer(who, only_usd, "CAD") is None  # created in CAD when posting
+    hit = resolve_customer(who, only_usd, "USD")
+    assert hit is not None and hit.remote_id == "90"
+    both = replace(snap, customers={**snap.customers, "90": usd, "91": cad})
+    hit = resolve_customer(who, both, "CAD")
+    assert hit is not None and hit.remote_id == "91"

@@ -354,4 +354,10 @@ def resolve_customer(customer: object, snap: ReferenceSnapshot, currency: str | 
     if not hits:
         return None
     hits.sort(key=lambda c: (not c.active, currency is not None and c.currency not in (None, currency)))
-    return hits[0]
+    best = hits[0]
+    if (currency is not None and best.currency not in (None, currency)
+            and str(getattr(snap.platform, "value", snap.platform)) == "qbo"):
+        # A QuickBooks customer trades in one currency only: a CAD return cannot credit the USD
+        # customer, so the poster creates (or finds) the person's CAD customer instead.
+        return None
+    return best
