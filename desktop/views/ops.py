@@ -2,9 +2,12 @@
 
 Modelled on Anki's ``aqt.operations``: ``run_in_background(parent, fn, on_success=…)`` runs ``fn``
 on a ``QThreadPool`` worker and delivers its result, its exception, or its progress reports to
-callbacks **on the GUI thread**, through queued signals of a relay object that lives there. The
-worker never touches a widget. If ``parent`` is deleted before the work finishes, the callbacks are
-skipped (the work itself cannot be interrupted, but it can poll :attr:`Progress.cancelled`).
+callbacks **on the GUI thread**. The worker never touches a widget — and never holds a reference
+to any Qt object but one process-wide dispatcher that lives as long as the app: it works on a
+plain-Python job, whose outcome the GUI thread takes out. (A Qt object whose last reference is
+dropped on a pool thread is deleted there, racing the GUI thread: that crashed the app.) If
+``parent`` is deleted before the work finishes, the callbacks are skipped (the work itself cannot
+be interrupted, but it can poll :attr:`Progress.cancelled`).
 
 Progress is coalesced: a worker reporting 10,000 times a second posts at most one pending update;
 the GUI sees the latest value, never a queue of stale ones.
@@ -12,14 +15,16 @@ the GUI sees the latest value, never a queue of stale ones.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QMetaObject, QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desktop.services.errors import AppError
@@ -40,8 +45,8 @@ class ProgressUpdate:
 class Progress:
     """Handed to the background function: report progress, check for cancellation."""
 
-    def __init__(self, relay: _Relay) -> None:
-        self._relay = relay
+    def __init__(self, job: _Job) -> None:
+        self._job = job
         self._cancel = threading.Event()
 
     @property
@@ -53,53 +58,144 @@ class Progress:
 
     def report(self, done: int, total: int | None = None, message: str = "") -> None:
         """Thread-safe; cheap to call often (updates are coalesced)."""
-        self._relay.post_progress(ProgressUpdate(done, total, message))
+        self._job.post_progress(ProgressUpdate(done, total, message))
 
 
-class _Relay(QObject):
-    """Lives on the GUI thread; its queued signals carry worker outcomes there."""
+class _Job:
+    """The worker's half of an operation: plain Python, so a worker never owns a Qt object.
 
-    succeeded = Signal(object)
-    failed = Signal(object)
-    progressed = Signal()
+    Why this matters: whatever a pool thread holds a reference to may be freed *on that thread*
+    when the runner is deleted after ``run()``. A ``QObject`` freed there while the GUI thread
+    delivers (or deletes the receiver of) its queued call is a use-after-free — the segfault this
+    design exists to prevent. So the job holds only the function and its outcome; the GUI thread
+    takes both out (:meth:`take_outcome`), and the ``BackgroundOperation`` (a ``QObject``) is found
+    by ``key`` in :data:`_RUNNING`, which only the GUI thread touches.
+    """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, key: int, fn: Callable[[Progress], Any]) -> None:
+        self.key = key
+        self._dispatcher = _dispatcher()  # made on the GUI thread; immortal, so safe to hold here
+        self._fn: Callable[[Progress], Any] | None = fn
         self._lock = threading.Lock()
         self._latest: ProgressUpdate | None = None
+        self._outcome: tuple[bool, Any] | None = None
+        self.progress = Progress(self)
+
+    def execute(self) -> None:
+        """Runs on the worker. Keeps no local reference to the result or the exception, so the
+        GUI thread, which takes them out of the job, is the one that lets them go."""
+        fn = self._fn
+        if fn is None:
+            return
+        try:
+            self._outcome = (True, fn(self.progress))
+        except BaseException as exc:  # delivered to on_failure; nothing escapes a pool thread
+            self._outcome = (False, exc)
+        del fn
+        self._dispatcher.post(self, _DONE)
 
     def post_progress(self, update: ProgressUpdate) -> None:
         with self._lock:
             pending = self._latest is not None
             self._latest = update
         if not pending:
-            self.progressed.emit()
+            self._dispatcher.post(self, _PROGRESS)
 
     def take_progress(self) -> ProgressUpdate | None:
         with self._lock:
             update, self._latest = self._latest, None
         return update
 
+    def take_outcome(self) -> tuple[bool, Any]:
+        """GUI thread: the outcome, and let go of the function (its closure dies here, not on a worker)."""
+        outcome, self._outcome, self._fn = self._outcome, None, None
+        assert outcome is not None
+        return outcome
+
+
+_PROGRESS, _DONE = "progress", "done"
+
+
+class _Dispatcher(QObject):
+    """One per process, on the GUI thread, never deleted while the app runs.
+
+    Workers append ``(job, kind)`` to a locked queue and, when it was empty, post one queued call
+    to :meth:`drain` (``QMetaObject.invokeMethod``; no per-operation signal). The only Qt object a
+    worker ever references is this immortal one, so no Qt object's lifetime ends on a worker.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[_Job, str]] = deque()
+        self._wake_pending = False
+
+    def post(self, job: _Job, kind: str) -> None:
+        """Any thread."""
+        with self._lock:
+            self._queue.append((job, kind))
+            wake = not self._wake_pending
+            self._wake_pending = True
+        if wake:
+            QMetaObject.invokeMethod(self, "drain", Qt.ConnectionType.QueuedConnection)
+
+    @Slot()
+    def drain(self) -> None:
+        """GUI thread: deliver every queued message in order (progress before the outcome)."""
+        with self._lock:
+            self._wake_pending = False
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                job, kind = self._queue.popleft()
+            op = _RUNNING.get(job.key)
+            if op is None:
+                continue
+            try:
+                op._deliver(job, kind)
+            except BaseException:
+                self._wake_again()  # a raising callback must not strand the messages behind it
+                raise
+
+    def _wake_again(self) -> None:
+        with self._lock:
+            wake = bool(self._queue) and not self._wake_pending
+            self._wake_pending = self._wake_pending or wake
+        if wake:
+            QMetaObject.invokeMethod(self, "drain", Qt.ConnectionType.QueuedConnection)
+
+
+_DISPATCHER: _Dispatcher | None = None
+_DISPATCHER_LOCK = threading.Lock()
+
+
+def _dispatcher() -> _Dispatcher:
+    """The process's dispatcher (created on the GUI thread by the first ``run_in_background``)."""
+    global _DISPATCHER
+    with _DISPATCHER_LOCK:
+        if _DISPATCHER is None or not shiboken6.isValid(_DISPATCHER):
+            _DISPATCHER = _Dispatcher()
+        return _DISPATCHER
+
 
 class _Runner(QRunnable):
-    def __init__(self, fn: Callable[[Progress], Any], progress: Progress, relay: _Relay) -> None:
+    """Deleted by the pool on the worker thread; holds nothing but the plain-Python job."""
+
+    def __init__(self, job: _Job) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._fn = fn
-        self._progress = progress
-        self._relay = relay
+        self._job = job
 
     def run(self) -> None:
-        try:
-            result = self._fn(self._progress)
-        except BaseException as exc:  # delivered to on_failure; nothing escapes a pool thread
-            self._relay.failed.emit(exc)
-        else:
-            self._relay.succeeded.emit(result)
+        self._job.execute()
 
 
 class BackgroundOperation(QObject, Generic[T]):
-    """A handle on one running operation: ``cancel()`` asks it to stop; ``finished`` fires once."""
+    """A handle on one running operation: ``cancel()`` asks it to stop; ``finished`` fires once.
+
+    Lives on the GUI thread and is only ever referenced from there (workers see its :class:`_Job`).
+    """
 
     finished = Signal()
 
@@ -113,13 +209,8 @@ class BackgroundOperation(QObject, Generic[T]):
         self._on_progress = on_progress
         self.label: str = label or str(getattr(fn, "__name__", "operation"))
         self.done = False
-        self._relay = _Relay()
-        self.progress = Progress(self._relay)
-        kind = Qt.ConnectionType.QueuedConnection
-        self._relay.succeeded.connect(self._on_relay_succeeded, kind)
-        self._relay.failed.connect(self._on_relay_failed, kind)
-        self._relay.progressed.connect(self._on_relay_progressed, kind)
-        self._runner = _Runner(fn, self.progress, self._relay)
+        self._job = _Job(next(_KEYS), fn)
+        self.progress = self._job.progress
 
     def cancel(self) -> None:
         self.progress.cancel()
@@ -127,36 +218,40 @@ class BackgroundOperation(QObject, Generic[T]):
     def _parent_alive(self) -> bool:
         return shiboken6.isValid(self._parent)
 
-    @Slot()
-    def _on_relay_progressed(self) -> None:
-        update = self._relay.take_progress()
-        if update is not None and self._on_progress is not None and not self.done and self._parent_alive():
-            self._on_progress(update)
-
-    @Slot(object)
-    def _on_relay_succeeded(self, result: T) -> None:
-        self._on_relay_progressed()  # a last report must not arrive after success
-        self._finish()
-        if self._parent_alive():
-            self._on_success(result)
-
-    @Slot(object)
-    def _on_relay_failed(self, exc: BaseException) -> None:
+    def _deliver(self, job: _Job, kind: str) -> None:
+        if kind == _PROGRESS:
+            self._deliver_progress()
+            return
+        self._deliver_progress()  # a last report must not arrive after the outcome
+        ok, value = job.take_outcome()
         self._finish()
         if not self._parent_alive():
             return
-        if self._on_failure is not None:
-            self._on_failure(exc)
+        if ok:
+            self._on_success(value)
+        elif self._on_failure is not None:
+            self._on_failure(value)
         else:
-            show_failure(self._parent, self.label, exc)
+            show_failure(self._parent, self.label, value)
+
+    def _deliver_progress(self) -> None:
+        update = self._job.take_progress()
+        if update is not None and self._on_progress is not None and not self.done and self._parent_alive():
+            self._on_progress(update)
 
     def _finish(self) -> None:
         self.done = True
-        _RUNNING.discard(self)
-        self.finished.emit()
+        _RUNNING.pop(self._job.key, None)
+        # Not ``self.finished.emit()``: PySide6 6.12's ``SignalInstance.emit`` returns ``True``
+        # without a reference, so every call costs ``True`` one refcount and a long session
+        # eventually aborts in ``bool_dealloc``. Invoking the signal through the meta-object is the
+        # same direct emission without that leak.
+        QMetaObject.invokeMethod(self, "finished", Qt.ConnectionType.DirectConnection)
 
 
-_RUNNING: set[BackgroundOperation[Any]] = set()
+_KEYS = itertools.count(1)
+#: Operations whose outcome has not been delivered, by job key. GUI thread only.
+_RUNNING: dict[int, BackgroundOperation[Any]] = {}
 
 
 def running_operations() -> int:
@@ -207,7 +302,8 @@ def run_in_background(
     app = QApplication.instance()
     if app is None or QThread.currentThread() is not app.thread():
         raise RuntimeError("run_in_background must be called on the GUI thread")
+    _dispatcher()  # first use creates it here, on the GUI thread
     op: BackgroundOperation[T] = BackgroundOperation(parent, fn, on_success, on_failure, on_progress, label)
-    _RUNNING.add(op)
-    (pool or QThreadPool.globalInstance()).start(op._runner)
+    _RUNNING[op._job.key] = op
+    (pool or QThreadPool.globalInstance()).start(_Runner(op._job))
     return op
