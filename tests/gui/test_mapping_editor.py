@@ -86,12 +86,13 @@ def drop_on(editor: Any, code: CodeRef, kind: str, remote_id: str) -> bool:
     viewport = editor.ledger_view.viewport()
     actions = Qt.DropAction.CopyAction
     # Qt routes a drop only to the widget that accepted the drag's entry (QDragManager's target).
-    enter = QDragEnterEvent(pos, actions, drag.mimeData(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(pos.toPoint(), actions, drag.mimeData(), left, none)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted(), "the ledger tree accepts our drags"
-    move = QDragMoveEvent(pos, actions, drag.mimeData(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    move = QDragMoveEvent(pos.toPoint(), actions, drag.mimeData(), left, none)
     QApplication.sendEvent(viewport, move)
-    drop = QDropEvent(pos, actions, drag.mimeData(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(pos, actions, drag.mimeData(), left, none)
     drop.setAccepted(False)  # QAbstractItemView accepts it only when the model took the drop
     QApplication.sendEvent(viewport, drop)
     return drop.isAccepted()
