@@ -1,8 +1,49 @@
-"""Returns: every return pulled from the RMS and the ledger documents it produced."""
+"""Returns: every return pulled from the RMS and the ledger documents it produced.
+
+A windowed grid (:class:`~desktop.views.returns.model.ReturnsModel`: SQL does the sorting,
+filtering and paging, so 100,000 returns scroll like 100) over a detail panel with the RMS record,
+the documents and their ledger ids, the debit/credit preview and the sync history. Actions —
+retry, re-post after a mapping fix, adopt an existing ledger document, void in the ledger — run in
+the background through :class:`~desktop.services.manual_entry.ManualEntryService`, which checks
+the actor's permissions; the destructive one (void) asks first.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+)
+
+from desktop.services.returns_query import ATTENTION, ReturnDetail, ReturnFilter
+from desktop.views.bridge import EventBridge
+from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Page, PageInfo
+from desktop.views.returns.detail import DetailPanel
+from desktop.views.returns.model import ROW_ROLE, Column, PillDelegate, ReturnsModel
+from desktop.views.returns.services import ReturnServices, services_for
+
+STATUS_CHOICES = (("All statuses", None), ("Needs attention", ATTENTION), ("New", "new"), ("Ready to post", "ready"),
+                  ("Posted", "posted"), ("Quarantined", "quarantined"), ("Superseded", "superseded"),
+                  ("Ignored", "ignored"))
+_WIDTHS = {Column.ORGANIZATION: 108, Column.RMA: 134, Column.CUSTOMER: 120, Column.REFUND: 100, Column.STATUS: 142,
+           Column.DOCUMENTS: 96, Column.LEDGER: 126, Column.UPDATED: 106}
+VISIBLE_ROWS = 7
+REFRESH_DELAY_MS = 1000
 
 
 class ReturnsPage(Page):
@@ -18,9 +59,348 @@ class ReturnsPage(Page):
     )
 
     def build(self) -> None:
-        self.add_empty_state(
-            "No returns yet",
-            "Returns appear here after the first pull from the returns system. Anything pre-flight "
-            "holds back is shown with the reason and the fix, ready to retry.",
-            action="Connect the returns system", target="connections",
-        )
+        self.services: ReturnServices | None = services_for(self.context)
+        self.model = ReturnsModel(self.services.query if self.services else None, self)
+        if self.services is None:
+            self.add_empty_state(
+                "No returns yet",
+                "Returns appear here after the first pull from the returns system. Anything pre-flight "
+                "holds back is shown with the reason and the fix, ready to retry.",
+                action="Connect the returns system", target="connections")
+            return
+        self._build_toolbar()
+        self._build_grid()
+        self.detail_panel = DetailPanel()
+        self.body.addWidget(self.detail_panel)
+        self._wire_actions()
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self._apply_filter)
+        self.model.loaded.connect(self._on_model_loaded)
+        self.model.failed.connect(lambda exc: self.say(f"Could not read returns: {exc}", error=True))
+        self.model.modelReset.connect(self._on_model_reset)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
+        self._bridge: EventBridge | None = None
+        if self.context.bus is not None:
+            # New returns, posted documents, finished syncs: refresh what is shown, at most once a second.
+            self._bridge = EventBridge(self.context.bus, self, batch_interval_ms=250,
+                                       kinds=["return.*", "document.*", "sync.finished", "change.*"])
+            self._bridge.events_arrived.connect(self._on_bridge_events_arrived)
+            self.destroyed.connect(self._bridge.close)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Read the returns when the page is shown (they change while it is hidden)."""
+        super().showEvent(event)
+        if self.services is not None:
+            self.reload()
+
+    def _on_bridge_events_arrived(self, events: list[Any]) -> None:
+        if self.isVisible():
+            self._refresh_timer.start()
+
+    def _on_refresh_timer_timeout(self) -> None:
+        self.model.reload()
+        if self.detail_panel.detail is not None:
+            self.load_detail()
+
+    # --- building ----------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        self.org_combo = QComboBox()
+        self.org_combo.addItem("All organizations", None)
+        self.org_combo.setMinimumWidth(170)
+        self.org_combo.setAccessibleName("Organization")
+        self.status_combo = QComboBox()
+        for text, value in STATUS_CHOICES:
+            self.status_combo.addItem(text, value)
+        self.status_combo.setAccessibleName("Status")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search RMA, RMS id or customer  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(260)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Read the returns again (F5)")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Every row the filter shows, as CSV (Ctrl+E)")
+        for w in (self.org_combo, self.status_combo, self.search):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.refresh_button)
+        bar.addWidget(self.export_button)
+        self.body.addLayout(bar)
+        self.body.addSpacing(8)
+        status_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumSize(QSize(120, 10))
+        self.progress.setTextVisible(False)
+        self.status = QLabel("")
+        self.status.setObjectName("CardHint")
+        self.freshness = QLabel("")
+        self.freshness.setObjectName("CardHint")
+        status_row.addWidget(self.progress)
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.freshness)
+        self.body.addLayout(status_row)
+        self.body.addSpacing(6)
+        self.org_combo.currentIndexChanged.connect(lambda _i: self._apply_filter())
+        self.status_combo.currentIndexChanged.connect(lambda _i: self._apply_filter())
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.refresh_button.clicked.connect(self.reload)
+        self.export_button.clicked.connect(self.export)
+
+    def _build_grid(self) -> None:
+        self.table = QTableView()
+        self.table.setObjectName("ReturnsTable")
+        self.table.setStyleSheet("QTableView::item { padding: 0 4px; }")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(Column.UPDATED, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table.setItemDelegateForColumn(Column.STATUS, PillDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(Column.CUSTOMER, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        for col, width in _WIDTHS.items():
+            header.resizeSection(col, width)
+        self.table.setFixedHeight(header.sizeHint().height() + VISIBLE_ROWS * 34 + 2 * self.table.frameWidth() + 2)
+        self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
+        self.body.addWidget(self.table)
+        self.body.addSpacing(14)
+
+    def _wire_actions(self) -> None:
+        d = self.detail_panel
+        d.buttons["retry"].clicked.connect(self.retry)
+        d.buttons["replan"].clicked.connect(self.replan)
+        d.buttons["adopt"].clicked.connect(self.adopt)
+        d.buttons["void"].clicked.connect(self.void)
+        d.documents.itemSelectionChanged.connect(self._update_buttons)
+        for keys, slot in (("Ctrl+F", self.search.setFocus), ("F5", self.reload), ("Ctrl+E", self.export),
+                           ("Ctrl+R", self.retry), ("Ctrl+Shift+R", self.replan), ("Ctrl+D", self.adopt)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+    # --- loading -----------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Organizations for the filter, then the count and the first page (all in the background)."""
+        assert self.services is not None
+        self.set_busy("Reading returns…")
+        query = self.services.query
+        run_in_background(self, lambda _p: query.organizations(), on_success=self._on_organizations,
+                          on_failure=lambda exc: self.say(str(exc), error=True), label="list organizations")
+        self.model.reload()
+
+    def _on_organizations(self, orgs: list[str]) -> None:
+        current = self.org_combo.currentData()
+        self.org_combo.blockSignals(True)
+        self.org_combo.clear()
+        self.org_combo.addItem("All organizations", None)
+        for code in orgs:
+            self.org_combo.addItem(code, code)
+        index = self.org_combo.findData(current)
+        self.org_combo.setCurrentIndex(max(0, index))
+        self.org_combo.blockSignals(False)
+
+    def _apply_filter(self) -> None:
+        self.set_busy("Filtering…")
+        self.model.set_filter(ReturnFilter(org=self.org_combo.currentData(), status=self.status_combo.currentData(),
+                                           text=self.search.text()))
+
+    def _on_model_reset(self) -> None:
+        n = self.model.rowCount()
+        self.freshness.setText(f"{n:,} return{'s' if n != 1 else ''} · read "
+                               f"{self._now().astimezone():%H:%M:%S}")
+
+    def _on_model_loaded(self) -> None:
+        was_busy = self.progress.isVisible()
+        self.set_busy(None)
+        if not self.model.rowCount():
+            f = self.model.filter
+            self.status.setText("No return matches this filter." if f.org or f.status or f.text else
+                                "No returns yet: they appear after the first pull from the returns system "
+                                "(set it up on the Connections page).")
+        elif was_busy:
+            self.status.setText("")  # the "Reading…" line; an action's outcome stays readable
+        if self.model.rowCount() and not self.table.selectionModel().currentIndex().isValid():
+            shown = self.detail_panel.detail
+            keep = self.model.row_of(shown.row.id) if shown is not None else -1
+            self.table.selectRow(max(keep, 0))  # a refresh keeps the return the person was looking at
+        else:
+            row, shown = self.selected_row(), self.detail_panel.detail
+            if row is not None and (shown is None or shown.row.id != row.id):
+                self.load_detail()  # the selected row's page has just arrived
+
+    def _now(self) -> Any:
+        clock = self.context.clock
+        if clock is not None:
+            return clock.now()
+        from desktop.services.clock import SystemClock
+
+        return SystemClock().now()
+
+    def _on_selection_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self.load_detail()
+
+    def selected_row(self) -> Any:
+        index = self.table.selectionModel().currentIndex()
+        return self.model.data(self.model.index(index.row(), 0), ROW_ROLE) if index.isValid() else None
+
+    def load_detail(self) -> None:
+        row = self.selected_row()
+        if row is None or self.services is None:
+            self.detail_panel.show_detail(None)
+            self._update_buttons()
+            return
+        query, manual = self.services.query, self.services.manual
+        run_in_background(self, lambda _p: query.detail(row.id), on_success=self._on_detail,
+                          on_failure=lambda exc: self.say(str(exc), error=True), label="read the return")
+        run_in_background(self, lambda _p: manual.prepare(row.org, row.rma),
+                          on_success=lambda p: self.detail_panel.show_preview(p.documents, p.problems),
+                          on_failure=lambda exc: self.say(str(exc), error=True), label="preview the documents")
+
+    def _on_detail(self, detail: ReturnDetail | None) -> None:
+        current = self.selected_row()
+        if detail is not None and (current is None or detail.row.id != current.id):
+            return  # the person moved on (or the grid changed) while this was loading
+        self.detail_panel.show_detail(detail)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        from desktop.services.auth.roles import Action
+
+        actor = self.services.actor if self.services else None
+        self.detail_panel.update_buttons(bool(actor and actor.can(Action.RESOLVE_ERRORS)),
+                                         bool(actor and actor.can(Action.POST_DOCUMENTS)))
+
+    # --- actions -----------------------------------------------------------------------------
+    def _act(self, what: str, fn: Any, done: str) -> None:
+        self.set_busy(f"{what}…")
+        run_in_background(self, lambda _p: fn(), on_success=lambda _r: self._after(done),
+                          on_failure=lambda exc: self.say(getattr(exc, "user_message", lambda: str(exc))(),
+                                                          error=True), label=what)
+
+    def _after(self, message: str) -> None:
+        self.model.reload()
+        self.load_detail()
+        self.say(message)
+
+    def retry(self) -> None:
+        doc = self.detail_panel.selected_document()
+        if self.services is None or doc is None or not self.detail_panel.buttons["retry"].isEnabled():
+            return
+        s = self.services
+        self._act("Retrying", lambda: s.manual.retry(s.actor, doc.key), f"{doc.doc_type} is queued to post again.")
+
+    def replan(self) -> None:
+        row = self.selected_row()
+        if self.services is None or row is None or not self.detail_panel.buttons["replan"].isEnabled():
+            return
+        s = self.services
+
+        def work() -> Any:
+            return s.manual.replan(s.actor, row.org, row.rma)
+
+        self.set_busy("Re-planning with the current mapping…")
+        run_in_background(self, lambda _p: work(), on_success=self._on_replanned,
+                          on_failure=lambda exc: self.say(str(exc), error=True), label="re-post")
+
+    def _on_replanned(self, prepared: Any) -> None:
+        if prepared.problems:
+            self._after(f"Still stopped by pre-flight: {prepared.problems[0].message}")
+        else:
+            self._after(f"{len(prepared.documents)} document(s) rebuilt and queued to post.")
+
+    def adopt(self) -> None:
+        doc = self.detail_panel.selected_document()
+        if self.services is None or doc is None or not self.detail_panel.buttons["adopt"].isEnabled():
+            return
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Adopt a ledger document")
+        dialog.setLabelText(f"This {doc.doc_type} is already in the ledger. Its number there "
+                            "(the sync will find it, check the amount and never post it again):")
+        dialog.setTextValue(doc.number or "")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        s = self.services
+        dialog.textValueSelected.connect(lambda number: self._act(
+            "Adopting", lambda: s.manual.adopt_document(s.actor, doc.key, number),
+            f"Looked for {number} in the ledger."))
+        self.adopt_dialog = dialog
+        dialog.open()
+
+    def void(self) -> None:
+        doc = self.detail_panel.selected_document()
+        if self.services is None or doc is None or not self.detail_panel.buttons["void"].isEnabled():
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Void in the ledger?",
+                          f"Void {doc.doc_type} {doc.number or doc.remote_id} in the ledger? Its amounts become "
+                          "zero there; this cannot be undone from this app.",
+                          QMessageBox.StandardButton.Cancel, self)
+        confirm = box.addButton("Void", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        s = self.services
+
+        def on_clicked(button: Any) -> None:
+            if button is confirm:
+                self._act("Voiding", lambda: s.manual.void(s.actor, doc.key), f"{doc.doc_type} voided in the ledger.")
+
+        box.buttonClicked.connect(on_clicked)
+        self.void_box = box
+        box.open()
+
+    def export(self) -> None:
+        if self.services is None:
+            return
+        dialog = QFileDialog(self, "Export returns", "returns.csv", "CSV files (*.csv)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.export_to)
+        self.export_dialog = dialog
+        dialog.open()
+
+    def export_to(self, path: str) -> None:
+        """Write every row the filter shows to ``path`` (in the background, sorted as shown)."""
+        assert self.services is not None
+        query, f, (key, desc) = self.services.query, self.model.filter, self.model.sort_order
+
+        def work(_p: Any) -> int:
+            text, n = query.export_csv(f, key, desc)
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            return n
+
+        self.set_busy("Exporting…")
+        run_in_background(self, work, on_success=lambda n: self.say(f"Exported {n:,} returns to {path}"),
+                          on_failure=lambda exc: self.say(str(exc), error=True), label="export returns")
+
+    # --- status line -------------------------------------------------------------------------
+    def set_busy(self, message: str | None) -> None:
+        self.progress.setVisible(message is not None)
+        if message is not None:
+            self.status.setText(message)
+
+    def say(self, message: str, *, error: bool = False) -> None:
+        self.progress.setVisible(False)
+        self.status.setText(f"<span style='color:#dc3545'>{message}</span>" if error else message)
+
+
+__all__ = ["ReturnsPage"]
+

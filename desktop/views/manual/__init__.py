@@ -1,0 +1,1 @@
+"""The manual entry page's parts: the keyboard-first form, the preview and the entries list."""
