@@ -69,6 +69,8 @@ class MainWindow(QMainWindow):
 
         self.bridge = EventBridge(context.bus, self) if context.bus is not None else None
         self.log_dock = ErrorLogDock(self, bridge=self.bridge)
+        if self.bridge is not None:
+            self.bridge.events_arrived.connect(self._on_bridge_events_arrived)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.resizeDocks([self.log_dock], [200], Qt.Orientation.Vertical)
         self.log_dock.set_services(context.extras.get("errors_queue"), context.actor)
@@ -117,6 +119,7 @@ class MainWindow(QMainWindow):
             item.setSizeHint(QSize(0, 38))
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._on_nav_current_row_changed)
         self._tint_nav_icons()
         col.addWidget(self.nav, 1)
 
@@ -183,6 +186,20 @@ class MainWindow(QMainWindow):
         return box
 
     # -- navigation ------------------------------------------------------------------------------
+    def _on_nav_current_row_changed(self, index: int) -> None:
+        if 0 <= index < len(self.pages):
+            self.pages[index].activated()
+
+    def _on_bridge_events_arrived(self, events: list[object]) -> None:
+        """Keep "Last sync" in the status bar current from the engine's own events."""
+        finished = [e for e in events if getattr(e, "kind", "") == "sync.finished"]
+        if finished:
+            at = getattr(finished[-1], "occurred_at", None)
+            if at is not None:
+                local = at.astimezone()
+                self.last_sync_label.setText(f"Last sync: {local:%H:%M:%S}")
+                self.last_sync_label.setToolTip(f"Most recent completed sync: {local:%Y-%m-%d %H:%M:%S %Z}")
+
     def show_page(self, index: int) -> None:
         self.nav.setCurrentRow(index)
 

@@ -72,7 +72,16 @@ class ScreenshotTour(QObject):
             self._grab_sign_in(scheme)
             return
         self._window.show_page(index)
-        QTimer.singleShot(self._settle_ms, lambda: self._grab(scheme, index))
+        QTimer.singleShot(self._settle_ms, lambda: self._when_idle(lambda: self._grab(scheme, index)))
+
+    def _when_idle(self, then: Callable[[], None], waited_ms: int = 0) -> None:
+        """Grab once the page's background loads have delivered (at most 5 s of waiting)."""
+        from desktop.views.ops import running_operations
+
+        if running_operations() == 0 or waited_ms >= 5000:
+            then()
+            return
+        QTimer.singleShot(50, lambda: self._when_idle(then, waited_ms + 50))
 
     def _grab(self, scheme: Scheme, index: int) -> None:
         page = self._window.pages[index]

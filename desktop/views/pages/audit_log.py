@@ -296,6 +296,9 @@ class AuditLogPage(Page):
                            actor=self.actor_combo.currentData(), sort=self.model.sort_key,
                            descending=self.model.descending)
 
+    def activated(self) -> None:
+        self.reload()
+
     def reload(self) -> None:
         trail, actor = self.trail, self.actor
         if trail is None or actor is None:

@@ -193,6 +193,12 @@ class Page(QWidget):
     def build(self) -> None:
         """Add the page's own content below the header (override)."""
 
+    def activated(self) -> None:
+        """The page was just brought to the front: reload what may have changed (override).
+
+        Runs on the GUI thread: start loads with ``run_in_background``, never do them here.
+        """
+
     def add_row(self, *widgets: QWidget, spacing: int = 16) -> QHBoxLayout:
         row = QHBoxLayout()
         row.setSpacing(spacing)

@@ -49,6 +49,11 @@ class MappingsPage(Page):
         self.actions_.organizations_loaded.connect(self._on_actions_organizations_loaded)
         self.actions_.reload_organizations()
 
+    def activated(self) -> None:
+        """Organizations connected since the page was built appear; unsaved edits are never disturbed."""
+        if self.actions_ is not None and self.editor is not None and self.editor.undo_stack.isClean():
+            self.actions_.reload_organizations()
+
     def _on_actions_organizations_loaded(self, orgs: list[str]) -> None:
         if self.editor is not None:
             self.editor.setVisible(bool(orgs))
