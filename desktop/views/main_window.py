@@ -195,9 +195,10 @@ class MainWindow(QMainWindow):
         finished = [e for e in events if getattr(e, "kind", "") == "sync.finished"]
         if finished:
             at = getattr(finished[-1], "occurred_at", None)
-            if at is not None:
+            text = self.last_sync_label.findChild(QLabel, "status-sync")
+            if at is not None and text is not None:
                 local = at.astimezone()
-                self.last_sync_label.setText(f"Last sync: {local:%H:%M:%S}")
+                text.setText(f"Last sync: {local:%H:%M:%S}")
                 self.last_sync_label.setToolTip(f"Most recent completed sync: {local:%Y-%m-%d %H:%M:%S %Z}")
 
     def show_page(self, index: int) -> None:

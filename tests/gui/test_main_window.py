@@ -101,3 +101,15 @@ def test_geometry_and_dock_state_are_remembered(qtbot: QtBot, shell_context: She
     qtbot.waitExposed(second)
     assert second.size() == QSize(760, 560)
     assert not second.log_dock.isVisible()
+
+
+def test_the_status_bar_shows_the_last_finished_sync(qtbot: QtBot, shell_context: ShellContext) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    window = MainWindow(shell_context)
+    qtbot.addWidget(window)
+    text = window.last_sync_label.findChild(QLabel, "status-sync")
+    assert text is not None and text.text() == "Last sync: never"
+    assert shell_context.bus is not None
+    shell_context.bus.emit("sync.finished", "info", "push finished for ACME-US", org="ACME-US")
+    qtbot.waitUntil(lambda: text.text().startswith("Last sync: ") and "never" not in text.text(), timeout=5000)
