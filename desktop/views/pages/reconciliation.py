@@ -1,8 +1,38 @@
-"""Reconciliation: where RMS totals and ledger totals disagree, and why."""
+"""Reconciliation: where RMS totals and ledger totals disagree, and why.
+
+Thin view over ``ReconcileService`` (``context.extras["reconcile"]``): every read, run and review
+goes through ``run_in_background``; permissions and audit live in the service.
+"""
 
 from __future__ import annotations
 
-from desktop.views.pages.base import Page, PageInfo
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+)
+
+from desktop.views.csv_export import choose_and_export
+from desktop.views.ops import run_in_background
+from desktop.views.pages.base import Card, MetricCard, Page, PageInfo, label
+from desktop.views.reconcile.diff import DiffView
+from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel, grouped
+from desktop.views.reconcile.report import currency_totals, report_html, write_csv, write_pdf
 
 
 class ReconciliationPage(Page):
@@ -18,9 +48,372 @@ class ReconciliationPage(Page):
     )
 
     def build(self) -> None:
-        self.add_empty_state(
-            "Nothing to reconcile yet",
-            "Reconciliation runs after each sync. When the books and the returns system agree, this "
-            "page says so; when they don't, it shows exactly where.",
-            action="View returns", target="returns",
-        )
+        self.service: Any = self.context.extras.get("reconcile")
+        if self.service is None or self.context.database is None:
+            self.add_empty_state(
+                "Nothing to reconcile yet",
+                "Reconciliation runs after each sync. When the books and the returns system agree, this "
+                "page says so; when they don't, it shows exactly where.",
+                action="View returns", target="returns",
+            )
+            return
+        self.totals: dict[str, Any] | None = None
+        self._build_controls()
+        self._build_cards()
+        self._build_grid()
+        self._build_shortcuts()
+        run_in_background(self, lambda _p: self._org_codes(), on_success=self._on_orgs, label="Load organizations")
+
+    # --- layout -----------------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.org_box = QComboBox()
+        self.org_box.setMinimumWidth(160)
+        today = QDate.currentDate()
+        self.from_edit, self.to_edit = QDateEdit(QDate(today.year(), today.month(), 1)), QDateEdit(today)
+        for edit in (self.from_edit, self.to_edit):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        self.run_button = QPushButton("Reconcile now")
+        self.run_button.setObjectName("PrimaryButton")
+        self.run_button.setToolTip("Compare RMS and ledger for this period (Ctrl+R)")
+        self.csv_button, self.pdf_button = QPushButton("Export CSV…"), QPushButton("Export PDF…")
+        self.status_label = label("", "CardHint")
+        row = QHBoxLayout()
+        row.setSpacing(10)
+        for text, w in (("Organization", self.org_box), ("From", self.from_edit), ("To", self.to_edit)):
+            row.addWidget(QLabel(text))
+            row.addWidget(w)
+        row.addWidget(self.run_button)
+        row.addStretch(1)
+        row.addWidget(self.csv_button)
+        row.addWidget(self.pdf_button)
+        self.body.addLayout(row)
+        self.body.addWidget(self.status_label)
+        self.body.addSpacing(4)
+        self.run_button.clicked.connect(self.run_reconciliation)
+        self.org_box.currentTextChanged.connect(lambda _t: self.reload())
+        self.csv_button.clicked.connect(self._export_csv)
+        self.pdf_button.clicked.connect(self._export_pdf)
+
+    def _build_cards(self) -> None:
+        self.rms_card = MetricCard("RMS total", "Refunds the returns system recorded")
+        self.ledger_card = MetricCard("Ledger total", "What the books hold for our documents")
+        self.diff_card = MetricCard("Difference", "Ledger − RMS; zero when they agree")
+        self.open_card = MetricCard("Open variances", "Waiting for a person to review")
+        self.add_row(self.rms_card, self.ledger_card, self.diff_card, self.open_card)
+
+    def _build_grid(self) -> None:
+        self.model = VarianceModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by RMA, class, ledger number… (Ctrl+F)")
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.status_box = QComboBox()
+        self.status_box.addItems(["open", "accepted", "resolved", "all"])
+        self.status_box.currentTextChanged.connect(lambda _t: self.reload())
+        self.class_summary = label("", "CardHint", wrap=True)
+        left = Card()
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 1)
+        filters.addWidget(QLabel("Status"))
+        filters.addWidget(self.status_box)
+        left.layout_.addLayout(filters)
+        left.layout_.addWidget(self.class_summary)
+        left.layout_.addWidget(self.table, 1)
+        right = Card()
+        right.layout_.addWidget(label("Document diff", "CardTitle"))
+        self.diff_hint = label("Select a variance to compare the RMS record with the ledger document.",
+                               "CardHint", wrap=True)
+        right.layout_.addWidget(self.diff_hint)
+        self.diff = DiffView()
+        right.layout_.addWidget(self.diff, 1)
+        actions = QVBoxLayout()
+        self.accept_button = QPushButton("Accept with note…")
+        self.resolve_button = QPushButton("Mark resolved…")
+        self.repost_button = QPushButton("Re-post")
+        self.adopt_button = QPushButton("Adopt ledger document…")
+        self.void_button = QPushButton("Void duplicate…")
+        self.adjust_button = QPushButton("Adjusting entry…")
+        self.pack_button = QPushButton("Audit pack…")
+        buttons = (self.accept_button, self.resolve_button, self.adjust_button, self.repost_button,
+                   self.adopt_button, self.void_button, self.pack_button)
+        grid = QHBoxLayout()
+        for b in buttons[:3]:
+            grid.addWidget(b)
+        actions.addLayout(grid)
+        grid2 = QHBoxLayout()
+        for b in buttons[3:]:
+            grid2.addWidget(b)
+        actions.addLayout(grid2)
+        right.layout_.addLayout(actions)
+        self.accept_button.clicked.connect(lambda: self._ask_note("accept"))
+        self.resolve_button.clicked.connect(lambda: self._ask_note("resolve"))
+        self.repost_button.clicked.connect(self._repost)
+        self.adopt_button.clicked.connect(self._adopt)
+        self.void_button.clicked.connect(self._void)
+        self.adjust_button.clicked.connect(self._adjust)
+        self.pack_button.clicked.connect(self._audit_pack)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setMinimumHeight(540)
+        splitter.setSizes([860, 520])
+        self.body.addWidget(splitter, 1)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self._on_current(QModelIndex(), QModelIndex())
+
+    def _build_shortcuts(self) -> None:
+        for keys, slot in (("Ctrl+R", self.run_reconciliation), ("Ctrl+F", self.search.setFocus),
+                           ("Ctrl+E", self._export_csv), ("Ctrl+P", self._export_pdf),
+                           ("Ctrl+Shift+A", lambda: self._ask_note("accept"))):
+            QShortcut(QKeySequence(keys), self, slot)
+
+    # --- data -------------------------------------------------------------------------------------
+    def _org_codes(self) -> list[str]:
+        import sqlalchemy as sa
+
+        from desktop.services.store.models import Organization
+
+        with self.context.database.session() as s:
+            return list(s.scalars(sa.select(Organization.code).where(Organization.is_active.is_(True))
+                                  .order_by(Organization.code)))
+
+    def _on_orgs(self, codes: list[str]) -> None:
+        self.org_box.addItems(codes)
+        if not codes:
+            self.status_label.setText("No organizations yet — connect one on the Connections page.")
+
+    @property
+    def org(self) -> str:
+        return self.org_box.currentText()
+
+    def reload(self) -> None:
+        if not self.org:
+            return
+        from desktop.services.store.models import VarianceStatus
+
+        text = self.status_box.currentText()
+        status = None if text == "all" else VarianceStatus(text)
+        org, service = self.org, self.service
+        run_in_background(self, lambda _p: grouped(service.queue(org, status)), on_success=self._on_queue,
+                          label="Load variances")
+
+    def _on_queue(self, rows: list[dict[str, Any]]) -> None:
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r["class"]] = counts.get(r["class"], 0) + 1
+        self.class_summary.setText("  ·  ".join(f"{CLASS_LABELS.get(k, k)}: {n}" for k, n in sorted(counts.items()))
+                                   or "No variances with this status.")
+        opened = sum(1 for r in rows if r.get("status") == "open")
+        self.open_card.value_label.setText(f"{opened:,}" if self.status_box.currentText() in ("open", "all")
+                                           else "—")
+        self._on_current(self.table.currentIndex(), QModelIndex())
+
+    def run_reconciliation(self) -> None:
+        if not self.org:
+            return
+        from desktop.services.reconcile.model import Period
+
+        period = Period(self._date(self.from_edit), self._date(self.to_edit))
+        org, service = self.org, self.service
+        self.run_button.setEnabled(False)
+        self.status_label.setText(f"Reconciling {org} {period.start} … {period.end}…")
+        run_in_background(self, lambda _p: service.run(org, period), on_success=self._on_report,
+                          on_failure=self._on_run_failed, label="Reconcile")
+
+    @staticmethod
+    def _date(edit: QDateEdit) -> date:
+        d = edit.date()
+        return date(d.year(), d.month(), d.day())
+
+    def _on_report(self, report: Any) -> None:
+        self.run_button.setEnabled(True)
+        self.totals = report.totals
+        self.show_totals(report.totals)
+        self.status_label.setText(f"Reconciled {report.period.start} … {report.period.end}: "
+                                  f"{len(report.variances)} variance(s), {report.matched} matched.")
+        self.reload()
+
+    def _on_run_failed(self, exc: BaseException) -> None:
+        from desktop.views.ops import show_failure
+
+        self.run_button.setEnabled(True)
+        self.status_label.setText("The reconciliation did not finish.")
+        show_failure(self, "Reconcile", exc)
+
+    def show_totals(self, totals: dict[str, Any] | None) -> None:
+        rows = currency_totals(totals)
+        self.rms_card.value_label.setText("\n".join(f"{c} {r:,.2f}" for c, r, _, _ in rows) or "—")
+        self.ledger_card.value_label.setText("\n".join(f"{c} {lg:,.2f}" for c, _, lg, _ in rows) or "—")
+        self.diff_card.value_label.setText("\n".join(f"{c} {d:+,.2f}" for c, _, _, d in rows) or "—")
+        off = any(d for *_, d in rows)
+        dark = self.context.theme is not None and str(self.context.theme.scheme) == "dark"
+        warn = "#f0a34a" if dark else "#b45309"  # AA contrast on the card in either scheme
+        self.diff_card.value_label.setStyleSheet(f"color: {warn};" if off else "")
+
+    # --- selection and actions ----------------------------------------------------------------
+    def current_row(self) -> dict[str, Any] | None:
+        index = self.table.currentIndex()
+        row = self.proxy.data(index, ROW_ROLE) if index.isValid() else None
+        return row if isinstance(row, dict) else None
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = self.current_row()
+        self.diff.show_fields(row["fields"] if row else None)
+        if row:
+            kind = CLASS_LABELS.get(row["class"], row["class"])
+            self.diff_hint.setText(f"{kind} — {row.get('doc_type') or 'document'}"
+                                   f" {row.get('ledger_id') or ''} for {row.get('rma') or 'no RMA'}; "
+                                   f"{len(self.diff.differing)} field(s) differ.")
+        is_open = bool(row) and row is not None and row.get("status") == "open"
+        for b in (self.accept_button, self.resolve_button):
+            b.setEnabled(is_open)
+        self.repost_button.setEnabled(is_open and bool(row and row.get("rma")))
+        self.adopt_button.setEnabled(is_open and bool(row and row.get("key")))
+        self.void_button.setEnabled(is_open and bool(row and row["class"] == "duplicate_in_ledger" and row.get("key")))
+        self.adjust_button.setEnabled(is_open and bool(row and row.get("difference_minor")))
+        self.pack_button.setEnabled(bool(row and row.get("rma")))
+
+    def _actor(self) -> Any:
+        from desktop.views.returns.services import services_for
+
+        svc = services_for(self.context)
+        return svc.actor if svc else None
+
+    def _ask_note(self, what: str) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Accept variance" if what == "accept" else "Resolve variance")
+        dialog.setLabelText("Note for the audit log (why this is fine / what was corrected):")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.textValueSelected.connect(lambda note: self.review(what, int(row["id"]), note))
+        dialog.open()
+        self.note_dialog = dialog
+
+    def review(self, what: str, variance_id: int, note: str) -> None:
+        """Accept or resolve through the service (permission-checked, audited), then refresh."""
+        actor, service = self._actor(), self.service
+        fn = service.accept if what == "accept" else service.resolve
+        run_in_background(self, lambda _p: fn(actor, variance_id, note), on_success=lambda _r: self.reload(),
+                          label=f"{what.capitalize()} variance")
+
+    def _manual(self) -> Any:
+        from desktop.views.returns.services import services_for
+
+        svc = services_for(self.context)
+        return svc.manual if svc else None
+
+    def _repost(self) -> None:
+        row, manual, actor, org = self.current_row(), self._manual(), self._actor(), self.org
+        if row and manual:
+            rma = str(row["rma"])
+            run_in_background(self, lambda _p: manual.replan(actor, org, rma), on_success=lambda _r: self.reload(),
+                              label="Re-post")
+
+    def _adopt(self) -> None:
+        row, manual, actor = self.current_row(), self._manual(), self._actor()
+        if not (row and manual):
+            return
+        key = str(row["key"])
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Adopt ledger document")
+        dialog.setLabelText("This document is already in the ledger as number:")
+        dialog.setTextValue(str(row.get("ledger_id") or ""))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.textValueSelected.connect(lambda number: run_in_background(
+            self, lambda _p: manual.adopt_document(actor, key, number), on_success=lambda _r: self.reload(),
+            label="Adopt"))
+        dialog.open()
+
+    def _void(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        row, manual, actor = self.current_row(), self._manual(), self._actor()
+        if not (row and manual):
+            return
+        key = str(row["key"])
+        box = QMessageBox(QMessageBox.Icon.Warning, "Void duplicate",
+                          f"Void the duplicate {row.get('doc_type')} {row.get('ledger_id')} in the ledger?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(lambda: run_in_background(self, lambda _p: manual.void(actor, key),
+                                                       on_success=lambda _r: self.reload(), label="Void"))
+        box.open()
+
+    def _adjust(self) -> None:
+        from desktop.views.reconcile.adjust_dialog import AdjustDialog, adjust_service_for
+
+        row = self.current_row()
+        if row is None:
+            return
+        self.adjust_dialog = AdjustDialog(self, adjust_service_for(self.context), self._actor(), self.org, row,
+                                          lambda key: self.status_label.setText(f"Adjusting journal queued ({key})."))
+        self.adjust_dialog.open()
+
+    def _audit_pack(self) -> None:
+        row = self.current_row()
+        if row is None or not row.get("rma"):
+            return
+        rma = str(row["rma"])
+        dialog = QFileDialog(self, "Save audit pack", f"audit-pack-{self.org}-{rma}.json", "JSON files (*.json)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("json")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda chosen: self.save_audit_pack(rma, Path(chosen)))
+        dialog.open()
+
+    def save_audit_pack(self, rma: str, path: Path) -> None:
+        """RMS record → mapping version → payload → ledger response → status, as one JSON file."""
+        from desktop.services.reconcile import audit_pack
+
+        db, org = self.context.database, self.org
+        run_in_background(self, lambda _p: audit_pack.write(audit_pack.build(db, org, rma), path),
+                          on_success=lambda p: self.status_label.setText(f"Saved the audit pack to {p.name}."),
+                          label="Audit pack")
+
+    # --- exports ----------------------------------------------------------------------------------
+    def _export_csv(self) -> None:
+        choose_and_export(self, "Export variances", f"reconciliation-{self.org}.csv", self.export_csv_to)
+
+    def export_csv_to(self, path: Path) -> None:
+        rows = self.model.rows()
+        run_in_background(self, lambda _p: write_csv(path, rows), on_success=lambda n: self.status_label.setText(
+            f"Exported {n} variance(s) to {path.name}."), label="Export CSV")
+
+    def _export_pdf(self) -> None:
+        dialog = QFileDialog(self, "Export report", f"reconciliation-{self.org}.pdf", "PDF files (*.pdf)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("pdf")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda chosen: self.export_pdf_to(Path(chosen)))
+        dialog.open()
+
+    def export_pdf_to(self, path: Path) -> None:
+        html = report_html(self.org, f"{self._date(self.from_edit)} … {self._date(self.to_edit)}", self.totals,
+                           self.model.rows())
+        run_in_background(self, lambda _p: write_pdf(path, html), on_success=lambda n: self.status_label.setText(
+            f"Exported the report ({n} page(s)) to {path.name}."), label="Export PDF")
+
+
+__all__ = ["ReconciliationPage"]

@@ -1,0 +1,173 @@
+"""Adjusting entries for variances: a balanced journal for the difference, posted like any document.
+
+"Create an adjusting entry" on the Reconciliation page must not be a side door into the ledger:
+the journal (QBO ``JournalEntry`` / Xero ``ManualJournal``) goes through the same pre-flight as
+the recipes' documents (accounts exist and are active, period open, debits = credits, currency
+enabled) and then into the outbox, where the poster sends it with the same idempotency, retries
+and audit trail. :meth:`AdjustService.plan` builds and checks (no writes, so the view can show the
+problems); :meth:`AdjustService.enqueue` requires ``review_variances``, refuses a plan with
+problems, enqueues, and appends to the audit log. The key is derived from the variance, so asking
+twice queues one journal.
+
+An adjustment corrects a return's posting, so the variance must name a return (variances without
+one — e.g. missing in RMS — are voided or accepted instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from desktop.services import audit
+from desktop.services.auth.roles import Action, Actor
+from desktop.services.clock import Clock
+from desktop.services.domain import OrgSettings, Problem
+from desktop.services.errors import NeedsPersonError
+from desktop.services.events import EventBus, EventKind, Severity
+from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.service import MappingService
+from desktop.services.money import Money
+from desktop.services.rms.records import from_row
+from desktop.services.store.db import Database
+from desktop.services.store.models import (
+    ConnectionStatus,
+    LedgerConnection,
+    Organization,
+    ReconciliationRun,
+    Return,
+    Variance,
+)
+from desktop.services.sync import keys, outbox
+from desktop.services.sync.documents import LedgerDocument, line
+from desktop.services.sync.preflight import preflight
+
+__all__ = ["AdjustPlan", "AdjustService"]
+
+_NOT_FOR_JOURNALS = frozenset({"customer_unresolvable", "total_mismatch"})
+
+
+@dataclass
+class AdjustPlan:
+    """One adjusting journal for one variance, and every reason it must not be queued yet."""
+
+    org: str
+    variance_id: int
+    return_id: int | None = None
+    document: LedgerDocument | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.document is not None and not self.problems
+
+
+class AdjustService:
+    """Builds, checks and queues adjusting journals (see the module docstring)."""
+
+    def __init__(self, db: Database, clock: Clock, bus: EventBus | None, mapping: MappingService) -> None:
+        self._db, self._clock, self._bus, self._mapping = db, clock, bus, mapping
+
+    def plan(self, org: str, variance_id: int, debit_account: str, credit_account: str, *,
+             txn_date: date | None = None, memo: str = "") -> AdjustPlan:
+        """A journal for |difference|: Dr ``debit_account``, Cr ``credit_account`` (ledger account ids)."""
+        out = AdjustPlan(org, variance_id)
+        with self._db.session() as s:
+            row = s.execute(sa.select(Variance, Organization).select_from(Variance).join(
+                ReconciliationRun, ReconciliationRun.id == Variance.run_id).join(
+                Organization, Organization.id == ReconciliationRun.organization_id)
+                .where(Variance.id == variance_id, Organization.code == org)).one_or_none()
+            if row is None:
+                raise NeedsPersonError(f"{org} has no variance {variance_id}")
+            v, o = row
+            if not v.difference_minor or not v.currency:
+                out.problems.append(Problem("nothing_to_adjust", f"Variance {variance_id} has no amount "
+                                            "difference: accept or resolve it instead.", "difference"))
+                return out
+            ret = s.scalar(sa.select(Return).where(Return.id == v.return_id).options(
+                selectinload(Return.lines), selectinload(Return.fees), selectinload(Return.tax_lines))
+            ) if v.return_id else None
+            if ret is None:
+                out.problems.append(Problem("adjust_needs_return", f"Variance {variance_id} names no return, so an "
+                                            "adjustment has nothing to correct: void or accept it.", "return"))
+                return out
+            record = from_row(ret)
+            if not record.org_code:
+                record = replace(record, org_code=o.code)
+            settings, tz, home, platform = OrgSettings.from_json(o.settings), o.timezone, o.home_currency, o.platform
+            out.return_id, currency, diff = ret.id, v.currency, v.difference_minor
+            rms_id, revision, rma = ret.rms_id, ret.revision, ret.rma_number
+        snapshot = self._mapping.snapshot(org) or ReferenceSnapshot.empty(platform.value, home)
+        today = self._clock.now().astimezone(ZoneInfo(tz)).date()
+        day = txn_date or today
+        amount = Money.from_minor_units(abs(diff), currency)
+        key = keys.idempotency_key(org, rms_id, revision, f"adjust-v{variance_id}")
+        text = keys.memo_text(key, rma, revision, memo or f"adjusting entry for variance {variance_id}")
+        names = {a: (snapshot.accounts[a].name if a in snapshot.accounts else a)
+                 for a in (debit_account, credit_account)}
+        journal = (line(debit_account, names[debit_account], amount, text, debit=True),
+                   line(credit_account, names[credit_account], amount, text, debit=False))
+        payload: dict[str, Any]
+        if platform.value == "xero":
+            payload = {"ManualJournals": [{"Narration": text, "Date": day.isoformat(), "Status": "POSTED",
+                                           "LineAmountTypes": "NoTax", "JournalLines": [
+                                               {"LineAmount": jl.signed.amount, "AccountID": jl.account_id,
+                                                "Description": jl.memo} for jl in journal]}]}
+            doc_type = "ManualJournal"
+        else:
+            payload = {"TxnDate": day.isoformat(), "PrivateNote": text, "Line": [
+                {"DetailType": "JournalEntryLineDetail", "Amount": jl.amount.amount, "Description": jl.memo,
+                 "JournalEntryLineDetail": {"PostingType": "Debit" if jl.debit else "Credit",
+                                            "AccountRef": {"value": jl.account_id}}} for jl in journal]}
+            if currency != home:
+                payload["CurrencyRef"] = {"value": currency}
+            doc_type = "JournalEntry"
+        version = self._mapping.resolver(org, snapshot).version
+        out.document = LedgerDocument(
+            role="adjustment", platform=platform.value, doc_type=doc_type, idempotency_key=key, txn_date=day,
+            currency=currency, total=amount, payload=payload, journal=journal, source=(org, rms_id, revision),
+            mapping_version=version, home_currency=home, refund_effect=Money(Decimal(0), currency),
+            extra={"variance_id": variance_id})
+        # A journal names no customer, and it corrects the ledger rather than carrying the return's
+        # refund, so the customer and "documents add up to the refund" checks are not about it.
+        out.problems = [p for p in preflight([out.document], record, snapshot, settings, today)
+                        if p.code not in _NOT_FOR_JOURNALS]
+        return out
+
+    def enqueue(self, actor: Actor, plan: AdjustPlan) -> str:
+        """Queue a clean plan in the outbox (audited); returns the document's key."""
+        actor.require(Action.REVIEW_VARIANCES)
+        if not plan.ok or plan.document is None:
+            raise NeedsPersonError("The adjusting entry did not pass pre-flight: " +
+                                   "; ".join(p.message for p in plan.problems), action="fix the problems first")
+        doc, now = plan.document, self._clock.now()
+        with self._db.write_session() as s:
+            org_id = s.scalar(sa.select(Organization.id).where(Organization.code == plan.org))
+            assert org_id is not None
+            inserted = outbox.enqueue(s, [doc], org_id, _connection_id(s, org_id), plan.return_id, now=now)
+            audit.append(s, self._clock, actor=actor.username, action="variance.adjust",
+                         target=f"variance:{plan.variance_id}", organization_id=org_id,
+                         details={"key": doc.idempotency_key, "doc_type": doc.doc_type,
+                                  "amount": format(doc.total.amount, "f"), "currency": doc.currency,
+                                  "replay": not inserted})
+        if self._bus is not None:
+            self._bus.emit(EventKind.DOCUMENT_PLANNED, Severity.INFO,
+                           f"{plan.org}: adjusting {doc.doc_type} for variance {plan.variance_id} queued by "
+                           f"{actor.username}", org=plan.org, document_key=doc.idempotency_key,
+                           details={"variance_id": plan.variance_id})
+        return doc.idempotency_key
+
+
+def _connection_id(s: Session, org_id: int) -> int | None:
+    """The organization's connected ledger connection (else its newest one), as the sync uses."""
+    rows = s.execute(sa.select(LedgerConnection.id, LedgerConnection.status)
+                     .where(LedgerConnection.organization_id == org_id)
+                     .order_by(LedgerConnection.updated_at.desc(), LedgerConnection.id.desc())).all()
+    connected = [i for i, status in rows if status == ConnectionStatus.CONNECTED]
+    ids = connected or [i for i, _ in rows]
+    return ids[0] if ids else None

@@ -1,0 +1,1 @@
+"""Widgets of the Reconciliation page: the variance grid, the document diff, the report export."""

@@ -1,0 +1,65 @@
+"""The reconciliation report as CSV and PDF (a ``QTextDocument`` printed by ``QPdfWriter``).
+
+Both are written by plain functions so the page can run them through ``run_in_background``:
+``QTextDocument`` and ``QPdfWriter`` paint without a window, which is safe off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMarginsF
+from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+
+from desktop.views.csv_export import csv_cell
+from desktop.views.reconcile.model import HEADERS, format_row
+
+__all__ = ["currency_totals", "report_html", "write_csv", "write_pdf"]
+
+
+def currency_totals(totals: dict[str, Any] | None) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """``(currency, rms, ledger, ledger − rms)`` per currency from ``ReconcileReport.totals``."""
+    out = []
+    for cur, row in sorted(((totals or {}).get("by_currency") or {}).items()):
+        rms, ledger = Decimal(str(row.get("rms", "0"))), Decimal(str(row.get("ledger", "0")))
+        out.append((cur, rms, ledger, ledger - rms))
+    return out
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> int:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(HEADERS)
+        for row in rows:
+            out.writerow([csv_cell(c) for c in format_row(row)])
+    return len(rows)
+
+
+def report_html(org: str, period: str, totals: dict[str, Any] | None, rows: Sequence[dict[str, Any]]) -> str:
+    cells = "".join(
+        f"<tr><td>{escape(c)}</td><td align='right'>{r:,.2f}</td><td align='right'>{lg:,.2f}</td>"
+        f"<td align='right'><b>{d:,.2f}</b></td></tr>" for c, r, lg, d in currency_totals(totals))
+    head = "".join(f"<th align='left'>{escape(h)}</th>" for h in HEADERS)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in format_row(r)) + "</tr>" for r in rows)
+    return (f"<h2>Reconciliation — {escape(org)}</h2><p>Period {escape(period)} · {len(rows)} variance(s)</p>"
+            "<h3>Totals</h3><table border='1' cellspacing='0' cellpadding='4'>"
+            "<tr><th>Currency</th><th>RMS</th><th>Ledger</th><th>Difference</th></tr>"
+            f"{cells or '<tr><td colspan=4>Not run in this session</td></tr>'}</table>"
+            f"<h3>Variances</h3><table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>")
+
+
+def write_pdf(path: Path, html: str) -> int:
+    """Render ``html`` to an A4 PDF; returns the page count."""
+    writer = QPdfWriter(str(path))
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Landscape,
+                                     QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter))
+    writer.setTitle("Reconciliation report")
+    doc = QTextDocument()
+    doc.setHtml(html)
+    doc.print_(writer)
+    return doc.pageCount()
