@@ -116,6 +116,13 @@ class ConnectionService:
             conn, org = self._load(s, connection_id)
             return _summary(conn, org, self._clock.now(), self.reminder)
 
+    def rate_budgets(self, connection_id: int) -> tuple[int | None, int | None]:
+        """``(minute_remaining, day_remaining)`` as the ledger last said; None before any call."""
+        throttle = self._throttles.get(connection_id)
+        if throttle is None:
+            return None, None
+        return throttle.minute_remaining, throttle.day_remaining
+
     def company(self, connection_id: int) -> dict[str, Any] | None:
         """What the ledger said about the company (currencies, country, closed period)."""
         with self._db.session() as s:

@@ -1,12 +1,48 @@
-"""Dashboard: the product's three promised metrics and sync health, per organization."""
+"""Dashboard: the product's three promised metrics and sync health, per organization.
+
+Thin by design: :class:`DashboardService` gathers one :class:`DashboardData` on a worker thread
+(``run_in_background``) and the page draws it. It refreshes when it is shown, every 30 seconds,
+and (debounced) when sync, document or connection events arrive on the bus. Sync now, Pause and
+Resume go through the service, which checks ``RUN_SYNC``; the buttons are disabled with a
+tooltip for people who may not use them.
+"""
 
 from __future__ import annotations
 
-from desktop.views.pages.base import MetricCard, Page, PageInfo
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.services.dashboard import DashboardData, DashboardService
+from desktop.views.bridge import EventBridge
+from desktop.views.connections.model import STATES
+from desktop.views.csv_export import choose_and_export, export_csv
+from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_duration, format_when
+from desktop.views.ops import BackgroundOperation, run_in_background
+from desktop.views.pages.base import Card, MetricCard, Page, PageInfo, label
+
+REFRESH_MS = 30_000
+DEBOUNCE_MS = 1_000
+NO_PERMISSION = "Only an operator or admin can run or pause sync"
 
 
 class DashboardPage(Page):
-    """Headline metrics (empty until the first sync) and where to start."""
+    """Headline metrics, health, queue and trends of one organization; sync controls."""
 
     info = PageInfo(
         key="dashboard", title="Dashboard", icon="dashboard",
@@ -18,15 +54,326 @@ class DashboardPage(Page):
     )
 
     def build(self) -> None:
+        ctx = self.context
+        self.service: DashboardService | None = None
+        if ctx.database is not None and ctx.clock is not None:
+            self.service = DashboardService(ctx.database, ctx.connections, ctx.scheduler, ctx.clock)
+        self.data: DashboardData | None = None
+        self._op: BackgroundOperation[Any] | None = None
+        self._again = False
+        self._message = ""  # the last action's outcome, kept across refreshes
+
+        # --- toolbar: organization, status, controls ---------------------------------------------
+        self.toolbar = QWidget()
+        bar = QHBoxLayout(self.toolbar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(8)
+        self.org_combo = QComboBox()
+        self.org_combo.setMinimumWidth(220)
+        self.org_combo.setAccessibleName("Organization")
+        self.status = label("", "CardHint")
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.setObjectName("PrimaryButton")
+        self.pause_button = QPushButton("Pause")
+        bar.addWidget(label("Organization", "CardTitle"))
+        bar.addWidget(self.org_combo)
+        bar.addSpacing(12)
+        bar.addWidget(self.status, 1)
+        bar.addWidget(self.pause_button)
+        bar.addWidget(self.sync_button)
+        self.content = QWidget()  # everything but the empty state, shown and hidden as one
+        content = QVBoxLayout(self.content)
+        content.setContentsMargins(0, 0, 0, 0)
+        content.setSpacing(16)
+        content.addWidget(self.toolbar)
+
+        # --- headline metrics ----------------------------------------------------------------------
         self.metrics = [
-            MetricCard("Transaction sync accuracy", "Posted without correction, last 30 days"),
+            MetricCard("Transaction sync accuracy", "Posted and verified in the books, latest month"),
             MetricCard("Average time to reconcile", "From RMS event to verified in the books"),
-            MetricCard("Manual entry errors prevented", "Caught by pre-flight or duplicate checks"),
+            MetricCard("Manual entry errors prevented", "Caught by pre-flight or duplicate checks, this month"),
         ]
-        self.add_row(*self.metrics)
-        self.add_empty_state(
+        self.metrics_row = QWidget()
+        row = QHBoxLayout(self.metrics_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(16)
+        for card in self.metrics:
+            row.addWidget(card)
+        content.addWidget(self.metrics_row)
+
+        # --- health and queue ------------------------------------------------------------------------
+        self.health_card = Card()
+        self.health_card.layout_.addWidget(label("Sync health", "CardTitle"))
+        self.health_card.layout_.addSpacing(6)
+        self.health_grid = QGridLayout()
+        self.health_grid.setHorizontalSpacing(16)
+        self.health_grid.setVerticalSpacing(6)
+        self.health_card.layout_.addLayout(self.health_grid)
+        self.health_card.layout_.addStretch(1)
+        self.queue_card = Card()
+        head = QHBoxLayout()
+        head.addWidget(label("Sync queue", "CardTitle"), 1)
+        self.queue_filter = QLineEdit()
+        self.queue_filter.setPlaceholderText("Filter…")
+        self.queue_filter.setClearButtonEnabled(True)
+        self.queue_filter.setMaximumWidth(180)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("The queue as CSV (Ctrl+E)")
+        head.addWidget(self.queue_filter)
+        head.addWidget(self.export_button)
+        self.queue_card.layout_.addLayout(head)
+        self.queue_model = QueueModel(self)
+        self.queue_proxy = QSortFilterProxyModel(self)
+        self.queue_proxy.setSourceModel(self.queue_model)
+        self.queue_proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.queue_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.queue_proxy.setFilterKeyColumn(-1)
+        self.queue_view = QTableView()
+        self.queue_view.setModel(self.queue_proxy)
+        self.queue_view.setSortingEnabled(True)
+        self.queue_view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.queue_view.verticalHeader().setVisible(False)
+        self.queue_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.queue_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.queue_view.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.queue_view.setColumnWidth(0, 120)
+        self.queue_view.setMinimumHeight(200)
+        self.queue_card.layout_.addWidget(self.queue_view)
+        self.middle = QWidget()
+        mid = QHBoxLayout(self.middle)
+        mid.setContentsMargins(0, 0, 0, 0)
+        mid.setSpacing(16)
+        mid.addWidget(self.health_card, 2)
+        mid.addWidget(self.queue_card, 3)
+        content.addWidget(self.middle)
+
+        # --- trends --------------------------------------------------------------------------------
+        self.accuracy_chart = TrendChart("Sync accuracy by month (%)")
+        self.reconcile_chart = TrendChart("Average time to reconcile (hours)")
+        self.prevented_chart = TrendChart("Errors prevented by month")
+        self.charts = QWidget()
+        grid = QGridLayout(self.charts)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(16)
+        grid.addWidget(self.accuracy_chart, 0, 0, 1, 2)
+        grid.addWidget(self.reconcile_chart, 1, 0)
+        grid.addWidget(self.prevented_chart, 1, 1)
+        content.addWidget(self.charts)
+        self.body.addWidget(self.content)
+
+        self.empty = self.add_empty_state(
             "Nothing has synced yet",
-            "Connect a QuickBooks Online or Xero ledger and your returns system. The figures above "
-            "fill in after the first sync, and this page charts them over time.",
+            "Connect a QuickBooks Online or Xero ledger and your returns system. After the first sync "
+            "this page shows sync accuracy, time to reconcile and errors prevented, and charts them over time.",
             action="Connect a ledger", target="connections",
         )
+        self._show_content(False)
+
+        # --- behaviour -------------------------------------------------------------------------------
+        self.org_combo.activated.connect(lambda _i: self.reload())
+        self.sync_button.clicked.connect(self.sync_now)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.queue_filter.textChanged.connect(self.queue_proxy.setFilterFixedString)
+        self.export_button.clicked.connect(self.export)
+        for keys, slot in (("F5", self.reload), ("Ctrl+R", self.sync_now), ("Ctrl+E", self.export)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.reload)
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.reload)
+        self._bridge: EventBridge | None = None
+        if self.service is not None:
+            self.timer.start()
+            if ctx.bus is not None:
+                self._bridge = EventBridge(ctx.bus, self, batch_interval_ms=250, kinds=[
+                    "sync.*", "document.*", "connection.*", "reconcile.*", "return.*"])
+                self._bridge.events_arrived.connect(lambda _events: self.debounce.start())
+                self.destroyed.connect(self._bridge.close)
+        self._update_controls()
+
+    # --- loading ---------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.service is not None:
+            self.reload()
+
+    @property
+    def loading(self) -> bool:
+        return self._op is not None
+
+    def reload(self) -> None:
+        """Read the selected organization's dashboard in the background (one read at a time)."""
+        service = self.service
+        if service is None:
+            return
+        if self._op is not None:
+            self._again = True
+            return
+        wanted = self.org_combo.currentData()
+
+        def load(_progress: Any) -> tuple[list[tuple[str, str]], DashboardData | None]:
+            orgs = service.organizations()
+            codes = [c for c, _n in orgs]
+            org = wanted if wanted in codes else (codes[0] if codes else None)
+            return orgs, service.snapshot(org) if org is not None else None
+
+        self._op = run_in_background(self, load, on_success=self._loaded, on_failure=self._failed,
+                                     label="Loading the dashboard")
+
+    def _loaded(self, result: tuple[list[tuple[str, str]], DashboardData | None]) -> None:
+        self._op = None
+        orgs, data = result
+        self.org_combo.blockSignals(True)
+        self.org_combo.clear()
+        for code, name in orgs:
+            self.org_combo.addItem(f"{name} ({code})", code)
+        if data is not None and data.org is not None:
+            self.org_combo.setCurrentIndex(self.org_combo.findData(data.org))
+        self.org_combo.blockSignals(False)
+        self.show_data(data)
+        if self._again:
+            self._again = False
+            self.reload()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._op = None
+        self._again = False
+        self._say(f"Could not load the dashboard: {exc}")
+
+    # --- drawing ---------------------------------------------------------------------------------
+    def _show_content(self, on: bool) -> None:
+        self.content.setVisible(on)
+        self.empty.setVisible(not on)
+
+    def show_data(self, data: DashboardData | None) -> None:
+        """Draw ``data`` (None or no organization: the empty state)."""
+        self.data = data
+        if data is None or data.org is None:
+            self._show_content(False)
+            self._update_controls()
+            return
+        self._show_content(True)
+        acc, rec = data.latest_accuracy, data.latest_reconcile
+        self.metrics[0].value_label.setText(f"{acc.accuracy_pct}%" if acc else "—")
+        self.metrics[0].hint_label.setText(
+            f"{acc.verified:,} of {acc.due:,} documents verified in the books, {acc.month}" if acc
+            else "Posted and verified in the books, latest month")
+        self.metrics[1].value_label.setText(format_duration(rec.avg_reconcile_s if rec else None))
+        hint = "From RMS event to verified in the books"
+        self.metrics[1].hint_label.setText(f"{hint}, {rec.month}" if rec else hint)
+        cur = data.current
+        self.metrics[2].value_label.setText(f"{data.errors_prevented_this_month:,}")
+        self.metrics[2].hint_label.setText(
+            f"{cur.preflight_stops:,} pre-flight stops, {cur.duplicates_refused:,} duplicates refused this month"
+            if cur else "Caught by pre-flight or duplicate checks, this month")
+        self.queue_model.set_counts(data.queue)
+        self._draw_health(data)
+        months = [m.month for m in data.months]
+        self.accuracy_chart.show_line(data.months)
+        self.reconcile_chart.show_bars(months, [("Hours", [
+            (m.avg_reconcile_s or 0) / 3600 for m in data.months])], "%.0f")
+        self.prevented_chart.show_bars(months, [
+            ("Pre-flight stops", [float(m.preflight_stops) for m in data.months]),
+            ("Duplicates refused", [float(m.duplicates_refused) for m in data.months])], "%d")
+        self._update_controls()
+
+    def _draw_health(self, data: DashboardData) -> None:
+        while self.health_grid.count():
+            item = self.health_grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        now = self.context.clock.now()
+        rows: list[tuple[str, str]] = []
+        for c in data.connections:
+            colour = STATES.get(c.state, ("", "#7b8594"))[1]
+            platform = "QuickBooks Online" if c.platform == "qbo" else "Xero"
+            rows.append(("", f"<b>{escape(platform)} · {escape(c.company_name)}</b>"))
+            rows.append(("Connection", f"<span style='color:{colour}'>●</span> {escape(c.state_text)}"))
+            budget = " · ".join(p for p in (
+                f"{c.minute_remaining:,} left this minute" if c.minute_remaining is not None else "",
+                f"{c.day_remaining:,} left today" if c.day_remaining is not None else "") if p)
+            rows.append(("API calls", budget or "Not known until the next call"))
+        if not data.connections:
+            rows.append(("Ledger", "Not connected"))
+        last = data.last_sync
+        rows.append(("Last sync", "—" if last is None else
+                     f"{last.kind} · {last.status} · {format_when(last.finished_at, now)}"))
+        rows.append(("Next sync", "Paused" if data.paused else format_when(data.next_sync, now)))
+        for r, (name, value) in enumerate(rows):
+            val = QLabel(value)
+            val.setTextFormat(Qt.TextFormat.RichText)
+            val.setWordWrap(True)
+            if not name:  # a connection's heading spans both columns
+                self.health_grid.addWidget(val, r, 0, 1, 2)
+                continue
+            self.health_grid.addWidget(label(name, "CardHint"), r, 0, Qt.AlignmentFlag.AlignTop)
+            self.health_grid.addWidget(val, r, 1)
+        self.health_grid.setColumnStretch(1, 1)
+        self.status.setText("Scheduled sync is paused" if data.paused else self._message)
+
+    def _update_controls(self) -> None:
+        service, data = self.service, self.data
+        allowed = service is not None and service.can_control(self.context.actor)
+        ready = allowed and data is not None and data.org is not None
+        paused = bool(data and data.paused)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        for button, tip in ((self.sync_button, "Ingest, post and pull now (Ctrl+R)"),
+                            (self.pause_button, "Resume scheduled sync" if paused else "Stop scheduled sync")):
+            button.setEnabled(ready)
+            button.setToolTip(tip if allowed else NO_PERMISSION if self.context.scheduler is not None
+                              else "Sync is not running in this window")
+
+    def _say(self, message: str) -> None:
+        self._message = message
+        self.status.setText(message)
+
+    # --- actions ---------------------------------------------------------------------------------
+    def sync_now(self) -> None:
+        service, data, actor = self.service, self.data, self.context.actor
+        if service is None or data is None or data.org is None or actor is None or not self.sync_button.isEnabled():
+            return
+        org = data.org
+        self.sync_button.setEnabled(False)
+        self._say(f"Syncing {org}…")
+
+        def run(_progress: Any) -> dict[str, Any]:
+            return service.sync_now(actor, org).result()
+
+        run_in_background(self, run, on_success=self._synced, on_failure=self._sync_failed, label="Sync now")
+
+    def _synced(self, result: dict[str, Any]) -> None:
+        errors = [k for k, v in result.items() if isinstance(v, dict) and "error" in v]
+        self._say(f"Sync finished with problems in: {', '.join(errors)}" if errors else "Sync finished")
+        self._update_controls()
+        self.reload()
+
+    def _sync_failed(self, exc: BaseException) -> None:
+        self._say(f"Sync could not run: {exc}")
+        self._update_controls()
+
+    def toggle_pause(self) -> None:
+        service, data, actor = self.service, self.data, self.context.actor
+        if service is None or data is None or data.org is None or actor is None or not self.pause_button.isEnabled():
+            return
+        org, paused = data.org, data.paused
+        self.pause_button.setEnabled(False)
+
+        def run(_progress: Any) -> None:
+            (service.resume if paused else service.pause)(actor, org)
+
+        run_in_background(self, run, on_success=lambda _r: self.reload(), on_failure=self._sync_failed,
+                          label="Resume sync" if paused else "Pause sync")
+
+    def export(self) -> None:
+        org = self.data.org if self.data is not None else None
+        self.export_dialog = choose_and_export(
+            self, "Export the sync queue", f"sync-queue-{org or 'none'}.csv",
+            lambda path: export_csv(self, path, self.queue_proxy, view=self.queue_view))
