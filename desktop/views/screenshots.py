@@ -71,6 +71,9 @@ class ScreenshotTour(QObject):
         if index == SIGN_IN:
             self._grab_sign_in(scheme)
             return
+        page = self._window.pages[index]
+        if self._window.current_page is page:
+            page.activated()  # already in front (the first page): load what the demo set up meanwhile
         self._window.show_page(index)
         QTimer.singleShot(self._settle_ms, lambda: self._when_idle(lambda: self._grab(scheme, index)))
 

@@ -208,6 +208,9 @@ class DashboardPage(Page):
     def loading(self) -> bool:
         return self._op is not None
 
+    def activated(self) -> None:
+        self.reload()
+
     def reload(self) -> None:
         """Read the selected organization's dashboard in the background (one read at a time)."""
         service = self.service

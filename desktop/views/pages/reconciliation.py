@@ -195,10 +195,28 @@ class ReconciliationPage(Page):
             return list(s.scalars(sa.select(Organization.code).where(Organization.is_active.is_(True))
                                   .order_by(Organization.code)))
 
+    def activated(self) -> None:
+        """Organizations connected since the page was built appear in the picker."""
+        if hasattr(self, "org_box"):
+            run_in_background(self, lambda _p: self._org_codes(), on_success=self._on_orgs,
+                              label="Load organizations")
+
     def _on_orgs(self, codes: list[str]) -> None:
-        self.org_box.addItems(codes)
+        current = self.org_box.currentText()
+        known = [self.org_box.itemText(i) for i in range(self.org_box.count())]
+        if codes != known:
+            self.org_box.blockSignals(True)
+            self.org_box.clear()
+            self.org_box.addItems(codes)
+            if current in codes:
+                self.org_box.setCurrentText(current)
+            self.org_box.blockSignals(False)
+            if self.org_box.currentText() != current:
+                self.reload()
         if not codes:
             self.status_label.setText("No organizations yet — connect one on the Connections page.")
+        elif self.status_label.text().startswith("No organizations yet"):
+            self.status_label.setText("")
 
     @property
     def org(self) -> str:
