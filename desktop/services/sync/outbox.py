@@ -132,12 +132,19 @@ def mark_sent(db: Database, ids: Iterable[int], *, now: datetime) -> None:
                   .values(sent_at=now, attempts=OutboxDocument.attempts + 1, updated_at=now))
 
 
-def reclaim_expired(db: Database, connection_id: int, *, now: datetime) -> tuple[list[OutboxDocument], int]:
-    """Expired leases: rows that may have been sent → uncertain (returned), the rest → pending (counted)."""
+def reclaim_expired(db: Database, connection_id: int, *, now: datetime,
+                    orphaned: bool = False) -> tuple[list[OutboxDocument], int]:
+    """Expired leases: rows that may have been sent → uncertain (returned), the rest → pending (counted).
+
+    ``orphaned``: the caller holds the connection's posting lock, so no live worker can hold a
+    lease on it — every in-flight row belongs to a worker that died (killed, crashed), and is
+    reclaimed now instead of after its lease runs out.
+    """
     with db.write_session() as s:
         stmt = sa.select(OutboxDocument).where(OutboxDocument.connection_id == connection_id,
-                                               OutboxDocument.status == OutboxStatus.IN_FLIGHT,
-                                               OutboxDocument.lease_expires_at < now)
+                                               OutboxDocument.status == OutboxStatus.IN_FLIGHT)
+        if not orphaned:
+            stmt = stmt.where(OutboxDocument.lease_expires_at < now)
         uncertain: list[OutboxDocument] = []
         back = 0
         for row in s.scalars(_for_update(stmt, s)):

@@ -7,7 +7,8 @@ at once — and a lease can only expire when its holder died, never under a live
 
 Order of work in one call:
 
-1. expired leases: rows that may have been sent become *uncertain*, the others pending again;
+1. leases of dead workers (under the lock no live worker holds one): rows that may have been sent
+   become *uncertain*, the others pending again;
 2. every uncertain document is looked up in the ledger by its key (a few batched look-ups):
    found → adopted as posted (``uncertain resolved: adopted``, a duplicate prevented); not found →
    pending again (``resent``). Nothing uncertain is ever re-sent before that look-up;
@@ -175,7 +176,8 @@ class Poster:
     # --- step 1 and 2: the uncertain ---------------------------------------------------------
 
     def _reclaim(self, conn: _Conn) -> None:
-        uncertain, _back = outbox.reclaim_expired(self._db, conn.id, now=self._clock.now())
+        # Called under the connection's posting lock: every in-flight row is a dead worker's.
+        uncertain, _back = outbox.reclaim_expired(self._db, conn.id, now=self._clock.now(), orphaned=True)
         rmas = self._rmas({r.return_id for r in uncertain})
         for row in uncertain:
             self._emit(conn, EventKind.DOCUMENT_UNCERTAIN, Severity.WARNING,
@@ -291,6 +293,12 @@ class Poster:
             for start in range(0, len(pairs), writer.max_batch):
                 chunk = pairs[start:start + writer.max_batch]
                 marks = [f"{r.idempotency_key}:{r.attempts + 1}" for r, _ in chunk]
+                if isinstance(writer, QboWriter):
+                    try:
+                        self._reserve_items(writer, len(chunk))
+                    except TransientError:  # shutting down: this chunk and the later ones were not sent
+                        self._release([r for r, _ in pairs[start:]])
+                        return
                 try:
                     if isinstance(writer, QboWriter):
                         answers = writer.post_batch([p for _, p in chunk], batch_id(marks, "rls", 36))
@@ -300,6 +308,20 @@ class Poster:
                     self._release([r for r, _ in chunk])
                     raise
                 self._apply(conn, writer, list(zip([r for r, _ in chunk], answers, strict=True)), result)
+
+    @staticmethod
+    def _reserve_items(writer: QboWriter, items: int) -> None:
+        """Take one slot of the connection's per-minute throttle per batch item.
+
+        QuickBooks counts every item of a batch toward the realm's 500-a-minute limit like a call of
+        its own, besides the batch request (API_FACTS §3). Counting only requests, the poster sent up
+        to 30 times the limit's worth of items a minute and QuickBooks refused the excess item by item
+        (3001 ThrottleExceeded): those documents then waited out a 30-second-plus backoff.
+        """
+        throttle = writer.http.throttle
+        for _ in range(items):
+            throttle.acquire()
+            throttle.release()
 
     @staticmethod
     def _body(row: OutboxDocument) -> dict[str, Any]:

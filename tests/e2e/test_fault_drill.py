@@ -1,0 +1,212 @@
+"""Fault drill: a hostile network, expiring tokens and ten SIGKILLs, and still every document exactly once.
+
+The sandbox misbehaves through its control API (5 % HTTP 503, 2 % "committed, then the connection
+dropped", connection resets, 429 bursts, and access tokens that expire mid-run when the
+platforms' clocks jump), while ``returns-ledger sync --once`` runs in a subprocess that is killed
+with SIGKILL at ten seeded random moments and started again each time. Faults off, a last clean
+run (repeated only while documents still wait on their retry backoff) must leave each ledger with
+exactly one document per valid return revision and role, and refund totals equal to the RMS's
+refunds to the cent. The RMS volume is half the demo seed so the drill stays around two minutes on
+two cores with the platforms' production rate limits.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from desktop.services.sync.keys import idempotency_key, parse_key
+from tests.e2e.test_sync_cli import _cli, sandbox_url  # noqa: F401 - the module's sandbox fixture
+
+pytestmark = pytest.mark.slow
+
+SEED = 20261127
+KILLS = 10
+ROLES = ("credit_memo", "refund_receipt", "credit_note", "refund_payment", "fee_journal", "label_journal")
+SALES_FORMS = ("credit_memo", "refund_receipt", "credit_note")  # what carries the refund to the customer
+OPEN = ("pending", "failed", "in_flight", "uncertain")
+FAULTS = [
+    {"service": "*", "action": "status", "status": 503, "probability": 0.05},
+    {"service": "*", "action": "commit_then_drop", "method": "POST", "probability": 0.02},
+    {"service": "*", "action": "reset_connection", "probability": 0.01},
+    {"service": "qbo", "action": "status", "status": 429, "times": 4},
+    {"service": "xero", "action": "status", "status": 429, "times": 4},
+    # Real ledgers take a while to write a batch: the kills land mid-request far more often.
+    {"service": "qbo", "action": "delay", "method": "POST", "path_regex": "/batch", "delay_s": 0.8},
+    {"service": "xero", "action": "delay", "method": "PUT", "delay_s": 0.8},
+]
+
+
+def _get(url: str, path: str) -> Any:
+    resp = requests.get(f"{url}/_sandbox/{path}", timeout=30)
+    resp.raise_for_status()
+    return resp.json(parse_float=Decimal)
+
+
+def _post(url: str, path: str, body: dict[str, Any]) -> None:
+    requests.post(f"{url}/_sandbox/{path}", json=body, timeout=30).raise_for_status()
+
+
+def _sync(data: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "desktop", "sync", "--once", "--json", "--data-dir", str(data)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+
+def _outbox(data: Path) -> list[tuple[str, str, str | None]]:
+    """(key, status, next_attempt_at) of every outbox row, read straight from the app's database."""
+    with sqlite3.connect(f"file:{data / 'returns-ledger.sqlite3'}?mode=ro", uri=True) as db:
+        return [(k, s.lower(), n) for k, s, n in db.execute(
+            "SELECT idempotency_key, status, next_attempt_at FROM outbox_documents")]
+
+
+def _events(data: Path) -> Counter[str]:
+    with sqlite3.connect(f"file:{data / 'returns-ledger.sqlite3'}?mode=ro", uri=True) as db:
+        return Counter(dict(db.execute("SELECT kind, count(*) FROM event_log GROUP BY kind").fetchall()))
+
+
+def _rms_revisions(url: str) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every revision the RMS ever published, read over its own API like any client."""
+    rms = _get(url, "info")["rms"]
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    cursor = ""
+    while True:
+        params: dict[str, str | int] = {"limit": 500, "cursor": cursor}
+        resp = requests.get(f"{rms['base_url']}/v1/returns", params=params,
+                            headers={"X-API-Key": rms["api_key"]}, timeout=30)
+        resp.raise_for_status()
+        page = resp.json(parse_float=Decimal)
+        out.update({(d["id"], int(d["revision"])): d for d in page["returns"]})
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return out
+
+
+@pytest.fixture(scope="module")
+def drill(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # noqa: F811
+    """Run the whole drill once; the tests below check what it left behind."""
+    data = tmp_path_factory.mktemp("drill-data")
+    _post(sandbox_url, "reset", {"seed": SEED, "rms": {"scale": 0.5}})
+    init = _cli("demo", "init", "--sandbox", sandbox_url, "--json", "--data-dir", str(data))
+    assert init.returncode == 0, init.stderr
+    _post(sandbox_url, "faults", {"rules": FAULTS})
+    rng = random.Random(SEED)
+    kills, runs, started = 0, 0, time.monotonic()
+    while kills < KILLS and runs < 4 * KILLS:
+        if kills == KILLS // 2:  # halfway: every access token the app holds expires on the platforms' clocks
+            _post(sandbox_url, "config", {"service": "qbo", "clock_offset_s": 3700})
+            _post(sandbox_url, "config", {"service": "xero", "clock_offset_s": 1900})
+        runs += 1
+        proc = _sync(data)
+        try:
+            proc.wait(timeout=rng.uniform(2.0, 12.0))  # start-up takes ~2 s, a whole run ~20 s
+        except subprocess.TimeoutExpired:
+            proc.kill()  # SIGKILL: no clean-up, no lease release, maybe mid-request
+            proc.wait()
+            kills += 1
+    assert kills == KILLS, f"only {kills} of {runs} runs were still going at their kill moment"
+    fired = sum(r["fired"] for r in _get(sandbox_url, "faults")["rules"])
+    requests.delete(f"{sandbox_url}/_sandbox/faults", timeout=30).raise_for_status()
+    clean_runs = 0
+    while clean_runs < 6:
+        clean_runs += 1
+        done = _cli("sync", "--once", "--json", "--data-dir", str(data), timeout=240)
+        assert done.returncode == 0, done.stdout + done.stderr
+        rows = _outbox(data)
+        waiting = [datetime.fromisoformat(n).replace(tzinfo=UTC) for _k, s, n in rows if s == "failed" and n]
+        if not any(s in OPEN for _k, s, _n in rows):
+            break
+        if waiting:  # documents that failed under the faults wait out their backoff, as in production
+            time.sleep(min(120.0, max(0.0, (min(waiting) - datetime.now(UTC)).total_seconds()) + 0.5))
+    return {"data": data, "kills": kills, "runs": runs, "fired": fired, "clean_runs": clean_runs,
+            "seconds": time.monotonic() - started, "outbox": _outbox(data), "events": _events(data),
+            "rms": _rms_revisions(sandbox_url), "url": sandbox_url}
+
+
+def _ledger(drill: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], str, dict[str, Any]]]:
+    """(org, key, ledger document, role, RMS revision) for every live document that carries our key."""
+    info = _get(drill["url"], "info")
+    companies = [("qbo", c["realm_id"], c["rms_org"]) for c in info["qbo"]["companies"]]
+    companies += [("xero", t["tenant_id"], t["rms_org"]) for t in info["xero"]["tenants"]]
+    by_key = {idempotency_key(doc["organization"], rid, rev, role): (doc, role)
+              for (rid, rev), doc in drill["rms"].items() for role in ROLES}
+    for service, company, org in companies:
+        for doc in _get(drill["url"], f"ledger/{service}/{company}")["documents"]:
+            raw = doc.get("raw") or {}
+            key = parse_key(str(doc.get("reference") or raw.get("PrivateNote") or raw.get("Reference")
+                                or raw.get("Narration") or ""))
+            if key is None or doc["status"] == "deleted":
+                continue
+            assert key in by_key, f"{org}: {doc['type']} {doc['id']} carries a key no RMS revision explains"
+            revision, role = by_key[key]
+            yield org, key, doc, role, revision
+
+
+def test_the_drill_really_killed_and_faulted(drill: dict[str, Any]) -> None:
+    assert drill["kills"] == KILLS
+    assert drill["fired"] > 0, "no fault fired: the drill proved nothing"
+    # At least one kill hit between "sent" and "answer settled": its documents went uncertain and were
+    # looked up in the ledger (adopted or re-sent) — the path exactly-once depends on.
+    assert drill["events"]["document.uncertain_resolved"] > 0, drill["events"]
+    assert drill["seconds"] < 240, f"the drill took {drill['seconds']:.0f} s"
+
+
+def test_every_valid_revision_reaches_the_ledger_exactly_once(drill: dict[str, Any]) -> None:
+    outbox = drill["outbox"]
+    assert outbox, "nothing was planned"
+    assert Counter(s for _k, s, _n in outbox) == Counter({"posted": len(outbox)}), "something never posted"
+    seen = Counter(key for _org, key, _doc, _role, _rev in _ledger(drill))
+    assert [k for k, n in seen.items() if n > 1] == []  # no document twice, whatever was killed when
+    assert set(seen) == {k for k, _s, _n in outbox}  # and none lost: one per (revision, role)
+    bad = {b["id"] for b in _get(drill["url"], "rms/bad")["bad"]}
+    latest: dict[str, int] = {}
+    for rid, rev in drill["rms"]:
+        latest[rid] = max(rev, latest.get(rid, 0))
+    posted_returns = {rev["id"] for _org, _key, _doc, _role, rev in _ledger(drill)}
+    assert posted_returns <= set(latest) - bad  # never a bad record
+    assert len(posted_returns) >= 0.9 * len(set(latest) - bad)  # pre-flight stops only a few clean ones
+    for _org, _key, _doc, _role, rev in _ledger(drill):
+        assert rev["revision"] == latest[rev["id"]]  # the newest revision, not a superseded one
+
+
+def _totals(drill: dict[str, Any]) -> tuple[dict[tuple[str, str], Decimal], dict[tuple[str, str], Decimal]]:
+    """Per (org, currency): the ledger's refund (sales forms less fees withheld by journal) and the RMS's."""
+    ledger: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    rms: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for org, _key, doc, role, rev in _ledger(drill):
+        if role in SALES_FORMS:
+            ledger[(org, doc["currency"])] += Decimal(str(doc["total"]))
+            rms[(org, rev["currency"])] += Decimal(str(rev["refund_total"]))
+        elif role == "fee_journal":
+            ledger[(org, rev["currency"])] -= Decimal(str(doc["total"]))
+    return dict(ledger), dict(rms)
+
+
+#: Found by this drill (also without any fault): ACME-US returns taxed in US-WA (6.5 %) post with a
+#: combined QBO tax code that also charges 3.75 %, and one US-NY return is a cent off — the QBO
+#: credit exceeds the RMS refund. See the report of issue 5; the strict xfail flags the fix.
+KNOWN_TAX_BUG = ("ACME-US", "USD")
+
+
+def test_refund_totals_match_the_rms_to_the_cent(drill: dict[str, Any]) -> None:
+    ledger, rms = _totals(drill)
+    assert set(ledger) == set(rms) and len(rms) >= 4
+    assert {k: v for k, v in ledger.items() if k != KNOWN_TAX_BUG} == {
+        k: v for k, v in rms.items() if k != KNOWN_TAX_BUG}
+
+
+@pytest.mark.xfail(strict=True, reason="QBO US-WA tax code charges an extra 3.75 % (see KNOWN_TAX_BUG)")
+def test_refund_totals_of_the_us_company_match_the_rms(drill: dict[str, Any]) -> None:
+    ledger, rms = _totals(drill)
+    assert ledger[KNOWN_TAX_BUG] == rms[KNOWN_TAX_BUG]
