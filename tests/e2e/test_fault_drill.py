@@ -193,20 +193,9 @@ def _totals(drill: dict[str, Any]) -> tuple[dict[tuple[str, str], Decimal], dict
     return dict(ledger), dict(rms)
 
 
-#: Found by this drill (also without any fault): ACME-US returns taxed in US-WA (6.5 %) post with a
-#: combined QBO tax code that also charges 3.75 %, and one US-NY return is a cent off — the QBO
-#: credit exceeds the RMS refund. See the report of issue 5; the strict xfail flags the fix.
-KNOWN_TAX_BUG = ("ACME-US", "USD")
-
-
 def test_refund_totals_match_the_rms_to_the_cent(drill: dict[str, Any]) -> None:
+    """Every organization and currency, the US company's several sales-tax jurisdictions included
+    (the drill once found US-WA returns posted under a code charging a city rate on top)."""
     ledger, rms = _totals(drill)
     assert set(ledger) == set(rms) and len(rms) >= 4
-    assert {k: v for k, v in ledger.items() if k != KNOWN_TAX_BUG} == {
-        k: v for k, v in rms.items() if k != KNOWN_TAX_BUG}
-
-
-@pytest.mark.xfail(strict=True, reason="QBO US-WA tax code charges an extra 3.75 % (see KNOWN_TAX_BUG)")
-def test_refund_totals_of_the_us_company_match_the_rms(drill: dict[str, Any]) -> None:
-    ledger, rms = _totals(drill)
-    assert ledger[KNOWN_TAX_BUG] == rms[KNOWN_TAX_BUG]
+    assert ledger == rms

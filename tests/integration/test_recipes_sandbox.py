@@ -100,7 +100,7 @@ def _acct(snap: ReferenceSnapshot, name: str) -> str:
     return rec.remote_id
 
 
-def _qbo_rules(snap: ReferenceSnapshot, us: bool) -> Resolver:
+def _qbo_rules(snap: ReferenceSnapshot, us: bool, *extra: Rule) -> Resolver:
     item = {i.name: i.remote_id for i in snap.items.values()}
     tax = {t.name: t.remote_id for t in snap.tax_codes.values()}
     payable = "Sales Tax Payable" if us else "GST/HST Payable"
@@ -126,6 +126,7 @@ def _qbo_rules(snap: ReferenceSnapshot, us: bool) -> Resolver:
                        tax_code=tax["HST ON"]),
                   Rule(Component.TAX, tax_jurisdiction="CA-BC-GST+CA-BC-PST", account_id=_acct(snap, payable),
                        tax_code=tax["GST/PST BC"])]
+    rules += extra
     return Resolver([r.with_id(n) for n, r in enumerate(rules, 1)], 1, account_codes=snap.account_codes())
 
 
@@ -287,3 +288,48 @@ def test_xero_credit_note_payment_and_journals_post(sandbox: SandboxHandle) -> N
     docs = _check(nz, ret, OrgSettings(), rates, tz)
     journal = next(d for d in docs if d.doc_type == "ManualJournal")
     assert journal.currency == "NZD" and journal.is_balanced()
+
+
+@pytest.mark.slow
+def test_qbo_us_tax_follows_the_codes_own_rates_and_a_wrong_code_is_refused(sandbox: SandboxHandle) -> None:
+    """QuickBooks charges what the mapped code's rates say, each rounded on its own.
+
+    New York City's code is New York State 4 % + New York City 4.875 %: on 0.30 that is 0.01 + 0.01,
+    while the RMS rounds its combined 8.875 % once (0.03) — the recipe must predict 0.02 and add a
+    0.01 rounding line. Washington returns are taxed at the state's 6.5 %: mapped to "Seattle, WA"
+    (6.5 % + 3.75 %) QuickBooks would refund tax the customer never paid, so the recipe refuses
+    with a message naming both rates; mapped to "Washington" they post to the cent.
+    """
+    ledger = _connect(sandbox, Platform.QBO, 0)
+    snap = ledger.snapshot
+    tax = {t.name: t.remote_id for t in snap.tax_codes.values()}
+    assert [p["name"] for p in snap.tax_codes[tax["Seattle, WA"]].raw["rls_rates"]] == ["Washington", "Seattle"]
+    known = next(c for c in snap.customers.values() if c.active and c.currency == "USD" and c.code)
+    who = Customer("c9", known.name, known.code or "")
+    payable = _acct(snap, "Sales Tax Payable")
+
+    def with_rules(*extra: Rule) -> Resolver:
+        return _qbo_rules(snap, True, *extra)
+
+    ny = with_rules(Rule(Component.TAX, tax_jurisdiction="US-NY", account_id=payable,
+                         tax_code=tax["New York City, NY"]))
+    ret = _ret("ACME-US", "USD", [taxed_line(1, "1", "0.30", "USD", [("US-NY", "8.875")])], [],
+               RefundMethod.STORE_CREDIT, who)
+    docs, problems = build_documents(ret, ny, snap, OrgSettings(), None, tz="America/New_York")
+    assert problems == []
+    got = _post_all(ledger, ret, docs)[docs[0].idempotency_key]
+    assert got["TxnTaxDetail"]["TotalTax"] == Decimal("0.02")
+    assert got["TotalAmt"] == ret.computed_refund().amount == Decimal("0.33")
+
+    wa = [taxed_line(1, "2", "19.99", "USD", [("US-WA", "6.5")])]
+    ret = _ret("ACME-US", "USD", wa, [], RefundMethod.ORIGINAL_PAYMENT, who)
+    seattle = with_rules(Rule(Component.TAX, tax_jurisdiction="US-WA", account_id=payable, tax_code=tax["Seattle, WA"]))
+    _docs, problems = build_documents(ret, seattle, snap, OrgSettings(), None, tz="America/Los_Angeles")
+    assert [p.code for p in problems] == ["tax_rate_mismatch"]
+    assert "US-WA at 6.5 %" in problems[0].message and "charges 10.25 % (Washington 6.5 % + Seattle 3.75 %)" in \
+        problems[0].message
+    state = with_rules(Rule(Component.TAX, tax_jurisdiction="US-WA", account_id=payable, tax_code=tax["Washington"]))
+    docs, problems = build_documents(ret, state, snap, OrgSettings(), None, tz="America/Los_Angeles")
+    assert problems == []
+    got = _post_all(ledger, ret, docs)[docs[0].idempotency_key]
+    assert got["TotalAmt"] == ret.computed_refund().amount == Decimal("42.58")

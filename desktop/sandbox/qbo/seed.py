@@ -343,6 +343,7 @@ def _seed_tax(c: Company, put: Any, us: bool, accounts: dict[str, str]) -> None:
             ("Los Angeles County, CA", ["California", "Los Angeles County"]),
             ("New York City, NY", ["New York State", "New York City"]),
             ("Seattle, WA", ["Washington", "Seattle"]),
+            ("Washington", ["Washington"]),  # state rate only: outside cities with a local rate
         ]
         put(
             "TaxCode",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -139,7 +140,36 @@ class QboConnector:
             records: list[RefRecord] = []
             for entity in _QUERIES[kind]:
                 records.extend(_to_record(kind, entity, row) for row in self.query_all(entity, progress=progress))
+            if kind is RefKind.TAX_CODE:
+                records = self._with_rates(records, progress)
             out[kind] = records
+        return out
+
+    def _with_rates(self, codes: list[RefRecord], progress: Progress | None) -> list[RefRecord]:
+        """Each tax code with its component sales rates under ``raw["rls_rates"]``.
+
+        QuickBooks computes a document's tax itself from the code's ``TaxRate`` entities (one
+        rounding per rate); recipes need those rates to predict its figure and to refuse a mapping
+        whose code charges another rate than the RMS. A company whose rates cannot be read keeps
+        its codes without them (recipes then fall back to the RMS's rates).
+        """
+        try:
+            rates = {str(r["Id"]): r for r in self.query_all("TaxRate", progress=progress)}
+        except NeedsReconnect:
+            raise
+        except AppError:
+            return codes
+        out = []
+        for rec in codes:
+            parts: list[dict[str, str]] = []
+            for detail in (rec.raw.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []:
+                rate = rates.get(_ref(detail.get("TaxRateRef")) or "")
+                if rate is None or rate.get("RateValue") is None:
+                    parts = []
+                    break
+                parts.append({"id": str(rate["Id"]), "name": str(rate.get("Name", "")),
+                              "rate": str(rate["RateValue"])})
+            out.append(replace(rec, raw={**rec.raw, "rls_rates": parts}) if parts else rec)
         return out
 
 

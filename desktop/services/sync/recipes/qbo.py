@@ -22,11 +22,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from desktop.services.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component, OrgSettings, Problem, ReturnRecord
-from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
+from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.money import Money, minor_units
@@ -59,6 +59,18 @@ def is_us(snap: ReferenceSnapshot, settings: OrgSettings) -> bool:
     if model in ("us", "non_us"):
         return model == "us"
     return "TAX" in snap.tax_codes and "NON" in snap.tax_codes
+
+
+def code_rates(snap: ReferenceSnapshot, code_id: str | None) -> list[tuple[str, str, Decimal]] | None:
+    """(rate id, name, percent) of each component sales rate of a QBO tax code, when cached."""
+    rec = snap.tax_codes.get(code_id) if code_id else None
+    parts = (rec.raw or {}).get("rls_rates") if rec is not None else None
+    if not parts:
+        return None
+    try:
+        return [(str(p["id"]), str(p["name"]), Decimal(str(p["rate"]))) for p in parts]
+    except (KeyError, TypeError, InvalidOperation):
+        return None
 
 
 class _Qbo:
@@ -194,19 +206,19 @@ class _Qbo:
         predicted: dict[str, Decimal] = {}
         for (group, j), pct in rates.items():
             predicted[j] = predicted.get(j, ZERO) + ledger_tax(bases[group], pct, places)
+        doc_code = codes_used.get(next(iter(taxed_sets))) if self.us and taxed_sets else None
+        rate_ok = self.ledger_rates(bases, rates, doc_code, predicted, places)
         rms_tax = dsum(p.tax.amount for p in pieces)
         diff = rms_tax - dsum(predicted.values())
         fallback_tax = next((p.tax_target for p in pieces if p.tax_target), None)
         for j, amount in predicted.items():
             aid, aname = c.tax_account(j, fallback_tax)
             journal.append(line(aid, aname, Money(amount, cur), f"tax {j}", debit=True, component=Component.TAX))
-        if self.us and taxed_sets:
-            first = next(iter(taxed_sets))
-            if first in codes_used:
-                body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(codes_used[first])}
+        if doc_code:
+            body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(doc_code)}
         if not self.us:
             body["GlobalTaxCalculation"] = "TaxExcluded"
-        if diff:
+        if diff and rate_ok:
             entries = sum(len(p.taxes) for p in pieces) + len(predicted)
             if abs(diff) > tolerance(cur, entries):
                 c.problem("tax_mismatch",
@@ -244,6 +256,47 @@ class _Qbo:
         body["Line"] = lines
         self.docs.append(self.document(role, doc_type, key, body, total, journal, refund_effect=total,
                                        extra={"tax_codes": codes_used, "ledger_tax": predicted}))
+
+    def ledger_rates(self, bases: dict[str, Decimal], rates: dict[tuple[str, str], Decimal], doc_code: str | None,
+                     predicted: dict[str, Decimal], places: int) -> bool:
+        """Check the mapped codes' own rates against the RMS's and predict QuickBooks' tax from them.
+
+        QuickBooks charges what the *code* says — every component rate of a combined code, each
+        rounded half-up on the taxable base — whatever rate the RMS used. A code whose combined rate
+        differs from the RMS's (US-WA at 6.5 % mapped to "Seattle, WA" at 10.25 %) would refund the
+        customer's tax wrongly: that is a problem for an admin, not a rounding line. With the rates
+        known, ``predicted`` is corrected to QuickBooks' figure (one rounding per component rate, a
+        cent apart from one rounding of the combined rate); a company whose rates were not cached
+        keeps the prediction from the RMS's rates. Returns False when a problem was raised.
+        """
+        c = self.c
+        components: dict[str, tuple[Decimal, Decimal]] = {}
+        for group, base in bases.items():
+            code = doc_code if self.us else group
+            parts = code_rates(c.snap, code)
+            if parts is None:
+                return True
+            rms_pct = dsum(pct for (g, _j), pct in rates.items() if g == group)
+            code_pct = dsum(pct for _i, _n, pct in parts)
+            if rms_pct != code_pct:
+                juris = sorted(j for (g, j) in rates if g == group)
+                name = c.snap.tax_codes[code].name if code and code in c.snap.tax_codes else code
+                detail = " + ".join(f"{n} {pct.normalize():f} %" for _i, n, pct in parts)
+                c.problem("tax_rate_mismatch",
+                          f"The RMS taxes {' + '.join(juris)} at {rms_pct.normalize():f} % but the {c.ledger} tax "
+                          f"code mapped for it, \"{name}\", charges {code_pct.normalize():f} % ({detail}): an admin "
+                          f"must map tax jurisdiction {jurisdiction_key(juris)} to a code with the RMS's rate on the "
+                          "Mappings page.", "lines")
+                return False
+            for rid, _name, pct in parts:
+                prev = components.get(rid, (pct, ZERO))
+                components[rid] = (pct, prev[1] + base)
+        if not components or not predicted:
+            return True
+        ledger_total = dsum(ledger_tax(base, pct, places) for pct, base in components.values())
+        last = list(predicted)[-1]
+        predicted[last] += ledger_total - dsum(predicted.values())
+        return True
 
     # --- journals ------------------------------------------------------------------------------
 
