@@ -53,6 +53,10 @@ class Return(Base):
     ingested_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     raw_payload: Mapped[dict[str, Any]]
+    #: Write-back claim (sync.writeback): the worker telling the RMS about this revision, and until
+    #: when; an expired lease is a dead worker's and is taken over. NULL when nobody holds it.
+    writeback_lease_owner: Mapped[str | None] = mapped_column(String(100))
+    writeback_lease_expires_at: Mapped[datetime | None]
 
     refund_total = OptionalMoneyField("refund_total_minor")
 

@@ -177,6 +177,8 @@ def upgrade() -> None:
     sa.Column('ingested_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('raw_payload', sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+    sa.Column('writeback_lease_owner', sa.String(length=100), nullable=True),
+    sa.Column('writeback_lease_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_returns_organization_id_organizations'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_returns')),
     sa.UniqueConstraint('organization_id', 'rms_id', 'revision', name=op.f('uq_returns_organization_id_rms_id_revision'))
