@@ -10,9 +10,9 @@ post (:class:`~desktop.services.sync.poster.Poster`, per-return mode).
 
 Prints per platform:
 
-* HTTP requests per posted document (every call the poster made: look-ups, customers and items
-  created on demand, the batches) — targets ≤ 1/25 for QBO (batches of 30) and ≤ 1/45 for Xero
-  (requests of 50);
+* HTTP requests per posted document (every ledger call of plan and post: exchange rates, look-ups,
+  customers and items created on demand, the batches), with a breakdown by kind — targets ≤ 1/25
+  for QBO (batches of 30) and ≤ 1/45 for Xero (requests of 50);
 * the achieved share of the platform's limit during the posting phase: requests sent per minute
   of posting, per realm/tenant, over the limit — target ≥ 85 %. For QBO every batch item counts
   as a call (API_FACTS §3), so its figure counts items plus batch requests. Only meaningful when a
@@ -83,6 +83,38 @@ def _setup(url: str, returns: int, data: Path) -> None:
         raise SystemExit(f"demo init failed (is a keyring available?): {done.stderr[-2000:]}")
 
 
+#: Ledger requests by (platform, what), counted for the whole run (plan and post): the breakdown
+#: says where requests beyond the batches themselves go.
+KINDS: Counter[tuple[str, str]] = Counter()
+
+
+def _count_ledger_requests() -> None:
+    """Wrap :meth:`LedgerHttp.request` so every ledger call (not the RMS's) is counted by kind."""
+    import re
+
+    from desktop.services.ledgers.http import LedgerHttp
+
+    original = LedgerHttp.request
+
+    def counted(self: LedgerHttp, method: str, url: str, **kwargs: Any) -> Any:
+        path = url.split("?", 1)[0]
+        if "/v3/company/" in path:
+            what = re.sub(r"^.*/v3/company/[^/]+/", "", path)
+            if what == "query":
+                query = str((kwargs.get("params") or {}).get("query", ""))
+                what = "query " + " ".join(query.split()[3:4])
+            elif what == "batch":
+                first = json.loads(kwargs.get("data") or b"{}").get("BatchItemRequest", [{}])[0]
+                what = "batch " + (f"query {str(first['Query']).split()[3]}" if "Query" in first else
+                                   f"{first.get('operation')} {next((k for k in first if k[0].isupper()), '?')}")
+            KINDS[("qbo", f"{method} {what}")] += 1
+        elif "/api.xro/" in path:
+            KINDS[("xero", f"{method} {path.rsplit('/api.xro/2.0/', 1)[-1].split('/')[0]}")] += 1
+        return original(self, method, url, **kwargs)
+
+    LedgerHttp.request = counted  # type: ignore[method-assign]
+
+
 def _run(data: Path, writeback: bool) -> list[OrgRun]:
     from desktop.services.config import resolve_config
     from desktop.services.mapping.service import MappingService
@@ -109,7 +141,9 @@ def _run(data: Path, writeback: bool) -> list[OrgRun]:
             started = time.monotonic()
             result = engine.push(org, "bench")
             run.post_s = time.monotonic() - started
-            run.posted, run.requests, run.failed = result.posted, result.requests, result.failed + result.quarantined
+            run.posted, run.failed = result.posted, result.failed + result.quarantined
+            run.requests = sum(n for (p, _w), n in KINDS.items() if p == platform) - sum(
+                r.requests for r in runs if r.platform == platform)
             if writeback:
                 started = time.monotonic()
                 engine.writeback(org)
@@ -159,6 +193,8 @@ def _report(runs: list[OrgRun], total_s: float, writeback: bool) -> None:
                        else _verdict(share >= SHARE_TARGET))
             print(f"{platform.upper():4} {r.org}: {rate:.0f} requests/min while posting = {share:.0%} of the "
                   f"{LIMIT_PER_MINUTE[platform]}/min limit (target ≥ {SHARE_TARGET:.0%}) {verdict}")
+    for (platform, what), n in sorted(KINDS.items()):
+        print(f"  {platform.upper():4} {what:40} {n:7}")
     returns = sum(r.returns for r in runs)
     print(f"End to end (ingest + plan + post{' + write-back' if writeback else ''}): {returns} returns in "
           f"{total_s:.0f} s ({total_s / 60:.1f} min)")
@@ -179,6 +215,7 @@ def main() -> int:
             url = str(json.loads(sandbox.stdout.readline())["control_url"]).rsplit("/_sandbox", 1)[0]
             print(f"Generating {args.returns} returns and connecting the demo organizations…", flush=True)
             _setup(url, args.returns, Path(tmp))
+            _count_ledger_requests()
             started = time.monotonic()
             runs = _run(Path(tmp), args.writeback)
             _report(runs, time.monotonic() - started, args.writeback)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -102,6 +104,27 @@ def apply_default_mappings(mapping: Any, connections: ConnectionService, actor: 
     return out
 
 
+#: What the demo's admin enters for the Xero organizations, whose API publishes no exchange rates
+#: (home-currency units per one foreign unit; the sandbox's Xero uses the same day rates).
+DEMO_FX_RATES: dict[str, dict[str, Decimal]] = {
+    "KIWI-NZ": {"AUD": Decimal("1.092418")},
+    "TEA-UK": {"EUR": Decimal("0.852878"), "JPY": Decimal("0.005251")},
+}
+
+
+def _enter_demo_fx_rates(database: Any, clock: Any, actor: Actor, orgs: list[str]) -> None:
+    """Enter :data:`DEMO_FX_RATES` once (valid from a year back), as an admin would in the app."""
+    from desktop.services.fx_settings import FxRateSettings
+
+    rates = FxRateSettings(database, clock)
+    since = clock.now().date() - timedelta(days=365)
+    for org in orgs:
+        known = rates.table(org) if org in DEMO_FX_RATES else {}
+        for currency, rate in DEMO_FX_RATES.get(org, {}).items():
+            if not known.get(currency):
+                rates.set(actor, org, currency, since, rate)
+
+
 @dataclass(frozen=True)
 class DemoSetUp:
     connected: list[tuple[DemoOrganization, ConnectionSummary]]
@@ -128,4 +151,5 @@ def set_up_demo(database: Any, bus: Any, clock: Any, vault: Any, connections: Co
         if load_webhook_key(vault, platform) is None:
             save_webhook_key(vault, platform, secrets.token_urlsafe(32))
     IngestService(database, bus, clock).ensure_organizations(RmsClient(rms["base_url"], rms["api_key"]))
+    _enter_demo_fx_rates(database, clock, actor, [org.code for org, _summary in connected])
     return DemoSetUp(connected, apply_default_mappings(mapping, connections, actor, connected, report))

@@ -51,9 +51,9 @@ def test_queued_entry_posts_exactly_once_when_the_ledger_is_reachable_again(rwor
     prepared = rworld.manual.prepare(org, rma)
     keys = [d.idempotency_key for d in prepared.documents]
     before = rworld.ledger_count("qbo")
-    # the ledger goes down: every try of the posting request (the connector tries 5 times) answers 503
+    # the ledger goes down: every batch request (look-ups and posting, each tried 5 times) answers 503
     rworld.sandbox.control("POST", "faults", {"rules": [{"service": "qbo", "path_regex": "/batch$", "method": "POST",
-                                                        "action": "status", "status": 503, "times": 5}]})
+                                                        "action": "status", "status": 503, "times": 1000}]})
 
     result = rworld.manual.submit(OPERATOR, ManualForm(org, rma, ManualEntryPath.QUEUED, amount=prepared.refund.amount
                                                        if prepared.refund else None, note="sync down"))
@@ -65,6 +65,7 @@ def test_queued_entry_posts_exactly_once_when_the_ledger_is_reachable_again(rwor
     assert (down.posted, down.failed) == (0, len(keys)) and rworld.ledger_count("qbo") == before
     rows = rworld.outbox_rows(rma)
     assert {r.status for r in rows} == {OutboxStatus.FAILED}
+    rworld.sandbox.control("DELETE", "faults")
     due = max(r.next_attempt_at for r in rows if r.next_attempt_at is not None)
     while rworld.clock.now() <= due:  # the backoff passes; the ledger is reachable again
         time.sleep(0.05)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from desktop.services.auth.platforms import Platform
-from desktop.services.events import EventKind
+from desktop.services.events import Event, EventKind
 from desktop.services.store.models import OutboxStatus
 from desktop.services.sync import outbox
+from desktop.services.sync import poster as poster_module
 from desktop.services.sync.documents import jsonable
 from desktop.services.sync.poster import Poster
 from tests.integration.test_posting_support import (  # noqa: F401 - the fixture is used by name
@@ -189,6 +190,42 @@ def test_a_persistent_429_schedules_a_retry_with_backoff(world: PostWorld) -> No
     assert {EventKind.DOCUMENT_FAILED, EventKind.DOCUMENT_RETRY_SCHEDULED} <= set(world.kinds())
     # not due yet: a second run leaves it alone
     assert world.poster().post_pending(cid, worker_id="w1").requests == 0
+
+
+def test_items_throttled_inside_a_qbo_batch_wait_for_the_connection_not_a_backoff(
+        world: PostWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QuickBooks takes 20 items a minute here: 25 journals in one batch → 20 posted, 5 refused
+    item by item (3001). Those five are not failed with a 30-second-plus backoff: the connection
+    pauses, they go again in the same run once the minute has passed (the sandbox clock is moved
+    a minute on while the poster waits), and each lands once."""
+    monkeypatch.setattr(poster_module, "THROTTLE_PAUSE_S", 0.2)
+    cid = world.connect(Platform.QBO)
+    docs = qbo_journals(world, cid, 25)
+    before = len(world.ledger("qbo", REALM))
+    world.enqueue(cid, docs)
+    world.sandbox.control("POST", "config", {"service": "qbo", "rate_limits": {"per_minute": 20}})
+    minutes: list[int] = []
+
+    def a_minute_passes(event: Event) -> None:
+        if "rate limit allows" in event.message and not minutes:
+            minutes.append(1)
+            world.sandbox.control("POST", "config", {"service": "qbo", "clock_offset_s": 61})
+
+    world.bus.subscribe(a_minute_passes, kinds=[EventKind.DOCUMENT_RETRY_SCHEDULED])
+    try:
+        result = world.poster(backoff=outbox.Backoff(base_s=600, cap_s=600)).post_pending(cid, worker_id="w1")
+    finally:
+        world.sandbox.control("POST", "config", {"service": "qbo", "rate_limits": None, "clock_offset_s": 0})
+
+    assert (result.posted, result.failed, result.quarantined) == (25, 0, 0)
+    released = [e for e in world.events if "rate limit allows" in e.message]
+    assert len(released) == 5 and all(e.details["attempts"] == 1 for e in released)
+    rows = world.rows()
+    assert sorted(rows[d.idempotency_key].attempts for d in docs) == [1] * 20 + [2] * 5
+    ledger = world.ledger("qbo", REALM)
+    assert len(ledger) == before + 25
+    for doc in docs:
+        assert len([d for d in ledger if doc.idempotency_key in str(d["raw"])]) == 1
 
 
 def test_a_duplicate_document_number_adopts_our_own_document_and_quarantines_a_strangers(world: PostWorld) -> None:

@@ -58,6 +58,10 @@ def check_transport(url: str) -> None:
     )
 
 
+class NotSent(TransientError):
+    """Nothing left this computer (the app is stopping): safe to send again, no look-up needed."""
+
+
 class Throttle:
     """Per-connection limits: a sliding minute window, a concurrency cap and server pauses.
 
@@ -102,7 +106,7 @@ class Throttle:
                     return
             if self.stopping is not None and self.stopping.is_set():
                 self._slots.release()
-                raise TransientError("Stopping: the request was not sent", action="it is retried on the next run")
+                raise NotSent("Stopping: the request was not sent", action="it is retried on the next run")
             pause = min(wait, 5.0)
             if self.stopping is not None and self._sleep is time.sleep:
                 self.stopping.wait(pause)  # wakes at once on shutdown

@@ -23,7 +23,7 @@ from desktop.services.auth.vault import NeedsReconnect
 from desktop.services.errors import NeedsPersonError, TransientError
 from desktop.services.json_money import dumps as wire_json
 from desktop.services.ledgers.base import decode_json, expect_ok
-from desktop.services.ledgers.http import LedgerHttp
+from desktop.services.ledgers.http import LedgerHttp, NotSent
 from desktop.services.ledgers.qbo_post import Outcome, PostRequest, RemoteDoc, SendResult
 from desktop.services.ledgers.xero import PLATFORM, XeroConnector, translate_error
 
@@ -85,6 +85,8 @@ class XeroWriter:
                 "PUT", f"{self.base}/{collection}", params={"summarizeErrors": "false"},
                 headers=self._headers(**{"Content-Type": "application/json", "Idempotency-Key": idempotency_key}),
                 data=wire_json({collection: [it.body for it in items]}).encode())
+        except NotSent as exc:
+            return [SendResult(it.key, Outcome.RETRY, error=exc) for it in items]
         except TransientError as exc:
             return [SendResult(it.key, Outcome.UNCERTAIN, error=exc) for it in items]
         whole = self._whole_request_failure(resp, items)

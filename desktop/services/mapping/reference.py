@@ -39,6 +39,13 @@ def _by_id(records: Iterable[RefRecord]) -> dict[str, RefRecord]:
     return {r.remote_id: r for r in records}
 
 
+def _customer_currency(raw: Mapping[str, Any]) -> str | None:
+    """A cached customer's currency: QBO ``CurrencyRef`` (one per customer), Xero ``DefaultCurrency``."""
+    ref = raw.get("CurrencyRef")
+    value = ref.get("value") if isinstance(ref, Mapping) else raw.get("DefaultCurrency")
+    return str(value) if value else None
+
+
 def tracking_key(kind: str, remote_id: str) -> str:
     """The key of a tracking record in :attr:`ReferenceSnapshot.tracking`: ``"class:3"``.
 
@@ -176,7 +183,7 @@ class ReferenceSnapshot:
         items = [RefRecord(RefKind.ITEM, r.remote_id, r.name, code=r.sku, type=r.type, active=r.active,
                            parent_id=r.income_account_remote_id, raw=r.raw or {}) for r in rows(RefItem)]
         customers = [RefRecord(RefKind.CUSTOMER, r.remote_id, r.name, code=r.email, type=r.type, active=r.active,
-                               raw=r.raw or {}) for r in rows(RefCustomer)]
+                               currency=_customer_currency(r.raw or {}), raw=r.raw or {}) for r in rows(RefCustomer)]
         tracking = [RefRecord(RefKind.TRACKING, r.remote_id, r.name, type=r.kind, active=r.active,
                               parent_id=r.parent_remote_id, raw=r.raw or {}) for r in rows(RefTracking)]
         currencies = {home, *(str(c) for c in company.get("currencies") or ())}

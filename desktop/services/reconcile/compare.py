@@ -105,7 +105,8 @@ def _fields_differences(exp: Expected, doc: LedgerDoc, period: Period) -> list[V
             tax_fields["total"] = total_field
         small = abs(dtax) <= tol and abs(dtotal) <= tol
         out.append(_finding(VC.ROUNDING if small else VC.TAX_MISMATCH, exp, doc, tax_fields, dtax))
-        dtotal -= dtax  # what is left of the total's difference is not explained by tax
+        if dtotal:
+            dtotal -= dtax  # what is left of the total's difference is not explained by tax
     if dtotal:
         small = abs(dtotal) <= tol
         out.append(_finding(VC.ROUNDING if small else VC.AMOUNT_MISMATCH, exp, doc, {"total": total_field},

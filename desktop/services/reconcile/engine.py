@@ -86,14 +86,46 @@ class ReconcileReport:
                 "variances": [v.to_json() for v in self.variances]}
 
 
+def _entity(platform: str, doc_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The entity inside a payload (Xero wraps it in a one-element collection)."""
+    if platform != "xero":
+        return payload
+    outer = {"CreditNote": "CreditNotes", "Payment": "Payments", "ManualJournal": "ManualJournals"}.get(doc_type)
+    inner = payload.get(outer or "") if outer else None
+    return inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], dict) else payload
+
+
+def _sent_tax(platform: str, doc_type: str, payload: dict[str, Any] | None, total: Decimal | None) -> Decimal | None:
+    """The tax the ledger should hold for the sales document we sent (None: cannot tell).
+
+    Xero: the sum of the lines' pinned ``TaxAmount``. QuickBooks computes its own tax, which the
+    recipe predicted and balanced with an explicit rounding line, so its figure is the document
+    total less the lines' amounts. Comparing with this rather than the RMS's per-line tax keeps a
+    deliberate, balanced rounding line (total still equal to the RMS refund) from showing as a
+    variance, while a tax changed in the ledger still does.
+    """
+    if not payload or total is None:
+        return None
+    body = _entity(platform, doc_type, payload)
+    try:
+        if platform == "xero":
+            items = body.get("LineItems")
+            if not isinstance(items, list):
+                return None
+            return sum((Decimal(str(i.get("TaxAmount") or 0)) for i in items), Decimal(0))
+        lines = body.get("Line")
+        if not isinstance(lines, list):
+            return None
+        return total - sum((Decimal(str(ln.get("Amount") or 0)) for ln in lines
+                            if ln.get("DetailType") == "SalesItemLineDetail"), Decimal(0))
+    except (ArithmeticError, ValueError):
+        return None
+
+
 def _rate(platform: str, doc_type: str, payload: dict[str, Any] | None) -> Decimal | None:
     if not payload:
         return None
-    body = payload
-    if platform == "xero":
-        outer = {"CreditNote": "CreditNotes", "Payment": "Payments", "ManualJournal": "ManualJournals"}.get(doc_type)
-        inner = payload.get(outer or "") if outer else None
-        body = inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], dict) else payload
+    body = _entity(platform, doc_type, payload)
     value = body.get("ExchangeRate" if platform == "qbo" else "CurrencyRate")
     if value is None or isinstance(value, bool):
         return None
@@ -178,7 +210,9 @@ class ReconcileEngine:
                 if r.total_minor is not None and r.currency else None
             tax = None
             if r.role in TAXED_ROLES and r.currency:
-                tax = Money.from_minor_units(taxes.get(r.return_id or -1, 0), r.currency).amount
+                tax = _sent_tax(platform, r.doc_type, r.payload, total)
+                if tax is None:
+                    tax = Money.from_minor_units(taxes.get(r.return_id or -1, 0), r.currency).amount
             created = r.created_at
             recent = status in _OWED and created is not None and created >= cutoff
             out.append(Expected(r.idempotency_key, r.doc_type, r.role, status.value, total, r.currency, r.txn_date,

@@ -35,8 +35,8 @@ from desktop.services.store.db import Database
 from desktop.services.store.models import OutboxDocument, OutboxStatus
 from desktop.services.sync.documents import LedgerDocument
 
-__all__ = ["Backoff", "claim", "counts", "enqueue", "error_json", "mark_sent", "reclaim_expired", "release",
-           "settle_failed", "settle_posted", "settle_quarantined", "settle_uncertain"]
+__all__ = ["Backoff", "claim", "counts", "due_rows", "enqueue", "error_json", "mark_sent", "next_due_type",
+           "reclaim_expired", "release", "settle_failed", "settle_posted", "settle_quarantined", "settle_uncertain"]
 
 #: After this many transient failures a document stops retrying and waits for a person.
 MAX_ATTEMPTS = 10
@@ -94,24 +94,43 @@ def _for_update(stmt: sa.Select[Any], session: Session) -> sa.Select[Any]:
     return stmt
 
 
-def claim(db: Database, worker_id: str, connection_id: int, limit: int, lease_s: float, *,
-          now: datetime) -> list[OutboxDocument]:
-    """Lease up to ``limit`` due documents of the connection, oldest first.
-
-    Due: pending, or failed with ``next_attempt_at`` passed — and whose ``depends_on`` document
-    (if any) is posted, so a Xero refund Payment never goes before its CreditNote.
-    """
+def _due(connection_id: int, now: datetime) -> sa.ColumnElement[bool]:
+    """Due: pending, or failed with ``next_attempt_at`` passed — and whose ``depends_on`` document
+    (if any) is posted, so a Xero refund Payment never goes before its CreditNote."""
     dep = aliased(OutboxDocument)
     dependency_posted = sa.exists().where(dep.idempotency_key == OutboxDocument.depends_on,
                                           dep.status == OutboxStatus.POSTED)
+    return sa.and_(OutboxDocument.connection_id == connection_id,
+                   sa.or_(OutboxDocument.status == OutboxStatus.PENDING,
+                          sa.and_(OutboxDocument.status == OutboxStatus.FAILED, OutboxDocument.next_attempt_at <= now)),
+                   sa.or_(OutboxDocument.depends_on.is_(None), dependency_posted))
+
+
+def next_due_type(db: Database, connection_id: int, *, now: datetime) -> str | None:
+    """The document type of the oldest due document: what a one-type-per-request platform
+    (Xero) claims next, so its requests carry 50 documents rather than a mixed claim split three ways."""
+    with db.session() as s:
+        found: str | None = s.scalar(sa.select(OutboxDocument.doc_type).where(_due(connection_id, now))
+                                     .order_by(OutboxDocument.id).limit(1))
+        return found
+
+
+def due_rows(db: Database, connection_id: int, *, now: datetime, limit: int) -> list[OutboxDocument]:
+    """Up to ``limit`` due documents, oldest first, read without claiming them (for look-ahead)."""
+    with db.session() as s:
+        return list(s.scalars(sa.select(OutboxDocument).where(_due(connection_id, now))
+                              .order_by(OutboxDocument.id).limit(limit)))
+
+
+def claim(db: Database, worker_id: str, connection_id: int, limit: int, lease_s: float, *,
+          now: datetime, doc_type: str | None = None) -> list[OutboxDocument]:
+    """Lease up to ``limit`` due documents (see :func:`_due`) of the connection, oldest first;
+    only of ``doc_type`` when given."""
     with db.write_session() as s:
-        stmt = (sa.select(OutboxDocument)
-                .where(OutboxDocument.connection_id == connection_id,
-                       sa.or_(OutboxDocument.status == OutboxStatus.PENDING,
-                              sa.and_(OutboxDocument.status == OutboxStatus.FAILED,
-                                      OutboxDocument.next_attempt_at <= now)),
-                       sa.or_(OutboxDocument.depends_on.is_(None), dependency_posted))
-                .order_by(OutboxDocument.id).limit(limit))
+        stmt = sa.select(OutboxDocument).where(_due(connection_id, now))
+        if doc_type is not None:
+            stmt = stmt.where(OutboxDocument.doc_type == doc_type)
+        stmt = stmt.order_by(OutboxDocument.id).limit(limit)
         rows = list(s.scalars(_for_update(stmt, s)))
         for row in rows:
             row.status = OutboxStatus.IN_FLIGHT

@@ -35,6 +35,7 @@ from desktop.services.clock import Clock
 from desktop.services.connections.service import ConnectionService
 from desktop.services.errors import AppError, NeedsPersonError, TransientError
 from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.ledgers.http import NotSent
 from desktop.services.ledgers.qbo import QboConnector
 from desktop.services.ledgers.qbo_post import (
     Outcome,
@@ -62,6 +63,12 @@ from desktop.services.sync.documents import CUSTOMER, fill, placeholders
 __all__ = ["PostResult", "Poster", "default_lock"]
 
 LockFactory = Callable[[str], AbstractContextManager[None]]
+#: How many due documents' customers are resolved before the first claim (see ``_warm_customers``).
+WARM_CUSTOMERS_LIMIT = 20_000
+#: A document throttled inside a QBO batch is put straight back this many times (then backoff).
+THROTTLED_RESENDS = 3
+#: How long the connection holds its requests after QuickBooks throttled an item inside a batch.
+THROTTLE_PAUSE_S = 10.0
 Writer = QboWriter | XeroWriter
 
 
@@ -130,9 +137,16 @@ class Poster:
             self._reclaim(conn)
             self._resolve_uncertain(conn, writer, result)
             self._quarantine_orphans(conn, result)
+            if isinstance(writer, QboWriter):
+                self._warm_customers(conn, writer)
             while True:
+                doc_type = None
+                if isinstance(writer, XeroWriter):  # one type per request: claim a request's worth of one type
+                    doc_type = outbox.next_due_type(self._db, connection_id, now=self._clock.now())
+                    if doc_type is None:
+                        break
                 rows = outbox.claim(self._db, worker_id, connection_id, writer.max_batch, self.lease_s,
-                                    now=self._clock.now())
+                                    now=self._clock.now(), doc_type=doc_type)
                 if not rows:
                     break
                 self._send(conn, writer, rows, result)
@@ -293,12 +307,9 @@ class Poster:
             for start in range(0, len(pairs), writer.max_batch):
                 chunk = pairs[start:start + writer.max_batch]
                 marks = [f"{r.idempotency_key}:{r.attempts + 1}" for r, _ in chunk]
-                if isinstance(writer, QboWriter):
-                    try:
-                        self._reserve_items(writer, len(chunk))
-                    except TransientError:  # shutting down: this chunk and the later ones were not sent
-                        self._release([r for r, _ in pairs[start:]])
-                        return
+                if self._stopping(writer):  # shutting down: this chunk and the later ones are not sent
+                    self._release([r for r, _ in pairs[start:]])
+                    return
                 try:
                     if isinstance(writer, QboWriter):
                         answers = writer.post_batch([p for _, p in chunk], batch_id(marks, "rls", 36))
@@ -310,18 +321,25 @@ class Poster:
                 self._apply(conn, writer, list(zip([r for r, _ in chunk], answers, strict=True)), result)
 
     @staticmethod
-    def _reserve_items(writer: QboWriter, items: int) -> None:
-        """Take one slot of the connection's per-minute throttle per batch item.
+    def _send_again_now(writer: Writer, row: OutboxDocument, err: AppError) -> bool:
+        """Not sent, or refused only for the rate: pending again at once instead of a backoff.
 
-        QuickBooks counts every item of a batch toward the realm's 500-a-minute limit like a call of
-        its own, besides the batch request (API_FACTS §3). Counting only requests, the poster sent up
-        to 30 times the limit's worth of items a minute and QuickBooks refused the excess item by item
-        (3001 ThrottleExceeded): those documents then waited out a 30-second-plus backoff.
+        Nothing left the computer (``NotSent``: stopping), or QuickBooks throttled the item inside
+        an accepted batch (3001) — the connection pauses, not the document: the next claim waits
+        on the shared throttle. After a few throttled attempts the usual backoff takes over, so a
+        company throttled by another app's traffic is not hammered.
         """
-        throttle = writer.http.throttle
-        for _ in range(items):
-            throttle.acquire()
-            throttle.release()
+        if isinstance(err, NotSent):
+            return True
+        if err.platform_code == "3001" and row.attempts < THROTTLED_RESENDS:
+            writer.http.throttle.pause(THROTTLE_PAUSE_S)
+            return True
+        return False
+
+    @staticmethod
+    def _stopping(writer: Writer) -> bool:
+        stopping = writer.http.throttle.stopping
+        return stopping is not None and stopping.is_set()
 
     @staticmethod
     def _body(row: OutboxDocument) -> dict[str, Any]:
@@ -360,6 +378,27 @@ class Poster:
             except AppError as err:
                 values[name] = err
         return values
+
+    def _warm_customers(self, conn: _Conn, writer: QboWriter) -> None:
+        """Resolve the customers of every due document up front, in one set of batches.
+
+        Claims of 30 documents each meet a few customers not seen before, so resolving per claim
+        costs a look-up and a create batch per claim; asked once for the whole queue, the writer
+        then answers every claim from what it learned. Failures are left to the per-claim path,
+        which reports them against the documents concerned.
+        """
+        rows = outbox.due_rows(self._db, conn.id, now=self._clock.now(), limit=WARM_CUSTOMERS_LIMIT)
+        if len(rows) <= writer.max_batch:  # one claim: its own look-up costs the same
+            return
+        wanted = [w for w in self._customers(rows).values() if isinstance(w, tuple)]
+        if not wanted:
+            return
+        try:
+            writer.ensure_customers(wanted)
+        except NeedsReconnect:
+            raise
+        except AppError:
+            return
 
     def _customers(self, rows: list[OutboxDocument]) -> dict[int, tuple[str, str | None, str | None] | AppError]:
         """Per outbox row needing ``${customer}``: (name, e-mail, currency) from its return, or why not."""
@@ -438,6 +477,9 @@ class Poster:
                 if how is Outcome.POSTED and remote is not None:
                     outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now)
                     posted_returns.add(live.return_id)
+                elif how is Outcome.RETRY and self._send_again_now(writer, live, err):
+                    outbox.release(live, now=now)
+                    label = "released"
                 elif how is Outcome.RETRY:
                     if outbox.settle_failed(live, err, now=now, backoff=self.backoff, rng=self._rng) is None:
                         label = "quarantined"
@@ -469,6 +511,10 @@ class Poster:
             self._emit(conn, EventKind.DOCUMENT_RETRY_SCHEDULED, Severity.INFO,
                        f"{what} will be retried at {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC", row, rma,
                        next_attempt_at=row.next_attempt_at)
+        elif label == "released":
+            self._emit(conn, EventKind.DOCUMENT_RETRY_SCHEDULED, Severity.INFO,
+                       f"{what} was not taken ({err.user_message() if err else 'not sent'}); it goes again as soon "
+                       "as the rate limit allows", row, rma)
         elif label == "uncertain" and err is not None:
             self._emit(conn, EventKind.DOCUMENT_UNCERTAIN, Severity.WARNING,
                        f"{what} was sent but the answer was lost; it will be looked up before any re-send", row,

@@ -221,10 +221,15 @@ class Ctx:
             return None
         use = self.rates.lookup(currency, day) if self.rates is not None else None
         if use is None:
+            home = self.snap.home_currency
+            enter = (f"returns-ledger fx set --org {self.ret.org_code} --currency {currency} --date "
+                     f"{day.isoformat()} --rate <{home} per {currency}>")
+            where = (f"Xero publishes no exchange rates to apps: an admin must enter the rate with `{enter}`"
+                     if self.snap.platform == "xero" else
+                     f"an accountant must enter one in QuickBooks (currency settings), or an admin with `{enter}`")
             self.problem("missing_fx_rate",
-                         f"{self.ledger} has no {currency}→{self.snap.home_currency} exchange rate on or before "
-                         f"{day.isoformat()}: an accountant must enter one in {self.ledger} (currency settings), "
-                         "then refresh reference data and retry.", "currency")
+                         f"No {currency}→{home} exchange rate is known on or before {day.isoformat()} for return "
+                         f"{self.ret.rma_number}: {where}; then retry the return.", "currency")
         return use
 
     # --- the return as pieces ----------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""Exchange rates an admin enters (``fx_rates``): the service on both databases, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from desktop.services import audit
+from desktop.services.auth.roles import Actor, Role
+from desktop.services.clock import SystemClock
+from desktop.services.domain import OrgSettings
+from desktop.services.errors import NeedsPersonError
+from desktop.services.fx_settings import FxRateSettings, parse_rate
+from desktop.services.store import migrate
+from desktop.services.store.db import Database
+from desktop.services.store.models import AuditLog, Organization
+from desktop.services.store.testing import make_org
+from desktop.services.sync.fx import FxRates
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN, VIEWER = Actor("alice", Role.ADMIN), Actor("vic", Role.VIEWER)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    migrate.upgrade(db_url)
+    database = Database(db_url)
+    with database.write_session() as s:
+        make_org(s, code="KIWI-NZ", home_currency="NZD")
+    yield database
+    database.dispose()
+
+
+def test_an_admin_enters_a_rate_the_recipes_then_use(db: Database) -> None:
+    rates = FxRateSettings(db, SystemClock())
+    rates.set(ADMIN, "KIWI-NZ", "aud", date(2026, 11, 1), Decimal("1.092418"))
+    rates.set(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 20), Decimal("1.1"))
+
+    assert rates.table("KIWI-NZ") == {"AUD": {"2026-11-01": "1.092418", "2026-11-20": "1.1"}}
+    with db.session() as s:
+        org = s.scalars(sa.select(Organization).where(Organization.code == "KIWI-NZ")).one()
+        settings = OrgSettings.from_json(dict(org.settings or {}))
+        entries = s.scalars(sa.select(AuditLog).where(AuditLog.action == "settings.fx_rate_set")).all()
+    table = FxRates.from_settings("NZD", settings.extra.get("fx_rates"))
+    used = table.lookup("AUD", date(2026, 11, 19))
+    assert used is not None and used.rate == Decimal("1.092418")
+    later = table.lookup("AUD", date(2026, 11, 27))
+    assert later is not None and later.rate == Decimal("1.1")
+    assert [(e.actor, e.details["currency"], e.details["rate"]) for e in entries] == [
+        ("alice", "AUD", "1.092418"), ("alice", "AUD", "1.1")]
+    with db.session() as s:
+        assert audit.verify_chain(s).intact
+
+    assert rates.remove(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 20)) is True
+    assert rates.remove(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 20)) is False
+    assert rates.table("KIWI-NZ") == {"AUD": {"2026-11-01": "1.092418"}}
+
+
+def test_bad_rates_and_viewers_are_refused_with_the_reason(db: Database) -> None:
+    rates = FxRateSettings(db, SystemClock())
+    with pytest.raises(NeedsPersonError, match="may not manage settings"):
+        rates.set(VIEWER, "KIWI-NZ", "AUD", date(2026, 11, 1), Decimal("1.09"))
+    with pytest.raises(NeedsPersonError, match="home currency"):
+        rates.set(ADMIN, "KIWI-NZ", "NZD", date(2026, 11, 1), Decimal("1"))
+    with pytest.raises(NeedsPersonError, match="ISO 4217"):
+        rates.set(ADMIN, "KIWI-NZ", "ZZZ", date(2026, 11, 1), Decimal("1"))
+    with pytest.raises(NeedsPersonError, match="no organization"):
+        rates.set(ADMIN, "NOPE", "AUD", date(2026, 11, 1), Decimal("1"))
+    for text in ("0", "-1.2", "abc", "NaN"):
+        with pytest.raises(NeedsPersonError):
+            parse_rate(text)
+    assert rates.table("KIWI-NZ") == {}
+
+
+@pytest.mark.slow
+def test_the_cli_sets_lists_and_removes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'returns-ledger.sqlite3'}"
+    migrate.upgrade(url)
+    database = Database(url)
+    with database.write_session() as s:
+        make_org(s, code="TEA-UK", home_currency="GBP")
+    database.dispose()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "desktop", "fx", *args, "--org", "TEA-UK", "--data-dir",
+                               str(tmp_path)], cwd=ROOT, text=True, capture_output=True, timeout=120, check=False)
+
+    done = cli("set", "--currency", "JPY", "--date", "2026-11-01", "--rate", "0.005251", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"org": "TEA-UK", "fx_rates": {"JPY": {"2026-11-01": "0.005251"}}}
+    shown = cli("list")
+    assert "JPY from 2026-11-01: 0.005251" in shown.stdout
+    refused = cli("set", "--currency", "JPY", "--date", "2026-11-01", "--rate", "-2")
+    assert refused.returncode != 0 and "greater than zero" in refused.stderr
+    assert cli("remove", "--currency", "JPY", "--date", "2026-11-01").returncode == 0
+    assert "none entered" in cli("list").stdout
