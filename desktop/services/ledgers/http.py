@@ -179,7 +179,8 @@ class LedgerHttp:
         self._timeout = timeout_s
         self._rng = random.Random()  # noqa: S311 - jitter, not security
         self.platform = platform
-        self.requests_sent = 0
+        self.requests_sent = 0  # counted under a lock: threads (the RMS write-back pool) share one client
+        self._count_lock = threading.Lock()
 
     def request(self, method: str, url: str, *, idempotent: bool | None = None,
                 headers: Mapping[str, str] | None = None, **kwargs: Any) -> requests.Response:
@@ -203,7 +204,8 @@ class LedgerHttp:
                 hdrs["Authorization"] = f"Bearer {self._token(rejected)}"
             self.throttle.acquire()
             try:
-                self.requests_sent += 1
+                with self._count_lock:
+                    self.requests_sent += 1
                 resp = self.session.request(method, url, headers=hdrs, timeout=self._timeout, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not idempotent or attempt >= self.retry.max_attempts:
