@@ -45,6 +45,7 @@ from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.log_dock import DISABLED_BUTTONS
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.pages.fx_rates import FxRatesSection
 from desktop.views.theme import ThemeMode
 from desktop.views.tray import CLOSE_TO_TRAY_KEY
 
@@ -275,6 +276,9 @@ class SettingsPage(Page):
         self._build_users()
         self.body.addSpacing(20)
         self._build_apps()
+        self.body.addSpacing(20)
+        self.fx_rates = FxRatesSection(self.context)  # Exchange rates: its own module, loads itself
+        self.body.addWidget(self.fx_rates)
         self.update_actions()
         self.reload_users()
         self.reload_apps()
