@@ -178,7 +178,7 @@ def _verdict(ok: bool) -> str:
 
 
 def _report(runs: list[OrgRun], total_s: float, writeback: bool) -> None:
-    for platform in ("qbo", "xero"):
+    for platform in sorted({r.platform for r in runs}):
         mine = [r for r in runs if r.platform == platform]
         posted, sent = sum(r.posted for r in mine), sum(r.requests for r in mine)
         per_doc = sent / posted if posted else float("inf")
@@ -206,6 +206,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--returns", type=int, default=10_000, help="new RMS returns over the four orgs")
     parser.add_argument("--writeback", action="store_true", help="also time the RMS write-back")
+    parser.add_argument("--platform", choices=("qbo", "xero"), help="only this platform's two companies")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rls-bench-") as tmp, subprocess.Popen(
             [sys.executable, "-m", "desktop", "sandbox", "serve"], stdout=subprocess.PIPE,
@@ -214,6 +215,9 @@ def main() -> int:
             assert sandbox.stdout is not None
             url = str(json.loads(sandbox.stdout.readline())["control_url"]).rsplit("/_sandbox", 1)[0]
             print(f"Generating {args.returns} returns and connecting the demo organizations…", flush=True)
+            if args.platform:
+                for org in [o for o, p in ORGS.items() if p != args.platform]:
+                    del ORGS[org]
             _setup(url, args.returns, Path(tmp))
             _count_ledger_requests()
             started = time.monotonic()

@@ -107,11 +107,17 @@ def _due(connection_id: int, now: datetime) -> sa.ColumnElement[bool]:
 
 
 def next_due_type(db: Database, connection_id: int, *, now: datetime) -> str | None:
-    """The document type of the oldest due document: what a one-type-per-request platform
-    (Xero) claims next, so its requests carry 50 documents rather than a mixed claim split three ways."""
+    """The document type a one-type-per-request platform (Xero) claims next: the one with the most
+    due documents (the oldest on a tie), so each request carries a full 50.
+
+    Oldest-first alone would alternate credit notes with their refund payments, which become due
+    only as their notes post — every payment request would carry just the handful whose notes went
+    in the request before. Taking the largest queue first leaves one part-full request per type.
+    """
     with db.session() as s:
-        found: str | None = s.scalar(sa.select(OutboxDocument.doc_type).where(_due(connection_id, now))
-                                     .order_by(OutboxDocument.id).limit(1))
+        found: str | None = s.scalar(
+            sa.select(OutboxDocument.doc_type).where(_due(connection_id, now)).group_by(OutboxDocument.doc_type)
+            .order_by(sa.func.count().desc(), sa.func.min(OutboxDocument.id)).limit(1))
         return found
 
 
