@@ -7,6 +7,8 @@
 - **Ledger apps** (:class:`~desktop.services.connections.apps.OAuthApps`): the client id and
   redirect URI of each platform/environment. The client secret is typed into a password field and
   goes straight to the OS keyring; the page only ever learns *whether* one is stored.
+- **Exchange rates** (:mod:`desktop.views.pages.fx_rates`): the rates an admin enters per
+  organization, which Xero's API does not publish.
 
 Every service call runs through ``run_in_background``; nothing waits on the GUI thread.
 """
@@ -257,8 +259,9 @@ class SettingsPage(Page):
     info = PageInfo(
         key="settings", title="Settings", icon="settings",
         description=(
-            "Who may do what (users and roles), the ledger apps this installation signs in with, and this "
-            "workstation's appearance. Changes to users are recorded in the audit log."
+            "Who may do what (users and roles), the ledger apps this installation signs in with, the exchange "
+            "rates Xero needs, and this workstation's appearance. Changes to users and rates are recorded in the "
+            "audit log."
         ),
     )
 
