@@ -228,6 +228,26 @@ def test_items_throttled_inside_a_qbo_batch_wait_for_the_connection_not_a_backof
         assert len([d for d in ledger if doc.idempotency_key in str(d["raw"])]) == 1
 
 
+def test_a_poster_told_to_stop_sends_nothing_more_and_leaves_the_work_pending(world: PostWorld) -> None:
+    """Shutting down (``ConnectionService.stop``): the run returns at once instead of claiming and
+    releasing the same documents forever, nothing is sent, and the next run posts them once."""
+    cid = world.connect(Platform.QBO)
+    docs = qbo_journals(world, cid, 40)
+    before = len(world.ledger("qbo", REALM))
+    world.enqueue(cid, docs)
+    world.connections.stop()
+    started = time.monotonic()
+    stopped = world.poster().post_pending(cid, worker_id="w1")
+    assert time.monotonic() - started < 5
+    assert (stopped.posted, stopped.requests) == (0, 0)
+    assert {r.status for r in world.rows().values()} == {OutboxStatus.PENDING}
+    assert len(world.ledger("qbo", REALM)) == before
+
+    world.connections.stopping.clear()  # the app started again
+    again = world.poster().post_pending(cid, worker_id="w2")
+    assert again.posted == 40 and len(world.ledger("qbo", REALM)) == before + 40
+
+
 def test_a_duplicate_document_number_adopts_our_own_document_and_quarantines_a_strangers(world: PostWorld) -> None:
     cid = world.connect(Platform.QBO)
     refs = qbo_credit_memo_refs(world, cid)

@@ -139,7 +139,7 @@ class Poster:
             self._quarantine_orphans(conn, result)
             if isinstance(writer, QboWriter):
                 self._warm_customers(conn, writer)
-            while True:
+            while not self._stopping(writer):  # shutting down: what is not claimed stays for the next run
                 doc_type = None
                 if isinstance(writer, XeroWriter):  # one type per request: claim a request's worth of one type
                     doc_type = outbox.next_due_type(self._db, connection_id, now=self._clock.now())
