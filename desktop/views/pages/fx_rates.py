@@ -31,16 +31,13 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QRegularExpressionValidator, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableView,
     QWidget,
 )
 
@@ -52,6 +49,7 @@ from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, label
 
 __all__ = ["FxRatesSection", "OrgChoice", "RateRow", "RatesModel", "load_organizations", "rate_rows"]
+from desktop.views.pages.base import plain_table
 
 Index = QModelIndex | QPersistentModelIndex
 ERROR_COLOUR = "#e5484d"  # the Settings page's error red
@@ -216,7 +214,7 @@ class FxRatesSection(Card):
         self.layout_.addLayout(top)
 
         self.model = RatesModel(self)
-        self.table = _rates_table(self.model)
+        self.table = plain_table(self.model, (120, 140, 180), "FxRatesTable")
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self.update_actions())
         self.layout_.addWidget(self.table)
 
@@ -464,24 +462,3 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _rates_table(model: RatesModel) -> QTableView:
-    """Styled like the page's other tables: whole rows, no grid, alternating rows, nothing editable."""
-    table = QTableView()
-    table.setObjectName("FxRatesTable")
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(32)
-    header = table.horizontalHeader()
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setHighlightSections(False)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for column, width in enumerate((120, 140, 180)):
-        header.resizeSection(column, width)
-    header.setStretchLastSection(True)
-    return table

@@ -23,14 +23,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -46,7 +44,7 @@ from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.log_dock import DISABLED_BUTTONS
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.pages.base import Card, Page, PageInfo, label, plain_table
 from desktop.views.pages.fx_rates import FxRatesSection
 from desktop.views.theme import ThemeMode
 from desktop.views.tray import CLOSE_TO_TRAY_KEY
@@ -224,28 +222,6 @@ class AppDialog(QDialog):
         form.addRow(self.buttons)
 
 
-def _table(model: QAbstractTableModel, widths: tuple[int, ...], name: str) -> QTableView:
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(32)
-    header = table.horizontalHeader()
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setHighlightSections(False)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for column, width in enumerate(widths):
-        header.resizeSection(column, width)
-    header.setStretchLastSection(True)
-    return table
-
-
 def _fit(table: QTableView, rows: int, most: int = 8) -> None:
     """Show every row (up to ``most``) without an inner scroll bar; the page scrolls instead."""
     visible = max(1, min(rows, most))
@@ -367,7 +343,7 @@ class SettingsPage(Page):
         self.users_export_action, self.users_export_button = self._button(
             "Export CSV…", "Ctrl+Shift+E", self.choose_users_export, bar)
         self.users_model = UsersModel(self)
-        self.users_table = _table(self.users_model, (150, 220, 150, 120), "UsersTable")
+        self.users_table = plain_table(self.users_model, (150, 220, 150, 120), "UsersTable")
         self.users_table.selectionModel().currentRowChanged.connect(lambda *_: self.update_actions())
         self.users_table.doubleClicked.connect(lambda _i: self.role_action.trigger())
         self.users_table.setSortingEnabled(False)
@@ -384,7 +360,7 @@ class SettingsPage(Page):
         self.new_app_action, self.new_app_button = self._button("Add app…", "Ctrl+Alt+A", self.begin_add_app, bar)
         bar.addStretch(1)
         self.apps_model = AppsModel(self)
-        self.apps_table = _table(self.apps_model, (150, 140, 200, 300), "AppsTable")
+        self.apps_table = plain_table(self.apps_model, (150, 140, 200, 300), "AppsTable")
         self.apps_table.selectionModel().currentRowChanged.connect(lambda *_: self.update_actions())
         self.apps_table.doubleClicked.connect(lambda _i: self.edit_app_action.trigger())
         card.layout_.addWidget(self.apps_table)
