@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from desktop.services.store.models import (
     SyncRun,
 )
 from desktop.services.sync.engine import SyncEngine
+from desktop.services.sync.recipes.common import resolve_customer
 from desktop.services.sync.writeback import writeback_key
 from tests.integration.test_posting_support import ADMIN, PostWorld, world_fixture  # noqa: F401
 
@@ -180,6 +182,13 @@ def test_first_time_customers_are_created_in_batches_and_runs_are_recorded(world
     with world.db.session() as s:
         run = s.scalars(sa.select(SyncRun).where(SyncRun.kind == "push")).one()
         assert run.finished_at is not None and run.counts["posted"] == result.posted
+    # The customers it found or created are now in the reference cache, each in its currency: the
+    # next plan names them itself instead of leaving a placeholder to look up again.
+    snapshot = MappingService(world.db, world.clock, world.bus).snapshot(org)
+    assert snapshot is not None
+    for name, currency in people:
+        hit = resolve_customer(SimpleNamespace(name=name, email=""), snapshot, currency)
+        assert hit is not None and hit.currency == currency, (name, currency)
 
 
 @pytest.mark.slow

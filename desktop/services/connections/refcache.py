@@ -98,3 +98,30 @@ def store_reference_data(db: Database, connection_id: int, info: CompanyInfo,
             conn.reference_fetched_at = now
         counts["currency"] = len(currencies)
     return counts
+
+
+def remember_customers(db: Database, connection_id: int, records: list[RefRecord], now: datetime) -> int:
+    """Add or update customers the poster found or created, keeping the rest of the cache.
+
+    The next plan then resolves those people from the cache instead of leaving a placeholder for
+    the poster to look up again; a full refresh later replaces them like any other record.
+    Returns how many rows were added.
+    """
+    if not records:
+        return 0
+    added = 0
+    with db.write_session() as s:
+        existing = {row.remote_id: row for row in s.execute(sa.select(RefCustomer).where(
+            RefCustomer.connection_id == connection_id, RefCustomer.remote_id.in_([r.remote_id for r in records])
+        )).scalars()}
+        for rec in {r.remote_id: r for r in records}.values():
+            values = _columns(rec)
+            row = existing.get(rec.remote_id)
+            if row is None:
+                s.add(RefCustomer(connection_id=connection_id, remote_id=rec.remote_id, fetched_at=now, **values))
+                added += 1
+            else:
+                for column, value in values.items():
+                    setattr(row, column, value)
+                row.fetched_at = now
+    return added

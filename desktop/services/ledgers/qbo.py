@@ -177,6 +177,11 @@ def _ref(value: Any) -> str | None:
     return str(value.get("value")) if isinstance(value, dict) and value.get("value") is not None else None
 
 
+def customer_record(row: dict[str, Any]) -> RefRecord:
+    """A QBO ``Customer`` entity as the reference cache keeps it."""
+    return _to_record(RefKind.CUSTOMER, "Customer", row)
+
+
 def _to_record(kind: RefKind, entity: str, row: dict[str, Any]) -> RefRecord:
     active = bool(row.get("Active", True))
     if kind is RefKind.ACCOUNT:

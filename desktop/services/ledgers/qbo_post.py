@@ -152,6 +152,9 @@ class QboWriter:
         self.base = company_base_url.rstrip("/")
         # Found or created during this writer's life (one posting run): asked once, not per claim.
         self._customer_ids: dict[tuple[str, str | None], str] = {}
+        #: Customers this writer found or created, as QuickBooks returned them (by Id): what the
+        #: poster adds to the reference cache so the next plan names them without a look-up.
+        self.customers_seen: dict[str, dict[str, Any]] = {}
         self._item_ids: dict[str, str] = {}
 
     def _send_batch(self, items: list[dict[str, Any]], request_id: str) -> requests.Response:
@@ -320,6 +323,7 @@ class QboWriter:
             fits = [c for c in (*plain, *suffixed) if _currency_fits(c, key[1])]
             if fits:
                 out[key] = str(fits[0]["Id"])
+                self.customers_seen[str(fits[0]["Id"])] = fits[0]
             elif plain or key[0] in claimed:  # the plain name is another currency's: suffix this one
                 create[key] = _currency_name(*key)
             else:
@@ -343,6 +347,7 @@ class QboWriter:
                     out[key] = TransientError("QuickBooks answered the batch without this customer", platform=PLATFORM)
                 elif isinstance(ans.get("Customer"), dict):
                     out[key] = str(ans["Customer"]["Id"])
+                    self.customers_seen[str(ans["Customer"]["Id"])] = ans["Customer"]
                 else:
                     code, err = _fault_error(ans.get("Fault") or {})
                     try:

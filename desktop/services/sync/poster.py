@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session, aliased
 from desktop.services.auth.locks import FileLock, PostgresAdvisoryLock
 from desktop.services.auth.vault import NeedsReconnect
 from desktop.services.clock import Clock
+from desktop.services.connections.refcache import remember_customers
 from desktop.services.connections.service import ConnectionService
 from desktop.services.errors import AppError, NeedsPersonError, TransientError
 from desktop.services.events import Event, EventBus, EventKind, Severity
 from desktop.services.ledgers.http import NotSent
-from desktop.services.ledgers.qbo import QboConnector
+from desktop.services.ledgers.qbo import QboConnector, customer_record
 from desktop.services.ledgers.qbo_post import (
     Outcome,
     PostRequest,
@@ -150,6 +151,9 @@ class Poster:
                 if not rows:
                     break
                 self._send(conn, writer, rows, result)
+            if isinstance(writer, QboWriter) and writer.customers_seen:
+                remember_customers(self._db, connection_id, [customer_record(raw) for raw in
+                                                             writer.customers_seen.values()], self._clock.now())
             with self._db.session() as s:
                 result.uncertain = outbox.counts(s, connection_id=connection_id)[OutboxStatus.UNCERTAIN.value]
             result.requests = writer.http.requests_sent - before

@@ -337,6 +337,9 @@ def _customer_index(snap: ReferenceSnapshot) -> tuple[dict[str, list[RefRecord]]
         if c.code and c.code.strip():
             by_email.setdefault(c.code.strip().casefold(), []).append(c)
         by_name.setdefault(_norm_name(c.name), []).append(c)
+        suffix = f" ({c.currency})"
+        if c.currency and c.name.endswith(suffix):  # "Name (CAD)": the poster's customer for that currency
+            by_name.setdefault(_norm_name(c.name[:-len(suffix)]), []).append(c)
     if len(_CUSTOMER_INDEX) >= 8:
         _CUSTOMER_INDEX.clear()
     _CUSTOMER_INDEX[key] = (snap.customers, by_email, by_name)
