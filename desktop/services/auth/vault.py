@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import keyring
 import keyring.errors
@@ -87,6 +88,28 @@ class Refresher(Protocol):
 LockFactory = Callable[[str], AbstractContextManager[object]]
 
 
+_T = TypeVar("_T")
+#: Tries of one keyring call whose Secret Service object vanished under it (see :func:`_steady`).
+KEYRING_TRIES = 3
+
+
+def _steady(call: Callable[[], _T]) -> _T:
+    """Run a keyring call, again if the Secret Service answered that an object it had just named
+    no longer exists (``secretstorage``'s ItemNotFoundException: the daemon re-created a collection
+    between the look-up and the search). Anything else, or the third such answer, goes to the caller
+    as a :class:`keyring.errors.KeyringError`."""
+    for attempt in range(1, KEYRING_TRIES + 1):
+        try:
+            return call()
+        except keyring.errors.KeyringError:
+            raise
+        except Exception as exc:  # the backend's own exception types: secretstorage, jeepney, …
+            if type(exc).__name__ != "ItemNotFoundException" or attempt == KEYRING_TRIES:
+                raise keyring.errors.KeyringError(f"{type(exc).__name__}: {exc}") from exc
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class TokenVault:
     """Keyring-backed grants plus in-memory access tokens, with single-flight refresh."""
 
@@ -102,20 +125,20 @@ class TokenVault:
     # --- keyring entries -------------------------------------------------------------------
     def _get(self, user: str) -> str | None:
         try:
-            return keyring.get_password(self._service, user)
+            return _steady(lambda: keyring.get_password(self._service, user))
         except keyring.errors.KeyringError as exc:
             raise FatalError("The OS keyring is not available", action="unlock or install a "
                              "Secret Service / Keychain / Credential Manager") from exc
 
     def _set(self, user: str, value: str) -> None:
         try:
-            keyring.set_password(self._service, user, value)
+            _steady(lambda: keyring.set_password(self._service, user, value))
         except keyring.errors.KeyringError as exc:
             raise FatalError("Could not write to the OS keyring", action="unlock the keyring") from exc
 
     def _delete(self, user: str) -> None:
         with suppress(keyring.errors.PasswordDeleteError):
-            keyring.delete_password(self._service, user)
+            _steady(lambda: keyring.delete_password(self._service, user))
 
     def save_grant(self, connection_id: str, grant: Grant) -> None:
         self._set(f"grant:{connection_id}", grant.to_json())
