@@ -19,16 +19,16 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPointF,
     QRectF,
-    QSize,
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop.services.auth.platforms import environment_label, platform_label
 from desktop.services.connections.details import countdown, sign_in_expiry
 from desktop.services.connections.service import ConnectionSummary
+from desktop.views.models.pill import PillDelegate as SharedPill
 
 Index = QModelIndex | QPersistentModelIndex
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -280,44 +280,12 @@ class ConnectionsFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
 
 
-class StatusPillDelegate(QStyledItemDelegate):
+class StatusPillDelegate(SharedPill):
     """Draws the status cell as a coloured pill with a dot, so health reads at a glance."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        state = index.data(STATE_ROLE)
-        text = index.data(Qt.ItemDataRole.DisplayRole)
-        colour = QColor(STATES.get(str(state), ("", "#7b8594"))[1])
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget: QWidget | None = option.widget
-        style = widget.style() if widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        metrics = QFontMetrics(option.font)
-        rect = option.rect
-        height = metrics.height() + 6
-        width = metrics.horizontalAdvance(str(text)) + 30
-        pill = QRectF(rect.left() + 8, rect.center().y() - height / 2 + 0.5, width, height)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fill = QColor(colour)
-        fill.setAlphaF(0.16)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(fill)
-        painter.drawRoundedRect(pill, height / 2, height / 2)
-        painter.setBrush(colour)
-        painter.drawEllipse(QPointF(pill.left() + 10, pill.center().y()), 3.5, 3.5)
-        dark = option.palette.base().color().lightness() < 128
-        text_colour = colour.lighter(135) if dark else colour.darker(125)
-        painter.setPen(text_colour)
-        painter.drawText(pill.adjusted(19, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                         str(text))
-        painter.restore()
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        base = super().sizeHint(option, index)
-        return QSize(base.width() + 36, max(base.height(), QFontMetrics(option.font).height() + 12))
+    colours = STATES
+    state_role = STATE_ROLE
+    inset = 8
 
 
 class ElideMiddleDelegate(QStyledItemDelegate):

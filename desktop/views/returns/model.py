@@ -16,12 +16,11 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtCore import Signal as _Signal
-from PySide6.QtGui import QColor, QFontMetrics, QPainter
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from desktop.services.returns_query import ReturnFilter, ReturnRow, ReturnsQuery
+from desktop.views.models.pill import PillDelegate as SharedPill
 from desktop.views.ops import run_in_background
 
 Index = QModelIndex | QPersistentModelIndex
@@ -272,41 +271,9 @@ class ReturnsModel(QAbstractTableModel):
         return sum(len(p) for p in self._pages.values())
 
 
-class PillDelegate(QStyledItemDelegate):
+class PillDelegate(SharedPill):
     """A status cell drawn as a soft coloured pill with a dot (reads the state from ``STATE_ROLE``)."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        state = index.data(STATE_ROLE)
-        text = index.data(Qt.ItemDataRole.DisplayRole)
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget: QWidget | None = option.widget
-        if widget is not None:
-            widget.style().drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        if not text or state is None:
-            return
-        colour = QColor(STATUSES.get(str(state), ("", "#7b8594"))[1])
-        metrics = QFontMetrics(option.font)
-        height = metrics.height() + 6
-        width = metrics.horizontalAdvance(str(text)) + 30
-        rect = option.rect
-        pill = QRectF(rect.left() + 6, rect.center().y() - height / 2 + 0.5, min(width, rect.width() - 10), height)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fill = QColor(colour)
-        fill.setAlphaF(0.16)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(fill)
-        painter.drawRoundedRect(pill, height / 2, height / 2)
-        painter.setBrush(colour)
-        painter.drawEllipse(QPointF(pill.left() + 10, pill.center().y()), 3.5, 3.5)
-        dark = option.palette.base().color().lightness() < 128
-        painter.setPen(colour.lighter(135) if dark else colour.darker(125))
-        painter.drawText(pill.adjusted(19, 0, -6, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                         str(text))
-        painter.restore()
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        base = super().sizeHint(option, index)
-        return QSize(base.width() + 36, max(base.height(), QFontMetrics(option.font).height() + 12))
+    colours = STATUSES
+    state_role = STATE_ROLE
+    inset = 6
