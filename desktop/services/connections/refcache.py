@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
 from desktop.services.store.db import Database
@@ -69,20 +70,7 @@ def store_reference_data(db: Database, connection_id: int, info: CompanyInfo,
                 continue
             existing = {_key(kind, row.remote_id, getattr(row, "kind", None)): row for row in s.execute(
                 sa.select(model).where(model.connection_id == connection_id)).scalars()}
-            seen: set[tuple[str, str]] = set()
-            for rec in records:
-                values = _columns(rec)
-                key = _key(kind, rec.remote_id, values.get("kind"))
-                if key in seen:
-                    continue
-                seen.add(key)
-                row = existing.get(key)
-                if row is None:
-                    s.add(model(connection_id=connection_id, remote_id=rec.remote_id, fetched_at=now, **values))
-                else:
-                    for column, value in values.items():
-                        setattr(row, column, value)
-                    row.fetched_at = now
+            seen = _upsert(s, model, kind, connection_id, records, existing, now)
             for key, row in existing.items():
                 if key not in seen:
                     s.delete(row)
@@ -109,19 +97,30 @@ def remember_customers(db: Database, connection_id: int, records: list[RefRecord
     """
     if not records:
         return 0
-    added = 0
+    kind = RefKind.CUSTOMER
     with db.write_session() as s:
-        existing = {row.remote_id: row for row in s.execute(sa.select(RefCustomer).where(
+        existing = {_key(kind, row.remote_id, None): row for row in s.execute(sa.select(RefCustomer).where(
             RefCustomer.connection_id == connection_id, RefCustomer.remote_id.in_([r.remote_id for r in records])
         )).scalars()}
-        for rec in {r.remote_id: r for r in records}.values():
-            values = _columns(rec)
-            row = existing.get(rec.remote_id)
-            if row is None:
-                s.add(RefCustomer(connection_id=connection_id, remote_id=rec.remote_id, fetched_at=now, **values))
-                added += 1
-            else:
-                for column, value in values.items():
-                    setattr(row, column, value)
-                row.fetched_at = now
-    return added
+        seen = _upsert(s, RefCustomer, kind, connection_id, records, existing, now)
+    return len(seen - set(existing))
+
+
+def _upsert(s: Session, model: Any, kind: RefKind, connection_id: int, records: list[RefRecord],
+            existing: dict[tuple[str, str], Any], now: datetime) -> set[tuple[str, str]]:
+    """Insert or update ``records`` (the first of any repeated key wins); returns the keys seen."""
+    seen: set[tuple[str, str]] = set()
+    for rec in records:
+        values = _columns(rec)
+        key = _key(kind, rec.remote_id, values.get("kind"))
+        if key in seen:
+            continue
+        seen.add(key)
+        row = existing.get(key)
+        if row is None:
+            s.add(model(connection_id=connection_id, remote_id=rec.remote_id, fetched_at=now, **values))
+        else:
+            for column, value in values.items():
+                setattr(row, column, value)
+            row.fetched_at = now
+    return seen
