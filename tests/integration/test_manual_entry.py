@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.errors import NeedsPersonError, PermissionDenied
+from desktop.services.errors_queue import ErrorsQueue
 from desktop.services.events import EventKind
 from desktop.services.manual_entry import ManualForm
 from desktop.services.store.models import (
@@ -128,6 +129,31 @@ def test_an_entry_not_in_the_ledger_yet_waits_and_retry_refuses_to_double_post(r
         rworld.manual.retry(OPERATOR, row.idempotency_key)
     assert rworld.poster().post_pending(cid, worker_id="w1").posted == 0
     assert rworld.ledger_count("qbo") == before
+
+
+@pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
+def test_error_log_retry_leaves_a_document_awaiting_adoption_waiting(rworld: ReturnsWorld, platform: Platform) -> None:
+    """The error log's Retry (not only the Returns page's) must never release a document a person
+    entered in the ledger by hand: the poster would send it a second time."""
+    cid, org = rworld.ready(platform)
+    rma = rworld.clean_return(org, single=True)
+    doc = rworld.manual.prepare(org, rma).documents[0]
+    number = "HAND-4712"
+    rworld.enter_in_ledger(platform.value, doc.doc_type, doc.payload, number)  # typed into the ledger
+    before = rworld.ledger_count(platform.value)
+    assert rworld.manual.submit(OPERATOR, ManualForm(org, rma, ManualEntryPath.ENTERED_DIRECTLY,
+                                                     doc_number=number)).ok
+    [row] = rworld.outbox_rows(rma)
+    errors = ErrorsQueue(rworld.db, rworld.clock, rworld.bus)
+
+    with pytest.raises(NeedsPersonError, match="post it twice"):
+        errors.retry(OPERATOR, row.idempotency_key)
+
+    assert rworld.poster().post_pending(cid, worker_id="w1").posted == 0
+    assert rworld.ledger_count(platform.value) == before, "the ledger holds exactly the one typed by hand"
+    assert rworld.manual.adopt_pending(cid).matched == 1
+    [adopted] = rworld.outbox_rows(rma)
+    assert adopted.status is OutboxStatus.POSTED and adopted.remote_number == number
 
 
 def test_validation_is_preflight_and_every_stopped_error_counts_as_prevented(rworld: ReturnsWorld) -> None:
