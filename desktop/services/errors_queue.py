@@ -5,8 +5,9 @@ and details actions call. Both changes require ``Action.RESOLVE_ERRORS`` — a v
 Retry through any door is refused here — and both are audited.
 
 - **Retry** puts a failed or quarantined outbox document back to pending, due now, through the
-  outbox's own :func:`desktop.services.sync.outbox.release`. An *uncertain* document is refused:
-  it may already be in the ledger, and only the poster's look-up-by-key may decide to re-send.
+  outbox's own :func:`desktop.services.sync.outbox.retry`. An *uncertain* document is refused
+  (it may already be in the ledger, and only the poster's look-up-by-key may decide to re-send),
+  and so is one *awaiting adoption* (entered in the ledger by hand).
 - **Resolve** marks the event handled with a required note (``event_log.resolved_*``); the event
   itself never changes.
 - :meth:`ErrorsQueue.document_context` loads what the details panel shows beyond the event: the
@@ -25,15 +26,16 @@ import sqlalchemy as sa
 from desktop.services import audit
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.clock import Clock
-from desktop.services.errors import ConfigurationError, NeedsPersonError
+from desktop.services.errors import ConfigurationError
 from desktop.services.events import Event, EventBus, EventKind, Severity, json_safe, redact
 from desktop.services.store.db import Database
 from desktop.services.store.event_sink import as_event
-from desktop.services.store.models import EventLog, Organization, OutboxDocument, OutboxStatus
+from desktop.services.store.models import EventLog, Organization, OutboxDocument, OutboxStatus, Return
+from desktop.services.sync import outbox
 
 __all__ = ["DocumentContext", "ErrorsQueue", "Resolution"]
 
-_RETRYABLE = (OutboxStatus.FAILED, OutboxStatus.QUARANTINED)
+_RETRYABLE = tuple(outbox.TRANSITIONS["retry"])
 
 
 @dataclass(frozen=True)
@@ -106,31 +108,29 @@ class ErrorsQueue:
 
     # -- acting --------------------------------------------------------------------------------------
     def retry(self, actor: Actor, document_key: str) -> str:
-        """Release a failed or quarantined document to be posted again now; returns its new status."""
-        actor.require(Action.RESOLVE_ERRORS)
-        from desktop.services.sync.outbox import release  # the outbox owns the state change
+        """Release a failed or quarantined document to be posted again now; returns its new status.
 
+        The one Retry of the app (the error log and the Returns page both call it). The outbox
+        decides whether the move is legal: it refuses an uncertain document and one awaiting
+        adoption (a person entered it in the ledger by hand; sending it would post it twice).
+        """
+        actor.require(Action.RESOLVE_ERRORS)
         now = self._clock.now()
         with self._db.write_session() as s:
             row = s.scalar(sa.select(OutboxDocument).where(OutboxDocument.idempotency_key == document_key))
             if row is None:
                 raise ConfigurationError(f"There is no document {document_key} in the outbox",
                                          action="it may have been re-planned; look for the return's newest event")
-            status = OutboxStatus(row.status)
-            if status is OutboxStatus.UNCERTAIN:
-                raise NeedsPersonError(
-                    "This document may already be in the ledger, so it cannot simply be sent again",
-                    action="let the next sync look it up by its key; it is adopted or re-sent automatically")
-            if status not in _RETRYABLE:
-                raise NeedsPersonError(f"This document is {status.value.replace('_', ' ')}; there is nothing to retry")
-            release(row, now=now)
+            before = outbox.retry(row, now=now)
             audit.append(s, self._clock, actor=actor.username, action="document.retried", target=document_key,
                          organization_id=row.organization_id,
-                         details={"from": status.value, "doc_type": row.doc_type, "attempts": row.attempts})
+                         details={"from": before.value, "doc_type": row.doc_type, "attempts": row.attempts})
             org_id = row.organization_id
+            rma = s.scalar(sa.select(Return.rma_number).where(Return.id == row.return_id)) if row.return_id else None
         if self._bus is not None:
             self._bus.emit(EventKind.DOCUMENT_RETRIED, Severity.INFO, f"{actor.username} asked to post it again",
-                           document_key=document_key, details={"by": actor.username, "organization_id": org_id})
+                           rma=rma, document_key=document_key,
+                           details={"by": actor.username, "organization_id": org_id})
         return OutboxStatus.PENDING.value
 
     def resolve(self, actor: Actor, event_ids: Sequence[str], note: str) -> list[Resolution]:

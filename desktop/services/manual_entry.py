@@ -5,8 +5,8 @@ A person picks a return and says how its documents reach the ledger:
 - **queue** (:attr:`ManualEntryPath.QUEUED`): the documents go into the outbox now, under the same
   idempotency keys the sync would use, and the poster sends them once the ledger is reachable;
 - **entered directly** (:attr:`ManualEntryPath.ENTERED_DIRECTLY`): "I typed it into QuickBooks/Xero
-  as document N". The return's main document is parked in the outbox (quarantined, marked as
-  awaiting adoption, so no poster ever claims it) and :meth:`ManualEntryService.adopt_pending`
+  as document N". The return's main document is parked in the outbox in the state *awaiting
+  adoption* (no poster ever claims it, and no Retry can release it) and :meth:`ManualEntryService.adopt_pending`
   later finds N in the ledger by its number, checks the amount and adopts it as posted — the sync
   posts nothing for it. Companion documents (a Xero refund payment, a fee journal) stay queued
   and follow automatically, the payment paying the adopted credit note.
@@ -39,7 +39,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +52,7 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.clock import Clock
 from desktop.services.domain import OrgSettings, Problem, ReturnRecord
 from desktop.services.errors import NeedsPersonError, TransientError
+from desktop.services.errors_queue import ErrorsQueue
 from desktop.services.events import EventBus, EventKind, Severity
 from desktop.services.ledgers.base import expect_ok
 from desktop.services.mapping.reference import ReferenceSnapshot
@@ -86,7 +87,6 @@ AUDIT_REFUSED = "manual_entry.refused"
 AUDIT_RECORDED = "manual_entry.recorded"
 AUDIT_ADOPTED = "manual_entry.adopted"
 #: ``last_error`` marker of an outbox row parked until the hand-entered document is adopted.
-AWAITING = "awaiting_adoption"
 LEDGER_NAMES = {"qbo": "QuickBooks Online", "xero": "Xero"}
 
 
@@ -397,13 +397,12 @@ class ManualEntryService:
                 OutboxDocument.idempotency_key.in_([d.idempotency_key for d in prepared.documents])))}
             for i, doc in enumerate(prepared.documents):
                 row = rows[doc.idempotency_key]
-                _refresh_row(row, doc, conn_id, now)
+                outbox.replace_document(row, doc, conn_id, now=now)
                 direct = form.path is ManualEntryPath.ENTERED_DIRECTLY and i == 0
                 if direct:
-                    row.status = OutboxStatus.QUARANTINED
-                    row.last_error = {"kind": "needs_person", AWAITING: number, "at": now.isoformat(),
-                                      "message": f"Entered by hand in {LEDGER_NAMES.get(doc.platform, doc.platform)} "
-                                                 f"as {number}: waiting to find it there and adopt it"}
+                    outbox.await_adoption(row, number, f"Entered by hand in "
+                                          f"{LEDGER_NAMES.get(doc.platform, doc.platform)} as {number}: waiting to "
+                                          "find it there and adopt it", now=now)
                 elif form.path is ManualEntryPath.ENTERED_DIRECTLY:
                     continue  # a companion document: the sync posts it as usual
                 entry = ManualEntry(
@@ -497,9 +496,8 @@ class ManualEntryService:
         now = self._clock.now()
         with self._db.write_session() as s:
             row = s.get(OutboxDocument, row_id)
-            if row is not None and row.status is OutboxStatus.QUARANTINED:
-                row.last_error = {"kind": "needs_person", AWAITING: number, "message": message, "at": now.isoformat()}
-                row.updated_at = now
+            if row is not None and row.status is OutboxStatus.AWAITING_ADOPTION:
+                outbox.note_adoption_problem(row, message, now=now)
 
     def _settle_adopted(self, entry_id: int, row_id: int, remote_id: str, number: str | None,
                         sync_token: str | None) -> None:
@@ -509,10 +507,10 @@ class ManualEntryService:
             entry = s.get(ManualEntry, entry_id)
             if row is None or entry is None or row.status is OutboxStatus.POSTED:
                 return
-            outbox.settle_posted(row, remote_id, number, sync_token, now=now)
-            row.last_error = {"resolution": "adopted", "manual_entry": entry_id, "at": now.isoformat()}
+            outbox.adopt(row, remote_id, number, sync_token, now=now,
+                         resolution={"resolution": "adopted", "manual_entry": entry_id})
             entry.status, entry.updated_at = ManualEntryStatus.MATCHED, now
-            mark_return_posted(s, row.return_id, now)
+            outbox.mark_returns_posted(s, [row.return_id], now)
             audit.append(s, self._clock, actor="system", action=AUDIT_ADOPTED, target=entry.rma,
                          organization_id=entry.organization_id,
                          details={"key": row.idempotency_key, "remote_id": remote_id, "number": number})
@@ -542,10 +540,7 @@ class ManualEntryService:
             entry.path, entry.status, entry.ledger_doc_number = (ManualEntryPath.ENTERED_DIRECTLY,
                                                                  ManualEntryStatus.QUEUED, number)
             entry.updated_at = now
-            row.status = OutboxStatus.QUARANTINED
-            row.last_error = {"kind": "needs_person", AWAITING: number, "at": now.isoformat(),
-                              "message": f"To be adopted as {number}"}
-            row.updated_at = now
+            outbox.await_adoption(row, number, f"To be adopted as {number}", now=now)
             conn_id = row.connection_id
             audit.append(s, self._clock, actor=actor.username, action="document.adopt_requested", target=document_key,
                          organization_id=row.organization_id, details={"number": number})
@@ -556,29 +551,8 @@ class ManualEntryService:
     # --- the Returns page's actions ----------------------------------------------------------
 
     def retry(self, actor: Actor, document_key: str) -> str:
-        """A failed or quarantined document back to pending, due now (not one awaiting adoption)."""
-        actor.require(Action.RESOLVE_ERRORS)
-        now = self._clock.now()
-        with self._db.write_session() as s:
-            row = s.scalar(sa.select(OutboxDocument).where(OutboxDocument.idempotency_key == document_key))
-            if row is None:
-                raise NeedsPersonError(f"There is no document {document_key}")
-            if row.status not in (OutboxStatus.FAILED, OutboxStatus.QUARANTINED):
-                raise NeedsPersonError(f"{row.doc_type} is {row.status.value.replace('_', ' ')}; only failed or "
-                                       "quarantined documents can be retried")
-            awaiting = (row.last_error or {}).get(AWAITING)
-            if awaiting:
-                raise NeedsPersonError(f"{row.doc_type} was entered by hand as {awaiting} and waits "
-                                       "to be adopted: retrying would post it twice",
-                                       action="use Adopt… with the right number, or void it in the ledger first")
-            outbox.release(row, now=now)
-            row.last_error = None
-            org_id, rma = row.organization_id, s.scalar(sa.select(Return.rma_number).where(Return.id == row.return_id))
-            audit.append(s, self._clock, actor=actor.username, action="document.retry", target=document_key,
-                         organization_id=org_id)
-        self._emit(EventKind.DOCUMENT_RETRIED, Severity.INFO, f"{actor.username} retried {document_key}", None, rma,
-                   document_key=document_key)
-        return "pending"
+        """The Returns page's Retry: the app's one Retry (:meth:`ErrorsQueue.retry`)."""
+        return ErrorsQueue(self._db, self._clock, self._bus).retry(actor, document_key)
 
     def replan(self, actor: Actor, org: str, rma: str) -> Prepared:
         """Re-post after a mapping fix: rebuild the documents; clean ones replace the unposted rows."""
@@ -607,9 +581,8 @@ class ManualEntryService:
                     OutboxDocument.idempotency_key.in_([d.idempotency_key for d in prepared.documents])))}
                 for doc in prepared.documents:
                     row = rows[doc.idempotency_key]
-                    if row.status in (OutboxStatus.FAILED, OutboxStatus.QUARANTINED, OutboxStatus.PENDING) and \
-                            not (row.last_error or {}).get(AWAITING):
-                        _refresh_row(row, doc, conn_id, now)
+                    if row.status in outbox.TRANSITIONS["replace_document"]:
+                        outbox.replace_document(row, doc, conn_id, now=now)
                 if ret is not None and ret.sync_status in (ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED):
                     ret.sync_status, ret.updated_at = ReturnSyncStatus.READY, now
             audit.append(s, self._clock, actor=actor.username, action="return.replan", target=prepared.rma,
@@ -723,27 +696,6 @@ class ManualEntryService:
               document_key: str | None = None, **details: Any) -> None:
         if self._bus is not None:
             self._bus.emit(kind, severity, message, org=org, rma=rma, document_key=document_key, details=details)
-
-
-def mark_return_posted(s: Session, return_id: int | None, now: datetime) -> None:
-    """A return revision whose documents are all posted is POSTED."""
-    if return_id is None:
-        return
-    open_docs = s.scalar(sa.select(sa.func.count()).select_from(OutboxDocument).where(
-        OutboxDocument.return_id == return_id, OutboxDocument.status != OutboxStatus.POSTED))
-    if not open_docs:
-        s.execute(sa.update(Return).where(Return.id == return_id, Return.sync_status.in_(
-            (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED)))
-            .values(sync_status=ReturnSyncStatus.POSTED, updated_at=now))
-
-
-def _refresh_row(row: OutboxDocument, doc: LedgerDocument, conn_id: int | None, now: datetime) -> None:
-    """An unposted row takes the freshly prepared document (a mapping fix, a new date) and is due now."""
-    row.payload, row.doc_type, row.txn_date = doc.payload, doc.doc_type, doc.txn_date
-    row.total_minor, row.currency, row.depends_on = doc.total.to_minor_units(), doc.total.currency, doc.depends_on
-    row.connection_id = row.connection_id or conn_id
-    row.status, row.next_attempt_at, row.last_error, row.sent_at = OutboxStatus.PENDING, None, None, None
-    row.updated_at = now
 
 
 def _redate(doc: LedgerDocument, day: date) -> LedgerDocument:

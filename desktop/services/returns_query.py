@@ -253,4 +253,4 @@ def _document(r: OutboxDocument) -> DocumentView:
     total = r.total if r.total_minor is not None and r.currency else None
     return DocumentView(r.idempotency_key, r.role, r.doc_type, r.status.value, r.remote_number, r.remote_id, total,
                         r.txn_date.isoformat() if r.txn_date else None, r.attempts,
-                        str(message) if message else None, err.get("awaiting_adoption"), r.remote_state, r.posted_at)
+                        str(message) if message else None, r.awaiting_number, r.remote_state, r.posted_at)

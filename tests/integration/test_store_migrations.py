@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
 
     revision = migrate.upgrade(db_url)
 
-    assert revision == migrate.head_revision() == "0001"
+    assert revision == migrate.head_revision() == "0002"
     assert migrate.current_revision(db_url) == revision
     assert _tables(db_url) == set(metadata.tables) | {"alembic_version"}
 
@@ -128,3 +129,35 @@ def test_audit_log_is_append_only_in_the_database(db_url: str) -> None:
             assert session.scalars(sa.select(AuditLog.actor)).all() == ["alice"]
     finally:
         db.dispose()
+
+
+def test_0002_moves_hand_entered_documents_to_awaiting_adoption(db_url: str) -> None:
+    """Before 0002 a hand-entered document was a quarantined row with a magic key in its error."""
+    assert migrate.upgrade(db_url, "0001") == "0001"
+    engine = make_engine(db_url)
+    waiting = {"kind": "needs_person", "awaiting_adoption": "HAND-7", "message": "To be adopted as HAND-7"}
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO organizations (code, name, platform, home_currency, timezone, "
+                                 "settings, is_active, created_at, updated_at) VALUES ('ORG', 'Org', 'qbo', 'USD', "
+                                 "'UTC', '{}', true, :t, :t)"), {"t": T0})
+            for key, err in (("k-waiting", waiting), ("k-refused", {"kind": "fatal", "message": "400"})):
+                conn.execute(sa.text(
+                    "INSERT INTO outbox_documents (organization_id, idempotency_key, role, platform, doc_type, "
+                    "payload, status, attempts, last_error, created_at, updated_at) VALUES ((SELECT id FROM "
+                    "organizations), :k, 'refund', 'qbo', 'CreditMemo', '{}', 'quarantined', 0, :e, :t, :t)"),
+                    {"k": key, "e": json.dumps(err), "t": T0})
+
+        assert migrate.upgrade(db_url) == "0002"
+
+        with engine.connect() as conn:
+            rows = {r.idempotency_key: r for r in conn.execute(sa.text(
+                "SELECT idempotency_key, status, awaiting_number, last_error FROM outbox_documents"))}
+        assert rows["k-waiting"].status == "awaiting_adoption" and rows["k-waiting"].awaiting_number == "HAND-7"
+        left = rows["k-waiting"].last_error
+        assert "awaiting_adoption" not in (json.loads(left) if isinstance(left, str) else left)
+        assert rows["k-refused"].status == "quarantined" and rows["k-refused"].awaiting_number is None
+        with pytest.raises(DBAPIError), engine.begin() as conn:  # the CHECK constraint knows the states
+            conn.execute(sa.text("UPDATE outbox_documents SET status = 'lost' WHERE idempotency_key = 'k-refused'"))
+    finally:
+        engine.dispose()

@@ -92,10 +92,6 @@ class _Org:
     events: list[Event] = field(default_factory=list)
 
 
-#: Marker a manual entry leaves on a parked outbox document (``manual_entry.AWAITING``).
-AWAITING_ADOPTION = "awaiting_adoption"
-
-
 class SyncEngine:
     """One organization's round trip (see the module docstring).
 
@@ -241,16 +237,14 @@ class SyncEngine:
                     "or adjust the posted documents in the ledger, then release this revision (or mark it "
                     "ignored) on the Errors page.", "revision")], now, result)
                 return
+            # Only unsent documents are withdrawn. One awaiting adoption (entered by hand in the
+            # ledger) is in the books already, so it is never withdrawn: the outbox refuses it.
             stale = s.execute(sa.select(OutboxDocument).where(
                 OutboxDocument.return_id.in_(earlier_ids),
-                OutboxDocument.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.QUARANTINED))
-            )).scalars().all()
+                OutboxDocument.status.in_(outbox.TRANSITIONS["withdraw"]))).scalars().all()
             for stale_doc in stale:
-                # A document someone entered by hand in the ledger waits there to be adopted: it is in
-                # the books already, so it is never withdrawn.
-                if not (stale_doc.last_error or {}).get(AWAITING_ADOPTION):
-                    s.delete(stale_doc)
-                    result.withdrawn += 1
+                outbox.withdraw(s, stale_doc)
+                result.withdrawn += 1
             for r in earlier:
                 if r.sync_status in (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED):
                     r.sync_status = ReturnSyncStatus.SUPERSEDED

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from desktop.services.auth.locks import FileLock, PostgresAdvisoryLock
 from desktop.services.auth.vault import NeedsReconnect
@@ -56,7 +56,6 @@ from desktop.services.store.models import (
     OutboxDocument,
     OutboxStatus,
     Return,
-    ReturnSyncStatus,
 )
 from desktop.services.sync import outbox
 from desktop.services.sync.documents import CUSTOMER, fill, placeholders
@@ -224,12 +223,12 @@ class Poster:
                     continue
                 remote = found.get(row.idempotency_key)
                 if remote is not None:
-                    outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now)
-                    live.last_error = {"resolution": "adopted", "at": now.isoformat()}
+                    outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now,
+                                         resolution={"resolution": "adopted"})
                 else:
                     outbox.release(live, now=now, resend=True)
                 events.append((live, remote))
-            self._mark_returns_posted(s, {r.return_id for r, rem in events if rem is not None}, now)
+            outbox.mark_returns_posted(s, {r.return_id for r, rem in events if rem is not None}, now)
         rmas = self._rmas({r.return_id for r, _ in events})
         for row, remote in events:
             result.uncertain_resolved += 1
@@ -493,7 +492,7 @@ class Poster:
                     outbox.settle_quarantined(live, err, now=now)
                     label = "quarantined"
                 settled.append((live, answer, label))
-            self._mark_returns_posted(s, posted_returns, now)
+            outbox.mark_returns_posted(s, posted_returns, now)
         rmas = self._rmas({r.return_id for r, _, _ in settled})
         for row, answer, label in settled:
             self._report(conn, row, answer, label, rmas.get(row.return_id), result)
@@ -526,14 +525,3 @@ class Poster:
         elif err is not None:
             result.quarantined += 1
             self._emit(conn, EventKind.DOCUMENT_QUARANTINED, Severity.ERROR, f"{what} needs a person", row, rma, err)
-
-    @staticmethod
-    def _mark_returns_posted(s: Session, return_ids: set[int | None], now: Any) -> None:
-        """A return revision whose documents are all posted is POSTED."""
-        for rid in (r for r in return_ids if r is not None):
-            open_docs = s.scalar(sa.select(sa.func.count()).select_from(OutboxDocument).where(
-                OutboxDocument.return_id == rid, OutboxDocument.status != OutboxStatus.POSTED))
-            if not open_docs:
-                s.execute(sa.update(Return).where(Return.id == rid, Return.sync_status == ReturnSyncStatus.READY)
-                          .values(sync_status=ReturnSyncStatus.POSTED, updated_at=now))
-

@@ -191,7 +191,7 @@ class DetailPanel(Card):
     def _show_documents(self, docs: Sequence[DocumentView]) -> None:
         rows = []
         for d in docs:
-            state = "awaiting" if d.awaiting_number and d.status == "quarantined" else d.status
+            state = d.status
             note = d.message or ""
             if d.remote_state:
                 note = f"{d.remote_state.capitalize()} in the ledger. {note}".strip()
@@ -201,7 +201,7 @@ class DetailPanel(Card):
                          d.txn_date or "", note])
         fill_table(self.documents, rows)
         for r, d in enumerate(docs):
-            state = "awaiting" if d.awaiting_number and d.status == "quarantined" else d.status
+            state = d.status
             item = self.documents.item(r, 2)
             if item is not None:
                 item.setForeground(QColor(STATUSES.get(state, ("", "#7b8594"))[1]))
@@ -239,13 +239,12 @@ class DetailPanel(Card):
 
     def update_buttons(self, can_resolve: bool, can_post: bool) -> None:
         doc = self.selected_document()
-        awaiting = bool(doc and doc.awaiting_number)
         b = self.buttons
-        b["retry"].setEnabled(bool(can_resolve and doc and doc.status in ("failed", "quarantined") and not awaiting))
+        b["retry"].setEnabled(bool(can_resolve and doc and doc.status in ("failed", "quarantined")))
         b["replan"].setEnabled(bool(can_resolve and self.detail and self.detail.row.status in
                                     ("new", "quarantined", "ready")))
         b["adopt"].setEnabled(bool(can_resolve and doc and doc.status in ("pending", "failed", "quarantined",
-                                                                           "uncertain")))
+                                                                           "uncertain", "awaiting_adoption")))
         b["void"].setEnabled(bool(can_post and doc and doc.status == "posted" and doc.remote_state != "voided"))
 
 

@@ -43,7 +43,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "in_flight": ("Sending", "#7c5cd6"),
     "failed": ("Retrying", "#d97706"),
     "uncertain": ("Uncertain", "#d97706"),
-    "awaiting": ("Awaiting adoption", "#d97706"),
+    "awaiting_adoption": ("Awaiting adoption", "#d97706"),
 }
 
 

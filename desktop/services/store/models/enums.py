@@ -61,6 +61,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"            # retryable, next_attempt_at says when
     QUARANTINED = "quarantined"  # needs a person
     UNCERTAIN = "uncertain"      # sent, outcome unknown: look it up by key before any re-send
+    AWAITING_ADOPTION = "awaiting_adoption"  # typed into the ledger by hand: never sent, only adopted
 
 
 class SyncRunStatus(StrEnum):

@@ -51,6 +51,9 @@ class OutboxDocument(Base):
     lease_expires_at: Mapped[datetime | None]
     remote_id: Mapped[str | None] = mapped_column(String(CODE))
     remote_number: Mapped[str | None] = mapped_column(String(CODE))
+    #: The number a person typed when they entered this document in the ledger by hand (status
+    #: awaiting_adoption): what adoption looks for.
+    awaiting_number: Mapped[str | None] = mapped_column(String(CODE))
     sync_token: Mapped[str | None] = mapped_column(String(32))  # QBO SyncToken
     #: What pull last saw in the ledger: edited / voided / deleted / refunded (NULL: as posted).
     remote_state: Mapped[str | None] = mapped_column(String(32))
