@@ -53,14 +53,14 @@ def _problems_text(problems: list[Any]) -> str:
 
 def _import(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.errors import NeedsPersonError
-    from desktop.services.mapping.io import loads
+    from desktop.services.mapping.io import read_file
     from desktop.services.mapping.service import MappingService
     from desktop.services.runtime import open_runtime
 
     path = Path(args.file)
     try:
-        document = loads(sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        document = read_file(sys.stdin.buffer, name="standard input") if args.file == "-" else read_file(path)
+    except ValueError as exc:
         raise NeedsPersonError(f"Cannot read {args.file}: {exc}", action="check the file") from exc
     with open_runtime(config) as rt:
         svc = MappingService(rt.database, rt.clock, rt.bus)

@@ -25,13 +25,14 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from desktop.services.domain import Component, Problem
 from desktop.services.mapping.model import MATCH_FIELDS, Rule, TrackingRef
 from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.safe_input import MAPPING_FILE_LIMIT, InputRejected, load_json, load_yaml, read_capped
 
 __all__ = [
     "FORMAT",
@@ -42,6 +43,7 @@ __all__ = [
     "export_document",
     "load_template",
     "loads",
+    "read_file",
     "rules_from_document",
     "template_names",
 ]
@@ -63,14 +65,18 @@ def dumps(document: Mapping[str, Any], fmt: str = "yaml") -> str:
     return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, default_flow_style=False, width=110)
 
 
-def loads(text: str, fmt: str | None = None) -> dict[str, Any]:
-    """Parse a YAML or JSON document (JSON when ``fmt`` says so or the text starts with ``{``)."""
+def loads(text: str, fmt: str | None = None, *, name: str = "the mapping file") -> dict[str, Any]:
+    """Parse a YAML or JSON document (JSON when ``fmt`` says so or the text starts with ``{``).
+
+    Through :mod:`desktop.services.safe_input`: nesting is capped and YAML anchors/aliases are
+    refused (a "billion laughs" file is refused at once instead of growing to gigabytes).
+    """
     stripped = text.lstrip()
     try:
-        data = json.loads(text, parse_float=Decimal) if fmt == "json" or (fmt is None and stripped.startswith("{")) \
-            else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ValueError(f"not a readable mapping file: {exc}") from exc
+        data = load_json(text, name=name) if fmt == "json" or (fmt is None and stripped.startswith("{")) \
+            else load_yaml(text, name=name)
+    except InputRejected as exc:
+        raise ValueError(f"not a readable mapping file: {exc.message}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ValueError("not a mapping file: expected a document with a 'rules' list")
     fmt_tag = data.get("format", FORMAT)
@@ -271,6 +277,22 @@ def rules_from_document(document: Mapping[str, Any],
 def template_names() -> list[str]:
     """The shipped templates (``qbo-us``, ``xero-nz``…)."""
     return sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml"))
+
+
+def read_file(source: Path | IO[bytes], *, name: str | None = None) -> dict[str, Any]:
+    """A mapping file (or standard input), at most :data:`MAPPING_FILE_LIMIT` bytes, parsed by :func:`loads`.
+
+    Raises ``InputRejected`` for a file too large or unreadable, ``ValueError`` for one that is
+    not a mapping document.
+    """
+    label = name or (source.name if isinstance(source, Path) else "the input")
+    data = read_capped(source, MAPPING_FILE_LIMIT, name=label)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{label} is not UTF-8 text") from exc
+    fmt = "json" if isinstance(source, Path) and source.suffix.lower() == ".json" else None
+    return loads(text, fmt, name=label)
 
 
 def load_template(name: str) -> dict[str, Any]:

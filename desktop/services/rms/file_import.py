@@ -31,7 +31,7 @@ from desktop.services.errors import NeedsPersonError
 from desktop.services.rms.context import OrgContext
 from desktop.services.rms.ingest import Incoming, IngestResult, IngestService
 from desktop.services.rms.parse import FILE_FIX
-from desktop.services.store.coltypes import json_loads_exact
+from desktop.services.safe_input import RMS_FILE_LIMIT, load_json, read_capped
 
 __all__ = ["import_file", "read_csv", "read_json", "read_records"]
 
@@ -53,11 +53,7 @@ def import_file(service: IngestService, path: Path, org_code: str) -> IngestResu
 
 def read_records(path: Path, ctx: OrgContext) -> list[Incoming]:
     """The records of a JSON or CSV export (by extension, else by the first character)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NeedsPersonError(f"Cannot read {path}: {exc.strerror or exc}",
-                               action="check the file name and permissions") from exc
+    data = read_capped(path, RMS_FILE_LIMIT)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -76,10 +72,7 @@ def _prefixed(where: str) -> Callable[[Problem], Problem]:
 
 def read_json(text: str, name: str) -> list[Incoming]:
     """A JSON export: a list of returns, or an object with a ``returns`` list."""
-    try:
-        data = json_loads_exact(text)
-    except ValueError as exc:
-        raise NeedsPersonError(f"{name} is not valid JSON ({exc})", action="export the file again") from exc
+    data = load_json(text, name=name)
     if isinstance(data, Mapping) and isinstance(data.get("returns"), list):
         data = data["returns"]
     if not isinstance(data, list):
