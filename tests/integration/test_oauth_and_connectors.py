@@ -234,7 +234,12 @@ def test_system_browser_path_with_a_loopback_listener(sandbox: SandboxHandle) ->
     with LoopbackRedirect() as listener:
         client = OAuthClient(eps, ClientCredentials(info["pkce_client_id"]), listener.redirect_uri, SystemClock())
         request = client.begin()
+        listener.expect_state(request.state)
         redirect = _consent(sandbox, request, "xero", info["tenants"][0]["tenant_id"])
+        # A local page pokes the listener first: refused, and the listener keeps waiting.
+        for forged in (redirect.replace(f"state={request.state}", "state=forged"), listener.redirect_uri + "?code=x"):
+            poke = requests.get(forged, timeout=10)
+            assert poke.status_code == 400 and "Not this sign-in" in poke.text
         page = requests.get(redirect, timeout=10)  # what the system browser does after consent
         assert page.status_code == 200 and "close this tab" in page.text
         captured = listener.wait(5)
@@ -261,6 +266,7 @@ def test_a_registered_fixed_port_localhost_redirect_is_honoured(sandbox: Sandbox
         assert listener.redirect_uri == uri
         client = OAuthClient(eps, ClientCredentials(info["client_id"], info["client_secret"]), uri, SystemClock())
         request = client.begin()
+        listener.expect_state(request.state)
         assert f"redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2Fcallback" in request.url
         page = requests.get(_consent(sandbox, request, "qbo"), timeout=10)
         assert page.status_code == 200

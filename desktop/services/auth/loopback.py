@@ -2,12 +2,17 @@
 
 Used when an organization's single sign-on refuses embedded browsers, and by the headless
 ``returns-ledger connect`` command. It listens on ``127.0.0.1`` on a free (or given) port,
-captures the first request to the redirect path, answers it with a short "you can close this
-tab" page and hands the full redirect URL back.
+captures the request to the redirect path that carries the sign-in's own ``state``, answers it
+with a short "you can close this tab" page and hands the full redirect URL back.
+
+Any other request — a wrong or missing ``state``, as a local web page could send to abort or hijack
+a sign-in — is answered "not this sign-in" and the listener keeps waiting for the real redirect.
+The state is compared in constant time.
 """
 
 from __future__ import annotations
 
+import hmac
 import html
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +38,7 @@ class LoopbackRedirect:
         self.path = path
         self.host_name = host_name
         self._result: str | None = None
+        self._expected_state: str | None = None
         self._done = threading.Event()
         outer = self
 
@@ -43,26 +49,42 @@ class LoopbackRedirect:
                     self.send_error(404)
                     return
                 query = parse_qs(parts.query)
+                if not outer._state_matches(query.get("state", [""])[0]):
+                    self._answer(400, "Not this sign-in", "This answer does not belong to the sign-in in progress. "
+                                 f"Return to {APP_NAME} and finish signing in from the page it opened.")
+                    return
                 ok = "code" in query
                 title = "Connected" if ok else "Not connected"
                 text = (f"You can close this tab and return to {APP_NAME}." if ok else
                         f"The sign-in did not complete ({html.escape(query.get('error', ['unknown'])[0])}). "
                         f"Return to {APP_NAME} to try again.")
+                self._answer(200, title, text)
+                if not outer._done.is_set():
+                    outer._result = f"{outer.redirect_uri}?{parts.query}"
+                    outer._done.set()
+
+            def _answer(self, status: int, title: str, text: str) -> None:
                 body = _PAGE.format(title=title, text=text).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                if not outer._done.is_set():
-                    outer._result = f"{outer.redirect_uri}?{parts.query}"
-                    outer._done.set()
 
             def log_message(self, format: str, *args: object) -> None:
                 return None  # the query holds the authorization code: never log it
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="oauth-loopback", daemon=True)
+
+    def expect_state(self, state: str) -> None:
+        """The ``state`` of the authorization request this listener waits for; until it is set,
+        every request is refused."""
+        self._expected_state = state
+
+    def _state_matches(self, state: str) -> bool:
+        expected = self._expected_state
+        return bool(expected) and hmac.compare_digest(state.encode(), (expected or "").encode())
 
     @property
     def redirect_uri(self) -> str:

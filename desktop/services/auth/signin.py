@@ -85,6 +85,7 @@ class SignIn(Generic[R]):
         self._listener = listener.__enter__()
         self._client = self._client_for(self._listener.redirect_uri)
         self._request = self._client.begin()
+        self._listener.expect_state(self._request.state)
         return self._request.url
 
     def wait_system_browser(self, timeout_s: float = 600.0, report: Report = _quiet) -> R:
