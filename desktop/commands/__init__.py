@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from datetime import date
 
 from desktop.services.config import AppConfig
 
@@ -23,6 +24,14 @@ def emit(args: argparse.Namespace, data: object, text: str) -> None:
         print(json.dumps(data, default=str))  # noqa: T201 - a CLI prints
     else:
         print(text)  # noqa: T201
+
+
+def iso_date(text: str) -> date:
+    """An argparse ``type`` for a calendar date: a wrong one is a usage error (exit 2), not a traceback."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a calendar date (YYYY-MM-DD, e.g. 2026-02-28)") from None
 
 
 def redact_url(url: str) -> str:

@@ -8,10 +8,9 @@ next); QuickBooks companies use them where QuickBooks has none for the day.
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from typing import Any
 
-from desktop.commands import emit
+from desktop.commands import emit, iso_date
 from desktop.services.config import AppConfig
 
 
@@ -22,9 +21,10 @@ def _run(args: argparse.Namespace, config: AppConfig) -> int:
     with open_runtime(config) as rt:
         rates = FxRateSettings(rt.database, rt.clock)
         if args.fx_action == "set":
-            rates.set(rt.actor, args.org, args.currency, date.fromisoformat(args.date), parse_rate(args.rate))
+            rates.set(rt.actor, args.org, args.currency, args.date, parse_rate(args.rate),
+                      confirm=args.confirm)
         elif args.fx_action == "remove" and not rates.remove(rt.actor, args.org, args.currency,
-                                                             date.fromisoformat(args.date)):
+                                                             args.date):
             emit(args, {"org": args.org, "removed": False},
                  f"{args.org} has no {args.currency.upper()} rate from {args.date}")
             return 1
@@ -46,7 +46,10 @@ def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.Argum
         a.add_argument("--org", required=True, help="the organization's RMS code, e.g. KIWI-NZ")
         if name != "list":
             a.add_argument("--currency", required=True, help="ISO 4217 code of the foreign currency, e.g. AUD")
-            a.add_argument("--date", required=True, help="first day the rate applies (YYYY-MM-DD)")
+            a.add_argument("--date", required=True, type=iso_date,
+                           help="first day the rate applies (YYYY-MM-DD)")
         if name == "set":
             a.add_argument("--rate", required=True, help="home-currency units per one foreign unit, e.g. 1.0925")
+            a.add_argument("--confirm", action="store_true",
+                           help="accept a rate more than 20%% away from the one in force (asked otherwise)")
         a.set_defaults(handler=_run)

@@ -16,18 +16,10 @@ The review queue: ``returns-ledger variances list --org ORG [--status open|resol
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from typing import Any
 
-from desktop.commands import emit
+from desktop.commands import emit, iso_date
 from desktop.services.config import AppConfig
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
 def render_text(data: dict[str, Any]) -> str:
@@ -100,9 +92,9 @@ def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.Argum
     p = sub.add_parser("reconcile", help="compare RMS, database and ledger for a period; list the variances",
                        parents=[common, json_opt])
     p.add_argument("--org", required=True, help="organization code (e.g. ACME-US)")
-    p.add_argument("--from", dest="date_from", metavar="DATE", required=True, type=_day,
+    p.add_argument("--from", dest="date_from", metavar="DATE", required=True, type=iso_date,
                    help="first ledger date, YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", metavar="DATE", required=True, type=_day,
+    p.add_argument("--to", dest="date_to", metavar="DATE", required=True, type=iso_date,
                    help="last ledger date, YYYY-MM-DD")
     p.add_argument("--rms-api", action="store_true", help="also read the RMS API itself (not only the mirror)")
     p.set_defaults(handler=_reconcile)

@@ -18,7 +18,7 @@ from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import SystemClock
 from desktop.services.domain import OrgSettings
 from desktop.services.errors import NeedsPersonError
-from desktop.services.fx_settings import FxRateSettings, parse_rate
+from desktop.services.fx_settings import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, Organization
@@ -77,7 +77,29 @@ def test_bad_rates_and_viewers_are_refused_with_the_reason(db: Database) -> None
     for text in ("0", "-1.2", "abc", "NaN"):
         with pytest.raises(NeedsPersonError):
             parse_rate(text)
+    for text, why in (("1e400", "outside any real exchange rate"), ("1e-20", "outside any real exchange rate"),
+                      ("1.123456789012", "more than 10 decimal places"), ("9" * 50, "too long")):
+        with pytest.raises(NeedsPersonError, match=why):
+            parse_rate(text)
+        with pytest.raises(NeedsPersonError):  # the service applies the same rule to a Decimal it is handed
+            rates.set(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 1), Decimal(text) if text[0] != "9" else Decimal(0))
     assert rates.table("KIWI-NZ") == {}
+
+
+def test_a_rate_far_from_the_one_in_force_needs_confirmation(db: Database) -> None:
+    rates = FxRateSettings(db, SystemClock())
+    rates.set(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 1), Decimal("1.0924"))
+    rates.set(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 8), Decimal("1.2000"))  # +9.9 %: no question asked
+    with pytest.raises(RateJumpNeedsConfirmation, match="above the rate in force") as asked:
+        rates.set(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 15), Decimal("10.924"))  # a slipped decimal point
+    assert asked.value.reference == Decimal("1.2000") and asked.value.change > Decimal("0.2")
+    with pytest.raises(RateJumpNeedsConfirmation, match="below"):  # before the first rate: compared with it
+        rates.set(ADMIN, "KIWI-NZ", "AUD", date(2026, 10, 1), Decimal("0.5"))
+    assert rates.table("KIWI-NZ") == {"AUD": {"2026-11-01": "1.0924", "2026-11-08": "1.2000"}}
+
+    rates.set(ADMIN, "KIWI-NZ", "AUD", date(2026, 11, 15), Decimal("1.6"), confirm=True)
+
+    assert rates.table("KIWI-NZ")["AUD"]["2026-11-15"] == "1.6"
 
 
 @pytest.mark.slow
@@ -100,5 +122,13 @@ def test_the_cli_sets_lists_and_removes(tmp_path: Path) -> None:
     assert "JPY from 2026-11-01: 0.005251" in shown.stdout
     refused = cli("set", "--currency", "JPY", "--date", "2026-11-01", "--rate", "-2")
     assert refused.returncode != 0 and "greater than zero" in refused.stderr
+    impossible = cli("set", "--currency", "JPY", "--date", "2026-02-30", "--rate", "0.005")
+    assert impossible.returncode == 2 and "'2026-02-30' is not a calendar date" in impossible.stderr
+    jump = cli("set", "--currency", "JPY", "--date", "2026-11-02", "--rate", "0.05251")
+    assert jump.returncode == 2 and "above the rate in force" in jump.stderr and "--confirm" in jump.stderr
+    assert cli("set", "--currency", "JPY", "--date", "2026-11-02", "--rate", "0.05251", "--confirm").returncode == 0
+    for proc in (refused, impossible, jump):
+        assert "Traceback" not in proc.stderr
     assert cli("remove", "--currency", "JPY", "--date", "2026-11-01").returncode == 0
+    assert cli("remove", "--currency", "JPY", "--date", "2026-11-02").returncode == 0
     assert "none entered" in cli("list").stdout

@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from desktop.services.errors import ConfigurationError
+
 __all__ = ["POSTED", "Expected", "LedgerDoc", "Period", "RmsReturn", "VarianceClass", "VarianceFinding"]
 
 #: Outbox status of a document the ledger should hold.
@@ -43,7 +45,8 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+            raise ConfigurationError(f"The period ends ({self.end}) before it starts ({self.start})",
+                                     action="give the earlier date as the start and the later as the end")
 
     def contains(self, day: date | None) -> bool:
         return day is not None and self.start <= day <= self.end
