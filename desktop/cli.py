@@ -8,6 +8,7 @@ imports (Qt, SQLAlchemy, the sandbox) happen inside the command that needs them,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
 import sys
@@ -59,22 +60,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the GUI or a command; every failure ends as a message and an exit code (see
+    :mod:`desktop.services.failures`), never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    config = resolve_config(args.data_dir, args.db, demo=args.demo)
-    handler: Handler | None = getattr(args, "handler", None)
+    config: AppConfig | None = None
     try:
+        config = resolve_config(args.data_dir, args.db, demo=args.demo)
+        handler: Handler | None = getattr(args, "handler", None)
         if handler is not None:
             return handler(args, config)
         from desktop.app import run_gui
 
         return run_gui(args, config)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # the last line of defence: a clear message, not a traceback
-        from desktop.services.errors import AppError
+    except BaseException as exc:  # the last line of defence: a clear message, not a traceback
+        if isinstance(exc, SystemExit):
+            raise
+        return _fail(exc, config, getattr(args, "command", None) or "the app")
 
-        if isinstance(exc, AppError):
-            print(f"error: {exc.user_message()}", file=sys.stderr)
-            return 2
-        raise
+
+def _fail(exc: BaseException, config: AppConfig | None, what: str) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from desktop.services.failures import explain, write_crash_report
+
+    explained = explain(exc)
+    if isinstance(exc, BrokenPipeError):
+        # The reader went away (``… | head``): say nothing more on a closed pipe.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return explained.exit_code
+    text = explained.text()
+    if explained.unexpected:
+        base = config.data_dir if config is not None else Path(tempfile.gettempdir())
+        report = write_crash_report(exc, base / "crash-reports", context=f"returns-ledger {what}") or \
+            write_crash_report(exc, Path(tempfile.gettempdir()) / "returns-ledger-crash-reports",
+                               context=f"returns-ledger {what}")
+        text += f" (report: {report})" if report else " (no crash report could be written)"
+    with contextlib.suppress(OSError):
+        print(f"error: {text}", file=sys.stderr)
+    return explained.exit_code
