@@ -204,16 +204,34 @@ _NOT_SECRET_SUFFIXES = ("expiresin", "expiresat", "expiry", "tokentype")
 _NOT_SECRET_KEYS = frozenset({"synctoken"})
 
 _AUTH_SCHEME_RE = re.compile(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
+_SECRET_NAMES = (
+    r"access_token|refresh_token|id_token|client_secret|code_verifier|password|passwd|api_key|apikey|token|secret"  # noqa: S105 - field names
+)
+#: A quoted secret value may hold spaces: ``password="my secret phrase"`` masks all of it.
+_QUOTED_VALUE_RE = re.compile(
+    rf"""(?P<key>(?<![A-Za-z0-9_])(?:{_SECRET_NAMES})(?P<q1>["']?)\s*[:=]\s*(?P<q>["']))(?P<value>.*?)(?P=q)""",
+    re.IGNORECASE)
 _KEY_VALUE_RE = re.compile(
-    r"""(?P<key>(?<![A-Za-z0-9_])(?:
-            (?:access_token|refresh_token|id_token|client_secret|code_verifier|password|api_key
-               |apikey|token|secret)["']?\s*[:=]\s*["']?
+    rf"""(?P<key>(?<![A-Za-z0-9_])(?:
+            (?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?
           | code=)  # OAuth's ?code=… only: "error code: 6000" is a fact worth keeping
-        )(?P<value>[^\s"'&,;}]+)""",
+        )(?P<value>[^\s"'&,;}}]+)""",
     re.IGNORECASE | re.VERBOSE,
 )
-_URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^/\s@]+)(?=@)",
+#: The same pairs URL-encoded (``refresh_token%3D…`` inside an encoded query or form body).
+_ENCODED_PAIR_RE = re.compile(rf"(?P<key>(?<![A-Za-z_])(?:{_SECRET_NAMES}|code)%3D)(?P<value>(?:(?!%26)[^\s&\"'])+)",
                               re.IGNORECASE)
+#: A header line whose name says it carries a credential (``X-Api-Key: …``, ``Cookie: …``): the
+#: whole value is masked, spaces and all.
+_HEADER_LINE_RE = re.compile(
+    r"(?im)^(?P<key>[ \t]*[A-Za-z0-9-]*(?:api-?key|token|secret|authorization|cookie|password|credential)"
+    r"[A-Za-z0-9-]*[ \t]*:[ \t]*)(?P<value>\S.*)$")
+#: A password in a URL, up to the LAST ``@`` of the authority (a password may contain ``@``).
+_URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^/\s]+)(?=@[^@/\s]*(?:[/\s?#]|$))",
+                              re.IGNORECASE)
+#: ``code`` is OAuth's authorization code only when it looks like one (long, no spaces); a
+#: platform's error code ("6000", "ValidationException") stays readable.
+_OAUTH_CODE_MIN = 20
 
 
 def _normalise_key(key: str) -> str:
@@ -237,12 +255,39 @@ def _mask_scheme(match: re.Match[str]) -> str:
     return f"{scheme}{space}{REDACTED}"
 
 
+def _mask_pair(match: re.Match[str]) -> str:
+    key, value = match.group("key"), match.group("value")
+    in_query = match.start() > 0 and match.string[match.start() - 1] in "?&"
+    if value == REDACTED or (key.lower() == "code=" and not in_query and len(value) < _OAUTH_CODE_MIN):
+        return match.group(0)  # already masked, or "code=6000" in prose: an error code, not OAuth's
+    return key + REDACTED
+
+
+def _mask_header(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if value.lstrip().startswith(REDACTED) or _normalise_key(match.group("key").strip(" :\t")) in _NOT_SECRET_KEYS:
+        return match.group(0)
+    return match.group("key") + REDACTED
+
+
 def redact_text(text: str) -> str:
-    """Mask credentials inside free text: ``Bearer …``/``Basic …``, ``access_token=…`` style
-    pairs (query strings, JSON fragments, headers) and passwords in URLs."""
+    """Mask credentials inside free text: ``Bearer …``/``Basic …``; ``access_token=…`` style pairs
+    (query strings, form bodies — URL-encoded too — JSON fragments, quoted values with spaces);
+    credential header lines (``X-Api-Key: …``); and passwords in URLs (``@`` inside one too)."""
     text = _AUTH_SCHEME_RE.sub(_mask_scheme, text)
-    text = _KEY_VALUE_RE.sub(lambda m: m.group("key") + REDACTED, text)
+    text = _QUOTED_VALUE_RE.sub(lambda m: f"{m.group('key')}{REDACTED}{m.group('q')}", text)
+    text = _KEY_VALUE_RE.sub(_mask_pair, text)
+    text = _ENCODED_PAIR_RE.sub(lambda m: m.group("key") + REDACTED, text)
+    text = _HEADER_LINE_RE.sub(_mask_header, text)
     return _URL_USERINFO_RE.sub(lambda m: m.group("head") + REDACTED, text)
+
+
+def _is_secret_value(key: str, value: Any) -> bool:
+    if value in (None, "") or not is_secret_key(key):
+        return False
+    if _normalise_key(key) == "code":  # OAuth's code, or a platform's error code?
+        return isinstance(value, str) and len(value) >= _OAUTH_CODE_MIN and not any(c.isspace() for c in value)
+    return True
 
 
 def redact(obj: Any) -> Any:
@@ -257,7 +302,7 @@ def redact(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         out: dict[Any, Any] = {}
         for key, value in obj.items():
-            if isinstance(key, str) and is_secret_key(key) and value not in (None, ""):
+            if isinstance(key, str) and _is_secret_value(key, value):
                 out[key] = REDACTED
             else:
                 out[key] = redact(value)

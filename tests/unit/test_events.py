@@ -296,7 +296,8 @@ def test_redact_masks_secret_keys_recursively() -> None:
     raw = {
         "refresh_token": "rt-abc", "access_token": "at-abc", "client_secret": "cs",
         "Authorization": "Bearer at-abc", "password": "hunter2", "code_verifier": "v" * 43,
-        "X-Api-Key": "k1", "apiKey": "k2", "code": "oauth-code", "credentials": {"user": "u", "pw": "p"},
+        "X-Api-Key": "k1", "apiKey": "k2", "code": "AB11701234567890aBcDeFgHiJkLmNoPq",
+        "fault": {"code": "6000", "Message": "Business Validation Error"}, "credentials": {"user": "u", "pw": "p"},
         "nested": [{"token": "t1", "SyncToken": "7"}, ("id_token", {"secret": "s"})],
         "token_type": "bearer", "expires_in": 3600, "x_refresh_token_expires_in": 8726400,
         "platform_code": "6000", "amount": "12.50", "empty_secret": "", "api_key": None,
@@ -305,7 +306,8 @@ def test_redact_masks_secret_keys_recursively() -> None:
     assert out == {
         "refresh_token": REDACTED, "access_token": REDACTED, "client_secret": REDACTED,
         "Authorization": REDACTED, "password": REDACTED, "code_verifier": REDACTED,
-        "X-Api-Key": REDACTED, "apiKey": REDACTED, "code": REDACTED, "credentials": REDACTED,
+        "X-Api-Key": REDACTED, "apiKey": REDACTED, "code": REDACTED,
+        "fault": {"code": "6000", "Message": "Business Validation Error"}, "credentials": REDACTED,
         "nested": [{"token": REDACTED, "SyncToken": "7"}, ("id_token", {"secret": REDACTED})],
         "token_type": "bearer", "expires_in": 3600, "x_refresh_token_expires_in": 8726400,
         "platform_code": "6000", "amount": "12.50", "empty_secret": "", "api_key": None,
@@ -324,6 +326,12 @@ def test_redact_masks_secret_keys_recursively() -> None:
     ("callback /cb?code=AB12-cd34&state=xyz", "AB12-cd34"),
     ("client_secret=s3cr3t; retry", "s3cr3t"),
     ("connecting to https://admin:pa55w0rd@db.example/x", "pa55w0rd"),
+    ("postgresql://ops:p@ss@w0rd@db.example:5432/rls failed", "ss@w0rd"),
+    ("request headers:\nX-Api-Key: rms key with spaces 42\nAccept: */*", "key with spaces"),
+    ("Cookie: session=abc123; other=zzz", "abc123"),
+    ("body grant_type%3Drefresh_token%26refresh_token%3DRT-7a6b5c4d%26client_id%3Dx", "RT-7a6b5c4d"),
+    ('password="correct horse battery staple" user=bob', "horse battery"),
+    ("{'client_secret': 'two words'}", "two words"),
 ])
 def test_redact_text_masks_credentials_inside_strings(text: str, secret: str) -> None:
     out = redact_text(text)
@@ -337,6 +345,8 @@ def test_redact_text_masks_credentials_inside_strings(text: str, secret: str) ->
     "Bearer token missing",
     "state=xyz&platform_code=610",
     "SyncToken 3 is stale",
+    "Accept: application/json",
+    "fault code=6000 message=Business Validation Error",
 ])
 def test_redact_text_leaves_ordinary_prose_alone(text: str) -> None:
     assert redact_text(text) == text

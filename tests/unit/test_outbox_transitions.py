@@ -86,3 +86,11 @@ def test_adoption_records_the_ledger_document_and_forgets_the_typed_number() -> 
     assert (row.status, row.remote_id, row.remote_number, row.sync_token) == (OutboxStatus.POSTED, "77", "HAND-1", "3")
     assert row.awaiting_number is None and row.posted_at == NOW
     assert row.last_error == {"resolution": "adopted", "manual_entry": 5, "at": NOW.isoformat()}
+
+
+def test_last_error_is_redacted_when_it_is_written() -> None:
+    row = _row(OutboxStatus.IN_FLIGHT)
+    leak = NeedsPersonError("refused", platform_message="echoed refresh_token=RT-0123456789abcdef back")
+    outbox.settle_quarantined(row, leak, now=NOW)
+    assert row.last_error is not None and "RT-0123456789abcdef" not in str(row.last_error)
+    assert row.last_error["message"] == "refused"

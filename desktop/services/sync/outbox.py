@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from desktop.services.errors import AppError, NeedsPersonError, TransientError
+from desktop.services.events import redact
 from desktop.services.store.db import Database
 from desktop.services.store.models import OutboxDocument, OutboxStatus, Return, ReturnSyncStatus
 from desktop.services.sync.documents import LedgerDocument
@@ -123,8 +124,9 @@ class Backoff:
 
 
 def error_json(err: AppError, at: datetime) -> dict[str, Any]:
-    """``last_error``: our message plus the platform's own code and message, kept verbatim."""
-    return {**err.as_dict(), "at": at.isoformat()}
+    """``last_error``: our message plus the platform's own code and message — redacted when it is
+    written, so no credential a platform echoes back ever reaches the database."""
+    return {**redact(err.as_dict()), "at": at.isoformat()}
 
 
 def _insert(session: Session) -> Any:
