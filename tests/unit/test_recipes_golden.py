@@ -144,10 +144,10 @@ def _describe(results: list[dict[str, Any]]) -> Counter[str]:
 
 
 GOLDEN = {
-    "qbo-us": "4e50fd0fc35c70fba53bfa87",
-    "qbo-ca": "b714208133c20501502b65f0",
-    "xero-gb": "f52bfe139249cc05ee2e6ebe",
-    "xero-nz": "967a17a79ab33a850bdfa6e5",
+    "qbo-us": "bd4b579bc56cba0fc0e13b57",
+    "qbo-ca": "12a0eea20926a0a4e1c90d8a",
+    "xero-gb": "512e6d3e78d9c5923848304f",
+    "xero-nz": "b4d1e8165e390e354deb3fdf",
 }
 
 

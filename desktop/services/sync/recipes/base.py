@@ -56,10 +56,6 @@ class LedgerRecipes:
     refund_by_payment: bool = False
     #: A customer record trades in one currency only (QBO): another currency needs another record.
     customer_in_one_currency: bool = False
-    #: TEMPORARY (removed in the next commit): the two copies' drift, kept to prove the
-    #: restructuring byte-identical first.
-    keeps_zero_tax_lines: bool = False
-    fee_tax_memo_names_fee: bool = True
 
     # --- facts --------------------------------------------------------------------------------
 

@@ -17,8 +17,11 @@ Rules written once here:
   RMS refund to the cent; a bigger difference is a ``tax_mismatch`` problem, never a line.
 - **Zero tax**: a line taxed at zero keeps its (zero-rated) tax code on the sales form — that
   is how the ledger reports a zero-rated supply — but a tax *journal line* of zero is never
-  written, on any platform: it moves no money, neither QBO nor Xero documents that a zero journal
-  line is accepted, and Xero manual journals and summary journals already left them out.
+  written, on any platform (sales-form preview journals, fee and label journals, summaries): it
+  moves no money, neither QBO's nor Xero's reference says a zero journal line is accepted (both
+  emulators take one; ``API_FACTS.md`` and the schemas are silent), so leaving it out is the form
+  that works either way (DESIGN.md §5). A zero tax on a journaled fee therefore needs no tax
+  account or code either.
 - **Balancing**: the settlement line is the sales form's total (net + RMS tax); every journal
   balances by construction.
 """
@@ -163,7 +166,7 @@ def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool) -> SalesForm:
     diff = rms_tax - dsum(tax.by_jurisdiction.values())
     fallback_tax = next((p.tax_target for p in pieces if p.tax_target), None)
     for j, amount in tax.by_jurisdiction.items():
-        if amount or facts.keeps_zero_tax_lines:  # the zero-tax rule (module docstring)
+        if amount:  # the zero-tax rule (module docstring)
             aid, aname = ctx.tax_account(j, fallback_tax)
             journal.append(line(aid, aname, Money(amount, cur), f"tax {j}", debit=True, component=Component.TAX))
     rounding, rounding_target, rounding_code = ZERO, None, None
@@ -217,7 +220,7 @@ def _fee_taxes(ctx: Ctx, index: int, what: str, *, debit: bool) -> list[JournalL
     fee = ctx.ret.fees[index]
     out: list[JournalLine] = []
     for tax in fee.taxes:
-        if not tax.amount.is_zero() or ctx.platform.keeps_zero_tax_lines:
+        if not tax.amount.is_zero():  # the zero-tax rule (module docstring)
             tid, tname = ctx.tax_account(tax.jurisdiction, ctx.tax_target(fee.taxes, f"fees[{index}].taxes"))
             out.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on {what}", debit=debit,
                             component=Component.TAX))
@@ -238,8 +241,7 @@ def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool) -> SideJournal | No
         label = COMPONENT_LABELS[comp]
         aid, aname = ctx.acct(ctx.fee_target(i))
         credits.append(line(aid, aname, ret.fees[i].amount, f"{label} withheld", debit=False, component=comp))
-        credits.extend(_fee_taxes(ctx, i, label.lower() if ctx.platform.fee_tax_memo_names_fee else "fee",
-                                  debit=False))
+        credits.extend(_fee_taxes(ctx, i, label.lower(), debit=False))
     gross_d = _gross(ctx, indexes)
     if not gross_d:
         return None

@@ -43,7 +43,6 @@ def _ref(value: str) -> dict[str, str]:
 class QboRecipes(LedgerRecipes):
     platform = PLATFORM
     customer_in_one_currency = True
-    keeps_zero_tax_lines = True
 
     def fx_hint(self, enter: str) -> str:
         return f"an accountant must enter one in QuickBooks (currency settings), or an admin with `{enter}`"

@@ -59,7 +59,6 @@ class XeroRecipes(LedgerRecipes):
     platform = PLATFORM
     journals_may_post_receivable = False
     refund_by_payment = True
-    fee_tax_memo_names_fee = False
 
     def account_label(self, rec: RefRecord) -> str:
         return f"{rec.code} {rec.name}" if rec.code else rec.name
