@@ -1,7 +1,14 @@
 """Posting recipes: a return (or a day of returns) → ledger documents, purely (DESIGN.md §5).
 
-:func:`build_documents` picks the platform's per-return recipe from the snapshot;
-:func:`summary_documents` is daily-summary mode. Both return ``(documents, problems)``.
+Two halves, so a rule about amounts, tax or rounding is written once:
+
+- ``journal.py`` builds the platform-neutral economic journal of a return (``summary.py`` the
+  netted journal of a day), asking the platform only for *facts* (``base.LedgerRecipes``);
+  ``arith.py`` holds the money rules, ``common.py`` the mapping look-ups.
+- ``qbo.py`` / ``xero.py`` render that journal into their payloads and register themselves;
+  :func:`build_documents` looks the snapshot's platform up once in that registry.
+
+Both entry points return ``(documents, problems)``.
 """
 
 from __future__ import annotations
@@ -11,19 +18,21 @@ from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.sync.documents import LedgerDocument
 from desktop.services.sync.fx import FxRates
-from desktop.services.sync.recipes.common import resolve_customer
-from desktop.services.sync.recipes.qbo import qbo_documents
+from desktop.services.sync.recipes import qbo, xero
+from desktop.services.sync.recipes.base import LedgerRecipes, platform_for
+from desktop.services.sync.recipes.common import Ctx, resolve_customer
+from desktop.services.sync.recipes.journal import ReturnJournal, build_return_journal
 from desktop.services.sync.recipes.summary import summary_documents
-from desktop.services.sync.recipes.xero import xero_documents
 
-__all__ = ["build_documents", "qbo_documents", "resolve_customer", "summary_documents", "xero_documents"]
+__all__ = ["LedgerRecipes", "ReturnJournal", "build_documents", "build_return_journal", "platform_for",
+           "resolve_customer", "summary_documents"]
+
+_PLATFORMS = (qbo.QboRecipes, xero.XeroRecipes)  # imported for their registration
 
 
 def build_documents(ret: ReturnRecord, resolver: Resolver, snapshot: ReferenceSnapshot, settings: OrgSettings,
                     rates: FxRates | None, *, tz: str | None = None) -> tuple[list[LedgerDocument], list[Problem]]:
-    """The per-return documents of ``ret`` for the snapshot's platform."""
-    if snapshot.platform == "xero":
-        return xero_documents(ret, resolver, snapshot, settings, rates, tz=tz)
-    if snapshot.platform in ("qbo", ""):
-        return qbo_documents(ret, resolver, snapshot, settings, rates, tz=tz)
-    raise ValueError(f"no recipes for platform {snapshot.platform!r}")
+    """The per-return documents of ``ret`` for the snapshot's platform: the economic journal,
+    built once, rendered by the platform registered for ``snapshot.platform``."""
+    ctx = Ctx(ret, resolver, snapshot, settings, rates, tz or str(settings.extra.get("timezone") or "UTC"))
+    return ctx.platform.render(build_return_journal(ctx)), ctx.problems

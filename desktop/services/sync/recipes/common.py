@@ -1,24 +1,20 @@
 """What every recipe shares: mapping look-ups that turn gaps into problems, the posting date,
-FX, tax jurisdictions → tax codes, the ledger's own tax arithmetic, and the "pieces" of a return.
+FX, tax jurisdictions → tax codes, and the "pieces" of a return (DESIGN.md §5).
 
 Recipes are pure: (return, resolver, reference snapshot, org settings, fx rates) in,
 (documents, problems) out — no database, no HTTP — so the preview, the engine and the benchmark
-run the very same code. A missing mapping is a :class:`Problem`, never an exception.
-
-Rounding rules (named, applied only here):
-
-- ``LEDGER_TAX``: half-up to the minor unit, per tax rate on the aggregated base — how QBO
-  computes ``TxnTaxDetail`` (and what the emulator mirrors); used only to *predict* the ledger's
-  figure so the difference to the RMS's per-line tax can be posted as an explicit rounding line.
-- FX conversion: half-even, once per side total, then allocated (``LedgerDocument.home_journal``).
+run the very same code. A missing mapping is a :class:`Problem`, never an exception. The money
+rules live in ``arith.py`` (re-exported here for callers that import them from ``common``);
+what differs per ledger is asked of ``ctx.platform`` (``base.LedgerRecipes``), never of the
+platform's name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from desktop.services.domain import (
@@ -36,56 +32,24 @@ from desktop.services.ledgers.base import RefRecord
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.money import Money, Rounding, minor_units
+from desktop.services.money import Money
 from desktop.services.store.models.enums import FeeType, RefundMethod
 from desktop.services.sync.fx import FxRates, FxUse
+from desktop.services.sync.recipes.arith import (
+    LEDGER_TAX,
+    ZERO,
+    dsum,
+    ledger_tax,
+    line_net,
+    msum,
+    percent,
+    refund_amount,
+    tolerance,
+)
+from desktop.services.sync.recipes.base import LedgerRecipes, platform_for, registered
 
-LEDGER_TAX = Rounding.HALF_UP
-_HUNDRED = Decimal(100)
-ZERO = Decimal(0)
-#: Sums inside one currency run on plain Decimals (a Money per addition is what made recipes
-#: slow); this context keeps them exact — anything that would round raises instead.
-_EXACT = Context(prec=100, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
-_QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(0, 5)}
-
-
-def dsum(values: Iterable[Decimal]) -> Decimal:
-    """Exact sum of Decimals (raises rather than round)."""
-    add = _EXACT.add
-    total = ZERO
-    for v in values:
-        total = add(total, v)
-    return total
-
-
-def msum(items: Iterable[Money], currency: str) -> Money:
-    """Exact total of amounts all in ``currency``, building one Money instead of one per step."""
-    total = ZERO
-    add = _EXACT.add
-    for item in items:
-        if item.currency != currency:
-            raise ValueError(f"cannot add {item.currency} to a {currency} total")
-        total = add(total, item.amount)
-    return Money(total, currency)
-
-
-def refund_amount(ret: ReturnRecord) -> Decimal:
-    """``ret.computed_refund()`` in plain Decimals — same rule (line net half-even, taxes and
-    fees as stated, fee signs by type), a property test keeps the two equal."""
-    q = _QUANTUM[minor_units(ret.currency)]
-    add = _EXACT.add
-    total = ZERO
-    for ln in ret.lines:
-        total = add(total, (ln.unit_price.amount * ln.quantity).quantize(q, rounding=Rounding.HALF_EVEN))
-        for t in ln.taxes:
-            total = add(total, t.amount.amount)
-    for f in ret.fees:
-        sign = FEE_REFUND_SIGN[f.type]
-        if sign:
-            total = add(total, f.amount.amount * sign)
-            for t in f.taxes:
-                total = add(total, t.amount.amount * sign)
-    return total
+__all__ = ["LEDGER_TAX", "ZERO", "Ctx", "Piece", "dsum", "is_label", "ledger_tax", "msum", "percent",
+           "refund_amount", "resolve_customer", "tolerance"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +82,11 @@ class Ctx:
     tz: str = "UTC"
     problems: list[Problem] = field(default_factory=list)
     _seen: set[tuple[str, str]] = field(default_factory=set)
+    #: The snapshot's platform: its facts (labels, tax, …) and renderer — one look-up per run.
+    platform: LedgerRecipes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.platform = platform_for(self.snap.platform)
 
     # --- problems --------------------------------------------------------------------------
 
@@ -179,6 +148,10 @@ class Ctx:
             None)
         return (rec.remote_id, rec.name) if rec else ("", f"Tax payable ({jurisdiction})")
 
+    def acct(self, target: MappingTarget | None) -> tuple[str, str]:
+        """:meth:`account`, or ``("", "unmapped")`` for a gap already reported as a problem."""
+        return self.account(target) if target is not None else ("", "unmapped")
+
     def account(self, target: MappingTarget) -> tuple[str, str]:
         """(remote id, display name) of a target's account; a QBO item's income account if only the item."""
         rec: RefRecord | None = None
@@ -189,8 +162,7 @@ class Ctx:
         if rec is None and target.item_id and (item := self.snap.items.get(target.item_id)) and item.parent_id:
             rec = self.snap.accounts.get(item.parent_id)
         if rec is not None:
-            label = f"{rec.code} {rec.name}" if rec.code and self.snap.platform == "xero" else rec.name
-            return rec.remote_id, label
+            return rec.remote_id, self.platform.account_label(rec)
         ident = target.account_id or target.account_code or ""
         return ident, f"account {ident or target.item_id or '?'} (not in the cached chart of accounts)"
 
@@ -199,8 +171,7 @@ class Ctx:
         for a in self.snap.accounts.values():
             raw = a.raw or {}
             if a.type == "Accounts Receivable" or raw.get("SystemAccount") == "DEBTORS":
-                label = f"{a.code} {a.name}" if a.code and self.snap.platform == "xero" else a.name
-                return a.remote_id, label, a.code
+                return a.remote_id, self.platform.account_label(a), a.code
         return "", "Accounts Receivable", None
 
     # --- dates and FX ----------------------------------------------------------------------
@@ -224,9 +195,7 @@ class Ctx:
             home = self.snap.home_currency
             enter = (f"returns-ledger fx set --org {self.ret.org_code} --currency {currency} --date "
                      f"{day.isoformat()} --rate <{home} per {currency}>")
-            where = (f"Xero publishes no exchange rates to apps: an admin must enter the rate with `{enter}`"
-                     if self.snap.platform == "xero" else
-                     f"an accountant must enter one in QuickBooks (currency settings), or an admin with `{enter}`")
+            where = self.platform.fx_hint(enter)
             self.problem("missing_fx_rate",
                          f"No {currency}→{home} exchange rate is known on or before {day.isoformat()} for return "
                          f"{self.ret.rma_number}: {where}; then retry the return.", "currency")
@@ -245,11 +214,8 @@ class Ctx:
             tgt = self.target(self.context(Component.MERCHANDISE, reason_code=ln.reason_code,
                                            disposition=ln.disposition, tax_jurisdiction=key), f)
             tax_t = self.tax_target(ln.taxes, f"{f}.taxes") if ln.taxes else None
-            cur = ln.unit_price.currency
-            # ReturnLine.net's rule (half-even to the minor unit), one Money instead of three
-            net = Money((ln.unit_price.amount * ln.quantity).quantize(_QUANTUM[minor_units(cur)],
-                                                                      rounding=Rounding.HALF_EVEN), cur)
-            tax = Money(dsum(t.amount.amount for t in ln.taxes), cur)
+            net = line_net(ln.unit_price, ln.quantity)
+            tax = Money(dsum(t.amount.amount for t in ln.taxes), net.currency)
             out.append(Piece(Component.MERCHANDISE, ln.description or ln.sku, ln.quantity, ln.unit_price, net,
                              ln.taxes, tax, tgt, tax_t, key, f))
         reason = ret.lines[0].reason_code if ret.lines else None
@@ -287,29 +253,6 @@ class Ctx:
 
     def clearing_target(self) -> MappingTarget | None:
         return self.target(self.context(Component.CLEARING), "fees")
-
-
-def percent(tax: TaxAmount, base: Money) -> Decimal:
-    """The tax's rate in percent. The domain says percent, the RMS wire says a fraction (0.0725):
-    take whichever reproduces the RMS's own amount on this base, so either source works."""
-    rate = tax.rate
-    if rate == 0 or base.is_zero():
-        return rate
-    places = minor_units(base.currency)
-    want = tax.amount.amount
-    as_pct = abs(ledger_tax(base.amount, rate, places) - want)
-    as_frac = abs(ledger_tax(base.amount, rate * _HUNDRED, places) - want)
-    return rate * _HUNDRED if as_frac < as_pct else rate
-
-
-def ledger_tax(base: Decimal, pct: Decimal, places: int) -> Decimal:
-    """Tax as the ledger computes it: base × pct / 100, half-up to the minor unit (``LEDGER_TAX``)."""
-    return (base * pct / _HUNDRED).quantize(_QUANTUM[places], rounding=ROUND_HALF_UP)
-
-
-def tolerance(currency: str, count: int) -> Decimal:
-    """``count`` minor units: how far two correct roundings of the same tax may differ."""
-    return Decimal(count).scaleb(-minor_units(currency))
 
 
 def is_label(fee_type: FeeType) -> bool:
@@ -364,8 +307,8 @@ def resolve_customer(customer: object, snap: ReferenceSnapshot, currency: str | 
     hits.sort(key=lambda c: (not c.active, currency is not None and c.currency not in (None, currency)))
     best = hits[0]
     if (currency is not None and best.currency not in (None, currency)
-            and str(getattr(snap.platform, "value", snap.platform)) == "qbo"):
-        # A QuickBooks customer trades in one currency only: a CAD return cannot credit the USD
-        # customer, so the poster creates (or finds) the person's CAD customer instead.
+            and (facts := registered(snap.platform)) is not None and facts.customer_in_one_currency):
+        # e.g. a QuickBooks customer trades in one currency only: a CAD return cannot credit the
+        # USD customer, so the poster creates (or finds) the person's CAD customer instead.
         return None
     return best
