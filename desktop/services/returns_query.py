@@ -10,7 +10,6 @@ reasons, the manual entries and the sync history (event log rows naming the RMA 
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from desktop.services.csv_safe import SafeWriter
 from desktop.services.money import Money
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -179,7 +179,7 @@ class ReturnsQuery:
     def export_csv(self, f: ReturnFilter, sort: str = "updated", descending: bool = True) -> tuple[str, int]:
         """Every row the filter shows, as CSV text (amounts exact, as decimal strings)."""
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
+        w = SafeWriter(buf)  # RMS text (customer names) comes from strangers: formulas defused
         w.writerow(["Organization", "RMA", "RMS id", "Revision", "Customer", "Channel", "Refund", "Currency",
                     "Status", "RMS status", "Documents", "Posted", "Ledger numbers", "Updated (UTC)"])
         n = 0

@@ -236,9 +236,7 @@ def test_a_poster_told_to_stop_sends_nothing_more_and_leaves_the_work_pending(wo
     before = len(world.ledger("qbo", REALM))
     world.enqueue(cid, docs)
     world.connections.stop()
-    started = time.monotonic()
-    stopped = world.poster().post_pending(cid, worker_id="w1")
-    assert time.monotonic() - started < 5
+    stopped = world.poster().post_pending(cid, worker_id="w1")  # returns at all: the old loop never did
     assert (stopped.posted, stopped.requests) == (0, 0)
     assert {r.status for r in world.rows().values()} == {OutboxStatus.PENDING}
     assert len(world.ledger("qbo", REALM)) == before

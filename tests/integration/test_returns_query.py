@@ -6,7 +6,6 @@ database holds, computed independently in the test.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -19,14 +18,13 @@ from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
     EventLog,
-    Organization,
     OutboxDocument,
     OutboxStatus,
     Platform,
-    RefundMethod,
     Return,
     ReturnSyncStatus,
 )
+from desktop.services.store.testing import seed_returns_grid
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 STATUSES = [ReturnSyncStatus.NEW, ReturnSyncStatus.READY, ReturnSyncStatus.POSTED, ReturnSyncStatus.QUARANTINED,
@@ -42,48 +40,28 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 def _seed(db: Database, n: int) -> None:
-    with db.write_session() as s:
-        for code, platform in (("ACME-US", Platform.QBO), ("KIWI-NZ", Platform.XERO)):
-            s.add(Organization(code=code, name=code, platform=platform, timezone="UTC",
-                               home_currency="USD" if platform is Platform.QBO else "NZD", settings={},
-                               created_at=T0, updated_at=T0))
-        s.flush()
-        orgs = {code: oid for code, oid in s.execute(sa.select(Organization.code, Organization.id))}
-    rows = [{"organization_id": orgs["ACME-US" if i % 2 == 0 else "KIWI-NZ"], "rms_id": f"R{i:06d}", "revision": 1,
-             "rma_number": f"RMA-{i:06d}", "customer_name": "Grace Hopper" if i % 1000 == 7 else f"Customer {i % 97}",
-             "customer_email": None, "channel": "web", "warehouse": None,
-             "currency": "USD" if i % 2 == 0 else "NZD", "refund_method": RefundMethod.STORE_CREDIT,
-             "rms_status": "received", "sync_status": STATUSES[i % len(STATUSES)], "refund_total_minor": 1000 + i,
-             "rms_created_at": T0, "rms_updated_at": T0 + timedelta(seconds=i), "ingested_at": T0,
-             "updated_at": T0, "raw_payload": {}} for i in range(n)]
-    with db.write_session() as s:
-        for start in range(0, n, 10_000):
-            s.execute(sa.insert(Return), rows[start:start + 10_000])
+    seed_returns_grid(db, n, T0, STATUSES)
 
 
 @pytest.mark.slow
-def test_windows_count_and_search_stay_fast_at_100k_returns(db: Database) -> None:
+def test_windows_count_and_search_are_right_at_100k_returns(db: Database) -> None:
+    """Correct at scale; how fast is measured by ``bench/bench_returns_query.py``, not here."""
     n = 100_000
     _seed(db, n)
     q = ReturnsQuery(db)
     visible = n - n // len(STATUSES)  # superseded revisions are hidden by default
 
-    started = time.perf_counter()
     total = q.count(ReturnFilter())
     first = q.window(ReturnFilter(), 0, 200)
     deep = q.window(ReturnFilter(), visible - 150, 200)
-    elapsed = time.perf_counter() - started
 
     assert total == visible
     assert len(first) == 200 and len(deep) == 150
     newest = max(i for i in range(n) if STATUSES[i % 5] is not ReturnSyncStatus.SUPERSEDED)
     assert first[0].rma == f"RMA-{newest:06d}" and first[0].updated_at == T0 + timedelta(seconds=newest)
     assert deep[-1].rma == "RMA-000000"
-    assert elapsed < 2.0, f"count + two windows took {elapsed:.2f}s"
 
-    started = time.perf_counter()
     hits = q.window(ReturnFilter(text="grace"), 0, 500)
-    assert time.perf_counter() - started < 2.0
     assert {r.customer for r in hits} == {"Grace Hopper"}
     assert len(hits) == q.count(ReturnFilter(text="grace")) == len(
         [i for i in range(7, n, 1000) if STATUSES[i % 5] is not ReturnSyncStatus.SUPERSEDED])

@@ -25,7 +25,7 @@ from desktop.services.store.models import (
     ReturnLine,
 )
 
-__all__ = ["T0", "make_connection", "make_org", "make_return"]
+__all__ = ["T0", "make_connection", "make_org", "make_return", "seed_returns_grid"]
 
 #: The default instant for builders' timestamps.
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -88,3 +88,30 @@ def make_return(
     session.add(ret)
     session.flush()
     return ret
+
+
+def seed_returns_grid(db: Any, n: int, t0: datetime, statuses: list[Any]) -> None:
+    """``n`` returns over two organizations (ACME-US on QBO, KIWI-NZ on Xero) inserted in bulk, for
+    the Returns grid's tests and benchmark: return ``i`` is updated at ``t0 + i`` seconds, has
+    status ``statuses[i % len(statuses)]``, and every thousandth (from 7) belongs to Grace Hopper."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    with db.write_session() as s:
+        for code, platform in (("ACME-US", Platform.QBO), ("KIWI-NZ", Platform.XERO)):
+            s.add(Organization(code=code, name=code, platform=platform, timezone="UTC",
+                               home_currency="USD" if platform is Platform.QBO else "NZD", settings={},
+                               created_at=t0, updated_at=t0))
+        s.flush()
+        orgs = {code: oid for code, oid in s.execute(sa.select(Organization.code, Organization.id))}
+    rows = [{"organization_id": orgs["ACME-US" if i % 2 == 0 else "KIWI-NZ"], "rms_id": f"R{i:06d}", "revision": 1,
+             "rma_number": f"RMA-{i:06d}", "customer_name": "Grace Hopper" if i % 1000 == 7 else f"Customer {i % 97}",
+             "customer_email": None, "channel": "web", "warehouse": None,
+             "currency": "USD" if i % 2 == 0 else "NZD", "refund_method": RefundMethod.STORE_CREDIT,
+             "rms_status": "received", "sync_status": statuses[i % len(statuses)], "refund_total_minor": 1000 + i,
+             "rms_created_at": t0, "rms_updated_at": t0 + timedelta(seconds=i), "ingested_at": t0,
+             "updated_at": t0, "raw_payload": {}} for i in range(n)]
+    with db.write_session() as s:
+        for start in range(0, n, 10_000):
+            s.execute(sa.insert(Return), rows[start:start + 10_000])
