@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
             self.bridge.events_arrived.connect(self._on_bridge_events_arrived)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.resizeDocks([self.log_dock], [200], Qt.Orientation.Vertical)
-        self.log_dock.set_services(context.extras.get("errors_queue"), context.actor)
+        self.log_dock.set_services(context.services.errors_queue, context.actor)
         self.log_dock.open_return_requested.connect(self._on_log_dock_open_return_requested)
         self.tray = TrayController(self, context.bus, context.settings, app_icon())
         self.tray.show_requested.connect(self._on_tray_show_requested)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QDate, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import ManualClock
 from desktop.services.fx_settings import FxRateSettings
@@ -45,8 +46,7 @@ def database(tmp_path: Path) -> Iterator[Database]:
 def _section(qtbot: QtBot, shell_context: ShellContext, database: Database, actor: Actor) -> FxRatesSection:
     """The real Settings page with the database and clock the app would hand it; returns its rates card."""
     shell_context.actor = actor
-    shell_context.database = database
-    shell_context.clock = ManualClock(T0)
+    shell_context.services = view_services(database, ManualClock(T0), None)
     page = SettingsPage(shell_context)
     qtbot.addWidget(page)
     page.resize(1200, 1400)

@@ -151,7 +151,7 @@ class AuditLogPage(Page):
     )
 
     def build(self) -> None:
-        self.trail: AuditTrail | None = self.context.extras.get("audit_trail")
+        self.trail: AuditTrail | None = self.context.services.audit_trail
         self.actor = self.context.actor
         self.last_report: ChainReport | None = None
         self.last_export: Path | None = None
@@ -363,7 +363,7 @@ class AuditLogPage(Page):
             self.verify_action.setEnabled(True)
             self.verify_button.setEnabled(True)
             self.set_busy(None)
-            when = f"{self.context.clock.now().astimezone():%H:%M}" if self.context.clock else "just now"
+            when = f"{self.context.services.clock.now().astimezone():%H:%M}"
             if report.intact:
                 text, colour = f"✓ Chain intact · {report.entries:,} entries checked · {when}", OK_COLOUR
             else:

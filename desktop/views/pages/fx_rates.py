@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from desktop.services.auth.roles import Action
 from desktop.services.errors import AppError
 from desktop.services.fx_settings import FxRateSettings, parse_rate
+from desktop.services.org_directory import OrganizationDirectory
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, label
@@ -101,24 +102,13 @@ def rate_rows(table: dict[str, dict[str, str]]) -> list[RateRow]:
     return rows
 
 
-def load_organizations(database: Any) -> list[OrgChoice]:
-    """Active organizations with their ledger currencies (from each connection's cached company info).
+def load_organizations(directory: OrganizationDirectory) -> list[OrgChoice]:
+    """Active organizations with their ledger currencies, as the picker shows them.
 
-    Runs on a worker: it opens a database session.
+    Runs on a worker: the directory reads the database.
     """
-    import sqlalchemy as sa
-
-    from desktop.services.store.models import LedgerConnection, Organization
-
-    with database.session() as s:
-        orgs = list(s.scalars(sa.select(Organization).where(Organization.is_active.is_(True))
-                              .order_by(Organization.code)))
-        found: dict[int, set[str]] = {o.id: set() for o in orgs}
-        for org_id, company in s.execute(sa.select(LedgerConnection.organization_id, LedgerConnection.company)):
-            if org_id in found and isinstance(company, dict):
-                found[org_id].update(str(c).upper() for c in company.get("currencies") or () if c)
-        return [OrgChoice(o.code, o.name, str(o.platform.value), o.home_currency, o.timezone,
-                          tuple(sorted(found[o.id] - {o.home_currency}))) for o in orgs]
+    return [OrgChoice(o.code, o.name, o.platform, o.home_currency, o.timezone, o.currencies)
+            for o in directory.with_currencies()]
 
 
 class RatesModel(QAbstractTableModel):
@@ -173,18 +163,16 @@ class FxRatesSection(Card):
     """The "Exchange rates" card: pick an organization, see its rates, add or remove one (admins).
 
     Loads when first shown and again each time the page comes back to the front, so organizations
-    connected meanwhile appear. ``rates`` may be passed in; otherwise it is built from the context's
-    database and clock (None of either: the section says it is unavailable).
+    connected meanwhile appear. ``rates`` and the organization directory come from the context's
+    services (None of either: the section says it is unavailable).
     """
 
-    def __init__(self, context: ShellContext, parent: QWidget | None = None,
-                 rates: FxRateSettings | None = None) -> None:
+    def __init__(self, context: ShellContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.actor = context.actor
-        if rates is None and context.database is not None and context.clock is not None:
-            rates = FxRateSettings(context.database, context.clock)
-        self.rates = rates
+        self.rates: FxRateSettings | None = context.services.fx_rates
+        self.directory: OrganizationDirectory | None = context.services.organizations
         self.orgs: dict[str, OrgChoice] = {}
         self.busy = 0  # background operations in flight
         self.confirm_box: QMessageBox | None = None
@@ -312,11 +300,11 @@ class FxRatesSection(Card):
             self.reload_organizations()
 
     def reload_organizations(self) -> None:
-        database = self.context.database
-        if self.rates is None or database is None:
+        directory = self.directory
+        if self.rates is None or directory is None:
             self.status.setText("Exchange rates are not available in this window.")
             return
-        self._run(lambda: load_organizations(database), self._show_organizations, "Loading organizations")
+        self._run(lambda: load_organizations(directory), self._show_organizations, "Loading organizations")
 
     def _show_organizations(self, orgs: list[OrgChoice]) -> None:
         current = self.org_box.currentData()
@@ -351,9 +339,7 @@ class FxRatesSection(Card):
 
     def _today(self, org: OrgChoice) -> QDate:
         """Today in the organization's own time zone (its ledger dates are local), by the injected clock."""
-        clock = self.context.clock
-        if clock is None:
-            return QDate.currentDate()
+        clock = self.context.services.clock
         try:
             day = clock.now().astimezone(ZoneInfo(org.timezone)).date()
         except (ZoneInfoNotFoundError, ValueError):

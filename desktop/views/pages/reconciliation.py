@@ -1,14 +1,15 @@
 """Reconciliation: where RMS totals and ledger totals disagree, and why.
 
-Thin view over ``ReconcileService`` (``context.extras["reconcile"]``): every read, run and review
-goes through ``run_in_background``; permissions and audit live in the service.
+Thin view over ``ReconcileService`` (``context.services.reconcile``): every read, run and review
+goes through ``run_in_background``; permissions and audit live in the service. The organization
+picker reads ``context.services.organizations``; the page never opens a database session.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -27,12 +28,17 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.services.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, PageInfo, label
 from desktop.views.reconcile.diff import DiffView
 from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel, grouped
 from desktop.views.reconcile.report import currency_totals, report_html, write_csv, write_pdf
+
+if TYPE_CHECKING:
+    from desktop.services.org_directory import OrganizationDirectory
+    from desktop.services.reconcile.service import ReconcileService
 
 
 class ReconciliationPage(Page):
@@ -48,8 +54,10 @@ class ReconciliationPage(Page):
     )
 
     def build(self) -> None:
-        self.service: Any = self.context.extras.get("reconcile")
-        if self.service is None or self.context.database is None:
+        services = self.context.services
+        service = services.reconcile
+        self.directory: OrganizationDirectory | None = services.organizations
+        if service is None or self.directory is None:
             self.add_empty_state(
                 "Nothing to reconcile yet",
                 "Reconciliation runs after each sync. When the books and the returns system agree, this "
@@ -57,12 +65,15 @@ class ReconciliationPage(Page):
                 action="View returns", target="returns",
             )
             return
+        self.service: ReconcileService = service
         self.totals: dict[str, Any] | None = None
         self._build_controls()
         self._build_cards()
         self._build_grid()
         self._build_shortcuts()
-        run_in_background(self, lambda _p: self._org_codes(), on_success=self._on_orgs, label="Load organizations")
+        directory = self.directory
+        run_in_background(self, lambda _p: directory.active_codes(), on_success=self._on_orgs,
+                          label="Load organizations")
 
     # --- layout -----------------------------------------------------------------------------------
     def _build_controls(self) -> None:
@@ -186,19 +197,11 @@ class ReconciliationPage(Page):
             QShortcut(QKeySequence(keys), self, slot)
 
     # --- data -------------------------------------------------------------------------------------
-    def _org_codes(self) -> list[str]:
-        import sqlalchemy as sa
-
-        from desktop.services.store.models import Organization
-
-        with self.context.database.session() as s:
-            return list(s.scalars(sa.select(Organization.code).where(Organization.is_active.is_(True))
-                                  .order_by(Organization.code)))
-
     def activated(self) -> None:
         """Organizations connected since the page was built appear in the picker."""
-        if hasattr(self, "org_box"):
-            run_in_background(self, lambda _p: self._org_codes(), on_success=self._on_orgs,
+        directory = self.directory
+        if hasattr(self, "org_box") and directory is not None:
+            run_in_background(self, lambda _p: directory.active_codes(), on_success=self._on_orgs,
                               label="Load organizations")
 
     def _on_orgs(self, codes: list[str]) -> None:
@@ -225,8 +228,6 @@ class ReconciliationPage(Page):
     def reload(self) -> None:
         if not self.org:
             return
-        from desktop.services.store.models import VarianceStatus
-
         text = self.status_box.currentText()
         status = None if text == "all" else VarianceStatus(text)
         org, service = self.org, self.service
@@ -380,12 +381,12 @@ class ReconciliationPage(Page):
         box.open()
 
     def _adjust(self) -> None:
-        from desktop.views.reconcile.adjust_dialog import AdjustDialog, adjust_service_for
+        from desktop.views.reconcile.adjust_dialog import AdjustDialog
 
-        row = self.current_row()
-        if row is None:
+        row, services = self.current_row(), self.context.services
+        if row is None or services.adjust is None:
             return
-        self.adjust_dialog = AdjustDialog(self, adjust_service_for(self.context), self._actor(), self.org, row,
+        self.adjust_dialog = AdjustDialog(self, services.adjust, services.mapping, self._actor(), self.org, row,
                                           lambda key: self.status_label.setText(f"Adjusting journal queued ({key})."))
         self.adjust_dialog.open()
 
@@ -403,10 +404,11 @@ class ReconciliationPage(Page):
 
     def save_audit_pack(self, rma: str, path: Path) -> None:
         """RMS record → mapping version → payload → ledger response → status, as one JSON file."""
-        from desktop.services.reconcile import audit_pack
-
-        db, org = self.context.database, self.org
-        run_in_background(self, lambda _p: audit_pack.write(audit_pack.build(db, org, rma), path),
+        packs, org = self.context.services.audit_packs, self.org
+        if packs is None:
+            self.status_label.setText("Audit packs are not available in this window.")
+            return
+        run_in_background(self, lambda _p: packs.save(org, rma, path),
                           on_success=lambda p: self.status_label.setText(f"Saved the audit pack to {p.name}."),
                           label="Audit pack")
 

@@ -248,12 +248,7 @@ class ReturnsPage(Page):
                 self.load_detail()  # the selected row's page has just arrived
 
     def _now(self) -> Any:
-        clock = self.context.clock
-        if clock is not None:
-            return clock.now()
-        from desktop.services.clock import SystemClock
-
-        return SystemClock().now()
+        return self.context.services.clock.now()
 
     def _on_selection_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         self.load_detail()

@@ -242,9 +242,9 @@ class SettingsPage(Page):
     )
 
     def build(self) -> None:
-        self.users: UserService | None = self.context.extras.get("users")
-        connections = self.context.connections
-        self.apps: OAuthApps | None = self.context.extras.get("oauth_apps") or getattr(connections, "apps", None)
+        services = self.context.services
+        self.users: UserService | None = services.users
+        self.apps: OAuthApps | None = services.oauth_apps
         self.actor = self.context.actor
         self.dialog: QDialog | None = None
         self.setStyleSheet(DISABLED_BUTTONS)
