@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME, __version__
 from desktop.views.bridge import EventBridge
 from desktop.views.context import ShellContext
-from desktop.views.log_dock import ErrorLogDock
+from desktop.views.event_log.dock import ErrorLogDock
 from desktop.views.ops import run_in_background
 from desktop.views.pages import PAGE_CLASSES, Page
 from desktop.views.resources import app_icon, render_svg, tinted_icon

@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 
 from desktop.services.audit_trail import CATEGORIES, SORT_KEYS, AuditEntry, AuditFilter
 from desktop.views.csv_export import choose_and_export, csv_cell
-from desktop.views.log_dock import DISABLED_BUTTONS
 from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
     from desktop.services.audit import ChainReport

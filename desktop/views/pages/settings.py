@@ -42,11 +42,10 @@ from desktop.services.auth.roles import Action, Role
 from desktop.services.errors import AppError, ConfigurationError
 from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
 from desktop.views.csv_export import choose_and_export, export_csv
-from desktop.views.log_dock import DISABLED_BUTTONS
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, Page, PageInfo, label, plain_table
 from desktop.views.pages.fx_rates import FxRatesSection
-from desktop.views.theme import ThemeMode
+from desktop.views.theme import DISABLED_BUTTONS, ThemeMode
 from desktop.views.tray import CLOSE_TO_TRAY_KEY
 
 if TYPE_CHECKING:
