@@ -30,7 +30,8 @@ from desktop.views.bridge import EventBridge
 from desktop.views.context import ShellContext
 from desktop.views.event_log.dock import ErrorLogDock
 from desktop.views.ops import run_in_background
-from desktop.views.pages import PAGE_CLASSES, Page
+from desktop.views.pages.base import Page
+from desktop.views.pages.catalog import PAGE_CLASSES
 from desktop.views.resources import app_icon, render_svg, tinted_icon
 from desktop.views.tray import TrayController
 

@@ -22,8 +22,9 @@ from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog, Platform
 from desktop.services.store.testing import make_connection, make_org
 from desktop.views.context import ShellContext
-from desktop.views.pages.fx_rates import FxRatesSection, RateRow, rate_rows
 from desktop.views.pages.settings import SettingsPage
+from desktop.views.settings.fx_model import RateRow, rate_rows
+from desktop.views.settings.fx_rates import FxRatesSection
 
 # 12:00 UTC is already the next day in Auckland: the form's default date is the organization's own day.
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -20,8 +20,9 @@ from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog
 from desktop.services.users import UserService
 from desktop.views.context import ShellContext
-from desktop.views.pages.settings import SettingsPage, UsersModel
+from desktop.views.pages.settings import SettingsPage
 from desktop.views.services import ViewServices
+from desktop.views.settings.tables import UsersModel
 from desktop.views.tray import CLOSE_TO_TRAY_KEY
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

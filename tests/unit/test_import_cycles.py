@@ -5,6 +5,11 @@ cycle between two modules of one package (its ``acyclic_siblings`` contract work
 a coarser grain than this). This checks the module graph itself with grimp — the library
 import-linter is built on — counting every import, including those made inside functions and
 under ``TYPE_CHECKING`` (a type-only import still couples the two modules).
+
+One edge grimp does not draw is added: importing ``a.b.c`` from outside package ``a.b`` runs
+``a/b/__init__.py`` first, so a package whose ``__init__`` imports its modules is a dependency of
+everyone importing any of them. (That is how ``views/pages/__init__.py``, importing every page,
+made ``import desktop.views.mapping.actions`` fail on its own: the page it reached imported it back.)
 """
 
 from __future__ import annotations
@@ -12,6 +17,26 @@ from __future__ import annotations
 from itertools import pairwise
 
 import grimp
+
+
+def _packages_run_first(importer: str, imported: str) -> set[str]:
+    """The packages whose ``__init__`` Python runs to import ``imported`` from ``importer``."""
+    parts = imported.split(".")
+    out = set()
+    for i in range(1, len(parts)):
+        package = ".".join(parts[:i])
+        if importer != package and not importer.startswith(package + "."):
+            out.add(package)
+    return out
+
+
+def _imported(graph: grimp.ImportGraph, module: str, modules: set[str]) -> set[str]:
+    """What importing ``module`` runs: its direct imports and the packages they sit in."""
+    direct = graph.find_modules_directly_imported_by(module)
+    found = set(direct)
+    for target in direct:
+        found |= _packages_run_first(module, target)
+    return found & modules
 
 
 def _cycles(graph: grimp.ImportGraph, modules: set[str]) -> list[list[str]]:
@@ -22,7 +47,7 @@ def _cycles(graph: grimp.ImportGraph, modules: set[str]) -> list[list[str]]:
     on_stack: set[str] = set()
     found: list[list[str]] = []
     counter = 0
-    edges = {m: sorted(graph.find_modules_directly_imported_by(m) & modules) for m in modules}
+    edges = {m: sorted(_imported(graph, m, modules)) for m in modules}
     for root in sorted(modules):
         if root in index:
             continue
@@ -63,15 +88,23 @@ def _describe(graph: grimp.ImportGraph, component: list[str]) -> str:
     """One cycle in the component, as ``a → b → … → a`` with the line of each import."""
     members = set(component)
     start = component[0]
-    for first in sorted(graph.find_modules_directly_imported_by(start) & members):
-        path = graph.find_shortest_chain(importer=first, imported=start)
-        if path:
-            chain = [start, *path]
-            steps = []
-            for a, b in pairwise(chain):
-                lines = sorted({d["line_number"] for d in graph.get_import_details(importer=a, imported=b)})
-                steps.append(f"{a} → {b} (line {', '.join(map(str, lines))})")
-            return "\n    ".join(steps)
+    # breadth-first from start back to start, inside the component
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for target in sorted(_imported(graph, node, members)):
+            if target == start:
+                chain = [*paths[node], start]
+                steps = []
+                for a, b in pairwise(chain):
+                    lines = sorted({d["line_number"] for d in graph.get_import_details(importer=a, imported=b)})
+                    how = f"line {', '.join(map(str, lines))}" if lines else "its package __init__ runs first"
+                    steps.append(f"{a} → {b} ({how})")
+                return "\n    ".join(steps)
+            if target not in paths:
+                paths[target] = [*paths[node], target]
+                queue.append(target)
     return " ⟷ ".join(component)
 
 
