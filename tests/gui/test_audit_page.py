@@ -19,8 +19,9 @@ from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import ManualClock
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
+from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.context import ShellContext
-from desktop.views.pages.audit_log import PAGE_SIZE, AuditLogModel, AuditLogPage
+from desktop.views.pages.audit_log import AuditLogPage
 from desktop.views.services import ViewServices
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
