@@ -327,7 +327,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
 
     mapping = mapping or Mapping(database, clock, bus)
     return ViewServices(
-        clock=clock, connections=connections, oauth_apps=getattr(connections, "apps", None),
+        clock=clock, connections=connections, oauth_apps=connections.apps if connections is not None else None,
         users=users or Users(database, clock, bus), errors_queue=ErrorsQueue(database, clock, bus),
         audit_trail=AuditTrail(database), returns_query=ReturnsQuery(database),
         manual_entry=ManualEntryService(database, clock, bus, mapping, connections),
