@@ -30,7 +30,7 @@ from desktop.services.errors import ConfigurationError
 if TYPE_CHECKING:
     from desktop.services.auth.roles import Actor
     from desktop.services.auth.vault import TokenVault
-    from desktop.services.clock import SystemClock
+    from desktop.services.clock import Clock, SystemClock
     from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
     from desktop.services.mapping.service import MappingService
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.sync.scheduler import SyncScheduler
+    from desktop.services.users import UserService
+    from desktop.views.services import ViewServices
 
 log = logging.getLogger(__name__)
 LOG_FILE = "returns-ledger.log"
@@ -191,16 +193,14 @@ class Services:
     actor: Actor
     mapping: MappingService
     scheduler: SyncScheduler
-    extras: dict[str, Any]
+    views: ViewServices
     sandbox: DemoSandbox | None = None
     _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list, repr=False)
     stopped: list[str] = field(default_factory=list)
 
-    def for_views(self) -> dict[str, Any]:
-        """What the pages get (``ShellContext`` fields): services, never the container itself."""
-        return {"connections": self.connections, "actor": self.actor, "database": self.database,
-                "clock": self.clock, "mapping": self.mapping, "scheduler": self.scheduler,
-                "engine": getattr(self.scheduler, "engine", None), "extras": dict(self.extras)}
+    def for_views(self) -> tuple[ViewServices, Actor]:
+        """What the pages get: the typed services object and who is at the desk, never the container."""
+        return self.views, self.actor
 
     def shutdown(self) -> list[str]:
         """Stop everything in reverse start order; idempotent. Returns the names stopped, in order.
@@ -224,10 +224,8 @@ class Services:
 def build_services(config: AppConfig) -> Services:
     """Build every service in order; if a step fails, stop what was already started and re-raise."""
     from desktop.services.alerts.service import AlertService
-    from desktop.services.audit_trail import AuditTrail
     from desktop.services.clock import SystemClock
     from desktop.services.demo import set_up_demo
-    from desktop.services.errors_queue import ErrorsQueue
     from desktop.services.events import EventBus
     from desktop.services.mapping.service import MappingService
     from desktop.services.reconcile.service import ReconcileService
@@ -290,14 +288,54 @@ def build_services(config: AppConfig) -> Services:
 
         stops.append(("scheduler", stop_scheduler))  # appended after the sandbox: stops before it
         stops.append(("ledger requests", connections.stop))  # first of all: nothing waits on a rate limit
-        extras = {"users": users, "errors_queue": ErrorsQueue(database, clock, bus),
-                  "audit_trail": AuditTrail(database), "reconcile": reconcile, "alerts": alerts}
+        views = view_services(database, clock, bus, connections=connections, mapping=mapping, users=users,
+                              reconcile=reconcile, scheduler=scheduler)
     except BaseException:
         unwind()
         raise
     return Services(config=config, revision=revision, database=database, clock=clock, bus=bus,
                     sink=sink, vault=vault, connections=connections, actor=actor, mapping=mapping,
-                    scheduler=scheduler, extras=extras, sandbox=sandbox, _stops=stops)
+                    scheduler=scheduler, views=views, sandbox=sandbox, _stops=stops)
+
+
+def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
+                  connections: ConnectionService | None = None, mapping: MappingService | None = None,
+                  users: UserService | None = None, reconcile: ReconcileService | None = None,
+                  scheduler: SyncScheduler | None = None) -> ViewServices:
+    """The typed services object the pages use, over one database: the only place views' services are built.
+
+    ``build_services`` passes the services it already runs (so the pages share their state);
+    tests pass what their world has and get the rest built the same way. Without ``connections``
+    the pages that need a ledger show it is unavailable; without ``scheduler`` the dashboard has
+    no sync controls.
+    """
+    from desktop.services.audit_trail import AuditTrail
+    from desktop.services.dashboard import DashboardService
+    from desktop.services.errors_queue import ErrorsQueue
+    from desktop.services.events import EventBus as Bus
+    from desktop.services.fx_settings import FxRateSettings
+    from desktop.services.manual_entry import ManualEntryService
+    from desktop.services.mapping.impact import MappingImpact
+    from desktop.services.mapping.service import MappingService as Mapping
+    from desktop.services.org_directory import OrganizationDirectory
+    from desktop.services.reconcile.adjust import AdjustService
+    from desktop.services.reconcile.packs import AuditPacks
+    from desktop.services.reconcile.service import ReconcileService as Reconcile
+    from desktop.services.returns_query import ReturnsQuery
+    from desktop.services.users import UserService as Users
+    from desktop.views.services import ViewServices
+
+    mapping = mapping or Mapping(database, clock, bus)
+    return ViewServices(
+        clock=clock, connections=connections, oauth_apps=connections.apps if connections is not None else None,
+        users=users or Users(database, clock, bus), errors_queue=ErrorsQueue(database, clock, bus),
+        audit_trail=AuditTrail(database), returns_query=ReturnsQuery(database),
+        manual_entry=ManualEntryService(database, clock, bus, mapping, connections),
+        reconcile=reconcile or Reconcile(database, bus or Bus(clock), clock, connections),
+        adjust=AdjustService(database, clock, bus, mapping), audit_packs=AuditPacks(database),
+        mapping=mapping, mapping_impact=MappingImpact(database), fx_rates=FxRateSettings(database, clock),
+        organizations=OrganizationDirectory(database),
+        dashboard=DashboardService(database, connections, scheduler, clock), scheduler=scheduler)
 
 
 def start_scheduling(scheduler: SyncScheduler, reconcile: ReconcileService) -> None:
@@ -361,10 +399,11 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
         try:
             from desktop.views.shell import run_shell
 
+            views, actor = services.for_views()
             outcome = run_shell(services.bus, config, self_test=self_test,
                                 screenshots=Path(shots) if shots else None,
                                 sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
-                                history=_history_loader(services), services=services.for_views())
+                                history=_history_loader(services), services=views, actor=actor)
         finally:
             stopped = services.shutdown()
         if self_test:
@@ -386,6 +425,8 @@ def _history_loader(services: Services) -> Callable[[], Any]:
 
     def load() -> Any:
         services.sink.flush(timeout=5)
-        return services.extras["errors_queue"].history()  # (events oldest first, their resolutions)
+        queue = services.views.errors_queue
+        assert queue is not None  # build_services always builds it
+        return queue.history()  # (events oldest first, their resolutions)
 
     return load

@@ -179,3 +179,9 @@ class OrgSettings:
         return {"posting_mode": self.posting_mode.value, "fee_treatment": self.fee_treatment.value,
                 "closed_period": self.closed_period.value, "token_reminder_days": self.token_reminder_days,
                 **self.extra}
+
+
+# Value types the views need, re-exported so they never import ``desktop.services.store``
+# (an import-linter contract in pyproject.toml keeps it so).
+from desktop.services.store.models.enums import ManualEntryPath as ManualEntryPath  # noqa: E402
+from desktop.services.store.models.enums import VarianceStatus as VarianceStatus  # noqa: E402

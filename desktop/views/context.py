@@ -1,4 +1,5 @@
-"""What the shell hands to every page: the event bus, appearance, settings and who is at the desk.
+"""What the shell hands to every page: the event bus, appearance, settings, who is at the desk and
+the typed services object (:class:`~desktop.views.services.ViewServices`).
 
 A plain dataclass instead of the services container itself, so views never import the composition
 root (``desktop.app``) and tests can build a window from just the parts they need.
@@ -9,13 +10,14 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 
+from desktop.views.services import ViewServices
+
 if TYPE_CHECKING:
     from desktop.services.auth.roles import Actor
-    from desktop.services.connections.service import ConnectionService
     from desktop.services.events import EventBus
     from desktop.views.theme import ThemeManager
 
@@ -43,7 +45,8 @@ def describe_database(url: str) -> str:
 
 @dataclass
 class ShellContext:
-    """Everything a page may use. ``bus`` and ``theme`` are optional so a bare window still opens."""
+    """Everything a page may use. ``bus`` and ``theme`` are optional so a bare window still opens;
+    ``services`` defaults to none at all (every page shows its empty state)."""
 
     settings: QSettings
     database_url: str = "sqlite://"
@@ -53,16 +56,8 @@ class ShellContext:
     user: str = ""
     role: str = "admin"
     demo: bool = False
-    connections: ConnectionService | None = None
     actor: Actor | None = None
-    # Further services, built by the composition root (desktop/app.py); pages that need one and
-    # find None show an empty state. Typed loosely so views import no service modules eagerly.
-    database: Any = None      # desktop.services.store.db.Database
-    clock: Any = None         # desktop.services.clock.Clock
-    mapping: Any = None       # desktop.services.mapping.service.MappingService
-    engine: Any = None        # desktop.services.sync.engine.SyncEngine
-    scheduler: Any = None     # desktop.services.sync.scheduler.SyncScheduler
-    extras: dict[str, Any] = field(default_factory=dict)  # other services by name (users, reconcile, …)
+    services: ViewServices = field(default_factory=ViewServices)
 
     def __post_init__(self) -> None:
         if not self.user:

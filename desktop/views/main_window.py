@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME, __version__
 from desktop.views.bridge import EventBridge
 from desktop.views.context import ShellContext
-from desktop.views.log_dock import ErrorLogDock
+from desktop.views.event_log.dock import ErrorLogDock
 from desktop.views.ops import run_in_background
-from desktop.views.pages import PAGE_CLASSES, Page
+from desktop.views.pages.base import Page
+from desktop.views.pages.catalog import PAGE_CLASSES
 from desktop.views.resources import app_icon, render_svg, tinted_icon
 from desktop.views.tray import TrayController
 
@@ -73,7 +74,7 @@ class MainWindow(QMainWindow):
             self.bridge.events_arrived.connect(self._on_bridge_events_arrived)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.resizeDocks([self.log_dock], [200], Qt.Orientation.Vertical)
-        self.log_dock.set_services(context.extras.get("errors_queue"), context.actor)
+        self.log_dock.set_services(context.services.errors_queue, context.actor)
         self.log_dock.open_return_requested.connect(self._on_log_dock_open_return_requested)
         self.tray = TrayController(self, context.bus, context.settings, app_icon())
         self.tray.show_requested.connect(self._on_tray_show_requested)

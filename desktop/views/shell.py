@@ -42,9 +42,11 @@ from desktop.views.context import ShellContext
 from desktop.views.main_window import MainWindow
 from desktop.views.resources import app_icon
 from desktop.views.screenshots import ScreenshotTour
+from desktop.views.services import ViewServices
 from desktop.views.theme import ThemeManager, ThemeMode
 
 if TYPE_CHECKING:
+    from desktop.services.auth.roles import Actor
     from desktop.services.config import AppConfig
     from desktop.services.events import EventBus
 
@@ -134,18 +136,18 @@ def _quit_on_signals(app: QApplication) -> Callable[[], None]:
 def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, screenshots: Path | None = None,
               sandbox_ready: Callable[[], bool] | None = None,
               history: Callable[[], Any] | None = None,
-              services: dict[str, Any] | None = None) -> ShellOutcome:
+              services: ViewServices | None = None, actor: Actor | None = None) -> ShellOutcome:
     """Open the main window in the requested mode and run the event loop until it is done.
 
-    ``services`` fills the :class:`ShellContext` fields pages use (connections, actor, database,
-    clock, mapping, engine, scheduler, extras).
+    ``services`` is what the pages call (built by the composition root); ``actor`` is who is at the desk.
     """
     previous_handler = qInstallMessageHandler(_on_qt_message)
     app = _application()
     settings = QSettings(str(config.data_dir / "settings.ini"), QSettings.Format.IniFormat)
     theme = ThemeManager(app, _saved_mode(settings))
     context = ShellContext(settings=settings, database_url=config.db_url, data_dir=config.data_dir,
-                           bus=bus, theme=theme, demo=config.demo, **(services or {}))
+                           bus=bus, theme=theme, demo=config.demo, actor=actor,
+                           services=services if services is not None else ViewServices())
     window = MainWindow(context)
     window.closed.connect(app.quit)
     restore_signals = _quit_on_signals(app)

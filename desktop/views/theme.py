@@ -150,3 +150,12 @@ class ThemeManager(QObject):
         self._app.setStyleSheet(build_style_sheet(scheme))
         log.debug("appearance: %s (%s mode)", scheme.value, self._mode.value)
         self.scheme_changed.emit(scheme.value)
+
+
+#: The app style sheet gives buttons one look whatever their state; a disabled action must look
+#: unavailable (its tooltip says why). Palette roles keep it right in light and dark. Used by the
+#: error log dock and the pages with permission-gated buttons (Settings, Audit log).
+DISABLED_BUTTONS = (
+    "QPushButton:disabled { color: palette(dark); background: palette(window); border-color: palette(mid); }"
+    "QPushButton#PrimaryButton:disabled { color: palette(dark); background: palette(mid);"
+    " border-color: palette(mid); }")

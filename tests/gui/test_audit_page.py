@@ -19,8 +19,10 @@ from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import ManualClock
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
+from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.context import ShellContext
-from desktop.views.pages.audit_log import PAGE_SIZE, AuditLogModel, AuditLogPage
+from desktop.views.pages.audit_log import AuditLogPage
+from desktop.views.services import ViewServices
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 AUDITOR = Actor("dmitri", Role.VIEWER)
@@ -43,7 +45,7 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 def _page(qtbot: QtBot, shell_context: ShellContext, db: Database, actor: Actor | None = AUDITOR) -> AuditLogPage:
     shell_context.actor = actor
-    shell_context.extras["audit_trail"] = AuditTrail(db)
+    shell_context.services = ViewServices(audit_trail=AuditTrail(db))
     page = AuditLogPage(shell_context)
     qtbot.addWidget(page)
     page.resize(1200, 900)

@@ -32,6 +32,7 @@ from desktop.views.connections.model import Column, ConnectionsFilter, Connectio
 from desktop.views.context import ShellContext
 from desktop.views.ops import running_operations
 from desktop.views.pages.connections import ConnectionsPage
+from desktop.views.services import ViewServices
 from desktop.views.theme import ThemeManager
 from tests.sandbox.conftest import SandboxHandle, sandbox, sandbox_server  # noqa: F401
 
@@ -89,7 +90,8 @@ def open_page(qtbot: QtBot, world: World, settings: QSettings, theme: ThemeManag
 
     def make(actor: Actor) -> ConnectionsPage:
         context = ShellContext(settings=settings, database_url=world.url, data_dir=tmp_path, bus=world.bus,
-                               theme=theme, user=actor.username, connections=world.service, actor=actor)
+                               theme=theme, user=actor.username, services=ViewServices(connections=world.service),
+                               actor=actor)
         page = ConnectionsPage(context)
         qtbot.addWidget(page)
         page.resize(1100, 900)

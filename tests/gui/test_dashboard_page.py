@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
+from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import ManualClock
 from desktop.services.events import EventBus, Severity
@@ -39,9 +40,9 @@ class World:
     connections: object
 
     def context(self, actor: Actor | None = ADMIN) -> ShellContext:
-        return ShellContext(settings=self.settings, bus=self.bus, database=self.db, clock=self.clock,
-                            connections=self.connections, scheduler=self.scheduler, actor=actor,  # type: ignore[arg-type]
-                            user="alice")
+        return ShellContext(settings=self.settings, bus=self.bus, actor=actor, user="alice",
+                            services=view_services(self.db, self.clock, self.bus, connections=self.connections,
+                                                   scheduler=self.scheduler))
 
 
 @pytest.fixture
@@ -148,8 +149,8 @@ def test_nothing_connected_or_no_services_shows_the_empty_state(qtbot, settings:
     upgrade(url)
     db = Database(url)
     try:
-        page = DashboardPage(ShellContext(settings=settings, user="alice", database=db,
-                                          clock=ManualClock(NOW), actor=ADMIN))
+        page = DashboardPage(ShellContext(settings=settings, user="alice", actor=ADMIN,
+                                          services=view_services(db, ManualClock(NOW), None)))
         qtbot.addWidget(page)
         page.show()
         qtbot.waitUntil(lambda: not page.loading, timeout=5000)

@@ -12,8 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from desktop.services.events import Event, EventBus, Severity
 from desktop.views.bridge import EventBridge
+from desktop.views.event_log.filter import EventFilterProxy
+from desktop.views.event_log.model import Column, EventLogModel
 from desktop.views.main_window import MainWindow
-from desktop.views.models.event_log_model import Column, EventFilterProxy, EventLogModel
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -170,7 +171,7 @@ from desktop.services.store.event_sink import EventLogSink  # noqa: E402
 from desktop.services.store.migrate import upgrade  # noqa: E402
 from desktop.services.store.models import AuditLog, Organization, OutboxDocument, OutboxStatus, Platform  # noqa: E402
 from desktop.views.context import ShellContext  # noqa: E402
-from desktop.views.log_dock import ErrorLogDock  # noqa: E402
+from desktop.views.event_log.dock import ErrorLogDock  # noqa: E402
 
 
 def test_resolutions_org_filter_and_hide_resolved(qtmodeltester: ModelTester, qapp: QApplication) -> None:

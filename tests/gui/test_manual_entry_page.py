@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
+from desktop.app import view_services
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.store.models import ManualEntryStatus, OutboxStatus
@@ -35,8 +36,9 @@ def world(tmp_path: Path, sandbox: SandboxHandle) -> Iterator[ReturnsWorld]:  # 
 
 def _page(qtbot, tmp_path: Path, world: ReturnsWorld) -> ManualEntryPage:  # type: ignore[no-untyped-def]
     ctx = ShellContext(settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), user="olga",
-                       bus=world.bus, database=world.db, clock=world.clock, mapping=world.mapping,
-                       connections=world.connections, actor=OPERATOR)
+                       bus=world.bus, actor=OPERATOR,
+                       services=view_services(world.db, world.clock, world.bus, mapping=world.mapping,
+                                              connections=world.connections))
     page = ManualEntryPage(ctx)
     qtbot.addWidget(page)
     page.resize(1100, 900)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
+from desktop.app import view_services
 from desktop.services.domain import Component
 from desktop.services.mapping.io import apply_template
 from desktop.services.mapping.model import Rule
@@ -50,8 +51,8 @@ def world(template: Path, tmp_path: Path) -> Iterator[MappingWorld]:
 
 def open_page(qtbot: QtBot, world: MappingWorld, settings: QSettings, theme: ThemeManager, actor: Any = ADMIN,
               org: str = "ACME-US") -> MappingsPage:
-    ctx = ShellContext(settings=settings, theme=theme, mapping=world.mapping, actor=actor, clock=world.clock,
-                       database=world.db, user="alice")
+    ctx = ShellContext(settings=settings, theme=theme, actor=actor, user="alice",
+                       services=view_services(world.db, world.clock, world.bus, mapping=world.mapping))
     page = MappingsPage(ctx)
     qtbot.addWidget(page)
     page.resize(1280, 900)

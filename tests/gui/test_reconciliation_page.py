@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import SystemClock
 from desktop.services.events import EventBus
-from desktop.services.reconcile.service import ReconcileService
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
@@ -76,9 +76,8 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 
 def make_page(qtbot: Any, shell_context: ShellContext, db: Database) -> ReconciliationPage:
-    shell_context.database = db
     shell_context.actor = Actor("alice", Role.ADMIN)
-    shell_context.extras["reconcile"] = ReconcileService(db, shell_context.bus or EventBus(), SystemClock(), None)
+    shell_context.services = view_services(db, SystemClock(), shell_context.bus or EventBus())
     page = ReconciliationPage(shell_context)
     qtbot.addWidget(page)
     page.resize(1400, 900)

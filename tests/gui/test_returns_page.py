@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import SystemClock
 from desktop.services.returns_query import ATTENTION, ReturnFilter, ReturnsQuery
@@ -82,7 +83,7 @@ def _page(qtbot, tmp_path: Path, database: Database, role: Role = Role.OPERATOR)
     from PySide6.QtCore import QSettings
 
     ctx = ShellContext(settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), user="olga",
-                       database=database, clock=SystemClock(), actor=Actor("olga", role))
+                       services=view_services(database, SystemClock(), None), actor=Actor("olga", role))
     page = ReturnsPage(ctx)
     qtbot.addWidget(page)
     page.resize(1100, 900)

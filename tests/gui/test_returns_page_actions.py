@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
+from desktop.app import view_services
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.views.context import ShellContext
@@ -33,8 +34,9 @@ def world(tmp_path: Path, sandbox: SandboxHandle) -> Iterator[ReturnsWorld]:  # 
 
 def _page(qtbot, tmp_path: Path, world: ReturnsWorld, rma: str) -> ReturnsPage:  # type: ignore[no-untyped-def]
     ctx = ShellContext(settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), user="alice",
-                       bus=world.bus, database=world.db, clock=world.clock, mapping=world.mapping,
-                       connections=world.connections, actor=ADMIN)
+                       bus=world.bus, actor=ADMIN,
+                       services=view_services(world.db, world.clock, world.bus, mapping=world.mapping,
+                                              connections=world.connections))
     page = ReturnsPage(ctx)
     qtbot.addWidget(page)
     page.resize(1200, 1000)

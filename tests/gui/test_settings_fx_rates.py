@@ -13,6 +13,7 @@ from PySide6.QtCore import QDate, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import ManualClock
 from desktop.services.fx_settings import FxRateSettings
@@ -21,8 +22,9 @@ from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog, Platform
 from desktop.services.store.testing import make_connection, make_org
 from desktop.views.context import ShellContext
-from desktop.views.pages.fx_rates import FxRatesSection, RateRow, rate_rows
 from desktop.views.pages.settings import SettingsPage
+from desktop.views.settings.fx_model import RateRow, rate_rows
+from desktop.views.settings.fx_rates import FxRatesSection
 
 # 12:00 UTC is already the next day in Auckland: the form's default date is the organization's own day.
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -45,8 +47,7 @@ def database(tmp_path: Path) -> Iterator[Database]:
 def _section(qtbot: QtBot, shell_context: ShellContext, database: Database, actor: Actor) -> FxRatesSection:
     """The real Settings page with the database and clock the app would hand it; returns its rates card."""
     shell_context.actor = actor
-    shell_context.database = database
-    shell_context.clock = ManualClock(T0)
+    shell_context.services = view_services(database, ManualClock(T0), None)
     page = SettingsPage(shell_context)
     qtbot.addWidget(page)
     page.resize(1200, 1400)

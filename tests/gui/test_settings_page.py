@@ -20,7 +20,9 @@ from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog
 from desktop.services.users import UserService
 from desktop.views.context import ShellContext
-from desktop.views.pages.settings import SettingsPage, UsersModel
+from desktop.views.pages.settings import SettingsPage
+from desktop.views.services import ViewServices
+from desktop.views.settings.tables import UsersModel
 from desktop.views.tray import CLOSE_TO_TRAY_KEY
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -40,7 +42,7 @@ def users(tmp_path: Path, bus: EventBus) -> Iterator[UserService]:
 
 def _page(qtbot: QtBot, shell_context: ShellContext, users: UserService, actor: Actor) -> SettingsPage:
     shell_context.actor = actor
-    shell_context.extras["users"] = users
+    shell_context.services = ViewServices(users=users)
     page = SettingsPage(shell_context)
     qtbot.addWidget(page)
     page.resize(1200, 1000)

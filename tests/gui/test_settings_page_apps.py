@@ -21,6 +21,7 @@ from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.views.context import ShellContext
 from desktop.views.pages.settings import SettingsPage
+from desktop.views.services import ViewServices
 
 SECRET = "qbo-client-secret-" + uuid.uuid4().hex
 
@@ -40,7 +41,7 @@ def apps(tmp_path: Path) -> Iterator[tuple[OAuthApps, str]]:
 
 def _page(qtbot: QtBot, ctx: ShellContext, apps: OAuthApps, actor: Actor) -> SettingsPage:
     ctx.actor = actor
-    ctx.extras["oauth_apps"] = apps
+    ctx.services = ViewServices(oauth_apps=apps)
     page = SettingsPage(ctx)
     qtbot.addWidget(page)
     page.resize(1200, 1000)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
+from desktop.sandbox.base import ConcurrencyLimit, SandboxClock, SlidingWindowLimit
 from desktop.sandbox.qbo import batch_cdc, query
-from desktop.sandbox.qbo.ops import URL_NAMES, not_found, unsupported
+from desktop.sandbox.qbo.oauth import OAuthServer
+from desktop.sandbox.qbo.ops import URL_NAMES, Operations, not_found, unsupported
 from desktop.sandbox.qbo.store import Company
 from desktop.sandbox.qbo.util import QboFault, RawJson, json_response, loads, qbo_datetime, qbo_time
-
-if TYPE_CHECKING:
-    from desktop.sandbox.qbo.emulator import QboEmulator
 
 MIN_MINOR_VERSION = 75
 
@@ -29,10 +28,36 @@ def throttled() -> QboFault:
     )
 
 
+class ApiHost(Protocol):
+    """What the router reads from its emulator, named here so the router never imports the emulator.
+
+    The emulator builds the router; a type the router imported back would make the two modules a
+    cycle (the Xero emulator has the same shape: its ``Api`` knows nothing of ``XeroEmulator``).
+    """
+
+    @property
+    def clock(self) -> SandboxClock: ...
+    @property
+    def oauth(self) -> OAuthServer: ...
+    @property
+    def ops(self) -> Operations: ...
+    @property
+    def companies(self) -> dict[str, Company]: ...
+    @property
+    def per_minute(self) -> SlidingWindowLimit: ...
+    @property
+    def concurrent(self) -> ConcurrencyLimit: ...
+
+    def fault_response(self, fault: QboFault, now: datetime, c: Company | None = None) -> Response: ...
+    def auth_failure(self, detail: str) -> Response: ...
+    def replay_get(self, key: tuple[str, str]) -> Response | None: ...
+    def replay_put(self, key: tuple[str, str], resp: Response) -> None: ...
+
+
 class ApiRouter:
     """One instance per emulator; stateless apart from what it reads from the emulator."""
 
-    def __init__(self, emu: QboEmulator) -> None:
+    def __init__(self, emu: ApiHost) -> None:
         self.emu = emu
 
     def handle(self, request: Request, realm: str, rest: str) -> Response:

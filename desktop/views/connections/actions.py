@@ -13,28 +13,28 @@ import csv
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
 from desktop.services.auth.platforms import Environment, Platform, platform_label
 from desktop.services.auth.roles import Action
-from desktop.services.clock import SystemClock
 from desktop.services.connections.apps import OAuthApp
 from desktop.services.connections.details import details_for
 from desktop.services.errors import AppError, ConfigurationError
 from desktop.views.bridge import EventBridge
+from desktop.views.connections.details import DetailsPanel
 from desktop.views.connections.dialog import ConnectDialog, ConnectRequest
-from desktop.views.connections.model import HEADERS, Column
+from desktop.views.connections.model import HEADERS, Column, ConnectionsFilter, ConnectionsModel
+from desktop.views.context import ShellContext
 from desktop.views.login_dialog import LoginDialog
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background
 
 if TYPE_CHECKING:
     from desktop.services.auth.signin import SignIn
     from desktop.services.connections.service import ConnectionSummary
-    from desktop.views.pages.connections import ConnectionsPage
 
 log = logging.getLogger(__name__)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -45,15 +45,42 @@ def csv_cell(text: str) -> str:
     return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
-class ConnectionActions(QObject):
-    """The page's actions and the background work behind them."""
+class ConnectionsView(Protocol):
+    """What the actions use of the Connections page, named here so this module never imports it.
 
-    def __init__(self, page: ConnectionsPage) -> None:
-        super().__init__(page)
-        self.page = page
-        self.service = page.context.connections
-        self.actor = page.context.actor
-        self.clock = SystemClock()
+    The page builds the actions before its grid; it calls :meth:`ConnectionActions.update` only
+    once every member below exists, so nothing here needs probing.
+    """
+
+    context: ShellContext
+    model: ConnectionsModel
+    proxy: ConnectionsFilter
+    details: DetailsPanel
+    buttons: dict[str, QPushButton]
+    export_button: QPushButton
+
+    def selected(self) -> ConnectionSummary | None: ...
+    def select_connection(self, connection_id: int) -> None: ...
+    def show_rows(self, rows: list[ConnectionSummary]) -> None: ...
+    def set_busy(self, message: str | None) -> None: ...
+    def say(self, message: str, *, error: bool = False) -> None: ...
+
+
+class ConnectionActions(QObject):
+    """The page's actions and the background work behind them.
+
+    ``view`` is the page as the actions see it; ``widget`` is the same page as a Qt parent (for
+    the actions, dialogs and background operations).
+    """
+
+    def __init__(self, view: ConnectionsView, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.page = view
+        self.widget = widget
+        services = view.context.services
+        self.service = services.connections
+        self.actor = view.context.actor
+        self.clock = services.clock
         self.running: str | None = None
         self.connect_dialog: ConnectDialog | None = None
         self.login_dialog: LoginDialog | None = None
@@ -61,11 +88,11 @@ class ConnectionActions(QObject):
         self.last_export: Path | None = None
 
         def make(text: str, keys: QKeySequence | str, slot: Callable[[], None]) -> QAction:
-            action = QAction(text, page)
+            action = QAction(text, widget)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(lambda _checked=False: slot())  # not the checked flag as an argument
-            page.addAction(action)
+            widget.addAction(action)
             return action
 
         self.connect_action = make("&Connect…", "Ctrl+N", self.begin_connect)
@@ -81,8 +108,8 @@ class ConnectionActions(QObject):
         self._reload_soon.setInterval(250)
         self._reload_soon.timeout.connect(self.reload)
         self.bridge: EventBridge | None = None
-        if page.context.bus is not None:
-            self.bridge = EventBridge(page.context.bus, self)
+        if view.context.bus is not None:
+            self.bridge = EventBridge(view.context.bus, self)
             self.bridge.events_arrived.connect(self._on_bridge_events_arrived)
 
     # --- what may be done now ---------------------------------------------------------------
@@ -108,11 +135,11 @@ class ConnectionActions(QObject):
     def update(self) -> None:
         """Enable each action for the selected row and the actor; the tooltip says why not."""
         page = self.page
-        row = page.selected() if hasattr(page, "table") else None
+        row = page.selected()
         busy = f"Wait for “{self.running}” to finish" if self.running else None
         manage = self._why_not_manage()
         use = self._why_not_use(row)
-        has_rows = hasattr(page, "model") and page.model.rowCount() > 0
+        has_rows = page.model.rowCount() > 0
         plans: list[tuple[QAction, str | None, str]] = [
             (self.connect_action, manage or busy, "Connect an organization to QuickBooks Online or Xero (Ctrl+N)"),
             (self.reconnect_action, manage or (None if row else "Select a connection first") or busy,
@@ -125,7 +152,7 @@ class ConnectionActions(QObject):
             (self.export_action, None if has_rows else "Nothing to export yet",
              "Save the grid as a CSV file (Ctrl+E)"),
         ]
-        buttons = getattr(page, "buttons", {})
+        buttons = page.buttons
         by_action = {self.connect_action: "connect", self.reconnect_action: "reconnect",
                      self.test_action: "test", self.refresh_action: "refresh",
                      self.disconnect_action: "disconnect"}
@@ -136,9 +163,8 @@ class ConnectionActions(QObject):
             if button is not None:
                 button.setEnabled(reason is None)
                 button.setToolTip(reason or tip)
-        if hasattr(page, "export_button"):
-            page.export_button.setEnabled(self.export_action.isEnabled())
-            page.export_button.setToolTip(self.export_action.toolTip())
+        page.export_button.setEnabled(self.export_action.isEnabled())
+        page.export_button.setToolTip(self.export_action.toolTip())
 
     # --- loading ----------------------------------------------------------------------------
     def reload(self) -> None:
@@ -146,14 +172,14 @@ class ConnectionActions(QObject):
             self.page.show_rows([])
             return
         service = self.service
-        run_in_background(self.page, lambda _p: service.summaries(), on_success=self.page.show_rows,
+        run_in_background(self.widget, lambda _p: service.summaries(), on_success=self.page.show_rows,
                           on_failure=self._on_failed, label="Loading connections")
 
     def load_details(self, connection_id: int) -> None:
         if self.service is None:
             return
         service = self.service
-        run_in_background(self.page, lambda _p: details_for(service, connection_id),
+        run_in_background(self.widget, lambda _p: details_for(service, connection_id),
                           on_success=self.page.details.show_details, on_failure=self._on_failed,
                           label="Reading connection details")
 
@@ -176,7 +202,7 @@ class ConnectionActions(QObject):
             if update.message:
                 self.page.set_busy(update.message)
 
-        run_in_background(self.page, fn, on_success=succeeded, on_failure=self._on_failed,
+        run_in_background(self.widget, fn, on_success=succeeded, on_failure=self._on_failed,
                           on_progress=progressed, label=self.running)
 
     def _on_failed(self, exc: BaseException) -> None:
@@ -202,7 +228,7 @@ class ConnectionActions(QObject):
         if self._why_not_manage() is not None:
             return
         orgs = [s.org_code for s in self.page.model.summaries()]
-        dialog = ConnectDialog(self._lookup, orgs=orgs, fixed=fixed, parent=self.page)
+        dialog = ConnectDialog(self._lookup, orgs=orgs, fixed=fixed, parent=self.widget)
         if fixed is None and self.page.context.demo:
             dialog.select(Platform.QBO, Environment.LOCAL)
         dialog.accepted.connect(lambda: self.open_sign_in(dialog.request(), tenant_id))
@@ -235,7 +261,7 @@ class ConnectionActions(QObject):
     def _open_login(self, request: ConnectRequest, sign_in: SignIn[ConnectionSummary]) -> None:
         self.page.say(f"Sign in to {platform_label(request.platform)} in the window that opened.")
         dialog = LoginDialog(sign_in, title=f"Connect {request.org_code} to {platform_label(request.platform)}",
-                             parent=self.page)
+                             parent=self.widget)
         dialog.finished_ok.connect(self._on_login_finished_ok)
         dialog.rejected.connect(lambda: self.page.say("Not connected: the sign-in was closed."))
         self.login_dialog = dialog
@@ -290,7 +316,7 @@ class ConnectionActions(QObject):
         ledger = platform_label(row.platform)
         box = QMessageBox(QMessageBox.Icon.Warning, "Disconnect this ledger?",
                           f"Disconnect {row.org_code} from {ledger} company “{row.company_name}”?",
-                          QMessageBox.StandardButton.Cancel, self.page)
+                          QMessageBox.StandardButton.Cancel, self.widget)
         box.setInformativeText(
             f"The app will revoke its access at {ledger} and delete the sign-in from this computer's keyring. "
             f"Syncing for {row.org_code} stops until someone connects it again. Nothing in the ledger or "
@@ -317,7 +343,7 @@ class ConnectionActions(QObject):
 
     # --- export ---------------------------------------------------------------------------------
     def choose_export(self) -> None:
-        dialog = QFileDialog(self.page, "Export connections", "connections.csv", "CSV files (*.csv)")
+        dialog = QFileDialog(self.widget, "Export connections", "connections.csv", "CSV files (*.csv)")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("csv")
         dialog.fileSelected.connect(lambda path: self.export_csv(Path(path)))
@@ -340,4 +366,4 @@ class ConnectionActions(QObject):
             self.last_export = path
             self.page.say(f"Exported {count} connection{'s' if count != 1 else ''} to {path}.")
 
-        run_in_background(self.page, write, on_success=done, on_failure=self._on_failed, label="Exporting")
+        run_in_background(self.widget, write, on_success=done, on_failure=self._on_failed, label="Exporting")

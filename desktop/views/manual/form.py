@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.services.domain import ManualEntryPath
 from desktop.services.manual_entry import ManualForm, Prepared
-from desktop.services.store.models import ManualEntryPath
 from desktop.views.pages.base import Card, label
 from desktop.views.returns.detail import amount, fill_table, make_table
 

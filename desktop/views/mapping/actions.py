@@ -16,19 +16,25 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop.services.errors import AppError
 from desktop.services.mapping.diff import RuleDiff
+from desktop.services.mapping.impact import MappingImpact
 from desktop.services.mapping.io import dumps, export_document, loads, rules_from_document
 from desktop.services.mapping.service import MappingService, MappingSetView
+from desktop.services.org_directory import OrganizationDirectory
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.mapping.dialogs import PreviewDialog, SaveDialog
 from desktop.views.mapping.editor import MappingEditor
-from desktop.views.mapping.impact import OrgBundle, ReturnImpact, load_bundle, organization_codes, recent_impact
+from desktop.views.mapping.impact import OrgBundle, ReturnImpact, load_bundle, recent_impact
 from desktop.views.ops import run_in_background
 
 log = logging.getLogger(__name__)
 
 
 class MappingActions(QObject):
-    """Drives one :class:`MappingEditor` against a :class:`MappingService`."""
+    """Drives one :class:`MappingEditor` against a :class:`MappingService`.
+
+    ``impact`` answers the preview on recent returns and ``organizations`` fills the picker; both
+    come from the shell's services (None of either: that part says it is unavailable).
+    """
 
     organizations_loaded = Signal(list)
     loaded = Signal(str)
@@ -38,10 +44,13 @@ class MappingActions(QObject):
     exported = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, editor: MappingEditor, service: MappingService) -> None:
+    def __init__(self, editor: MappingEditor, service: MappingService, impact: MappingImpact | None,
+                 organizations: OrganizationDirectory | None) -> None:
         super().__init__(editor)
         self.editor = editor
         self.service = service
+        self.impact = impact
+        self.organizations = organizations
         self.dialog: Any = None
         self._current = ""
         e = editor
@@ -72,7 +81,8 @@ class MappingActions(QObject):
 
     # --- loading ----------------------------------------------------------------------------------
     def reload_organizations(self) -> None:
-        run_in_background(self.editor, lambda _p: organization_codes(self.service),
+        directory = self.organizations
+        run_in_background(self.editor, lambda _p: directory.names() if directory is not None else [],
                           on_success=self._on_organizations, on_failure=self._fail("Loading organizations"),
                           label="Load organizations")
 
@@ -166,8 +176,12 @@ class MappingActions(QObject):
         bundle, rules = self.editor.bundle, self.editor.rules
         if bundle is None or not self.editor.buttons["preview"].isEnabled():
             return
+        impact = self.impact
+        if impact is None:
+            self.editor.say("The preview on recent returns is not available in this window.", error=True)
+            return
         self.editor.say(f"Checking {bundle.org}'s recent returns against the edited rules…")
-        run_in_background(self.editor, lambda _p: recent_impact(self.service, bundle.org, bundle.rules, rules,
+        run_in_background(self.editor, lambda _p: recent_impact(impact, bundle.org, bundle.rules, rules,
                                                                 bundle.snapshot),
                           on_success=lambda result: self._on_previewed(bundle.org, *result),
                           on_failure=self._fail("Preview"), label="Preview mapping on recent returns")

@@ -20,13 +20,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,42 +39,10 @@ from desktop.views.mapping.editing import CodeRef, TargetRef, apply_drop, code_s
 from desktop.views.mapping.impact import OrgBundle
 from desktop.views.mapping.ledger_model import LedgerFilter, LedgerTreeModel
 from desktop.views.mapping.rules_model import Column, RulesFilter, RulesModel, problems_by_row
+from desktop.views.mapping.widgets import RULE_WIDTHS, fit_tree, plain_tree, unique_keys
 from desktop.views.pages.base import Card, label
 
 log = logging.getLogger(__name__)
-_WIDTHS = {Column.CHECK: 84, Column.COMPONENT: 168, Column.REASON: 104, Column.DISPOSITION: 92, Column.CHANNEL: 76,
-           Column.WAREHOUSE: 84, Column.CURRENCY: 70, Column.JURISDICTION: 110, Column.PRIORITY: 60,
-           Column.ACCOUNT: 220, Column.TAX_CODE: 150, Column.ITEM: 150, Column.TRACKING: 130, Column.NOTE: 160}
-
-
-def _tree(name: str) -> QTreeView:
-    tree = QTreeView()
-    tree.setObjectName(name)
-    tree.setUniformRowHeights(True)
-    tree.setAlternatingRowColors(True)
-    tree.setAnimated(False)
-    return tree
-
-
-def _unique(first: QKeySequence, standard: QKeySequence.StandardKey) -> list[QKeySequence]:
-    """``first`` plus the platform's own keys for ``standard``, without duplicates (a duplicate
-    shortcut is ambiguous, and Qt then triggers neither)."""
-    out = [first]
-    for key in QKeySequence.keyBindings(standard):
-        if key not in out:
-            out.append(key)
-    return out
-
-
-def _fit(tree: QTreeView, detail: int) -> None:
-    """Name column takes the room, detail column a fixed share (set after every model reset)."""
-    header = tree.header()
-    header.setStretchLastSection(False)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-    header.resizeSection(1, detail)
-
-
 class MappingEditor(QWidget):
     """One organization's rules at a time; ``bundle`` is what was loaded, ``rules`` what is edited."""
 
@@ -132,9 +98,9 @@ class MappingEditor(QWidget):
         row.addWidget(self.version_label)
         row.addStretch(1)
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcuts(_unique(QKeySequence("Ctrl+Z"), QKeySequence.StandardKey.Undo))
+        self.undo_action.setShortcuts(unique_keys(QKeySequence("Ctrl+Z"), QKeySequence.StandardKey.Undo))
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcuts(_unique(QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo))
+        self.redo_action.setShortcuts(unique_keys(QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo))
         self.buttons: dict[str, QPushButton] = {}
         for key, text, tip in (
                 ("undo", "Undo", "Undo the last change (Ctrl+Z)"), ("redo", "Redo", "Redo (Ctrl+Shift+Z)"),
@@ -168,7 +134,7 @@ class MappingEditor(QWidget):
         self.codes_hint = label("Drag a code onto an account, tax code, item or tracking option.", "CardHint",
                                 wrap=True)
         left.layout_.addWidget(self.codes_hint)
-        self.code_view = _tree("MappingCodes")
+        self.code_view = plain_tree("MappingCodes")
         self.code_view.setModel(self.code_model)
         self.code_view.setDragEnabled(True)
         self.code_view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
@@ -190,7 +156,7 @@ class MappingEditor(QWidget):
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         head.addWidget(self.search_edit)
         right.layout_.addLayout(head)
-        self.ledger_view = _tree("MappingLedger")
+        self.ledger_view = plain_tree("MappingLedger")
         self.ledger_view.setModel(self.ledger_filter)
         self.ledger_view.setAcceptDrops(True)
         self.ledger_view.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
@@ -248,7 +214,7 @@ class MappingEditor(QWidget):
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setStretchLastSection(True)
-        for column, width in _WIDTHS.items():
+        for column, width in RULE_WIDTHS.items():
             header.resizeSection(column, width)
         card.layout_.addWidget(self.table, 1)
         return card
@@ -302,8 +268,8 @@ class MappingEditor(QWidget):
         self.rules_model.set_rules(bundle.rules)
         self.code_model.set_codes(bundle.codes)
         self.code_view.expandAll()
-        _fit(self.code_view, 200)
-        _fit(self.ledger_view, 190)
+        fit_tree(self.code_view, 200)
+        fit_tree(self.ledger_view, 190)
         platform = bundle.snapshot.ledger_name if bundle.snapshot is not None else "Ledger"
         self.ledger_title.setText(platform if bundle.snapshot is None else f"{platform} · chart of accounts")
         self.set_enabled_for(bundle)

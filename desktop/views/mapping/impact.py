@@ -1,9 +1,9 @@
 """What the Mappings page loads for one organization, and which recent returns an edit re-routes.
 
-Qt-free and run only through ``run_in_background``: both read the database. Everything here
-goes through :class:`~desktop.services.mapping.service.MappingService` except the list of recent
-returns, which the service does not offer yet (see the report: ``MappingService.impact`` would
-be its home); it reads them the way ``MappingService.contexts_in_use`` does.
+Qt-free and run only through ``run_in_background``: both read the database, through the services
+(:class:`~desktop.services.mapping.service.MappingService` for the bundle,
+:class:`~desktop.services.mapping.impact.MappingImpact` for the recent returns); this module only
+gathers and words what they return.
 """
 
 from __future__ import annotations
@@ -12,21 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
-
-from desktop.services.domain import Component, OrgSettings
+from desktop.services.domain import Component
+from desktop.services.mapping.impact import MappingImpact
 from desktop.services.mapping.model import MappingTarget, MatchContext, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
-from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.service import MappingService, MappingSetView, VersionInfo
-from desktop.services.mapping.validate import contexts_for_return
 from desktop.services.rms.context import KNOWN_FEE_TYPES
-from desktop.services.rms.records import from_row
-from desktop.services.store.models import Organization, Return, ReturnSyncStatus
 from desktop.views.mapping.editing import CHANNELS, CodeRef, target_label
 
-__all__ = ["OrgBundle", "ReturnImpact", "load_bundle", "organization_codes", "recent_impact"]
+__all__ = ["OrgBundle", "ReturnImpact", "load_bundle", "recent_impact"]
 
 
 @dataclass(frozen=True)
@@ -99,12 +93,6 @@ class ReturnImpact:
     changes: tuple[str, ...]
 
 
-def _same(a: MappingTarget | None, b: MappingTarget | None) -> bool:
-    def key(t: MappingTarget | None) -> tuple[object, ...] | None:
-        return None if t is None else (t.account_id, t.item_id, t.tax_code, t.tracking)
-    return key(a) == key(b)
-
-
 def _show(target: MappingTarget | None, snapshot: ReferenceSnapshot | None, component: Component) -> str:
     if target is None:
         return "no rule"
@@ -117,49 +105,17 @@ def _show(target: MappingTarget | None, snapshot: ReferenceSnapshot | None, comp
     return text or "nothing"
 
 
-def recent_impact(service: MappingService, org: str, old_rules: Sequence[Rule], new_rules: Sequence[Rule],
+def recent_impact(impact: MappingImpact, org: str, old_rules: Sequence[Rule], new_rules: Sequence[Rule],
                   snapshot: ReferenceSnapshot | None, *, limit: int = 500) -> tuple[int, list[ReturnImpact]]:
     """How many recent returns were checked, and those whose ledger documents would change.
 
-    A return's documents change when any context it resolves (line, fee, tax, refund, clearing)
-    lands on a different account, item, tax code or tracking under ``new_rules`` than under
-    ``old_rules``. Superseded revisions are skipped; returns already posted are listed too (their
-    ledger documents stay as posted, but a re-post or reconciliation would differ).
+    The service (:meth:`MappingImpact.recent`) finds them; this words each change with the names
+    the editor shows (``context: old target → new target``).
     """
     codes = snapshot.account_codes() if snapshot is not None else None
-    old, new = Resolver(old_rules, account_codes=codes), Resolver(new_rules, account_codes=codes)
-    with service.db.session() as session:
-        o = MappingService._org(session, org)
-        settings = OrgSettings.from_json(o.settings)
-        rows = session.execute(
-            sa.select(Return).where(Return.organization_id == o.id,
-                                    Return.sync_status != ReturnSyncStatus.SUPERSEDED)
-            .order_by(Return.rms_updated_at.desc(), Return.id.desc()).limit(limit)
-            .options(selectinload(Return.lines), selectinload(Return.fees), selectinload(Return.tax_lines))
-        ).scalars().all()
-        checked = 0
-        out: list[ReturnImpact] = []
-        for row in rows:
-            try:
-                record = from_row(row)
-            except ValueError:  # a placeholder of a return quarantined at ingest: nothing to resolve
-                continue
-            checked += 1
-            changes: list[str] = []
-            for ctx in dict.fromkeys(contexts_for_return(record, settings)):
-                before, after = old.resolve(ctx), new.resolve(ctx)
-                if not _same(before, after):
-                    changes.append(f"{ctx.describe()}: {_show(before, snapshot, ctx.component)} → "
-                                   f"{_show(after, snapshot, ctx.component)}")
-            if changes:
-                out.append(ReturnImpact(row.rma_number, row.rms_id, row.revision, row.sync_status.value,
-                                        row.rms_updated_at, row.currency, tuple(changes)))
-    return checked, out
-
-
-def organization_codes(service: MappingService) -> list[tuple[str, str]]:
-    """(code, name) of every organization, for the picker when no connection service is wired."""
-    with service.db.session() as session:
-        return [(c, n) for c, n in session.execute(sa.select(Organization.code, Organization.name)
-                                                   .order_by(Organization.code)).all()]
-
+    checked, found = impact.recent(org, old_rules, new_rules, codes, limit=limit)
+    return checked, [
+        ReturnImpact(r.rma, r.rms_id, r.revision, r.status, r.updated_at, r.currency, tuple(
+            f"{c.context.describe()}: {_show(c.before, snapshot, c.context.component)} → "
+            f"{_show(c.after, snapshot, c.context.component)}" for c in r.changes))
+        for r in found]

@@ -1,20 +1,6 @@
-"""The main window's pages, in sidebar order (Ctrl+1 … Ctrl+8 follow this order)."""
+"""The main window's pages, one module each; :mod:`desktop.views.pages.catalog` lists them in sidebar order.
 
-from __future__ import annotations
-
-from desktop.views.pages.audit_log import AuditLogPage
-from desktop.views.pages.base import Page, PageInfo
-from desktop.views.pages.connections import ConnectionsPage
-from desktop.views.pages.dashboard import DashboardPage
-from desktop.views.pages.manual_entry import ManualEntryPage
-from desktop.views.pages.mappings import MappingsPage
-from desktop.views.pages.reconciliation import ReconciliationPage
-from desktop.views.pages.returns import ReturnsPage
-from desktop.views.pages.settings import SettingsPage
-
-PAGE_CLASSES: tuple[type[Page], ...] = (
-    DashboardPage, ConnectionsPage, MappingsPage, ReturnsPage,
-    ReconciliationPage, ManualEntryPage, AuditLogPage, SettingsPage,
-)
-
-__all__ = ["PAGE_CLASSES", "Page", "PageInfo"]
+Deliberately empty: the feature folders (``views/mapping``, ``views/settings``, …) import
+``pages.base``, and Python runs this file first — were it to import every page, each page would
+import its own feature folder back (an import cycle that made a feature module fail to import on its own).
+"""

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,111 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.audit_trail import CATEGORIES, SORT_KEYS, AuditEntry, AuditFilter
+from desktop.services.audit_trail import CATEGORIES, AuditEntry, AuditFilter
+from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.csv_export import choose_and_export, csv_cell
-from desktop.views.log_dock import DISABLED_BUTTONS
 from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
     from desktop.services.audit import ChainReport
     from desktop.services.audit_trail import AuditTrail
 
-Index = QModelIndex | QPersistentModelIndex
-PAGE_SIZE = 500
-HEADERS = ("#", "Time", "Who", "Action", "Target", "Organization", "Details")
 OK_COLOUR, BAD_COLOUR = "#2f9e62", "#e5484d"
-
-
-def details_text(details: dict[str, Any]) -> str:
-    """``key: value · key: value`` — the details on one line, for the grid."""
-    return " · ".join(f"{k}: {v}" for k, v in details.items() if v not in (None, "", [], {}))
-
-
-def action_text(action: str) -> str:
-    """``user.role_changed`` → ``User · role changed``."""
-    subject, _, what = action.partition(".")
-    return f"{subject.replace('_', ' ').capitalize()} · {what.replace('_', ' ')}" if what else action
-
-
-class AuditLogModel(QAbstractTableModel):
-    """Entries in windows: ``more_wanted(offset)`` asks the page to load the next one."""
-
-    more_wanted = Signal(int)
-    sort_changed = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[AuditEntry] = []
-        self.total = 0
-        self.loading = False
-        self.sort_key = "seq"
-        self.descending = True
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(HEADERS):
-            return HEADERS[section]
-        return None
-
-    def entry_at(self, row: int) -> AuditEntry:
-        return self._rows[row]
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        entry = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(entry, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 6:
-            return json.dumps(entry.details, indent=1, ensure_ascii=False)
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    @staticmethod
-    def display(entry: AuditEntry, column: int) -> str:
-        values = (str(entry.seq), f"{entry.occurred_at.astimezone():%Y-%m-%d %H:%M:%S}", entry.actor,
-                  action_text(entry.action), entry.target or "", entry.organization or "",
-                  details_text(entry.details))
-        return values[column] if 0 <= column < len(values) else ""
-
-    # -- lazy loading ------------------------------------------------------------------------------
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and not self.loading and len(self._rows) < self.total
-
-    def fetchMore(self, parent: Index) -> None:
-        if self.canFetchMore(parent):
-            self.loading = True
-            self.more_wanted.emit(len(self._rows))
-
-    def reset(self, total: int, first: list[AuditEntry]) -> None:
-        self.beginResetModel()
-        self.total = total
-        self._rows = list(first)
-        self.loading = False
-        self.endResetModel()
-
-    def append_page(self, offset: int, entries: list[AuditEntry]) -> None:
-        self.loading = False
-        if offset != len(self._rows) or not entries:  # a stale page (the filter changed meanwhile)
-            return
-        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(entries) - 1)
-        self._rows.extend(entries)
-        self.endInsertRows()
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sorting happens in the database: remember the order and ask the page to reload."""
-        keys = (*SORT_KEYS, "seq")  # one per column; the details column sorts by sequence
-        self.sort_key = keys[column] if 0 <= column < len(keys) else "seq"
-        self.descending = order == Qt.SortOrder.DescendingOrder
-        self.sort_changed.emit()
 
 
 class AuditLogPage(Page):
@@ -151,7 +58,7 @@ class AuditLogPage(Page):
     )
 
     def build(self) -> None:
-        self.trail: AuditTrail | None = self.context.extras.get("audit_trail")
+        self.trail: AuditTrail | None = self.context.services.audit_trail
         self.actor = self.context.actor
         self.last_report: ChainReport | None = None
         self.last_export: Path | None = None
@@ -363,7 +270,7 @@ class AuditLogPage(Page):
             self.verify_action.setEnabled(True)
             self.verify_button.setEnabled(True)
             self.set_busy(None)
-            when = f"{self.context.clock.now().astimezone():%H:%M}" if self.context.clock else "just now"
+            when = f"{self.context.services.clock.now().astimezone():%H:%M}"
             if report.intact:
                 text, colour = f"✓ Chain intact · {report.entries:,} entries checked · {when}", OK_COLOUR
             else:

@@ -128,7 +128,7 @@ class ConnectionsPage(Page):
                                 "Returns pulled by cursor; accounting status written back.", "Not connected"),
         }
         self.add_row(*self.tiles.values())
-        self.actions_ = ConnectionActions(self)
+        self.actions_ = ConnectionActions(self, self)
         self.model = ConnectionsModel(self.actions_.clock.now, self)
         self.proxy = ConnectionsFilter(self)
         self.proxy.setSourceModel(self.model)

@@ -55,9 +55,7 @@ class DashboardPage(Page):
 
     def build(self) -> None:
         ctx = self.context
-        self.service: DashboardService | None = None
-        if ctx.database is not None and ctx.clock is not None:
-            self.service = DashboardService(ctx.database, ctx.connections, ctx.scheduler, ctx.clock)
+        self.service: DashboardService | None = ctx.services.dashboard
         self.data: DashboardData | None = None
         self._op: BackgroundOperation[Any] | None = None
         self._again = False
@@ -293,7 +291,7 @@ class DashboardPage(Page):
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
-        now = self.context.clock.now()
+        now = self.context.services.clock.now()
         rows: list[tuple[str, str]] = []
         for c in data.connections:
             colour = STATES.get(c.state, ("", "#7b8594"))[1]
@@ -331,7 +329,7 @@ class DashboardPage(Page):
         for button, tip in ((self.sync_button, "Ingest, post and pull now (Ctrl+R)"),
                             (self.pause_button, "Resume scheduled sync" if paused else "Stop scheduled sync")):
             button.setEnabled(ready)
-            button.setToolTip(tip if allowed else NO_PERMISSION if self.context.scheduler is not None
+            button.setToolTip(tip if allowed else NO_PERMISSION if self.context.services.scheduler is not None
                               else "Sync is not running in this window")
 
     def _say(self, message: str) -> None:

@@ -27,7 +27,8 @@ class MappingsPage(Page):
     def build(self) -> None:
         self.editor: MappingEditor | None = None
         self.actions_: MappingActions | None = None
-        service = self.context.mapping
+        services = self.context.services
+        service = services.mapping
         if service is None:
             self.add_empty_state(
                 "No mapping set yet",
@@ -45,7 +46,7 @@ class MappingsPage(Page):
             "Organizations appear here once the returns system has been read or a ledger connected. "
             "Each keeps its own versioned mapping.", action="Go to Connections", target="connections")
         self.empty_state.setVisible(False)
-        self.actions_ = MappingActions(self.editor, service)
+        self.actions_ = MappingActions(self.editor, service, services.mapping_impact, services.organizations)
         self.actions_.organizations_loaded.connect(self._on_actions_organizations_loaded)
         self.actions_.reload_organizations()
 

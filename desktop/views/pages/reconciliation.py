@@ -1,14 +1,15 @@
 """Reconciliation: where RMS totals and ledger totals disagree, and why.
 
-Thin view over ``ReconcileService`` (``context.extras["reconcile"]``): every read, run and review
-goes through ``run_in_background``; permissions and audit live in the service.
+Thin view over ``ReconcileService`` (``context.services.reconcile``): every read, run and review
+goes through ``run_in_background``; permissions and audit live in the service. The organization
+picker reads ``context.services.organizations``; the page never opens a database session.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -27,12 +27,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.services.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, PageInfo, label
+from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
 from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel, grouped
 from desktop.views.reconcile.report import currency_totals, report_html, write_csv, write_pdf
+
+if TYPE_CHECKING:
+    from desktop.services.org_directory import OrganizationDirectory
+    from desktop.services.reconcile.service import ReconcileService
 
 
 class ReconciliationPage(Page):
@@ -48,8 +54,10 @@ class ReconciliationPage(Page):
     )
 
     def build(self) -> None:
-        self.service: Any = self.context.extras.get("reconcile")
-        if self.service is None or self.context.database is None:
+        services = self.context.services
+        service = services.reconcile
+        self.directory: OrganizationDirectory | None = services.organizations
+        if service is None or self.directory is None:
             self.add_empty_state(
                 "Nothing to reconcile yet",
                 "Reconciliation runs after each sync. When the books and the returns system agree, this "
@@ -57,12 +65,15 @@ class ReconciliationPage(Page):
                 action="View returns", target="returns",
             )
             return
+        self.service: ReconcileService = service
         self.totals: dict[str, Any] | None = None
         self._build_controls()
         self._build_cards()
         self._build_grid()
         self._build_shortcuts()
-        run_in_background(self, lambda _p: self._org_codes(), on_success=self._on_orgs, label="Load organizations")
+        directory = self.directory
+        run_in_background(self, lambda _p: directory.active_codes(), on_success=self._on_orgs,
+                          label="Load organizations")
 
     # --- layout -----------------------------------------------------------------------------------
     def _build_controls(self) -> None:
@@ -161,13 +172,15 @@ class ReconciliationPage(Page):
             grid2.addWidget(b)
         actions.addLayout(grid2)
         right.layout_.addLayout(actions)
-        self.accept_button.clicked.connect(lambda: self._ask_note("accept"))
-        self.resolve_button.clicked.connect(lambda: self._ask_note("resolve"))
-        self.repost_button.clicked.connect(self._repost)
-        self.adopt_button.clicked.connect(self._adopt)
-        self.void_button.clicked.connect(self._void)
-        self.adjust_button.clicked.connect(self._adjust)
-        self.pack_button.clicked.connect(self._audit_pack)
+        self.actions_ = VarianceActions(self, self, self.service)
+        a = self.actions_
+        self.accept_button.clicked.connect(lambda: a.ask_note("accept"))
+        self.resolve_button.clicked.connect(lambda: a.ask_note("resolve"))
+        self.repost_button.clicked.connect(a.repost)
+        self.adopt_button.clicked.connect(a.adopt)
+        self.void_button.clicked.connect(a.void)
+        self.adjust_button.clicked.connect(a.adjust)
+        self.pack_button.clicked.connect(a.audit_pack)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -182,23 +195,15 @@ class ReconciliationPage(Page):
     def _build_shortcuts(self) -> None:
         for keys, slot in (("Ctrl+R", self.run_reconciliation), ("Ctrl+F", self.search.setFocus),
                            ("Ctrl+E", self._export_csv), ("Ctrl+P", self._export_pdf),
-                           ("Ctrl+Shift+A", lambda: self._ask_note("accept"))):
+                           ("Ctrl+Shift+A", lambda: self.actions_.ask_note("accept"))):
             QShortcut(QKeySequence(keys), self, slot)
 
     # --- data -------------------------------------------------------------------------------------
-    def _org_codes(self) -> list[str]:
-        import sqlalchemy as sa
-
-        from desktop.services.store.models import Organization
-
-        with self.context.database.session() as s:
-            return list(s.scalars(sa.select(Organization.code).where(Organization.is_active.is_(True))
-                                  .order_by(Organization.code)))
-
     def activated(self) -> None:
         """Organizations connected since the page was built appear in the picker."""
-        if hasattr(self, "org_box"):
-            run_in_background(self, lambda _p: self._org_codes(), on_success=self._on_orgs,
+        directory = self.directory
+        if hasattr(self, "org_box") and directory is not None:
+            run_in_background(self, lambda _p: directory.active_codes(), on_success=self._on_orgs,
                               label="Load organizations")
 
     def _on_orgs(self, codes: list[str]) -> None:
@@ -225,8 +230,6 @@ class ReconciliationPage(Page):
     def reload(self) -> None:
         if not self.org:
             return
-        from desktop.services.store.models import VarianceStatus
-
         text = self.status_box.currentText()
         status = None if text == "all" else VarianceStatus(text)
         org, service = self.org, self.service
@@ -311,104 +314,18 @@ class ReconciliationPage(Page):
         self.adjust_button.setEnabled(is_open and bool(row and row.get("difference_minor")))
         self.pack_button.setEnabled(bool(row and row.get("rma")))
 
-    def _actor(self) -> Any:
-        from desktop.views.returns.services import services_for
-
-        svc = services_for(self.context)
-        return svc.actor if svc else None
-
-    def _ask_note(self, what: str) -> None:
-        row = self.current_row()
-        if row is None:
-            return
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Accept variance" if what == "accept" else "Resolve variance")
-        dialog.setLabelText("Note for the audit log (why this is fine / what was corrected):")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.textValueSelected.connect(lambda note: self.review(what, int(row["id"]), note))
-        dialog.open()
-        self.note_dialog = dialog
-
     def review(self, what: str, variance_id: int, note: str) -> None:
         """Accept or resolve through the service (permission-checked, audited), then refresh."""
-        actor, service = self._actor(), self.service
-        fn = service.accept if what == "accept" else service.resolve
-        run_in_background(self, lambda _p: fn(actor, variance_id, note), on_success=lambda _r: self.reload(),
-                          label=f"{what.capitalize()} variance")
-
-    def _manual(self) -> Any:
-        from desktop.views.returns.services import services_for
-
-        svc = services_for(self.context)
-        return svc.manual if svc else None
-
-    def _repost(self) -> None:
-        row, manual, actor, org = self.current_row(), self._manual(), self._actor(), self.org
-        if row and manual:
-            rma = str(row["rma"])
-            run_in_background(self, lambda _p: manual.replan(actor, org, rma), on_success=lambda _r: self.reload(),
-                              label="Re-post")
-
-    def _adopt(self) -> None:
-        row, manual, actor = self.current_row(), self._manual(), self._actor()
-        if not (row and manual):
-            return
-        key = str(row["key"])
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Adopt ledger document")
-        dialog.setLabelText("This document is already in the ledger as number:")
-        dialog.setTextValue(str(row.get("ledger_id") or ""))
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.textValueSelected.connect(lambda number: run_in_background(
-            self, lambda _p: manual.adopt_document(actor, key, number), on_success=lambda _r: self.reload(),
-            label="Adopt"))
-        dialog.open()
-
-    def _void(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
-        row, manual, actor = self.current_row(), self._manual(), self._actor()
-        if not (row and manual):
-            return
-        key = str(row["key"])
-        box = QMessageBox(QMessageBox.Icon.Warning, "Void duplicate",
-                          f"Void the duplicate {row.get('doc_type')} {row.get('ledger_id')} in the ledger?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.accepted.connect(lambda: run_in_background(self, lambda _p: manual.void(actor, key),
-                                                       on_success=lambda _r: self.reload(), label="Void"))
-        box.open()
-
-    def _adjust(self) -> None:
-        from desktop.views.reconcile.adjust_dialog import AdjustDialog, adjust_service_for
-
-        row = self.current_row()
-        if row is None:
-            return
-        self.adjust_dialog = AdjustDialog(self, adjust_service_for(self.context), self._actor(), self.org, row,
-                                          lambda key: self.status_label.setText(f"Adjusting journal queued ({key})."))
-        self.adjust_dialog.open()
-
-    def _audit_pack(self) -> None:
-        row = self.current_row()
-        if row is None or not row.get("rma"):
-            return
-        rma = str(row["rma"])
-        dialog = QFileDialog(self, "Save audit pack", f"audit-pack-{self.org}-{rma}.json", "JSON files (*.json)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("json")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda chosen: self.save_audit_pack(rma, Path(chosen)))
-        dialog.open()
+        self.actions_.review(what, variance_id, note)
 
     def save_audit_pack(self, rma: str, path: Path) -> None:
         """RMS record → mapping version → payload → ledger response → status, as one JSON file."""
-        from desktop.services.reconcile import audit_pack
+        self.actions_.save_audit_pack(rma, path)
 
-        db, org = self.context.database, self.org
-        run_in_background(self, lambda _p: audit_pack.write(audit_pack.build(db, org, rma), path),
-                          on_success=lambda p: self.status_label.setText(f"Saved the audit pack to {p.name}."),
-                          label="Audit pack")
+    @property
+    def adjust_dialog(self) -> Any:
+        """The open "Create adjusting entry" dialog, if any."""
+        return self.actions_.adjust_dialog
 
     # --- exports ----------------------------------------------------------------------------------
     def _export_csv(self) -> None:

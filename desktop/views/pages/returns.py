@@ -15,18 +15,15 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QTableView,
 )
 
 from desktop.services.returns_query import ATTENTION, ReturnDetail, ReturnFilter
@@ -34,15 +31,13 @@ from desktop.views.bridge import EventBridge
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Page, PageInfo
 from desktop.views.returns.detail import DetailPanel
-from desktop.views.returns.model import ROW_ROLE, Column, PillDelegate, ReturnsModel
+from desktop.views.returns.model import ROW_ROLE, ReturnsModel
 from desktop.views.returns.services import ReturnServices, services_for
+from desktop.views.returns.table import returns_table
 
 STATUS_CHOICES = (("All statuses", None), ("Needs attention", ATTENTION), ("New", "new"), ("Ready to post", "ready"),
                   ("Posted", "posted"), ("Quarantined", "quarantined"), ("Superseded", "superseded"),
                   ("Ignored", "ignored"))
-_WIDTHS = {Column.ORGANIZATION: 108, Column.RMA: 134, Column.CUSTOMER: 120, Column.REFUND: 100, Column.STATUS: 142,
-           Column.DOCUMENTS: 96, Column.LEDGER: 126, Column.UPDATED: 106}
-VISIBLE_ROWS = 7
 REFRESH_DELAY_MS = 1000
 
 
@@ -155,29 +150,7 @@ class ReturnsPage(Page):
         self.export_button.clicked.connect(self.export)
 
     def _build_grid(self) -> None:
-        self.table = QTableView()
-        self.table.setObjectName("ReturnsTable")
-        self.table.setStyleSheet("QTableView::item { padding: 0 4px; }")
-        self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(Column.UPDATED, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setShowGrid(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(34)
-        self.table.setItemDelegateForColumn(Column.STATUS, PillDelegate(self.table))
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(Column.CUSTOMER, QHeaderView.ResizeMode.Stretch)
-        header.setStretchLastSection(False)
-        for col, width in _WIDTHS.items():
-            header.resizeSection(col, width)
-        self.table.setFixedHeight(header.sizeHint().height() + VISIBLE_ROWS * 34 + 2 * self.table.frameWidth() + 2)
+        self.table = returns_table(self.model)
         self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
         self.body.addWidget(self.table)
         self.body.addSpacing(14)
@@ -248,12 +221,7 @@ class ReturnsPage(Page):
                 self.load_detail()  # the selected row's page has just arrived
 
     def _now(self) -> Any:
-        clock = self.context.clock
-        if clock is not None:
-            return clock.now()
-        from desktop.services.clock import SystemClock
-
-        return SystemClock().now()
+        return self.context.services.clock.now()
 
     def _on_selection_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         self.load_detail()

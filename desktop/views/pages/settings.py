@@ -7,7 +7,7 @@
 - **Ledger apps** (:class:`~desktop.services.connections.apps.OAuthApps`): the client id and
   redirect URI of each platform/environment. The client secret is typed into a password field and
   goes straight to the OS keyring; the page only ever learns *whether* one is stored.
-- **Exchange rates** (:mod:`desktop.views.pages.fx_rates`): the rates an admin enters per
+- **Exchange rates** (:mod:`desktop.views.settings.fx_rates`): the rates an admin enters per
   organization, which Xero's API does not publish.
 
 Every service call runs through ``run_in_background``; nothing waits on the GUI thread.
@@ -16,217 +16,37 @@ Every service call runs through ``run_in_background``; nothing waits on the GUI 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableView,
-    QWidget,
 )
 
 from desktop.services.auth.platforms import Environment, Platform, environment_label, platform_label
 from desktop.services.auth.roles import Action, Role
 from desktop.services.errors import AppError, ConfigurationError
-from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
+from desktop.services.users import UserInfo
 from desktop.views.csv_export import choose_and_export, export_csv
-from desktop.views.log_dock import DISABLED_BUTTONS
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, Page, PageInfo, label, plain_table
-from desktop.views.pages.fx_rates import FxRatesSection
-from desktop.views.theme import ThemeMode
-from desktop.views.tray import CLOSE_TO_TRAY_KEY
+from desktop.views.settings.dialogs import AppDialog, UserDialog
+from desktop.views.settings.fx_rates import FxRatesSection
+from desktop.views.settings.tables import ROLE_NAMES, AppRow, AppsModel, UsersModel, fit_rows
+from desktop.views.settings.workstation import WorkstationCard
+from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
     from desktop.services.connections.apps import OAuthApps
     from desktop.services.users import UserService
 
-Index = QModelIndex | QPersistentModelIndex
-_MODES = [("Follow the system", ThemeMode.SYSTEM), ("Light", ThemeMode.LIGHT), ("Dark", ThemeMode.DARK)]
-_ROLE_NAMES = {Role.ADMIN: "Admin", Role.OPERATOR: "Operator", Role.VIEWER: "Viewer / auditor"}
 ERROR_COLOUR = "#e5484d"
-
-
-@dataclass(frozen=True)
-class AppRow:
-    """A registered OAuth app as the page may see it: never the secret, only whether there is one."""
-
-    platform: Platform
-    environment: Environment
-    client_id: str
-    redirect_uri: str
-    has_secret: bool
-
-
-class _TableModel(QAbstractTableModel):
-    """A small read-only table of immutable rows (users, apps): replaced whole on reload."""
-
-    headers: tuple[str, ...] = ()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.headers):
-            return self.headers[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.cell(row, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, index.column())
-        return None
-
-    def cell(self, row: Any, column: int) -> str:
-        raise NotImplementedError
-
-    def tooltip(self, row: Any, column: int) -> str | None:
-        return None
-
-    def row_at(self, row: int) -> Any:
-        return self._rows[row]
-
-    def set_rows(self, rows: list[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-
-class UsersModel(_TableModel):
-    headers = ("User", "Name", "Role", "Status", "Since")
-
-    def cell(self, row: UserInfo, column: int) -> str:
-        return (row.username, row.display_name, _ROLE_NAMES[row.role], "Active" if row.is_active else "Deactivated",
-                f"{row.created_at.astimezone():%Y-%m-%d}")[column]
-
-    def tooltip(self, row: UserInfo, column: int) -> str | None:
-        return ROLE_DESCRIPTIONS[row.role] if column == 2 else None
-
-
-class AppsModel(_TableModel):
-    headers = ("Ledger", "Environment", "Client ID", "Redirect URI", "Client secret")
-
-    def cell(self, row: AppRow, column: int) -> str:
-        if column == 4:
-            secret = "Stored in the keyring" if row.has_secret else (
-                "None (PKCE app)" if row.platform is Platform.XERO else "Missing")
-        else:
-            secret = ""
-        return (platform_label(row.platform), environment_label(row.environment), row.client_id, row.redirect_uri,
-                secret)[column]
-
-
-class UserDialog(QDialog):
-    """Add a user, or change one's role (username fixed then)."""
-
-    def __init__(self, parent: QWidget, user: UserInfo | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Change role" if user else "Add user")
-        self.setMinimumWidth(460)
-        form = QFormLayout(self)
-        form.setVerticalSpacing(10)
-        self.username = QLineEdit(user.username if user else "")
-        self.username.setPlaceholderText("Their login name on this computer or domain")
-        self.username.setReadOnly(user is not None)
-        self.display_name = QLineEdit(user.display_name if user else "")
-        self.display_name.setReadOnly(user is not None)
-        self.role = QComboBox()
-        for role in Role:
-            self.role.addItem(_ROLE_NAMES[role], role.value)
-        self.role.setCurrentIndex(self.role.findData((user.role if user else Role.VIEWER).value))
-        self.role_hint = QLabel()
-        self.role_hint.setObjectName("CardHint")
-        self.role_hint.setWordWrap(True)
-        self.role.currentIndexChanged.connect(self._on_role_current_index_changed)
-        self._on_role_current_index_changed(self.role.currentIndex())
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save" if user else "Add user")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        form.addRow("User name", self.username)
-        form.addRow("Full name", self.display_name)
-        form.addRow("Role", self.role)
-        form.addRow("", self.role_hint)
-        form.addRow(self.buttons)
-
-    def chosen_role(self) -> Role:
-        return Role(self.role.currentData())
-
-    def _on_role_current_index_changed(self, _index: int) -> None:
-        self.role_hint.setText(ROLE_DESCRIPTIONS[self.chosen_role()])
-
-
-class AppDialog(QDialog):
-    """Edit one registered OAuth app. The secret field is write-only: blank keeps the stored one."""
-
-    def __init__(self, parent: QWidget, row: AppRow | None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Ledger app")
-        self.setMinimumWidth(520)
-        form = QFormLayout(self)
-        form.setVerticalSpacing(10)
-        self.platform = QComboBox()
-        for p in Platform:
-            self.platform.addItem(platform_label(p), p.value)
-        self.environment = QComboBox()
-        for e in Environment:
-            self.environment.addItem(environment_label(e), e.value)
-        self.client_id = QLineEdit(row.client_id if row else "")
-        self.redirect_uri = QLineEdit(row.redirect_uri if row else "")
-        self.redirect_uri.setPlaceholderText("Exactly as registered in the developer portal")
-        self.secret = QLineEdit()
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setPlaceholderText("Leave blank to keep the stored secret" if row and row.has_secret
-                                       else "From the developer portal (Xero PKCE apps have none)")
-        if row is not None:
-            self.platform.setCurrentIndex(self.platform.findData(row.platform.value))
-            self.environment.setCurrentIndex(self.environment.findData(row.environment.value))
-            self.platform.setEnabled(False)
-            self.environment.setEnabled(False)
-        hint = QLabel("The secret goes to the operating system's keyring, never to a file or the database.")
-        hint.setObjectName("CardHint")
-        hint.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        form.addRow("Ledger", self.platform)
-        form.addRow("Environment", self.environment)
-        form.addRow("Client ID", self.client_id)
-        form.addRow("Redirect URI", self.redirect_uri)
-        form.addRow("Client secret", self.secret)
-        form.addRow("", hint)
-        form.addRow(self.buttons)
-
-
-def _fit(table: QTableView, rows: int, most: int = 8) -> None:
-    """Show every row (up to ``most``) without an inner scroll bar; the page scrolls instead."""
-    visible = max(1, min(rows, most))
-    table.setFixedHeight(table.horizontalHeader().sizeHint().height()
-                         + visible * table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth())
 
 
 class SettingsPage(Page):
@@ -242,15 +62,17 @@ class SettingsPage(Page):
     )
 
     def build(self) -> None:
-        self.users: UserService | None = self.context.extras.get("users")
-        connections = self.context.connections
-        self.apps: OAuthApps | None = self.context.extras.get("oauth_apps") or getattr(connections, "apps", None)
+        services = self.context.services
+        self.users: UserService | None = services.users
+        self.apps: OAuthApps | None = services.oauth_apps
         self.actor = self.context.actor
         self.dialog: QDialog | None = None
         self.setStyleSheet(DISABLED_BUTTONS)
         self.confirm_box: QMessageBox | None = None
         self.last_export: Path | None = None
-        self._build_workstation()
+        self.workstation = WorkstationCard(self.context)
+        self.appearance, self.close_to_tray = self.workstation.appearance, self.workstation.close_to_tray
+        self.body.addWidget(self.workstation)
         self.body.addSpacing(20)
         self._build_users()
         self.body.addSpacing(20)
@@ -263,44 +85,6 @@ class SettingsPage(Page):
         self.reload_apps()
 
     # -- construction ----------------------------------------------------------------------------
-    def _build_workstation(self) -> None:
-        card = Card()
-        card.layout_.addWidget(label("This workstation", "SectionTitle"))
-        card.layout_.addSpacing(8)
-        form = QFormLayout()
-        form.setHorizontalSpacing(28)
-        form.setVerticalSpacing(12)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        self.appearance = QComboBox()
-        self.appearance.setMinimumWidth(240)
-        for text, mode in _MODES:
-            self.appearance.addItem(text, mode.value)
-        theme = self.context.theme
-        if theme is not None:
-            self.appearance.setCurrentIndex([m for _, m in _MODES].index(theme.mode))
-        self.appearance.currentIndexChanged.connect(self._on_appearance_current_index_changed)
-        self.appearance.setEnabled(theme is not None)
-        self.close_to_tray = QCheckBox("Keep syncing in the system tray when the window is closed")
-        self.close_to_tray.setChecked(
-            str(self.context.settings.value(CLOSE_TO_TRAY_KEY, "true")).lower() in ("true", "1"))
-        self.close_to_tray.toggled.connect(
-            lambda on: self.context.settings.setValue(CLOSE_TO_TRAY_KEY, "true" if on else "false"))
-        who = self.actor.role.value if self.actor else self.context.role
-        rows: list[tuple[str, QWidget]] = [
-            ("Appearance", self.appearance),
-            ("When closed", self.close_to_tray),
-            ("Database", QLabel(self.context.database_label)),
-            ("Data folder", QLabel(str(self.context.data_dir) if self.context.data_dir else "—")),
-            ("Signed in as", QLabel(f"{self.context.user} ({who})")),
-        ]
-        for text, field in rows:
-            if isinstance(field, QLabel):
-                field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(label(text, "FieldLabel"), field)
-        card.layout_.addLayout(form)
-        self.body.addWidget(card)
-
     def _section(self, title: str, hint: str) -> tuple[Card, QHBoxLayout, QLabel]:
         card = Card()
         card.layout_.setSpacing(8)
@@ -417,7 +201,7 @@ class SettingsPage(Page):
         service = self.users
         if service is None:
             self.users_status.setText("User management is not available in this window.")
-            _fit(self.users_table, 0)
+            fit_rows(self.users_table, 0)
             return
         run_in_background(self, lambda _p: service.list_users(), on_success=self._show_users,
                           on_failure=lambda exc: self._say(self.users_status, exc), label="Loading users")
@@ -425,7 +209,7 @@ class SettingsPage(Page):
     def _show_users(self, rows: list[UserInfo]) -> None:
         keep = self.selected_user()
         self.users_model.set_rows(rows)
-        _fit(self.users_table, len(rows))
+        fit_rows(self.users_table, len(rows))
         names = [r.username for r in rows]
         if keep is not None and keep.username in names:
             self.users_table.selectRow(names.index(keep.username))
@@ -460,7 +244,7 @@ class SettingsPage(Page):
 
         def done(info: UserInfo) -> None:
             verb = "Added" if adding else "Saved"
-            self.users_status.setText(f"{verb} {info.username} as {_ROLE_NAMES[info.role].lower()}.")
+            self.users_status.setText(f"{verb} {info.username} as {ROLE_NAMES[info.role].lower()}.")
             self.reload_users()
 
         run_in_background(self, work, on_success=done, on_failure=lambda exc: self._say(self.users_status, exc),
@@ -515,7 +299,7 @@ class SettingsPage(Page):
         apps = self.apps
         if apps is None:
             self.apps_status.setText("Ledger apps are not available in this window.")
-            _fit(self.apps_table, 0)
+            fit_rows(self.apps_table, 0)
             return
 
         def load(_p: object) -> list[AppRow]:
@@ -533,7 +317,7 @@ class SettingsPage(Page):
 
         def loaded(rows: list[AppRow]) -> None:
             self.apps_model.set_rows(rows)
-            _fit(self.apps_table, len(rows))
+            fit_rows(self.apps_table, len(rows))
             if not rows:
                 self.apps_status.setText("No ledger app is registered yet: add one to connect a ledger.")
             self.update_actions()
@@ -591,9 +375,3 @@ class SettingsPage(Page):
     def _say(self, where: QLabel, exc: BaseException) -> None:
         text = exc.user_message() if isinstance(exc, AppError) else f"Something went wrong: {exc}"
         where.setText(f"<span style='color:{ERROR_COLOUR}'>{text}</span>")
-
-    def _on_appearance_current_index_changed(self, index: int) -> None:
-        mode = ThemeMode(self.appearance.itemData(index))
-        if self.context.theme is not None:
-            self.context.theme.set_mode(mode)
-        self.context.settings.setValue("appearance/mode", mode.value)

@@ -7,34 +7,28 @@ recipes' pre-flight, checks the permission and audits. Every service call runs i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from desktop.views.ops import run_in_background
 
-__all__ = ["AdjustDialog", "adjust_service_for"]
+if TYPE_CHECKING:
+    from desktop.services.mapping.service import MappingService
+    from desktop.services.reconcile.adjust import AdjustService
 
-
-def adjust_service_for(context: Any) -> Any:
-    """The context's ``AdjustService`` (``extras["adjust"]``), else one built from its services."""
-    service = context.extras.get("adjust")
-    if service is None and context.database is not None:
-        from desktop.services.clock import SystemClock
-        from desktop.services.mapping.service import MappingService
-        from desktop.services.reconcile.adjust import AdjustService
-
-        clock = context.clock or SystemClock()
-        service = AdjustService(context.database, clock, context.bus,
-                                context.mapping or MappingService(context.database, clock, context.bus))
-    return service
+__all__ = ["AdjustDialog"]
 
 
 class AdjustDialog(QDialog):
-    """Debit / credit account pickers for one variance; ``done_cb(key)`` after it is queued."""
+    """Debit / credit account pickers for one variance; ``done_cb(key)`` after it is queued.
 
-    def __init__(self, parent: QWidget, service: Any, actor: Any, org: str, variance: dict[str, Any],
-                 done_cb: Callable[[str], None]) -> None:
+    ``service`` plans and queues the journal; ``mapping`` lists the accounts to pick from (its
+    cached chart of accounts; None: the dialog says there is none yet).
+    """
+
+    def __init__(self, parent: QWidget, service: AdjustService, mapping: MappingService | None, actor: Any,
+                 org: str, variance: dict[str, Any], done_cb: Callable[[str], None]) -> None:
         super().__init__(parent)
         self.setWindowTitle("Create adjusting entry")
         self._service, self._actor, self._org, self._variance, self._done = service, actor, org, variance, done_cb
@@ -56,7 +50,6 @@ class AdjustDialog(QDialog):
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
-        mapping = getattr(service, "_mapping", None)
         run_in_background(self, lambda _p: _accounts(mapping, org), on_success=self._on_accounts,
                           label="Load accounts")
 
@@ -103,7 +96,7 @@ class AdjustDialog(QDialog):
         show_failure(self, "Create adjusting entry", exc)
 
 
-def _accounts(mapping: Any, org: str) -> list[tuple[str, str]]:
+def _accounts(mapping: MappingService | None, org: str) -> list[tuple[str, str]]:
     snapshot = mapping.snapshot(org) if mapping is not None else None
     if snapshot is None:
         return []

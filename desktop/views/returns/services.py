@@ -1,9 +1,8 @@
-"""The services the Returns and Manual entry pages use, taken from the shell context.
+"""The services the Returns and Manual entry pages use, picked from the shell context.
 
-The composition root may hand ready-made services in ``context.extras`` (``returns_query``,
-``manual_entry``); otherwise they are built here from the context's database, clock, bus, mapping
-and connections — the same Qt-free classes either way. No database: the pages show their empty
-state.
+Both come ready-made from the composition root (``context.services.returns_query`` and
+``.manual_entry``); a window without them (a bare window, no database) shows the pages' empty
+state. The actor is the signed-in one, else one made from the context's user name and role.
 """
 
 from __future__ import annotations
@@ -24,18 +23,10 @@ class ReturnServices:
 
 
 def services_for(context: ShellContext) -> ReturnServices | None:
-    """The pages' services, or None when the shell has no database (a bare window)."""
-    if context.database is None:
+    """The pages' services, or None when the shell has none (a bare window)."""
+    query, manual = context.services.returns_query, context.services.manual_entry
+    if query is None or manual is None:
         return None
-    query = context.extras.get("returns_query") or ReturnsQuery(context.database)
-    manual = context.extras.get("manual_entry")
-    if manual is None:
-        from desktop.services.clock import SystemClock
-        from desktop.services.mapping.service import MappingService
-
-        clock = context.clock or SystemClock()
-        mapping = context.mapping or MappingService(context.database, clock, context.bus)
-        manual = ManualEntryService(context.database, clock, context.bus, mapping, context.connections)
     actor = context.actor
     if actor is None:
         try:

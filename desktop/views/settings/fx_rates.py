@@ -14,18 +14,13 @@ person sees the service's own words) and applies results. Rates stay ``Decimal``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
     QRegularExpression,
     Qt,
 )
@@ -44,19 +39,18 @@ from PySide6.QtWidgets import (
 from desktop.services.auth.roles import Action
 from desktop.services.errors import AppError
 from desktop.services.fx_settings import FxRateSettings, parse_rate
+from desktop.services.org_directory import OrganizationDirectory
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, label
+from desktop.views.pages.base import Card, label, plain_table
+from desktop.views.settings.fx_model import OrgChoice, RateRow, RatesModel, load_organizations, rate_rows
 
-__all__ = ["FxRatesSection", "OrgChoice", "RateRow", "RatesModel", "load_organizations", "rate_rows"]
-from desktop.views.pages.base import plain_table
+__all__ = ["FxRatesSection"]
 
-Index = QModelIndex | QPersistentModelIndex
 ERROR_COLOUR = "#e5484d"  # the Settings page's error red
 # The app's QSS gives fields a fixed text colour, so a disabled field would look editable to a viewer.
 DISABLED_FIELDS = ("QLineEdit:disabled, QComboBox:disabled { color: palette(dark); background: palette(window); "
                    "border-color: palette(mid); }")
-_PLATFORMS = {"qbo": "QuickBooks Online", "xero": "Xero"}
 EXPLANATION = (
     "Xero's API publishes no exchange rates, so a Xero organization's returns in a foreign currency are "
     "posted with the rates entered here: how many home-currency units one foreign unit buys, from a date "
@@ -64,127 +58,20 @@ EXPLANATION = (
     "whose rate is missing waits in pre-flight until one is entered.")
 
 
-@dataclass(frozen=True)
-class OrgChoice:
-    """An organization as the picker shows it, with the currencies its ledger said it uses."""
-
-    code: str
-    name: str
-    platform: str
-    home_currency: str
-    timezone: str
-    currencies: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return f"{self.code} — {self.name} ({_PLATFORMS.get(self.platform, self.platform)}, {self.home_currency})"
-
-
-@dataclass(frozen=True)
-class RateRow:
-    """One entered rate and the last day it applies (None: until a later rate is entered)."""
-
-    currency: str
-    start: date
-    until: date | None
-    rate: str  # a decimal string as the service stores it; never a float
-
-
-def rate_rows(table: dict[str, dict[str, str]]) -> list[RateRow]:
-    """Flatten ``FxRateSettings.table`` into rows, each ending the day before its currency's next rate."""
-    rows: list[RateRow] = []
-    for currency, days in sorted(table.items()):
-        starts = sorted(date.fromisoformat(d) for d in days)
-        for i, start in enumerate(starts):
-            until = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else None
-            rows.append(RateRow(currency, start, until, days[start.isoformat()]))
-    return rows
-
-
-def load_organizations(database: Any) -> list[OrgChoice]:
-    """Active organizations with their ledger currencies (from each connection's cached company info).
-
-    Runs on a worker: it opens a database session.
-    """
-    import sqlalchemy as sa
-
-    from desktop.services.store.models import LedgerConnection, Organization
-
-    with database.session() as s:
-        orgs = list(s.scalars(sa.select(Organization).where(Organization.is_active.is_(True))
-                              .order_by(Organization.code)))
-        found: dict[int, set[str]] = {o.id: set() for o in orgs}
-        for org_id, company in s.execute(sa.select(LedgerConnection.organization_id, LedgerConnection.company)):
-            if org_id in found and isinstance(company, dict):
-                found[org_id].update(str(c).upper() for c in company.get("currencies") or () if c)
-        return [OrgChoice(o.code, o.name, str(o.platform.value), o.home_currency, o.timezone,
-                          tuple(sorted(found[o.id] - {o.home_currency}))) for o in orgs]
-
-
-class RatesModel(QAbstractTableModel):
-    """Read-only rows of one organization's rates; replaced whole on reload."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[RateRow] = []
-        self.home_currency = ""
-
-    def headers(self) -> tuple[str, ...]:
-        unit = f"{self.home_currency} per 1 unit" if self.home_currency else "home currency per 1 unit"
-        return ("Currency", "From", "Until", f"Rate ({unit})")
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else 4
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < 4:
-            return self.headers()[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)) or not (0 <= index.column() < 4):
-            return None
-        row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            until = row.until.isoformat() if row.until else "until a later rate"
-            return (row.currency, row.start.isoformat(), until, row.rate)[index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 3:
-            return f"1 {row.currency} = {row.rate} {self.home_currency}".rstrip()
-        return None
-
-    def row_at(self, row: int) -> RateRow:
-        return self._rows[row]
-
-    def rows(self) -> list[RateRow]:
-        return list(self._rows)
-
-    def set_rows(self, rows: list[RateRow], home_currency: str) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.home_currency = home_currency
-        self.endResetModel()
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 3)
-
-
 class FxRatesSection(Card):
     """The "Exchange rates" card: pick an organization, see its rates, add or remove one (admins).
 
     Loads when first shown and again each time the page comes back to the front, so organizations
-    connected meanwhile appear. ``rates`` may be passed in; otherwise it is built from the context's
-    database and clock (None of either: the section says it is unavailable).
+    connected meanwhile appear. ``rates`` and the organization directory come from the context's
+    services (None of either: the section says it is unavailable).
     """
 
-    def __init__(self, context: ShellContext, parent: QWidget | None = None,
-                 rates: FxRateSettings | None = None) -> None:
+    def __init__(self, context: ShellContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.actor = context.actor
-        if rates is None and context.database is not None and context.clock is not None:
-            rates = FxRateSettings(context.database, context.clock)
-        self.rates = rates
+        self.rates: FxRateSettings | None = context.services.fx_rates
+        self.directory: OrganizationDirectory | None = context.services.organizations
         self.orgs: dict[str, OrgChoice] = {}
         self.busy = 0  # background operations in flight
         self.confirm_box: QMessageBox | None = None
@@ -312,11 +199,11 @@ class FxRatesSection(Card):
             self.reload_organizations()
 
     def reload_organizations(self) -> None:
-        database = self.context.database
-        if self.rates is None or database is None:
+        directory = self.directory
+        if self.rates is None or directory is None:
             self.status.setText("Exchange rates are not available in this window.")
             return
-        self._run(lambda: load_organizations(database), self._show_organizations, "Loading organizations")
+        self._run(lambda: load_organizations(directory), self._show_organizations, "Loading organizations")
 
     def _show_organizations(self, orgs: list[OrgChoice]) -> None:
         current = self.org_box.currentData()
@@ -351,9 +238,7 @@ class FxRatesSection(Card):
 
     def _today(self, org: OrgChoice) -> QDate:
         """Today in the organization's own time zone (its ledger dates are local), by the injected clock."""
-        clock = self.context.clock
-        if clock is None:
-            return QDate.currentDate()
+        clock = self.context.services.clock
         try:
             day = clock.now().astimezone(ZoneInfo(org.timezone)).date()
         except (ZoneInfoNotFoundError, ValueError):

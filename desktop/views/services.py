@@ -1,0 +1,64 @@
+"""The services a window's pages use, by name and type: what the composition root hands the views.
+
+Built only by the composition root (:func:`desktop.app.view_services`, and tests through it or by
+naming just the services a page needs); views only call what is here and never build a service
+or open a database session. A field left None is a service this window lacks: the pages that
+need it show their empty or "not available" state instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from desktop.services.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from desktop.services.audit_trail import AuditTrail
+    from desktop.services.connections.apps import OAuthApps
+    from desktop.services.connections.service import ConnectionService
+    from desktop.services.dashboard import DashboardService
+    from desktop.services.errors_queue import ErrorsQueue
+    from desktop.services.fx_settings import FxRateSettings
+    from desktop.services.manual_entry import ManualEntryService
+    from desktop.services.mapping.impact import MappingImpact
+    from desktop.services.mapping.service import MappingService
+    from desktop.services.org_directory import OrganizationDirectory
+    from desktop.services.reconcile.adjust import AdjustService
+    from desktop.services.reconcile.packs import AuditPacks
+    from desktop.services.reconcile.service import ReconcileService
+    from desktop.services.returns_query import ReturnsQuery
+    from desktop.services.sync.scheduler import SyncScheduler
+    from desktop.services.users import UserService
+
+__all__ = ["ViewServices"]
+
+
+@dataclass(frozen=True)
+class ViewServices:
+    """Every service a page may call, one typed field each (see the module docstring)."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    # connections and sign-in: Connections page, Settings → ledger apps, Dashboard
+    connections: ConnectionService | None = None
+    oauth_apps: OAuthApps | None = None
+    # people and history: Settings → users, the log dock's error actions, Audit log
+    users: UserService | None = None
+    errors_queue: ErrorsQueue | None = None
+    audit_trail: AuditTrail | None = None
+    # returns: Returns and Manual entry pages
+    returns_query: ReturnsQuery | None = None
+    manual_entry: ManualEntryService | None = None
+    # reconciliation: runs and reviews, adjusting entries, audit packs
+    reconcile: ReconcileService | None = None
+    adjust: AdjustService | None = None
+    audit_packs: AuditPacks | None = None
+    # mappings: the editor and its preview on recent returns
+    mapping: MappingService | None = None
+    mapping_impact: MappingImpact | None = None
+    # settings and pickers
+    fx_rates: FxRateSettings | None = None
+    organizations: OrganizationDirectory | None = None
+    # sync: the dashboard's read model and the scheduler behind "Sync now" / "Pause"
+    dashboard: DashboardService | None = None
+    scheduler: SyncScheduler | None = None

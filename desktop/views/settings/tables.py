@@ -1,0 +1,112 @@
+"""The Settings page's small tables: users and registered ledger apps, replaced whole on reload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QTableView,
+)
+
+from desktop.services.auth.platforms import Environment, Platform, environment_label, platform_label
+from desktop.services.auth.roles import Role
+from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
+
+if TYPE_CHECKING:
+    pass
+
+
+__all__ = ["ROLE_NAMES", "AppRow", "AppsModel", "Index", "TableModel", "UsersModel", "fit_rows"]
+
+Index = QModelIndex | QPersistentModelIndex
+ROLE_NAMES = {Role.ADMIN: "Admin", Role.OPERATOR: "Operator", Role.VIEWER: "Viewer / auditor"}
+
+
+@dataclass(frozen=True)
+class AppRow:
+    """A registered OAuth app as the page may see it: never the secret, only whether there is one."""
+
+    platform: Platform
+    environment: Environment
+    client_id: str
+    redirect_uri: str
+    has_secret: bool
+
+
+class TableModel(QAbstractTableModel):
+    """A small read-only table of immutable rows (users, apps): replaced whole on reload."""
+
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(self.headers):
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.cell(row, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row, index.column())
+        return None
+
+    def cell(self, row: Any, column: int) -> str:
+        raise NotImplementedError
+
+    def tooltip(self, row: Any, column: int) -> str | None:
+        return None
+
+    def row_at(self, row: int) -> Any:
+        return self._rows[row]
+
+    def set_rows(self, rows: list[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+
+class UsersModel(TableModel):
+    headers = ("User", "Name", "Role", "Status", "Since")
+
+    def cell(self, row: UserInfo, column: int) -> str:
+        return (row.username, row.display_name, ROLE_NAMES[row.role], "Active" if row.is_active else "Deactivated",
+                f"{row.created_at.astimezone():%Y-%m-%d}")[column]
+
+    def tooltip(self, row: UserInfo, column: int) -> str | None:
+        return ROLE_DESCRIPTIONS[row.role] if column == 2 else None
+
+
+class AppsModel(TableModel):
+    headers = ("Ledger", "Environment", "Client ID", "Redirect URI", "Client secret")
+
+    def cell(self, row: AppRow, column: int) -> str:
+        if column == 4:
+            secret = "Stored in the keyring" if row.has_secret else (
+                "None (PKCE app)" if row.platform is Platform.XERO else "Missing")
+        else:
+            secret = ""
+        return (platform_label(row.platform), environment_label(row.environment), row.client_id, row.redirect_uri,
+                secret)[column]
+
+
+def fit_rows(table: QTableView, rows: int, most: int = 8) -> None:
+    """Show every row (up to ``most``) without an inner scroll bar; the page scrolls instead."""
+    visible = max(1, min(rows, most))
+    table.setFixedHeight(table.horizontalHeader().sizeHint().height()
+                         + visible * table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth())
