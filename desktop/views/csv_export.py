@@ -6,13 +6,12 @@ Any page calls :func:`choose_and_export` from its "Export CSV…" action: a non-
 there first — except for models that can hand over immutable row objects and a pure formatter
 (``rows``/``format_row`` below), which lets a 100,000-row log export format its cells on the worker.
 
-Cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) are prefixed with an
-apostrophe: company names and messages come from strangers.
+Every cell goes through the app's one CSV writer (:mod:`desktop.services.csv_safe`), which defuses
+what a spreadsheet would run as a formula: company names and messages come from strangers.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,10 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtWidgets import QFileDialog, QTableView, QWidget
 
+from desktop.services.csv_safe import SafeWriter
 from desktop.views.ops import BackgroundOperation, Progress, run_in_background
 
-__all__ = ["choose_and_export", "csv_cell", "export_csv", "visible_columns", "visible_table"]
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> str:
-    """Text for one cell, defused if a spreadsheet would evaluate it."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
+__all__ = ["choose_and_export", "export_csv", "visible_columns", "visible_table"]
 
 
 def visible_columns(model: QAbstractItemModel, view: QTableView | None = None) -> list[int]:
@@ -78,10 +70,10 @@ def export_csv(parent: QWidget, path: Path, model: QAbstractItemModel, *, view: 
     def write(progress: Progress) -> int:
         total = len(snapshot_rows)
         with path.open("w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f)
+            out = SafeWriter(f)
             out.writerow(head)
             for i, row in enumerate(snapshot_rows, start=1):
-                out.writerow([csv_cell(cell) for cell in formatter(row)])
+                out.writerow(formatter(row))
                 if i % 2000 == 0:
                     progress.report(i, total, f"Writing row {i:,} of {total:,}")
         return total

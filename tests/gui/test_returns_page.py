@@ -7,7 +7,6 @@ background, only what is shown is read).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,21 +54,17 @@ def test_the_returns_model_passes_qtmodeltester(qtbot, qtmodeltester, database: 
 
 
 @pytest.mark.slow
-def test_the_model_stays_fast_at_100k_rows_and_reads_only_what_is_shown(qtbot, database: Database) -> None:  # type: ignore[no-untyped-def]
+def test_the_model_at_100k_rows_reads_only_what_is_shown(qtbot, database: Database) -> None:  # type: ignore[no-untyped-def]
+    """How fast is for ``bench/bench_returns_query.py``; this proves the model pages lazily."""
     _seed(database, 100_000)
     model = ReturnsModel(ReturnsQuery(database))
-    started = time.perf_counter()
     model.reload()
-    qtbot.waitUntil(lambda: _loaded(model, PAGE), timeout=5000)
-    first_screen = time.perf_counter() - started
+    qtbot.waitUntil(lambda: _loaded(model, PAGE), timeout=30_000)
     assert model.rowCount() == 80_000
-    assert first_screen < 1.5, f"first screen took {first_screen:.2f}s"
 
     last = model.rowCount() - 1
     assert model.data(model.index(last, Column.RMA)) == "…"  # not read yet: asks for its page
-    started = time.perf_counter()
-    qtbot.waitUntil(lambda: model.data(model.index(last, Column.RMA)) != "…", timeout=5000)
-    assert time.perf_counter() - started < 1.5
+    qtbot.waitUntil(lambda: model.data(model.index(last, Column.RMA)) != "…", timeout=30_000)
     assert model.data(model.index(last, Column.RMA)) == "RMA-000000"
     assert model.loaded_rows() <= 2 * PAGE, "only the pages shown were read"
 

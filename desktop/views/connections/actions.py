@@ -9,7 +9,6 @@ again; disabled buttons are a courtesy, not the lock.
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from desktop.services.auth.platforms import Environment, Platform, platform_labe
 from desktop.services.auth.roles import Action
 from desktop.services.connections.apps import OAuthApp
 from desktop.services.connections.details import details_for
+from desktop.services.csv_safe import SafeWriter
 from desktop.services.errors import AppError, ConfigurationError
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.details import DetailsPanel
@@ -37,12 +37,6 @@ if TYPE_CHECKING:
     from desktop.services.connections.service import ConnectionSummary
 
 log = logging.getLogger(__name__)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (company names are typed by strangers)."""
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
 class ConnectionsView(Protocol):
@@ -355,11 +349,11 @@ class ConnectionActions(QObject):
         rows = [[HEADERS[c] for c in Column]]
         for r in range(proxy.rowCount()):
             summary = model.summary_at(proxy.mapToSource(proxy.index(r, 0)).row())
-            rows.append([csv_cell(model.display(summary, c, full=True)) for c in Column])
+            rows.append([model.display(summary, c, full=True) for c in Column])
 
         def write(_p: Progress) -> int:
             with path.open("w", newline="", encoding="utf-8") as f:
-                csv.writer(f).writerows(rows)
+                SafeWriter(f).writerows(rows)  # company names are typed by strangers
             return len(rows) - 1
 
         def done(count: int) -> None:

@@ -9,7 +9,6 @@ and where it was broken. Export writes every matching entry (not only the loaded
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.audit_trail import CATEGORIES, AuditEntry, AuditFilter
+from desktop.services.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
-from desktop.views.csv_export import choose_and_export, csv_cell
+from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, PageInfo, label
 from desktop.views.theme import DISABLED_BUTTONS
@@ -294,11 +294,11 @@ class AuditLogPage(Page):
         def write(progress: Progress) -> int:
             count = 0
             with path.open("w", newline="", encoding="utf-8") as f:
-                out = csv.writer(f)
+                out = SafeWriter(f)
                 out.writerow(["Sequence", "Time (UTC)", "Who", "Action", "Target", "Organization", "Details",
                               "Previous hash", "Hash"])
                 for e in trail.iter_all(actor, flt):
-                    out.writerow([csv_cell(x) for x in (e.seq, e.occurred_at.isoformat(), e.actor, e.action,
+                    out.writerow([x for x in (e.seq, e.occurred_at.isoformat(), e.actor, e.action,
                                                         e.target, e.organization,
                                                         json.dumps(e.details, ensure_ascii=False, sort_keys=True),
                                                         e.prev_hash, e.hash)])

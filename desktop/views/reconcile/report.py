@@ -6,7 +6,6 @@ Both are written by plain functions so the page can run them through ``run_in_ba
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
@@ -16,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
-from desktop.views.csv_export import csv_cell
+from desktop.services.csv_safe import SafeWriter
 from desktop.views.reconcile.model import HEADERS, format_row
 
 __all__ = ["currency_totals", "report_html", "write_csv", "write_pdf"]
@@ -33,10 +32,10 @@ def currency_totals(totals: dict[str, Any] | None) -> list[tuple[str, Decimal, D
 
 def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> int:
     with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
+        out = SafeWriter(f)
         out.writerow(HEADERS)
         for row in rows:
-            out.writerow([csv_cell(c) for c in format_row(row)])
+            out.writerow(format_row(row))
     return len(rows)
 
 
