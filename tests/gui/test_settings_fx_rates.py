@@ -162,6 +162,30 @@ def test_remove_asks_first_then_forgets_the_selected_rate(
     assert _audit(database)[-1] == ("settings.fx_rate_removed", "KIWI-NZ")
 
 
+def test_a_rate_far_from_the_one_in_force_is_saved_only_once_confirmed(
+        qtbot: QtBot, shell_context: ShellContext, database: Database) -> None:
+    rates = FxRateSettings(database, ManualClock(T0))
+    admin = Actor("alice", Role.ADMIN)
+    rates.set(admin, "KIWI-NZ", "AUD", date(2026, 1, 1), Decimal("1.09"))
+    section = _section(qtbot, shell_context, database, admin)
+    qtbot.waitUntil(lambda: section.model.rowCount() == 1, timeout=5000)
+
+    _add(qtbot, section, "AUD", QDate(2026, 3, 1), "10.9")  # a slipped decimal point
+    qtbot.waitUntil(lambda: section.confirm_box is not None and section.confirm_box.isVisible(), timeout=5000)
+    box = section.confirm_box
+    assert box is not None and "900% above the rate in force (1.09)" in box.text()
+    next(b for b in box.buttons() if b.text() == "Cancel").click()
+    assert "Not saved" in section.status.text()
+    assert rates.table("KIWI-NZ") == {"AUD": {"2026-01-01": "1.09"}}
+
+    _add(qtbot, section, "AUD", QDate(2026, 3, 1), "1.5")
+    qtbot.waitUntil(lambda: section.confirm_box is not box and section.confirm_box is not None
+                    and section.confirm_box.isVisible(), timeout=5000)
+    next(b for b in section.confirm_box.buttons() if b.text() == "Save this rate").click()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: section.model.rowCount() == 2 and not section.busy, timeout=5000)
+    assert rates.table("KIWI-NZ")["AUD"] == {"2026-01-01": "1.09", "2026-03-01": "1.5"}
+
+
 def test_a_viewer_sees_the_rates_but_cannot_change_them(
         qtbot: QtBot, shell_context: ShellContext, database: Database) -> None:
     FxRateSettings(database, ManualClock(T0)).set(Actor("alice", Role.ADMIN), "KIWI-NZ", "AUD", date(2026, 1, 1),

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.auth.roles import Action
 from desktop.services.errors import AppError
-from desktop.services.fx_settings import FxRateSettings, parse_rate
+from desktop.services.fx_settings import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
 from desktop.services.org_directory import OrganizationDirectory
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background
@@ -291,7 +291,23 @@ class FxRatesSection(Card):
             self.rate_edit.clear()
             self.reload_rates()
 
-        self._run(lambda: rates.set(actor, org, currency, day, rate), saved, "Saving the exchange rate")
+        def save(confirm: bool = False) -> None:
+            self._run(lambda: rates.set(actor, org, currency, day, rate, confirm=confirm), saved,
+                      "Saving the exchange rate", on_jump=lambda exc: self._confirm_jump(exc, lambda: save(True)))
+
+        save()
+
+    def _confirm_jump(self, exc: RateJumpNeedsConfirmation, again: Any) -> None:
+        """A rate far from the one in force: ask before saving it (a slipped decimal point is common)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Check the exchange rate",
+                          f"{exc.message}. Is that right?", QMessageBox.StandardButton.Cancel, self)
+        keep = box.addButton("Save this rate", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda b: again() if b is keep else self._error(
+            f"Not saved: {exc.message}."))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.confirm_box = box
+        box.open()
 
     def confirm_remove(self) -> None:
         row = self.selected_rate()
@@ -322,8 +338,9 @@ class FxRatesSection(Card):
         self._run(lambda: rates.remove(actor, org, row.currency, row.start), removed, "Removing the exchange rate")
 
     # -- shared ------------------------------------------------------------------------------------
-    def _run(self, work: Any, done: Any, what: str) -> None:
-        """Run ``work()`` on a worker; ``done(result)`` or an inline error on the GUI thread."""
+    def _run(self, work: Any, done: Any, what: str, on_jump: Any = None) -> None:
+        """Run ``work()`` on a worker; ``done(result)`` or an inline error on the GUI thread (or
+        ``on_jump(exc)`` when the service asks to confirm a rate far from the one in force)."""
         self.busy += 1
         self.update_actions()
 
@@ -334,6 +351,10 @@ class FxRatesSection(Card):
 
         def fail(exc: BaseException) -> None:
             self.busy -= 1
+            if on_jump is not None and isinstance(exc, RateJumpNeedsConfirmation):
+                self.update_actions()
+                on_jump(exc)
+                return
             self._error(exc.user_message() if isinstance(exc, AppError) else f"Something went wrong: {exc}")
             self.update_actions()
 
