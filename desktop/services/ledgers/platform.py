@@ -187,6 +187,10 @@ class PlatformProfile(ABC):
     change_window: ClassVar[timedelta | None] = None
     #: The platform publishes exchange rates (QBO's ``exchangerate``); Xero's API has none.
     publishes_rates: ClassVar[bool] = False
+    #: A customer trades in one currency only (QBO): a return in another needs another customer.
+    customer_single_currency: ClassVar[bool] = False
+    #: The longest document number the platform accepts (None: no limit we enforce).
+    doc_number_max: ClassVar[int | None] = None
 
     def label(self, code: str | None, name: str) -> str:
         """An account's label as the platform's users know it."""

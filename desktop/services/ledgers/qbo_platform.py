@@ -38,7 +38,7 @@ from desktop.services.ledgers.qbo_post import (
     customer_name,
 )
 from desktop.services.ledgers.xero import parse_date, parse_ms_date
-from desktop.services.sync.keys import parse_key
+from desktop.services.sync.keys import DOC_NUMBER_MAX, parse_key
 
 #: The transactions we post, read back by date and watched by the change feed.
 ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment")
@@ -106,6 +106,8 @@ class QboProfile(PlatformProfile):
     creates_references = True
     change_window = CDC_WINDOW
     publishes_rates = True
+    customer_single_currency = True
+    doc_number_max = DOC_NUMBER_MAX
 
     def connect(self, http: LedgerHttp, api_base_url: str, company_id: str) -> QboPlatform:
         return QboPlatform(http, api_base_url, company_id)
