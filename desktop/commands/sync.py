@@ -170,7 +170,7 @@ def _sandbox_subscriptions(rt: Runtime, receiver: Any, *, subscribe: bool) -> li
     from desktop.services.runtime import load_webhook_key
 
     done: list[str] = []
-    for platform in (Platform.QBO, Platform.XERO):
+    for platform in Platform:
         try:
             root = rt.connections.apps.get(platform, Environment.LOCAL).sandbox_url
         except ConfigurationError:

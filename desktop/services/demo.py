@@ -19,11 +19,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from desktop.services.auth.platforms import Environment, Platform
+from desktop.services.auth.platforms import Environment, Platform, auth_facts
 from desktop.services.auth.roles import Actor
 from desktop.services.connections.service import ConnectionService, ConnectionSummary
 from desktop.services.errors import TransientError
 from desktop.services.ledgers.http import check_transport
+from desktop.services.ledgers.registry import PROFILES, platform_for
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,11 @@ class DemoOrganization:
 
 
 def demo_organizations(info: dict[str, Any]) -> list[DemoOrganization]:
-    orgs = [DemoOrganization(c["rms_org"], Platform.QBO, c["realm_id"]) for c in info["qbo"]["companies"]]
-    orgs += [DemoOrganization(t["rms_org"], Platform.XERO, t["tenant_id"]) for t in info["xero"]["tenants"]]
+    orgs: list[DemoOrganization] = []
+    for profile in PROFILES.values():
+        listing, id_field = profile.sandbox_listing
+        orgs += [DemoOrganization(c["rms_org"], Platform(profile.key), c[id_field])
+                 for c in info[profile.key][listing]]
     return orgs
 
 
@@ -61,12 +65,13 @@ def simulated_consent(info: dict[str, Any], platform: Platform, authorize_url: s
 
 def configure_local_apps(connections: ConnectionService, actor: Actor, info: dict[str, Any]) -> None:
     root = sandbox_root(info)
-    qbo, xero = info["qbo"], info["xero"]
-    connections.apps.configure(actor, Platform.QBO, Environment.LOCAL, client_id=qbo["client_id"],
-                               client_secret=qbo["client_secret"], redirect_uri=qbo["redirect_uri"],
-                               sandbox_url=root)
-    connections.apps.configure(actor, Platform.XERO, Environment.LOCAL, client_id=xero["pkce_client_id"],
-                               redirect_uri=xero["redirect_uri"], sandbox_url=root)
+    for key in PROFILES:
+        platform, app = Platform(key), info[key]
+        # A platform that needs a secret gets the sandbox's confidential app; the others its public (PKCE) app.
+        creds = ({"client_id": app["client_id"], "client_secret": app["client_secret"]}
+                 if auth_facts(platform).needs_client_secret else {"client_id": app["pkce_client_id"]})
+        connections.apps.configure(actor, platform, Environment.LOCAL, redirect_uri=app["redirect_uri"],
+                                   sandbox_url=root, **creds)
 
 
 def connect_demo(connections: ConnectionService, actor: Actor, info: dict[str, Any],
@@ -78,7 +83,7 @@ def connect_demo(connections: ConnectionService, actor: Actor, info: dict[str, A
     for org in demo_organizations(info):
         say(f"Connecting {org.code}…")
         sign_in = connections.begin_sign_in(actor, org.code, org.platform, Environment.LOCAL, tenant_id=(
-            org.company if org.platform is Platform.XERO else None))
+            org.company if platform_for(org.platform).picks_tenant_after_sign_in else None))
         redirect = simulated_consent(info, org.platform, sign_in.authorize_url, org.company)
         done.append((org, sign_in.complete(redirect, say)))
     return done

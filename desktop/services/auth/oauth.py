@@ -32,14 +32,12 @@ from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.oauth2.rfc6749.parameters import parse_token_response
 
-from desktop.services.auth.platforms import Endpoints, Platform, platform_label
+from desktop.services.auth.platforms import Endpoints, Platform, auth_facts, platform_label
 from desktop.services.auth.vault import NeedsReconnect, TokenResult
 from desktop.services.clock import Clock
 from desktop.services.errors import FatalError, NeedsPersonError, TransientError
 from desktop.services.events import redact_text
 from desktop.services.ledgers.http import check_transport
-
-XERO_REFRESH_LIFE_S = 60 * 86400  # API_FACTS §7
 
 
 class StateMismatch(NeedsPersonError):
@@ -82,8 +80,8 @@ class OAuthClient:
 
     def __init__(self, endpoints: Endpoints, credentials: ClientCredentials, redirect_uri: str,
                  clock: Clock, *, session: requests.Session | None = None, timeout_s: float = 30.0) -> None:
-        if endpoints.platform is Platform.QBO and credentials.is_public:
-            raise NeedsPersonError("QuickBooks Online needs the app's client secret",
+        if auth_facts(endpoints.platform).needs_client_secret and credentials.is_public:
+            raise NeedsPersonError(f"{platform_label(endpoints.platform)} needs the app's client secret",
                                    action="enter the client secret from the Intuit developer portal")
         for url in (endpoints.authorize_url, endpoints.token_url, endpoints.revoke_url):
             check_transport(url)
@@ -100,7 +98,7 @@ class OAuthClient:
         return self.endpoints.platform
 
     def _uses_pkce(self) -> bool:
-        return self.platform is Platform.XERO
+        return auth_facts(self.platform).uses_pkce
 
     # --- step 1: the URL to open -----------------------------------------------------------
     def begin(self) -> AuthorizationRequest:
@@ -138,7 +136,7 @@ class OAuthClient:
             raise AccessNotGranted(f"{platform_label(self.platform)} sent no authorization code",
                                    action="start the connection again")
         realm = query.get("realmId")
-        if self.platform is Platform.QBO and not realm:
+        if auth_facts(self.platform).company_on_redirect and not realm:
             raise AccessNotGranted("QuickBooks did not say which company was chosen (no realmId)",
                                    action="start the connection again and pick a company")
         return Callback(code, realm)
@@ -154,7 +152,7 @@ class OAuthClient:
             form = {**form, "client_id": self.credentials.client_id}
         else:
             headers.update(self._basic())
-        if self.platform is Platform.QBO:
+        if auth_facts(self.platform).reports_hard_expiry:
             headers["x-include-refresh-token-hard-expires-in"] = "true"
         try:
             resp = self._http.post(self.endpoints.token_url, data=form, headers=headers, timeout=self._timeout)
@@ -184,9 +182,10 @@ class OAuthClient:
             raise FatalError(f"{label}'s sign-in service answered something unexpected "
                              f"(HTTP {resp.status_code})", platform=self.platform.value) from exc
         result = _token_result(token)
-        if result.refresh_expires_in_s is None and self.platform is Platform.XERO:
-            # Xero does not say; its documented rule is 60 days from the token's last use.
-            result = replace(result, refresh_expires_in_s=XERO_REFRESH_LIFE_S)
+        life = auth_facts(self.platform).refresh_life_s
+        if result.refresh_expires_in_s is None and life is not None:
+            # The platform does not say (Xero); its documented rule stands in.
+            result = replace(result, refresh_expires_in_s=life)
         return result
 
     def exchange_code(self, request: AuthorizationRequest, callback: Callback) -> TokenResult:
@@ -208,7 +207,7 @@ class OAuthClient:
         """Revoke the grant at the platform (QBO: JSON body; Xero: form)."""
         headers = {"Accept": "application/json"}
         try:
-            if self.platform is Platform.QBO:
+            if auth_facts(self.platform).revoke_as_json:
                 resp = self._http.post(self.endpoints.revoke_url, json={"token": token},
                                        headers={**headers, **self._basic()}, timeout=self._timeout)
             else:

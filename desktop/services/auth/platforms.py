@@ -28,6 +28,31 @@ def platform_label(platform: Platform) -> str:
     return _PLATFORM_LABELS[platform]
 
 
+@dataclass(frozen=True)
+class AuthFacts:
+    """How a platform's OAuth differs, so the OAuth client never asks which platform it is."""
+
+    needs_client_secret: bool      # QBO: confidential apps only
+    uses_pkce: bool                # Xero: public (PKCE) apps
+    company_on_redirect: bool      # QBO names the chosen company (realmId) on the redirect
+    reports_hard_expiry: bool      # QBO: ask for x_refresh_token_hard_expires_in
+    refresh_life_s: int | None     # a refresh token's life when the platform does not say (Xero: 60 days)
+    revoke_as_json: bool           # QBO revokes with a JSON body and Basic auth; Xero with a form
+
+
+_AUTH_FACTS = {
+    Platform.QBO: AuthFacts(needs_client_secret=True, uses_pkce=False, company_on_redirect=True,
+                            reports_hard_expiry=True, refresh_life_s=None, revoke_as_json=True),
+    # API_FACTS §7: Xero's documented rule is 60 days from the token's last use.
+    Platform.XERO: AuthFacts(needs_client_secret=False, uses_pkce=True, company_on_redirect=False,
+                             reports_hard_expiry=False, refresh_life_s=60 * 86400, revoke_as_json=False),
+}
+
+
+def auth_facts(platform: Platform) -> AuthFacts:
+    return _AUTH_FACTS[platform]
+
+
 def environment_label(environment: Environment) -> str:
     return _ENVIRONMENT_LABELS[environment]
 

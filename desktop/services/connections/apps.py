@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from desktop.services.auth.platforms import Environment, Platform, environment_label, platform_label
+from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.auth.vault import TokenVault
 from desktop.services.clock import Clock
@@ -47,9 +47,9 @@ class OAuthApps:
                   redirect_uri: str, client_secret: str | None = None, sandbox_url: str | None = None,
                   loopback_redirect_uri: str | None = None) -> None:
         actor.require(Action.MANAGE_CONNECTIONS)
-        if platform is Platform.QBO and not client_secret and not self._vault.load_client_secret(
+        if auth_facts(platform).needs_client_secret and not client_secret and not self._vault.load_client_secret(
                 platform.value, environment.value, client_id):
-            raise ConfigurationError("A QuickBooks Online app needs its client secret",
+            raise ConfigurationError(f"A {platform_label(platform)} app needs its client secret",
                                      action="copy it from the Intuit developer portal (Keys & credentials)")
         if client_secret:
             self._vault.save_client_secret(platform.value, environment.value, client_id, client_secret)

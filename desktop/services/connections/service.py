@@ -30,19 +30,17 @@ from desktop.services.connections.apps import OAuthApp, OAuthApps
 from desktop.services.connections.refcache import store_reference_data
 from desktop.services.errors import NeedsPersonError
 from desktop.services.events import EventBus, EventKind, Severity
-from desktop.services.ledgers.base import CompanyInfo, LedgerConnector, RefKind
+from desktop.services.ledgers.base import CompanyInfo, RefKind
 from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.ledgers.qbo import QboConnector
-from desktop.services.ledgers.xero import XeroConnector, list_tenants
+from desktop.services.ledgers.platform import LedgerPlatform
+from desktop.services.ledgers.registry import platform_for
+from desktop.services.ledgers.xero import list_tenants
 from desktop.services.store.db import Database
 from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization
 
 T = TypeVar("T")
 _PLURAL = {"account": "accounts", "tax_code": "tax codes", "item": "items", "customer": "customers",
            "tracking": "tracking options", "currency": "currencies"}
-XERO_GRACE = timedelta(minutes=30)
-# Published limits (API_FACTS §5, §9); the throttle also obeys the headers the ledgers send.
-LIMITS = {Platform.QBO: (500, 10), Platform.XERO: (60, 5)}
 
 
 @dataclass(frozen=True)
@@ -162,16 +160,16 @@ class ConnectionService:
         http = self._http(app.platform, None, lambda rejected: self._vault.access_token(
             ref, client.refresh, rejected=rejected, grace=self._grace(app.platform)))
         remote_connection_id = None
-        if app.platform is Platform.QBO:
-            assert callback.realm_id is not None
-            company_id = callback.realm_id
-        else:
+        if platform_for(app.platform).picks_tenant_after_sign_in:
             assert client.endpoints.connections_url is not None
             tenants = list_tenants(http, client.endpoints.connections_url)
             chosen = _choose_tenant(tenants, tenant_id)
             company_id, remote_connection_id = chosen["tenantId"], chosen.get("id")
+        else:
+            assert callback.realm_id is not None
+            company_id = callback.realm_id
         report("Reading the company's settings…")
-        connector = self._make_connector(app.platform, client.endpoints.api_base_url, company_id, http)
+        connector = platform_for(app.platform).connect(http, client.endpoints.api_base_url, company_id)
         info = connector.company_info()
         now = self._clock.now()
         with self._db.write_session() as s:
@@ -221,11 +219,12 @@ class ConnectionService:
     # --- using a connection ----------------------------------------------------------------
     @staticmethod
     def _grace(platform: Platform) -> timedelta | None:
-        return XERO_GRACE if platform is Platform.XERO else None
+        return platform_for(platform).token_grace
 
     def _http(self, platform: Platform, connection_id: int | None,
               token: Callable[[str | None], str]) -> LedgerHttp:
-        per_minute, concurrent = LIMITS[platform]
+        # Published limits (API_FACTS §5, §9); the throttle also obeys the headers the ledgers send.
+        per_minute, concurrent = platform_for(platform).rate_limits
         if connection_id is None:
             throttle = Throttle(per_minute, concurrent)
         elif connection_id in self._throttles:
@@ -262,14 +261,12 @@ class ConnectionService:
 
         return watch
 
-    @staticmethod
-    def _make_connector(platform: Platform, api_base_url: str, company_id: str, http: LedgerHttp) -> Any:
-        if platform is Platform.QBO:
-            return QboConnector(http, api_base_url, company_id)
-        return XeroConnector(http, api_base_url, company_id)
+    def connector(self, connection_id: int) -> LedgerPlatform:
+        """The connection's :class:`LedgerPlatform`, refreshing tokens single-flight as needed.
 
-    def connector(self, connection_id: int) -> LedgerConnector:
-        """A connector for the connection, refreshing tokens single-flight as needed."""
+        Every read and write of a ledger goes through the object returned here (a new one per
+        call: what its writer learns — customers, items — lasts as long as the caller keeps it).
+        """
         with self._db.session() as s:
             conn, _org = self._load(s, connection_id)
             if conn.status is ConnectionStatus.DISCONNECTED:
@@ -292,10 +289,9 @@ class ConnectionService:
                 raise
 
         http = self._http(platform, connection_id, token)
-        connector: LedgerConnector = self._make_connector(platform, client.endpoints.api_base_url, company_id, http)
-        return connector
+        return platform_for(platform).connect(http, client.endpoints.api_base_url, company_id)
 
-    def call(self, connection_id: int, fn: Callable[[LedgerConnector], T]) -> T:
+    def call(self, connection_id: int, fn: Callable[[LedgerPlatform], T]) -> T:
         """Run ``fn`` with the connection's connector; a reconnect-class failure marks the row."""
         try:
             return fn(self.connector(connection_id))
@@ -342,7 +338,7 @@ class ConnectionService:
         def progress(what: str, count: int) -> None:
             say(f"Reading {what}… {count}")
 
-        def read(c: LedgerConnector) -> tuple[CompanyInfo, dict[RefKind, list[Any]]]:
+        def read(c: LedgerPlatform) -> tuple[CompanyInfo, dict[RefKind, list[Any]]]:
             return c.company_info(), c.reference_data(progress=progress)
 
         info, data = self.call(connection_id, read)

@@ -1,8 +1,9 @@
 """The connector protocol every ledger implements, and the shapes it returns.
 
 A connector is built from the parts in ``http.py`` (auth hook, throttle, retry, redaction) plus
-the platform's own paths, pagination and error translation. Both connectors pass one
-conformance suite (``tests/integration/test_connector_conformance.py``).
+the platform's own paths, pagination and error translation. Each is the read side of a
+:class:`~desktop.services.ledgers.platform.LedgerPlatform`, the interface everything else uses;
+both platforms pass one conformance suite (``tests/integration/test_platform_conformance.py``).
 """
 
 from __future__ import annotations

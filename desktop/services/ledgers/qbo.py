@@ -26,6 +26,7 @@ from desktop.services.ledgers.base import (
     expect_ok,
 )
 from desktop.services.ledgers.http import LedgerHttp
+from desktop.services.ledgers.platform import Page, paginate
 
 MINOR_VERSION = "75"
 PAGE = 1000
@@ -84,6 +85,8 @@ class QboConnector:
     """One QBO company (realm) reached through one :class:`LedgerHttp`."""
 
     platform = PLATFORM
+    #: Rows per query page (QBO's MAXRESULTS ceiling); tests lower it to cross page boundaries.
+    page_size = PAGE
 
     def __init__(self, http: LedgerHttp, api_base_url: str, realm_id: str) -> None:
         self.http = http
@@ -100,20 +103,21 @@ class QboConnector:
         return expect_ok(resp, translate_error)
 
     def query_all(self, entity: str, where: str = "", progress: Progress | None = None) -> list[dict[str, Any]]:
-        """Every row of ``SELECT * FROM entity [WHERE …]``, paged to exhaustion."""
-        rows: list[dict[str, Any]] = []
-        start = 1
-        while True:
+        """Every row of ``SELECT * FROM entity [WHERE …]``, paged to exhaustion (:func:`paginate`)."""
+        size = self.page_size
+
+        def fetch(index: int) -> Page[dict[str, Any]]:
             # QBO's query language, not SQL; entity names come from our own table, `where` from our code.
             stmt = f"SELECT * FROM {entity}{' WHERE ' + where if where else ''}"  # noqa: S608
-            stmt += f" STARTPOSITION {start} MAXRESULTS {PAGE}"
-            page = self._get("query", {"query": stmt}).get("QueryResponse", {}).get(entity, [])
+            stmt += f" STARTPOSITION {index * size + 1} MAXRESULTS {size}"
+            return Page(list(self._get("query", {"query": stmt}).get("QueryResponse", {}).get(entity, [])))
+
+        rows: list[dict[str, Any]] = []
+        for page in paginate(fetch, size):
             rows.extend(page)
             if progress:
                 progress(entity, len(rows))
-            if len(page) < PAGE:
-                return rows
-            start += PAGE
+        return rows
 
     def company_info(self) -> CompanyInfo:
         info = self._get(f"companyinfo/{self.company_id}")["CompanyInfo"]

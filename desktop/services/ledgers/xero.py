@@ -10,7 +10,7 @@ Xero's own ValidationErrors kept.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from desktop.services.ledgers.base import (
     expect_ok,
 )
 from desktop.services.ledgers.http import LedgerHttp
+from desktop.services.ledgers.platform import Page, paginate
 
 PLATFORM = "xero"
 CONTACTS_PAGE = 100
@@ -89,6 +90,8 @@ class XeroConnector:
     """One Xero organisation (tenant) reached through one :class:`LedgerHttp`."""
 
     platform = PLATFORM
+    #: Rows per list page (Xero's default 100); tests lower it to cross page boundaries.
+    page_size = CONTACTS_PAGE
 
     def __init__(self, http: LedgerHttp, api_base_url: str, tenant_id: str) -> None:
         self.http = http
@@ -117,17 +120,39 @@ class XeroConnector:
             closed_through=max(locks).date() if locks else None, raw=org,
         )
 
+    def paged(self, collection: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+              *, page_count: bool = True, on_body: Callable[[dict[str, Any]], None] | None = None
+              ) -> Iterator[list[dict[str, Any]]]:
+        """A list read ``page=1, 2, …`` to exhaustion (:func:`paginate`): until a short page, the
+        last of ``pagination.pageCount`` (when ``page_count``), or a 304 (nothing modified since
+        ``If-Modified-Since``). ``on_body`` sees each answer's envelope (``DateTimeUTC``)."""
+        size = self.page_size
+
+        def fetch(index: int) -> Page[dict[str, Any]]:
+            page = index + 1
+            resp = self.http.request("GET", f"{self.base}/{collection}",
+                                     params={**(params or {}), "page": str(page), "pageSize": str(size)},
+                                     headers={"Accept": "application/json", "xero-tenant-id": self.company_id,
+                                              **(headers or {})})
+            if resp.status_code == 304:
+                return Page([], last=True)
+            body = expect_ok(resp, translate_error)
+            if on_body is not None:
+                on_body(body)
+            rows = [r for r in body.get(collection) or [] if isinstance(r, dict)]
+            # Without a pageCount the answer is taken as the last page (as a list Xero does not page).
+            last = page_count and page >= int((body.get("pagination") or {}).get("pageCount") or page)
+            return Page(rows, last=last)
+
+        return paginate(fetch, size)
+
     def _contacts(self, progress: Progress | None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self._get("Contacts", {"page": str(page), "pageSize": str(CONTACTS_PAGE)}).get("Contacts", [])
+        for batch in self.paged("Contacts", page_count=False):
             rows.extend(batch)
             if progress:
                 progress("Contacts", len(rows))
-            if len(batch) < CONTACTS_PAGE:
-                return rows
-            page += 1
+        return rows
 
     def reference_data(self, kinds: Iterable[RefKind] | None = None,
                        progress: Progress | None = None) -> dict[RefKind, list[RefRecord]]:

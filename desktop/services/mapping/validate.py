@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from desktop.services.domain import FEE_COMPONENTS, Component, OrgSettings, PostingMode, Problem, ReturnRecord
 from desktop.services.ledgers.base import RefRecord
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, Rule, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
@@ -55,6 +56,7 @@ _TYPE_WORDS = {"CURRLIAB": "Current Liability", "CURRENT": "Current Asset", "OTH
                "DIRECTCOSTS": "Direct Costs", "BANK": "Bank", "REVENUE": "Revenue", "SALES": "Sales",
                "EXPENSE": "Expense", "OVERHEADS": "Overhead", "LIABILITY": "Liability"}
 _BANK_TYPES = frozenset({"Bank", "BANK"})
+_COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 #: Components a QBO sales form carries as lines (through an Item): the item must book to the account.
 _SALES_LINE = frozenset({Component.MERCHANDISE, Component.RESTOCKING_FEE, Component.RETURN_SHIPPING_CHARGED,
                          Component.OUTBOUND_SHIPPING_REFUNDED})
@@ -90,7 +92,8 @@ class _Checker:
     def __init__(self, snapshot: ReferenceSnapshot) -> None:
         self.s = snapshot
         self.platform = _platform(snapshot)
-        self.ledger = {"qbo": "QuickBooks", "xero": "Xero"}[self.platform]
+        self.p = platform_for(self.platform)
+        self.ledger = self.p.short_name
         self.problems: list[Problem] = []
 
     def add(self, code: str, message: str, field: str | None) -> None:
@@ -112,7 +115,7 @@ class _Checker:
     def account(self, f: str, what: str, rule: Rule) -> None:
         allowed = _allowed_words(self.platform, rule.component)
         if rule.account_id is None:
-            needs = rule.component is not Component.TAX and not (self.platform == "qbo" and rule.item_id)
+            needs = rule.component is not Component.TAX and not (self.p.items_book_to_accounts and rule.item_id)
             if needs:
                 self.add("missing_account", f"{what} has no account; choose an active {allowed} account",
                          f"{f}.account")
@@ -124,20 +127,20 @@ class _Checker:
                      f"{allowed} account", f"{f}.account")
             return
         if not acct.active:
-            word = "archived" if self.platform == "xero" else "inactive"
+            word = self.p.inactive_word
             self.add("inactive_account", f"{what} → {_acct(acct)} is {word} in {self.ledger}; choose an active "
                      f"{allowed} account", f"{f}.account")
         types = ALLOWED_ACCOUNT_TYPES[self.platform][rule.component]
         if acct.type not in types:
             self.add("wrong_account_type", f"{what} → {_acct(acct)} is {_a(_type_word(acct.type or '?'))} account; "
                      f"{COMPONENT_LABELS[rule.component].lower()} must go to {_a(allowed)} account", f"{f}.account")
-        elif self.platform == "xero" and rule.component is Component.REFUND and acct.type != "BANK" \
-                and not acct.raw.get("EnablePaymentsToAccount"):
-            self.add("payments_not_enabled", f"{what} → {_acct(acct)} does not accept payments in Xero; use a bank "
-                     "account, or tick 'Enable payments to this account' on it in Xero", f"{f}.account")
-        if self.platform == "xero" and acct.raw.get("SystemAccount") and rule.component is not Component.REFUND:
-            self.add("system_account", f"{what} → {_acct(acct)} is a Xero system account that transactions cannot "
-                     "post to directly; choose an ordinary account (tax reaches it through the tax type)",
+        elif self.p.payments_flag and rule.component is Component.REFUND \
+                and acct.type not in self.p.refund_bank_types and not acct.raw.get(self.p.payments_flag):
+            self.add("payments_not_enabled", f"{what} → {_acct(acct)} does not accept payments in {self.ledger}; use a "
+                     f"bank account, or tick 'Enable payments to this account' on it in {self.ledger}", f"{f}.account")
+        if self.p.refuses_system_accounts and acct.raw.get("SystemAccount") and rule.component is not Component.REFUND:
+            self.add("system_account", f"{what} → {_acct(acct)} is a {self.ledger} system account that transactions "
+                     "cannot post to directly; choose an ordinary account (tax reaches it through the tax type)",
                      f"{f}.account")
         if acct.type in _BANK_TYPES and rule.currency and acct.currency and acct.currency != rule.currency:
             self.add("account_currency_mismatch", f"{what} → {_acct(acct)} holds {acct.currency}, not "
@@ -154,7 +157,7 @@ class _Checker:
         if not item.active:
             self.add("inactive_item", f"{what} → item '{item.name}' is inactive in {self.ledger}; choose an active "
                      "item", f"{f}.item")
-        if self.platform == "qbo" and rule.account_id and rule.component in _SALES_LINE \
+        if self.p.items_book_to_accounts and rule.account_id and rule.component in _SALES_LINE \
                 and item.parent_id != rule.account_id:
             booked = self.s.accounts.get(item.parent_id or "")
             where = _acct(booked) if booked else "no income account"
@@ -168,7 +171,7 @@ class _Checker:
             if rule.component is Component.TAX:
                 juris = f" for {rule.tax_jurisdiction}" if rule.tax_jurisdiction else ""
                 self.add("missing_tax_code", f"{what} has no tax code{juris}; choose the {self.ledger} tax "
-                         f"{'rate' if self.platform == 'xero' else 'code'} that jurisdiction is filed under",
+                         f"{self.p.tax_word} that jurisdiction is filed under",
                          f"{f}.tax_code")
             return
         tax = self.s.tax_codes.get(rule.tax_code)
@@ -186,21 +189,22 @@ class _Checker:
             if ref.category_id in seen:
                 self.add("duplicate_tracking", f"{what} sets tracking '{ref.category_id}' twice; keep one", ff)
             seen.add(ref.category_id)
-            if self.platform == "qbo":
+            if self.p.tracking_in_categories:
+                hit = self.s.find_tracking("option", id=ref.option_id, parent_id=ref.category_id)
+            else:
                 kind = ref.category_id.lower()
                 hit = self.s.find_tracking(kind, id=ref.option_id) if kind in ("class", "department") else None
-            else:
-                hit = self.s.find_tracking("option", id=ref.option_id, parent_id=ref.category_id)
             if hit is None:
                 label = ref.name or ref.option_id
                 self.add("unknown_tracking", f"{what} → tracking '{label}' ({ref.category_id}) does not exist in "
                          f"{self.ledger}; refresh the connection and choose an existing option", ff)
-            elif not hit.active or (self.platform == "xero" and not self._category_active(ref.category_id)):
+            elif not hit.active or (self.p.tracking_in_categories and not self._category_active(ref.category_id)):
                 self.add("inactive_tracking", f"{what} → tracking '{hit.name}' is inactive in {self.ledger}; "
                          "choose an active option", ff)
-        if self.platform == "xero" and len(seen) > 2:
-            self.add("too_many_tracking", f"{what} sets {len(seen)} tracking categories; Xero allows two per line",
-                     f"{f}.tracking")
+        cap = self.p.max_tracking_categories
+        if cap is not None and len(seen) > cap:
+            self.add("too_many_tracking", f"{what} sets {len(seen)} tracking categories; {self.ledger} allows "
+                     f"{_COUNT_WORDS.get(cap, str(cap))} per line", f"{f}.tracking")
 
     def _category_active(self, category_id: str) -> bool:
         cat = self.s.find_tracking("category", id=category_id)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from desktop.services.clock import Clock
 from desktop.services.errors import NeedsPersonError
+from desktop.services.ledgers.registry import DEFAULT_PLATFORM, platform_for
 from desktop.services.money import Money
 from desktop.services.reconcile.compare import CompareResult, compare
 from desktop.services.reconcile.model import Expected, LedgerDoc, Period, RmsReturn, VarianceClass, VarianceFinding
@@ -86,51 +87,19 @@ class ReconcileReport:
                 "variances": [v.to_json() for v in self.variances]}
 
 
-def _entity(platform: str, doc_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The entity inside a payload (Xero wraps it in a one-element collection)."""
-    if platform != "xero":
-        return payload
-    outer = {"CreditNote": "CreditNotes", "Payment": "Payments", "ManualJournal": "ManualJournals"}.get(doc_type)
-    inner = payload.get(outer or "") if outer else None
-    return inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], dict) else payload
-
-
 def _sent_tax(platform: str, doc_type: str, payload: dict[str, Any] | None, total: Decimal | None) -> Decimal | None:
     """The tax the ledger should hold for the sales document we sent (None: cannot tell).
 
-    Xero: the sum of the lines' pinned ``TaxAmount``. QuickBooks computes its own tax, which the
-    recipe predicted and balanced with an explicit rounding line, so its figure is the document
-    total less the lines' amounts. Comparing with this rather than the RMS's per-line tax keeps a
-    deliberate, balanced rounding line (total still equal to the RMS refund) from showing as a
-    variance, while a tax changed in the ledger still does.
+    Each platform says how (:meth:`PlatformProfile.sent_tax`): the figure the ledger computes or
+    the lines pinned. Comparing with this rather than the RMS's per-line tax keeps a deliberate,
+    balanced rounding line (total still equal to the RMS refund) from showing as a variance, while
+    a tax changed in the ledger still does.
     """
-    if not payload or total is None:
-        return None
-    body = _entity(platform, doc_type, payload)
-    try:
-        if platform == "xero":
-            items = body.get("LineItems")
-            if not isinstance(items, list):
-                return None
-            return sum((Decimal(str(i.get("TaxAmount") or 0)) for i in items), Decimal(0))
-        lines = body.get("Line")
-        if not isinstance(lines, list):
-            return None
-        return total - sum((Decimal(str(ln.get("Amount") or 0)) for ln in lines
-                            if ln.get("DetailType") == "SalesItemLineDetail"), Decimal(0))
-    except (ArithmeticError, ValueError):
-        return None
+    return platform_for(platform).sent_tax(doc_type, payload, total)
 
 
 def _rate(platform: str, doc_type: str, payload: dict[str, Any] | None) -> Decimal | None:
-    if not payload:
-        return None
-    body = _entity(platform, doc_type, payload)
-    value = body.get("ExchangeRate" if platform == "qbo" else "CurrencyRate")
-    if value is None or isinstance(value, bool):
-        return None
-    rate = Decimal(str(value))
-    return rate if rate != 1 else None
+    return platform_for(platform).rate_of(doc_type, payload) if payload else None
 
 
 class ReconcileEngine:
@@ -176,7 +145,7 @@ class ReconcileEngine:
                 raise NeedsPersonError(f"{org_code} has no working ledger connection",
                                        action="connect (or reconnect) it on the Connections page")
             ledger = self._ledger_for(info.connection_id)
-        platform = info.platform or "qbo"
+        platform = info.platform or DEFAULT_PLATFORM.value
         docs = ledger.period(period)
         expected = self.expected(info, period, platform)
         keys_known = {e.key for e in expected}

@@ -88,9 +88,7 @@ class ReconcileService:
         self._clock = clock
 
         def ledger_for(connection_id: int) -> LedgerSource:
-            connector = connections.connector(connection_id)
-            return LedgerReader(connector, str(connector.platform.value if hasattr(connector.platform, "value")
-                                               else connector.platform))
+            return LedgerReader(connections.connector(connection_id))
 
         self.engine = ReconcileEngine(db, clock, ledger_for, rms_api_for=rms_api_for, grace=grace)
 

@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.money import Money, minor_units, sum_money
 from desktop.services.sync.fx import FxUse
 
@@ -199,11 +200,7 @@ def body_of(doc: LedgerDocument) -> dict[str, Any]:
 
 
 def _body(platform: str, doc_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    if platform == "xero":
-        outer = {"CreditNote": "CreditNotes", "Payment": "Payments", "ManualJournal": "ManualJournals"}[doc_type]
-        inner: dict[str, Any] = payload[outer][0]
-        return inner
-    return payload
+    return platform_for(platform).entity_of(doc_type, payload)
 
 
 def jsonable(value: Any) -> Any:

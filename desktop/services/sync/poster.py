@@ -37,18 +37,9 @@ from desktop.services.connections.service import ConnectionService
 from desktop.services.errors import AppError, NeedsPersonError, TransientError
 from desktop.services.events import Event, EventBus, EventKind, Severity
 from desktop.services.ledgers.http import NotSent
-from desktop.services.ledgers.qbo import QboConnector, customer_record
-from desktop.services.ledgers.qbo_post import (
-    Outcome,
-    PostRequest,
-    QboWriter,
-    RemoteDoc,
-    SendResult,
-    batch_id,
-    customer_name,
-)
-from desktop.services.ledgers.xero import XeroConnector
-from desktop.services.ledgers.xero_post import XeroWriter
+from desktop.services.ledgers.platform import KeyQuery, LedgerPlatform
+from desktop.services.ledgers.qbo_post import Outcome, PostRequest, RemoteDoc, SendResult
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     LedgerConnection,
@@ -69,7 +60,6 @@ WARM_CUSTOMERS_LIMIT = 20_000
 THROTTLED_RESENDS = 3
 #: How long the connection holds its requests after QuickBooks throttled an item inside a batch.
 THROTTLE_PAUSE_S = 10.0
-Writer = QboWriter | XeroWriter
 
 
 @dataclass
@@ -124,38 +114,31 @@ class Poster:
         """Resolve uncertain documents, then post everything due for the connection."""
         with self._lock(f"post:{connection_id}"):
             conn = self._load_connection(connection_id)
-            connector = self._connections.connector(connection_id)
-            writer: Writer
-            if isinstance(connector, QboConnector):
-                writer = QboWriter.from_connector(connector)
-            elif isinstance(connector, XeroConnector):
-                writer = XeroWriter.from_connector(connector)
-            else:  # pragma: no cover - a third platform would need its writer
-                raise TypeError(f"no writer for {type(connector).__name__}")
-            before = writer.http.requests_sent
+            ledger = self._connections.connector(connection_id)
+            before = ledger.http.requests_sent
             result = PostResult()
             self._reclaim(conn)
-            self._resolve_uncertain(conn, writer, result)
+            self._resolve_uncertain(conn, ledger, result)
             self._quarantine_orphans(conn, result)
-            if isinstance(writer, QboWriter):
-                self._warm_customers(conn, writer)
-            while not self._stopping(writer):  # shutting down: what is not claimed stays for the next run
+            if ledger.profile.creates_references:
+                self._warm_customers(conn, ledger)
+            while not self._stopping(ledger):  # shutting down: what is not claimed stays for the next run
                 doc_type = None
-                if isinstance(writer, XeroWriter):  # one type per request: claim a request's worth of one type
+                if ledger.profile.one_type_per_request:  # claim a request's worth of one type
                     doc_type = outbox.next_due_type(self._db, connection_id, now=self._clock.now())
                     if doc_type is None:
                         break
-                rows = outbox.claim(self._db, worker_id, connection_id, writer.max_batch, self.lease_s,
+                rows = outbox.claim(self._db, worker_id, connection_id, ledger.max_batch, self.lease_s,
                                     now=self._clock.now(), doc_type=doc_type)
                 if not rows:
                     break
-                self._send(conn, writer, rows, result)
-            if isinstance(writer, QboWriter) and writer.customers_seen:
-                remember_customers(self._db, connection_id, [customer_record(raw) for raw in
-                                                             writer.customers_seen.values()], self._clock.now())
+                self._send(conn, ledger, rows, result)
+            learned = ledger.learned_customers()
+            if learned:
+                remember_customers(self._db, connection_id, learned, self._clock.now())
             with self._db.session() as s:
                 result.uncertain = outbox.counts(s, connection_id=connection_id)[OutboxStatus.UNCERTAIN.value]
-            result.requests = writer.http.requests_sent - before
+            result.requests = ledger.http.requests_sent - before
             return result
 
     def _load_connection(self, connection_id: int) -> _Conn:
@@ -201,7 +184,7 @@ class Poster:
                        f"{row.doc_type} {row.idempotency_key} may have been sent by a worker that stopped; "
                        "it will be looked up in the ledger before anything is re-sent", row, rmas.get(row.return_id))
 
-    def _resolve_uncertain(self, conn: _Conn, writer: Writer, result: PostResult) -> None:
+    def _resolve_uncertain(self, conn: _Conn, ledger: LedgerPlatform, result: PostResult) -> None:
         with self._db.session() as s:
             rows = list(s.scalars(sa.select(OutboxDocument).where(OutboxDocument.connection_id == conn.id,
                                                                   OutboxDocument.status == OutboxStatus.UNCERTAIN)
@@ -209,7 +192,7 @@ class Poster:
         if not rows:
             return
         try:
-            found = self._find(writer, rows)
+            found = self._find(ledger, rows)
         except NeedsReconnect:
             raise
         except AppError:
@@ -246,14 +229,8 @@ class Poster:
                            "ledger, so it will be sent again", row, rma, resolution="resent")
 
     @staticmethod
-    def _find(writer: Writer, rows: list[OutboxDocument]) -> dict[str, RemoteDoc | None]:
-        if isinstance(writer, QboWriter):
-            return writer.find_many([(r.idempotency_key, r.doc_type, (r.payload or {}).get("DocNumber"))
-                                     for r in rows])
-        found: dict[str, RemoteDoc | None] = {}
-        for doc_type in sorted({r.doc_type for r in rows}):
-            found.update(writer.find_many(doc_type, [r.idempotency_key for r in rows if r.doc_type == doc_type]))
-        return found
+    def _find(ledger: LedgerPlatform, rows: list[OutboxDocument]) -> dict[str, RemoteDoc | None]:
+        return ledger.find_by_keys([KeyQuery(r.idempotency_key, r.doc_type, r.payload) for r in rows])
 
     def _quarantine_orphans(self, conn: _Conn, result: PostResult) -> None:
         """Documents waiting on a quarantined document can never go: quarantine them with it."""
@@ -275,14 +252,14 @@ class Poster:
 
     # --- step 3: send ------------------------------------------------------------------------
 
-    def _send(self, conn: _Conn, writer: Writer, rows: list[OutboxDocument], result: PostResult) -> None:
+    def _send(self, conn: _Conn, ledger: LedgerPlatform, rows: list[OutboxDocument], result: PostResult) -> None:
         now = self._clock.now()
         ready: list[tuple[OutboxDocument, PostRequest]] = []
         early: list[tuple[OutboxDocument, SendResult]] = []
         failure: AppError | None = None
         values: dict[str, str | AppError] = {}
         try:
-            values = self._prefetch(writer, rows)
+            values = self._prefetch(ledger, rows)
         except NeedsReconnect:
             self._release(rows)
             raise
@@ -299,32 +276,29 @@ class Poster:
                 continue
             ready.append((row, PostRequest(row.idempotency_key, row.doc_type, body)))
         if early:
-            self._apply(conn, writer, early, result)
+            self._apply(conn, ledger, early, result)
         if not ready:
             return
         outbox.mark_sent(self._db, [r.id for r, _ in ready], now=now)
         by_type: dict[str, list[tuple[OutboxDocument, PostRequest]]] = {}
         for pair in ready:
-            by_type.setdefault(pair[1].doc_type if isinstance(writer, XeroWriter) else "", []).append(pair)
-        for doc_type, pairs in by_type.items():
-            for start in range(0, len(pairs), writer.max_batch):
-                chunk = pairs[start:start + writer.max_batch]
+            by_type.setdefault(pair[1].doc_type if ledger.profile.one_type_per_request else "", []).append(pair)
+        for pairs in by_type.values():
+            for start in range(0, len(pairs), ledger.max_batch):
+                chunk = pairs[start:start + ledger.max_batch]
                 marks = [f"{r.idempotency_key}:{r.attempts + 1}" for r, _ in chunk]
-                if self._stopping(writer):  # shutting down: this chunk and the later ones are not sent
+                if self._stopping(ledger):  # shutting down: this chunk and the later ones are not sent
                     self._release([r for r, _ in pairs[start:]])
                     return
                 try:
-                    if isinstance(writer, QboWriter):
-                        answers = writer.post_batch([p for _, p in chunk], batch_id(marks, "rls", 36))
-                    else:
-                        answers = writer.post_batch(doc_type, [p for _, p in chunk], batch_id(marks, "rls-", 100))
+                    answers = ledger.post_batch([p for _, p in chunk], marks)
                 except NeedsReconnect:
                     self._release([r for r, _ in chunk])
                     raise
-                self._apply(conn, writer, list(zip([r for r, _ in chunk], answers, strict=True)), result)
+                self._apply(conn, ledger, list(zip([r for r, _ in chunk], answers, strict=True)), result)
 
     @staticmethod
-    def _send_again_now(writer: Writer, row: OutboxDocument, err: AppError) -> bool:
+    def _send_again_now(ledger: LedgerPlatform, row: OutboxDocument, err: AppError) -> bool:
         """Not sent, or refused only for the rate: pending again at once instead of a backoff.
 
         Nothing left the computer (``NotSent``: stopping), or QuickBooks throttled the item inside
@@ -335,25 +309,21 @@ class Poster:
         if isinstance(err, NotSent):
             return True
         if err.platform_code == "3001" and row.attempts < THROTTLED_RESENDS:
-            writer.http.throttle.pause(THROTTLE_PAUSE_S)
+            ledger.http.throttle.pause(THROTTLE_PAUSE_S)
             return True
         return False
 
     @staticmethod
-    def _stopping(writer: Writer) -> bool:
-        stopping = writer.http.throttle.stopping
+    def _stopping(ledger: LedgerPlatform) -> bool:
+        stopping = ledger.http.throttle.stopping
         return stopping is not None and stopping.is_set()
 
     @staticmethod
     def _body(row: OutboxDocument) -> dict[str, Any]:
         """The entity inside the payload (Xero wraps it in a one-element collection)."""
-        payload = row.payload or {}
-        if row.platform.value == "xero":
-            inner: dict[str, Any] = payload[next(iter(payload))][0]
-            return inner
-        return payload
+        return platform_for(row.platform).entity_of(row.doc_type, row.payload or {})
 
-    def _prefetch(self, writer: Writer, rows: list[OutboxDocument]) -> dict[str, str | AppError]:
+    def _prefetch(self, ledger: LedgerPlatform, rows: list[OutboxDocument]) -> dict[str, str | AppError]:
         """Every placeholder value the claimed documents need, fetched in as few requests as possible:
         dependencies' ids from the outbox; QBO customers in one batched look-up/create; items once each."""
         names = set().union(*(placeholders(self._body(r)) for r in rows))
@@ -365,39 +335,39 @@ class Poster:
                     OutboxDocument.idempotency_key.in_(deps), OutboxDocument.status == OutboxStatus.POSTED)).all())
             for key in deps:
                 values[f"id:{key}"] = found.get(key) or TransientError(f"document {key} is not posted yet")
-        if not isinstance(writer, QboWriter):
+        if not ledger.profile.creates_references:
             return values
         if CUSTOMER in names:
             wanted = self._customers(rows)
-            ids = writer.ensure_customers([w for w in wanted.values() if isinstance(w, tuple)])
+            ids = ledger.ensure_customers([w for w in wanted.values() if isinstance(w, tuple)])
             for row_id, who in wanted.items():
-                values[f"{CUSTOMER}#{row_id}"] = (ids[(customer_name(who[0]), who[2])]
+                values[f"{CUSTOMER}#{row_id}"] = (ids[ledger.customer_key(who[0], who[2])]
                                                   if isinstance(who, tuple) else who)
         for name in sorted(n for n in names if n.startswith("item-for-account:") and n[17:]):
             try:
-                values[name] = writer.ensure_item(name[17:])
+                values[name] = ledger.ensure_item(name[17:])
             except NeedsReconnect:
                 raise
             except AppError as err:
                 values[name] = err
         return values
 
-    def _warm_customers(self, conn: _Conn, writer: QboWriter) -> None:
+    def _warm_customers(self, conn: _Conn, ledger: LedgerPlatform) -> None:
         """Resolve the customers of every due document up front, in one set of batches.
 
         Claims of 30 documents each meet a few customers not seen before, so resolving per claim
-        costs a look-up and a create batch per claim; asked once for the whole queue, the writer
+        costs a look-up and a create batch per claim; asked once for the whole queue, the platform
         then answers every claim from what it learned. Failures are left to the per-claim path,
         which reports them against the documents concerned.
         """
         rows = outbox.due_rows(self._db, conn.id, now=self._clock.now(), limit=WARM_CUSTOMERS_LIMIT)
-        if len(rows) <= writer.max_batch:  # one claim: its own look-up costs the same
+        if len(rows) <= ledger.max_batch:  # one claim: its own look-up costs the same
             return
         wanted = [w for w in self._customers(rows).values() if isinstance(w, tuple)]
         if not wanted:
             return
         try:
-            writer.ensure_customers(wanted)
+            ledger.ensure_customers(wanted)
         except NeedsReconnect:
             raise
         except AppError:
@@ -447,14 +417,14 @@ class Poster:
 
     # --- settle ------------------------------------------------------------------------------
 
-    def _apply(self, conn: _Conn, writer: Writer, pairs: list[tuple[OutboxDocument, SendResult]],
+    def _apply(self, conn: _Conn, ledger: LedgerPlatform, pairs: list[tuple[OutboxDocument, SendResult]],
                result: PostResult) -> None:
         duplicates = [(r, a) for r, a in pairs if a.outcome is Outcome.DUPLICATE]
         adopted: dict[str, RemoteDoc | None] = {}
         unknown: set[str] = set()
         if duplicates:
             try:
-                adopted = self._find(writer, [r for r, _ in duplicates])
+                adopted = self._find(ledger, [r for r, _ in duplicates])
             except NeedsReconnect:
                 raise
             except AppError:  # cannot tell whose number it is yet: look again next run
@@ -480,7 +450,7 @@ class Poster:
                 if how is Outcome.POSTED and remote is not None:
                     outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now)
                     posted_returns.add(live.return_id)
-                elif how is Outcome.RETRY and self._send_again_now(writer, live, err):
+                elif how is Outcome.RETRY and self._send_again_now(ledger, live, err):
                     outbox.release(live, now=now)
                     label = "released"
                 elif how is Outcome.RETRY:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from desktop.services.domain import Component, OrgSettings, Problem, ReturnRecord
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.validate import ALLOWED_ACCOUNT_TYPES
@@ -63,9 +64,10 @@ def _check_accounts(doc: LedgerDocument, snap: ReferenceSnapshot, out: list[Prob
         comp = _COMPONENTS.get(jl.component or "")
         types = allowed.get(comp) if comp is not None else None
         if comp is Component.REFUND and doc.doc_type in ("RefundReceipt", "Payment"):
-            types = ("Bank", "Other Current Asset") if doc.platform == "qbo" else ("BANK", *(
-                (rec.type,) if (rec.raw or {}).get("EnablePaymentsToAccount") else ()))
-            usable = {None, doc.currency} | ({snap.home_currency} if doc.platform == "xero" else set())
+            profile = platform_for(doc.platform)
+            flag = profile.payments_flag
+            types = (*profile.refund_bank_types, *((rec.type,) if flag and (rec.raw or {}).get(flag) else ()))
+            usable = {None, doc.currency} | ({snap.home_currency} if profile.home_currency_bank_ok else set())
             if rec.currency not in usable:
                 out.append(Problem("account_currency_mismatch",
                                    f"The refund account '{rec.name}' is in {rec.currency}, but this {doc.doc_type} is "

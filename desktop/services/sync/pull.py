@@ -28,10 +28,9 @@ that carry our key but were never recorded as posted are counted and left to rec
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -42,9 +41,9 @@ from desktop.services.clock import Clock
 from desktop.services.connections.service import ConnectionService
 from desktop.services.errors import AppError, NeedsPersonError
 from desktop.services.events import EventBus, EventKind, Severity
-from desktop.services.ledgers import qbo as qbo_api
-from desktop.services.ledgers import xero as xero_api
-from desktop.services.ledgers.base import expect_ok
+from desktop.services.ledgers.platform import DocView, LedgerPlatform, PlatformProfile
+from desktop.services.ledgers.platform import text as _text
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.money import Money
 from desktop.services.rms.client import RmsClient
 from desktop.services.store.db import Database
@@ -61,7 +60,6 @@ from desktop.services.store.models import (
     SyncRun,
     SyncRunStatus,
 )
-from desktop.services.sync.keys import parse_key
 
 __all__ = ["CURSOR_SOURCE", "Change", "ChangeKind", "PullResult", "PullService", "RemoteDoc"]
 
@@ -69,12 +67,9 @@ log = logging.getLogger(__name__)
 
 #: ``sync_cursors.source`` of the ledger change feed.
 CURSOR_SOURCE = "ledger"
-QBO_ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment")
+#: How far back a first pull looks (the longest look-back a change feed keeps: QBO's CDC).
 CDC_WINDOW = timedelta(days=30)
 CDC_MARGIN = timedelta(minutes=5)  # stay safely inside QBO's 30-day look-back
-CDC_MAX = 1000
-XERO_LISTS = ("CreditNotes", "ManualJournals", "Payments")
-XERO_PAGE = 100
 #: Statuses of a newer revision's documents that mean "still to post" (a conflict with a ledger edit).
 _PENDING = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)
 
@@ -103,31 +98,8 @@ _VERB = {ChangeKind.EDITED: "edited", ChangeKind.VOIDED: "voided", ChangeKind.DE
          ChangeKind.REFUND_PAID: "refunded (paid out)"}
 
 
-@dataclass(frozen=True)
-class RemoteDoc:
-    """One ledger document as pull compares it, the same shape for both platforms."""
-
-    doc_type: str
-    remote_id: str
-    status: str                       # active | voided | deleted | paid
-    total: Decimal | None = None
-    tax: Decimal | None = None
-    txn_date: date | None = None
-    currency: str | None = None
-    lines: tuple[Decimal, ...] | None = None
-    sync_token: str | None = None
-    updated_at: datetime | None = None
-    number: str | None = None
-    our_key: str | None = None
-    pays: tuple[tuple[str, str], ...] = ()       # (doc type, remote id) this payment/refund settles
-    payment_ids: tuple[str, ...] = ()            # Xero: payments listed on a credit note
-
-    def values(self) -> dict[str, Any]:
-        """The comparable values, JSON-safe (for events and the RMS)."""
-        return {"total": _text(self.total), "tax": _text(self.tax), "currency": self.currency,
-                "date": self.txn_date.isoformat() if self.txn_date else None,
-                "lines": [_text(x) for x in self.lines] if self.lines is not None else None,
-                "status": self.status, "sync_token": self.sync_token}
+RemoteDoc = DocView
+"""One ledger document as pull compares it (the platforms' shared view)."""
 
 
 @dataclass(frozen=True)
@@ -175,113 +147,6 @@ class PullResult:
                 "writeback_failed": self.writeback_failed, **by_kind}
 
 
-# --- normalising ledger documents ------------------------------------------------------------
-
-def _text(value: Decimal | None) -> str | None:
-    return format(value, "f") if value is not None else None
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int | str):
-        try:
-            return Decimal(str(value))
-        except ArithmeticError:
-            return None
-    return None
-
-
-def _day(value: Any) -> date | None:
-    if not isinstance(value, str) or not value:
-        return None
-    if value.startswith("/Date("):
-        return xero_api.parse_date(value)
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return xero_api.parse_ms_date(value)
-    except ValueError:
-        return None
-
-
-def _amounts(lines: Any, key: str, detail_types: Iterable[str] | None = None) -> tuple[Decimal, ...] | None:
-    if not isinstance(lines, list):
-        return None
-    wanted = set(detail_types) if detail_types is not None else None
-    out: list[Decimal] = []
-    for line in lines:
-        if not isinstance(line, dict) or (wanted is not None and line.get("DetailType") not in wanted):
-            continue
-        amount = _dec(line.get(key))
-        if amount is None:
-            return None  # a line without an amount (the ledger computes it): lines are not comparable
-        out.append(amount)
-    return tuple(sorted(out)) if out else None
-
-
-def qbo_doc(entity: str, obj: dict[str, Any]) -> RemoteDoc:
-    """A QBO transaction (or a CDC ``Deleted`` stub) as pull compares it."""
-    ident = str(obj.get("Id", ""))
-    meta = obj.get("MetaData") or {}
-    updated = _moment(meta.get("LastUpdatedTime"))
-    if str(obj.get("status", "")).lower() == "deleted":
-        return RemoteDoc(entity, ident, "deleted", updated_at=updated)
-    note = str(obj.get("PrivateNote") or "")
-    total = _dec(obj.get("TotalAmt"))
-    voided = note.startswith("Voided") and (total is None or total == 0)
-    links: list[tuple[str, str]] = []
-    for holder in [obj, *(obj.get("Line") or [])]:
-        for link in (holder.get("LinkedTxn") or []) if isinstance(holder, dict) else []:
-            if isinstance(link, dict) and link.get("TxnType") and link.get("TxnId") is not None:
-                links.append((str(link["TxnType"]), str(link["TxnId"])))
-    detail = ("JournalEntryLineDetail",) if entity == "JournalEntry" else ("SalesItemLineDetail",)
-    return RemoteDoc(
-        doc_type=entity, remote_id=ident, status="voided" if voided else "active", total=total,
-        tax=_dec((obj.get("TxnTaxDetail") or {}).get("TotalTax")), txn_date=_day(obj.get("TxnDate")),
-        currency=(obj.get("CurrencyRef") or {}).get("value"),
-        lines=_amounts(obj.get("Line"), "Amount", detail) if entity != "Payment" else None,
-        sync_token=str(obj["SyncToken"]) if obj.get("SyncToken") is not None else None, updated_at=updated,
-        number=obj.get("DocNumber"), our_key=parse_key(note), pays=tuple(dict.fromkeys(links)))
-
-
-_XERO_STATUS = {"VOIDED": "voided", "DELETED": "deleted", "PAID": "paid"}
-
-
-def xero_doc(kind: str, obj: dict[str, Any]) -> RemoteDoc:
-    """A Xero CreditNote, ManualJournal or Payment as pull compares it (``kind`` is the list name)."""
-    status = _XERO_STATUS.get(str(obj.get("Status", "")).upper(), "active")
-    updated = _moment(obj.get("UpdatedDateUTC"))
-    day = _day(obj.get("DateString")) or _day(obj.get("Date"))
-    if kind == "CreditNotes":
-        return RemoteDoc(
-            "CreditNote", str(obj.get("CreditNoteID", "")), status, total=_dec(obj.get("Total")),
-            tax=_dec(obj.get("TotalTax")), txn_date=day, currency=obj.get("CurrencyCode"),
-            lines=_amounts(obj.get("LineItems"), "LineAmount"), updated_at=updated,
-            number=obj.get("CreditNoteNumber"), our_key=parse_key(obj.get("Reference")),
-            payment_ids=tuple(str(p.get("PaymentID")) for p in obj.get("Payments") or []
-                              if isinstance(p, dict) and p.get("PaymentID")))
-    if kind == "ManualJournals":
-        lines = _amounts(obj.get("JournalLines"), "LineAmount")
-        total = sum((x for x in lines if x > 0), Decimal(0)) if lines is not None else None
-        return RemoteDoc("ManualJournal", str(obj.get("ManualJournalID", "")), status, total=total,
-                         txn_date=day, lines=lines, updated_at=updated, our_key=parse_key(obj.get("Narration")))
-    credit = obj.get("CreditNote") or {}
-    pays = (("CreditNote", str(credit["CreditNoteID"])),) if credit.get("CreditNoteID") else ()
-    return RemoteDoc("Payment", str(obj.get("PaymentID", "")), status, total=_dec(obj.get("Amount")),
-                     txn_date=day, currency=credit.get("CurrencyCode"), updated_at=updated,
-                     our_key=parse_key(obj.get("Reference")), pays=pays)
-
-
 # --- what we posted ----------------------------------------------------------------------------
 
 def posted_doc(row: OutboxDocument) -> RemoteDoc:
@@ -289,14 +154,8 @@ def posted_doc(row: OutboxDocument) -> RemoteDoc:
     payload = row.payload or {}
     total = Money.from_minor_units(row.total_minor, row.currency).amount \
         if row.total_minor is not None and row.currency else None
-    if row.platform is Platform.QBO:
-        sent = qbo_doc(row.doc_type, {**payload, "Id": row.remote_id or "", "TotalAmt": None})
-    else:
-        kind = {"CreditNote": "CreditNotes", "ManualJournal": "ManualJournals"}.get(row.doc_type, "Payments")
-        sent = xero_doc(kind, payload)
-    tax = sent.tax if row.platform is Platform.QBO and "TxnTaxDetail" in payload else (
-        sent.tax if row.platform is Platform.XERO and "TotalTax" in payload else None)
-    return RemoteDoc(row.doc_type, row.remote_id or "", "active", total=total, tax=tax, txn_date=row.txn_date,
+    sent = platform_for(row.platform).sent_view(row.doc_type, payload, row.remote_id or "")
+    return RemoteDoc(row.doc_type, row.remote_id or "", "active", total=total, tax=sent.tax, txn_date=row.txn_date,
                      currency=row.currency, lines=sent.lines, sync_token=row.sync_token)
 
 
@@ -353,11 +212,8 @@ class PullService:
         result = PullResult(org_code)
         try:
             cursor = self._cursor(org_id)
-            connector: Any = self._connections.connector(conn_id)
-            if platform is Platform.QBO:
-                docs, next_cursor = self._read_qbo(connector, org_code, org_id, cursor)
-            else:
-                docs, next_cursor = self._read_xero(connector, org_id, cursor)
+            ledger = self._connections.connector(conn_id)
+            docs, next_cursor = self._read(ledger, org_code, org_id, cursor)
             result.scanned = len(docs)
             found = self._classify(org_code, org_id, conn_id, platform, docs, result)
             self._settle(org_code, platform, company_id, found, result)
@@ -436,67 +292,19 @@ class PullService:
         return max(floor, first - timedelta(minutes=1)) if first is not None else floor
 
     # --- reading the ledgers -------------------------------------------------------------------
-    def _read_qbo(self, connector: Any, org_code: str, org_id: int, cursor: str | None
-                  ) -> tuple[list[RemoteDoc], str | None]:
+    def _read(self, ledger: LedgerPlatform, org_code: str, org_id: int, cursor: str | None
+              ) -> tuple[list[RemoteDoc], str | None]:
+        """The ledger's change feed from the saved cursor (a first pull: from :meth:`_window_start`)."""
         now = self._clock.now()
-        since = self._window_start(org_id).replace(microsecond=0).isoformat()
-        if cursor:
-            try:
-                moment = datetime.fromisoformat(cursor)
-            except ValueError:
-                moment = None
-            if moment is not None and moment.tzinfo is not None and moment < now - CDC_WINDOW + CDC_MARGIN:
-                self._bus.emit("sync.pull_gap", Severity.WARNING,
-                               f"{org_code}: the last ledger pull was over 30 days ago; QuickBooks keeps changes "
-                               "for 30 days only, so older edits are left to reconciliation", org=org_code,
-                               platform="qbo", details={"cursor": cursor})
-            else:
-                since = cursor
-        docs: list[RemoteDoc] = []
-        next_cursor: str | None = None
-        while True:
-            resp = connector.http.request(
-                "GET", f"{connector.base}/cdc", headers={"Accept": "application/json"},
-                params={"entities": ",".join(QBO_ENTITIES), "changedSince": since,
-                        "minorversion": qbo_api.MINOR_VERSION})
-            body = expect_ok(resp, qbo_api.translate_error)
-            next_cursor = next_cursor or body.get("time")
-            page: list[RemoteDoc] = []
-            for block in (body.get("CDCResponse") or [{}])[0].get("QueryResponse") or []:
-                for entity in QBO_ENTITIES:
-                    page += [qbo_doc(entity, obj) for obj in block.get(entity) or [] if isinstance(obj, dict)]
-            docs += page
-            stamps = [d.updated_at for d in page if d.updated_at is not None]
-            if len(page) < CDC_MAX or not stamps:
-                return docs, next_cursor
-            since = max(stamps).replace(microsecond=0).isoformat()  # at most 1000 per answer: ask again
-
-    def _read_xero(self, connector: Any, org_id: int, cursor: str | None) -> tuple[list[RemoteDoc], str | None]:
-        since = datetime.fromisoformat(cursor) if cursor else self._window_start(org_id)
-        header = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        docs: list[RemoteDoc] = []
-        server_time: datetime | None = None
-        for kind in XERO_LISTS:
-            page = 1
-            while True:
-                resp = connector.http.request(
-                    "GET", f"{connector.base}/{kind}",
-                    headers={"Accept": "application/json", "xero-tenant-id": connector.company_id,
-                             "If-Modified-Since": header},
-                    params={"page": str(page), "pageSize": str(XERO_PAGE)})
-                if resp.status_code == 304:
-                    break
-                body = expect_ok(resp, xero_api.translate_error)
-                if server_time is None:
-                    server_time = _moment(body.get("DateTimeUTC"))
-                rows = [r for r in body.get(kind) or [] if isinstance(r, dict)]
-                docs += [xero_doc(kind, r) for r in rows]
-                pagination = body.get("pagination") or {}
-                if len(rows) < XERO_PAGE or page >= int(pagination.get("pageCount") or page):
-                    break
-                page += 1
-        mark = server_time or self._clock.now()
-        return docs, mark.isoformat()
+        profile: PlatformProfile = ledger.profile
+        since, gap = profile.feed_start(cursor, self._window_start(org_id), now)
+        if gap:
+            self._bus.emit("sync.pull_gap", Severity.WARNING,
+                           f"{org_code}: the last ledger pull was over 30 days ago; {profile.short_name} keeps "
+                           "changes for 30 days only, so older edits are left to reconciliation", org=org_code,
+                           platform=profile.key, details={"cursor": cursor})
+        feed = ledger.changes_since(since, self._clock.now)
+        return feed.docs, feed.cursor
 
     # --- classifying ---------------------------------------------------------------------------
     def _classify(self, org_code: str, org_id: int, conn_id: int, platform: Platform, docs: list[RemoteDoc],
