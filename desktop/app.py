@@ -314,7 +314,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     from desktop.services.errors_queue import ErrorsQueue
     from desktop.services.events import EventBus as Bus
     from desktop.services.fx_settings import FxRateSettings
-    from desktop.services.manual_entry import ManualEntryService
+    from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService as Mapping
     from desktop.services.org_directory import OrganizationDirectory

@@ -1,7 +1,8 @@
 """``returns-ledger preview --org ORG --return RMA [--json]``: the documents a return would post.
 
-Loads the latest revision of the return, the organization's active mapping, its cached reference
-data and settings, runs the posting recipes and pre-flight — exactly what the sync engine runs —
+Loads the latest revision of the return and plans it with the sync's own planner
+(:mod:`desktop.services.sync.plan`: the same mapping, reference data, settings and exchange rates —
+QuickBooks' own rate first, then the entered ones), so it shows exactly what the sync would post,
 and prints every document with its balanced debit/credit view (and the home-currency view for a
 foreign return), then every problem pre-flight found. Nothing is posted. Exit codes: 0 the
 documents could post, 1 pre-flight would quarantine them, 2 error.
@@ -60,52 +61,35 @@ def render_text(org: str, rma: str, revision: int, docs: list[dict[str, Any]], p
 
 
 def _preview(args: argparse.Namespace, config: AppConfig) -> int:
-    from dataclasses import replace
-    from zoneinfo import ZoneInfo
-
     import sqlalchemy as sa
+    from sqlalchemy.orm import selectinload
 
-    from desktop.services.domain import OrgSettings, PostingMode
     from desktop.services.errors import NeedsPersonError
-    from desktop.services.mapping.reference import ReferenceSnapshot
     from desktop.services.mapping.service import MappingService
-    from desktop.services.rms.records import from_row
     from desktop.services.runtime import open_runtime
-    from desktop.services.store.models import Organization, Return
-    from desktop.services.sync.fx import FxRates
-    from desktop.services.sync.preflight import merge_problems, preflight, prepare
-    from desktop.services.sync.recipes import summary_documents
+    from desktop.services.store.models import Return
+    from desktop.services.sync.plan import Planner, connector_rates
 
     with open_runtime(config) as rt:
+        mapping = MappingService(rt.database, rt.clock, rt.bus)
+        # The sync's own planner: the same rates (the ledger's, then the entered ones) as it posts with.
+        planner = Planner(rt.database, rt.clock, mapping, connector_rates(rt.connections))
+        ctx = planner.context(args.org)
         with rt.database.session() as session:
-            org = session.execute(sa.select(Organization).where(Organization.code == args.org)).scalar_one_or_none()
-            if org is None:
-                raise NeedsPersonError(f"There is no organization {args.org!r}",
-                                       action="check the code on the Connections page")
             row = session.execute(
-                sa.select(Return).where(Return.organization_id == org.id,
+                sa.select(Return).where(Return.organization_id == ctx.id,
                                         sa.or_(Return.rma_number == args.ret, Return.rms_id == args.ret))
-                .order_by(Return.revision.desc()).limit(1)).scalar_one_or_none()
+                .order_by(Return.revision.desc()).limit(1)
+                .options(selectinload(Return.lines), selectinload(Return.fees), selectinload(Return.tax_lines))
+            ).scalar_one_or_none()
             if row is None:
                 raise NeedsPersonError(f"{args.org} has no return {args.ret!r}",
                                        action="pull returns from the RMS first (or check the RMA number)")
-            record = from_row(row)
-            if not record.org_code:
-                record = replace(record, org_code=org.code)
-            settings = OrgSettings.from_json(org.settings)
-            tz, home, platform = org.timezone, org.home_currency, str(org.platform.value)
-        svc = MappingService(rt.database, rt.clock, rt.bus)
-        snapshot = svc.snapshot(args.org) or ReferenceSnapshot.empty(platform, home)
-        resolver = svc.resolver(args.org, snapshot)
-        rates = FxRates.from_settings(snapshot.home_currency, settings.extra.get("fx_rates"))
-        today = rt.clock.now().astimezone(ZoneInfo(tz)).date()
-        if settings.posting_mode is PostingMode.DAILY_SUMMARY:
-            docs, problems = summary_documents([record], resolver, snapshot, settings, rates, tz=tz)
-            problems = merge_problems(problems, preflight(docs, record, snapshot, settings, today))
-        else:
-            docs, problems = prepare(record, resolver, snapshot, settings, rates, today, tz=tz)
+            record = ctx.record(row)
+        plan = planner.plan(ctx, record)
+    docs, problems = plan.documents, plan.problems
     data = {"organization": args.org, "return": record.rma_number,
-            "revision": record.revision, "mapping_version": resolver.version,
+            "revision": record.revision, "mapping_version": ctx.resolver.version,
             "refund": f"{record.computed_refund().amount:f}", "currency": record.currency,
             "documents": [d.to_json() for d in docs],
             "problems": [{"code": p.code, "message": p.message, "field": p.field} for p in problems]}

@@ -186,10 +186,11 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     The GUI and ``returns-ledger worker`` / ``sync --once`` build it the same way; call
     ``start()`` to schedule, ``sync_now(org)`` for one cycle, ``shutdown()`` when done.
     """
-    from desktop.services.manual_entry import ManualEntryService
+    from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.service import MappingService
     from desktop.services.rms.ingest import IngestService
     from desktop.services.sync.engine import SyncEngine
+    from desktop.services.sync.plan import Planner, connector_rates
     from desktop.services.sync.poster import default_lock
     from desktop.services.sync.pull import PullService
     from desktop.services.sync.scheduler import PipelineSteps, SyncScheduler
@@ -198,9 +199,10 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     mapping = MappingService(database, clock, bus)
     ingest = IngestService(database, bus, clock)
     pull = PullService(database, bus, clock, connections, rms_for)
-    manual = ManualEntryService(database, clock, bus, mapping, connections)
+    planner = Planner(database, clock, mapping, connector_rates(connections))  # one planner for every caller
+    manual = ManualEntryService(database, clock, bus, mapping, connections, planner=planner)
     engine = SyncEngine(database, bus, clock, connections, mapping, rms_for, ingest=ingest, pull=pull,
-                        before_push=manual.adopt_pending)
+                        before_push=manual.adopt_pending, planner=planner)
     steps = PipelineSteps(ingest=ingest, rms_client_for=rms_for, engine=engine, pull=pull,
                           lock=default_lock(database))
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from desktop.services.dashboard import DashboardService
     from desktop.services.errors_queue import ErrorsQueue
     from desktop.services.fx_settings import FxRateSettings
-    from desktop.services.manual_entry import ManualEntryService
+    from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService
     from desktop.services.org_directory import OrganizationDirectory

@@ -21,7 +21,7 @@ from desktop.services.auth.roles import Actor, Role
 from desktop.services.errors import NeedsPersonError, PermissionDenied
 from desktop.services.errors_queue import ErrorsQueue
 from desktop.services.events import EventKind
-from desktop.services.manual_entry import ManualForm
+from desktop.services.manual import ManualForm
 from desktop.services.store.models import (
     ManualEntry,
     ManualEntryPath,

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Platform
 from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.manual_entry import ManualEntryService
+from desktop.services.manual import ManualEntryService
 from desktop.services.mapping import apply_template, default_template_name
 from desktop.services.mapping.service import MappingService
 from desktop.services.returns_query import ReturnsQuery

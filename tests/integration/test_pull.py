@@ -8,7 +8,9 @@ must report exactly that change, record it on the outbox row, and write it back 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +44,7 @@ from desktop.services.store.models import (
 from desktop.services.store.models import Platform as StorePlatform
 from desktop.services.sync.keys import idempotency_key, memo_text
 from desktop.services.sync.pull import CURSOR_SOURCE, ChangeKind, PullService
+from desktop.services.sync.writeback import writeback_key
 from tests.sandbox.conftest import SandboxHandle
 
 ADMIN = Actor("alice", Role.ADMIN)
@@ -329,3 +332,75 @@ def test_qbo_payment_against_our_credit_memo_is_refund_paid(world: PullWorld) ->
     assert row.remote_state == "refunded" and row.sync_token == "1"  # the memo's own bump is recorded too
     assert [w["status"] for w in world.writebacks(rms["id"])] == ["refund_paid"]
     assert world.pull.pull(QBO_ORG).changes == []
+
+
+#: Counts every write-back POST the RMS receives (replays included), a little slowed so that two
+#: workers handling the same change overlap.
+_COUNT_WRITEBACKS = {"service": "rms", "method": "POST", "path_regex": "accounting-status$", "action": "delay",
+                     "delay_s": 0.2}
+
+
+def _writeback_posts(world: PullWorld) -> int:
+    rules = world.sandbox.control("GET", "faults")["rules"]
+    return sum(r["fired"] for r in rules if r["action"] == "delay" and r["path_regex"] == "accounting-status$")
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("op", ["edit", "void", "delete"])
+def test_two_workers_pulling_one_change_write_it_back_once_through_the_writeback_stage(
+        world: PullWorld, db_url: str, tmp_path: Path, op: str) -> None:
+    world.connect(QBO_ORG)
+    rms = world.rms_returns(QBO_ORG)[0]
+    key, remote_id = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
+    # A second worker: its own database engine, keyring vault, connections and RMS client.
+    other_db = Database(db_url)
+    other_bus = EventBus(world.clock)
+    other_events: list[Event] = []
+    other_bus.subscribe(other_events.append)
+    _vault, other_connections = connection_service(other_db, other_bus, world.clock, tmp_path)
+    fast = LedgerHttp(throttle=Throttle(per_minute=600, concurrent=4), retry=RetryPolicy(max_attempts=2,
+                      base_delay_s=0.01), platform="rms", sleep=lambda _s: None)
+    other_rms = RmsClient(world.sandbox.info["rms"]["base_url"], world.sandbox.info["rms"]["api_key"], http=fast)
+    other = PullService(other_db, other_bus, world.clock, other_connections, lambda _org: other_rms)
+    try:
+        assert world.pull.pull(QBO_ORG).changes == [] and other.pull(QBO_ORG).changes == []  # both warmed up
+        body: dict[str, Any] = {"op": op, "id": remote_id, "type": "CreditMemo"}
+        if op == "edit":
+            body["set"] = {"total": "35.00"}
+        world.tamper(QBO_ORG, body)
+        world.sandbox.control("POST", "faults", {"rules": [_COUNT_WRITEBACKS]})
+
+        start = threading.Barrier(2)
+
+        def run(service: PullService) -> Any:
+            start.wait(timeout=30)
+            return service.pull(QBO_ORG)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = [f.result(timeout=120) for f in [pool.submit(run, world.pull), pool.submit(run, other)]]
+
+        kind = {"edit": ChangeKind.EDITED, "void": ChangeKind.VOIDED, "delete": ChangeKind.DELETED}[op]
+        reported = [c for r in results for c in r.changes]
+        assert [(c.kind, c.idempotency_key, c.written_back) for c in reported] == [(kind, key, True)]
+        assert _writeback_posts(world) == 1  # the RMS was asked once: no second send, not even a replay
+        backs = world.writebacks(rms["id"])
+        assert [w["status"] for w in backs] == [kind.value]
+        row = world.outbox(key)
+        assert row.remote_state == kind.remote_state
+        marker = {"edit": row.sync_token, "void": "voided", "delete": "deleted"}[op]
+        assert marker is not None
+        # The write-back stage's key: the revision's key with the change's status and detail.
+        assert backs[0]["idempotency_key"] == writeback_key(QBO_ORG, rms["id"], rms["revision"], kind.value, key,
+                                                            marker)
+        with world.db.session() as s:
+            leases = s.execute(sa.select(Return.writeback_lease_owner, Return.writeback_lease_expires_at)
+                               .where(Return.rms_id == rms["id"])).all()
+        assert set(leases) == {(None, None)}  # the lease is given back
+        succeeded = [e for e in world.events + other_events if e.kind == EventKind.WRITEBACK_SUCCEEDED]
+        assert len(succeeded) == 1
+        # A worker that found the return held by the other keeps its cursor and looks again: nothing new.
+        again = [world.pull.pull(QBO_ORG), other.pull(QBO_ORG)]
+        assert [r.changes for r in again] == [[], []] and all(r.cursor_advanced for r in again)
+        assert _writeback_posts(world) == 1 and len(world.writebacks(rms["id"])) == 1
+    finally:
+        other_db.dispose()

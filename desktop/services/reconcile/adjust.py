@@ -15,11 +15,10 @@ one — e.g. missing in RMS — are voided or accepted instead).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -27,13 +26,11 @@ from sqlalchemy.orm import Session, selectinload
 from desktop.services import audit
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.clock import Clock
-from desktop.services.domain import OrgSettings, Problem
+from desktop.services.domain import Problem
 from desktop.services.errors import NeedsPersonError
 from desktop.services.events import EventBus, EventKind, Severity
-from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.service import MappingService
 from desktop.services.money import Money
-from desktop.services.rms.records import from_row
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     ConnectionStatus,
@@ -45,7 +42,7 @@ from desktop.services.store.models import (
 )
 from desktop.services.sync import keys, outbox
 from desktop.services.sync.documents import LedgerDocument, line
-from desktop.services.sync.preflight import preflight
+from desktop.services.sync.plan import Planner, plan_documents
 
 __all__ = ["AdjustPlan", "AdjustService"]
 
@@ -70,13 +67,17 @@ class AdjustPlan:
 class AdjustService:
     """Builds, checks and queues adjusting journals (see the module docstring)."""
 
-    def __init__(self, db: Database, clock: Clock, bus: EventBus | None, mapping: MappingService) -> None:
+    def __init__(self, db: Database, clock: Clock, bus: EventBus | None, mapping: MappingService, *,
+                 planner: Planner | None = None) -> None:
         self._db, self._clock, self._bus, self._mapping = db, clock, bus, mapping
+        # The one planner's organization context (mapping, reference data, settings) and pre-flight.
+        self._planner = planner or Planner(db, clock, mapping)
 
     def plan(self, org: str, variance_id: int, debit_account: str, credit_account: str, *,
              txn_date: date | None = None, memo: str = "") -> AdjustPlan:
         """A journal for |difference|: Dr ``debit_account``, Cr ``credit_account`` (ledger account ids)."""
         out = AdjustPlan(org, variance_id)
+        ctx = self._planner.context(org)
         with self._db.session() as s:
             row = s.execute(sa.select(Variance, Organization).select_from(Variance).join(
                 ReconciliationRun, ReconciliationRun.id == Variance.run_id).join(
@@ -84,7 +85,7 @@ class AdjustService:
                 .where(Variance.id == variance_id, Organization.code == org)).one_or_none()
             if row is None:
                 raise NeedsPersonError(f"{org} has no variance {variance_id}")
-            v, o = row
+            v = row[0]
             if not v.difference_minor or not v.currency:
                 out.problems.append(Problem("nothing_to_adjust", f"Variance {variance_id} has no amount "
                                             "difference: accept or resolve it instead.", "difference"))
@@ -96,15 +97,11 @@ class AdjustService:
                 out.problems.append(Problem("adjust_needs_return", f"Variance {variance_id} names no return, so an "
                                             "adjustment has nothing to correct: void or accept it.", "return"))
                 return out
-            record = from_row(ret)
-            if not record.org_code:
-                record = replace(record, org_code=o.code)
-            settings, tz, home, platform = OrgSettings.from_json(o.settings), o.timezone, o.home_currency, o.platform
             out.return_id, currency, diff = ret.id, v.currency, v.difference_minor
             rms_id, revision, rma = ret.rms_id, ret.revision, ret.rma_number
-        snapshot = self._mapping.snapshot(org) or ReferenceSnapshot.empty(platform.value, home)
-        today = self._clock.now().astimezone(ZoneInfo(tz)).date()
-        day = txn_date or today
+            record = ctx.record(ret)
+        snapshot, platform, home = ctx.snapshot, ctx.platform, ctx.home_currency
+        day = txn_date or ctx.today()
         amount = Money.from_minor_units(abs(diff), currency)
         key = keys.idempotency_key(org, rms_id, revision, f"adjust-v{variance_id}")
         text = keys.memo_text(key, rma, revision, memo or f"adjusting entry for variance {variance_id}")
@@ -113,7 +110,7 @@ class AdjustService:
         journal = (line(debit_account, names[debit_account], amount, text, debit=True),
                    line(credit_account, names[credit_account], amount, text, debit=False))
         payload: dict[str, Any]
-        if platform.value == "xero":
+        if platform == "xero":
             payload = {"ManualJournals": [{"Narration": text, "Date": day.isoformat(), "Status": "POSTED",
                                            "LineAmountTypes": "NoTax", "JournalLines": [
                                                {"LineAmount": jl.signed.amount, "AccountID": jl.account_id,
@@ -127,16 +124,14 @@ class AdjustService:
             if currency != home:
                 payload["CurrencyRef"] = {"value": currency}
             doc_type = "JournalEntry"
-        version = self._mapping.resolver(org, snapshot).version
         out.document = LedgerDocument(
-            role="adjustment", platform=platform.value, doc_type=doc_type, idempotency_key=key, txn_date=day,
+            role="adjustment", platform=platform, doc_type=doc_type, idempotency_key=key, txn_date=day,
             currency=currency, total=amount, payload=payload, journal=journal, source=(org, rms_id, revision),
-            mapping_version=version, home_currency=home, refund_effect=Money(Decimal(0), currency),
+            mapping_version=ctx.resolver.version, home_currency=home, refund_effect=Money(Decimal(0), currency),
             extra={"variance_id": variance_id})
         # A journal names no customer, and it corrects the ledger rather than carrying the return's
         # refund, so the customer and "documents add up to the refund" checks are not about it.
-        out.problems = [p for p in preflight([out.document], record, snapshot, settings, today)
-                        if p.code not in _NOT_FOR_JOURNALS]
+        out.problems = plan_documents(ctx, record, [out.document], not_checked=_NOT_FOR_JOURNALS).problems
         return out
 
     def enqueue(self, actor: Actor, plan: AdjustPlan) -> str:

@@ -20,8 +20,6 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,12 +30,8 @@ from desktop.services.connections.service import ConnectionService
 from desktop.services.domain import OrgSettings, PostingMode, Problem
 from desktop.services.errors import AppError, NeedsPersonError
 from desktop.services.events import Event, EventBus, EventKind, Severity
-from desktop.services.ledgers.qbo import QboConnector
-from desktop.services.ledgers.qbo_post import QboWriter
-from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.service import MappingService
 from desktop.services.rms.client import RmsClient
-from desktop.services.rms.records import from_row
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     ConnectionStatus,
@@ -52,9 +46,8 @@ from desktop.services.store.models import (
     SyncRunStatus,
 )
 from desktop.services.sync import outbox
-from desktop.services.sync.fx import FxRates
+from desktop.services.sync.plan import OrgContext, Planner, connector_rates, plan_return
 from desktop.services.sync.poster import Poster, PostResult
-from desktop.services.sync.preflight import prepare
 from desktop.services.sync.writeback import WriteBackResult, WriteBackService
 
 __all__ = ["PlanResult", "SyncEngine"]
@@ -100,12 +93,14 @@ class SyncEngine:
         ingest: ``IngestService`` (``pull(org, client)``); None skips ingest in :meth:`run_once`.
         pull: ``PullService`` (``pull(org) -> PullResult``); None skips the ledger pull.
         poster: defaults to a :class:`Poster` over the same services.
+        planner: the one planner (:mod:`desktop.services.sync.plan`); defaults to one over the same
+            services, with the ledger's own exchange rates.
     """
 
     def __init__(self, db: Database, bus: EventBus, clock: Clock, connections: ConnectionService,
                  mapping: MappingService, rms_client_for: Callable[[str], RmsClient | None], *,
                  ingest: Any = None, pull: Any = None, poster: Poster | None = None,
-                 before_push: Callable[[int], object] | None = None) -> None:
+                 before_push: Callable[[int], object] | None = None, planner: Planner | None = None) -> None:
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -116,6 +111,7 @@ class SyncEngine:
         self._pull = pull
         self.poster = poster or Poster(db, bus, clock, connections)
         self._before_push = before_push  # e.g. adopt documents entered by hand, so they are never sent
+        self.planner = planner or Planner(db, clock, mapping, connector_rates(connections))
 
     # --- look-ups ----------------------------------------------------------------------------
 
@@ -140,19 +136,20 @@ class SyncEngine:
     # --- plan --------------------------------------------------------------------------------
 
     def plan(self, org: str) -> PlanResult:
-        """Recipes + pre-flight for every NEW revision of ``org``: quarantine or enqueue."""
+        """Recipes + pre-flight (:func:`~desktop.services.sync.plan.plan_return`) for every NEW
+        revision of ``org``: quarantine or enqueue. The organization's context (snapshot, mapping,
+        settings, rates) is loaded once for the whole run."""
         result = PlanResult()
         with self._db.session() as s:
             o = self._org(s, org)
-            if o.connection_id is None:
-                result.skipped = "no connected ledger"
-                return result
-            if o.settings.posting_mode is PostingMode.DAILY_SUMMARY:
-                result.skipped = "daily-summary mode is planned by the summary job"
-                return result
-            snapshot = ReferenceSnapshot.load(s, o.connection_id)
-        resolver = self._mapping.resolver(org, snapshot)
-        rates = self._rates(o, snapshot)
+        if o.connection_id is None:
+            result.skipped = "no connected ledger"
+            return result
+        if o.settings.posting_mode is PostingMode.DAILY_SUMMARY:
+            result.skipped = "daily-summary mode is planned by the summary job"
+            return result
+        ctx = self.planner.context(org)
+        self._prefetch_rates(o, ctx)
         while True:
             with self._db.write_session() as s:
                 ids = list(s.scalars(sa.select(Return.id).where(Return.organization_id == o.id,
@@ -166,7 +163,7 @@ class SyncEngine:
                 for ret in rows:
                     try:
                         with s.begin_nested():
-                            self._plan_one(s, o, ret, snapshot, resolver, rates, result)
+                            self._plan_one(s, o, ret, ctx, result)
                     except Exception as exc:  # a recipe bug must not hold up every other return
                         log.exception("planning %s revision %s failed", ret.rma_number, ret.revision)
                         self._quarantine(s, o, ret, [Problem(
@@ -178,48 +175,15 @@ class SyncEngine:
             o.events.clear()
         return result
 
-    def _rates(self, o: _Org, snapshot: ReferenceSnapshot) -> FxRates:
-        """Exchange rates for the NEW foreign-currency returns: QBO's own ``ExchangeRate`` of each
-        (currency, posting day) — one read per pair, only for QBO — else the organization's
-        ``fx_rates`` setting (Xero publishes no rates: its documents use the setting)."""
-        home = snapshot.home_currency
-        settings = FxRates.from_settings(home, o.settings.extra.get("fx_rates"))
-        if snapshot.platform != "qbo" or o.connection_id is None:
-            return settings
+    def _prefetch_rates(self, o: _Org, ctx: OrgContext) -> None:
+        """Ask the ledger up front for the rate of every (currency, posting day) the NEW returns need."""
         with self._db.session() as s:
-            wanted = {(cur, local_date(at, o.timezone)) for cur, at in s.execute(
+            ctx.prefetch({(cur, local_date(at, ctx.timezone)) for cur, at in s.execute(
                 sa.select(Return.currency, Return.rms_updated_at).where(
                     Return.organization_id == o.id, Return.sync_status == ReturnSyncStatus.NEW,
-                    Return.currency != home)).all()}
-        if not wanted:
-            return settings
-        connector = self._connections.connector(o.connection_id)
-        if not isinstance(connector, QboConnector):
-            return settings
-        writer = QboWriter.from_connector(connector)
-        rows: list[dict[str, Any]] = []
-        for cur, day in sorted(wanted):
-            try:
-                row = writer.exchange_rate(cur, day)
-            except AppError:
-                row = None  # pre-flight reports the missing rate for a person
-            if row is not None:
-                rows.append(row)
-        if not rows:
-            return settings
-        merged = FxRates.from_qbo(home, rows)
-        table = o.settings.extra.get("fx_rates")
-        if isinstance(table, dict):
-            for cur, by_day in table.items():
-                for day_text, rate in (by_day or {}).items() if isinstance(by_day, dict) else ():
-                    day = date.fromisoformat(str(day_text))
-                    found = merged.lookup(str(cur), day)
-                    if found is None or found.as_of != day:
-                        merged.add(str(cur), day, Decimal(str(rate)))
-        return merged
+                    Return.currency != ctx.snapshot.home_currency)).all()})
 
-    def _plan_one(self, s: Session, o: _Org, ret: Return, snapshot: ReferenceSnapshot, resolver: Any,
-                  rates: FxRates, result: PlanResult) -> None:
+    def _plan_one(self, s: Session, o: _Org, ret: Return, ctx: OrgContext, result: PlanResult) -> None:
         now = self._clock.now()
         earlier = [r for r in s.scalars(sa.select(Return).where(Return.organization_id == o.id,
                                                                  Return.rms_id == ret.rms_id,
@@ -250,14 +214,14 @@ class SyncEngine:
                     r.sync_status = ReturnSyncStatus.SUPERSEDED
                     r.updated_at = now
         try:
-            record = from_row(ret)
+            record = ctx.record(ret)
         except ValueError as exc:
             self._quarantine(s, o, ret, [Problem("unreadable", str(exc))], now, result)
             return
-        today = local_date(now, o.timezone)
-        docs, problems = prepare(record, resolver, snapshot, o.settings, rates, today, tz=o.timezone)
-        if problems:
-            self._quarantine(s, o, ret, problems, now, result)
+        plan = plan_return(ctx, record)
+        docs = plan.documents
+        if plan.problems:
+            self._quarantine(s, o, ret, plan.problems, now, result)
             return
         inserted = outbox.enqueue(s, docs, o.id, o.connection_id, ret.id, now=now)
         ret.sync_status = ReturnSyncStatus.READY

@@ -60,6 +60,7 @@ from desktop.services.store.models import (
     SyncRun,
     SyncRunStatus,
 )
+from desktop.services.sync.writeback import ChangeOutcome, ChangeWriteBack, WriteBackService
 
 __all__ = ["CURSOR_SOURCE", "Change", "ChangeKind", "PullResult", "PullService", "RemoteDoc"]
 
@@ -407,38 +408,60 @@ class PullService:
     def _settle(self, org_code: str, platform: Platform, company_id: str, found: list[_Found],
                 result: PullResult) -> None:
         client = self._rms_client_for(org_code) if any(f.change and f.change.rms_id for f in found) else None
+        # The one write-back stage (sync/writeback.py): its keys, its lease on the return row.
+        stage = WriteBackService(self._db, self._bus, self._clock, lambda _org: client) if client else None
         for item in found:
             change = item.change
             if change is None:
                 self._record(item, None)
                 continue
             written = False
-            if client is not None and change.rms_id and change.revision:
-                written = self._write_back(client, change, platform, company_id, item)
-                if not written:
+            if stage is not None and client is not None and change.rms_id and change.revision:
+                outcome = stage.send_change(client, self._change_writeback(change, platform, company_id, item))
+                if outcome in (ChangeOutcome.FAILED, ChangeOutcome.HELD):
                     result.writeback_failed += 1
                     continue  # not recorded: the next pull sees it again and retries with the same key
-            self._record(item, change.kind)
+                if outcome is ChangeOutcome.SETTLED_ELSEWHERE:
+                    continue  # another worker wrote it back, recorded and reported it
+                written = True  # recorded by the stage, with the lease released
+            else:
+                self._record(item, change.kind)
             change = replace(change, written_back=written)
             result.changes.append(change)
             self._publish(change)
 
     def _record(self, item: _Found, kind: ChangeKind | None) -> None:
         with self._db.write_session() as s:
-            row = s.get(OutboxDocument, item.row_id)
-            if row is None:
-                return
-            doc = item.doc
-            if doc.sync_token is not None:
-                row.sync_token = doc.sync_token
-            if doc.updated_at is not None and (row.remote_updated_at is None or doc.updated_at > row.remote_updated_at):
-                row.remote_updated_at = doc.updated_at
-            if kind is not None:
-                row.remote_state = kind.remote_state
-            row.updated_at = self._clock.now()
+            self._record_in(s, item, kind)
 
-    def _write_back(self, client: RmsClient, change: Change, platform: Platform, company_id: str,
-                    item: _Found) -> bool:
+    def _record_in(self, s: Session, item: _Found, kind: ChangeKind | None) -> None:
+        row = s.get(OutboxDocument, item.row_id)
+        if row is None:
+            return
+        doc = item.doc
+        if doc.sync_token is not None:
+            row.sync_token = doc.sync_token
+        if doc.updated_at is not None and (row.remote_updated_at is None or doc.updated_at > row.remote_updated_at):
+            row.remote_updated_at = doc.updated_at
+        if kind is not None:
+            row.remote_state = kind.remote_state
+        row.updated_at = self._clock.now()
+
+    @staticmethod
+    def _still_due(s: Session, item: _Found, kind: ChangeKind) -> bool:
+        """Not yet recorded (by another worker that pulled the same change a moment ago)?"""
+        row = s.get(OutboxDocument, item.row_id, populate_existing=True)
+        if row is None:
+            return False
+        if kind is not ChangeKind.EDITED:
+            return row.remote_state != kind.remote_state
+        doc = item.doc
+        if doc.sync_token is not None:
+            return row.sync_token != doc.sync_token
+        return doc.updated_at is None or row.remote_updated_at is None or doc.updated_at > row.remote_updated_at
+
+    def _change_writeback(self, change: Change, platform: Platform, company_id: str,
+                          item: _Found) -> ChangeWriteBack:
         assert change.rms_id is not None and change.revision is not None
         document: dict[str, Any] = {"type": change.doc_type, "id": change.remote_id}
         total, currency = change.after.get("total"), change.after.get("currency") or change.before.get("currency")
@@ -448,22 +471,20 @@ class PullService:
             document["total"] = change.before["total"]
         if currency:
             document["currency"] = currency
+        # The ledger's own time of the change where it has one, so a repeat sends the same body.
+        at = item.doc.updated_at or self._clock.now()
         update = {"revision": change.revision, "status": change.kind.value, "platform": platform.value,
                   "company_id": company_id, "documents": [document],
-                  "message": _message(change), "occurred_at": self._clock.now().isoformat()}
-        key = f"{change.idempotency_key}-{change.kind.value}-{item.marker}"[:255]
-        try:
-            client.write_back(change.rms_id, update, key)
-        except AppError as exc:
-            self._bus.emit_error(EventKind.WRITEBACK_FAILED, exc, org=change.org, rma=change.rma,
-                                 document_key=change.idempotency_key,
-                                 details={"status": change.kind.value, "rms_id": change.rms_id})
-            return False
-        self._bus.emit(EventKind.WRITEBACK_SUCCEEDED, Severity.INFO,
-                       f"Told the RMS that {change.rma or change.rms_id} was {_VERB[change.kind]} in the ledger",
-                       org=change.org, rma=change.rma, document_key=change.idempotency_key,
-                       details={"status": change.kind.value, "rms_id": change.rms_id})
-        return True
+                  "message": _message(change), "occurred_at": at.isoformat()}
+        with self._db.session() as s:
+            return_id = s.scalar(sa.select(OutboxDocument.return_id).where(OutboxDocument.id == item.row_id))
+        assert return_id is not None
+        kind = change.kind
+        return ChangeWriteBack(
+            return_id, change.org, change.rms_id, change.revision, kind.value, (change.idempotency_key, item.marker),
+            update, still_due=lambda s: self._still_due(s, item, kind), settle=lambda s: self._record_in(s, item, kind),
+            rma=change.rma, document_key=change.idempotency_key,
+            message=f"Told the RMS that {change.rma or change.rms_id} was {_VERB[kind]} in the ledger")
 
     def _publish(self, change: Change) -> None:
         severity = Severity.INFO if change.kind is ChangeKind.REFUND_PAID else Severity.WARNING

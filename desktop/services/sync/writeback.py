@@ -1,4 +1,9 @@
-"""Tell the RMS a return revision is in the ledger: ``POST /v1/returns/{id}/accounting-status``.
+"""Tell the RMS what became of a return revision in the ledger: ``POST /v1/returns/{id}/accounting-status``.
+
+The app's one write-back stage: revisions the sync posted (below), and changes an accountant made
+to our documents in the ledger — edited, voided, deleted, refund paid — which the ledger pull finds
+and hands over (:meth:`WriteBackService.send_change`), under the same key function and the same
+lease on the return row.
 
 When every outbox document of a return revision is posted, the RMS receives one write-back:
 status ``posted``, the platform, the company id and the documents (type, remote id, number,
@@ -41,6 +46,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,12 +59,16 @@ from desktop.services.rms.client import RmsClient, WriteBack
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, Organization, OutboxDocument, OutboxStatus, Return
 
-__all__ = ["WriteBackResult", "WriteBackService", "writeback_key"]
+__all__ = ["ChangeOutcome", "ChangeWriteBack", "WriteBackResult", "WriteBackService", "writeback_key"]
 
 
-def writeback_key(org_code: str, rms_id: str, revision: int, status: str = "posted") -> str:
-    """Deterministic Idempotency-Key of one revision's write-back (≤ 255 characters)."""
-    digest = hashlib.sha256("\x1f".join(("writeback", org_code, rms_id, str(revision), status)).encode())
+def writeback_key(org_code: str, rms_id: str, revision: int, status: str = "posted", *detail: str) -> str:
+    """Deterministic Idempotency-Key of one revision's write-back (≤ 255 characters).
+
+    ``detail`` tells apart several write-backs of one revision with the same status — a ledger
+    change names the document and the ledger's version of it — and is empty for ``posted``.
+    """
+    digest = hashlib.sha256("\x1f".join(("writeback", org_code, rms_id, str(revision), status, *detail)).encode())
     return "rls-wb-" + digest.hexdigest()[:40]
 
 
@@ -85,6 +95,45 @@ class _Item:
     @property
     def key(self) -> str:
         return writeback_key(self.org_code, self.rms_id, self.revision)
+
+
+class ChangeOutcome(StrEnum):
+    """What became of one ledger change handed to :meth:`WriteBackService.send_change`."""
+
+    SENT = "sent"                    # the RMS recorded it now
+    REPLAYED = "replayed"            # the RMS had it already (same key, same body)
+    SETTLED_ELSEWHERE = "settled"    # another worker wrote it back and recorded it first
+    HELD = "held"                    # another worker holds the return's lease: try again next pull
+    FAILED = "failed"                # the RMS refused or could not be reached: try again next pull
+
+
+@dataclass(frozen=True)
+class ChangeWriteBack:
+    """One change an accountant made in the ledger to a document we posted, for the RMS.
+
+    The pull finds it; the write-back stage leases the return, asks ``still_due`` under the lock
+    (a worker that raced us may have sent and recorded it a moment ago), sends it under
+    :func:`writeback_key` (``detail`` = the document's key and the ledger's version of it) and runs
+    ``settle`` — which records the change on the outbox row — in the transaction that releases the
+    lease, exactly as a ``posted`` write-back stamps its documents.
+    """
+
+    return_id: int
+    org_code: str
+    rms_id: str
+    revision: int
+    status: str
+    detail: tuple[str, ...]
+    body: dict[str, Any]
+    still_due: Callable[[Session], bool]
+    settle: Callable[[Session], None]
+    rma: str | None = None
+    document_key: str | None = None
+    message: str = ""
+
+    @property
+    def key(self) -> str:
+        return writeback_key(self.org_code, self.rms_id, self.revision, self.status, *self.detail)
 
 
 def _default_worker_id() -> str:
@@ -151,25 +200,32 @@ class WriteBackService:
             return []
         now = now or self._clock.now()
         with self._db.write_session() as s:
-            stmt = (sa.select(Return.id)
-                    .where(Return.id.in_(list(return_ids)),
-                           sa.or_(Return.writeback_lease_expires_at.is_(None),
-                                  Return.writeback_lease_expires_at <= now))
-                    .order_by(Return.id))
-            if not self._db.is_sqlite:
-                stmt = stmt.with_for_update(skip_locked=True, of=Return)
-            locked = list(s.scalars(stmt))
+            locked = self._lock_free(s, return_ids, now)
             if not locked:
                 return []
             # A fresh statement (a fresh snapshot under READ COMMITTED): a revision stamped by
             # another worker between our pending() and the lock is no longer due.
             due = [rid for rid in s.scalars(self._pending_stmt().where(OutboxDocument.return_id.in_(locked)))
                    if rid is not None]
-            if due:
-                s.execute(sa.update(Return).where(Return.id.in_(due))
-                          .values(writeback_lease_owner=self.worker_id,
-                                  writeback_lease_expires_at=now + timedelta(seconds=self.lease_s)))
+            self._lease(s, due, now)
             return due
+
+    def _lock_free(self, s: Session, return_ids: Sequence[int], now: datetime) -> list[int]:
+        """Lock those of ``return_ids`` whose write-back lease is free or expired (skipping, never
+        waiting for, rows another transaction holds — PostgreSQL ``SKIP LOCKED``)."""
+        stmt = (sa.select(Return.id)
+                .where(Return.id.in_(list(return_ids)),
+                       sa.or_(Return.writeback_lease_expires_at.is_(None), Return.writeback_lease_expires_at <= now))
+                .order_by(Return.id))
+        if not self._db.is_sqlite:
+            stmt = stmt.with_for_update(skip_locked=True, of=Return)
+        return list(s.scalars(stmt))
+
+    def _lease(self, s: Session, return_ids: Sequence[int], now: datetime) -> None:
+        if return_ids:
+            s.execute(sa.update(Return).where(Return.id.in_(list(return_ids)))
+                      .values(writeback_lease_owner=self.worker_id,
+                              writeback_lease_expires_at=now + timedelta(seconds=self.lease_s)))
 
     def _release(self, s: Session, return_ids: Sequence[int]) -> None:
         """Clear our own leases (never one another worker took over after ours expired)."""
@@ -288,3 +344,41 @@ class WriteBackService:
         result.errors.append(err.user_message())
         self._bus.emit_error(EventKind.WRITEBACK_FAILED, err, org=item.org_code, rma=item.rma_number,
                              details={"rms_id": item.rms_id, "revision": item.revision, "will_retry": True})
+
+    # --- ledger changes (handed over by the pull) -----------------------------------------------
+
+    def send_change(self, client: RmsClient, change: ChangeWriteBack) -> ChangeOutcome:
+        """Tell the RMS about one ledger change, at most once across workers (see :class:`ChangeWriteBack`).
+
+        The same lease as a ``posted`` write-back guards it: while one worker holds the return,
+        another gets :attr:`ChangeOutcome.HELD` and leaves the change to its next pull; the check
+        under the lock turns a change already written back and recorded into
+        :attr:`ChangeOutcome.SETTLED_ELSEWHERE`. A worker that dies after sending leaves its lease
+        to expire; whoever sends next uses the same key and body, and the RMS replays.
+        """
+        now = self._clock.now()
+        with self._db.write_session() as s:
+            if not self._lock_free(s, [change.return_id], now):
+                return ChangeOutcome.HELD
+            if not change.still_due(s):
+                return ChangeOutcome.SETTLED_ELSEWHERE
+            self._lease(s, [change.return_id], now)
+        details = {"status": change.status, "rms_id": change.rms_id}
+        try:
+            answer = client.write_back(change.rms_id, change.body, change.key)
+        except AppError as exc:
+            with self._db.write_session() as s:
+                self._release(s, [change.return_id])
+            self._bus.emit_error(EventKind.WRITEBACK_FAILED, exc, org=change.org_code, rma=change.rma,
+                                 document_key=change.document_key, details=details)
+            return ChangeOutcome.FAILED
+        except BaseException:
+            with self._db.write_session() as s:  # give it back at once instead of waiting out the lease
+                self._release(s, [change.return_id])
+            raise
+        with self._db.write_session() as s:
+            change.settle(s)
+            self._release(s, [change.return_id])
+        self._bus.emit(EventKind.WRITEBACK_SUCCEEDED, Severity.INFO, change.message, org=change.org_code,
+                       rma=change.rma, document_key=change.document_key, details=details)
+        return ChangeOutcome.REPLAYED if answer.replayed else ChangeOutcome.SENT

@@ -1,7 +1,7 @@
 """Recent manual entries as a table model: what was recorded by hand and where each one stands.
 
 A short list (the newest few hundred, read by
-:meth:`~desktop.services.manual_entry.ManualEntryService.entries` in the background), so a plain
+:meth:`~desktop.services.manual.ManualEntryService.entries` in the background), so a plain
 list-backed model; sorting and filtering go through a ``QSortFilterProxyModel``.
 """
 

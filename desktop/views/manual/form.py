@@ -2,7 +2,7 @@
 
 Tab moves field to field in reading order; Alt+Q / Alt+E pick the path; Ctrl+Return records.
 The form only collects and shows: :meth:`ManualEntryForm.form` turns the fields into a
-:class:`~desktop.services.manual_entry.ManualForm`, and the page asks the service (in the
+:class:`~desktop.services.manual.ManualForm`, and the page asks the service (in the
 background) to check or record it. Amounts are parsed as ``Decimal`` straight from the text.
 """
 
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.domain import ManualEntryPath
-from desktop.services.manual_entry import ManualForm, Prepared
+from desktop.services.manual import ManualForm, Prepared
 from desktop.views.pages.base import Card, label
 from desktop.views.returns.detail import amount, fill_table, make_table
 

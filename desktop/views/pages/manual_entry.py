@@ -2,7 +2,7 @@
 
 The form (left) is checked by pre-flight as the person types — debounced, in the background —
 and the verdict with the debit/credit preview shows beside it (right). Recording goes through
-:class:`~desktop.services.manual_entry.ManualEntryService` (permission-checked, audited); a refusal
+:class:`~desktop.services.manual.ManualEntryService` (permission-checked, audited); a refusal
 counts its problems as errors prevented. Below, the recent entries, "look for entered documents"
 (adoption by number) and the export of pending documents in the ledger's own import CSV.
 """
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
-from desktop.services.manual_entry import Prepared, SubmitResult
+from desktop.services.manual import Prepared, SubmitResult
 from desktop.views.manual.entries import SORT_ROLE, Column, EntriesModel
 from desktop.views.manual.form import BAD_COLOUR, OK_COLOUR, CheckPanel, ManualEntryForm
 from desktop.views.ops import run_in_background

@@ -4,7 +4,7 @@ A windowed grid (:class:`~desktop.views.returns.model.ReturnsModel`: SQL does th
 filtering and paging, so 100,000 returns scroll like 100) over a detail panel with the RMS record,
 the documents and their ledger ids, the debit/credit preview and the sync history. Actions —
 retry, re-post after a mapping fix, adopt an existing ledger document, void in the ledger — run in
-the background through :class:`~desktop.services.manual_entry.ManualEntryService`, which checks
+the background through :class:`~desktop.services.manual.ManualEntryService`, which checks
 the actor's permissions; the destructive one (void) asks first.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.manual_entry import ManualEntryService
+from desktop.services.manual import ManualEntryService
 from desktop.services.returns_query import ReturnsQuery
 from desktop.views.context import ShellContext
 
