@@ -380,6 +380,9 @@ def _no_display() -> bool:
 
 def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     """The GUI entry point (``returns-ledger``, ``--demo``, ``--self-test``, ``--screenshots``)."""
+    from desktop.services.quit_latch import install as install_quit_latch
+
+    latch = install_quit_latch()  # first: a Ctrl+C / SIGTERM during start-up is remembered, not fatal
     started = time.perf_counter()
     self_test = bool(getattr(args, "self_test", False))
     shots = getattr(args, "screenshots", None)
@@ -400,10 +403,14 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             from desktop.views.shell import run_shell
 
             views, actor = services.for_views()
+            if latch.requested():  # asked to quit while starting: shut down without opening the window
+                log.info("quit requested by a signal during start-up")
+                return 0
             outcome = run_shell(services.bus, config, self_test=self_test,
                                 screenshots=Path(shots) if shots else None,
                                 sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
-                                history=_history_loader(services), services=views, actor=actor)
+                                history=_history_loader(services), services=views, actor=actor,
+                                quit_requested=latch.requested)
         finally:
             stopped = services.shutdown()
         if self_test:
@@ -417,6 +424,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     finally:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
+        latch.restore()
         sys.stdout.flush()
 
 

@@ -12,6 +12,10 @@ Actions:
 * ``reset_connection`` — close the TCP connection without any response; state untouched.
 * ``commit_then_drop`` — run the request (state changes happen), then drop the connection without
   sending the response: the "did my POST land?" case that idempotency keys exist for.
+* ``hold`` — keep each matching request waiting until ``hold_for`` of them wait together (then
+  release them all), or ``delay_s`` passes; ``peak_held`` in the rule's JSON says how many ever
+  waited at once. A deterministic proof that a client sends requests in parallel: a client that
+  sends one at a time never reaches ``hold_for``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-ACTIONS = ("status", "delay", "reset_connection", "commit_then_drop")
+ACTIONS = ("status", "delay", "reset_connection", "commit_then_drop", "hold")
 SERVICES = ("qbo", "xero", "rms", "*")
 
 
@@ -44,8 +48,13 @@ class FaultRule:
     times: int | None = None
     probability: float = 1.0
     message: str = ""
+    hold_for: int = 0
     fired: int = 0
+    peak_held: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _held: int = 0
+    _round: int = 0
 
     @classmethod
     def from_json(cls, raw: Any) -> FaultRule:
@@ -53,7 +62,7 @@ class FaultRule:
         if not isinstance(raw, dict):
             raise FaultRuleError("each rule must be a JSON object")
         unknown = set(raw) - {"service", "method", "path_regex", "action", "status", "delay_s",
-                              "times", "probability", "message"}
+                              "times", "probability", "message", "hold_for"}
         if unknown:
             raise FaultRuleError(f"unknown rule fields: {sorted(unknown)}")
         service = raw.get("service")
@@ -97,7 +106,25 @@ class FaultRule:
         if not isinstance(message, str):
             raise FaultRuleError("message must be a string")
         rule.message = message or f"Injected fault: HTTP {rule.status}"
+        hold_for = raw.get("hold_for", 0)
+        if action == "hold" and (not isinstance(hold_for, int) or isinstance(hold_for, bool) or not 2 <= hold_for
+                                 <= 64 or not rule.delay_s):
+            raise FaultRuleError("a hold rule needs hold_for (2 to 64 requests) and delay_s (its time-out)")
+        rule.hold_for = int(hold_for) if action == "hold" else 0
         return rule
+
+    def hold(self) -> None:
+        """Wait until ``hold_for`` requests wait together, or ``delay_s`` passes (see the module docstring)."""
+        with self._cond:
+            self._held += 1
+            self.peak_held = max(self.peak_held, self._held)
+            my_round = self._round
+            if self._held >= self.hold_for:
+                self._round += 1
+                self._cond.notify_all()
+            else:
+                self._cond.wait_for(lambda: self._round != my_round, timeout=self.delay_s)
+            self._held -= 1
 
     def matches(self, service: str, method: str, path: str, subpath: str) -> bool:
         """Whether this rule applies; the regex may match the full path or the service subpath."""
@@ -112,7 +139,8 @@ class FaultRule:
     def as_json(self) -> dict[str, Any]:
         return {"service": self.service, "action": self.action, "method": self.method,
                 "path_regex": self.path_regex, "status": self.status, "delay_s": self.delay_s,
-                "times": self.times, "probability": self.probability, "fired": self.fired}
+                "times": self.times, "probability": self.probability, "fired": self.fired,
+                **({"hold_for": self.hold_for, "peak_held": self.peak_held} if self.action == "hold" else {})}
 
 
 @dataclass(frozen=True)
@@ -121,6 +149,7 @@ class FaultDecision:
 
     delay_s: float = 0.0
     rule: FaultRule | None = None  # a non-delay rule that fired, or None to serve normally
+    holds: tuple[FaultRule, ...] = ()  # hold rules to wait on, after the delay
 
 
 class FaultInjector:
@@ -154,6 +183,7 @@ class FaultInjector:
     def decide(self, service: str, method: str, path: str, subpath: str) -> FaultDecision:
         """Evaluate rules in order: delays accumulate, the first other rule that fires wins."""
         delay = 0.0
+        holds: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
                 if rule.times is not None and rule.times <= 0:
@@ -168,5 +198,8 @@ class FaultInjector:
                 if rule.action == "delay":
                     delay += rule.delay_s
                     continue
-                return FaultDecision(delay, rule)
-        return FaultDecision(delay, None)
+                if rule.action == "hold":
+                    holds.append(rule)
+                    continue
+                return FaultDecision(delay, rule, tuple(holds))
+        return FaultDecision(delay, None, tuple(holds))

@@ -185,6 +185,8 @@ class SandboxServer:
         decision = self.faults.decide(emulator.name, request.method, path, subpath)
         if decision.delay_s:
             time.sleep(decision.delay_s)
+        for held in decision.holds:
+            held.hold()
         rule = decision.rule
         if rule is not None and rule.action == "status":
             return emulator.error_response(rule.status, rule.message)

@@ -136,7 +136,8 @@ def _quit_on_signals(app: QApplication) -> Callable[[], None]:
 def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, screenshots: Path | None = None,
               sandbox_ready: Callable[[], bool] | None = None,
               history: Callable[[], Any] | None = None,
-              services: ViewServices | None = None, actor: Actor | None = None) -> ShellOutcome:
+              services: ViewServices | None = None, actor: Actor | None = None,
+              quit_requested: Callable[[], bool] | None = None) -> ShellOutcome:
     """Open the main window in the requested mode and run the event loop until it is done.
 
     ``services`` is what the pages call (built by the composition root); ``actor`` is who is at the desk.
@@ -151,6 +152,8 @@ def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, scre
     window = MainWindow(context)
     window.closed.connect(app.quit)
     restore_signals = _quit_on_signals(app)
+    if quit_requested is not None and quit_requested():  # a signal came while the window was being built
+        QTimer.singleShot(0, app.quit)
     if history is not None and not self_test:
         window.load_history(history)
     try:

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -247,15 +246,18 @@ def test_a_failed_writeback_stays_pending_unleased_and_goes_next_run(world: Worl
 
 def test_a_chunk_is_sent_with_requests_in_flight_together(world: World) -> None:
     ids = world.seed(8)
-    world.count_posts(delay_s=0.25)  # each write-back takes a quarter second at the RMS
+    world.count_posts()
+    # The RMS holds each write-back until four wait together: a client sending one at a time
+    # never gets there (each would wait out the 60 s time-out), one sending four at once does.
+    world.sandbox.control("POST", "faults", {"rules": [{**COUNT_RULE, "action": "hold", "hold_for": 4,
+                                                        "delay_s": 60}]})
     service = world.service(concurrency=4)
 
-    started = time.monotonic()
     result = service.run(ORG)
-    elapsed = time.monotonic() - started
 
     assert result.sent == len(ids) and world.posts_received() == len(ids)
-    assert elapsed < 0.6 * 0.25 * len(ids), f"{elapsed:.2f} s: the requests went one at a time"
+    [hold] = [r for r in world.sandbox.control("GET", "faults")["rules"] if r["action"] == "hold"]
+    assert hold["peak_held"] == 4 and hold["fired"] == len(ids), "the requests went together, four at a time"
 
 
 def _worker_main(db_url: str, org: str) -> None:
