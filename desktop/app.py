@@ -151,15 +151,18 @@ class DemoSandbox:
         self._settled.set()
 
     def _announce(self, info: dict[str, Any]) -> None:
-        names = {"qbo": "QuickBooks Online", "xero": "Xero", "rms": "returns system"}
-        running = [names.get(k, k) for k in info if k in names]
+        from desktop.services.ledgers.registry import PROFILES
+        from desktop.services.rms.facts import RMS
+
+        names = {key: p.display_name for key, p in PROFILES.items()} | {RMS.key: RMS.display_name.lower()}
+        running = [names[k] for k in info if k in names]
         base = str(info.get("control_url", "")).rsplit("/_sandbox", 1)[0]
         self._bus.emit("sandbox.ready", "info",
                        f"Demo sandbox running at {base}: {', '.join(running)} emulators")
-        for platform, key in (("qbo", "companies"), ("xero", "tenants")):
-            for company in (info.get(platform) or {}).get(key, []):
+        for platform, profile in PROFILES.items():
+            for company in (info.get(platform) or {}).get(profile.sandbox_listing[0], []):
                 self._bus.emit("sandbox.company_available", "info",
-                               f"Demo {names[platform]} company ready to connect: {company.get('name')} "
+                               f"Demo {profile.display_name} company ready to connect: {company.get('name')} "
                                f"({company.get('home_currency', '')})".replace(" ()", ""),
                                org=company.get("rms_org"), platform=platform)
 

@@ -152,7 +152,7 @@ def set_up_demo(database: Any, bus: Any, clock: Any, vault: Any, connections: Co
     connected = connect_demo(connections, actor, info, report)
     rms = info["rms"]
     configure_rms(database, vault, clock, actor, rms["base_url"], rms["api_key"])
-    for platform in ("qbo", "xero"):  # the demo's own webhook secrets, for `worker --webhook-port`
+    for platform in PROFILES:  # the demo's own webhook secrets, for `worker --webhook-port`
         if load_webhook_key(vault, platform) is None:
             save_webhook_key(vault, platform, secrets.token_urlsafe(32))
     IngestService(database, bus, clock).ensure_organizations(RmsClient(rms["base_url"], rms["api_key"]))

@@ -164,17 +164,19 @@ def rms_client_factory(database: Database, vault: TokenVault, stopping: threadin
 
 # --- webhook keys ----------------------------------------------------------------------------
 
-#: Keyring names of each platform's webhook secret (QBO: the app's verifier token; Xero: the
-#: webhook signing key). Both come from the platform's developer portal; the demo makes its own.
-_WEBHOOK_KEY_NAMES = {"qbo": "verifier", "xero": "signing-key"}
-
+# Kept under each platform's ``webhook_key_name`` (QBO: the app's verifier token; Xero: the webhook
+# signing key). Both come from the platform's developer portal; the demo makes its own.
 
 def save_webhook_key(vault: TokenVault, platform: str, key: str) -> None:
-    vault.save_client_secret(platform, "webhook", _WEBHOOK_KEY_NAMES[platform], key)
+    from desktop.services.ledgers.registry import platform_for
+
+    vault.save_client_secret(platform, "webhook", platform_for(platform).webhook_key_name, key)
 
 
 def load_webhook_key(vault: TokenVault, platform: str) -> str | None:
-    return vault.load_client_secret(platform, "webhook", _WEBHOOK_KEY_NAMES[platform])
+    from desktop.services.ledgers.registry import platform_for
+
+    return vault.load_client_secret(platform, "webhook", platform_for(platform).webhook_key_name)
 
 
 # --- the sync pipeline and its scheduler ------------------------------------------------------

@@ -14,18 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from desktop.services.errors import ConfigurationError
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.store.models.enums import LedgerEnvironment, Platform
 
 # One vocabulary with the database: these are the values stored on ledger connections.
 Environment = LedgerEnvironment
 
-_PLATFORM_LABELS = {Platform.QBO: "QuickBooks Online", Platform.XERO: "Xero"}
 _ENVIRONMENT_LABELS = {Environment.PRODUCTION: "Production", Environment.DEVELOPMENT: "Intuit Development",
                        Environment.LOCAL: "Local sandbox"}
 
 
 def platform_label(platform: Platform) -> str:
-    return _PLATFORM_LABELS[platform]
+    """The platform's name as people know it (the profile's ``display_name``)."""
+    return platform_for(platform).display_name
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,17 @@ class AuthFacts:
     reports_hard_expiry: bool      # QBO: ask for x_refresh_token_hard_expires_in
     refresh_life_s: int | None     # a refresh token's life when the platform does not say (Xero: 60 days)
     revoke_as_json: bool           # QBO revokes with a JSON body and Basic auth; Xero with a form
+    has_development: bool          # a separate development environment (QBO: Intuit's sandbox companies)
 
 
 _AUTH_FACTS = {
     Platform.QBO: AuthFacts(needs_client_secret=True, uses_pkce=False, company_on_redirect=True,
-                            reports_hard_expiry=True, refresh_life_s=None, revoke_as_json=True),
+                            reports_hard_expiry=True, refresh_life_s=None, revoke_as_json=True,
+                            has_development=True),
     # API_FACTS §7: Xero's documented rule is 60 days from the token's last use.
     Platform.XERO: AuthFacts(needs_client_secret=False, uses_pkce=True, company_on_redirect=False,
-                             reports_hard_expiry=False, refresh_life_s=60 * 86400, revoke_as_json=False),
+                             reports_hard_expiry=False, refresh_life_s=60 * 86400, revoke_as_json=False,
+                             has_development=False),
 }
 
 

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from desktop.services.domain import Component
 from desktop.services.ledgers.base import CompanyInfo, Progress, RefKind, RefRecord
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class PlatformProfile(ABC):
     max_tracking_categories: ClassVar[int | None] = None
     #: System accounts transactions may not post to directly are refused by mapping validation.
     refuses_system_accounts: ClassVar[bool] = False
-    #: Account types by the words validation shows (the platform's codes → words).
+    #: Account types by the words validation's messages show (the platform's codes → words; title case).
     account_type_words: ClassVar[Mapping[str, str]] = {}
     #: Customers and items a document needs are looked up and created on demand while posting.
     creates_references: ClassVar[bool] = False
@@ -191,6 +192,21 @@ class PlatformProfile(ABC):
     customer_single_currency: ClassVar[bool] = False
     #: The longest document number the platform accepts (None: no limit we enforce).
     doc_number_max: ClassVar[int | None] = None
+    #: Account types a mapping rule for each component may target (validation, pre-flight). The
+    #: merchandise account is contra-revenue (Sales Returns and Allowances), so it has an income type.
+    allowed_account_types: ClassVar[Mapping[Component, tuple[str, ...]]]
+    #: How the Mappings page heads each account type (the platform's codes → sentence-case words;
+    #: empty where the types are words already).
+    account_type_headings: ClassVar[Mapping[str, str]] = {}
+    #: Flat tracking kinds (no categories): (kind, group heading, one record's word), in display order.
+    tracking_groups: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: Brand-neutral monogram (we ship no third-party logos): its initials and colour.
+    monogram: ClassVar[str]
+    brand_colour: ClassVar[str]
+    #: One line on the Connections page saying what we post there.
+    tagline: ClassVar[str]
+    #: The keyring name of the platform's webhook secret (from its developer portal).
+    webhook_key_name: ClassVar[str]
 
     def label(self, code: str | None, name: str) -> str:
         """An account's label as the platform's users know it."""

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar
 
+from desktop.services.domain import Component
 from desktop.services.errors import AppError, NeedsPersonError
 from desktop.services.json_money import dumps as wire_json
 from desktop.services.ledgers.base import RefRecord, expect_ok
@@ -47,6 +49,7 @@ CDC_WINDOW = timedelta(days=30)
 CDC_MARGIN = timedelta(minutes=5)  # stay safely inside QBO's 30-day look-back
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 _BANK = ("Bank", "Other Current Asset")
+_INCOME = ("Income", "Other Income")
 
 
 def _day(value: Any) -> date | None:
@@ -108,6 +111,20 @@ class QboProfile(PlatformProfile):
     publishes_rates = True
     customer_single_currency = True
     doc_number_max = DOC_NUMBER_MAX
+    allowed_account_types = MappingProxyType({
+        Component.MERCHANDISE: _INCOME,
+        Component.TAX: ("Other Current Liability",),
+        Component.RESTOCKING_FEE: _INCOME,
+        Component.RETURN_SHIPPING_CHARGED: _INCOME,
+        Component.OUTBOUND_SHIPPING_REFUNDED: (*_INCOME, "Expense", "Cost of Goods Sold"),
+        Component.LABEL_COST: ("Expense", "Cost of Goods Sold", "Other Expense"),
+        Component.REFUND: ("Bank", "Other Current Asset", "Accounts Receivable"),
+        Component.CLEARING: ("Other Current Asset", "Other Current Liability"),
+    })
+    tracking_groups = (("class", "Classes", "Class"), ("department", "Locations (departments)", "Location"))
+    monogram, brand_colour = "QB", "#2ca01c"
+    tagline = "Credit memos, refund receipts and journal entries."
+    webhook_key_name = "verifier"  # the app's webhook verifier token
 
     def connect(self, http: LedgerHttp, api_base_url: str, company_id: str) -> QboPlatform:
         return QboPlatform(http, api_base_url, company_id)

@@ -16,11 +16,14 @@ from desktop.services.ledgers.qbo_platform import QboProfile
 from desktop.services.ledgers.xero_platform import XeroProfile
 from desktop.services.store.models.enums import Platform
 
-__all__ = ["DEFAULT_PLATFORM", "PROFILES", "platform_for"]
+__all__ = ["DEFAULT_PLATFORM", "LEGACY_PLATFORM", "PROFILES", "platform_for"]
 
 PROFILES: dict[str, PlatformProfile] = {p.key: p for p in (QboProfile(), XeroProfile())}
 #: The platform a new test organization gets unless told otherwise.
 DEFAULT_PLATFORM = Platform(next(iter(PROFILES)))
+#: The platform of a record saved before records named one (a reference snapshot with an empty
+#: ``platform``): the first platform the app supported, QuickBooks Online.
+LEGACY_PLATFORM = Platform(QboProfile.key)
 
 
 def platform_for(x: Any) -> PlatformProfile:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar
 
+from desktop.services.domain import Component
 from desktop.services.errors import NeedsPersonError
 from desktop.services.json_money import dumps as wire_json
 from desktop.services.ledgers.base import expect_ok
@@ -36,6 +38,8 @@ from desktop.services.sync.keys import parse_key
 #: The lists we post to, read back by date and watched for changes.
 LISTS = ("CreditNotes", "ManualJournals", "Payments")
 _STATUS = {"VOIDED": "voided", "DELETED": "deleted", "PAID": "paid"}
+_INCOME = ("REVENUE", "SALES", "OTHERINCOME")
+_EXPENSE = ("EXPENSE", "DIRECTCOSTS", "OVERHEADS")
 
 
 def xero_doc(doc_type: str, obj: Mapping[str, Any]) -> DocView:
@@ -86,6 +90,31 @@ class XeroProfile(PlatformProfile):
     max_tracking_categories = 2
     refuses_system_accounts = True
     one_type_per_request = True
+    allowed_account_types = MappingProxyType({
+        Component.MERCHANDISE: _INCOME,
+        Component.TAX: ("CURRLIAB", "LIABILITY"),
+        Component.RESTOCKING_FEE: _INCOME,
+        Component.RETURN_SHIPPING_CHARGED: _INCOME,
+        Component.OUTBOUND_SHIPPING_REFUNDED: (*_INCOME, *_EXPENSE),
+        Component.LABEL_COST: _EXPENSE,
+        Component.REFUND: ("BANK", "CURRENT", "CURRLIAB", "LIABILITY"),
+        Component.CLEARING: ("CURRENT", "CURRLIAB", "LIABILITY"),
+    })
+    account_type_words = MappingProxyType({
+        "CURRLIAB": "Current Liability", "CURRENT": "Current Asset", "OTHERINCOME": "Other Income",
+        "DIRECTCOSTS": "Direct Costs", "BANK": "Bank", "REVENUE": "Revenue", "SALES": "Sales",
+        "EXPENSE": "Expense", "OVERHEADS": "Overhead", "LIABILITY": "Liability"})
+    account_type_headings = MappingProxyType({
+        "BANK": "Bank", "CURRENT": "Current asset", "CURRLIAB": "Current liability", "DIRECTCOSTS": "Direct costs",
+        "EQUITY": "Equity", "EXPENSE": "Expense", "FIXED": "Fixed asset", "LIABILITY": "Liability",
+        "NONCURRENT": "Non-current asset", "OTHERINCOME": "Other income", "OVERHEADS": "Overheads",
+        "PREPAYMENT": "Prepayment", "REVENUE": "Revenue", "SALES": "Sales", "TERMLIAB": "Term liability",
+        "INVENTORY": "Inventory", "DEPRECIATN": "Depreciation", "PAYGLIABILITY": "PAYG liability",
+        "SUPERANNUATIONEXPENSE": "Superannuation expense", "SUPERANNUATIONLIABILITY": "Superannuation liability",
+        "WAGESEXPENSE": "Wages expense"})
+    monogram, brand_colour = "X", "#13b5ea"
+    tagline = "Credit notes, payments and manual journals."
+    webhook_key_name = "signing-key"  # the webhook signing key
 
     def connect(self, http: LedgerHttp, api_base_url: str, company_id: str) -> XeroPlatform:
         return XeroPlatform(http, api_base_url, company_id)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
+from desktop.services.ledgers.registry import PROFILES
 from desktop.services.store.models import (
     LedgerConnection,
     RefAccount,
@@ -67,7 +68,8 @@ class ReferenceSnapshot:
     Xero categories (``"category"``) and their options (``"option"``, ``parent_id`` = category),
     keyed by :func:`tracking_key` (``"class:3"``, ``"option:<uuid>"``) — QBO class and department
     ids overlap. Use :meth:`find_tracking` rather than indexing it.
-    ``platform`` is ``"qbo"`` or ``"xero"`` (validation's allowed account types depend on it).
+    ``platform`` is a platform key of :mod:`desktop.services.ledgers.registry` (validation's allowed
+    account types depend on it); empty in a snapshot saved before snapshots named it.
     """
 
     accounts: Mapping[str, RefRecord]
@@ -146,7 +148,8 @@ class ReferenceSnapshot:
 
     @property
     def ledger_name(self) -> str:
-        return {"qbo": "QuickBooks", "xero": "Xero"}.get(self.platform, "the ledger")
+        profile = PROFILES.get(self.platform)
+        return profile.short_name if profile is not None else "the ledger"
 
     # --- building ----------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from desktop.services.domain import FEE_COMPONENTS, Component, OrgSettings, PostingMode, Problem, ReturnRecord
 from desktop.services.ledgers.base import RefRecord
-from desktop.services.ledgers.registry import platform_for
+from desktop.services.ledgers.platform import PlatformProfile
+from desktop.services.ledgers.registry import LEGACY_PLATFORM, PROFILES, platform_for
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, Rule, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
@@ -24,37 +25,10 @@ from desktop.services.store.models.enums import RefundMethod
 
 __all__ = ["ALLOWED_ACCOUNT_TYPES", "contexts_for_return", "contexts_for_returns", "validate"]
 
-_QBO_INCOME = ("Income", "Other Income")
-_XERO_INCOME = ("REVENUE", "SALES", "OTHERINCOME")
-_XERO_EXPENSE = ("EXPENSE", "DIRECTCOSTS", "OVERHEADS")
-
-#: platform → component → the account types a rule for it may target. The merchandise account
-#: is a contra-revenue account (Sales Returns and Allowances), so it has an income type.
-ALLOWED_ACCOUNT_TYPES: dict[str, dict[Component, tuple[str, ...]]] = {
-    "qbo": {
-        Component.MERCHANDISE: _QBO_INCOME,
-        Component.TAX: ("Other Current Liability",),
-        Component.RESTOCKING_FEE: _QBO_INCOME,
-        Component.RETURN_SHIPPING_CHARGED: _QBO_INCOME,
-        Component.OUTBOUND_SHIPPING_REFUNDED: (*_QBO_INCOME, "Expense", "Cost of Goods Sold"),
-        Component.LABEL_COST: ("Expense", "Cost of Goods Sold", "Other Expense"),
-        Component.REFUND: ("Bank", "Other Current Asset", "Accounts Receivable"),
-        Component.CLEARING: ("Other Current Asset", "Other Current Liability"),
-    },
-    "xero": {
-        Component.MERCHANDISE: _XERO_INCOME,
-        Component.TAX: ("CURRLIAB", "LIABILITY"),
-        Component.RESTOCKING_FEE: _XERO_INCOME,
-        Component.RETURN_SHIPPING_CHARGED: _XERO_INCOME,
-        Component.OUTBOUND_SHIPPING_REFUNDED: (*_XERO_INCOME, *_XERO_EXPENSE),
-        Component.LABEL_COST: _XERO_EXPENSE,
-        Component.REFUND: ("BANK", "CURRENT", "CURRLIAB", "LIABILITY"),
-        Component.CLEARING: ("CURRENT", "CURRLIAB", "LIABILITY"),
-    },
-}
-_TYPE_WORDS = {"CURRLIAB": "Current Liability", "CURRENT": "Current Asset", "OTHERINCOME": "Other Income",
-               "DIRECTCOSTS": "Direct Costs", "BANK": "Bank", "REVENUE": "Revenue", "SALES": "Sales",
-               "EXPENSE": "Expense", "OVERHEADS": "Overhead", "LIABILITY": "Liability"}
+#: platform → component → the account types a rule for it may target (each profile's
+#: ``allowed_account_types``; pre-flight checks the mapped accounts against the same lists).
+ALLOWED_ACCOUNT_TYPES: dict[str, Mapping[Component, tuple[str, ...]]] = {
+    key: profile.allowed_account_types for key, profile in PROFILES.items()}
 _BANK_TYPES = frozenset({"Bank", "BANK"})
 _COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 #: Components a QBO sales form carries as lines (through an Item): the item must book to the account.
@@ -62,12 +36,12 @@ _SALES_LINE = frozenset({Component.MERCHANDISE, Component.RESTOCKING_FEE, Compon
                          Component.OUTBOUND_SHIPPING_REFUNDED})
 
 
-def _type_word(t: str) -> str:
-    return _TYPE_WORDS.get(t, t)
+def _type_word(p: PlatformProfile, t: str) -> str:
+    return p.account_type_words.get(t, t)
 
 
-def _allowed_words(platform: str, component: Component) -> str:
-    words = [_type_word(t) for t in ALLOWED_ACCOUNT_TYPES.get(platform, {}).get(component, ())]
+def _allowed_words(p: PlatformProfile, component: Component) -> str:
+    words = [_type_word(p, t) for t in p.allowed_account_types.get(component, ())]
     words = list(dict.fromkeys(words))
     return " or ".join(words) if words else "suitable"
 
@@ -81,18 +55,10 @@ def _acct(a: RefRecord) -> str:
     return f"account {a.code} '{a.name}'" if a.code else f"account '{a.name}'"
 
 
-def _platform(snapshot: ReferenceSnapshot) -> str:
-    if snapshot.platform:
-        return snapshot.platform
-    types = {a.type for a in snapshot.accounts.values()}
-    return "xero" if types and all((t or "").isupper() for t in types) else "qbo"
-
-
 class _Checker:
     def __init__(self, snapshot: ReferenceSnapshot) -> None:
         self.s = snapshot
-        self.platform = _platform(snapshot)
-        self.p = platform_for(self.platform)
+        self.p = platform_for(snapshot.platform or LEGACY_PLATFORM)
         self.ledger = self.p.short_name
         self.problems: list[Problem] = []
 
@@ -113,7 +79,7 @@ class _Checker:
         self.tracking(f, what, rule)
 
     def account(self, f: str, what: str, rule: Rule) -> None:
-        allowed = _allowed_words(self.platform, rule.component)
+        allowed = _allowed_words(self.p, rule.component)
         if rule.account_id is None:
             needs = rule.component is not Component.TAX and not (self.p.items_book_to_accounts and rule.item_id)
             if needs:
@@ -130,9 +96,10 @@ class _Checker:
             word = self.p.inactive_word
             self.add("inactive_account", f"{what} → {_acct(acct)} is {word} in {self.ledger}; choose an active "
                      f"{allowed} account", f"{f}.account")
-        types = ALLOWED_ACCOUNT_TYPES[self.platform][rule.component]
+        types = self.p.allowed_account_types[rule.component]
         if acct.type not in types:
-            self.add("wrong_account_type", f"{what} → {_acct(acct)} is {_a(_type_word(acct.type or '?'))} account; "
+            word = _type_word(self.p, acct.type or "?")
+            self.add("wrong_account_type", f"{what} → {_acct(acct)} is {_a(word)} account; "
                      f"{COMPONENT_LABELS[rule.component].lower()} must go to {_a(allowed)} account", f"{f}.account")
         elif self.p.payments_flag and rule.component is Component.REFUND \
                 and acct.type not in self.p.refund_bank_types and not acct.raw.get(self.p.payments_flag):

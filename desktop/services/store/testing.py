@@ -100,9 +100,8 @@ def seed_returns_grid(db: Any, n: int, t0: datetime, statuses: list[Any]) -> Non
     import sqlalchemy as sa
 
     with db.write_session() as s:
-        for code, platform in (("ACME-US", Platform.QBO), ("KIWI-NZ", Platform.XERO)):
-            s.add(Organization(code=code, name=code, platform=platform, timezone="UTC",
-                               home_currency="USD" if platform is Platform.QBO else "NZD", settings={},
+        for code, platform, home in (("ACME-US", Platform.QBO, "USD"), ("KIWI-NZ", Platform.XERO, "NZD")):
+            s.add(Organization(code=code, name=code, platform=platform, timezone="UTC", home_currency=home, settings={},
                                created_at=t0, updated_at=t0))
         s.flush()
         orgs = {code: oid for code, oid in s.execute(sa.select(Organization.code, Organization.id))}

@@ -24,6 +24,7 @@ from desktop.services.connections.apps import OAuthApp
 from desktop.services.connections.details import details_for
 from desktop.services.csv_safe import SafeWriter
 from desktop.services.errors import AppError, ConfigurationError
+from desktop.services.ledgers.registry import DEFAULT_PLATFORM, platform_for
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.details import DetailsPanel
 from desktop.views.connections.dialog import ConnectDialog, ConnectRequest
@@ -224,7 +225,7 @@ class ConnectionActions(QObject):
         orgs = [s.org_code for s in self.page.model.summaries()]
         dialog = ConnectDialog(self._lookup, orgs=orgs, fixed=fixed, parent=self.widget)
         if fixed is None and self.page.context.demo:
-            dialog.select(Platform.QBO, Environment.LOCAL)
+            dialog.select(DEFAULT_PLATFORM, Environment.LOCAL)
         dialog.accepted.connect(lambda: self.open_sign_in(dialog.request(), tenant_id))
         self.connect_dialog = dialog
         dialog.open()
@@ -234,7 +235,7 @@ class ConnectionActions(QObject):
         if row is None:
             return
         self.begin_connect(ConnectRequest(row.org_code, row.platform, row.environment),
-                     tenant_id=row.company_id if row.platform is Platform.XERO else None)
+                     tenant_id=row.company_id if platform_for(row.platform).picks_tenant_after_sign_in else None)
 
     def open_sign_in(self, request: ConnectRequest, tenant_id: str | None = None) -> None:
         """Register the app if the request carries one, then open the embedded sign-in for it."""

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.auth.platforms import Environment, Platform, environment_label, platform_label
+from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.connections.apps import OAuthApp
+from desktop.services.ledgers.registry import PROFILES
 from desktop.views.ops import run_in_background
 
 #: Looks up the registered app for a ledger and environment (None when there is none); runs on a worker.
@@ -78,8 +79,8 @@ class ConnectDialog(QDialog):
             completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             self.org_edit.setCompleter(completer)
         self.platform_combo = QComboBox()
-        for platform in (Platform.QBO, Platform.XERO):
-            self.platform_combo.addItem(platform_label(platform), platform)
+        for key in PROFILES:
+            self.platform_combo.addItem(platform_label(Platform(key)), Platform(key))
         self.environment_combo = QComboBox()
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -161,8 +162,8 @@ class ConnectDialog(QDialog):
         self.environment_combo.blockSignals(True)
         self.environment_combo.clear()
         envs = [Environment.PRODUCTION, Environment.LOCAL]
-        if self.platform is Platform.QBO:
-            envs.insert(1, Environment.DEVELOPMENT)  # Xero has no separate development environment
+        if auth_facts(self.platform).has_development:  # Xero has no separate development environment
+            envs.insert(1, Environment.DEVELOPMENT)
         for env in envs:
             self.environment_combo.addItem(environment_label(env), env)
         index = self.environment_combo.findData(current)
@@ -197,7 +198,7 @@ class ConnectDialog(QDialog):
         else:
             self.app_box.setVisible(True)
             self._app_form.setRowVisible(self.sandbox_edit, environment is Environment.LOCAL)
-            secret_hint = "required" if platform is Platform.QBO else "leave empty for a PKCE app"
+            secret_hint = "required" if auth_facts(platform).needs_client_secret else "leave empty for a PKCE app"
             self.client_secret_edit.setPlaceholderText(secret_hint)
             self.app_status.setText(f"No {platform_label(platform)} app is set up for {environment_label(environment)} "
                                     "yet: enter the app's details from the developer portal.")
@@ -217,8 +218,8 @@ class ConnectDialog(QDialog):
         if self._app is None:
             if not self.client_id_edit.text().strip():
                 return "Enter the app's client ID"
-            if self.platform is Platform.QBO and not self.client_secret_edit.text():
-                return "A QuickBooks Online app needs its client secret"
+            if auth_facts(self.platform).needs_client_secret and not self.client_secret_edit.text():
+                return f"A {platform_label(self.platform)} app needs its client secret"
             if not self.redirect_edit.text().strip():
                 return "Enter the redirect URI registered with the app"
             loopback = self.loopback_edit.text().strip()

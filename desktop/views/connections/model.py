@@ -29,6 +29,7 @@ from desktop.services.auth.platforms import environment_label, platform_label
 from desktop.services.connections.details import countdown, sign_in_expiry
 from desktop.services.connections.service import ConnectionSummary
 from desktop.views.models.pill import PillDelegate as SharedPill
+from desktop.views.sources import source, source_name
 
 Index = QModelIndex | QPersistentModelIndex
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -67,22 +68,23 @@ STATES: dict[str, tuple[str, str]] = {
     "disconnected": ("Disconnected", "#7b8594"),
     "error": ("Error", "#c2410c"),
 }
-SHORT_PLATFORM = {"qbo": "QuickBooks", "xero": "Xero"}
 COUNTDOWN_COLUMNS = (Column.ACCESS, Column.SIGN_IN)
 _STATE_RANK = {name: i for i, name in enumerate(("needs_reconnect", "error", "token_expiring", "connected",
                                                   "disconnected"))}
 
 
-#: Brand-neutral monograms (we do not ship third-party logos): initials and colour per ledger.
-MONOGRAMS = {"qbo": ("QB", "#2ca01c"), "xero": ("X", "#13b5ea"), "rms": ("RMS", "#7a5af8")}
 _icons: dict[str, QIcon] = {}
 
 
 def platform_icon(platform: str) -> QIcon:
-    """A small round monogram for the ledger column (drawn once, after QApplication exists)."""
+    """A small round monogram for the ledger column (drawn once, after QApplication exists).
+
+    Brand-neutral (we do not ship third-party logos): the platform's initials and colour.
+    """
     icon = _icons.get(platform)
     if icon is None:
-        text, colour = MONOGRAMS.get(platform, (platform[:1].upper(), "#7b8594"))
+        found = source(platform)
+        text, colour = (found.monogram, found.brand_colour) if found else (platform[:1].upper(), "#7b8594")
         pixmap = QPixmap(40, 40)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
@@ -183,7 +185,7 @@ class ConnectionsModel(QAbstractTableModel):
         if column is Column.ORGANIZATION:
             return row.org_code
         if column is Column.LEDGER:
-            return platform_label(row.platform) if full else SHORT_PLATFORM.get(row.platform.value, "")
+            return platform_label(row.platform) if full else source_name(row.platform.value, short=True, default="")
         if column is Column.LAST_REFRESH and full:
             return row.last_refresh_at.isoformat() if row.last_refresh_at else ""
         if column is Column.ENVIRONMENT:

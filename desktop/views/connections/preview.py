@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QWidget
 
-from desktop.services.auth.platforms import Environment, Platform
+from desktop.services.auth.platforms import Environment
+from desktop.services.ledgers.registry import DEFAULT_PLATFORM
 from desktop.views.connections.dialog import ConnectRequest
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ class SignInShot(QObject):
         super().__init__(window)
         self._window = window
         self._page = page
-        self._request = request or ConnectRequest("ACME-US", Platform.QBO, Environment.LOCAL)
+        # The demo's ACME-US is on the default platform (QuickBooks Online).
+        self._request = request or ConnectRequest("ACME-US", DEFAULT_PLATFORM, Environment.LOCAL)
         self._timeout_ms = timeout_ms
         self._settle_ms = settle_ms
         self._waited = 0

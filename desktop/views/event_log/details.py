@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.views.event_log.model import (
-    PLATFORM_NAMES,
     SEVERITY_COLOURS,
     document_text,
+    platform_name,
     severity_name,
 )
 
@@ -128,7 +128,7 @@ class DetailsPanel(QWidget):
         if document_text(event):
             rows.append(row("Return / document", document_text(event)))
         if event.platform_code or event.platform_message:
-            who = PLATFORM_NAMES.get(event.platform or "", event.platform or "Platform")
+            who = platform_name(event.platform, event.platform or "Platform")
             rows.append(row(f"{who} says", " ".join(x for x in (event.platform_code, event.platform_message) if x)))
         if context is not None:
             rows.append(row("Document", f"{context.doc_type} · {context.status.replace('_', ' ')} · "

@@ -25,6 +25,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 
+from desktop.services.rms.facts import RMS
+from desktop.views.sources import source_name
+
 if TYPE_CHECKING:
     from desktop.services.errors_queue import Resolution
     from desktop.services.events import Event
@@ -37,8 +40,13 @@ SEVERITY_COLOURS = {
     "resolved": "#2f9e62",
 }
 EVENT_ROLE = Qt.ItemDataRole.UserRole + 1
-#: Events carry platform codes (the event log column is short); people read names.
-PLATFORM_NAMES = {"qbo": "QuickBooks Online", "xero": "Xero", "rms": "RMS"}
+
+
+def platform_name(key: str | None, default: str | None = None) -> str:
+    """Events carry platform codes; people read names: a ledger's full name, the RMS as "RMS"
+    (the column is short). An unknown code reads as ``default``, else as itself."""
+    return source_name(key, short=key == RMS.key, default=default)
+
 
 
 class Column(IntEnum):
@@ -102,7 +110,7 @@ def document_text(event: Event) -> str:
 def message_text(event: Event) -> str:
     """Our message, then the platform's own code and words when it gave any."""
     if event.platform_code or event.platform_message:
-        who = f"{PLATFORM_NAMES.get(event.platform, event.platform)} " if event.platform else ""
+        who = f"{platform_name(event.platform)} " if event.platform else ""
         code = f"{event.platform_code}: " if event.platform_code else ""
         return f"{event.message} ({who}{code}{event.platform_message or ''})".replace(": )", ")")
     return str(event.message)
@@ -264,6 +272,6 @@ def export_row(item: tuple[Event, Resolution | None]) -> tuple[object, ...]:
     """One CSV row for an event and its resolution; pure, so it runs on the export's worker thread."""
     event, resolved = item
     return (event.occurred_at.isoformat(), event.severity.value, event.org or "", event.rma or "",
-            event.document_key or "", event.kind, event.message, PLATFORM_NAMES.get(event.platform or "", ""),
+            event.document_key or "", event.kind, event.message, platform_name(event.platform, ""),
             event.platform_code or "", event.platform_message or "", resolved.by if resolved else "",
             resolved.at.isoformat() if resolved else "", resolved.note if resolved else "")

@@ -32,8 +32,8 @@ from desktop.services.domain import ManualEntryPath
 from desktop.services.manual import ManualForm, Prepared
 from desktop.views.pages.base import Card, label
 from desktop.views.returns.detail import amount, fill_table, make_table
+from desktop.views.sources import source_name
 
-LEDGERS = {"qbo": "QuickBooks Online", "xero": "Xero"}
 OK_COLOUR, BAD_COLOUR = "#1f9d55", "#dc3545"
 
 
@@ -130,7 +130,7 @@ class ManualEntryForm(Card):
         self.org.blockSignals(True)
         self.org.clear()
         for code, platform in orgs:
-            self.org.addItem(f"{code} · {LEDGERS.get(platform, platform)}", (code, platform))
+            self.org.addItem(f"{code} · {source_name(platform)}", (code, platform))
         index = self.org.findData(current)
         self.org.setCurrentIndex(max(0, index))
         self.org.blockSignals(False)

@@ -15,21 +15,14 @@ from PySide6.QtCore import QMimeData, QModelIndex, QObject, QPersistentModelInde
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 
 from desktop.services.ledgers.base import RefRecord
+from desktop.services.ledgers.platform import PlatformProfile
+from desktop.services.ledgers.registry import LEGACY_PLATFORM, platform_for
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.views.mapping import mime
 from desktop.views.mapping.editing import CodeRef, TargetRef
 
 TARGET_ROLE = Qt.ItemDataRole.UserRole + 1
 DropHandler = Callable[[CodeRef, TargetRef], bool]
-
-#: Readable words for Xero's account type codes (QBO's types are words already).
-XERO_TYPES = {"BANK": "Bank", "CURRENT": "Current asset", "CURRLIAB": "Current liability", "DIRECTCOSTS":
-              "Direct costs", "EQUITY": "Equity", "EXPENSE": "Expense", "FIXED": "Fixed asset", "LIABILITY":
-              "Liability", "NONCURRENT": "Non-current asset", "OTHERINCOME": "Other income", "OVERHEADS":
-              "Overheads", "PREPAYMENT": "Prepayment", "REVENUE": "Revenue", "SALES": "Sales", "TERMLIAB":
-              "Term liability", "INVENTORY": "Inventory", "DEPRECIATN": "Depreciation", "PAYGLIABILITY":
-              "PAYG liability", "SUPERANNUATIONEXPENSE": "Superannuation expense",
-              "SUPERANNUATIONLIABILITY": "Superannuation liability", "WAGESEXPENSE": "Wages expense"}
 
 
 def _heading(text: str, key: str) -> list[QStandardItem]:
@@ -85,13 +78,13 @@ class LedgerTreeModel(QStandardItemModel):
             self.endResetModel()
 
     def _fill(self, s: ReferenceSnapshot) -> None:
-        xero = s.platform == "xero"
+        p = platform_for(s.platform or LEGACY_PLATFORM)
         accounts = _heading("Chart of accounts", "accounts")
         by_type: dict[str, list[RefRecord]] = {}
         for a in s.accounts.values():
             by_type.setdefault(a.type or "Other", []).append(a)
-        for kind in sorted(by_type, key=lambda t: XERO_TYPES.get(t, t)):
-            word = XERO_TYPES.get(kind, kind) if xero else kind
+        for kind in sorted(by_type, key=lambda t: p.account_type_headings.get(t, t)):
+            word = p.account_type_headings.get(kind, kind)
             group = _heading(word, f"type:{kind}")
             for a in sorted(by_type[kind], key=lambda r: (r.code or "", r.name.casefold())):
                 detail = f"{word}" + (f" · {a.currency}" if a.currency and kind in ("BANK", "Bank") else "")
@@ -99,26 +92,26 @@ class LedgerTreeModel(QStandardItemModel):
                                            a.active, f"{_account_text(a)} — {word}"))
             accounts[0].appendRow(group)
         self.appendRow(accounts)
-        taxes = _heading("Tax rates" if xero else "Tax codes", "tax_codes")
+        taxes = _heading(f"Tax {p.tax_word}s", "tax_codes")
         for t in sorted(s.tax_codes.values(), key=lambda r: r.name.casefold()):
             rate = t.raw.get("EffectiveRate", t.raw.get("DisplayTaxRate"))
             detail = f"{rate} %" if rate is not None else ""
             taxes[0].appendRow(_record(t.name, str(detail), TargetRef("tax_code", t.remote_id, t.name), t.active,
                                        f"{t.name} ({t.code or t.remote_id})"))
         self.appendRow(taxes)
-        if s.items and not xero:
+        if s.items and p.items_book_to_accounts:
             items = _heading("Items", "items")
             for i in sorted(s.items.values(), key=lambda r: r.name.casefold()):
                 income = s.accounts.get(i.parent_id or "")
                 detail = f"books to {_account_text(income)}" if income is not None else (i.type or "")
                 items[0].appendRow(_record(i.name, detail, TargetRef("item", i.remote_id, i.name), i.active))
             self.appendRow(items)
-        self._tracking(s)
+        self._tracking(s, p)
 
-    def _tracking(self, s: ReferenceSnapshot) -> None:
+    def _tracking(self, s: ReferenceSnapshot, p: PlatformProfile) -> None:
         tracking = _heading("Tracking", "tracking")
         records = list(s.tracking.values())
-        if s.platform == "xero":
+        if p.tracking_in_categories:
             for cat in sorted((r for r in records if s.tracking_kind(r) == "category"), key=lambda r: r.name):
                 head = _record(cat.name, "Tracking category", TargetRef("category", cat.remote_id, cat.name),
                                cat.active)
@@ -128,10 +121,9 @@ class LedgerTreeModel(QStandardItemModel):
                                                                             cat.remote_id), opt.active))
                 tracking[0].appendRow(head)
         else:
-            for kind, title in (("class", "Classes"), ("department", "Locations (departments)")):
+            for kind, title, detail in p.tracking_groups:
                 group = _heading(title, f"tracking:{kind}")
                 for r in sorted((r for r in records if s.tracking_kind(r) == kind), key=lambda r: r.name):
-                    detail = "Class" if kind == "class" else "Location"
                     group[0].appendRow(_record(r.name, detail, TargetRef("tracking", r.remote_id, r.name, kind),
                                                r.active))
                 if group[0].rowCount():

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.auth.platforms import Platform
 from desktop.services.connections.service import ConnectionSummary
+from desktop.services.ledgers.registry import PROFILES
+from desktop.services.rms.facts import RMS
 from desktop.views.connections.actions import ConnectionActions
 from desktop.views.connections.details import DetailsPanel
 from desktop.views.connections.model import (
-    MONOGRAMS,
     STATES,
     Column,
     ConnectionsFilter,
@@ -41,6 +41,7 @@ from desktop.views.connections.model import (
     state_label,
 )
 from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.sources import Source
 
 TICK_MS = 30_000
 _COLUMN_WIDTHS = {Column.ORGANIZATION: 108, Column.LEDGER: 112, Column.ENVIRONMENT: 110, Column.COMPANY_ID: 100,
@@ -119,14 +120,9 @@ class ConnectionsPage(Page):
     )
 
     def build(self) -> None:
-        self.tiles = {
-            "qbo": ProviderTile(*MONOGRAMS["qbo"], "QuickBooks Online",
-                                "Credit memos, refund receipts and journal entries.", "Not connected"),
-            "xero": ProviderTile(*MONOGRAMS["xero"], "Xero", "Credit notes, payments and manual journals.",
-                                 "Not connected"),
-            "rms": ProviderTile(*MONOGRAMS["rms"], "Returns system",
-                                "Returns pulled by cursor; accounting status written back.", "Not connected"),
-        }
+        kinds: tuple[Source, ...] = (*PROFILES.values(), RMS)
+        self.tiles = {k.key: ProviderTile(k.monogram, k.brand_colour, k.display_name, k.tagline, "Not connected")
+                      for k in kinds}
         self.add_row(*self.tiles.values())
         self.actions_ = ConnectionActions(self, self)
         self.model = ConnectionsModel(self.actions_.clock.now, self)
@@ -276,8 +272,8 @@ class ConnectionsPage(Page):
         self._fit_table_height()
         count = f"{len(rows)} connection{'s' if len(rows) != 1 else ''}"
         self.freshness.setText(f"{count} · list updated {self.actions_.clock.now().astimezone():%H:%M:%S}")
-        for key in ("qbo", "xero"):
-            self.tiles[key].show_counts([r for r in rows if r.platform is Platform(key)])
+        for key in PROFILES:
+            self.tiles[key].show_counts([r for r in rows if r.platform.value == key])
         if keep is not None and self.model.row_of(keep.id) >= 0:
             self.select_connection(keep.id)
         elif rows and self.selected() is None:

@@ -35,6 +35,7 @@ from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_duration, format_when
 from desktop.views.ops import BackgroundOperation, run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, PageInfo, label
+from desktop.views.sources import source_name
 
 REFRESH_MS = 30_000
 DEBOUNCE_MS = 1_000
@@ -295,7 +296,7 @@ class DashboardPage(Page):
         rows: list[tuple[str, str]] = []
         for c in data.connections:
             colour = STATES.get(c.state, ("", "#7b8594"))[1]
-            platform = "QuickBooks Online" if c.platform == "qbo" else "Xero"
+            platform = source_name(c.platform)
             rows.append(("", f"<b>{escape(platform)} · {escape(c.company_name)}</b>"))
             rows.append(("Connection", f"<span style='color:{colour}'>●</span> {escape(c.state_text)}"))
             budget = " · ".join(p for p in (

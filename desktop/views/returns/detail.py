@@ -31,7 +31,6 @@ from desktop.views.returns.model import STATUSES, money_text, status_label
 
 SEVERITY_COLOURS = {"debug": "#8a94a3", "info": "#3b82f6", "warning": "#d97706", "error": "#dc3545",
                     "critical": "#b4236f"}
-PLATFORM_NAMES = {"qbo": "QuickBooks", "xero": "Xero"}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 

@@ -18,11 +18,11 @@ from PySide6.QtCore import (
 )
 
 from desktop.services.org_directory import OrganizationDirectory
+from desktop.views.sources import source_name
 
 __all__ = ["OrgChoice", "RateRow", "RatesModel", "load_organizations", "rate_rows"]
 
 Index = QModelIndex | QPersistentModelIndex
-_PLATFORMS = {"qbo": "QuickBooks Online", "xero": "Xero"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class OrgChoice:
 
     @property
     def text(self) -> str:
-        return f"{self.code} — {self.name} ({_PLATFORMS.get(self.platform, self.platform)}, {self.home_currency})"
+        return f"{self.code} — {self.name} ({source_name(self.platform)}, {self.home_currency})"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from desktop.services.auth.roles import Action
 from desktop.services.errors import AppError
 from desktop.services.fx_settings import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.org_directory import OrganizationDirectory
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background
@@ -216,8 +217,9 @@ class FxRatesSection(Card):
         self.org_box.clear()
         for o in orgs:
             self.org_box.addItem(o.text, o.code)
-        xero = next((o.code for o in orgs if o.platform == "xero"), None)
-        keep = current if current in self.orgs else xero
+        # First choice: an organization whose ledger publishes no rates, where entered rates matter most.
+        unpublished = next((o.code for o in orgs if not platform_for(o.platform).publishes_rates), None)
+        keep = current if current in self.orgs else unpublished
         self.org_box.setCurrentIndex(max(0, self.org_box.findData(keep)) if orgs else -1)
         self.org_box.blockSignals(False)
         self._on_org_changed()

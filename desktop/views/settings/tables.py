@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
-from desktop.services.auth.platforms import Environment, Platform, environment_label, platform_label
+from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.auth.roles import Role
 from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
 
@@ -98,7 +98,7 @@ class AppsModel(TableModel):
     def cell(self, row: AppRow, column: int) -> str:
         if column == 4:
             secret = "Stored in the keyring" if row.has_secret else (
-                "None (PKCE app)" if row.platform is Platform.XERO else "Missing")
+                "None (PKCE app)" if auth_facts(row.platform).uses_pkce else "Missing")
         else:
             secret = ""
         return (platform_label(row.platform), environment_label(row.environment), row.client_id, row.redirect_uri,

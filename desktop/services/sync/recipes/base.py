@@ -11,8 +11,12 @@ A :class:`LedgerRecipes` has two halves:
   into that platform's payloads, and nothing else: no amount, tax or rounding decision is made
   while rendering.
 
-Platforms register themselves at import (``recipes/__init__`` imports them); callers do one
-:func:`platform_for` look-up on the snapshot's platform instead of branching on its name.
+The facts that are true of a platform whatever the recipe (account labels, published exchange
+rates, one currency per customer, the tracking cap) come from its
+:class:`~desktop.services.ledgers.platform.PlatformProfile`; only what is the recipes' own is
+written here. Platforms register themselves at import (``recipes/__init__`` imports them), keyed by
+the profile's ``key``; callers do one :func:`platform_for` look-up on the snapshot's platform
+instead of branching on its name.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from desktop.services.ledgers.base import RefRecord
+from desktop.services.ledgers.platform import PlatformProfile
+from desktop.services.ledgers.registry import LEGACY_PLATFORM, PROFILES
+from desktop.services.mapping.model import COMPONENT_LABELS
 from desktop.services.sync.recipes.arith import dsum
 
 if TYPE_CHECKING:
@@ -46,33 +53,52 @@ class TaxPrediction:
 
 
 class LedgerRecipes:
-    """One platform's facts and renderer. Subclasses set ``platform`` and implement ``render*``."""
+    """One platform's facts and renderer. Subclasses set ``profile`` and implement ``render*``."""
 
-    platform: str = ""
+    #: The platform this renders for; its ``key`` is the registry's key and the documents' platform.
+    profile: PlatformProfile
     #: Manual journals may debit/credit Accounts Receivable (Xero keeps its control account out).
     journals_may_post_receivable: bool = True
     #: A refund to the original payment is a separate payment against the credit (Xero), rather
     #: than a refund form that credits the bank itself (QBO RefundReceipt).
     refund_by_payment: bool = False
-    #: A customer record trades in one currency only (QBO): another currency needs another record.
-    customer_in_one_currency: bool = False
+
+    @property
+    def platform(self) -> str:
+        """The profile's key, as documents and snapshots record the platform."""
+        return self.profile.key
+
+    @property
+    def customer_in_one_currency(self) -> bool:
+        """A customer record trades in one currency only (QBO): another currency needs another record."""
+        return self.profile.customer_single_currency
 
     # --- facts --------------------------------------------------------------------------------
 
     def account_label(self, rec: RefRecord) -> str:
-        """How the preview names an account of this ledger."""
-        return rec.name
+        """How the preview names an account of this ledger (with its code where the platform does)."""
+        return self.profile.label(rec.code, rec.name)
 
     def fx_hint(self, enter: str) -> str:
         """Who can supply a missing exchange rate, and how (``enter`` is the CLI command)."""
-        return f"an admin must enter the rate with `{enter}`"
+        name = self.profile.short_name
+        if self.profile.publishes_rates:
+            return f"an accountant must enter one in {name} (currency settings), or an admin with `{enter}`"
+        return f"{name} publishes no exchange rates to apps: an admin must enter the rate with `{enter}`"
 
     def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
         """The tax code of a line without tax (``piece`` None: the tax rounding line)."""
         return piece.target.tax_code if piece is not None and piece.target is not None else None
 
     def check_piece(self, ctx: Ctx, piece: Piece) -> None:
-        """Raise a problem when the platform cannot carry ``piece`` as mapped (default: it can)."""
+        """Raise a problem when the platform cannot carry ``piece`` as mapped (its tracking cap)."""
+        tracking = piece.target.tracking if piece.target else ()
+        cap = self.profile.max_tracking_categories
+        if cap is not None and len(tracking) > cap:
+            ctx.problem("too_many_tracking_categories",
+                        f"The mapping for {COMPONENT_LABELS[piece.component]} assigns {len(tracking)} tracking "
+                        f"categories; {self.profile.short_name} allows {cap} per line: an admin must remove the "
+                        "extra ones on the Mappings page.", piece.field)
 
     def predict_tax(self, ctx: Ctx, lines: list[SalesLine]) -> TaxPrediction:
         """The ledger books the RMS's own per-jurisdiction tax (line tax pinned by the client)."""
@@ -95,16 +121,15 @@ class LedgerRecipes:
         raise NotImplementedError
 
 
+#: Profile key → that platform's recipes.
 _REGISTRY: dict[str, LedgerRecipes] = {}
-_ALIASES: dict[str, str] = {}
 
 
-def register(recipes: LedgerRecipes, *aliases: str) -> LedgerRecipes:
-    """Make ``recipes`` the platform for its name (and ``aliases``, e.g. ``""`` for a snapshot
-    that predates the platform field, which was always QuickBooks)."""
-    _REGISTRY[recipes.platform] = recipes
-    for alias in aliases:
-        _ALIASES[alias] = recipes.platform
+def register(recipes: LedgerRecipes) -> LedgerRecipes:
+    """Make ``recipes`` the renderer of its profile's platform."""
+    if recipes.profile.key not in PROFILES:
+        raise ValueError(f"{type(recipes).__name__} renders for an unknown platform {recipes.profile.key!r}")
+    _REGISTRY[recipes.profile.key] = recipes
     return recipes
 
 
@@ -113,14 +138,10 @@ def _name(platform: object) -> str:
 
 
 def platform_for(platform: object) -> LedgerRecipes:
-    """The platform registered for a snapshot's ``platform`` (a string or a str enum, or an alias)."""
-    name = _name(platform)
+    """The recipes registered for a snapshot's ``platform`` (a profile key or the Platform enum);
+    an empty one is a snapshot from before the field, whose platform is ``LEGACY_PLATFORM``."""
+    name = _name(platform) or LEGACY_PLATFORM.value
     try:
-        return _REGISTRY[_ALIASES.get(name, name)]
+        return _REGISTRY[name]
     except KeyError:
         raise ValueError(f"no recipes for platform {platform!r}") from None
-
-
-def registered(platform: object) -> LedgerRecipes | None:
-    """The platform registered under exactly this name (no alias), or None."""
-    return _REGISTRY.get(_name(platform))

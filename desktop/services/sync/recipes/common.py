@@ -29,6 +29,7 @@ from desktop.services.domain import (
     TaxAmount,
 )
 from desktop.services.ledgers.base import RefRecord
+from desktop.services.ledgers.registry import PROFILES
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
@@ -46,7 +47,7 @@ from desktop.services.sync.recipes.arith import (
     refund_amount,
     tolerance,
 )
-from desktop.services.sync.recipes.base import LedgerRecipes, platform_for, registered
+from desktop.services.sync.recipes.base import LedgerRecipes, platform_for
 
 __all__ = ["LEDGER_TAX", "ZERO", "Ctx", "Piece", "dsum", "is_label", "ledger_tax", "msum", "percent",
            "refund_amount", "resolve_customer", "tolerance"]
@@ -307,7 +308,7 @@ def resolve_customer(customer: object, snap: ReferenceSnapshot, currency: str | 
     hits.sort(key=lambda c: (not c.active, currency is not None and c.currency not in (None, currency)))
     best = hits[0]
     if (currency is not None and best.currency not in (None, currency)
-            and (facts := registered(snap.platform)) is not None and facts.customer_in_one_currency):
+            and (profile := PROFILES.get(snap.platform)) is not None and profile.customer_single_currency):
         # e.g. a QuickBooks customer trades in one currency only: a CAD return cannot credit the
         # USD customer, so the poster creates (or finds) the person's CAD customer instead.
         return None

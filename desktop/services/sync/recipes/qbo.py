@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from desktop.services.ledgers.qbo_platform import QboProfile
 from desktop.services.mapping.model import MappingTarget
 from desktop.services.money import Money, sum_money
 from desktop.services.sync import keys
@@ -33,7 +34,7 @@ from desktop.services.sync.recipes.qbo_tax import code_rates, exempt_code, is_us
 
 __all__ = ["QboRecipes", "code_rates", "is_us"]
 
-PLATFORM = "qbo"
+PLATFORM = QboProfile.key
 
 
 def _ref(value: str) -> dict[str, str]:
@@ -41,11 +42,7 @@ def _ref(value: str) -> dict[str, str]:
 
 
 class QboRecipes(LedgerRecipes):
-    platform = PLATFORM
-    customer_in_one_currency = True
-
-    def fx_hint(self, enter: str) -> str:
-        return f"an accountant must enter one in QuickBooks (currency settings), or an admin with `{enter}`"
+    profile = QboProfile()
 
     def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
         return exempt_code(ctx, piece)
@@ -81,7 +78,7 @@ class QboRecipes(LedgerRecipes):
             fx=s.fx, notes=(s.note,) if s.note else (), refund_effect=s.refund, extra={"returns": list(s.returns)})
 
 
-register(QboRecipes(), "")
+register(QboRecipes())
 
 
 class _Render:

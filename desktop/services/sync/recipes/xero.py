@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from desktop.services.ledgers.base import RefRecord
-from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
+from desktop.services.ledgers.xero_platform import XeroProfile
+from desktop.services.mapping.model import MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.money import Money, minor_units, sum_money
 from desktop.services.sync import keys
@@ -38,7 +38,7 @@ from desktop.services.sync.recipes.journal import ReturnJournal, SalesLine, Side
 
 __all__ = ["XeroRecipes"]
 
-PLATFORM = "xero"
+PLATFORM = XeroProfile.key
 
 
 def _journal_account(snap: ReferenceSnapshot, jl: JournalLine) -> dict[str, str]:
@@ -56,26 +56,12 @@ def _manual_journal(snap: ReferenceSnapshot, narration: str, day: str, lines: tu
 
 
 class XeroRecipes(LedgerRecipes):
-    platform = PLATFORM
+    profile = XeroProfile()
     journals_may_post_receivable = False
     refund_by_payment = True
 
-    def account_label(self, rec: RefRecord) -> str:
-        return f"{rec.code} {rec.name}" if rec.code else rec.name
-
-    def fx_hint(self, enter: str) -> str:
-        return f"Xero publishes no exchange rates to apps: an admin must enter the rate with `{enter}`"
-
     def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
         return (piece.target.tax_code if piece is not None and piece.target else None) or "NONE"
-
-    def check_piece(self, ctx: Ctx, piece: Piece) -> None:
-        tracking = piece.target.tracking if piece.target else ()
-        if len(tracking) > 2:
-            ctx.problem("too_many_tracking_categories",
-                        f"The mapping for {COMPONENT_LABELS[piece.component]} assigns {len(tracking)} tracking "
-                        "categories; Xero allows 2 per line: an admin must remove the extra ones on the Mappings "
-                        "page.", piece.field)
 
     def negative_total_refusal(self, refund: bool) -> str:
         return "a Xero credit note cannot be negative"
