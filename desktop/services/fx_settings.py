@@ -9,7 +9,7 @@ an admin's act: permission-checked here, audited, never a float.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from desktop.services import audit
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.clock import Clock
 from desktop.services.errors import NeedsPersonError
+from desktop.services.exact_json import to_decimal, to_decimal_or_none
 from desktop.services.money import is_known_currency
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization
@@ -69,8 +70,8 @@ def parse_rate(text: str) -> Decimal:
     if len(stripped) > 40:
         raise NeedsPersonError("That is too long to be an exchange rate", action="type the rate like 0.915400")
     try:
-        rate = Decimal(stripped)
-    except InvalidOperation:
+        rate = to_decimal(stripped)
+    except ValueError:
         raise NeedsPersonError(f"“{text}” is not a number", action="type the rate like 0.915400") from None
     return check_rate(rate, stripped)
 
@@ -160,10 +161,9 @@ def _reference_rate(days: dict[str, str], day: date) -> Decimal | None:
     entered on or before it), else the earliest entered after it."""
     known: list[tuple[str, Decimal]] = []
     for d, r in days.items():
-        try:
-            known.append((d, Decimal(str(r))))
-        except InvalidOperation:
-            continue
+        rate = to_decimal_or_none(r)
+        if rate is not None:
+            known.append((d, rate))
     before = [r for d, r in sorted(known) if d <= day.isoformat()]
     after = [r for d, r in sorted(known) if d > day.isoformat()]
     found = before[-1] if before else after[0] if after else None

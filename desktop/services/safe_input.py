@@ -18,21 +18,19 @@ whose message names the file and the limit and whose ``action`` says what to do.
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
 
+from desktop.services import exact_json
 from desktop.services.errors import NeedsPersonError
 
 __all__ = ["MAPPING_FILE_LIMIT", "MAX_DEPTH", "RMS_FILE_LIMIT", "InputRejected", "load_json", "load_yaml",
            "read_capped"]
 
-#: Deepest nesting of lists/objects accepted in any JSON or YAML input. Real documents (RMS
-#: returns, mapping sets) nest fewer than 10 levels.
-MAX_DEPTH = 64
+#: Deepest nesting of lists/objects accepted in any JSON or YAML input (the exact-JSON module's).
+MAX_DEPTH = exact_json.MAX_DEPTH
 #: Largest mapping file accepted (the biggest shipped template is a few KB).
 MAPPING_FILE_LIMIT = 5 * 1024 * 1024
 #: Largest RMS export accepted by file import.
@@ -66,40 +64,13 @@ def read_capped(source: Path | IO[bytes], limit: int, *, name: str | None = None
     return data
 
 
-def _json_depth_ok(text: str, limit: int) -> bool:
-    """A linear scan: does the nesting of ``[``/``{`` outside strings stay within ``limit``?"""
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif ch in "]}":
-            depth -= 1
-    return True
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def load_json(text: str, *, name: str = "the input", max_depth: int = MAX_DEPTH) -> Any:
     """JSON with exact Decimal numbers; refuses NaN/Infinity and nesting deeper than ``max_depth``."""
-    if not _json_depth_ok(text, max_depth):
+    if not exact_json.depth_ok(text, max_depth):
         raise InputRejected(f"{name} nests deeper than {max_depth} levels", action="check that it is the file you "
                             "meant; real exports nest only a few levels")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        return exact_json.loads(text, max_depth=max_depth)
     except (ValueError, RecursionError) as exc:
         raise InputRejected(f"{name} is not valid JSON ({exc})", action="export the file again") from exc
 

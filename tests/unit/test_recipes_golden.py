@@ -144,10 +144,10 @@ def _describe(results: list[dict[str, Any]]) -> Counter[str]:
 
 
 GOLDEN = {
-    "qbo-us": "bd4b579bc56cba0fc0e13b57",
-    "qbo-ca": "12a0eea20926a0a4e1c90d8a",
-    "xero-gb": "512e6d3e78d9c5923848304f",
-    "xero-nz": "b4d1e8165e390e354deb3fdf",
+    "qbo-us": "df3118b861499e276586c1b6",
+    "qbo-ca": "4f391d6ae2b5a2c03eb0d738",
+    "xero-gb": "ff67ef87bf4d0dd3bc944c76",
+    "xero-nz": "c0ce7d0b32d11484ca11fbb4",
 }
 
 

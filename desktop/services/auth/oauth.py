@@ -23,7 +23,6 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -37,6 +36,7 @@ from desktop.services.auth.vault import NeedsReconnect, TokenResult
 from desktop.services.clock import Clock
 from desktop.services.errors import FatalError, NeedsPersonError, TransientError
 from desktop.services.events import redact_text
+from desktop.services.exact_json import to_decimal
 from desktop.services.ledgers.http import check_transport
 
 
@@ -230,7 +230,7 @@ class OAuthClient:
 def _seconds(value: Any) -> int | None:
     if value in (None, ""):
         return None
-    return int(Decimal(str(value)))
+    return int(to_decimal(value, "a token lifetime"))
 
 
 def _token_result(token: dict[str, Any]) -> TokenResult:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from desktop.services.exact_json import to_decimal_or_none
 from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -31,10 +32,7 @@ _MODELS: dict[RefKind, type[Any]] = {
 
 def _rate(rec: RefRecord) -> Decimal | None:
     value = rec.raw.get("EffectiveRate", rec.raw.get("DisplayTaxRate"))
-    try:
-        return Decimal(str(value)) if value is not None else None
-    except InvalidOperation:
-        return None
+    return to_decimal_or_none(value)
 
 
 def _columns(rec: RefRecord) -> dict[str, Any]:

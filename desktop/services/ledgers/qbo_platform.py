@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from desktop.services.domain import Component
 from desktop.services.errors import AppError, NeedsPersonError
-from desktop.services.json_money import dumps as wire_json
+from desktop.services.exact_json import dumps as wire_json
 from desktop.services.ledgers.base import RefRecord, expect_ok
 from desktop.services.ledgers.http import LedgerHttp
 from desktop.services.ledgers.platform import (

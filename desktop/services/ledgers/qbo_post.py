@@ -30,7 +30,7 @@ import requests
 
 from desktop.services.auth.vault import NeedsReconnect
 from desktop.services.errors import AppError, NeedsPersonError, TransientError
-from desktop.services.json_money import dumps as wire_json
+from desktop.services.exact_json import dumps as wire_json
 from desktop.services.ledgers.base import decode_json, expect_ok
 from desktop.services.ledgers.http import LedgerHttp, NotSent
 from desktop.services.ledgers.qbo import MINOR_VERSION, PLATFORM, QboConnector, translate_error

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from desktop.services.errors import NeedsPersonError
-from desktop.services.json_money import dumps
+from desktop.services.exact_json import dumps
 from desktop.services.money import Money
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -108,6 +108,6 @@ def build(db: Database, org: str, rma: str) -> dict[str, Any]:
 
 
 def write(pack: dict[str, Any], path: Path) -> Path:
-    """Write the pack as JSON; payload amounts stay exact numbers (``json_money``, never float)."""
+    """Write the pack as JSON; payload amounts stay exact numbers (``exact_json``, never float)."""
     path.write_text(dumps(pack), encoding="utf-8")
     return path

@@ -16,7 +16,6 @@ Money itself is not a column type: it is stored as integer minor units plus an I
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,6 +25,7 @@ from sqlalchemy import JSON, DateTime, Dialect, Numeric, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from desktop.services import exact_json
 from desktop.services.clock import NaiveDatetimeError
 
 __all__ = ["ExactDecimal", "ExactJSON", "UTCDateTime", "json_dumps_exact", "json_loads_exact"]
@@ -107,71 +107,17 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return value
         if isinstance(value, float):  # a foreign writer used REAL: refuse to launder it
             raise TypeError(f"ExactDecimal column holds a float {value!r}; the row was not written by us")
-        return Decimal(str(value))
+        return exact_json.to_decimal(value, "an ExactDecimal column")
 
     @property
     def python_type(self) -> type[Decimal]:
         return Decimal
 
 
-def _encode(value: Any, out: list[str]) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, int):
-        out.append(str(int(value)))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"JSON cannot hold non-finite Decimal {value!r}")
-        out.append(str(value))  # str(Decimal) is always a valid JSON number when finite
-    elif isinstance(value, float):
-        raise TypeError(f"float {value!r} refused in a JSON column: use Decimal (money is never float)")
-    elif isinstance(value, Mapping):
-        out.append("{")
-        for i, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be str, got {type(key).__name__}")
-            if i:
-                out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        raise TypeError(f"{type(value).__name__} is not JSON-serialisable here; convert it first")
-
-
-def json_dumps_exact(value: Any) -> str:
-    """Serialise to JSON without ever going through float.
-
-    ``Decimal`` becomes a JSON number written with the Decimal's own digits (``Decimal("0.10")``
-    → ``0.10``); ``float`` raises, because a float in a payload means money already lost
-    precision somewhere upstream.
-    """
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"JSON constant {name} refused")
-
-
-def json_loads_exact(text: str | bytes) -> Any:
-    """Parse JSON with every non-integer number as ``Decimal`` (never float)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+#: The one exact-decimal JSON encoder and parser (:mod:`desktop.services.exact_json`), as the
+#: engine's ``json_serializer``/``json_deserializer``.
+json_dumps_exact = exact_json.dumps
+json_loads_exact = exact_json.loads
 
 
 class ExactJSON(TypeDecorator[Any]):

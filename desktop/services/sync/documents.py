@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from desktop.services import exact_json
 from desktop.services.ledgers.registry import platform_for
 from desktop.services.money import Money, minor_units, sum_money
 from desktop.services.sync.fx import FxUse
@@ -214,20 +215,5 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def dumps_exact(value: Any) -> str:
-    """JSON text with every Decimal written as an exact JSON number — the wire form, never via float."""
-    import json
-
-    def enc(v: Any) -> str:
-        if isinstance(v, Decimal):
-            text = f"{v:f}"
-            return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
-        if isinstance(v, bool) or v is None or isinstance(v, int | str):
-            return json.dumps(v)
-        if isinstance(v, dict):
-            return "{" + ",".join(f"{json.dumps(str(k))}:{enc(x)}" for k, x in v.items()) + "}"
-        if isinstance(v, list | tuple):
-            return "[" + ",".join(enc(x) for x in v) + "]"
-        raise TypeError(f"cannot serialise {type(v).__name__} into a ledger payload")
-
-    return enc(value)
+#: JSON text with every Decimal an exact JSON number: the app's one encoder (the wire form).
+dumps_exact = exact_json.dumps

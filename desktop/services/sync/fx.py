@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, localcontext
 
+from desktop.services.exact_json import to_decimal
 from desktop.services.money import Money, Rounding, convert
 
 RATE_IS_ONE = "rate_is_one"
@@ -88,7 +89,7 @@ class FxRates:
         for row in rows:
             rate = row["Rate"]
             out.add(str(row["SourceCurrencyCode"]), date.fromisoformat(str(row["AsOfDate"])),
-                    rate if isinstance(rate, Decimal) else Decimal(str(rate)))
+                    to_decimal(rate, "an exchange rate"))
         return out
 
     @classmethod
@@ -109,7 +110,7 @@ class FxRates:
             for currency, by_day in table.items():
                 if isinstance(by_day, dict):
                     for day, rate in by_day.items():
-                        out.add(str(currency), date.fromisoformat(str(day)), Decimal(str(rate)))
+                        out.add(str(currency), date.fromisoformat(str(day)), to_decimal(rate, "an exchange rate"))
         return out
 
     def __post_init__(self) -> None:

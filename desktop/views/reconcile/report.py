@@ -16,6 +16,7 @@ from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from desktop.services.csv_safe import SafeWriter
+from desktop.services.exact_json import to_decimal
 from desktop.views.reconcile.model import HEADERS, format_row
 
 __all__ = ["currency_totals", "report_html", "write_csv", "write_pdf"]
@@ -25,7 +26,7 @@ def currency_totals(totals: dict[str, Any] | None) -> list[tuple[str, Decimal, D
     """``(currency, rms, ledger, ledger − rms)`` per currency from ``ReconcileReport.totals``."""
     out = []
     for cur, row in sorted(((totals or {}).get("by_currency") or {}).items()):
-        rms, ledger = Decimal(str(row.get("rms", "0"))), Decimal(str(row.get("ledger", "0")))
+        rms, ledger = to_decimal(row.get("rms", "0")), to_decimal(row.get("ledger", "0"))
         out.append((cur, rms, ledger, ledger - rms))
     return out
 

@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from desktop.services.domain import OrgSettings
+from desktop.services.exact_json import to_decimal
 from desktop.services.mapping.model import COMPONENT_LABELS, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.money import minor_units
@@ -37,8 +38,8 @@ def code_rates(snap: ReferenceSnapshot, code_id: str | None) -> list[tuple[str, 
     if not parts:
         return None
     try:
-        return [(str(p["id"]), str(p["name"]), Decimal(str(p["rate"]))) for p in parts]
-    except (KeyError, TypeError, InvalidOperation):
+        return [(str(p["id"]), str(p["name"]), to_decimal(p["rate"], "a tax rate")) for p in parts]
+    except (KeyError, TypeError, ValueError):
         return None
 
 
