@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from desktop.services.errors import ConfigurationError, TransientError
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle, check_transport
+from desktop.services.ledgers.http import MAX_RETRY_AFTER_S, LedgerHttp, RetryPolicy, Throttle, check_transport
 
 
 class Scripted:
@@ -201,3 +201,53 @@ def test_a_request_waiting_for_the_rate_limit_gives_up_on_shutdown() -> None:
     waiter.join(5)
     assert _time.monotonic() - started < 2, "it waited for the window instead of stopping"
     assert len(outcome) == 1 and isinstance(outcome[0], TransientError)
+
+
+@pytest.mark.parametrize(("header", "held"), [("inf", 3600.0), ("1e308", 3600.0), ("86400", 3600.0),
+                                              ("nan", None), ("-5", None), ("Wed, 21 Oct 2026 07:28:00 GMT", None)])
+def test_retry_after_is_validated_and_capped(server: Scripted, header: str, held: float | None) -> None:
+    """A hostile or broken Retry-After never pauses a connection forever: capped at an hour, and
+    ignored (our own backoff) when it is not a sane number of seconds."""
+    sleeps = Sleeps()
+    server.script = [(429, {"Retry-After": header}, "{}"), (200, {}, "{}")]
+    resp = _http(sleeps).request("POST", server.url + "/x", json={})
+    assert resp.status_code == 200
+    if held is None:
+        assert sum(sleeps.calls) < 1  # the retry policy's own small delay
+    else:
+        assert sum(sleeps.calls) == pytest.approx(held) and held == MAX_RETRY_AFTER_S
+
+
+def test_redirects_are_never_followed(server: Scripted) -> None:
+    server.script = [(307, {"Location": server.url + "/elsewhere"}, "{}")]
+    resp = _http(Sleeps(), token=lambda _rejected: "at-secret").request("POST", server.url + "/x", json={})
+    assert resp.status_code == 307
+    assert [s["path"] for s in server.seen] == ["/x"], "the bearer token went nowhere else"
+
+
+def test_a_server_dying_mid_answer_is_a_transient_error() -> None:
+    """A chunked body cut off halfway raises ChunkedEncodingError inside requests: it must come out
+    as our TransientError (retried when idempotent), never as a traceback."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _addr = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"10\r\n{\"QueryResponse\"")  # then the server dies
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(TransientError, match="did not answer"):
+            _http(Sleeps(), attempts=2).request("GET", f"http://127.0.0.1:{port}/query")
+    finally:
+        thread.join(5)
+        listener.close()

@@ -37,7 +37,7 @@ from desktop.services.clock import Clock
 from desktop.services.errors import FatalError, NeedsPersonError, TransientError
 from desktop.services.events import redact_text
 from desktop.services.exact_json import to_decimal
-from desktop.services.ledgers.http import check_transport
+from desktop.services.ledgers.http import NETWORK_ERRORS, check_transport
 
 
 class StateMismatch(NeedsPersonError):
@@ -155,14 +155,21 @@ class OAuthClient:
         if auth_facts(self.platform).reports_hard_expiry:
             headers["x-include-refresh-token-hard-expires-in"] = "true"
         try:
-            resp = self._http.post(self.endpoints.token_url, data=form, headers=headers, timeout=self._timeout)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+            # A redirect would re-send the grant (a refresh token) to another address: never follow one.
+            resp = self._http.post(self.endpoints.token_url, data=form, headers=headers, timeout=self._timeout,
+                                   allow_redirects=False)
+        except NETWORK_ERRORS as exc:
             raise TransientError(f"{platform_label(self.platform)}'s sign-in service did not answer",
                                  platform=self.platform.value, platform_message=type(exc).__name__) from exc
         return self._parse_token_response(resp)
 
     def _parse_token_response(self, resp: requests.Response) -> TokenResult:
         label = platform_label(self.platform)
+        if 300 <= resp.status_code < 400:
+            raise FatalError(f"{label}'s sign-in service sent us to another address (HTTP {resp.status_code}); "
+                             "the app does not follow it, so the sign-in details go nowhere else",
+                             platform=self.platform.value, platform_code=str(resp.status_code),
+                             action="check the environment's token address; contact support if it persists")
         if resp.status_code >= 500 or resp.status_code == 429:
             raise TransientError(f"{label}'s sign-in service is unavailable (HTTP {resp.status_code})",
                                  platform=self.platform.value, platform_code=str(resp.status_code))
@@ -217,8 +224,8 @@ class OAuthClient:
                 else:
                     headers.update(self._basic())
                 resp = self._http.post(self.endpoints.revoke_url, data=form, headers=headers,
-                                       timeout=self._timeout)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+                                       timeout=self._timeout, allow_redirects=False)
+        except NETWORK_ERRORS as exc:
             raise TransientError(f"{platform_label(self.platform)} did not answer the revocation",
                                  platform=self.platform.value) from exc
         if resp.status_code >= 500:

@@ -132,7 +132,7 @@ class Throttle:
         if minute is not None and minute.isdigit():
             self.minute_remaining = int(minute)
             if self.minute_remaining == 0:
-                self.pause(float(headers.get("Retry-After", "") or 0) or 1.0)
+                self.pause(parse_retry_after(headers.get("Retry-After")) or 1.0)
 
 
 @dataclass(frozen=True)
@@ -150,14 +150,34 @@ class RetryPolicy:
         return rng.uniform(cap / 2, cap)
 
 
-def retry_after_seconds(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
+#: The longest a ``Retry-After`` may hold a connection. A larger (or ``inf``, or absurd) value is
+#: capped here: a platform's hiccup must never pause a connection forever.
+MAX_RETRY_AFTER_S = 3600.0
+
+#: Failures of the transport itself, before or while reading an answer: all transient. A server
+#: dying mid-body raises ``ChunkedEncodingError``, which is not a ``ConnectionError``.
+NETWORK_ERRORS: tuple[type[Exception], ...] = (
+    requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header: a finite, non-negative number capped at
+    :data:`MAX_RETRY_AFTER_S`; None when absent, an HTTP date or not a number (then our own
+    backoff applies)."""
     if value is None:
         return None
     try:
-        return float(value)
+        seconds = float(value.strip())
     except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
+        return None
+    if seconds != seconds or seconds < 0:  # NaN or negative: meaningless
+        return None
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
+def retry_after_seconds(resp: requests.Response) -> float | None:
+    return parse_retry_after(resp.headers.get("Retry-After"))
 
 
 TokenProvider = Callable[[str | None], str]
@@ -206,8 +226,10 @@ class LedgerHttp:
             try:
                 with self._count_lock:
                     self.requests_sent += 1
-                resp = self.session.request(method, url, headers=hdrs, timeout=self._timeout, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                # Never follow a redirect: it would re-send the bearer token (and a body) elsewhere.
+                resp = self.session.request(method, url, headers=hdrs, timeout=self._timeout,
+                                            allow_redirects=False, **kwargs)
+            except NETWORK_ERRORS as exc:
                 if not idempotent or attempt >= self.retry.max_attempts:
                     raise TransientError(
                         f"{self.platform or 'The ledger'} did not answer ({type(exc).__name__})",

@@ -23,7 +23,7 @@ import requests
 
 from desktop.services.errors import FatalError, NeedsPersonError, TransientError
 from desktop.services.events import redact_text
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle, check_transport
+from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle, check_transport, parse_retry_after
 from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
 
 __all__ = ["Page", "RmsClient", "WriteBack"]
@@ -172,7 +172,7 @@ class RmsClient:
         if status == 429 or status >= 500:
             after = resp.headers.get("Retry-After")
             return TransientError(f"The RMS is unavailable right now (HTTP {status} on {method} {path})",
-                                  retry_after_s=float(after) if after and after.isdigit() else None,
+                                  retry_after_s=parse_retry_after(after),
                                   action="nothing to do: the next pull retries", **kw)
         if status == 409:
             return FatalError(f"The RMS refused a repeated write-back: {message}",
