@@ -49,6 +49,7 @@ from typing import Any
 from desktop.services.errors import FatalError
 
 __all__ = [
+    "MAX_MINOR_UNITS",
     "CurrencyMismatch",
     "ExchangeRate",
     "InexactMinorUnits",
@@ -64,6 +65,10 @@ __all__ = [
     "minor_units",
     "sum_money",
 ]
+
+#: The largest amount, in minor units, an amount column holds (they are signed 64-bit BIGINTs).
+#: A bigger figure cannot be real money; the parser refuses it and no stand-in row may carry it.
+MAX_MINOR_UNITS = 2**63 - 1
 
 # --- currencies -----------------------------------------------------------------------------
 

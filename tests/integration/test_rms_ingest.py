@@ -316,3 +316,25 @@ def test_get_and_idempotent_write_back(sandbox: Any, client: RmsClient) -> None:
     with pytest.raises(FatalError, match="already used with a different request") as err:
         client.write_back(first["id"], {**update, "status": "voided"}, "acme:ret:1:refund")
     assert err.value.action is not None and "idempotency key was reused" in err.value.action
+
+
+def test_a_poison_record_is_quarantined_and_the_feed_moves_on(
+        db: Database, sandbox: Any, service: IngestService) -> None:
+    """An amount too large for any column once rolled back its whole page, and — the cursor not
+    moving — every later pull failed on the same page. Now it is one quarantined record."""
+    from desktop.services.rms.ingest import Incoming
+    from desktop.services.rms.parse import RMS_FIX
+
+    records = feed(sandbox, "ACME-US")[:3]
+    poison = dict(records[1], refund_total="99999999999999999999999999.00")
+    items = [Incoming(raw=r) for r in (records[0], poison, records[2])]
+
+    result = service.ingest("ACME-US", items, ctx=service.context_for("ACME-US"), fix=RMS_FIX, source="test")
+
+    by_id = {r.rms_id: r for r in rows(db, "ACME-US")}
+    assert set(by_id) == {r["id"] for r in records}, "the good returns around it were ingested"
+    bad = by_id[poison["id"]]
+    assert bad.sync_status is ReturnSyncStatus.QUARANTINED and bad.refund_total_minor is None
+    assert "amount_out_of_range" in {q.code for q in bad.quarantine_reasons}
+    assert all(by_id[r["id"]].sync_status is ReturnSyncStatus.NEW for r in (records[0], records[2]))
+    assert result.quarantined == 1

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from desktop.services.domain import Customer, Fee, Problem, ReturnLine, ReturnRecord, TaxAmount
-from desktop.services.money import InvalidAmount, Money, is_known_currency, minor_units
+from desktop.services.money import MAX_MINOR_UNITS, InvalidAmount, Money, is_known_currency, minor_units
 from desktop.services.rms.context import OrgContext
 from desktop.services.store.models.enums import FeeType, RefundMethod
 
@@ -35,7 +35,6 @@ FILE_FIX = "correct it in the file and import it again."
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _MAX_INT32 = 2**31 - 1   # revision is an INTEGER column
-_MAX_MINOR = 2**63 - 1   # amounts are BIGINT minor units
 _RFC3339_RE = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
     r"(?:\.(?P<frac>[0-9]+))?(?P<zone>[Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -140,7 +139,7 @@ class _Reader:
                      f"{label}: {what} {_describe(value)} has more decimals than {currency} allows "
                      f"({minor_units(currency)})")
             return None
-        if abs(amount.to_minor_units()) > _MAX_MINOR:
+        if abs(amount.to_minor_units()) > MAX_MINOR_UNITS:
             self.add("amount_out_of_range", path, f"{label}: {what} {_describe(value)} is too large to be real")
             return None
         if amount.amount < 0 and not allow_negative:

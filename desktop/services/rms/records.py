@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from desktop.services.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
-from desktop.services.money import Money, is_known_currency
+from desktop.services.money import MAX_MINOR_UNITS, Money, is_known_currency
 from desktop.services.rms.parse import parse_timestamp
 from desktop.services.store.coltypes import json_dumps_exact
 from desktop.services.store.models import (
@@ -210,7 +210,9 @@ def placeholder_row(raw: object, org_id: int, now: datetime) -> tuple[Return, li
     if currency != NO_CURRENCY and isinstance(total, str):
         try:
             amount = Money.parse(total, currency)
-            if amount.is_quantized():
+            # Only a figure the column can hold: the stand-in row of an out-of-range record must
+            # still save, or the whole page (and every later pull of it) would fail on it.
+            if amount.is_quantized() and abs(amount.to_minor_units()) <= MAX_MINOR_UNITS:
                 ret.refund_total = amount
         except ValueError:
             pass
