@@ -65,7 +65,7 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
     with open_runtime(config) as rt:
         svc = MappingService(rt.database, rt.clock, rt.bus)
         result = svc.import_document(args.org, document, rt.actor, args.note or f"imported from {path.name}",
-                                     dry_run=args.dry_run)
+                                     dry_run=args.dry_run, allow_empty=args.allow_empty)
     changes = result.changes
     if not result.ok:
         problems = list(result.problems)
@@ -117,6 +117,8 @@ def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.Argum
     imp.add_argument("--org", required=True, help="the organization's code")
     imp.add_argument("--note", help="why (kept with the version and in the audit log)")
     imp.add_argument("--dry-run", action="store_true", help="validate and show the changes; save nothing")
+    imp.add_argument("--allow-empty", action="store_true",
+                     help="accept a file without rules (it removes every rule of the mapping)")
     imp.set_defaults(handler=_import)
 
     history = actions.add_parser("history", parents=[common, json_opt], help="list an organization's versions")

@@ -13,7 +13,7 @@ from desktop.services import audit
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.clock import ManualClock
 from desktop.services.domain import Component
-from desktop.services.errors import NeedsPersonError, PermissionDenied
+from desktop.services.errors import ConfigurationError, NeedsPersonError, PermissionDenied
 from desktop.services.events import Event, EventBus, EventKind
 from desktop.services.mapping import MappingService, MatchContext, ReferenceSnapshot, Rule, TrackingRef
 from desktop.services.mapping.service import UnknownOrganization
@@ -233,6 +233,27 @@ def test_import_validates_then_saves_or_refuses(db: Database, clock: ManualClock
     assert seen[2].details["problems"] == ["inactive_account", "unknown_code"]
     assert seen[2].message.startswith("ACME-US: mapping import refused (2 problem(s)): Restocking fee → account "
                                       "'Old Fees' is inactive in QuickBooks")
+
+
+def test_an_empty_mapping_is_refused_unless_explicitly_allowed(db: Database, clock: ManualClock) -> None:
+    """A viewer's — or anyone's — import of a file without rules once wiped a live mapping."""
+    svc = MappingService(db, clock, None)
+    _fill_reference_cache(db)
+    doc = {"format": "returns-ledger-mapping/1", "rules": [{"component": "merchandise", "account": "4100",
+                                                            "item": "Returned Merchandise"}]}
+    assert svc.import_document("ACME-US", doc, ADMIN).ok
+    empty = {"format": "returns-ledger-mapping/1", "rules": []}
+
+    refused = svc.import_document("ACME-US", empty, ADMIN)
+
+    assert [p.code for p in refused.problems] == ["empty_mapping"] and refused.saved is None
+    assert "remove all 1 rule(s)" in refused.problems[0].message
+    with pytest.raises(ConfigurationError, match="without rules"):
+        svc.save("ACME-US", [], ADMIN)
+    current = svc.active_set("ACME-US")
+    assert current is not None and len(current.rules) == 1 and [h.version for h in svc.history("ACME-US")] == [1]
+    allowed = svc.import_document("ACME-US", empty, ADMIN, "start over", allow_empty=True)
+    assert allowed.ok and allowed.saved is not None and allowed.saved.rules == ()
 
 
 def test_the_rms_profile_supplies_the_vocabulary(db: Database, clock: ManualClock) -> None:

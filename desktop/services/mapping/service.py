@@ -21,7 +21,7 @@ from desktop.services import audit
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.clock import Clock
 from desktop.services.domain import Component, OrgSettings, Problem
-from desktop.services.errors import NeedsPersonError
+from desktop.services.errors import ConfigurationError, NeedsPersonError
 from desktop.services.events import Event, EventBus, EventKind, Severity
 from desktop.services.mapping.diff import RuleDiff, diff_rules
 from desktop.services.mapping.io import rules_from_document
@@ -258,17 +258,24 @@ class MappingService:
         return validate(rules, snapshot, self.contexts_in_use(org), self.vocabulary(org))
 
     def import_document(self, org: OrgRef, document: Mapping[str, Any], actor: Actor, note: str | None = None,
-                        *, dry_run: bool = False) -> ImportResult:
+                        *, dry_run: bool = False, allow_empty: bool = False) -> ImportResult:
         """Import a mapping file or template: resolve its references, validate, then save — or refuse.
 
         A refusal saves nothing and publishes ``mapping.invalid`` with the problems; a dry run
-        validates and previews the changes only.
+        validates and previews the changes only. A file without rules is refused unless
+        ``allow_empty`` says so: made active, it would silently remove every rule of the mapping.
         """
         if not dry_run:
             actor.require(Action.MANAGE_MAPPINGS)
         snapshot = self.snapshot(org)
         rules, problems = rules_from_document(document, snapshot)
         problems = [*problems, *self.validate(org, rules, snapshot)]
+        if not rules and not allow_empty:
+            current = self.active_set(org)
+            problems.append(Problem(
+                "empty_mapping", f"The file has no rules: importing it would remove all "
+                f"{len(current.rules) if current is not None else 0} rule(s) of {org}'s mapping, and every return "
+                "would wait in pre-flight", "rules"))
         changes = self.preview(org, rules)
         if problems:
             if self.bus is not None:
@@ -279,13 +286,13 @@ class MappingService:
             return ImportResult(tuple(rules), tuple(problems), changes, None)
         if dry_run:
             return ImportResult(tuple(rules), (), changes, None)
-        view = self.save(org, rules, actor, note, action="mapping.imported")
+        view = self.save(org, rules, actor, note, action="mapping.imported", allow_empty=allow_empty)
         return ImportResult(tuple(rules), (), changes, view)
 
     # --- changing ---------------------------------------------------------------------------
 
     def save(self, org: OrgRef, rules: Iterable[Rule], actor: Actor, note: str | None = None, *,
-             action: str = "mapping.saved") -> MappingSetView:
+             action: str = "mapping.saved", allow_empty: bool = False) -> MappingSetView:
         """Write ``rules`` as the organization's next version and make it active.
 
         Validation is the caller's business (the editor and the importer validate against a
@@ -294,6 +301,9 @@ class MappingService:
         """
         actor.require(Action.MANAGE_MAPPINGS)
         rules = [r.with_id(None) for r in rules]
+        if not rules and not allow_empty:
+            raise ConfigurationError(f"A mapping without rules would stop every return of {org} in pre-flight",
+                                     action="keep at least one rule, or confirm that the mapping should be empty")
         now = self.clock.now()
         with self.db.write_session() as session:
             o = self._org(session, org, lock=True)
