@@ -1,7 +1,7 @@
 """QuickBooks Online behind :class:`~desktop.services.ledgers.platform.LedgerPlatform`.
 
 The read side is :class:`~desktop.services.ledgers.qbo.QboConnector` (reference data, the query
-language paged by :func:`~desktop.services.ledgers.platform.paginate`), the write side
+language paged by :func:`~desktop.services.ledgers.shapes.paginate`), the write side
 :class:`~desktop.services.ledgers.qbo_post.QboWriter` (batches of 30, look-up by key, customers and
 items on demand); this module adds the change feed (CDC), reads by id and date, voiding and
 deleting, and the facts other modules used to branch on.
@@ -30,15 +30,8 @@ from desktop.services.ledgers.platform import (
     dec,
 )
 from desktop.services.ledgers.qbo import MINOR_VERSION, QboConnector, customer_record, translate_error
-from desktop.services.ledgers.qbo_post import (
-    PostRequest,
-    QboWriter,
-    RemoteDoc,
-    SendResult,
-    _select,
-    batch_id,
-    customer_name,
-)
+from desktop.services.ledgers.qbo_post import QboWriter, _select, customer_name
+from desktop.services.ledgers.shapes import PostRequest, RemoteDoc, SendResult, batch_id
 from desktop.services.ledgers.xero import parse_date, parse_ms_date
 from desktop.services.sync.keys import DOC_NUMBER_MAX, parse_key
 

@@ -1,7 +1,7 @@
 """Xero behind :class:`~desktop.services.ledgers.platform.LedgerPlatform`.
 
 The read side is :class:`~desktop.services.ledgers.xero.XeroConnector` (reference data, lists paged
-``page=N`` by :func:`~desktop.services.ledgers.platform.paginate`), the write side
+``page=N`` by :func:`~desktop.services.ledgers.shapes.paginate`), the write side
 :class:`~desktop.services.ledgers.xero_post.XeroWriter` (PUTs of 50 of one type, look-up by key);
 this module adds the change feed (``If-Modified-Since``), reads by id, number and date, voiding and
 deleting, and the facts other modules used to branch on. Xero's API publishes no exchange rates.
@@ -30,7 +30,7 @@ from desktop.services.ledgers.platform import (
     dec,
 )
 from desktop.services.ledgers.qbo_platform import _day, moment
-from desktop.services.ledgers.qbo_post import PostRequest, RemoteDoc, SendResult, batch_id
+from desktop.services.ledgers.shapes import PostRequest, RemoteDoc, SendResult, batch_id
 from desktop.services.ledgers.xero import XeroConnector, translate_error
 from desktop.services.ledgers.xero_post import COLLECTIONS, XeroWriter, _remote
 from desktop.services.sync.keys import parse_key

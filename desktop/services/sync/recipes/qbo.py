@@ -27,10 +27,17 @@ from desktop.services.money import Money, sum_money
 from desktop.services.sync import keys
 from desktop.services.sync.documents import CUSTOMER, JournalLine, LedgerDocument, placeholder
 from desktop.services.sync.recipes.arith import msum
-from desktop.services.sync.recipes.base import LedgerRecipes, TaxPrediction, register
-from desktop.services.sync.recipes.common import Ctx, Piece
-from desktop.services.sync.recipes.journal import ReturnJournal, SalesLine, SideJournal, SummaryJournal
+from desktop.services.sync.recipes.base import LedgerRecipes, register
 from desktop.services.sync.recipes.qbo_tax import code_rates, exempt_code, is_us, predict_tax
+from desktop.services.sync.recipes.shapes import (
+    Piece,
+    RecipeContext,
+    ReturnJournal,
+    SalesLine,
+    SideJournal,
+    SummaryJournal,
+    TaxPrediction,
+)
 
 __all__ = ["QboRecipes", "code_rates", "is_us"]
 
@@ -44,10 +51,10 @@ def _ref(value: str) -> dict[str, str]:
 class QboRecipes(LedgerRecipes):
     profile = QboProfile()
 
-    def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
+    def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         return exempt_code(ctx, piece)
 
-    def predict_tax(self, ctx: Ctx, lines: list[SalesLine]) -> TaxPrediction:
+    def predict_tax(self, ctx: RecipeContext, lines: list[SalesLine]) -> TaxPrediction:
         return predict_tax(ctx, lines)
 
     def negative_total_refusal(self, refund: bool) -> str:

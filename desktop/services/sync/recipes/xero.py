@@ -33,8 +33,14 @@ from desktop.services.sync import keys
 from desktop.services.sync.documents import JournalLine, LedgerDocument, convert_journal, ref_placeholder
 from desktop.services.sync.recipes.arith import msum
 from desktop.services.sync.recipes.base import LedgerRecipes, register
-from desktop.services.sync.recipes.common import Ctx, Piece
-from desktop.services.sync.recipes.journal import ReturnJournal, SalesLine, SideJournal, SummaryJournal
+from desktop.services.sync.recipes.shapes import (
+    Piece,
+    RecipeContext,
+    ReturnJournal,
+    SalesLine,
+    SideJournal,
+    SummaryJournal,
+)
 
 __all__ = ["XeroRecipes"]
 
@@ -60,7 +66,7 @@ class XeroRecipes(LedgerRecipes):
     journals_may_post_receivable = False
     refund_by_payment = True
 
-    def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
+    def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         return (piece.target.tax_code if piece is not None and piece.target else None) or "NONE"
 
     def negative_total_refusal(self, refund: bool) -> str:
