@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from desktop.services.domain import Component
 from desktop.services.ledgers.base import CompanyInfo, Progress, RefKind, RefRecord
+from desktop.services.ledgers.import_csv import ImportDoc, ImportSheet
 from desktop.services.ledgers.shapes import Page, PostRequest, RemoteDoc, SendResult, paginate
 
 if TYPE_CHECKING:
@@ -217,6 +218,11 @@ class PlatformProfile(ABC):
     @abstractmethod
     def accounts_of(self, raw: Mapping[str, Any]) -> tuple[tuple[str, Decimal], ...]:
         """(account, signed amount) of a read document's journal lines (debit positive)."""
+
+    @abstractmethod
+    def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
+        """Pending documents in the platform's own import CSV, for manual entry's export
+        (:mod:`~desktop.services.ledgers.import_csv`); hostile cells are defused."""
 
     @abstractmethod
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:

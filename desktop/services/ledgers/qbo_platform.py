@@ -20,6 +20,7 @@ from desktop.services.errors import AppError, NeedsPersonError
 from desktop.services.json_money import dumps as wire_json
 from desktop.services.ledgers.base import RefRecord, expect_ok
 from desktop.services.ledgers.http import LedgerHttp
+from desktop.services.ledgers.import_csv import ImportDoc, ImportSheet, qbo_journal_csv
 from desktop.services.ledgers.platform import (
     ChangeFeed,
     DocView,
@@ -164,6 +165,9 @@ class QboProfile(PlatformProfile):
                 acct = str((detail.get("AccountRef") or {}).get("value", ""))
                 out.append((acct, amount if detail.get("PostingType") == "Debit" else -amount))
         return tuple(out)
+
+    def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
+        return qbo_journal_csv(docs, self.doc_number_max)
 
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         since = window_start.replace(microsecond=0).isoformat()

@@ -20,6 +20,7 @@ from desktop.services.errors import NeedsPersonError
 from desktop.services.json_money import dumps as wire_json
 from desktop.services.ledgers.base import expect_ok
 from desktop.services.ledgers.http import LedgerHttp
+from desktop.services.ledgers.import_csv import ImportDoc, ImportSheet, xero_credit_note_csv
 from desktop.services.ledgers.platform import (
     ChangeFeed,
     DocView,
@@ -165,6 +166,9 @@ class XeroProfile(PlatformProfile):
             if amount is not None and line.get("AccountCode"):
                 out.append((str(line["AccountCode"]), amount))
         return tuple(out)
+
+    def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
+        return xero_credit_note_csv(docs, self.entity_of)
 
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         return (datetime.fromisoformat(cursor) if cursor else window_start), False

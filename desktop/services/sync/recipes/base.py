@@ -21,8 +21,9 @@ instead of branching on its name.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from desktop.services.ledgers.base import RefRecord
 from desktop.services.ledgers.platform import PlatformProfile
@@ -39,7 +40,7 @@ from desktop.services.sync.recipes.shapes import (
 )
 
 if TYPE_CHECKING:
-    from desktop.services.sync.documents import LedgerDocument
+    from desktop.services.sync.documents import JournalLine, LedgerDocument
 
 
 class LedgerRecipes:
@@ -108,6 +109,14 @@ class LedgerRecipes:
         raise NotImplementedError
 
     def render_summary(self, summary: SummaryJournal) -> LedgerDocument | None:
+        raise NotImplementedError
+
+    def render_adjustment(self, journal: tuple[JournalLine, ...], text: str, day: date, currency: str,
+                          home_currency: str) -> tuple[str, dict[str, Any]]:
+        """An adjusting entry (the Reconciliation page's, already balanced): (document type, payload).
+
+        ``text`` is the memo carrying the idempotency key; ``journal`` names accounts by ledger id.
+        """
         raise NotImplementedError
 
 

@@ -19,6 +19,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal` into QBO payloads:
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from desktop.services.ledgers.qbo_platform import QboProfile
@@ -83,6 +84,17 @@ class QboRecipes(LedgerRecipes):
             txn_date=s.post_day, currency=s.currency, total=total, payload=payload, journal=s.journal,
             source=(s.org, s.day.isoformat(), 0), mapping_version=s.mapping_version, home_currency=s.home_currency,
             fx=s.fx, notes=(s.note,) if s.note else (), refund_effect=s.refund, extra={"returns": list(s.returns)})
+
+    def render_adjustment(self, journal: tuple[JournalLine, ...], text: str, day: date, currency: str,
+                          home_currency: str) -> tuple[str, dict[str, Any]]:
+        """A ``JournalEntry`` in the document's currency (``CurrencyRef`` when not the home currency)."""
+        payload: dict[str, Any] = {"TxnDate": day.isoformat(), "PrivateNote": text, "Line": [
+            {"DetailType": "JournalEntryLineDetail", "Amount": jl.amount.amount, "Description": jl.memo,
+             "JournalEntryLineDetail": {"PostingType": "Debit" if jl.debit else "Credit",
+                                        "AccountRef": _ref(jl.account_id)}} for jl in journal]}
+        if currency != home_currency:
+            payload["CurrencyRef"] = _ref(currency)
+        return "JournalEntry", payload
 
 
 register(QboRecipes())

@@ -23,6 +23,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal`:
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from desktop.services.ledgers.xero_platform import XeroProfile
@@ -99,6 +100,14 @@ class XeroRecipes(LedgerRecipes):
             payload=_manual_journal(s.snap, text, s.post_day.isoformat(), lines), journal=lines,
             source=(s.org, s.day.isoformat(), 0), mapping_version=s.mapping_version, home_currency=s.home_currency,
             fx=s.fx, notes=(s.note,) if s.note else (), refund_effect=s.refund, extra={"returns": list(s.returns)})
+
+    def render_adjustment(self, journal: tuple[JournalLine, ...], text: str, day: date, currency: str,
+                          home_currency: str) -> tuple[str, dict[str, Any]]:
+        """A ``ManualJournal`` (no tax, signed line amounts, accounts by id)."""
+        return "ManualJournal", {"ManualJournals": [{
+            "Narration": text, "Date": day.isoformat(), "Status": "POSTED", "LineAmountTypes": "NoTax",
+            "JournalLines": [{"LineAmount": jl.signed.amount, "AccountID": jl.account_id, "Description": jl.memo}
+                             for jl in journal]}]}
 
 
 register(XeroRecipes())
