@@ -28,6 +28,7 @@ from desktop.services.store.models import (
     ManualEntryStatus,
     OutboxStatus,
     Return,
+    ReturnLine,
     ReturnSyncStatus,
 )
 from desktop.services.sync.outbox import Backoff
@@ -223,6 +224,42 @@ def test_export_writes_pending_credit_notes_in_the_xero_import_template(rworld: 
     assert list(rows[0])[:5] == ["*ContactName", "EmailAddress", "*CreditNoteNumber", "Reference", "*CreditNoteDate"]
     assert rows and all(r["*AccountCode"] and r["*TaxType"] and Decimal(r["*UnitAmount"]) >= 0 for r in rows)
     assert out.documents + len(out.skipped) == len(rworld.outbox_rows(rma))
+
+
+HOSTILE = '=HYPERLINK("http://x","y")'
+
+
+def _formula_cells(text: str) -> list[str]:
+    """Cells a spreadsheet would evaluate (plain signed numbers are values, not formulas)."""
+    return [c for row in csv.reader(io.StringIO(text)) for c in row
+            if c.lstrip()[:1] in ("=", "+", "@") or (c.lstrip()[:1] == "-" and not _is_number(c))]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        Decimal(cell)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def test_export_defuses_a_hostile_customer_name_and_description(rworld: ReturnsWorld) -> None:
+    """RMS text reaches the import CSV as text: a customer (or an item) named like a formula is not run."""
+    _cid, org = rworld.ready(Platform.XERO)
+    rma = rworld.clean_return(org, single=False)
+    with rworld.db.write_session() as s:  # a stranger's name and item text, as the RMS could send them
+        ids = list(s.scalars(sa.select(Return.id).where(Return.rma_number == rma)))
+        s.execute(sa.update(Return).where(Return.id.in_(ids)).values(
+            customer_name=HOSTILE, customer_email="stranger@example.invalid"))
+        s.execute(sa.update(ReturnLine).where(ReturnLine.return_id.in_(ids)).values(description="@SUM(A1:A9)"))
+    assert rworld.manual.submit(ADMIN, ManualForm(org, rma)).ok
+
+    out = rworld.manual.export_csv(org)
+
+    rows = list(csv.DictReader(io.StringIO(out.text)))
+    assert rows and {r["*ContactName"] for r in rows} == {"'" + HOSTILE}
+    assert "'@SUM(A1:A9)" in {r["*Description"] for r in rows}
+    assert _formula_cells(out.text) == []
 
 
 def test_the_sync_engine_adopts_a_hand_entered_document_before_it_posts(rworld: ReturnsWorld) -> None:

@@ -11,56 +11,31 @@ Two halves, one per platform each (:mod:`.qbo_platform`, :mod:`.xero_platform`):
   rates. Built by :meth:`PlatformProfile.connect` on a connection's
   :class:`~desktop.services.ledgers.http.LedgerHttp`.
 
-Offset paging is written once, in :func:`paginate`; each platform says only how to fetch page
-``n`` (QBO: ``STARTPOSITION``/``MAXRESULTS``; Xero: ``page=N``) and whether it said "no more".
+Offset paging is written once, in :func:`~desktop.services.ledgers.shapes.paginate` (re-exported
+here with the other shapes the interface speaks: :class:`RemoteDoc`, :class:`PostRequest`,
+:class:`SendResult`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from desktop.services.domain import Component
 from desktop.services.ledgers.base import CompanyInfo, Progress, RefKind, RefRecord
+from desktop.services.ledgers.import_csv import ImportDoc, ImportSheet
+from desktop.services.ledgers.shapes import Page, PostRequest, RemoteDoc, SendResult, paginate
 
 if TYPE_CHECKING:
     from desktop.services.errors import AppError
     from desktop.services.ledgers.http import LedgerHttp
-    from desktop.services.ledgers.qbo_post import PostRequest, RemoteDoc, SendResult
 
-T = TypeVar("T")
-
-__all__ = ["ChangeFeed", "DocView", "KeyQuery", "LedgerPlatform", "Page", "PlatformProfile", "paginate"]
-
-
-# --- the shared paginator ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page as a platform returned it; ``last``: the platform itself said there is no more."""
-
-    rows: list[T]
-    last: bool = False
-
-
-def paginate(fetch: Callable[[int], Page[T]], page_size: int) -> Iterator[list[T]]:
-    """Pages to exhaustion: ``fetch(0)``, ``fetch(1)``, … until a short page or one marked last.
-
-    ``fetch`` gets the 0-based page index and turns it into the platform's own terms. A full page
-    is always followed by one more request (a list of exactly ``page_size`` rows ends with an
-    empty page), unless the platform said it was the last.
-    """
-    index = 0
-    while True:
-        page = fetch(index)
-        yield page.rows
-        if page.last or len(page.rows) < page_size:
-            return
-        index += 1
+__all__ = ["ChangeFeed", "DocView", "KeyQuery", "LedgerPlatform", "Page", "PlatformProfile", "PostRequest", "RemoteDoc",
+           "SendResult", "paginate"]
 
 
 # --- the platform-neutral view of a ledger document --------------------------------------------
@@ -243,6 +218,11 @@ class PlatformProfile(ABC):
     @abstractmethod
     def accounts_of(self, raw: Mapping[str, Any]) -> tuple[tuple[str, Decimal], ...]:
         """(account, signed amount) of a read document's journal lines (debit positive)."""
+
+    @abstractmethod
+    def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
+        """Pending documents in the platform's own import CSV, for manual entry's export
+        (:mod:`~desktop.services.ledgers.import_csv`); hostile cells are defused."""
 
     @abstractmethod
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:

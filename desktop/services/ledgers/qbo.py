@@ -26,7 +26,7 @@ from desktop.services.ledgers.base import (
     expect_ok,
 )
 from desktop.services.ledgers.http import LedgerHttp
-from desktop.services.ledgers.platform import Page, paginate
+from desktop.services.ledgers.shapes import Page, paginate
 
 MINOR_VERSION = "75"
 PAGE = 1000

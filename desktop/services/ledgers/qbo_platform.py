@@ -1,7 +1,7 @@
 """QuickBooks Online behind :class:`~desktop.services.ledgers.platform.LedgerPlatform`.
 
 The read side is :class:`~desktop.services.ledgers.qbo.QboConnector` (reference data, the query
-language paged by :func:`~desktop.services.ledgers.platform.paginate`), the write side
+language paged by :func:`~desktop.services.ledgers.shapes.paginate`), the write side
 :class:`~desktop.services.ledgers.qbo_post.QboWriter` (batches of 30, look-up by key, customers and
 items on demand); this module adds the change feed (CDC), reads by id and date, voiding and
 deleting, and the facts other modules used to branch on.
@@ -20,6 +20,7 @@ from desktop.services.errors import AppError, NeedsPersonError
 from desktop.services.exact_json import dumps as wire_json
 from desktop.services.ledgers.base import RefRecord, expect_ok
 from desktop.services.ledgers.http import LedgerHttp
+from desktop.services.ledgers.import_csv import ImportDoc, ImportSheet, qbo_journal_csv
 from desktop.services.ledgers.platform import (
     ChangeFeed,
     DocView,
@@ -30,15 +31,8 @@ from desktop.services.ledgers.platform import (
     dec,
 )
 from desktop.services.ledgers.qbo import MINOR_VERSION, QboConnector, customer_record, translate_error
-from desktop.services.ledgers.qbo_post import (
-    PostRequest,
-    QboWriter,
-    RemoteDoc,
-    SendResult,
-    _select,
-    batch_id,
-    customer_name,
-)
+from desktop.services.ledgers.qbo_post import QboWriter, _select, customer_name
+from desktop.services.ledgers.shapes import PostRequest, RemoteDoc, SendResult, batch_id
 from desktop.services.ledgers.xero import parse_date, parse_ms_date
 from desktop.services.sync.keys import DOC_NUMBER_MAX, parse_key
 
@@ -171,6 +165,9 @@ class QboProfile(PlatformProfile):
                 acct = str((detail.get("AccountRef") or {}).get("value", ""))
                 out.append((acct, amount if detail.get("PostingType") == "Debit" else -amount))
         return tuple(out)
+
+    def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
+        return qbo_journal_csv(docs, self.doc_number_max)
 
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         since = window_start.replace(microsecond=0).isoformat()

@@ -14,16 +14,13 @@ and per-item ``bId`` (≤ 10 characters). Each ``BatchItemResponse`` is mapped b
 - no answer at all, a dropped connection or a 5xx for the whole batch → uncertain: it may have
   landed, so the key is looked up before any re-send.
 
-The outcome types here are shared with :mod:`desktop.services.ledgers.xero_post`.
+The outcome types are the platforms' shared ones (:mod:`desktop.services.ledgers.shapes`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 import requests
@@ -34,54 +31,11 @@ from desktop.services.exact_json import dumps as wire_json
 from desktop.services.ledgers.base import decode_json, expect_ok
 from desktop.services.ledgers.http import LedgerHttp, NotSent
 from desktop.services.ledgers.qbo import MINOR_VERSION, PLATFORM, QboConnector, translate_error
+from desktop.services.ledgers.shapes import Outcome, PostRequest, RemoteDoc, SendResult, batch_id
 
 MAX_BATCH = 30
 REQUEST_ID_MAX = 36
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
-
-
-class Outcome(StrEnum):
-    """What one document's send came to."""
-
-    POSTED = "posted"
-    RETRY = "retry"            # not created; transient (throttled, …): try again after a backoff
-    QUARANTINE = "quarantine"  # not created; the platform refused it: a person must act
-    UNCERTAIN = "uncertain"    # sent, answer lost: look the key up before any re-send
-    DUPLICATE = "duplicate"    # refused as a duplicate number: look the key up to decide
-
-
-@dataclass(frozen=True)
-class RemoteDoc:
-    """A document as the ledger holds it."""
-
-    doc_type: str
-    remote_id: str
-    number: str | None = None
-    sync_token: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class PostRequest:
-    """One document to create: its key and the entity body (placeholders already filled)."""
-
-    key: str
-    doc_type: str
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    key: str
-    outcome: Outcome
-    remote: RemoteDoc | None = None
-    error: AppError | None = None
-
-
-def batch_id(parts: list[str], prefix: str, length: int) -> str:
-    """A deterministic id for one send of a set of documents (same set and attempt → same id)."""
-    digest = hashlib.sha256("\x1f".join(sorted(parts)).encode()).hexdigest()
-    return (prefix + digest)[:length]
 
 
 def _remote(doc_type: str, obj: dict[str, Any]) -> RemoteDoc:

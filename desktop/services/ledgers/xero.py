@@ -27,7 +27,7 @@ from desktop.services.ledgers.base import (
     expect_ok,
 )
 from desktop.services.ledgers.http import LedgerHttp
-from desktop.services.ledgers.platform import Page, paginate
+from desktop.services.ledgers.shapes import Page, paginate
 
 PLATFORM = "xero"
 CONTACTS_PAGE = 100

@@ -1,7 +1,7 @@
 """Xero behind :class:`~desktop.services.ledgers.platform.LedgerPlatform`.
 
 The read side is :class:`~desktop.services.ledgers.xero.XeroConnector` (reference data, lists paged
-``page=N`` by :func:`~desktop.services.ledgers.platform.paginate`), the write side
+``page=N`` by :func:`~desktop.services.ledgers.shapes.paginate`), the write side
 :class:`~desktop.services.ledgers.xero_post.XeroWriter` (PUTs of 50 of one type, look-up by key);
 this module adds the change feed (``If-Modified-Since``), reads by id, number and date, voiding and
 deleting, and the facts other modules used to branch on. Xero's API publishes no exchange rates.
@@ -20,6 +20,7 @@ from desktop.services.errors import NeedsPersonError
 from desktop.services.exact_json import dumps as wire_json
 from desktop.services.ledgers.base import expect_ok
 from desktop.services.ledgers.http import LedgerHttp
+from desktop.services.ledgers.import_csv import ImportDoc, ImportSheet, xero_credit_note_csv
 from desktop.services.ledgers.platform import (
     ChangeFeed,
     DocView,
@@ -30,7 +31,7 @@ from desktop.services.ledgers.platform import (
     dec,
 )
 from desktop.services.ledgers.qbo_platform import _day, moment
-from desktop.services.ledgers.qbo_post import PostRequest, RemoteDoc, SendResult, batch_id
+from desktop.services.ledgers.shapes import PostRequest, RemoteDoc, SendResult, batch_id
 from desktop.services.ledgers.xero import XeroConnector, translate_error
 from desktop.services.ledgers.xero_post import COLLECTIONS, XeroWriter, _remote
 from desktop.services.sync.keys import parse_key
@@ -165,6 +166,9 @@ class XeroProfile(PlatformProfile):
             if amount is not None and line.get("AccountCode"):
                 out.append((str(line["AccountCode"]), amount))
         return tuple(out)
+
+    def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
+        return xero_credit_note_csv(docs, self.entity_of)
 
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         return (datetime.fromisoformat(cursor) if cursor else window_start), False

@@ -24,7 +24,7 @@ from desktop.services.errors import NeedsPersonError, TransientError
 from desktop.services.exact_json import dumps as wire_json
 from desktop.services.ledgers.base import decode_json, expect_ok
 from desktop.services.ledgers.http import LedgerHttp, NotSent
-from desktop.services.ledgers.qbo_post import Outcome, PostRequest, RemoteDoc, SendResult
+from desktop.services.ledgers.shapes import Outcome, PostRequest, RemoteDoc, SendResult
 from desktop.services.ledgers.xero import PLATFORM, XeroConnector, translate_error
 
 MAX_BATCH = 50

@@ -9,7 +9,6 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.errors import NeedsPersonError
 from desktop.services.errors_queue import ErrorsQueue
 from desktop.services.events import EventKind, Severity
-from desktop.services.manual.ledger_docs import LedgerDocs
 from desktop.services.manual.model import Prepared
 from desktop.services.manual.validate import Planning
 from desktop.services.store.models import (
@@ -79,7 +78,7 @@ class Actions(Planning):
             doc_type, remote_id, conn_id, org_id = row.doc_type, row.remote_id, row.connection_id, row.organization_id
         if self._connections is None:
             raise NeedsPersonError("No ledger connection is available")
-        LedgerDocs(self._connections.connector(conn_id)).void(doc_type, remote_id)
+        self._connections.connector(conn_id).void(doc_type, remote_id)
         now = self._clock.now()
         with self._db.write_session() as s:
             live = s.scalar(sa.select(OutboxDocument).where(OutboxDocument.idempotency_key == document_key))

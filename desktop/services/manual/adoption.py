@@ -14,7 +14,6 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.errors import NeedsPersonError, TransientError
 from desktop.services.events import EventKind, Severity
 from desktop.services.manual.base import ServiceBase
-from desktop.services.manual.ledger_docs import LedgerDocs, find_by_number
 from desktop.services.manual.model import AUDIT_ADOPTED, AdoptResult
 from desktop.services.store.models import (
     ManualEntry,
@@ -47,10 +46,10 @@ class Adoption(ServiceBase):
                 OutboxDocument.connection_id == connection_id)))
         if not pairs:
             return result
-        docs = LedgerDocs(self._connections.connector(connection_id))
+        ledger = self._connections.connector(connection_id)
         for entry, row in pairs:
             try:
-                found = find_by_number(docs, row.doc_type, entry.ledger_doc_number or "")
+                found = ledger.find_by_number(row.doc_type, entry.ledger_doc_number or "")
             except TransientError:
                 result.waiting += 1
                 continue
@@ -58,10 +57,12 @@ class Adoption(ServiceBase):
                 result.waiting += 1
                 result.messages.append(f"{entry.ledger_doc_number} is not in the ledger yet")
                 continue
+            # The ledger's total as pull reads it (a journal's: its debits), in the document's own currency.
+            total = ledger.profile.view(row.doc_type, found.raw).total
             expected = row.total
-            if expected is not None and found.total is not None and found.total != expected.amount:
+            if expected is not None and total is not None and total != expected.amount:
                 result.mismatched += 1
-                msg = (f"{row.doc_type} {entry.ledger_doc_number} in the ledger totals {found.total}, but "
+                msg = (f"{row.doc_type} {entry.ledger_doc_number} in the ledger totals {total}, but "
                        f"{entry.rma} needs {expected}: correct one of them, then adopt again")
                 result.messages.append(msg)
                 self._park(row.id, entry.ledger_doc_number, msg)

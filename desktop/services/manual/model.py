@@ -11,13 +11,12 @@ from desktop.services.money import Money
 from desktop.services.store.models import ManualEntryPath
 from desktop.services.sync.documents import LedgerDocument
 
-__all__ = ["AUDIT_ADOPTED", "AUDIT_RECORDED", "AUDIT_REFUSED", "LEDGER_NAMES", "AdoptResult", "ExportResult",
+__all__ = ["AUDIT_ADOPTED", "AUDIT_RECORDED", "AUDIT_REFUSED", "AdoptResult", "ExportResult",
            "ManualForm", "Prepared", "SubmitResult"]
 
 AUDIT_REFUSED = "manual_entry.refused"
 AUDIT_RECORDED = "manual_entry.recorded"
 AUDIT_ADOPTED = "manual_entry.adopted"
-LEDGER_NAMES = {"qbo": "QuickBooks Online", "xero": "Xero"}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ The service is assembled from one part per concern: planning and validation
 (:mod:`~desktop.services.manual.validate`), recording (:mod:`~desktop.services.manual.submit`),
 adoption (:mod:`~desktop.services.manual.adoption`), the Returns page's actions
 (:mod:`~desktop.services.manual.actions`) and export (:mod:`~desktop.services.manual.export`);
-the raw ledger look-ups they need are in :mod:`~desktop.services.manual.ledger_docs`.
+the ledger is reached only through the connection's
+:class:`~desktop.services.ledgers.platform.LedgerPlatform` (find by number, void) and what differs
+per platform is asked of its profile.
 """
 
 from __future__ import annotations

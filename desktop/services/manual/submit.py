@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from desktop.services import audit
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.events import EventKind, Severity
-from desktop.services.manual.model import AUDIT_RECORDED, AUDIT_REFUSED, LEDGER_NAMES, ManualForm, SubmitResult
+from desktop.services.ledgers.registry import platform_for
+from desktop.services.manual.model import AUDIT_RECORDED, AUDIT_REFUSED, ManualForm, SubmitResult
 from desktop.services.manual.validate import Planning
 from desktop.services.store.models import (
     ManualEntry,
@@ -63,7 +64,7 @@ class Recording(Planning):
                 direct = form.path is ManualEntryPath.ENTERED_DIRECTLY and i == 0
                 if direct:
                     outbox.await_adoption(row, number, f"Entered by hand in "
-                                          f"{LEDGER_NAMES.get(doc.platform, doc.platform)} as {number}: waiting to "
+                                          f"{platform_for(doc.platform).display_name} as {number}: waiting to "
                                           "find it there and adopt it", now=now)
                 elif form.path is ManualEntryPath.ENTERED_DIRECTLY:
                     continue  # a companion document: the sync posts it as usual

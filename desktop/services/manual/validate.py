@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from desktop.services.domain import Problem, ReturnRecord
 from desktop.services.errors import NeedsPersonError
+from desktop.services.ledgers.registry import platform_for
 from desktop.services.manual.base import ServiceBase
 from desktop.services.manual.model import ManualForm, Prepared
 from desktop.services.money import Money
@@ -28,7 +29,6 @@ from desktop.services.store.models import (
     Return,
 )
 from desktop.services.sync.documents import LedgerDocument
-from desktop.services.sync.keys import DOC_NUMBER_MAX
 from desktop.services.sync.plan import plan_return
 from desktop.services.sync.preflight import merge_problems
 
@@ -83,9 +83,10 @@ class Planning(ServiceBase):
             if not number:
                 extra.append(Problem("doc_number_required", "Type the number the ledger gave the document you entered, "
                                      "so the sync can find it and never post it again.", "doc_number"))
-            elif prepared.platform == "qbo" and len(number) > DOC_NUMBER_MAX:
-                extra.append(Problem("doc_number_too_long", f"QuickBooks document numbers have at most "
-                                     f"{DOC_NUMBER_MAX} characters; “{number}” has {len(number)}.", "doc_number"))
+            elif (limit := platform_for(prepared.platform).doc_number_max) is not None and len(number) > limit:
+                extra.append(Problem("doc_number_too_long", f"{platform_for(prepared.platform).short_name} document "
+                                     f"numbers have at most {limit} characters; “{number}” has {len(number)}.",
+                                     "doc_number"))
         extra += self._duplicates(prepared)
         prepared.problems = merge_problems(prepared.problems, extra)
         return prepared
@@ -119,14 +120,7 @@ class Planning(ServiceBase):
         return out
 
 
-
 def redate(doc: LedgerDocument, day: date) -> LedgerDocument:
-    """``doc`` dated ``day`` (the date a person entered it under), payload included."""
-    payload = dict(doc.payload)
-    if doc.platform == "xero":
-        outer = next(iter(payload))
-        payload[outer] = [{**payload[outer][0], "Date": day.isoformat()}]
-    else:
-        payload["TxnDate"] = day.isoformat()
-    return replace(doc, txn_date=day, payload=payload)
+    """``doc`` dated ``day`` (the date a person entered it under), payload included (its platform's date field)."""
+    return replace(doc, txn_date=day, payload=platform_for(doc.platform).with_date(doc.doc_type, doc.payload, day))
 

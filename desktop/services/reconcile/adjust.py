@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -43,6 +42,7 @@ from desktop.services.store.models import (
 from desktop.services.sync import keys, outbox
 from desktop.services.sync.documents import LedgerDocument, line
 from desktop.services.sync.plan import Planner, plan_documents
+from desktop.services.sync.recipes import platform_for as recipes_for
 
 __all__ = ["AdjustPlan", "AdjustService"]
 
@@ -109,21 +109,8 @@ class AdjustService:
                  for a in (debit_account, credit_account)}
         journal = (line(debit_account, names[debit_account], amount, text, debit=True),
                    line(credit_account, names[credit_account], amount, text, debit=False))
-        payload: dict[str, Any]
-        if platform == "xero":
-            payload = {"ManualJournals": [{"Narration": text, "Date": day.isoformat(), "Status": "POSTED",
-                                           "LineAmountTypes": "NoTax", "JournalLines": [
-                                               {"LineAmount": jl.signed.amount, "AccountID": jl.account_id,
-                                                "Description": jl.memo} for jl in journal]}]}
-            doc_type = "ManualJournal"
-        else:
-            payload = {"TxnDate": day.isoformat(), "PrivateNote": text, "Line": [
-                {"DetailType": "JournalEntryLineDetail", "Amount": jl.amount.amount, "Description": jl.memo,
-                 "JournalEntryLineDetail": {"PostingType": "Debit" if jl.debit else "Credit",
-                                            "AccountRef": {"value": jl.account_id}}} for jl in journal]}
-            if currency != home:
-                payload["CurrencyRef"] = {"value": currency}
-            doc_type = "JournalEntry"
+        # The platform's renderer writes the payload (QBO JournalEntry / Xero ManualJournal).
+        doc_type, payload = recipes_for(platform).render_adjustment(journal, text, day, currency, home)
         out.document = LedgerDocument(
             role="adjustment", platform=platform, doc_type=doc_type, idempotency_key=key, txn_date=day,
             currency=currency, total=amount, payload=payload, journal=journal, source=(org, rms_id, revision),

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from desktop.services.errors import NeedsPersonError
 from desktop.services.ledgers.platform import LedgerPlatform, PlatformProfile
-from desktop.services.ledgers.qbo_post import RemoteDoc
+from desktop.services.ledgers.shapes import RemoteDoc
 from desktop.services.reconcile.model import LedgerDoc, Period
 
 __all__ = ["LedgerReader", "ledger_doc"]

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from desktop.services.clock import Clock, local_date
 from desktop.services.domain import OrgSettings, PostingMode, Problem, ReturnRecord
 from desktop.services.errors import AppError, NeedsPersonError
+from desktop.services.ledgers.platform import LedgerPlatform
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.service import MappingService
@@ -65,36 +66,33 @@ RatesProvider = Callable[[int, Sequence[tuple[str, date]]], Mapping[tuple[str, d
 
 
 def connector_rates(connections: Any) -> RatesProvider:
-    """The rates provider over today's connectors: QuickBooks' ``ExchangeRate``, one read per pair.
+    """The rates provider over the connections' ledger platforms: one rate read per asked pair.
 
-    The only code in planning that knows which ledger publishes rates and how they are fetched;
-    it is meant to be replaced by the ledger platform interface's ``exchange_rates``.
+    Asks the platform's profile whether it publishes rates at all (QuickBooks does, Xero's API
+    does not) and then the platform itself (:meth:`LedgerPlatform.exchange_rate`), so planning
+    never names a platform.
     """
 
     def provide(connection_id: int, pairs: Sequence[tuple[str, date]]) -> dict[tuple[str, date], LedgerRate]:
-        from desktop.services.ledgers.qbo import QboConnector
-        from desktop.services.ledgers.qbo_post import QboWriter
-
         if not pairs or connections is None:
             return {}
         try:
-            connector = connections.connector(connection_id)  # lazy: no request until asked
+            ledger: LedgerPlatform = connections.connector(connection_id)  # lazy: no request until asked
         except AppError:
             return {}  # e.g. disconnected a moment ago: pre-flight reports the missing rates
-        if not isinstance(connector, QboConnector):
+        if not ledger.profile.publishes_rates:
             return {}
-        writer = QboWriter.from_connector(connector)
+        source = f"{ledger.profile.key}:exchangerate"
         out: dict[tuple[str, date], LedgerRate] = {}
         for cur, day in pairs:
             try:
-                row = writer.exchange_rate(cur, day)
+                row = ledger.exchange_rate(cur, day)
             except AppError:
                 row = None  # pre-flight reports the missing rate for a person
             if row is not None:
                 rate = row["Rate"]
                 out[(cur, day)] = LedgerRate(str(row["SourceCurrencyCode"]), date.fromisoformat(str(row["AsOfDate"])),
-                                             rate if isinstance(rate, Decimal) else Decimal(str(rate)),
-                                             "qbo:exchangerate")
+                                             rate if isinstance(rate, Decimal) else Decimal(str(rate)), source)
         return out
 
     return provide

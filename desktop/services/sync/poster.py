@@ -38,8 +38,8 @@ from desktop.services.errors import AppError, NeedsPersonError, TransientError
 from desktop.services.events import Event, EventBus, EventKind, Severity
 from desktop.services.ledgers.http import NotSent
 from desktop.services.ledgers.platform import KeyQuery, LedgerPlatform
-from desktop.services.ledgers.qbo_post import Outcome, PostRequest, RemoteDoc, SendResult
 from desktop.services.ledgers.registry import platform_for
+from desktop.services.ledgers.shapes import Outcome, PostRequest, RemoteDoc, SendResult
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     LedgerConnection,

@@ -21,7 +21,8 @@ from desktop.services.sync.fx import FxRates
 from desktop.services.sync.recipes import qbo, xero
 from desktop.services.sync.recipes.base import LedgerRecipes, platform_for
 from desktop.services.sync.recipes.common import Ctx, resolve_customer
-from desktop.services.sync.recipes.journal import ReturnJournal, build_return_journal
+from desktop.services.sync.recipes.journal import build_return_journal
+from desktop.services.sync.recipes.shapes import ReturnJournal
 from desktop.services.sync.recipes.summary import summary_documents
 
 __all__ = ["LedgerRecipes", "ReturnJournal", "build_documents", "build_return_journal", "platform_for",

@@ -21,35 +21,26 @@ instead of branching on its name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from desktop.services.ledgers.base import RefRecord
 from desktop.services.ledgers.platform import PlatformProfile
 from desktop.services.ledgers.registry import LEGACY_PLATFORM, PROFILES
 from desktop.services.mapping.model import COMPONENT_LABELS
 from desktop.services.sync.recipes.arith import dsum
+from desktop.services.sync.recipes.shapes import (
+    Piece,
+    RecipeContext,
+    ReturnJournal,
+    SalesLine,
+    SummaryJournal,
+    TaxPrediction,
+)
 
 if TYPE_CHECKING:
-    from desktop.services.sync.documents import LedgerDocument
-    from desktop.services.sync.recipes.common import Ctx, Piece
-    from desktop.services.sync.recipes.journal import ReturnJournal, SalesLine, SummaryJournal
-
-
-@dataclass
-class TaxPrediction:
-    """The tax a platform will book on a sales form, per jurisdiction (document currency).
-
-    ``ok`` False means a problem was already raised (e.g. the mapped code's rate differs from the
-    RMS's): the difference to the RMS is then neither a rounding line nor a second problem.
-    ``doc_code`` is a document-level tax code where the platform wants one (QBO US).
-    """
-
-    by_jurisdiction: dict[str, Decimal]
-    ok: bool = True
-    doc_code: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    from desktop.services.sync.documents import JournalLine, LedgerDocument
 
 
 class LedgerRecipes:
@@ -86,11 +77,11 @@ class LedgerRecipes:
             return f"an accountant must enter one in {name} (currency settings), or an admin with `{enter}`"
         return f"{name} publishes no exchange rates to apps: an admin must enter the rate with `{enter}`"
 
-    def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
+    def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         """The tax code of a line without tax (``piece`` None: the tax rounding line)."""
         return piece.target.tax_code if piece is not None and piece.target is not None else None
 
-    def check_piece(self, ctx: Ctx, piece: Piece) -> None:
+    def check_piece(self, ctx: RecipeContext, piece: Piece) -> None:
         """Raise a problem when the platform cannot carry ``piece`` as mapped (its tracking cap)."""
         tracking = piece.target.tracking if piece.target else ()
         cap = self.profile.max_tracking_categories
@@ -100,7 +91,7 @@ class LedgerRecipes:
                         f"categories; {self.profile.short_name} allows {cap} per line: an admin must remove the "
                         "extra ones on the Mappings page.", piece.field)
 
-    def predict_tax(self, ctx: Ctx, lines: list[SalesLine]) -> TaxPrediction:
+    def predict_tax(self, ctx: RecipeContext, lines: list[SalesLine]) -> TaxPrediction:
         """The ledger books the RMS's own per-jurisdiction tax (line tax pinned by the client)."""
         by_j: dict[str, list[Decimal]] = {}
         for sl in lines:
@@ -118,6 +109,14 @@ class LedgerRecipes:
         raise NotImplementedError
 
     def render_summary(self, summary: SummaryJournal) -> LedgerDocument | None:
+        raise NotImplementedError
+
+    def render_adjustment(self, journal: tuple[JournalLine, ...], text: str, day: date, currency: str,
+                          home_currency: str) -> tuple[str, dict[str, Any]]:
+        """An adjusting entry (the Reconciliation page's, already balanced): (document type, payload).
+
+        ``text`` is the memo carrying the idempotency key; ``journal`` names accounts by ledger id.
+        """
         raise NotImplementedError
 
 

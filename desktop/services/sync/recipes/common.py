@@ -48,27 +48,10 @@ from desktop.services.sync.recipes.arith import (
     tolerance,
 )
 from desktop.services.sync.recipes.base import LedgerRecipes, platform_for
+from desktop.services.sync.recipes.shapes import Piece
 
 __all__ = ["LEDGER_TAX", "ZERO", "Ctx", "Piece", "dsum", "is_label", "ledger_tax", "msum", "percent",
            "refund_amount", "resolve_customer", "tolerance"]
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One line of a sales document: merchandise, or a fee carried as a line. Amounts signed:
-    positive adds to the refund (a debit on its account), negative withholds (a credit)."""
-
-    component: Component
-    description: str
-    quantity: Decimal
-    unit_price: Money
-    net: Money
-    taxes: tuple[TaxAmount, ...]    # amounts signed like ``net``
-    tax: Money
-    target: MappingTarget | None
-    tax_target: MappingTarget | None  # the tax code for this piece's jurisdiction set
-    juris_key: str | None
-    field: str
 
 
 @dataclass

@@ -28,101 +28,23 @@ Rules written once here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from desktop.services.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component
-from desktop.services.ledgers.base import RefRecord
-from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
-from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.model import COMPONENT_LABELS
 from desktop.services.money import Money
 from desktop.services.store.models.enums import RefundMethod
 from desktop.services.sync.documents import JournalLine, line
-from desktop.services.sync.fx import FxUse
 from desktop.services.sync.recipes.arith import ZERO, dsum, tolerance
-from desktop.services.sync.recipes.base import TaxPrediction
-from desktop.services.sync.recipes.common import Ctx, Piece, resolve_customer
-
-
-@dataclass(frozen=True)
-class SalesLine:
-    """A piece of the sales form with its tax code decided (mapped code, or the untaxed code)."""
-
-    piece: Piece
-    tax_code: str | None
-
-
-@dataclass(frozen=True)
-class SalesForm:
-    """The customer-facing document: refund form or credit, lines, tax, rounding, settlement."""
-
-    refund: bool                      # refund to the original payment (else customer credit)
-    settled_on_form: bool             # the form itself credits the refund account (QBO RefundReceipt)
-    lines: tuple[SalesLine, ...]
-    tax: TaxPrediction                # what the ledger books per jurisdiction
-    codes: dict[str, str]             # jurisdiction set → mapped tax code
-    rounding: Decimal                 # the tax rounding line's amount; 0 = none
-    rounding_target: MappingTarget | None
-    rounding_code: str | None
-    total: Money
-    settle_account: str               # the refund account's id when settled on the form
-    journal: tuple[JournalLine, ...]
-
-
-@dataclass(frozen=True)
-class Payout:
-    """A refund paid out against the credit (platforms with ``refund_by_payment``)."""
-
-    amount: Money
-    target: MappingTarget | None
-    journal: tuple[JournalLine, ...]
-
-
-@dataclass(frozen=True)
-class SideJournal:
-    """A journal beside the sales form (fees withheld, label cost), in the return's currency."""
-
-    role: str
-    what: str
-    lines: tuple[JournalLine, ...]
-    customer_lines: frozenset[int]    # lines on Accounts Receivable, naming the customer
-    refund_effect: Money | None
-
-
-@dataclass(frozen=True)
-class ReturnJournal:
-    """Everything one return revision posts, platform-neutral, in posting order."""
-
-    ctx: Ctx
-    day: date
-    note: str | None
-    fx: FxUse | None
-    customer: RefRecord | None
-    form: SalesForm
-    payout: Payout | None
-    journals: tuple[SideJournal, ...]
-
-
-@dataclass(frozen=True)
-class SummaryJournal:
-    """One day's returns of one organization and currency, netted per account (summary mode)."""
-
-    snap: ReferenceSnapshot
-    platform: str                     # the snapshot's platform name, as the document records it
-    home_currency: str
-    org: str
-    day: date                         # the returns' local day (the key)
-    post_day: date                    # the posting date (moved out of a closed period)
-    currency: str
-    note: str | None
-    fx: FxUse | None
-    journal: tuple[JournalLine, ...]
-    key: str
-    text: str
-    refund: Money
-    returns: tuple[tuple[str, int], ...]
-    mapping_version: int
+from desktop.services.sync.recipes.common import Ctx, resolve_customer
+from desktop.services.sync.recipes.shapes import (
+    Payout,
+    Piece,
+    ReturnJournal,
+    SalesForm,
+    SalesLine,
+    SideJournal,
+)
 
 
 def build_return_journal(ctx: Ctx) -> ReturnJournal:

@@ -19,6 +19,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal` into QBO payloads:
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from desktop.services.ledgers.qbo_platform import QboProfile
@@ -27,10 +28,17 @@ from desktop.services.money import Money, sum_money
 from desktop.services.sync import keys
 from desktop.services.sync.documents import CUSTOMER, JournalLine, LedgerDocument, placeholder
 from desktop.services.sync.recipes.arith import msum
-from desktop.services.sync.recipes.base import LedgerRecipes, TaxPrediction, register
-from desktop.services.sync.recipes.common import Ctx, Piece
-from desktop.services.sync.recipes.journal import ReturnJournal, SalesLine, SideJournal, SummaryJournal
+from desktop.services.sync.recipes.base import LedgerRecipes, register
 from desktop.services.sync.recipes.qbo_tax import code_rates, exempt_code, is_us, predict_tax
+from desktop.services.sync.recipes.shapes import (
+    Piece,
+    RecipeContext,
+    ReturnJournal,
+    SalesLine,
+    SideJournal,
+    SummaryJournal,
+    TaxPrediction,
+)
 
 __all__ = ["QboRecipes", "code_rates", "is_us"]
 
@@ -44,10 +52,10 @@ def _ref(value: str) -> dict[str, str]:
 class QboRecipes(LedgerRecipes):
     profile = QboProfile()
 
-    def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
+    def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         return exempt_code(ctx, piece)
 
-    def predict_tax(self, ctx: Ctx, lines: list[SalesLine]) -> TaxPrediction:
+    def predict_tax(self, ctx: RecipeContext, lines: list[SalesLine]) -> TaxPrediction:
         return predict_tax(ctx, lines)
 
     def negative_total_refusal(self, refund: bool) -> str:
@@ -76,6 +84,17 @@ class QboRecipes(LedgerRecipes):
             txn_date=s.post_day, currency=s.currency, total=total, payload=payload, journal=s.journal,
             source=(s.org, s.day.isoformat(), 0), mapping_version=s.mapping_version, home_currency=s.home_currency,
             fx=s.fx, notes=(s.note,) if s.note else (), refund_effect=s.refund, extra={"returns": list(s.returns)})
+
+    def render_adjustment(self, journal: tuple[JournalLine, ...], text: str, day: date, currency: str,
+                          home_currency: str) -> tuple[str, dict[str, Any]]:
+        """A ``JournalEntry`` in the document's currency (``CurrencyRef`` when not the home currency)."""
+        payload: dict[str, Any] = {"TxnDate": day.isoformat(), "PrivateNote": text, "Line": [
+            {"DetailType": "JournalEntryLineDetail", "Amount": jl.amount.amount, "Description": jl.memo,
+             "JournalEntryLineDetail": {"PostingType": "Debit" if jl.debit else "Credit",
+                                        "AccountRef": _ref(jl.account_id)}} for jl in journal]}
+        if currency != home_currency:
+            payload["CurrencyRef"] = _ref(currency)
+        return "JournalEntry", payload
 
 
 register(QboRecipes())

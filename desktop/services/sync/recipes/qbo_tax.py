@@ -18,9 +18,7 @@ from desktop.services.mapping.model import COMPONENT_LABELS, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.money import minor_units
 from desktop.services.sync.recipes.arith import ZERO, dsum, ledger_tax, percent
-from desktop.services.sync.recipes.base import TaxPrediction
-from desktop.services.sync.recipes.common import Ctx, Piece
-from desktop.services.sync.recipes.journal import SalesLine
+from desktop.services.sync.recipes.shapes import Piece, RecipeContext, SalesLine, TaxPrediction
 
 
 def is_us(snap: ReferenceSnapshot, settings: OrgSettings) -> bool:
@@ -43,7 +41,7 @@ def code_rates(snap: ReferenceSnapshot, code_id: str | None) -> list[tuple[str, 
         return None
 
 
-def exempt_code(ctx: Ctx, piece: Piece | None) -> str | None:
+def exempt_code(ctx: RecipeContext, piece: Piece | None) -> str | None:
     """The code of an untaxed line: US ``NON``; else the piece's mapped code, the organization's
     ``qbo_exempt_tax_code`` setting, or the company's non-taxable "Exempt" code. The tax rounding
     line (``piece`` None) never takes a mapped code, which could be a taxable one."""
@@ -67,7 +65,7 @@ def exempt_code(ctx: Ctx, piece: Piece | None) -> str | None:
     return None
 
 
-def predict_tax(ctx: Ctx, lines: list[SalesLine]) -> TaxPrediction:
+def predict_tax(ctx: RecipeContext, lines: list[SalesLine]) -> TaxPrediction:
     """The tax QuickBooks will book per jurisdiction: ``LEDGER_TAX`` on each tax group's base
     (US: the one document code; elsewhere per line code), corrected to the mapped codes' own
     component rates when cached (:func:`_ledger_rates`)."""
@@ -102,7 +100,7 @@ def predict_tax(ctx: Ctx, lines: list[SalesLine]) -> TaxPrediction:
     return TaxPrediction(predicted, ok, doc_code, {"ledger_tax": predicted})
 
 
-def _ledger_rates(ctx: Ctx, us: bool, bases: dict[str, Decimal], rates: dict[tuple[str, str], Decimal],
+def _ledger_rates(ctx: RecipeContext, us: bool, bases: dict[str, Decimal], rates: dict[tuple[str, str], Decimal],
                   doc_code: str | None, predicted: dict[str, Decimal], places: int) -> bool:
     """Check the mapped codes' own rates against the RMS's and predict QuickBooks' tax from them.
 

@@ -26,7 +26,7 @@ from desktop.services.sync import keys
 from desktop.services.sync.documents import JournalLine, LedgerDocument, line
 from desktop.services.sync.fx import FxRates
 from desktop.services.sync.recipes.common import Ctx
-from desktop.services.sync.recipes.journal import SummaryJournal
+from desktop.services.sync.recipes.shapes import SummaryJournal
 
 _Key = tuple[str, str, str | None, str | None]  # (account id, name, jurisdiction, component)
 

@@ -23,6 +23,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal`:
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from desktop.services.ledgers.xero_platform import XeroProfile
@@ -33,8 +34,14 @@ from desktop.services.sync import keys
 from desktop.services.sync.documents import JournalLine, LedgerDocument, convert_journal, ref_placeholder
 from desktop.services.sync.recipes.arith import msum
 from desktop.services.sync.recipes.base import LedgerRecipes, register
-from desktop.services.sync.recipes.common import Ctx, Piece
-from desktop.services.sync.recipes.journal import ReturnJournal, SalesLine, SideJournal, SummaryJournal
+from desktop.services.sync.recipes.shapes import (
+    Piece,
+    RecipeContext,
+    ReturnJournal,
+    SalesLine,
+    SideJournal,
+    SummaryJournal,
+)
 
 __all__ = ["XeroRecipes"]
 
@@ -60,7 +67,7 @@ class XeroRecipes(LedgerRecipes):
     journals_may_post_receivable = False
     refund_by_payment = True
 
-    def untaxed_code(self, ctx: Ctx, piece: Piece | None) -> str | None:
+    def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         return (piece.target.tax_code if piece is not None and piece.target else None) or "NONE"
 
     def negative_total_refusal(self, refund: bool) -> str:
@@ -93,6 +100,14 @@ class XeroRecipes(LedgerRecipes):
             payload=_manual_journal(s.snap, text, s.post_day.isoformat(), lines), journal=lines,
             source=(s.org, s.day.isoformat(), 0), mapping_version=s.mapping_version, home_currency=s.home_currency,
             fx=s.fx, notes=(s.note,) if s.note else (), refund_effect=s.refund, extra={"returns": list(s.returns)})
+
+    def render_adjustment(self, journal: tuple[JournalLine, ...], text: str, day: date, currency: str,
+                          home_currency: str) -> tuple[str, dict[str, Any]]:
+        """A ``ManualJournal`` (no tax, signed line amounts, accounts by id)."""
+        return "ManualJournal", {"ManualJournals": [{
+            "Narration": text, "Date": day.isoformat(), "Status": "POSTED", "LineAmountTypes": "NoTax",
+            "JournalLines": [{"LineAmount": jl.signed.amount, "AccountID": jl.account_id, "Description": jl.memo}
+                             for jl in journal]}]}
 
 
 register(XeroRecipes())
