@@ -35,7 +35,8 @@ from desktop.services.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import Progress, run_in_background
-from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.pages.base import Card, Page, label
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
@@ -48,14 +49,7 @@ OK_COLOUR, BAD_COLOUR = "#2f9e62", "#e5484d"
 class AuditLogPage(Page):
     """Audit trail viewer with chain verification."""
 
-    info = PageInfo(
-        key="audit_log", title="Audit log", icon="audit_log",
-        description=(
-            "An append-only, hash-chained record of every change: connections, mapping rules, manual "
-            "postings, retries and settings — who, when and what. Verify the chain at any time to "
-            "prove nothing was altered after the fact."
-        ),
-    )
+    info = PAGE_INFO["audit_log"]
 
     def build(self) -> None:
         self.trail: AuditTrail | None = self.context.services.audit_trail

@@ -7,7 +7,6 @@ come from the palette, so pages follow light/dark without knowing about the them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QPointF, QRectF, QSize, Qt, Signal
@@ -27,17 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.views.context import ShellContext
+from desktop.views.pages.info import PageInfo
 from desktop.views.resources import render_svg
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    """Identity of a page: a stable key (file names, settings), its title, icon and blurb."""
-
-    key: str
-    title: str
-    icon: str
-    description: str
 
 
 def tint(colour: QColor, alpha: float) -> QColor:

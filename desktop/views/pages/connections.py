@@ -40,7 +40,8 @@ from desktop.views.connections.model import (
     StatusPillDelegate,
     state_label,
 )
-from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.pages.base import Card, Page, label
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import Source
 
 TICK_MS = 30_000
@@ -110,14 +111,7 @@ class ProviderTile(Card):
 class ConnectionsPage(Page):
     """Where organizations are connected; sign-in happens in an embedded browser."""
 
-    info = PageInfo(
-        key="connections", title="Connections", icon="connections",
-        description=(
-            "Connect each client organization's general ledger — QuickBooks Online or Xero — and your "
-            "Returns Management System. Sign-in happens in an embedded browser; access tokens stay in "
-            "the operating system's keyring, never in files or the database."
-        ),
-    )
+    info = PAGE_INFO["connections"]
 
     def build(self) -> None:
         kinds: tuple[Source, ...] = (*PROFILES.values(), RMS)

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 from desktop.services.returns_query import ATTENTION, ReturnDetail, ReturnFilter
 from desktop.views.bridge import EventBridge
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Page, PageInfo
+from desktop.views.pages.base import Page
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.detail import DetailPanel
 from desktop.views.returns.model import ROW_ROLE, ReturnsModel
 from desktop.views.returns.services import ReturnServices, services_for
@@ -44,14 +45,7 @@ REFRESH_DELAY_MS = 1000
 class ReturnsPage(Page):
     """The returns grid and each document's state (pending, posted, quarantined…)."""
 
-    info = PageInfo(
-        key="returns", title="Returns", icon="returns",
-        description=(
-            "Every return pulled from the RMS, with the documents it produced in the ledger — credit "
-            "memos, refund receipts, credit notes and journals — and where each one stands: pending, "
-            "posted, quarantined for review, or changed in the ledger since."
-        ),
-    )
+    info = PAGE_INFO["returns"]
 
     def build(self) -> None:
         self.services: ReturnServices | None = services_for(self.context)

@@ -35,7 +35,8 @@ from desktop.services.errors import AppError, ConfigurationError
 from desktop.services.users import UserInfo
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, Page, PageInfo, label, plain_table
+from desktop.views.pages.base import Card, Page, label, plain_table
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.settings.dialogs import AppDialog, UserDialog
 from desktop.views.settings.fx_rates import FxRatesSection
 from desktop.views.settings.tables import ROLE_NAMES, AppRow, AppsModel, UsersModel, fit_rows
@@ -52,14 +53,7 @@ ERROR_COLOUR = "#e5484d"
 class SettingsPage(Page):
     """Workstation settings, users and roles, ledger apps."""
 
-    info = PageInfo(
-        key="settings", title="Settings", icon="settings",
-        description=(
-            "Who may do what (users and roles), the ledger apps this installation signs in with, the exchange "
-            "rates Xero needs, and this workstation's appearance. Changes to users and rates are recorded in the "
-            "audit log."
-        ),
-    )
+    info = PAGE_INFO["settings"]
 
     def build(self) -> None:
         services = self.context.services
