@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -210,22 +211,44 @@ class Page(QWidget):
         return state
 
 
+def house_style(table: QTableView, row_height: int) -> QHeaderView:
+    """Give ``table`` the grids' common look and return its column header for the caller's sizing.
+
+    One row at a time, selected whole; alternating rows without grid lines, wrapping or row
+    numbers, rows ``row_height`` tall; column titles left-aligned and never highlighted (a
+    highlighted title reads as a sort or a filter that is not there).
+    """
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(row_height)
+    header = table.horizontalHeader()
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setHighlightSections(False)
+    return header
+
+
+def busy_bar() -> QProgressBar:
+    """A thin, hidden "working…" bar (no percentage: background loads cannot say how far they are)."""
+    bar = QProgressBar()
+    bar.setRange(0, 0)
+    bar.setMaximumWidth(140)
+    bar.setMaximumHeight(10)
+    bar.setTextVisible(False)
+    bar.setVisible(False)
+    return bar
+
+
 def plain_table(model: QAbstractItemModel, widths: tuple[int, ...], name: str) -> QTableView:
     """A read-only table styled like the pages' cards: whole rows, no grid, alternating rows."""
     table = QTableView()
     table.setObjectName(name)
     table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(32)
-    header = table.horizontalHeader()
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setHighlightSections(False)
+    header = house_style(table, 32)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     for column, width in enumerate(widths):
         header.resizeSection(column, width)
