@@ -14,7 +14,7 @@ import hmac
 import queue
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import requests
 
@@ -62,3 +62,32 @@ def post_with_retries(session: requests.Session, url: str, body: bytes, headers:
         if on_failure is not None:
             on_failure(attempt, why)
     return False
+
+
+class DeliveryQueue(Generic[T]):
+    """The queue, stop flag and thread a webhook sender delivers from; ``close`` stops it for good.
+
+    Subclasses start ``self._thread`` on their own terms (first registration, or on demand) with a
+    ``_run`` that takes events off ``self._queue`` until ``self._stop`` is set.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[T | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _drop_queued(self) -> None:
+        """Forget every event not yet delivered (unregistering, or a reset)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+
+    def close(self) -> None:
+        """Stop the thread (the sentinel wakes it) and wait up to 5 s for it to finish."""
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

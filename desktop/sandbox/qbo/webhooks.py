@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import uuid
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from desktop.sandbox.webhook_delivery import RETRY_DELAYS_S, gather, post_with_retries, sign
+from desktop.sandbox.webhook_delivery import RETRY_DELAYS_S, DeliveryQueue, gather, post_with_retries, sign
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +73,15 @@ def cloudevents_body(events: list[Event], source: str) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-class WebhookSender:
+class WebhookSender(DeliveryQueue[Event]):
     """One delivery thread per emulator, started on first registration."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.url: str | None = None
         self.key: str = ""
         self.format = "legacy"
         self.source = "intuit.sandbox-returns-ledger"
-        self._queue: queue.Queue[Event | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._session = requests.Session()
 
     def register(self, url: str, key: str) -> None:
@@ -96,22 +93,14 @@ class WebhookSender:
     def unregister(self) -> None:
         self.url = None
         self.format = "legacy"
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._drop_queued()
 
     def enqueue(self, event: Event) -> None:
         if self.url:
             self._queue.put(event)
 
     def close(self) -> None:
-        self._stop.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().close()
         self._session.close()
 
     def _run(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import secrets
 import string
 import threading
@@ -19,7 +18,7 @@ from typing import Any
 
 import requests
 
-from desktop.sandbox.webhook_delivery import RETRY_DELAYS_S, gather, post_with_retries, sign
+from desktop.sandbox.webhook_delivery import RETRY_DELAYS_S, DeliveryQueue, gather, post_with_retries, sign
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +34,14 @@ class Subscription:
     intent_passed: bool = False
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(DeliveryQueue[dict[str, Any]]):
     """Owns the subscription, the event sequence and the delivery thread."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self.subscription: Subscription | None = None
         self._sequence = 0
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.delivered: list[dict[str, Any]] = []
 
     def register(self, url: str, key: str) -> bool:
@@ -98,11 +95,7 @@ class WebhookDispatcher:
             self.subscription = None
             self._sequence = 0
             self.delivered = []
-        while not self._queue.empty():
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._drop_queued()
 
     def publish(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -116,13 +109,6 @@ class WebhookDispatcher:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="xero-webhooks", daemon=True)
             self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def _run(self) -> None:
         http = requests.Session()
