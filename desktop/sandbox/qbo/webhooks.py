@@ -8,12 +8,8 @@ failed delivery a few times quickly (the real service retries over hours; tests 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import queue
 import threading
 import uuid
 from dataclasses import dataclass
@@ -23,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from desktop.sandbox.webhook_delivery import RETRY_DELAYS_S, DeliveryQueue, gather, post_with_retries, sign
+
 log = logging.getLogger(__name__)
 
-RETRY_DELAYS_S = (0.2, 0.5, 1.0)
 VERBS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Void": "voided", "Merge": "merged"}
 
 
@@ -37,10 +34,6 @@ class Event:
     operation: str  # Create | Update | Delete | Void
     at: datetime
     tz: ZoneInfo
-
-
-def sign(key: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def legacy_body(events: list[Event]) -> bytes:
@@ -80,17 +73,15 @@ def cloudevents_body(events: list[Event], source: str) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-class WebhookSender:
+class WebhookSender(DeliveryQueue[Event]):
     """One delivery thread per emulator, started on first registration."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.url: str | None = None
         self.key: str = ""
         self.format = "legacy"
         self.source = "intuit.sandbox-returns-ledger"
-        self._queue: queue.Queue[Event | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._session = requests.Session()
 
     def register(self, url: str, key: str) -> None:
@@ -102,22 +93,14 @@ class WebhookSender:
     def unregister(self) -> None:
         self.url = None
         self.format = "legacy"
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._drop_queued()
 
     def enqueue(self, event: Event) -> None:
         if self.url:
             self._queue.put(event)
 
     def close(self) -> None:
-        self._stop.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().close()
         self._session.close()
 
     def _run(self) -> None:
@@ -125,16 +108,9 @@ class WebhookSender:
             first = self._queue.get()
             if first is None:
                 break
-            batch = [first]
-            while len(batch) < 100:
-                try:
-                    nxt = self._queue.get(timeout=0.05)
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._stop.set()
-                    break
-                batch.append(nxt)
+            batch, closing = gather(self._queue, first, 100)
+            if closing:
+                self._stop.set()
             self._deliver(batch)
 
     def _deliver(self, batch: list[Event]) -> None:
@@ -146,17 +122,11 @@ class WebhookSender:
         else:
             body, ctype = legacy_body(batch), "application/json"
         headers = {"intuit-signature": sign(key, body), "Content-Type": ctype}
-        for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S)):
-            if delay and self._stop.wait(delay):
-                return
-            try:
-                resp = self._session.post(url, data=body, headers=headers, timeout=3)
-                if resp.status_code == 200:
-                    return
-                log.info("qbo webhook delivery attempt %d answered %d", attempt + 1, resp.status_code)
-            except requests.RequestException as exc:
-                log.info("qbo webhook delivery attempt %d failed: %s", attempt + 1, type(exc).__name__)
-        log.info("qbo webhook delivery gave up after %d attempts", len(RETRY_DELAYS_S) + 1)
+        delivered = post_with_retries(
+            self._session, url, body, headers, stop=self._stop, timeout=3,
+            on_failure=lambda attempt, why: log.info("qbo webhook delivery attempt %d %s", attempt, why))
+        if delivered is False:
+            log.info("qbo webhook delivery gave up after %d attempts", len(RETRY_DELAYS_S) + 1)
 
     def describe(self) -> dict[str, Any]:
         return {"url": self.url, "format": self.format}

@@ -15,6 +15,7 @@ from desktop.sandbox.xero.validation import (
     ZERO,
     Problems,
     check_date,
+    line_tax,
     resolve_account,
     resolve_tax,
     resolve_tracking,
@@ -90,14 +91,9 @@ def _build(t: Tenant, raw: dict[str, Any], existing: Doc | None, now: datetime, 
             else resolve_tax(t, rl.get("TaxType"), (acc or {}).get("TaxType", "NONE"), problems)
         )
         rate: Decimal = (tax_doc or {}).get("EffectiveRate", ZERO)
-        if rl.get("TaxAmount") is not None and lat != "NoTax":
-            tax = rnd(to_decimal(rl["TaxAmount"]), quantum)
-        elif lat == "Exclusive":
-            tax = rnd(amount * rate / 100, quantum)
-        elif lat == "Inclusive":
-            tax = rnd(amount * rate / (100 + rate), quantum)
-        else:
-            tax = rnd(ZERO, quantum)
+        stated = rnd(to_decimal(rl["TaxAmount"]), quantum) if rl.get("TaxAmount") is not None and lat != "NoTax" \
+            else None
+        tax = line_tax(amount, rate, lat, quantum, stated)
         gross = amount + tax if lat == "Exclusive" else amount
         if gross >= 0:
             debits += gross

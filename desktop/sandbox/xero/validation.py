@@ -43,6 +43,18 @@ class Problems:
         return bool(self.messages)
 
 
+def line_tax(amount: Decimal, rate: Decimal, lat: str, quantum: Decimal, stated: Decimal | None) -> Decimal:
+    """A line's tax as Xero works it out: the amount the line states (unless it carries no tax),
+    else ``rate`` percent on top of an Exclusive amount or inside an Inclusive one, else zero."""
+    if stated is not None and lat != "NoTax":
+        return stated
+    if lat == "Exclusive":
+        return rnd(amount * rate / 100, quantum)
+    if lat == "Inclusive":
+        return rnd(amount * rate / (100 + rate), quantum)
+    return rnd(ZERO, quantum)
+
+
 def rnd(value: Decimal, quantum: Decimal = TWO) -> Decimal:
     return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
@@ -196,14 +208,7 @@ def sales_lines(
             if raw.get("UnitAmount") is not None or raw.get("LineAmount") is None
             else rnd(to_decimal(raw["LineAmount"]), quantum)
         )
-        if override is not None and lat != "NoTax":
-            tax = override
-        elif lat == "Exclusive":
-            tax = rnd(amount * rate / 100, quantum)
-        elif lat == "Inclusive":
-            tax = rnd(amount * rate / (100 + rate), quantum)
-        else:
-            tax = rnd(ZERO, quantum)
+        tax = line_tax(amount, rate, lat, quantum, override)
         out: Doc = {
             "LineItemID": str(raw.get("LineItemID") or uuid.uuid4()).lower(),
             "Description": str(raw.get("Description", (item or {}).get("Description", ""))),

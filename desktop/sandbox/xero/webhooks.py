@@ -7,12 +7,8 @@ background thread with a few quick retries, so API calls never wait on the recei
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import queue
 import secrets
 import string
 import threading
@@ -22,13 +18,9 @@ from typing import Any
 
 import requests
 
+from desktop.sandbox.webhook_delivery import RETRY_DELAYS_S, DeliveryQueue, gather, post_with_retries, sign
+
 log = logging.getLogger(__name__)
-
-RETRY_DELAYS_S = (0.2, 0.5, 1.0)
-
-
-def sign(key: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def _entropy() -> str:
@@ -42,16 +34,14 @@ class Subscription:
     intent_passed: bool = False
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(DeliveryQueue[dict[str, Any]]):
     """Owns the subscription, the event sequence and the delivery thread."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self.subscription: Subscription | None = None
         self._sequence = 0
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.delivered: list[dict[str, Any]] = []
 
     def register(self, url: str, key: str) -> bool:
@@ -105,11 +95,7 @@ class WebhookDispatcher:
             self.subscription = None
             self._sequence = 0
             self.delivered = []
-        while not self._queue.empty():
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._drop_queued()
 
     def publish(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -124,13 +110,6 @@ class WebhookDispatcher:
             self._thread = threading.Thread(target=self._run, name="xero-webhooks", daemon=True)
             self._thread.start()
 
-    def close(self) -> None:
-        self._stop.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
     def _run(self) -> None:
         http = requests.Session()
         try:
@@ -138,15 +117,7 @@ class WebhookDispatcher:
                 first = self._queue.get()
                 if first is None:
                     continue
-                batch = [first]
-                while len(batch) < 20:
-                    try:
-                        nxt = self._queue.get(timeout=0.05)
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        break
-                    batch.append(nxt)
+                batch, _closing = gather(self._queue, first, 20)  # close() has set _stop already
                 self._deliver(http, batch)
         finally:
             http.close()
@@ -166,18 +137,12 @@ class WebhookDispatcher:
             }
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "x-xero-signature": sign(sub.key, body)}
-        for delay in (0.0, *RETRY_DELAYS_S):
-            if delay and self._stop.wait(delay):
-                return
-            try:
-                resp = http.post(sub.url, data=body, headers=headers, timeout=5)
-                if resp.status_code == 200:
-                    with self._lock:
-                        self.delivered.append(payload)
-                    return
-            except requests.RequestException:
-                pass
-        log.info("xero webhook delivery to %s gave up after %d attempts", sub.url, len(RETRY_DELAYS_S) + 1)
+        delivered = post_with_retries(http, sub.url, body, headers, stop=self._stop, timeout=5)
+        if delivered:
+            with self._lock:
+                self.delivered.append(payload)
+        if delivered is False:
+            log.info("xero webhook delivery to %s gave up after %d attempts", sub.url, len(RETRY_DELAYS_S) + 1)
 
 
 def event(

@@ -13,23 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from desktop.services.store.models import (
-    LedgerConnection,
-    RefAccount,
-    RefCustomer,
-    RefItem,
-    RefTaxCode,
-    RefTracking,
-)
+from desktop.services.store.models import REF_TABLES, LedgerConnection
 
 if TYPE_CHECKING:
     from desktop.services.connections.service import ConnectionService
     from desktop.services.store.db import Database
 
 #: The cache tables in the order the panel lists them, with the word people use.
-CACHED_KINDS: tuple[tuple[str, type[Any]], ...] = (
-    ("accounts", RefAccount), ("tax codes", RefTaxCode), ("items", RefItem), ("customers", RefCustomer),
-    ("tracking options", RefTracking),
+CACHED_KINDS: tuple[tuple[str, type[Any]], ...] = tuple(
+    (word, REF_TABLES[kind]) for kind, word in (
+        ("account", "accounts"), ("tax_code", "tax codes"), ("item", "items"), ("customer", "customers"),
+        ("tracking", "tracking options"),
+    )
 )
 
 

@@ -12,22 +12,7 @@ from sqlalchemy.orm import Session
 from desktop.services.exact_json import to_decimal_or_none
 from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
 from desktop.services.store.db import Database
-from desktop.services.store.models import (
-    LedgerConnection,
-    RefAccount,
-    RefCustomer,
-    RefItem,
-    RefTaxCode,
-    RefTracking,
-)
-
-_MODELS: dict[RefKind, type[Any]] = {
-    RefKind.ACCOUNT: RefAccount,
-    RefKind.TAX_CODE: RefTaxCode,
-    RefKind.ITEM: RefItem,
-    RefKind.CUSTOMER: RefCustomer,
-    RefKind.TRACKING: RefTracking,
-}
+from desktop.services.store.models import REF_TABLES, LedgerConnection, RefCustomer
 
 
 def _rate(rec: RefRecord) -> Decimal | None:
@@ -63,7 +48,7 @@ def store_reference_data(db: Database, connection_id: int, info: CompanyInfo,
     counts: dict[str, int] = {}
     with db.write_session() as s:
         for kind, records in data.items():
-            model = _MODELS.get(kind)
+            model = REF_TABLES.get(kind)
             if model is None:
                 continue
             existing = {_key(kind, row.remote_id, getattr(row, "kind", None)): row for row in s.execute(

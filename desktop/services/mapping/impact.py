@@ -24,7 +24,7 @@ from desktop.services.rms.records import from_row
 from desktop.services.store.db import Database
 from desktop.services.store.models import Return, ReturnSyncStatus
 
-__all__ = ["ImpactedReturn", "MappingImpact", "TargetChange", "same_target"]
+__all__ = ["ImpactedReturn", "MappingImpact", "ReturnRevision", "TargetChange", "same_target"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,9 @@ class TargetChange:
 
 
 @dataclass(frozen=True)
-class ImpactedReturn:
-    """One recent return whose documents would come out differently, and which contexts move."""
+class ReturnRevision:
+    """How an impact list names a return: which revision of which RMA, its sync status, when it
+    last changed and its currency (the service's and the editor's lists show the same facts)."""
 
     rma: str
     rms_id: str
@@ -46,6 +47,12 @@ class ImpactedReturn:
     status: str
     updated_at: datetime
     currency: str
+
+
+@dataclass(frozen=True)
+class ImpactedReturn(ReturnRevision):
+    """One recent return whose documents would come out differently, and which contexts move."""
+
     changes: tuple[TargetChange, ...]
 
 

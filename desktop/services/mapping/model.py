@@ -56,8 +56,9 @@ def jurisdiction_key(jurisdictions: Iterable[str]) -> str | None:
 
 
 @dataclass(frozen=True)
-class MatchContext:
-    """What a recipe knows about the part of a return it is about to post."""
+class MatchFields:
+    """A component and the six match fields (:data:`MATCH_FIELDS`): what a rule matches on and
+    what a recipe knows about the part of a return it posts, so the two line up by construction."""
 
     component: Component
     reason_code: str | None = None
@@ -71,6 +72,11 @@ class MatchContext:
         """The match fields in :data:`MATCH_FIELDS` order."""
         return (self.reason_code, self.disposition, self.channel, self.warehouse, self.currency,
                 self.tax_jurisdiction)
+
+
+@dataclass(frozen=True)
+class MatchContext(MatchFields):
+    """What a recipe knows about the part of a return it is about to post."""
 
     def describe(self) -> str:
         """``"Restocking fee (channel web, currency AUD)"`` — for messages."""
@@ -102,20 +108,13 @@ class MappingTarget:
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(MatchFields):
     """One editable rule of a mapping set (the database row, as a value).
 
     ``rule_id`` is the row id once saved; it takes no part in equality, so the same rule read
     from two versions compares equal.
     """
 
-    component: Component
-    reason_code: str | None = None
-    disposition: str | None = None
-    channel: str | None = None
-    warehouse: str | None = None
-    currency: str | None = None
-    tax_jurisdiction: str | None = None
     priority: int = 0
     account_id: str | None = None
     item_id: str | None = None
@@ -132,11 +131,6 @@ class Rule:
         if self.currency is not None:
             object.__setattr__(self, "currency", self.currency.upper())
         object.__setattr__(self, "tracking", tuple(self.tracking))
-
-    def values(self) -> tuple[str | None, ...]:
-        """The match fields in :data:`MATCH_FIELDS` order."""
-        return (self.reason_code, self.disposition, self.channel, self.warehouse, self.currency,
-                self.tax_jurisdiction)
 
     @property
     def match_key(self) -> tuple[str | None, ...]:

@@ -250,13 +250,39 @@ class _Reader:
             return None
         return Decimal(number)
 
-    def line(self, i: int, raw: object, seen_ids: set[str]) -> ReturnLine | None:
-        path = f"lines[{i}]"
-        if not isinstance(raw, Mapping):
-            self.add("invalid_value", path, f"Line {i + 1}: is not an object")
+    def entries(self, payload: Mapping[str, Any], key: str, label: str, missing: str,
+                empty: str | None = None) -> list[object] | None:
+        """The list under ``key``; None, with the problem noted, when it is missing, not a list, or
+        empty where ``empty`` says why an empty one is wrong (a return's lines; fees may be none)."""
+        raw = payload.get(key)
+        if raw is None:
+            self.add("missing_field", key, f"{label}: {missing}")
             return None
-        sku = raw.get("sku")
-        label = f"Line {i + 1} (SKU {sku})" if isinstance(sku, str) and sku else f"Line {i + 1}"
+        if not isinstance(raw, list):
+            self.add("invalid_value", key, f"{label}: {key} must be a list")
+            return None
+        if empty is not None and not raw:
+            self.add("no_lines", key, f"{label}: {empty}")
+            return None
+        return raw
+
+    def _entry(self, collection: str, noun: str, i: int, raw: object, name_key: str,
+               name_prefix: str = "") -> tuple[Mapping[str, Any], str, str] | None:
+        """Entry ``i`` of ``collection`` with its path and the label people read ("Line 2 (SKU AB-1)");
+        None, with the problem noted, when it is not an object."""
+        path = f"{collection}[{i}]"
+        if not isinstance(raw, Mapping):
+            self.add("invalid_value", path, f"{noun} {i + 1}: is not an object")
+            return None
+        name = raw.get(name_key)
+        label = f"{noun} {i + 1} ({name_prefix}{name})" if isinstance(name, str) and name else f"{noun} {i + 1}"
+        return raw, path, label
+
+    def line(self, i: int, raw: object, seen_ids: set[str]) -> ReturnLine | None:
+        entry = self._entry("lines", "Line", i, raw, "sku", "SKU ")
+        if entry is None:
+            return None
+        raw, path, label = entry
         before = len(self.problems)
         line_id = self.text(raw, "line_id", f"{path}.line_id", label, "line id")
         if line_id is not None:
@@ -293,12 +319,10 @@ class _Reader:
         return value
 
     def fee(self, i: int, raw: object) -> Fee | None:
-        path = f"fees[{i}]"
-        if not isinstance(raw, Mapping):
-            self.add("invalid_value", path, f"Fee {i + 1}: is not an object")
+        entry = self._entry("fees", "Fee", i, raw, "type")
+        if entry is None:
             return None
-        kind = raw.get("type")
-        label = f"Fee {i + 1} ({kind})" if isinstance(kind, str) and kind else f"Fee {i + 1}"
+        raw, path, label = entry
         before = len(self.problems)
         fee_type = self._code(raw, "type", path, label, "fee type", self.ctx.fee_types, "unknown_fee_type")
         self.own_currency(raw, path, label)
@@ -367,24 +391,15 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
                            allow_negative=True)
 
     lines: list[ReturnLine | None] = []
-    raw_lines = payload.get("lines")
-    if raw_lines is None:
-        r.add("missing_field", "lines", f"{label}: the list of lines is missing")
-    elif not isinstance(raw_lines, list):
-        r.add("invalid_value", "lines", f"{label}: lines must be a list")
-    elif not raw_lines:
-        r.add("no_lines", "lines", f"{label}: has no lines; a return needs at least one returned item")
-    else:
+    raw_lines = r.entries(payload, "lines", label, "the list of lines is missing",
+                          empty="has no lines; a return needs at least one returned item")
+    if raw_lines is not None:
         seen: set[str] = set()
         lines = [r.line(i, item, seen) for i, item in enumerate(raw_lines)]
 
     fees: list[Fee | None] = []
-    raw_fees = payload.get("fees")
-    if raw_fees is None:
-        r.add("missing_field", "fees", f"{label}: the list of fees is missing (send [] when there are none)")
-    elif not isinstance(raw_fees, list):
-        r.add("invalid_value", "fees", f"{label}: fees must be a list")
-    else:
+    raw_fees = r.entries(payload, "fees", label, "the list of fees is missing (send [] when there are none)")
+    if raw_fees is not None:
         fees = [r.fee(i, item) for i, item in enumerate(raw_fees)]
 
     if r.problems:

@@ -95,6 +95,18 @@ def sqlite_immediate(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
 
+@contextmanager
+def _unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session from ``sessions`` that commits when the block succeeds and rolls back when it raises."""
+    with sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 class Database:
     """The app's handle on its database: an engine plus transactional session scopes.
 
@@ -126,13 +138,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commit when the block succeeds, roll back when it raises."""
-        with self._sessions() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with _unit_of_work(self._sessions) as session:
+            yield session
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
@@ -151,13 +158,8 @@ class Database:
         with self._write_lock:
             self._local.writing = True
             try:
-                with self._write_sessions() as session:
-                    try:
-                        yield session
-                        session.commit()
-                    except BaseException:
-                        session.rollback()
-                        raise
+                with _unit_of_work(self._write_sessions) as session:
+                    yield session
             finally:
                 self._local.writing = False
 

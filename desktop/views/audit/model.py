@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
 from desktop.services.audit_trail import SORT_KEYS, AuditEntry
+from desktop.views.models.list_table import ListTableModel
 
 if TYPE_CHECKING:
     pass
@@ -34,11 +35,12 @@ def action_text(action: str) -> str:
     return f"{subject.replace('_', ' ').capitalize()} · {what.replace('_', ' ')}" if what else action
 
 
-class AuditLogModel(QAbstractTableModel):
+class AuditLogModel(ListTableModel):
     """Entries in windows: ``more_wanted(offset)`` asks the page to load the next one."""
 
     more_wanted = Signal(int)
     sort_changed = Signal()
+    headers = HEADERS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,18 +49,6 @@ class AuditLogModel(QAbstractTableModel):
         self.loading = False
         self.sort_key = "seq"
         self.descending = True
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(HEADERS):
-            return HEADERS[section]
-        return None
 
     def entry_at(self, row: int) -> AuditEntry:
         return self._rows[row]

@@ -23,12 +23,13 @@ from PySide6.QtCharts import (
     QStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QAbstractTableModel, QEvent, QMargins, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QEvent, QMargins, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.services.dashboard import QUEUE_STATES
 from desktop.services.reconcile.metrics import MonthMetrics
+from desktop.views.models.list_table import ListTableModel
 
 __all__ = ["QUEUE_MEANING", "QueueModel", "TrendChart", "format_duration", "format_when", "month_label"]
 
@@ -202,10 +203,10 @@ def _nice_ceiling(value: float) -> float:
         step *= 10
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(ListTableModel):
     """The organization's outbox by state: five rows, always all of them (zeros included)."""
 
-    HEADERS = ("State", "Documents", "What it means")
+    headers = ("State", "Documents", "What it means")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -215,18 +216,6 @@ class QueueModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = [(s, int(counts.get(s, 0))) for s in QUEUE_STATES]
         self.endResetModel()
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

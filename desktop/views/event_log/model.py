@@ -16,7 +16,6 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -26,6 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 
 from desktop.services.rms.facts import RMS
+from desktop.views.models.list_table import ListTableModel
 from desktop.views.sources import source_name
 
 if TYPE_CHECKING:
@@ -116,8 +116,10 @@ def message_text(event: Event) -> str:
     return str(event.message)
 
 
-class EventLogModel(QAbstractTableModel):
+class EventLogModel(ListTableModel):
     """Events in arrival order; at most ``max_rows`` (oldest removed first)."""
+
+    headers = tuple(HEADERS[c] for c in Column)
 
     def __init__(self, parent: QObject | None = None, *, max_rows: int = 100_000) -> None:
         super().__init__(parent)
@@ -128,11 +130,6 @@ class EventLogModel(QAbstractTableModel):
         self.max_rows = max_rows
 
     # -- reading -------------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(Column)
 
     def event_at(self, row: int) -> Event:
         return self._rows[row]
@@ -150,13 +147,6 @@ class EventLogModel(QAbstractTableModel):
     def organizations(self) -> list[str]:
         """Every organization code seen so far, sorted (for the pane's organization filter)."""
         return sorted(self._orgs)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(Column):
-            return HEADERS[Column(section)]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):

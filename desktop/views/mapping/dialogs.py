@@ -13,7 +13,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -36,6 +36,7 @@ from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.mapping.editing import target_label
 from desktop.views.mapping.impact import ReturnImpact
+from desktop.views.models.batched import BatchedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -113,30 +114,18 @@ IMPACT_HEADERS = {ImpactColumn.RMA: "Return", ImpactColumn.STATUS: "Sync status"
                   ImpactColumn.CURRENCY: "Currency", ImpactColumn.CHANGES: "What would change"}
 
 
-class ImpactModel(QAbstractTableModel):
+class ImpactModel(BatchedTableModel):
     """The returns a change re-routes; rows fetched in batches like every other grid."""
+
+    column_count = len(ImpactColumn)
 
     def __init__(self, rows: Sequence[ReturnImpact], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows = list(rows)
-        self._loaded = min(len(self._rows), 500)
+        self._loaded = min(len(self._rows), self.batch)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else self._loaded
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(ImpactColumn)
-
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and self._loaded < len(self._rows)
-
-    def fetchMore(self, parent: Index) -> None:
-        more = min(500, len(self._rows) - self._loaded)
-        if parent.isValid() or more <= 0:
-            return
-        self.beginInsertRows(QModelIndex(), self._loaded, self._loaded + more - 1)
-        self._loaded += more
-        self.endInsertRows()
+    def held(self) -> int:
+        return len(self._rows)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \

@@ -40,7 +40,7 @@ from desktop.views.mapping.impact import OrgBundle
 from desktop.views.mapping.ledger_model import LedgerFilter, LedgerTreeModel
 from desktop.views.mapping.rules_model import Column, RulesFilter, RulesModel, problems_by_row
 from desktop.views.mapping.widgets import RULE_WIDTHS, fit_tree, plain_tree, unique_keys
-from desktop.views.pages.base import Card, label
+from desktop.views.pages.base import Card, house_style, label
 
 log = logging.getLogger(__name__)
 class MappingEditor(QWidget):
@@ -200,19 +200,10 @@ class MappingEditor(QWidget):
         self.table.setModel(self.rules_filter)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed
                                    | QAbstractItemView.EditTrigger.AnyKeyPressed)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(30)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header = house_style(self.table, 30)
         header.setStretchLastSection(True)
         for column, width in RULE_WIDTHS.items():
             header.resizeSection(column, width)

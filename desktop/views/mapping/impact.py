@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from desktop.services.domain import Component
-from desktop.services.mapping.impact import MappingImpact
+from desktop.services.mapping.impact import MappingImpact, ReturnRevision
 from desktop.services.mapping.model import MappingTarget, MatchContext, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.service import MappingService, MappingSetView, VersionInfo
@@ -81,15 +80,9 @@ def load_bundle(service: MappingService, org: str) -> OrgBundle:
 
 
 @dataclass(frozen=True)
-class ReturnImpact:
-    """One recent return whose documents would come out differently, and how."""
+class ReturnImpact(ReturnRevision):
+    """One recent return whose documents would come out differently, and how (in words)."""
 
-    rma: str
-    rms_id: str
-    revision: int
-    status: str
-    updated_at: datetime
-    currency: str
     changes: tuple[str, ...]
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication
 
@@ -23,6 +23,7 @@ from desktop.services.mapping.model import COMPONENT_LABELS, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.views.mapping.code_model import STATE_COLOURS, state_icon
 from desktop.views.mapping.editing import target_label
+from desktop.views.models.batched import BatchedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 RULE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -75,37 +76,23 @@ def problems_by_row(problems: Sequence[Problem]) -> dict[int, list[Problem]]:
     return out
 
 
-class RulesModel(QAbstractTableModel):
+class RulesModel(BatchedTableModel):
     """A rule list (fetched lazily into the view) with per-row validation problems."""
+
+    batch = BATCH
+    column_count = len(Column)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rules: tuple[Rule, ...] = ()
-        self._loaded = 0
         self._problems: dict[int, list[Problem]] = {}
         self.snapshot: ReferenceSnapshot | None = None
         self.edit_handler: EditHandler | None = None
         self.editable = True
 
     # -- reading ---------------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else self._loaded
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(Column)
-
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and self._loaded < len(self._rules)
-
-    def fetchMore(self, parent: Index) -> None:
-        if parent.isValid():
-            return
-        more = min(BATCH, len(self._rules) - self._loaded)
-        if more <= 0:
-            return
-        self.beginInsertRows(QModelIndex(), self._loaded, self._loaded + more - 1)
-        self._loaded += more
-        self.endInsertRows()
+    def held(self) -> int:
+        return len(self._rules)
 
     @property
     def rules(self) -> tuple[Rule, ...]:

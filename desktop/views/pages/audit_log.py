@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -35,7 +33,8 @@ from desktop.services.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import Progress, run_in_background
-from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.pages.base import Card, Page, busy_bar, house_style, label
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
@@ -48,14 +47,7 @@ OK_COLOUR, BAD_COLOUR = "#2f9e62", "#e5484d"
 class AuditLogPage(Page):
     """Audit trail viewer with chain verification."""
 
-    info = PageInfo(
-        key="audit_log", title="Audit log", icon="audit_log",
-        description=(
-            "An append-only, hash-chained record of every change: connections, mapping rules, manual "
-            "postings, retries and settings — who, when and what. Verify the chain at any time to "
-            "prove nothing was altered after the fact."
-        ),
-    )
+    info = PAGE_INFO["audit_log"]
 
     def build(self) -> None:
         self.trail: AuditTrail | None = self.context.services.audit_trail
@@ -114,12 +106,7 @@ class AuditLogPage(Page):
     def _build_status(self) -> None:
         row = QHBoxLayout()
         row.setSpacing(10)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(140)
-        self.progress.setMaximumHeight(10)
-        self.progress.setTextVisible(False)
-        self.progress.setVisible(False)
+        self.progress = busy_bar()
         self.chain_label = QLabel("Chain not verified in this session")
         self.chain_label.setObjectName("Badge")
         self.status = QLabel("")
@@ -143,17 +130,8 @@ class AuditLogPage(Page):
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(30)
         self.table.setMinimumHeight(380)
-        header = self.table.horizontalHeader()
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setHighlightSections(False)
+        header = house_style(self.table, 30)
         for column, width in enumerate((56, 150, 110, 190, 190, 110)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)

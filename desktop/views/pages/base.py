@@ -7,7 +7,6 @@ come from the palette, so pages follow light/dark without knowing about the them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QPointF, QRectF, QSize, Qt, Signal
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -27,17 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.views.context import ShellContext
+from desktop.views.pages.info import PageInfo
 from desktop.views.resources import render_svg
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    """Identity of a page: a stable key (file names, settings), its title, icon and blurb."""
-
-    key: str
-    title: str
-    icon: str
-    description: str
 
 
 def tint(colour: QColor, alpha: float) -> QColor:
@@ -220,22 +211,44 @@ class Page(QWidget):
         return state
 
 
+def house_style(table: QTableView, row_height: int) -> QHeaderView:
+    """Give ``table`` the grids' common look and return its column header for the caller's sizing.
+
+    One row at a time, selected whole; alternating rows without grid lines, wrapping or row
+    numbers, rows ``row_height`` tall; column titles left-aligned and never highlighted (a
+    highlighted title reads as a sort or a filter that is not there).
+    """
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(row_height)
+    header = table.horizontalHeader()
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setHighlightSections(False)
+    return header
+
+
+def busy_bar() -> QProgressBar:
+    """A thin, hidden "working…" bar (no percentage: background loads cannot say how far they are)."""
+    bar = QProgressBar()
+    bar.setRange(0, 0)
+    bar.setMaximumWidth(140)
+    bar.setMaximumHeight(10)
+    bar.setTextVisible(False)
+    bar.setVisible(False)
+    return bar
+
+
 def plain_table(model: QAbstractItemModel, widths: tuple[int, ...], name: str) -> QTableView:
     """A read-only table styled like the pages' cards: whole rows, no grid, alternating rows."""
     table = QTableView()
     table.setObjectName(name)
     table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(32)
-    header = table.horizontalHeader()
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setHighlightSections(False)
+    header = house_style(table, 32)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     for column, width in enumerate(widths):
         header.resizeSection(column, width)

@@ -12,13 +12,11 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QTableView,
@@ -40,7 +38,8 @@ from desktop.views.connections.model import (
     StatusPillDelegate,
     state_label,
 )
-from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.pages.base import Card, Page, busy_bar, house_style, label
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import Source
 
 TICK_MS = 30_000
@@ -110,14 +109,7 @@ class ProviderTile(Card):
 class ConnectionsPage(Page):
     """Where organizations are connected; sign-in happens in an embedded browser."""
 
-    info = PageInfo(
-        key="connections", title="Connections", icon="connections",
-        description=(
-            "Connect each client organization's general ledger — QuickBooks Online or Xero — and your "
-            "Returns Management System. Sign-in happens in an embedded browser; access tokens stay in "
-            "the operating system's keyring, never in files or the database."
-        ),
-    )
+    info = PAGE_INFO["connections"]
 
     def build(self) -> None:
         kinds: tuple[Source, ...] = (*PROFILES.values(), RMS)
@@ -188,12 +180,7 @@ class ConnectionsPage(Page):
         row = QHBoxLayout(self.activity)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(10)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(140)
-        self.progress.setMaximumHeight(10)
-        self.progress.setTextVisible(False)
-        self.progress.setVisible(False)
+        self.progress = busy_bar()
         self.status = QLabel("")
         self.status.setObjectName("CardHint")
         self.status.setWordWrap(True)
@@ -216,22 +203,13 @@ class ConnectionsPage(Page):
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(Column.ORGANIZATION, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setShowGrid(False)
         self.table.setIconSize(QSize(20, 20))
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(36)
         self.table.setItemDelegateForColumn(Column.STATUS, StatusPillDelegate(self.table))
         self.table.setItemDelegateForColumn(Column.COMPANY_ID, ElideMiddleDelegate(self.table))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
         self.table.doubleClicked.connect(lambda _i: self.actions_.test_action.trigger())
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header = house_style(self.table, 36)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(Column.COMPANY, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(60)

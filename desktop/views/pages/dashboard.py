@@ -34,7 +34,8 @@ from desktop.views.connections.model import STATES
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_duration, format_when
 from desktop.views.ops import BackgroundOperation, run_in_background
-from desktop.views.pages.base import Card, MetricCard, Page, PageInfo, label
+from desktop.views.pages.base import Card, MetricCard, Page, label
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import source_name
 
 REFRESH_MS = 30_000
@@ -45,14 +46,7 @@ NO_PERMISSION = "Only an operator or admin can run or pause sync"
 class DashboardPage(Page):
     """Headline metrics, health, queue and trends of one organization; sync controls."""
 
-    info = PageInfo(
-        key="dashboard", title="Dashboard", icon="dashboard",
-        description=(
-            "Sync health at a glance: how accurately transactions reach the ledger, how long it takes "
-            "for a return to be verified in the books, and how many manual-entry errors pre-flight "
-            "checks stopped — per organization and over time."
-        ),
-    )
+    info = PAGE_INFO["dashboard"]
 
     def build(self) -> None:
         ctx = self.context

@@ -28,7 +28,8 @@ from desktop.services.manual import Prepared, SubmitResult
 from desktop.views.manual.entries import SORT_ROLE, Column, EntriesModel
 from desktop.views.manual.form import BAD_COLOUR, OK_COLOUR, CheckPanel, ManualEntryForm
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, Page, PageInfo, label
+from desktop.views.pages.base import Card, Page, label
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.services import ReturnServices, services_for
 
 CHECK_DELAY_MS = 400
@@ -37,14 +38,7 @@ CHECK_DELAY_MS = 400
 class ManualEntryPage(Page):
     """The manual fallback, guarded by the same pre-flight checks and idempotency keys as sync."""
 
-    info = PageInfo(
-        key="manual_entry", title="Manual entry", icon="manual_entry",
-        description=(
-            "When sync is down, enter a return's ledger documents by hand. The same pre-flight checks "
-            "and idempotency keys apply as for automatic sync, so a document is never posted twice — "
-            "not even when sync comes back."
-        ),
-    )
+    info = PAGE_INFO["manual_entry"]
 
     def build(self) -> None:
         self.services: ReturnServices | None = services_for(self.context)

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from desktop.views.mapping.actions import MappingActions
 from desktop.views.mapping.editor import MappingEditor
-from desktop.views.pages.base import Page, PageInfo
+from desktop.views.pages.base import Page
+from desktop.views.pages.info import PAGE_INFO
 
 
 class MappingsPage(Page):
     """Versioned mapping sets, edited by drag and drop and validated against the chart of accounts."""
 
-    info = PageInfo(
-        key="mappings", title="Mappings", icon="mappings",
-        description=(
-            "Map return reasons, dispositions, fee types, tax jurisdictions and sales channels to the "
-            "ledger's accounts, tax codes, items and tracking — by drag and drop, per organization. "
-            "Every rule is checked against the live chart of accounts, versioned and audited."
-        ),
-    )
+    info = PAGE_INFO["mappings"]
 
     def build(self) -> None:
         self.editor: MappingEditor | None = None

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 from desktop.services.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, MetricCard, Page, PageInfo, label
+from desktop.views.pages.base import Card, MetricCard, Page, label
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
 from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel, grouped
@@ -44,14 +45,7 @@ if TYPE_CHECKING:
 class ReconciliationPage(Page):
     """Variance review: RMS ⟷ local record ⟷ ledger, per organization, day and currency."""
 
-    info = PageInfo(
-        key="reconciliation", title="Reconciliation", icon="reconciliation",
-        description=(
-            "Compare returns-system totals with the local record and the ledger, per organization, "
-            "day and currency. Differences are classified — missing, duplicated, edited or voided in "
-            "the ledger, rounding — and queued for review with the documents behind them."
-        ),
-    )
+    info = PAGE_INFO["reconciliation"]
 
     def build(self) -> None:
         services = self.context.services

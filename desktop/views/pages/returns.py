@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
 
 from desktop.services.returns_query import ATTENTION, ReturnDetail, ReturnFilter
 from desktop.views.bridge import EventBridge
+from desktop.views.confirm import ask
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Page, PageInfo
+from desktop.views.pages.base import Page
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.detail import DetailPanel
 from desktop.views.returns.model import ROW_ROLE, ReturnsModel
 from desktop.views.returns.services import ReturnServices, services_for
@@ -44,14 +46,7 @@ REFRESH_DELAY_MS = 1000
 class ReturnsPage(Page):
     """The returns grid and each document's state (pending, posted, quarantined…)."""
 
-    info = PageInfo(
-        key="returns", title="Returns", icon="returns",
-        description=(
-            "Every return pulled from the RMS, with the documents it produced in the ledger — credit "
-            "memos, refund receipts, credit notes and journals — and where each one stands: pending, "
-            "posted, quarantined for review, or changed in the ledger since."
-        ),
-    )
+    info = PAGE_INFO["returns"]
 
     def build(self) -> None:
         self.services: ReturnServices | None = services_for(self.context)
@@ -316,22 +311,13 @@ class ReturnsPage(Page):
         doc = self.detail_panel.selected_document()
         if self.services is None or doc is None or not self.detail_panel.buttons["void"].isEnabled():
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Void in the ledger?",
-                          f"Void {doc.doc_type} {doc.number or doc.remote_id} in the ledger? Its amounts become "
-                          "zero there; this cannot be undone from this app.",
-                          QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Void", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         s = self.services
-
-        def on_clicked(button: Any) -> None:
-            if button is confirm:
-                self._act("Voiding", lambda: s.manual.void(s.actor, doc.key), f"{doc.doc_type} voided in the ledger.")
-
-        box.buttonClicked.connect(on_clicked)
-        self.void_box = box
-        box.open()
+        self.void_box = ask(
+            self, QMessageBox.Icon.Warning, "Void in the ledger?",
+            f"Void {doc.doc_type} {doc.number or doc.remote_id} in the ledger? Its amounts become "
+            "zero there; this cannot be undone from this app.", "Void",
+            lambda: self._act("Voiding", lambda: s.manual.void(s.actor, doc.key),
+                              f"{doc.doc_type} voided in the ledger."))
 
     def export(self) -> None:
         if self.services is None:

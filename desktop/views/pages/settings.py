@@ -33,9 +33,11 @@ from desktop.services.auth.platforms import Environment, Platform, environment_l
 from desktop.services.auth.roles import Action, Role
 from desktop.services.errors import AppError, ConfigurationError
 from desktop.services.users import UserInfo
+from desktop.views.confirm import ask
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, Page, PageInfo, label, plain_table
+from desktop.views.pages.base import Card, Page, label, plain_table
+from desktop.views.pages.info import PAGE_INFO
 from desktop.views.settings.dialogs import AppDialog, UserDialog
 from desktop.views.settings.fx_rates import FxRatesSection
 from desktop.views.settings.tables import ROLE_NAMES, AppRow, AppsModel, UsersModel, fit_rows
@@ -52,14 +54,7 @@ ERROR_COLOUR = "#e5484d"
 class SettingsPage(Page):
     """Workstation settings, users and roles, ledger apps."""
 
-    info = PageInfo(
-        key="settings", title="Settings", icon="settings",
-        description=(
-            "Who may do what (users and roles), the ledger apps this installation signs in with, the exchange "
-            "rates Xero needs, and this workstation's appearance. Changes to users and rates are recorded in the "
-            "audit log."
-        ),
-    )
+    info = PAGE_INFO["settings"]
 
     def build(self) -> None:
         services = self.context.services
@@ -257,16 +252,11 @@ class SettingsPage(Page):
         if not user.is_active:
             self.set_active(user.username, True)
             return
-        box = QMessageBox(QMessageBox.Icon.Question, "Deactivate user",
-                          f"Deactivate {user.username}? They will only be able to look, not change anything. "
-                          "Their past actions stay in the audit log.",
-                          QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Deactivate", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.buttonClicked.connect(lambda b: self.set_active(user.username, False) if b is confirm else None)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.confirm_box = box
-        box.open()
+        self.confirm_box = ask(
+            self, QMessageBox.Icon.Question, "Deactivate user",
+            f"Deactivate {user.username}? They will only be able to look, not change anything. "
+            "Their past actions stay in the audit log.", "Deactivate",
+            lambda: self.set_active(user.username, False))
 
     def set_active(self, username: str, active: bool) -> None:
         service, actor = self.users, self.actor

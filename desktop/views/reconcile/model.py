@@ -12,9 +12,10 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from desktop.services.money import Money
+from desktop.views.models.batched import BatchedTableModel
 
 __all__ = ["CHUNK", "CLASS_LABELS", "ROW_ROLE", "Column", "VarianceModel", "difference_text", "format_row",
            "grouped"]
@@ -69,43 +70,29 @@ def grouped(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (str(r.get("class") or ""), -int(r.get("id") or 0)))
 
 
-class VarianceModel(QAbstractTableModel):
+class VarianceModel(BatchedTableModel):
     """Read-only rows; ``set_rows`` replaces them, ``fetchMore`` exposes them chunk by chunk."""
+
+    batch = CHUNK
+    column_count = len(HEADERS)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
-        self._shown = 0
 
     def set_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         """Show ``rows`` in the order given (the page passes them through :func:`grouped` first)."""
         self.beginResetModel()
         self._rows = list(rows)
-        self._shown = min(CHUNK, len(self._rows))
+        self._loaded = min(CHUNK, len(self._rows))
         self.endResetModel()
 
     def rows(self) -> list[dict[str, Any]]:
         """Every row (not only the fetched ones), for exports."""
         return list(self._rows)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else self._shown
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and self._shown < len(self._rows)
-
-    def fetchMore(self, parent: Index) -> None:
-        if parent.isValid():
-            return
-        more = min(CHUNK, len(self._rows) - self._shown)
-        if more <= 0:
-            return
-        self.beginInsertRows(QModelIndex(), self._shown, self._shown + more - 1)
-        self._shown += more
-        self.endInsertRows()
+    def held(self) -> int:
+        return len(self._rows)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -118,7 +105,7 @@ class VarianceModel(QAbstractTableModel):
         return None
 
     def row_at(self, row: int) -> dict[str, Any] | None:
-        return self._rows[row] if 0 <= row < self._shown else None
+        return self._rows[row] if 0 <= row < self._loaded else None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = self.row_at(index.row()) if index.isValid() else None

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.returns_query import DocumentView, ReturnDetail
 from desktop.services.sync.documents import LedgerDocument
-from desktop.views.pages.base import Card, label
+from desktop.views.pages.base import Card, house_style, label
 from desktop.views.returns.model import STATUSES, money_text, status_label
 
 SEVERITY_COLOURS = {"debug": "#8a94a3", "info": "#3b82f6", "warning": "#d97706", "error": "#dc3545",
@@ -39,16 +39,7 @@ def make_table(headers: Sequence[str], *, right: Sequence[int] = (), stretch: in
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(list(headers))
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setAlternatingRowColors(True)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(30)
-    header = table.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header = house_style(table, 30)
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     if stretch is not None:
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QHeaderView, QTableView
 
+from desktop.views.pages.base import house_style
 from desktop.views.returns.model import Column, PillDelegate, ReturnsModel
 
 __all__ = ["VISIBLE_ROWS", "returns_table"]
@@ -22,17 +23,8 @@ def returns_table(model: ReturnsModel) -> QTableView:
     table.setModel(model)
     table.setSortingEnabled(True)
     table.horizontalHeader().setSortIndicator(Column.UPDATED, Qt.SortOrder.DescendingOrder)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.setShowGrid(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(34)
     table.setItemDelegateForColumn(Column.STATUS, PillDelegate(table))
-    header = table.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header = house_style(table, 34)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setSectionResizeMode(Column.CUSTOMER, QHeaderView.ResizeMode.Stretch)
     header.setStretchLastSection(False)

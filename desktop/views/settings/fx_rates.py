@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from PySide6.QtCore import (
     QDate,
     QRegularExpression,
-    Qt,
 )
 from PySide6.QtGui import QRegularExpressionValidator, QShowEvent
 from PySide6.QtWidgets import (
@@ -41,6 +40,7 @@ from desktop.services.errors import AppError
 from desktop.services.fx_settings import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
 from desktop.services.ledgers.registry import platform_for
 from desktop.services.org_directory import OrganizationDirectory
+from desktop.views.confirm import ask
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, label, plain_table
@@ -301,31 +301,21 @@ class FxRatesSection(Card):
 
     def _confirm_jump(self, exc: RateJumpNeedsConfirmation, again: Any) -> None:
         """A rate far from the one in force: ask before saving it (a slipped decimal point is common)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Check the exchange rate",
-                          f"{exc.message}. Is that right?", QMessageBox.StandardButton.Cancel, self)
-        keep = box.addButton("Save this rate", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.buttonClicked.connect(lambda b: again() if b is keep else self._error(
-            f"Not saved: {exc.message}."))
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.confirm_box = box
-        box.open()
+        self.confirm_box = ask(self, QMessageBox.Icon.Warning, "Check the exchange rate",
+                               f"{exc.message}. Is that right?", "Save this rate", again,
+                               role=QMessageBox.ButtonRole.AcceptRole,
+                               on_no=lambda: self._error(f"Not saved: {exc.message}."))
 
     def confirm_remove(self) -> None:
         row = self.selected_rate()
         org = self.org_box.currentData()
         if row is None or not org or self.why_not() is not None:
             return
-        box = QMessageBox(QMessageBox.Icon.Question, "Remove exchange rate",
-                          f"Remove {org}'s {row.currency} rate {row.rate} from {row.start.isoformat()}? Returns on "
-                          "those days then use the previous rate, or wait in pre-flight if there is none.",
-                          QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.buttonClicked.connect(lambda b: self.remove_rate(row) if b is confirm else None)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.confirm_box = box
-        box.open()
+        self.confirm_box = ask(
+            self, QMessageBox.Icon.Question, "Remove exchange rate",
+            f"Remove {org}'s {row.currency} rate {row.rate} from {row.start.isoformat()}? Returns on "
+            "those days then use the previous rate, or wait in pre-flight if there is none.", "Remove",
+            lambda: self.remove_rate(row))
 
     def remove_rate(self, row: RateRow) -> None:
         org, rates, actor = self.org_box.currentData(), self.rates, self.actor

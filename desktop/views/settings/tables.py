@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QTableView,
 )
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.auth.roles import Role
 from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
+from desktop.views.models.list_table import ListTableModel
 
 if TYPE_CHECKING:
     pass
@@ -35,26 +36,8 @@ class AppRow:
     has_secret: bool
 
 
-class TableModel(QAbstractTableModel):
+class TableModel(ListTableModel):
     """A small read-only table of immutable rows (users, apps): replaced whole on reload."""
-
-    headers: tuple[str, ...] = ()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.headers):
-            return self.headers[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):

@@ -22,6 +22,7 @@ from desktop.services.store.models.org import LedgerConnection, Organization, Se
 from desktop.services.store.models.outbox import OutboxDocument, SyncCursor, SyncRun
 from desktop.services.store.models.reconcile import ManualEntry, ReconciliationRun, Variance
 from desktop.services.store.models.refcache import (
+    REF_TABLES,
     RefAccount,
     RefCustomer,
     RefItem,
@@ -40,6 +41,7 @@ metadata = Base.metadata
 
 __all__ = [
     "NAMING_CONVENTION",
+    "REF_TABLES",
     "AuditLog",
     "Base",
     "ConnectionStatus",

@@ -87,3 +87,10 @@ class RefTracking(_RefRow, Base):
 
     kind: Mapped[str] = mapped_column(String(32))
     parent_remote_id: Mapped[str | None] = mapped_column(String(CODE))
+
+
+#: The cache tables by the kind of record they hold (``RefKind`` values), in the order people
+#: read them: what the refresh writes into and what the connection details count.
+REF_TABLES: dict[str, type[_RefRow]] = {
+    "account": RefAccount, "tax_code": RefTaxCode, "item": RefItem, "customer": RefCustomer, "tracking": RefTracking,
+}
