@@ -28,7 +28,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.views.context import ShellContext
 from desktop.views.main_window import MainWindow
 from desktop.views.theme import ThemeManager, ThemeMode

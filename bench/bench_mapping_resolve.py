@@ -13,7 +13,7 @@ import argparse
 import random
 import time
 
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 from desktop.services.mapping import MatchContext, Resolver, Rule
 
 REASONS = ("DAMAGED", "WRONG_ITEM", "NOT_AS_DESCRIBED", "CHANGED_MIND", "LATE_DELIVERY", "DEFECTIVE", "SIZE_FIT")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test builders live in tests/unit
 
-from desktop.services.domain import FeeTreatment, OrgSettings, ReturnRecord
-from desktop.services.store.models.enums import FeeType, RefundMethod
-from desktop.services.sync.fx import FxRates
-from desktop.services.sync.preflight import prepare
+from desktop.services.core.domain import FeeTreatment, OrgSettings, ReturnRecord
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.pipeline.fx import FxRates
+from desktop.services.pipeline.preflight import prepare
 from tests.unit.test_recipes_support import (
     fee,
     make_return,

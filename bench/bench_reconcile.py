@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
 
-from desktop.services.clock import FixedClock
-from desktop.services.events import EventBus
+from desktop.services.core.clock import FixedClock
+from desktop.services.core.events import EventBus
 from desktop.services.reconcile.model import LedgerDoc, Period
 from desktop.services.reconcile.service import ReconcileService
 from desktop.services.store.db import Database

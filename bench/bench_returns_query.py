@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop.services.returns_query import ReturnFilter, ReturnsQuery
+from desktop.services.queries.returns import ReturnFilter, ReturnsQuery
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import ReturnSyncStatus

@@ -6,7 +6,7 @@ returns spread over the four demo organizations (no bad records), sets up a data
 ``returns-ledger demo init --sandbox URL`` (needs the OS keyring: run it in a desktop session or
 inside ``scripts/test.sh``'s D-Bus session), then runs the app's own pipeline in this process,
 organization by organization and phase by phase: RMS ingest → plan (recipes, pre-flight, outbox) →
-post (:class:`~desktop.services.sync.poster.Poster`, per-return mode).
+post (:class:`~desktop.services.pipeline.poster.Poster`, per-return mode).
 
 Prints per platform:
 
@@ -92,8 +92,7 @@ def _count_ledger_requests() -> None:
     """Wrap :meth:`LedgerHttp.request` so every ledger call (not the RMS's) is counted by kind."""
     import re
 
-    from desktop.services.ledgers.http import LedgerHttp
-
+    from desktop.services.platforms.http import LedgerHttp
     original = LedgerHttp.request
 
     def counted(self: LedgerHttp, method: str, url: str, **kwargs: Any) -> Any:
@@ -116,12 +115,11 @@ def _count_ledger_requests() -> None:
 
 
 def _run(data: Path, writeback: bool) -> list[OrgRun]:
-    from desktop.services.config import resolve_config
+    from desktop.services.core.config import resolve_config
     from desktop.services.mapping.service import MappingService
+    from desktop.services.pipeline.engine import SyncEngine
     from desktop.services.rms.ingest import IngestService
     from desktop.services.runtime import open_runtime, rms_client_factory
-    from desktop.services.sync.engine import SyncEngine
-
     runs: list[OrgRun] = []
     with open_runtime(resolve_config(data, None)) as rt:
         rms_for = rms_client_factory(rt.database, rt.vault, rt.connections.stopping)
@@ -162,7 +160,6 @@ def _why_not_posted(database: Any, org: str) -> None:
     import sqlalchemy as sa
 
     from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus
-
     with database.session() as s:
         rows = s.execute(sa.select(OutboxDocument.status, OutboxDocument.last_error).join(
             Organization, Organization.id == OutboxDocument.organization_id).where(

@@ -24,21 +24,21 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.services.config import AppConfig, sqlite_url
-from desktop.services.errors import ConfigurationError
+from desktop.services.core.config import AppConfig, sqlite_url
+from desktop.services.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from desktop.services.admin.users import UserService
     from desktop.services.auth.roles import Actor
     from desktop.services.auth.vault import TokenVault
-    from desktop.services.clock import Clock, SystemClock
     from desktop.services.connections.service import ConnectionService
-    from desktop.services.events import EventBus
+    from desktop.services.core.clock import Clock, SystemClock
+    from desktop.services.core.events import EventBus
     from desktop.services.mapping.service import MappingService
+    from desktop.services.pipeline.scheduler import SyncScheduler
     from desktop.services.reconcile.service import ReconcileService
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
-    from desktop.services.sync.scheduler import SyncScheduler
-    from desktop.services.users import UserService
     from desktop.views.services import ViewServices
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,7 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from desktop.services.events import redact_text
-
+        from desktop.services.core.events import redact_text
         record.msg = redact_text(record.getMessage())
         record.args = None
         if record.exc_info and not record.exc_text:
@@ -151,9 +150,8 @@ class DemoSandbox:
         self._settled.set()
 
     def _announce(self, info: dict[str, Any]) -> None:
-        from desktop.services.ledgers.registry import PROFILES
+        from desktop.services.platforms.registry import PROFILES
         from desktop.services.rms.facts import RMS
-
         names = {key: p.display_name for key, p in PROFILES.items()} | {RMS.key: RMS.display_name.lower()}
         running = [names[k] for k in info if k in names]
         base = str(info.get("control_url", "")).rsplit("/_sandbox", 1)[0]
@@ -226,18 +224,17 @@ class Services:
 
 def build_services(config: AppConfig) -> Services:
     """Build every service in order; if a step fails, stop what was already started and re-raise."""
+    from desktop.services.admin.users import UserService
     from desktop.services.alerts.service import AlertService
-    from desktop.services.clock import SystemClock
+    from desktop.services.core.clock import SystemClock
+    from desktop.services.core.events import EventBus
     from desktop.services.demo import set_up_demo
-    from desktop.services.events import EventBus
     from desktop.services.mapping.service import MappingService
     from desktop.services.reconcile.service import ReconcileService
     from desktop.services.runtime import connection_service, sync_scheduler
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.store.migrate import upgrade
-    from desktop.services.users import UserService
-
     stops: list[tuple[str, Callable[[], None]]] = []
 
     def unwind() -> None:
@@ -312,20 +309,20 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     the pages that need a ledger show it is unavailable; without ``scheduler`` the dashboard has
     no sync controls.
     """
-    from desktop.services.audit_trail import AuditTrail
-    from desktop.services.dashboard import DashboardService
-    from desktop.services.errors_queue import ErrorsQueue
-    from desktop.services.events import EventBus as Bus
-    from desktop.services.fx_settings import FxRateSettings
+    from desktop.services.admin.audit_trail import AuditTrail
+    from desktop.services.admin.fx_rates import FxRateSettings
+    from desktop.services.admin.users import UserService as Users
+    from desktop.services.core.events import EventBus as Bus
     from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService as Mapping
-    from desktop.services.org_directory import OrganizationDirectory
+    from desktop.services.queries.dashboard import DashboardService
+    from desktop.services.queries.errors import ErrorsQueue
+    from desktop.services.queries.organizations import OrganizationDirectory
+    from desktop.services.queries.returns import ReturnsQuery
     from desktop.services.reconcile.adjust import AdjustService
     from desktop.services.reconcile.packs import AuditPacks
     from desktop.services.reconcile.service import ReconcileService as Reconcile
-    from desktop.services.returns_query import ReturnsQuery
-    from desktop.services.users import UserService as Users
     from desktop.views.services import ViewServices
 
     mapping = mapping or Mapping(database, clock, bus)
@@ -361,7 +358,6 @@ def forget_all_grants(database: Database, vault: TokenVault) -> None:
     import sqlalchemy as sa
 
     from desktop.services.store.models import LedgerConnection
-
     with database.session() as s:
         refs = list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
     for ref in refs:
@@ -383,8 +379,7 @@ def _no_display() -> bool:
 
 def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     """The GUI entry point (``returns-ledger``, ``--demo``, ``--self-test``, ``--screenshots``)."""
-    from desktop.services.quit_latch import install as install_quit_latch
-
+    from desktop.services.core.quit_latch import install as install_quit_latch
     latch = install_quit_latch()  # first: a Ctrl+C / SIGTERM during start-up is remembered, not fatal
     started = time.perf_counter()
     self_test = bool(getattr(args, "self_test", False))

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from desktop import APP_NAME, __version__
-from desktop.services.config import AppConfig, resolve_config
+from desktop.services.core.config import AppConfig, resolve_config
 
 Handler = Callable[[argparse.Namespace, AppConfig], int]
 
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the GUI or a command; every failure ends as a message and an exit code (see
-    :mod:`desktop.services.failures`), never a traceback."""
+    :mod:`desktop.services.core.failures`), never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     config: AppConfig | None = None
@@ -84,8 +84,7 @@ def _fail(exc: BaseException, config: AppConfig | None, what: str) -> int:
     import tempfile
     from pathlib import Path
 
-    from desktop.services.failures import explain, write_crash_report
-
+    from desktop.services.core.failures import explain, write_crash_report
     explained = explain(exc)
     if isinstance(exc, BrokenPipeError):
         # The reader went away (``… | head``): say nothing more on a closed pipe.

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 Handler = Callable[[argparse.Namespace, AppConfig], int]
 

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.commands import emit
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 if TYPE_CHECKING:
     from desktop.services.auth.roles import Actor
     from desktop.services.connections.service import ConnectionService, ConnectionSummary
-
 _CONNECT_EPILOG = """\
 Client details: a QuickBooks Online app needs its client id and secret (Intuit developer portal,
 Keys & credentials); a Xero PKCE app only its client id. Give them once with --client-id and
@@ -61,8 +60,7 @@ def _sandbox_info(args: argparse.Namespace) -> dict[str, Any] | None:
     if not source:
         return None
     text = _read_stdin_once(args) if source == "-" else Path(source).read_text(encoding="utf-8")
-    from desktop.services.errors import ConfigurationError
-
+    from desktop.services.core.errors import ConfigurationError
     try:
         info = json.loads(text.strip().splitlines()[0] if text.strip() else "", parse_float=Decimal)
     except (json.JSONDecodeError, IndexError) as exc:
@@ -78,9 +76,8 @@ def _check_sandbox(url: str) -> str:
     """The sandbox root, after its health endpoint answered."""
     import requests
 
-    from desktop.services.errors import ConfigurationError
-    from desktop.services.ledgers.http import check_transport
-
+    from desktop.services.core.errors import ConfigurationError
+    from desktop.services.platforms.http import check_transport
     root = url.rstrip("/")
     check_transport(root)
     try:
@@ -98,7 +95,6 @@ def _register_app(args: argparse.Namespace, connections: ConnectionService, acto
     """Register (or update) the OAuth app for this platform and environment, if told to."""
     from desktop.services.auth.platforms import Environment, Platform
     from desktop.services.demo import configure_local_apps
-
     platform, environment = Platform(args.platform), Environment(args.env)
     info = _sandbox_info(args)
     if info is not None:
@@ -134,7 +130,6 @@ def _open_browser(url: str) -> bool:
 def _connect(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.auth.platforms import Environment, Platform, platform_label
     from desktop.services.runtime import open_runtime
-
     platform, environment = Platform(args.platform), Environment(args.env)
     with open_runtime(config) as rt:
         _register_app(args, rt.connections, rt.actor)
@@ -158,7 +153,6 @@ def _connect(args: argparse.Namespace, config: AppConfig) -> int:
 def _table(rows: list[ConnectionSummary], now: datetime) -> str:
     from desktop.services.auth.platforms import environment_label, platform_label
     from desktop.services.connections.details import countdown, sign_in_expiry
-
     if not rows:
         return "No connections yet. Connect one with `returns-ledger connect` or on the Connections page."
     header = ("ORG", "LEDGER", "ENVIRONMENT", "COMPANY", "STATUS", "ACCESS", "SIGN-IN")
@@ -173,7 +167,6 @@ def _table(rows: list[ConnectionSummary], now: datetime) -> str:
 
 def _connections(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.runtime import open_runtime
-
     with open_runtime(config) as rt:
         rows = rt.connections.summaries()
         emit(args, [r.as_json() for r in rows], _table(rows, rt.clock.now()))

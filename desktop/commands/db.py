@@ -6,12 +6,11 @@ import argparse
 from typing import Any
 
 from desktop.commands import emit, redact_url
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def _upgrade(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.store.migrate import upgrade
-
     config.ensure_dirs()
     revision = upgrade(config.db_url)
     emit(args, {"database": redact_url(config.db_url), "revision": revision},

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from desktop.commands import emit
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 _EPILOG = """\
 For a demo that lasts, start the sandbox first and point demo init at it:
@@ -38,9 +38,8 @@ def fetch_sandbox_info(url: str) -> dict[str, Any]:
 
     import requests
 
-    from desktop.services.errors import ConfigurationError
-    from desktop.services.ledgers.http import check_transport
-
+    from desktop.services.core.errors import ConfigurationError
+    from desktop.services.platforms.http import check_transport
     root = url.rstrip("/")
     check_transport(root)
     try:
@@ -58,7 +57,6 @@ def _init(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.demo import set_up_demo
     from desktop.services.mapping.service import MappingService
     from desktop.services.runtime import open_runtime
-
     server = None
     if args.sandbox:
         info = fetch_sandbox_info(args.sandbox)

@@ -11,13 +11,12 @@ import argparse
 from typing import Any
 
 from desktop.commands import emit, iso_date
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def _run(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.fx_settings import FxRateSettings, parse_rate
+    from desktop.services.admin.fx_rates import FxRateSettings, parse_rate
     from desktop.services.runtime import open_runtime
-
     with open_runtime(config) as rt:
         rates = FxRateSettings(rt.database, rt.clock)
         if args.fx_action == "set":

@@ -7,18 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from desktop.commands import emit
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def _import(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.clock import SystemClock
-    from desktop.services.events import EventBus
+    from desktop.services.core.clock import SystemClock
+    from desktop.services.core.events import EventBus
     from desktop.services.rms.file_import import import_file
     from desktop.services.rms.ingest import IngestService
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.store.migrate import upgrade
-
     config.ensure_dirs()
     upgrade(config.db_url)
     db = Database(config.db_url)

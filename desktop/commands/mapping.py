@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.commands import emit
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def _say(text: str) -> None:
@@ -23,11 +23,10 @@ def _say(text: str) -> None:
 
 
 def _export(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.errors import NeedsPersonError
+    from desktop.services.core.errors import NeedsPersonError
     from desktop.services.mapping.io import dumps, export_document
     from desktop.services.mapping.service import MappingService
     from desktop.services.runtime import open_runtime
-
     with open_runtime(config) as rt:
         svc = MappingService(rt.database, rt.clock, rt.bus)
         view = svc.get_version(args.org, args.version) if args.version else svc.active_set(args.org)
@@ -52,11 +51,10 @@ def _problems_text(problems: list[Any]) -> str:
 
 
 def _import(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.errors import NeedsPersonError
+    from desktop.services.core.errors import NeedsPersonError
     from desktop.services.mapping.io import read_file
     from desktop.services.mapping.service import MappingService
     from desktop.services.runtime import open_runtime
-
     path = Path(args.file)
     try:
         document = read_file(sys.stdin.buffer, name="standard input") if args.file == "-" else read_file(path)
@@ -89,7 +87,6 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
 def _history(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.mapping.service import MappingService
     from desktop.services.runtime import open_runtime
-
     with open_runtime(config) as rt:
         rows = MappingService(rt.database, rt.clock, rt.bus).history(args.org)
     data = [{"version": r.version, "created_by": r.created_by, "created_at": r.created_at.isoformat(),

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from desktop.commands import emit
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def _duration(seconds: int | None) -> str:
@@ -36,7 +36,6 @@ def render_text(rows: list[dict[str, Any]], org: str | None) -> str:
 def _metrics(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.reconcile.metrics import monthly_metrics
     from desktop.services.runtime import open_runtime
-
     with open_runtime(config) as rt:
         rows = [m.to_json() for m in monthly_metrics(rt.database, args.org)]
     emit(args, {"org": args.org, "months": rows}, render_text(rows, args.org))

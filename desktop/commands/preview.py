@@ -1,7 +1,7 @@
 """``returns-ledger preview --org ORG --return RMA [--json]``: the documents a return would post.
 
 Loads the latest revision of the return and plans it with the sync's own planner
-(:mod:`desktop.services.sync.plan`: the same mapping, reference data, settings and exchange rates —
+(:mod:`desktop.services.pipeline.plan`: the same mapping, reference data, settings and exchange rates —
 QuickBooks' own rate first, then the entered ones), so it shows exactly what the sync would post,
 and prints every document with its balanced debit/credit view (and the home-currency view for a
 foreign return), then every problem pre-flight found. Nothing is posted. Exit codes: 0 the
@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from desktop.commands import emit
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def _table(journal: list[dict[str, Any]], currency: str) -> list[str]:
@@ -64,12 +64,11 @@ def _preview(args: argparse.Namespace, config: AppConfig) -> int:
     import sqlalchemy as sa
     from sqlalchemy.orm import selectinload
 
-    from desktop.services.errors import NeedsPersonError
+    from desktop.services.core.errors import NeedsPersonError
     from desktop.services.mapping.service import MappingService
+    from desktop.services.pipeline.plan import Planner, connector_rates
     from desktop.services.runtime import open_runtime
     from desktop.services.store.models import Return
-    from desktop.services.sync.plan import Planner, connector_rates
-
     with open_runtime(config) as rt:
         mapping = MappingService(rt.database, rt.clock, rt.bus)
         # The sync's own planner: the same rates (the ledger's, then the entered ones) as it posts with.

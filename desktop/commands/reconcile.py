@@ -19,7 +19,7 @@ import argparse
 from typing import Any
 
 from desktop.commands import emit, iso_date
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def render_text(data: dict[str, Any]) -> str:
@@ -38,7 +38,6 @@ def _reconcile(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.reconcile.model import Period
     from desktop.services.reconcile.service import ReconcileService
     from desktop.services.runtime import open_runtime, rms_client_factory
-
     period = Period(args.date_from, args.date_to)
     with open_runtime(config) as rt:
         service = ReconcileService(rt.database, rt.bus, rt.clock, rt.connections,
@@ -55,14 +54,12 @@ def _reconcile(args: argparse.Namespace, config: AppConfig) -> int:
 
 def _service(rt: Any) -> Any:
     from desktop.services.reconcile.service import ReconcileService
-
     return ReconcileService(rt.database, rt.bus, rt.clock, rt.connections)
 
 
 def _list(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.runtime import open_runtime
     from desktop.services.store.models import VarianceStatus
-
     status = None if args.status == "all" else VarianceStatus(args.status)
     with open_runtime(config) as rt:
         rows = _service(rt).queue(args.org, status)
@@ -76,7 +73,6 @@ def _list(args: argparse.Namespace, config: AppConfig) -> int:
 
 def _review(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.runtime import open_runtime
-
     with open_runtime(config) as rt:
         service = _service(rt)
         if args.variances_command == "resolve":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 def _serve(args: argparse.Namespace, config: AppConfig) -> int:

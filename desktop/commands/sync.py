@@ -22,12 +22,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from desktop.commands import emit
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 if TYPE_CHECKING:
+    from desktop.services.pipeline.scheduler import SyncScheduler
     from desktop.services.runtime import Runtime
-    from desktop.services.sync.scheduler import SyncScheduler
-
 TOTALS = ("ingested", "quarantined", "posted", "failed", "uncertain", "pulled_changes")
 
 
@@ -40,7 +39,6 @@ def _say(text: str) -> None:
 def scheduler_for(rt: Runtime, *, worker_id: str | None = None) -> Iterator[SyncScheduler]:
     """A scheduler over the real pipeline (not started); shut down when the block ends."""
     from desktop.services.runtime import sync_scheduler
-
     sched = sync_scheduler(rt.database, rt.bus, rt.clock, rt.connections, rt.vault, rt.actor, worker_id=worker_id)
     try:
         yield sched
@@ -53,7 +51,6 @@ def connected_orgs(rt: Runtime) -> list[str]:
     import sqlalchemy as sa
 
     from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization
-
     with rt.database.session() as s:
         return list(s.execute(
             sa.select(Organization.code).join(LedgerConnection)
@@ -77,9 +74,8 @@ def _add_totals(totals: dict[str, int], step: str, counts: Any) -> None:
 
 
 def _once(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.errors import NeedsPersonError
+    from desktop.services.core.errors import NeedsPersonError
     from desktop.services.runtime import open_runtime
-
     totals = dict.fromkeys(TOTALS, 0)
     errors: list[dict[str, Any]] = []
     with open_runtime(config) as rt, scheduler_for(rt) as sched:
@@ -103,7 +99,6 @@ def _once(args: argparse.Namespace, config: AppConfig) -> int:
 
 def _worker(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.runtime import open_runtime
-
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -141,10 +136,9 @@ def _start_webhooks(args: argparse.Namespace, rt: Runtime, sched: SyncScheduler)
     """The loopback webhook receiver; its keys come from the keyring (``runtime.load_webhook_key``)."""
     import sqlalchemy as sa
 
+    from desktop.services.pipeline.webhooks import Notification, WebhookReceiver
     from desktop.services.runtime import load_webhook_key
     from desktop.services.store.models import LedgerConnection, Organization
-    from desktop.services.sync.webhooks import Notification, WebhookReceiver
-
     def on_notifications(notes: list[Notification]) -> None:
         companies = {n.company_id for n in notes}
         with rt.database.session() as s:
@@ -165,10 +159,9 @@ def _sandbox_subscriptions(rt: Runtime, receiver: Any, *, subscribe: bool) -> li
     import requests
 
     from desktop.services.auth.platforms import Environment, Platform
-    from desktop.services.errors import ConfigurationError
-    from desktop.services.ledgers.http import check_transport
+    from desktop.services.core.errors import ConfigurationError
+    from desktop.services.platforms.http import check_transport
     from desktop.services.runtime import load_webhook_key
-
     done: list[str] = []
     for platform in Platform:
         try:

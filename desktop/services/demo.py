@@ -22,9 +22,9 @@ import requests
 from desktop.services.auth.platforms import Environment, Platform, auth_facts
 from desktop.services.auth.roles import Actor
 from desktop.services.connections.service import ConnectionService, ConnectionSummary
-from desktop.services.errors import TransientError
-from desktop.services.ledgers.http import check_transport
-from desktop.services.ledgers.registry import PROFILES, platform_for
+from desktop.services.core.errors import TransientError
+from desktop.services.platforms.http import check_transport
+from desktop.services.platforms.registry import PROFILES, platform_for
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,6 @@ def apply_default_mappings(mapping: Any, connections: ConnectionService, actor: 
                            report: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
     """Import each organization's default template; returns ``code → {template, version, problems}``."""
     from desktop.services.mapping.io import default_template_name, load_template
-
     say = report or (lambda _m: None)
     out: dict[str, dict[str, Any]] = {}
     for org, summary in connected:
@@ -119,8 +118,7 @@ DEMO_FX_RATES: dict[str, dict[str, Decimal]] = {
 
 def _enter_demo_fx_rates(database: Any, clock: Any, actor: Actor, orgs: list[str]) -> None:
     """Enter :data:`DEMO_FX_RATES` once (valid from a year back), as an admin would in the app."""
-    from desktop.services.fx_settings import FxRateSettings
-
+    from desktop.services.admin.fx_rates import FxRateSettings
     rates = FxRateSettings(database, clock)
     since = clock.now().date() - timedelta(days=365)
     for org in orgs:
@@ -148,7 +146,6 @@ def set_up_demo(database: Any, bus: Any, clock: Any, vault: Any, connections: Co
     from desktop.services.rms.client import RmsClient
     from desktop.services.rms.ingest import IngestService
     from desktop.services.runtime import configure_rms, load_webhook_key, save_webhook_key
-
     connected = connect_demo(connections, actor, info, report)
     rms = info["rms"]
     configure_rms(database, vault, clock, actor, rms["base_url"], rms["api_key"])

@@ -19,15 +19,13 @@ if TYPE_CHECKING:
 
     from desktop.services.auth.roles import Actor
     from desktop.services.auth.vault import TokenVault
-    from desktop.services.clock import Clock, SystemClock
-    from desktop.services.config import AppConfig
     from desktop.services.connections.service import ConnectionService
-    from desktop.services.events import EventBus
+    from desktop.services.core.clock import Clock, SystemClock
+    from desktop.services.core.config import AppConfig
+    from desktop.services.core.events import EventBus
+    from desktop.services.pipeline.scheduler import SyncScheduler
     from desktop.services.rms.client import RmsClient
     from desktop.services.store.db import Database
-    from desktop.services.sync.scheduler import SyncScheduler
-
-
 def login_name() -> str:
     """The OS login name (the actor until real sign-in and roles land)."""
     try:
@@ -48,7 +46,6 @@ def connection_service(database: Database, bus: EventBus, clock: Clock, data_dir
     from desktop.services.auth.vault import TokenVault
     from desktop.services.connections.apps import OAuthApps
     from desktop.services.connections.service import ConnectionService
-
     lock = (PostgresAdvisoryLock(database.engine) if database.dialect_name == "postgresql"
             else FileLock(data_dir))
     vault = TokenVault(clock, process_lock=lock)
@@ -81,12 +78,11 @@ class Runtime:
 def open_runtime(config: AppConfig) -> Runtime:
     """Migrate the database and build the services a command needs (events go to the event log)."""
     from desktop.services.auth.roles import Actor, Role
-    from desktop.services.clock import SystemClock
-    from desktop.services.events import EventBus
+    from desktop.services.core.clock import SystemClock
+    from desktop.services.core.events import EventBus
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.store.migrate import upgrade
-
     config.ensure_dirs()
     upgrade(config.db_url)
     database = Database(config.db_url)
@@ -117,9 +113,8 @@ def configure_rms(database: Database, vault: TokenVault, clock: Clock, actor: Ac
     import sqlalchemy as sa
 
     from desktop.services.auth.roles import Action
-    from desktop.services.ledgers.http import check_transport
+    from desktop.services.platforms.http import check_transport
     from desktop.services.store.models import Setting
-
     actor.require(Action.MANAGE_CONNECTIONS)
     check_transport(base_url)
     vault.save_client_secret("rms", "api", base_url, api_key)
@@ -143,7 +138,6 @@ def rms_client_factory(database: Database, vault: TokenVault, stopping: threadin
 
     from desktop.services.rms.client import RmsClient
     from desktop.services.store.models import Setting
-
     cache: dict[str, RmsClient | None] = {}
 
     def client_for(_org: str) -> RmsClient | None:
@@ -168,14 +162,12 @@ def rms_client_factory(database: Database, vault: TokenVault, stopping: threadin
 # signing key). Both come from the platform's developer portal; the demo makes its own.
 
 def save_webhook_key(vault: TokenVault, platform: str, key: str) -> None:
-    from desktop.services.ledgers.registry import platform_for
-
+    from desktop.services.platforms.registry import platform_for
     vault.save_client_secret(platform, "webhook", platform_for(platform).webhook_key_name, key)
 
 
 def load_webhook_key(vault: TokenVault, platform: str) -> str | None:
-    from desktop.services.ledgers.registry import platform_for
-
+    from desktop.services.platforms.registry import platform_for
     return vault.load_client_secret(platform, "webhook", platform_for(platform).webhook_key_name)
 
 
@@ -190,13 +182,12 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     """
     from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.service import MappingService
+    from desktop.services.pipeline.engine import SyncEngine
+    from desktop.services.pipeline.plan import Planner, connector_rates
+    from desktop.services.pipeline.poster import default_lock
+    from desktop.services.pipeline.pull import PullService
+    from desktop.services.pipeline.scheduler import PipelineSteps, SyncScheduler
     from desktop.services.rms.ingest import IngestService
-    from desktop.services.sync.engine import SyncEngine
-    from desktop.services.sync.plan import Planner, connector_rates
-    from desktop.services.sync.poster import default_lock
-    from desktop.services.sync.pull import PullService
-    from desktop.services.sync.scheduler import PipelineSteps, SyncScheduler
-
     rms_for = rms_client_factory(database, vault, connections.stopping)
     mapping = MappingService(database, clock, bus)
     ingest = IngestService(database, bus, clock)

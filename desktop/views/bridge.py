@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 if TYPE_CHECKING:
-    from desktop.services.events import Event, EventBus
-
-
+    from desktop.services.core.events import Event, EventBus
 class EventBridge(QObject):
     """Subscribes to a bus; emits ``events_arrived(list[Event])`` on the GUI thread.
 

@@ -18,7 +18,7 @@ from desktop.views.services import ViewServices
 
 if TYPE_CHECKING:
     from desktop.services.auth.roles import Actor
-    from desktop.services.events import EventBus
+    from desktop.services.core.events import EventBus
     from desktop.views.theme import ThemeManager
 
 

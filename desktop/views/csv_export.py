@@ -6,7 +6,7 @@ Any page calls :func:`choose_and_export` from its "Export CSV…" action: a non-
 there first — except for models that can hand over immutable row objects and a pure formatter
 (``rows``/``format_row`` below), which lets a 100,000-row log export format its cells on the worker.
 
-Every cell goes through the app's one CSV writer (:mod:`desktop.services.csv_safe`), which defuses
+Every cell goes through the app's one CSV writer (:mod:`desktop.services.core.csv_safe`), which defuses
 what a spreadsheet would run as a formula: company names and messages come from strangers.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtWidgets import QFileDialog, QTableView, QWidget
 
-from desktop.services.csv_safe import SafeWriter
+from desktop.services.core.csv_safe import SafeWriter
 from desktop.views.ops import BackgroundOperation, Progress, run_in_background
 
 __all__ = ["choose_and_export", "export_csv", "visible_columns", "visible_table"]

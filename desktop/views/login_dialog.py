@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.auth.signin import SignIn
-from desktop.services.errors import AppError
+from desktop.services.core.errors import AppError
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from desktop.services.errors import AppError
+from desktop.services.core.errors import AppError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,26 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from desktop.services.clock import Clock, SystemClock
+from desktop.services.core.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
-    from desktop.services.audit_trail import AuditTrail
+    from desktop.services.admin.audit_trail import AuditTrail
+    from desktop.services.admin.fx_rates import FxRateSettings
+    from desktop.services.admin.users import UserService
     from desktop.services.connections.apps import OAuthApps
     from desktop.services.connections.service import ConnectionService
-    from desktop.services.dashboard import DashboardService
-    from desktop.services.errors_queue import ErrorsQueue
-    from desktop.services.fx_settings import FxRateSettings
     from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService
-    from desktop.services.org_directory import OrganizationDirectory
+    from desktop.services.pipeline.scheduler import SyncScheduler
+    from desktop.services.queries.dashboard import DashboardService
+    from desktop.services.queries.errors import ErrorsQueue
+    from desktop.services.queries.organizations import OrganizationDirectory
+    from desktop.services.queries.returns import ReturnsQuery
     from desktop.services.reconcile.adjust import AdjustService
     from desktop.services.reconcile.packs import AuditPacks
     from desktop.services.reconcile.service import ReconcileService
-    from desktop.services.returns_query import ReturnsQuery
-    from desktop.services.sync.scheduler import SyncScheduler
-    from desktop.services.users import UserService
-
 __all__ = ["ViewServices"]
 
 

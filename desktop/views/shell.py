@@ -47,9 +47,8 @@ from desktop.views.theme import ThemeManager, ThemeMode
 
 if TYPE_CHECKING:
     from desktop.services.auth.roles import Actor
-    from desktop.services.config import AppConfig
-    from desktop.services.events import EventBus
-
+    from desktop.services.core.config import AppConfig
+    from desktop.services.core.events import EventBus
 log = logging.getLogger(__name__)
 qt_log = logging.getLogger("qt")
 

@@ -1,5 +1,5 @@
 """What a stored platform key is called and how it is drawn: the ledger platforms (from their
-profiles in :mod:`desktop.services.ledgers.registry`) and the RMS (:mod:`desktop.services.rms.facts`).
+profiles in :mod:`desktop.services.platforms.registry`) and the RMS (:mod:`desktop.services.rms.facts`).
 
 Views show keys they get from services (``"qbo"``, ``"rms"``) through these helpers, so no view
 keeps its own table of platform names or branches on which platform a row is.
@@ -7,8 +7,8 @@ keeps its own table of platform names or branches on which platform a row is.
 
 from __future__ import annotations
 
-from desktop.services.ledgers.platform import PlatformProfile
-from desktop.services.ledgers.registry import PROFILES
+from desktop.services.platforms.interface import PlatformProfile
+from desktop.services.platforms.registry import PROFILES
 from desktop.services.rms.facts import RMS, RmsFacts
 
 __all__ = ["Source", "source", "source_name"]

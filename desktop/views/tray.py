@@ -23,12 +23,11 @@ from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from desktop import APP_NAME
-from desktop.services.events import EventKind
+from desktop.services.core.events import EventKind
 from desktop.views.bridge import EventBridge
 
 if TYPE_CHECKING:
-    from desktop.services.events import Event, EventBus
-
+    from desktop.services.core.events import Event, EventBus
 WATCHED = (EventKind.DOCUMENT_FAILED, EventKind.DOCUMENT_QUARANTINED, EventKind.SYNC_FAILED,
            EventKind.CONNECTION_NEEDS_RECONNECT)
 CLOSE_TO_TRAY_KEY = "tray/close_to_tray"

@@ -1,5 +1,5 @@
 """Broken databases, unusable folders, a closed output and unexpected bugs: every one ends as a
-message and a documented exit code (``desktop.services.failures``), never a traceback."""
+message and a documented exit code (``desktop.services.core.failures``), never a traceback."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import _fail
-from desktop.services.failures import EXIT_CODES, explain
+from desktop.services.core.failures import EXIT_CODES, explain
 from desktop.services.store import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,8 +82,7 @@ def test_output_closed_early_is_quiet(tmp_path: Path) -> None:
 
 
 def test_an_unexpected_bug_writes_a_redacted_crash_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from desktop.services.config import resolve_config
-
+    from desktop.services.core.config import resolve_config
     config = resolve_config(str(tmp_path), None, demo=False)
     try:
         raise RuntimeError("boom with Bearer eyJhbGciOiJIUzI1NiJ9.secret-token-value")
@@ -99,8 +98,7 @@ def test_an_unexpected_bug_writes_a_redacted_crash_report(tmp_path: Path, capsys
 
 
 def test_every_exit_code_is_distinct_and_permission_is_3() -> None:
-    from desktop.services.errors import PermissionDenied, TransientError
-
+    from desktop.services.core.errors import PermissionDenied, TransientError
     assert len(set(EXIT_CODES.values())) == len(EXIT_CODES)
     assert explain(PermissionDenied("no")).exit_code == 3
     assert explain(TransientError("later")).exit_code == 75

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop.app import LOG_FILE, build_services, configure_file_logging
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 from desktop.services.store.event_sink import recent_events
 
 
@@ -48,7 +48,6 @@ def _credential_refs(services: object) -> list[str]:
     import sqlalchemy as sa
 
     from desktop.services.store.models import LedgerConnection
-
     with services.database.session() as s:  # type: ignore[attr-defined]
         return list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
 

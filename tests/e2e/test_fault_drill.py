@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 
-from desktop.services.sync.keys import idempotency_key, parse_key
+from desktop.services.core.keys import idempotency_key, parse_key
 from tests.e2e.test_sync_cli import _cli, sandbox_url  # noqa: F401 - the module's sandbox fixture
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import requests
 import sqlalchemy as sa
 
 from desktop.app import build_services
-from desktop.services.config import AppConfig
+from desktop.services.core.config import AppConfig
 
 
 @pytest.mark.db

@@ -125,7 +125,6 @@ def _webhook_pulls(data_dir: Path, org: str) -> list[dict[str, Any]]:
 
     from desktop.services.store.db import Database
     from desktop.services.store.models import EventLog
-
     db = Database(f"sqlite:///{data_dir / 'returns-ledger.sqlite3'}")
     try:
         with db.session() as s:

@@ -19,7 +19,7 @@ if hasattr(os, "geteuid") and os.geteuid() == 0:
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from desktop.services.events import EventBus
+from desktop.services.core.events import EventBus
 from desktop.views.context import ShellContext
 from desktop.views.main_window import MainWindow
 from desktop.views.theme import ThemeManager, ThemeMode

@@ -13,10 +13,10 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from desktop.services import audit
-from desktop.services.audit_trail import AuditTrail
+from desktop.services.admin import audit
+from desktop.services.admin.audit_trail import AuditTrail
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
+from desktop.services.core.clock import ManualClock
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel

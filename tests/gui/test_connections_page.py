@@ -19,12 +19,12 @@ from pytestqt.qtbot import QtBot
 from desktop.services.auth.platforms import Environment, Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.auth.vault import KEYRING_SERVICE, TokenVault
-from desktop.services.clock import ManualClock, SystemClock
 from desktop.services.connections.apps import OAuthApps
 from desktop.services.connections.details import countdown
 from desktop.services.connections.service import ConnectionService, ConnectionSummary
+from desktop.services.core.clock import ManualClock, SystemClock
+from desktop.services.core.events import EventBus
 from desktop.services.demo import configure_local_apps, simulated_consent
-from desktop.services.events import EventBus
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import LedgerConnection, RefAccount

@@ -17,13 +17,13 @@ from PySide6.QtCore import QSettings
 
 from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.events import EventBus, Severity
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.events import EventBus, Severity
+from desktop.services.pipeline.scheduler import SyncScheduler
 from desktop.services.runtime import connection_service
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Platform
-from desktop.services.sync.scheduler import SyncScheduler
 from desktop.views.context import ShellContext
 from desktop.views.dashboard.widgets import QueueModel, format_duration
 from desktop.views.pages.dashboard import NO_PERMISSION, DashboardPage

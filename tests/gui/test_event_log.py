@@ -9,7 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt, QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.services.events import Event, EventBus, Severity
+from desktop.services.core.events import Event, EventBus, Severity
 from desktop.views.bridge import EventBridge
 from desktop.views.event_log.filter import EventFilterProxy
 from desktop.views.event_log.model import Column, EventLogModel
@@ -161,8 +161,8 @@ import sqlalchemy as sa  # noqa: E402
 from pytestqt.modeltest import ModelTester  # noqa: E402
 
 from desktop.services.auth.roles import Actor, Role  # noqa: E402
-from desktop.services.errors_queue import ErrorsQueue, Resolution  # noqa: E402
-from desktop.services.events import EventKind  # noqa: E402
+from desktop.services.core.events import EventKind  # noqa: E402
+from desktop.services.queries.errors import ErrorsQueue, Resolution  # noqa: E402
 from desktop.services.store.db import Database  # noqa: E402
 from desktop.services.store.event_sink import EventLogSink  # noqa: E402
 from desktop.services.store.migrate import upgrade  # noqa: E402

@@ -14,11 +14,11 @@ from desktop.services.auth.oauth import Callback, ClientCredentials, OAuthClient
 from desktop.services.auth.platforms import Environment, Platform, endpoints
 from desktop.services.auth.signin import Report, SignIn
 from desktop.services.auth.vault import KEYRING_SERVICE, TokenResult, TokenVault
-from desktop.services.clock import SystemClock
-from desktop.services.ledgers.base import RefKind
-from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.ledgers.qbo import QboConnector
-from desktop.services.ledgers.xero import XeroConnector, list_tenants
+from desktop.services.core.clock import SystemClock
+from desktop.services.platforms.base import RefKind
+from desktop.services.platforms.http import LedgerHttp, Throttle
+from desktop.services.platforms.qbo.connector import QboConnector
+from desktop.services.platforms.xero.connector import XeroConnector, list_tenants
 from desktop.views.login_dialog import LoginDialog
 from tests.sandbox.conftest import SandboxHandle, sandbox, sandbox_server  # noqa: F401
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from desktop.app import view_services
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 from desktop.services.mapping.io import apply_template
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.validate import validate

@@ -21,7 +21,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 from desktop.services.mapping.model import Rule
 from desktop.views.mapping.editing import CodeRef
 from desktop.views.theme import ThemeManager

@@ -18,19 +18,19 @@ from urllib.parse import parse_qs, urlsplit
 from desktop.services.auth.oauth import ClientCredentials, OAuthClient
 from desktop.services.auth.platforms import Environment, Platform, endpoints
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock, SystemClock
 from desktop.services.connections.refcache import store_reference_data
-from desktop.services.events import EventBus
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle
-from desktop.services.ledgers.qbo import QboConnector
-from desktop.services.ledgers.xero import XeroConnector
+from desktop.services.core.clock import ManualClock, SystemClock
+from desktop.services.core.enums import Platform as StorePlatform
+from desktop.services.core.events import EventBus
 from desktop.services.mapping.service import MappingService
+from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
+from desktop.services.platforms.qbo.connector import QboConnector
+from desktop.services.platforms.xero.connector import XeroConnector
 from desktop.services.rms.client import RmsClient
 from desktop.services.rms.ingest import IngestService
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import Organization
-from desktop.services.store.models.enums import Platform as StorePlatform
 from desktop.services.store.testing import T0, make_connection
 
 ADMIN = Actor("alice", Role.ADMIN)

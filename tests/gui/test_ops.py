@@ -10,7 +10,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop.services.errors import NeedsPersonError
+from desktop.services.core.errors import NeedsPersonError
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background, running_operations
 
 

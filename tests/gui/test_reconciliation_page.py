@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import SystemClock
-from desktop.services.events import EventBus
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.events import EventBus
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 
 from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import SystemClock
-from desktop.services.returns_query import ATTENTION, ReturnFilter, ReturnsQuery
+from desktop.services.core.clock import SystemClock
+from desktop.services.queries.returns import ATTENTION, ReturnFilter, ReturnsQuery
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.views.context import ShellContext

@@ -14,9 +14,9 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.app import view_services
+from desktop.services.admin.fx_rates import FxRateSettings
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.fx_settings import FxRateSettings
+from desktop.services.core.clock import ManualClock
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog, Platform

@@ -12,13 +12,13 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from desktop.services.admin.users import UserService
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.events import EventBus
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.events import EventBus
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog
-from desktop.services.users import UserService
 from desktop.views.context import ShellContext
 from desktop.views.pages.settings import SettingsPage
 from desktop.views.services import ViewServices

@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 from desktop.services.auth.platforms import Environment, Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.auth.vault import TokenVault
-from desktop.services.clock import SystemClock
 from desktop.services.connections.apps import OAuthApps
+from desktop.services.core.clock import SystemClock
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.views.context import ShellContext

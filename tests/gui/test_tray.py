@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.views.main_window import MainWindow
 from desktop.views.resources import app_icon
 from desktop.views.tray import CLOSE_TO_TRAY_KEY, TrayController, summarize

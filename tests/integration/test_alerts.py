@@ -13,8 +13,8 @@ import pytest
 from desktop.services.alerts import ALERT_RAISED, AlertService, AlertSettings, Recipient, SmtpSettings
 from desktop.services.alerts.rules import ALERT_DELIVERY_FAILED, Thresholds
 from desktop.services.alerts.settings import smtp_secret_name, webhook_secret_name
-from desktop.services.clock import ManualClock
-from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from tests.integration.test_alerts_support import (  # noqa: F401 - fixtures are used by name
@@ -169,8 +169,7 @@ def test_an_unreachable_smtp_server_is_a_delivery_failure_event_not_a_crash(
 def test_email_refuses_a_remote_relay_without_starttls() -> None:
     from desktop.services.alerts.channels import send_email
     from desktop.services.alerts.rules import Alert, RuleName
-    from desktop.services.errors import NeedsPersonError
-
+    from desktop.services.core.errors import NeedsPersonError
     alert = Alert(RuleName.SYNC_FAILURE, Severity.ERROR, "t", "b", None, "k")
     with pytest.raises(NeedsPersonError, match="STARTTLS"):
         send_email(SmtpSettings(host="smtp.example.test", sender="a@b.c", starttls=False), "pw", "x@y.z", alert)
@@ -182,7 +181,6 @@ def test_settings_round_trip_with_secrets_only_in_the_keyring(db: Database, keyr
     from desktop.services.alerts import settings as cfg
     from desktop.services.auth.roles import Actor, PermissionDenied, Role
     from desktop.services.store.models import Setting
-
     hook = "https://hooks.example.test/services/T000/B000/very-secret-part"
     settings = AlertSettings(SmtpSettings(host="smtp.example.test", port=587, sender="rls@example.test",
                                           username=SMTP_USER),

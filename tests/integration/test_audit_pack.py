@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.services.errors import NeedsPersonError
+from desktop.services.core.errors import NeedsPersonError
 from desktop.services.reconcile import audit_pack
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade

@@ -23,7 +23,7 @@ import requests
 import sqlalchemy as sa
 
 from desktop.services.auth.vault import TokenVault
-from desktop.services.clock import SystemClock
+from desktop.services.core.clock import SystemClock
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, RefAccount
 from tests.sandbox.conftest import SandboxHandle

@@ -15,16 +15,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.platforms import Environment, Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.auth.signin import SignIn
 from desktop.services.auth.vault import NeedsReconnect, TokenVault
-from desktop.services.clock import SystemClock
 from desktop.services.connections.apps import OAuthApps
 from desktop.services.connections.service import ConnectionService
-from desktop.services.errors import PermissionDenied
-from desktop.services.events import Event, EventBus, EventKind
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.errors import PermissionDenied
+from desktop.services.core.events import Event, EventBus, EventKind
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import LedgerConnection, RefAccount, RefCustomer, RefTracking
@@ -133,7 +133,6 @@ def test_invalid_grant_means_needs_reconnect_with_one_alert_not_a_loop(world: Wo
     world.service.connector(summary.id)  # builds fine
     from desktop.services.auth.oauth import ClientCredentials, OAuthClient
     from desktop.services.auth.platforms import endpoints
-
     app = world.apps.get(Platform.XERO, Environment.LOCAL)
     OAuthClient(endpoints(Platform.XERO, Environment.LOCAL, sandbox_url=app.sandbox_url),
                 ClientCredentials(app.client_id), app.redirect_uri, SystemClock()).revoke(grant.refresh_token)
@@ -211,7 +210,6 @@ def test_token_health_warns_before_the_refresh_token_lapses(world: World) -> Non
 
 def test_no_token_leaks_into_the_database_or_data_directory(world: World, db_url: str, tmp_path: Path) -> None:
     from desktop.services.store.event_sink import EventLogSink
-
     sink = EventLogSink(world.db)
     sink.attach(world.bus)
     world.connect("ACME-US", Platform.QBO)

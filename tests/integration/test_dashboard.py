@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.dashboard import DashboardService
-from desktop.services.errors import PermissionDenied
-from desktop.services.events import EventBus
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.errors import PermissionDenied
+from desktop.services.core.events import EventBus
+from desktop.services.pipeline.scheduler import SyncScheduler
+from desktop.services.queries.dashboard import DashboardService
 from desktop.services.runtime import connection_service
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
@@ -33,7 +34,6 @@ from desktop.services.store.models import (
     SyncRunStatus,
 )
 from desktop.services.store.testing import make_connection, make_org, make_return
-from desktop.services.sync.scheduler import SyncScheduler
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 ADMIN = Actor("ada", Role.ADMIN)

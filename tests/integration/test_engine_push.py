@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from desktop.services.admin.fx_rates import FxRateSettings
 from desktop.services.auth.platforms import Platform
-from desktop.services.events import EventKind
-from desktop.services.fx_settings import FxRateSettings
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle
+from desktop.services.core.events import EventKind
 from desktop.services.mapping.io import apply_template
 from desktop.services.mapping.service import MappingService
+from desktop.services.pipeline.engine import SyncEngine
+from desktop.services.pipeline.recipes.common import resolve_customer
+from desktop.services.pipeline.writeback import writeback_key
+from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
 from desktop.services.reconcile.model import Period
 from desktop.services.reconcile.service import ReconcileService
 from desktop.services.rms.client import RmsClient
@@ -31,9 +34,6 @@ from desktop.services.store.models import (
     ReturnTaxLine,
     SyncRun,
 )
-from desktop.services.sync.engine import SyncEngine
-from desktop.services.sync.recipes.common import resolve_customer
-from desktop.services.sync.writeback import writeback_key
 from tests.integration.test_posting_support import ADMIN, PostWorld, world_fixture  # noqa: F401
 
 COMPANIES = {Platform.QBO: ("ACME-US", "9130350000000001", "qbo-us"),

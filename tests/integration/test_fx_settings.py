@@ -13,17 +13,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
+from desktop.services.admin.fx_rates import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import SystemClock
-from desktop.services.domain import OrgSettings
-from desktop.services.errors import NeedsPersonError
-from desktop.services.fx_settings import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.domain import OrgSettings
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.pipeline.fx import FxRates
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, Organization
 from desktop.services.store.testing import make_org
-from desktop.services.sync.fx import FxRates
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, VIEWER = Actor("alice", Role.ADMIN), Actor("vic", Role.VIEWER)

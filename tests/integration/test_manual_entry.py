@@ -18,10 +18,11 @@ import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.errors import NeedsPersonError, PermissionDenied
-from desktop.services.errors_queue import ErrorsQueue
-from desktop.services.events import EventKind
+from desktop.services.core.errors import NeedsPersonError, PermissionDenied
+from desktop.services.core.events import EventKind
 from desktop.services.manual import ManualForm
+from desktop.services.pipeline.outbox import Backoff
+from desktop.services.queries.errors import ErrorsQueue
 from desktop.services.store.models import (
     ManualEntry,
     ManualEntryPath,
@@ -31,7 +32,6 @@ from desktop.services.store.models import (
     ReturnLine,
     ReturnSyncStatus,
 )
-from desktop.services.sync.outbox import Backoff
 from tests.integration.test_manual_entry_support import (  # noqa: F401 - the fixture is used by name
     ReturnsWorld,
     rworld_fixture,
@@ -264,8 +264,7 @@ def test_export_defuses_a_hostile_customer_name_and_description(rworld: ReturnsW
 
 def test_the_sync_engine_adopts_a_hand_entered_document_before_it_posts(rworld: ReturnsWorld) -> None:
     """The push step of the real engine runs the adoption first: the parked document is never sent."""
-    from desktop.services.sync.engine import SyncEngine
-
+    from desktop.services.pipeline.engine import SyncEngine
     _cid, org = rworld.ready(Platform.QBO)
     rma = rworld.clean_return(org, single=True)
     doc = rworld.manual.prepare(org, rma).documents[0]

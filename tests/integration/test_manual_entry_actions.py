@@ -8,8 +8,8 @@ import pytest
 
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.domain import Component
-from desktop.services.errors import NeedsPersonError, PermissionDenied
+from desktop.services.core.domain import Component
+from desktop.services.core.errors import NeedsPersonError, PermissionDenied
 from desktop.services.store.models import OutboxStatus, QuarantineReason, Return, ReturnSyncStatus
 from tests.integration.test_manual_entry_support import (  # noqa: F401 - the fixture is used by name
     REALM,

@@ -18,17 +18,17 @@ import pytest
 import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Platform
-from desktop.services.ledgers.http import LedgerHttp, Throttle
 from desktop.services.manual import ManualEntryService
 from desktop.services.mapping import apply_template, default_template_name
 from desktop.services.mapping.service import MappingService
-from desktop.services.returns_query import ReturnsQuery
+from desktop.services.pipeline.documents import dumps_exact, fill
+from desktop.services.pipeline.outbox import Backoff
+from desktop.services.pipeline.poster import Poster
+from desktop.services.platforms.http import LedgerHttp, Throttle
+from desktop.services.queries.returns import ReturnsQuery
 from desktop.services.rms.client import RmsClient
 from desktop.services.rms.ingest import IngestService
 from desktop.services.store.models import Organization, OutboxDocument, Return, ReturnSyncStatus
-from desktop.services.sync.documents import dumps_exact, fill
-from desktop.services.sync.outbox import Backoff
-from desktop.services.sync.poster import Poster
 from tests.integration.test_posting_support import ADMIN, PostWorld, qbo_credit_memo_refs
 from tests.sandbox.conftest import SandboxHandle
 

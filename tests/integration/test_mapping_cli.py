@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from desktop.services import audit
-from desktop.services.ledgers.base import RefKind
+from desktop.services.admin import audit
 from desktop.services.mapping.io import TEMPLATE_DIR
+from desktop.services.platforms.base import RefKind
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, RefAccount, RefItem, RefTaxCode, RefTracking
@@ -41,7 +41,6 @@ def _cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
 def data_dir(tmp_path: Path, sandbox: SandboxHandle) -> Path:
     """A data directory whose database knows ACME-US, its QBO connection and reference data."""
     from desktop.services.auth.platforms import Platform
-
     url = f"sqlite:///{tmp_path / 'returns-ledger.sqlite3'}"
     migrate.upgrade(url)
     conn = _connector(sandbox, Platform.QBO, "9130350000000001")

@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.domain import Component
-from desktop.services.errors import ConfigurationError, NeedsPersonError, PermissionDenied
-from desktop.services.events import Event, EventBus, EventKind
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.domain import Component
+from desktop.services.core.errors import ConfigurationError, NeedsPersonError, PermissionDenied
+from desktop.services.core.events import Event, EventBus, EventKind
 from desktop.services.mapping import MappingService, MatchContext, ReferenceSnapshot, Rule, TrackingRef
 from desktop.services.mapping.service import UnknownOrganization
 from desktop.services.store import migrate
@@ -151,7 +151,6 @@ def _fill_reference_cache(db: Database) -> int:
     with db.write_session() as s:
         org = s.execute(sa.text("SELECT id FROM organizations WHERE code = 'ACME-US'")).scalar_one()
         from desktop.services.store.models import Organization
-
         conn = make_connection(s, s.get(Organization, org))  # type: ignore[arg-type]
         conn.company = {"home_currency": "USD", "currencies": ["CAD", "USD"], "closed_through": "2026-01-31",
                         "country": "US", "multicurrency": True}
@@ -191,7 +190,6 @@ def test_snapshot_loads_from_the_reference_cache_and_the_connection(db: Database
 def test_contexts_in_use_come_from_returns_still_to_post(db: Database, clock: ManualClock) -> None:
     with db.write_session() as s:
         from desktop.services.store.models import Organization
-
         org = s.execute(sa.select(Organization).where(Organization.code == "ACME-US")).scalar_one()
         waiting = make_return(s, org, rms_id="R-1")
         waiting.channel, waiting.warehouse = "web", "WH-RENO"
@@ -259,7 +257,6 @@ def test_an_empty_mapping_is_refused_unless_explicitly_allowed(db: Database, clo
 def test_the_rms_profile_supplies_the_vocabulary(db: Database, clock: ManualClock) -> None:
     from desktop.services.rms.context import PROFILE_KEY
     from desktop.services.store.models import Organization
-
     with db.write_session() as s:
         org = s.execute(sa.select(Organization).where(Organization.code == "ACME-US")).scalar_one()
         org.settings = {PROFILE_KEY: {"code": "ACME-US", "currencies": ["USD"], "home_currency": "USD",

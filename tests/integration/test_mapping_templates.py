@@ -19,11 +19,8 @@ import pytest
 
 from desktop.services.auth.oauth import ClientCredentials, OAuthClient
 from desktop.services.auth.platforms import Environment, Platform, endpoints
-from desktop.services.clock import SystemClock
-from desktop.services.domain import Component, FeeTreatment, OrgSettings, ReturnRecord
-from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.ledgers.qbo import QboConnector
-from desktop.services.ledgers.xero import XeroConnector
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.domain import Component, FeeTreatment, OrgSettings, ReturnRecord
 from desktop.services.mapping import (
     MatchContext,
     ReferenceSnapshot,
@@ -33,10 +30,13 @@ from desktop.services.mapping import (
     default_template_name,
     validate,
 )
+from desktop.services.pipeline.fx import FxRates
+from desktop.services.pipeline.recipes import build_documents
+from desktop.services.platforms.http import LedgerHttp, Throttle
+from desktop.services.platforms.qbo.connector import QboConnector
+from desktop.services.platforms.xero.connector import XeroConnector
 from desktop.services.rms.context import OrgContext
 from desktop.services.rms.parse import parse_return
-from desktop.services.sync.fx import FxRates
-from desktop.services.sync.recipes import build_documents
 from tests.sandbox.conftest import SandboxHandle
 
 DEMO = {"ACME-US": ("qbo", "9130350000000001"), "MAPLE-CA": ("qbo", "9130350000000002"),

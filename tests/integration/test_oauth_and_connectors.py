@@ -25,11 +25,11 @@ from desktop.services.auth.oauth import (
 )
 from desktop.services.auth.platforms import Environment, Platform, endpoints
 from desktop.services.auth.vault import NeedsReconnect, TokenVault
-from desktop.services.clock import SystemClock
-from desktop.services.ledgers.base import RefKind
-from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.ledgers.qbo import QboConnector
-from desktop.services.ledgers.xero import XeroConnector, list_tenants
+from desktop.services.core.clock import SystemClock
+from desktop.services.platforms.base import RefKind
+from desktop.services.platforms.http import LedgerHttp, Throttle
+from desktop.services.platforms.qbo.connector import QboConnector
+from desktop.services.platforms.xero.connector import XeroConnector, list_tenants
 from tests.sandbox.conftest import SandboxHandle
 
 
@@ -228,7 +228,6 @@ def test_system_browser_path_with_a_loopback_listener(sandbox: SandboxHandle) ->
     import requests
 
     from desktop.services.auth.loopback import LoopbackRedirect
-
     info = sandbox.info["xero"]
     eps = endpoints(Platform.XERO, Environment.LOCAL, sandbox_url=sandbox.control_url.rsplit("/_sandbox", 1)[0])
     with LoopbackRedirect() as listener:
@@ -255,7 +254,6 @@ def test_a_registered_fixed_port_localhost_redirect_is_honoured(sandbox: Sandbox
     import requests
 
     from desktop.services.auth.loopback import LoopbackRedirect
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.services.org_directory import OrganizationDirectory, OrgCurrencies
+from desktop.services.queries.organizations import OrganizationDirectory, OrgCurrencies
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import Platform

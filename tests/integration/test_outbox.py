@@ -11,8 +11,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.errors import NeedsPersonError, TransientError
-from desktop.services.money import Money
+from desktop.services.core import keys
+from desktop.services.core.errors import NeedsPersonError, TransientError
+from desktop.services.core.money import Money
+from desktop.services.pipeline import outbox
+from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
@@ -24,8 +27,6 @@ from desktop.services.store.models import (
     OutboxStatus,
     Platform,
 )
-from desktop.services.sync import keys, outbox
-from desktop.services.sync.documents import LedgerDocument
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

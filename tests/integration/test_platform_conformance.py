@@ -21,15 +21,15 @@ import pytest
 from desktop.services.auth.oauth import ClientCredentials, OAuthClient
 from desktop.services.auth.platforms import Environment, Platform, auth_facts, endpoints
 from desktop.services.auth.vault import TokenVault
-from desktop.services.clock import SystemClock
-from desktop.services.errors import NeedsPersonError
-from desktop.services.ledgers.base import RefKind, RefRecord
-from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.ledgers.platform import KeyQuery, LedgerPlatform, Page, paginate
-from desktop.services.ledgers.qbo_post import Outcome, PostRequest
-from desktop.services.ledgers.registry import PROFILES, platform_for
-from desktop.services.ledgers.xero import list_tenants
-from desktop.services.sync.keys import idempotency_key, memo_text
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.keys import idempotency_key, memo_text
+from desktop.services.platforms.base import RefKind, RefRecord
+from desktop.services.platforms.http import LedgerHttp, Throttle
+from desktop.services.platforms.interface import KeyQuery, LedgerPlatform, Page, paginate
+from desktop.services.platforms.qbo.post import Outcome, PostRequest
+from desktop.services.platforms.registry import PROFILES, platform_for
+from desktop.services.platforms.xero.connector import list_tenants
 from tests.sandbox.conftest import SandboxHandle
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from desktop.services.auth.platforms import Platform
-from desktop.services.events import EventKind
+from desktop.services.core.events import EventKind
 from desktop.services.store.models import OutboxStatus
 from tests.integration.test_posting_support import (  # noqa: F401 - the fixture is used by name
     PostWorld,

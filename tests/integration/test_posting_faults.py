@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from desktop.services.auth.platforms import Platform
-from desktop.services.events import Event, EventKind
+from desktop.services.core.events import Event, EventKind
+from desktop.services.pipeline import outbox
+from desktop.services.pipeline import poster as poster_module
+from desktop.services.pipeline.documents import jsonable
+from desktop.services.pipeline.poster import Poster
 from desktop.services.store.models import OutboxStatus
-from desktop.services.sync import outbox
-from desktop.services.sync import poster as poster_module
-from desktop.services.sync.documents import jsonable
-from desktop.services.sync.poster import Poster
 from tests.integration.test_posting_support import (  # noqa: F401 - the fixture is used by name
     PostWorld,
     qbo_accounts,

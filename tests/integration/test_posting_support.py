@@ -20,17 +20,18 @@ from desktop.services.auth.platforms import Environment, Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.auth.signin import SignIn
 from desktop.services.auth.vault import TokenVault
-from desktop.services.clock import SystemClock
 from desktop.services.connections.apps import OAuthApps
 from desktop.services.connections.service import ConnectionService
-from desktop.services.events import Event, EventBus
-from desktop.services.money import Money
+from desktop.services.core import keys
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.events import Event, EventBus
+from desktop.services.core.money import Money
+from desktop.services.pipeline import outbox
+from desktop.services.pipeline.documents import LedgerDocument
+from desktop.services.pipeline.poster import Poster
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import LedgerConnection, Organization, OutboxDocument
-from desktop.services.sync import keys, outbox
-from desktop.services.sync.documents import LedgerDocument
-from desktop.services.sync.poster import Poster
 from tests.sandbox.conftest import SandboxHandle
 
 ADMIN = Actor("alice", Role.ADMIN)
@@ -177,8 +178,7 @@ def xero_journals(world: PostWorld, connection_id: int, count: int, tag: str = "
 
 def xero_codes(world: PostWorld, connection_id: int) -> dict[str, str]:
     """Account codes by Xero type (first of each: EXPENSE, REVENUE, BANK, …)."""
-    from desktop.services.ledgers.base import RefKind
-
+    from desktop.services.platforms.base import RefKind
     accounts = world.connections.connector(connection_id).reference_data([RefKind.ACCOUNT])[RefKind.ACCOUNT]
     out: dict[str, str] = {}
     for a in accounts:
@@ -222,7 +222,6 @@ def post_in_subprocess(db_url: str, connection_id: int, worker_id: str) -> None:
     import json
 
     from desktop.services.auth.locks import PostgresAdvisoryLock
-
     db = Database(db_url)
     clock = SystemClock()
     vault = TokenVault(clock, process_lock=PostgresAdvisoryLock(db.engine))

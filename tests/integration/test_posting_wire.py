@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.services.exact_json import decimal_text, dumps
+from desktop.services.core.exact_json import decimal_text, dumps
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False))

@@ -30,9 +30,11 @@ import sqlalchemy as sa
 
 from desktop.commands.preview import _preview
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.config import AppConfig, sqlite_url
+from desktop.services.core.config import AppConfig, sqlite_url
 from desktop.services.demo import set_up_demo
 from desktop.services.mapping.service import MappingService
+from desktop.services.pipeline.documents import jsonable
+from desktop.services.pipeline.engine import SyncEngine
 from desktop.services.rms.client import RmsClient
 from desktop.services.rms.ingest import IngestService
 from desktop.services.runtime import open_runtime
@@ -44,8 +46,6 @@ from desktop.services.store.models import (
     Return,
     ReturnSyncStatus,
 )
-from desktop.services.sync.documents import jsonable
-from desktop.services.sync.engine import SyncEngine
 from tests.sandbox.conftest import SandboxHandle
 
 pytestmark = pytest.mark.slow

@@ -21,11 +21,14 @@ import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Environment, Platform
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import SystemClock
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.events import Event, EventBus, EventKind
+from desktop.services.core.keys import idempotency_key, memo_text
+from desktop.services.core.money import Money
 from desktop.services.demo import configure_local_apps, demo_organizations, simulated_consent
-from desktop.services.events import Event, EventBus, EventKind
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle
-from desktop.services.money import Money
+from desktop.services.pipeline.pull import CURSOR_SOURCE, ChangeKind, PullService
+from desktop.services.pipeline.writeback import writeback_key
+from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
 from desktop.services.rms.client import RmsClient
 from desktop.services.runtime import connection_service
 from desktop.services.store.coltypes import json_dumps_exact
@@ -42,9 +45,6 @@ from desktop.services.store.models import (
     SyncCursor,
 )
 from desktop.services.store.models import Platform as StorePlatform
-from desktop.services.sync.keys import idempotency_key, memo_text
-from desktop.services.sync.pull import CURSOR_SOURCE, ChangeKind, PullService
-from desktop.services.sync.writeback import writeback_key
 from tests.sandbox.conftest import SandboxHandle
 
 ADMIN = Actor("alice", Role.ADMIN)

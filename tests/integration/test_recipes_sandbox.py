@@ -19,20 +19,20 @@ import pytest
 
 from desktop.services.auth.oauth import ClientCredentials, OAuthClient
 from desktop.services.auth.platforms import Environment, Platform, endpoints
-from desktop.services.clock import SystemClock
-from desktop.services.domain import Component, Customer, FeeTreatment, OrgSettings, ReturnRecord
-from desktop.services.ledgers.base import decode_json
-from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.ledgers.qbo import QboConnector
-from desktop.services.ledgers.xero import XeroConnector
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.domain import Component, Customer, FeeTreatment, OrgSettings, ReturnRecord
+from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.store.models.enums import FeeType, RefundMethod
-from desktop.services.sync.documents import CUSTOMER, LedgerDocument, dumps_exact, fill, placeholders
-from desktop.services.sync.fx import FxRates
-from desktop.services.sync.preflight import preflight
-from desktop.services.sync.recipes import build_documents
+from desktop.services.pipeline.documents import CUSTOMER, LedgerDocument, dumps_exact, fill, placeholders
+from desktop.services.pipeline.fx import FxRates
+from desktop.services.pipeline.preflight import preflight
+from desktop.services.pipeline.recipes import build_documents
+from desktop.services.platforms.base import decode_json
+from desktop.services.platforms.http import LedgerHttp, Throttle
+from desktop.services.platforms.qbo.connector import QboConnector
+from desktop.services.platforms.xero.connector import XeroConnector
 from tests.sandbox.conftest import SandboxHandle
 from tests.unit.test_recipes_support import fee, make_return, taxed_line
 

@@ -15,13 +15,13 @@ import pytest
 
 from desktop.services.auth.platforms import Platform
 from desktop.services.connections.refcache import store_reference_data
-from desktop.services.domain import Customer
-from desktop.services.ledgers.base import RefKind
+from desktop.services.core.domain import Customer
+from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.mapping.io import TEMPLATE_DIR
+from desktop.services.platforms.base import RefKind
 from desktop.services.rms.records import add_line_taxes, to_rows
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
-from desktop.services.store.models.enums import FeeType, RefundMethod
 from desktop.services.store.testing import make_connection, make_org
 from tests.integration.test_recipes_sandbox import _connect
 from tests.sandbox.conftest import SandboxHandle

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from desktop.services.events import EventKind
+from desktop.services.core.events import EventKind
 from desktop.services.store.models import VarianceStatus
 from tests.integration.test_reconcile_support import (  # noqa: F401 - the fixture is used by name
     ADMIN,
@@ -198,11 +198,10 @@ def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: ReconWorld,
 def test_on_request_the_rms_api_itself_is_compared_with_the_mirror(recon: ReconWorld) -> None:
     """Returns the RMS has and the mirror lacks (or holds at an older revision) are missing in the
     ledger; the ones the mirror holds at the RMS's revision are not."""
-    from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle
+    from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
     from desktop.services.reconcile.model import Period
     from desktop.services.reconcile.service import ReconcileService
     from desktop.services.rms.client import RmsClient
-
     recon.connect(QBO_ORG)
     info = recon.sandbox.info["rms"]
     http = LedgerHttp(throttle=Throttle(per_minute=600, concurrent=4), platform="rms", sleep=lambda _s: None,
@@ -228,7 +227,6 @@ def test_on_request_the_rms_api_itself_is_compared_with_the_mirror(recon: ReconW
         ret = recon.add_return(QBO_ORG, rid, r["rma_number"], Decimal("40.00"), "USD")
         with recon.db.write_session() as s:
             from desktop.services.store.models import Return as ReturnRow
-
             row = s.get(ReturnRow, ret)
             assert row is not None
             row.revision = int(r["revision"])

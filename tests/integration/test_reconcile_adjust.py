@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.errors import NeedsPersonError, PermissionDenied
+from desktop.services.core.errors import NeedsPersonError, PermissionDenied
 from desktop.services.mapping.service import MappingService
 from desktop.services.reconcile.adjust import AdjustService
 from desktop.services.store.models import (

@@ -12,8 +12,8 @@ import pytest
 
 from desktop.services.alerts import AlertService, AlertSettings, Recipient, SmtpSettings
 from desktop.services.alerts.settings import smtp_secret_name
-from desktop.services.events import Event, EventKind
-from desktop.services.sync.scheduler import SyncScheduler
+from desktop.services.core.events import Event, EventKind
+from desktop.services.pipeline.scheduler import SyncScheduler
 from tests.integration.test_alerts_support import (  # noqa: F401 - fixtures are used by name
     SMTP_PASSWORD,
     SMTP_USER,

@@ -19,10 +19,11 @@ import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Environment, Platform
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import SystemClock
+from desktop.services.core.clock import SystemClock
+from desktop.services.core.events import Event, EventBus
+from desktop.services.core.keys import idempotency_key, memo_text
+from desktop.services.core.money import Money
 from desktop.services.demo import configure_local_apps, demo_organizations, simulated_consent
-from desktop.services.events import Event, EventBus
-from desktop.services.money import Money
 from desktop.services.reconcile.model import Period
 from desktop.services.reconcile.service import ReconcileService
 from desktop.services.runtime import connection_service
@@ -39,7 +40,6 @@ from desktop.services.store.models import (
     ReturnSyncStatus,
 )
 from desktop.services.store.models import Platform as StorePlatform
-from desktop.services.sync.keys import idempotency_key, memo_text
 from tests.sandbox.conftest import SandboxHandle
 
 ADMIN = Actor("alice", Role.ADMIN)

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.money import Money
-from desktop.services.returns_query import ATTENTION, ReturnFilter, ReturnsQuery
+from desktop.services.core.money import Money
+from desktop.services.queries.returns import ATTENTION, ReturnFilter, ReturnsQuery
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (

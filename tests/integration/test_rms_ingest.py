@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from desktop.services.clock import ManualClock
-from desktop.services.errors import ConfigurationError, FatalError, NeedsPersonError, TransientError
-from desktop.services.events import Event, EventBus, EventKind
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.errors import ConfigurationError, FatalError, NeedsPersonError, TransientError
+from desktop.services.core.events import Event, EventBus, EventKind
+from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
 from desktop.services.rms.client import Page, RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
 from desktop.services.rms.ingest import CURSOR_SOURCE, IngestService
@@ -324,7 +324,6 @@ def test_a_poison_record_is_quarantined_and_the_feed_moves_on(
     moving — every later pull failed on the same page. Now it is one quarantined record."""
     from desktop.services.rms.ingest import Incoming
     from desktop.services.rms.parse import RMS_FIX
-
     records = feed(sandbox, "ACME-US")[:3]
     poison = dict(records[1], refund_total="99999999999999999999999999.00")
     items = [Incoming(raw=r) for r in (records[0], poison, records[2])]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.errors import NeedsPersonError
+from desktop.services.core.errors import NeedsPersonError
 from desktop.services.rms.file_import import import_file, read_csv
 from desktop.services.rms.ingest import IngestService
 from desktop.services.rms.records import from_row

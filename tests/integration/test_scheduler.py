@@ -19,14 +19,10 @@ import pytest
 import sqlalchemy as sa
 
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.errors import TransientError
-from desktop.services.events import Event, EventBus, EventKind
-from desktop.services.runtime import connection_service
-from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
-from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Platform, Setting
-from desktop.services.sync.scheduler import (
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.errors import TransientError
+from desktop.services.core.events import Event, EventBus, EventKind
+from desktop.services.pipeline.scheduler import (
     CHAIN,
     DEFAULT_INTERVALS_S,
     JOB_KINDS,
@@ -34,6 +30,10 @@ from desktop.services.sync.scheduler import (
     interval_key,
     job_id,
 )
+from desktop.services.runtime import connection_service
+from desktop.services.store.db import Database
+from desktop.services.store.migrate import upgrade
+from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Platform, Setting
 
 ADMIN = Actor("scheduler", Role.ADMIN)
 ORGS = ("ACME-US", "KIWI-NZ")

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.domain import Component
-from desktop.services.events import EventKind
+from desktop.services.core.domain import Component
+from desktop.services.core.events import EventKind
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.service import MappingService
+from desktop.services.pipeline.scheduler import SyncScheduler
 from desktop.services.runtime import sync_scheduler
 from desktop.services.store.models import LedgerConnection, RefAccount
-from desktop.services.sync.scheduler import SyncScheduler
 from tests.integration.test_pull import ADMIN, QBO_ORG, PullWorld
 from tests.sandbox.conftest import SandboxHandle
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.clock import ManualClock
-from desktop.services.events import Event, EventBus, Severity
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.events import Event, EventBus, Severity
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.event_sink import EventLogSink, as_event, recent_events

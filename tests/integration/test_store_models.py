@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from desktop.services.money import Money
+from desktop.services.core.money import Money
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import (

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.services.clock import NaiveDatetimeError
-from desktop.services.money import Money
+from desktop.services.core.clock import NaiveDatetimeError
+from desktop.services.core.money import Money
 from desktop.services.store import migrate
 from desktop.services.store.coltypes import ExactDecimal
 from desktop.services.store.db import Database, make_engine

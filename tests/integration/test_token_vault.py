@@ -154,7 +154,6 @@ _WORKER = textwrap.dedent(
     import sqlalchemy as sa
     from desktop.services.auth.vault import TokenResult, TokenVault
     from desktop.services.auth.locks import FileLock, PostgresAdvisoryLock
-
     cid, lock_kind, target, counter, start_at = sys.argv[1:6]
     class Clock:
         def now(self):

@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
+from desktop.services.admin.users import UserService
 from desktop.services.auth.roles import Action, Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.errors import ConfigurationError, NeedsPersonError, PermissionDenied
-from desktop.services.events import Event, EventBus
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.errors import ConfigurationError, NeedsPersonError, PermissionDenied
+from desktop.services.core.events import Event, EventBus
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog
-from desktop.services.users import UserService
 
 pytestmark = pytest.mark.db
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

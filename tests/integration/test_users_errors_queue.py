@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.clock import ManualClock
-from desktop.services.errors import ConfigurationError, NeedsPersonError, PermissionDenied
-from desktop.services.errors_queue import ErrorsQueue
-from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.clock import ManualClock
+from desktop.services.core.errors import ConfigurationError, NeedsPersonError, PermissionDenied
+from desktop.services.core.events import Event, EventBus, EventKind, Severity
+from desktop.services.queries.errors import ErrorsQueue
 from desktop.services.store.db import Database
 from desktop.services.store.event_sink import EventLogSink
 from desktop.services.store.migrate import upgrade

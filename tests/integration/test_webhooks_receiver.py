@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from desktop.services.sync.webhooks import Notification, WebhookReceiver, sign
+from desktop.services.pipeline.webhooks import Notification, WebhookReceiver, sign
 from tests.sandbox.conftest import SandboxHandle
 
 QBO_KEY = "qbo-verifier-token-for-tests"

@@ -25,15 +25,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.clock import Clock, ManualClock, SystemClock
-from desktop.services.events import Event, EventBus, EventKind
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle
+from desktop.services.core.clock import Clock, ManualClock, SystemClock
+from desktop.services.core.events import Event, EventBus, EventKind
+from desktop.services.pipeline.writeback import WriteBackService, writeback_key
+from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
 from desktop.services.rms.client import RmsClient
 from desktop.services.rms.ingest import IngestService
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Platform, Return
-from desktop.services.sync.writeback import WriteBackService, writeback_key
 
 pytestmark = pytest.mark.db
 

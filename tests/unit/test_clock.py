@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.services.clock import (
+from desktop.services.core.clock import (
     Clock,
     FixedClock,
     ManualClock,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.services.csv_safe import safe_cell, to_text
+from desktop.services.core.csv_safe import safe_cell, to_text
 
 HOSTILE = [
     '=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1",
@@ -42,7 +42,7 @@ def test_a_document_round_trips_through_a_csv_reader() -> None:
 # --- every CSV the app writes goes through this writer ------------------------------------------
 
 _DESKTOP = Path(__file__).resolve().parents[2] / "desktop"
-_THE_WRITER = "desktop/services/csv_safe.py"
+_THE_WRITER = "desktop/services/core/csv_safe.py"
 _RAW_WRITERS = frozenset({"writer", "DictWriter"})
 
 
@@ -56,7 +56,7 @@ def _builds_raw_writer(node: ast.AST) -> bool:
 
 def raw_csv_writers(source: str) -> list[int]:
     """Lines that build a CSV writer of the ``csv`` module itself (``csv.writer``, ``csv.DictWriter``,
-    or either imported by name), bypassing :class:`~desktop.services.csv_safe.SafeWriter`."""
+    or either imported by name), bypassing :class:`~desktop.services.core.csv_safe.SafeWriter`."""
     return sorted(node.lineno for node in ast.walk(ast.parse(source)) if _builds_raw_writer(node))
 
 
@@ -66,7 +66,7 @@ def test_every_module_writes_csv_through_the_safe_writer() -> None:
     offences = [f"{rel}:{line}" for path in sorted(_DESKTOP.rglob("*.py"))
                 if (rel := path.relative_to(root).as_posix()) != _THE_WRITER
                 for line in raw_csv_writers(path.read_text(encoding="utf-8"))]
-    assert not offences, ("write CSV with desktop.services.csv_safe.SafeWriter / to_text instead:\n"
+    assert not offences, ("write CSV with desktop.services.core.csv_safe.SafeWriter / to_text instead:\n"
                           + "\n".join(offences))
     assert raw_csv_writers((root / _THE_WRITER).read_text(encoding="utf-8")), \
         "the safe writer itself no longer wraps csv.writer: is the check still looking at the right thing?"
@@ -78,7 +78,7 @@ def test_every_module_writes_csv_through_the_safe_writer() -> None:
     ("from csv import writer\nw = writer(buf)", [1]),
     ("from csv import DictWriter as W", [1]),
     ("import csv\nrows = list(csv.reader(buf))", []),             # reading is not writing
-    ("from desktop.services.csv_safe import SafeWriter\nw = SafeWriter(buf)", []),
+    ("from desktop.services.core.csv_safe import SafeWriter\nw = SafeWriter(buf)", []),
 ])
 def test_the_check_finds_a_raw_writer(snippet: str, hits: list[int]) -> None:
     assert raw_csv_writers(snippet) == hits

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from desktop.services.clock import FixedClock, ManualClock, NaiveDatetimeError
-from desktop.services.errors import ConfigurationError, FatalError, NeedsPersonError, TransientError
-from desktop.services.events import (
+from desktop.services.core.clock import FixedClock, ManualClock, NaiveDatetimeError
+from desktop.services.core.errors import ConfigurationError, FatalError, NeedsPersonError, TransientError
+from desktop.services.core.events import (
     REDACTED,
     Event,
     EventBus,
@@ -25,7 +25,7 @@ from desktop.services.events import (
     redact,
     redact_text,
 )
-from desktop.services.money import Money
+from desktop.services.core.money import Money
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -239,7 +239,7 @@ def test_a_failing_subscriber_is_logged_once_and_does_not_stop_others(
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(errors) == 1
     record = errors[0]
-    assert record.levelno == logging.ERROR and record.name == "desktop.services.events"
+    assert record.levelno == logging.ERROR and record.name == "desktop.services.core.events"
     assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
     assert "broken" in record.getMessage() and "document.posted" in record.getMessage()
     assert bus.publish(make_event()) == 2  # the two healthy subscribers, still subscribed

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.services import exact_json
-from desktop.services.exact_json import decimal_text, dumps, loads, to_decimal, to_decimal_or_none
+from desktop.services.core import exact_json
+from desktop.services.core.exact_json import decimal_text, dumps, loads, to_decimal, to_decimal_or_none
+from desktop.services.pipeline import documents
 from desktop.services.store import coltypes
-from desktop.services.sync import documents
 
 
 def test_there_is_one_encoder_and_one_parser() -> None:

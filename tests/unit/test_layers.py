@@ -44,8 +44,8 @@ def test_every_services_and_sandbox_module_imports_without_pyside6() -> None:
     assert proc.returncode == 0, proc.stderr
     count, *names = proc.stdout.split("\n")
     assert int(count) >= 3
-    assert "desktop.services.errors" in names
-    assert "desktop.services.config" in names
+    assert "desktop.services.core.errors" in names
+    assert "desktop.services.core.config" in names
 
 
 def test_import_linter_contracts_hold() -> None:

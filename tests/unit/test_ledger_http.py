@@ -10,8 +10,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from desktop.services.errors import ConfigurationError, TransientError
-from desktop.services.ledgers.http import MAX_RETRY_AFTER_S, LedgerHttp, RetryPolicy, Throttle, check_transport
+from desktop.services.core.errors import ConfigurationError, TransientError
+from desktop.services.platforms.http import MAX_RETRY_AFTER_S, LedgerHttp, RetryPolicy, Throttle, check_transport
 
 
 class Scripted:

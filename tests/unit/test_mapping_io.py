@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 from desktop.services.mapping import Rule, TrackingRef, apply_template, diff_rules, load_template
 from desktop.services.mapping.io import (
     FORMAT,

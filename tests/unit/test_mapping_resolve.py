@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 from desktop.services.mapping import MatchContext, Resolver, Rule, TrackingRef, jurisdiction_key
 from desktop.services.mapping.model import MATCH_FIELDS
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from desktop.services.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
-from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
+from desktop.services.core.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.money import Money
 from desktop.services.mapping import ReferenceSnapshot
-from desktop.services.money import Money
-from desktop.services.store.models.enums import FeeType, RefundMethod
+from desktop.services.platforms.base import CompanyInfo, RefKind, RefRecord
 
 A, T, IT, TR = RefKind.ACCOUNT, RefKind.TAX_CODE, RefKind.ITEM, RefKind.TRACKING
 

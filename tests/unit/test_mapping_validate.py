@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.services.domain import Component, OrgSettings, PostingMode, Problem
+from desktop.services.core.domain import Component, OrgSettings, PostingMode, Problem
+from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.mapping import (
     MatchContext,
     Rule,
@@ -14,7 +15,6 @@ from desktop.services.mapping import (
     validate,
 )
 from desktop.services.mapping.validate import ALLOWED_ACCOUNT_TYPES
-from desktop.services.store.models.enums import FeeType, RefundMethod
 from tests.unit.test_mapping_support import qbo_snapshot, sample_return, xero_snapshot
 
 M, TAX, FEE, LABEL, REFUND, CLEAR = (Component.MERCHANDISE, Component.TAX, Component.RESTOCKING_FEE,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.services.errors import AppError, FatalError
-from desktop.services.money import (
+from desktop.services.core.errors import AppError, FatalError
+from desktop.services.core.money import (
     CurrencyMismatch,
     ExchangeRate,
     InexactMinorUnits,

@@ -1,6 +1,6 @@
 """No code outside the platform packages asks which ledger platform it is dealing with (issue 11, item 1).
 
-What differs per platform is a fact on its profile (``desktop/services/ledgers``: ``platform_for(x)``)
+What differs per platform is a fact on its profile (``desktop/services/platforms``: ``platform_for(x)``)
 or the OAuth facts (``desktop/services/auth/platforms.py``); everywhere else asks the profile. This
 reads every module under ``desktop/`` and fails naming ``file:line`` for:
 
@@ -31,7 +31,7 @@ DESKTOP = ROOT / "desktop"
 #: The platform packages and the places allowed to know the platforms by name.
 ALLOWED = (
     "desktop/sandbox/",               # the emulators: the outside world, one per platform
-    "desktop/services/ledgers/",      # the profiles, the connectors and the registry
+    "desktop/services/platforms/",      # the profiles, the connectors and the registry
     "desktop/services/auth/platforms.py",  # OAuth endpoints and facts per platform
 )
 #: Files still allowed to branch on the platform while they are rewritten: none left (issue 11, item 1).
@@ -122,7 +122,7 @@ def test_no_platform_branch_outside_the_platform_packages() -> None:
     offences = [f"{path.relative_to(ROOT).as_posix()}:{line}: {what}"
                 for path in files for line, what in platform_branches(path.read_text(encoding="utf-8"))]
     assert not offences, ("platform knowledge outside the platform packages — ask the profile "
-                          "(desktop.services.ledgers.registry.platform_for) instead:\n" + "\n".join(offences))
+                          "(desktop.services.platforms.registry.platform_for) instead:\n" + "\n".join(offences))
 
 
 def test_the_excluded_files_still_exist() -> None:

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from desktop.services.errors import NeedsPersonError
-from desktop.services.money import Money
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.money import Money
+from desktop.services.pipeline import outbox
+from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.store.models import OutboxDocument, OutboxStatus
-from desktop.services.sync import outbox
-from desktop.services.sync.documents import LedgerDocument
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 ERR = NeedsPersonError("refused")

@@ -6,14 +6,14 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from desktop.services.domain import ClosedPeriodPolicy, Component, Customer, OrgSettings, Problem, ReturnRecord
-from desktop.services.ledgers.base import RefKind, RefRecord
+from desktop.services.core.domain import ClosedPeriodPolicy, Component, Customer, OrgSettings, Problem, ReturnRecord
+from desktop.services.core.enums import FeeType
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
-from desktop.services.store.models.enums import FeeType
-from desktop.services.sync.fx import FxRates
-from desktop.services.sync.preflight import preflight, prepare, resolve_customer
-from desktop.services.sync.recipes import build_documents
+from desktop.services.pipeline.fx import FxRates
+from desktop.services.pipeline.preflight import preflight, prepare, resolve_customer
+from desktop.services.pipeline.recipes import build_documents
+from desktop.services.platforms.base import RefKind, RefRecord
 from tests.unit.test_recipes_support import (
     fee,
     m,

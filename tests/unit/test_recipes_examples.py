@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from desktop.services.domain import FeeTreatment, OrgSettings
-from desktop.services.store.models.enums import FeeType, RefundMethod
-from desktop.services.sync.documents import LedgerDocument, placeholder, ref_placeholder
-from desktop.services.sync.fx import FxRates
-from desktop.services.sync.recipes import build_documents
+from desktop.services.core.domain import FeeTreatment, OrgSettings
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.pipeline.documents import LedgerDocument, placeholder, ref_placeholder
+from desktop.services.pipeline.fx import FxRates
+from desktop.services.pipeline.recipes import build_documents
 from tests.unit.test_recipes_support import (
     fee,
     m,
@@ -158,8 +158,7 @@ def test_kwd_amounts_keep_three_decimals() -> None:
 
 
 def test_unknown_customer_is_a_placeholder_the_poster_fills() -> None:
-    from desktop.services.domain import Customer
-
+    from desktop.services.core.domain import Customer
     snap = qbo_snapshot()
     ret = make_return("ACME-US", "USD", [taxed_line(1, "1", "10.00", "USD", [])],
                       customer=Customer("x", "Somebody New", "new@example.com"))

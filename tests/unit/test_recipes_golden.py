@@ -28,14 +28,14 @@ from typing import Any
 
 import pytest
 
-from desktop.services.domain import Fee, FeeTreatment, OrgSettings, ReturnRecord, TaxAmount
+from desktop.services.core.domain import Fee, FeeTreatment, OrgSettings, ReturnRecord, TaxAmount
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.money import Money
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
-from desktop.services.money import Money
-from desktop.services.store.models.enums import FeeType, RefundMethod
-from desktop.services.sync.documents import LedgerDocument, dumps_exact, jsonable
-from desktop.services.sync.fx import FxRates
-from desktop.services.sync.recipes import build_documents, summary_documents
+from desktop.services.pipeline.documents import LedgerDocument, dumps_exact, jsonable
+from desktop.services.pipeline.fx import FxRates
+from desktop.services.pipeline.recipes import build_documents, summary_documents
 from tests.unit.test_recipes_support import (
     UPDATED,
     fee,

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from desktop.services.domain import Component, OrgSettings, ReturnRecord, TaxAmount
+from desktop.services.core.domain import Component, OrgSettings, ReturnRecord, TaxAmount
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.money import Money
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
-from desktop.services.money import Money
-from desktop.services.store.models.enums import FeeType, RefundMethod
-from desktop.services.sync.documents import LedgerDocument, body_of, dumps_exact
-from desktop.services.sync.recipes import (
+from desktop.services.pipeline.documents import LedgerDocument, body_of, dumps_exact
+from desktop.services.pipeline.recipes import (
     arith,
     base,
     build_documents,
@@ -26,9 +26,9 @@ from desktop.services.sync.recipes import (
     summary,
     summary_documents,
 )
-from desktop.services.sync.recipes.common import Ctx
-from desktop.services.sync.recipes.qbo import QboRecipes
-from desktop.services.sync.recipes.xero import XeroRecipes
+from desktop.services.pipeline.recipes.common import Ctx
+from desktop.services.pipeline.recipes.qbo import QboRecipes
+from desktop.services.pipeline.recipes.xero import XeroRecipes
 from tests.unit.test_recipes_support import (
     fee,
     make_return,

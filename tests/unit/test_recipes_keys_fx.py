@@ -9,10 +9,10 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.services.money import Money
-from desktop.services.sync import keys
-from desktop.services.sync.documents import dumps_exact, fill, placeholder, placeholders
-from desktop.services.sync.fx import LOOKS_INVERTED, RATE_IS_ONE, FxRates, rate_flags
+from desktop.services.core import keys
+from desktop.services.core.money import Money
+from desktop.services.pipeline.documents import dumps_exact, fill, placeholder, placeholders
+from desktop.services.pipeline.fx import LOOKS_INVERTED, RATE_IS_ONE, FxRates, rate_flags
 
 ROLES = list(keys.ROLE_LETTERS)
 

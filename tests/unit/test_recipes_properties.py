@@ -11,15 +11,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.services.domain import Fee, FeeTreatment, OrgSettings, PostingMode, ReturnRecord
+from desktop.services.core.domain import Fee, FeeTreatment, OrgSettings, PostingMode, ReturnRecord
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.money import Money, sum_money
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.money import Money, sum_money
-from desktop.services.store.models.enums import FeeType, RefundMethod
-from desktop.services.sync.documents import dumps_exact
-from desktop.services.sync.fx import FxRates
-from desktop.services.sync.recipes import build_documents, summary_documents
-from desktop.services.sync.recipes.common import refund_amount
+from desktop.services.pipeline.documents import dumps_exact
+from desktop.services.pipeline.fx import FxRates
+from desktop.services.pipeline.recipes import build_documents, summary_documents
+from desktop.services.pipeline.recipes.common import refund_amount
 from tests.unit.test_recipes_support import (
     fee,
     make_return,

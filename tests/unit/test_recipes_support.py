@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop.services.domain import Component, Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
-from desktop.services.ledgers.base import RefKind, RefRecord
+from desktop.services.core.domain import Component, Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.money import Money, Rounding
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.money import Money, Rounding
-from desktop.services.store.models.enums import FeeType, RefundMethod
+from desktop.services.platforms.base import RefKind, RefRecord
 
 UPDATED = datetime(2026, 11, 20, 18, 30, tzinfo=UTC)
 

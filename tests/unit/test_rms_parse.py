@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.services.errors import NeedsPersonError
-from desktop.services.money import Money
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.money import Money
 from desktop.services.rms.context import OrgContext
 from desktop.services.rms.parse import FILE_FIX, RMS_FIX, parse_return, parse_timestamp
-from desktop.services.store.models.enums import FeeType, RefundMethod
 
 ACME = OrgContext.from_rms({
     "code": "ACME-US", "name": "Acme", "country": "US", "home_currency": "USD", "currencies": ["USD", "CAD"],

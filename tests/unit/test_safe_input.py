@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from desktop.services.core.safe_input import MAX_DEPTH, InputRejected, load_json, load_yaml, read_capped
 from desktop.services.mapping.io import loads, read_file
-from desktop.services.safe_input import MAX_DEPTH, InputRejected, load_json, load_yaml, read_capped
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,9 +18,9 @@ import requests
 
 from desktop.services.alerts.rules import ALERT_RAISED, Alert
 from desktop.services.alerts.settings import SmtpSettings
-from desktop.services.errors import NeedsPersonError, TransientError
-from desktop.services.events import EventBus, redact_text
-from desktop.services.ledgers.http import check_transport, is_loopback_host
+from desktop.services.core.errors import NeedsPersonError, TransientError
+from desktop.services.core.events import EventBus, redact_text
+from desktop.services.platforms.http import check_transport, is_loopback_host
 
 __all__ = ["send_email", "send_tray", "send_webhook", "webhook_body"]
 

@@ -6,7 +6,7 @@ running low. A rule turns one event into at most one :class:`Alert`; the service
 gets it and throttles repeats by :attr:`Alert.dedupe_key`.
 
 Every text of an alert is built from an event (already redacted by the bus) and passed through
-:func:`desktop.services.events.redact_text` / :func:`redact` once more: an alert never carries a
+:func:`desktop.services.core.events.redact_text` / :func:`redact` once more: an alert never carries a
 token, password or secret, whichever way it is delivered.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from desktop.services.events import Event, EventKind, Severity, json_safe, redact, redact_text
+from desktop.services.core.events import Event, EventKind, Severity, json_safe, redact, redact_text
 
 __all__ = ["ALERT_DELIVERY_FAILED", "ALERT_RAISED", "RATE_BUDGET_LOW", "RULES", "Alert", "RuleName", "Thresholds",
            "evaluate"]

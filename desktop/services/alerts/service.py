@@ -24,9 +24,9 @@ from desktop.services.alerts import settings as cfg
 from desktop.services.alerts.rules import ALERT_DELIVERY_FAILED, Alert, evaluate
 from desktop.services.alerts.settings import AlertSettings, Recipient
 from desktop.services.auth.vault import KEYRING_SERVICE
-from desktop.services.clock import Clock
-from desktop.services.errors import AppError
-from desktop.services.events import Event, EventBus, Severity
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import AppError
+from desktop.services.core.events import Event, EventBus, Severity
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     Organization,

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from desktop.services.alerts.rules import RULES, RuleName, Thresholds
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.auth.vault import KEYRING_SERVICE
-from desktop.services.clock import Clock
-from desktop.services.events import Severity
+from desktop.services.core.clock import Clock
+from desktop.services.core.events import Severity
 from desktop.services.store.db import Database
 from desktop.services.store.models import Setting
 

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from desktop import APP_NAME
-from desktop.services.errors import NeedsPersonError, TransientError
+from desktop.services.core.errors import NeedsPersonError, TransientError
 
 _PAGE = """<!doctype html><meta charset="utf-8"><title>{title}</title>
 <body style="font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;color:#223">

@@ -33,11 +33,11 @@ from oauthlib.oauth2.rfc6749.parameters import parse_token_response
 
 from desktop.services.auth.platforms import Endpoints, Platform, auth_facts, platform_label
 from desktop.services.auth.vault import NeedsReconnect, TokenResult
-from desktop.services.clock import Clock
-from desktop.services.errors import FatalError, NeedsPersonError, TransientError
-from desktop.services.events import redact_text
-from desktop.services.exact_json import to_decimal
-from desktop.services.ledgers.http import NETWORK_ERRORS, check_transport
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import FatalError, NeedsPersonError, TransientError
+from desktop.services.core.events import redact_text
+from desktop.services.core.exact_json import to_decimal
+from desktop.services.platforms.http import NETWORK_ERRORS, check_transport
 
 
 class StateMismatch(NeedsPersonError):

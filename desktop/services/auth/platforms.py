@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from desktop.services.errors import ConfigurationError
-from desktop.services.ledgers.registry import platform_for
-from desktop.services.store.models.enums import LedgerEnvironment, Platform
+from desktop.services.core.enums import LedgerEnvironment, Platform
+from desktop.services.core.errors import ConfigurationError
+from desktop.services.platforms.registry import platform_for
 
 # One vocabulary with the database: these are the values stored on ledger connections.
 Environment = LedgerEnvironment

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from desktop.services.errors import PermissionDenied
-from desktop.services.store.models.enums import UserRole
+from desktop.services.core.enums import UserRole
+from desktop.services.core.errors import PermissionDenied
 
 Role = UserRole
 

@@ -25,14 +25,10 @@ from typing import Any, Protocol, TypeVar
 import keyring
 import keyring.errors
 
-from desktop.services.clock import Clock
-from desktop.services.errors import FatalError, NeedsPersonError
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import FatalError, NeedsReconnect
 
 KEYRING_SERVICE = "returns-ledger-sync"
-
-
-class NeedsReconnect(NeedsPersonError):
-    """The grant is gone (revoked, expired or rotated away): an admin must reconnect."""
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.auth.vault import TokenVault
-from desktop.services.clock import Clock
-from desktop.services.errors import ConfigurationError
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import ConfigurationError
 from desktop.services.store.db import Database
 from desktop.services.store.models import Setting
 

@@ -18,7 +18,6 @@ from desktop.services.store.models import REF_TABLES, LedgerConnection
 if TYPE_CHECKING:
     from desktop.services.connections.service import ConnectionService
     from desktop.services.store.db import Database
-
 #: The cache tables in the order the panel lists them, with the word people use.
 CACHED_KINDS: tuple[tuple[str, type[Any]], ...] = tuple(
     (word, REF_TABLES[kind]) for kind, word in (

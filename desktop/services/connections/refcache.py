@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desktop.services.exact_json import to_decimal_or_none
-from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
+from desktop.services.core.exact_json import to_decimal_or_none
+from desktop.services.platforms.base import CompanyInfo, RefKind, RefRecord
 from desktop.services.store.db import Database
 from desktop.services.store.models import REF_TABLES, LedgerConnection, RefCustomer
 

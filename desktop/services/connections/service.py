@@ -19,22 +19,22 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.oauth import Callback, ClientCredentials, OAuthClient
 from desktop.services.auth.platforms import Environment, Platform, endpoints, platform_label
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.auth.signin import Report, SignIn
 from desktop.services.auth.vault import NeedsReconnect, TokenResult, TokenVault
-from desktop.services.clock import Clock
 from desktop.services.connections.apps import OAuthApp, OAuthApps
 from desktop.services.connections.refcache import store_reference_data
-from desktop.services.errors import NeedsPersonError
-from desktop.services.events import EventBus, EventKind, Severity
-from desktop.services.ledgers.base import CompanyInfo, RefKind
-from desktop.services.ledgers.http import LedgerHttp, Throttle
-from desktop.services.ledgers.platform import LedgerPlatform
-from desktop.services.ledgers.registry import platform_for
-from desktop.services.ledgers.xero import list_tenants
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.events import EventBus, EventKind, Severity
+from desktop.services.platforms.base import CompanyInfo, RefKind
+from desktop.services.platforms.http import LedgerHttp, Throttle
+from desktop.services.platforms.interface import LedgerPlatform
+from desktop.services.platforms.registry import platform_for
+from desktop.services.platforms.xero.connector import list_tenants
 from desktop.services.store.db import Database
 from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
-from desktop.services.errors import NeedsPersonError
-from desktop.services.errors_queue import ErrorsQueue
-from desktop.services.events import EventKind, Severity
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.events import EventKind, Severity
 from desktop.services.manual.model import Prepared
 from desktop.services.manual.validate import Planning
+from desktop.services.pipeline import outbox
+from desktop.services.queries.errors import ErrorsQueue
 from desktop.services.store.models import (
     OutboxDocument,
     OutboxStatus,
@@ -18,7 +19,6 @@ from desktop.services.store.models import (
     Return,
     ReturnSyncStatus,
 )
-from desktop.services.sync import outbox
 
 __all__ = ["Actions"]
 

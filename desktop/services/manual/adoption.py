@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
-from desktop.services.errors import NeedsPersonError, TransientError
-from desktop.services.events import EventKind, Severity
+from desktop.services.core.errors import NeedsPersonError, TransientError
+from desktop.services.core.events import EventKind, Severity
 from desktop.services.manual.base import ServiceBase
 from desktop.services.manual.model import AUDIT_ADOPTED, AdoptResult
+from desktop.services.pipeline import outbox
 from desktop.services.store.models import (
     ManualEntry,
     ManualEntryPath,
@@ -23,7 +24,6 @@ from desktop.services.store.models import (
     OutboxStatus,
     Return,
 )
-from desktop.services.sync import outbox
 
 __all__ = ["Adoption"]
 

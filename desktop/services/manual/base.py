@@ -7,12 +7,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desktop.services.clock import Clock
-from desktop.services.events import EventBus, Severity
+from desktop.services.core.clock import Clock
+from desktop.services.core.events import EventBus, Severity
 from desktop.services.mapping.service import MappingService
+from desktop.services.pipeline.plan import Planner, connector_rates
 from desktop.services.store.db import Database
 from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization
-from desktop.services.sync.plan import Planner, connector_rates
 
 __all__ = ["ServiceBase"]
 
@@ -24,7 +24,7 @@ class ServiceBase:
         db, clock, bus, mapping: the app's database, clock, event bus (None: no events) and mapping.
         connections: ``ConnectionService`` (``connector(connection_id)``) — adoption, void and the
             ledger's own exchange rates; None plans with the entered rates only.
-        planner: the one planner (:mod:`desktop.services.sync.plan`); by default one over the
+        planner: the one planner (:mod:`desktop.services.pipeline.plan`); by default one over the
             same services, as the sync builds it, so a manual entry is planned as the sync would.
     """
 

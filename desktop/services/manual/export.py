@@ -2,9 +2,9 @@
 
 :meth:`ManualEntryService.export_csv` plans the organization's pending (not yet posted) documents
 exactly as the sync would post them and hands them to the platform's own renderer
-(:meth:`~desktop.services.ledgers.platform.PlatformProfile.manual_import_csv`: QuickBooks' journal
+(:meth:`~desktop.services.platforms.interface.PlatformProfile.manual_import_csv`: QuickBooks' journal
 import, Xero's credit-note import template — the formats are described in
-:mod:`desktop.services.ledgers.import_csv`), which writes through the app's one CSV writer, so
+:mod:`desktop.services.platforms.import_csv`), which writes through the app's one CSV writer, so
 text from the RMS cannot become a spreadsheet formula.
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from desktop.services.errors import NeedsPersonError
-from desktop.services.ledgers.import_csv import ImportDoc, ImportLine
-from desktop.services.ledgers.registry import platform_for
+from desktop.services.core.errors import NeedsPersonError
 from desktop.services.manual.model import ExportResult
 from desktop.services.manual.validate import Planning
+from desktop.services.pipeline.documents import LedgerDocument
+from desktop.services.platforms.import_csv import ImportDoc, ImportLine
+from desktop.services.platforms.registry import platform_for
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Return
-from desktop.services.sync.documents import LedgerDocument
 
 __all__ = ["Exporting"]
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from desktop.services.domain import Problem
-from desktop.services.money import Money
+from desktop.services.core.domain import Problem
+from desktop.services.core.money import Money
+from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.store.models import ManualEntryPath
-from desktop.services.sync.documents import LedgerDocument
 
 __all__ = ["AUDIT_ADOPTED", "AUDIT_RECORDED", "AUDIT_REFUSED", "AdoptResult", "ExportResult",
            "ManualForm", "Prepared", "SubmitResult"]

@@ -11,7 +11,7 @@ A person picks a return and says how its documents reach the ledger:
   posts nothing for it. Companion documents (a Xero refund payment, a fee journal) stay queued
   and follow automatically, the payment paying the adopted credit note.
 
-Validation is the sync's own plan and pre-flight (:func:`desktop.services.sync.plan.plan_return`) plus
+Validation is the sync's own plan and pre-flight (:func:`desktop.services.pipeline.plan.plan_return`) plus
 what only a hand-typed entry can get wrong (amount typed, document number, already posted / queued / entered).
 Every problem that stops a submission counts as a *manual entry error prevented* (audited, so the
 dashboard metric survives restarts and cannot be edited quietly).
@@ -21,7 +21,7 @@ The service is assembled from one part per concern: planning and validation
 adoption (:mod:`~desktop.services.manual.adoption`), the Returns page's actions
 (:mod:`~desktop.services.manual.actions`) and export (:mod:`~desktop.services.manual.export`);
 the ledger is reached only through the connection's
-:class:`~desktop.services.ledgers.platform.LedgerPlatform` (find by number, void) and what differs
+:class:`~desktop.services.platforms.interface.LedgerPlatform` (find by number, void) and what differs
 per platform is asked of its profile.
 """
 

@@ -1,6 +1,6 @@
 """Recording a manual entry: queue its documents, or park the one a person entered in the ledger.
 
-Every status change goes through the outbox's named transitions (:mod:`desktop.services.sync.outbox`):
+Every status change goes through the outbox's named transitions (:mod:`desktop.services.pipeline.outbox`):
 the documents are enqueued under the sync's own keys, and the one entered by hand is parked
 *awaiting adoption* so no poster sends it and no Retry releases it.
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
-from desktop.services.events import EventKind, Severity
-from desktop.services.ledgers.registry import platform_for
+from desktop.services.core.events import EventKind, Severity
 from desktop.services.manual.model import AUDIT_RECORDED, AUDIT_REFUSED, ManualForm, SubmitResult
 from desktop.services.manual.validate import Planning
+from desktop.services.pipeline import outbox
+from desktop.services.platforms.registry import platform_for
 from desktop.services.store.models import (
     ManualEntry,
     ManualEntryPath,
@@ -24,7 +25,6 @@ from desktop.services.store.models import (
     Return,
     ReturnSyncStatus,
 )
-from desktop.services.sync import outbox
 
 __all__ = ["Recording"]
 

@@ -1,6 +1,6 @@
 """Preparing and validating a manual entry: the sync's own plan, plus what only a person can get wrong.
 
-The documents come from the one planner (:func:`desktop.services.sync.plan.plan_return`), so a
+The documents come from the one planner (:func:`desktop.services.pipeline.plan.plan_return`), so a
 return entered by hand is planned exactly as the sync would plan it — the same mapping, reference
 data and exchange rates. On top of pre-flight come the checks of a hand-typed entry: the amount
 typed, the document number, and whether the return is already posted, queued or entered.
@@ -14,12 +14,15 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from desktop.services.domain import Problem, ReturnRecord
-from desktop.services.errors import NeedsPersonError
-from desktop.services.ledgers.registry import platform_for
+from desktop.services.core.domain import Problem, ReturnRecord
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.money import Money
 from desktop.services.manual.base import ServiceBase
 from desktop.services.manual.model import ManualForm, Prepared
-from desktop.services.money import Money
+from desktop.services.pipeline.documents import LedgerDocument
+from desktop.services.pipeline.plan import plan_return
+from desktop.services.pipeline.preflight import merge_problems
+from desktop.services.platforms.registry import platform_for
 from desktop.services.store.models import (
     ManualEntry,
     ManualEntryPath,
@@ -28,9 +31,6 @@ from desktop.services.store.models import (
     OutboxStatus,
     Return,
 )
-from desktop.services.sync.documents import LedgerDocument
-from desktop.services.sync.plan import plan_return
-from desktop.services.sync.preflight import merge_problems
 
 __all__ = ["Planning", "redate"]
 

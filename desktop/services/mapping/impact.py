@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from desktop.services.domain import OrgSettings
+from desktop.services.core.domain import OrgSettings
 from desktop.services.mapping.model import MappingTarget, MatchContext, Rule
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.service import MappingService

@@ -29,10 +29,10 @@ from typing import IO, Any
 
 import yaml
 
-from desktop.services.domain import Component, Problem
+from desktop.services.core.domain import Component, Problem
+from desktop.services.core.safe_input import MAPPING_FILE_LIMIT, InputRejected, load_json, load_yaml, read_capped
 from desktop.services.mapping.model import MATCH_FIELDS, Rule, TrackingRef
 from desktop.services.mapping.reference import ReferenceSnapshot
-from desktop.services.safe_input import MAPPING_FILE_LIMIT, InputRejected, load_json, load_yaml, read_capped
 
 __all__ = [
     "FORMAT",
@@ -68,7 +68,7 @@ def dumps(document: Mapping[str, Any], fmt: str = "yaml") -> str:
 def loads(text: str, fmt: str | None = None, *, name: str = "the mapping file") -> dict[str, Any]:
     """Parse a YAML or JSON document (JSON when ``fmt`` says so or the text starts with ``{``).
 
-    Through :mod:`desktop.services.safe_input`: nesting is capped and YAML anchors/aliases are
+    Through :mod:`desktop.services.core.safe_input`: nesting is capped and YAML anchors/aliases are
     refused (a "billion laughs" file is refused at once instead of growing to gigabytes).
     """
     stripped = text.lstrip()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 
 __all__ = [
     "COMPONENT_LABELS",

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desktop.services.ledgers.base import CompanyInfo, RefKind, RefRecord
-from desktop.services.ledgers.registry import PROFILES
+from desktop.services.platforms.base import CompanyInfo, RefKind, RefRecord
+from desktop.services.platforms.registry import PROFILES
 from desktop.services.store.models import (
     LedgerConnection,
     RefAccount,
@@ -68,7 +68,7 @@ class ReferenceSnapshot:
     Xero categories (``"category"``) and their options (``"option"``, ``parent_id`` = category),
     keyed by :func:`tracking_key` (``"class:3"``, ``"option:<uuid>"``) — QBO class and department
     ids overlap. Use :meth:`find_tracking` rather than indexing it.
-    ``platform`` is a platform key of :mod:`desktop.services.ledgers.registry` (validation's allowed
+    ``platform`` is a platform key of :mod:`desktop.services.platforms.registry` (validation's allowed
     account types depend on it); empty in a snapshot saved before snapshots named it.
     """
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 from desktop.services.mapping.model import MappingTarget, MatchContext, Rule
 
 __all__ = ["Resolver", "sort_key"]

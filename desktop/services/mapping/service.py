@@ -17,12 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
-from desktop.services.clock import Clock
-from desktop.services.domain import Component, OrgSettings, Problem
-from desktop.services.errors import ConfigurationError, NeedsPersonError
-from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.clock import Clock
+from desktop.services.core.domain import Component, OrgSettings, Problem
+from desktop.services.core.errors import ConfigurationError, NeedsPersonError
+from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.mapping.diff import RuleDiff, diff_rules
 from desktop.services.mapping.io import rules_from_document
 from desktop.services.mapping.model import MatchContext, Rule, TrackingRef
@@ -297,7 +297,7 @@ class MappingService:
 
         Validation is the caller's business (the editor and the importer validate against a
         reference snapshot first); this stores what it is given. Raises
-        :class:`~desktop.services.errors.PermissionDenied` unless ``actor`` may manage mappings.
+        :class:`~desktop.services.core.errors.PermissionDenied` unless ``actor`` may manage mappings.
         """
         actor.require(Action.MANAGE_MAPPINGS)
         rules = [r.with_id(None) for r in rules]

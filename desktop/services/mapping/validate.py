@@ -1,6 +1,6 @@
 """Validation of a mapping set against one connection's reference data (DESIGN.md §6).
 
-Each problem is a :class:`~desktop.services.domain.Problem` with a stable ``code``, a ``field``
+Each problem is a :class:`~desktop.services.core.domain.Problem` with a stable ``code``, a ``field``
 pointing at the rule (``rules[3].account``) and a message that names the rule, the ledger's
 record and what to do, e.g. "Restocking fee → account 455 'Returns Allowance (old)' is archived
 in Xero; choose an active Revenue or Sales account". Pure: no database, no network.
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from desktop.services.domain import FEE_COMPONENTS, Component, OrgSettings, PostingMode, Problem, ReturnRecord
-from desktop.services.ledgers.base import RefRecord
-from desktop.services.ledgers.platform import PlatformProfile
-from desktop.services.ledgers.registry import LEGACY_PLATFORM, PROFILES, platform_for
+from desktop.services.core.domain import FEE_COMPONENTS, Component, OrgSettings, PostingMode, Problem, ReturnRecord
+from desktop.services.core.enums import RefundMethod
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, Rule, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
-from desktop.services.store.models.enums import RefundMethod
+from desktop.services.platforms.base import RefRecord
+from desktop.services.platforms.interface import PlatformProfile
+from desktop.services.platforms.registry import LEGACY_PLATFORM, PROFILES, platform_for
 
 __all__ = ["ALLOWED_ACCOUNT_TYPES", "contexts_for_return", "contexts_for_returns", "validate"]
 

@@ -22,14 +22,19 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
-from desktop.services.clock import Clock
-from desktop.services.domain import Problem
-from desktop.services.errors import NeedsPersonError
-from desktop.services.events import EventBus, EventKind, Severity
+from desktop.services.core import keys
+from desktop.services.core.clock import Clock
+from desktop.services.core.domain import Problem
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.events import EventBus, EventKind, Severity
+from desktop.services.core.money import Money
 from desktop.services.mapping.service import MappingService
-from desktop.services.money import Money
+from desktop.services.pipeline import outbox
+from desktop.services.pipeline.documents import LedgerDocument, line
+from desktop.services.pipeline.plan import Planner, plan_documents
+from desktop.services.pipeline.recipes import platform_for as recipes_for
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     ConnectionStatus,
@@ -39,10 +44,6 @@ from desktop.services.store.models import (
     Return,
     Variance,
 )
-from desktop.services.sync import keys, outbox
-from desktop.services.sync.documents import LedgerDocument, line
-from desktop.services.sync.plan import Planner, plan_documents
-from desktop.services.sync.recipes import platform_for as recipes_for
 
 __all__ = ["AdjustPlan", "AdjustService"]
 

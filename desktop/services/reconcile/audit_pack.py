@@ -18,9 +18,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from desktop.services.errors import NeedsPersonError
-from desktop.services.exact_json import dumps
-from desktop.services.money import Money
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.exact_json import dumps
+from desktop.services.core.money import Money
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     EventLog,

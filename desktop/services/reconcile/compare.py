@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from desktop.services.money import is_known_currency, minor_units
+from desktop.services.core.money import is_known_currency, minor_units
 from desktop.services.reconcile.model import (
     POSTED,
     Expected,

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from desktop.services.clock import Clock
-from desktop.services.errors import NeedsPersonError
-from desktop.services.ledgers.registry import DEFAULT_PLATFORM, platform_for
-from desktop.services.money import Money
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.money import Money
+from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.services.reconcile.compare import CompareResult, compare
 from desktop.services.reconcile.model import Expected, LedgerDoc, Period, RmsReturn, VarianceClass, VarianceFinding
 from desktop.services.store.db import Database

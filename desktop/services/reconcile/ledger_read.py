@@ -1,6 +1,6 @@
 """Reading a ledger's documents for a period back, and single documents by id.
 
-Through the connection's :class:`~desktop.services.ledgers.platform.LedgerPlatform`:
+Through the connection's :class:`~desktop.services.platforms.interface.LedgerPlatform`:
 :meth:`~LedgerPlatform.documents_dated` (every document of the kinds we post dated in the period,
 paged to exhaustion; voided documents stay in the answer, deleted ones may vanish, so a posted
 document the period read lacks is read by id) and :meth:`~LedgerPlatform.document` (a platform's
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from desktop.services.errors import NeedsPersonError
-from desktop.services.ledgers.platform import LedgerPlatform, PlatformProfile
-from desktop.services.ledgers.shapes import RemoteDoc
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.platforms.interface import LedgerPlatform, PlatformProfile
+from desktop.services.platforms.shapes import RemoteDoc
 from desktop.services.reconcile.model import LedgerDoc, Period
 
 __all__ = ["LedgerReader", "ledger_doc"]

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from desktop.services.clock import as_utc
+from desktop.services.core.clock import as_utc
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     EventLog,

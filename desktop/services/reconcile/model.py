@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from desktop.services.errors import ConfigurationError
+from desktop.services.core.errors import ConfigurationError
 
 __all__ = ["POSTED", "Expected", "LedgerDoc", "Period", "RmsReturn", "VarianceClass", "VarianceFinding"]
 

@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from desktop.services import audit
+from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
-from desktop.services.clock import Clock
-from desktop.services.errors import AppError, NeedsPersonError
-from desktop.services.events import EventBus, EventKind, Severity
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import AppError, NeedsPersonError
+from desktop.services.core.events import EventBus, EventKind, Severity
 from desktop.services.reconcile.engine import LedgerSource, ReconcileEngine, ReconcileReport
 from desktop.services.reconcile.model import Period, VarianceFinding
 from desktop.services.store.db import Database
@@ -82,7 +82,6 @@ class ReconcileService:
     def __init__(self, db: Database, bus: EventBus, clock: Clock, connections: Any, *,
                  rms_api_for: Callable[[str], Any] | None = None, grace: timedelta = timedelta(hours=1)) -> None:
         from desktop.services.reconcile.ledger_read import LedgerReader
-
         self._db = db
         self._bus = bus
         self._clock = clock

@@ -1,6 +1,6 @@
 """The RMS API client (``docs/rms-api.yaml``): organizations, the change feed, one return, write-back.
 
-Built from the same parts as the ledger connectors (:mod:`desktop.services.ledgers.http`):
+Built from the same parts as the ledger connectors (:mod:`desktop.services.platforms.http`):
 loopback-only plain HTTP, a throttle, transient-only retries. JSON is parsed with
 ``parse_float=Decimal`` (and ``NaN``/``Infinity`` refused), so a number the RMS sends never
 passes through binary floating point — the parser then refuses amounts that are numbers at all.
@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import requests
 
-from desktop.services.errors import FatalError, NeedsPersonError, TransientError
-from desktop.services.events import redact_text
-from desktop.services.ledgers.http import LedgerHttp, RetryPolicy, Throttle, check_transport, parse_retry_after
+from desktop.services.core.errors import FatalError, NeedsPersonError, TransientError
+from desktop.services.core.events import redact_text
+from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle, check_transport, parse_retry_after
 from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
 
 __all__ = ["Page", "RmsClient", "WriteBack"]

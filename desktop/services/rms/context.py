@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from desktop.services.errors import NeedsPersonError
-from desktop.services.money import is_known_currency
-from desktop.services.store.models.enums import FeeType
+from desktop.services.core.enums import FeeType
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.money import is_known_currency
 
 __all__ = [
     "KNOWN_DISPOSITIONS",

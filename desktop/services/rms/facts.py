@@ -1,6 +1,6 @@
 """The RMS as people see it, beside the ledger platforms' profiles.
 
-The RMS is not a ledger platform (it has no :class:`~desktop.services.ledgers.platform.PlatformProfile`
+The RMS is not a ledger platform (it has no :class:`~desktop.services.platforms.interface.PlatformProfile`
 and nothing branches on it), but the Connections page, the event log and the demo's banner name it
 and draw its monogram where they do the ledgers'. Its names are kept here, once, under the same
 attribute names the profiles use, so a view treats the two alike.

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from desktop.services.domain import Problem
-from desktop.services.errors import NeedsPersonError
+from desktop.services.core.domain import Problem
+from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.safe_input import RMS_FILE_LIMIT, load_json, read_capped
 from desktop.services.rms.context import OrgContext
 from desktop.services.rms.ingest import Incoming, IngestResult, IngestService
 from desktop.services.rms.parse import FILE_FIX
-from desktop.services.safe_input import RMS_FILE_LIMIT, load_json, read_capped
 
 __all__ = ["import_file", "read_csv", "read_json", "read_records"]
 

@@ -31,10 +31,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desktop.services.clock import Clock
-from desktop.services.domain import Problem, ReturnRecord
-from desktop.services.errors import NeedsPersonError, TransientError
-from desktop.services.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.clock import Clock
+from desktop.services.core.domain import Problem, ReturnRecord
+from desktop.services.core.errors import NeedsPersonError, TransientError
+from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.rms.client import RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
 from desktop.services.rms.parse import RMS_FIX, parse_return, problem_json

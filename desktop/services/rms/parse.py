@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop.services.domain import Customer, Fee, Problem, ReturnLine, ReturnRecord, TaxAmount
-from desktop.services.money import MAX_MINOR_UNITS, InvalidAmount, Money, is_known_currency, minor_units
+from desktop.services.core.domain import Customer, Fee, Problem, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.money import MAX_MINOR_UNITS, InvalidAmount, Money, is_known_currency, minor_units
 from desktop.services.rms.context import OrgContext
-from desktop.services.store.models.enums import FeeType, RefundMethod
 
 __all__ = ["FILE_FIX", "RMS_FIX", "parse_return", "parse_timestamp", "problem_json"]
 

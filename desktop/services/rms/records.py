@@ -4,7 +4,7 @@
 SQLite and PostgreSQL. Two conventions are worth knowing:
 
 - Tax rates: the contract (and the ``return_tax_lines.rate`` column) hold a *fraction*
-  (``0.0725``); :class:`~desktop.services.domain.TaxAmount` holds *percent* (``7.25``). The
+  (``0.0725``); :class:`~desktop.services.core.domain.TaxAmount` holds *percent* (``7.25``). The
   conversion is a decimal shift (``scaleb``), exact in both directions.
 - Fee tax: ``return_tax_lines`` has no link to ``return_fees``, so a fee's tax line is stored
   with ``return_line_id`` NULL and ``tax_name`` = ``"fee:<n>"`` (the fee's 0-based position).
@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from desktop.services.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
-from desktop.services.money import MAX_MINOR_UNITS, Money, is_known_currency
+from desktop.services.core.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.money import MAX_MINOR_UNITS, Money, is_known_currency
 from desktop.services.rms.parse import parse_timestamp
 from desktop.services.store.coltypes import json_dumps_exact
 from desktop.services.store.models import (

@@ -25,8 +25,8 @@ from sqlalchemy import JSON, DateTime, Dialect, Numeric, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from desktop.services import exact_json
-from desktop.services.clock import NaiveDatetimeError
+from desktop.services.core import exact_json
+from desktop.services.core.clock import NaiveDatetimeError
 
 __all__ = ["ExactDecimal", "ExactJSON", "UTCDateTime", "json_dumps_exact", "json_loads_exact"]
 
@@ -114,7 +114,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return Decimal
 
 
-#: The one exact-decimal JSON encoder and parser (:mod:`desktop.services.exact_json`), as the
+#: The one exact-decimal JSON encoder and parser (:mod:`desktop.services.core.exact_json`), as the
 #: engine's ``json_serializer``/``json_deserializer``.
 json_dumps_exact = exact_json.dumps
 json_loads_exact = exact_json.loads

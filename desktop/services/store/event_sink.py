@@ -1,4 +1,4 @@
-"""Persist every published :class:`~desktop.services.events.Event` into ``event_log``.
+"""Persist every published :class:`~desktop.services.core.events.Event` into ``event_log``.
 
 Publishing happens on whatever thread did the work (sync workers, the scheduler, HTTP callbacks),
 and the bus delivers synchronously, so the sink's callback must be cheap: it only puts the event
@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from desktop.services.events import Event, EventBus, Severity, redact
+from desktop.services.core.events import Event, EventBus, Severity, redact
 from desktop.services.store.db import Database
 from desktop.services.store.models import EventLog
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, overload
 
-from desktop.services.money import Money
+from desktop.services.core.money import Money
 
 __all__ = ["MoneyField", "OptionalMoneyField"]
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from desktop.services.ledgers.registry import DEFAULT_PLATFORM
-from desktop.services.money import Money
+from desktop.services.core.money import Money
 from desktop.services.store.models import (
     ConnectionStatus,
     LedgerConnection,
@@ -36,7 +35,7 @@ def make_org(
     session: Session,
     *,
     code: str = "ACME",
-    platform: Platform = DEFAULT_PLATFORM,
+    platform: Platform = Platform.QBO,  # a default, as data
     home_currency: str = "USD",
     timezone: str = "America/New_York",
     created_at: datetime = T0,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from desktop.services.audit_trail import SORT_KEYS, AuditEntry
+from desktop.services.admin.audit_trail import SORT_KEYS, AuditEntry
 from desktop.views.models.list_table import ListTableModel
 
 if TYPE_CHECKING:

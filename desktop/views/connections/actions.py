@@ -22,9 +22,9 @@ from desktop.services.auth.platforms import Environment, Platform, platform_labe
 from desktop.services.auth.roles import Action
 from desktop.services.connections.apps import OAuthApp
 from desktop.services.connections.details import details_for
-from desktop.services.csv_safe import SafeWriter
-from desktop.services.errors import AppError, ConfigurationError
-from desktop.services.ledgers.registry import DEFAULT_PLATFORM, platform_for
+from desktop.services.core.csv_safe import SafeWriter
+from desktop.services.core.errors import AppError, ConfigurationError
+from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.details import DetailsPanel
 from desktop.views.connections.dialog import ConnectDialog, ConnectRequest
@@ -36,7 +36,6 @@ from desktop.views.ops import Progress, ProgressUpdate, run_in_background
 if TYPE_CHECKING:
     from desktop.services.auth.signin import SignIn
     from desktop.services.connections.service import ConnectionSummary
-
 log = logging.getLogger(__name__)
 
 

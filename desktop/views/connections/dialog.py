@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.connections.apps import OAuthApp
-from desktop.services.ledgers.registry import PROFILES
+from desktop.services.platforms.registry import PROFILES
 from desktop.views.ops import run_in_background
 
 #: Looks up the registered app for a ledger and environment (None when there is none); runs on a worker.

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from desktop.services.auth.platforms import Environment
-from desktop.services.ledgers.registry import DEFAULT_PLATFORM
+from desktop.services.platforms.registry import DEFAULT_PLATFORM
 from desktop.views.connections.dialog import ConnectRequest
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Charts take their colours from the widget palette (which the theme manager sets), and restyle on
 a palette change, so light and dark both read well without hard-coded colours. Every widget here
-only draws what it is handed: the data comes from :class:`desktop.services.dashboard.DashboardService`
+only draws what it is handed: the data comes from :class:`desktop.services.queries.dashboard.DashboardService`
 on a worker thread.
 """
 
@@ -27,7 +27,7 @@ from PySide6.QtCore import QEvent, QMargins, QModelIndex, QPersistentModelIndex,
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from desktop.services.dashboard import QUEUE_STATES
+from desktop.services.queries.dashboard import QUEUE_STATES
 from desktop.services.reconcile.metrics import MonthMetrics
 from desktop.views.models.list_table import ListTableModel
 

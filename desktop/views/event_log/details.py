@@ -30,9 +30,8 @@ from desktop.views.event_log.model import (
 )
 
 if TYPE_CHECKING:
-    from desktop.services.errors_queue import DocumentContext, Resolution
-    from desktop.services.events import Event
-
+    from desktop.services.core.events import Event
+    from desktop.services.queries.errors import DocumentContext, Resolution
 class ResolveDialog(QDialog):
     """Asks for the note a resolution must carry (non-modal: opened with ``open()``)."""
 

@@ -4,7 +4,7 @@ Events stream in through an :class:`EventBridge` (batched, on the GUI thread). T
 text, severity floor, organization and resolved-or-not; the details panel on the right shows the
 selected event in full — our message, the platform's code and words, the redacted request and last
 response of the document it is about (loaded in the background from
-:class:`~desktop.services.errors_queue.ErrorsQueue`) — with the actions:
+:class:`~desktop.services.queries.errors.ErrorsQueue`) — with the actions:
 
 - **Retry** (Ctrl+R) puts a failed or quarantined document back in the outbox;
 - **Resolve…** (Ctrl+D) marks the selected events handled, with a note;
@@ -53,9 +53,8 @@ from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
     from desktop.services.auth.roles import Actor
-    from desktop.services.errors_queue import DocumentContext, ErrorsQueue, Resolution
-    from desktop.services.events import Event
-
+    from desktop.services.core.events import Event
+    from desktop.services.queries.errors import DocumentContext, ErrorsQueue, Resolution
 _FLOORS = [("All severities", "debug"), ("Info and above", "info"),
            ("Warnings and above", "warning"), ("Errors only", "error")]
 ALL_ORGS = "All organizations"
@@ -317,8 +316,7 @@ class ErrorLogDock(QDockWidget):
         self._show_current()
 
     def _on_failed(self, exc: BaseException) -> None:
-        from desktop.services.errors import AppError
-
+        from desktop.services.core.errors import AppError
         self.busy = None
         text = exc.user_message() if isinstance(exc, AppError) else f"Failed: {exc}"
         colour = SEVERITY_COLOURS["error"]

@@ -19,8 +19,7 @@ from PySide6.QtCore import (
 from desktop.views.event_log.model import SEVERITY_ORDER, EventLogModel, Index, severity_rank
 
 if TYPE_CHECKING:
-    from desktop.services.events import Event
-
+    from desktop.services.core.events import Event
 __all__ = ["EventFilterProxy"]
 
 _RANKS = {name: rank for rank, name in enumerate(SEVERITY_ORDER)}

@@ -5,7 +5,7 @@ only when the view asks for them, so 100k rows cost a list of references, not 50
 filter proxy reads events directly (not through ``data()``), which keeps re-filtering fast.
 
 Whether a person has resolved an event is not part of the event (events never change); the model
-keeps an overlay of :class:`~desktop.services.errors_queue.Resolution` by ``event_id``, filled from
+keeps an overlay of :class:`~desktop.services.queries.errors.Resolution` by ``event_id``, filled from
 the database with the history and updated when someone resolves from the pane.
 """
 
@@ -29,9 +29,8 @@ from desktop.views.models.list_table import ListTableModel
 from desktop.views.sources import source_name
 
 if TYPE_CHECKING:
-    from desktop.services.errors_queue import Resolution
-    from desktop.services.events import Event
-
+    from desktop.services.core.events import Event
+    from desktop.services.queries.errors import Resolution
 Index = QModelIndex | QPersistentModelIndex
 
 SEVERITY_ORDER = ("debug", "info", "warning", "error", "critical")

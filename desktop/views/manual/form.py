@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.domain import ManualEntryPath
+from desktop.services.core.domain import ManualEntryPath
 from desktop.services.manual import ManualForm, Prepared
 from desktop.views.pages.base import Card, label
 from desktop.views.returns.detail import amount, fill_table, make_table

@@ -14,12 +14,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from desktop.services.errors import AppError
+from desktop.services.core.errors import AppError
 from desktop.services.mapping.diff import RuleDiff
 from desktop.services.mapping.impact import MappingImpact
 from desktop.services.mapping.io import dumps, export_document, loads, rules_from_document
 from desktop.services.mapping.service import MappingService, MappingSetView
-from desktop.services.org_directory import OrganizationDirectory
+from desktop.services.queries.organizations import OrganizationDirectory
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.mapping.dialogs import PreviewDialog, SaveDialog
 from desktop.views.mapping.editor import MappingEditor

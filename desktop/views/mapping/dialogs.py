@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.domain import Problem
+from desktop.services.core.domain import Problem
 from desktop.services.mapping.diff import RuleDiff
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot

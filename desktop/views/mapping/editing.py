@@ -17,12 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from desktop.services.domain import FEE_COMPONENTS, Component, FeeType
-from desktop.services.ledgers.base import RefRecord
+from desktop.services.core.domain import FEE_COMPONENTS, Component, FeeType
 from desktop.services.mapping.model import COMPONENT_LABELS, MATCH_FIELDS, MatchContext, Rule, TrackingRef
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.validate import validate
+from desktop.services.platforms.base import RefRecord
 
 __all__ = [
     "CHANNELS",

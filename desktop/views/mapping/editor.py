@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.auth.roles import Action, Actor
-from desktop.services.domain import Problem
+from desktop.services.core.domain import Problem
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.validate import validate
 from desktop.views.mapping.code_model import STATE_COLOURS, CodeTreeModel

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from desktop.services.domain import Component
+from desktop.services.core.domain import Component
 from desktop.services.mapping.impact import MappingImpact, ReturnRevision
 from desktop.services.mapping.model import MappingTarget, MatchContext, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot

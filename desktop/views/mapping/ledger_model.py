@@ -14,10 +14,10 @@ from typing import Any
 from PySide6.QtCore import QMimeData, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 
-from desktop.services.ledgers.base import RefRecord
-from desktop.services.ledgers.platform import PlatformProfile
-from desktop.services.ledgers.registry import LEGACY_PLATFORM, platform_for
 from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.platforms.base import RefRecord
+from desktop.services.platforms.interface import PlatformProfile
+from desktop.services.platforms.registry import LEGACY_PLATFORM, platform_for
 from desktop.views.mapping import mime
 from desktop.views.mapping.editing import CodeRef, TargetRef
 

@@ -18,7 +18,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFil
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication
 
-from desktop.services.domain import Component, Problem
+from desktop.services.core.domain import Component, Problem
 from desktop.services.mapping.model import COMPONENT_LABELS, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.views.mapping.code_model import STATE_COLOURS, state_icon

@@ -1,6 +1,6 @@
 """Audit log: the append-only, hash-chained record of who changed what — filter, verify, export.
 
-The grid is a lazy model over :class:`~desktop.services.audit_trail.AuditTrail`: it asks for
+The grid is a lazy model over :class:`~desktop.services.admin.audit_trail.AuditTrail`: it asks for
 windows of 500 entries as the view scrolls (``canFetchMore``/``fetchMore``, loaded in the
 background), sorts in the database when a header is clicked, and reloads when a filter changes.
 "Verify chain" recomputes every hash off the GUI thread and says, in words, whether history is intact
@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.audit_trail import CATEGORIES, AuditEntry, AuditFilter
-from desktop.services.csv_safe import SafeWriter
+from desktop.services.admin.audit_trail import CATEGORIES, AuditEntry, AuditFilter
+from desktop.services.core.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import Progress, run_in_background
@@ -38,9 +38,8 @@ from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
-    from desktop.services.audit import ChainReport
-    from desktop.services.audit_trail import AuditTrail
-
+    from desktop.services.admin.audit import ChainReport
+    from desktop.services.admin.audit_trail import AuditTrail
 OK_COLOUR, BAD_COLOUR = "#2f9e62", "#e5484d"
 
 
@@ -312,8 +311,7 @@ class AuditLogPage(Page):
             self.status.setText("")
 
     def _on_failed(self, exc: BaseException) -> None:
-        from desktop.services.errors import AppError
-
+        from desktop.services.core.errors import AppError
         self.set_busy(None)
         self.model.loading = False
         self.verify_action.setEnabled(self.trail is not None)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.connections.service import ConnectionSummary
-from desktop.services.ledgers.registry import PROFILES
+from desktop.services.platforms.registry import PROFILES
 from desktop.services.rms.facts import RMS
 from desktop.views.connections.actions import ConnectionActions
 from desktop.views.connections.details import DetailsPanel

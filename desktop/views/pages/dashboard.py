@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.dashboard import DashboardData, DashboardService
+from desktop.services.queries.dashboard import DashboardData, DashboardService
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.model import STATES
 from desktop.views.csv_export import choose_and_export, export_csv

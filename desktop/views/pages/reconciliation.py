@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from desktop.services.domain import VarianceStatus
+from desktop.services.core.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label
@@ -38,10 +38,8 @@ from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel,
 from desktop.views.reconcile.report import currency_totals, report_html, write_csv, write_pdf
 
 if TYPE_CHECKING:
-    from desktop.services.org_directory import OrganizationDirectory
+    from desktop.services.queries.organizations import OrganizationDirectory
     from desktop.services.reconcile.service import ReconcileService
-
-
 class ReconciliationPage(Page):
     """Variance review: RMS ⟷ local record ⟷ ledger, per organization, day and currency."""
 
@@ -247,7 +245,6 @@ class ReconciliationPage(Page):
         if not self.org:
             return
         from desktop.services.reconcile.model import Period
-
         period = Period(self._date(self.from_edit), self._date(self.to_edit))
         org, service = self.org, self.service
         self.run_button.setEnabled(False)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from desktop.services.returns_query import ATTENTION, ReturnDetail, ReturnFilter
+from desktop.services.queries.returns import ATTENTION, ReturnDetail, ReturnFilter
 from desktop.views.bridge import EventBridge
 from desktop.views.confirm import ask
 from desktop.views.ops import run_in_background
@@ -247,7 +247,6 @@ class ReturnsPage(Page):
 
     def _update_buttons(self) -> None:
         from desktop.services.auth.roles import Action
-
         actor = self.services.actor if self.services else None
         self.detail_panel.update_buttons(bool(actor and actor.can(Action.RESOLVE_ERRORS)),
                                          bool(actor and actor.can(Action.POST_DOCUMENTS)))

@@ -1,7 +1,7 @@
 """Settings: this workstation, users and roles, and the registered ledger (OAuth) apps.
 
 - **This workstation**: appearance, whether closing the window keeps the sync running in the tray.
-- **Users and roles** (:class:`~desktop.services.users.UserService`): add a user, change a role,
+- **Users and roles** (:class:`~desktop.services.admin.users.UserService`): add a user, change a role,
   deactivate or reactivate. Only admins may; for anyone else the buttons are disabled and say why —
   and the service refuses anyway.
 - **Ledger apps** (:class:`~desktop.services.connections.apps.OAuthApps`): the client id and
@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
+from desktop.services.admin.users import UserInfo
 from desktop.services.auth.platforms import Environment, Platform, environment_label, platform_label
 from desktop.services.auth.roles import Action, Role
-from desktop.services.errors import AppError, ConfigurationError
-from desktop.services.users import UserInfo
+from desktop.services.core.errors import AppError, ConfigurationError
 from desktop.views.confirm import ask
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.ops import run_in_background
@@ -45,9 +45,8 @@ from desktop.views.settings.workstation import WorkstationCard
 from desktop.views.theme import DISABLED_BUTTONS
 
 if TYPE_CHECKING:
+    from desktop.services.admin.users import UserService
     from desktop.services.connections.apps import OAuthApps
-    from desktop.services.users import UserService
-
 ERROR_COLOUR = "#e5484d"
 
 

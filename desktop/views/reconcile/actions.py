@@ -20,7 +20,6 @@ from desktop.views.returns.services import services_for
 
 if TYPE_CHECKING:
     from desktop.services.reconcile.service import ReconcileService
-
 __all__ = ["ReviewView", "VarianceActions"]
 
 

@@ -16,7 +16,6 @@ from desktop.views.ops import run_in_background
 if TYPE_CHECKING:
     from desktop.services.mapping.service import MappingService
     from desktop.services.reconcile.adjust import AdjustService
-
 __all__ = ["AdjustDialog"]
 
 

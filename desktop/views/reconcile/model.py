@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from desktop.services.money import Money
+from desktop.services.core.money import Money
 from desktop.views.models.batched import BatchedTableModel
 
 __all__ = ["CHUNK", "CLASS_LABELS", "ROW_ROLE", "Column", "VarianceModel", "difference_text", "format_row",

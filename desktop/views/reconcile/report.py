@@ -15,8 +15,8 @@ from typing import Any
 from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
-from desktop.services.csv_safe import SafeWriter
-from desktop.services.exact_json import to_decimal
+from desktop.services.core.csv_safe import SafeWriter
+from desktop.services.core.exact_json import to_decimal
 from desktop.views.reconcile.model import HEADERS, format_row
 
 __all__ = ["currency_totals", "report_html", "write_csv", "write_pdf"]

@@ -1,6 +1,6 @@
 """One return in full: the RMS record, its ledger documents, their debit/credit preview and history.
 
-Filled from a :class:`~desktop.services.returns_query.ReturnDetail` (and the documents pre-flight
+Filled from a :class:`~desktop.services.queries.returns.ReturnDetail` (and the documents pre-flight
 would post now, for the preview) that the page loads in the background; this widget only shows.
 Its buttons are the page's actions; which are enabled follows the selected document's state.
 """
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.returns_query import DocumentView, ReturnDetail
-from desktop.services.sync.documents import LedgerDocument
+from desktop.services.pipeline.documents import LedgerDocument
+from desktop.services.queries.returns import DocumentView, ReturnDetail
 from desktop.views.pages.base import Card, house_style, label
 from desktop.views.returns.model import STATUSES, money_text, status_label
 

@@ -4,7 +4,7 @@
 the first time the view paints a row in it — through :func:`~desktop.views.ops.run_in_background`,
 never on the GUI thread — and cached (at most :data:`MAX_PAGES`, least recently used dropped).
 Until its page arrives a row shows an ellipsis. Sorting and filtering are SQL (``ORDER BY`` /
-``WHERE`` in :class:`~desktop.services.returns_query.ReturnsQuery`), so 100,000 returns cost
+``WHERE`` in :class:`~desktop.services.queries.returns.ReturnsQuery`), so 100,000 returns cost
 what 200 cost. Every reload bumps a generation number; answers for an older generation are
 dropped, so a slow query can never paint stale rows into a newer filter.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtCore import Signal as _Signal
 
-from desktop.services.returns_query import ReturnFilter, ReturnRow, ReturnsQuery
+from desktop.services.queries.returns import ReturnFilter, ReturnRow, ReturnsQuery
 from desktop.views.models.pill import PillDelegate as SharedPill
 from desktop.views.ops import run_in_background
 

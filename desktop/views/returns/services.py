@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.manual import ManualEntryService
-from desktop.services.returns_query import ReturnsQuery
+from desktop.services.queries.returns import ReturnsQuery
 from desktop.views.context import ShellContext
 
 

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.services.admin.users import ROLE_DESCRIPTIONS, UserInfo
 from desktop.services.auth.platforms import Environment, Platform, environment_label, platform_label
 from desktop.services.auth.roles import Role
-from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
 
 if TYPE_CHECKING:
     pass

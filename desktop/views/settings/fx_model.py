@@ -17,7 +17,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from desktop.services.org_directory import OrganizationDirectory
+from desktop.services.queries.organizations import OrganizationDirectory
 from desktop.views.sources import source_name
 
 __all__ = ["OrgChoice", "RateRow", "RatesModel", "load_organizations", "rate_rows"]

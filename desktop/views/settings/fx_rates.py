@@ -5,10 +5,10 @@ returns in another currency can only be posted with a rate someone enters (and a
 falls back to these on a day QuickBooks has none). Pre-flight holds such a return with a message
 pointing here until there is one. Each rate is home-currency units per one foreign unit, valid from
 its date until the next entry for that currency — exactly what
-:class:`~desktop.services.fx_settings.FxRateSettings` stores and ``returns-ledger fx`` edits.
+:class:`~desktop.services.admin.fx_rates.FxRateSettings` stores and ``returns-ledger fx`` edits.
 
 Everything that reads or writes the database runs through ``run_in_background``; the GUI thread
-only parses the typed rate (pure, via :func:`~desktop.services.fx_settings.parse_rate`, so the
+only parses the typed rate (pure, via :func:`~desktop.services.admin.fx_rates.parse_rate`, so the
 person sees the service's own words) and applies results. Rates stay ``Decimal``/decimal strings.
 """
 
@@ -35,11 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.services.admin.fx_rates import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
 from desktop.services.auth.roles import Action
-from desktop.services.errors import AppError
-from desktop.services.fx_settings import FxRateSettings, RateJumpNeedsConfirmation, parse_rate
-from desktop.services.ledgers.registry import platform_for
-from desktop.services.org_directory import OrganizationDirectory
+from desktop.services.core.errors import AppError
+from desktop.services.platforms.registry import platform_for
+from desktop.services.queries.organizations import OrganizationDirectory
 from desktop.views.confirm import ask
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from desktop.services.admin.users import ROLE_DESCRIPTIONS, UserInfo
 from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.auth.roles import Role
-from desktop.services.users import ROLE_DESCRIPTIONS, UserInfo
 from desktop.views.models.list_table import ListTableModel
 
 if TYPE_CHECKING:

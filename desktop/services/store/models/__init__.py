@@ -1,7 +1,6 @@
 """The app's tables. Import models from here; the split into modules is for readability only."""
 
-from desktop.services.store.models.base import NAMING_CONVENTION, Base
-from desktop.services.store.models.enums import (
+from desktop.services.core.enums import (
     ConnectionStatus,
     FeeType,
     LedgerEnvironment,
@@ -16,6 +15,7 @@ from desktop.services.store.models.enums import (
     UserRole,
     VarianceStatus,
 )
+from desktop.services.store.models.base import NAMING_CONVENTION, Base
 from desktop.services.store.models.logs import AuditLog, EventLog
 from desktop.services.store.models.mapping import MappingRule, MappingSet
 from desktop.services.store.models.org import LedgerConnection, Organization, Setting, User

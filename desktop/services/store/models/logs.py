@@ -1,8 +1,8 @@
 """The event log (what happened, for the live error pane and alerts) and the audit log.
 
-``event_log`` mirrors :class:`desktop.services.events.Event` plus a numeric ``level`` so
+``event_log`` mirrors :class:`desktop.services.core.events.Event` plus a numeric ``level`` so
 "WARNING and worse" is an indexed range query. ``audit_log`` is append-only and hash-chained:
-each row stores the previous row's hash and its own; ``desktop.services.audit`` computes and
+each row stores the previous row's hash and its own; ``desktop.services.admin.audit`` computes and
 verifies them. The initial migration also installs triggers on both databases that refuse
 UPDATE and DELETE on ``audit_log``, so an honest bug cannot rewrite history (tampering with the
 file itself is what the hash chain detects).
@@ -40,7 +40,7 @@ class EventLog(Base):
     platform_code: Mapped[str | None] = mapped_column(String(CODE))
     platform_message: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]]
-    #: Set when a person marks the problem handled (``desktop.services.errors_queue``); the event
+    #: Set when a person marks the problem handled (``desktop.services.queries.errors``); the event
     #: itself never changes, so these three are the only columns ever updated.
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(100))

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from desktop.services.store.models.base import CODE, CURRENCY, NAME, Base, str_enum
-from desktop.services.store.models.enums import (
+from desktop.services.core.enums import (
     ConnectionStatus,
     LedgerEnvironment,
     Platform,
     UserRole,
 )
+from desktop.services.store.models.base import CODE, CURRENCY, NAME, Base, str_enum
 
 
 class Organization(Base):

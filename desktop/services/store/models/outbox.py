@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from desktop.services.core.enums import OutboxStatus, Platform, SyncRunStatus
 from desktop.services.store.models.base import CODE, CURRENCY, KEY, Base, BigIntPK, str_enum
-from desktop.services.store.models.enums import OutboxStatus, Platform, SyncRunStatus
 from desktop.services.store.money_columns import OptionalMoneyField
 
 

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from desktop.services.store.models.base import CODE, CURRENCY, KEY, Base, BigIntPK, str_enum
-from desktop.services.store.models.enums import (
+from desktop.services.core.enums import (
     ManualEntryPath,
     ManualEntryStatus,
     ReconciliationStatus,
     VarianceStatus,
 )
+from desktop.services.store.models.base import CODE, CURRENCY, KEY, Base, BigIntPK, str_enum
 from desktop.services.store.money_columns import OptionalMoneyField
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from desktop.services.core.enums import FeeType, RefundMethod, ReturnSyncStatus
 from desktop.services.store.models.base import CODE, CURRENCY, NAME, Base, BigIntPK, str_enum
-from desktop.services.store.models.enums import FeeType, RefundMethod, ReturnSyncStatus
 from desktop.services.store.money_columns import MoneyField, OptionalMoneyField
 
 

@@ -1,0 +1,199 @@
+"""Who may use the app and in which role: the ``users`` table, managed by admins, every change audited.
+
+Permissions are enforced here (``Actor.require``), not by the Settings page's disabled buttons: a
+viewer calling :meth:`UserService.change_role` directly gets :class:`PermissionDenied` too. Two
+rules keep an installation manageable:
+
+- the first person to open the app on an empty ``users`` table becomes its admin (someone has to
+  be able to add the others), and anyone else who turns up is enrolled as a *viewer* — visible in
+  Settings so an admin can promote them, but unable to change anything until then;
+- no change may leave the installation without an active admin (demoting or deactivating the last
+  one is refused with a message saying what to do instead).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from desktop.services.admin import audit
+from desktop.services.auth.roles import Action, Actor, Role
+from desktop.services.core.clock import Clock
+from desktop.services.core.errors import ConfigurationError, NeedsPersonError
+from desktop.services.core.events import EventBus, Severity
+from desktop.services.store.db import Database
+from desktop.services.store.models import User
+
+__all__ = ["ROLE_DESCRIPTIONS", "UserInfo", "UserService"]
+
+_USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@\-]{0,99}")
+
+#: What each role may do, in words for the Settings page (mirrors ``auth.roles.PERMISSIONS``).
+ROLE_DESCRIPTIONS: dict[Role, str] = {
+    Role.ADMIN: "Everything: connections, mappings, users and settings, plus all an operator does",
+    Role.OPERATOR: "Runs and repairs the sync: post, retry, resolve errors, manual entries, variances",
+    Role.VIEWER: "Reads everything, changes nothing (auditors)",
+}
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as views see it: a detached, immutable snapshot."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: User) -> UserInfo:
+        return cls(row.id, row.username, row.display_name, Role(row.role), row.is_active, row.created_at,
+                   row.updated_at)
+
+    @property
+    def actor(self) -> Actor:
+        """The actor this user acts as; a deactivated user can only look."""
+        return Actor(self.username, self.role if self.is_active else Role.VIEWER)
+
+
+class UserService:
+    """List, add, change the role of, deactivate and reactivate users (admins only)."""
+
+    def __init__(self, db: Database, clock: Clock, bus: EventBus | None = None) -> None:
+        self._db = db
+        self._clock = clock
+        self._bus = bus
+
+    # -- reading ---------------------------------------------------------------------------------
+    def list_users(self) -> list[UserInfo]:
+        """Everyone, active first, then by name (anyone may read the list: it hides nothing secret)."""
+        with self._db.session() as s:
+            rows = s.scalars(sa.select(User).order_by(User.is_active.desc(), User.username)).all()
+            return [UserInfo.of(r) for r in rows]
+
+    def get(self, username: str) -> UserInfo | None:
+        with self._db.session() as s:
+            row = s.scalar(sa.select(User).where(User.username == username))
+            return UserInfo.of(row) if row is not None else None
+
+    def current_actor(self, username: str, display_name: str | None = None) -> Actor:
+        """The actor for the person at the desk, enrolling them on first sight.
+
+        The very first user becomes admin; later newcomers become viewers. Both enrolments are
+        audited as done by ``system``.
+        """
+        _check_username(username)
+        with self._db.write_session() as s:
+            row = s.scalar(sa.select(User).where(User.username == username))
+            if row is None:
+                first = s.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+                role = Role.ADMIN if first else Role.VIEWER
+                row = self._insert(s, username, display_name or username, role)
+                audit.append(s, self._clock, actor="system", action="user.enrolled", target=username,
+                             details={"role": role.value, "first_user": first})
+                info = UserInfo.of(row)
+            else:
+                info = UserInfo.of(row)
+        return info.actor
+
+    # -- changing (admins only) --------------------------------------------------------------------
+    def add(self, actor: Actor, username: str, display_name: str, role: Role) -> UserInfo:
+        actor.require(Action.MANAGE_USERS)
+        _check_username(username)
+        role = Role(role)
+        with self._db.write_session() as s:
+            if s.scalar(sa.select(User.id).where(User.username == username)) is not None:
+                raise ConfigurationError(f"There is already a user called {username}",
+                                         action="change that user's role instead")
+            row = self._insert(s, username, display_name.strip() or username, role)
+            audit.append(s, self._clock, actor=actor.username, action="user.added", target=username,
+                         details={"role": role.value, "display_name": row.display_name})
+            info = UserInfo.of(row)
+        self._emit("user.added", f"{actor.username} added {username} as {role.value}", actor)
+        return info
+
+    def change_role(self, actor: Actor, username: str, role: Role) -> UserInfo:
+        actor.require(Action.MANAGE_USERS)
+        role = Role(role)
+        with self._db.write_session() as s:
+            row = self._load(s, username)
+            before = Role(row.role)
+            if before is role:
+                return UserInfo.of(row)
+            if before is Role.ADMIN and row.is_active:
+                self._keep_an_admin(s, row, f"make {username} {role.value}")
+            row.role = role
+            row.updated_at = self._clock.now()
+            audit.append(s, self._clock, actor=actor.username, action="user.role_changed", target=username,
+                         details={"from": before.value, "to": role.value})
+            info = UserInfo.of(row)
+        self._emit("user.role_changed", f"{actor.username} changed {username} from {before.value} to {role.value}",
+                   actor)
+        return info
+
+    def deactivate(self, actor: Actor, username: str) -> UserInfo:
+        """Take away a user's access (the row stays: audit entries keep naming them)."""
+        return self._set_active(actor, username, False)
+
+    def reactivate(self, actor: Actor, username: str) -> UserInfo:
+        return self._set_active(actor, username, True)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _set_active(self, actor: Actor, username: str, active: bool) -> UserInfo:
+        actor.require(Action.MANAGE_USERS)
+        with self._db.write_session() as s:
+            row = self._load(s, username)
+            if row.is_active == active:
+                return UserInfo.of(row)
+            if not active and Role(row.role) is Role.ADMIN:
+                self._keep_an_admin(s, row, f"deactivate {username}")
+            row.is_active = active
+            row.updated_at = self._clock.now()
+            action = "user.reactivated" if active else "user.deactivated"
+            audit.append(s, self._clock, actor=actor.username, action=action, target=username,
+                         details={"role": Role(row.role).value})
+            info = UserInfo.of(row)
+        verb = "reactivated" if active else "deactivated"
+        self._emit(f"user.{verb}", f"{actor.username} {verb} {username}", actor)
+        return info
+
+    def _keep_an_admin(self, s: Session, row: User, what: str) -> None:
+        """Refuse a change that would leave no active admin (locks the admin rows on PostgreSQL)."""
+        stmt = sa.select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != row.id)
+        if s.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        if not s.execute(stmt).first():
+            raise NeedsPersonError(f"Cannot {what}: {row.username} is the only active admin",
+                                   action="make another user an admin first")
+
+    def _insert(self, s: Session, username: str, display_name: str, role: Role) -> User:
+        now = self._clock.now()
+        row = User(username=username, display_name=display_name, role=role, is_active=True, created_at=now,
+                   updated_at=now)
+        s.add(row)
+        s.flush()
+        return row
+
+    @staticmethod
+    def _load(s: Session, username: str) -> User:
+        row = s.scalar(sa.select(User).where(User.username == username))
+        if row is None:
+            raise ConfigurationError(f"There is no user called {username}", action="add the user first")
+        return row
+
+    def _emit(self, kind: str, message: str, actor: Actor) -> None:
+        if self._bus is not None:
+            self._bus.emit(kind, Severity.INFO, message, details={"by": actor.username})
+
+
+def _check_username(username: str) -> None:
+    if not _USERNAME_RE.fullmatch(username or ""):
+        raise ConfigurationError(f"{username!r} is not a usable user name",
+                                 action="use letters, digits and . _ @ - (at most 100 characters)")

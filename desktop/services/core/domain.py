@@ -1,0 +1,187 @@
+"""The domain: a return as the RMS states it, in exact money, plus per-organization settings.
+
+These are plain frozen dataclasses — what recipes, pre-flight, reconciliation and the views
+share. The database rows (``store.models``) and the RMS JSON (``docs/rms-api.yaml``) are
+converted to and from them at the edges (``rms/parse.py``, ``rms/records.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.money import Money, sum_money
+
+
+class Component(StrEnum):
+    """What a mapping rule maps: each part of a return that lands on its own account."""
+
+    MERCHANDISE = "merchandise"                      # Dr sales returns (contra revenue)
+    TAX = "tax"                                      # Dr tax payable, per jurisdiction
+    RESTOCKING_FEE = "restocking_fee"                # Cr fee income (withheld from the refund)
+    RETURN_SHIPPING_CHARGED = "return_shipping_charged"  # Cr shipping income (withheld)
+    OUTBOUND_SHIPPING_REFUNDED = "outbound_shipping_refunded"  # Dr shipping income / contra
+    LABEL_COST = "label_cost"                        # Dr shipping expense, Cr clearing/payable
+    REFUND = "refund"                                # Cr bank / clearing / A/R: where the money goes
+    CLEARING = "clearing"                            # refunds clearing account (summary mode, label cost)
+
+
+FEE_COMPONENTS: dict[FeeType, Component] = {
+    FeeType.RESTOCKING_FEE: Component.RESTOCKING_FEE,
+    FeeType.RETURN_SHIPPING_CHARGED: Component.RETURN_SHIPPING_CHARGED,
+    FeeType.OUTBOUND_SHIPPING_REFUNDED: Component.OUTBOUND_SHIPPING_REFUNDED,
+    FeeType.LABEL_COST: Component.LABEL_COST,
+}
+
+#: How each fee moves the refund paid to the customer: -1 withheld, +1 added, 0 no effect.
+FEE_REFUND_SIGN: dict[FeeType, int] = {
+    FeeType.RESTOCKING_FEE: -1,
+    FeeType.RETURN_SHIPPING_CHARGED: -1,
+    FeeType.OUTBOUND_SHIPPING_REFUNDED: 1,
+    FeeType.LABEL_COST: 0,
+}
+
+
+@dataclass(frozen=True)
+class TaxAmount:
+    jurisdiction: str   # the RMS's code, e.g. "US-CA-LA"
+    rate: Decimal       # percent, e.g. Decimal("9.5")
+    amount: Money
+
+
+@dataclass(frozen=True)
+class Customer:
+    rms_id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    line_id: str
+    sku: str
+    description: str
+    quantity: Decimal
+    unit_price: Money
+    reason_code: str
+    disposition: str
+    taxes: tuple[TaxAmount, ...] = ()
+
+    @property
+    def net(self) -> Money:
+        """Quantity × unit price, rounded to the currency (half-even) — the line's amount."""
+        return (self.unit_price * self.quantity).quantize()
+
+    @property
+    def tax(self) -> Money:
+        return sum_money((t.amount for t in self.taxes), self.unit_price.currency)
+
+
+@dataclass(frozen=True)
+class Fee:
+    type: FeeType
+    amount: Money      # always positive; FEE_REFUND_SIGN says which way it moves the refund
+    taxes: tuple[TaxAmount, ...] = ()
+
+    @property
+    def tax(self) -> Money:
+        return sum_money((t.amount for t in self.taxes), self.amount.currency)
+
+
+@dataclass(frozen=True)
+class ReturnRecord:
+    """One revision of one return, validated: every amount exact and in ``currency``."""
+
+    rms_id: str
+    rma_number: str
+    revision: int
+    org_code: str
+    customer: Customer
+    channel: str
+    warehouse: str
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    refund_method: RefundMethod
+    status: str
+    lines: tuple[ReturnLine, ...]
+    fees: tuple[Fee, ...] = ()
+    refund_total: Money | None = None  # as the RMS states it
+
+    def computed_refund(self) -> Money:
+        """What the customer gets back: lines and their tax, ± fees (and their tax) by type."""
+        total = Money.zero(self.currency)
+        for line in self.lines:
+            total = total + line.net + line.tax
+        for fee in self.fees:
+            total = total + (fee.amount + fee.tax) * FEE_REFUND_SIGN[fee.type]
+        return total
+
+    @property
+    def jurisdictions(self) -> frozenset[str]:
+        codes = {t.jurisdiction for line in self.lines for t in line.taxes}
+        return frozenset(codes | {t.jurisdiction for fee in self.fees for t in fee.taxes})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One specific, actionable reason a record or document cannot go on.
+
+    ``code`` is stable (for filters and metrics), ``message`` is for the person who must act
+    and says what to do, ``field`` points at the offending part (e.g. ``lines[2].quantity``).
+    """
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+class PostingMode(StrEnum):
+    PER_RETURN = "per_return"
+    DAILY_SUMMARY = "daily_summary"
+
+
+class FeeTreatment(StrEnum):
+    NEGATIVE_LINE = "negative_line"    # a negative line on the credit memo / note
+    SEPARATE_JOURNAL = "separate_journal"  # a JournalEntry / ManualJournal beside it
+
+
+class ClosedPeriodPolicy(StrEnum):
+    QUARANTINE = "quarantine"           # a person decides
+    FIRST_OPEN_DAY = "first_open_day"   # date the document on the first open day instead
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    """Per-organization posting choices, stored in ``organizations.settings``."""
+
+    posting_mode: PostingMode = PostingMode.PER_RETURN
+    fee_treatment: FeeTreatment = FeeTreatment.SEPARATE_JOURNAL
+    closed_period: ClosedPeriodPolicy = ClosedPeriodPolicy.QUARANTINE
+    token_reminder_days: int = 14
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object] | None) -> OrgSettings:
+        data = dict(data or {})
+        known = {
+            "posting_mode": PostingMode(str(data.pop("posting_mode", PostingMode.PER_RETURN))),
+            "fee_treatment": FeeTreatment(str(data.pop("fee_treatment", FeeTreatment.SEPARATE_JOURNAL))),
+            "closed_period": ClosedPeriodPolicy(str(data.pop("closed_period", ClosedPeriodPolicy.QUARANTINE))),
+            "token_reminder_days": int(str(data.pop("token_reminder_days", 14))),
+        }
+        return cls(**known, extra=data)  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, object]:
+        return {"posting_mode": self.posting_mode.value, "fee_treatment": self.fee_treatment.value,
+                "closed_period": self.closed_period.value, "token_reminder_days": self.token_reminder_days,
+                **self.extra}
+
+
+# Value types the views need, re-exported so they never import ``desktop.services.store``
+# (an import-linter contract in pyproject.toml keeps it so).
+from desktop.services.core.enums import ManualEntryPath as ManualEntryPath  # noqa: E402
+from desktop.services.core.enums import VarianceStatus as VarianceStatus  # noqa: E402

@@ -1,0 +1,196 @@
+"""The platform-neutral economic journal of one return, built once (DESIGN.md §5).
+
+Every money decision is made here, for every platform alike: which pieces a sales form carries,
+the tax booked per jurisdiction (asked of the platform as a *fact*: QBO computes its own, Xero
+takes the RMS's pinned figure), the tax rounding line and its tolerance, the balancing
+settlement (bank or Accounts Receivable), the refund payout, and the fee and label journals
+with their tax. A renderer (``qbo.py``, ``xero.py``) then only translates the result into
+payloads.
+
+Rules written once here:
+
+- **Fees withheld** go on a separate journal (organization setting) unless that journal would
+  have to post to Accounts Receivable on a platform that forbids it, or the organization chose
+  negative lines; then they are negative sales lines.
+- **Tax rounding**: the RMS rounds tax per line; when the ledger's own figure differs by no more
+  than one minor unit per tax entry, one untaxed rounding line makes the document total equal the
+  RMS refund to the cent; a bigger difference is a ``tax_mismatch`` problem, never a line.
+- **Zero tax**: a line taxed at zero keeps its (zero-rated) tax code on the sales form — that
+  is how the ledger reports a zero-rated supply — but a tax *journal line* of zero is never
+  written, on any platform (sales-form preview journals, fee and label journals, summaries): it
+  moves no money, neither QBO's nor Xero's reference says a zero journal line is accepted (both
+  emulators take one; ``API_FACTS.md`` and the schemas are silent), so leaving it out is the form
+  that works either way (DESIGN.md §5). A zero tax on a journaled fee therefore needs no tax
+  account or code either.
+- **Balancing**: the settlement line is the sales form's total (net + RMS tax); every journal
+  balances by construction.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from desktop.services.core.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component
+from desktop.services.core.enums import RefundMethod
+from desktop.services.core.money import Money
+from desktop.services.mapping.model import COMPONENT_LABELS
+from desktop.services.pipeline.documents import JournalLine, line
+from desktop.services.pipeline.recipes.arith import ZERO, dsum, tolerance
+from desktop.services.pipeline.recipes.common import Ctx, resolve_customer
+from desktop.services.pipeline.recipes.shapes import (
+    Payout,
+    Piece,
+    ReturnJournal,
+    SalesForm,
+    SalesLine,
+    SideJournal,
+)
+
+
+def build_return_journal(ctx: Ctx) -> ReturnJournal:
+    """The economic journal of ``ctx.ret``; problems go to ``ctx.problems``."""
+    ret, facts = ctx.ret, ctx.platform
+    day, note = ctx.posting_date()
+    fx = ctx.fx(ret.currency, day)
+    customer = resolve_customer(ret.customer, ctx.snap, ret.currency)
+    refund = ret.refund_method is RefundMethod.ORIGINAL_PAYMENT
+    as_lines = ctx.fees_as_lines() or (not refund and not facts.journals_may_post_receivable)
+    pieces, left = ctx.pieces(fees_as_lines=as_lines)
+    form = _sales_form(ctx, pieces, refund)
+    payout = _payout(ctx, form) if refund and facts.refund_by_payment else None
+    journals: list[SideJournal] = []
+    withheld = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] < 0]
+    labels = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] == 0]
+    if withheld and (fees := _fee_journal(ctx, withheld, refund)) is not None:
+        journals.append(fees)
+    if labels and (label := _label_journal(ctx, labels)) is not None:
+        journals.append(label)
+    return ReturnJournal(ctx, day, note, fx, customer, form, payout, tuple(journals))
+
+
+def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool) -> SalesForm:
+    ret, facts = ctx.ret, ctx.platform
+    cur = ret.currency
+    lines: list[SalesLine] = []
+    journal: list[JournalLine] = []
+    codes: dict[str, str] = {}
+    for p in pieces:
+        taxed = bool(p.taxes)
+        code = (p.tax_target.tax_code if p.tax_target else None) if taxed else facts.untaxed_code(ctx, p)
+        if taxed and p.juris_key and code:
+            codes[p.juris_key] = code
+        facts.check_piece(ctx, p)
+        lines.append(SalesLine(p, code))
+        aid, aname = ctx.acct(p.target)
+        journal.append(line(aid, aname, p.net, p.description, debit=True, component=p.component))
+    tax = facts.predict_tax(ctx, lines)
+    rms_tax = dsum(p.tax.amount for p in pieces)
+    diff = rms_tax - dsum(tax.by_jurisdiction.values())
+    fallback_tax = next((p.tax_target for p in pieces if p.tax_target), None)
+    for j, amount in tax.by_jurisdiction.items():
+        if amount:  # the zero-tax rule (module docstring)
+            aid, aname = ctx.tax_account(j, fallback_tax)
+            journal.append(line(aid, aname, Money(amount, cur), f"tax {j}", debit=True, component=Component.TAX))
+    rounding, rounding_target, rounding_code = ZERO, None, None
+    if diff and tax.ok:
+        entries = sum(len(p.taxes) for p in pieces) + len(tax.by_jurisdiction)
+        if abs(diff) > tolerance(cur, entries):
+            ctx.problem("tax_mismatch",
+                        f"The RMS refunds {rms_tax} {cur} of tax but {ctx.ledger} will compute "
+                        f"{rms_tax - diff} {cur} from the mapped tax codes: an admin must check that the tax "
+                        f"codes mapped for {', '.join(sorted(codes)) or 'these jurisdictions'} carry the "
+                        "RMS's rates.",
+                        "lines")
+        else:
+            rounding = diff
+            rounding_target = fallback_tax if fallback_tax and fallback_tax.item_id else (
+                pieces[0].target if pieces else None)
+            rounding_code = facts.untaxed_code(ctx, None)
+            aid, aname = ctx.acct(rounding_target)
+            journal.append(line(aid, aname, Money(diff, cur), "tax rounding", debit=True))
+    total = Money(dsum(p.net.amount for p in pieces) + rms_tax, cur)
+    if total.amount < 0:
+        ctx.problem("negative_total",
+                    f"Fees withheld exceed what return {ret.rma_number} refunds ({total}); "
+                    f"{facts.negative_total_refusal(refund)}: switch this organization's fee treatment to a "
+                    "separate journal on the Settings page, or correct the fees in the RMS.", "fees")
+    on_form = refund and not facts.refund_by_payment
+    if on_form:
+        aid, aname = ctx.acct(ctx.refund_target())
+    else:
+        aid, aname, _ = ctx.receivable()
+    journal.append(line(aid, aname, total, "refund" if on_form else "customer credit", debit=False,
+                        component=Component.REFUND if on_form else None))
+    return SalesForm(refund, on_form, tuple(lines), tax, codes, rounding, rounding_target, rounding_code, total,
+                     aid if on_form else "", tuple(journal))
+
+
+def _payout(ctx: Ctx, form: SalesForm) -> Payout | None:
+    """The credit paid back to the customer's bank: Dr Accounts Receivable, Cr refund account."""
+    if form.total.amount <= 0:
+        return None
+    target = ctx.refund_target()
+    rid, rname, _ = ctx.receivable()
+    bid, bname = ctx.acct(target)
+    return Payout(form.total, target, (line(rid, rname, form.total, "customer credit refunded", debit=True),
+                                       line(bid, bname, form.total, "refund paid", debit=False,
+                                            component=Component.REFUND)))
+
+
+def _fee_taxes(ctx: Ctx, index: int, what: str, *, debit: bool) -> list[JournalLine]:
+    """The tax lines of fee ``index`` (zero taxes left out), each on its jurisdiction's account."""
+    fee = ctx.ret.fees[index]
+    out: list[JournalLine] = []
+    for tax in fee.taxes:
+        if not tax.amount.is_zero():  # the zero-tax rule (module docstring)
+            tid, tname = ctx.tax_account(tax.jurisdiction, ctx.tax_target(fee.taxes, f"fees[{index}].taxes"))
+            out.append(line(tid, tname, tax.amount, f"tax {tax.jurisdiction} on {what}", debit=debit,
+                            component=Component.TAX))
+    return out
+
+
+def _gross(ctx: Ctx, indexes: list[int]) -> Decimal:
+    fees = ctx.ret.fees
+    return dsum(fees[i].amount.amount + dsum(t.amount.amount for t in fees[i].taxes) for i in indexes)
+
+
+def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool) -> SideJournal | None:
+    """Fees withheld: Dr the refund account (or the customer's A/R), Cr fee income and its tax."""
+    ret = ctx.ret
+    credits: list[JournalLine] = []
+    for i in indexes:
+        comp = FEE_COMPONENTS[ret.fees[i].type]
+        label = COMPONENT_LABELS[comp]
+        aid, aname = ctx.acct(ctx.fee_target(i))
+        credits.append(line(aid, aname, ret.fees[i].amount, f"{label} withheld", debit=False, component=comp))
+        credits.extend(_fee_taxes(ctx, i, label.lower(), debit=False))
+    gross_d = _gross(ctx, indexes)
+    if not gross_d:
+        return None
+    gross = Money(gross_d, ret.currency)
+    if refund:
+        did, dname = ctx.acct(ctx.refund_target())
+    else:
+        did, dname, _ = ctx.receivable()
+    first = line(did, dname, gross, "fees withheld from the refund", debit=True,
+                 component=Component.REFUND if refund else None)
+    return SideJournal("fee_journal", "fees withheld", (first, *credits),
+                       frozenset() if refund else frozenset({0}), -gross)
+
+
+def _label_journal(ctx: Ctx, indexes: list[int]) -> SideJournal | None:
+    """Label cost borne by the merchant: Dr shipping expense and its tax, Cr clearing."""
+    ret = ctx.ret
+    debits: list[JournalLine] = []
+    for i in indexes:
+        aid, aname = ctx.acct(ctx.fee_target(i))
+        debits.append(line(aid, aname, ret.fees[i].amount, "return label cost", debit=True,
+                           component=Component.LABEL_COST))
+        debits.extend(_fee_taxes(ctx, i, "label", debit=True))
+    gross_d = _gross(ctx, indexes)
+    if not gross_d:
+        return None
+    cid, cname = ctx.acct(ctx.clearing_target())
+    clearing = line(cid, cname, Money(gross_d, ret.currency), "label cost payable", debit=False,
+                    component=Component.CLEARING)
+    return SideJournal("label_journal", "return label cost", (*debits, clearing), frozenset(), None)

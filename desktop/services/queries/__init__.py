@@ -1,0 +1,1 @@
+"""Read models for the screens and the CLI: dashboard, returns grid, error log, organizations."""

@@ -1,0 +1,177 @@
+"""What the Dashboard shows for one organization, gathered without Qt (DESIGN.md §1, §11).
+
+The page only draws; this module reads the database, the connections' throttles and the
+scheduler's jobs in one background call, so a slow database never freezes the window. The sync
+controls (Sync now, Pause, Resume) live here too so the permission check is in the service, not
+the view: the scheduler itself trusts its caller.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from desktop.services.auth.roles import Action, Actor
+from desktop.services.core.clock import Clock, as_utc
+from desktop.services.pipeline.outbox import counts
+from desktop.services.reconcile.metrics import MonthMetrics, monthly_metrics
+from desktop.services.store.db import Database
+from desktop.services.store.models import LedgerConnection, Organization, SyncRun
+
+__all__ = ["QUEUE_STATES", "ConnectionHealth", "DashboardData", "DashboardService", "LastSync"]
+
+#: Queue states the dashboard lists, in order ("in flight" counts as pending: it is on its way).
+QUEUE_STATES = ("pending", "posted", "failed", "quarantined", "uncertain")
+#: How many months of trend the charts draw.
+TREND_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    """One ledger connection of the organization and how much API allowance it has left."""
+
+    connection_id: int
+    platform: str
+    company_name: str
+    state: str               # connected | token_expiring | needs_reconnect | disconnected | error
+    state_text: str
+    minute_remaining: int | None
+    day_remaining: int | None
+
+
+@dataclass(frozen=True)
+class LastSync:
+    kind: str
+    status: str
+    trigger: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """Everything the page draws for one organization (``org`` None: nothing to show)."""
+
+    org: str | None
+    org_name: str
+    connections: list[ConnectionHealth] = field(default_factory=list)
+    last_sync: LastSync | None = None
+    next_sync: datetime | None = None
+    paused: bool = False
+    queue: dict[str, int] = field(default_factory=dict)
+    months: list[MonthMetrics] = field(default_factory=list)
+    this_month: str = ""
+
+    @property
+    def current(self) -> MonthMetrics | None:
+        """The month the clock is in, if it had any activity."""
+        return next((m for m in self.months if m.month == self.this_month), None)
+
+    @property
+    def latest_accuracy(self) -> MonthMetrics | None:
+        """The newest month with documents due (accuracy of an empty month is undefined)."""
+        return next((m for m in reversed(self.months) if m.accuracy_pct is not None), None)
+
+    @property
+    def latest_reconcile(self) -> MonthMetrics | None:
+        return next((m for m in reversed(self.months) if m.avg_reconcile_s is not None), None)
+
+    @property
+    def errors_prevented_this_month(self) -> int:
+        current = self.current
+        return current.errors_prevented if current is not None else 0
+
+
+class DashboardService:
+    """Reads for the Dashboard and its sync controls.
+
+    Args:
+        db: the store.
+        connections: the connection service (health and rate budgets); None hides both.
+        scheduler: the sync scheduler (next run, pause, sync now); None disables the controls.
+        clock: what "this month" means.
+    """
+
+    def __init__(self, db: Database, connections: Any, scheduler: Any, clock: Clock) -> None:
+        self._db = db
+        self._connections = connections
+        self._scheduler = scheduler
+        self._clock = clock
+
+    def organizations(self) -> list[tuple[str, str]]:
+        """``(code, name)`` of every organization with a ledger connection, by code."""
+        with self._db.session() as s:
+            rows = s.execute(sa.select(Organization.code, Organization.name).join(
+                LedgerConnection, LedgerConnection.organization_id == Organization.id).distinct()
+                .order_by(Organization.code)).all()
+        return [(code, name) for code, name in rows]
+
+    def snapshot(self, org: str) -> DashboardData:
+        """The dashboard of ``org`` now; an unknown organization gives an empty snapshot."""
+        now = self._clock.now()
+        with self._db.session() as s:
+            row = s.execute(sa.select(Organization.id, Organization.name).where(Organization.code == org)).first()
+            if row is None:
+                return DashboardData(None, "")
+            org_id, name = row
+            queue_raw = counts(s, org_id=org_id)
+            run = s.execute(sa.select(SyncRun).where(SyncRun.organization_id == org_id,
+                                                     SyncRun.finished_at.is_not(None))
+                            .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1)).scalar()
+            last = None if run is None else LastSync(
+                run.kind, getattr(run.status, "value", str(run.status)), run.trigger, as_utc(run.started_at),
+                as_utc(run.finished_at) if run.finished_at else None)
+        queue = {k: queue_raw.get(k, 0) for k in QUEUE_STATES}
+        queue["pending"] += queue_raw.get("in_flight", 0)
+        first = now.year * 12 + now.month - 1 - (TREND_MONTHS - 1)
+        since = date(first // 12, first % 12 + 1, 1)
+        months = [m for m in monthly_metrics(self._db, org, since=since)
+                  if m.month <= f"{now.year:04d}-{now.month:02d}"]
+        return DashboardData(org, name, self._health(org), last, self._next_run(org), self._paused(org),
+                             queue, months, f"{now.year:04d}-{now.month:02d}")
+
+    def _health(self, org: str) -> list[ConnectionHealth]:
+        if self._connections is None:
+            return []
+        out = []
+        for c in self._connections.summaries():
+            if c.org_code != org:
+                continue
+            minute, day = self._connections.rate_budgets(c.id)
+            out.append(ConnectionHealth(c.id, c.platform.value, c.company_name, c.state, c.state_text, minute, day))
+        return out
+
+    def _next_run(self, org: str) -> datetime | None:
+        if self._scheduler is None:
+            return None
+        times = [j.next_run_time for j in self._scheduler.jobs(org) if getattr(j, "next_run_time", None)]
+        return as_utc(min(times)) if times else None
+
+    def _paused(self, org: str) -> bool:
+        return bool(self._scheduler is not None and self._scheduler.is_paused(org))
+
+    # --- controls ----------------------------------------------------------------------------
+    def can_control(self, actor: Actor | None) -> bool:
+        """Whether ``actor`` may run, pause and resume sync here (and a scheduler exists)."""
+        return self._scheduler is not None and actor is not None and actor.can(Action.RUN_SYNC)
+
+    def _scheduler_for(self, actor: Actor) -> Any:
+        actor.require(Action.RUN_SYNC)
+        if self._scheduler is None:
+            raise RuntimeError("No sync scheduler is running")
+        return self._scheduler
+
+    def sync_now(self, actor: Actor, org: str) -> Future[dict[str, Any]]:
+        """Start ``org``'s ingest → push → pull chain now (needs ``RUN_SYNC``)."""
+        future: Future[dict[str, Any]] = self._scheduler_for(actor).sync_now(org)
+        return future
+
+    def pause(self, actor: Actor, org: str) -> None:
+        self._scheduler_for(actor).pause(org)
+
+    def resume(self, actor: Actor, org: str) -> None:
+        self._scheduler_for(actor).resume(org)
