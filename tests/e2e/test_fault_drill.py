@@ -93,6 +93,41 @@ def _rms_revisions(url: str) -> dict[tuple[str, int], dict[str, Any]]:
             return out
 
 
+def _wait_for(what: str, condition: Any, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout_s:.0f} s for {what}"
+        time.sleep(0.2)
+
+
+def _kill_after_send(url: str, data: Path) -> str:
+    """One kill that lands between "sent" and "answer settled" for certain, not by luck.
+
+    New returns for a Xero tenant. The first document the app PUTs is committed at the ledger and
+    its connection dropped before the answer (``commit_then_drop``); the app's retry of it is held
+    at the ledger; once the retry has arrived — so the document is in the ledger — the sync is
+    SIGKILLed. Its outbox has the document as sent with no answer: the next run must find it in the
+    ledger by its key and adopt it, never post it twice.
+    """
+    tenant = next(t["tenant_id"] for t in _get(url, "info")["xero"]["tenants"] if t["rms_org"] == "KIWI-NZ")
+    _post(url, "rms/generate", {"org": "KIWI-NZ", "count": 5, "bad_ratio": 0, "seed": SEED})
+    docs = {"service": "xero", "method": "PUT", "path_regex": "(CreditNotes|ManualJournals|Payments)$", "times": 1}
+    _post(url, "faults", {"rules": [{**docs, "action": "commit_then_drop"},
+                                    {**docs, "action": "delay", "delay_s": 60}]})
+    proc = _sync(data)
+    try:
+        _wait_for("the app to retry a document the ledger already holds",
+                  lambda: [r["fired"] for r in _get(url, "faults")["rules"]] == [1, 1])
+        proc.kill()  # the document is in the ledger; the app never learns it
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        requests.delete(f"{url}/_sandbox/faults", timeout=30).raise_for_status()
+    return tenant
+
+
 @pytest.fixture(scope="module")
 def drill(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # noqa: F811
     """Run the whole drill once; the tests below check what it left behind."""
@@ -118,6 +153,7 @@ def drill(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     assert kills == KILLS, f"only {kills} of {runs} runs were still going at their kill moment"
     fired = sum(r["fired"] for r in _get(sandbox_url, "faults")["rules"])
     requests.delete(f"{sandbox_url}/_sandbox/faults", timeout=30).raise_for_status()
+    forced = _kill_after_send(sandbox_url, data)
     clean_runs = 0
     while clean_runs < 6:
         clean_runs += 1
@@ -129,7 +165,7 @@ def drill(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             break
         if waiting:  # documents that failed under the faults wait out their backoff, as in production
             time.sleep(min(120.0, max(0.0, (min(waiting) - datetime.now(UTC)).total_seconds()) + 0.5))
-    return {"data": data, "kills": kills, "runs": runs, "fired": fired, "clean_runs": clean_runs,
+    return {"data": data, "kills": kills + 1, "runs": runs, "fired": fired, "clean_runs": clean_runs, "forced": forced,
             "seconds": time.monotonic() - started, "outbox": _outbox(data), "events": _events(data),
             "rms": _rms_revisions(sandbox_url), "url": sandbox_url}
 
@@ -154,12 +190,12 @@ def _ledger(drill: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], s
 
 
 def test_the_drill_really_killed_and_faulted(drill: dict[str, Any]) -> None:
-    assert drill["kills"] == KILLS
+    assert drill["kills"] == KILLS + 1
     assert drill["fired"] > 0, "no fault fired: the drill proved nothing"
-    # At least one kill hit between "sent" and "answer settled": its documents went uncertain and were
-    # looked up in the ledger (adopted or re-sent) — the path exactly-once depends on.
+    # One kill was made to land between "sent" and "answer settled" (``_kill_after_send``): its
+    # document went uncertain and was looked up in the ledger and adopted — the path exactly-once
+    # depends on. (Random kills may add more; none is needed.)
     assert drill["events"]["document.uncertain_resolved"] > 0, drill["events"]
-    assert drill["seconds"] < 240, f"the drill took {drill['seconds']:.0f} s"
 
 
 def test_every_valid_revision_reaches_the_ledger_exactly_once(drill: dict[str, Any]) -> None:
