@@ -161,3 +161,19 @@ def test_0002_moves_hand_entered_documents_to_awaiting_adoption(db_url: str) -> 
             conn.execute(sa.text("UPDATE outbox_documents SET status = 'lost' WHERE idempotency_key = 'k-refused'"))
     finally:
         engine.dispose()
+
+
+def test_downgrade_to_nothing_and_back(db_url: str) -> None:
+    """Every migration can be undone (0002 back to the magic key, 0001 dropping every table)."""
+    from alembic import command
+
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrate._config(conn), "base")
+    finally:
+        engine.dispose()
+    assert _tables(db_url) <= {"alembic_version"}
+    assert migrate.upgrade(db_url) == migrate.head_revision()
+    assert _tables(db_url) == set(metadata.tables) | {"alembic_version"}
