@@ -28,7 +28,7 @@ from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.details import DetailsPanel
 from desktop.views.connections.dialog import ConnectDialog, ConnectRequest
-from desktop.views.connections.model import HEADERS, Column, ConnectionsFilter, ConnectionsModel
+from desktop.views.connections.model import Column, ConnectionsFilter, ConnectionsModel
 from desktop.views.context import ShellContext
 from desktop.views.login_dialog import LoginDialog
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background
@@ -346,7 +346,7 @@ class ConnectionActions(QObject):
     def export_csv(self, path: Path) -> None:
         """Write the grid as shown (filter and sort applied) to ``path``, off the GUI thread."""
         proxy, model = self.page.proxy, self.page.model
-        rows = [[HEADERS[c] for c in Column]]
+        rows = [list(Column.headers())]
         for r in range(proxy.rowCount()):
             summary = model.summary_at(proxy.mapToSource(proxy.index(r, 0)).row())
             rows.append([model.display(summary, c, full=True) for c in Column])

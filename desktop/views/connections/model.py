@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 from desktop.services.auth.platforms import environment_label, platform_label
 from desktop.services.connections.details import countdown, sign_in_expiry
 from desktop.services.connections.service import ConnectionSummary
+from desktop.views.models.columns import HeadedColumn
 from desktop.views.models.pill import PillDelegate as SharedPill
 from desktop.views.sources import source, source_name
 
@@ -37,23 +37,18 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 STATE_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
-class Column(IntEnum):
-    ORGANIZATION = 0
-    LEDGER = 1
-    ENVIRONMENT = 2
-    COMPANY = 3
-    COMPANY_ID = 4
-    STATUS = 5
-    LAST_REFRESH = 6
-    ACCESS = 7
-    SIGN_IN = 8
+class Column(HeadedColumn):
+    ORGANIZATION = "Organization"
+    LEDGER = "Ledger"
+    ENVIRONMENT = "Environment"
+    COMPANY = "Company"
+    COMPANY_ID = "Company ID"
+    STATUS = "Status"
+    LAST_REFRESH = "Last refresh"
+    ACCESS = "Access"
+    SIGN_IN = "Sign-in"
 
 
-HEADERS = {
-    Column.ORGANIZATION: "Organization", Column.LEDGER: "Ledger", Column.ENVIRONMENT: "Environment",
-    Column.COMPANY: "Company", Column.COMPANY_ID: "Company ID", Column.STATUS: "Status",
-    Column.LAST_REFRESH: "Last refresh", Column.ACCESS: "Access", Column.SIGN_IN: "Sign-in",
-}
 HEADER_TIPS = {
     Column.ACCESS: "How long the current access token lasts; it is renewed automatically.",
     Column.SIGN_IN: "How long until someone must sign in again (QuickBooks: also its 5-year limit).",
@@ -153,7 +148,7 @@ class ConnectionsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
+            return Column(section).header
         if role == Qt.ItemDataRole.ToolTipRole:
             return HEADER_TIPS.get(Column(section))
         return None

@@ -12,7 +12,6 @@ the database with the history and updated when someone resolves from the pane.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -25,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 
 from desktop.services.rms.facts import RMS
+from desktop.views.models.columns import HeadedColumn
 from desktop.views.models.list_table import ListTableModel
 from desktop.views.sources import source_name
 
@@ -48,18 +48,14 @@ def platform_name(key: str | None, default: str | None = None) -> str:
 
 
 
-class Column(IntEnum):
-    TIME = 0
-    SEVERITY = 1
-    ORGANIZATION = 2
-    DOCUMENT = 3
-    MESSAGE = 4
+class Column(HeadedColumn):
+    TIME = "Time"
+    SEVERITY = "Severity"
+    ORGANIZATION = "Organization"
+    DOCUMENT = "Return / document"
+    MESSAGE = "Message"
 
 
-HEADERS = {
-    Column.TIME: "Time", Column.SEVERITY: "Severity", Column.ORGANIZATION: "Organization",
-    Column.DOCUMENT: "Return / document", Column.MESSAGE: "Message",
-}
 
 
 def severity_name(event: Event) -> str:
@@ -118,7 +114,7 @@ def message_text(event: Event) -> str:
 class EventLogModel(ListTableModel):
     """Events in arrival order; at most ``max_rows`` (oldest removed first)."""
 
-    headers = tuple(HEADERS[c] for c in Column)
+    headers = Column.headers()
 
     def __init__(self, parent: QObject | None = None, *, max_rows: int = 100_000) -> None:
         super().__init__(parent)

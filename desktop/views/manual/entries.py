@@ -8,11 +8,11 @@ list-backed model; sorting and filtering go through a ``QSortFilterProxyModel``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from desktop.views.models.columns import HeadedColumn
 from desktop.views.models.list_table import ListTableModel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -20,28 +20,25 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
-class Column(IntEnum):
-    WHEN = 0
-    ORGANIZATION = 1
-    RMA = 2
-    DOCUMENT = 3
-    PATH = 4
-    NUMBER = 5
-    TOTAL = 6
-    STATUS = 7
-    BY = 8
+class Column(HeadedColumn):
+    WHEN = "Recorded"
+    ORGANIZATION = "Organization"
+    RMA = "RMA"
+    DOCUMENT = "Document"
+    PATH = "How"
+    NUMBER = "Ledger no."
+    TOTAL = "Total"
+    STATUS = "Status"
+    BY = "By"
 
 
-HEADERS = {Column.WHEN: "Recorded", Column.ORGANIZATION: "Organization", Column.RMA: "RMA",
-           Column.DOCUMENT: "Document", Column.PATH: "How", Column.NUMBER: "Ledger no.", Column.TOTAL: "Total",
-           Column.STATUS: "Status", Column.BY: "By"}
 PATHS = {"queued": "Queued", "entered_directly": "Entered in ledger"}
 STATUS_TEXT = {"queued": "Waiting", "posted": "Posted by sync", "matched": "Adopted",
                "draft": "Draft", "cancelled": "Cancelled"}
 
 
 class EntriesModel(ListTableModel):
-    headers = tuple(HEADERS[c] for c in Column)
+    headers = Column.headers()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

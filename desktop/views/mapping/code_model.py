@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import QMimeData, QModelIndex, QObject, QPersistentModelIndex, QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QMimeData, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QStandardItem, QStandardItemModel
 
 from desktop.views.mapping import mime
 from desktop.views.mapping.editing import CODE_KINDS, CodeRef, CodeStatus, code_label
+from desktop.views.models.columns import dot_icon
 
 CODE_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -26,19 +27,7 @@ _dots: dict[str, QIcon] = {}
 
 def state_icon(state: str) -> QIcon:
     """A filled dot in the state's colour (drawn once, after QApplication exists)."""
-    icon = _dots.get(state)
-    if icon is None:
-        pixmap = QPixmap(24, 24)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(STATE_COLOURS.get(state, "#8a94a3")))
-        painter.drawEllipse(QPointF(12, 12), 6, 6)
-        painter.end()
-        pixmap.setDevicePixelRatio(2.0)
-        icon = _dots[state] = QIcon(pixmap)
-    return icon
+    return dot_icon(_dots, state, STATE_COLOURS.get(state, "#8a94a3"), size=24, radius=6)
 
 
 class CodeTreeModel(QStandardItemModel):

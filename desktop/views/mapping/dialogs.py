@@ -9,7 +9,6 @@ quarantined by pre-flight rather than posted).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.mapping.editing import target_label
 from desktop.views.mapping.impact import ReturnImpact
 from desktop.views.models.batched import BatchedTableModel
+from desktop.views.models.columns import HeadedColumn
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -102,16 +102,14 @@ class SaveDialog(QDialog):
         return self.note_edit.text().strip() or None
 
 
-class ImpactColumn(IntEnum):
-    RMA = 0
-    STATUS = 1
-    UPDATED = 2
-    CURRENCY = 3
-    CHANGES = 4
+class ImpactColumn(HeadedColumn):
+    RMA = "Return"
+    STATUS = "Sync status"
+    UPDATED = "Updated"
+    CURRENCY = "Currency"
+    CHANGES = "What would change"
 
 
-IMPACT_HEADERS = {ImpactColumn.RMA: "Return", ImpactColumn.STATUS: "Sync status", ImpactColumn.UPDATED: "Updated",
-                  ImpactColumn.CURRENCY: "Currency", ImpactColumn.CHANGES: "What would change"}
 
 
 class ImpactModel(BatchedTableModel):
@@ -130,7 +128,7 @@ class ImpactModel(BatchedTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
                 and 0 <= section < len(ImpactColumn):
-            return IMPACT_HEADERS[ImpactColumn(section)]
+            return ImpactColumn(section).header
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

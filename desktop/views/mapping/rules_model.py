@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
@@ -24,6 +23,7 @@ from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.views.mapping.code_model import STATE_COLOURS, state_icon
 from desktop.views.mapping.editing import target_label
 from desktop.views.models.batched import BatchedTableModel
+from desktop.views.models.columns import HeadedColumn
 
 Index = QModelIndex | QPersistentModelIndex
 RULE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -31,28 +31,23 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 BATCH = 500
 
 
-class Column(IntEnum):
-    CHECK = 0
-    COMPONENT = 1
-    REASON = 2
-    DISPOSITION = 3
-    CHANNEL = 4
-    WAREHOUSE = 5
-    CURRENCY = 6
-    JURISDICTION = 7
-    PRIORITY = 8
-    ACCOUNT = 9
-    TAX_CODE = 10
-    ITEM = 11
-    TRACKING = 12
-    NOTE = 13
+class Column(HeadedColumn):
+    CHECK = "Check"
+    COMPONENT = "Component"
+    REASON = "Reason"
+    DISPOSITION = "Disposition"
+    CHANNEL = "Channel"
+    WAREHOUSE = "Warehouse"
+    CURRENCY = "Currency"
+    JURISDICTION = "Tax jurisdiction"
+    PRIORITY = "Priority"
+    ACCOUNT = "Account"
+    TAX_CODE = "Tax code"
+    ITEM = "Item"
+    TRACKING = "Tracking"
+    NOTE = "Note"
 
 
-HEADERS = {Column.CHECK: "Check", Column.COMPONENT: "Component", Column.REASON: "Reason",
-           Column.DISPOSITION: "Disposition", Column.CHANNEL: "Channel", Column.WAREHOUSE: "Warehouse",
-           Column.CURRENCY: "Currency", Column.JURISDICTION: "Tax jurisdiction", Column.PRIORITY: "Priority",
-           Column.ACCOUNT: "Account", Column.TAX_CODE: "Tax code", Column.ITEM: "Item", Column.TRACKING: "Tracking",
-           Column.NOTE: "Note"}
 #: Column → the Rule field it edits in place (targets change by drag and drop).
 FIELDS = {Column.COMPONENT: "component", Column.REASON: "reason_code", Column.DISPOSITION: "disposition",
           Column.CHANNEL: "channel", Column.WAREHOUSE: "warehouse", Column.CURRENCY: "currency",
@@ -109,7 +104,7 @@ class RulesModel(BatchedTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
+            return Column(section).header
         if role == Qt.ItemDataRole.ToolTipRole and Column(section) is Column.PRIORITY:
             return "The most specific rule wins; among equally specific rules, the higher priority wins."
         return None
@@ -176,7 +171,7 @@ class RulesModel(BatchedTableModel):
         if column is Column.CHECK or (problems and column in (Column.ACCOUNT, Column.TAX_CODE, Column.ITEM)):
             return "\n".join(f"• {p.message}" for p in problems) if problems else "No problems with this rule"
         if column in CONDITION_COLUMNS and getattr(rule, FIELDS[column]) is None:
-            return f"Matches any {HEADERS[column].lower()}; double-click to pin one"
+            return f"Matches any {column.header.lower()}; double-click to pin one"
         return None
 
     def _foreground(self, row: int, rule: Rule, column: Column) -> QColor | None:

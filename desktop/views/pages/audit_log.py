@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QTableView,
@@ -33,7 +32,7 @@ from desktop.services.core.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import Progress, run_in_background
-from desktop.views.pages.base import Card, Page, busy_bar, house_style, label
+from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
 
@@ -77,10 +76,7 @@ class AuditLogPage(Page):
     def _build_toolbar(self) -> None:
         bar = QHBoxLayout()
         bar.setSpacing(8)
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter by who, action, target or organization")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(260)
+        self.filter_edit = search_field("Filter by who, action, target or organization", min_width=260)
         self.filter_edit.textChanged.connect(lambda _t: self._refilter.start())
         self.category_combo = QComboBox()
         self.category_combo.addItem("Everything", None)
@@ -108,10 +104,8 @@ class AuditLogPage(Page):
         self.progress = busy_bar()
         self.chain_label = QLabel("Chain not verified in this session")
         self.chain_label.setObjectName("Badge")
-        self.status = QLabel("")
-        self.status.setObjectName("CardHint")
-        self.count_label = QLabel("")
-        self.count_label.setObjectName("CardHint")
+        self.status = status_label()
+        self.count_label = status_label()
         row.addWidget(self.chain_label)
         row.addWidget(self.progress)
         row.addWidget(self.status, 1)

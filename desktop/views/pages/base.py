@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -240,6 +241,49 @@ def busy_bar() -> QProgressBar:
     bar.setTextVisible(False)
     bar.setVisible(False)
     return bar
+
+
+def search_field(placeholder: str, *, min_width: int = 0, max_width: int | None = None) -> QLineEdit:
+    """The pages' filter/search box: placeholder text, a clear button, and a sensible width."""
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    if min_width:
+        edit.setMinimumWidth(min_width)
+    if max_width is not None:
+        edit.setMaximumWidth(max_width)
+    return edit
+
+
+def status_label(*, wrap: bool = False) -> QLabel:
+    """An empty, muted ("CardHint") line for a page's progress and outcome messages."""
+    widget = QLabel("")
+    widget.setObjectName("CardHint")
+    widget.setWordWrap(wrap)
+    return widget
+
+
+class StatusLine:
+    """The activity line pages share: a busy bar beside a status text (mixed into a :class:`Page`).
+
+    One place decides how "working…" and outcomes read, so every page shows them the same way.
+    """
+
+    #: The colour of an error outcome (the connections grid's "needs reconnect" red).
+    error_colour: ClassVar[str] = "#dc3545"
+    progress: QProgressBar
+    status: QLabel
+
+    def set_busy(self, message: str | None) -> None:
+        """Show (message) or hide (None) the activity row's progress bar; the text stays readable."""
+        self.progress.setVisible(message is not None)
+        if message is not None:
+            self.status.setText(message)
+
+    def say(self, message: str, *, error: bool = False) -> None:
+        """Stop the busy bar and show an outcome; errors in :attr:`error_colour`."""
+        self.progress.setVisible(False)
+        self.status.setText(f"<span style='color:{self.error_colour}'>{message}</span>" if error else message)
 
 
 def plain_table(model: QAbstractItemModel, widths: tuple[int, ...], name: str) -> QTableView:

@@ -14,8 +14,6 @@ from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter, QPaint
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
-    QLabel,
-    QLineEdit,
     QMenu,
     QPushButton,
     QSizePolicy,
@@ -38,7 +36,7 @@ from desktop.views.connections.model import (
     StatusPillDelegate,
     state_label,
 )
-from desktop.views.pages.base import Card, Page, busy_bar, house_style, label
+from desktop.views.pages.base import Card, Page, StatusLine, busy_bar, house_style, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import Source
 
@@ -106,10 +104,11 @@ class ProviderTile(Card):
             f"color: {colour}; border-color: {colour}; font-weight: 600;" if colour else "")
 
 
-class ConnectionsPage(Page):
+class ConnectionsPage(StatusLine, Page):
     """Where organizations are connected; sign-in happens in an embedded browser."""
 
     info = PAGE_INFO["connections"]
+    error_colour = STATES["needs_reconnect"][1]
 
     def build(self) -> None:
         kinds: tuple[Source, ...] = (*PROFILES.values(), RMS)
@@ -162,11 +161,7 @@ class ConnectionsPage(Page):
             self.buttons[key] = button
             bar.addWidget(button)
         bar.addStretch(1)
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter connections")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(150)
-        self.filter_edit.setMaximumWidth(260)
+        self.filter_edit = search_field("Filter connections", min_width=150, max_width=260)
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
         bar.addWidget(self.filter_edit)
         self.export_button = QPushButton("Export CSV…")
@@ -181,11 +176,8 @@ class ConnectionsPage(Page):
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(10)
         self.progress = busy_bar()
-        self.status = QLabel("")
-        self.status.setObjectName("CardHint")
-        self.status.setWordWrap(True)
-        self.freshness = QLabel("")
-        self.freshness.setObjectName("CardHint")
+        self.status = status_label(wrap=True)
+        self.freshness = status_label()
         row.addWidget(self.progress)
         row.addWidget(self.status, 1)
         row.addWidget(self.freshness)
@@ -271,17 +263,6 @@ class ConnectionsPage(Page):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_table_height()
-
-    def set_busy(self, message: str | None) -> None:
-        """Show (message) or hide (None) the activity row's progress bar; the text stays readable."""
-        self.progress.setVisible(message is not None)
-        if message is not None:
-            self.status.setText(message)
-
-    def say(self, message: str, *, error: bool = False) -> None:
-        self.progress.setVisible(False)
-        colour = STATES["needs_reconnect"][1]
-        self.status.setText(f"<span style='color:{colour}'>{message}</span>" if error else message)
 
     # --- slots ------------------------------------------------------------------------------
     def _on_selection_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -34,7 +33,7 @@ from desktop.views.connections.model import STATES
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_duration, format_when
 from desktop.views.ops import BackgroundOperation, run_in_background
-from desktop.views.pages.base import Card, MetricCard, Page, label
+from desktop.views.pages.base import Card, MetricCard, Page, label, search_field
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import source_name
 
@@ -106,10 +105,7 @@ class DashboardPage(Page):
         self.queue_card = Card()
         head = QHBoxLayout()
         head.addWidget(label("Sync queue", "CardTitle"), 1)
-        self.queue_filter = QLineEdit()
-        self.queue_filter.setPlaceholderText("Filter…")
-        self.queue_filter.setClearButtonEnabled(True)
-        self.queue_filter.setMaximumWidth(180)
+        self.queue_filter = search_field("Filter…", max_width=180)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("The queue as CSV (Ctrl+E)")
         head.addWidget(self.queue_filter)

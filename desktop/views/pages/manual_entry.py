@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
-    QLineEdit,
     QPushButton,
     QTableView,
 )
@@ -28,7 +26,7 @@ from desktop.services.manual import Prepared, SubmitResult
 from desktop.views.manual.entries import SORT_ROLE, Column, EntriesModel
 from desktop.views.manual.form import BAD_COLOUR, OK_COLOUR, CheckPanel, ManualEntryForm
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, Page, label
+from desktop.views.pages.base import Card, Page, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.services import ReturnServices, services_for
 
@@ -84,11 +82,7 @@ class ManualEntryPage(Page):
         top = QHBoxLayout()
         top.addWidget(label("Recorded by hand", "SectionTitle"))
         top.addStretch(1)
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter entries")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(150)
-        self.filter_edit.setMaximumWidth(240)
+        self.filter_edit = search_field("Filter entries", min_width=150, max_width=240)
         top.addWidget(self.filter_edit)
         card.layout_.addLayout(top)
         card.layout_.addSpacing(6)
@@ -108,9 +102,7 @@ class ManualEntryPage(Page):
         self.prevented.setToolTip("Problems pre-flight stopped in hand-made entries, so they never reached a ledger")
         actions.addWidget(self.prevented)
         card.layout_.addLayout(actions)
-        self.status = QLabel("")
-        self.status.setObjectName("CardHint")
-        self.status.setWordWrap(True)
+        self.status = status_label(wrap=True)
         card.layout_.addWidget(self.status)
         self.entries = EntriesModel(self)
         self.proxy = QSortFilterProxyModel(self)

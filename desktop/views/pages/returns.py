@@ -19,8 +19,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
-    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -30,7 +28,7 @@ from desktop.services.queries.returns import ATTENTION, ReturnDetail, ReturnFilt
 from desktop.views.bridge import EventBridge
 from desktop.views.confirm import ask
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Page
+from desktop.views.pages.base import Page, StatusLine, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.detail import DetailPanel
 from desktop.views.returns.model import ROW_ROLE, ReturnsModel
@@ -43,7 +41,7 @@ STATUS_CHOICES = (("All statuses", None), ("Needs attention", ATTENTION), ("New"
 REFRESH_DELAY_MS = 1000
 
 
-class ReturnsPage(Page):
+class ReturnsPage(StatusLine, Page):
     """The returns grid and each document's state (pending, posted, quarantined…)."""
 
     info = PAGE_INFO["returns"]
@@ -109,10 +107,7 @@ class ReturnsPage(Page):
         for text, value in STATUS_CHOICES:
             self.status_combo.addItem(text, value)
         self.status_combo.setAccessibleName("Status")
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search RMA, RMS id or customer  (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(260)
+        self.search = search_field("Search RMA, RMS id or customer  (Ctrl+F)", min_width=260)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Read the returns again (F5)")
         self.export_button = QPushButton("Export CSV…")
@@ -129,10 +124,8 @@ class ReturnsPage(Page):
         self.progress.setRange(0, 0)
         self.progress.setMaximumSize(QSize(120, 10))
         self.progress.setTextVisible(False)
-        self.status = QLabel("")
-        self.status.setObjectName("CardHint")
-        self.freshness = QLabel("")
-        self.freshness.setObjectName("CardHint")
+        self.status = status_label()
+        self.freshness = status_label()
         status_row.addWidget(self.progress)
         status_row.addWidget(self.status, 1)
         status_row.addWidget(self.freshness)
@@ -344,15 +337,6 @@ class ReturnsPage(Page):
         run_in_background(self, work, on_success=lambda n: self.say(f"Exported {n:,} returns to {path}"),
                           on_failure=lambda exc: self.say(str(exc), error=True), label="export returns")
 
-    # --- status line -------------------------------------------------------------------------
-    def set_busy(self, message: str | None) -> None:
-        self.progress.setVisible(message is not None)
-        if message is not None:
-            self.status.setText(message)
-
-    def say(self, message: str, *, error: bool = False) -> None:
-        self.progress.setVisible(False)
-        self.status.setText(f"<span style='color:#dc3545'>{message}</span>" if error else message)
 
 
 __all__ = ["ReturnsPage"]

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtCore import Signal as _Signal
 
 from desktop.services.queries.returns import ReturnFilter, ReturnRow, ReturnsQuery
+from desktop.views.models.columns import HeadedColumn
 from desktop.views.models.pill import PillDelegate as SharedPill
 from desktop.views.ops import run_in_background
 
@@ -47,20 +47,17 @@ STATUSES: dict[str, tuple[str, str]] = {
 }
 
 
-class Column(IntEnum):
-    ORGANIZATION = 0
-    RMA = 1
-    CUSTOMER = 2
-    REFUND = 3
-    STATUS = 4
-    DOCUMENTS = 5
-    LEDGER = 6
-    UPDATED = 7
+class Column(HeadedColumn):
+    ORGANIZATION = "Organization"
+    RMA = "RMA"
+    CUSTOMER = "Customer"
+    REFUND = "Refund"
+    STATUS = "Status"
+    DOCUMENTS = "Documents"
+    LEDGER = "Ledger no."
+    UPDATED = "Updated"
 
 
-HEADERS = {Column.ORGANIZATION: "Organization", Column.RMA: "RMA", Column.CUSTOMER: "Customer",
-           Column.REFUND: "Refund", Column.STATUS: "Status", Column.DOCUMENTS: "Documents",
-           Column.LEDGER: "Ledger no.", Column.UPDATED: "Updated"}
 SORT_KEYS = {Column.ORGANIZATION: "org", Column.RMA: "rma", Column.CUSTOMER: "customer", Column.REFUND: "refund",
              Column.STATUS: "status", Column.UPDATED: "updated"}
 
@@ -112,7 +109,7 @@ class ReturnsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
+            return Column(section).header
         if role == Qt.ItemDataRole.TextAlignmentRole and section == Column.REFUND:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -43,7 +42,7 @@ from desktop.services.queries.organizations import OrganizationDirectory
 from desktop.views.confirm import ask
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, label, plain_table
+from desktop.views.pages.base import Card, label, plain_table, status_label
 from desktop.views.settings.fx_model import OrgChoice, RateRow, RatesModel, load_organizations, rate_rows
 
 __all__ = ["FxRatesSection"]
@@ -142,9 +141,7 @@ class FxRatesSection(Card):
         form.addStretch(1)
         form.addWidget(self.remove_button)
         self.layout_.addLayout(form)
-        self.status = QLabel("")
-        self.status.setObjectName("CardHint")
-        self.status.setWordWrap(True)
+        self.status = status_label(wrap=True)
         self.layout_.addWidget(self.status)
         self._fit(0)
 
