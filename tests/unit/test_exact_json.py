@@ -47,8 +47,10 @@ def test_round_trip_is_exact(value: Decimal) -> None:
 
 
 def test_loads_refuses_deep_nesting_before_parsing() -> None:
-    with pytest.raises(ValueError, match="deeper than"):
-        loads("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="deeper than 64"):
+        loads("[" * 100_000 + "]" * 100_000, max_depth=exact_json.MAX_DEPTH)
+    with pytest.raises(ValueError, match="too deeply"):  # the hot path: the parser's own limit, as ValueError
+        loads("[" * 200_000 + "]" * 200_000)
     assert exact_json.depth_ok('["[[[[", {"a": "}}}"}]', 2)
 
 

@@ -10,8 +10,8 @@ becomes a ``Decimal`` through :func:`to_decimal`. Tests use the same functions.
   (``50.00``), with ``-0.00`` written as ``0.00``; it refuses ``float`` outright and non-finite
   decimals.
 - :func:`loads` reads every non-integer number as ``Decimal``, refuses ``NaN``/``Infinity``, and
-  refuses nesting deeper than :data:`MAX_DEPTH` before parsing (Python's parser would die with a
-  ``RecursionError`` at a few thousand levels).
+  turns nesting too deep to parse into ``ValueError``; with ``max_depth`` (file inputs) it refuses
+  nesting deeper than that before parsing.
 - :func:`to_decimal` accepts ``Decimal``, ``int`` and decimal text (``"12.50"``, ``" -3 "``),
   and refuses ``float``, ``bool``, ``NaN``, infinities and anything else with a ``ValueError``
   naming what was expected.
@@ -108,12 +108,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+def loads(text: str | bytes, *, max_depth: int | None = None) -> Any:
     """JSON with exact Decimal numbers; ``ValueError`` for invalid JSON, NaN/Infinity, or nesting
-    deeper than ``max_depth``."""
-    if not depth_ok(text, max_depth):
+    too deep to parse.
+
+    ``max_depth`` (for files a person hands us) first scans the text and refuses nesting deeper
+    than that; the scan is linear but runs in Python, so the database's and the wire's hot paths
+    leave it out and rely on the parser's own recursion limit, reported as ``ValueError`` too.
+    """
+    if max_depth is not None and not depth_ok(text, max_depth):
         raise ValueError(f"JSON nested deeper than {max_depth} levels")
-    return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
 
 
 def to_decimal(value: object, what: str = "an amount") -> Decimal:
