@@ -345,12 +345,10 @@ def start_scheduling(scheduler: SyncScheduler, reconcile: ReconcileService) -> N
 
 
 def current_login() -> str:
-    import getpass
+    """The OS account's login name (never an environment variable)."""
+    from desktop.services.core.identity import os_login
 
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    return os_login()
 
 
 def forget_all_grants(database: Database, vault: TokenVault) -> None:

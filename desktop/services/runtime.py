@@ -8,11 +8,12 @@ keeps the two from drifting apart.
 
 from __future__ import annotations
 
-import getpass
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from desktop.services.core.identity import os_login
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,11 +28,8 @@ if TYPE_CHECKING:
     from desktop.services.rms.client import RmsClient
     from desktop.services.store.db import Database
 def login_name() -> str:
-    """The OS login name (the actor until real sign-in and roles land)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return "unknown"
+    """The OS account's login name (the actor until real sign-in and roles land)."""
+    return os_login()
 
 
 def connection_service(database: Database, bus: EventBus, clock: Clock, data_dir: Path

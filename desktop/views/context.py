@@ -7,13 +7,13 @@ root (``desktop.app``) and tests can build a window from just the parts they nee
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 
+from desktop.services.core.identity import os_login
 from desktop.views.services import ViewServices
 
 if TYPE_CHECKING:
@@ -23,11 +23,8 @@ if TYPE_CHECKING:
 
 
 def current_user() -> str:
-    """The OS login name; sign-in and real roles come later."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return "unknown"
+    """The OS account's login name (never an environment variable)."""
+    return os_login()
 
 
 def describe_database(url: str) -> str:

@@ -145,3 +145,19 @@ def test_unknown_time_zones_are_refused(name: str) -> None:
 def test_local_date_is_within_a_day_of_the_utc_date(naive: datetime, tz: str) -> None:
     instant = naive.replace(tzinfo=UTC)
     assert abs((local_date(instant, tz) - instant.date()).days) <= 1
+
+
+def test_the_login_is_the_os_account_not_an_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``LOGNAME=alice returns-ledger`` must not make anyone alice."""
+    import os
+    import pwd
+
+    from desktop.app import current_login
+    from desktop.services.core.identity import os_login
+    from desktop.services.runtime import login_name
+    from desktop.views.context import current_user
+
+    real = pwd.getpwuid(os.getuid()).pw_name
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(var, "alice-impostor")
+    assert os_login() == login_name() == current_login() == current_user() == real != "alice-impostor"
