@@ -57,13 +57,13 @@ def test_paging_count_and_post_form(sandbox: Any) -> None:
     assert empty["QueryResponse"] == {}
 
 
-def test_parser_errors_and_case_sensitive_entities(sandbox: Any) -> None:
+def test_parser_errors_and_unknown_entities(sandbox: Any) -> None:
     qbo = Qbo(sandbox)
     for bad in ("select from CreditMemo", "select * CreditMemo", "select * from CreditMemo where",
                 "select * from CreditMemo where TotalAmt > 1 or TotalAmt < 0",
                 "select * from CreditMemo maxresults abc", "select * from CreditMemo where DocNumber = 'x"):
         error = qbo.fault(qbo.query(bad))
         assert error["code"] == "4000" and "QueryParserError" in error["Detail"], bad
-    assert qbo.fault(qbo.query("select * from creditmemo"))["code"] == "4001"
+    assert qbo.fault(qbo.query("select * from CreditMemos"))["code"] == "4001"
     accounts = _rows(qbo, "select * from Account where AccountType = 'Bank'", "Account")
     assert {a["Name"] for a in accounts} == {"Checking", "Checking CAD"}

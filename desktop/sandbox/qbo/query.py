@@ -1,169 +1,32 @@
-"""The QBO query language subset: parse once, filter with index help, page, answer from cached JSON.
+"""The QBO query language, evaluated: filter with index help, order, page, answer from cached JSON.
 
-``SELECT * | count(*) FROM Entity [WHERE a op v [AND ...]] [ORDERBY f [ASC|DESC], ...]
-[STARTPOSITION n] [MAXRESULTS n]`` with ``=, <, >, <=, >=, IN (...), LIKE '%x%'``. Keywords are
-case-insensitive, entity names are case-sensitive, there is no OR. Bad syntax → 4000 QueryParserError.
+The grammar (what parses, and the faults for what does not) lives in :mod:`query_grammar`; this
+module runs a parsed :class:`Query` against one company. Property paths match case-insensitively
+(``id``, ``metadata.lastupdatedtime``, ``CustomerRef``); a reference compares by its ``value``;
+``' '`` matches an absent property (QBO's null).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from desktop.sandbox.qbo.store import ENTITIES, Company, Record
-from desktop.sandbox.qbo.util import QboFault, RawJson, parse_qbo_datetime
-
-MAX_RESULTS = 1000
-DEFAULT_RESULTS = 100
-_TOKEN = re.compile(
-    r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<op><=|>=|!=|=|<|>|\(|\)|,|\*)|"""
-    r"""(?P<word>[A-Za-z_][A-Za-z0-9_.]*(?:\(\*\))?)|(?P<num>-?\d+(?:\.\d+)?))"""
+from desktop.sandbox.qbo.query_grammar import (
+    MAX_RESULTS,
+    NULL,
+    Condition,
+    Query,
+    parse,
+    parser_error,
+    validation_error,
 )
+from desktop.sandbox.qbo.store import Company, Record
+from desktop.sandbox.qbo.util import RawJson, parse_qbo_datetime
 
-
-def parser_error(detail: str) -> QboFault:
-    return QboFault("4000", "Error parsing query", f"QueryParserError: {detail}", "")
-
-
-@dataclass
-class Condition:
-    path: str
-    op: str  # "=", "<", ">", "<=", ">=", "IN", "LIKE"
-    values: list[Any]
-
-
-@dataclass
-class Query:
-    entity: str
-    count: bool = False
-    where: list[Condition] = field(default_factory=list)
-    order: list[tuple[str, bool]] = field(default_factory=list)  # (path, descending)
-    start: int = 1
-    max_results: int = DEFAULT_RESULTS
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    text = text.strip().rstrip(";")
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            if text[pos:].strip() == "":
-                break
-            raise parser_error(f'Encountered "{text[pos : pos + 10]}" at column {pos + 1}.')
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-    return out
-
-
-def parse(text: str) -> Query:
-    toks = _tokens(text)
-    i = 0
-
-    def peek(offset: int = 0) -> tuple[str, str]:
-        return toks[i + offset] if i + offset < len(toks) else ("eof", "")
-
-    def take() -> tuple[str, str]:
-        nonlocal i
-        tok = peek()
-        i += 1
-        return tok
-
-    def keyword(word: str) -> bool:
-        kind, value = peek()
-        if kind == "word" and value.upper() == word:
-            take()
-            return True
-        return False
-
-    if not keyword("SELECT"):
-        raise parser_error('Encountered "' + peek()[1] + '"; was expecting "select".')
-    kind, value = take()
-    counting = kind == "word" and value.lower() == "count(*)"
-    if not counting and value != "*":
-        raise parser_error(f'Encountered "{value}"; only * and count(*) may be selected.')
-    if not keyword("FROM"):
-        raise parser_error('Encountered "' + peek()[1] + '"; was expecting "from".')
-    kind, entity = take()
-    if kind != "word":
-        raise parser_error(f'Encountered "{entity}"; was expecting an entity name.')
-    if entity not in ENTITIES:
-        raise QboFault(
-            "4001", "Invalid query", f"QueryValidationError: Entity {entity} is not supported.", ""
-        )
-    q = Query(entity, counting)
-    if keyword("WHERE"):
-        while True:
-            q.where.append(_condition(take, peek))
-            if not keyword("AND"):
-                break
-    if keyword("ORDERBY") or (keyword("ORDER") and keyword("BY")):
-        while True:
-            kind, path = take()
-            if kind != "word":
-                raise parser_error(f'Encountered "{path}"; was expecting a property name.')
-            desc = keyword("DESC")
-            if not desc:
-                keyword("ASC")
-            q.order.append((path, desc))
-            if peek() == ("op", ","):
-                take()
-                continue
-            break
-    for word in ("STARTPOSITION", "MAXRESULTS"):
-        if keyword(word):
-            kind, num = take()
-            if kind != "num" or "." in num or int(num) < (1 if word == "STARTPOSITION" else 0):
-                raise parser_error(f'Encountered "{num}"; {word} needs a positive integer.')
-            if word == "STARTPOSITION":
-                q.start = int(num)
-            else:
-                q.max_results = min(int(num), MAX_RESULTS)
-    if peek()[0] != "eof":
-        raise parser_error(f'Encountered "{peek()[1]}" after the end of the statement.')
-    return q
-
-
-def _condition(take: Callable[[], tuple[str, str]], peek: Callable[[], tuple[str, str]]) -> Condition:
-    kind, path = take()
-    if kind != "word" or path.upper() in ("AND", "OR"):
-        raise parser_error(f'Encountered "{path}"; was expecting a property name.')
-    kind, op = take()
-    if kind == "word" and op.upper() in ("IN", "LIKE"):
-        op = op.upper()
-    elif kind != "op" or op not in ("=", "<", ">", "<=", ">="):
-        raise parser_error(f'Encountered "{op}" after {path}; was expecting an operator.')
-    if op == "IN":
-        if take() != ("op", "("):
-            raise parser_error("IN needs a parenthesised list of values.")
-        values = [_literal(take())]
-        while peek() == ("op", ","):
-            take()
-            values.append(_literal(take()))
-        if take() != ("op", ")"):
-            raise parser_error("Unterminated IN list.")
-        return Condition(path, op, values)
-    value = _literal(take())
-    if op == "LIKE" and not isinstance(value, str):
-        raise parser_error("LIKE needs a quoted pattern.")
-    return Condition(path, op, [value])
-
-
-def _literal(tok: tuple[str, str]) -> Any:
-    kind, value = tok
-    if kind == "str":
-        return value[1:-1].replace("\\'", "'")
-    if kind == "num":
-        return Decimal(value)
-    if kind == "word" and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise parser_error(f'Encountered "{value}"; was expecting a value.')
+__all__ = ["MAX_RESULTS", "Query", "execute", "parse", "parser_error", "validation_error"]
 
 
 # ---- evaluation -----------------------------------------------------------------------------------
@@ -182,12 +45,18 @@ def _getter(path: str) -> Callable[[Record], Any]:
         for p in parts:
             if not isinstance(v, dict):
                 return None
-            v = v.get(p)
+            v = v[p] if p in v else _field(v, p)
         if isinstance(v, dict) and "value" in v:
             v = v["value"]
         return v
 
     return get
+
+
+def _field(obj: dict[str, Any], name: str) -> Any:
+    """``obj``'s property ``name`` matched case-insensitively, as QBO matches property names."""
+    low = name.lower()
+    return next((v for k, v in obj.items() if k.lower() == low), None)
 
 
 def _coerce(sample: Any, literal: Any, path: str) -> Any:
@@ -208,6 +77,8 @@ def _coerce(sample: Any, literal: Any, path: str) -> Any:
             return literal
     if isinstance(sample, str) and isinstance(literal, Decimal):
         return str(literal)
+    if isinstance(sample, bool) and isinstance(literal, str) and literal.lower() in ("true", "false"):
+        return literal.lower() == "true"
     return literal
 
 
@@ -235,10 +106,12 @@ def _predicate(cond: Condition) -> Callable[[Record], bool]:
         ">=": lambda a, b: a >= b,
     }
 
+    null_matches = cond.op in ("=", "IN") and NULL in cond.values
+
     def pred(r: Record) -> bool:
         v = get(r)
         if v is None:
-            return False
+            return null_matches
         lits = values_for(v)
         try:
             if cond.op == "IN":
@@ -252,11 +125,12 @@ def _predicate(cond: Condition) -> Callable[[Record], bool]:
 
 def _candidates(c: Company, q: Query) -> list[Record]:
     for cond in q.where:
-        if cond.op in ("=", "IN") and cond.path in ("Id", "DocNumber"):
+        key_path = cond.path.lower()
+        if cond.op in ("=", "IN") and key_path in ("id", "docnumber") and NULL not in cond.values:
             out: dict[str, Record] = {}
             for lit in cond.values:
                 key = str(lit)
-                if cond.path == "Id":
+                if key_path == "id":
                     rec = c.get(q.entity, key)
                     if rec is not None:
                         out[rec.id] = rec
