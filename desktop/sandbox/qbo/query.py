@@ -39,24 +39,28 @@ def _getter(path: str) -> Callable[[Record], Any]:
     if low == "id":
         return lambda r: r.num if r.id.isdigit() else r.id
     parts = path.split(".")
+    # QBO matches property names case-insensitively; every record spells a property the same
+    # way, so the spelling found once (``metadata`` → ``MetaData``) serves the rest of the scan.
+    spelled: dict[int, str] = {}
 
     def get(r: Record) -> Any:
         v: Any = r.obj
-        for p in parts:
+        for depth, name in enumerate(parts):
             if not isinstance(v, dict):
                 return None
-            v = v[p] if p in v else _field(v, p)
+            key = spelled.get(depth)
+            if key is None:
+                low = name.lower()
+                key = name if name in v else next((k for k in v if k.lower() == low), None)
+                if key is None:
+                    return None
+                spelled[depth] = key
+            v = v.get(key)
         if isinstance(v, dict) and "value" in v:
             v = v["value"]
         return v
 
     return get
-
-
-def _field(obj: dict[str, Any], name: str) -> Any:
-    """``obj``'s property ``name`` matched case-insensitively, as QBO matches property names."""
-    low = name.lower()
-    return next((v for k, v in obj.items() if k.lower() == low), None)
 
 
 def _coerce(sample: Any, literal: Any, path: str) -> Any:
