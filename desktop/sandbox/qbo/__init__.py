@@ -2,8 +2,9 @@
 
 Modules: ``emulator`` (routing, OAuth endpoints, envelopes), ``api`` (``/v3/company/{realm}``:
 bearer check, throttles, requestid replay), ``oauth``, ``store`` (indexed in-memory companies),
-``query``, ``txn`` / ``names`` / ``refs`` (validation and computed fields), ``ops`` (CRUD, delete,
-void), ``batch_cdc``, ``webhooks``, ``control`` (ledger view and tamper), ``seed``, ``util``.
+``query_grammar`` / ``query`` (parse / evaluate), ``txn`` / ``names`` / ``refs`` (validation and
+computed fields), ``ops`` (CRUD, delete, void), ``batch_cdc``, ``webhooks``, ``control`` (ledger
+view and tamper), ``seed``, ``util``.
 
 Choices where the real service's behaviour is UNCONFIRMED (see API_FACTS.md), made strict so an
 app that copes here copes there:
