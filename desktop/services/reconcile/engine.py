@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.money import Money
+from desktop.services.platforms.interface import DocView
 from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.services.reconcile.compare import CompareResult, compare
-from desktop.services.reconcile.model import Expected, LedgerDoc, Period, RmsReturn, VarianceClass, VarianceFinding
+from desktop.services.reconcile.model import Expected, Period, RmsReturn, VarianceClass, VarianceFinding
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     ConnectionStatus,
@@ -47,9 +48,9 @@ _CHUNK = 500
 class LedgerSource(Protocol):
     """What the engine reads the ledger through (``LedgerReader``, or a cache of it)."""
 
-    def period(self, period: Period) -> list[LedgerDoc]: ...
+    def period(self, period: Period) -> list[DocView]: ...
 
-    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerDoc | None]: ...
+    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DocView | None]: ...
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class ReconcileEngine:
         docs = ledger.period(period)
         expected = self.expected(info, period, platform)
         keys_known = {e.key for e in expected}
-        extra_keys = sorted({d.key for d in docs if d.key and d.key not in keys_known})
+        extra_keys = sorted({d.our_key for d in docs if d.our_key and d.our_key not in keys_known})
         expected += self.expected_by_keys(info, extra_keys, platform)
         seen = {(d.doc_type, d.remote_id) for d in docs}
         wanted = [(e.doc_type, e.remote_id) for e in expected
