@@ -47,6 +47,7 @@ from desktop.views.event_log.model import (
     export_row,
 )
 from desktop.views.event_log.table import event_table
+from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.resources import render_svg
 from desktop.views.theme import DISABLED_BUTTONS
@@ -185,10 +186,8 @@ class ErrorLogDock(QDockWidget):
         return [self.model.event_at(r) for r in rows]
 
     def current_event(self) -> Event | None:
-        index = self.table.selectionModel().currentIndex()
-        if not index.isValid():
-            return None
-        return self.model.event_at(self.proxy.mapToSource(index).row())
+        row = current_row(self.table)
+        return None if row is None else self.model.event_at(row)
 
     def select_row(self, proxy_row: int) -> None:
         index = self.proxy.index(proxy_row, 0)

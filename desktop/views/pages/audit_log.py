@@ -31,6 +31,7 @@ from desktop.services.admin.audit_trail import CATEGORIES, AuditEntry, AuditFilt
 from desktop.services.core.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
 from desktop.views.csv_export import choose_and_export
+from desktop.views.models.selection import current_row
 from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
@@ -287,11 +288,11 @@ class AuditLogPage(Page):
 
     # -- state -----------------------------------------------------------------------------------------
     def _show_selected(self) -> None:
-        index = self.table.selectionModel().currentIndex()
-        if not index.isValid():
+        row = current_row(self.table)
+        if row is None:
             self.entry_text.setPlainText("")
             return
-        e = self.model.entry_at(index.row())
+        e = self.model.entry_at(row)
         self.entry_text.setPlainText(
             f"#{e.seq}  {e.occurred_at.isoformat()}  {e.actor}  {e.action}  {e.target or ''}\n"
             f"{json.dumps(e.details, indent=2, ensure_ascii=False, sort_keys=True)}\n"

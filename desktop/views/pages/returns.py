@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop.services.queries.returns import ATTENTION, ReturnDetail, ReturnFilter
 from desktop.views.bridge import EventBridge
 from desktop.views.confirm import ask
+from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Page, StatusLine, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
@@ -215,8 +216,8 @@ class ReturnsPage(StatusLine, Page):
         self.load_detail()
 
     def selected_row(self) -> Any:
-        index = self.table.selectionModel().currentIndex()
-        return self.model.data(self.model.index(index.row(), 0), ROW_ROLE) if index.isValid() else None
+        row = current_row(self.table)
+        return None if row is None else self.model.data(self.model.index(row, 0), ROW_ROLE)
 
     def load_detail(self) -> None:
         row = self.selected_row()

@@ -41,6 +41,7 @@ from desktop.services.platforms.registry import platform_for
 from desktop.services.queries.organizations import OrganizationDirectory
 from desktop.views.confirm import ask
 from desktop.views.context import ShellContext
+from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, label, plain_table, status_label
 from desktop.views.settings.fx_model import OrgChoice, RateRow, RatesModel, load_organizations, rate_rows
@@ -186,8 +187,8 @@ class FxRatesSection(Card):
         self.org_box.setEnabled(self.rates is not None and self.org_box.count() > 0)
 
     def selected_rate(self) -> RateRow | None:
-        index = self.table.selectionModel().currentIndex()
-        return self.model.row_at(index.row()) if index.isValid() else None
+        row = current_row(self.table)
+        return None if row is None else self.model.row_at(row)
 
     # -- loading -----------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
