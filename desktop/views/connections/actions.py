@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
@@ -32,6 +32,7 @@ from desktop.views.connections.model import Column, ConnectionsFilter, Connectio
 from desktop.views.context import ShellContext
 from desktop.views.login_dialog import LoginDialog
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background
+from desktop.views.timers import single_shot_timer
 
 if TYPE_CHECKING:
     from desktop.services.auth.signin import SignIn
@@ -97,10 +98,7 @@ class ConnectionActions(QObject):
                                       self.confirm_disconnect)
         self.reload_action = make("Re&load list", QKeySequence(QKeySequence.StandardKey.Refresh), self.reload)
         self.export_action = make("&Export CSV…", "Ctrl+E", self.choose_export)
-        self._reload_soon = QTimer(self)
-        self._reload_soon.setSingleShot(True)
-        self._reload_soon.setInterval(250)
-        self._reload_soon.timeout.connect(self.reload)
+        self._reload_soon = single_shot_timer(self, 250, self.reload)
         self.bridge: EventBridge | None = None
         if view.context.bus is not None:
             self.bridge = EventBridge(view.context.bus, self)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,6 +36,7 @@ from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
+from desktop.views.timers import single_shot_timer
 
 if TYPE_CHECKING:
     from desktop.services.admin.audit import ChainReport
@@ -65,10 +66,7 @@ class AuditLogPage(Page):
             "Entries are added as people connect ledgers, edit mappings, retry or resolve errors, post by hand "
             "or change users. They can be filtered, exported to CSV and verified.")
         self.empty_state.setVisible(False)
-        self._refilter = QTimer(self)
-        self._refilter.setSingleShot(True)
-        self._refilter.setInterval(250)
-        self._refilter.timeout.connect(self.reload)
+        self._refilter = single_shot_timer(self, 250, self.reload)
         self._build_actions()
         self.model.sort_changed.connect(self.reload)  # after the header set its initial order
         self.reload()

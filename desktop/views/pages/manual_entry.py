@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +29,7 @@ from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, Page, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.services import ReturnServices, services_for
+from desktop.views.timers import single_shot_timer
 
 CHECK_DELAY_MS = 400
 
@@ -55,10 +56,7 @@ class ManualEntryPage(Page):
         row.setStretch(0, 5)
         row.setStretch(1, 6)
         self._build_entries()
-        self._check_timer = QTimer(self)
-        self._check_timer.setSingleShot(True)
-        self._check_timer.setInterval(CHECK_DELAY_MS)
-        self._check_timer.timeout.connect(self.run_check)
+        self._check_timer = single_shot_timer(self, CHECK_DELAY_MS, self.run_check)
         self._generation = 0
         self.form.changed.connect(self._on_form_changed)
         self.form.check_button.clicked.connect(self.run_check)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,6 +35,7 @@ from desktop.views.returns.detail import DetailPanel
 from desktop.views.returns.model import ROW_ROLE, ReturnsModel
 from desktop.views.returns.services import ReturnServices, services_for
 from desktop.views.returns.table import returns_table
+from desktop.views.timers import single_shot_timer
 
 STATUS_CHOICES = (("All statuses", None), ("Needs attention", ATTENTION), ("New", "new"), ("Ready to post", "ready"),
                   ("Posted", "posted"), ("Quarantined", "quarantined"), ("Superseded", "superseded"),
@@ -62,17 +63,11 @@ class ReturnsPage(StatusLine, Page):
         self.detail_panel = DetailPanel()
         self.body.addWidget(self.detail_panel)
         self._wire_actions()
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(250)
-        self._search_timer.timeout.connect(self._apply_filter)
+        self._search_timer = single_shot_timer(self, 250, self._apply_filter)
         self.model.loaded.connect(self._on_model_loaded)
         self.model.failed.connect(lambda exc: self.say(f"Could not read returns: {exc}", error=True))
         self.model.modelReset.connect(self._on_model_reset)
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
+        self._refresh_timer = single_shot_timer(self, REFRESH_DELAY_MS, self._on_refresh_timer_timeout)
         self._bridge: EventBridge | None = None
         if self.context.bus is not None:
             # New returns, posted documents, finished syncs: refresh what is shown, at most once a second.
