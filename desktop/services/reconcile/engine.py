@@ -25,11 +25,9 @@ from desktop.services.platforms.interface import DocView
 from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.services.reconcile.compare import CompareResult, compare
 from desktop.services.reconcile.model import Expected, Period, RmsReturn, VarianceClass, VarianceFinding
+from desktop.services.store.connection_choice import connected_org
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
-    ConnectionStatus,
-    LedgerConnection,
-    Organization,
     OutboxDocument,
     OutboxStatus,
     Return,
@@ -124,13 +122,7 @@ class ReconcileEngine:
 
     def org_info(self, org_code: str) -> OrgInfo:
         with self._db.session() as s:
-            org = s.execute(sa.select(Organization).where(Organization.code == org_code)).scalar()
-            if org is None:
-                raise NeedsPersonError(f"Organization {org_code!r} is not set up in this app",
-                                       action="connect its ledger first")
-            conn = s.execute(sa.select(LedgerConnection).where(
-                LedgerConnection.organization_id == org.id, LedgerConnection.status == ConnectionStatus.CONNECTED,
-            ).order_by(LedgerConnection.connected_at.desc(), LedgerConnection.id.desc())).scalars().first()
+            org, conn = connected_org(s, org_code)
             mode = str((org.settings or {}).get("posting_mode", ""))
             return OrgInfo(org.id, org.code, org.timezone or "UTC", org.home_currency, mode == "daily_summary",
                            conn.id if conn else None, conn.platform.value if conn else None)
