@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.auth.roles import Action
 from desktop.views.bridge import EventBridge
+from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.event_log.details import DetailsPanel, ResolveDialog, html_text
 from desktop.views.event_log.filter import EventFilterProxy
@@ -350,14 +351,7 @@ class ErrorLogDock(QDockWidget):
             self.table.scrollToBottom()
 
     def _refresh_orgs(self, orgs: list[str]) -> None:
-        current = self.org_combo.currentData()
-        self.org_combo.blockSignals(True)
-        self.org_combo.clear()
-        self.org_combo.addItem(ALL_ORGS, None)
-        for org in orgs:
-            self.org_combo.addItem(org, org)
-        self.org_combo.setCurrentIndex(max(0, self.org_combo.findData(current)) if current else 0)
-        self.org_combo.blockSignals(False)
+        refill(self.org_combo, [(ALL_ORGS, None), *((org, org) for org in orgs)])
 
     def load_history(self, events: list[Event], resolutions: dict[str, Resolution] | None = None) -> int:
         """Put earlier events (from the database) before the live ones, with their resolutions."""
