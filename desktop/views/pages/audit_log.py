@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
 from desktop.services.admin.audit_trail import CATEGORIES, AuditEntry, AuditFilter
 from desktop.services.core.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
+from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export
 from desktop.views.models.selection import current_row
 from desktop.views.ops import Progress, run_in_background
-from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
+from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
 from desktop.views.timers import single_shot_timer
@@ -73,8 +74,6 @@ class AuditLogPage(Page):
 
     # -- construction ------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
         self.filter_edit = search_field("Filter by who, action, target or organization", min_width=260)
         self.filter_edit.textChanged.connect(lambda _t: self._refilter.start())
         self.category_combo = QComboBox()
@@ -89,12 +88,8 @@ class AuditLogPage(Page):
         self.verify_button = QPushButton("Verify chain")
         self.verify_button.setObjectName("PrimaryButton")
         self.export_button = QPushButton("Export CSV…")
-        for widget in (self.filter_edit, self.category_combo, self.actor_combo):
-            bar.addWidget(widget)
-        bar.addStretch(1)
-        bar.addWidget(self.verify_button)
-        bar.addWidget(self.export_button)
-        self.body.addLayout(bar)
+        self.body.addLayout(toolbar((self.filter_edit, self.category_combo, self.actor_combo),
+                                    (self.verify_button, self.export_button)))
         self.body.addSpacing(10)
 
     def _build_status(self) -> None:
@@ -217,14 +212,7 @@ class AuditLogPage(Page):
                           on_failure=self._on_failed, label="Loading more audit entries")
 
     def _fill_actors(self, actors: list[str]) -> None:
-        current = self.actor_combo.currentData()
-        self.actor_combo.blockSignals(True)
-        self.actor_combo.clear()
-        self.actor_combo.addItem("Anyone", None)
-        for name in actors:
-            self.actor_combo.addItem(name, name)
-        self.actor_combo.setCurrentIndex(max(0, self.actor_combo.findData(current)) if current else 0)
-        self.actor_combo.blockSignals(False)
+        refill(self.actor_combo, [("Anyone", None), *((name, name) for name in actors)])
 
     # -- verify, export ------------------------------------------------------------------------------
     def verify(self) -> None:

@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
 
 from desktop.services.queries.returns import ATTENTION, ReturnDetail, ReturnFilter
 from desktop.views.bridge import EventBridge
+from desktop.views.combos import refill
 from desktop.views.confirm import ask
 from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Page, StatusLine, search_field, status_label
+from desktop.views.pages.base import Page, StatusLine, search_field, status_label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.detail import DetailPanel
 from desktop.views.returns.model import ROW_ROLE, ReturnsModel
@@ -93,8 +94,6 @@ class ReturnsPage(StatusLine, Page):
 
     # --- building ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
         self.org_combo = QComboBox()
         self.org_combo.addItem("All organizations", None)
         self.org_combo.setMinimumWidth(170)
@@ -108,12 +107,8 @@ class ReturnsPage(StatusLine, Page):
         self.refresh_button.setToolTip("Read the returns again (F5)")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Every row the filter shows, as CSV (Ctrl+E)")
-        for w in (self.org_combo, self.status_combo, self.search):
-            bar.addWidget(w)
-        bar.addStretch(1)
-        bar.addWidget(self.refresh_button)
-        bar.addWidget(self.export_button)
-        self.body.addLayout(bar)
+        self.body.addLayout(toolbar((self.org_combo, self.status_combo, self.search),
+                                    (self.refresh_button, self.export_button)))
         self.body.addSpacing(8)
         status_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -165,15 +160,7 @@ class ReturnsPage(StatusLine, Page):
         self.model.reload()
 
     def _on_organizations(self, orgs: list[str]) -> None:
-        current = self.org_combo.currentData()
-        self.org_combo.blockSignals(True)
-        self.org_combo.clear()
-        self.org_combo.addItem("All organizations", None)
-        for code in orgs:
-            self.org_combo.addItem(code, code)
-        index = self.org_combo.findData(current)
-        self.org_combo.setCurrentIndex(max(0, index))
-        self.org_combo.blockSignals(False)
+        refill(self.org_combo, [("All organizations", None), *((code, code) for code in orgs)])
 
     def _apply_filter(self) -> None:
         self.set_busy("Filtering…")
