@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from desktop.services.reconcile.compare import compare, tolerance
 from desktop.services.platforms.interface import DocView
+from desktop.services.reconcile.compare import compare, tolerance
 from desktop.services.reconcile.model import Expected, Period, RmsReturn
 
 PERIOD = Period(date(2026, 11, 1), date(2026, 11, 30))
@@ -25,7 +25,8 @@ def _exp(**kw: object) -> Expected:
 
 
 def _doc(**kw: object) -> DocView:
-    base = DocView("CreditMemo", "7", "active", Decimal("40.00"), Decimal("3.30"), DAY, "USD", our_key=KEY, number="N-1")
+    base = DocView("CreditMemo", "7", "active", Decimal("40.00"), Decimal("3.30"), DAY, "USD", our_key=KEY,
+                   number="N-1")
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
