@@ -27,7 +27,8 @@ import sqlalchemy as sa
 
 from desktop.services.core.clock import FixedClock
 from desktop.services.core.events import EventBus
-from desktop.services.reconcile.model import LedgerDoc, Period
+from desktop.services.platforms.interface import DocView
+from desktop.services.reconcile.model import Period
 from desktop.services.reconcile.service import ReconcileService
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
@@ -47,14 +48,14 @@ NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
 class CachedLedger:
     """The ledger's documents held in memory (what a cache of the period read would answer)."""
 
-    def __init__(self, docs: list[LedgerDoc]) -> None:
+    def __init__(self, docs: list[DocView]) -> None:
         self.docs = docs
         self.index = {(d.doc_type, d.remote_id): d for d in docs}
 
-    def period(self, period: Period) -> list[LedgerDoc]:
+    def period(self, period: Period) -> list[DocView]:
         return [d for d in self.docs if period.contains(d.txn_date)]
 
-    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerDoc | None]:
+    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DocView | None]:
         return {w: self.index.get(w) for w in wanted}
 
 
@@ -87,8 +88,8 @@ def seed(db: Database, n: int) -> CachedLedger:
                      "total_minor": total_minor, "currency": "USD", "payload": {"DocNumber": f"RMA-{i}-1C"},
                      "status": "posted", "attempts": 1, "remote_id": str(i + 1), "created_at": created,
                      "updated_at": created, "posted_at": created})
-        ledger.append(LedgerDoc("CreditMemo", str(i + 1), "active", Decimal(total_minor).scaleb(-2),
-                                Decimal(tax_minor).scaleb(-2), day, "USD", None, key, f"RMA-{i}-1C"))
+        ledger.append(DocView("CreditMemo", str(i + 1), "active", Decimal(total_minor).scaleb(-2),
+                              Decimal(tax_minor).scaleb(-2), day, "USD", our_key=key, number=f"RMA-{i}-1C"))
     with db.write_session() as s:
         for model, rows in ((Return, returns), (ReturnTaxLine, taxes), (OutboxDocument, docs)):
             for k in range(0, len(rows), 5000):
@@ -98,7 +99,7 @@ def seed(db: Database, n: int) -> CachedLedger:
     ledger[20] = replace(ledger[20], status="voided", total=Decimal(0))
     del ledger[30]
     ledger.append(replace(ledger[40], remote_id=str(n + 10)))
-    ledger.append(replace(ledger[50], remote_id=str(n + 11), key="rls-orphan0000000000000000000"[:30]))
+    ledger.append(replace(ledger[50], remote_id=str(n + 11), our_key="rls-orphan0000000000000000000"[:30]))
     return CachedLedger(ledger)
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from desktop.views.timers import single_shot_timer
+
 if TYPE_CHECKING:
     from desktop.services.core.events import Event, EventBus
 class EventBridge(QObject):
@@ -39,10 +41,7 @@ class EventBridge(QObject):
         self._buffer: list[Event] = []
         self._closed = False
         self._max_batch = max_batch
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(batch_interval_ms)
-        self._timer.timeout.connect(self._flush)
+        self._timer = single_shot_timer(self, batch_interval_ms, self._flush)
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_bus_event, kinds=kinds)
 

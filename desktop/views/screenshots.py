@@ -88,13 +88,7 @@ class ScreenshotTour(QObject):
 
     def _grab(self, scheme: Scheme, index: int) -> None:
         page = self._window.pages[index]
-        path = self._directory / f"{page.info.key}-{scheme.value}.png"
-        if not self._window.grab().save(str(path), "PNG"):
-            self._fail(f"could not write {path}")
-            return
-        self.written.append(path)
-        log.info("screenshot %s", path)
-        self._next()
+        self._save(self._window.grab(), f"{page.info.key}-{scheme.value}.png")
 
     def _grab_sign_in(self, scheme: Scheme) -> None:
         """``login-<scheme>.png``: the embedded sign-in (the sandbox's consent page) over Connections."""
@@ -107,11 +101,12 @@ class ScreenshotTour(QObject):
             self._fail("there is no Connections page to sign in from")
             return
         shot = SignInShot(self._window, page)
-        shot.finished.connect(lambda pixmap: self._save_sign_in(scheme, pixmap))
+        shot.finished.connect(lambda pixmap: self._save(pixmap, f"login-{scheme.value}.png"))
         QTimer.singleShot(self._settle_ms, shot.start)
 
-    def _save_sign_in(self, scheme: Scheme, pixmap: QPixmap | None) -> None:
-        path = self._directory / f"login-{scheme.value}.png"
+    def _save(self, pixmap: QPixmap | None, name: str) -> None:
+        """Write ``pixmap`` as ``name`` in the directory and go on to the next shot (or stop, failed)."""
+        path = self._directory / name
         if pixmap is None or not pixmap.save(str(path), "PNG"):
             self._fail(f"could not write {path}")
             return

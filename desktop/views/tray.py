@@ -18,13 +18,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from desktop import APP_NAME
 from desktop.services.core.events import EventKind
 from desktop.views.bridge import EventBridge
+from desktop.views.timers import single_shot_timer
 
 if TYPE_CHECKING:
     from desktop.services.core.events import Event, EventBus
@@ -98,10 +99,7 @@ class TrayController(QObject):
         self.quitting = False
         self.shown: list[Notification] = []
         self.available = QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(gather_ms)
-        self._timer.timeout.connect(self._flush)
+        self._timer = single_shot_timer(self, gather_ms, self._flush)
 
         self.menu = QMenu(window)
         self.show_action = QAction(f"Show {APP_NAME}", self)

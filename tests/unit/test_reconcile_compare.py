@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from desktop.services.platforms.interface import DocView
 from desktop.services.reconcile.compare import compare, tolerance
-from desktop.services.reconcile.model import Expected, LedgerDoc, Period, RmsReturn
+from desktop.services.reconcile.model import Expected, Period, RmsReturn
 
 PERIOD = Period(date(2026, 11, 1), date(2026, 11, 30))
 DAY = date(2026, 11, 20)
@@ -23,12 +24,13 @@ def _exp(**kw: object) -> Expected:
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-def _doc(**kw: object) -> LedgerDoc:
-    base = LedgerDoc("CreditMemo", "7", "active", Decimal("40.00"), Decimal("3.30"), DAY, "USD", None, KEY, "N-1")
+def _doc(**kw: object) -> DocView:
+    base = DocView("CreditMemo", "7", "active", Decimal("40.00"), Decimal("3.30"), DAY, "USD", our_key=KEY,
+                   number="N-1")
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-def _classes(expected: list[Expected], docs: list[LedgerDoc], **kw: object) -> list[tuple[str, str | None]]:
+def _classes(expected: list[Expected], docs: list[DocView], **kw: object) -> list[tuple[str, str | None]]:
     result = compare(expected, docs, PERIOD, **kw)  # type: ignore[arg-type]
     return sorted((v.variance_class.value, v.ledger_id) for v in result.variances)
 
@@ -71,7 +73,7 @@ def test_a_document_the_period_read_lacks_is_deleted_when_the_by_id_read_finds_n
 
 def test_duplicates_orphans_and_owed_documents() -> None:
     dup = _doc(remote_id="8", number="N-2")
-    orphan = _doc(remote_id="9", key="rls-" + "b" * 26)
+    orphan = _doc(remote_id="9", our_key="rls-" + "b" * 26)
     owed = _exp(key="rls-" + "c" * 26, status="quarantined", remote_id=None, outbox_id=2)
     queued = _exp(key="rls-" + "d" * 26, status="pending", remote_id=None, outbox_id=3, recent=True)
     assert _classes([_exp(), owed, queued], [_doc(), dup, orphan]) == [

@@ -8,7 +8,7 @@ does not support → 500 "Unsupported Operation".
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -81,20 +81,12 @@ class Operations:
                 obj.pop("Id", None)
             old_links = _linked_memos(existing.obj) if existing is not None and entity == "Payment" else set()
             rec = c.put(entity, obj, now)
-            self.notify(c, rec, "Update" if existing is not None else "Create")
-            if entity == "Payment":
-                self._refresh_memos(c, old_links | _linked_memos(rec.obj))
+            self._announce(c, rec, "Update" if existing is not None else "Create", old_links | _linked_memos(rec.obj))
             return rec
 
     def delete(self, c: Company, entity: str, body: Any) -> Record:
-        if entity not in TRANSACTIONS:
-            raise unsupported(f"Delete for {entity}; make it inactive instead")
-        with c.lock:
-            ident = str((body or {}).get("Id") or "").strip()
-            if not ident:
-                raise required("Id")
-            rec = self._current(c, entity, ident, body)
-            return self.force_delete(c, rec)
+        return self._api_path(c, entity, body, TRANSACTIONS, f"Delete for {entity}; make it inactive instead",
+                              self.force_delete)
 
     def force_delete(self, c: Company, rec: Record) -> Record:
         """Delete without the SyncToken check; a credit memo still applied to a payment refuses."""
@@ -108,20 +100,11 @@ class Operations:
                     "Id",
                 )
             tomb = c.remove(rec, self.now())
-            self.notify(c, tomb, "Delete")
-            if rec.entity == "Payment":
-                self._refresh_memos(c, _linked_memos(rec.obj))
+            self._announce(c, tomb, "Delete", _linked_memos(rec.obj))
             return tomb
 
     def void(self, c: Company, entity: str, body: Any) -> Record:
-        if entity not in VOIDABLE:
-            raise unsupported(f"Void for {entity}")
-        with c.lock:
-            ident = str((body or {}).get("Id") or "").strip()
-            if not ident:
-                raise required("Id")
-            rec = self._current(c, entity, ident, body)
-            return self.force_void(c, rec)
+        return self._api_path(c, entity, body, VOIDABLE, f"Void for {entity}", self.force_void)
 
     def force_void(self, c: Company, rec: Record) -> Record:
         """Void without the SyncToken check (the API path checks it first; tamper acts as a UI user)."""
@@ -131,10 +114,20 @@ class Operations:
             new = c.put(
                 rec.entity, txn.voided(rec.entity, rec.obj) | {"Id": rec.id}, self.now(), status="voided"
             )
-            self.notify(c, new, "Void")
-            if rec.entity == "Payment":
-                self._refresh_memos(c, _linked_memos(rec.obj))
+            self._announce(c, new, "Void", _linked_memos(rec.obj))
             return new
+
+    def _api_path(self, c: Company, entity: str, body: Any, applies_to: Collection[str], unsupported_what: str,
+                  act: Callable[[Company, Record], Record]) -> Record:
+        """Delete or void as the API does it: refuse an entity the operation does not apply to, then
+        ``act`` on the record the body names by ``Id``, at the ``SyncToken`` it was read at."""
+        if entity not in applies_to:
+            raise unsupported(unsupported_what)
+        with c.lock:
+            ident = str((body or {}).get("Id") or "").strip()
+            if not ident:
+                raise required("Id")
+            return act(c, self._current(c, entity, ident, body))
 
     def _current(self, c: Company, entity: str, ident: str, body: dict[str, Any]) -> Record:
         rec = c.get(entity, ident)
@@ -152,6 +145,13 @@ class Operations:
                 "SyncToken",
             )
         return rec
+
+    def _announce(self, c: Company, rec: Record, operation: str, memos: set[str]) -> None:
+        """Tell subscribers of ``rec``'s change; a payment's change also moves the credit memos it
+        applies (``memos``: before and after)."""
+        self.notify(c, rec, operation)
+        if rec.entity == "Payment":
+            self._refresh_memos(c, memos)
 
     def _refresh_memos(self, c: Company, memo_ids: set[str]) -> None:
         """Applying, changing or removing a payment moves the credit memos' Balance/RemainingCredit."""

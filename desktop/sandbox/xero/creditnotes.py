@@ -30,6 +30,19 @@ class Outcome:
     event: str | None = None  # "CREATE" | "UPDATE"
 
 
+def named(docs: dict[str, Doc], raw: dict[str, Any], id_field: str, missing: str) -> tuple[Doc | None, Outcome | None]:
+    """The stored document an element names by ``id_field`` (None: it names none), or — when it names
+    one that does not exist — the refusal to answer with, saying ``missing``."""
+    if not raw.get(id_field):
+        return None, None
+    found = docs.get(str(raw[id_field]).lower())
+    if found is None:
+        problems = Problems()
+        problems.add(missing)
+        return None, Outcome(None, problems)
+    return found, None
+
+
 def touch(doc: Doc, now: datetime, iso: bool = True) -> None:
     """Bump UpdatedDateUTC (and its ISO companion where the entity's schema has one)."""
     doc["UpdatedDateUTC"] = now
@@ -90,14 +103,12 @@ def _contact(t: Tenant, raw: Any, problems: Problems, now: datetime) -> Doc | No
 
 def save_credit_note(t: Tenant, raw: dict[str, Any], now: datetime, unitdp: int, allow_number_match: bool) -> Outcome:
     """Create, or update when the element names an existing credit note (by id or number)."""
+    existing, refused = named(t.credit_notes, raw, "CreditNoteID",
+                              "An existing Credit Note with the specified CreditNoteID could not be found")
+    if refused is not None:
+        return refused
     problems = Problems()
-    existing: Doc | None = None
-    if raw.get("CreditNoteID"):
-        existing = t.credit_notes.get(str(raw["CreditNoteID"]).lower())
-        if existing is None:
-            problems.add("An existing Credit Note with the specified CreditNoteID could not be found")
-            return Outcome(None, problems)
-    elif allow_number_match and raw.get("CreditNoteNumber"):
+    if existing is None and allow_number_match and raw.get("CreditNoteNumber"):
         existing = next(
             (
                 c

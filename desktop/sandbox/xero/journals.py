@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop.sandbox.xero.creditnotes import Outcome, touch
+from desktop.sandbox.xero.creditnotes import Outcome, named, touch
 from desktop.sandbox.xero.msjson import iso_date_string, money_quantum, to_decimal
 from desktop.sandbox.xero.store import Doc, Tenant
 from desktop.sandbox.xero.validation import (
@@ -24,13 +24,11 @@ from desktop.sandbox.xero.validation import (
 
 
 def save_journal(t: Tenant, raw: dict[str, Any], now: datetime) -> Outcome:
+    existing, refused = named(t.manual_journals, raw, "ManualJournalID",
+                              "The document with the supplied id was not found for this endpoint.")
+    if refused is not None:
+        return refused
     problems = Problems()
-    existing: Doc | None = None
-    if raw.get("ManualJournalID"):
-        existing = t.manual_journals.get(str(raw["ManualJournalID"]).lower())
-        if existing is None:
-            problems.add("The document with the supplied id was not found for this endpoint.")
-            return Outcome(None, problems)
     if existing is not None:
         status, new = existing["Status"], str(raw.get("Status", existing["Status"])).upper()
         if status in ("VOIDED", "DELETED"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -181,20 +181,22 @@ class _Parser:
         return pred
 
     def expr(self) -> Predicate:
-        left = self.conj()
-        while (tok := self.peek()) and tok[1].upper() in ("||", "OR"):
-            self.take()
-            right = self.conj()
-            left = (lambda a, b: lambda d: a(d) or b(d))(left, right)
-        return left
+        return self._joined(("||", "OR"), self.conj, any)
 
     def conj(self) -> Predicate:
-        left = self.atom()
-        while (tok := self.peek()) and tok[1].upper() in ("&&", "AND"):
+        return self._joined(("&&", "AND"), self.atom, all)
+
+    def _joined(self, words: tuple[str, str], operand: Callable[[], Predicate],
+                combine: Callable[[Iterable[bool]], bool]) -> Predicate:
+        """``operand (word operand)*``: one predicate, ``combine`` (any / all) of the operands, left
+        to right and stopping at the first that decides."""
+        parts = [operand()]
+        while (tok := self.peek()) and tok[1].upper() in words:
             self.take()
-            right = self.atom()
-            left = (lambda a, b: lambda d: a(d) and b(d))(left, right)
-        return left
+            parts.append(operand())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda d: combine(p(d) for p in parts)
 
     def atom(self) -> Predicate:
         if self.peek() == ("op", "("):

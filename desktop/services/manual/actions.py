@@ -12,6 +12,7 @@ from desktop.services.manual.model import Prepared
 from desktop.services.manual.validate import Planning
 from desktop.services.pipeline import outbox
 from desktop.services.queries.errors import ErrorsQueue
+from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.models import (
     OutboxDocument,
     OutboxStatus,
@@ -51,7 +52,7 @@ class Actions(Planning):
                 if ret is not None and ret.sync_status is not ReturnSyncStatus.POSTED:
                     ret.sync_status, ret.updated_at = ReturnSyncStatus.QUARANTINED, now
             else:
-                conn_id = self._connection_id(s, org_id)
+                conn_id = org_connection(s, org_id)
                 outbox.enqueue(s, prepared.documents, org_id, conn_id, prepared.return_id, now=now)
                 rows = {r.idempotency_key: r for r in s.scalars(sa.select(OutboxDocument).where(
                     OutboxDocument.idempotency_key.in_([d.idempotency_key for d in prepared.documents])))}

@@ -12,7 +12,7 @@ from desktop.services.core.events import EventBus, Severity
 from desktop.services.mapping.service import MappingService
 from desktop.services.pipeline.plan import Planner, connector_rates
 from desktop.services.store.db import Database
-from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization
+from desktop.services.store.models import Organization
 
 __all__ = ["ServiceBase"]
 
@@ -41,15 +41,6 @@ class ServiceBase:
     @staticmethod
     def _org_id(s: Session, org: str) -> int | None:
         return s.scalar(sa.select(Organization.id).where(Organization.code == org))
-
-    @staticmethod
-    def _connection_id(s: Session, org_id: int) -> int | None:
-        rows = s.execute(sa.select(LedgerConnection.id, LedgerConnection.status)
-                         .where(LedgerConnection.organization_id == org_id)
-                         .order_by(LedgerConnection.updated_at.desc(), LedgerConnection.id.desc())).all()
-        connected = [i for i, status in rows if status == ConnectionStatus.CONNECTED]
-        ids = connected or [i for i, _ in rows]
-        return ids[0] if ids else None
 
     def _emit(self, kind: str, severity: Severity, message: str, org: str | None, rma: str | None,
               document_key: str | None = None, **details: Any) -> None:

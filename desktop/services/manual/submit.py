@@ -16,6 +16,7 @@ from desktop.services.manual.model import AUDIT_RECORDED, AUDIT_REFUSED, ManualF
 from desktop.services.manual.validate import Planning
 from desktop.services.pipeline import outbox
 from desktop.services.platforms.registry import platform_for
+from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.models import (
     ManualEntry,
     ManualEntryPath,
@@ -54,7 +55,7 @@ class Recording(Planning):
         with self._db.write_session() as s:
             org_id = self._org_id(s, form.org)
             assert org_id is not None and prepared.return_id is not None
-            conn_id = self._connection_id(s, org_id)
+            conn_id = org_connection(s, org_id)
             outbox.enqueue(s, prepared.documents, org_id, conn_id, prepared.return_id, now=now)
             rows = {r.idempotency_key: r for r in s.scalars(sa.select(OutboxDocument).where(
                 OutboxDocument.idempotency_key.in_([d.idempotency_key for d in prepared.documents])))}

@@ -31,10 +31,9 @@ from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.validate import contexts_for_returns, validate
 from desktop.services.rms.context import KNOWN_DISPOSITIONS, KNOWN_REASON_CODES, PROFILE_KEY, OrgContext
 from desktop.services.rms.records import from_row
+from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
-    ConnectionStatus,
-    LedgerConnection,
     MappingRule,
     MappingSet,
     Organization,
@@ -174,18 +173,8 @@ class MappingService:
         """The reference data of the organization's current connection, if it has one."""
         with self.db.session() as session:
             o = self._org(session, org)
-            conn_id = self._connection_id(session, o)
+            conn_id = org_connection(session, o.id)
             return ReferenceSnapshot.load(session, conn_id) if conn_id is not None else None
-
-    @staticmethod
-    def _connection_id(session: Session, org: Organization) -> int | None:
-        """The connected connection (newest), else the newest of any status."""
-        rows = session.execute(sa.select(LedgerConnection.id, LedgerConnection.status)
-                               .where(LedgerConnection.organization_id == org.id)
-                               .order_by(LedgerConnection.updated_at.desc(), LedgerConnection.id.desc())).all()
-        connected = [i for i, status in rows if status == ConnectionStatus.CONNECTED]
-        ids: list[int] = connected or [i for i, _ in rows]
-        return ids[0] if ids else None
 
     def resolver(self, org: OrgRef, snapshot: ReferenceSnapshot | None = None) -> Resolver:
         """A resolver over the active version (empty, version 0, before the first save).

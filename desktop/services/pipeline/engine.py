@@ -36,9 +36,9 @@ from desktop.services.pipeline.plan import OrgContext, Planner, connector_rates,
 from desktop.services.pipeline.poster import Poster, PostResult
 from desktop.services.pipeline.writeback import WriteBackResult, WriteBackService
 from desktop.services.rms.client import RmsClient
+from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
-    ConnectionStatus,
     LedgerConnection,
     Organization,
     OutboxDocument,
@@ -119,12 +119,8 @@ class SyncEngine:
         org = s.execute(sa.select(Organization).where(Organization.code == code)).scalar_one_or_none()
         if org is None:
             raise NeedsPersonError(f"There is no organization {code!r}", action="check the organization code")
-        conns = s.execute(sa.select(LedgerConnection.id, LedgerConnection.status)
-                          .where(LedgerConnection.organization_id == org.id)
-                          .order_by(LedgerConnection.updated_at.desc(), LedgerConnection.id.desc())).all()
-        connected = [i for i, status in conns if status == ConnectionStatus.CONNECTED]
         return _Org(org.id, org.code, org.timezone or "UTC", OrgSettings.from_json(org.settings),
-                    org.home_currency, connected[0] if connected else None)
+                    org.home_currency, org_connection(s, org.id, connected_only=True))
 
     def organizations(self) -> list[str]:
         """Active organizations that have a ledger connection."""

@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from desktop.services.core.clock import Clock, local_date
 from desktop.services.core.domain import OrgSettings, PostingMode, Problem, ReturnRecord
@@ -40,8 +39,9 @@ from desktop.services.pipeline.fx import FxRates, FxUse
 from desktop.services.pipeline.preflight import merge_problems, preflight
 from desktop.services.platforms.interface import LedgerPlatform
 from desktop.services.rms.records import from_row
+from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.db import Database
-from desktop.services.store.models import ConnectionStatus, LedgerConnection, Organization, Return
+from desktop.services.store.models import Organization, Return
 
 __all__ = ["LedgerRate", "OrgContext", "Plan", "Planner", "RatesProvider", "connector_rates", "plan_documents",
            "plan_return"]
@@ -253,7 +253,7 @@ class Planner:
             o = s.scalar(sa.select(Organization).where(Organization.code == org))
             if o is None:
                 raise NeedsPersonError(f"There is no organization {org!r}", action="check the organization code")
-            connection_id = connected_connection(s, o.id)
+            connection_id = org_connection(s, o.id, connected_only=True)
             oid, tz, home = o.id, o.timezone or "UTC", o.home_currency
             platform, settings = o.platform.value, OrgSettings.from_json(o.settings)
         snapshot = self._mapping.snapshot(org) or ReferenceSnapshot.empty(platform, home)
@@ -265,12 +265,3 @@ class Planner:
         """:func:`plan_return` for one return, loading the context when given a code."""
         ctx = self.context(org) if isinstance(org, str) else org
         return plan_return(ctx, ret, summary=ctx.settings.posting_mode is PostingMode.DAILY_SUMMARY)
-
-
-def connected_connection(s: Session, org_id: int) -> int | None:
-    """The organization's connected ledger connection, newest first (what the sync posts to)."""
-    rows = s.execute(sa.select(LedgerConnection.id, LedgerConnection.status)
-                     .where(LedgerConnection.organization_id == org_id)
-                     .order_by(LedgerConnection.updated_at.desc(), LedgerConnection.id.desc())).all()
-    connected = [i for i, status in rows if status == ConnectionStatus.CONNECTED]
-    return connected[0] if connected else None

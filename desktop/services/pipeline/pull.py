@@ -47,11 +47,9 @@ from desktop.services.platforms.interface import DocView, LedgerPlatform, Platfo
 from desktop.services.platforms.interface import text as _text
 from desktop.services.platforms.registry import platform_for
 from desktop.services.rms.client import RmsClient
+from desktop.services.store.connection_choice import connected_org
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
-    ConnectionStatus,
-    LedgerConnection,
-    Organization,
     OutboxDocument,
     OutboxStatus,
     Platform,
@@ -238,14 +236,7 @@ class PullService:
     # --- set-up --------------------------------------------------------------------------------
     def _connection(self, org_code: str) -> tuple[int, int, Platform, str]:
         with self._db.session() as s:
-            org = s.execute(sa.select(Organization).where(Organization.code == org_code)).scalar()
-            if org is None:
-                raise NeedsPersonError(f"Organization {org_code!r} is not set up in this app",
-                                       action="connect its ledger first")
-            conn = s.execute(sa.select(LedgerConnection).where(
-                LedgerConnection.organization_id == org.id,
-                LedgerConnection.status == ConnectionStatus.CONNECTED,
-            ).order_by(LedgerConnection.connected_at.desc(), LedgerConnection.id.desc())).scalars().first()
+            org, conn = connected_org(s, org_code)
             if conn is None:
                 raise NeedsPersonError(f"{org_code} has no working ledger connection",
                                        action="connect (or reconnect) it on the Connections page")

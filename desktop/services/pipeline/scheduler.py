@@ -178,18 +178,19 @@ class SyncScheduler:
 
     def pause(self, org: str) -> None:
         """Stop ``org``'s scheduled jobs until :meth:`resume`; survives a restart."""
-        self._put_setting(org, PAUSED_KEY, True)
-        for kind in JOB_KINDS:
-            if self.scheduler.get_job(job_id(org, kind)) is not None:
-                self.scheduler.pause_job(job_id(org, kind))
-        self._bus.emit("sync.paused", Severity.INFO, f"Scheduled sync paused for {org}", org=org)
+        self._set_paused(org, True)
 
     def resume(self, org: str) -> None:
-        self._put_setting(org, PAUSED_KEY, False)
+        self._set_paused(org, False)
+
+    def _set_paused(self, org: str, paused: bool) -> None:
+        """Remember the choice (a restart keeps it), apply it to ``org``'s jobs, and say so."""
+        self._put_setting(org, PAUSED_KEY, paused)
         for kind in JOB_KINDS:
             if self.scheduler.get_job(job_id(org, kind)) is not None:
-                self.scheduler.resume_job(job_id(org, kind))
-        self._bus.emit("sync.resumed", Severity.INFO, f"Scheduled sync resumed for {org}", org=org)
+                (self.scheduler.pause_job if paused else self.scheduler.resume_job)(job_id(org, kind))
+        kind, word = ("sync.paused", "paused") if paused else ("sync.resumed", "resumed")
+        self._bus.emit(kind, Severity.INFO, f"Scheduled sync {word} for {org}", org=org)
 
     def jobs(self, org: str | None = None) -> list[Any]:
         """APScheduler's jobs (optionally of one organization)."""

@@ -57,6 +57,14 @@ class DocView:
     our_key: str | None = None
     pays: tuple[tuple[str, str], ...] = ()       # (doc type, remote id) this payment/refund settles
     payment_ids: tuple[str, ...] = ()            # Xero: payments listed on a credit note
+    # What only reconciliation reads (see :mod:`desktop.services.reconcile.ledger_read`):
+    rate: Decimal | None = None                  # the exchange rate (platform convention), None: home currency
+    accounts: tuple[tuple[str, Decimal], ...] = ()  # (account, signed amount) per line, where known
+
+    @property
+    def live(self) -> bool:
+        """Still in effect in the ledger (not voided or deleted)."""
+        return self.status in ("active", "paid")
 
     def values(self) -> dict[str, Any]:
         """The comparable values, JSON-safe (for events and the RMS)."""

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
@@ -35,10 +35,9 @@ from desktop.services.pipeline import outbox
 from desktop.services.pipeline.documents import LedgerDocument, line
 from desktop.services.pipeline.plan import Planner, plan_documents
 from desktop.services.pipeline.recipes import platform_for as recipes_for
+from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
-    ConnectionStatus,
-    LedgerConnection,
     Organization,
     ReconciliationRun,
     Return,
@@ -132,7 +131,7 @@ class AdjustService:
         with self._db.write_session() as s:
             org_id = s.scalar(sa.select(Organization.id).where(Organization.code == plan.org))
             assert org_id is not None
-            inserted = outbox.enqueue(s, [doc], org_id, _connection_id(s, org_id), plan.return_id, now=now)
+            inserted = outbox.enqueue(s, [doc], org_id, org_connection(s, org_id), plan.return_id, now=now)
             audit.append(s, self._clock, actor=actor.username, action="variance.adjust",
                          target=f"variance:{plan.variance_id}", organization_id=org_id,
                          details={"key": doc.idempotency_key, "doc_type": doc.doc_type,
@@ -144,13 +143,3 @@ class AdjustService:
                            f"{actor.username}", org=plan.org, document_key=doc.idempotency_key,
                            details={"variance_id": plan.variance_id})
         return doc.idempotency_key
-
-
-def _connection_id(s: Session, org_id: int) -> int | None:
-    """The organization's connected ledger connection (else its newest one), as the sync uses."""
-    rows = s.execute(sa.select(LedgerConnection.id, LedgerConnection.status)
-                     .where(LedgerConnection.organization_id == org_id)
-                     .order_by(LedgerConnection.updated_at.desc(), LedgerConnection.id.desc())).all()
-    connected = [i for i, status in rows if status == ConnectionStatus.CONNECTED]
-    ids = connected or [i for i, _ in rows]
-    return ids[0] if ids else None

@@ -27,10 +27,10 @@ from decimal import Decimal
 from typing import Any
 
 from desktop.services.core.money import is_known_currency, minor_units
+from desktop.services.platforms.interface import DocView
 from desktop.services.reconcile.model import (
     POSTED,
     Expected,
-    LedgerDoc,
     Period,
     RmsReturn,
     VarianceClass,
@@ -77,7 +77,7 @@ class CompareResult:
         return out
 
 
-def _finding(cls: VarianceClass, exp: Expected, doc: LedgerDoc | None, fields: dict[str, dict[str, Any]],
+def _finding(cls: VarianceClass, exp: Expected, doc: DocView | None, fields: dict[str, dict[str, Any]],
              diff: Decimal | None = None) -> VarianceFinding:
     currency = exp.currency or (doc.currency if doc else None)
     return VarianceFinding(cls, exp.rma, doc.remote_id if doc else exp.remote_id, exp.key, fields, currency,
@@ -85,10 +85,10 @@ def _finding(cls: VarianceClass, exp: Expected, doc: LedgerDoc | None, fields: d
                            exp.doc_type)
 
 
-def _fields_differences(exp: Expected, doc: LedgerDoc, period: Period) -> list[VarianceFinding]:
+def _fields_differences(exp: Expected, doc: DocView, period: Period) -> list[VarianceFinding]:
     """Rule 2: field by field, one class per difference."""
     out: list[VarianceFinding] = []
-    tol = tolerance(exp.currency, doc.lines)
+    tol = tolerance(exp.currency, len(doc.lines or ()))
     if (exp.currency and doc.currency and exp.currency != doc.currency) or (
             exp.rate is not None and doc.rate is not None and exp.rate != doc.rate):
         out.append(_finding(VC.FX_MISMATCH, exp, doc, {
@@ -118,7 +118,7 @@ def _fields_differences(exp: Expected, doc: LedgerDoc, period: Period) -> list[V
     return out
 
 
-def _document(exp: Expected, doc: LedgerDoc | None, period: Period) -> list[VarianceFinding]:
+def _document(exp: Expected, doc: DocView | None, period: Period) -> list[VarianceFinding]:
     """Rules 1 and 2 for one posted document."""
     if doc is None or doc.status == "deleted":
         return [_finding(VC.DELETED_IN_LEDGER, exp, doc, {
@@ -132,8 +132,8 @@ def _document(exp: Expected, doc: LedgerDoc | None, period: Period) -> list[Vari
     return _fields_differences(exp, doc, period)
 
 
-def compare(expected: Iterable[Expected], ledger: Iterable[LedgerDoc], period: Period, *,
-            by_id: Mapping[tuple[str, str], LedgerDoc | None] | None = None,
+def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Period, *,
+            by_id: Mapping[tuple[str, str], DocView | None] | None = None,
             rms: Iterable[RmsReturn] = ()) -> CompareResult:
     """Every variance between ``expected`` (plus the RMS mirror) and ``ledger`` (see module docstring).
 
@@ -148,16 +148,16 @@ def compare(expected: Iterable[Expected], ledger: Iterable[LedgerDoc], period: P
     result = CompareResult()
     docs = list(ledger)
     lookups = dict(by_id or {})
-    by_remote: dict[tuple[str, str], LedgerDoc] = {(d.doc_type, d.remote_id): d for d in docs}
-    by_key: dict[str, list[LedgerDoc]] = defaultdict(list)
+    by_remote: dict[tuple[str, str], DocView] = {(d.doc_type, d.remote_id): d for d in docs}
+    by_key: dict[str, list[DocView]] = defaultdict(list)
     for d in docs:
-        if d.key:
-            by_key[d.key].append(d)
+        if d.our_key:
+            by_key[d.our_key].append(d)
     for (doc_type, remote_id), found in lookups.items():
         if found is not None and (doc_type, remote_id) not in by_remote:
             by_remote[(doc_type, remote_id)] = found
-            if found.key:
-                by_key[found.key].append(found)
+            if found.our_key:
+                by_key[found.our_key].append(found)
     known_keys: set[str] = set()
     claimed: set[tuple[str, str]] = set()
     exps = list(expected)
@@ -195,9 +195,9 @@ def compare(expected: Iterable[Expected], ledger: Iterable[LedgerDoc], period: P
                                                           if d.live and (d.doc_type, d.remote_id) != ident)},
                     "total": {"rms": _text(exp.total), "ledger": _text(other.total)}}, other.total))
     for d in docs:
-        if d.key and d.key not in known_keys and d.live:
+        if d.our_key and d.our_key not in known_keys and d.live:
             result.variances.append(VarianceFinding(
-                VC.MISSING_IN_RMS, None, d.remote_id, d.key, {
+                VC.MISSING_IN_RMS, None, d.remote_id, d.our_key, {
                     "total": {"rms": None, "ledger": _text(d.total)}, "number": {"rms": None, "ledger": d.number}},
                 d.currency, _minor(d.total, d.currency) if d.total is not None else None, doc_type=d.doc_type))
     for ret in rms:
@@ -212,7 +212,7 @@ def compare(expected: Iterable[Expected], ledger: Iterable[LedgerDoc], period: P
     return result
 
 
-def totals(exps: list[Expected], docs: list[LedgerDoc], lookups: Mapping[tuple[str, str], LedgerDoc | None],
+def totals(exps: list[Expected], docs: list[DocView], lookups: Mapping[tuple[str, str], DocView | None],
            rms: Iterable[RmsReturn], known: set[str]) -> dict[str, Any]:
     """Totals per day and currency (RMS mirror, what we posted, what the ledger holds) and per account."""
     by_day: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: {"rms": ZERO, "local": ZERO,
@@ -225,7 +225,7 @@ def totals(exps: list[Expected], docs: list[LedgerDoc], lookups: Mapping[tuple[s
         by_day[(exp.txn_date.isoformat(), exp.currency)]["local"] += exp.total
         by_currency[exp.currency]["local"] += exp.total
     for d in docs:
-        if not d.live or not d.key or d.total is None:
+        if not d.live or not d.our_key or d.total is None:
             continue
         cur = d.currency or "home"
         day = d.txn_date.isoformat() if d.txn_date else "unknown"
@@ -248,6 +248,6 @@ def totals(exps: list[Expected], docs: list[LedgerDoc], lookups: Mapping[tuple[s
         "by_currency": {cur: fmt(row) for cur, row in sorted(by_currency.items())},
         "by_account": {acct: format(v, "f") for acct, v in sorted(by_account.items())},
         "documents": {"expected": len(exps), "ledger": len(docs),
-                      "ours_in_ledger": sum(1 for d in docs if d.key), "looked_up": len(lookups),
-                      "unknown_keys": sum(1 for d in docs if d.key and d.key not in known)},
+                      "ours_in_ledger": sum(1 for d in docs if d.our_key), "looked_up": len(lookups),
+                      "unknown_keys": sum(1 for d in docs if d.our_key and d.our_key not in known)},
     }

@@ -21,14 +21,13 @@ import sqlalchemy as sa
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.money import Money
+from desktop.services.platforms.interface import DocView
 from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.services.reconcile.compare import CompareResult, compare
-from desktop.services.reconcile.model import Expected, LedgerDoc, Period, RmsReturn, VarianceClass, VarianceFinding
+from desktop.services.reconcile.model import Expected, Period, RmsReturn, VarianceClass, VarianceFinding
+from desktop.services.store.connection_choice import connected_org
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
-    ConnectionStatus,
-    LedgerConnection,
-    Organization,
     OutboxDocument,
     OutboxStatus,
     Return,
@@ -47,9 +46,9 @@ _CHUNK = 500
 class LedgerSource(Protocol):
     """What the engine reads the ledger through (``LedgerReader``, or a cache of it)."""
 
-    def period(self, period: Period) -> list[LedgerDoc]: ...
+    def period(self, period: Period) -> list[DocView]: ...
 
-    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerDoc | None]: ...
+    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DocView | None]: ...
 
 
 @dataclass(frozen=True)
@@ -123,13 +122,7 @@ class ReconcileEngine:
 
     def org_info(self, org_code: str) -> OrgInfo:
         with self._db.session() as s:
-            org = s.execute(sa.select(Organization).where(Organization.code == org_code)).scalar()
-            if org is None:
-                raise NeedsPersonError(f"Organization {org_code!r} is not set up in this app",
-                                       action="connect its ledger first")
-            conn = s.execute(sa.select(LedgerConnection).where(
-                LedgerConnection.organization_id == org.id, LedgerConnection.status == ConnectionStatus.CONNECTED,
-            ).order_by(LedgerConnection.connected_at.desc(), LedgerConnection.id.desc())).scalars().first()
+            org, conn = connected_org(s, org_code)
             mode = str((org.settings or {}).get("posting_mode", ""))
             return OrgInfo(org.id, org.code, org.timezone or "UTC", org.home_currency, mode == "daily_summary",
                            conn.id if conn else None, conn.platform.value if conn else None)
@@ -149,7 +142,7 @@ class ReconcileEngine:
         docs = ledger.period(period)
         expected = self.expected(info, period, platform)
         keys_known = {e.key for e in expected}
-        extra_keys = sorted({d.key for d in docs if d.key and d.key not in keys_known})
+        extra_keys = sorted({d.our_key for d in docs if d.our_key and d.our_key not in keys_known})
         expected += self.expected_by_keys(info, extra_keys, platform)
         seen = {(d.doc_type, d.remote_id) for d in docs}
         wanted = [(e.doc_type, e.remote_id) for e in expected

@@ -14,21 +14,21 @@ exchange rate and the accounts.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from desktop.services.core.errors import NeedsPersonError
-from desktop.services.platforms.interface import LedgerPlatform, PlatformProfile
+from desktop.services.platforms.interface import DocView, LedgerPlatform, PlatformProfile
 from desktop.services.platforms.shapes import RemoteDoc
-from desktop.services.reconcile.model import LedgerDoc, Period
+from desktop.services.reconcile.model import Period
 
 __all__ = ["LedgerReader", "ledger_doc"]
 
 
-def ledger_doc(profile: PlatformProfile, doc: RemoteDoc) -> LedgerDoc:
-    """A document read from the ledger as reconciliation compares it."""
-    base = profile.view(doc.doc_type, doc.raw)
-    return LedgerDoc(base.doc_type, base.remote_id, base.status, base.total, base.tax, base.txn_date,
-                     base.currency, profile.rate_of(doc.doc_type, doc.raw), base.our_key, base.number,
-                     profile.accounts_of(doc.raw), max(1, len(base.lines or ())))
+def ledger_doc(profile: PlatformProfile, doc: RemoteDoc) -> DocView:
+    """A document read from the ledger as reconciliation compares it: the platform's view plus its
+    exchange rate and accounts."""
+    return replace(profile.view(doc.doc_type, doc.raw), rate=profile.rate_of(doc.doc_type, doc.raw),
+                   accounts=profile.accounts_of(doc.raw))
 
 
 class LedgerReader:
@@ -38,14 +38,14 @@ class LedgerReader:
         self._ledger = ledger
         self.platform = ledger.profile.key
 
-    def period(self, period: Period) -> list[LedgerDoc]:
+    def period(self, period: Period) -> list[DocView]:
         """Every transaction of the kinds we post, dated in ``period``."""
         profile = self._ledger.profile
         return [ledger_doc(profile, d) for d in self._ledger.documents_dated(period.start, period.end)]
 
-    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerDoc | None]:
+    def by_id(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DocView | None]:
         """Documents one by one; ``None`` for one the ledger says does not exist (deleted)."""
-        out: dict[tuple[str, str], LedgerDoc | None] = {}
+        out: dict[tuple[str, str], DocView | None] = {}
         for doc_type, remote_id in wanted:
             try:
                 out[(doc_type, remote_id)] = ledger_doc(self._ledger.profile,

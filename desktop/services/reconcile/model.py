@@ -2,7 +2,8 @@
 
 The comparison itself (:mod:`desktop.services.reconcile.compare`) is pure and works on these
 plain records, so a month of 100,000 returns reconciles in memory without touching the network
-twice, and unit tests can build any situation without a ledger.
+twice, and unit tests can build any situation without a ledger. The ledger's side is the platform
+interface's own read model, :class:`~desktop.services.platforms.interface.DocView`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from desktop.services.core.errors import ConfigurationError
 
-__all__ = ["POSTED", "Expected", "LedgerDoc", "Period", "RmsReturn", "VarianceClass", "VarianceFinding"]
+__all__ = ["POSTED", "Expected", "Period", "RmsReturn", "VarianceClass", "VarianceFinding"]
 
 #: Outbox status of a document the ledger should hold.
 POSTED = "posted"
@@ -70,28 +71,6 @@ class Expected:
     outbox_id: int | None = None
     return_id: int | None = None
     recent: bool = False         # not yet due in the ledger (queued within the grace window)
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerDoc:
-    """One ledger document as reconciliation reads it back."""
-
-    doc_type: str
-    remote_id: str
-    status: str                    # active | voided | deleted | paid
-    total: Decimal | None = None
-    tax: Decimal | None = None
-    txn_date: date | None = None
-    currency: str | None = None
-    rate: Decimal | None = None
-    key: str | None = None         # our idempotency key found in PrivateNote / Reference / Narration
-    number: str | None = None
-    accounts: tuple[tuple[str, Decimal], ...] = ()  # (account, signed amount) per line, where known
-    lines: int = 1
-
-    @property
-    def live(self) -> bool:
-        return self.status in ("active", "paid")
 
 
 @dataclass(frozen=True, slots=True)

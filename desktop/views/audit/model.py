@@ -53,15 +53,12 @@ class AuditLogModel(ListTableModel):
     def entry_at(self, row: int) -> AuditEntry:
         return self._rows[row]
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        entry = self._rows[index.row()]
+    def row_data(self, entry: AuditEntry, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(entry, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 6:
+            return self.display(entry, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 6:
             return json.dumps(entry.details, indent=1, ensure_ascii=False)
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 0:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
@@ -32,6 +32,7 @@ from desktop.views.connections.model import Column, ConnectionsFilter, Connectio
 from desktop.views.context import ShellContext
 from desktop.views.login_dialog import LoginDialog
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background
+from desktop.views.timers import single_shot_timer
 
 if TYPE_CHECKING:
     from desktop.services.auth.signin import SignIn
@@ -97,10 +98,7 @@ class ConnectionActions(QObject):
                                       self.confirm_disconnect)
         self.reload_action = make("Re&load list", QKeySequence(QKeySequence.StandardKey.Refresh), self.reload)
         self.export_action = make("&Export CSV…", "Ctrl+E", self.choose_export)
-        self._reload_soon = QTimer(self)
-        self._reload_soon.setSingleShot(True)
-        self._reload_soon.setInterval(250)
-        self._reload_soon.timeout.connect(self.reload)
+        self._reload_soon = single_shot_timer(self, 250, self.reload)
         self.bridge: EventBridge | None = None
         if view.context.bus is not None:
             self.bridge = EventBridge(view.context.bus, self)
@@ -270,22 +268,26 @@ class ConnectionActions(QObject):
         self.reload()
 
     # --- test / refresh / disconnect -----------------------------------------------------------
-    def _replace(self, summary: ConnectionSummary) -> None:
-        self.page.model.replace_row(summary)
-        self.page.show_rows(self.page.model.summaries())
-        self.load_details(summary.id)
+    def _run_on_connection(self, message: str, fn: Callable[[Progress], ConnectionSummary],
+                           outcome: Callable[[ConnectionSummary], str]) -> None:
+        """:meth:`_run` work that answers the connection's new summary: show it, then say ``outcome``."""
+        def done(summary: ConnectionSummary) -> None:
+            self.page.model.replace_row(summary)
+            self.page.show_rows(self.page.model.summaries())
+            self.load_details(summary.id)
+            self.page.say(outcome(summary))
+
+        self._run(message, fn, done)
 
     def test_selected(self) -> None:
         row, service, actor = self.page.selected(), self.service, self.actor
         if row is None or service is None or actor is None or self._why_not_use(row):
             return
 
-        def done(summary: ConnectionSummary) -> None:
-            self._replace(summary)
-            self.page.say(f"{platform_label(summary.platform)} answers: company “{summary.company_name}” "
-                          f"({summary.company_id}) is reachable with the stored sign-in.")
-
-        self._run(f"Testing {row.org_code}…", lambda _p: service.test(actor, row.id), done)
+        self._run_on_connection(
+            f"Testing {row.org_code}…", lambda _p: service.test(actor, row.id),
+            lambda summary: f"{platform_label(summary.platform)} answers: company “{summary.company_name}” "
+                            f"({summary.company_id}) is reachable with the stored sign-in.")
 
     def refresh_reference(self) -> None:
         row, service, actor = self.page.selected(), self.service, self.actor
@@ -328,12 +330,10 @@ class ConnectionActions(QObject):
         service, actor = self.service, self.actor
         assert service is not None and actor is not None
 
-        def done(summary: ConnectionSummary) -> None:
-            self._replace(summary)
-            self.page.say(f"Disconnected {summary.org_code}: access revoked at "
-                          f"{platform_label(summary.platform)} and the sign-in removed from the keyring.")
-
-        self._run(f"Disconnecting {row.org_code}…", lambda _p: service.disconnect(actor, row.id), done)
+        self._run_on_connection(
+            f"Disconnecting {row.org_code}…", lambda _p: service.disconnect(actor, row.id),
+            lambda summary: f"Disconnected {summary.org_code}: access revoked at "
+                            f"{platform_label(summary.platform)} and the sign-in removed from the keyring.")
 
     # --- export ---------------------------------------------------------------------------------
     def choose_export(self) -> None:

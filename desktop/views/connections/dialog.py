@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from desktop.services.auth.platforms import Environment, Platform, auth_facts, environment_label, platform_label
 from desktop.services.connections.apps import OAuthApp
 from desktop.services.platforms.registry import PROFILES
+from desktop.views.combos import refill
 from desktop.views.ops import run_in_background
 
 #: Looks up the registered app for a ledger and environment (None when there is none); runs on a worker.
@@ -37,22 +38,11 @@ ORG_CODE = QRegularExpression(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 @dataclass(frozen=True)
-class AppDetails:
-    """An OAuth app to register before signing in (the secret goes to the keyring)."""
-
-    client_id: str
-    redirect_uri: str
-    client_secret: str | None = None
-    sandbox_url: str | None = None
-    loopback_redirect_uri: str | None = None
-
-
-@dataclass(frozen=True)
 class ConnectRequest:
     org_code: str
     platform: Platform
     environment: Environment
-    app: AppDetails | None = None
+    app: OAuthApp | None = None  # an app to register before signing in (the secret goes to the keyring)
 
 
 class ConnectDialog(QDialog):
@@ -158,17 +148,10 @@ class ConnectDialog(QDialog):
         self.environment_combo.setCurrentIndex(self.environment_combo.findData(environment))
 
     def _fill_environments(self) -> None:
-        current = self.environment_combo.currentData()
-        self.environment_combo.blockSignals(True)
-        self.environment_combo.clear()
         envs = [Environment.PRODUCTION, Environment.LOCAL]
         if auth_facts(self.platform).has_development:  # Xero has no separate development environment
             envs.insert(1, Environment.DEVELOPMENT)
-        for env in envs:
-            self.environment_combo.addItem(environment_label(env), env)
-        index = self.environment_combo.findData(current)
-        self.environment_combo.setCurrentIndex(max(index, 0))
-        self.environment_combo.blockSignals(False)
+        refill(self.environment_combo, [(environment_label(env), env) for env in envs])
 
     def _on_platform_changed(self) -> None:
         self._fill_environments()
@@ -233,7 +216,7 @@ class ConnectDialog(QDialog):
         """The answers (call after the dialog was accepted)."""
         app = None
         if self._app is None:
-            app = AppDetails(self.client_id_edit.text().strip(), self.redirect_edit.text().strip(),
-                             self.client_secret_edit.text() or None, self.sandbox_edit.text().strip() or None,
-                             self.loopback_edit.text().strip() or None)
+            app = OAuthApp(self.platform, self.environment, self.client_id_edit.text().strip(),
+                           self.redirect_edit.text().strip(), self.client_secret_edit.text() or None,
+                           self.sandbox_edit.text().strip() or None, self.loopback_edit.text().strip() or None)
         return ConnectRequest(self.org_edit.text().strip(), self.platform, self.environment, app)

@@ -23,7 +23,7 @@ from PySide6.QtCharts import (
     QStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QEvent, QMargins, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QEvent, QMargins, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -33,7 +33,6 @@ from desktop.views.models.list_table import ListTableModel
 
 __all__ = ["QUEUE_MEANING", "QueueModel", "TrendChart", "format_duration", "format_when", "month_label"]
 
-_Index = QModelIndex | QPersistentModelIndex
 QUEUE_MEANING = {
     "pending": "Waiting to be sent (or being sent now)",
     "posted": "In the ledger",
@@ -217,11 +216,8 @@ class QueueModel(ListTableModel):
         self._rows = [(s, int(counts.get(s, 0))) for s in QUEUE_STATES]
         self.endResetModel()
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        state, count = self._rows[index.row()]
-        col = index.column()
+    def row_data(self, row: tuple[str, int], col: int, role: int) -> Any:
+        state, count = row
         if role == Qt.ItemDataRole.DisplayRole:
             return (state.capitalize(), f"{count:,}", QUEUE_MEANING[state])[col]
         if role == Qt.ItemDataRole.UserRole:  # sort key

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.auth.roles import Action
 from desktop.views.bridge import EventBridge
+from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.event_log.details import DetailsPanel, ResolveDialog, html_text
 from desktop.views.event_log.filter import EventFilterProxy
@@ -47,6 +48,7 @@ from desktop.views.event_log.model import (
     export_row,
 )
 from desktop.views.event_log.table import event_table
+from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.resources import render_svg
 from desktop.views.theme import DISABLED_BUTTONS
@@ -185,10 +187,8 @@ class ErrorLogDock(QDockWidget):
         return [self.model.event_at(r) for r in rows]
 
     def current_event(self) -> Event | None:
-        index = self.table.selectionModel().currentIndex()
-        if not index.isValid():
-            return None
-        return self.model.event_at(self.proxy.mapToSource(index).row())
+        row = current_row(self.table)
+        return None if row is None else self.model.event_at(row)
 
     def select_row(self, proxy_row: int) -> None:
         index = self.proxy.index(proxy_row, 0)
@@ -351,14 +351,7 @@ class ErrorLogDock(QDockWidget):
             self.table.scrollToBottom()
 
     def _refresh_orgs(self, orgs: list[str]) -> None:
-        current = self.org_combo.currentData()
-        self.org_combo.blockSignals(True)
-        self.org_combo.clear()
-        self.org_combo.addItem(ALL_ORGS, None)
-        for org in orgs:
-            self.org_combo.addItem(org, org)
-        self.org_combo.setCurrentIndex(max(0, self.org_combo.findData(current)) if current else 0)
-        self.org_combo.blockSignals(False)
+        refill(self.org_combo, [(ALL_ORGS, None), *((org, org) for org in orgs)])
 
     def load_history(self, events: list[Event], resolutions: dict[str, Resolution] | None = None) -> int:
         """Put earlier events (from the database) before the live ones, with their resolutions."""

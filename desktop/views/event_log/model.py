@@ -143,11 +143,8 @@ class EventLogModel(ListTableModel):
         """Every organization code seen so far, sorted (for the pane's organization filter)."""
         return sorted(self._orgs)
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        event = self._rows[index.row()]
-        column = Column(index.column())
+    def row_data(self, event: Event, col: int, role: int) -> Any:
+        column = Column(col)
         resolved = self._resolutions.get(event.event_id) if self._resolutions else None
         if role == Qt.ItemDataRole.DisplayRole:
             if resolved is not None and column is Column.SEVERITY:

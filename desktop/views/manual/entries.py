@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 
 from desktop.views.models.columns import HeadedColumn
 from desktop.views.models.list_table import ListTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -44,11 +43,8 @@ class EntriesModel(ListTableModel):
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = Column(index.column())
+    def row_data(self, row: dict[str, Any], col: int, role: int) -> Any:
+        column = Column(col)
         if role == ENTRY_ROLE:
             return row
         if role == SORT_ROLE:

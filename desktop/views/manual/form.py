@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.core.domain import ManualEntryPath
 from desktop.services.manual import ManualForm, Prepared
+from desktop.views.combos import refill
 from desktop.views.pages.base import Card, label
 from desktop.views.returns.detail import amount, fill_table, make_table
 from desktop.views.sources import source_name
@@ -126,14 +127,7 @@ class ManualEntryForm(Card):
 
     def set_organizations(self, orgs: Sequence[tuple[str, str]]) -> None:
         """(code, platform) pairs; the path label names the organization's ledger."""
-        current = self.org.currentData()
-        self.org.blockSignals(True)
-        self.org.clear()
-        for code, platform in orgs:
-            self.org.addItem(f"{code} · {source_name(platform)}", (code, platform))
-        index = self.org.findData(current)
-        self.org.setCurrentIndex(max(0, index))
-        self.org.blockSignals(False)
+        refill(self.org, [(f"{code} · {source_name(platform)}", (code, platform)) for code, platform in orgs])
 
     def form(self) -> ManualForm | None:
         data = self.org.currentData()

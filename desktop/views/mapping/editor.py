@@ -40,6 +40,7 @@ from desktop.views.mapping.impact import OrgBundle
 from desktop.views.mapping.ledger_model import LedgerFilter, LedgerTreeModel
 from desktop.views.mapping.rules_model import Column, RulesFilter, RulesModel, problems_by_row
 from desktop.views.mapping.widgets import RULE_WIDTHS, fit_tree, plain_tree, unique_keys
+from desktop.views.models.selection import current_row
 from desktop.views.pages.base import Card, house_style, label
 
 log = logging.getLogger(__name__)
@@ -343,8 +344,8 @@ class MappingEditor(QWidget):
         self.push(f"Edit {rule.describe()}", after, row)
 
     def selected_row(self) -> int:
-        index = self.table.selectionModel().currentIndex()
-        return self.rules_filter.mapToSource(index).row() if index.isValid() else -1
+        row = current_row(self.table)
+        return -1 if row is None else row
 
     def delete_selected(self) -> None:
         row = self.selected_row()

@@ -2,8 +2,9 @@
 
 Several grids (manual entries, the event log, the audit log, the dashboard's queue, the settings
 tables) keep their rows in a Python list and title their columns from a fixed table: the row and
-column counts and the column titles are the same code for all of them, here. A subclass sets
-:attr:`ListTableModel.headers` and fills ``self._rows``; it formats cells in ``data``.
+column counts, the column titles and finding the row a cell belongs to are the same code for all
+of them, here. A subclass sets :attr:`ListTableModel.headers` and fills ``self._rows``; it formats
+a row's cells in :meth:`ListTableModel.row_data`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,20 @@ class ListTableModel(QAbstractTableModel):
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self.headers)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """The value of ``index``'s cell for ``role`` (:meth:`row_data`); None outside the rows."""
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        return self.row_data(self._rows[index.row()], index.column(), role)
+
+    def row_data(self, row: Any, column: int, role: int) -> Any:
+        """What ``row``'s cell in ``column`` holds for ``role`` (override); None: nothing."""
+        return None
+
+    def row_at(self, row: int) -> Any:
+        """The row at position ``row`` (as the view numbers it)."""
+        return self._rows[row]
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,11 +30,14 @@ from PySide6.QtWidgets import (
 from desktop.services.admin.audit_trail import CATEGORIES, AuditEntry, AuditFilter
 from desktop.services.core.csv_safe import SafeWriter
 from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
+from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export
+from desktop.views.models.selection import current_row
 from desktop.views.ops import Progress, run_in_background
-from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
+from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
+from desktop.views.timers import single_shot_timer
 
 if TYPE_CHECKING:
     from desktop.services.admin.audit import ChainReport
@@ -64,18 +67,13 @@ class AuditLogPage(Page):
             "Entries are added as people connect ledgers, edit mappings, retry or resolve errors, post by hand "
             "or change users. They can be filtered, exported to CSV and verified.")
         self.empty_state.setVisible(False)
-        self._refilter = QTimer(self)
-        self._refilter.setSingleShot(True)
-        self._refilter.setInterval(250)
-        self._refilter.timeout.connect(self.reload)
+        self._refilter = single_shot_timer(self, 250, self.reload)
         self._build_actions()
         self.model.sort_changed.connect(self.reload)  # after the header set its initial order
         self.reload()
 
     # -- construction ------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
         self.filter_edit = search_field("Filter by who, action, target or organization", min_width=260)
         self.filter_edit.textChanged.connect(lambda _t: self._refilter.start())
         self.category_combo = QComboBox()
@@ -90,12 +88,8 @@ class AuditLogPage(Page):
         self.verify_button = QPushButton("Verify chain")
         self.verify_button.setObjectName("PrimaryButton")
         self.export_button = QPushButton("Export CSV…")
-        for widget in (self.filter_edit, self.category_combo, self.actor_combo):
-            bar.addWidget(widget)
-        bar.addStretch(1)
-        bar.addWidget(self.verify_button)
-        bar.addWidget(self.export_button)
-        self.body.addLayout(bar)
+        self.body.addLayout(toolbar((self.filter_edit, self.category_combo, self.actor_combo),
+                                    (self.verify_button, self.export_button)))
         self.body.addSpacing(10)
 
     def _build_status(self) -> None:
@@ -218,14 +212,7 @@ class AuditLogPage(Page):
                           on_failure=self._on_failed, label="Loading more audit entries")
 
     def _fill_actors(self, actors: list[str]) -> None:
-        current = self.actor_combo.currentData()
-        self.actor_combo.blockSignals(True)
-        self.actor_combo.clear()
-        self.actor_combo.addItem("Anyone", None)
-        for name in actors:
-            self.actor_combo.addItem(name, name)
-        self.actor_combo.setCurrentIndex(max(0, self.actor_combo.findData(current)) if current else 0)
-        self.actor_combo.blockSignals(False)
+        refill(self.actor_combo, [("Anyone", None), *((name, name) for name in actors)])
 
     # -- verify, export ------------------------------------------------------------------------------
     def verify(self) -> None:
@@ -287,11 +274,11 @@ class AuditLogPage(Page):
 
     # -- state -----------------------------------------------------------------------------------------
     def _show_selected(self) -> None:
-        index = self.table.selectionModel().currentIndex()
-        if not index.isValid():
+        row = current_row(self.table)
+        if row is None:
             self.entry_text.setPlainText("")
             return
-        e = self.model.entry_at(index.row())
+        e = self.model.entry_at(row)
         self.entry_text.setPlainText(
             f"#{e.seq}  {e.occurred_at.isoformat()}  {e.actor}  {e.action}  {e.target or ''}\n"
             f"{json.dumps(e.details, indent=2, ensure_ascii=False, sort_keys=True)}\n"

@@ -7,6 +7,7 @@ come from the palette, so pages follow light/dark without knowing about the them
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QPointF, QRectF, QSize, Qt, Signal
@@ -210,6 +211,19 @@ class Page(QWidget):
             state.action_clicked.connect(lambda: self.navigate_requested.emit(target))
         self.body.addWidget(state)
         return state
+
+
+def toolbar(left: Iterable[QWidget], right: Iterable[QWidget] = (), *, spacing: int = 8) -> QHBoxLayout:
+    """A page's bar: the ``left`` widgets (filters, the main actions), a stretch, then the ``right``
+    ones (refresh, exports) against the right edge."""
+    bar = QHBoxLayout()
+    bar.setSpacing(spacing)
+    for widget in left:
+        bar.addWidget(widget)
+    bar.addStretch(1)
+    for widget in right:
+        bar.addWidget(widget)
+    return bar
 
 
 def house_style(table: QTableView, row_height: int) -> QHeaderView:

@@ -36,6 +36,7 @@ from desktop.views.connections.model import (
     StatusPillDelegate,
     state_label,
 )
+from desktop.views.models.selection import current_row
 from desktop.views.pages.base import Card, Page, StatusLine, busy_bar, house_style, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import Source
@@ -220,10 +221,8 @@ class ConnectionsPage(StatusLine, Page):
 
     # --- state ------------------------------------------------------------------------------
     def selected(self) -> ConnectionSummary | None:
-        index = self.table.selectionModel().currentIndex()
-        if not index.isValid():
-            return None
-        return self.model.summary_at(self.proxy.mapToSource(index).row())
+        row = current_row(self.table)
+        return None if row is None else self.model.summary_at(row)
 
     def select_connection(self, connection_id: int) -> None:
         row = self.model.row_of(connection_id)

@@ -36,6 +36,7 @@ from desktop.views.ops import BackgroundOperation, run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, search_field
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import source_name
+from desktop.views.timers import single_shot_timer
 
 REFRESH_MS = 30_000
 DEBOUNCE_MS = 1_000
@@ -173,10 +174,7 @@ class DashboardPage(Page):
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.reload)
-        self.debounce = QTimer(self)
-        self.debounce.setSingleShot(True)
-        self.debounce.setInterval(DEBOUNCE_MS)
-        self.debounce.timeout.connect(self.reload)
+        self.debounce = single_shot_timer(self, DEBOUNCE_MS, self.reload)
         self._bridge: EventBridge | None = None
         if self.service is not None:
             self.timer.start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,9 +26,10 @@ from desktop.services.manual import Prepared, SubmitResult
 from desktop.views.manual.entries import SORT_ROLE, Column, EntriesModel
 from desktop.views.manual.form import BAD_COLOUR, OK_COLOUR, CheckPanel, ManualEntryForm
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, Page, label, search_field, status_label
+from desktop.views.pages.base import Card, Page, label, search_field, status_label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.services import ReturnServices, services_for
+from desktop.views.timers import single_shot_timer
 
 CHECK_DELAY_MS = 400
 
@@ -55,10 +56,7 @@ class ManualEntryPage(Page):
         row.setStretch(0, 5)
         row.setStretch(1, 6)
         self._build_entries()
-        self._check_timer = QTimer(self)
-        self._check_timer.setSingleShot(True)
-        self._check_timer.setInterval(CHECK_DELAY_MS)
-        self._check_timer.timeout.connect(self.run_check)
+        self._check_timer = single_shot_timer(self, CHECK_DELAY_MS, self.run_check)
         self._generation = 0
         self.form.changed.connect(self._on_form_changed)
         self.form.check_button.clicked.connect(self.run_check)
@@ -86,8 +84,6 @@ class ManualEntryPage(Page):
         top.addWidget(self.filter_edit)
         card.layout_.addLayout(top)
         card.layout_.addSpacing(6)
-        actions = QHBoxLayout()
-        actions.setSpacing(8)
         self.adopt_button = QPushButton("Look for entered documents")
         self.adopt_button.setToolTip("Find documents entered directly in the ledger by their number and adopt them")
         self.export_button = QPushButton("Export for import…")
@@ -95,13 +91,10 @@ class ManualEntryPage(Page):
                                       "CSV (Ctrl+E)")
         self.grid_export_button = QPushButton("Export CSV…")
         self.grid_export_button.setToolTip("This list, as shown, to a CSV file")
-        for w in (self.adopt_button, self.export_button, self.grid_export_button):
-            actions.addWidget(w)
-        actions.addStretch(1)
         self.prevented = label("", "Badge")
         self.prevented.setToolTip("Problems pre-flight stopped in hand-made entries, so they never reached a ledger")
-        actions.addWidget(self.prevented)
-        card.layout_.addLayout(actions)
+        card.layout_.addLayout(toolbar((self.adopt_button, self.export_button, self.grid_export_button),
+                                       (self.prevented,)))
         self.status = status_label(wrap=True)
         card.layout_.addWidget(self.status)
         self.entries = EntriesModel(self)

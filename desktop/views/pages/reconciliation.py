@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QVBoxLayout,
+    QWidget,
 )
 
 from desktop.services.core.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Card, MetricCard, Page, label
+from desktop.views.pages.base import Card, MetricCard, Page, label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
@@ -81,16 +82,10 @@ class ReconciliationPage(Page):
         self.run_button.setToolTip("Compare RMS and ledger for this period (Ctrl+R)")
         self.csv_button, self.pdf_button = QPushButton("Export CSV…"), QPushButton("Export PDF…")
         self.status_label = label("", "CardHint")
-        row = QHBoxLayout()
-        row.setSpacing(10)
+        labelled: list[QWidget] = []
         for text, w in (("Organization", self.org_box), ("From", self.from_edit), ("To", self.to_edit)):
-            row.addWidget(QLabel(text))
-            row.addWidget(w)
-        row.addWidget(self.run_button)
-        row.addStretch(1)
-        row.addWidget(self.csv_button)
-        row.addWidget(self.pdf_button)
-        self.body.addLayout(row)
+            labelled += [QLabel(text), w]
+        self.body.addLayout(toolbar((*labelled, self.run_button), (self.csv_button, self.pdf_button), spacing=10))
         self.body.addWidget(self.status_label)
         self.body.addSpacing(4)
         self.run_button.clicked.connect(self.run_reconciliation)

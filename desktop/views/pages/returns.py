@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,14 +26,17 @@ from PySide6.QtWidgets import (
 
 from desktop.services.queries.returns import ATTENTION, ReturnDetail, ReturnFilter
 from desktop.views.bridge import EventBridge
+from desktop.views.combos import refill
 from desktop.views.confirm import ask
+from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Page, StatusLine, search_field, status_label
+from desktop.views.pages.base import Page, StatusLine, search_field, status_label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.detail import DetailPanel
 from desktop.views.returns.model import ROW_ROLE, ReturnsModel
 from desktop.views.returns.services import ReturnServices, services_for
 from desktop.views.returns.table import returns_table
+from desktop.views.timers import single_shot_timer
 
 STATUS_CHOICES = (("All statuses", None), ("Needs attention", ATTENTION), ("New", "new"), ("Ready to post", "ready"),
                   ("Posted", "posted"), ("Quarantined", "quarantined"), ("Superseded", "superseded"),
@@ -61,17 +64,11 @@ class ReturnsPage(StatusLine, Page):
         self.detail_panel = DetailPanel()
         self.body.addWidget(self.detail_panel)
         self._wire_actions()
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(250)
-        self._search_timer.timeout.connect(self._apply_filter)
+        self._search_timer = single_shot_timer(self, 250, self._apply_filter)
         self.model.loaded.connect(self._on_model_loaded)
         self.model.failed.connect(lambda exc: self.say(f"Could not read returns: {exc}", error=True))
         self.model.modelReset.connect(self._on_model_reset)
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
+        self._refresh_timer = single_shot_timer(self, REFRESH_DELAY_MS, self._on_refresh_timer_timeout)
         self._bridge: EventBridge | None = None
         if self.context.bus is not None:
             # New returns, posted documents, finished syncs: refresh what is shown, at most once a second.
@@ -97,8 +94,6 @@ class ReturnsPage(StatusLine, Page):
 
     # --- building ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
         self.org_combo = QComboBox()
         self.org_combo.addItem("All organizations", None)
         self.org_combo.setMinimumWidth(170)
@@ -112,12 +107,8 @@ class ReturnsPage(StatusLine, Page):
         self.refresh_button.setToolTip("Read the returns again (F5)")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Every row the filter shows, as CSV (Ctrl+E)")
-        for w in (self.org_combo, self.status_combo, self.search):
-            bar.addWidget(w)
-        bar.addStretch(1)
-        bar.addWidget(self.refresh_button)
-        bar.addWidget(self.export_button)
-        self.body.addLayout(bar)
+        self.body.addLayout(toolbar((self.org_combo, self.status_combo, self.search),
+                                    (self.refresh_button, self.export_button)))
         self.body.addSpacing(8)
         status_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -169,15 +160,7 @@ class ReturnsPage(StatusLine, Page):
         self.model.reload()
 
     def _on_organizations(self, orgs: list[str]) -> None:
-        current = self.org_combo.currentData()
-        self.org_combo.blockSignals(True)
-        self.org_combo.clear()
-        self.org_combo.addItem("All organizations", None)
-        for code in orgs:
-            self.org_combo.addItem(code, code)
-        index = self.org_combo.findData(current)
-        self.org_combo.setCurrentIndex(max(0, index))
-        self.org_combo.blockSignals(False)
+        refill(self.org_combo, [("All organizations", None), *((code, code) for code in orgs)])
 
     def _apply_filter(self) -> None:
         self.set_busy("Filtering…")
@@ -215,8 +198,8 @@ class ReturnsPage(StatusLine, Page):
         self.load_detail()
 
     def selected_row(self) -> Any:
-        index = self.table.selectionModel().currentIndex()
-        return self.model.data(self.model.index(index.row(), 0), ROW_ROLE) if index.isValid() else None
+        row = current_row(self.table)
+        return None if row is None else self.model.data(self.model.index(row, 0), ROW_ROLE)
 
     def load_detail(self) -> None:
         row = self.selected_row()

@@ -35,6 +35,7 @@ from desktop.services.auth.roles import Action, Role
 from desktop.services.core.errors import AppError, ConfigurationError
 from desktop.views.confirm import ask
 from desktop.views.csv_export import choose_and_export, export_csv
+from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, Page, label, plain_table
 from desktop.views.pages.info import PAGE_INFO
@@ -156,12 +157,12 @@ class SettingsPage(Page):
         return None
 
     def selected_user(self) -> UserInfo | None:
-        index = self.users_table.selectionModel().currentIndex()
-        return self.users_model.row_at(index.row()) if index.isValid() else None
+        row = current_row(self.users_table)
+        return None if row is None else self.users_model.row_at(row)
 
     def selected_app(self) -> AppRow | None:
-        index = self.apps_table.selectionModel().currentIndex()
-        return self.apps_model.row_at(index.row()) if index.isValid() else None
+        row = current_row(self.apps_table)
+        return None if row is None else self.apps_model.row_at(row)
 
     def update_actions(self) -> None:
         """Enable what the actor may do on the selection; disabled buttons say why in their tooltip."""

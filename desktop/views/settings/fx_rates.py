@@ -39,8 +39,10 @@ from desktop.services.auth.roles import Action
 from desktop.services.core.errors import AppError
 from desktop.services.platforms.registry import platform_for
 from desktop.services.queries.organizations import OrganizationDirectory
+from desktop.views.combos import refill
 from desktop.views.confirm import ask
 from desktop.views.context import ShellContext
+from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, label, plain_table, status_label
 from desktop.views.settings.fx_model import OrgChoice, RateRow, RatesModel, load_organizations, rate_rows
@@ -186,8 +188,8 @@ class FxRatesSection(Card):
         self.org_box.setEnabled(self.rates is not None and self.org_box.count() > 0)
 
     def selected_rate(self) -> RateRow | None:
-        index = self.table.selectionModel().currentIndex()
-        return self.model.row_at(index.row()) if index.isValid() else None
+        row = current_row(self.table)
+        return None if row is None else self.model.row_at(row)
 
     # -- loading -----------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
@@ -210,15 +212,9 @@ class FxRatesSection(Card):
         if unchanged:  # back to the front: keep what the person was typing, refresh the rates
             self.reload_rates()
             return
-        self.org_box.blockSignals(True)
-        self.org_box.clear()
-        for o in orgs:
-            self.org_box.addItem(o.text, o.code)
         # First choice: an organization whose ledger publishes no rates, where entered rates matter most.
         unpublished = next((o.code for o in orgs if not platform_for(o.platform).publishes_rates), None)
-        keep = current if current in self.orgs else unpublished
-        self.org_box.setCurrentIndex(max(0, self.org_box.findData(keep)) if orgs else -1)
-        self.org_box.blockSignals(False)
+        refill(self.org_box, [(o.text, o.code) for o in orgs], keep=current if current in self.orgs else unpublished)
         self._on_org_changed()
         if not orgs:
             self.status.setText("No organizations yet — connect one on the Connections page.")

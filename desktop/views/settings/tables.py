@@ -39,14 +39,11 @@ class AppRow:
 class TableModel(ListTableModel):
     """A small read-only table of immutable rows (users, apps): replaced whole on reload."""
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        row = self._rows[index.row()]
+    def row_data(self, row: Any, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.cell(row, index.column())
+            return self.cell(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, index.column())
+            return self.tooltip(row, column)
         return None
 
     def cell(self, row: Any, column: int) -> str:
@@ -54,9 +51,6 @@ class TableModel(ListTableModel):
 
     def tooltip(self, row: Any, column: int) -> str | None:
         return None
-
-    def row_at(self, row: int) -> Any:
-        return self._rows[row]
 
     def set_rows(self, rows: list[Any]) -> None:
         self.beginResetModel()

@@ -4,8 +4,8 @@ Every money decision is made here, for every platform alike: which pieces a sale
 the tax booked per jurisdiction (asked of the platform as a *fact*: QBO computes its own, Xero
 takes the RMS's pinned figure), the tax rounding line and its tolerance, the balancing
 settlement (bank or Accounts Receivable), the refund payout, and the fee and label journals
-with their tax. A renderer (``qbo.py``, ``xero.py``) then only translates the result into
-payloads.
+with their tax. A renderer (``qbo.py``, ``xero.py``, each a :class:`ReturnRender`) then only
+translates the result into payloads.
 
 Rules written once here:
 
@@ -29,12 +29,14 @@ Rules written once here:
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, ClassVar
 
+from desktop.services.core import keys
 from desktop.services.core.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component
 from desktop.services.core.enums import RefundMethod
 from desktop.services.core.money import Money
 from desktop.services.mapping.model import COMPONENT_LABELS
-from desktop.services.pipeline.documents import JournalLine, line
+from desktop.services.pipeline.documents import JournalLine, LedgerDocument, line
 from desktop.services.pipeline.recipes.arith import ZERO, dsum, tolerance
 from desktop.services.pipeline.recipes.common import Ctx, resolve_customer
 from desktop.services.pipeline.recipes.shapes import (
@@ -194,3 +196,39 @@ def _label_journal(ctx: Ctx, indexes: list[int]) -> SideJournal | None:
     clearing = line(cid, cname, Money(gross_d, ret.currency), "label cost payable", debit=False,
                     component=Component.CLEARING)
     return SideJournal("label_journal", "return label cost", (*debits, clearing), frozenset(), None)
+
+
+class ReturnRender:
+    """What every platform's renderer of one return shares: the journal, its context and return,
+    and how each document of the return is keyed, noted and recorded (a subclass sets
+    :attr:`platform` and writes the payloads)."""
+
+    #: The platform name the documents record.
+    platform: ClassVar[str]
+
+    def __init__(self, journal: ReturnJournal) -> None:
+        self.j = journal
+        self.c = journal.ctx
+        self.ret = journal.ctx.ret
+
+    def key(self, role: str) -> str:
+        """The idempotency key of the return revision's document in ``role``."""
+        r = self.ret
+        return keys.idempotency_key(r.org_code, r.rms_id, r.revision, role)
+
+    def memo(self, key: str, what: str) -> str:
+        """The note the document carries: its key and what it is, then the return's note if any."""
+        text = keys.memo_text(key, self.ret.rma_number, self.ret.revision, what)
+        return f"{text} · {self.j.note}" if self.j.note else text
+
+    def document(self, role: str, doc_type: str, key: str, payload: dict[str, Any], total: Money,
+                 journal: tuple[JournalLine, ...], *, refund_effect: Money | None, depends_on: str | None = None,
+                 currency: str | None = None, extra: dict[str, Any] | None = None) -> LedgerDocument:
+        """One document of the return (in the return's currency unless ``currency`` says otherwise)."""
+        r, j = self.ret, self.j
+        return LedgerDocument(
+            role=role, platform=self.platform, doc_type=doc_type, idempotency_key=key, txn_date=j.day,
+            currency=currency or r.currency, total=total, payload=payload, journal=journal,
+            source=(r.org_code, r.rms_id, r.revision), mapping_version=self.c.resolver.version,
+            home_currency=self.c.snap.home_currency, fx=j.fx, depends_on=depends_on,
+            notes=(j.note,) if j.note else (), refund_effect=refund_effect, extra=extra or {})

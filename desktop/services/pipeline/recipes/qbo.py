@@ -23,11 +23,12 @@ from datetime import date
 from typing import Any
 
 from desktop.services.core import keys
-from desktop.services.core.money import Money, sum_money
+from desktop.services.core.money import sum_money
 from desktop.services.mapping.model import MappingTarget
 from desktop.services.pipeline.documents import CUSTOMER, JournalLine, LedgerDocument, placeholder
 from desktop.services.pipeline.recipes.arith import msum
 from desktop.services.pipeline.recipes.base import LedgerRecipes, register
+from desktop.services.pipeline.recipes.journal import ReturnRender
 from desktop.services.pipeline.recipes.qbo_tax import code_rates, exempt_code, is_us, predict_tax
 from desktop.services.pipeline.recipes.shapes import (
     Piece,
@@ -100,13 +101,13 @@ class QboRecipes(LedgerRecipes):
 register(QboRecipes())
 
 
-class _Render:
+class _Render(ReturnRender):
     """One return's QBO payloads."""
 
+    platform = PLATFORM
+
     def __init__(self, journal: ReturnJournal) -> None:
-        self.j = journal
-        self.c = journal.ctx
-        self.ret = journal.ctx.ret
+        super().__init__(journal)
         self.customer_ref = _ref(journal.customer.remote_id if journal.customer else placeholder(CUSTOMER))
         self._items: dict[str, str] | None = None
 
@@ -125,29 +126,15 @@ class _Render:
 
     def header(self, role: str, what: str) -> tuple[str, dict[str, Any]]:
         ret = self.ret
-        key = keys.idempotency_key(ret.org_code, ret.rms_id, ret.revision, role)
-        note = keys.memo_text(key, ret.rma_number, ret.revision, what)
-        if self.j.note:
-            note = f"{note} · {self.j.note}"
+        key = self.key(role)
         body: dict[str, Any] = {"TxnDate": self.j.day.isoformat(),
                                 "DocNumber": keys.doc_number(ret.rma_number, ret.revision, role),
-                                "PrivateNote": note}
+                                "PrivateNote": self.memo(key, what)}
         if ret.currency != self.c.snap.home_currency:
             body["CurrencyRef"] = _ref(ret.currency)
             if self.j.fx is not None:
                 body["ExchangeRate"] = self.j.fx.rate
         return key, body
-
-    def document(self, role: str, doc_type: str, key: str, payload: dict[str, Any], total: Money,
-                 journal: tuple[JournalLine, ...], *, refund_effect: Money | None,
-                 extra: dict[str, Any] | None = None) -> LedgerDocument:
-        ret, j = self.ret, self.j
-        return LedgerDocument(
-            role=role, platform=PLATFORM, doc_type=doc_type, idempotency_key=key, txn_date=j.day,
-            currency=ret.currency, total=total, payload=payload, journal=journal,
-            source=(ret.org_code, ret.rms_id, ret.revision), mapping_version=self.c.resolver.version,
-            home_currency=self.c.snap.home_currency, fx=j.fx, notes=(j.note,) if j.note else (),
-            refund_effect=refund_effect, extra=extra or {})
 
     def sales_form(self) -> LedgerDocument:
         form = self.j.form

@@ -26,13 +26,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from desktop.services.core import keys
-from desktop.services.core.money import Money, minor_units, sum_money
+from desktop.services.core.money import minor_units, sum_money
 from desktop.services.mapping.model import MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, convert_journal, ref_placeholder
 from desktop.services.pipeline.recipes.arith import msum
 from desktop.services.pipeline.recipes.base import LedgerRecipes, register
+from desktop.services.pipeline.recipes.journal import ReturnRender
 from desktop.services.pipeline.recipes.shapes import (
     Piece,
     RecipeContext,
@@ -113,25 +113,17 @@ class XeroRecipes(LedgerRecipes):
 register(XeroRecipes())
 
 
-class _Render:
+class _Render(ReturnRender):
     """One return's Xero payloads."""
 
+    platform = PLATFORM
+
     def __init__(self, journal: ReturnJournal) -> None:
-        self.j = journal
-        self.c = journal.ctx
-        self.ret = journal.ctx.ret
+        super().__init__(journal)
         who = self.ret.customer
         cust = journal.customer
         self.contact: dict[str, str] = {"ContactID": cust.remote_id} if cust else {
             "Name": (who.name or who.email).strip()}
-
-    def key(self, role: str) -> str:
-        r = self.ret
-        return keys.idempotency_key(r.org_code, r.rms_id, r.revision, role)
-
-    def memo(self, key: str, what: str) -> str:
-        text = keys.memo_text(key, self.ret.rma_number, self.ret.revision, what)
-        return f"{text} · {self.j.note}" if self.j.note else text
 
     def account_ref(self, target: MappingTarget | None) -> dict[str, str]:
         """``{"AccountCode": …}`` (what Xero line items use) or ``{"AccountID": …}`` without a code."""
@@ -141,17 +133,6 @@ class _Render:
         if not code and target.account_id and (rec := self.c.snap.accounts.get(target.account_id)):
             code = rec.code
         return {"AccountCode": code} if code else {"AccountID": target.account_id or "${unmapped}"}
-
-    def document(self, role: str, doc_type: str, key: str, payload: dict[str, Any], total: Money,
-                 journal: tuple[JournalLine, ...], *, refund_effect: Money | None, depends_on: str | None = None,
-                 currency: str | None = None, extra: dict[str, Any] | None = None) -> LedgerDocument:
-        r, j = self.ret, self.j
-        return LedgerDocument(
-            role=role, platform=PLATFORM, doc_type=doc_type, idempotency_key=key, txn_date=j.day,
-            currency=currency or r.currency, total=total, payload=payload, journal=journal,
-            source=(r.org_code, r.rms_id, r.revision), mapping_version=self.c.resolver.version,
-            home_currency=self.c.snap.home_currency, fx=j.fx, depends_on=depends_on,
-            notes=(j.note,) if j.note else (), refund_effect=refund_effect, extra=extra or {})
 
     def line_item(self, sl: SalesLine) -> dict[str, Any]:
         p = sl.piece

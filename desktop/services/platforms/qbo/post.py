@@ -28,7 +28,8 @@ import requests
 from desktop.services.core.errors import AppError, NeedsPersonError, NeedsReconnect, TransientError
 from desktop.services.core.exact_json import dumps as wire_json
 from desktop.services.platforms.base import decode_json, expect_ok
-from desktop.services.platforms.http import LedgerHttp, NotSent
+from desktop.services.platforms.http import LedgerHttp
+from desktop.services.platforms.posting import send_request
 from desktop.services.platforms.qbo.connector import MINOR_VERSION, PLATFORM, QboConnector, translate_error
 from desktop.services.platforms.shapes import Outcome, PostRequest, RemoteDoc, SendResult, batch_id
 
@@ -143,15 +144,9 @@ class QboWriter:
         if len(items) > MAX_BATCH or len(request_id) > REQUEST_ID_MAX:
             raise ValueError("a QBO batch holds at most 30 items and a requestid of at most 36 characters")
         batch = [{"bId": str(i), "operation": "create", it.doc_type: it.body} for i, it in enumerate(items)]
-        try:
-            resp = self._send_batch(batch, request_id)
-        except NotSent as exc:
-            return [SendResult(it.key, Outcome.RETRY, error=exc) for it in items]
-        except TransientError as exc:
-            return [SendResult(it.key, Outcome.UNCERTAIN, error=exc) for it in items]
-        whole = self._whole_batch_failure(resp, items)
-        if whole is not None:
-            return whole
+        resp = send_request(items, lambda: self._send_batch(batch, request_id), translate_error)
+        if isinstance(resp, list):
+            return resp
         answers = {str(a.get("bId")): a for a in decode_json(resp).get("BatchItemResponse") or []}
         out: list[SendResult] = []
         for i, it in enumerate(items):
@@ -167,19 +162,6 @@ class QboWriter:
                            Outcome.RETRY if isinstance(err, TransientError) else Outcome.QUARANTINE)
                 out.append(SendResult(it.key, outcome, error=err))
         return out
-
-    @staticmethod
-    def _whole_batch_failure(resp: requests.Response, items: list[PostRequest]) -> list[SendResult] | None:
-        if resp.status_code < 400:
-            return None
-        err = translate_error(resp)
-        if isinstance(err, NeedsReconnect):
-            raise err
-        if resp.status_code == 429:  # refused before processing
-            return [SendResult(it.key, Outcome.RETRY, error=err) for it in items]
-        if resp.status_code >= 500:  # may or may not have run
-            return [SendResult(it.key, Outcome.UNCERTAIN, error=err) for it in items]
-        return [SendResult(it.key, Outcome.QUARANTINE, error=err) for it in items]
 
     # --- finding -----------------------------------------------------------------------------
 

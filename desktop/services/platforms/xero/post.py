@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
-from desktop.services.core.errors import NeedsPersonError, NeedsReconnect, TransientError
+from desktop.services.core.errors import NeedsPersonError, TransientError
 from desktop.services.core.exact_json import dumps as wire_json
 from desktop.services.platforms.base import decode_json, expect_ok
-from desktop.services.platforms.http import LedgerHttp, NotSent
+from desktop.services.platforms.http import LedgerHttp
+from desktop.services.platforms.posting import send_request
 from desktop.services.platforms.shapes import Outcome, PostRequest, RemoteDoc, SendResult
 from desktop.services.platforms.xero.connector import PLATFORM, XeroConnector, translate_error
 
@@ -79,18 +78,12 @@ class XeroWriter:
         if len(items) > MAX_BATCH or len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
             raise ValueError("a Xero request holds at most 50 elements and a key of at most 128 characters")
         collection = COLLECTIONS[doc_type][0]
-        try:
-            resp = self.http.request(
-                "PUT", f"{self.base}/{collection}", params={"summarizeErrors": "false"},
-                headers=self._headers(**{"Content-Type": "application/json", "Idempotency-Key": idempotency_key}),
-                data=wire_json({collection: [it.body for it in items]}).encode())
-        except NotSent as exc:
-            return [SendResult(it.key, Outcome.RETRY, error=exc) for it in items]
-        except TransientError as exc:
-            return [SendResult(it.key, Outcome.UNCERTAIN, error=exc) for it in items]
-        whole = self._whole_request_failure(resp, items)
-        if whole is not None:
-            return whole
+        resp = send_request(items, lambda: self.http.request(
+            "PUT", f"{self.base}/{collection}", params={"summarizeErrors": "false"},
+            headers=self._headers(**{"Content-Type": "application/json", "Idempotency-Key": idempotency_key}),
+            data=wire_json({collection: [it.body for it in items]}).encode()), translate_error)
+        if isinstance(resp, list):
+            return resp
         elements: list[dict[str, Any]] = list(decode_json(resp).get(collection) or [])
         out: list[SendResult] = []
         for i, it in enumerate(items):
@@ -109,19 +102,6 @@ class XeroWriter:
             else:
                 out.append(SendResult(it.key, Outcome.POSTED, _remote(doc_type, el)))
         return out
-
-    @staticmethod
-    def _whole_request_failure(resp: requests.Response, items: list[PostRequest]) -> list[SendResult] | None:
-        if resp.status_code < 400:
-            return None
-        err = translate_error(resp)
-        if isinstance(err, NeedsReconnect):
-            raise err
-        if resp.status_code == 429:
-            return [SendResult(it.key, Outcome.RETRY, error=err) for it in items]
-        if resp.status_code >= 500:
-            return [SendResult(it.key, Outcome.UNCERTAIN, error=err) for it in items]
-        return [SendResult(it.key, Outcome.QUARANTINE, error=err) for it in items]
 
     # --- finding -----------------------------------------------------------------------------
 

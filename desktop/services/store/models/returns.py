@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from desktop.services.core.enums import FeeType, RefundMethod, ReturnSyncStatus
 from desktop.services.store.models.base import CODE, CURRENCY, NAME, Base, BigIntPK, str_enum
@@ -100,40 +100,43 @@ class ReturnLine(Base):
     return_: Mapped[Return] = relationship(back_populates="lines")
 
 
-class ReturnFee(Base):
-    """A fee on a return: withheld from the refund, refunded, or borne by the merchant."""
-
-    __tablename__ = "return_fees"
+class _ReturnAmount:
+    """Columns of a part of a return that is one amount (a fee, a tax refunded): its own id, the
+    return revision it belongs to (deleted with it), and the amount with its currency."""
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
-    fee_type: Mapped[FeeType] = mapped_column(str_enum(FeeType, "fee_type"))
-    description: Mapped[str | None] = mapped_column(Text)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(CURRENCY))
 
     amount = MoneyField("amount_minor")
 
+    @declared_attr
+    def return_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
+
+
+class ReturnFee(_ReturnAmount, Base):
+    """A fee on a return: withheld from the refund, refunded, or borne by the merchant."""
+
+    __tablename__ = "return_fees"
+
+    fee_type: Mapped[FeeType] = mapped_column(str_enum(FeeType, "fee_type"))
+    description: Mapped[str | None] = mapped_column(Text)
+
     return_: Mapped[Return] = relationship(back_populates="fees")
 
 
-class ReturnTaxLine(Base):
+class ReturnTaxLine(_ReturnAmount, Base):
     """Tax refunded for one jurisdiction, on a line (``return_line_id``) or the whole return."""
 
     __tablename__ = "return_tax_lines"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
     return_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("return_lines.id", ondelete="CASCADE"), index=True
     )
     jurisdiction: Mapped[str] = mapped_column(String(CODE))
     tax_name: Mapped[str | None] = mapped_column(String(NAME))
     rate: Mapped[Decimal | None]  # e.g. 0.0825; exact
-    amount_minor: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(CURRENCY))
-
-    amount = MoneyField("amount_minor")
 
     return_: Mapped[Return] = relationship(back_populates="tax_lines")
 
