@@ -353,17 +353,26 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     try:
         services = build_services(config)
         try:
+            from desktop.views.ops_failure import install_error_boundary
             from desktop.views.shell import run_shell
 
             views, actor = services.for_views()
             if latch.requested():  # asked to quit while starting: shut down without opening the window
                 log.info("quit requested by a signal during start-up")
                 return 0
-            outcome = run_shell(services.bus, config, self_test=self_test,
-                                screenshots=Path(shots) if shots else None,
-                                sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
-                                history=_history_loader(services), services=views, actor=actor,
-                                quit_requested=latch.requested)
+            # Uncaught exceptions become the failure dialog and a crash report (a throwaway demo's
+            # folder is deleted on exit, so its reports go to the temporary folder instead).
+            restore_hooks = install_error_boundary(
+                config.data_dir / "crash-reports" if temp_dir is None
+                else Path(tempfile.gettempdir()) / "returns-ledger-crash-reports")
+            try:
+                outcome = run_shell(services.bus, config, self_test=self_test,
+                                    screenshots=Path(shots) if shots else None,
+                                    sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
+                                    history=_history_loader(services), services=views, actor=actor,
+                                    quit_requested=latch.requested)
+            finally:
+                restore_hooks()
         finally:
             stopped = services.shutdown()
         if self_test:
