@@ -91,7 +91,7 @@ def crash_directory() -> Path:
     return _state["crash_dir"]
 
 
-def person_facing(exc: BaseException, label: str) -> BaseException:
+def person_facing(exc: BaseException, label: str) -> AppError:
     """What a page may show for ``exc`` (see the module docstring); idempotent."""
     if isinstance(exc, OperationFailed):
         return exc
@@ -290,8 +290,6 @@ class FailureDialog(QDialog):
 def show_failure(parent: object, label: str, exc: BaseException) -> FailureDialog:
     """The failure dialog for ``exc`` (passed through :func:`person_facing` first), opened window-modal."""
     failure = person_facing(exc, label)
-    if not isinstance(failure, AppError):  # person_facing returns an AppError for every exception
-        failure = OperationFailed(explain(failure), label=label)
     widget = parent if isinstance(parent, QWidget) else None
     dialog = FailureDialog(widget, label, failure)
     if widget is None:

@@ -278,7 +278,10 @@ class SyncEngine:
                 self._before_push(o.connection_id)
             result = self.poster.post_pending(o.connection_id, worker_id=worker)
         except BaseException as exc:
-            self._finish_run(run_id, SyncRunStatus.FAILED, self._outcome(o.connection_id, started, worker), exc)
+            try:
+                self._finish_run(run_id, SyncRunStatus.FAILED, self._outcome(o.connection_id, started, worker), exc)
+            except Exception:  # the database may be what failed: the push's own error is the one to raise
+                log.warning("the failed push of %s could not be recorded", org, exc_info=True)
             raise
         counts = {**asdict(result), **self._outcome(o.connection_id, started, worker)}
         partial = result.failed or result.quarantined or result.uncertain
