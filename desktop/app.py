@@ -20,12 +20,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.services.core.config import AppConfig, sqlite_url
 from desktop.services.core.errors import ConfigurationError
+from desktop.services.core.logs import LOG_FILE, configure_file_logging  # noqa: F401 - LOG_FILE: tests read it here
 
 if TYPE_CHECKING:
     from desktop.services.admin.users import UserService
@@ -42,49 +42,6 @@ if TYPE_CHECKING:
     from desktop.views.services import ViewServices
 
 log = logging.getLogger(__name__)
-LOG_FILE = "returns-ledger.log"
-
-
-# --- logging --------------------------------------------------------------------------------
-
-class RedactingFilter(logging.Filter):
-    """Masks credentials in every record a handler writes (message, arguments and traceback).
-
-    Services already keep secrets out of what they log; this is the belt to their braces, so a
-    token that slips into an exception message still never reaches the log file.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from desktop.services.core.events import redact_text
-        record.msg = redact_text(record.getMessage())
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact_text(record.exc_text)
-        return True
-
-
-def configure_file_logging(log_dir: Path, level: int = logging.INFO) -> Callable[[], None]:
-    """Rotating UTC-stamped log file in ``log_dir``; returns a function that removes it again."""
-    handler = RotatingFileHandler(log_dir / LOG_FILE, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
-    formatter = logging.Formatter("%(asctime)sZ %(levelname)-8s %(name)s [%(threadName)s] %(message)s")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    handler.addFilter(RedactingFilter())
-    handler.setLevel(level)
-    root = logging.getLogger()
-    previous = root.level
-    if root.level == logging.NOTSET or root.level > level:
-        root.setLevel(level)
-    root.addHandler(handler)
-
-    def remove() -> None:
-        root.removeHandler(handler)
-        handler.close()
-        root.setLevel(previous)
-
-    return remove
 
 
 # --- the demo sandbox -----------------------------------------------------------------------
@@ -396,17 +353,26 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     try:
         services = build_services(config)
         try:
+            from desktop.views.ops_failure import install_error_boundary
             from desktop.views.shell import run_shell
 
             views, actor = services.for_views()
             if latch.requested():  # asked to quit while starting: shut down without opening the window
                 log.info("quit requested by a signal during start-up")
                 return 0
-            outcome = run_shell(services.bus, config, self_test=self_test,
-                                screenshots=Path(shots) if shots else None,
-                                sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
-                                history=_history_loader(services), services=views, actor=actor,
-                                quit_requested=latch.requested)
+            # Uncaught exceptions become the failure dialog and a crash report (a throwaway demo's
+            # folder is deleted on exit, so its reports go to the temporary folder instead).
+            restore_hooks = install_error_boundary(
+                config.data_dir / "crash-reports" if temp_dir is None
+                else Path(tempfile.gettempdir()) / "returns-ledger-crash-reports")
+            try:
+                outcome = run_shell(services.bus, config, self_test=self_test,
+                                    screenshots=Path(shots) if shots else None,
+                                    sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
+                                    history=_history_loader(services), services=views, actor=actor,
+                                    quit_requested=latch.requested)
+            finally:
+                restore_hooks()
         finally:
             stopped = services.shutdown()
         if self_test:

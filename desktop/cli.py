@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
@@ -65,11 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config: AppConfig | None = None
+    stop_logging: Callable[[], None] | None = None
     try:
         config = resolve_config(args.data_dir, args.db, demo=args.demo)
         handler: Handler | None = getattr(args, "handler", None)
-        if handler is not None:
-            return handler(args, config)
+        if handler is not None:  # the GUI installs the same log file in its composition root
+            stop_logging = _command_logging(config, args.command)
+            code = handler(args, config)
+            logging.getLogger(__name__).info("returns-ledger %s finished (exit %d)", args.command, code)
+            return code
         from desktop.app import run_gui
 
         return run_gui(args, config)
@@ -77,6 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, SystemExit):
             raise
         return _fail(exc, config, getattr(args, "command", None) or "the app")
+    finally:
+        if stop_logging is not None:
+            stop_logging()
+
+
+def _command_logging(config: AppConfig, command: str) -> Callable[[], None]:
+    """The data directory's redacting log file around one headless command (best effort)."""
+    from desktop.commands import redact_url
+    from desktop.services.core.logs import command_logging
+    stop = command_logging(config.log_dir)
+    logging.getLogger(__name__).info("returns-ledger %s %s started (data: %s, database: %s)", command, __version__,
+                                     config.data_dir, redact_url(config.db_url))
+    return stop
 
 
 def _fail(exc: BaseException, config: AppConfig | None, what: str) -> int:
@@ -84,6 +102,7 @@ def _fail(exc: BaseException, config: AppConfig | None, what: str) -> int:
     import tempfile
     from pathlib import Path
 
+    from desktop.services.core.events import redact_text
     from desktop.services.core.failures import explain, write_crash_report
     explained = explain(exc)
     if isinstance(exc, BrokenPipeError):
@@ -92,13 +111,20 @@ def _fail(exc: BaseException, config: AppConfig | None, what: str) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return explained.exit_code
-    text = explained.text()
+    text = redact_text(explained.text())
     if explained.unexpected:
         base = config.data_dir if config is not None else Path(tempfile.gettempdir())
         report = write_crash_report(exc, base / "crash-reports", context=f"returns-ledger {what}") or \
             write_crash_report(exc, Path(tempfile.gettempdir()) / "returns-ledger-crash-reports",
                                context=f"returns-ledger {what}")
         text += f" (report: {report})" if report else " (no crash report could be written)"
+    log = logging.getLogger(__name__)
+    if log.hasHandlers():  # the log file (never logging's last resort, which prints tracebacks to stderr)
+        if explained.unexpected:
+            log.error("returns-ledger %s failed unexpectedly: %s", what, text,
+                      exc_info=(type(exc), exc, exc.__traceback__))
+        else:
+            log.info("returns-ledger %s failed: %s (exit %d)", what, text, explained.exit_code)
     with contextlib.suppress(OSError):
         print(f"error: {text}", file=sys.stderr)
     return explained.exit_code

@@ -1,20 +1,33 @@
-"""``returns-ledger import FILE --org ORG``: ingest an RMS export (CSV or JSON) like a pull would."""
+"""``returns-ledger import FILE --org ORG``: ingest an RMS export (CSV or JSON) like a pull would.
+
+The records are written in batches, one transaction each. If the import stops part-way (the disk
+fills, the database fails, Ctrl+C), what committed stays; the command says how many records the
+database took — counted in the database — and that running the same import again is safe: every
+record is keyed by (organization, RMS id, revision), so a re-run skips what is already there.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.commands import emit
 from desktop.services.core.config import AppConfig
+
+if TYPE_CHECKING:
+    from desktop.services.store.db import Database
 
 
 def _import(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.core.clock import SystemClock
     from desktop.services.core.events import EventBus
-    from desktop.services.rms.file_import import import_file
+    from desktop.services.rms.file_import import read_records
     from desktop.services.rms.ingest import IngestService
+    from desktop.services.rms.parse import FILE_FIX
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.store.migrate import upgrade
@@ -25,8 +38,17 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
     bus = EventBus(clock)
     sink = EventLogSink(db)
     sink.attach(bus)
+    path = Path(args.file)
     try:
-        result = import_file(IngestService(db, bus, clock), Path(args.file), args.org)
+        service = IngestService(db, bus, clock)
+        ctx = service.context_for(args.org)
+        items = read_records(path, ctx)
+        held_before = _returns_held(db, args.org)
+        try:  # one transaction per batch: what committed before a failure stays, and a re-run skips it
+            result = service.ingest(args.org, items, ctx=ctx, fix=FILE_FIX, source=f"file:{path.name}")
+        except BaseException:
+            _say_where_it_stopped(args, db, held_before, len(items))
+            raise
     finally:
         sink.close()
         db.dispose()
@@ -43,6 +65,33 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
         lines.extend(f"    [{p.code}] {p.message}" for p in q.problems)
     emit(args, data, "\n".join(lines))
     return 0
+
+
+def _returns_held(db: Database, org: str) -> int:
+    """How many return revisions of ``org`` the database holds (valid and quarantined alike)."""
+    import sqlalchemy as sa
+
+    from desktop.services.store.models import Organization, Return
+    with db.session() as s:
+        return int(s.scalar(sa.select(sa.func.count()).select_from(Return).join(Organization)
+                            .where(Organization.code == org)) or 0)
+
+
+def _say_where_it_stopped(args: argparse.Namespace, db: Database, held_before: int, records: int) -> None:
+    """Before the error itself (the CLI's boundary prints it with its exit code): how many records the
+    database took — counted there, not tallied — and that running the import again is safe."""
+    try:
+        saved: int | None = _returns_held(db, args.org) - held_before
+    except Exception:  # the database may be what failed: still say what is safe
+        saved = None
+    where = (f"{saved:,} new record{'' if saved == 1 else 's'} of the {records:,} in {args.file} "
+             f"{'was' if saved == 1 else 'were'} saved before it stopped" if saved is not None
+             else f"the database could not say how many of the {records:,} records in {args.file} were saved")
+    with contextlib.suppress(OSError):
+        if getattr(args, "json", False):
+            print(json.dumps({"stopped": True, "saved": saved, "records": records}))  # noqa: T201 - a CLI prints
+        print(f"import stopped: {where}. Running the same import again is safe: records already saved are "  # noqa: T201
+              "recognised and not added twice.", file=sys.stderr)
 
 
 def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.ArgumentParser) -> None:

@@ -1,7 +1,9 @@
 """``returns-ledger sync --once`` and ``returns-ledger worker``: headless sync.
 
 ``sync --once [--org ORG]`` runs one full cycle per organization — RMS ingest, plan and post the
-outbox, ledger pull — the same chain the scheduler's "sync now" runs, and prints the totals.
+outbox, ledger pull — the same chain the scheduler's "sync now" runs, and prints the totals. What
+was posted, failed or is uncertain comes from the database (the push runs this process recorded),
+so the summary is true even when a step died part-way.
 
 ``worker`` runs the scheduler until stopped (SIGTERM or Ctrl-C): it stops taking work, lets the
 steps in flight finish, releases outbox leases it had not used, and exits 0. With
@@ -59,6 +61,8 @@ def connected_orgs(rt: Runtime) -> list[str]:
 
 
 def _add_totals(totals: dict[str, int], step: str, counts: Any) -> None:
+    """Ingest, planning and pull counts of one step. What the push did is not taken from here: a
+    push that dies part-way returns no counts, so :func:`push_totals` reads it from the database."""
     if not isinstance(counts, dict) or "error" in counts or "skipped" in counts:
         return
     if step == "ingest":
@@ -67,14 +71,23 @@ def _add_totals(totals: dict[str, int], step: str, counts: Any) -> None:
     elif step == "push":
         planned = counts.get("planned") or {}
         totals["quarantined"] += int(planned.get("quarantined", 0)) if isinstance(planned, dict) else 0
-        for key in ("posted", "failed", "uncertain", "quarantined"):  # as SyncEngine.run_once counts them
-            totals[key] += int(counts.get(key, 0))
     elif step == "pull":
         totals["pulled_changes"] += int(counts.get("pulled_changes", 0))
 
 
+def _failure_text(error: Any) -> str:
+    """A failed step in a person's words: a service's message and what to do; for anything else
+    (a bug) no raw exception text — the traceback is in the log file."""
+    if isinstance(error, dict) and "kind" in error:  # AppError.as_dict()
+        action = error.get("action")
+        return f"{error.get('message')}{f' — {action}' if action else ''}"
+    kind = error.get("type", "error") if isinstance(error, dict) else "error"
+    return f"it stopped unexpectedly ({kind}); the details are in the log file"
+
+
 def _once(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.core.errors import NeedsPersonError
+    from desktop.services.pipeline.engine import push_totals
     from desktop.services.runtime import open_runtime
     totals = dict.fromkeys(TOTALS, 0)
     errors: list[dict[str, Any]] = []
@@ -83,11 +96,16 @@ def _once(args: argparse.Namespace, config: AppConfig) -> int:
         if not orgs:
             raise NeedsPersonError("No organization is connected to a ledger",
                                    action="run `returns-ledger demo init` or `returns-ledger connect` first")
+        since = rt.clock.now()
         for org in orgs:
             for step, counts in sched.sync_now(org).result().items():
                 _add_totals(totals, step, counts)
                 if isinstance(counts, dict) and "error" in counts:
-                    errors.append({"org": org, "step": step, "error": counts["error"].get("message")})
+                    errors.append({"org": org, "step": step, "error": _failure_text(counts["error"])})
+        pushed = push_totals(rt.database, sched.worker_id, since)  # the outbox's word, not a tally
+    for key in ("posted", "failed", "uncertain"):
+        totals[key] = pushed[key]
+    totals["quarantined"] += pushed["quarantined"]
     data: dict[str, Any] = dict(totals)
     if errors:
         data["errors"] = errors

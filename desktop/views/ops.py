@@ -9,6 +9,10 @@ dropped on a pool thread is deleted there, racing the GUI thread: that crashed t
 ``parent`` is deleted before the work finishes, the callbacks are skipped (the work itself cannot
 be interrupted, but it can poll :attr:`Progress.cancelled`).
 
+A failure passes the GUI's error boundary first (:mod:`desktop.views.ops_failure`): the callback
+gets a service's ``AppError`` as raised, anything else in explain()'s words (a bug with a crash
+report), never a raw exception to show.
+
 Progress is coalesced: a worker reporting 10,000 times a second posts at most one pending update;
 the GUI sees the latest value, never a queue of stale ones.
 """
@@ -25,9 +29,9 @@ from typing import Any, Generic, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication
 
-from desktop.services.core.errors import AppError
+from desktop.views.ops_failure import person_facing, show_failure
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -225,6 +229,8 @@ class BackgroundOperation(QObject, Generic[T]):
         self._deliver_progress()  # a last report must not arrive after the outcome
         ok, value = job.take_outcome()
         self._finish()
+        if not ok:  # the error boundary: a page only ever sees a failure in a person's words
+            value = person_facing(value, self.label)
         if not self._parent_alive():
             return
         if ok:
@@ -259,25 +265,6 @@ def running_operations() -> int:
     return len(_RUNNING)
 
 
-def show_failure(parent: QObject, label: str, exc: BaseException) -> QMessageBox | None:
-    """Default failure handler: an ``AppError`` says what to do; anything else is logged as a bug.
-
-    The box is opened window-modal with ``open()``, not ``exec()``, so no nested event loop runs.
-    """
-    if isinstance(exc, AppError):
-        text = exc.user_message()
-        log.info("%s failed: %s", label, text)
-    else:
-        log.error("%s failed unexpectedly", label, exc_info=(type(exc), exc, exc.__traceback__))
-        text = f"Something went wrong while running “{label}”. The details are in the log file."
-    widget = parent if isinstance(parent, QWidget) else None
-    box = QMessageBox(QMessageBox.Icon.Warning, "Could not finish", text,
-                      QMessageBox.StandardButton.Ok, widget)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.open()
-    return box
-
-
 def run_in_background(
     parent: QObject,
     fn: Callable[[Progress], T],
@@ -294,7 +281,8 @@ def run_in_background(
         parent: the widget that asked; if it is deleted first, callbacks are skipped.
         fn: the work. Receives a :class:`Progress` to report with and to poll for cancellation.
         on_success: receives ``fn``'s return value.
-        on_failure: receives the exception; default shows ``AppError.user_message()`` in a box.
+        on_failure: receives the failure in a person's words (:func:`~desktop.views.ops_failure.person_facing`:
+            a service's ``AppError`` as raised, anything else explained); default: the failure dialog.
         on_progress: receives the latest :class:`ProgressUpdate`.
         label: a human name for the operation (logs and the default error box).
         pool: thread pool (default: the global one).

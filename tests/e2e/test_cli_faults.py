@@ -81,6 +81,7 @@ def test_output_closed_early_is_quiet(tmp_path: Path) -> None:
     assert proc.stderr == ""
 
 
+@pytest.mark.allow_log_warnings  # the crash is logged at ERROR, as it should be
 def test_an_unexpected_bug_writes_a_redacted_crash_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from desktop.services.core.config import resolve_config
     config = resolve_config(str(tmp_path), None, demo=False)

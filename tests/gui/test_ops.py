@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import QThread
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.services.core.errors import NeedsPersonError
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background, running_operations
+from desktop.views.ops_failure import FailureDialog
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_default_failure_handler_shows_the_user_message(qtbot: QtBot, parent: QW
 
     op = run_in_background(parent, work, on_success=lambda _r: None, label="post")
     qtbot.waitUntil(lambda: op.done, timeout=5000)
-    boxes = [w for w in parent.findChildren(QMessageBox)]
+    boxes = [w for w in parent.findChildren(FailureDialog)]
     assert len(boxes) == 1
     assert boxes[0].text() == "The period is closed — ask your accountant to reopen March"
     boxes[0].close()

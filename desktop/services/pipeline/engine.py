@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,10 +33,11 @@ from desktop.services.core.clock import Clock, local_date
 from desktop.services.core.domain import OrgSettings, PostingMode, Problem
 from desktop.services.core.errors import AppError, NeedsPersonError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.failures import explain
 from desktop.services.mapping.service import MappingService
 from desktop.services.pipeline import outbox
 from desktop.services.pipeline.plan import OrgContext, Planner, connector_rates, plan_return
-from desktop.services.pipeline.poster import Poster, PostResult
+from desktop.services.pipeline.poster import LockFactory, Poster, PostResult, default_lock
 from desktop.services.pipeline.writeback import WriteBackResult, WriteBackService
 from desktop.services.rms.client import RmsClient
 from desktop.services.store.connection_choice import org_connection
@@ -50,7 +54,7 @@ from desktop.services.store.models import (
     SyncRunStatus,
 )
 
-__all__ = ["PlanResult", "SyncEngine"]
+__all__ = ["PlanResult", "SyncEngine", "push_totals"]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +113,8 @@ class SyncEngine:
         self._rms_client_for = rms_client_for
         self._ingest = ingest
         self._pull = pull
-        self.poster = poster or Poster(db, bus, clock, connections)
+        self._windows = _PostingWindows(clock)
+        self.poster = poster or Poster(db, bus, clock, connections, lock=self._windows.watch(default_lock(db)))
         self._before_push = before_push  # e.g. adopt documents entered by hand, so they are never sent
         self.planner = planner or Planner(db, clock, mapping, connector_rates(connections))
 
@@ -251,38 +256,76 @@ class SyncEngine:
     # --- push, write-back, the round ---------------------------------------------------------
 
     def push(self, org: str, worker_id: str | None = None) -> PostResult:
-        """Post ``org``'s due outbox documents to its ledger (recorded as a ``push`` sync run)."""
+        """Post ``org``'s due outbox documents to its ledger (recorded as a ``push`` sync run).
+
+        The run records what the outbox says this push did — counted in the database over the time
+        this process held the connection's posting lock (:func:`push_totals` reads it back) — also
+        when the push dies part-way, so a summary after a fault tells the truth.
+        """
         with self._db.session() as s:
             o = self._org(s, org)
         if o.connection_id is None:
             return PostResult()
-        run_id = self._start_run(o.id, "push")
+        worker = worker_id or default_worker_id()
+        run_id, started = self._start_run(o.id, "push")
+        self._windows.forget(o.connection_id)
         try:
             if self._before_push is not None:
                 self._before_push(o.connection_id)
-            result = self.poster.post_pending(o.connection_id, worker_id=worker_id or default_worker_id())
-        except AppError as exc:
-            self._finish_run(run_id, SyncRunStatus.FAILED, {}, exc)
+            result = self.poster.post_pending(o.connection_id, worker_id=worker)
+        except BaseException as exc:
+            try:
+                self._finish_run(run_id, SyncRunStatus.FAILED, self._outcome(o.connection_id, started, worker), exc)
+            except Exception:  # the database may be what failed: the push's own error is the one to raise
+                log.warning("the failed push of %s could not be recorded", org, exc_info=True)
             raise
-        counts = asdict(result)
+        counts = {**asdict(result), **self._outcome(o.connection_id, started, worker)}
         partial = result.failed or result.quarantined or result.uncertain
         self._finish_run(run_id, SyncRunStatus.PARTIAL if partial else SyncRunStatus.SUCCEEDED, counts, None)
         return result
 
-    def _start_run(self, org_id: int, kind: str) -> int:
+    def _outcome(self, connection_id: int, started: datetime, worker: str) -> dict[str, Any]:
+        """What the outbox holds from this push: documents it posted, failed or stopped for a person
+        (settled while this process held the posting lock, which no other worker can hold meanwhile),
+        and how many are uncertain now."""
+        lo, hi = self._windows.last(connection_id) or (started, self._clock.now())
+        doc = OutboxDocument
+        settled = sa.or_(sa.and_(doc.status == OutboxStatus.POSTED, doc.posted_at.between(lo, hi)),
+                         sa.and_(doc.status.in_((OutboxStatus.FAILED, OutboxStatus.QUARANTINED)),
+                                 doc.updated_at.between(lo, hi)),
+                         doc.status == OutboxStatus.UNCERTAIN)
+        with self._db.session() as s:
+            found = {OutboxStatus(status): int(n) for status, n in s.execute(
+                sa.select(doc.status, sa.func.count()).where(doc.connection_id == connection_id, settled)
+                .group_by(doc.status))}
+        return {"posted": found.get(OutboxStatus.POSTED, 0), "failed": found.get(OutboxStatus.FAILED, 0),
+                "quarantined": found.get(OutboxStatus.QUARANTINED, 0),
+                "uncertain": found.get(OutboxStatus.UNCERTAIN, 0), "worker": worker}
+
+    def _start_run(self, org_id: int, kind: str) -> tuple[int, datetime]:
+        started = self._clock.now()
         with self._db.write_session() as s:
-            run = SyncRun(organization_id=org_id, kind=kind, trigger=None, started_at=self._clock.now(),
+            run = SyncRun(organization_id=org_id, kind=kind, trigger=None, started_at=started,
                           status=SyncRunStatus.RUNNING, counts={})
             s.add(run)
             s.flush()
-            return run.id
+            return run.id, started
 
-    def _finish_run(self, run_id: int, status: SyncRunStatus, counts: dict[str, Any], exc: AppError | None) -> None:
+    def _finish_run(self, run_id: int, status: SyncRunStatus, counts: dict[str, Any],
+                    exc: BaseException | None) -> None:
+        if isinstance(exc, AppError):
+            error: dict[str, Any] | None = exc.as_dict()
+        elif exc is not None:  # no exception text: it may hold anything, and it is not for a person
+            explained = explain(exc)
+            error = {"kind": "fatal" if explained.unexpected else "transient", "message": explained.message,
+                     "action": explained.action, "type": type(exc).__name__}
+        else:
+            error = None
         with self._db.write_session() as s:
             run = s.get(SyncRun, run_id)
             if run is not None:
                 run.status, run.counts, run.finished_at = status, counts, self._clock.now()
-                run.error = exc.as_dict() if exc is not None else None
+                run.error = error
 
     def writeback(self, org: str) -> WriteBackResult:
         """Tell the RMS about every fully posted revision of ``org`` (retried until it lands)."""
@@ -337,6 +380,56 @@ class SyncEngine:
                     out["errors"].append(f"{code} {name}: {err.user_message()}")
                     self._bus.emit_error(EventKind.SYNC_FAILED, err, org=code, details={"step": name})
         return out
+
+
+class _PostingWindows:
+    """The poster's lock factory, noting when this process held each connection's posting lock.
+
+    The lock is exclusive across processes, so whatever the outbox settled on that connection
+    while this process held it, this process did: the database's count over that window is the
+    push's true count, whatever became of the in-memory tally. Per thread: the thread that pushes
+    is the one that took the lock.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._local = threading.local()
+
+    def watch(self, inner: LockFactory) -> LockFactory:
+        @contextmanager
+        def lock(name: str) -> Iterator[None]:
+            with inner(name):
+                started = self._clock.now()
+                try:
+                    yield
+                finally:
+                    self._windows()[name] = (started, self._clock.now())
+        return lock
+
+    def _windows(self) -> dict[str, tuple[datetime, datetime]]:
+        if not hasattr(self._local, "windows"):
+            self._local.windows = {}
+        windows: dict[str, tuple[datetime, datetime]] = self._local.windows
+        return windows
+
+    def forget(self, connection_id: int) -> None:
+        self._windows().pop(f"post:{connection_id}", None)
+
+    def last(self, connection_id: int) -> tuple[datetime, datetime] | None:
+        return self._windows().get(f"post:{connection_id}")
+
+
+def push_totals(db: Database, worker_id: str, since: datetime) -> dict[str, int]:
+    """What the push runs of ``worker_id`` started since ``since`` did, as recorded in the database
+    (see :meth:`SyncEngine.push`): documents posted, failed, stopped for a person, and uncertain."""
+    totals = dict.fromkeys(("posted", "failed", "quarantined", "uncertain"), 0)
+    with db.session() as s:
+        runs = s.scalars(sa.select(SyncRun.counts).where(SyncRun.kind == "push", SyncRun.started_at >= since)).all()
+    for counts in runs:
+        if isinstance(counts, dict) and counts.get("worker") == worker_id:
+            for key in totals:
+                totals[key] += int(counts.get(key) or 0)
+    return totals
 
 
 def default_worker_id() -> str:
