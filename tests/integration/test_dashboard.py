@@ -155,20 +155,22 @@ def test_metrics_trend_is_monthly_and_this_month_is_the_clocks(rig: Rig) -> None
     seed(rig.db)
     report = rig.service.snapshot("ACME-US").metrics
     assert report is not None
-    assert [m.month for m in report.months] == ["2026-08", "2026-09", "2026-10", "2026-11"]
+    assert [m.period for m in report.months] == ["2026-08", "2026-09", "2026-10", "2026-11"]
     assert [m.due for m in report.months] == [due for _o, due, _v, _b in HISTORY]
     assert [m.verified for m in report.months] == [v for _o, _d, v, _b in HISTORY]
-    assert report.period == "2026-11" and report.headline is report.months[-1]
-    assert report.headline.accuracy_pct == "66.67"
-    assert report.months[2].accuracy_pct == "100.00"
+    assert report.months[-1].accuracy_pct == "66.67" and report.months[2].accuracy_pct == "100.00"
+    # the headline is the last 30 days (22 Oct – 20 Nov): November's documents, not October's 1–12
+    assert (report.start, report.end) == (date(2026, 10, 22), date(2026, 11, 20))
+    assert report.headline.label == "22 Oct – 20 Nov 2026"
+    assert (report.headline.due, report.headline.verified, report.headline.accuracy_pct) == (6, 4, "66.67")
     # verified by the month's reconciliation, which finished after every RMS event it covers
     assert report.headline.reconcile_median_s is not None and report.headline.reconcile_median_s > 0
     assert [m.duplicate_refusals for m in report.months] == [DUPLICATES.get(o, 0) for o, *_r in HISTORY]
     assert report.headline.errors_prevented == 2
-    # a clock in a month with no activity shows an empty headline month but keeps the trend
-    rig.clock.set(datetime(2026, 12, 3, tzinfo=UTC))
+    # a clock a month on: an empty headline, the trend kept (with the empty month)
+    rig.clock.set(datetime(2026, 12, 23, tzinfo=UTC))
     later = rig.service.snapshot("ACME-US").metrics
-    assert later is not None and later.period == "2026-12" and len(later.months) == 5
+    assert later is not None and [m.period for m in later.months][-1] == "2026-12" and len(later.months) == 5
     assert later.headline.errors_prevented == 0 and later.headline.accuracy_pct is None
 
 

@@ -90,11 +90,11 @@ def test_accuracy_time_to_reconcile_and_errors_prevented_per_month(db: Database)
     _seed(db)
     october, november = monthly_metrics(db)
     # 4 documents + the quarantined return with none (owed to the ledger, so due)
-    assert (october.month, october.due, october.posted, october.verified, october.held) == ("2026-10", 5, 3, 2, 1)
+    assert (october.period, october.due, october.posted, october.verified, october.held) == ("2026-10", 5, 3, 2, 1)
     assert october.accuracy_pct == "40.00"
     assert october.reconcile_median_s == 15 * 60  # RMS event at T0, verified by the run that finished at T0+15m
     # two problems (no account, no tax) on the held return; a duplicate refused and an adoption
-    assert (november.month, november.due, november.preflight_refusals, november.duplicate_refusals) == (
+    assert (november.period, november.due, november.preflight_refusals, november.duplicate_refusals) == (
         "2026-11", 0, 2, 2)
     assert november.errors_prevented == 4 and november.accuracy_pct is None
     assert monthly_metrics(db, "ACME-US") == [october, november]

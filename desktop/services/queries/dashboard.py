@@ -6,7 +6,7 @@ controls (Sync now, Pause, Resume) live here too so the permission check is in t
 the view: the scheduler itself trusts its caller.
 
 The three headline metrics are :func:`desktop.services.queries.metrics.metrics_report` for the
-clock's month — the same call ``returns-ledger metrics`` makes. Freshness ("Last sync") is
+last 30 days to the clock's today — the same call ``returns-ledger metrics`` makes. Freshness ("Last sync") is
 :meth:`DashboardService.last_sync`, which the window's status bar reads too.
 """
 
@@ -78,7 +78,7 @@ class DashboardData:
     next_sync: datetime | None = None
     paused: bool = False
     queue: dict[str, int] = field(default_factory=dict)
-    #: The three headline figures for the clock's month and the trend before it.
+    #: The three headline figures for the last 30 days and the monthly trend.
     metrics: MetricsReport | None = None
 
 
@@ -118,7 +118,7 @@ class DashboardService:
         queue = {k: queue_raw.get(k, 0) for k in QUEUE_STATES}
         queue["pending"] += queue_raw.get("in_flight", 0)
         return DashboardData(org, name, self._health(org), self.last_sync(org), self._next_run(org),
-                             self._paused(org), queue, metrics_report(self._db, org, period=now.date()))
+                             self._paused(org), queue, metrics_report(self._db, org, end=now.date()))
 
     def last_sync(self, org: str | None = None) -> LastSync | None:
         """The newest finished sync run of ``org`` (None: of any organization) — the app's one "Last sync"."""

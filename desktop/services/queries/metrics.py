@@ -2,29 +2,32 @@
 
 The Dashboard, ``returns-ledger metrics`` and every metrics export call :func:`metrics_report` and
 print through the formatters here, so the three places cannot disagree. :data:`DEFINITIONS` is
-the text the Dashboard's tooltips and the README show.
+the text the Dashboard's tooltips and the README show. A *period* is the headline window (by
+default the last 30 days, today included) or a calendar month of the trend.
 
-- **Sync accuracy** of a month = documents posted *and verified* ÷ documents due, where:
+- **Sync accuracy** of a period = documents posted *and verified* ÷ documents due, where:
 
-  * a document is *due* in the month its ledger date falls in: every outbox document (whatever
+  * a document is *due* in the period its ledger date falls in: every outbox document (whatever
     its state), plus one for each return pre-flight holds that has no document at all (its
-    refund is owed to the ledger but cannot be posted until a person fixes it);
+    refund is owed to the ledger but cannot be posted until a person fixes it; its ledger date
+    is the organization-local day of its RMS update, as the planner would date it);
   * a document is *verified* once a completed reconciliation whose period covers its date,
     finishing after it was posted, found no variance on it (an accepted variance counts: a
     person decided the ledger is right), and no variance on it is still open.
 
 - **Time to reconcile** = from the RMS event (``returns.rms_updated_at``) to the first
   reconciliation that verified the document; the median and the 95th percentile (nearest rank)
-  over the month's verified documents.
+  over the period's verified documents.
 
 - **Errors prevented** = distinct problems stopped before they reached a ledger: pre-flight
   refusals (the sync holding a return, a manual entry refused) and duplicate refusals (a
-  document found already in the ledger and adopted instead of sent again). Each problem has a
-  dedupe key — organization, return (or document) and problem code — and counts once, in the
-  month it was first stopped, however often it is stopped again (a Record button pressed twice,
-  every sync re-checking a held return). Nothing counts until something was actually stopped.
+  document found already in the ledger and adopted instead of sent again, a manual entry refused
+  as already posted, queued or entered). Each problem has a dedupe key — organization, return
+  (or document) and problem code — and counts once, in the period it was first stopped, however
+  often it is stopped again (a Record button pressed twice, every sync re-checking a held
+  return). Nothing counts until something was actually stopped.
 
-Months are calendar months (UTC) of the ledger date (accuracy, time) or of when the problem was
+Months are calendar months; days are ledger dates (accuracy, time) or the UTC day a problem was
 first stopped (errors prevented).
 """
 
@@ -35,9 +38,9 @@ import math
 import statistics
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -61,24 +64,28 @@ from desktop.services.store.models import (
     VarianceStatus,
 )
 
-__all__ = ["DEFINITIONS", "MANUAL_REFUSED", "TREND_MONTHS", "MetricsReport", "MonthMetrics", "format_duration",
-           "format_pct", "metrics_report", "month_label", "month_of", "monthly_metrics"]
+__all__ = ["DEFINITIONS", "HEADLINE_DAYS", "MANUAL_REFUSED", "TREND_MONTHS", "Figures", "MetricsReport",
+           "format_duration", "format_pct", "headline_window", "metrics_report", "month_label", "month_of",
+           "monthly_metrics", "window_label"]
 
 #: What each headline figure means, word for word the same in the tooltips and the README.
 DEFINITIONS: dict[str, str] = {
     "sync_accuracy": (
-        "Documents posted and verified by a reconciliation without variance ÷ documents due in the month "
+        "Documents posted and verified by a reconciliation without variance ÷ documents due in the period "
         "(by ledger date). Returns pre-flight holds count as due: they are owed to the ledger."),
     "time_to_reconcile": (
         "From the RMS event to the reconciliation that verified the document in the ledger: the median "
-        "and the 95th percentile over the month's verified documents."),
+        "and the 95th percentile over the period's verified documents."),
     "errors_prevented": (
         "Distinct problems stopped before they reached the ledger — pre-flight refusals (sync or manual "
         "entry) and duplicate refusals — each counted once per return and problem, not per click or retry."),
 }
-#: How many months of trend the Dashboard draws and ``metrics`` prints by default.
+#: The headline period: the last 30 days, today included.
+HEADLINE_DAYS = 30
+#: How many months of trend the Dashboard draws and ``metrics`` prints.
 TREND_MONTHS = 12
-#: The audit action of a refused manual entry (the manual-entry service writes it; owned there).
+#: The audit action of a refused manual entry. The manual-entry service (a layer above) writes it;
+#: a test pins the two names together.
 MANUAL_REFUSED = "manual_entry.refused"
 #: Manual-entry refusals that are duplicates refused (the rest are pre-flight refusals).
 _DUPLICATE_CODES = frozenset({"already_posted", "already_queued", "already_entered"})
@@ -86,10 +93,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 @dataclass(frozen=True)
-class MonthMetrics:
-    """The three figures (and what they are made of) for one calendar month."""
+class Figures:
+    """The three figures (and what they are made of) for one period: a month, or the headline window."""
 
-    month: str                        # YYYY-MM
+    period: str                       # "2026-11" (a month) or "2026-11-08/2026-12-07" (ISO 8601 interval)
     due: int = 0
     posted: int = 0
     verified: int = 0
@@ -106,48 +113,51 @@ class MonthMetrics:
 
     @property
     def label(self) -> str:
-        return month_label(self.month)
+        """``Nov 2026`` for a month, ``8 Nov – 7 Dec 2026`` for a window."""
+        if "/" not in self.period:
+            return month_label(self.period)
+        first, last = self.period.split("/")
+        return window_label(date.fromisoformat(first), date.fromisoformat(last))
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "errors_prevented": self.errors_prevented}
+        return {**asdict(self), "label": self.label, "errors_prevented": self.errors_prevented}
+
+    def row(self) -> tuple[object, ...]:
+        """This period as every export writes it (figures formatted as on screen, seconds kept too)."""
+        return (self.label, self.due, self.posted, self.verified, self.held, format_pct(self.accuracy_pct),
+                format_duration(self.reconcile_median_s), format_duration(self.reconcile_p95_s),
+                "" if self.reconcile_median_s is None else self.reconcile_median_s,
+                "" if self.reconcile_p95_s is None else self.reconcile_p95_s,
+                self.preflight_refusals, self.duplicate_refusals, self.errors_prevented)
+
+
+CSV_HEADERS = ("Period", "Documents due", "Posted", "Verified", "Held by pre-flight", "Sync accuracy",
+               "Time to reconcile (median)", "Time to reconcile (p95)", "Median (seconds)", "p95 (seconds)",
+               "Pre-flight refusals", "Duplicate refusals", "Errors prevented")
 
 
 @dataclass(frozen=True)
 class MetricsReport:
-    """The headline month's figures and the monthly trend that ends with it."""
+    """The headline (a window of days, by default the last 30) and the monthly trend up to its end."""
 
     org: str | None
-    period: str                        # YYYY-MM: the headline month
-    months: tuple[MonthMetrics, ...]   # consecutive months, oldest first, the last one is ``period``
-
-    @property
-    def headline(self) -> MonthMetrics:
-        return self.months[-1]
+    start: date
+    end: date
+    headline: Figures
+    months: tuple[Figures, ...]   # consecutive months, oldest first, up to the month of ``end``
 
     def to_json(self) -> dict[str, Any]:
-        return {"org": self.org, "period": self.period, "period_label": month_label(self.period),
+        return {"org": self.org, "from": self.start.isoformat(), "to": self.end.isoformat(),
                 "headline": self.headline.to_json(), "months": [m.to_json() for m in self.months],
                 "definitions": dict(DEFINITIONS)}
 
-    def rows(self) -> list[tuple[object, ...]]:
-        """One row per month as every export writes it (figures formatted as on screen)."""
-        return [(m.month, m.due, m.posted, m.verified, m.held, format_pct(m.accuracy_pct),
-                 format_duration(m.reconcile_median_s), format_duration(m.reconcile_p95_s),
-                 "" if m.reconcile_median_s is None else m.reconcile_median_s,
-                 "" if m.reconcile_p95_s is None else m.reconcile_p95_s,
-                 m.preflight_refusals, m.duplicate_refusals, m.errors_prevented) for m in self.months]
-
     def csv_text(self) -> str:
+        """The headline row, then one row per month (the Dashboard's export and ``metrics --csv``)."""
         buf = io.StringIO()
         writer = SafeWriter(buf)
         writer.writerow(CSV_HEADERS)
-        writer.writerows(self.rows())
+        writer.writerows([self.headline.row(), *(m.row() for m in self.months)])
         return buf.getvalue()
-
-
-CSV_HEADERS = ("Month", "Documents due", "Posted", "Verified", "Held by pre-flight", "Sync accuracy",
-               "Time to reconcile (median)", "Time to reconcile (p95)", "Median (seconds)", "p95 (seconds)",
-               "Pre-flight refusals", "Duplicate refusals", "Errors prevented")
 
 
 # --- formatting (the one way each figure is written) ---------------------------------------------
@@ -160,6 +170,12 @@ def month_label(month: str) -> str:
     """``2026-11`` → ``Nov 2026`` (never ``Nov 26``, which reads as a day)."""
     year, number = month.split("-")
     return f"{_MONTHS[int(number) - 1]} {year}"
+
+
+def window_label(start: date, end: date) -> str:
+    """``8 Nov – 7 Dec 2026`` (the year once when both ends share it)."""
+    first = f"{start.day} {_MONTHS[start.month - 1]}" + ("" if start.year == end.year else f" {start.year}")
+    return f"{first} – {end.day} {_MONTHS[end.month - 1]} {end.year}"
 
 
 def format_pct(pct: str | None) -> str:
@@ -193,6 +209,10 @@ def _p95(values: list[int]) -> int:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
+def _month_start(month: str) -> date:
+    return date(int(month[:4]), int(month[5:7]), 1)
+
+
 def _shift(month: str, by: int) -> str:
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + by
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
@@ -200,75 +220,106 @@ def _shift(month: str, by: int) -> str:
 
 # --- the report -----------------------------------------------------------------------------------
 
-def metrics_report(db: Database, org: str | None, *, period: str | date, months: int = TREND_MONTHS) -> MetricsReport:
-    """The figures of ``period`` (a month, ``YYYY-MM`` or any day in it) and the trend before it.
+def headline_window(today: date, days: int = HEADLINE_DAYS) -> tuple[date, date]:
+    """The headline period ending ``today``: the last ``days`` days, today included."""
+    return today - timedelta(days=days - 1), today
 
-    The trend starts at the first month with any activity among the ``months`` up to ``period``
-    and has every month from there (an empty month is a gap in the chart, not a false zero).
+
+def metrics_report(db: Database, org: str | None, *, end: date, start: date | None = None,
+                   months: int = TREND_MONTHS) -> MetricsReport:
+    """The figures of ``start``…``end`` (default: the last 30 days to ``end``) and the monthly trend.
+
+    The trend has every month from the first with any activity (among the ``months`` up to the
+    month of ``end``) to that month: an empty month is a gap in the chart, not a false zero.
     """
-    end = period if isinstance(period, str) else month_of(period)
-    first = _shift(end, -(months - 1))
-    found = {m.month: m for m in monthly_metrics(db, org, since=date(int(first[:4]), int(first[5:7]), 1))
-             if m.month <= end}
-    start = min(found, default=end)
-    out, month = [], start
-    while month <= end:
-        out.append(found.get(month, MonthMetrics(month)))
+    start = start if start is not None else headline_window(end)[0]
+    last = month_of(end)
+    first = _shift(last, -(months - 1))
+    rows = _Rows.read(db, org, min(start, _month_start(first)))
+    window = f"{start.isoformat()}/{end.isoformat()}"
+    headline = rows.figures(lambda day: window if start <= day <= end else None).get(window, Figures(window))
+    found = rows.figures(lambda day: month_of(day) if first <= month_of(day) <= last else None)
+    trend, month = [], min(found, default=last)
+    while month <= last:
+        trend.append(found.get(month, Figures(month)))
         month = _shift(month, 1)
-    return MetricsReport(org, end, tuple(out))
+    return MetricsReport(org, start, end, headline, tuple(trend))
 
 
-def monthly_metrics(db: Database, org: str | None = None, *, since: date | None = None) -> list[MonthMetrics]:
-    """One :class:`MonthMetrics` per month with any activity, oldest first (``org``: one organization)."""
-    with db.session() as s:
-        org_id = s.execute(sa.select(Organization.id).where(Organization.code == org)).scalar() if org else None
-        if org is not None and org_id is None:
-            return []
-        scope = _Scope(s, org_id, org, since)
-        docs, runs, not_verified_by, still_open = scope.documents(), scope.runs(), *scope.variances()
-        held = scope.held_returns()
-        problems = scope.problems()
+def monthly_metrics(db: Database, org: str | None = None, *, since: date | None = None) -> list[Figures]:
+    """One :class:`Figures` per calendar month with any activity, oldest first (``org``: one organization)."""
+    found = _Rows.read(db, org, since).figures(month_of)
+    return [found[m] for m in sorted(found)]
 
-    due: dict[str, int] = defaultdict(int)
-    posted: dict[str, int] = defaultdict(int)
-    verified: dict[str, int] = defaultdict(int)
-    held_by: dict[str, int] = defaultdict(int)
-    seconds: dict[str, list[int]] = defaultdict(list)
-    finish_times = [as_utc(r.finished_at) for r in runs]
-    for d in docs:
-        m = month_of(d.txn_date)
-        due[m] += 1
-        if OutboxStatus(d.status) is not OutboxStatus.POSTED or d.posted_at is None:
-            continue
-        posted[m] += 1
-        if d.id in still_open:
-            continue
-        for run in runs[bisect_left(finish_times, as_utc(d.posted_at)):]:
-            if run.organization_id != d.organization_id or run.period_start is None or run.period_end is None:
+
+@dataclass
+class _Rows:
+    """What the figures are computed from, read once, then grouped into any periods."""
+
+    documents: list[Any]
+    runs: list[Any]
+    not_verified_by: set[tuple[int, int]]
+    still_open: set[int]
+    held: list[date]
+    problems: dict[tuple[str, str, str], datetime]
+    since: date | None
+
+    @classmethod
+    def read(cls, db: Database, org: str | None, since: date | None) -> _Rows:
+        with db.session() as s:
+            org_id = s.execute(sa.select(Organization.id).where(Organization.code == org)).scalar() if org else None
+            if org is not None and org_id is None:
+                return cls([], [], set(), set(), [], {}, since)
+            scope = _Scope(s, org_id, org, since)
+            return cls(scope.documents(), scope.runs(), *scope.variances(), scope.held_returns(), scope.problems(),
+                       since)
+
+    def figures(self, bucket: Callable[[date], str | None]) -> dict[str, Figures]:
+        """Figures per period; ``bucket`` names the period of a day (None: outside every period)."""
+        due: dict[str, int] = defaultdict(int)
+        posted: dict[str, int] = defaultdict(int)
+        verified: dict[str, int] = defaultdict(int)
+        held: dict[str, int] = defaultdict(int)
+        seconds: dict[str, list[int]] = defaultdict(list)
+        runs = self.runs
+        finish_times = [as_utc(r.finished_at) for r in runs]
+        for d in self.documents:
+            p = bucket(d.txn_date)
+            if p is None:
                 continue
-            if not run.period_start <= d.txn_date <= run.period_end or (run.id, d.id) in not_verified_by:
+            due[p] += 1
+            if OutboxStatus(d.status) is not OutboxStatus.POSTED or d.posted_at is None:
                 continue
-            verified[m] += 1
-            if d.rms_updated_at is not None:
-                seconds[m].append(int((as_utc(run.finished_at) - as_utc(d.rms_updated_at)).total_seconds()))
-            break
-    for day in held:
-        m = month_of(day)
-        due[m] += 1
-        held_by[m] += 1
-    preflight: dict[str, int] = defaultdict(int)
-    duplicates: dict[str, int] = defaultdict(int)
-    for (_org, _subject, code), first in problems.items():
-        if since is not None and first.date() < since:
-            continue  # first stopped before the window: counted in its own month, not again here
-        (duplicates if code in _DUPLICATE_CODES or code == "duplicate" else preflight)[month_of(first)] += 1
-    out = []
-    for m in sorted(set(due) | set(preflight) | set(duplicates)):
-        times = seconds[m]
-        out.append(MonthMetrics(m, due[m], posted[m], verified[m], held_by[m], _pct(verified[m], due[m]),
-                                _median(times) if times else None, _p95(times) if times else None,
-                                preflight[m], duplicates[m]))
-    return out
+            posted[p] += 1
+            if d.id in self.still_open:
+                continue
+            for run in runs[bisect_left(finish_times, as_utc(d.posted_at)):]:
+                if run.organization_id != d.organization_id or run.period_start is None or run.period_end is None:
+                    continue
+                if not run.period_start <= d.txn_date <= run.period_end or (run.id, d.id) in self.not_verified_by:
+                    continue
+                verified[p] += 1
+                if d.rms_updated_at is not None:
+                    seconds[p].append(int((as_utc(run.finished_at) - as_utc(d.rms_updated_at)).total_seconds()))
+                break
+        for day in self.held:
+            p = bucket(day)
+            if p is not None:
+                due[p] += 1
+                held[p] += 1
+        preflight: dict[str, int] = defaultdict(int)
+        duplicates: dict[str, int] = defaultdict(int)
+        for (_org, _subject, code), first in self.problems.items():
+            p = bucket(first.date())  # first stopped outside every period: counted there, never again
+            if p is not None:
+                (duplicates if code in _DUPLICATE_CODES or code == "duplicate" else preflight)[p] += 1
+        out = {}
+        for p in set(due) | set(preflight) | set(duplicates):
+            times = seconds[p]
+            out[p] = Figures(p, due[p], posted[p], verified[p], held[p], _pct(verified[p], due[p]),
+                             _median(times) if times else None, _p95(times) if times else None,
+                             preflight[p], duplicates[p])
+        return out
 
 
 class _Scope:

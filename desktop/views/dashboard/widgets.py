@@ -30,7 +30,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.services.queries.dashboard import QUEUE_STATES
-from desktop.services.queries.metrics import MonthMetrics, format_duration, month_label
+from desktop.services.queries.metrics import Figures, format_duration, month_label
 from desktop.views.models.list_table import ListTableModel
 
 __all__ = ["QUEUE_MEANING", "QueueModel", "TrendChart", "format_at", "format_duration", "format_when", "month_label"]
@@ -131,9 +131,9 @@ class TrendChart(QChartView):
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         return x, y
 
-    def show_line(self, months: Sequence[MonthMetrics], y_max: float = 100.0) -> None:
+    def show_line(self, months: Sequence[Figures], y_max: float = 100.0) -> None:
         """Accuracy %: months with nothing due leave a gap rather than a false zero."""
-        x, y = self._reset([m.month for m in months], y_max, "%d%%")
+        x, y = self._reset([m.period for m in months], y_max, "%d%%")
         y.setRange(0, y_max * 1.06)  # head room, so a 100% point is not cut in half
         accent = self.palette().color(QPalette.ColorRole.Highlight)
         line, dots = QLineSeries(), QScatterSeries()
