@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
             text = self.last_sync_label.findChild(QLabel, "status-sync")
             if last is None or text is None:
                 return
-            text.setText(f"Last sync: {format_at(last.finished_at)}")
+            text.setText(f"Last sync: {format_at(last.finished_at)}{f' · {last.org}' if last.org else ''}")
             self.last_sync_label.setToolTip(f"Most recent completed sync: {last.text}"
                                             f"{f' for {last.org}' if last.org else ''}, {format_at(last.finished_at)}")
 

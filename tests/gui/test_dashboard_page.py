@@ -77,7 +77,8 @@ def test_the_page_draws_the_first_organizations_metrics_health_queue_and_trends(
     assert page.data is not None and page.data.org == "ACME-US"
     assert [page.org_combo.itemData(i) for i in range(page.org_combo.count())] == ["ACME-US", "KIWI-NZ"]
     assert page.metrics[0].value_label.text() == "66.67%"
-    assert page.metrics[0].hint_label.text() == "4 of 6 documents due verified · last 30 days (22 Oct – 20 Nov 2026)"
+    assert page.metrics[0].hint_label.text() == "4 of 6 documents due verified"
+    assert page.period_label.text().startswith("Last 30 days · 22 Oct – 20 Nov 2026")
     rec = page.data.metrics.headline if page.data.metrics else None
     assert rec is not None and page.metrics[1].value_label.text() == format_duration(rec.reconcile_median_s)
     assert page.metrics[2].value_label.text() == "2"

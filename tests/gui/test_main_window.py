@@ -131,6 +131,6 @@ def test_the_status_bar_shows_the_last_finished_sync(qtbot: QtBot, shell_context
                       status=SyncRunStatus.SUCCEEDED, counts={}))
     assert shell_context.bus is not None
     shell_context.bus.emit("sync.finished", "info", "push finished for ACME-US", org="ACME-US")
-    qtbot.waitUntil(lambda: text.text() == "Last sync: 20 Nov 09:12 UTC", timeout=5000)
+    qtbot.waitUntil(lambda: text.text() == "Last sync: 20 Nov 09:12 UTC · ACME-US", timeout=5000)
     window.close()
     db.dispose()

@@ -181,14 +181,13 @@ class TrendChart(QChartView):
 
 
 def _nice_ceiling(value: float) -> float:
-    """A round axis maximum a little above ``value`` (1, 2, 5 × 10ⁿ), at least 4."""
-    if value <= 4:
-        return 4.0
+    """A round axis maximum a little above ``value``, at least 4, whose quarter (the tick step the
+    axis draws) is itself round: 1, 2 or 5 × 10ⁿ — so the ticks read 0, 10, 20, 30, 40, never 12.5."""
     step = 1.0
     while True:
         for m in (1, 2, 5):
-            if m * step >= value * 1.1:
-                return m * step
+            if 4 * m * step >= value * 1.1:
+                return 4 * m * step
         step *= 10
 
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.queries.dashboard import DashboardData, DashboardService
-from desktop.services.queries.metrics import DEFINITIONS, HEADLINE_DAYS, MetricsReport, format_duration, format_pct
+from desktop.services.queries.metrics import DEFINITIONS, MetricsReport, format_duration, format_pct
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.model import STATES
 from desktop.views.csv_export import choose_and_export, export_csv
@@ -86,9 +86,9 @@ class DashboardPage(Page):
 
         # --- headline metrics ----------------------------------------------------------------------
         self.metrics = [
-            MetricCard("Sync accuracy", f"Posted and verified in the books, last {HEADLINE_DAYS} days"),
+            MetricCard("Sync accuracy", "Posted and verified in the books"),
             MetricCard("Time to reconcile", "Median from RMS event to verified in the books"),
-            MetricCard("Errors prevented", f"Problems stopped before the ledger, last {HEADLINE_DAYS} days"),
+            MetricCard("Errors prevented", "Problems stopped before the ledger"),
         ]
         for card, key in zip(self.metrics, DEFINITIONS, strict=True):
             card.setToolTip(DEFINITIONS[key])
@@ -99,6 +99,9 @@ class DashboardPage(Page):
         row.setSpacing(16)
         for card in self.metrics:
             row.addWidget(card)
+        self.period_label = label("", "CardHint")  # the headline period, said once for the three cards
+        content.addWidget(self.period_label)
+        content.addSpacing(-8)
         content.addWidget(self.metrics_row)
 
         # --- health and queue ------------------------------------------------------------------------
@@ -273,19 +276,19 @@ class DashboardPage(Page):
     def _draw_metrics(self, report: MetricsReport) -> None:
         """The three cards (the headline month) and the three charts (the trend), as ``metrics`` prints them."""
         h = report.headline
-        when = f"last {HEADLINE_DAYS} days ({h.label})"
+        self.period_label.setText(f"Last {(report.end - report.start).days + 1} days · {h.label}")
         self.metrics[0].value_label.setText(format_pct(h.accuracy_pct))
         held = f" · {h.held:,} held by pre-flight" if h.held else ""
-        self.metrics[0].hint_label.setText(f"{h.verified:,} of {h.due:,} documents due verified{held} · {when}"
-                                           if h.due else f"Nothing due in the {when}")
+        self.metrics[0].hint_label.setText(f"{h.verified:,} of {h.due:,} documents due verified{held}"
+                                           if h.due else "Nothing due in these days")
         self.metrics[1].value_label.setText(format_duration(h.reconcile_median_s))
         self.metrics[1].hint_label.setText(
-            f"Median, RMS event → verified · p95 {format_duration(h.reconcile_p95_s)} · {when}"
-            if h.reconcile_median_s is not None else f"Nothing verified by a reconciliation in the {when}")
+            f"Median, RMS event → verified · p95 {format_duration(h.reconcile_p95_s)}"
+            if h.reconcile_median_s is not None else "Nothing verified by a reconciliation in these days")
         self.metrics[2].value_label.setText(f"{h.errors_prevented:,}")
         self.metrics[2].hint_label.setText(
             f"{h.preflight_refusals:,} pre-flight refusal{'s' if h.preflight_refusals != 1 else ''}, "
-            f"{h.duplicate_refusals:,} duplicate{'s' if h.duplicate_refusals != 1 else ''} refused · {when}")
+            f"{h.duplicate_refusals:,} duplicate{'s' if h.duplicate_refusals != 1 else ''} refused")
         months = [m.period for m in report.months]
         self.accuracy_chart.show_line(report.months)
         longest = max((m.reconcile_p95_s or 0 for m in report.months), default=0)
