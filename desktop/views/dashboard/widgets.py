@@ -138,6 +138,10 @@ class TrendChart(QChartView):
         accent = self.palette().color(QPalette.ColorRole.Highlight)
         line, dots = QLineSeries(), QScatterSeries()
         line.setPen(QPen(accent, 2.5))
+        line.setPointLabelsVisible(True)  # the figure itself, so 98.28% is not read as 100%
+        line.setPointLabelsFormat("@yPoint%")
+        line.setPointLabelsColor(self.palette().color(QPalette.ColorRole.WindowText))
+        line.setPointLabelsClipping(False)
         dots.setColor(accent)
         dots.setBorderColor(accent)
         dots.setMarkerSize(9)

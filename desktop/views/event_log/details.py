@@ -140,23 +140,27 @@ class DetailsPanel(QWidget):
         col.addLayout(buttons)
         col.addWidget(self.status)
         self.explanation: Explanation | None = None
+        self._shown_id: str | None = None
 
     def _on_disclosure_toggled(self, shown: bool) -> None:
         self.raw.setVisible(shown)
         self.disclosure.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         if shown:  # bring what was asked for into view (the words scroll when the dock is short)
-            QTimer.singleShot(0, self, lambda: self.words_area.ensureWidgetVisible(self.raw, 0, 0))
+            QTimer.singleShot(0, self, lambda: self.words_area.verticalScrollBar().setValue(self.disclosure.y()))
 
     def show_event(self, event: Event | None, resolution: Resolution | None,
                    context: DocumentContext | None = None, loading: bool = False) -> None:
         if event is None:
-            self.explanation = None
+            self.explanation = self._shown_id = None
             self.headline.setText("Select an event to see its details")
             self.facts.setText("")
             self.todo.setText("")
             self.raw.setPlainText("")
             self.disclosure.setVisible(False)
             return
+        if event.event_id != self._shown_id:  # another event: read it from the top
+            self._shown_id = event.event_id
+            self.words_area.verticalScrollBar().setValue(0)
         told = self.explanation = explain(event, context)
         name = severity_name(event)
         colour = SEVERITY_COLOURS["resolved" if resolution else name]
