@@ -101,14 +101,17 @@ def test_an_empty_grid_says_why(qtbot: QtBot, window: MainWindow, bus: EventBus)
     assert dock.grid.currentWidget() is dock.table
     dock.severity_combo.setCurrentIndex(dock.severity_combo.findData("error"))
     assert dock.proxy.rowCount() == 0 and dock.grid.currentWidget() is dock.empty
+    assert dock.empty.title.text() == "No errors yet"  # nothing has synced: nothing to vouch for
+    bus.emit(EventKind.SYNC_FINISHED, Severity.INFO, "push finished for MAPLE-CA", org="MAPLE-CA")
+    qtbot.waitUntil(lambda: dock.model.rowCount() == 5, timeout=5000)
     assert dock.empty.title.text() == "No errors — everything synced"
-    assert dock.empty.hint.text() == "4 warnings and info messages are hidden."
+    assert dock.empty.hint.text() == "5 warnings and info messages are hidden."
     dock.empty.action.click()  # Show all
-    assert dock.proxy.rowCount() == 4 and dock.grid.currentWidget() is dock.table
+    assert dock.proxy.rowCount() == 5 and dock.grid.currentWidget() is dock.table
     dock.filter_edit.setText("nothing like this")
     assert dock.empty.title.text() == "Nothing matches this filter"
     dock.empty.action.click()  # Clear the filter
-    assert dock.filter_edit.text() == "" and dock.proxy.rowCount() == 4
+    assert dock.filter_edit.text() == "" and dock.proxy.rowCount() == 5
 
 
 def test_details_are_for_people_codes_visible_secrets_masked(qtbot: QtBot, window: MainWindow, bus: EventBus) -> None:

@@ -98,6 +98,7 @@ class DetailsPanel(QWidget):
         self.disclosure.setAutoRaise(True)
         self.disclosure.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.disclosure.toggled.connect(self._on_disclosure_toggled)
+        self.disclosure.setVisible(False)  # until there is an event to disclose
         self.raw = QPlainTextEdit()
         self.raw.setObjectName("LogRaw")
         self.raw.setReadOnly(True)

@@ -87,6 +87,7 @@ class ErrorLogDock(QDockWidget):
         self.context: DocumentContext | None = None
         self.busy: str | None = None
         self.last_export: Path | None = None
+        self.synced = False  # a sync step has finished (seen in the log)
 
         body = QWidget()
         body.setStyleSheet(DISABLED_BUTTONS)
@@ -380,12 +381,18 @@ class ErrorLogDock(QDockWidget):
         bar = self.table.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 2
         known = self.org_combo.count() - 1
+        self._note_syncs(events)
         self.model.append_events(events)  # type: ignore[arg-type]
         orgs = self.model.organizations()
         if len(orgs) != known:
             self._refresh_orgs(orgs)
         if at_bottom:
             self.table.scrollToBottom()
+
+    def _note_syncs(self, events: list[Any]) -> None:
+        """Remember that a sync step has finished: only then may an empty log say "everything synced"."""
+        if not self.synced:
+            self.synced = any(getattr(e, "kind", "") == "sync.finished" for e in events)
 
     def _refresh_orgs(self, orgs: list[str]) -> None:
         current = self.org_combo.currentData()
@@ -399,6 +406,7 @@ class ErrorLogDock(QDockWidget):
 
     def load_history(self, events: list[Event], resolutions: dict[str, Resolution] | None = None) -> int:
         """Put earlier events (from the database) before the live ones, with their resolutions."""
+        self._note_syncs(events)
         added = self.model.prepend_events(events)
         self.model.set_resolutions(resolutions or {})
         self._refresh_orgs(self.model.organizations())
@@ -462,17 +470,19 @@ class ErrorLogDock(QDockWidget):
         org = self.org_combo.currentData()
         scope = f" in {org}" if org else ""
         open_ = "unresolved " if self.hide_resolved.isChecked() else ""
+        # "everything synced" only once something has: before the first sync nothing has gone wrong yet
+        done = " — everything synced" if self.synced else " yet"
         if not self.model.rowCount():
             self.empty.say("No events yet", "Sync, connection and reconciliation events appear here as they happen.")
         elif self.filter_edit.text().strip():
             self.empty.say("Nothing matches this filter", "Clear the filter to see every event again.",
                            "Clear the filter", "clear")
         elif floor == "error":
-            self.empty.say(f"No {open_}errors{scope} — everything synced",
+            self.empty.say(f"No {open_}errors{scope}{done}",
                            f"{hidden:,} warnings and info messages are hidden." if hidden else "",
                            "Show all", "show-all")
         elif floor == "warning":
-            self.empty.say(f"No {open_}warnings or errors{scope} — everything synced",
+            self.empty.say(f"No {open_}warnings or errors{scope}{done}",
                            f"{hidden:,} info messages are hidden." if hidden else "", "Show all", "show-all")
         else:
             self.empty.say(f"No {open_}events{scope}", "", "Show everything", "clear")
