@@ -145,7 +145,7 @@ class ErrorLogDock(QDockWidget):
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by organization, return, document or message")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(150)
+        self.filter_edit.setMinimumWidth(120)
         self._search_action = self.filter_edit.addAction(
             render_svg("search", self.palette().color(QPalette.ColorRole.PlaceholderText), 16, 2.0),
             QLineEdit.ActionPosition.LeadingPosition)
