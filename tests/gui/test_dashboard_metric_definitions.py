@@ -14,10 +14,17 @@ from pytestqt.qtbot import QtBot
 from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.clock import ManualClock
+from desktop.services.core.events import EventBus, EventKind, Severity
 from desktop.services.queries.metrics import DEFINITIONS
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
-from desktop.services.store.models import OutboxDocument, OutboxStatus, Platform
+from desktop.services.store.models import (
+    OutboxDocument,
+    OutboxStatus,
+    Platform,
+    ReconciliationRun,
+    ReconciliationStatus,
+)
 from desktop.services.store.testing import make_connection, make_org, make_return
 from desktop.views.context import ShellContext
 from desktop.views.pages.dashboard import DashboardPage
@@ -43,8 +50,10 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 def test_cards_and_charts_say_what_each_figure_means(qtbot: QtBot, db: Database, settings: QSettings) -> None:
-    context = ShellContext(settings=settings, user="ada", actor=Actor("ada", Role.ADMIN),
-                           services=view_services(db, ManualClock(NOW), None))
+    clock = ManualClock(NOW)
+    bus = EventBus(clock)
+    context = ShellContext(settings=settings, user="ada", actor=Actor("ada", Role.ADMIN), bus=bus,
+                           services=view_services(db, clock, bus))
     page = DashboardPage(context)
     qtbot.addWidget(page)
     page.show()
@@ -60,3 +69,11 @@ def test_cards_and_charts_say_what_each_figure_means(qtbot: QtBot, db: Database,
     [axis] = [a for a in page.accuracy_chart.chart().axes() if isinstance(a, QBarCategoryAxis)]
     assert axis.categories() == ["Nov 2026", "Dec 2026"]
     assert page.accuracy_chart.points == [("accuracy", [0.0, 0.0])]
+    # a clean reconciliation: the page reads the figures again as soon as it hears of it
+    with db.write_session() as s:
+        s.add(ReconciliationRun(organization_id=1, period_start=datetime(2026, 11, 1).date(),
+                                period_end=NOW.date(), started_at=NOW, finished_at=NOW,
+                                status=ReconciliationStatus.COMPLETED, summary={}))
+    bus.emit(EventKind.RECONCILIATION_FINISHED, Severity.INFO, "Reconciled ACME-US", org="ACME-US")
+    qtbot.waitUntil(lambda: page.metrics[0].value_label.text() == "100.00%", timeout=5000)
+    assert page.accuracy_chart.points == [("accuracy", [100.0, 100.0])]

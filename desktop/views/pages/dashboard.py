@@ -197,7 +197,7 @@ class DashboardPage(Page):
             self.timer.start()
             if ctx.bus is not None:
                 self._bridge = EventBridge(ctx.bus, self, batch_interval_ms=250, kinds=[
-                    "sync.*", "document.*", "connection.*", "reconcile.*", "return.*"])
+                    "sync.*", "document.*", "connection.*", "reconciliation.*", "return.*"])
                 self._bridge.events_arrived.connect(lambda _events: self.debounce.start())
                 self.destroyed.connect(self._bridge.close)
         self._update_controls()
