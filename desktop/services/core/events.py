@@ -232,13 +232,11 @@ _URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)(?P<p
 #: In free text, ``code=…`` is OAuth's authorization code when it sits in a query string or looks
 #: like one (long, no spaces); a platform's error code ("code=6000") stays readable.
 _OAUTH_CODE_MIN = 20
-#: Keys beside a ``code`` key that make the mapping an OAuth callback or token request (normalised):
-#: there, and only there, ``code`` is the authorization code. Everywhere else ``code`` is a
-#: platform's error code or a problem code ("account_currency_mismatch") a person must read.
+#: Keys (normalised) beside ``code`` that make a mapping an OAuth callback or token request, the
+#: only place ``code`` is a secret; beside a mere hint it is masked when it looks issued. Elsewhere
+#: it is a platform's error code or a problem code ("account_currency_mismatch") a person must read.
 _OAUTH_SIBLINGS = frozenset({"granttype", "redirecturi", "codeverifier", "codechallenge", "clientid",
                              "clientsecret", "sessionstate", "realmid"})
-#: Weaker hints (a callback may carry only ``code`` and ``state``): with these, ``code`` is masked
-#: when its value looks like an issued code rather than a word.
 _OAUTH_HINTS = frozenset({"state", "scope"})
 
 
@@ -291,8 +289,7 @@ def redact_text(text: str) -> str:
 
 
 def _oauth_context(keys: Iterable[Any]) -> str | None:
-    """``"callback"`` when a mapping's keys say it is an OAuth request or callback, ``"hint"`` when
-    they only might, else None (see :data:`_OAUTH_SIBLINGS`)."""
+    """``"callback"``, ``"hint"`` or None: how surely a mapping's keys make it an OAuth exchange."""
     names = {_normalise_key(k) for k in keys if isinstance(k, str)}
     return "callback" if names & _OAUTH_SIBLINGS else "hint" if names & _OAUTH_HINTS else None
 
@@ -315,11 +312,9 @@ def redact(obj: Any) -> Any:
     """A copy of ``obj`` with secrets masked, recursively.
 
     Mappings: the value under a secret-looking key becomes ``"***"`` (whatever its type; ``None``
-    and ``""`` stay, since they reveal nothing and show the field was absent). A key named
-    ``code`` is masked only inside an OAuth callback or token request (beside ``grant_type``,
-    ``redirect_uri``, ``code_verifier``…; beside ``state`` when the value looks issued): elsewhere it
-    is the platform's error code or a problem code, which a person needs to read. Strings anywhere
-    go through :func:`redact_text`. Lists, tuples and sets are walked; other values pass as is.
+    and ``""`` stay, since they reveal nothing and show the field was absent); ``code`` only in an
+    OAuth callback or token request (:data:`_OAUTH_SIBLINGS`). Strings anywhere go through
+    :func:`redact_text`. Lists, tuples and sets are walked; other values pass as is.
     """
     if isinstance(obj, str):
         return redact_text(obj)
