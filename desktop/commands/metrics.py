@@ -1,49 +1,65 @@
-"""``returns-ledger metrics [--org ORG] [--json]``: the dashboard's numbers, per month.
+"""``returns-ledger metrics [--org ORG] [--from DATE] [--to DATE] [--csv FILE] [--json]``: the Dashboard's figures.
 
-Sync accuracy rate, average time to reconcile, and errors prevented (pre-flight stops and
-duplicates refused), computed from the database (``desktop.services.reconcile.metrics``).
+Sync accuracy, time to reconcile (median and p95) and errors prevented for a period (default:
+the last 30 days, today included) and the monthly trend up to its end — the very report the
+Dashboard draws (:func:`desktop.services.queries.metrics.metrics_report`), written with the same
+formatters. ``--csv`` writes it as the Dashboard's "Export metrics…" does.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from desktop.commands import emit
+from desktop.commands import emit, iso_date
 from desktop.services.core.config import AppConfig
 
 
-def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
-
-
-def render_text(rows: list[dict[str, Any]], org: str | None) -> str:
-    head = f"Metrics{' for ' + org if org else ''} (per month of ledger date)"
-    if not rows:
-        return head + "\n  nothing yet: no documents, quarantines or refused duplicates recorded"
-    lines = [head, f"  {'month':<8} {'due':>7} {'posted':>7} {'verified':>8} {'accuracy':>9} "
-                   f"{'avg reconcile':>13} {'errors prevented':>16}"]
-    for r in rows:
-        acc = f"{r['accuracy_pct']}%" if r["accuracy_pct"] is not None else "-"
-        lines.append(f"  {r['month']:<8} {r['due']:>7} {r['posted']:>7} {r['verified']:>8} {acc:>9} "
-                     f"{_duration(r['avg_reconcile_s']):>13} {r['errors_prevented']:>16}")
+def render_text(report: Any) -> str:
+    from desktop.services.queries.metrics import DEFINITIONS, format_duration, format_pct
+    h = report.headline
+    who = f" for {report.org}" if report.org else ""
+    lines = [f"Metrics{who}, {h.label}",
+             f"  Sync accuracy       {format_pct(h.accuracy_pct):>9}  {h.verified:,} of {h.due:,} documents due "
+             f"verified" + (f" ({h.held:,} held by pre-flight)" if h.held else ""),
+             f"  Time to reconcile   {format_duration(h.reconcile_median_s):>9}  median · p95 "
+             f"{format_duration(h.reconcile_p95_s)}",
+             f"  Errors prevented    {h.errors_prevented:>9,}  {h.preflight_refusals:,} pre-flight refusals, "
+             f"{h.duplicate_refusals:,} duplicates refused", "",
+             f"  {'month':<9} {'due':>6} {'verified':>8} {'accuracy':>9} {'median':>10} {'p95':>10} {'prevented':>9}"]
+    for m in report.months:
+        lines.append(f"  {m.label:<9} {m.due:>6,} {m.verified:>8,} {format_pct(m.accuracy_pct):>9} "
+                     f"{format_duration(m.reconcile_median_s):>10} {format_duration(m.reconcile_p95_s):>10} "
+                     f"{m.errors_prevented:>9,}")
+    lines += ["", "Definitions:"] + [f"  {key.replace('_', ' ').capitalize()}: {text}"
+                                      for key, text in DEFINITIONS.items()]
     return "\n".join(lines)
 
 
 def _metrics(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.reconcile.metrics import monthly_metrics
+    from datetime import timedelta
+
+    from desktop.services.core.errors import ConfigurationError
+    from desktop.services.queries.metrics import HEADLINE_DAYS, metrics_report
     from desktop.services.runtime import open_runtime
     with open_runtime(config) as rt:
-        rows = [m.to_json() for m in monthly_metrics(rt.database, args.org)]
-    emit(args, {"org": args.org, "months": rows}, render_text(rows, args.org))
+        end = args.to or (args.start + timedelta(days=HEADLINE_DAYS - 1) if args.start else rt.clock.now().date())
+        if args.start is not None and args.start > end:
+            raise ConfigurationError(f"--from {args.start} is after --to {end}", action="swap the two dates")
+        report = metrics_report(rt.database, args.org, end=end, start=args.start)
+    if args.csv is not None:
+        Path(args.csv).write_text(report.csv_text(), encoding="utf-8", newline="")
+    emit(args, report.to_json(), render_text(report) + (f"\n\nWrote {args.csv}" if args.csv else ""))
     return 0
 
 
 def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("metrics", help="sync accuracy, time to reconcile and errors prevented, per month",
+    p = sub.add_parser("metrics", help="sync accuracy, time to reconcile and errors prevented; the monthly trend",
                        parents=[common, json_opt])
     p.add_argument("--org", help="one organization (default: all)")
+    p.add_argument("--from", dest="start", type=iso_date, metavar="DATE",
+                   help="first ledger date of the headline period (default: 29 days before --to)")
+    p.add_argument("--to", type=iso_date, metavar="DATE", help="last day of the headline period (default: today)")
+    p.add_argument("--csv", metavar="FILE", help="also write the figures to FILE as CSV (as the Dashboard exports)")
     p.set_defaults(handler=_metrics)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME, __version__
 from desktop.views.bridge import EventBridge
 from desktop.views.context import ShellContext
+from desktop.views.dashboard.widgets import format_at
 from desktop.views.event_log.dock import ErrorLogDock
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Page
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.tray.quit_requested.connect(self.close)
         self._build_actions()
         self._build_status_bar()
+        self.refresh_last_sync()
         self._restore_geometry()
         self.nav.setCurrentRow(0)
 
@@ -192,15 +194,27 @@ class MainWindow(QMainWindow):
             self.pages[index].activated()
 
     def _on_bridge_events_arrived(self, events: list[object]) -> None:
-        """Keep "Last sync" in the status bar current from the engine's own events."""
-        finished = [e for e in events if getattr(e, "kind", "") == "sync.finished"]
-        if finished:
-            at = getattr(finished[-1], "occurred_at", None)
+        """A sync step finished: read "Last sync" again (from where the Dashboard reads it)."""
+        if any(getattr(e, "kind", "") == "sync.finished" for e in events):
+            self.refresh_last_sync()
+
+    def refresh_last_sync(self) -> None:
+        """The status bar's "Last sync" is the Dashboard's: the newest finished sync run in the database."""
+        dashboard = self.context.services.dashboard
+        if dashboard is None:
+            return
+
+        def show(last: Any) -> None:
             text = self.last_sync_label.findChild(QLabel, "status-sync")
-            if at is not None and text is not None:
-                local = at.astimezone()
-                text.setText(f"Last sync: {local:%H:%M:%S}")
-                self.last_sync_label.setToolTip(f"Most recent completed sync: {local:%Y-%m-%d %H:%M:%S %Z}")
+            if last is None or text is None:
+                return
+            text.setText(f"Last sync: {format_at(last.finished_at)}{f' · {last.org}' if last.org else ''}")
+            self.last_sync_label.setToolTip(f"Most recent completed sync: {last.text}"
+                                            f"{f' for {last.org}' if last.org else ''}, {format_at(last.finished_at)}")
+
+        run_in_background(self, lambda _p: dashboard.last_sync(), on_success=show,
+                          on_failure=lambda exc: log.warning("could not read the last sync: %s", exc),
+                          label="read the last sync")
 
     def show_page(self, index: int) -> None:
         self.nav.setCurrentRow(index)

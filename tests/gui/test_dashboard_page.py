@@ -77,16 +77,17 @@ def test_the_page_draws_the_first_organizations_metrics_health_queue_and_trends(
     assert page.data is not None and page.data.org == "ACME-US"
     assert [page.org_combo.itemData(i) for i in range(page.org_combo.count())] == ["ACME-US", "KIWI-NZ"]
     assert page.metrics[0].value_label.text() == "66.67%"
-    assert page.metrics[0].hint_label.text() == "4 of 6 documents verified in the books, 2026-11"
-    rec = page.data.latest_reconcile
-    assert rec is not None and page.metrics[1].value_label.text() == format_duration(rec.avg_reconcile_s)
+    assert page.metrics[0].hint_label.text() == "4 of 6 documents due verified"
+    assert page.period_label.text().startswith("Last 30 days · 22 Oct – 20 Nov 2026")
+    rec = page.data.metrics.headline if page.data.metrics else None
+    assert rec is not None and page.metrics[1].value_label.text() == format_duration(rec.reconcile_median_s)
     assert page.metrics[2].value_label.text() == "2"
     assert page.prevented_chart.points[1] == ("Duplicates refused", [0.0, 1.0, 3.0, 2.0])
     counts = {page.queue_model.index(r, 0).data(): page.queue_model.index(r, 1).data()
               for r in range(page.queue_model.rowCount())}
     assert counts == {"Pending": "1", "Posted": "32", "Failed": "3", "Quarantined": "0", "Uncertain": "0"}
     assert page.accuracy_chart.points == [("accuracy", [75.0, 90.0, 100.0, 66.67])]
-    assert [n for n, _v in page.prevented_chart.points] == ["Pre-flight stops", "Duplicates refused"]
+    assert [n for n, _v in page.prevented_chart.points] == ["Pre-flight refusals", "Duplicates refused"]
     assert not page.empty.isVisible() and page.charts.isVisible()
     assert page.sync_button.isEnabled() and page.pause_button.text() == "Pause"
 

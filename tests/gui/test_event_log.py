@@ -120,6 +120,7 @@ def test_fifty_thousand_events_do_not_freeze_the_window(qtbot: QtBot, window: Ma
     # The window keeps up (how quickly: bench/bench_log_latency.py measures the event-loop delay).
     qtbot.waitUntil(lambda: window.log_dock.model.rowCount() == 50_000, timeout=60_000)
     assert window.log_dock.summary.text() == "50,000 events · 5,000 warnings"
+    window.log_dock.show_all()  # the log opens on warnings and errors
     window.log_dock.filter_edit.setText("RMA-4999")  # 4999, 49990..49999 → 11 rows
     assert window.log_dock.proxy.rowCount() == 11
     assert window.log_dock.proxy.index(0, 0, QModelIndex()).isValid()

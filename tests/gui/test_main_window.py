@@ -103,13 +103,34 @@ def test_geometry_and_dock_state_are_remembered(qtbot: QtBot, shell_context: She
     assert not second.log_dock.isVisible()
 
 
-def test_the_status_bar_shows_the_last_finished_sync(qtbot: QtBot, shell_context: ShellContext) -> None:
+def test_the_status_bar_shows_the_last_finished_sync(qtbot: QtBot, shell_context: ShellContext,
+                                                     tmp_path: Path) -> None:
+    """Read from where the Dashboard reads it (the newest finished sync run), when a sync step finishes."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
     from PySide6.QtWidgets import QLabel
 
-    window = MainWindow(shell_context)
+    from desktop.app import view_services
+    from desktop.services.store.db import Database
+    from desktop.services.store.migrate import upgrade
+    from desktop.services.store.models import SyncRun, SyncRunStatus
+    from desktop.services.store.testing import make_org
+
+    url = f"sqlite:///{tmp_path / 'runs.sqlite3'}"
+    upgrade(url)
+    db = Database(url)
+    window = MainWindow(replace(shell_context, services=view_services(db, shell_context.services.clock, None)))
     qtbot.addWidget(window)
     text = window.last_sync_label.findChild(QLabel, "status-sync")
     assert text is not None and text.text() == "Last sync: never"
+    at = datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
+    with db.write_session() as s:
+        org = make_org(s, code="ACME-US")
+        s.add(SyncRun(organization_id=org.id, kind="push", started_at=at, finished_at=at,
+                      status=SyncRunStatus.SUCCEEDED, counts={}))
     assert shell_context.bus is not None
     shell_context.bus.emit("sync.finished", "info", "push finished for ACME-US", org="ACME-US")
-    qtbot.waitUntil(lambda: text.text().startswith("Last sync: ") and "never" not in text.text(), timeout=5000)
+    qtbot.waitUntil(lambda: text.text() == "Last sync: 20 Nov 09:12 UTC · ACME-US", timeout=5000)
+    window.close()
+    db.dispose()

@@ -146,28 +146,32 @@ def test_snapshot_counts_the_queue_and_finds_the_last_finished_run(rig: Rig) -> 
     assert data.last_sync is not None
     assert (data.last_sync.kind, data.last_sync.status, data.last_sync.trigger) == ("pull", "partial", "manual")
     assert data.last_sync.finished_at == NOW - timedelta(minutes=2)
+    assert rig.service.last_sync() == data.last_sync  # the status bar's "Last sync" is the same run
     assert rig.service.organizations() == [("ACME-US", "ACME-US Inc.")]
 
 
 @pytest.mark.db
 def test_metrics_trend_is_monthly_and_this_month_is_the_clocks(rig: Rig) -> None:
     seed(rig.db)
-    data = rig.service.snapshot("ACME-US")
-    assert [m.month for m in data.months] == ["2026-08", "2026-09", "2026-10", "2026-11"]
-    assert [m.due for m in data.months] == [due for _o, due, _v, _b in HISTORY]
-    assert [m.verified for m in data.months] == [v for _o, _d, v, _b in HISTORY]
-    assert data.this_month == "2026-11" and data.current is data.months[-1]
-    assert data.latest_accuracy is not None and data.latest_accuracy.accuracy_pct == "66.67"
-    assert data.months[2].accuracy_pct == "100.00"
+    report = rig.service.snapshot("ACME-US").metrics
+    assert report is not None
+    assert [m.period for m in report.months] == ["2026-08", "2026-09", "2026-10", "2026-11"]
+    assert [m.due for m in report.months] == [due for _o, due, _v, _b in HISTORY]
+    assert [m.verified for m in report.months] == [v for _o, _d, v, _b in HISTORY]
+    assert report.months[-1].accuracy_pct == "66.67" and report.months[2].accuracy_pct == "100.00"
+    # the headline is the last 30 days (22 Oct – 20 Nov): November's documents, not October's 1–12
+    assert (report.start, report.end) == (date(2026, 10, 22), date(2026, 11, 20))
+    assert report.headline.label == "22 Oct – 20 Nov 2026"
+    assert (report.headline.due, report.headline.verified, report.headline.accuracy_pct) == (6, 4, "66.67")
     # verified by the month's reconciliation, which finished after every RMS event it covers
-    assert data.latest_reconcile is not None and data.latest_reconcile.avg_reconcile_s is not None
-    assert data.latest_reconcile.avg_reconcile_s > 0
-    assert [m.duplicates_refused for m in data.months] == [DUPLICATES.get(o, 0) for o, *_r in HISTORY]
-    assert data.errors_prevented_this_month == 2
-    # a clock in a month with no activity shows nothing for "this month" but keeps the trend
-    rig.clock.set(datetime(2026, 12, 3, tzinfo=UTC))
-    later = rig.service.snapshot("ACME-US")
-    assert later.current is None and later.errors_prevented_this_month == 0 and len(later.months) == 4
+    assert report.headline.reconcile_median_s is not None and report.headline.reconcile_median_s > 0
+    assert [m.duplicate_refusals for m in report.months] == [DUPLICATES.get(o, 0) for o, *_r in HISTORY]
+    assert report.headline.errors_prevented == 2
+    # a clock a month on: an empty headline, the trend kept (with the empty month)
+    rig.clock.set(datetime(2026, 12, 23, tzinfo=UTC))
+    later = rig.service.snapshot("ACME-US").metrics
+    assert later is not None and [m.period for m in later.months][-1] == "2026-12" and len(later.months) == 5
+    assert later.headline.errors_prevented == 0 and later.headline.accuracy_pct is None
 
 
 @pytest.mark.db

@@ -177,11 +177,11 @@ def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: ReconWorld,
 
     metrics = cli("metrics", "--org", QBO_ORG)
     month = f"{recon.today.year:04d}-{recon.today.month:02d}"
-    [row] = [m for m in metrics["months"] if m["month"] == month]
+    [row] = [m for m in metrics["months"] if m["period"] == month]
     # two due and posted; the first run verified both, but the edited one has an open variance now
     assert (row["due"], row["posted"]) == (2, 2)
     assert row["verified"] == 1 and row["accuracy_pct"] == "50.00"
-    assert row["avg_reconcile_s"] is not None and row["avg_reconcile_s"] >= 0
+    assert row["reconcile_median_s"] is not None and row["reconcile_median_s"] >= 0
     assert ok
 
     [queued] = cli("variances", "list", "--org", QBO_ORG)["variances"]
@@ -190,7 +190,7 @@ def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: ReconWorld,
     assert cli("variances", "list", "--org", QBO_ORG)["variances"] == []
     [accepted] = cli("variances", "list", "--org", QBO_ORG, "--status", "accepted")["variances"]
     assert accepted["note"] == "a cent" and accepted["resolved_by"]
-    row = next(m for m in cli("metrics", "--org", QBO_ORG)["months"] if m["month"] == month)
+    row = next(m for m in cli("metrics", "--org", QBO_ORG)["months"] if m["period"] == month)
     assert row["verified"] == 2 and row["accuracy_pct"] == "100.00"  # accepted: a person said the ledger is right
 
 

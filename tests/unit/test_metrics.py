@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.services.reconcile.metrics import monthly_metrics
+from desktop.services.queries.metrics import monthly_metrics
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
@@ -89,12 +89,14 @@ def _seed(db: Database) -> None:
 def test_accuracy_time_to_reconcile_and_errors_prevented_per_month(db: Database) -> None:
     _seed(db)
     october, november = monthly_metrics(db)
-    assert (october.month, october.due, october.posted, october.verified) == ("2026-10", 4, 3, 2)
-    assert october.accuracy_pct == "50.00"
-    assert october.avg_reconcile_s == 15 * 60  # RMS event at T0, verified by the run that finished at T0+15m
-    assert (november.month, november.due, november.preflight_stops, november.duplicates_refused) == (
-        "2026-11", 0, 1, 2)
-    assert november.errors_prevented == 3 and november.accuracy_pct is None
+    # 4 documents + the quarantined return with none (owed to the ledger, so due)
+    assert (october.period, october.due, october.posted, october.verified, october.held) == ("2026-10", 5, 3, 2, 1)
+    assert october.accuracy_pct == "40.00"
+    assert october.reconcile_median_s == 15 * 60  # RMS event at T0, verified by the run that finished at T0+15m
+    # two problems (no account, no tax) on the held return; a duplicate refused and an adoption
+    assert (november.period, november.due, november.preflight_refusals, november.duplicate_refusals) == (
+        "2026-11", 0, 2, 2)
+    assert november.errors_prevented == 4 and november.accuracy_pct is None
     assert monthly_metrics(db, "ACME-US") == [october, november]
     assert monthly_metrics(db, "NOPE") == []
 
@@ -105,4 +107,4 @@ def test_a_run_that_finished_before_the_post_does_not_verify_it(db: Database) ->
         for run in s.query(ReconciliationRun):
             run.finished_at = T0 + timedelta(minutes=1)  # before the posts at T0+5m
     [october, _] = monthly_metrics(db)
-    assert october.verified == 0 and october.avg_reconcile_s is None and october.accuracy_pct == "0.00"
+    assert october.verified == 0 and october.reconcile_median_s is None and october.accuracy_pct == "0.00"

@@ -229,9 +229,15 @@ _HEADER_LINE_RE = re.compile(
 #: A password in a URL, up to the LAST ``@`` of the authority (a password may contain ``@``).
 _URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^/\s]+)(?=@[^@/\s]*(?:[/\s?#]|$))",
                               re.IGNORECASE)
-#: ``code`` is OAuth's authorization code only when it looks like one (long, no spaces); a
-#: platform's error code ("6000", "ValidationException") stays readable.
+#: In free text, ``code=…`` is OAuth's authorization code when it sits in a query string or looks
+#: like one (long, no spaces); a platform's error code ("code=6000") stays readable.
 _OAUTH_CODE_MIN = 20
+#: Keys (normalised) beside ``code`` that make a mapping an OAuth callback or token request, the
+#: only place ``code`` is a secret; beside a mere hint it is masked when it looks issued. Elsewhere
+#: it is a platform's error code or a problem code ("account_currency_mismatch") a person must read.
+_OAUTH_SIBLINGS = frozenset({"granttype", "redirecturi", "codeverifier", "codechallenge", "clientid",
+                             "clientsecret", "sessionstate", "realmid"})
+_OAUTH_HINTS = frozenset({"state", "scope"})
 
 
 def _normalise_key(key: str) -> str:
@@ -282,11 +288,23 @@ def redact_text(text: str) -> str:
     return _URL_USERINFO_RE.sub(lambda m: m.group("head") + REDACTED, text)
 
 
-def _is_secret_value(key: str, value: Any) -> bool:
+def _oauth_context(keys: Iterable[Any]) -> str | None:
+    """``"callback"``, ``"hint"`` or None: how surely a mapping's keys make it an OAuth exchange."""
+    names = {_normalise_key(k) for k in keys if isinstance(k, str)}
+    return "callback" if names & _OAUTH_SIBLINGS else "hint" if names & _OAUTH_HINTS else None
+
+
+def _looks_issued(value: str) -> bool:
+    """An issued code (``AB11701234567890aBcD…``), not a word (``account_currency_mismatch``)."""
+    return (len(value) >= _OAUTH_CODE_MIN and not any(c.isspace() for c in value)
+            and not re.fullmatch(r"[a-z_.]+|[A-Z][A-Za-z]*", value))
+
+
+def _is_secret_value(key: str, value: Any, context: str | None = None) -> bool:
     if value in (None, "") or not is_secret_key(key):
         return False
-    if _normalise_key(key) == "code":  # OAuth's code, or a platform's error code?
-        return isinstance(value, str) and len(value) >= _OAUTH_CODE_MIN and not any(c.isspace() for c in value)
+    if _normalise_key(key) == "code":  # OAuth's authorization code only in an OAuth exchange
+        return context == "callback" or (context == "hint" and isinstance(value, str) and _looks_issued(value))
     return True
 
 
@@ -294,15 +312,17 @@ def redact(obj: Any) -> Any:
     """A copy of ``obj`` with secrets masked, recursively.
 
     Mappings: the value under a secret-looking key becomes ``"***"`` (whatever its type; ``None``
-    and ``""`` stay, since they reveal nothing and show the field was absent). Strings anywhere
-    go through :func:`redact_text`. Lists, tuples and sets are walked; other values pass as is.
+    and ``""`` stay, since they reveal nothing and show the field was absent); ``code`` only in an
+    OAuth callback or token request (:data:`_OAUTH_SIBLINGS`). Strings anywhere go through
+    :func:`redact_text`. Lists, tuples and sets are walked; other values pass as is.
     """
     if isinstance(obj, str):
         return redact_text(obj)
     if isinstance(obj, Mapping):
         out: dict[Any, Any] = {}
+        context = _oauth_context(obj.keys())
         for key, value in obj.items():
-            if isinstance(key, str) and _is_secret_value(key, value):
+            if isinstance(key, str) and _is_secret_value(key, value, context):
                 out[key] = REDACTED
             else:
                 out[key] = redact(value)

@@ -4,13 +4,17 @@ The page only draws; this module reads the database, the connections' throttles 
 scheduler's jobs in one background call, so a slow database never freezes the window. The sync
 controls (Sync now, Pause, Resume) live here too so the permission check is in the service, not
 the view: the scheduler itself trusts its caller.
+
+The three headline metrics are :func:`desktop.services.queries.metrics.metrics_report` for the
+last 30 days to the clock's today — the same call ``returns-ledger metrics`` makes. Freshness ("Last sync") is
+:meth:`DashboardService.last_sync`, which the window's status bar reads too.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +22,7 @@ import sqlalchemy as sa
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock, as_utc
 from desktop.services.pipeline.outbox import counts
-from desktop.services.reconcile.metrics import MonthMetrics, monthly_metrics
+from desktop.services.queries.metrics import MetricsReport, metrics_report
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, Organization, SyncRun
 
@@ -26,8 +30,10 @@ __all__ = ["QUEUE_STATES", "ConnectionHealth", "DashboardData", "DashboardServic
 
 #: Queue states the dashboard lists, in order ("in flight" counts as pending: it is on its way).
 QUEUE_STATES = ("pending", "posted", "failed", "quarantined", "uncertain")
-#: How many months of trend the charts draw.
-TREND_MONTHS = 12
+#: A sync run's kind and outcome in a person's words.
+_RUN_WORDS = {"push": "Posting", "ledger_pull": "Ledger read-back", "pull": "Ledger read-back", "ingest": "RMS read"}
+_STATUS_WORDS = {"succeeded": "finished", "partial": "finished with problems", "failed": "failed",
+                 "cancelled": "cancelled", "running": "running"}
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,20 @@ class ConnectionHealth:
 
 @dataclass(frozen=True)
 class LastSync:
+    """The newest finished sync run (posting or ledger read-back) of an organization, or of any."""
+
     kind: str
     status: str
     trigger: str | None
     started_at: datetime
     finished_at: datetime | None
+    org: str | None = None
+
+    @property
+    def text(self) -> str:
+        """``Posting finished with problems`` — what ran and how it ended, in a person's words."""
+        return f"{_RUN_WORDS.get(self.kind, self.kind.replace('_', ' ').capitalize())} " \
+               f"{_STATUS_WORDS.get(self.status, self.status)}"
 
 
 @dataclass(frozen=True)
@@ -63,27 +78,8 @@ class DashboardData:
     next_sync: datetime | None = None
     paused: bool = False
     queue: dict[str, int] = field(default_factory=dict)
-    months: list[MonthMetrics] = field(default_factory=list)
-    this_month: str = ""
-
-    @property
-    def current(self) -> MonthMetrics | None:
-        """The month the clock is in, if it had any activity."""
-        return next((m for m in self.months if m.month == self.this_month), None)
-
-    @property
-    def latest_accuracy(self) -> MonthMetrics | None:
-        """The newest month with documents due (accuracy of an empty month is undefined)."""
-        return next((m for m in reversed(self.months) if m.accuracy_pct is not None), None)
-
-    @property
-    def latest_reconcile(self) -> MonthMetrics | None:
-        return next((m for m in reversed(self.months) if m.avg_reconcile_s is not None), None)
-
-    @property
-    def errors_prevented_this_month(self) -> int:
-        current = self.current
-        return current.errors_prevented if current is not None else 0
+    #: The three headline figures for the last 30 days and the monthly trend.
+    metrics: MetricsReport | None = None
 
 
 class DashboardService:
@@ -119,20 +115,24 @@ class DashboardService:
                 return DashboardData(None, "")
             org_id, name = row
             queue_raw = counts(s, org_id=org_id)
-            run = s.execute(sa.select(SyncRun).where(SyncRun.organization_id == org_id,
-                                                     SyncRun.finished_at.is_not(None))
-                            .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1)).scalar()
-            last = None if run is None else LastSync(
-                run.kind, getattr(run.status, "value", str(run.status)), run.trigger, as_utc(run.started_at),
-                as_utc(run.finished_at) if run.finished_at else None)
         queue = {k: queue_raw.get(k, 0) for k in QUEUE_STATES}
         queue["pending"] += queue_raw.get("in_flight", 0)
-        first = now.year * 12 + now.month - 1 - (TREND_MONTHS - 1)
-        since = date(first // 12, first % 12 + 1, 1)
-        months = [m for m in monthly_metrics(self._db, org, since=since)
-                  if m.month <= f"{now.year:04d}-{now.month:02d}"]
-        return DashboardData(org, name, self._health(org), last, self._next_run(org), self._paused(org),
-                             queue, months, f"{now.year:04d}-{now.month:02d}")
+        return DashboardData(org, name, self._health(org), self.last_sync(org), self._next_run(org),
+                             self._paused(org), queue, metrics_report(self._db, org, end=now.date()))
+
+    def last_sync(self, org: str | None = None) -> LastSync | None:
+        """The newest finished sync run of ``org`` (None: of any organization) — the app's one "Last sync"."""
+        stmt = sa.select(SyncRun, Organization.code).outerjoin(
+            Organization, Organization.id == SyncRun.organization_id).where(SyncRun.finished_at.is_not(None))
+        if org is not None:
+            stmt = stmt.where(Organization.code == org)
+        with self._db.session() as s:
+            found = s.execute(stmt.order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1)).first()
+            if found is None:
+                return None
+            run, code = found
+            return LastSync(run.kind, getattr(run.status, "value", str(run.status)), run.trigger,
+                            as_utc(run.started_at), as_utc(run.finished_at) if run.finished_at else None, code)
 
     def _health(self, org: str) -> list[ConnectionHealth]:
         if self._connections is None:

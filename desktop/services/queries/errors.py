@@ -12,12 +12,14 @@ Retry through any door is refused here — and both are audited.
   itself never changes.
 - :meth:`ErrorsQueue.document_context` loads what the details panel shows beyond the event: the
   document's state and the (redacted) request we send and the last error the ledger returned.
+- :func:`explain` turns an event (and that context) into what a person reads: what happened, the
+  platform's own code and words, what to do, and the technical record behind a disclosure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +35,7 @@ from desktop.services.store.db import Database
 from desktop.services.store.event_sink import as_event
 from desktop.services.store.models import EventLog, Organization, OutboxDocument, OutboxStatus, Return
 
-__all__ = ["DocumentContext", "ErrorsQueue", "Resolution"]
+__all__ = ["DocumentContext", "ErrorsQueue", "Explanation", "Problem", "Resolution", "explain"]
 
 _RETRYABLE = tuple(outbox.TRANSITIONS["retry"])
 
@@ -64,6 +66,104 @@ class DocumentContext:
     @property
     def retryable(self) -> bool:
         return self.status in {s.value for s in _RETRYABLE}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One specific reason an event names (pre-flight's, or the RMS reader's)."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+    @property
+    def what(self) -> str:
+        """The message without its " — what to do" tail (:func:`explain` says that once)."""
+        return self.message.rsplit(" — ", 1)[0]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """An event as a person reads it; ``technical`` is for the disclosure (already redacted)."""
+
+    what_happened: str
+    what_to_do: str
+    platform: str | None = None
+    platform_code: str | None = None
+    platform_message: str | None = None
+    problems: tuple[Problem, ...] = ()
+    technical: dict[str, Any] = field(default_factory=dict)
+
+
+#: What to do, by event kind (the most specific prefix wins), when the event does not say itself.
+_WHAT_TO_DO: tuple[tuple[str, str], ...] = (
+    ("document.quarantined", "Fix what pre-flight names — the mapping (Mappings page) or the return in the RMS — "
+                             "then Retry. Nothing reached the ledger."),
+    ("return.quarantined", "Correct the return in the RMS (or the mapping it needs); it is read again when it "
+                           "changes. Nothing reached the ledger."),
+    ("return.rejected", "Correct the return in the RMS; it is read again when it changes."),
+    ("document.failed", "Nothing yet: the sync tries again by itself. If it keeps failing, read the ledger's answer "
+                        "below and open the return."),
+    ("document.uncertain", "Nothing: before any re-send the sync looks the document up in the ledger by its key, "
+                           "so it is never posted twice."),
+    ("reconciliation.variance", "Open the return and compare it with the ledger on the Reconciliation page; correct "
+                                "the ledger, or accept the variance there with a note."),
+    ("connection.needs_reconnect", "Sign in again on the Connections page (Reconnect)."),
+    ("connection.", "See the connection on the Connections page."),
+    ("writeback.failed", "Nothing yet: telling the RMS is retried by itself."),
+    ("sync.failed", "Check the connection on the Connections page; the next scheduled run tries again."),
+    ("mapping.invalid", "Open the mapping on the Mappings page and fix the rules it names."),
+)
+
+
+def explain(event: Event, context: DocumentContext | None = None) -> Explanation:
+    """What happened, the platform's code and words, what to do, and the record behind it.
+
+    The event's own advice wins (an error's ``action``, or the " — …" advice in each problem's
+    message); then the advice for its kind; then a default by severity.
+    """
+    details = dict(event.details or {})
+    problems = tuple(_problems(details))
+    action = str(details.get("action") or "").strip()
+    what = event.message.removesuffix(f" — {action}") if action else event.message
+    advice = [action] if action else []
+    for p in problems:
+        if " — " in p.message and p.message.rsplit(" — ", 1)[1] not in advice:
+            advice.append(p.message.rsplit(" — ", 1)[1])
+    if not advice:
+        advice = [next((text for prefix, text in _WHAT_TO_DO if event.kind.startswith(prefix)), "")]
+    if not advice[0]:
+        advice = ["Open the return to see its documents and history." if event.rma and event.severity.rank >=
+                  Severity.WARNING.rank else "Nothing: this is for information."]
+    for a in advice:
+        what = what.removesuffix(f" — {a}")
+    last = context.last_error if context is not None else None
+    technical: dict[str, Any] = {}
+    if details:
+        technical["event"] = details
+    if last:
+        technical["last response"] = last
+    if context is not None:
+        technical["request"] = context.request
+    return Explanation(
+        what_happened=what, what_to_do=" ".join(a[:1].upper() + a[1:] for a in advice),
+        platform=event.platform or (str(last.get("platform")) if last and last.get("platform") else None),
+        platform_code=event.platform_code or (str(last["platform_code"]) if last and last.get("platform_code")
+                                              else None),
+        platform_message=event.platform_message or (str(last["platform_message"]) if last and
+                                                    last.get("platform_message") else None),
+        problems=problems, technical=technical)
+
+
+def _problems(details: dict[str, Any]) -> list[Problem]:
+    raw = details.get("problems")
+    out = []
+    if isinstance(raw, list):
+        for p in raw:
+            if isinstance(p, dict) and p.get("message"):
+                out.append(Problem(str(p.get("code") or ""), str(p["message"]), str(p["field"]) if p.get("field")
+                                   else None))
+    return out
 
 
 class ErrorsQueue:

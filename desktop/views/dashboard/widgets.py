@@ -14,7 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCharts import (
+    QAbstractBarSeries,
     QBarCategoryAxis,
+    QBarSeries,
     QBarSet,
     QChart,
     QChartView,
@@ -28,10 +30,10 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.services.queries.dashboard import QUEUE_STATES
-from desktop.services.reconcile.metrics import MonthMetrics
+from desktop.services.queries.metrics import Figures, format_duration, month_label
 from desktop.views.models.list_table import ListTableModel
 
-__all__ = ["QUEUE_MEANING", "QueueModel", "TrendChart", "format_duration", "format_when", "month_label"]
+__all__ = ["QUEUE_MEANING", "QueueModel", "TrendChart", "format_at", "format_duration", "format_when", "month_label"]
 
 QUEUE_MEANING = {
     "pending": "Waiting to be sent (or being sent now)",
@@ -44,28 +46,14 @@ QUEUE_MEANING = {
 SECOND_SERIES = QColor("#e0913a")
 
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-
-def month_label(month: str) -> str:
-    """``2026-11`` → ``Nov 26`` (short enough for twelve categories)."""
-    year, number = month.split("-")
-    return f"{_MONTHS[int(number) - 1]} {year[-2:]}"
-
-
-def format_duration(seconds: int | None) -> str:
-    """A reconcile time a person reads at a glance: minutes, hours or days."""
-    if seconds is None:
-        return "—"
-    if seconds < 3600:
-        return f"{max(1, round(seconds / 60))} min"
-    if seconds < 2 * 86400:
-        return f"{Decimal(seconds) / 3600:.1f} h"
-    return f"{Decimal(seconds) / 86400:.1f} days"
+def format_at(at: datetime | None) -> str:
+    """``07 Dec 09:12 UTC`` — how the app writes the time of a sync everywhere (or an em dash)."""
+    return "—" if at is None else f"{at.astimezone(UTC):%d %b %H:%M} UTC"
 
 
 def format_when(at: datetime | None, now: datetime) -> str:
-    """Relative time ("3 min ago", "in 12 min") with the UTC time, or an em dash."""
+    """Relative time ("3 min ago", "in 12 min") with :func:`format_at`'s time, or an em dash."""
     if at is None:
         return "—"
     delta = int((at - now).total_seconds())
@@ -75,7 +63,7 @@ def format_when(at: datetime | None, now: datetime) -> str:
     else:
         amount = f"{span // 60} min" if span < 3600 else f"{span // 3600} h" if span < 86400 else f"{span // 86400} d"
         rel = f"in {amount}" if delta > 0 else f"{amount} ago"
-    return f"{rel} · {at.astimezone(UTC):%d %b %H:%M} UTC"
+    return f"{rel} · {format_at(at)}"
 
 
 class TrendChart(QChartView):
@@ -142,13 +130,17 @@ class TrendChart(QChartView):
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         return x, y
 
-    def show_line(self, months: Sequence[MonthMetrics], y_max: float = 100.0) -> None:
+    def show_line(self, months: Sequence[Figures], y_max: float = 100.0) -> None:
         """Accuracy %: months with nothing due leave a gap rather than a false zero."""
-        x, y = self._reset([m.month for m in months], y_max, "%d%%")
+        x, y = self._reset([m.period for m in months], y_max, "%d%%")
         y.setRange(0, y_max * 1.06)  # head room, so a 100% point is not cut in half
         accent = self.palette().color(QPalette.ColorRole.Highlight)
         line, dots = QLineSeries(), QScatterSeries()
         line.setPen(QPen(accent, 2.5))
+        line.setPointLabelsVisible(True)  # the figure itself, so 98.28% is not read as 100%
+        line.setPointLabelsFormat("@yPoint%")
+        line.setPointLabelsColor(self.palette().color(QPalette.ColorRole.WindowText))
+        line.setPointLabelsClipping(False)
         dots.setColor(accent)
         dots.setBorderColor(accent)
         dots.setMarkerSize(9)
@@ -167,12 +159,13 @@ class TrendChart(QChartView):
         self.points = [("accuracy", values)]
         self._restyle()
 
-    def show_bars(self, months: Sequence[str], sets: Sequence[tuple[str, Sequence[float]]], y_format: str) -> None:
-        """Stacked bars, one set per name (one set draws plain bars); a legend when several."""
-        totals = [sum(vals[i] for _n, vals in sets) for i in range(len(months))]
+    def show_bars(self, months: Sequence[str], sets: Sequence[tuple[str, Sequence[float]]], y_format: str,
+                  *, stacked: bool = True) -> None:
+        """Bars, one set per name (one set draws plain bars), stacked or side by side; a legend when several."""
+        totals = [(sum if stacked else max)(vals[i] for _n, vals in sets) for i in range(len(months))]
         top = max(totals, default=0.0)
         x, y = self._reset(months, _nice_ceiling(top), y_format)
-        series = QStackedBarSeries()
+        series: QAbstractBarSeries = QStackedBarSeries() if stacked else QBarSeries()
         colours = [self.palette().color(QPalette.ColorRole.Highlight), SECOND_SERIES]
         for (name, vals), colour in zip(sets, colours, strict=False):
             bar = QBarSet(name)
@@ -191,14 +184,13 @@ class TrendChart(QChartView):
 
 
 def _nice_ceiling(value: float) -> float:
-    """A round axis maximum a little above ``value`` (1, 2, 5 × 10ⁿ), at least 4."""
-    if value <= 4:
-        return 4.0
+    """A round axis maximum a little above ``value``, at least 4, whose quarter (the tick step the
+    axis draws) is itself round: 1, 2 or 5 × 10ⁿ — so the ticks read 0, 10, 20, 30, 40, never 12.5."""
     step = 1.0
     while True:
         for m in (1, 2, 5):
-            if m * step >= value * 1.1:
-                return m * step
+            if 4 * m * step >= value * 1.1:
+                return 4 * m * step
         step *= 10
 
 

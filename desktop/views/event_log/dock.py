@@ -1,10 +1,14 @@
 """The bottom "Error log" dock: live service events, filters, a details panel, and what to do about them.
 
 Events stream in through an :class:`EventBridge` (batched, on the GUI thread). The bar filters by
-text, severity floor, organization and resolved-or-not; the details panel on the right shows the
-selected event in full — our message, the platform's code and words, the redacted request and last
-response of the document it is about (loaded in the background from
-:class:`~desktop.services.queries.errors.ErrorsQueue`) — with the actions:
+text, severity floor, organization and resolved-or-not. It opens on warnings and errors: the line
+under the grid says how many info messages that hides ("1,500 info messages hidden — Show all"),
+and an empty grid says why it is empty ("No errors — everything synced"). The details panel on the
+right tells the selected event to a person — what happened, the platform's code and words, what to
+do (:func:`~desktop.services.queries.errors.explain`) — with the redacted request and last response
+of the document it is about behind a disclosure (loaded in the background from
+:class:`~desktop.services.queries.errors.ErrorsQueue`), and the actions (Tab reaches them from the
+grid; their shortcuts work anywhere in the pane):
 
 - **Retry** (Ctrl+R) puts a failed or quarantined document back in the outbox;
 - **Resolve…** (Ctrl+D) marks the selected events handled, with a note;
@@ -31,6 +35,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +44,7 @@ from desktop.services.auth.roles import Action
 from desktop.views.bridge import EventBridge
 from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export, export_csv
-from desktop.views.event_log.details import DetailsPanel, ResolveDialog, html_text
+from desktop.views.event_log.details import DetailsPanel, LogEmptyState, ResolveDialog, html_text
 from desktop.views.event_log.filter import EventFilterProxy
 from desktop.views.event_log.model import (
     EXPORT_HEADERS,
@@ -58,7 +63,9 @@ if TYPE_CHECKING:
     from desktop.services.core.events import Event
     from desktop.services.queries.errors import DocumentContext, ErrorsQueue, Resolution
 _FLOORS = [("All severities", "debug"), ("Info and above", "info"),
-           ("Warnings and above", "warning"), ("Errors only", "error")]
+           ("Warnings and errors", "warning"), ("Errors only", "error")]
+#: The log opens on warnings and errors; info is a click away ("Show all").
+DEFAULT_FLOOR = "warning"
 ALL_ORGS = "All organizations"
 
 
@@ -82,6 +89,7 @@ class ErrorLogDock(QDockWidget):
         self.context: DocumentContext | None = None
         self.busy: str | None = None
         self.last_export: Path | None = None
+        self.synced = False  # a sync step has finished (seen in the log)
 
         body = QWidget()
         body.setStyleSheet(DISABLED_BUTTONS)
@@ -90,9 +98,23 @@ class ErrorLogDock(QDockWidget):
         layout.setSpacing(6)
         layout.addLayout(self._build_bar())
         self.table = event_table(self.proxy)
+        self.empty = LogEmptyState()
+        self.grid = QStackedWidget()  # the table, or what its emptiness means
+        self.grid.addWidget(self.table)
+        self.grid.addWidget(self.empty)
+        self.footer = QHBoxLayout()
+        self.footer.setContentsMargins(2, 0, 2, 0)
+        self.footer.addWidget(self.summary, 1)  # cut short first on a narrow window
+        self.footer.addWidget(self.hidden_label)
+        left = QWidget()
+        left_col = QVBoxLayout(left)
+        left_col.setContentsMargins(0, 0, 0, 0)
+        left_col.setSpacing(4)
+        left_col.addWidget(self.grid, 1)
+        left_col.addLayout(self.footer)
         self.details = DetailsPanel()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(left)
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
@@ -101,9 +123,16 @@ class ErrorLogDock(QDockWidget):
         self.setWidget(body)
         self._build_actions()
 
-        self.model.rowsInserted.connect(self._update_summary)
-        self.model.rowsRemoved.connect(self._update_summary)
-        self.model.modelReset.connect(self._update_summary)
+        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset,
+                       self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
+                       self.proxy.layoutChanged):
+            signal.connect(self._update_summary)
+        self.hidden_label.linkActivated.connect(lambda _link: self.show_all())
+        self.empty.action.clicked.connect(self._on_empty_action_clicked)
+        self.setTabOrder(self.table, self.details.retry_button)
+        self.setTabOrder(self.details.retry_button, self.details.resolve_button)
+        self.setTabOrder(self.details.resolve_button, self.details.open_button)
+        self.setTabOrder(self.details.open_button, self.details.disclosure)
         self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
         self._update_summary()
         self.update_actions()
@@ -118,35 +147,44 @@ class ErrorLogDock(QDockWidget):
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by organization, return, document or message")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(150)
+        self.filter_edit.setMinimumWidth(120)
         self._search_action = self.filter_edit.addAction(
             render_svg("search", self.palette().color(QPalette.ColorRole.PlaceholderText), 16, 2.0),
             QLineEdit.ActionPosition.LeadingPosition)
         self.filter_edit.textChanged.connect(self.proxy.set_text)
         self.severity_combo = QComboBox()
+        self.severity_combo.setAccessibleName("Severity")
         for text, floor in _FLOORS:
             self.severity_combo.addItem(text, floor)
+        self.severity_combo.setCurrentIndex(self.severity_combo.findData(DEFAULT_FLOOR))
+        self.proxy.set_min_severity(DEFAULT_FLOOR)
         self.severity_combo.currentIndexChanged.connect(self._on_severity_combo_current_index_changed)
         self.org_combo = QComboBox()
         self.org_combo.addItem(ALL_ORGS, None)
-        for combo in (self.severity_combo, self.org_combo):  # narrow windows: elide, never widen
+        for combo, chars in ((self.severity_combo, 17), (self.org_combo, 11)):  # narrow windows: elide
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(11)
+            combo.setMinimumContentsLength(chars)
         self.org_combo.currentIndexChanged.connect(self._on_org_combo_current_index_changed)
         self.hide_resolved = QCheckBox("Hide resolved")
         self.hide_resolved.toggled.connect(self.proxy.set_hide_resolved)
+        # Under the grid: the counts, and what the severity floor hides (with the way back).
         self.summary = QLabel()
         self.summary.setObjectName("CardHint")
-        # The counts may be cut short on a narrow window rather than widen the window's minimum.
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hidden_label = QLabel()
+        self.hidden_label.setObjectName("CardHint")
+        self.hidden_label.setTextFormat(Qt.TextFormat.RichText)
+        self.hidden_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.hidden_label.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.hidden_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens
         self.summary.setMinimumWidth(0)
-        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.export_button = QPushButton("Export CSV…")
         bar.addWidget(self.filter_edit, 2)
         bar.addWidget(self.severity_combo)
         bar.addWidget(self.org_combo)
         bar.addWidget(self.hide_resolved)
-        bar.addWidget(self.summary, 1)
+        bar.addStretch(1)
         bar.addWidget(self.export_button)
         return bar
 
@@ -343,6 +381,7 @@ class ErrorLogDock(QDockWidget):
         bar = self.table.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 2
         known = self.org_combo.count() - 1
+        self._note_syncs(events)
         self.model.append_events(events)  # type: ignore[arg-type]
         orgs = self.model.organizations()
         if len(orgs) != known:
@@ -350,11 +389,17 @@ class ErrorLogDock(QDockWidget):
         if at_bottom:
             self.table.scrollToBottom()
 
+    def _note_syncs(self, events: list[Any]) -> None:
+        """Remember that a sync step has finished: only then may an empty log say "everything synced"."""
+        if not self.synced:
+            self.synced = any(getattr(e, "kind", "") == "sync.finished" for e in events)
+
     def _refresh_orgs(self, orgs: list[str]) -> None:
         refill(self.org_combo, [(ALL_ORGS, None), *((org, org) for org in orgs)])
 
     def load_history(self, events: list[Event], resolutions: dict[str, Resolution] | None = None) -> int:
         """Put earlier events (from the database) before the live ones, with their resolutions."""
+        self._note_syncs(events)
         added = self.model.prepend_events(events)
         self.model.set_resolutions(resolutions or {})
         self._refresh_orgs(self.model.organizations())
@@ -376,6 +421,21 @@ class ErrorLogDock(QDockWidget):
             self._load_context(event.document_key)
         self._show_current()
 
+    def show_all(self) -> None:
+        """Every severity (the "Show all" link and the empty state's button)."""
+        self.severity_combo.setCurrentIndex(self.severity_combo.findData("debug"))
+
+    def clear_filters(self) -> None:
+        self.filter_edit.clear()
+        self.org_combo.setCurrentIndex(0)
+        self.hide_resolved.setChecked(False)
+
+    def _on_empty_action_clicked(self) -> None:
+        if self.empty.action.property("does") == "clear":
+            self.clear_filters()
+        else:
+            self.show_all()
+
     def _update_summary(self) -> None:
         counts = self.model.counts()
         errors = counts["error"] + counts["critical"]
@@ -385,3 +445,38 @@ class ErrorLogDock(QDockWidget):
         if counts["warning"]:
             parts.append(f"{counts['warning']:,} warning{'s' if counts['warning'] != 1 else ''}")
         self.summary.setText(" · ".join(parts))
+        hidden = self.proxy.hidden_by_severity()
+        floor = str(self.severity_combo.currentData())
+        what = "info messages" if floor == "warning" else "warnings and info messages" if floor == "error" \
+            else "debug messages"
+        self.hidden_label.setText(f"{hidden:,} {what} hidden — <a href='show-all'>Show all</a>" if hidden else "")
+        self.hidden_label.setToolTip("Show every severity" if hidden else "")
+        self._update_empty_state(hidden)
+
+    def _update_empty_state(self, hidden: int) -> None:
+        if self.proxy.rowCount():
+            self.grid.setCurrentWidget(self.table)
+            return
+        if self.details.explanation is not None:  # the event shown was filtered away: say nothing about it
+            self._show_current()
+        floor = str(self.severity_combo.currentData())
+        org = self.org_combo.currentData()
+        scope = f" in {org}" if org else ""
+        open_ = "unresolved " if self.hide_resolved.isChecked() else ""
+        # "everything synced" only once something has: before the first sync nothing has gone wrong yet
+        done = " — everything synced" if self.synced else " yet"
+        if not self.model.rowCount():
+            self.empty.say("No events yet", "Sync, connection and reconciliation events appear here as they happen.")
+        elif self.filter_edit.text().strip():
+            self.empty.say("Nothing matches this filter", "Clear the filter to see every event again.",
+                           "Clear the filter", "clear")
+        elif floor == "error":
+            self.empty.say(f"No {open_}errors{scope}{done}",
+                           f"{hidden:,} warnings and info messages are hidden." if hidden else "",
+                           "Show all", "show-all")
+        elif floor == "warning":
+            self.empty.say(f"No {open_}warnings or errors{scope}{done}",
+                           f"{hidden:,} info messages are hidden." if hidden else "", "Show all", "show-all")
+        else:
+            self.empty.say(f"No {open_}events{scope}", "", "Show everything", "clear")
+        self.grid.setCurrentWidget(self.empty)

@@ -24,6 +24,7 @@ def event_table(proxy: EventFilterProxy) -> QTableView:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    table.setTabKeyNavigation(False)  # rows are chosen with the arrows; Tab goes on to Retry, Resolve, Open
     vheader = table.verticalHeader()
     vheader.setVisible(False)
     vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)

@@ -10,6 +10,7 @@ tooltip for people who may not use them.
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
@@ -28,10 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.queries.dashboard import DashboardData, DashboardService
+from desktop.services.queries.metrics import DEFINITIONS, MetricsReport, format_duration, format_pct
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.model import STATES
 from desktop.views.csv_export import choose_and_export, export_csv
-from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_duration, format_when
+from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_when
 from desktop.views.ops import BackgroundOperation, run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, search_field
 from desktop.views.pages.info import PAGE_INFO
@@ -68,10 +70,13 @@ class DashboardPage(Page):
         self.sync_button = QPushButton("Sync now")
         self.sync_button.setObjectName("PrimaryButton")
         self.pause_button = QPushButton("Pause")
+        self.metrics_export_button = QPushButton("Export metrics…")
+        self.metrics_export_button.setToolTip("The monthly figures as CSV — the same as `returns-ledger metrics --csv`")
         bar.addWidget(label("Organization", "CardTitle"))
         bar.addWidget(self.org_combo)
         bar.addSpacing(12)
         bar.addWidget(self.status, 1)
+        bar.addWidget(self.metrics_export_button)
         bar.addWidget(self.pause_button)
         bar.addWidget(self.sync_button)
         self.content = QWidget()  # everything but the empty state, shown and hidden as one
@@ -82,16 +87,22 @@ class DashboardPage(Page):
 
         # --- headline metrics ----------------------------------------------------------------------
         self.metrics = [
-            MetricCard("Transaction sync accuracy", "Posted and verified in the books, latest month"),
-            MetricCard("Average time to reconcile", "From RMS event to verified in the books"),
-            MetricCard("Manual entry errors prevented", "Caught by pre-flight or duplicate checks, this month"),
+            MetricCard("Sync accuracy", "Posted and verified in the books"),
+            MetricCard("Time to reconcile", "Median from RMS event to verified in the books"),
+            MetricCard("Errors prevented", "Problems stopped before the ledger"),
         ]
+        for card, key in zip(self.metrics, DEFINITIONS, strict=True):
+            card.setToolTip(DEFINITIONS[key])
+            card.setAccessibleDescription(DEFINITIONS[key])
         self.metrics_row = QWidget()
         row = QHBoxLayout(self.metrics_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(16)
         for card in self.metrics:
             row.addWidget(card)
+        self.period_label = label("", "CardHint")  # the headline period, said once for the three cards
+        content.addWidget(self.period_label)
+        content.addSpacing(-8)
         content.addWidget(self.metrics_row)
 
         # --- health and queue ------------------------------------------------------------------------
@@ -139,8 +150,11 @@ class DashboardPage(Page):
 
         # --- trends --------------------------------------------------------------------------------
         self.accuracy_chart = TrendChart("Sync accuracy by month (%)")
-        self.reconcile_chart = TrendChart("Average time to reconcile (hours)")
+        self.reconcile_chart = TrendChart("Time to reconcile: median and p95")
         self.prevented_chart = TrendChart("Errors prevented by month")
+        for chart, key in zip((self.accuracy_chart, self.reconcile_chart, self.prevented_chart), DEFINITIONS,
+                              strict=True):
+            chart.setToolTip(DEFINITIONS[key])
         self.charts = QWidget()
         grid = QGridLayout(self.charts)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -165,6 +179,7 @@ class DashboardPage(Page):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.queue_filter.textChanged.connect(self.queue_proxy.setFilterFixedString)
         self.export_button.clicked.connect(self.export)
+        self.metrics_export_button.clicked.connect(self.export_metrics)
         for keys, slot in (("F5", self.reload), ("Ctrl+R", self.sync_now), ("Ctrl+E", self.export)):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
@@ -180,7 +195,7 @@ class DashboardPage(Page):
             self.timer.start()
             if ctx.bus is not None:
                 self._bridge = EventBridge(ctx.bus, self, batch_interval_ms=250, kinds=[
-                    "sync.*", "document.*", "connection.*", "reconcile.*", "return.*"])
+                    "sync.*", "document.*", "connection.*", "reconciliation.*", "return.*"])
                 self._bridge.events_arrived.connect(lambda _events: self.debounce.start())
                 self.destroyed.connect(self._bridge.close)
         self._update_controls()
@@ -250,29 +265,39 @@ class DashboardPage(Page):
             self._update_controls()
             return
         self._show_content(True)
-        acc, rec = data.latest_accuracy, data.latest_reconcile
-        self.metrics[0].value_label.setText(f"{acc.accuracy_pct}%" if acc else "—")
-        self.metrics[0].hint_label.setText(
-            f"{acc.verified:,} of {acc.due:,} documents verified in the books, {acc.month}" if acc
-            else "Posted and verified in the books, latest month")
-        self.metrics[1].value_label.setText(format_duration(rec.avg_reconcile_s if rec else None))
-        hint = "From RMS event to verified in the books"
-        self.metrics[1].hint_label.setText(f"{hint}, {rec.month}" if rec else hint)
-        cur = data.current
-        self.metrics[2].value_label.setText(f"{data.errors_prevented_this_month:,}")
-        self.metrics[2].hint_label.setText(
-            f"{cur.preflight_stops:,} pre-flight stops, {cur.duplicates_refused:,} duplicates refused this month"
-            if cur else "Caught by pre-flight or duplicate checks, this month")
+        if data.metrics is not None:
+            self._draw_metrics(data.metrics)
         self.queue_model.set_counts(data.queue)
         self._draw_health(data)
-        months = [m.month for m in data.months]
-        self.accuracy_chart.show_line(data.months)
-        self.reconcile_chart.show_bars(months, [("Hours", [
-            (m.avg_reconcile_s or 0) / 3600 for m in data.months])], "%.0f")
-        self.prevented_chart.show_bars(months, [
-            ("Pre-flight stops", [float(m.preflight_stops) for m in data.months]),
-            ("Duplicates refused", [float(m.duplicates_refused) for m in data.months])], "%d")
         self._update_controls()
+
+    def _draw_metrics(self, report: MetricsReport) -> None:
+        """The three cards (the headline month) and the three charts (the trend), as ``metrics`` prints them."""
+        h = report.headline
+        self.period_label.setText(f"Last {(report.end - report.start).days + 1} days · {h.label}")
+        self.metrics[0].value_label.setText(format_pct(h.accuracy_pct))
+        held = f" · {h.held:,} held by pre-flight" if h.held else ""
+        self.metrics[0].hint_label.setText(f"{h.verified:,} of {h.due:,} documents due verified{held}"
+                                           if h.due else "Nothing due in these days")
+        self.metrics[1].value_label.setText(format_duration(h.reconcile_median_s))
+        self.metrics[1].hint_label.setText(
+            f"Median, RMS event → verified · p95 {format_duration(h.reconcile_p95_s)}"
+            if h.reconcile_median_s is not None else "Nothing verified by a reconciliation in these days")
+        self.metrics[2].value_label.setText(f"{h.errors_prevented:,}")
+        self.metrics[2].hint_label.setText(
+            f"{h.preflight_refusals:,} pre-flight refusal{'s' if h.preflight_refusals != 1 else ''}, "
+            f"{h.duplicate_refusals:,} duplicate{'s' if h.duplicate_refusals != 1 else ''} refused")
+        months = [m.period for m in report.months]
+        self.accuracy_chart.show_line(report.months)
+        longest = max((m.reconcile_p95_s or 0 for m in report.months), default=0)
+        unit, per = ("days", 86400) if longest >= 2 * 86400 else ("hours", 3600)
+        self.reconcile_chart.chart().setTitle(f"Time to reconcile ({unit}): median and p95")
+        self.reconcile_chart.show_bars(months, [
+            ("Median", [(m.reconcile_median_s or 0) / per for m in report.months]),
+            ("95th percentile", [(m.reconcile_p95_s or 0) / per for m in report.months])], "%.0f", stacked=False)
+        self.prevented_chart.show_bars(months, [
+            ("Pre-flight refusals", [float(m.preflight_refusals) for m in report.months]),
+            ("Duplicates refused", [float(m.duplicate_refusals) for m in report.months])], "%d")
 
     def _draw_health(self, data: DashboardData) -> None:
         while self.health_grid.count():
@@ -294,8 +319,8 @@ class DashboardPage(Page):
         if not data.connections:
             rows.append(("Ledger", "Not connected"))
         last = data.last_sync
-        rows.append(("Last sync", "—" if last is None else
-                     f"{last.kind} · {last.status} · {format_when(last.finished_at, now)}"))
+        rows.append(("Last sync", "Never" if last is None else
+                     f"{escape(last.text)} · {format_when(last.finished_at, now)}"))
         rows.append(("Next sync", "Paused" if data.paused else format_when(data.next_sync, now)))
         for r, (name, value) in enumerate(rows):
             val = QLabel(value)
@@ -314,6 +339,7 @@ class DashboardPage(Page):
         allowed = service is not None and service.can_control(self.context.actor)
         ready = allowed and data is not None and data.org is not None
         paused = bool(data and data.paused)
+        self.metrics_export_button.setEnabled(data is not None and data.metrics is not None)
         self.pause_button.setText("Resume" if paused else "Pause")
         for button, tip in ((self.sync_button, "Ingest, post and pull now (Ctrl+R)"),
                             (self.pause_button, "Resume scheduled sync" if paused else "Stop scheduled sync")):
@@ -361,6 +387,21 @@ class DashboardPage(Page):
 
         run_in_background(self, run, on_success=lambda _r: self.reload(), on_failure=self._sync_failed,
                           label="Resume sync" if paused else "Pause sync")
+
+    def export_metrics(self) -> None:
+        """The monthly figures as CSV, written by the report itself (the CLI's ``--csv`` writes the same)."""
+        report = self.data.metrics if self.data is not None else None
+        if report is None:
+            return
+
+        def write(path: Path) -> None:
+            run_in_background(self, lambda _p: path.write_text(report.csv_text(), encoding="utf-8", newline=""),
+                              on_success=lambda _n: self._say(f"Exported the metrics to {path}"),
+                              on_failure=lambda exc: self._say(f"Could not export the metrics: {exc}"),
+                              label="Export the metrics")
+
+        self.export_dialog = choose_and_export(self, "Export the metrics", f"metrics-{report.org or 'all'}-"
+                                               f"{report.end.isoformat()}.csv", write)
 
     def export(self) -> None:
         org = self.data.org if self.data is not None else None

@@ -23,8 +23,8 @@ class PageInfo:
 _PAGES: tuple[PageInfo, ...] = (
     PageInfo("dashboard", "Dashboard", "dashboard", (
         "Sync health at a glance: how accurately transactions reach the ledger, how long it takes "
-        "for a return to be verified in the books, and how many manual-entry errors pre-flight "
-        "checks stopped — per organization and over time."
+        "for a return to be verified in the books, and how many problems pre-flight and duplicate "
+        "checks stopped before the ledger — per organization and over time."
     )),
     PageInfo("connections", "Connections", "connections", (
         "Connect each client organization's general ledger — QuickBooks Online or Xero — and your "

@@ -50,6 +50,7 @@ class ReturnsPage(StatusLine, Page):
     info = PAGE_INFO["returns"]
 
     def build(self) -> None:
+        self._wanted: tuple[str, str] | None = None  # (org, RMA) asked for by show_return, until shown
         self.services: ReturnServices | None = services_for(self.context)
         self.model = ReturnsModel(self.services.query if self.services else None, self)
         if self.services is None:
@@ -172,7 +173,53 @@ class ReturnsPage(StatusLine, Page):
         self.freshness.setText(f"{n:,} return{'s' if n != 1 else ''} · read "
                                f"{self._now().astimezone():%H:%M:%S}")
 
+    def show_return(self, org: str, rma: str) -> None:
+        """Show the return ``rma`` of ``org`` and its detail (the error log's "Open return").
+
+        The grid is filtered to that RMA in that organization, any status, and the row whose RMA is
+        exactly ``rma`` is selected when it arrives — not merely the first row of the grid.
+        """
+        if self.services is None or not rma:
+            return
+        self._wanted = (org, rma)
+        self._search_timer.stop()
+        for combo, value in ((self.org_combo, org or None), (self.status_combo, None)):
+            combo.blockSignals(True)
+            if combo.findData(value) < 0:
+                combo.addItem(str(value), value)  # the list of organizations may still be loading
+            combo.setCurrentIndex(combo.findData(value))
+            combo.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.setText(rma)
+        self.search.blockSignals(False)
+        self.set_busy(f"Opening {rma}…")
+        self.model.set_filter(ReturnFilter(org=org or None, text=rma))
+
+    def _select_wanted(self) -> bool:
+        """Select the return :meth:`show_return` asked for, once the grid holds it; True if handled."""
+        if self._wanted is None or self.model.counting:
+            return False
+        org, rma = self._wanted
+        for r in range(min(self.model.rowCount(), self.model.loaded_rows())):
+            row = self.model.row_at(r)
+            if row is not None and row.rma == rma and (not org or row.org == org):
+                self._wanted = None
+                self.set_busy(None)
+                self.table.selectRow(r)
+                self.table.scrollTo(self.model.index(r, 0))
+                self.say(f"Showing {rma}{f' of {org}' if org else ''}.")
+                return True
+        if self.model.loaded_rows() >= self.model.rowCount():  # everything matching is here: it is not
+            self._wanted = None
+            self.set_busy(None)
+            self.say(f"{rma} is not among {org or 'the'} returns (it may not have been read from the RMS yet).",
+                     error=True)
+            return True
+        return False
+
     def _on_model_loaded(self) -> None:
+        if self._select_wanted():
+            return
         was_busy = self.progress.isVisible()
         self.set_busy(None)
         if not self.model.rowCount():
