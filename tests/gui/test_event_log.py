@@ -345,7 +345,11 @@ def test_filter_proxy_follows_trimming_and_keeps_the_selection(
     view = QTableView()
     qtbot.addWidget(view)
     view.setModel(proxy)
-    view.selectRow(3)  # CM-164
+    # Select through the selection model: QTableView.selectRow() consults the application's
+    # current keyboard modifiers (a Shift or Ctrl left over from an earlier test would extend it).
+    from PySide6.QtCore import QItemSelectionModel
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    view.selectionModel().select(proxy.index(3, 0), flags)  # CM-164
     proxy.set_text("cm-16")  # CM-160, CM-164, CM-168
     selected = [proxy.mapToSource(i).row() for i in view.selectionModel().selectedRows()]
     assert [model.event_at(r).document_key for r in selected] == ["CM-164"]
