@@ -266,11 +266,12 @@ class SyncEngine:
                 self._before_push(o.connection_id)
             result = self.poster.post_pending(o.connection_id, worker_id=worker_id or default_worker_id())
         except AppError as exc:
-            self._finish_run(run_id, SyncRunStatus.FAILED, {}, exc)
+            self._finish_run(run_id, SyncRunStatus.FAILED, {}, exc, o.connection_id)
             raise
         counts = asdict(result)
         partial = result.failed or result.quarantined or result.uncertain
-        self._finish_run(run_id, SyncRunStatus.PARTIAL if partial else SyncRunStatus.SUCCEEDED, counts, None)
+        self._finish_run(run_id, SyncRunStatus.PARTIAL if partial else SyncRunStatus.SUCCEEDED, counts, None,
+                         o.connection_id)
         return result
 
     def _start_run(self, org_id: int, kind: str) -> int:
@@ -281,12 +282,18 @@ class SyncEngine:
             s.flush()
             return run.id
 
-    def _finish_run(self, run_id: int, status: SyncRunStatus, counts: dict[str, Any], exc: AppError | None) -> None:
+    def _finish_run(self, run_id: int, status: SyncRunStatus, counts: dict[str, Any], exc: AppError | None,
+                    connection_id: int) -> None:
+        """Close the run, and seal its digest (what it posted) into the audit trail in the same transaction."""
         with self._db.write_session() as s:
             run = s.get(SyncRun, run_id)
             if run is not None:
                 run.status, run.counts, run.finished_at = status, counts, self._clock.now()
                 run.error = exc.as_dict() if exc is not None else None
+                if run.organization_id is not None:
+                    outbox.record_run(s, run_id=run_id, organization_id=run.organization_id,
+                                      connection_id=connection_id, started_at=run.started_at, status=status.value,
+                                      now=run.finished_at)
 
     def writeback(self, org: str) -> WriteBackResult:
         """Tell the RMS about every fully posted revision of ``org`` (retried until it lands)."""
