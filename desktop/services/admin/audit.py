@@ -179,6 +179,15 @@ def verify_chain(session: Session, *, keys: AuditKeyring | None = None, watch_se
     t = AuditLog.__table__
     stmt = sa.select(t.c.seq, t.c.occurred_at, t.c.actor, t.c.action, t.c.target, t.c.organization_id, t.c.rma,
                      t.c.details, t.c.prev_hash, t.c.hash, t.c.key_id, t.c.keyed_from).order_by(t.c.seq)
+    rows = session.execute(stmt.execution_options(yield_per=5000))  # a server-side cursor on PostgreSQL
+    try:
+        return _walk(rows, keys, watch_seq, expected_key_id)
+    finally:
+        rows.close()
+
+
+def _walk(rows: Any, keys: AuditKeyring, watch_seq: int | None, expected_key_id: str | None) -> ChainReport:
+    """The checks of :func:`verify_chain`, over its rows in ``seq`` order."""
     prev, last_seq = GENESIS, 0
     count = legacy = 0
     kid: str | None = None
@@ -191,8 +200,7 @@ def verify_chain(session: Session, *, keys: AuditKeyring | None = None, watch_se
         return ChainReport(count, False, seq, reason, problem, last_seq or None, prev if last_seq else None,
                            keyed_from, kid, legacy, watched_hash=watched, watched_count=watched_count)
 
-    for (seq, at, actor, action, target, org_id, rma, details, prev_hash, own, row_kid, row_from) in session.execute(
-            stmt.execution_options(yield_per=5000)):
+    for (seq, at, actor, action, target, org_id, rma, details, prev_hash, own, row_kid, row_from) in rows:
         count += 1
         if row_kid is None:  # a legacy entry (plain SHA-256 link)
             if kid is not None:
@@ -228,6 +236,9 @@ def verify_chain(session: Session, *, keys: AuditKeyring | None = None, watch_se
             if not hmac.compare_digest(mac.hexdigest(), own):
                 return broken(seq, "changed", f"entry #{seq} was changed, moved or forged after it was written: "
                                               "its seal does not match")
+            if prev_hash != prev and row_from == seq and legacy:
+                return broken(last_seq, "link", f"entry #{last_seq} (or an older unsealed entry) was changed after "
+                                                f"sealing began: entry #{seq} sealed a different history")
             if prev_hash != prev:
                 return broken(seq, "link", f"entry #{seq} does not follow the entry before it: an entry was "
                                            "removed, replaced or reordered")
