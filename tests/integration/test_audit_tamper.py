@@ -227,6 +227,16 @@ def test_recomputed_with_a_wrong_key_is_named(trail: Trail) -> None:
     _broken(trail.verify(), 5, "changed")
 
 
+def test_hand_written_values_are_named_not_a_crash(trail: Trail) -> None:
+    _sql(trail, "UPDATE audit_log SET details = '{\"n\": 1.5e300, \"x\": [true, null]}' WHERE seq = 4")
+    _broken(trail.verify(), 4, "changed")
+    if trail.db.is_sqlite:  # PostgreSQL's column types refuse these outright
+        _sql(trail, "UPDATE audit_log SET occurred_at = 'yesterday' WHERE seq = 3")
+        _broken(trail.verify(), 3, "changed")
+        _sql(trail, "UPDATE audit_log SET details = 'not json' WHERE seq = 2")
+        _broken(trail.verify(), 2, "changed")
+
+
 def test_an_altered_checkpoint_file_is_reported(trail: Trail) -> None:
     path = trail.data_dir / FILE_NAME
     data = json.loads(path.read_text())

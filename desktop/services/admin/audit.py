@@ -52,16 +52,29 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+#: The canonical JSON of what a seal covers. ``default=str``: what the app writes is plain JSON already
+#: (``json_safe``); anything else in the database was put there by hand and must not crash a check.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_DECODER = json.JSONDecoder()
+
+
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def legacy_digest(prev_hash: str, occurred_at: str, actor: str, action: str, target: str | None,
                   organization_id: int | None, details: Any) -> str:
     """The plain SHA-256 link of entries written before sealing (kept only to verify them)."""
-    payload = json.dumps([prev_hash, occurred_at, actor, action, target, organization_id, details],
-                         sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hashlib.sha256(_canonical([prev_hash, occurred_at, actor, action, target, organization_id, details])
+                          ).hexdigest()
+
+
+def _stored_time(raw: Any) -> datetime:
+    """``occurred_at`` as read raw: SQLite's text (UTC wall time) or PostgreSQL's aware datetime."""
+    at = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    if not isinstance(at, datetime):
+        raise TypeError("not a time")
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _message(seq: int, prev: str, at: str, actor: str, action: str, target: str | None, organization_id: int | None,
@@ -177,8 +190,12 @@ def verify_chain(session: Session, *, keys: AuditKeyring | None = None, watch_se
     """
     keys = keys or KEYS
     t = AuditLog.__table__
-    stmt = sa.select(t.c.seq, t.c.occurred_at, t.c.actor, t.c.action, t.c.target, t.c.organization_id, t.c.rma,
-                     t.c.details, t.c.prev_hash, t.c.hash, t.c.key_id, t.c.keyed_from).order_by(t.c.seq)
+    # Time and details are read raw and parsed here: a value someone wrote by hand that does not parse
+    # is a changed entry, not a crash (and skipping the column types' processing is faster).
+    when = t.c.occurred_at if session.get_bind().dialect.name == "postgresql" else sa.cast(t.c.occurred_at, sa.Text)
+    stmt = sa.select(t.c.seq, when, t.c.actor, t.c.action, t.c.target, t.c.organization_id, t.c.rma,
+                     sa.cast(t.c.details, sa.Text), t.c.prev_hash, t.c.hash, t.c.key_id, t.c.keyed_from
+                     ).order_by(t.c.seq)
     rows = session.execute(stmt.execution_options(yield_per=5000))  # a server-side cursor on PostgreSQL
     try:
         return _walk(rows, keys, watch_seq, expected_key_id)
@@ -200,8 +217,13 @@ def _walk(rows: Any, keys: AuditKeyring, watch_seq: int | None, expected_key_id:
         return ChainReport(count, False, seq, reason, problem, last_seq or None, prev if last_seq else None,
                            keyed_from, kid, legacy, watched_hash=watched, watched_count=watched_count)
 
-    for (seq, at, actor, action, target, org_id, rma, details, prev_hash, own, row_kid, row_from) in rows:
+    for (seq, raw_at, actor, action, target, org_id, rma, raw_details, prev_hash, own, row_kid, row_from) in rows:
         count += 1
+        try:
+            at, details = _stored_time(raw_at), _DECODER.decode(raw_details)
+        except (TypeError, ValueError):
+            return broken(seq, "changed", f"entry #{seq} was changed after it was written: its time or details "
+                                          "are not what the app writes")
         if row_kid is None:  # a legacy entry (plain SHA-256 link)
             if kid is not None:
                 return broken(seq, "unsealed", f"entry #{seq} is not sealed although sealing began at entry "
@@ -233,7 +255,7 @@ def _walk(rows: Any, keys: AuditKeyring, watch_seq: int | None, expected_key_id:
             mac = base.copy()
             mac.update(_message(seq, prev_hash, _iso(at), actor, action, target, org_id, rma, kid, row_from,
                                 details))
-            if not hmac.compare_digest(mac.hexdigest(), own):
+            if not hmac.compare_digest(mac.hexdigest(), str(own)):
                 return broken(seq, "changed", f"entry #{seq} was changed, moved or forged after it was written: "
                                               "its seal does not match")
             if prev_hash != prev and row_from == seq and legacy:
