@@ -105,8 +105,9 @@ def test_verify_chain_says_intact_then_finds_the_tampered_entry(
     page.last_report = None
     page.verify_action.trigger()
     qtbot.waitUntil(lambda: page.last_report is not None, timeout=10_000)
-    assert page.chain_label.text() == ("✗ Entry #600 was changed, moved or forged after it was written: its seal "
-                                       "does not match")
+    verdict, first_bad = page.chain_label.text().split("\n")
+    assert verdict == "✗ Entry #600 was changed, moved or forged after it was written: its seal does not match"
+    assert first_bad.startswith("First bad entry: #600 · ") and " · mallory · " in first_bad
 
 
 def test_export_writes_every_matching_entry_not_only_the_loaded_window(

@@ -148,7 +148,7 @@ def test_an_untouched_trail_verifies_and_moves_the_checkpoint(trail: Trail) -> N
     trail.append(3)
     report = trail.verify()
     assert report.intact and report.entries == ENTRIES + 3 and report.head_seq == ENTRIES + 3
-    assert report.checkpoint.startswith("matches the checkpoint of")
+    assert report.checkpoint.startswith("matches the one of")
     saved = json.loads((trail.data_dir / FILE_NAME).read_text())["databases"][database_label(trail.db.url)]
     assert saved["head_seq"] == ENTRIES + 3 and saved["head_hash"] == report.head_hash and saved["signature"]
 

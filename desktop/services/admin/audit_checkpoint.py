@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,15 @@ class Checkpoint:
         """``name=value`` cells, for a line in an export (nothing secret: seals and a signature)."""
         return [f"{k}={v}" for k, v in self.as_json().items()]
 
+    def when(self) -> str:
+        """``written_at`` for people (UTC, to the second)."""
+        try:
+            return f"{datetime.fromisoformat(self.written_at).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        except ValueError:
+            return self.written_at
+
     def words(self) -> str:
-        return f"entry #{self.head_seq}, {self.entries:,} entries, at {self.written_at}"
+        return f"entry #{self.head_seq} ({self.entries:,} entries) as of {self.when()}"
 
 
 class _Altered(Exception):
@@ -144,7 +151,7 @@ class CheckpointFile:
 
 def _compare(report: ChainReport, cp: Checkpoint) -> ChainReport:
     """A trail that verified on its own, against what the checkpoint saw."""
-    when = f"the checkpoint of {cp.written_at}"
+    when = f"the checkpoint of {cp.when()}"
     if report.keyed_from != cp.keyed_from:
         first = min(cp.keyed_from, report.keyed_from or cp.keyed_from)
         return replace(report, intact=False, first_broken_seq=first, problem="rewritten",
@@ -188,7 +195,8 @@ def verify_and_checkpoint(session: Session, directory: Path | None, database: st
     report = verify_chain(session, keys=keys, watch_seq=cp.head_seq if cp else None,
                           expected_key_id=cp.key_id if cp else None)
     if not report.intact:
-        return replace(report, checkpoint=f"not updated (last: {cp.words()})" if cp else "none"), cp
+        return replace(report, checkpoint=f"not updated (last: {cp.words()})" if cp else
+                       "not updated (none yet for this database)"), cp
     if cp is not None:
         report = _compare(report, cp)
         if not report.intact:
@@ -201,5 +209,5 @@ def verify_and_checkpoint(session: Session, directory: Path | None, database: st
                        report.key_id, now.isoformat()).signed(keys.require(report.key_id))
     if record:
         store.save(fresh)
-    said = f"matches the checkpoint of {cp.written_at}; " if cp else "first checkpoint; "
-    return replace(report, checkpoint=said + f"checkpoint now at {fresh.words()}"), fresh
+    said = f"matches the one of {cp.when()}; " if cp else "first one written; "
+    return replace(report, checkpoint=said + f"now at {fresh.words()}"), fresh

@@ -168,10 +168,12 @@ class AuditTrail:
             return list(s.scalars(sa.select(Organization.code).where(
                 Organization.id.in_(sa.select(AuditLog.organization_id).distinct())).order_by(Organization.code)))
 
-    def entry(self, actor: Actor, seq: int) -> AuditEntry | None:
+    def entry(self, actor: Actor, seq: int, *, or_next: bool = False) -> AuditEntry | None:
+        """Entry ``seq``; with ``or_next``, the first one from ``seq`` on (``seq`` itself may be missing)."""
         actor.require(Action.VIEW)
+        where = AuditLog.seq >= seq if or_next else AuditLog.seq == seq
         with self._db.session() as s:
-            found = s.execute(self._select(AuditFilter()).where(AuditLog.seq == seq)).first()
+            found = s.execute(self._select(AuditFilter()).where(where).order_by(AuditLog.seq).limit(1)).first()
             return _entry(found[0], found[1]) if found is not None else None
 
     def verify(self, actor: Actor) -> ChainReport:

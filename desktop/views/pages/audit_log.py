@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.admin.audit_trail import CATEGORIES, AuditEntry, AuditFilter
-from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
+from desktop.views.audit.model import PAGE_SIZE, AuditLogModel, action_text
 from desktop.views.csv_export import choose_and_export
 from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
@@ -98,9 +98,10 @@ class AuditLogPage(Page):
 
     # -- construction ------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
+        """Row 1: what to show (text, kind, person, organization, return)."""
         bar = QHBoxLayout()
         bar.setSpacing(8)
-        self.filter_edit = search_field("Filter by who, action, target or organization", min_width=200)
+        self.filter_edit = search_field("Filter by who, action, target or organization", min_width=180)
         self.filter_edit.textChanged.connect(lambda _t: self._refilter.start())
         self.category_combo = QComboBox()
         self.category_combo.addItem("Everything", None)
@@ -114,37 +115,42 @@ class AuditLogPage(Page):
         self.actor_combo.currentIndexChanged.connect(lambda _i: self.reload())
         self.org_combo = QComboBox()
         self.org_combo.addItem("All organizations", None)
-        self.org_combo.setMinimumWidth(130)
+        self.org_combo.setMinimumWidth(140)
         self.org_combo.currentIndexChanged.connect(lambda _i: self.reload())
-        self.rma_edit = search_field("Return (RMA)", min_width=110, max_width=170)
+        self.rma_edit = search_field("Return (RMA)", min_width=120, max_width=180)
         self.rma_edit.setToolTip("Only entries about this return: its documents, manual entries, re-plans")
         self.rma_edit.textChanged.connect(lambda _t: self._refilter.start())
-        self.verify_button = QPushButton("Verify trail")
-        self.verify_button.setObjectName("PrimaryButton")
-        self.export_button = QPushButton("Export CSV…")
-        for widget in (self.filter_edit, self.category_combo, self.actor_combo, self.org_combo, self.rma_edit):
+        bar.addWidget(self.filter_edit, 1)
+        for widget in (self.category_combo, self.actor_combo, self.org_combo, self.rma_edit):
             bar.addWidget(widget)
-        bar.addStretch(1)
-        bar.addWidget(self.verify_button)
-        bar.addWidget(self.export_button)
         self.body.addLayout(bar)
-        self.body.addSpacing(10)
+        self.body.addSpacing(8)
 
     def _build_status(self) -> None:
+        """Row 2: the verdict and the two actions; row 3: progress and outcome messages."""
         row = QHBoxLayout()
         row.setSpacing(10)
-        self.progress = busy_bar()
         self.chain_label = QLabel("Not verified yet in this session")
         self.chain_label.setObjectName("Badge")
         self.chain_label.setWordWrap(True)
+        self.verify_button = QPushButton("Verify trail")
+        self.verify_button.setObjectName("PrimaryButton")
+        self.export_button = QPushButton("Export CSV…")
+        row.addWidget(self.chain_label, 1)
+        row.addWidget(self.verify_button)
+        row.addWidget(self.export_button)
+        self.body.addLayout(row)
+        self.body.addSpacing(6)
+        line = QHBoxLayout()
+        line.setSpacing(10)
+        self.progress = busy_bar()
         self.status = status_label(wrap=True)
         self.count_label = status_label()
-        row.addWidget(self.chain_label, 2)
-        row.addWidget(self.progress)
-        row.addWidget(self.status, 3)
-        row.addWidget(self.count_label)
-        self.body.addLayout(row)
-        self.body.addSpacing(10)
+        line.addWidget(self.progress)
+        line.addWidget(self.status, 1)
+        line.addWidget(self.count_label)
+        self.body.addLayout(line)
+        self.body.addSpacing(8)
 
     def _build_grid(self) -> None:
         self.grid = QWidget()
@@ -276,7 +282,8 @@ class AuditLogPage(Page):
 
         def check(_p: Progress) -> tuple[ChainReport, AuditEntry | None]:
             report = trail.verify(actor)
-            bad = trail.entry(actor, report.first_broken_seq) if report.first_broken_seq is not None else None
+            seq = report.first_broken_seq
+            bad = trail.entry(actor, seq, or_next=True) if seq is not None else None
             return report, bad
 
         def done(result: tuple[ChainReport, AuditEntry | None]) -> None:
@@ -291,11 +298,28 @@ class AuditLogPage(Page):
             self.chain_label.setStyleSheet(f"color: {colour}; border-color: {colour}; font-weight: 600;")
             self.status.setText(f"Checkpoint: {report.checkpoint}" if report.checkpoint else "")
             if not report.intact:
-                self.entry_text.setPlainText("First entry that does not hold:\n" + describe_entry(bad) if bad else
-                                             f"First problem: {report.reason}")
+                self._show_bad(report, bad)
 
         run_in_background(self, check, on_success=done, on_failure=self._on_failed,
                           label="Verifying the audit trail")
+
+    def _show_bad(self, report: ChainReport, bad: AuditEntry | None) -> None:
+        """Point at the first entry that does not hold: in the verdict, in the grid if loaded, in the card."""
+        if bad is None:
+            self.entry_text.setPlainText(f"First problem: {report.reason}")
+            return
+        missing = bad.seq != report.first_broken_seq  # the named entry is gone: show the one after the gap
+        title = "The entry after the gap" if missing else "First bad entry"
+        self.chain_label.setText(f"{self.chain_label.text()}\n{title}: #{bad.seq} · "
+                                 f"{bad.occurred_at.astimezone():%Y-%m-%d %H:%M} · {bad.actor} · "
+                                 f"{action_text(bad.action)} · {bad.target or ''}".rstrip(" ·"))
+        row = self.model.row_of(bad.seq)
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+        heading = (f"Entry #{report.first_broken_seq} is missing. The entry after the gap:" if missing else
+                   "First entry that does not hold:")
+        self.entry_text.setPlainText(f"{heading}\n{describe_entry(bad)}")
 
     def choose_export(self) -> None:
         choose_and_export(self, "Export the audit log", "audit-log.csv", self.export_to)
