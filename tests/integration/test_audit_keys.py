@@ -73,6 +73,8 @@ def test_a_second_account_needs_the_key_and_gets_it_by_export_and_import(
     assert "audit key import" in (missing.value.action or "")
     with pytest.raises(AuditKeyMissing), db.write_session() as s:  # nor can it write unsealed entries
         audit.append_at(s, clock.now(), actor="bob", action="user.added", keys=b)
+    with pytest.raises(AuditKeyMissing), db.session() as s:  # what a sync checks before posting anything
+        audit.require_key(s, keys=b)
 
     with pytest.raises(PermissionDenied):
         trail_a.export_key(Actor("vera", Role.VIEWER), "a file")
@@ -81,6 +83,8 @@ def test_a_second_account_needs_the_key_and_gets_it_by_export_and_import(
     assert kid == chain
 
     assert trail_b.verify(Actor("bob", Role.VIEWER)).intact
+    with db.session() as s:
+        audit.require_key(s, keys=b)
     with db.write_session() as s:
         audit.append_at(s, clock.now(), actor="bob", action="user.added", target="carol", keys=b)
     report = trail_a.verify(ADMIN)

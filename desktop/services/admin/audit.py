@@ -40,7 +40,7 @@ from desktop.services.core.clock import Clock
 from desktop.services.core.events import json_safe, redact
 from desktop.services.store.models import AuditLog
 
-__all__ = ["GENESIS", "ChainReport", "append", "append_at", "legacy_digest", "seal", "verify_chain"]
+__all__ = ["GENESIS", "ChainReport", "append", "append_at", "legacy_digest", "require_key", "seal", "verify_chain"]
 
 GENESIS = "0" * 64
 SCHEME = "rls-audit-hmac-sha256/1"
@@ -112,6 +112,15 @@ def _head(session: Session) -> tuple[int, str, str | None] | None:
     t = AuditLog.__table__
     row = conn.execute(sa.select(t.c.seq, t.c.hash, t.c.key_id).order_by(t.c.seq.desc()).limit(1)).first()
     return (int(row[0]), str(row[1]), row[2]) if row is not None else None
+
+
+def require_key(session: Session, keys: AuditKeyring | None = None) -> None:
+    """Refuse (:class:`AuditKeyMissing`) when this account could not seal the next entry: the trail is
+    sealed with a key its keyring lacks. Work that cannot be undone (posting to a ledger) checks first."""
+    t = AuditLog.__table__
+    kid = session.scalar(sa.select(t.c.key_id).order_by(t.c.seq.desc()).limit(1))
+    if kid:
+        (keys or KEYS).require(kid)
 
 
 def append_at(session: Session, at: datetime, *, actor: str, action: str, target: str | None = None,

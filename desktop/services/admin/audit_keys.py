@@ -68,6 +68,7 @@ class AuditKeyring:
         self._service = service
         self._cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._creating = threading.Lock()
 
     def _get(self, user: str) -> str | None:
         try:
@@ -122,15 +123,16 @@ class AuditKeyring:
 
     def current(self) -> tuple[str, bytes]:
         """The key this account seals a new chain with, created (and kept) on first use."""
-        kid = self._get(_CURRENT)
-        if kid:
-            key = self.get(kid)
-            if key is not None:
-                return kid, key
-        key = secrets.token_bytes(KEY_BYTES)
-        kid = self.store(key)
-        self._set(_CURRENT, kid)
-        return kid, key
+        with self._creating:  # two threads sealing their first entries create one key, not two
+            kid = self._get(_CURRENT)
+            if kid:
+                key = self.get(kid)
+                if key is not None:
+                    return kid, key
+            key = secrets.token_bytes(KEY_BYTES)
+            kid = self.store(key)
+            self._set(_CURRENT, kid)
+            return kid, key
 
     def has_current(self) -> bool:
         kid = self._get(_CURRENT)

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from desktop.services.admin import audit
 from desktop.services.connections.service import ConnectionService
 from desktop.services.core.clock import Clock, local_date
 from desktop.services.core.domain import OrgSettings, PostingMode, Problem
@@ -258,6 +259,8 @@ class SyncEngine:
         """Post ``org``'s due outbox documents to its ledger (recorded as a ``push`` sync run)."""
         with self._db.session() as s:
             o = self._org(s, org)
+            if o.connection_id is not None:
+                audit.require_key(s)  # what reaches the ledger must reach the audit trail: refuse before, not after
         if o.connection_id is None:
             return PostResult()
         run_id = self._start_run(o.id, "push")
