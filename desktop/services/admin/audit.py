@@ -126,8 +126,13 @@ def require_key(session: Session, keys: AuditKeyring | None = None) -> None:
 def append_at(session: Session, at: datetime, *, actor: str, action: str, target: str | None = None,
               organization_id: int | None = None, rma: str | None = None, details: dict[str, Any] | None = None,
               keys: AuditKeyring | None = None) -> int:
-    """Add one sealed entry dated ``at`` in the caller's write transaction; returns its ``seq``."""
+    """Add one sealed entry dated ``at`` in the caller's write transaction; returns its ``seq``.
+
+    The caller's pending changes are flushed first, so its row locks are taken before the append lock
+    (the order every writer follows: taking them the other way round can deadlock with a writer that
+    holds a row and waits for the append lock)."""
     keys = keys or KEYS
+    session.flush()
     head = _head(session)
     seq = head[0] + 1 if head is not None else 1
     prev = head[1] if head is not None else GENESIS
