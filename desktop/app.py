@@ -246,7 +246,7 @@ def build_services(config: AppConfig) -> Services:
         stops.append(("scheduler", stop_scheduler))  # appended after the sandbox: stops before it
         stops.append(("ledger requests", connections.stop))  # first of all: nothing waits on a rate limit
         views = view_services(database, clock, bus, connections=connections, mapping=mapping, users=users,
-                              reconcile=reconcile, scheduler=scheduler)
+                              reconcile=reconcile, scheduler=scheduler, data_dir=config.data_dir)
     except BaseException:
         unwind()
         raise
@@ -258,13 +258,13 @@ def build_services(config: AppConfig) -> Services:
 def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
                   connections: ConnectionService | None = None, mapping: MappingService | None = None,
                   users: UserService | None = None, reconcile: ReconcileService | None = None,
-                  scheduler: SyncScheduler | None = None) -> ViewServices:
+                  scheduler: SyncScheduler | None = None, data_dir: Path | None = None) -> ViewServices:
     """The typed services object the pages use, over one database: the only place views' services are built.
 
     ``build_services`` passes the services it already runs (so the pages share their state);
     tests pass what their world has and get the rest built the same way. Without ``connections``
     the pages that need a ledger show it is unavailable; without ``scheduler`` the dashboard has
-    no sync controls.
+    no sync controls. ``data_dir`` holds the audit trail's checkpoint (default: a SQLite file's folder).
     """
     from desktop.services.admin.audit_trail import AuditTrail
     from desktop.services.admin.fx_rates import FxRateSettings
@@ -286,7 +286,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     return ViewServices(
         clock=clock, connections=connections, oauth_apps=connections.apps if connections is not None else None,
         users=users or Users(database, clock, bus), errors_queue=ErrorsQueue(database, clock, bus),
-        audit_trail=AuditTrail(database), returns_query=ReturnsQuery(database),
+        audit_trail=AuditTrail(database, data_dir=data_dir, clock=clock), returns_query=ReturnsQuery(database),
         manual_entry=ManualEntryService(database, clock, bus, mapping, connections),
         reconcile=reconcile or Reconcile(database, bus or Bus(clock), clock, connections),
         adjust=AdjustService(database, clock, bus, mapping), audit_packs=AuditPacks(database),

@@ -98,14 +98,16 @@ def test_verify_chain_says_intact_then_finds_the_tampered_entry(
     page = _page(qtbot, shell_context, database)
     page.verify_button.click()
     qtbot.waitUntil(lambda: page.last_report is not None, timeout=10_000)
-    assert page.chain_label.text().startswith("✓ Chain intact · 1,200 entries checked")
+    assert page.chain_label.text().startswith("✓ Nothing was changed: all 1,200 entries check out")
     with database.engine.begin() as conn:  # an intruder with the file: drop the guard, edit history
         conn.execute(sa.text("DROP TRIGGER audit_log_no_update"))
         conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 600"))
     page.last_report = None
     page.verify_action.trigger()
     qtbot.waitUntil(lambda: page.last_report is not None, timeout=10_000)
-    assert page.chain_label.text() == "✗ Chain broken at entry #600: this entry was changed after it was written"
+    verdict, first_bad = page.chain_label.text().split("\n")
+    assert verdict == "✗ Entry #600 was changed, moved or forged after it was written: its seal does not match"
+    assert first_bad.startswith("First bad entry: #600 · ") and " · mallory · " in first_bad
 
 
 def test_export_writes_every_matching_entry_not_only_the_loaded_window(
@@ -116,11 +118,12 @@ def test_export_writes_every_matching_entry_not_only_the_loaded_window(
     qtbot.waitUntil(lambda: page.last_export == target, timeout=10_000)
     with target.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
-    assert len(rows) == 1201 and rows[0][:4] == ["Sequence", "Time (UTC)", "Who", "Action"]
+    assert len(rows) == 1202 and rows[0][:4] == ["Sequence", "Time (UTC)", "Who", "Action"]
+    assert rows[-1][:2] == ["# checkpoint", "chain=intact"]
     by_seq = {r[0]: r for r in rows[1:]}
     assert by_seq["8"][4] == "'=target-7"  # a formula-looking target is defused
     assert len(by_seq["1"][8]) == 64  # the hash travels with the export, so it can be re-verified
-    assert page.status.text() == f"Exported 1,200 entries to {target}."
+    assert page.status.text() == f"Exported 1,200 entries to {target}; checkpoint at entry #1200."
 
 
 def test_without_the_service_the_page_says_so(qtbot: QtBot, shell_context: ShellContext) -> None:

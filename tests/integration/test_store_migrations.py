@@ -35,7 +35,7 @@ def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
 
     revision = migrate.upgrade(db_url)
 
-    assert revision == migrate.head_revision() == "0002"
+    assert revision == migrate.head_revision() == "0003"
     assert migrate.current_revision(db_url) == revision
     assert _tables(db_url) == set(metadata.tables) | {"alembic_version"}
 
@@ -148,7 +148,7 @@ def test_0002_moves_hand_entered_documents_to_awaiting_adoption(db_url: str) -> 
                     "organizations), :k, 'refund', 'qbo', 'CreditMemo', '{}', 'quarantined', 0, :e, :t, :t)"),
                     {"k": key, "e": json.dumps(err), "t": T0})
 
-        assert migrate.upgrade(db_url) == "0002"
+        assert migrate.upgrade(db_url, "0002") == "0002"
 
         with engine.connect() as conn:
             rows = {r.idempotency_key: r for r in conn.execute(sa.text(

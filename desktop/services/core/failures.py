@@ -15,6 +15,8 @@ Exit codes (documented in the README):
 3    permission denied: the signed-in role may not do this
 4    the database cannot be used (missing, corrupt, read-only, full, from a newer version, down)
 5    a file or folder cannot be read or written (permissions, read-only, disk full)
+6    the audit trail failed verification (``audit verify``): an entry was changed, removed,
+     inserted or reordered, the end was cut off, or the checkpoint file was altered
 70   unexpected error (a bug): a crash report was written
 75   temporarily unavailable (network, ledger or RMS down, database locked): try again later
 130  interrupted (Ctrl-C)
@@ -37,7 +39,7 @@ from desktop.services.core.errors import AppError, ErrorKind, PermissionDenied
 __all__ = ["EXIT_CODES", "Explained", "explain", "write_crash_report"]
 
 EXIT_CODES = {"ok": 0, "problems": 1, "needs_person": 2, "permission": 3, "database": 4, "file": 5,
-              "unexpected": 70, "transient": 75, "interrupted": 130, "closed_output": 141}
+              "audit_tampered": 6, "unexpected": 70, "transient": 75, "interrupted": 130, "closed_output": 141}
 
 
 @dataclass(frozen=True)

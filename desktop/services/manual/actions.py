@@ -84,9 +84,11 @@ class Actions(Planning):
         with self._db.write_session() as s:
             live = s.scalar(sa.select(OutboxDocument).where(OutboxDocument.idempotency_key == document_key))
             if live is not None:
-                live.remote_state, live.remote_updated_at, live.updated_at = "voided", now, now
-            audit.append(s, self._clock, actor=actor.username, action="document.void", target=document_key,
-                         organization_id=org_id, details={"remote_id": remote_id, "doc_type": doc_type})
+                live.remote_updated_at = now
+                outbox.note_remote_state(live, "voided", now=now, actor=actor.username)  # audited there
+            else:
+                audit.append(s, self._clock, actor=actor.username, action="document.voided", target=document_key,
+                             organization_id=org_id, details={"remote_id": remote_id, "doc_type": doc_type})
         self._emit(EventKind.DOCUMENT_VOIDED_IN_LEDGER, Severity.INFO, f"{actor.username} voided {doc_type} "
                    f"{remote_id} in the ledger", None, None, document_key=document_key)
         return "voided"

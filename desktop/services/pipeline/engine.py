@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from desktop.services.admin import audit
 from desktop.services.connections.service import ConnectionService
 from desktop.services.core.clock import Clock, local_date
 from desktop.services.core.domain import OrgSettings, PostingMode, Problem
@@ -264,6 +265,8 @@ class SyncEngine:
         """
         with self._db.session() as s:
             o = self._org(s, org)
+            if o.connection_id is not None:
+                audit.require_key(s)  # what reaches the ledger must reach the audit trail: refuse before, not after
         if o.connection_id is None:
             return PostResult()
         worker = worker_id or default_worker_id()
@@ -275,13 +278,15 @@ class SyncEngine:
             result = self.poster.post_pending(o.connection_id, worker_id=worker)
         except BaseException as exc:
             try:
-                self._finish_run(run_id, SyncRunStatus.FAILED, self._outcome(o.connection_id, started, worker), exc)
+                self._finish_run(run_id, SyncRunStatus.FAILED, self._outcome(o.connection_id, started, worker), exc,
+                                 o.connection_id)
             except Exception:  # the database may be what failed: the push's own error is the one to raise
                 log.warning("the failed push of %s could not be recorded", org, exc_info=True)
             raise
         counts = {**asdict(result), **self._outcome(o.connection_id, started, worker)}
         partial = result.failed or result.quarantined or result.uncertain
-        self._finish_run(run_id, SyncRunStatus.PARTIAL if partial else SyncRunStatus.SUCCEEDED, counts, None)
+        self._finish_run(run_id, SyncRunStatus.PARTIAL if partial else SyncRunStatus.SUCCEEDED, counts, None,
+                         o.connection_id)
         return result
 
     def _outcome(self, connection_id: int, started: datetime, worker: str) -> dict[str, Any]:
@@ -312,7 +317,8 @@ class SyncEngine:
             return run.id, started
 
     def _finish_run(self, run_id: int, status: SyncRunStatus, counts: dict[str, Any],
-                    exc: BaseException | None) -> None:
+                    exc: BaseException | None, connection_id: int) -> None:
+        """Close the run, and seal its digest (what it posted) into the audit trail in the same transaction."""
         if isinstance(exc, AppError):
             error: dict[str, Any] | None = exc.as_dict()
         elif exc is not None:  # no exception text: it may hold anything, and it is not for a person
@@ -326,6 +332,10 @@ class SyncEngine:
             if run is not None:
                 run.status, run.counts, run.finished_at = status, counts, self._clock.now()
                 run.error = error
+                if run.organization_id is not None:
+                    outbox.record_run(s, run_id=run_id, organization_id=run.organization_id,
+                                      connection_id=connection_id, started_at=run.started_at, status=status.value,
+                                      now=run.finished_at)
 
     def writeback(self, org: str) -> WriteBackResult:
         """Tell the RMS about every fully posted revision of ``org`` (retried until it lands)."""

@@ -23,10 +23,17 @@ A process killed between 2 and 3 leaves in_flight rows without ``sent_at``: once
 expires :func:`reclaim_expired` puts them back to pending. Killed between 3 and 4: the rows have
 ``sent_at``, so they become uncertain, and the poster looks their keys up in the ledger before
 anything is re-sent. Nothing is lost, nothing is sent twice blindly.
+
+**The audit trail.** What happens to a document in the ledger — posted (sent, or found there by
+its key), adopted (typed in by hand), voided or otherwise changed there, written back to the RMS —
+is sealed into the audit trail by :func:`_audit`, the one function that writes such entries, in
+the same transaction as the change itself; :func:`record_run` adds one digest entry per posting
+run (how many documents, and a hash of their keys and ledger ids).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,8 +42,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, object_session
 
+from desktop.services.admin import audit
 from desktop.services.core.errors import AppError, NeedsPersonError, TransientError
 from desktop.services.core.events import redact
 from desktop.services.pipeline.documents import LedgerDocument
@@ -44,9 +52,10 @@ from desktop.services.store.db import Database
 from desktop.services.store.models import OutboxDocument, OutboxStatus, Return, ReturnSyncStatus
 
 __all__ = ["TRANSITIONS", "Backoff", "IllegalTransition", "adopt", "await_adoption", "claim", "counts", "due_rows",
-           "enqueue", "error_json", "mark_returns_posted", "mark_sent", "next_due_type", "note_adoption_problem",
-           "reclaim_expired", "release", "replace_document", "retry", "settle_failed", "settle_posted",
-           "settle_quarantined", "settle_uncertain", "withdraw"]
+           "enqueue", "error_json", "mark_returns_posted", "mark_sent", "mark_written_back", "next_due_type",
+           "note_adoption_problem", "note_remote_state", "reclaim_expired", "record_run", "release",
+           "replace_document", "retry", "settle_failed", "settle_posted", "settle_quarantined", "settle_uncertain",
+           "withdraw"]
 
 S = OutboxStatus
 #: Each named transition and the states it may start from. Anything else is refused.
@@ -266,6 +275,7 @@ def settle_posted(row: OutboxDocument, remote_id: str, number: str | None, sync_
     """The ledger holds it (our answer, or found by key): posted, with the ledger's id and number."""
     _settle(row, OutboxStatus.POSTED, now, "settle_posted")
     _posted(row, remote_id, number, sync_token, now, resolution)
+    _audit_document(row, "document.posted", now, SYNC_ACTOR, resolution)
 
 
 def _posted(row: OutboxDocument, remote_id: str, number: str | None, sync_token: str | None, now: datetime,
@@ -349,6 +359,7 @@ def adopt(row: OutboxDocument, remote_id: str, number: str | None, sync_token: s
     """The hand-entered document was found in the ledger: posted, as that document."""
     _settle(row, OutboxStatus.POSTED, now, "adopt")
     _posted(row, remote_id, number, sync_token, now, resolution)
+    _audit_document(row, "document.adopted", now, SYNC_ACTOR, resolution)
 
 
 def replace_document(row: OutboxDocument, doc: LedgerDocument, connection_id: int | None, *, now: datetime) -> None:
@@ -376,6 +387,85 @@ def mark_returns_posted(session: Session, return_ids: Iterable[int | None], now:
             session.execute(sa.update(Return).where(Return.id == rid, Return.sync_status.in_(
                 (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED)))
                 .values(sync_status=ReturnSyncStatus.POSTED, updated_at=now))
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+#: Who the audit trail names for what the sync does by itself.
+SYNC_ACTOR = "system"
+_RMAS = "rls_outbox_rmas"  # Session.info: return id → RMA number, read once per transaction
+
+
+def _rma(session: Session, return_id: int | None) -> str | None:
+    if return_id is None:
+        return None
+    cache: dict[int, str | None] = session.info.setdefault(_RMAS, {})
+    if return_id not in cache:
+        cache[return_id] = session.scalar(sa.select(Return.rma_number).where(Return.id == return_id))
+    return cache[return_id]
+
+
+def _audit(session: Session, action: str, *, now: datetime, actor: str, organization_id: int | None,
+           return_id: int | None, target: str | None, details: dict[str, Any]) -> None:
+    """The one writer of documents' audit entries (in the caller's transaction)."""
+    audit.append_at(session, now, actor=actor, action=action, target=target, organization_id=organization_id,
+                    rma=_rma(session, return_id), details=details)
+
+
+def _document(row: OutboxDocument) -> dict[str, Any]:
+    total = row.total
+    return {"doc_type": row.doc_type, "remote_id": row.remote_id, "number": row.remote_number,
+            "total": f"{total.amount:f}" if total is not None else None,
+            "currency": total.currency if total is not None else None}
+
+
+def _audit_document(row: OutboxDocument, action: str, now: datetime, actor: str,
+                    extra: dict[str, Any] | None = None) -> None:
+    session = object_session(row)
+    if session is None:  # a row outside any session is never stored, so there is nothing to record
+        return
+    _audit(session, action, now=now, actor=actor, organization_id=row.organization_id, return_id=row.return_id,
+           target=row.idempotency_key, details={**_document(row), **(extra or {})})
+
+
+def note_remote_state(row: OutboxDocument, state: str, *, now: datetime, actor: str = SYNC_ACTOR) -> None:
+    """The ledger's copy of a posted document changed (``voided``, ``deleted``, ``edited``, …): by a
+    person through the app (``actor``) or found by the ledger pull. Recorded once per change."""
+    if row.remote_state == state and state != "edited":
+        return
+    row.remote_state = state
+    row.updated_at = now
+    _audit_document(row, f"document.{state}", now, actor)
+
+
+def mark_written_back(session: Session, row_ids: Sequence[int], *, now: datetime, rma: str, revision: int,
+                      replayed: bool) -> None:
+    """The RMS has been told these documents (one return revision) are posted."""
+    if not row_ids:
+        return
+    session.execute(sa.update(OutboxDocument).where(OutboxDocument.id.in_(list(row_ids)))
+                    .values(written_back_at=now, updated_at=now))
+    rows = session.execute(sa.select(OutboxDocument.organization_id, OutboxDocument.return_id,
+                                     OutboxDocument.idempotency_key).where(OutboxDocument.id.in_(list(row_ids)))
+                           .order_by(OutboxDocument.id)).all()
+    _audit(session, "return.written_back", now=now, actor=SYNC_ACTOR, organization_id=rows[0][0],
+           return_id=rows[0][1], target=rma,
+           details={"revision": revision, "documents": [r[2] for r in rows], "replayed": replayed})
+
+
+def record_run(session: Session, *, run_id: int, organization_id: int, connection_id: int, started_at: datetime,
+               status: str, now: datetime) -> None:
+    """One digest entry for a posting run: how many documents of the connection reached the ledger
+    during it, and a SHA-256 over their keys and ledger ids (each is also an entry of its own)."""
+    posted = session.execute(
+        sa.select(OutboxDocument.idempotency_key, OutboxDocument.remote_id)
+        .where(OutboxDocument.connection_id == connection_id, OutboxDocument.status == OutboxStatus.POSTED,
+               OutboxDocument.posted_at >= started_at, OutboxDocument.posted_at <= now)
+        .order_by(OutboxDocument.idempotency_key)).all()
+    digest = hashlib.sha256("".join(f"{key}={remote or ''}\n" for key, remote in posted).encode()).hexdigest()
+    _audit(session, "sync.run", now=now, actor=SYNC_ACTOR, organization_id=organization_id, return_id=None,
+           target=f"run {run_id}", details={"run_id": run_id, "status": status, "posted": len(posted),
+                                            "posted_digest": digest, "started_at": started_at.isoformat()})
 
 
 def counts(session: Session, *, connection_id: int | None = None, org_id: int | None = None) -> dict[str, int]:

@@ -42,6 +42,7 @@ from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, NeedsPersonError
 from desktop.services.core.events import EventBus, EventKind, Severity
 from desktop.services.core.money import Money
+from desktop.services.pipeline import outbox
 from desktop.services.pipeline.writeback import ChangeOutcome, ChangeWriteBack, WriteBackService
 from desktop.services.platforms.interface import DocView, LedgerPlatform, PlatformProfile
 from desktop.services.platforms.interface import text as _text
@@ -434,9 +435,10 @@ class PullService:
             row.sync_token = doc.sync_token
         if doc.updated_at is not None and (row.remote_updated_at is None or doc.updated_at > row.remote_updated_at):
             row.remote_updated_at = doc.updated_at
+        now = self._clock.now()
         if kind is not None:
-            row.remote_state = kind.remote_state
-        row.updated_at = self._clock.now()
+            outbox.note_remote_state(row, kind.remote_state, now=now)  # audited there
+        row.updated_at = now
 
     @staticmethod
     def _still_due(s: Session, item: _Found, kind: ChangeKind) -> bool:

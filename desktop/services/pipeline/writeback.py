@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError
 from desktop.services.core.events import EventBus, EventKind, Severity
+from desktop.services.pipeline import outbox
 from desktop.services.rms.client import RmsClient, WriteBack
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, Organization, OutboxDocument, OutboxStatus, Return
@@ -323,8 +324,8 @@ class WriteBackService:
     def _succeeded(self, item: _Item, answer: WriteBack, result: WriteBackResult) -> None:
         now = self._clock.now()
         with self._db.write_session() as s:
-            s.execute(sa.update(OutboxDocument).where(OutboxDocument.id.in_(item.row_ids))
-                      .values(written_back_at=now, updated_at=now))
+            outbox.mark_written_back(s, item.row_ids, now=now, rma=item.rma_number, revision=item.revision,
+                                     replayed=answer.replayed)
             self._release(s, [item.return_id])
         if answer.replayed:
             result.replayed += 1

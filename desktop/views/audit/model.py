@@ -24,9 +24,20 @@ PAGE_SIZE = 500
 HEADERS = ("#", "Time", "Who", "Action", "Target", "Organization", "Details")
 
 
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_value_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
 def details_text(details: dict[str, Any]) -> str:
-    """``key: value · key: value`` — the details on one line, for the grid."""
-    return " · ".join(f"{k}: {v}" for k, v in details.items() if v not in (None, "", [], {}))
+    """``key: value · key: value`` — the details on one line, for the grid (lists comma-separated)."""
+    return " · ".join(f"{k.replace('_', ' ')}: {_value_text(v)}" for k, v in details.items()
+                      if v not in (None, "", [], {}))
 
 
 def action_text(action: str) -> str:
@@ -52,6 +63,10 @@ class AuditLogModel(ListTableModel):
 
     def entry_at(self, row: int) -> AuditEntry:
         return self._rows[row]
+
+    def row_of(self, seq: int) -> int | None:
+        """The loaded row showing entry ``seq``, if it is loaded."""
+        return next((i for i, e in enumerate(self._rows) if e.seq == seq), None)
 
     def row_data(self, entry: AuditEntry, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:

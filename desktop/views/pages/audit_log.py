@@ -1,15 +1,18 @@
-"""Audit log: the append-only, hash-chained record of who changed what — filter, verify, export.
+"""Audit log: the append-only, sealed record of who did what — filter, verify, export.
 
 The grid is a lazy model over :class:`~desktop.services.admin.audit_trail.AuditTrail`: it asks for
 windows of 500 entries as the view scrolls (``canFetchMore``/``fetchMore``, loaded in the
-background), sorts in the database when a header is clicked, and reloads when a filter changes.
-"Verify chain" recomputes every hash off the GUI thread and says, in words, whether history is intact
-and where it was broken. Export writes every matching entry (not only the loaded ones).
+background), sorts in the database when a header is clicked, and reloads when a filter changes
+(text, kind, person, organization, return). "Verify trail" checks every seal and the checkpoint off
+the GUI thread and says, in words, whether anything was changed — and if so, shows the first entry
+that does not hold. Export writes every matching entry (not only the loaded ones) and ends with the
+checkpoint line.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,21 +31,42 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.admin.audit_trail import CATEGORIES, AuditEntry, AuditFilter
-from desktop.services.core.csv_safe import SafeWriter
-from desktop.views.audit.model import PAGE_SIZE, AuditLogModel
+from desktop.views.audit.model import PAGE_SIZE, AuditLogModel, action_text
 from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export
 from desktop.views.models.selection import current_row
 from desktop.views.ops import Progress, run_in_background
-from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label, toolbar
+from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
 from desktop.views.timers import single_shot_timer
 
 if TYPE_CHECKING:
     from desktop.services.admin.audit import ChainReport
-    from desktop.services.admin.audit_trail import AuditTrail
+    from desktop.services.admin.audit_trail import AuditExport, AuditTrail
 OK_COLOUR, BAD_COLOUR = "#2f9e62", "#e5484d"
+
+
+def verdict(report: ChainReport, when: datetime) -> str:
+    """The verification's outcome in a person's words (the reason names the first bad entry)."""
+    if report.intact:
+        if not report.entries:
+            return "✓ Nothing recorded yet, so nothing to check"
+        return f"✓ Nothing was changed: all {report.entries:,} entries check out · {when:%H:%M}"
+    reason = report.reason[:1].upper() + report.reason[1:]
+    return f"✗ {reason}"
+
+
+def describe_entry(e: AuditEntry) -> str:
+    """One entry for the details card: what, about what, and how it is sealed."""
+    sealed = (f"sealed with key {e.key_id} (HMAC-SHA256)" + (f"; sealing began here (#{e.keyed_from})"
+                                                            if e.keyed_from else "")
+              if e.key_id else "older entry from before sealing (plain SHA-256 link)")
+    about = "  ".join(x for x in (e.target or "", f"org {e.organization}" if e.organization else "",
+                                  f"return {e.rma}" if e.rma else "") if x)
+    return (f"#{e.seq}  {e.occurred_at.isoformat()}  {e.actor}  {e.action}  {about}\n"
+            f"{json.dumps(e.details, indent=2, ensure_ascii=False, sort_keys=True)}\n"
+            f"{sealed}\nprevious seal {e.prev_hash}\nseal          {e.hash}")
 
 
 class AuditLogPage(Page):
@@ -74,7 +98,10 @@ class AuditLogPage(Page):
 
     # -- construction ------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        self.filter_edit = search_field("Filter by who, action, target or organization", min_width=260)
+        """Row 1: what to show (text, kind, person, organization, return)."""
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        self.filter_edit = search_field("Filter by who, action, target or organization", min_width=180)
         self.filter_edit.textChanged.connect(lambda _t: self._refilter.start())
         self.category_combo = QComboBox()
         self.category_combo.addItem("Everything", None)
@@ -83,29 +110,47 @@ class AuditLogPage(Page):
         self.category_combo.currentIndexChanged.connect(lambda _i: self.reload())
         self.actor_combo = QComboBox()
         self.actor_combo.addItem("Anyone", None)
-        self.actor_combo.setMinimumWidth(130)
+        self.actor_combo.setMinimumWidth(110)
+        self.actor_combo.setToolTip("Only what this person (or the sync, 'system') did")
         self.actor_combo.currentIndexChanged.connect(lambda _i: self.reload())
-        self.verify_button = QPushButton("Verify chain")
-        self.verify_button.setObjectName("PrimaryButton")
-        self.export_button = QPushButton("Export CSV…")
-        self.body.addLayout(toolbar((self.filter_edit, self.category_combo, self.actor_combo),
-                                    (self.verify_button, self.export_button)))
-        self.body.addSpacing(10)
+        self.org_combo = QComboBox()
+        self.org_combo.addItem("All organizations", None)
+        self.org_combo.setMinimumWidth(140)
+        self.org_combo.currentIndexChanged.connect(lambda _i: self.reload())
+        self.rma_edit = search_field("Return (RMA)", min_width=120, max_width=180)
+        self.rma_edit.setToolTip("Only entries about this return: its documents, manual entries, re-plans")
+        self.rma_edit.textChanged.connect(lambda _t: self._refilter.start())
+        bar.addWidget(self.filter_edit, 1)
+        for widget in (self.category_combo, self.actor_combo, self.org_combo, self.rma_edit):
+            bar.addWidget(widget)
+        self.body.addLayout(bar)
+        self.body.addSpacing(8)
 
     def _build_status(self) -> None:
+        """Row 2: the verdict and the two actions; row 3: progress and outcome messages."""
         row = QHBoxLayout()
         row.setSpacing(10)
-        self.progress = busy_bar()
-        self.chain_label = QLabel("Chain not verified in this session")
+        self.chain_label = QLabel("Not verified yet in this session")
         self.chain_label.setObjectName("Badge")
-        self.status = status_label()
-        self.count_label = status_label()
-        row.addWidget(self.chain_label)
-        row.addWidget(self.progress)
-        row.addWidget(self.status, 1)
-        row.addWidget(self.count_label)
+        self.chain_label.setWordWrap(True)
+        self.verify_button = QPushButton("Verify trail")
+        self.verify_button.setObjectName("PrimaryButton")
+        self.export_button = QPushButton("Export CSV…")
+        row.addWidget(self.chain_label, 1)
+        row.addWidget(self.verify_button)
+        row.addWidget(self.export_button)
         self.body.addLayout(row)
-        self.body.addSpacing(10)
+        self.body.addSpacing(6)
+        line = QHBoxLayout()
+        line.setSpacing(10)
+        self.progress = busy_bar()
+        self.status = status_label(wrap=True)
+        self.count_label = status_label()
+        line.addWidget(self.progress)
+        line.addWidget(self.status, 1)
+        line.addWidget(self.count_label)
+        self.body.addLayout(line)
+        self.body.addSpacing(8)
 
     def _build_grid(self) -> None:
         self.grid = QWidget()
@@ -128,7 +173,7 @@ class AuditLogPage(Page):
         card.layout_.addWidget(label("Entry", "SectionTitle"))
         self.entry_text = QPlainTextEdit()
         self.entry_text.setReadOnly(True)
-        self.entry_text.setPlaceholderText("Select an entry to see its details and hashes.")
+        self.entry_text.setPlaceholderText("Select an entry to see its details and seals.")
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setPointSizeF(max(8.0, QFont().pointSizeF() - 1))
         self.entry_text.setFont(mono)
@@ -149,12 +194,13 @@ class AuditLogPage(Page):
                 button.clicked.connect(action.trigger)
             return action
 
-        self.verify_action = make("&Verify chain", "Ctrl+Shift+V", self.verify, self.verify_button)
+        self.verify_action = make("&Verify trail", "Ctrl+Shift+V", self.verify, self.verify_button)
         self.export_action = make("&Export CSV…", "Ctrl+E", self.choose_export, self.export_button)
         self.reload_action = make("Re&load", QKeySequence(QKeySequence.StandardKey.Refresh), self.reload, None)
         self.find_action = make("Filter", "Ctrl+Shift+F", self.filter_edit.setFocus, None)
-        self.verify_button.setToolTip("Recompute every entry's hash to prove nothing was changed (Ctrl+Shift+V)")
-        self.export_button.setToolTip("Save every matching entry as a CSV file (Ctrl+E)")
+        self.verify_button.setToolTip("Check every entry's seal, that none is missing, and that the end matches the "
+                                      "last checkpoint — proof that nothing was changed (Ctrl+Shift+V)")
+        self.export_button.setToolTip("Save every matching entry as a CSV file, ending with the checkpoint (Ctrl+E)")
         available = self.trail is not None and self.actor is not None
         for action, button in ((self.verify_action, self.verify_button), (self.export_action, self.export_button)):
             action.setEnabled(available)
@@ -165,7 +211,8 @@ class AuditLogPage(Page):
     # -- loading -------------------------------------------------------------------------------------
     def current_filter(self) -> AuditFilter:
         return AuditFilter(text=self.filter_edit.text(), category=self.category_combo.currentData(),
-                           actor=self.actor_combo.currentData(), sort=self.model.sort_key,
+                           actor=self.actor_combo.currentData(), organization=self.org_combo.currentData(),
+                           rma=self.rma_edit.text().strip() or None, sort=self.model.sort_key,
                            descending=self.model.descending)
 
     def activated(self) -> None:
@@ -181,16 +228,18 @@ class AuditLogPage(Page):
         generation, flt = self._generation, self.current_filter()
         self.set_busy("Loading entries…")
 
-        def load(_p: Progress) -> tuple[int, list[AuditEntry], list[str]]:
-            return trail.count(actor, flt), trail.page(actor, flt, 0, PAGE_SIZE), trail.actors(actor)
+        def load(_p: Progress) -> tuple[int, list[AuditEntry], list[str], list[str]]:
+            return (trail.count(actor, flt), trail.page(actor, flt, 0, PAGE_SIZE), trail.actors(actor),
+                    trail.organizations(actor))
 
-        def loaded(result: tuple[int, list[AuditEntry], list[str]]) -> None:
+        def loaded(result: tuple[int, list[AuditEntry], list[str], list[str]]) -> None:
             if generation != self._generation:
                 return
-            total, first, actors = result
+            total, first, actors, orgs = result
             self.model.reset(total, first)
-            self._fill_actors(actors)
-            unfiltered = not (flt.text or flt.category or flt.actor)
+            refill(self.actor_combo, [("Anyone", None), *((name, name) for name in actors)])
+            refill(self.org_combo, [("All organizations", None), *((name, name) for name in orgs)])
+            unfiltered = not (flt.text or flt.category or flt.actor or flt.organization or flt.rma)
             self.empty_state.setVisible(total == 0 and unfiltered)
             self.grid.setVisible(not (total == 0 and unfiltered))
             self.count_label.setText(f"{total:,} entr{'ies' if total != 1 else 'y'}"
@@ -211,34 +260,55 @@ class AuditLogPage(Page):
         run_in_background(self, lambda _p: trail.page(actor, flt, offset, PAGE_SIZE), on_success=loaded,
                           on_failure=self._on_failed, label="Loading more audit entries")
 
-    def _fill_actors(self, actors: list[str]) -> None:
-        refill(self.actor_combo, [("Anyone", None), *((name, name) for name in actors)])
-
     # -- verify, export ------------------------------------------------------------------------------
     def verify(self) -> None:
         trail, actor = self.trail, self.actor
         if trail is None or actor is None:
             return
-        self.set_busy("Verifying the hash chain…")
+        self.set_busy("Checking every entry of the audit trail…")
         self.verify_action.setEnabled(False)
         self.verify_button.setEnabled(False)
 
-        def done(report: ChainReport) -> None:
+        def check(_p: Progress) -> tuple[ChainReport, AuditEntry | None]:
+            report = trail.verify(actor)
+            seq = report.first_broken_seq
+            bad = trail.entry(actor, seq, or_next=True) if seq is not None else None
+            return report, bad
+
+        def done(result: tuple[ChainReport, AuditEntry | None]) -> None:
+            report, bad = result
             self.last_report = report
             self.verify_action.setEnabled(True)
             self.verify_button.setEnabled(True)
             self.set_busy(None)
-            when = f"{self.context.services.clock.now().astimezone():%H:%M}"
-            if report.intact:
-                text, colour = f"✓ Chain intact · {report.entries:,} entries checked · {when}", OK_COLOUR
-            else:
-                text = f"✗ Chain broken at entry #{report.first_broken_seq}: {report.reason}"
-                colour = BAD_COLOUR
-            self.chain_label.setText(text)
+            colour = OK_COLOUR if report.intact else BAD_COLOUR
+            self.chain_label.setText(verdict(report, self.context.services.clock.now().astimezone()))
+            self.chain_label.setToolTip(f"Checkpoint: {report.checkpoint}" if report.checkpoint else "")
             self.chain_label.setStyleSheet(f"color: {colour}; border-color: {colour}; font-weight: 600;")
+            self.status.setText(f"Checkpoint: {report.checkpoint}" if report.checkpoint else "")
+            if not report.intact:
+                self._show_bad(report, bad)
 
-        run_in_background(self, lambda _p: trail.verify(actor), on_success=done, on_failure=self._on_failed,
-                          label="Verifying the audit chain")
+        run_in_background(self, check, on_success=done, on_failure=self._on_failed,
+                          label="Verifying the audit trail")
+
+    def _show_bad(self, report: ChainReport, bad: AuditEntry | None) -> None:
+        """Point at the first entry that does not hold: in the verdict, in the grid if loaded, in the card."""
+        if bad is None:
+            self.entry_text.setPlainText(f"First problem: {report.reason}")
+            return
+        missing = bad.seq != report.first_broken_seq  # the named entry is gone: show the one after the gap
+        title = "The entry after the gap" if missing else "First bad entry"
+        self.chain_label.setText(f"{self.chain_label.text()}\n{title}: #{bad.seq} · "
+                                 f"{bad.occurred_at.astimezone():%Y-%m-%d %H:%M} · {bad.actor} · "
+                                 f"{action_text(bad.action)} · {bad.target or ''}".rstrip(" ·"))
+        row = self.model.row_of(bad.seq)
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+        heading = (f"Entry #{report.first_broken_seq} is missing. The entry after the gap:" if missing else
+                   "First entry that does not hold:")
+        self.entry_text.setPlainText(f"{heading}\n{describe_entry(bad)}")
 
     def choose_export(self) -> None:
         choose_and_export(self, "Export the audit log", "audit-log.csv", self.export_to)
@@ -249,26 +319,19 @@ class AuditLogPage(Page):
             return
         self.set_busy(f"Exporting to {path.name}…")
 
-        def write(progress: Progress) -> int:
-            count = 0
-            with path.open("w", newline="", encoding="utf-8") as f:
-                out = SafeWriter(f)
-                out.writerow(["Sequence", "Time (UTC)", "Who", "Action", "Target", "Organization", "Details",
-                              "Previous hash", "Hash"])
-                for e in trail.iter_all(actor, flt):
-                    out.writerow([x for x in (e.seq, e.occurred_at.isoformat(), e.actor, e.action,
-                                                        e.target, e.organization,
-                                                        json.dumps(e.details, ensure_ascii=False, sort_keys=True),
-                                                        e.prev_hash, e.hash)])
-                    count += 1
-                    if count % 2000 == 0:
-                        progress.report(count)
-            return count
+        def write(progress: Progress) -> AuditExport:
+            return trail.export_csv(actor, flt, path, progress=progress.report)
 
-        def done(count: int) -> None:
+        def done(result: AuditExport) -> None:
             self.last_export = path
             self.set_busy(None)
-            self.status.setText(f"Exported {count:,} entries to {path}.")
+            where = (f"; checkpoint at entry #{result.checkpoint.head_seq}" if result.checkpoint and
+                     result.report.intact else "")
+            text = f"Exported {result.entries:,} entries to {path}{where}."
+            if not result.report.intact:
+                text += (f" <span style='color:{BAD_COLOUR}'>The trail does not verify: "
+                         f"{result.report.reason}.</span>")
+            self.status.setText(text)
 
         run_in_background(self, write, on_success=done, on_failure=self._on_failed, label="Exporting the audit log")
 
@@ -278,11 +341,7 @@ class AuditLogPage(Page):
         if row is None:
             self.entry_text.setPlainText("")
             return
-        e = self.model.entry_at(row)
-        self.entry_text.setPlainText(
-            f"#{e.seq}  {e.occurred_at.isoformat()}  {e.actor}  {e.action}  {e.target or ''}\n"
-            f"{json.dumps(e.details, indent=2, ensure_ascii=False, sort_keys=True)}\n"
-            f"previous hash {e.prev_hash}\nhash          {e.hash}")
+        self.entry_text.setPlainText(describe_entry(self.model.entry_at(row)))
 
     def set_busy(self, message: str | None) -> None:
         self.progress.setVisible(message is not None)

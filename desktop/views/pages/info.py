@@ -52,9 +52,9 @@ _PAGES: tuple[PageInfo, ...] = (
         "not even when sync comes back."
     )),
     PageInfo("audit_log", "Audit log", "audit_log", (
-        "An append-only, hash-chained record of every change: connections, mapping rules, manual "
-        "postings, retries and settings — who, when and what. Verify the chain at any time to "
-        "prove nothing was altered after the fact."
+        "An append-only, sealed record of who did what: every document posted, adopted, voided or "
+        "written back, every sync run, and every change to connections, mappings, users and settings. "
+        "Verify the trail at any time to prove nothing was altered, removed or cut off after the fact."
     )),
     PageInfo("settings", "Settings", "settings", (
         "Who may do what (users and roles), the ledger apps this installation signs in with, the exchange "
