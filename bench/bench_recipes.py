@@ -18,13 +18,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test builders live in tests/unit
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test builders live in tests/helpers
 
 from desktop.services.core.domain import FeeTreatment, OrgSettings, ReturnRecord
 from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.preflight import prepare
-from tests.unit.test_recipes_support import (
+from tests.helpers.recipes import (
     fee,
     make_return,
     qbo_rules,

@@ -1,22 +1,23 @@
-"""Shared fixtures: intolerant logging, and databases that are real (SQLite file + PostgreSQL).
+"""Fixtures every directory shares: intolerant logging, real databases, and the sandbox emulators.
 
-Run the suite through ``scripts/test.sh``: it starts the private D-Bus session with gnome-keyring
-and a throwaway PostgreSQL server and exports ``RLS_TEST_PG_URL``. Without that variable the
-PostgreSQL half of every database test fails with a message saying so (set ``RLS_ALLOW_NO_PG=1``
-to skip it instead while iterating locally).
+The implementations live in ``tests/helpers`` (``db``, ``sandbox``); this file only registers them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-BACKENDS = ("sqlite", "postgresql")
+from tests.helpers.db import BACKENDS, database_url, migrated, unexpected_warnings
+from tests.helpers.sandbox import SandboxHandle, reset_sandbox, serve_sandbox
+
+if TYPE_CHECKING:
+    from desktop.services.store.db import Database
 
 # Headless Qt: no GPU. Without this Chromium (QtWebEngine) probes for one and warns, and the
 # suite treats Qt warnings as failures. Set before any QApplication exists.
@@ -32,54 +33,34 @@ def _fail_on_unexpected_warning_logs(
     yield
     if request.node.get_closest_marker("allow_log_warnings"):
         return
-    bad = [r for r in caplog.get_records("call") if r.levelno >= logging.WARNING]
-    if bad:
-        lines = "\n".join(f"  {r.levelname} {r.name}: {r.getMessage()}" for r in bad[:10])
-        pytest.fail(f"unexpected WARNING-or-worse log records:\n{lines}", pytrace=False)
-
-
-def _pg_server_url() -> str | None:
-    url = os.environ.get("RLS_TEST_PG_URL")
-    if url:
-        return url
-    if os.environ.get("RLS_ALLOW_NO_PG") == "1":
-        pytest.skip("PostgreSQL not configured (RLS_ALLOW_NO_PG=1)")
-    pytest.fail("RLS_TEST_PG_URL is not set: run the suite through scripts/test.sh, which starts "
-                "a throwaway PostgreSQL server", pytrace=False)
-    return None
-
-
-def _create_pg_database(server_url: str) -> tuple[str, str]:
-    import sqlalchemy as sa
-
-    name = f"rls_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    base = server_url.rsplit("/", 1)[0]
-    return name, f"{base}/{name}"
-
-
-def _drop_pg_database(server_url: str, name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    failure = unexpected_warnings(caplog.get_records("call"))
+    if failure:
+        pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database URL, once for SQLite (a WAL-mode file) and once for PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        return
-    server = _pg_server_url()
-    assert server is not None
-    name, url = _create_pg_database(server)
-    try:
+    with database_url(request.param, tmp_path) as url:
         yield url
-    finally:
-        _drop_pg_database(server, name)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """``db_url`` migrated like the app's database at start-up (SQLite and PostgreSQL)."""
+    with migrated(db_url) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Any]:
+    """One in-process sandbox server (QBO, Xero and RMS emulators) for the whole session."""
+    with serve_sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Any) -> Iterator[SandboxHandle]:
+    """The session's sandbox, reset to its seed before the test and its faults cleared after."""
+    with reset_sandbox(sandbox_server.info) as handle:
+        yield handle

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["dashboard", "connections", "mappings", "returns", "reconciliation", "manual_entry",
          "audit_log", "settings"]
@@ -94,6 +96,13 @@ def test_screenshots_without_demo_is_refused_with_a_clear_message(tmp_path: Path
     assert not (tmp_path / "s").exists()
 
 
+def _demo_log(tmp_path: Path) -> Path | None:
+    """The throwaway demo's log file once it says the sandbox is serving."""
+    found = [p for p in tmp_path.glob("returns-ledger-demo-*/logs/returns-ledger.log")
+             if "sandbox serving at" in p.read_text(encoding="utf-8")]
+    return found[0] if found else None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_demo_quits_cleanly_on_a_signal_and_removes_its_throwaway_folder(tmp_path: Path,
@@ -102,13 +111,8 @@ def test_demo_quits_cleanly_on_a_signal_and_removes_its_throwaway_folder(tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "desktop", "--demo"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        log_file = None
-        while time.monotonic() < deadline and log_file is None:
-            found = [p for p in tmp_path.glob("returns-ledger-demo-*/logs/returns-ledger.log")
-                     if "sandbox serving at" in p.read_text(encoding="utf-8")]
-            log_file = found[0] if found else None
-            time.sleep(0.1)
+        wait_until(lambda: _demo_log(tmp_path) is not None, 20, what="the demo to come up", interval=0.1)
+        log_file = _demo_log(tmp_path)
         assert log_file is not None, "the demo never came up"
         demo_dir = log_file.parents[1]
         # Now, while the app is still starting (window not yet open, or just opening): the handlers

@@ -13,42 +13,25 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from tests.helpers.cli import control, run_cli
+from tests.helpers.waiting import wait_until
+
 pytestmark = pytest.mark.slow
 
 DEMO_ORGS = {"ACME-US": "qbo", "MAPLE-CA": "qbo", "KIWI-NZ": "xero", "TEA-UK": "xero"}
-
-
-def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"}, check=False)
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    with subprocess.Popen([sys.executable, "-m", "desktop", "sandbox", "serve"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            assert line, "sandbox serve printed nothing"
-            yield str(json.loads(line)["control_url"]).rsplit("/_sandbox", 1)[0]
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
 
 
 @pytest.fixture(scope="module")
 def demo_dir(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("demo-data")
     requests.post(f"{sandbox_url}/_sandbox/reset", json={"seed": 1}, timeout=30).raise_for_status()
-    done = _cli("demo", "init", "--sandbox", sandbox_url, "--json", "--data-dir", str(data))
+    done = run_cli("demo", "init", "--sandbox", sandbox_url, "--json", "--data-dir", str(data))
     assert done.returncode == 0, done.stderr
     orgs = json.loads(done.stdout)["organizations"]
     assert {o["code"]: o["platform"] for o in orgs} == DEMO_ORGS
@@ -57,35 +40,29 @@ def demo_dir(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path
     return data
 
 
-def _control(url: str, path: str) -> Any:
-    resp = requests.get(f"{url}/_sandbox/{path}", timeout=30)
-    resp.raise_for_status()
-    return resp.json()
-
-
 def _our_ledger_documents(url: str) -> int:
-    info = _control(url, "info")
+    info = control(url, "info")
     companies = [("qbo", c["realm_id"]) for c in info["qbo"]["companies"]]
     companies += [("xero", t["tenant_id"]) for t in info["xero"]["tenants"]]
-    return sum(1 for service, company in companies for d in _control(url, f"ledger/{service}/{company}")["documents"]
+    return sum(1 for service, company in companies for d in control(url, f"ledger/{service}/{company}")["documents"]
                if "rls-" in str(d.get("reference") or ""))
 
 
 def test_sandbox_info_endpoint_gives_the_start_up_json(sandbox_url: str) -> None:
-    info = _control(sandbox_url, "info")
+    info = control(sandbox_url, "info")
     assert info["control_url"] == f"{sandbox_url}/_sandbox"
     assert {"qbo", "xero", "rms"} <= set(info) and info["qbo"]["client_id"] and info["rms"]["base_url"]
 
 
 def test_sync_once_ingests_quarantines_the_bad_and_reports_json(sandbox_url: str, demo_dir: Path) -> None:
-    bad = _control(sandbox_url, "rms/bad")["bad"]
-    done = _cli("sync", "--once", "--json", "--data-dir", str(demo_dir), timeout=240)
+    bad = control(sandbox_url, "rms/bad")["bad"]
+    done = run_cli("sync", "--once", "--json", "--data-dir", str(demo_dir), timeout=240)
     result = json.loads(done.stdout)
     assert set(result) >= {"ingested", "quarantined", "posted", "failed", "uncertain", "pulled_changes"}
     assert result["ingested"] > 0
     assert result["quarantined"] == len(bad) > 0  # every bad seeded record is held, and no valid one
     assert result["pulled_changes"] == 0
-    again = json.loads(_cli("sync", "--once", "--json", "--data-dir", str(demo_dir), timeout=240).stdout)
+    again = json.loads(run_cli("sync", "--once", "--json", "--data-dir", str(demo_dir), timeout=240).stdout)
     assert again["ingested"] == 0 and again["posted"] == 0  # exactly once: nothing new the second time
     if "errors" in result:
         pytest.fail(f"a sync step failed: {result['errors']}")
@@ -95,27 +72,27 @@ def test_sync_once_ingests_quarantines_the_bad_and_reports_json(sandbox_url: str
     assert again["pulled_changes"] == 0  # what we posted reads back as posted: no false "edited"
 
     # An accountant edits one posted document in each ledger: the next cycle pulls exactly those two.
-    info = _control(sandbox_url, "info")
+    info = control(sandbox_url, "info")
     realm = next(c["realm_id"] for c in info["qbo"]["companies"] if c["rms_org"] == "ACME-US")
     tenant = next(t["tenant_id"] for t in info["xero"]["tenants"] if t["rms_org"] == "KIWI-NZ")
-    memo = next(d for d in _control(sandbox_url, f"ledger/qbo/{realm}")["documents"]
+    memo = next(d for d in control(sandbox_url, f"ledger/qbo/{realm}")["documents"]
                 if d["type"] == "CreditMemo" and "rls-" in str(d["reference"]) and d["status"] == "active")
-    note = next(d for d in _control(sandbox_url, f"ledger/xero/{tenant}")["documents"]
+    note = next(d for d in control(sandbox_url, f"ledger/xero/{tenant}")["documents"]
                 if d["type"] == "CreditNote" and "rls-" in str(d["reference"]) and d["raw"]["Status"] == "AUTHORISED"
                 and not d["raw"]["Payments"] and not d["raw"]["Allocations"])
     for service, company, doc in (("qbo", realm, memo), ("xero", tenant, note)):
         requests.post(f"{sandbox_url}/_sandbox/ledger/{service}/{company}/tamper", timeout=30, json={
             "op": "edit", "id": doc["id"], "type": doc["type"], "set": {"total": "1.00"}}).raise_for_status()
-    before = len(_control(sandbox_url, "rms/writebacks")["writebacks"])
-    third = json.loads(_cli("sync", "--once", "--json", "--data-dir", str(demo_dir), timeout=240).stdout)
+    before = len(control(sandbox_url, "rms/writebacks")["writebacks"])
+    third = json.loads(run_cli("sync", "--once", "--json", "--data-dir", str(demo_dir), timeout=240).stdout)
     assert third["pulled_changes"] == 2 and third["posted"] == 0
-    new = _control(sandbox_url, "rms/writebacks")["writebacks"][before:]
+    new = control(sandbox_url, "rms/writebacks")["writebacks"][before:]
     assert sorted((w["status"], w["documents"][0]["id"]) for w in new) == sorted(
         [("edited", memo["id"]), ("edited", note["id"])])
 
 
 def test_sync_once_for_an_unknown_organization_fails_clearly(demo_dir: Path) -> None:
-    done = _cli("sync", "--once", "--org", "NOPE-XX", "--json", "--data-dir", str(demo_dir))
+    done = run_cli("sync", "--once", "--org", "NOPE-XX", "--json", "--data-dir", str(demo_dir))
     assert done.returncode != 0
     assert "NOPE-XX" in done.stdout + done.stderr
 
@@ -147,7 +124,7 @@ def test_worker_pulls_on_a_signed_webhook_and_stops_cleanly_on_sigterm(sandbox_u
             webhook = line.split("webhooks at ", 1)[1].split()[0]
             assert requests.post(f"{webhook}/webhooks/xero", data=b"{}", timeout=10).status_code == 401
             # An accountant enters a credit memo in QuickBooks: a signed webhook makes the worker pull.
-            info = _control(sandbox_url, "info")
+            info = control(sandbox_url, "info")
             realm = next(c["realm_id"] for c in info["qbo"]["companies"] if c["rms_org"] == "ACME-US")
             requests.post(f"{sandbox_url}/_sandbox/ledger/qbo/{realm}/tamper", timeout=30, json={
                 "op": "create", "type": "CreditMemo", "document": {
@@ -155,10 +132,8 @@ def test_worker_pulls_on_a_signed_webhook_and_stops_cleanly_on_sigterm(sandbox_u
                                                              "SalesItemLineDetail": {"ItemRef": {"value": "1"},
                                                                                      "TaxCodeRef": {"value": "NON"}}}]}}
                           ).raise_for_status()
-            deadline = time.monotonic() + 20
-            while not _webhook_pulls(demo_dir, "ACME-US") and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert _webhook_pulls(demo_dir, "ACME-US"), "no pull after the webhook"
+            wait_until(lambda: _webhook_pulls(demo_dir, "ACME-US"), 20, what="a pull after the webhook",
+                       interval=0.2)
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=20)

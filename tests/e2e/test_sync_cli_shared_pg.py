@@ -19,32 +19,28 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import _create_pg_database, _drop_pg_database, _pg_server_url
-from tests.e2e.test_sync_cli import _cli, _control, sandbox_url  # noqa: F401 - the module's sandbox fixture
+from tests.helpers.cli import control, run_cli
+from tests.helpers.db import pg_database
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    server = _pg_server_url()
-    assert server is not None
-    name, url = _create_pg_database(server)
-    try:
+    """A throwaway PostgreSQL database both workers share."""
+    with pg_database() as url:
         yield url
-    finally:
-        _drop_pg_database(server, name)
 
 
 def _ledger_keys(url: str) -> Counter[str]:
     import re
 
-    info = _control(url, "info")
+    info = control(url, "info")
     companies = [("qbo", c["realm_id"]) for c in info["qbo"]["companies"]]
     companies += [("xero", t["tenant_id"]) for t in info["xero"]["tenants"]]
     keys: Counter[str] = Counter()
     for service, company in companies:
-        for doc in _control(url, f"ledger/{service}/{company}")["documents"]:
+        for doc in control(url, f"ledger/{service}/{company}")["documents"]:
             if doc.get("status") != "active":
                 continue
             for text in (doc.get("reference"), (doc.get("raw") or {}).get("PrivateNote")):
@@ -55,10 +51,10 @@ def _ledger_keys(url: str) -> Counter[str]:
     return keys
 
 
-def test_two_workers_on_one_postgresql_database_post_each_document_once(sandbox_url: str,  # noqa: F811
+def test_two_workers_on_one_postgresql_database_post_each_document_once(sandbox_url: str,
                                                                         pg_url: str, tmp_path: Path) -> None:
     requests.post(f"{sandbox_url}/_sandbox/reset", json={"seed": 1}, timeout=30).raise_for_status()
-    init = _cli("demo", "init", "--sandbox", sandbox_url, "--db", pg_url, "--data-dir", str(tmp_path / "a"))
+    init = run_cli("demo", "init", "--sandbox", sandbox_url, "--db", pg_url, "--data-dir", str(tmp_path / "a"))
     assert init.returncode == 0, init.stderr
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = [subprocess.Popen([sys.executable, "-m", "desktop", "sync", "--once", "--json", "--db", pg_url,
@@ -80,7 +76,7 @@ def test_two_workers_on_one_postgresql_database_post_each_document_once(sandbox_
 
 
 @pytest.mark.timeout(900)
-def test_two_workers_sync_two_thousand_returns_with_zero_duplicates(sandbox_url: str,  # noqa: F811
+def test_two_workers_sync_two_thousand_returns_with_zero_duplicates(sandbox_url: str,
                                                                      pg_url: str, tmp_path: Path) -> None:
     """2,000 new returns (3 % of them bad) plus a few seeded ones through two concurrent ``sync --once``
     processes on one PostgreSQL database, at the platforms' production rate limits.
@@ -98,7 +94,7 @@ def test_two_workers_sync_two_thousand_returns_with_zero_duplicates(sandbox_url:
                                                                     "seed": 5}, timeout=120).raise_for_status()
     returns = _rms_ids(sandbox_url)
     assert len(returns) >= 2000
-    init = _cli("demo", "init", "--sandbox", sandbox_url, "--db", pg_url, "--data-dir", str(tmp_path / "a"))
+    init = run_cli("demo", "init", "--sandbox", sandbox_url, "--db", pg_url, "--data-dir", str(tmp_path / "a"))
     assert init.returncode == 0, init.stderr
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = [subprocess.Popen([sys.executable, "-m", "desktop", "sync", "--once", "--json", "--db", pg_url,
@@ -127,7 +123,7 @@ def test_two_workers_sync_two_thousand_returns_with_zero_duplicates(sandbox_url:
 
 
 def _rms_ids(url: str) -> set[str]:
-    rms = _control(url, "info")["rms"]
+    rms = control(url, "info")["rms"]
     ids: set[str] = set()
     cursor = ""
     while True:
@@ -141,7 +137,7 @@ def _rms_ids(url: str) -> set[str]:
 
 
 def _bad_ids(url: str) -> set[str]:
-    return {b["id"] for b in _control(url, "rms/bad")["bad"]}
+    return {b["id"] for b in control(url, "rms/bad")["bad"]}
 
 
 def _pg_rows(pg_url: str, sql: str) -> list[Any]:

@@ -20,13 +20,10 @@ from desktop.cli import main
 from desktop.services.core.failures import EXIT_CODES
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, Organization, OutboxDocument
-from tests.sandbox import conftest as sandbox_fixtures
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-# The emulator tests' fixtures: one in-process sandbox per session, reset to its seed per test.
-sandbox_server, sandbox = sandbox_fixtures.sandbox_server, sandbox_fixtures.sandbox
 
 MAPLE_REALM = "9130350000000002"  # MAPLE-CA's QuickBooks company: the third organization synced
 KIWI_TENANT = "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01"  # KIWI-NZ's Xero organisation: the second

@@ -1,5 +1,4 @@
 """The Connections page with a real ConnectionService, the sandbox over HTTP, QtWebEngine and the keyring."""
-# ruff: noqa: F811 - the sandbox fixtures are imported by name (until they move to the root conftest)
 
 from __future__ import annotations
 
@@ -17,70 +16,26 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.services.auth.platforms import Environment, Platform
-from desktop.services.auth.roles import Actor, Role
-from desktop.services.auth.vault import KEYRING_SERVICE, TokenVault
-from desktop.services.connections.apps import OAuthApps
+from desktop.services.auth.roles import Actor
+from desktop.services.auth.vault import KEYRING_SERVICE
 from desktop.services.connections.details import countdown
-from desktop.services.connections.service import ConnectionService, ConnectionSummary
-from desktop.services.core.clock import ManualClock, SystemClock
-from desktop.services.core.events import EventBus
-from desktop.services.demo import configure_local_apps, simulated_consent
-from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
-from desktop.services.store.models import LedgerConnection, RefAccount
+from desktop.services.connections.service import ConnectionSummary
+from desktop.services.core.clock import ManualClock
+from desktop.services.store.models import RefAccount
 from desktop.views.connections.model import Column, ConnectionsFilter, ConnectionsModel
-from desktop.views.context import ShellContext
 from desktop.views.ops import running_operations
 from desktop.views.pages.connections import ConnectionsPage
-from desktop.views.services import ViewServices
 from desktop.views.theme import ThemeManager
-from tests.sandbox.conftest import SandboxHandle, sandbox, sandbox_server  # noqa: F401
-
-ADMIN = Actor("alice", Role.ADMIN)
-VIEWER = Actor("victor", Role.VIEWER)
-
-
-class World:
-    """A real database file, vault, bus and connection service wired to the sandbox's apps."""
-
-    def __init__(self, tmp_path: Path, sandbox: SandboxHandle) -> None:
-        self.url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
-        upgrade(self.url)
-        self.db = Database(self.url)
-        self.bus = EventBus()
-        self.vault = TokenVault(SystemClock())
-        self.sandbox = sandbox
-        self.service = ConnectionService(self.db, self.vault, self.bus, SystemClock(),
-                                         OAuthApps(self.db, self.vault, SystemClock()))
-        configure_local_apps(self.service, ADMIN, sandbox.info)
-
-    def connect(self, platform: Platform = Platform.QBO) -> ConnectionSummary:
-        """Connect the sandbox's first company without a browser (the simulated consent)."""
-        info = self.sandbox.info[platform.value]
-        first = info["companies"][0] if platform is Platform.QBO else info["tenants"][0]
-        company = first["realm_id"] if platform is Platform.QBO else first["tenant_id"]
-        sign_in = self.service.begin_sign_in(ADMIN, first["rms_org"], platform, Environment.LOCAL)
-        return sign_in.complete(simulated_consent(self.sandbox.info, platform, sign_in.authorize_url, company))
-
-    def credential_ref(self, connection_id: int) -> str:
-        with self.db.session() as s:
-            conn = s.get(LedgerConnection, connection_id)
-            assert conn is not None
-            return conn.credential_ref
-
-    def close(self) -> None:
-        with self.db.session() as s:
-            refs = list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
-        for ref in refs:
-            self.vault.forget(ref)
-        self.db.dispose()
+from tests.helpers.gui import page_context
+from tests.helpers.sandbox import SandboxHandle
+from tests.helpers.worlds import ADMIN, VIEWER, World
 
 
 @pytest.fixture
 def world(tmp_path: Path, sandbox: SandboxHandle) -> Iterator[World]:
-    w = World(tmp_path, sandbox)
-    yield w
-    w.close()
+    """A real database file, the keyring-backed connections, and the sandbox's apps registered."""
+    with World(f"sqlite:///{tmp_path / 'app.sqlite3'}", tmp_path, sandbox=sandbox) as w:
+        yield w
 
 
 @pytest.fixture
@@ -89,9 +44,7 @@ def open_page(qtbot: QtBot, world: World, settings: QSettings, theme: ThemeManag
     pages: list[ConnectionsPage] = []
 
     def make(actor: Actor) -> ConnectionsPage:
-        context = ShellContext(settings=settings, database_url=world.url, data_dir=tmp_path, bus=world.bus,
-                               theme=theme, user=actor.username, services=ViewServices(connections=world.service),
-                               actor=actor)
+        context = page_context(world, settings, actor=actor, theme=theme)
         page = ConnectionsPage(context)
         qtbot.addWidget(page)
         page.resize(1100, 900)
@@ -199,7 +152,7 @@ def test_disconnect_asks_first_then_revokes_and_shows_disconnected(
     assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
     box.button(QMessageBox.StandardButton.Cancel).click()
     qtbot.waitUntil(lambda: "Nothing was disconnected" in page.status.text(), timeout=5000)
-    assert world.service.summary(summary.id).state == "connected"
+    assert world.connections.summary(summary.id).state == "connected"
 
     # Confirm: revoked at the platform, keyring entry gone, the row says disconnected.
     qtbot.mouseClick(page.buttons["disconnect"], Qt.MouseButton.LeftButton)

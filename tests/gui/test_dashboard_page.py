@@ -1,14 +1,13 @@
 """The Dashboard page over a real SQLite database, connection service and scheduler.
 
-The rows are the integration test's seed, so the page is checked against figures that module
-asserts from the service; the sync steps are the same do-nothing stand-in (the page only starts,
-pauses and resumes sync). Loading happens in the background; tests wait for it.
+The rows are the integration tests' seed (``tests/helpers/dashboard.py``), so the page is checked
+against figures those tests assert from the service; the sync steps are a do-nothing stand-in (the
+page only starts, pauses and resumes sync). Loading happens in the background; tests wait for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,49 +17,30 @@ from PySide6.QtCore import QSettings
 from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.clock import ManualClock
-from desktop.services.core.events import EventBus, Severity
-from desktop.services.pipeline.scheduler import SyncScheduler
-from desktop.services.runtime import connection_service
-from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
+from desktop.services.core.events import Severity
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Platform
 from desktop.views.context import ShellContext
 from desktop.views.dashboard.widgets import QueueModel, format_duration
 from desktop.views.pages.dashboard import NO_PERMISSION, DashboardPage
-from tests.integration.test_dashboard import ADMIN, NOW, NoSteps, seed
-
-
-@dataclass
-class World:
-    db: Database
-    clock: ManualClock
-    bus: EventBus
-    scheduler: SyncScheduler
-    settings: QSettings
-    connections: object
-
-    def context(self, actor: Actor | None = ADMIN) -> ShellContext:
-        return ShellContext(settings=self.settings, bus=self.bus, actor=actor, user="alice",
-                            services=view_services(self.db, self.clock, self.bus, connections=self.connections,
-                                                   scheduler=self.scheduler))
+from tests.helpers.dashboard import ADMIN, NOW, seed
+from tests.helpers.db import migrated
+from tests.helpers.gui import page_context
+from tests.helpers.worlds import NoSteps, World
 
 
 @pytest.fixture
-def world(tmp_path: Path, settings: QSettings) -> Iterator[World]:
-    url = f"sqlite:///{tmp_path / 'dash.sqlite3'}"
-    upgrade(url)
-    db = Database(url)
-    clock = ManualClock(NOW)
-    bus = EventBus(clock)
-    _vault, connections = connection_service(db, bus, clock, tmp_path)
-    scheduler = SyncScheduler(NoSteps(), connections, lambda _org: [], clock, bus, db=db, actor=ADMIN,
-                              worker_id="dash-gui")
-    seed(db)
-    seed(db, code="KIWI-NZ", platform=Platform.XERO)
-    scheduler.start(["ACME-US", "KIWI-NZ"])
-    yield World(db, clock, bus, scheduler, settings, connections)
-    scheduler.shutdown(wait=True)
-    db.dispose()
+def world(tmp_path: Path) -> Iterator[World]:
+    """Two seeded organizations on a manual clock, and a started scheduler whose sync steps do nothing."""
+    with World(f"sqlite:///{tmp_path / 'dash.sqlite3'}", tmp_path, clock=ManualClock(NOW)) as w:
+        scheduler = w.new_scheduler(NoSteps(), worker_id="dash-gui", actor=ADMIN)
+        seed(w.db)
+        seed(w.db, code="KIWI-NZ", platform=Platform.XERO)
+        scheduler.start(["ACME-US", "KIWI-NZ"])
+        yield w
+
+
+def _context(world: World, settings: QSettings, actor: Actor | None = ADMIN) -> ShellContext:
+    return page_context(world, settings, actor=actor, user="alice")
 
 
 def _open(qtbot, context: ShellContext) -> DashboardPage:  # type: ignore[no-untyped-def]
@@ -72,8 +52,9 @@ def _open(qtbot, context: ShellContext) -> DashboardPage:  # type: ignore[no-unt
     return page
 
 
-def test_the_page_draws_the_first_organizations_metrics_health_queue_and_trends(qtbot, world: World) -> None:  # type: ignore[no-untyped-def]
-    page = _open(qtbot, world.context())
+def test_the_page_draws_the_first_organizations_metrics_health_queue_and_trends(  # type: ignore[no-untyped-def]
+        qtbot, world: World, settings: QSettings) -> None:
+    page = _open(qtbot, _context(world, settings))
     assert page.data is not None and page.data.org == "ACME-US"
     assert [page.org_combo.itemData(i) for i in range(page.org_combo.count())] == ["ACME-US", "KIWI-NZ"]
     assert page.metrics[0].value_label.text() == "66.67%"
@@ -92,16 +73,16 @@ def test_the_page_draws_the_first_organizations_metrics_health_queue_and_trends(
     assert page.sync_button.isEnabled() and page.pause_button.text() == "Pause"
 
 
-def test_choosing_another_organization_loads_it(qtbot, world: World) -> None:  # type: ignore[no-untyped-def]
-    page = _open(qtbot, world.context())
+def test_choosing_another_organization_loads_it(qtbot, world: World, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
+    page = _open(qtbot, _context(world, settings))
     page.org_combo.setCurrentIndex(1)
     page.org_combo.activated.emit(1)
     qtbot.waitUntil(lambda: page.data is not None and page.data.org == "KIWI-NZ" and not page.loading, timeout=5000)
     assert page.org_combo.currentData() == "KIWI-NZ"
 
 
-def test_pause_and_resume_reach_the_scheduler_and_flip_the_button(qtbot, world: World) -> None:  # type: ignore[no-untyped-def]
-    page = _open(qtbot, world.context())
+def test_pause_and_resume_reach_the_scheduler_and_flip_the_button(qtbot, world: World, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
+    page = _open(qtbot, _context(world, settings))
     page.pause_button.click()
     qtbot.waitUntil(lambda: page.data is not None and page.data.paused and not page.loading, timeout=5000)
     assert world.scheduler.is_paused("ACME-US") and page.pause_button.text() == "Resume"
@@ -111,15 +92,15 @@ def test_pause_and_resume_reach_the_scheduler_and_flip_the_button(qtbot, world: 
     assert not world.scheduler.is_paused("ACME-US") and page.pause_button.text() == "Pause"
 
 
-def test_sync_now_runs_the_chain_in_the_background(qtbot, world: World) -> None:  # type: ignore[no-untyped-def]
-    page = _open(qtbot, world.context())
+def test_sync_now_runs_the_chain_in_the_background(qtbot, world: World, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
+    page = _open(qtbot, _context(world, settings))
     page.sync_button.click()
     qtbot.waitUntil(lambda: page.status.text() == "Sync finished", timeout=10000)
     qtbot.waitUntil(lambda: not page.loading and page.sync_button.isEnabled(), timeout=5000)
 
 
-def test_a_viewer_sees_the_figures_but_not_the_controls(qtbot, world: World) -> None:  # type: ignore[no-untyped-def]
-    page = _open(qtbot, world.context(Actor("vic", Role.VIEWER)))
+def test_a_viewer_sees_the_figures_but_not_the_controls(qtbot, world: World, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
+    page = _open(qtbot, _context(world, settings, Actor("vic", Role.VIEWER)))
     assert page.metrics[0].value_label.text() == "66.67%"
     for button in (page.sync_button, page.pause_button):
         assert not button.isEnabled() and button.toolTip() == NO_PERMISSION
@@ -128,8 +109,8 @@ def test_a_viewer_sees_the_figures_but_not_the_controls(qtbot, world: World) -> 
     assert not world.scheduler.is_paused("ACME-US")
 
 
-def test_a_bus_event_refreshes_the_queue(qtbot, world: World) -> None:  # type: ignore[no-untyped-def]
-    page = _open(qtbot, world.context())
+def test_a_bus_event_refreshes_the_queue(qtbot, world: World, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
+    page = _open(qtbot, _context(world, settings))
     with world.db.write_session() as s:
         org = s.query(Organization).filter_by(code="ACME-US").one()
         at = NOW - timedelta(minutes=1)
@@ -146,10 +127,7 @@ def test_nothing_connected_or_no_services_shows_the_empty_state(qtbot, settings:
     qtbot.addWidget(bare)
     bare.show()
     assert bare.empty.isVisible() and not bare.charts.isVisible() and not bare.sync_button.isEnabled()
-    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    upgrade(url)
-    db = Database(url)
-    try:
+    with migrated(f"sqlite:///{tmp_path / 'empty.sqlite3'}") as db:
         page = DashboardPage(ShellContext(settings=settings, user="alice", actor=ADMIN,
                                           services=view_services(db, ManualClock(NOW), None)))
         qtbot.addWidget(page)
@@ -157,8 +135,6 @@ def test_nothing_connected_or_no_services_shows_the_empty_state(qtbot, settings:
         qtbot.waitUntil(lambda: not page.loading, timeout=5000)
         assert page.data is None and page.empty.isVisible() and not page.charts.isVisible()
         assert page.org_combo.count() == 0
-    finally:
-        db.dispose()
 
 
 def test_the_queue_model_passes_qtmodeltester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]

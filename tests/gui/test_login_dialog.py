@@ -1,5 +1,4 @@
 """The embedded sign-in dialog against the sandbox's real consent pages, in real QtWebEngine."""
-# ruff: noqa: F811 - the sandbox fixtures are imported by name (until they move to the root conftest)
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from desktop.services.platforms.http import LedgerHttp, Throttle
 from desktop.services.platforms.qbo.connector import QboConnector
 from desktop.services.platforms.xero.connector import XeroConnector, list_tenants
 from desktop.views.login_dialog import LoginDialog
-from tests.sandbox.conftest import SandboxHandle, sandbox, sandbox_server  # noqa: F401
+from tests.helpers.sandbox import SandboxHandle
 
 
 def _sign_in(sandbox: SandboxHandle, platform: Platform, vault: TokenVault, cid: str) -> SignIn[Any]:

@@ -14,31 +14,26 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from desktop.app import view_services
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.store.models import ManualEntryStatus, OutboxStatus
-from desktop.views.context import ShellContext
 from desktop.views.manual.entries import Column, EntriesModel
 from desktop.views.pages.manual_entry import ManualEntryPage
-from tests.integration.test_manual_entry_support import ReturnsWorld
-from tests.sandbox.conftest import SandboxHandle, sandbox, sandbox_server  # noqa: F401 - fixtures by name
+from tests.helpers.gui import page_context
+from tests.helpers.returns import ReturnsWorld
+from tests.helpers.sandbox import SandboxHandle
 
 OPERATOR = Actor("olga", Role.OPERATOR)
 
 
 @pytest.fixture
-def world(tmp_path: Path, sandbox: SandboxHandle) -> Iterator[ReturnsWorld]:  # noqa: F811 - the fixture
-    w = ReturnsWorld(f"sqlite:///{tmp_path / 'app.sqlite3'}", sandbox)
-    yield w
-    w.close()
+def world(tmp_path: Path, sandbox: SandboxHandle) -> Iterator[ReturnsWorld]:
+    with ReturnsWorld(f"sqlite:///{tmp_path / 'app.sqlite3'}", tmp_path, sandbox=sandbox) as w:
+        yield w
 
 
 def _page(qtbot, tmp_path: Path, world: ReturnsWorld) -> ManualEntryPage:  # type: ignore[no-untyped-def]
-    ctx = ShellContext(settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), user="olga",
-                       bus=world.bus, actor=OPERATOR,
-                       services=view_services(world.db, world.clock, world.bus, mapping=world.mapping,
-                                              connections=world.connections))
+    ctx = page_context(world, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), actor=OPERATOR)
     page = ManualEntryPage(ctx)
     qtbot.addWidget(page)
     page.resize(1100, 900)

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from desktop.services.core.errors import NeedsPersonError
 from desktop.views.ops import Progress, ProgressUpdate, run_in_background, running_operations
 from desktop.views.ops_failure import FailureDialog
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
@@ -117,8 +118,7 @@ def test_cancel_is_visible_to_the_work(qtbot: QtBot, parent: QWidget) -> None:
 
     def work(progress: Progress) -> str:
         started.set()
-        while not progress.cancelled:
-            threading.Event().wait(0.005)
+        wait_until(lambda: progress.cancelled, 5, what="the cancel to reach the work", interval=0.005)
         return "stopped"
 
     op = run_in_background(parent, work, on_success=results.append)

@@ -12,7 +12,6 @@ released: the GUI thread, always.
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from collections import Counter
 
@@ -63,9 +62,12 @@ def test_parents_torn_down_while_operations_are_in_flight(qtbot: QtBot) -> None:
     """Pages come and go (the screenshot tour, closing the window) while their loads run.
 
     Each round starts operations that report progress and update a child label, then deletes the
-    parent at once or a moment later. The process must survive, every operation must finish, and
-    no callback may reach a deleted widget.
+    parent at once or once the first results have reached the label. Two in three operations are
+    held until the parent is gone, so they certainly finish after it; the rest may finish before or
+    after. The process must survive, every operation must finish, and no callback may reach a
+    deleted widget.
     """
+    shiboken = __import__("shiboken6")
     reached_dead: list[str] = []
     rounds_done: list[int] = []
     parents: list[QWidget] = []
@@ -74,31 +76,32 @@ def test_parents_torn_down_while_operations_are_in_flight(qtbot: QtBot) -> None:
         parent = QWidget()
         label = QLabel(parent)
         parents.append(parent)
+        parent_gone = threading.Event()
 
         def on_success(value: int) -> None:
-            if not __import__("shiboken6").isValid(label):
+            if not shiboken.isValid(label):
                 reached_dead.append("success")
             else:
                 label.setText(str(value))
 
         for i in range(PER_ROUND):
             def work(p: Progress, i: int = i) -> int:
-                time.sleep(0.0005 * (i % 3))
+                if i % 3:
+                    assert parent_gone.wait(10), "the parent was never deleted"
                 p.report(1, 2, "half")
                 return i
 
             run_in_background(parent, work, on_success=on_success, on_progress=lambda u: label.setText(u.message))
-        if n % 2:
-            parent.deleteLater()
-        else:
-            qtbot.wait(1)
-            parent.deleteLater()
+        if n % 2 == 0:
+            qtbot.waitUntil(lambda: label.text() != "", timeout=10_000)  # some work has reported back
+        parent.deleteLater()
+        qtbot.waitUntil(lambda: not shiboken.isValid(parent), timeout=10_000)
+        parent_gone.set()
         rounds_done.append(n)
 
     for n in range(ROUNDS):
         start_round(n)
-        qtbot.wait(0)
     qtbot.waitUntil(lambda: running_operations() == 0, timeout=20_000)
     assert len(rounds_done) == ROUNDS
     assert reached_dead == []
-    assert not any(__import__("shiboken6").isValid(p) for p in parents)
+    assert not any(shiboken.isValid(p) for p in parents)

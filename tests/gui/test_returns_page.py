@@ -22,7 +22,7 @@ from desktop.services.store.migrate import upgrade
 from desktop.views.context import ShellContext
 from desktop.views.pages.returns import ReturnsPage
 from desktop.views.returns.model import PAGE, ROW_ROLE, Column, ReturnsModel
-from tests.integration.test_returns_query import STATUSES, _seed
+from tests.helpers.returns import GRID_STATUSES, seed_grid
 
 
 @pytest.fixture
@@ -39,11 +39,11 @@ def _loaded(model: ReturnsModel, rows: int) -> bool:
 
 
 def test_the_returns_model_passes_qtmodeltester(qtbot, qtmodeltester, database: Database) -> None:  # type: ignore[no-untyped-def]
-    _seed(database, 450)
+    seed_grid(database, 450)
     model = ReturnsModel(ReturnsQuery(database))
     model.reload()
     qtbot.waitUntil(lambda: _loaded(model, PAGE), timeout=5000)
-    assert model.rowCount() == 450 - 450 // len(STATUSES)
+    assert model.rowCount() == 450 - 450 // len(GRID_STATUSES)
     qtmodeltester.check(model)
     # the last row asks for its page; when every page has arrived the model is still consistent
     assert model.data(model.index(model.rowCount() - 1, Column.RMA)) == "…"
@@ -56,7 +56,7 @@ def test_the_returns_model_passes_qtmodeltester(qtbot, qtmodeltester, database: 
 @pytest.mark.slow
 def test_the_model_at_100k_rows_reads_only_what_is_shown(qtbot, database: Database) -> None:  # type: ignore[no-untyped-def]
     """How fast is for ``bench/bench_returns_query.py``; this proves the model pages lazily."""
-    _seed(database, 100_000)
+    seed_grid(database, 100_000)
     model = ReturnsModel(ReturnsQuery(database))
     model.reload()
     qtbot.waitUntil(lambda: _loaded(model, PAGE), timeout=30_000)
@@ -88,7 +88,7 @@ def _page(qtbot, tmp_path: Path, database: Database, role: Role = Role.OPERATOR)
 
 
 def test_the_page_filters_searches_and_shows_a_return(qtbot, tmp_path: Path, database: Database) -> None:  # type: ignore[no-untyped-def]
-    _seed(database, 1000)
+    seed_grid(database, 1000)
     page = _page(qtbot, tmp_path, database)
     assert page.model.rowCount() == 800
     assert page.detail_panel.detail is not None and page.detail_panel.title.text().startswith("RMA-")
@@ -112,7 +112,7 @@ def test_the_page_filters_searches_and_shows_a_return(qtbot, tmp_path: Path, dat
 
 
 def test_export_writes_every_filtered_row(qtbot, tmp_path: Path, database: Database) -> None:  # type: ignore[no-untyped-def]
-    _seed(database, 300)
+    seed_grid(database, 300)
     page = _page(qtbot, tmp_path, database)
     target = tmp_path / "out.csv"
     page.export_to(str(target))
@@ -123,7 +123,7 @@ def test_export_writes_every_filtered_row(qtbot, tmp_path: Path, database: Datab
 
 
 def test_a_viewer_gets_no_action_buttons(qtbot, tmp_path: Path, database: Database) -> None:  # type: ignore[no-untyped-def]
-    _seed(database, 30)
+    seed_grid(database, 30)
     page = _page(qtbot, tmp_path, database, Role.VIEWER)
     assert not any(b.isEnabled() for b in page.detail_panel.buttons.values())
 

@@ -13,30 +13,25 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.app import view_services
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
-from desktop.views.context import ShellContext
 from desktop.views.pages.returns import ReturnsPage
 from desktop.views.returns.model import ROW_ROLE
-from tests.integration.test_manual_entry_support import REALM, ReturnsWorld
-from tests.sandbox.conftest import SandboxHandle, sandbox, sandbox_server  # noqa: F401 - fixtures by name
+from tests.helpers.gui import page_context
+from tests.helpers.returns import REALM, ReturnsWorld
+from tests.helpers.sandbox import SandboxHandle
 
 ADMIN = Actor("alice", Role.ADMIN)
 
 
 @pytest.fixture
-def world(tmp_path: Path, sandbox: SandboxHandle) -> Iterator[ReturnsWorld]:  # noqa: F811 - the fixture
-    w = ReturnsWorld(f"sqlite:///{tmp_path / 'app.sqlite3'}", sandbox)
-    yield w
-    w.close()
+def world(tmp_path: Path, sandbox: SandboxHandle) -> Iterator[ReturnsWorld]:
+    with ReturnsWorld(f"sqlite:///{tmp_path / 'app.sqlite3'}", tmp_path, sandbox=sandbox) as w:
+        yield w
 
 
 def _page(qtbot, tmp_path: Path, world: ReturnsWorld, rma: str) -> ReturnsPage:  # type: ignore[no-untyped-def]
-    ctx = ShellContext(settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), user="alice",
-                       bus=world.bus, actor=ADMIN,
-                       services=view_services(world.db, world.clock, world.bus, mapping=world.mapping,
-                                              connections=world.connections))
+    ctx = page_context(world, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), actor=ADMIN)
     page = ReturnsPage(ctx)
     qtbot.addWidget(page)
     page.resize(1200, 1000)

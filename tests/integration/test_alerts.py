@@ -16,18 +16,8 @@ from desktop.services.alerts.settings import smtp_secret_name, webhook_secret_na
 from desktop.services.core.clock import ManualClock
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
-from tests.integration.test_alerts_support import (  # noqa: F401 - fixtures are used by name
-    SMTP_PASSWORD,
-    SMTP_USER,
-    Hooks,
-    Mailbox,
-    body_of,
-    keyring_service_fixture,
-    mailbox_fixture,
-    remember,
-    webhook_receiver_fixture,
-)
+from tests.helpers.alerts import SMTP_PASSWORD, SMTP_USER, Hooks, Mailbox, body_of, remember
+from tests.helpers.db import migrated
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SECRET = "eyJhbGciOiJSUzI1NiJ9.secret-access-token-value"
@@ -35,11 +25,8 @@ SECRET = "eyJhbGciOiJSUzI1NiJ9.secret-access-token-value"
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'alerts.sqlite3'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+    with migrated(f"sqlite:///{tmp_path / 'alerts.sqlite3'}") as database:
+        yield database
 
 
 def _settings(box: Mailbox, **kw: object) -> AlertSettings:

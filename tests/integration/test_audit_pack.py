@@ -4,7 +4,6 @@ ledger response → reconciliation status, with exact amounts and no float anywh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.reconcile import audit_pack
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
     EventLog,
     MappingSet,
@@ -33,14 +31,6 @@ from desktop.services.store.models import (
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 KEY = "ACME-US:R1:1:refund"
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 def _seed(db: Database) -> None:

@@ -17,7 +17,7 @@ from desktop.services.auth.vault import TokenVault
 from desktop.services.core.clock import SystemClock
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, LedgerConnection, OutboxDocument, OutboxStatus
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

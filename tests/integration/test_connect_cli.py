@@ -26,7 +26,7 @@ from desktop.services.auth.vault import TokenVault
 from desktop.services.core.clock import SystemClock
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, RefAccount
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,88 +6,26 @@ Runs on SQLite and PostgreSQL against the sandbox over real HTTP, with the real 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
 from desktop.services.admin import audit
 from desktop.services.auth.platforms import Environment, Platform
-from desktop.services.auth.roles import Actor, Role
-from desktop.services.auth.signin import SignIn
-from desktop.services.auth.vault import NeedsReconnect, TokenVault
-from desktop.services.connections.apps import OAuthApps
-from desktop.services.connections.service import ConnectionService
+from desktop.services.auth.vault import NeedsReconnect
 from desktop.services.core.clock import SystemClock
 from desktop.services.core.errors import PermissionDenied
-from desktop.services.core.events import Event, EventBus, EventKind
+from desktop.services.core.events import EventKind
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import LedgerConnection, RefAccount, RefCustomer, RefTracking
-from tests.sandbox.conftest import SandboxHandle
-
-ADMIN = Actor("alice", Role.ADMIN)
-VIEWER = Actor("victor", Role.VIEWER)
-
-
-class World:
-    def __init__(self, db_url: str, sandbox: SandboxHandle) -> None:
-        upgrade(db_url)
-        self.db = Database(db_url)
-        self.bus = EventBus()
-        self.events: list[Event] = []
-        self.bus.subscribe(self.events.append)
-        self.vault = TokenVault(SystemClock())
-        self.sandbox = sandbox
-        self.apps = OAuthApps(self.db, self.vault, SystemClock())
-        self.service = ConnectionService(self.db, self.vault, self.bus, SystemClock(), self.apps)
-        root = sandbox.control_url.rsplit("/_sandbox", 1)[0]
-        qbo, xero = sandbox.info["qbo"], sandbox.info["xero"]
-        self.apps.configure(ADMIN, Platform.QBO, Environment.LOCAL, client_id=qbo["client_id"],
-                            client_secret=qbo["client_secret"], redirect_uri=qbo["redirect_uri"], sandbox_url=root)
-        self.apps.configure(ADMIN, Platform.XERO, Environment.LOCAL, client_id=xero["pkce_client_id"],
-                            redirect_uri=xero["redirect_uri"], sandbox_url=root)
-
-    def consent(self, sign_in: SignIn[Any], platform: Platform, company: str) -> str:
-        q = {k: v[0] for k, v in parse_qs(urlsplit(sign_in.authorize_url).query).items()}
-        body = {"service": platform.value, "company": company, **{k: q[k] for k in (
-            "client_id", "redirect_uri", "scope", "state")}}
-        if "code_challenge" in q:
-            body["code_challenge"] = q["code_challenge"]
-        return str(self.sandbox.control("POST", "authorize", body)["redirect_url"])
-
-    def connect(self, org: str, platform: Platform) -> Any:
-        info = self.sandbox.info[platform.value]
-        company = info["companies"][0]["realm_id"] if platform is Platform.QBO else info["tenants"][0]["tenant_id"]
-        sign_in = self.service.begin_sign_in(ADMIN, org, platform, Environment.LOCAL)
-        return sign_in.complete(self.consent(sign_in, platform, company))
-
-    def issued(self, service: str, kind: str) -> list[str]:
-        return [t["value"] for t in self.sandbox.control("GET", "tokens")["tokens"]
-                if t["service"] == service and t["kind"] == kind]
-
-    def close(self) -> None:
-        with self.db.session() as s:
-            refs = list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
-        for ref in refs:
-            self.vault.forget(ref)
-        self.db.dispose()
-
-
-@pytest.fixture
-def world(db_url: str, sandbox: SandboxHandle) -> Iterator[World]:
-    w = World(db_url, sandbox)
-    yield w
-    w.close()
+from tests.helpers.worlds import ADMIN, VIEWER, World
 
 
 @pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
 def test_connecting_stores_tokens_in_the_keyring_and_caches_reference_data(world: World, platform: Platform) -> None:
-    summary = world.connect("ACME-US" if platform is Platform.QBO else "KIWI-NZ", platform)
+    summary = world.connect("ACME-US" if platform is Platform.QBO else "KIWI-NZ")
     assert summary.state == "connected"
     assert summary.company_name in {"Acme Outdoor Supply Inc.", "Kiwi Cycles Ltd"}
     assert summary.refresh_expires_at is not None and summary.reference_fetched_at is not None
@@ -116,21 +54,21 @@ def test_connecting_stores_tokens_in_the_keyring_and_caches_reference_data(world
 
 def test_a_viewer_cannot_connect_or_disconnect(world: World) -> None:
     with pytest.raises(PermissionDenied, match="victor is a viewer"):
-        world.service.begin_sign_in(VIEWER, "ACME-US", Platform.QBO, Environment.LOCAL)
-    summary = world.connect("ACME-US", Platform.QBO)
+        world.connections.begin_sign_in(VIEWER, "ACME-US", Platform.QBO, Environment.LOCAL)
+    summary = world.connect("ACME-US")
     with pytest.raises(PermissionDenied):
-        world.service.disconnect(VIEWER, summary.id)
-    assert world.service.summary(summary.id).state == "connected"
+        world.connections.disconnect(VIEWER, summary.id)
+    assert world.connections.summary(summary.id).state == "connected"
 
 
 def test_invalid_grant_means_needs_reconnect_with_one_alert_not_a_loop(world: World) -> None:
-    summary = world.connect("KIWI-NZ", Platform.XERO)
+    summary = world.connect("KIWI-NZ")
     with world.db.session() as s:
         ref = s.get(LedgerConnection, summary.id).credential_ref  # type: ignore[union-attr]
     grant = world.vault.load_grant(ref)
     assert grant is not None
     # An accountant revokes the app in Xero; later the access token expires.
-    world.service.connector(summary.id)  # builds fine
+    world.connections.connector(summary.id)  # builds fine
     from desktop.services.auth.oauth import ClientCredentials, OAuthClient
     from desktop.services.auth.platforms import endpoints
     app = world.apps.get(Platform.XERO, Environment.LOCAL)
@@ -140,8 +78,8 @@ def test_invalid_grant_means_needs_reconnect_with_one_alert_not_a_loop(world: Wo
     sent_before = len(world.issued("xero", "access"))
     for _ in range(2):
         with pytest.raises(NeedsReconnect):
-            world.service.test(ADMIN, summary.id)
-    after = world.service.summary(summary.id)
+            world.connections.test(ADMIN, summary.id)
+    after = world.connections.summary(summary.id)
     assert after.state == "needs_reconnect"
     assert "invalid_grant" in after.state_text
     alerts = [e for e in world.events if e.kind == EventKind.CONNECTION_NEEDS_RECONNECT]
@@ -150,12 +88,12 @@ def test_invalid_grant_means_needs_reconnect_with_one_alert_not_a_loop(world: Wo
 
 
 def test_disconnect_revokes_and_forgets(world: World) -> None:
-    summary = world.connect("ACME-US", Platform.QBO)
+    summary = world.connect("ACME-US")
     with world.db.session() as s:
         ref = s.get(LedgerConnection, summary.id).credential_ref  # type: ignore[union-attr]
     grant = world.vault.load_grant(ref)
     assert grant is not None
-    after = world.service.disconnect(ADMIN, summary.id)
+    after = world.connections.disconnect(ADMIN, summary.id)
     assert after.state == "disconnected"
     assert world.vault.load_grant(ref) is None
     resp = world.sandbox.http.post(f"{world.sandbox.info['qbo']['base_url']}/oauth2/v1/tokens/bearer",
@@ -169,8 +107,8 @@ def test_disconnect_revokes_and_forgets(world: World) -> None:
 
 
 def test_eight_threads_hitting_an_expired_token_refresh_once(world: World) -> None:
-    summary = world.connect("ACME-US", Platform.QBO)
-    connector = world.service.connector(summary.id)
+    summary = world.connect("ACME-US")
+    connector = world.connections.connector(summary.id)
     connector.company_info()
     world.sandbox.control("POST", "config", {"service": "qbo", "clock_offset_s": 3700})  # server: expired
     before = len(world.issued("qbo", "refresh"))
@@ -193,16 +131,16 @@ def test_eight_threads_hitting_an_expired_token_refresh_once(world: World) -> No
     assert not errors, errors
     assert names == ["Acme Outdoor Supply Inc."] * 8
     assert len(world.issued("qbo", "refresh")) == before + 1
-    assert world.service.summary(summary.id).last_refresh_at is not None
+    assert world.connections.summary(summary.id).last_refresh_at is not None
 
 
 def test_token_health_warns_before_the_refresh_token_lapses(world: World) -> None:
-    summary = world.connect("ACME-US", Platform.QBO)
+    summary = world.connect("ACME-US")
     with world.db.write_session() as s:
         conn = s.get(LedgerConnection, summary.id)
         assert conn is not None
         conn.refresh_token_expires_at = SystemClock().now() + timedelta(days=3)
-    expiring = world.service.token_health()
+    expiring = world.connections.token_health()
     assert [c.id for c in expiring] == [summary.id]
     assert "expires in 2 days" in expiring[0].state_text or "expires in 3 days" in expiring[0].state_text
     assert any(e.kind == EventKind.CONNECTION_NEEDS_RECONNECT and e.severity == "warning" for e in world.events)
@@ -212,8 +150,8 @@ def test_no_token_leaks_into_the_database_or_data_directory(world: World, db_url
     from desktop.services.store.event_sink import EventLogSink
     sink = EventLogSink(world.db)
     sink.attach(world.bus)
-    world.connect("ACME-US", Platform.QBO)
-    world.connect("KIWI-NZ", Platform.XERO)
+    world.connect("ACME-US")
+    world.connect("KIWI-NZ")
     sink.flush(10)
     sink.close()
     secrets = [t["value"] for t in world.sandbox.control("GET", "tokens")["tokens"]]
@@ -245,9 +183,9 @@ def _tables(db: Database) -> list[sa.Table]:
 
 
 def test_a_low_daily_allowance_is_announced_once(world: World) -> None:
-    summary = world.connect("KIWI-NZ", Platform.XERO)
-    world.service.day_budget_warning = 4990  # Xero allows 5,000 calls a day; a few are spent connecting
-    connector = world.service.connector(summary.id)
+    summary = world.connect("KIWI-NZ")
+    world.connections.day_budget_warning = 4990  # Xero allows 5,000 calls a day; a few are spent connecting
+    connector = world.connections.connector(summary.id)
     for _ in range(3):
         connector.company_info()
     low = [e for e in world.events if e.kind == EventKind.CONNECTION_RATE_BUDGET_LOW]

@@ -7,7 +7,6 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,15 +15,11 @@ from desktop.services.admin.fx_rates import FxRateSettings
 from desktop.services.auth.platforms import Platform
 from desktop.services.core.events import EventKind
 from desktop.services.mapping.io import apply_template
-from desktop.services.mapping.service import MappingService
 from desktop.services.pipeline.engine import SyncEngine
 from desktop.services.pipeline.recipes.common import resolve_customer
 from desktop.services.pipeline.writeback import writeback_key
-from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
 from desktop.services.reconcile.model import Period
-from desktop.services.reconcile.service import ReconcileService
 from desktop.services.rms.client import RmsClient
-from desktop.services.rms.ingest import IngestService
 from desktop.services.store.models import (
     OutboxDocument,
     OutboxStatus,
@@ -34,20 +29,15 @@ from desktop.services.store.models import (
     ReturnTaxLine,
     SyncRun,
 )
-from tests.integration.test_posting_support import ADMIN, PostWorld, world_fixture  # noqa: F401
+from tests.helpers.worlds import ADMIN, World
 
 COMPANIES = {Platform.QBO: ("ACME-US", "9130350000000001", "qbo-us"),
              Platform.XERO: ("KIWI-NZ", "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01", "xero-nz")}
 
 
-def _engine(world: PostWorld, org: str, template: str) -> tuple[SyncEngine, RmsClient]:
-    info = world.sandbox.info["rms"]
-    client = RmsClient(info["base_url"], info["api_key"], http=LedgerHttp(
-        throttle=Throttle(600, 4), retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02),
-        platform="rms"))
-    ingest = IngestService(world.db, world.bus, world.clock)
+def _engine(world: World, org: str, template: str) -> tuple[SyncEngine, RmsClient]:
+    client, ingest, mapping = world.rms, world.ingest, world.mapping
     ingest.ensure_organizations(client)  # the RMS profile of the organization the connection created
-    mapping = MappingService(world.db, world.clock, world.bus)
     snapshot = mapping.snapshot(org)
     assert snapshot is not None
     rules, _missing = apply_template(template, snapshot)
@@ -57,12 +47,8 @@ def _engine(world: PostWorld, org: str, template: str) -> tuple[SyncEngine, RmsC
     return engine, client
 
 
-def _writebacks(world: PostWorld) -> list[dict[str, Any]]:
-    return list(world.sandbox.control("GET", "rms/writebacks")["writebacks"])
-
-
 @pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
-def test_a_full_round_posts_every_good_return_once_and_writes_back_once(world: PostWorld, platform: Platform) -> None:
+def test_a_full_round_posts_every_good_return_once_and_writes_back_once(world: World, platform: Platform) -> None:
     org, company, template = COMPANIES[platform]
     world.sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0.2, "scale": 0.1}})
     world.connect(platform)
@@ -85,7 +71,7 @@ def test_a_full_round_posts_every_good_return_once_and_writes_back_once(world: P
     assert posted_returns, "some returns went all the way"
     assert len({r.return_id for r in reasons}) == len(quarantined), "every quarantined revision says why"
     # every fully posted revision is written back exactly once, with its documents
-    backs = _writebacks(world)
+    backs = world.writebacks()
     assert Counter((b["return_id"], b["revision"]) for b in backs) == Counter(posted_keys)
     assert all(b["status"] == "posted" and b["platform"] == platform.value and b["company_id"] == company
                and b["documents"] for b in backs)
@@ -96,11 +82,11 @@ def test_a_full_round_posts_every_good_return_once_and_writes_back_once(world: P
 
     assert (second["ingested"], second["posted"], second["written_back"]) == (0, 0, 0)
     assert len(world.ledger(platform.value, company)) == before + first["posted"]
-    assert len(_writebacks(world)) == len(backs)
+    assert len(world.writebacks()) == len(backs)
 
 
 @pytest.mark.slow
-def test_a_lost_writeback_answer_is_retried_and_recorded_once(world: PostWorld) -> None:
+def test_a_lost_writeback_answer_is_retried_and_recorded_once(world: World) -> None:
     org, _company, template = COMPANIES[Platform.QBO]
     world.sandbox.control("POST", "reset", {"seed": 9, "rms": {"bad_ratio": 0.0, "scale": 0.05}})
     world.connect(Platform.QBO)
@@ -113,19 +99,19 @@ def test_a_lost_writeback_answer_is_retried_and_recorded_once(world: PostWorld) 
         {"service": "rms", "path_regex": "accounting-status", "action": "status", "status": 503, "times": 1000}]})
     failed = engine.writeback(org)
     assert failed.sent == 0 and failed.failed > 0
-    assert _writebacks(world) == []
+    assert world.writebacks() == []
     assert EventKind.WRITEBACK_FAILED in world.kinds()
     world.sandbox.control("DELETE", "faults")
     world.sandbox.control("POST", "faults", {"rules": [
         {"service": "rms", "path_regex": "accounting-status", "action": "commit_then_drop", "times": 1}]})
     done = engine.writeback(org)
     assert done.failed == 0 and done.sent + done.replayed == failed.failed
-    backs = _writebacks(world)
+    backs = world.writebacks()
     assert len(backs) == failed.failed == len({(b["return_id"], b["revision"]) for b in backs})
     assert engine.writeback(org).sent == 0
 
 
-def test_a_revision_after_posting_is_quarantined_not_adjusted(world: PostWorld) -> None:
+def test_a_revision_after_posting_is_quarantined_not_adjusted(world: World) -> None:
     org, company, template = COMPANIES[Platform.QBO]
     world.sandbox.control("POST", "reset", {"seed": 11, "rms": {"bad_ratio": 0.0, "scale": 0.05}})
     world.connect(Platform.QBO)
@@ -150,10 +136,10 @@ def test_a_revision_after_posting_is_quarantined_not_adjusted(world: PostWorld) 
     assert len(world.ledger("qbo", company)) == before
 
 
-def test_first_time_customers_are_created_in_batches_and_runs_are_recorded(world: PostWorld) -> None:
+def test_first_time_customers_are_created_in_batches_and_runs_are_recorded(world: World) -> None:
     org, _company, template = COMPANIES[Platform.QBO]
     world.sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0.0, "scale": 0.3}})
-    cid = world.connect(Platform.QBO)
+    cid = world.connect(Platform.QBO).id
     engine, client = _engine(world, org, template)
     engine._ingest.pull(org, client)  # type: ignore[union-attr]
     engine.plan(org)
@@ -184,7 +170,7 @@ def test_first_time_customers_are_created_in_batches_and_runs_are_recorded(world
         assert run.finished_at is not None and run.counts["posted"] == result.posted
     # The customers it found or created are now in the reference cache, each in its currency: the
     # next plan names them itself instead of leaving a placeholder to look up again.
-    snapshot = MappingService(world.db, world.clock, world.bus).snapshot(org)
+    snapshot = world.mapping.snapshot(org)
     assert snapshot is not None
     for name, currency in people:
         hit = resolve_customer(SimpleNamespace(name=name, email=""), snapshot, currency)
@@ -193,7 +179,7 @@ def test_first_time_customers_are_created_in_batches_and_runs_are_recorded(world
 
 @pytest.mark.slow
 @pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
-def test_a_clean_sync_of_the_seeded_returns_reconciles_to_zero_and_a_tax_tamper_shows(world: PostWorld,
+def test_a_clean_sync_of_the_seeded_returns_reconciles_to_zero_and_a_tax_tamper_shows(world: World,
                                                                                         platform: Platform) -> None:
     """The RMS's own mix — several tax jurisdictions (US-CA/LA/NY/WA), fees withheld with their tax,
     labels, foreign currency — synced by the real pipeline reconciles with no variance at all: the
@@ -219,7 +205,7 @@ def test_a_clean_sync_of_the_seeded_returns_reconciles_to_zero_and_a_tax_tamper_
     if platform is Platform.QBO:
         assert {"US-CA", "US-NY", "US-WA"} <= juris
     period = Period(min(r.txn_date for r in rows), max(r.txn_date for r in rows))
-    service = ReconcileService(world.db, world.bus, world.clock, world.connections)
+    service = world.reconcile
 
     clean = service.run(org, period)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,13 +29,11 @@ ADMIN, VIEWER = Actor("alice", Role.ADMIN), Actor("vic", Role.VIEWER)
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    with database.write_session() as s:
+def db(db: Database) -> Database:
+    """The migrated database, with this module's organizations."""
+    with db.write_session() as s:
         make_org(s, code="KIWI-NZ", home_currency="NZD")
-    yield database
-    database.dispose()
+    return db
 
 
 def test_an_admin_enters_a_rate_the_recipes_then_use(db: Database) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Platform
 from desktop.services.auth.roles import Actor, Role
+from desktop.services.core.clock import ManualClock
 from desktop.services.core.errors import NeedsPersonError, PermissionDenied
 from desktop.services.core.events import EventKind
 from desktop.services.manual import ManualForm
@@ -32,11 +33,8 @@ from desktop.services.store.models import (
     ReturnLine,
     ReturnSyncStatus,
 )
-from tests.integration.test_manual_entry_support import (  # noqa: F401 - the fixture is used by name
-    ReturnsWorld,
-    rworld_fixture,
-)
-from tests.integration.test_posting_support import ADMIN
+from tests.helpers.returns import ReturnsWorld
+from tests.helpers.worlds import ADMIN
 
 OPERATOR = Actor("olga", Role.OPERATOR)
 
@@ -46,8 +44,8 @@ def _entries(w: ReturnsWorld) -> list[ManualEntry]:
         return list(s.scalars(sa.select(ManualEntry).order_by(ManualEntry.id)))
 
 
-@pytest.mark.slow
 def test_queued_entry_posts_exactly_once_when_the_ledger_is_reachable_again(rworld: ReturnsWorld) -> None:
+    waits = rworld.wait_on_a_manual_clock()  # the client's own retries while the ledger is down take no time
     cid, org = rworld.ready(Platform.QBO)
     rma = rworld.clean_return(org, single=False)
     prepared = rworld.manual.prepare(org, rma)
@@ -62,15 +60,17 @@ def test_queued_entry_posts_exactly_once_when_the_ledger_is_reachable_again(rwor
 
     assert result.ok and result.prevented == 0 and len(result.entry_ids) == len(keys)
     assert {r.status for r in rworld.outbox_rows(rma)} == {OutboxStatus.PENDING}
-    poster = rworld.poster(backoff=Backoff(base_s=0.5, cap_s=0.5))
+    clock = ManualClock(rworld.clock.now())  # the poster's backoff runs on a clock the test moves
+    poster = rworld.poster(clock=clock, backoff=Backoff(base_s=0.5, cap_s=0.5))
     down = poster.post_pending(cid, worker_id="w1")
     assert (down.posted, down.failed) == (0, len(keys)) and rworld.ledger_count("qbo") == before
+    assert waits.slept, "the ledger client backed off before giving up (on the manual clock)"
     rows = rworld.outbox_rows(rma)
     assert {r.status for r in rows} == {OutboxStatus.FAILED}
     rworld.sandbox.control("DELETE", "faults")
     due = max(r.next_attempt_at for r in rows if r.next_attempt_at is not None)
-    while rworld.clock.now() <= due:  # the backoff passes; the ledger is reachable again
-        time.sleep(0.05)
+    assert poster.post_pending(cid, worker_id="w2").requests == 0, "not due yet: the backoff holds them"
+    clock.set(due + timedelta(milliseconds=1))  # the backoff passes; the ledger is reachable again
 
     up = poster.post_pending(cid, worker_id="w2")
     again = rworld.fast_poster().post_pending(cid, worker_id="w3")

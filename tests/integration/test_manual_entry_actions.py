@@ -11,12 +11,8 @@ from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.domain import Component
 from desktop.services.core.errors import NeedsPersonError, PermissionDenied
 from desktop.services.store.models import OutboxStatus, QuarantineReason, Return, ReturnSyncStatus
-from tests.integration.test_manual_entry_support import (  # noqa: F401 - the fixture is used by name
-    REALM,
-    ReturnsWorld,
-    rworld_fixture,
-)
-from tests.integration.test_posting_support import ADMIN
+from tests.helpers.returns import REALM, ReturnsWorld
+from tests.helpers.worlds import ADMIN
 
 OPERATOR = Actor("olga", Role.OPERATOR)
 

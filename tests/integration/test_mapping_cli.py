@@ -23,8 +23,7 @@ from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, RefAccount, RefItem, RefTaxCode, RefTracking
 from desktop.services.store.testing import T0, make_connection, make_org
-from tests.integration.test_mapping_templates import _connector
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import ACME_REALM, SandboxHandle, memory_connection
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +42,7 @@ def data_dir(tmp_path: Path, sandbox: SandboxHandle) -> Path:
     from desktop.services.auth.platforms import Platform
     url = f"sqlite:///{tmp_path / 'returns-ledger.sqlite3'}"
     migrate.upgrade(url)
-    conn = _connector(sandbox, Platform.QBO, "9130350000000001")
+    conn = memory_connection(sandbox.info, Platform.QBO, ACME_REALM).connector
     info, data = conn.company_info(), conn.reference_data()
     db = Database(url)
     with db.write_session() as s:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -17,7 +16,6 @@ from desktop.services.core.errors import ConfigurationError, NeedsPersonError, P
 from desktop.services.core.events import Event, EventBus, EventKind
 from desktop.services.mapping import MappingService, MatchContext, ReferenceSnapshot, Rule, TrackingRef
 from desktop.services.mapping.service import UnknownOrganization
-from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     AuditLog,
@@ -38,14 +36,12 @@ M, FEE, REFUND = Component.MERCHANDISE, Component.RESTOCKING_FEE, Component.REFU
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    with database.write_session() as s:
+def db(db: Database) -> Database:
+    """The migrated database, with this module's organizations."""
+    with db.write_session() as s:
         make_org(s, code="ACME-US")
         make_org(s, code="KIWI-NZ", platform=Platform.XERO, home_currency="NZD", timezone="Pacific/Auckland")
-    yield database
-    database.dispose()
+    return db
 
 
 @pytest.fixture

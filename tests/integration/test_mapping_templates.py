@@ -12,14 +12,10 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from desktop.services.auth.oauth import ClientCredentials, OAuthClient
-from desktop.services.auth.platforms import Environment, Platform, endpoints
-from desktop.services.core.clock import SystemClock
+from desktop.services.auth.platforms import Platform
 from desktop.services.core.domain import Component, FeeTreatment, OrgSettings, ReturnRecord
 from desktop.services.mapping import (
     MatchContext,
@@ -32,40 +28,18 @@ from desktop.services.mapping import (
 )
 from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.recipes import build_documents
-from desktop.services.platforms.http import LedgerHttp, Throttle
-from desktop.services.platforms.qbo.connector import QboConnector
-from desktop.services.platforms.xero.connector import XeroConnector
 from desktop.services.rms.context import OrgContext
 from desktop.services.rms.parse import parse_return
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle, memory_connection
 
 DEMO = {"ACME-US": ("qbo", "9130350000000001"), "MAPLE-CA": ("qbo", "9130350000000002"),
         "KIWI-NZ": ("xero", "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01"),
         "TEA-UK": ("xero", "0b7e2d94-51c3-4f8a-a6d2-8c4e1f7b3a02")}
 
 
-def _connector(sandbox: SandboxHandle, platform: Platform, company: str) -> Any:
-    """Sign in as a user approving the consent page would; the token stays in memory."""
-    info = sandbox.info[platform.value]
-    eps = endpoints(platform, Environment.LOCAL, sandbox_url=sandbox.control_url.rsplit("/_sandbox", 1)[0])
-    creds = ClientCredentials(info["client_id"], info["client_secret"])
-    client = OAuthClient(eps, creds, info["redirect_uri"], SystemClock())
-    request = client.begin()
-    q = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
-    body = {"service": platform.value, "client_id": q["client_id"], "redirect_uri": q["redirect_uri"],
-            "scope": q["scope"], "state": q["state"], "company": company}
-    if "code_challenge" in q:
-        body["code_challenge"] = q["code_challenge"]
-    redirect = str(sandbox.control("POST", "authorize", body)["redirect_url"])
-    tokens = client.exchange_code(request, client.parse_callback(request, redirect))
-    http = LedgerHttp(throttle=Throttle(500, 10), platform=platform.value, token=lambda _rejected: tokens.access_token)
-    cls = QboConnector if platform is Platform.QBO else XeroConnector
-    return cls(http, client.endpoints.api_base_url, company)
-
-
 def _snapshot(sandbox: SandboxHandle, org: str) -> tuple[ReferenceSnapshot, str]:
     platform, company = DEMO[org]
-    conn = _connector(sandbox, Platform(platform), company)
+    conn = memory_connection(sandbox.info, Platform(platform), company).connector
     info = conn.company_info()
     return ReferenceSnapshot.from_reference_data(platform, conn.reference_data(), info), info.country
 

@@ -30,7 +30,7 @@ from desktop.services.platforms.base import RefKind
 from desktop.services.platforms.http import LedgerHttp, Throttle
 from desktop.services.platforms.qbo.connector import QboConnector
 from desktop.services.platforms.xero.connector import XeroConnector, list_tenants
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle
 
 
 @dataclass

@@ -30,7 +30,7 @@ from desktop.services.platforms.interface import KeyQuery, LedgerPlatform, Page,
 from desktop.services.platforms.qbo.post import Outcome, PostRequest
 from desktop.services.platforms.registry import PROFILES, platform_for
 from desktop.services.platforms.xero.connector import list_tenants
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle
 
 
 @dataclass

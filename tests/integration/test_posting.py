@@ -11,22 +11,21 @@ from decimal import Decimal
 from desktop.services.auth.platforms import Platform
 from desktop.services.core.events import EventKind
 from desktop.services.store.models import OutboxStatus
-from tests.integration.test_posting_support import (  # noqa: F401 - the fixture is used by name
-    PostWorld,
+from tests.helpers.posting import (
     qbo_accounts,
     qbo_journal,
-    world_fixture,
     xero_codes,
     xero_journal,
     xero_refund,
 )
+from tests.helpers.worlds import World
 
 REALM = "9130350000000001"
 TENANT = "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01"
 
 
-def test_qbo_posts_each_document_once_in_batches_of_30_and_a_replay_posts_nothing(world: PostWorld) -> None:
-    cid = world.connect(Platform.QBO)
+def test_qbo_posts_each_document_once_in_batches_of_30_and_a_replay_posts_nothing(world: World) -> None:
+    cid = world.connect(Platform.QBO).id
     accounts = qbo_accounts(world, cid)
     docs = [qbo_journal(n, accounts) for n in range(60)]
     before = len(world.ledger("qbo", REALM))
@@ -49,8 +48,8 @@ def test_qbo_posts_each_document_once_in_batches_of_30_and_a_replay_posts_nothin
     assert len(world.ledger("qbo", REALM)) == before + 60
 
 
-def test_xero_posts_50_per_request_and_pays_a_credit_note_after_it_is_posted(world: PostWorld) -> None:
-    cid = world.connect(Platform.XERO)
+def test_xero_posts_50_per_request_and_pays_a_credit_note_after_it_is_posted(world: World) -> None:
+    cid = world.connect(Platform.XERO).id
     codes = xero_codes(world, cid)
     journals = [xero_journal(n, codes) for n in range(86)]
     note, payment = xero_refund(1, codes)
@@ -71,8 +70,8 @@ def test_xero_posts_50_per_request_and_pays_a_credit_note_after_it_is_posted(wor
     assert rows[note.idempotency_key].remote_number  # the CN-… number Xero gave it
 
 
-def test_xero_journals_alone_cost_at_most_one_request_per_45_documents(world: PostWorld) -> None:
-    cid = world.connect(Platform.XERO)
+def test_xero_journals_alone_cost_at_most_one_request_per_45_documents(world: World) -> None:
+    cid = world.connect(Platform.XERO).id
     codes = xero_codes(world, cid)
     world.enqueue(cid, [xero_journal(n, codes) for n in range(90)])
     result = world.poster().post_pending(cid, worker_id="w1")
@@ -80,9 +79,9 @@ def test_xero_journals_alone_cost_at_most_one_request_per_45_documents(world: Po
     assert result.requests / result.posted <= 1 / 45
 
 
-def test_a_validation_fault_quarantines_with_the_platforms_message(world: PostWorld) -> None:
-    qbo = world.connect(Platform.QBO)
-    xero = world.connect(Platform.XERO)
+def test_a_validation_fault_quarantines_with_the_platforms_message(world: World) -> None:
+    qbo = world.connect(Platform.QBO).id
+    xero = world.connect(Platform.XERO).id
     good = qbo_journal(1, qbo_accounts(world, qbo))
     bad = qbo_journal(2, qbo_accounts(world, qbo), amount="10.00", credit="9.00")
     codes = xero_codes(world, xero)
@@ -106,8 +105,8 @@ def test_a_validation_fault_quarantines_with_the_platforms_message(world: PostWo
     assert world.ledger_with("qbo", REALM, bad.idempotency_key) == []
 
 
-def test_amounts_reach_the_ledger_to_the_cent(world: PostWorld) -> None:
-    cid = world.connect(Platform.QBO)
+def test_amounts_reach_the_ledger_to_the_cent(world: World) -> None:
+    cid = world.connect(Platform.QBO).id
     doc = qbo_journal(7, qbo_accounts(world, cid), amount="1234567.89")
     world.enqueue(cid, [doc])
     world.poster().post_pending(cid, worker_id="w1")

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,33 +19,36 @@ from desktop.services.pipeline import poster as poster_module
 from desktop.services.pipeline.documents import jsonable
 from desktop.services.pipeline.poster import Poster
 from desktop.services.store.models import OutboxStatus
-from tests.integration.test_posting_support import (  # noqa: F401 - the fixture is used by name
-    PostWorld,
-    qbo_accounts,
+from tests.helpers.posting import (
     qbo_credit_memo,
     qbo_credit_memo_refs,
     qbo_journals,
-    world_fixture,
     xero_codes,
     xero_journal,
     xero_journals,
 )
+from tests.helpers.worlds import ClockWaits, World
 
 REALM = "9130350000000001"
 TENANT = "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _fault(w: PostWorld, service: str, path: str, action: str, times: int, **extra: object) -> None:
+@pytest.fixture(autouse=True)
+def waits(world: World) -> ClockWaits:
+    """Here the ledger requests' retries and rate limits wait on a manual clock, never the wall clock."""
+    return world.wait_on_a_manual_clock()
+
+
+def _fault(w: World, service: str, path: str, action: str, times: int, **extra: object) -> None:
     w.sandbox.control("POST", "faults", {"rules": [
         {"service": service, "path_regex": path, "action": action, "times": times, **extra}]})
 
 
-@pytest.mark.slow  # LedgerHttp's own retries back off for a few seconds before giving up
 @pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
-def test_a_lost_answer_leaves_documents_uncertain_and_the_next_run_adopts_them(world: PostWorld,
-                                                                                platform: Platform) -> None:
-    cid = world.connect(platform)
+def test_a_lost_answer_leaves_documents_uncertain_and_the_next_run_adopts_them(world: World, platform: Platform,
+                                                                                waits: ClockWaits) -> None:
+    cid = world.connect(platform).id
     if platform is Platform.QBO:
         docs, company, path = qbo_journals(world, cid, 5), REALM, "/batch$"
     else:
@@ -58,6 +60,7 @@ def test_a_lost_answer_leaves_documents_uncertain_and_the_next_run_adopts_them(w
 
     first = world.poster().post_pending(cid, worker_id="w1")
 
+    assert len(waits.slept) == 4, "LedgerHttp backed off between its five tries (on the manual clock)"
     assert (first.posted, first.uncertain) == (0, 5)
     assert world.statuses() == {"uncertain": 5}
     assert len(world.ledger(platform.value, company)) == before + 5, "they did land (once: the key replays)"
@@ -76,8 +79,8 @@ def test_a_lost_answer_leaves_documents_uncertain_and_the_next_run_adopts_them(w
     assert world.kinds().count(EventKind.DOCUMENT_DUPLICATE_PREVENTED) == 5
 
 
-def test_one_dropped_answer_is_recovered_by_the_qbo_requestid_replay(world: PostWorld) -> None:
-    cid = world.connect(Platform.QBO)
+def test_one_dropped_answer_is_recovered_by_the_qbo_requestid_replay(world: World) -> None:
+    cid = world.connect(Platform.QBO).id
     docs = qbo_journals(world, cid, 3)
     before = len(world.ledger("qbo", REALM))
     world.enqueue(cid, docs)
@@ -87,9 +90,8 @@ def test_one_dropped_answer_is_recovered_by_the_qbo_requestid_replay(world: Post
     assert len(world.ledger("qbo", REALM)) == before + 3
 
 
-@pytest.mark.slow
-def test_uncertain_documents_that_never_landed_are_resent_once(world: PostWorld) -> None:
-    cid = world.connect(Platform.QBO)
+def test_uncertain_documents_that_never_landed_are_resent_once(world: World) -> None:
+    cid = world.connect(Platform.QBO).id
     docs = qbo_journals(world, cid, 4)
     before = len(world.ledger("qbo", REALM))
     world.enqueue(cid, docs)
@@ -104,9 +106,9 @@ def test_uncertain_documents_that_never_landed_are_resent_once(world: PostWorld)
     assert {e.details["resolution"] for e in resolved} == {"resent"}
 
 
-def test_a_worker_killed_after_sending_is_resolved_by_the_next_worker(world: PostWorld,
+def test_a_worker_killed_after_sending_is_resolved_by_the_next_worker(world: World,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    cid = world.connect(Platform.QBO)
+    cid = world.connect(Platform.QBO).id
     docs = qbo_journals(world, cid, 6)
     before = len(world.ledger("qbo", REALM))
     world.enqueue(cid, docs)
@@ -132,8 +134,8 @@ def test_a_worker_killed_after_sending_is_resolved_by_the_next_worker(world: Pos
     assert world.statuses() == {"posted": 6}
 
 
-def test_a_worker_killed_before_sending_leaves_pending_work_for_the_next(world: PostWorld) -> None:
-    cid = world.connect(Platform.XERO)
+def test_a_worker_killed_before_sending_leaves_pending_work_for_the_next(world: World) -> None:
+    cid = world.connect(Platform.XERO).id
     docs = xero_journals(world, cid, 3)
     before = len(world.ledger("xero", TENANT))
     world.enqueue(cid, docs)
@@ -147,8 +149,8 @@ def test_a_worker_killed_before_sending_leaves_pending_work_for_the_next(world: 
 
 
 @pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
-def test_503_bursts_are_retried_with_backoff_and_post_once(world: PostWorld, platform: Platform) -> None:
-    cid = world.connect(platform)
+def test_503_bursts_are_retried_with_backoff_and_post_once(world: World, platform: Platform) -> None:
+    cid = world.connect(platform).id
     if platform is Platform.QBO:
         docs, company, path = qbo_journals(world, cid, 4), REALM, "/batch$"
     else:
@@ -162,21 +164,20 @@ def test_503_bursts_are_retried_with_backoff_and_post_once(world: PostWorld, pla
     assert [r["fired"] for r in world.sandbox.control("GET", "faults")["rules"]] == [2]
 
 
-def test_a_429_is_honoured_then_the_batch_posts_once(world: PostWorld) -> None:
-    cid = world.connect(Platform.XERO)
+def test_a_429_is_honoured_then_the_batch_posts_once(world: World, waits: ClockWaits) -> None:
+    cid = world.connect(Platform.XERO).id
     docs = xero_journals(world, cid, 4)
     before = len(world.ledger("xero", TENANT))
     world.enqueue(cid, docs)
     _fault(world, "xero", "ManualJournals", "status", 1, status=429)  # Retry-After: 1
-    started = time.monotonic()
     result = world.poster().post_pending(cid, worker_id="w1")
-    assert time.monotonic() - started >= 1.0, "waited as long as Retry-After said"
+    assert sum(waits.slept) >= 1.0, "waited as long as Retry-After said"
     assert (result.posted, result.requests) == (4, 2)
     assert len(world.ledger("xero", TENANT)) == before + 4
 
 
-def test_a_persistent_429_schedules_a_retry_with_backoff(world: PostWorld) -> None:
-    cid = world.connect(Platform.XERO)
+def test_a_persistent_429_schedules_a_retry_with_backoff(world: World) -> None:
+    cid = world.connect(Platform.XERO).id
     doc = xero_journal(1, xero_codes(world, cid))
     world.enqueue(cid, [doc])
     _fault(world, "xero", "ManualJournals", "status", 5, status=429)
@@ -193,13 +194,13 @@ def test_a_persistent_429_schedules_a_retry_with_backoff(world: PostWorld) -> No
 
 
 def test_items_throttled_inside_a_qbo_batch_wait_for_the_connection_not_a_backoff(
-        world: PostWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """QuickBooks takes 20 items a minute here: 25 journals in one batch → 20 posted, 5 refused
     item by item (3001). Those five are not failed with a 30-second-plus backoff: the connection
     pauses, they go again in the same run once the minute has passed (the sandbox clock is moved
     a minute on while the poster waits), and each lands once."""
     monkeypatch.setattr(poster_module, "THROTTLE_PAUSE_S", 0.2)
-    cid = world.connect(Platform.QBO)
+    cid = world.connect(Platform.QBO).id
     docs = qbo_journals(world, cid, 25)
     before = len(world.ledger("qbo", REALM))
     world.enqueue(cid, docs)
@@ -228,10 +229,10 @@ def test_items_throttled_inside_a_qbo_batch_wait_for_the_connection_not_a_backof
         assert len([d for d in ledger if doc.idempotency_key in str(d["raw"])]) == 1
 
 
-def test_a_poster_told_to_stop_sends_nothing_more_and_leaves_the_work_pending(world: PostWorld) -> None:
+def test_a_poster_told_to_stop_sends_nothing_more_and_leaves_the_work_pending(world: World) -> None:
     """Shutting down (``ConnectionService.stop``): the run returns at once instead of claiming and
     releasing the same documents forever, nothing is sent, and the next run posts them once."""
-    cid = world.connect(Platform.QBO)
+    cid = world.connect(Platform.QBO).id
     docs = qbo_journals(world, cid, 40)
     before = len(world.ledger("qbo", REALM))
     world.enqueue(cid, docs)
@@ -246,8 +247,8 @@ def test_a_poster_told_to_stop_sends_nothing_more_and_leaves_the_work_pending(wo
     assert again.posted == 40 and len(world.ledger("qbo", REALM)) == before + 40
 
 
-def test_a_duplicate_document_number_adopts_our_own_document_and_quarantines_a_strangers(world: PostWorld) -> None:
-    cid = world.connect(Platform.QBO)
+def test_a_duplicate_document_number_adopts_our_own_document_and_quarantines_a_strangers(world: World) -> None:
+    cid = world.connect(Platform.QBO).id
     refs = qbo_credit_memo_refs(world, cid)
     ours, clash = qbo_credit_memo(1, refs), qbo_credit_memo(2, refs, number="RMA-TAKEN-1C")
     # Our document is already in the ledger (a post whose answer was lost and whose row was re-planned),
@@ -273,8 +274,8 @@ def test_a_duplicate_document_number_adopts_our_own_document_and_quarantines_a_s
     assert [e.document_key for e in prevented] == [ours.idempotency_key]
 
 
-def test_two_threads_posting_one_connection_never_post_twice(world: PostWorld) -> None:
-    cid = world.connect(Platform.QBO)
+def test_two_threads_posting_one_connection_never_post_twice(world: World) -> None:
+    cid = world.connect(Platform.QBO).id
     docs = qbo_journals(world, cid, 45)
     before = len(world.ledger("qbo", REALM))
     world.enqueue(cid, docs)
@@ -293,15 +294,15 @@ def test_two_threads_posting_one_connection_never_post_twice(world: PostWorld) -
     assert world.statuses() == {"posted": 45}
 
 
-def test_two_processes_posting_one_connection_never_post_twice(world: PostWorld, db_url: str) -> None:
+def test_two_processes_posting_one_connection_never_post_twice(world: World, db_url: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("processes share a connection's work through PostgreSQL; SQLite is one process (threads above)")
-    cid = world.connect(Platform.XERO)
+    cid = world.connect(Platform.XERO).id
     codes = xero_codes(world, cid)
     docs = [xero_journal(n, codes) for n in range(60)]
     before = len(world.ledger("xero", TENANT))
     world.enqueue(cid, docs)
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.integration.test_posting_support", db_url, str(cid),
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.helpers.posting", db_url, str(cid),
                                f"p{i}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=dict(os.environ)) for i in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]

@@ -46,7 +46,7 @@ from desktop.services.store.models import (
     Return,
     ReturnSyncStatus,
 )
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.slow
 

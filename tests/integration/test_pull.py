@@ -9,9 +9,8 @@ must report exactly that change, record it on the outbox row, and write it back 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,142 +18,20 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.auth.platforms import Environment, Platform
-from desktop.services.auth.roles import Actor, Role
-from desktop.services.core.clock import SystemClock
-from desktop.services.core.events import Event, EventBus, EventKind
+from desktop.services.core.events import EventKind
 from desktop.services.core.keys import idempotency_key, memo_text
-from desktop.services.core.money import Money
-from desktop.services.demo import configure_local_apps, demo_organizations, simulated_consent
 from desktop.services.pipeline.pull import CURSOR_SOURCE, ChangeKind, PullService
 from desktop.services.pipeline.writeback import writeback_key
-from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
-from desktop.services.rms.client import RmsClient
-from desktop.services.runtime import connection_service
-from desktop.services.store.coltypes import json_dumps_exact
-from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
-    LedgerConnection,
-    Organization,
-    OutboxDocument,
-    OutboxStatus,
-    RefundMethod,
     Return,
     ReturnSyncStatus,
     SyncCursor,
 )
-from desktop.services.store.models import Platform as StorePlatform
-from tests.sandbox.conftest import SandboxHandle
-
-ADMIN = Actor("alice", Role.ADMIN)
-QBO_ORG, XERO_ORG = "ACME-US", "KIWI-NZ"
+from tests.helpers.worlds import QBO_ORG, XERO_ORG, World
 
 
-class PullWorld:
-    """Database, bus, keyring-backed connections, an RMS client and the pull service."""
-
-    def __init__(self, db_url: str, sandbox: SandboxHandle, data_dir: Path) -> None:
-        upgrade(db_url)
-        self.sandbox = sandbox
-        self.db = Database(db_url)
-        self.clock = SystemClock()
-        self.bus = EventBus(self.clock)
-        self.events: list[Event] = []
-        self.bus.subscribe(self.events.append)
-        self.vault, self.connections = connection_service(self.db, self.bus, self.clock, data_dir)
-        configure_local_apps(self.connections, ADMIN, sandbox.info)
-        rms = sandbox.info["rms"]
-        fast = LedgerHttp(throttle=Throttle(per_minute=600, concurrent=4), retry=RetryPolicy(max_attempts=2,
-                          base_delay_s=0.01), platform="rms", sleep=lambda _s: None)
-        self.rms = RmsClient(rms["base_url"], rms["api_key"], http=fast)
-        self.pull = PullService(self.db, self.bus, self.clock, self.connections, lambda _org: self.rms)
-
-    def connect(self, org_code: str) -> None:
-        org = next(o for o in demo_organizations(self.sandbox.info) if o.code == org_code)
-        sign_in = self.connections.begin_sign_in(
-            ADMIN, org.code, org.platform, Environment.LOCAL, refresh_reference=False,
-            tenant_id=org.company if org.platform is Platform.XERO else None)
-        sign_in.complete(simulated_consent(self.sandbox.info, org.platform, sign_in.authorize_url, org.company))
-
-    def rms_returns(self, org_code: str, n: int = 2) -> list[dict[str, Any]]:
-        return self.rms.changes(None, 50, organization=org_code).returns[:n]
-
-    def add_return(self, org_code: str, rms: dict[str, Any], revision: int | None = None,
-                   status: ReturnSyncStatus = ReturnSyncStatus.POSTED) -> int:
-        now = self.clock.now()
-        with self.db.write_session() as s:
-            org = s.execute(sa.select(Organization).where(Organization.code == org_code)).scalar_one()
-            row = Return(organization_id=org.id, rms_id=rms["id"], revision=revision or rms["revision"],
-                         rma_number=rms["rma_number"], currency=rms["currency"],
-                         refund_method=RefundMethod.STORE_CREDIT, rms_status=str(rms.get("status", "refunded")),
-                         sync_status=status, rms_created_at=now, rms_updated_at=now, ingested_at=now,
-                         updated_at=now, raw_payload={})
-            s.add(row)
-            s.flush()
-            return row.id
-
-    def post(self, org_code: str, doc_type: str, document: dict[str, Any], rms: dict[str, Any],
-             role: str = "credit_memo") -> tuple[str, str]:
-        """Create ``document`` in the ledger with our key and record it as posted; (key, remote id)."""
-        key = idempotency_key(org_code, rms["id"], rms["revision"], role)
-        memo = memo_text(key, rms["rma_number"], rms["revision"])
-        platform = "qbo" if org_code == QBO_ORG else "xero"
-        field = {"qbo": "PrivateNote", "xero": "Reference"}[platform]
-        document = {**document, field: memo}
-        created = self.tamper(org_code, {"op": "create", "type": doc_type, "document": document})
-        return_id = self.add_return(org_code, rms)
-        now = self.clock.now()
-        with self.db.write_session() as s:
-            org = s.execute(sa.select(Organization).where(Organization.code == org_code)).scalar_one()
-            conn = s.execute(sa.select(LedgerConnection).where(LedgerConnection.organization_id == org.id)
-                             ).scalar_one()
-            total = Money(Decimal(created["total"]), created["currency"])
-            s.add(OutboxDocument(
-                organization_id=org.id, connection_id=conn.id, idempotency_key=key, return_id=return_id,
-                role=role, platform=StorePlatform(platform), doc_type=doc_type,
-                txn_date=date.fromisoformat(created["date"]), total_minor=total.to_minor_units(),
-                currency=created["currency"], payload=document, status=OutboxStatus.POSTED,
-                attempts=1, remote_id=created["id"], remote_number=created["number"],
-                sync_token=created["raw"].get("SyncToken"), created_at=now, updated_at=now, posted_at=now))
-        return key, str(created["id"])
-
-    def tamper(self, org_code: str, body: dict[str, Any]) -> dict[str, Any]:
-        platform = "qbo" if org_code == QBO_ORG else "xero"
-        # Amounts are Decimal: send them as exact JSON numbers, never through float.
-        resp = self.sandbox.http.post(f"{self.sandbox.control_url}/ledger/{platform}/{org_code}/tamper",
-                                      data=json_dumps_exact(body), headers={"Content-Type": "application/json"},
-                                      timeout=30)
-        assert resp.status_code == 200, resp.text
-        result: dict[str, Any] = resp.json(parse_float=Decimal)
-        return result
-
-    def writebacks(self, rms_id: str) -> list[dict[str, Any]]:
-        return [w for w in self.sandbox.control("GET", "rms/writebacks")["writebacks"] if w["return_id"] == rms_id]
-
-    def outbox(self, key: str) -> OutboxDocument:
-        with self.db.session() as s:
-            return s.execute(sa.select(OutboxDocument).where(OutboxDocument.idempotency_key == key)).scalar_one()
-
-    def close(self) -> None:
-        with self.db.session() as s:
-            refs = list(s.execute(sa.select(LedgerConnection.credential_ref)).scalars())
-        for ref in refs:
-            self.vault.forget(ref)
-        self.db.dispose()
-
-
-@pytest.fixture
-def world(db_url: str, sandbox: SandboxHandle, tmp_path: Path) -> Iterator[PullWorld]:
-    w = PullWorld(db_url, sandbox, tmp_path)
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-def _qbo_memo(world: PullWorld, amount: str = "40.00") -> dict[str, Any]:
-    connector: Any = world.connections.connector(_conn_id(world, QBO_ORG))
+def _qbo_memo(world: World, amount: str = "40.00") -> dict[str, Any]:
+    connector: Any = world.connector(QBO_ORG)
     customer = connector.query_all("Customer")[0]["Id"]
     item = next(i for i in connector.query_all("Item") if i.get("Type") == "Service")["Id"]
     return {"CustomerRef": {"value": customer}, "TxnDate": "2026-11-20",
@@ -163,8 +40,8 @@ def _qbo_memo(world: PullWorld, amount: str = "40.00") -> dict[str, Any]:
                                               "TaxCodeRef": {"value": "NON"}}}]}
 
 
-def _xero_refs(world: PullWorld) -> tuple[str, str, str]:
-    connector: Any = world.connections.connector(_conn_id(world, XERO_ORG))
+def _xero_refs(world: World) -> tuple[str, str, str]:
+    connector: Any = world.connector(XERO_ORG)
     accounts = connector._get("Accounts")["Accounts"]
     revenue = next(a["Code"] for a in accounts if a["Type"] in ("REVENUE", "SALES"))
     bank = next(a["Code"] for a in accounts if a["Type"] == "BANK")
@@ -179,18 +56,12 @@ def _xero_note(revenue: str, contact: str, amount: str = "50.00") -> dict[str, A
                            "LineAmount": Decimal(amount), "AccountCode": revenue, "TaxType": "NONE"}]}
 
 
-def _conn_id(world: PullWorld, org_code: str) -> int:
-    with world.db.session() as s:
-        return int(s.execute(sa.select(LedgerConnection.id).join(Organization)
-                             .where(Organization.code == org_code)).scalar_one())
-
-
 @pytest.mark.db
 @pytest.mark.parametrize("op", ["edit", "void", "delete"])
-def test_qbo_change_is_reported_once_recorded_and_written_back(world: PullWorld, op: str) -> None:
-    world.connect(QBO_ORG)
+def test_qbo_change_is_reported_once_recorded_and_written_back(world: World, op: str) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     rms = world.rms_returns(QBO_ORG)[0]
-    key, remote_id = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
+    key, remote_id, _ = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
     assert world.pull.pull(QBO_ORG).changes == []  # our own creation is not a change
 
     body: dict[str, Any] = {"op": op, "id": remote_id, "type": "CreditMemo"}
@@ -222,10 +93,10 @@ def test_qbo_change_is_reported_once_recorded_and_written_back(world: PullWorld,
 
 
 @pytest.mark.db
-def test_qbo_cdc_cursor_is_the_response_time_and_a_bare_token_bump_is_not_an_edit(world: PullWorld) -> None:
-    world.connect(QBO_ORG)
+def test_qbo_cdc_cursor_is_the_response_time_and_a_bare_token_bump_is_not_an_edit(world: World) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     rms = world.rms_returns(QBO_ORG)[0]
-    key, remote_id = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
+    key, remote_id, _ = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
     first = world.pull.pull(QBO_ORG)
     with world.db.session() as s:
         saved = s.execute(sa.select(SyncCursor.cursor_value).where(SyncCursor.source == CURSOR_SOURCE)).scalar_one()
@@ -239,13 +110,13 @@ def test_qbo_cdc_cursor_is_the_response_time_and_a_bare_token_bump_is_not_an_edi
 
 
 @pytest.mark.db
-def test_xero_edit_void_and_refund_payment(world: PullWorld) -> None:
-    world.connect(XERO_ORG)
+def test_xero_edit_void_and_refund_payment(world: World) -> None:
+    world.connect(XERO_ORG, refresh_reference=False)
     revenue, bank, contact = _xero_refs(world)
     first, second, third = world.rms_returns(XERO_ORG, 3)
-    key1, id1 = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact), first, role="credit_note")
-    key2, id2 = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact, "20.00"), second, role="credit_note")
-    key3, id3 = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact, "30.00"), third, role="credit_note")
+    key1, id1, _ = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact), first, role="credit_note")
+    key2, id2, _ = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact, "20.00"), second, role="credit_note")
+    key3, id3, _ = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact, "30.00"), third, role="credit_note")
     assert world.pull.pull(XERO_ORG).changes == []
 
     world.tamper(XERO_ORG, {"op": "edit", "id": id1, "set": {"total": "45.00"}})
@@ -268,11 +139,11 @@ def test_xero_edit_void_and_refund_payment(world: PullWorld) -> None:
 
 
 @pytest.mark.db
-def test_conflict_with_a_newer_pending_revision_is_a_warning(world: PullWorld) -> None:
-    world.connect(XERO_ORG)
+def test_conflict_with_a_newer_pending_revision_is_a_warning(world: World) -> None:
+    world.connect(XERO_ORG, refresh_reference=False)
     revenue, _bank, contact = _xero_refs(world)
     rms = world.rms_returns(XERO_ORG, 1)[0]
-    key, remote_id = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact), rms, role="credit_note")
+    key, remote_id, _ = world.post(XERO_ORG, "CreditNote", _xero_note(revenue, contact), rms, role="credit_note")
     world.add_return(XERO_ORG, rms, revision=rms["revision"] + 1, status=ReturnSyncStatus.NEW)
     world.tamper(XERO_ORG, {"op": "edit", "id": remote_id, "set": {"total": "44.00"}})
     result = world.pull.pull(XERO_ORG)
@@ -282,8 +153,8 @@ def test_conflict_with_a_newer_pending_revision_is_a_warning(world: PullWorld) -
 
 
 @pytest.mark.db
-def test_documents_with_our_key_that_we_never_posted_are_counted_not_changed(world: PullWorld) -> None:
-    world.connect(XERO_ORG)
+def test_documents_with_our_key_that_we_never_posted_are_counted_not_changed(world: World) -> None:
+    world.connect(XERO_ORG, refresh_reference=False)
     revenue, _bank, contact = _xero_refs(world)
     rms = world.rms_returns(XERO_ORG, 1)[0]
     stray_key = idempotency_key(XERO_ORG, rms["id"], rms["revision"], "credit_note")
@@ -296,10 +167,10 @@ def test_documents_with_our_key_that_we_never_posted_are_counted_not_changed(wor
 
 
 @pytest.mark.db
-def test_rms_down_keeps_the_cursor_so_the_change_is_retried(world: PullWorld) -> None:
-    world.connect(QBO_ORG)
+def test_rms_down_keeps_the_cursor_so_the_change_is_retried(world: World) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     rms = world.rms_returns(QBO_ORG)[0]
-    key, remote_id = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
+    key, remote_id, _ = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
     world.pull.pull(QBO_ORG)
     world.tamper(QBO_ORG, {"op": "void", "id": remote_id, "type": "CreditMemo"})
     world.sandbox.control("POST", "faults", {"rules": [{"service": "rms", "action": "status", "status": 503,
@@ -316,11 +187,11 @@ def test_rms_down_keeps_the_cursor_so_the_change_is_retried(world: PullWorld) ->
 
 
 @pytest.mark.db
-def test_qbo_payment_against_our_credit_memo_is_refund_paid(world: PullWorld) -> None:
-    world.connect(QBO_ORG)
+def test_qbo_payment_against_our_credit_memo_is_refund_paid(world: World) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     rms = world.rms_returns(QBO_ORG)[0]
     memo = _qbo_memo(world)
-    key, remote_id = world.post(QBO_ORG, "CreditMemo", memo, rms)
+    key, remote_id, _ = world.post(QBO_ORG, "CreditMemo", memo, rms)
     world.pull.pull(QBO_ORG)
     world.tamper(QBO_ORG, {"op": "create", "type": "Payment", "document": {
         "CustomerRef": memo["CustomerRef"], "TotalAmt": Decimal(0),
@@ -340,7 +211,7 @@ _COUNT_WRITEBACKS = {"service": "rms", "method": "POST", "path_regex": "accounti
                      "delay_s": 0.2}
 
 
-def _writeback_posts(world: PullWorld) -> int:
+def _writeback_posts(world: World) -> int:
     rules = world.sandbox.control("GET", "faults")["rules"]
     return sum(r["fired"] for r in rules if r["action"] == "delay" and r["path_regex"] == "accounting-status$")
 
@@ -348,20 +219,13 @@ def _writeback_posts(world: PullWorld) -> int:
 @pytest.mark.db
 @pytest.mark.parametrize("op", ["edit", "void", "delete"])
 def test_two_workers_pulling_one_change_write_it_back_once_through_the_writeback_stage(
-        world: PullWorld, db_url: str, tmp_path: Path, op: str) -> None:
-    world.connect(QBO_ORG)
+        world: World, db_url: str, tmp_path: Path, op: str) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     rms = world.rms_returns(QBO_ORG)[0]
-    key, remote_id = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
+    key, remote_id, _ = world.post(QBO_ORG, "CreditMemo", _qbo_memo(world), rms)
     # A second worker: its own database engine, keyring vault, connections and RMS client.
-    other_db = Database(db_url)
-    other_bus = EventBus(world.clock)
-    other_events: list[Event] = []
-    other_bus.subscribe(other_events.append)
-    _vault, other_connections = connection_service(other_db, other_bus, world.clock, tmp_path)
-    fast = LedgerHttp(throttle=Throttle(per_minute=600, concurrent=4), retry=RetryPolicy(max_attempts=2,
-                      base_delay_s=0.01), platform="rms", sleep=lambda _s: None)
-    other_rms = RmsClient(world.sandbox.info["rms"]["base_url"], world.sandbox.info["rms"]["api_key"], http=fast)
-    other = PullService(other_db, other_bus, world.clock, other_connections, lambda _org: other_rms)
+    other_world = World(db_url, tmp_path, sandbox=world.sandbox, clock=world.clock, apps=False)
+    other, other_events = other_world.pull, other_world.events
     try:
         assert world.pull.pull(QBO_ORG).changes == [] and other.pull(QBO_ORG).changes == []  # both warmed up
         body: dict[str, Any] = {"op": op, "id": remote_id, "type": "CreditMemo"}
@@ -403,4 +267,4 @@ def test_two_workers_pulling_one_change_write_it_back_once_through_the_writeback
         assert [r.changes for r in again] == [[], []] and all(r.cursor_advanced for r in again)
         assert _writeback_posts(world) == 1 and len(world.writebacks(rms["id"])) == 1
     finally:
-        other_db.dispose()
+        other_world.close()

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from desktop.services.auth.oauth import ClientCredentials, OAuthClient
-from desktop.services.auth.platforms import Environment, Platform, endpoints
-from desktop.services.core.clock import SystemClock
+from desktop.services.auth.platforms import Platform
 from desktop.services.core.domain import Component, Customer, FeeTreatment, OrgSettings, ReturnRecord
 from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.mapping.model import Rule
@@ -30,11 +27,9 @@ from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.preflight import preflight
 from desktop.services.pipeline.recipes import build_documents
 from desktop.services.platforms.base import decode_json
-from desktop.services.platforms.http import LedgerHttp, Throttle
-from desktop.services.platforms.qbo.connector import QboConnector
-from desktop.services.platforms.xero.connector import XeroConnector
-from tests.sandbox.conftest import SandboxHandle
-from tests.unit.test_recipes_support import fee, make_return, taxed_line
+from desktop.services.platforms.http import LedgerHttp
+from tests.helpers.recipes import fee, make_return, taxed_line
+from tests.helpers.sandbox import SandboxHandle, memory_connection
 
 
 @dataclass
@@ -74,24 +69,11 @@ class Ledger:
 
 def _connect(sandbox: SandboxHandle, platform: Platform, index: int) -> Ledger:
     info = sandbox.info[platform.value]
-    eps = endpoints(platform, Environment.LOCAL, sandbox_url=sandbox.control_url.rsplit("/_sandbox", 1)[0])
-    creds = ClientCredentials(info["client_id"], info["client_secret"]) if platform is Platform.QBO else \
-        ClientCredentials(info["pkce_client_id"])
-    client = OAuthClient(eps, creds, info["redirect_uri"], SystemClock())
-    request = client.begin()
     company = info["companies"][index]["realm_id"] if platform is Platform.QBO else info["tenants"][index]["tenant_id"]
-    q = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
-    consent = {"service": platform.value, "client_id": q["client_id"], "redirect_uri": q["redirect_uri"],
-               "scope": q["scope"], "state": q["state"], "company": company}
-    if "code_challenge" in q:
-        consent["code_challenge"] = q["code_challenge"]
-    redirect = str(sandbox.control("POST", "authorize", consent)["redirect_url"])
-    tokens = client.exchange_code(request, client.parse_callback(request, redirect))
-    http = LedgerHttp(throttle=Throttle(500, 10), platform=platform.value, token=lambda _rejected: tokens.access_token)
-    base = client.endpoints.api_base_url
-    conn: Any = QboConnector(http, base, company) if platform is Platform.QBO else XeroConnector(http, base, company)
-    snap = ReferenceSnapshot.from_reference_data(platform.value, conn.reference_data(), conn.company_info())
-    return Ledger(platform, http, base.rstrip("/"), company, snap, conn)
+    conn = memory_connection(sandbox.info, platform, company)
+    snap = ReferenceSnapshot.from_reference_data(platform.value, conn.connector.reference_data(),
+                                                 conn.connector.company_info())
+    return Ledger(platform, conn.http, conn.base, company, snap, conn.connector)
 
 
 def _acct(snap: ReferenceSnapshot, name: str) -> str:

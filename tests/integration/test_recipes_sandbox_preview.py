@@ -23,9 +23,8 @@ from desktop.services.rms.records import add_line_taxes, to_rows
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.testing import make_connection, make_org
-from tests.integration.test_recipes_sandbox import _connect
-from tests.sandbox.conftest import SandboxHandle
-from tests.unit.test_recipes_support import fee, make_return, taxed_line
+from tests.helpers.recipes import fee, make_return, taxed_line
+from tests.helpers.sandbox import ACME_REALM, SandboxHandle, memory_connection
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +42,8 @@ def _cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
 def data_dir(tmp_path: Path, sandbox: SandboxHandle) -> Path:
     url = f"sqlite:///{tmp_path / 'returns-ledger.sqlite3'}"
     migrate.upgrade(url)
-    ledger = _connect(sandbox, Platform.QBO, 0)
-    info, data = ledger.connector.company_info(), ledger.connector.reference_data()
+    connector = memory_connection(sandbox.info, Platform.QBO, ACME_REALM).connector
+    info, data = connector.company_info(), connector.reference_data()
     now = datetime.now(UTC)
     db = Database(url)
     with db.write_session() as s:

@@ -20,19 +20,8 @@ import pytest
 
 from desktop.services.core.events import EventKind
 from desktop.services.store.models import VarianceStatus
-from tests.integration.test_reconcile_support import (  # noqa: F401 - the fixture is used by name
-    ADMIN,
-    QBO_ORG,
-    XERO_ORG,
-    ReconWorld,
-    qbo_journal,
-    qbo_memo,
-    recon_fixture,
-    xero_journal,
-    xero_note,
-    xero_payment,
-    xero_refs,
-)
+from tests.helpers.reconcile import qbo_journal, qbo_memo, xero_journal, xero_note, xero_payment, xero_refs
+from tests.helpers.worlds import ADMIN, QBO_ORG, XERO_ORG, World
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,8 +31,8 @@ def _classes(report: object) -> set[tuple[str, str | None]]:
 
 
 @pytest.mark.db
-def test_qbo_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld) -> None:
-    recon.connect(QBO_ORG)
+def test_qbo_each_tamper_is_exactly_one_variance_of_its_class(recon: World) -> None:
+    recon.connect(QBO_ORG, refresh_reference=False)
     _, ok, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     _, edited, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     _, deleted, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
@@ -52,7 +41,7 @@ def test_qbo_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld)
     _, taxed, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     _, moved, _ = recon.post(QBO_ORG, "JournalEntry", qbo_journal(recon), role="fee_journal")
 
-    clean = recon.service.run(QBO_ORG, recon.period)
+    clean = recon.reconcile.run(QBO_ORG, recon.period)
     assert clean.variances == [], [v.to_json() for v in clean.variances]
     assert clean.matched == 7
 
@@ -65,7 +54,7 @@ def test_qbo_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld)
     next_month = recon.period.end + timedelta(days=1)
     recon.tamper(QBO_ORG, {"op": "edit", "id": moved, "type": "JournalEntry", "set": {"date": next_month.isoformat()}})
 
-    report = recon.service.run(QBO_ORG, recon.period)
+    report = recon.reconcile.run(QBO_ORG, recon.period)
 
     assert _classes(report) == {
         ("amount_mismatch", edited), ("deleted_in_ledger", deleted), ("voided_in_ledger", voided),
@@ -81,8 +70,8 @@ def test_qbo_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld)
 
 
 @pytest.mark.db
-def test_xero_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld) -> None:
-    recon.connect(XERO_ORG)
+def test_xero_each_tamper_is_exactly_one_variance_of_its_class(recon: World) -> None:
+    recon.connect(XERO_ORG, refresh_reference=False)
     refs = xero_refs(recon)
     _, ok, _ = recon.post(XERO_ORG, "CreditNote", xero_note(recon, refs))
     _, edited, _ = recon.post(XERO_ORG, "CreditNote", xero_note(recon, refs))
@@ -94,7 +83,7 @@ def test_xero_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld
     _, taxed, _ = recon.post(XERO_ORG, "CreditNote", xero_note(recon, refs))
     _, moved, _ = recon.post(XERO_ORG, "ManualJournal", xero_journal(recon, refs), role="fee_journal")
 
-    clean = recon.service.run(XERO_ORG, recon.period)
+    clean = recon.reconcile.run(XERO_ORG, recon.period)
     assert clean.variances == [], [v.to_json() for v in clean.variances]
     assert clean.matched == 8
 
@@ -107,7 +96,7 @@ def test_xero_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld
     next_month = recon.period.end + timedelta(days=1)
     recon.tamper(XERO_ORG, {"op": "edit", "id": moved, "set": {"date": next_month.isoformat()}})
 
-    report = recon.service.run(XERO_ORG, recon.period)
+    report = recon.reconcile.run(XERO_ORG, recon.period)
 
     assert _classes(report) == {
         ("amount_mismatch", edited), ("deleted_in_ledger", payment), ("voided_in_ledger", voided),
@@ -120,29 +109,29 @@ def test_xero_each_tamper_is_exactly_one_variance_of_its_class(recon: ReconWorld
 
 
 @pytest.mark.db
-def test_the_review_queue_keeps_one_entry_per_problem_and_closes_what_is_gone(recon: ReconWorld) -> None:
-    recon.connect(QBO_ORG)
+def test_the_review_queue_keeps_one_entry_per_problem_and_closes_what_is_gone(recon: World) -> None:
+    recon.connect(QBO_ORG, refresh_reference=False)
     _, edited, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     _, voided, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "41.00"}})
     recon.tamper(QBO_ORG, {"op": "void", "id": voided, "type": "CreditMemo"})
 
-    recon.service.run(QBO_ORG, recon.period)
+    recon.reconcile.run(QBO_ORG, recon.period)
     first_events = [e for e in recon.events if e.kind == EventKind.RECONCILIATION_VARIANCE]
     assert len(first_events) == 2
-    recon.service.run(QBO_ORG, recon.period)  # the same two problems: no new entries, no new events
+    recon.reconcile.run(QBO_ORG, recon.period)  # the same two problems: no new entries, no new events
     assert len([e for e in recon.events if e.kind == EventKind.RECONCILIATION_VARIANCE]) == 2
-    queue = recon.service.queue(QBO_ORG)
+    queue = recon.reconcile.queue(QBO_ORG)
     assert sorted(v["class"] for v in queue) == ["amount_mismatch", "voided_in_ledger"]
 
     void_id = next(v["id"] for v in queue if v["class"] == "voided_in_ledger")
-    recon.service.accept(ADMIN, void_id, "voided on purpose: customer kept the goods")
+    recon.reconcile.accept(ADMIN, void_id, "voided on purpose: customer kept the goods")
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "40.00"}})
-    recon.service.run(QBO_ORG, recon.period)
+    recon.reconcile.run(QBO_ORG, recon.period)
 
-    assert recon.service.queue(QBO_ORG) == []
-    accepted = recon.service.queue(QBO_ORG, VarianceStatus.ACCEPTED)
-    resolved = recon.service.queue(QBO_ORG, VarianceStatus.RESOLVED)
+    assert recon.reconcile.queue(QBO_ORG) == []
+    accepted = recon.reconcile.queue(QBO_ORG, VarianceStatus.ACCEPTED)
+    resolved = recon.reconcile.queue(QBO_ORG, VarianceStatus.RESOLVED)
     assert [v["class"] for v in accepted] == ["voided_in_ledger"] and accepted[0]["resolved_by"] == "alice"
     assert [v["class"] for v in resolved] == ["amount_mismatch"] and resolved[0]["resolved_by"] == "system"
     assert len([e for e in recon.events if e.kind == EventKind.RECONCILIATION_VARIANCE]) == 2
@@ -150,11 +139,11 @@ def test_the_review_queue_keeps_one_entry_per_problem_and_closes_what_is_gone(re
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: ReconWorld, db_url: str, tmp_path: Path) -> None:
-    recon.connect(QBO_ORG)
+def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: World, db_url: str, tmp_path: Path) -> None:
+    recon.connect(QBO_ORG, refresh_reference=False)
     _, ok, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     _, edited, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
-    recon.service.run(QBO_ORG, recon.period)  # both verified equal
+    recon.reconcile.run(QBO_ORG, recon.period)  # both verified equal
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "39.99"}})
 
     def cli(*args: str) -> dict[str, Any]:
@@ -195,14 +184,14 @@ def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: ReconWorld,
 
 
 @pytest.mark.db
-def test_on_request_the_rms_api_itself_is_compared_with_the_mirror(recon: ReconWorld) -> None:
+def test_on_request_the_rms_api_itself_is_compared_with_the_mirror(recon: World) -> None:
     """Returns the RMS has and the mirror lacks (or holds at an older revision) are missing in the
     ledger; the ones the mirror holds at the RMS's revision are not."""
     from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
     from desktop.services.reconcile.model import Period
     from desktop.services.reconcile.service import ReconcileService
     from desktop.services.rms.client import RmsClient
-    recon.connect(QBO_ORG)
+    recon.connect(QBO_ORG, refresh_reference=False)
     info = recon.sandbox.info["rms"]
     http = LedgerHttp(throttle=Throttle(per_minute=600, concurrent=4), platform="rms", sleep=lambda _s: None,
                       retry=RetryPolicy(max_attempts=2, base_delay_s=0.01))
@@ -224,7 +213,7 @@ def test_on_request_the_rms_api_itself_is_compared_with_the_mirror(recon: ReconW
     mirrored = sorted(latest)[:3]
     for rid in mirrored:  # in the mirror at the RMS's revision, each with its posted credit memo
         r = latest[rid]
-        ret = recon.add_return(QBO_ORG, rid, r["rma_number"], Decimal("40.00"), "USD")
+        ret = recon.add_return(QBO_ORG, rms_id=rid, rma=r["rma_number"], total=Decimal("40.00"), currency="USD")
         with recon.db.write_session() as s:
             from desktop.services.store.models import Return as ReturnRow
             row = s.get(ReturnRow, ret)

@@ -20,29 +20,24 @@ from desktop.services.store.models import (
     OutboxStatus,
     Variance,
 )
-from tests.integration.test_reconcile_support import (  # noqa: F401 - the fixture is used by name
-    ADMIN,
-    QBO_ORG,
-    ReconWorld,
-    qbo_memo,
-    recon_fixture,
-)
+from tests.helpers.reconcile import qbo_memo
+from tests.helpers.worlds import ADMIN, QBO_ORG, World
 
 
-def _mismatch(recon: ReconWorld) -> int:
-    recon.connect(QBO_ORG)
+def _mismatch(recon: World) -> int:
+    recon.connect(QBO_ORG, refresh_reference=False)
     with recon.db.session() as s:
         cid = s.execute(sa.select(LedgerConnection.id)).scalar_one()
     recon.connections.refresh_reference_data(ADMIN, cid)
     _, edited, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "35.00"}})
-    recon.service.run(QBO_ORG, recon.period)
+    recon.reconcile.run(QBO_ORG, recon.period)
     with recon.db.session() as s:
         return s.execute(sa.select(Variance.id).where(Variance.variance_class == "amount_mismatch")).scalar_one()
 
 
 @pytest.mark.db
-def test_an_adjusting_journal_is_checked_queued_once_and_audited(recon: ReconWorld) -> None:
+def test_an_adjusting_journal_is_checked_queued_once_and_audited(recon: World) -> None:
     vid = _mismatch(recon)
     mapping = MappingService(recon.db, recon.clock, recon.bus)
     service = AdjustService(recon.db, recon.clock, recon.bus, mapping)

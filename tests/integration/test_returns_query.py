@@ -6,8 +6,7 @@ database holds, computed independently in the test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +14,6 @@ import sqlalchemy as sa
 from desktop.services.core.money import Money
 from desktop.services.queries.returns import ATTENTION, ReturnFilter, ReturnsQuery
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
     EventLog,
     OutboxDocument,
@@ -24,32 +22,16 @@ from desktop.services.store.models import (
     Return,
     ReturnSyncStatus,
 )
-from desktop.services.store.testing import seed_returns_grid
-
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-STATUSES = [ReturnSyncStatus.NEW, ReturnSyncStatus.READY, ReturnSyncStatus.POSTED, ReturnSyncStatus.QUARANTINED,
-            ReturnSyncStatus.SUPERSEDED]
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
-
-
-def _seed(db: Database, n: int) -> None:
-    seed_returns_grid(db, n, T0, STATUSES)
+from tests.helpers.returns import GRID_STATUSES, GRID_T0, seed_grid
 
 
 @pytest.mark.slow
 def test_windows_count_and_search_are_right_at_100k_returns(db: Database) -> None:
     """Correct at scale; how fast is measured by ``bench/bench_returns_query.py``, not here."""
     n = 100_000
-    _seed(db, n)
+    seed_grid(db, n)
     q = ReturnsQuery(db)
-    visible = n - n // len(STATUSES)  # superseded revisions are hidden by default
+    visible = n - n // len(GRID_STATUSES)  # superseded revisions are hidden by default
 
     total = q.count(ReturnFilter())
     first = q.window(ReturnFilter(), 0, 200)
@@ -57,18 +39,18 @@ def test_windows_count_and_search_are_right_at_100k_returns(db: Database) -> Non
 
     assert total == visible
     assert len(first) == 200 and len(deep) == 150
-    newest = max(i for i in range(n) if STATUSES[i % 5] is not ReturnSyncStatus.SUPERSEDED)
-    assert first[0].rma == f"RMA-{newest:06d}" and first[0].updated_at == T0 + timedelta(seconds=newest)
+    newest = max(i for i in range(n) if GRID_STATUSES[i % 5] is not ReturnSyncStatus.SUPERSEDED)
+    assert first[0].rma == f"RMA-{newest:06d}" and first[0].updated_at == GRID_T0 + timedelta(seconds=newest)
     assert deep[-1].rma == "RMA-000000"
 
     hits = q.window(ReturnFilter(text="grace"), 0, 500)
     assert {r.customer for r in hits} == {"Grace Hopper"}
     assert len(hits) == q.count(ReturnFilter(text="grace")) == len(
-        [i for i in range(7, n, 1000) if STATUSES[i % 5] is not ReturnSyncStatus.SUPERSEDED])
+        [i for i in range(7, n, 1000) if GRID_STATUSES[i % 5] is not ReturnSyncStatus.SUPERSEDED])
 
 
 def test_filters_sorting_and_paging_never_overlap(db: Database) -> None:
-    _seed(db, 500)
+    seed_grid(db, 500)
     q = ReturnsQuery(db)
     acme = ReturnFilter(org="ACME-US")
     pages = [r.id for off in range(0, 300, 37) for r in q.window(acme, off, 37, "refund", descending=False)]
@@ -84,7 +66,7 @@ def test_filters_sorting_and_paging_never_overlap(db: Database) -> None:
 
 
 def test_attention_detail_history_and_export(db: Database) -> None:
-    _seed(db, 20)
+    seed_grid(db, 20)
     q = ReturnsQuery(db)
     with db.write_session() as s:
         ret = s.scalar(sa.select(Return).where(Return.rma_number == "RMA-000001"))
@@ -93,12 +75,13 @@ def test_attention_detail_history_and_export(db: Database) -> None:
         for n, status in enumerate((OutboxStatus.POSTED, OutboxStatus.FAILED)):
             s.add(OutboxDocument(organization_id=ret.organization_id, idempotency_key=f"rls-key{n}", return_id=ret_id,
                                  role="credit_note", platform=Platform.XERO, doc_type="CreditNote", total_minor=1001,
-                                 currency="NZD", payload={}, status=status, attempts=1, created_at=T0, updated_at=T0,
+                                 currency="NZD", payload={}, status=status, attempts=1, created_at=GRID_T0,
+                                 updated_at=GRID_T0,
                                  remote_id="abc" if n == 0 else None, remote_number="CN-0042" if n == 0 else None,
                                  last_error={"message": "Xero refused the document", "platform_code": "ValidationError",
                                              "platform_message": "Account code 999 is not valid"} if n else None))
         s.add(EventLog(event_id="e1", kind="document.failed", severity="warning", level=30, message="did not post",
-                       occurred_at=T0, org="KIWI-NZ", rma=None, document_key="rls-key1", details={}))
+                       occurred_at=GRID_T0, org="KIWI-NZ", rma=None, document_key="rls-key1", details={}))
     attention = q.window(ReturnFilter(status=ATTENTION), 0, 100)
     assert "RMA-000001" in {r.rma for r in attention}
     row = next(r for r in attention if r.rma == "RMA-000001")

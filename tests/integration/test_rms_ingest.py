@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
-from desktop.services.core.clock import ManualClock
 from desktop.services.core.errors import ConfigurationError, FatalError, NeedsPersonError, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind
-from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle
 from desktop.services.rms.client import Page, RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
 from desktop.services.rms.ingest import CURSOR_SOURCE, IngestService
 from desktop.services.rms.parse import parse_return
 from desktop.services.rms.records import from_row
-from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     Organization,
@@ -31,42 +25,25 @@ from desktop.services.store.models import (
     ReturnSyncStatus,
     SyncCursor,
 )
+from tests.helpers.rms import PLATFORMS, T0, ingest_bus, ingest_service, rows
+from tests.helpers.sandbox import fast_http, fast_rms_client
 
 pytestmark = pytest.mark.db
-
-PLATFORMS = {"ACME-US": Platform.QBO, "MAPLE-CA": Platform.QBO, "KIWI-NZ": Platform.XERO,
-             "TEA-UK": Platform.XERO}
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
-
-
-def fast_http() -> LedgerHttp:
-    return LedgerHttp(throttle=Throttle(per_minute=100_000, concurrent=4),
-                      retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02), platform="rms")
 
 
 @pytest.fixture
 def client(sandbox: Any) -> RmsClient:
-    return RmsClient(sandbox.info["rms"]["base_url"], sandbox.info["rms"]["api_key"], http=fast_http())
+    return fast_rms_client(sandbox.info)
 
 
 @pytest.fixture
 def bus() -> EventBus:
-    return EventBus(ManualClock(T0, tick=timedelta(milliseconds=1)))
+    return ingest_bus()
 
 
 @pytest.fixture
 def service(db: Database, bus: EventBus, client: RmsClient) -> IngestService:
-    svc = IngestService(db, bus, bus.clock)
-    svc.ensure_organizations(client, platforms=PLATFORMS)
-    return svc
+    return ingest_service(db, bus, client)
 
 
 def feed(sandbox: Any, org: str) -> list[dict[str, Any]]:
@@ -80,15 +57,6 @@ def feed(sandbox: Any, org: str) -> list[dict[str, Any]]:
         cursor = body["next_cursor"]
         if not body["has_more"]:
             return out
-
-
-def rows(db: Database, org: str) -> list[Return]:
-    with db.session() as session:
-        return list(session.scalars(
-            sa.select(Return).join(Organization).where(Organization.code == org)
-            .options(selectinload(Return.lines), selectinload(Return.fees), selectinload(Return.tax_lines),
-                     selectinload(Return.quarantine_reasons))
-            .order_by(Return.id)))
 
 
 def record_events(bus: EventBus) -> list[Event]:
@@ -163,7 +131,7 @@ def test_pull_ingests_every_revision_once_and_a_second_pull_nothing(
 def test_every_bad_record_is_quarantined_with_its_specific_problem(
         db: Database, sandbox: Any, service: IngestService, client: RmsClient) -> None:
     sandbox.control("POST", "reset", {"seed": 7, "rms": {"bad_ratio": 0.3, "scale": 0.5}})
-    client = RmsClient(sandbox.info["rms"]["base_url"], sandbox.info["rms"]["api_key"], http=fast_http())
+    client = RmsClient(sandbox.info["rms"]["base_url"], sandbox.info["rms"]["api_key"], http=fast_http("rms"))
     bad = {b["id"]: b for b in sandbox.control("GET", "rms/bad")["bad"]}
     assert {b["defect"] for b in bad.values()} == {"missing_field", "unknown_reason_code", "negative_quantity",
                                                     "unknown_tax_jurisdiction", "malformed_amount", "wrong_currency"}
@@ -209,7 +177,7 @@ class CrashAfterFirstPage(RmsClient):
     """A real client; after the first page it makes the RMS fail (a fault rule), like an outage."""
 
     def __init__(self, sandbox: Any) -> None:
-        super().__init__(sandbox.info["rms"]["base_url"], sandbox.info["rms"]["api_key"], http=fast_http())
+        super().__init__(sandbox.info["rms"]["base_url"], sandbox.info["rms"]["api_key"], http=fast_http("rms"))
         self.sandbox = sandbox
         self.pages = 0
 
@@ -274,7 +242,7 @@ def test_context_matches_the_rms_listing(client: RmsClient) -> None:
 
 
 def test_a_refused_api_key_needs_a_person_and_never_shows_the_key(sandbox: Any) -> None:
-    wrong = RmsClient(sandbox.info["rms"]["base_url"], "rms_sk_not-the-key-1234567890", http=fast_http())
+    wrong = RmsClient(sandbox.info["rms"]["base_url"], "rms_sk_not-the-key-1234567890", http=fast_http("rms"))
     with pytest.raises(NeedsPersonError) as err:
         wrong.changes(None, 10)
     assert err.value.message == "The RMS API key was refused"
@@ -293,7 +261,7 @@ def test_transient_and_request_errors_are_translated(sandbox: Any, client: RmsCl
     assert err.value.platform_code == "invalid_cursor"
     assert "cursor is not one this API issued" in err.value.message
     assert client.get("ret_does_not_exist") is None
-    dead = RmsClient("http://127.0.0.1:9/rms", "k", http=fast_http())
+    dead = RmsClient("http://127.0.0.1:9/rms", "k", http=fast_http("rms"))
     with pytest.raises(TransientError, match="The RMS did not answer"):
         dead.organizations()
     with pytest.raises(ConfigurationError):

@@ -20,14 +20,17 @@ from desktop.services.rms.records import from_row
 from desktop.services.store.coltypes import json_loads_exact
 from desktop.services.store.db import Database
 from desktop.services.store.models import Return, ReturnSyncStatus
-from tests.integration import test_rms_ingest as base
+from tests.helpers.rms import ingest_bus, ingest_service, rows
+from tests.helpers.sandbox import SandboxHandle, fast_rms_client
 
 pytestmark = pytest.mark.db
 
-# The pull tests' fixtures: a migrated database, the sandbox RMS client, a service with the demo
-# organizations (and their RMS profiles) in place.
-db, client, bus, service = base.db, base.client, base.bus, base.service
-rows = base.rows
+
+@pytest.fixture
+def service(db: Database, sandbox: SandboxHandle) -> IngestService:
+    """The ingest service over the migrated ``db``, with the demo organizations (and RMS profiles) in place."""
+    return ingest_service(db, ingest_bus(), fast_rms_client(sandbox.info))
+
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rms"
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,6 @@ see exactly what ran, when, and how often.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import wait
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.clock import ManualClock
 from desktop.services.core.errors import TransientError
-from desktop.services.core.events import Event, EventBus, EventKind
+from desktop.services.core.events import EventKind
 from desktop.services.pipeline.scheduler import (
     CHAIN,
     DEFAULT_INTERVALS_S,
@@ -30,10 +29,9 @@ from desktop.services.pipeline.scheduler import (
     interval_key,
     job_id,
 )
-from desktop.services.runtime import connection_service
-from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Platform, Setting
+from tests.helpers.waiting import wait_until
+from tests.helpers.worlds import World
 
 ADMIN = Actor("scheduler", Role.ADMIN)
 ORGS = ("ACME-US", "KIWI-NZ")
@@ -70,42 +68,29 @@ class RecordingSteps:
         return self._record("pull", org)
 
 
-class Rig:
-    def __init__(self, db_url: str, data_dir: Path) -> None:
-        upgrade(db_url)
-        self.db = Database(db_url)
-        self.clock = ManualClock(START)
-        self.bus = EventBus(self.clock)
-        self.events: list[Event] = []
-        self.bus.subscribe(self.events.append)
-        _vault, self.connections = connection_service(self.db, self.bus, self.clock, data_dir)
-        self.steps = RecordingSteps()
-        with self.db.write_session() as s:
-            for code in ORGS:
-                s.add(Organization(code=code, name=code, platform=Platform.QBO, timezone="UTC", home_currency="USD",
-                                   settings={}, created_at=START, updated_at=START))
-        self.schedulers: list[SyncScheduler] = []
-
-    def scheduler(self, worker_id: str = "test-worker") -> SyncScheduler:
-        sched = SyncScheduler(self.steps, self.connections, lambda _org: [], self.clock, self.bus, db=self.db,
-                              actor=ADMIN, worker_id=worker_id)
-        self.schedulers.append(sched)
-        return sched
-
-    def close(self) -> None:
-        self.steps.hold.set()
-        for sched in self.schedulers:
-            sched.shutdown(wait=True)
-        self.db.dispose()
+@pytest.fixture
+def steps() -> RecordingSteps:
+    return RecordingSteps()
 
 
 @pytest.fixture
-def rig(db_url: str, tmp_path: Path) -> Iterator[Rig]:
-    r = Rig(db_url, tmp_path)
-    try:
-        yield r
-    finally:
-        r.close()
+def rig(db_url: str, tmp_path: Path, steps: RecordingSteps) -> Iterator[World]:
+    """A world on a manual clock with two organizations; its schedulers run ``steps``."""
+    with World(db_url, tmp_path, clock=ManualClock(START)) as world:
+        with world.db.write_session() as s:
+            for code in ORGS:
+                s.add(Organization(code=code, name=code, platform=Platform.QBO, timezone="UTC", home_currency="USD",
+                                   settings={}, created_at=START, updated_at=START))
+        try:
+            yield world
+        finally:
+            steps.hold.set()  # a held step would keep the schedulers' shutdown waiting
+
+
+def _release_once_stopping(sched: SyncScheduler, steps: RecordingSteps) -> None:
+    """Let the held step finish only once the scheduler is shutting down (so shutdown has to wait for it)."""
+    wait_until(lambda: sched.stopping, what="the scheduler to start shutting down")
+    steps.hold.set()
 
 
 def _scheduler_threads() -> list[str]:
@@ -114,8 +99,8 @@ def _scheduler_threads() -> list[str]:
 
 
 @pytest.mark.db
-def test_every_organization_gets_one_job_per_kind_with_coalescing(rig: Rig) -> None:
-    sched = rig.scheduler()
+def test_every_organization_gets_one_job_per_kind_with_coalescing(rig: World, steps: RecordingSteps) -> None:
+    sched = rig.new_scheduler(steps, actor=ADMIN)
     sched.start(list(ORGS))
     jobs = {j.id: j for j in sched.jobs()}
     assert set(jobs) == {job_id(org, kind) for org in ORGS for kind in JOB_KINDS}
@@ -129,8 +114,8 @@ def test_every_organization_gets_one_job_per_kind_with_coalescing(rig: Rig) -> N
 
 
 @pytest.mark.db
-def test_pause_resume_and_intervals_survive_a_restart(rig: Rig) -> None:
-    first = rig.scheduler()
+def test_pause_resume_and_intervals_survive_a_restart(rig: World, steps: RecordingSteps) -> None:
+    first = rig.new_scheduler(steps, actor=ADMIN)
     first.start(list(ORGS))
     first.set_interval("ACME-US", "push", 45)
     first.pause("ACME-US")
@@ -142,22 +127,22 @@ def test_pause_resume_and_intervals_survive_a_restart(rig: Rig) -> None:
                                 .where(Organization.code == "ACME-US")).all())
     assert stored == {interval_key("push"): 45, "schedule.paused": True}
 
-    second = rig.scheduler()  # a restart: a new scheduler object reads the settings
+    second = rig.new_scheduler(steps, actor=ADMIN)  # a restart: a new scheduler object reads the settings
     second.start()  # every active organization, from the database
     assert second.is_paused("ACME-US") and not second.is_paused("KIWI-NZ")
     assert all(j.next_run_time is None for j in second.jobs("ACME-US"))
     assert second.scheduler.get_job(job_id("ACME-US", "push")).trigger.interval == timedelta(seconds=45)
     second.resume("ACME-US")
     assert all(j.next_run_time is not None for j in second.jobs("ACME-US"))
-    assert not rig.scheduler().is_paused("ACME-US")
+    assert not rig.new_scheduler(steps, actor=ADMIN).is_paused("ACME-US")
     assert {e.kind for e in rig.events} >= {"sync.paused", "sync.resumed"}
 
 
 @pytest.mark.db
-def test_sync_now_runs_the_chain_once_even_when_asked_twice_at_once(rig: Rig) -> None:
-    sched = rig.scheduler()
+def test_sync_now_runs_the_chain_once_even_when_asked_twice_at_once(rig: World, steps: RecordingSteps) -> None:
+    sched = rig.new_scheduler(steps, actor=ADMIN)
     sched.start(list(ORGS))
-    rig.steps.hold.clear()
+    steps.hold.clear()
     futures = []
     barrier = threading.Barrier(2)
 
@@ -170,23 +155,23 @@ def test_sync_now_runs_the_chain_once_even_when_asked_twice_at_once(rig: Rig) ->
         t.start()
     for t in askers:
         t.join()
-    assert rig.steps.entered.wait(5)
+    assert steps.entered.wait(5)
     assert futures[0] is futures[1]
     # A scheduled ingest that fires meanwhile does not overlap the running one: it is skipped.
     assert sched.run_job("ACME-US", "ingest", trigger="scheduled", wait=False) == {"skipped": "already running"}
-    rig.steps.hold.set()
+    steps.hold.set()
     result = futures[0].result(timeout=10)
     assert list(result) == list(CHAIN) and all(v == {"done": 1} for v in result.values())
-    assert rig.steps.calls == [(kind, "ACME-US") for kind in CHAIN]
+    assert steps.calls == [(kind, "ACME-US") for kind in CHAIN]
     finished = [e for e in rig.events if e.kind == EventKind.SYNC_FINISHED]
     assert [e.details["job"] for e in finished] == list(CHAIN)
     assert finished[0].details["counts"] == {"done": 1} and finished[0].details["trigger"] == "manual"
 
 
 @pytest.mark.db
-def test_a_failing_step_is_an_event_and_the_chain_goes_on(rig: Rig) -> None:
-    sched = rig.scheduler()
-    rig.steps.fail.add("push")
+def test_a_failing_step_is_an_event_and_the_chain_goes_on(rig: World, steps: RecordingSteps) -> None:
+    sched = rig.new_scheduler(steps, actor=ADMIN)
+    steps.fail.add("push")
     result = sched.sync_now("KIWI-NZ").result(timeout=10)
     assert "error" in result["push"] and result["pull"] == {"done": 1}
     failed = [e for e in rig.events if e.kind == EventKind.SYNC_FAILED]
@@ -195,21 +180,19 @@ def test_a_failing_step_is_an_event_and_the_chain_goes_on(rig: Rig) -> None:
 
 
 @pytest.mark.db
-def test_scheduled_jobs_fire_on_the_scheduler_thread(rig: Rig) -> None:
-    sched = rig.scheduler()
+def test_scheduled_jobs_fire_on_the_scheduler_thread(rig: World, steps: RecordingSteps) -> None:
+    sched = rig.new_scheduler(steps, actor=ADMIN)
     sched.start(["ACME-US"])
     sched.scheduler.modify_job(job_id("ACME-US", "pull"), next_run_time=datetime.now(UTC))
-    deadline = time.monotonic() + 10
-    while ("pull", "ACME-US") not in rig.steps.calls and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert ("pull", "ACME-US") in rig.steps.calls
+    assert steps.entered.wait(10), "no step ran"  # the only job due is the pull
+    assert ("pull", "ACME-US") in steps.calls
     sched.shutdown(wait=True)
     started = [e for e in rig.events if e.kind == EventKind.SYNC_STARTED and e.details["trigger"] == "scheduled"]
     assert [e.details["job"] for e in started] == ["pull"]
 
 
 @pytest.mark.db
-def test_shutdown_waits_releases_unsent_leases_and_leaves_no_threads(rig: Rig) -> None:
+def test_shutdown_waits_releases_unsent_leases_and_leaves_no_threads(rig: World, steps: RecordingSteps) -> None:
     with rig.db.write_session() as s:
         org_id = s.execute(sa.select(Organization.id).where(Organization.code == "ACME-US")).scalar_one()
         for n, (owner, sent) in enumerate([("test-worker", None), ("test-worker", START), ("other", None)]):
@@ -217,13 +200,15 @@ def test_shutdown_waits_releases_unsent_leases_and_leaves_no_threads(rig: Rig) -
                 organization_id=org_id, idempotency_key=f"rls-lease{n}", role="credit_memo", platform=Platform.QBO,
                 doc_type="CreditMemo", payload={}, status=OutboxStatus.IN_FLIGHT, attempts=0, lease_owner=owner,
                 lease_expires_at=START + timedelta(minutes=5), sent_at=sent, created_at=START, updated_at=START))
-    sched = rig.scheduler()
+    sched = rig.new_scheduler(steps, actor=ADMIN)
     sched.start(list(ORGS))
-    rig.steps.hold.clear()
+    steps.hold.clear()
     running = sched.sync_now("ACME-US")
-    assert rig.steps.entered.wait(5)
-    threading.Timer(0.2, rig.steps.hold.set).start()
+    assert steps.entered.wait(5)
+    release = threading.Thread(target=_release_once_stopping, args=(sched, steps))
+    release.start()
     released = sched.shutdown(wait=True)  # waits for the running step, then stops taking work
+    release.join()
     assert running.done() and list(running.result()) == ["ingest"]  # the chain stopped after the step
     assert released == 1
     with rig.db.session() as s:

@@ -6,9 +6,7 @@ sandbox's real sign-in flow, so each job talks to the emulators over HTTP and wr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,35 +14,20 @@ import sqlalchemy as sa
 from desktop.services.core.domain import Component
 from desktop.services.core.events import EventKind
 from desktop.services.mapping.model import Rule
-from desktop.services.mapping.service import MappingService
 from desktop.services.pipeline.scheduler import SyncScheduler
-from desktop.services.runtime import sync_scheduler
 from desktop.services.store.models import LedgerConnection, RefAccount
-from tests.integration.test_pull import ADMIN, QBO_ORG, PullWorld
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.worlds import ADMIN, QBO_ORG, World
 
 
 @pytest.fixture
-def world(db_url: str, sandbox: SandboxHandle, tmp_path: Path) -> Iterator[PullWorld]:
-    w = PullWorld(db_url, sandbox, tmp_path)
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-@pytest.fixture
-def sched(world: PullWorld) -> Iterator[SyncScheduler]:
-    s = sync_scheduler(world.db, world.bus, world.clock, world.connections, world.vault, ADMIN, worker_id="jobs")
-    try:
-        yield s
-    finally:
-        s.shutdown()
+def sched(world: World) -> SyncScheduler:
+    """The real pipeline's scheduler, built by ``runtime.sync_scheduler`` (shut down with the world)."""
+    return world.new_scheduler(worker_id="jobs")
 
 
 @pytest.mark.db
-def test_reference_refresh_job_fills_the_cache(world: PullWorld, sched: SyncScheduler) -> None:
-    world.connect(QBO_ORG)  # connected without reading reference data
+def test_reference_refresh_job_fills_the_cache(world: World, sched: SyncScheduler) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)  # connected without reading reference data
     with world.db.session() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(RefAccount)).scalar() == 0
     counts = sched.run_job(QBO_ORG, "reference")
@@ -55,11 +38,11 @@ def test_reference_refresh_job_fills_the_cache(world: PullWorld, sched: SyncSche
 
 
 @pytest.mark.db
-def test_mapping_job_warns_about_a_rule_whose_account_is_gone(world: PullWorld, sched: SyncScheduler) -> None:
-    world.connect(QBO_ORG)
+def test_mapping_job_warns_about_a_rule_whose_account_is_gone(world: World, sched: SyncScheduler) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     sched.run_job(QBO_ORG, "reference")
     assert sched.run_job(QBO_ORG, "mapping") == {"problems": 0}  # no mapping yet: nothing to check
-    MappingService(world.db, world.clock, world.bus).save(
+    world.mapping.save(
         QBO_ORG, [Rule(component=Component.MERCHANDISE, account_id="no-such-account")], ADMIN, "test")
     result = sched.run_job(QBO_ORG, "mapping")
     assert result["problems"] >= 1
@@ -68,8 +51,8 @@ def test_mapping_job_warns_about_a_rule_whose_account_is_gone(world: PullWorld, 
 
 
 @pytest.mark.db
-def test_token_health_job_warns_before_a_sign_in_lapses(world: PullWorld, sched: SyncScheduler) -> None:
-    world.connect(QBO_ORG)
+def test_token_health_job_warns_before_a_sign_in_lapses(world: World, sched: SyncScheduler) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     assert sched.run_job(QBO_ORG, "token_health") == {"expiring": 0}
     with world.db.write_session() as s:
         conn = s.execute(sa.select(LedgerConnection)).scalar_one()
@@ -81,8 +64,8 @@ def test_token_health_job_warns_before_a_sign_in_lapses(world: PullWorld, sched:
 
 @pytest.mark.db
 def test_a_cycle_on_the_real_pipeline_posts_nothing_without_returns_and_reports_each_step(
-        world: PullWorld, sched: SyncScheduler) -> None:
-    world.connect(QBO_ORG)
+        world: World, sched: SyncScheduler) -> None:
+    world.connect(QBO_ORG, refresh_reference=False)
     result = sched.sync_now(QBO_ORG).result(timeout=60)
     assert list(result) == ["ingest", "push", "pull"]
     assert result["ingest"] == {"skipped": "no RMS configured"}  # this database never configured the RMS

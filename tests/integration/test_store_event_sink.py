@@ -12,21 +12,12 @@ import sqlalchemy as sa
 
 from desktop.services.core.clock import ManualClock
 from desktop.services.core.events import Event, EventBus, Severity
-from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.event_sink import EventLogSink, as_event, recent_events
 from desktop.services.store.models import EventLog
 from desktop.services.store.testing import T0
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

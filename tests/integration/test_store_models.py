@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,7 +12,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from desktop.services.core.money import Money
-from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     MappingSet,
@@ -30,14 +28,6 @@ from desktop.services.store.models import (
 from desktop.services.store.testing import T0, make_org, make_return
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 def test_return_revision_is_unique_per_organization(db: Database) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 
 from desktop.services.core.clock import NaiveDatetimeError
 from desktop.services.core.money import Money
-from desktop.services.store import migrate
 from desktop.services.store.coltypes import ExactDecimal
 from desktop.services.store.db import Database, make_engine
 from desktop.services.store.models import (
@@ -35,14 +33,6 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DB_SETTINGS = settings(max_examples=60, deadline=None,
                        suppress_health_check=[HealthCheck.function_scoped_fixture])
 INT64 = 2**63 - 1
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ import keyring
 import pytest
 
 from desktop.services.auth.vault import KEYRING_SERVICE, NeedsReconnect, TokenResult, TokenVault
+from tests.helpers.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,10 +35,10 @@ class _Clock:
 class _CountingRefresher:
     """Rotates like a real token endpoint: each call answers a new pair, old token refused."""
 
-    def __init__(self, first_refresh: str, delay_s: float = 0.0) -> None:
+    def __init__(self, first_refresh: str, hold: threading.Event | None = None) -> None:
         self.calls: list[str] = []
         self.current = first_refresh
-        self.delay_s = delay_s
+        self.hold = hold  # a refresh in flight waits for it (the endpoint is slow until the test says)
         self._lock = threading.Lock()
 
     def __call__(self, refresh_token: str) -> TokenResult:
@@ -47,7 +47,8 @@ class _CountingRefresher:
             assert refresh_token == self.current, "refresh with a rotated-away token (invalid_grant)"
             n = len(self.calls)
             self.current = f"refresh-{n}"
-        time.sleep(self.delay_s)
+        if self.hold is not None:
+            assert self.hold.wait(10), "the test never let the refresh finish"
         return TokenResult(access_token=f"access-{n}", expires_in_s=3600, refresh_token=f"refresh-{n}",
                            refresh_expires_in_s=100 * 86400)
 
@@ -77,12 +78,17 @@ def test_eight_threads_refresh_exactly_once(connection_id: str) -> None:
     vault = TokenVault(clock)
     _connect(vault, connection_id)
     clock.at += timedelta(hours=2)  # access token expired
-    refresher = _CountingRefresher("refresh-0", delay_s=0.2)
+    everyone_asked = threading.Event()
+    refresher = _CountingRefresher("refresh-0", hold=everyone_asked)  # in flight until all eight have asked
     results: list[str] = []
+    asked: list[int] = []
     barrier = threading.Barrier(8)
 
     def worker() -> None:
         barrier.wait()
+        asked.append(1)
+        if len(asked) == 8:
+            everyone_asked.set()
         results.append(vault.access_token(connection_id, refresher))
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -148,13 +154,13 @@ def test_forget_removes_every_keyring_entry(connection_id: str) -> None:
 
 _WORKER = textwrap.dedent(
     """
-    import sys, time, json
+    import sys
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
     import sqlalchemy as sa
     from desktop.services.auth.vault import TokenResult, TokenVault
     from desktop.services.auth.locks import FileLock, PostgresAdvisoryLock
-    cid, lock_kind, target, counter, start_at = sys.argv[1:6]
+    cid, lock_kind, target, counter = sys.argv[1:5]
     class Clock:
         def now(self):
             return datetime.now(UTC) + timedelta(hours=2)   # the stored access token has expired
@@ -163,15 +169,43 @@ _WORKER = textwrap.dedent(
     def refresher(refresh_token):
         with open(counter, "a") as fh:
             fh.write(refresh_token + "\\n")
-        time.sleep(0.5)
+        print("refreshing", flush=True)  # holding the lock, mid-refresh...
+        sys.stdin.readline()  # ...until the parent has seen the other process wait for it
         return TokenResult("access-from-" + str(__import__("os").getpid()), 3600 * 5, "refresh-next", 8640000)
 
     vault = TokenVault(Clock(), process_lock=lock)
-    while time.time() < float(start_at):
-        time.sleep(0.005)
-    print(vault.access_token(cid, refresher))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    print(vault.access_token(cid, refresher), flush=True)
     """
 )
+
+
+def _waits_for_the_lock(lock_kind: str, target: str, pid: int, connection_id: str) -> bool:
+    """Whether process ``pid`` is blocked on the vault's lock for ``connection_id`` (PostgreSQL's
+    view of advisory locks, or the kernel's of ``flock``)."""
+    if lock_kind == "pg":
+        import sqlalchemy as sa
+
+        from desktop.services.auth.locks import _lock_key  # the key the vault's lock takes
+        key = _lock_key(connection_id)
+        engine = sa.create_engine(target)
+        try:
+            with engine.connect() as conn:
+                return bool(conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND classid = :hi AND objid = :lo"), {"hi": (key >> 32) & 0xFFFFFFFF,
+                                                             "lo": key & 0xFFFFFFFF}).scalar())
+        finally:
+            engine.dispose()
+    blocked = [line.split() for line in Path("/proc/locks").read_text().splitlines() if "->" in line]
+    return any(str(pid) in fields for fields in blocked)
+
+
+def _say(proc: subprocess.Popen[str], line: str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
 
 
 @pytest.mark.parametrize("lock_kind", ["pg", "file"])
@@ -182,11 +216,25 @@ def test_two_processes_refresh_exactly_once(lock_kind: str, connection_id: str, 
     vault = TokenVault(real_now)
     vault.store_token_result(connection_id, TokenResult("stale", 60, "refresh-0", 8640000))
     counter = tmp_path / "calls.txt"
-    start_at = str(time.time() + 1.5)
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, connection_id, lock_kind, target,
-                               str(counter), start_at], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=60) for p in procs]
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, connection_id, lock_kind, target, str(counter)],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    first, second = procs
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", proc.stderr
+        _say(first, "go")
+        assert first.stdout is not None and first.stdout.readline().strip() == "refreshing"
+        _say(second, "go")  # the first holds the lock mid-refresh: the second must wait for it
+        wait_until(lambda: _waits_for_the_lock(lock_kind, target, second.pid, connection_id), 30,
+                   what="the second process to wait for the vault's lock")
+        _say(first, "finish")
+        outs = [p.communicate(timeout=60) for p in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     assert counter.read_text().splitlines() == ["refresh-0"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,24 +15,20 @@ from desktop.services.admin.users import UserService
 from desktop.services.auth.roles import Action, Actor, Role
 from desktop.services.core.clock import ManualClock
 from desktop.services.core.errors import ConfigurationError, NeedsPersonError, PermissionDenied
-from desktop.services.core.events import Event, EventBus
+from desktop.services.core.events import Event
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog
+from tests.helpers.worlds import World
 
 pytestmark = pytest.mark.db
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[tuple[UserService, Database, list[Event]]]:
-    upgrade(db_url)
-    db = Database(db_url)
-    bus = EventBus()
-    events: list[Event] = []
-    bus.subscribe(events.append)
-    yield UserService(db, ManualClock(T0), bus), db, events
-    db.dispose()
+def world(db_url: str, tmp_path: Path) -> Iterator[tuple[UserService, Database, list[Event]]]:
+    """The user service on a manual clock, its database and the events it emitted."""
+    with World(db_url, tmp_path, clock=ManualClock(T0)) as w:
+        yield w.users, w.db, w.events
 
 
 def _audit(db: Database) -> list[tuple[str, str, str | None]]:

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from desktop.services.pipeline.webhooks import Notification, WebhookReceiver, sign
-from tests.sandbox.conftest import SandboxHandle
+from tests.helpers.sandbox import SandboxHandle
 
 QBO_KEY = "qbo-verifier-token-for-tests"
 XERO_KEY = "xero-webhook-key-for-tests"

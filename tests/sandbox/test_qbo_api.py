@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from test_qbo_support import ACME, MAPLE, Qbo
+from tests.helpers.qbo_client import ACME, MAPLE, Qbo
 
 
 def _ledger(sandbox: Any, company: str) -> list[dict[str, Any]]:

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from test_qbo_support import Qbo
-
 from desktop.sandbox.qbo.util import dumps
+from tests.helpers.qbo_client import Qbo
 
 
 def test_batch_answers_every_item_including_failures(sandbox: Any) -> None:

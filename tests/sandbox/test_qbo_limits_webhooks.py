@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 import requests
-from test_qbo_support import ACME, Qbo
+
+from tests.helpers.qbo_client import ACME, Qbo
 
 VERIFIER = "verifier-token-for-tests"
 
@@ -42,7 +43,7 @@ class _Receiver:
     def __init__(self, fail_first: int = 0) -> None:
         self.calls: list[tuple[bytes, dict[str, str]]] = []
         self.fail_left = fail_first
-        self.got = threading.Event()
+        self.got = threading.Condition()  # notified on every delivery
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,10 +54,11 @@ class _Receiver:
                     self.send_response(500)
                     self.end_headers()
                     return
-                receiver.calls.append((body, {k.lower(): v for k, v in self.headers.items()}))
+                with receiver.got:
+                    receiver.calls.append((body, {k.lower(): v for k, v in self.headers.items()}))
+                    receiver.got.notify_all()
                 self.send_response(200)
                 self.end_headers()
-                receiver.got.set()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -67,13 +69,11 @@ class _Receiver:
         self.thread.start()
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> list[Any]:
-        deadline = threading.Event()
-        for _ in range(int(timeout / 0.05)):
-            events = self.events()
-            if predicate(events):
-                return events
-            deadline.wait(0.05)
-        raise AssertionError(f"webhooks not delivered in time; got {self.events()}")
+        """The delivered events once ``predicate`` accepts them (checked on every delivery)."""
+        with self.got:
+            if not self.got.wait_for(lambda: predicate(self.events()), timeout):
+                raise AssertionError(f"webhooks not delivered in time; got {self.events()}")
+            return self.events()
 
     def events(self) -> list[Any]:
         out: list[Any] = []

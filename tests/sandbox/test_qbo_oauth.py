@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 import requests
-from test_qbo_support import ACME, MAPLE, Qbo, query_params
+
+from tests.helpers.qbo_client import ACME, MAPLE, Qbo, query_params
 
 SCOPE = "com.intuit.quickbooks.accounting"
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from test_qbo_support import Qbo
+
+from tests.helpers.qbo_client import Qbo
 
 
 def _seed_memos(qbo: Qbo, n: int) -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 import xmlschema
-from test_qbo_support import MAPLE, Qbo
+
+from tests.helpers.qbo_client import MAPLE, Qbo
 
 # Intuit's official XSDs, vendored unchanged (resources/reference/README.md says from where).
 XSD = Path(__file__).resolve().parents[2] / "resources" / "reference" / "qbo" / "IntuitRestServiceDef.xsd"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from test_xero_support import TEA, Xero, loads
+from tests.helpers.xero_client import TEA, Xero, loads
 
 TODAY = datetime.now(UTC).date().isoformat()
 MS_DATE = re.compile(r"^/Date\((\d+)\+0000\)/$")

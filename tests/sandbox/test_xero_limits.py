@@ -6,7 +6,8 @@ import threading
 from typing import Any
 
 import requests
-from test_xero_support import Xero
+
+from tests.helpers.xero_client import Xero
 
 HEADERS = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
 

@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 import requests
-from test_xero_support import KIWI, SCOPE, TEA, Xero, pkce_pair, query_params
+
+from tests.helpers.xero_client import KIWI, SCOPE, TEA, Xero, pkce_pair, query_params
 
 LOOPBACK = "http://127.0.0.1:53682/callback"
 

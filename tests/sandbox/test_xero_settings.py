@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from test_xero_support import Xero
+from tests.helpers.xero_client import Xero
 
 
 def _journal(lines: list[tuple[str, str]], **over: Any) -> dict[str, Any]:

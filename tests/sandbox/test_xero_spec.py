@@ -21,8 +21,9 @@ import requests
 import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
-from test_xero_support import Xero
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from tests.helpers.xero_client import Xero
 
 # Xero's official OpenAPI file, vendored unchanged (resources/reference/README.md says from where).
 SPEC = Path(__file__).resolve().parents[2] / "resources" / "reference" / "xero_accounting.yaml"

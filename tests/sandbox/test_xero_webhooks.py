@@ -7,13 +7,13 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from test_xero_support import KIWI, Xero
+
+from tests.helpers.xero_client import KIWI, Xero
 
 KEY = "whk-test-signing-key-0123456789"
 
@@ -27,7 +27,7 @@ class Receiver:
         self.fail_events = fail_events  # answer 500 to this many event deliveries first
         self.intents: list[tuple[bool, int]] = []  # (signature valid, status answered)
         self.events: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()  # notified on every delivery
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +46,7 @@ class Receiver:
                             receiver.events.append(body)
                     else:
                         receiver.intents.append((valid, status))
+                    receiver.lock.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -58,15 +59,16 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def flat(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [e for b in self.events for e in b["events"]]
+
     def wait_events(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                flat = [e for b in self.events for e in b["events"]]
-            if len(flat) >= count:
-                return flat
-            time.sleep(0.02)
-        raise AssertionError(f"only {len(flat)} of {count} webhook events arrived")
+        """The events once ``count`` have arrived (woken by each delivery)."""
+        with self.lock:
+            if not self.lock.wait_for(lambda: len(self.flat()) >= count, timeout):
+                raise AssertionError(f"only {len(self.flat())} of {count} webhook events arrived")
+            return self.flat()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -100,9 +102,13 @@ def test_intent_to_receive_then_signed_credit_note_events(sandbox: Any, receiver
             ]
         },
     )
-    events = receiver.wait_events(3)
-    time.sleep(0.2)  # nothing more (no journal events) should follow
-    events = receiver.wait_events(3)
+    receiver.wait_events(3)
+    # Nothing more (no journal events) follows: one more contact, and it is the very next event —
+    # the sandbox delivers in publishing order, so a journal event would have come before it.
+    sentinel = xero.ok("PUT", "Contacts", {"Contacts": [{"Name": "Sentinel Customer"}]})["Contacts"][0]
+    *events, last = receiver.wait_events(4)
+    assert (last["eventCategory"], last["eventType"], last["resourceId"]) == (
+        "CONTACT", "CREATE", sentinel["ContactID"])
     assert len(events) == 3
     by_kind = [(e["eventCategory"], e["eventType"]) for e in events]
     assert by_kind == [("CREDITNOTE", "CREATE"), ("CREDITNOTE", "UPDATE"), ("CONTACT", "CREATE")]
@@ -112,7 +118,7 @@ def test_intent_to_receive_then_signed_credit_note_events(sandbox: Any, receiver
     assert events[1]["data"]["Status"] == "AUTHORISED"
     assert first["resourceUrl"].endswith(f"/api.xro/2.0/CreditNotes/{cn['CreditNoteID']}")
     seqs = [(b["firstEventSequence"], b["lastEventSequence"]) for b in receiver.events]
-    assert seqs[0][0] == 1 and seqs[-1][1] == 3
+    assert seqs[0][0] == 1 and seqs[-2][1] == 3 and seqs[-1] == (4, 4)
 
 
 def test_tamper_fires_a_webhook(sandbox: Any, receiver: Receiver) -> None:
@@ -130,7 +136,15 @@ def test_endpoint_failing_intent_to_receive_gets_no_events(sandbox: Any) -> None
         sandbox.control("POST", "webhooks", {"service": "xero", "url": lax.url, "key": KEY})
         assert any(not valid and status == 200 for valid, status in lax.intents)
         Xero(sandbox).credit_note()
-        time.sleep(0.3)
+        # An endpoint that passes intent-to-receive, then a second credit note: events go out in
+        # publishing order, so had the first been queued, it would arrive (at either) before the second.
+        honest = Receiver(KEY)
+        try:
+            sandbox.control("POST", "webhooks", {"service": "xero", "url": honest.url, "key": KEY})
+            second = Xero(sandbox).credit_note()
+            assert [e["resourceId"] for e in honest.wait_events(1)] == [second["CreditNoteID"]]
+        finally:
+            honest.close()
         assert lax.events == []
     finally:
         lax.close()

@@ -180,7 +180,14 @@ def test_a_request_waiting_for_the_rate_limit_gives_up_on_shutdown() -> None:
     import threading as _threading
     import time as _time
 
-    throttle = Throttle(1, 2)
+    asked = _threading.Event()
+
+    def monotonic() -> float:  # the real clock; tells the test when the waiter has looked at the window
+        if _threading.current_thread().name == "second-request":
+            asked.set()
+        return _time.monotonic()
+
+    throttle = Throttle(1, 2, monotonic=monotonic)  # the real sleep: it must wake on stopping, not sleep on
     throttle.stopping = _threading.Event()
     throttle.acquire()  # the minute's only request
     throttle.release()
@@ -193,10 +200,10 @@ def test_a_request_waiting_for_the_rate_limit_gives_up_on_shutdown() -> None:
         except TransientError as exc:
             outcome.append(exc)
 
-    waiter = _threading.Thread(target=second)
+    waiter = _threading.Thread(target=second, name="second-request")
     started = _time.monotonic()
     waiter.start()
-    _time.sleep(0.2)
+    assert asked.wait(5), "the second request never looked at the rate window"
     throttle.stopping.set()
     waiter.join(5)
     assert _time.monotonic() - started < 2, "it waited for the window instead of stopping"

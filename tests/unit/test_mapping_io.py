@@ -18,8 +18,7 @@ from desktop.services.mapping.io import (
     rules_from_document,
     template_names,
 )
-from tests.unit.test_mapping_support import qbo_snapshot, xero_snapshot
-from tests.unit.test_mapping_validate import QBO_GOOD, XERO_GOOD
+from tests.helpers.mapping import QBO_GOOD, XERO_GOOD, qbo_snapshot, xero_snapshot
 
 M = Component.MERCHANDISE
 

@@ -15,21 +15,19 @@ from desktop.services.mapping import (
     validate,
 )
 from desktop.services.mapping.validate import ALLOWED_ACCOUNT_TYPES
-from tests.unit.test_mapping_support import qbo_snapshot, sample_return, xero_snapshot
-
-M, TAX, FEE, LABEL, REFUND, CLEAR = (Component.MERCHANDISE, Component.TAX, Component.RESTOCKING_FEE,
-                                     Component.LABEL_COST, Component.REFUND, Component.CLEARING)
-
-QBO_GOOD = [Rule(M, account_id="3", item_id="10"), Rule(TAX, tax_jurisdiction="US-CA", account_id="7", tax_code="31"),
-            Rule(FEE, account_id="4", item_id="11"), Rule(LABEL, account_id="6"),
-            Rule(REFUND, currency="USD", account_id="1"), Rule(REFUND, currency="CAD", account_id="2"),
-            Rule(CLEAR, account_id="8"), Rule(M, channel="web", account_id="3", item_id="10",
-                                              tracking=(TrackingRef("class", "100"),))]
-XERO_GOOD = [Rule(M, account_id="a-205",
-                  tracking=(TrackingRef("cat-ch", "opt-online"), TrackingRef("cat-rg", "opt-akl"))),
-             Rule(TAX, tax_jurisdiction="NZ-GST", tax_code="OUTPUT2"), Rule(FEE, account_id="a-410"),
-             Rule(LABEL, account_id="a-425"), Rule(REFUND, currency="NZD", account_id="a-090"),
-             Rule(REFUND, currency="AUD", account_id="a-880"), Rule(CLEAR, account_id="a-880")]
+from tests.helpers.mapping import (
+    CLEAR,
+    FEE,
+    LABEL,
+    QBO_GOOD,
+    REFUND,
+    TAX,
+    XERO_GOOD,
+    M,
+    qbo_snapshot,
+    sample_return,
+    xero_snapshot,
+)
 
 
 def _codes(problems: list[Problem]) -> list[str]:

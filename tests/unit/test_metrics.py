@@ -10,7 +10,6 @@ import pytest
 
 from desktop.services.queries.metrics import monthly_metrics
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import (
     EventLog,
     Organization,
@@ -25,17 +24,15 @@ from desktop.services.store.models import (
     Variance,
     VarianceStatus,
 )
+from tests.helpers.db import migrated
 
 T0 = datetime(2026, 10, 10, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'metrics.sqlite3'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+    with migrated(f"sqlite:///{tmp_path / 'metrics.sqlite3'}") as database:
+        yield database
 
 
 def _seed(db: Database) -> None:

@@ -14,7 +14,7 @@ from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.preflight import preflight, prepare, resolve_customer
 from desktop.services.pipeline.recipes import build_documents
 from desktop.services.platforms.base import RefKind, RefRecord
-from tests.unit.test_recipes_support import (
+from tests.helpers.recipes import (
     fee,
     m,
     make_return,

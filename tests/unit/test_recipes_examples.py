@@ -12,7 +12,7 @@ from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.pipeline.documents import LedgerDocument, placeholder, ref_placeholder
 from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.recipes import build_documents
-from tests.unit.test_recipes_support import (
+from tests.helpers.recipes import (
     fee,
     m,
     make_return,

@@ -36,7 +36,7 @@ from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import LedgerDocument, dumps_exact, jsonable
 from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.recipes import build_documents, summary_documents
-from tests.unit.test_recipes_support import (
+from tests.helpers.recipes import (
     UPDATED,
     fee,
     make_return,

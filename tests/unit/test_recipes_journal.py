@@ -29,7 +29,7 @@ from desktop.services.pipeline.recipes import (
 from desktop.services.pipeline.recipes.common import Ctx
 from desktop.services.pipeline.recipes.qbo import QboRecipes
 from desktop.services.pipeline.recipes.xero import XeroRecipes
-from tests.unit.test_recipes_support import (
+from tests.helpers.recipes import (
     fee,
     make_return,
     qbo_rules,

@@ -20,7 +20,7 @@ from desktop.services.pipeline.documents import dumps_exact
 from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.recipes import build_documents, summary_documents
 from desktop.services.pipeline.recipes.common import refund_amount
-from tests.unit.test_recipes_support import (
+from tests.helpers.recipes import (
     fee,
     make_return,
     qbo_rules,

@@ -10,6 +10,7 @@ flight and whose failures that need a person (``invalid_grant``, a revoked app) 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,10 @@ class ConnectionService:
         self.apps = apps
         self.reminder = timedelta(days=reminder_days)
         self.day_budget_warning = 500
+        #: How a ledger request waits out a retry backoff or a rate limit, and reads elapsed time.
+        #: Tests hand in a manual clock's, so no retry waits on the wall clock.
+        self.sleep: Callable[[float], None] = time.sleep
+        self.monotonic: Callable[[], float] = time.monotonic
         self._stopping = threading.Event()
         self._throttles: dict[int, Throttle] = {}
 
@@ -226,14 +231,15 @@ class ConnectionService:
         # Published limits (API_FACTS §5, §9); the throttle also obeys the headers the ledgers send.
         per_minute, concurrent = platform_for(platform).rate_limits
         if connection_id is None:
-            throttle = Throttle(per_minute, concurrent)
+            throttle = Throttle(per_minute, concurrent, sleep=self.sleep, monotonic=self.monotonic)
         elif connection_id in self._throttles:
             throttle = self._throttles[connection_id]
         else:
-            throttle = self._throttles[connection_id] = Throttle(per_minute, concurrent)
+            throttle = self._throttles[connection_id] = Throttle(per_minute, concurrent, sleep=self.sleep,
+                                                                 monotonic=self.monotonic)
             throttle.on_day_remaining = self._budget_watch(connection_id)
             throttle.stopping = self._stopping
-        return LedgerHttp(throttle=throttle, token=token, platform=platform.value)
+        return LedgerHttp(throttle=throttle, token=token, platform=platform.value, sleep=self.sleep)
 
     def stop(self) -> None:
         """Shutting down: requests waiting for the rate limit give up at once (nothing is sent)."""

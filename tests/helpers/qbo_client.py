@@ -1,25 +1,22 @@
 """A small QBO client for the emulator tests (plain ``requests``, like the real service is used).
 
-Other ``test_qbo_*`` modules import :class:`Qbo` from here; the tests in this module check the
-discovery document and the start-up description the client relies on.
+The ``test_qbo_*`` emulator tests use :class:`Qbo`; ``tests/sandbox/test_qbo_describe.py`` checks the
+discovery document and the start-up description it relies on.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import requests
 
 from desktop.sandbox.qbo.util import dumps
+from tests.helpers.sandbox import query_params
 
 ACME = "9130350000000001"
 MAPLE = "9130350000000002"
 
-
-def query_params(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
 
 
 class Qbo:
@@ -98,21 +95,3 @@ class Qbo:
                                                   else {"value": self.id_of("TaxCode", "GST")}}}]}
         body.update(extra)
         return body
-
-
-def test_describe_lists_both_companies_and_client(sandbox: Any) -> None:
-    info = sandbox.info["qbo"]
-    assert info["base_url"].endswith("/qbo")
-    assert {c["realm_id"]: (c["home_currency"], c["rms_org"]) for c in info["companies"]} == {
-        ACME: ("USD", "ACME-US"), MAPLE: ("CAD", "MAPLE-CA")}
-    assert info["client_id"] and info["client_secret"] and info["redirect_uri"].startswith("https://")
-
-
-def test_discovery_document_points_at_the_emulator(sandbox: Any) -> None:
-    base = sandbox.info["qbo"]["base_url"]
-    doc = requests.get(f"{base}/.well-known/openid_configuration", timeout=10).json()
-    for key in ("authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint",
-                "jwks_uri", "issuer"):
-        assert doc[key].startswith(base), key
-    assert "client_secret_basic" in doc["token_endpoint_auth_methods_supported"]
-    assert requests.get(doc["jwks_uri"], timeout=10).json() == {"keys": []}

@@ -1,66 +1,47 @@
-"""Shared set-up for the manual-entry and Returns-page tests (no tests here).
+"""The world the manual-entry and Returns-page tests start from (integration and GUI).
 
-A :class:`ReturnsWorld` is a :class:`~tests.integration.test_posting_support.PostWorld` (real
-database, real keyring, sandbox over real HTTP, ledgers connected through the real sign-in flow)
-plus what a finance admin would have done before opening the Returns page: the RMS's returns
-ingested through the app's own ingest service, and the organization's shipped mapping template
-saved as its active mapping. Services under test are built here exactly as the app builds them.
+A :class:`ReturnsWorld` is a :class:`~tests.helpers.worlds.World` with the sandbox, plus what a
+finance admin would have done before opening the Returns page: :meth:`~ReturnsWorld.ready` connects
+a ledger, ingests the RMS's returns through the app's own ingest service and saves the
+organization's shipped mapping template as its active mapping.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Platform
-from desktop.services.manual import ManualEntryService
 from desktop.services.mapping import apply_template, default_template_name
-from desktop.services.mapping.service import MappingService
-from desktop.services.pipeline.documents import dumps_exact, fill
+from desktop.services.pipeline.documents import fill
 from desktop.services.pipeline.outbox import Backoff
 from desktop.services.pipeline.poster import Poster
-from desktop.services.platforms.http import LedgerHttp, Throttle
-from desktop.services.queries.returns import ReturnsQuery
-from desktop.services.rms.client import RmsClient
-from desktop.services.rms.ingest import IngestService
+from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, OutboxDocument, Return, ReturnSyncStatus
-from tests.integration.test_posting_support import ADMIN, PostWorld, qbo_credit_memo_refs
-from tests.sandbox.conftest import SandboxHandle
+from desktop.services.store.testing import seed_returns_grid
+from tests.helpers.posting import qbo_credit_memo_refs
+from tests.helpers.sandbox import ACME_REALM, KIWI_TENANT
+from tests.helpers.worlds import ADMIN, World
 
-REALM = "9130350000000001"
-TENANT = "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01"
+REALM, TENANT = ACME_REALM, KIWI_TENANT
 COUNTRY = {"qbo": "US", "xero": "NZ"}
 
 
-class ReturnsWorld(PostWorld):
-    """A PostWorld with returns ingested and a mapping in place, plus the services under test."""
+class ReturnsWorld(World):
+    """A world whose organizations have their returns ingested and a mapping in place."""
 
-    def __init__(self, db_url: str, sandbox: SandboxHandle) -> None:
-        super().__init__(db_url, sandbox)
-        self.mapping = MappingService(self.db, self.clock, self.bus)
-        self.manual = ManualEntryService(self.db, self.clock, self.bus, self.mapping, self.connections)
-        self.query = ReturnsQuery(self.db)
-        self.ingest = IngestService(self.db, self.bus, self.clock)
-        self._qbo_cid = 0
-
-    def rms_client(self) -> RmsClient:
-        http = LedgerHttp(throttle=Throttle(1000, 100), platform="rms", token=None)
-        return RmsClient(self.sandbox.info["rms"]["base_url"], self.sandbox.info["rms"]["api_key"], http=http)
+    _qbo_cid = 0
 
     def ready(self, platform: Platform) -> tuple[int, str]:
         """Connect, ingest the organization's returns, save its template: (connection id, org code)."""
-        cid = self.connect(platform)
+        cid = self.connect(platform).id
         if platform is Platform.QBO:
             self._qbo_cid = cid
         org = self.org_code(cid)
-        client = self.rms_client()
-        self.ingest.ensure_organizations(client)
-        self.ingest.pull(org, client, page_size=500)
+        self.ingest.ensure_organizations(self.rms)
+        self.ingest.pull(org, self.rms, page_size=500)
         snapshot = self.mapping.snapshot(org)
         assert snapshot is not None
         rules, problems = apply_template(default_template_name(snapshot.platform, COUNTRY[platform.value]), snapshot)
@@ -93,6 +74,7 @@ class ReturnsWorld(PostWorld):
 
     def enter_in_ledger(self, platform: str, doc_type: str, payload: dict[str, Any], number: str) -> dict[str, Any]:
         """What the accountant does in the ledger's own screens: create the document by hand."""
+        assert self.sandbox is not None
         company = REALM if platform == "qbo" else TENANT
         if platform == "qbo":
             customer, item = self.qbo_refs()
@@ -103,11 +85,7 @@ class ReturnsWorld(PostWorld):
             body = dict(payload[next(iter(payload))][0])
             body["CreditNoteNumber"] = number
             body["Reference"] = "entered by hand"
-        url = f"{self.sandbox.control_url}/ledger/{platform}/{company}/tamper"
-        resp = self.sandbox.http.post(url, data=dumps_exact({"op": "create", "type": doc_type, "document": body}),
-                                      headers={"Content-Type": "application/json"}, timeout=30)
-        assert resp.status_code == 200, resp.text
-        return dict(json.loads(resp.content, parse_float=Decimal))
+        return self.sandbox.tamper(platform, company, {"op": "create", "type": doc_type, "document": body})
 
     def qbo_refs(self) -> tuple[str, str]:
         """(a customer id, a service item id) of the QBO company, as a person would pick them."""
@@ -125,8 +103,15 @@ class _Anything(dict[str, str]):
         return self.customer if name == "customer" else self.item
 
 
-@pytest.fixture(name="rworld")
-def rworld_fixture(db_url: str, sandbox: SandboxHandle) -> Iterator[ReturnsWorld]:
-    w = ReturnsWorld(db_url, sandbox)
-    yield w
-    w.close()
+# --- the Returns grid at scale ---------------------------------------------------------------
+
+#: When the grid's returns were made (return ``i`` is updated ``i`` seconds later) and the sync
+#: status each cycles through (every fifth is a superseded revision, hidden by default).
+GRID_T0 = datetime(2026, 11, 1, tzinfo=UTC)
+GRID_STATUSES = [ReturnSyncStatus.NEW, ReturnSyncStatus.READY, ReturnSyncStatus.POSTED, ReturnSyncStatus.QUARANTINED,
+                 ReturnSyncStatus.SUPERSEDED]
+
+
+def seed_grid(db: Database, n: int) -> None:
+    """``n`` returns inserted in bulk with the store's own builder, for the Returns query and page."""
+    seed_returns_grid(db, n, GRID_T0, GRID_STATUSES)

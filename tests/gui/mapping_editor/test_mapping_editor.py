@@ -1,5 +1,4 @@
 """The Mappings page against a real database, real reference data and the real mapping service."""
-# ruff: noqa: F811 - the sandbox fixture is imported by name
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
-from desktop.app import view_services
 from desktop.services.core.domain import Component
 from desktop.services.mapping.io import apply_template
 from desktop.services.mapping.model import Rule
@@ -28,43 +26,8 @@ from desktop.views.mapping.rules_model import Column, RulesModel
 from desktop.views.ops import running_operations
 from desktop.views.pages.mappings import MappingsPage
 from desktop.views.theme import ThemeManager
-from tests.gui.test_mapping_editor_world import ADMIN, VIEWER, MappingWorld, build_template
-from tests.sandbox.conftest import sandbox_server  # noqa: F401
-
-
-@pytest.fixture(scope="module")
-def template(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import requests
-
-    requests.post(f"{sandbox_server.info['control_url']}/reset", json={"seed": 1}, timeout=30).raise_for_status()
-    path = tmp_path_factory.mktemp("mapping-world") / "template.sqlite3"
-    build_template(path, sandbox_server.info)
-    return path
-
-
-@pytest.fixture
-def world(template: Path, tmp_path: Path) -> Iterator[MappingWorld]:
-    w = MappingWorld(template, tmp_path)
-    yield w
-    w.close()
-
-
-def open_page(qtbot: QtBot, world: MappingWorld, settings: QSettings, theme: ThemeManager, actor: Any = ADMIN,
-              org: str = "ACME-US") -> MappingsPage:
-    ctx = ShellContext(settings=settings, theme=theme, actor=actor, user="alice",
-                       services=view_services(world.db, world.clock, world.bus, mapping=world.mapping))
-    page = MappingsPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(1280, 900)
-    page.show()
-    qtbot.waitExposed(page)
-    assert page.actions_ is not None and page.editor is not None
-    qtbot.waitUntil(lambda: page.editor is not None and page.editor.bundle is not None
-                    and page.editor.bundle.org == "ACME-US", timeout=10_000)
-    if org != "ACME-US":
-        with qtbot.waitSignal(page.actions_.loaded, timeout=10_000):
-            page.actions_.load(org)
-    return page
+from tests.helpers.mapping_world import account, open_page
+from tests.helpers.worlds import ADMIN, VIEWER, World
 
 
 def drop_on(editor: Any, code: CodeRef, kind: str, remote_id: str) -> bool:
@@ -99,14 +62,7 @@ def drop_on(editor: Any, code: CodeRef, kind: str, remote_id: str) -> bool:
     return drop.isAccepted()
 
 
-def account(world: MappingWorld, org: str, type_: str, name: str | None = None) -> str:
-    snap = world.mapping.snapshot(org)
-    assert snap is not None
-    return next(a.remote_id for a in snap.accounts.values() if a.type == type_ and a.active
-                and (name is None or a.name == name))
-
-
-def test_a_drop_creates_a_rule_and_undo_redo_restore_it(qtbot: QtBot, world: MappingWorld, settings: QSettings,
+def test_a_drop_creates_a_rule_and_undo_redo_restore_it(qtbot: QtBot, world: World, settings: QSettings,
                                                         theme: ThemeManager) -> None:
     page = open_page(qtbot, world, settings, theme)
     editor = page.editor
@@ -135,7 +91,7 @@ def test_a_drop_creates_a_rule_and_undo_redo_restore_it(qtbot: QtBot, world: Map
     assert [r.account_id for r in editor.rules] == [other]
 
 
-def test_an_invalid_drop_is_refused_with_the_validators_reason(qtbot: QtBot, world: MappingWorld,
+def test_an_invalid_drop_is_refused_with_the_validators_reason(qtbot: QtBot, world: World,
                                                                settings: QSettings, theme: ThemeManager) -> None:
     page = open_page(qtbot, world, settings, theme)
     editor = page.editor
@@ -156,7 +112,7 @@ def test_an_invalid_drop_is_refused_with_the_validators_reason(qtbot: QtBot, wor
     assert "only groups other records" in (editor.last_refusal or "")
 
 
-def test_unmapped_codes_stand_out_and_clear_when_mapped(qtbot: QtBot, world: MappingWorld, settings: QSettings,
+def test_unmapped_codes_stand_out_and_clear_when_mapped(qtbot: QtBot, world: World, settings: QSettings,
                                                         theme: ThemeManager) -> None:
     page = open_page(qtbot, world, settings, theme)
     editor = page.editor
@@ -169,7 +125,7 @@ def test_unmapped_codes_stand_out_and_clear_when_mapped(qtbot: QtBot, world: Map
     assert editor.code_index(fee).data(STATE_ROLE) == "mapped" and fee not in editor.code_model.unmapped()
 
 
-def test_rules_are_edited_in_place_and_undone(qtbot: QtBot, world: MappingWorld, settings: QSettings,
+def test_rules_are_edited_in_place_and_undone(qtbot: QtBot, world: World, settings: QSettings,
                                               theme: ThemeManager) -> None:
     page = open_page(qtbot, world, settings, theme)
     editor = page.editor
@@ -184,7 +140,7 @@ def test_rules_are_edited_in_place_and_undone(qtbot: QtBot, world: MappingWorld,
     assert editor.rules[0].channel is None and editor.rules[0].priority == 5
 
 
-def test_save_shows_the_changes_and_writes_a_new_version(qtbot: QtBot, world: MappingWorld, settings: QSettings,
+def test_save_shows_the_changes_and_writes_a_new_version(qtbot: QtBot, world: World, settings: QSettings,
                                                          theme: ThemeManager) -> None:
     page = open_page(qtbot, world, settings, theme)
     editor, actions = page.editor, page.actions_
@@ -206,13 +162,13 @@ def test_save_shows_the_changes_and_writes_a_new_version(qtbot: QtBot, world: Ma
     assert editor.undo_stack.isClean() and editor.bundle is not None and editor.bundle.version == 1
 
 
-def test_viewers_cannot_save(qtbot: QtBot, world: MappingWorld, settings: QSettings, theme: ThemeManager) -> None:
+def test_viewers_cannot_save(qtbot: QtBot, world: World, settings: QSettings, theme: ThemeManager) -> None:
     page = open_page(qtbot, world, settings, theme, actor=VIEWER)
     assert page.editor is not None and not page.editor.buttons["save"].isEnabled()
     assert "Only an admin" in page.editor.buttons["save"].toolTip()
 
 
-def test_preview_lists_recent_returns_that_would_change(qtbot: QtBot, world: MappingWorld, settings: QSettings,
+def test_preview_lists_recent_returns_that_would_change(qtbot: QtBot, world: World, settings: QSettings,
                                                         theme: ThemeManager) -> None:
     snap = world.mapping.snapshot("ACME-US")
     assert snap is not None
@@ -233,7 +189,7 @@ def test_preview_lists_recent_returns_that_would_change(qtbot: QtBot, world: Map
     actions.dialog.close()
 
 
-def test_export_then_import_round_trips(qtbot: QtBot, world: MappingWorld, settings: QSettings,
+def test_export_then_import_round_trips(qtbot: QtBot, world: World, settings: QSettings,
                                         theme: ThemeManager, tmp_path: Path) -> None:
     page = open_page(qtbot, world, settings, theme, org="KIWI-NZ")
     editor, actions = page.editor, page.actions_
@@ -268,7 +224,7 @@ def test_without_a_mapping_service_the_page_explains_itself(qtbot: QtBot, shell_
     assert "No mapping set yet" in texts
 
 
-def test_every_model_passes_qtmodeltester(qtbot: QtBot, qtmodeltester: Any, world: MappingWorld,
+def test_every_model_passes_qtmodeltester(qtbot: QtBot, qtmodeltester: Any, world: World,
                                           settings: QSettings, theme: ThemeManager) -> None:
     page = open_page(qtbot, world, settings, theme)
     editor = page.editor

@@ -1,5 +1,6 @@
-"""Builders the recipe tests share: small reference snapshots shaped like the sandbox's demo
-companies (same account types, tax codes and conventions), mapping rules, and returns."""
+"""Builders the recipe tests (and ``bench/bench_recipes.py``) share: small reference snapshots shaped
+like the sandbox's demo companies (same account types, tax codes and conventions), mapping rules,
+and returns."""
 
 from __future__ import annotations
 
@@ -155,10 +156,3 @@ def make_return(org: str, cur: str, lines: Sequence[ReturnLine], fees: Sequence[
         customer=customer or Customer("cust-1", "Priya Patel", "Priya.Patel@mail.example"),
         channel="Online Store", warehouse="Reno DC", currency=cur, created_at=updated, updated_at=updated,
         refund_method=method, status="approved", lines=tuple(lines), fees=tuple(fees))
-
-
-def test_builders_make_consistent_data() -> None:
-    snap = qbo_snapshot()
-    assert snap.account_codes()["5"] is None and snap.home_currency == "USD"
-    ln = taxed_line(1, "2", "19.99", "USD", [("US-CA", "7.25")])
-    assert ln.net == m("39.98", "USD") and ln.tax == m("2.90", "USD")

@@ -1,5 +1,6 @@
-"""Local receivers for the alert tests (no tests here): an SMTP server that requires STARTTLS and
-a login (aiosmtpd, with a throwaway self-signed certificate made here), and a webhook receiver."""
+"""Local receivers for the alert tests: an SMTP server that requires STARTTLS and a login
+(aiosmtpd, with a throwaway self-signed certificate made here), a webhook receiver, and a keyring
+service name of a test's own. ``tests/integration/conftest.py`` makes them fixtures."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import ssl
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email import message_from_bytes
@@ -22,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import keyring
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
@@ -67,14 +68,13 @@ class Mailbox:
     messages: list[Message] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
-    arrived: threading.Event = field(default_factory=threading.Event)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait(self, n: int = 1, timeout: float = 10.0) -> list[Message]:
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout)
-        while len(self.messages) < n and dt.datetime.now(dt.UTC) < deadline:
-            self.arrived.wait(0.05)
-            self.arrived.clear()
-        return self.messages
+        """The messages once ``n`` have arrived (woken by each delivery), or what came within ``timeout``."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.messages) >= n, timeout)
+            return self.messages
 
 
 class _Handler:
@@ -82,16 +82,17 @@ class _Handler:
         self.box = box
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.box.raw.append(envelope.content)
-        self.box.messages.append(message_from_bytes(envelope.content))
-        self.box.arrived.set()
+        with self.box.arrived:
+            self.box.raw.append(envelope.content)
+            self.box.messages.append(message_from_bytes(envelope.content))
+            self.box.arrived.notify_all()
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture(name="mailbox")
-def mailbox_fixture(tmp_path: Path) -> Iterator[Mailbox]:
+@contextmanager
+def smtp_mailbox(directory: Path) -> Iterator[Mailbox]:
     """An SMTP server on loopback that requires STARTTLS before anything, and a login after it."""
-    cert, key = make_cert(tmp_path)
+    cert, key = make_cert(directory)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     box = Mailbox("127.0.0.1", 0, str(cert))
@@ -127,8 +128,9 @@ class Hooks:
     received: list[dict[str, Any]] = field(default_factory=list)
 
 
-@pytest.fixture(name="webhook_receiver")
-def webhook_receiver_fixture() -> Iterator[Hooks]:
+@contextmanager
+def webhook_receiver() -> Iterator[Hooks]:
+    """A local endpoint that records every JSON body POSTed to it (amounts as Decimal)."""
     hooks = Hooks("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -153,18 +155,21 @@ def webhook_receiver_fixture() -> Iterator[Hooks]:
         server.server_close()
 
 
-@pytest.fixture(name="keyring_service")
-def keyring_service_fixture() -> Iterator[str]:
-    """A keyring service name of this test's own; everything under it is removed afterwards."""
+@contextmanager
+def keyring_service() -> Iterator[str]:
+    """A keyring service name of this test's own; everything :func:`remember`-ed under it is removed afterwards."""
     name = f"rls-test-alerts-{uuid.uuid4().hex[:8]}"
-    yield name
-    for user in list(_USERS.get(name, [])):
-        with contextlib.suppress(keyring.errors.PasswordDeleteError):
-            keyring.delete_password(name, user)
+    try:
+        yield name
+    finally:
+        for user in _USERS.pop(name, []):
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):
+                keyring.delete_password(name, user)
 
 
 _USERS: dict[str, list[str]] = {}
 
 
 def remember(service: str, user: str) -> None:
+    """``user`` was stored under the test's keyring ``service``: remove it when the test ends."""
     _USERS.setdefault(service, []).append(user)

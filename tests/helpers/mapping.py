@@ -3,7 +3,8 @@
 ``qbo_snapshot()`` and ``xero_snapshot()`` are tiny charts shaped exactly as the connectors
 return them (QBO ``AccountType`` words, Xero upper-case types, Xero tax types as ids), with one
 of each trap: an inactive/archived account, a system account, a foreign-currency bank account,
-an inactive tax code, item and tracking option. Other mapping test modules import them.
+an inactive tax code, item and tracking option. ``QBO_GOOD`` / ``XERO_GOOD`` are rule sets
+without a problem against them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from desktop.services.core.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.domain import Component, Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
 from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.core.money import Money
-from desktop.services.mapping import ReferenceSnapshot
+from desktop.services.mapping import ReferenceSnapshot, Rule, TrackingRef
 from desktop.services.platforms.base import CompanyInfo, RefKind, RefRecord
 
 A, T, IT, TR = RefKind.ACCOUNT, RefKind.TAX_CODE, RefKind.ITEM, RefKind.TRACKING
@@ -103,36 +104,17 @@ def sample_return(*, currency: str = "USD", channel: str = "web", refund: Refund
                         currency, T0, T0, refund, "received", lines, tuple(Fee(f, m("5.00")) for f in fees))
 
 
-# --- the snapshot's look-ups -----------------------------------------------------------------
+M, TAX, FEE, LABEL, REFUND, CLEAR = (Component.MERCHANDISE, Component.TAX, Component.RESTOCKING_FEE,
+                                     Component.LABEL_COST, Component.REFUND, Component.CLEARING)
 
-
-def test_accounts_are_found_by_id_code_or_name_case_insensitively() -> None:
-    s = qbo_snapshot()
-    assert s.account_by_code("4100") is s.accounts["3"]
-    assert s.account_by_name("  sales returns AND allowances ") is s.accounts["3"]
-    assert s.find_account("3", None, None) is s.accounts["3"]
-    assert s.find_account("999", "4200", None) is s.accounts["4"], "a foreign id falls back to the code"
-    assert s.find_account(None, None, "checking cad") is s.accounts["2"]
-    assert s.find_account("999", "0000", "Nope") is None
-    assert s.account_codes()["3"] == "4100"
-
-
-def test_tax_codes_items_and_tracking_lookups() -> None:
-    q, x = qbo_snapshot(), xero_snapshot()
-    assert q.find_tax_code(None, "california").remote_id == "31"  # type: ignore[union-attr]
-    assert x.find_tax_code("OUTPUT2").name == "GST on Income"  # type: ignore[union-attr]
-    assert x.find_tax_code(None, "zero rated").remote_id == "ZERORATEDOUTPUT"  # type: ignore[union-attr]
-    assert q.find_item(None, "restocking fee").remote_id == "11"  # type: ignore[union-attr]
-    assert q.find_tracking("class", name="online store").remote_id == "100"  # type: ignore[union-attr]
-    assert q.find_tracking("department", id="100") is None, "a class is not a department"
-    assert x.find_tracking("option", name="Online", parent_id="cat-ch").remote_id == "opt-online"  # type: ignore[union-attr]
-    assert x.find_tracking("option", name="Online", parent_id="cat-rg") is None
-
-
-def test_snapshot_carries_company_facts() -> None:
-    s = qbo_snapshot()
-    assert s.home_currency == "USD" and s.currencies == {"USD", "CAD"}
-    assert s.closed_through == date(2026, 1, 31)
-    assert s.ledger_name == "QuickBooks" and xero_snapshot().ledger_name == "Xero"
-    empty = ReferenceSnapshot.empty("xero", "GBP")
-    assert empty.currencies == {"GBP"} and not empty.accounts
+#: Rule sets with no problem against :func:`qbo_snapshot` / :func:`xero_snapshot`.
+QBO_GOOD = [Rule(M, account_id="3", item_id="10"), Rule(TAX, tax_jurisdiction="US-CA", account_id="7", tax_code="31"),
+            Rule(FEE, account_id="4", item_id="11"), Rule(LABEL, account_id="6"),
+            Rule(REFUND, currency="USD", account_id="1"), Rule(REFUND, currency="CAD", account_id="2"),
+            Rule(CLEAR, account_id="8"), Rule(M, channel="web", account_id="3", item_id="10",
+                                              tracking=(TrackingRef("class", "100"),))]
+XERO_GOOD = [Rule(M, account_id="a-205",
+                  tracking=(TrackingRef("cat-ch", "opt-online"), TrackingRef("cat-rg", "opt-akl"))),
+             Rule(TAX, tax_jurisdiction="NZ-GST", tax_code="OUTPUT2"), Rule(FEE, account_id="a-410"),
+             Rule(LABEL, account_id="a-425"), Rule(REFUND, currency="NZD", account_id="a-090"),
+             Rule(REFUND, currency="AUD", account_id="a-880"), Rule(CLEAR, account_id="a-880")]

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures are imported by name
 """The whole drag and drop with a mouse: QAbstractItemView.startDrag → QDrag.exec → drop, on an X server.
 
 The offscreen platform has no drag loop, so this test re-runs itself under ``xvfb-run`` with the
@@ -25,15 +24,14 @@ from desktop.services.core.domain import Component
 from desktop.services.mapping.model import Rule
 from desktop.views.mapping.editing import CodeRef
 from desktop.views.theme import ThemeManager
-from tests.gui.test_mapping_editor import account, open_page, template, world  # noqa: F401
-from tests.gui.test_mapping_editor_world import MappingWorld
-from tests.sandbox.conftest import sandbox_server  # noqa: F401
+from tests.helpers.mapping_world import account, open_page
+from tests.helpers.worlds import World
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow
-def test_a_mouse_drag_through_qdrag_creates_a_rule(qtbot: QtBot, world: MappingWorld, settings: QSettings,
+def test_a_mouse_drag_through_qdrag_creates_a_rule(qtbot: QtBot, world: World, settings: QSettings,
                                                    theme: ThemeManager) -> None:
     if QGuiApplication.platformName() == "offscreen":
         xvfb = shutil.which("xvfb-run")

@@ -1,7 +1,7 @@
 """A small Xero client for the emulator tests (plain ``requests``, as the real API is used).
 
-Other ``test_xero_*`` modules import :class:`Xero` from here; the tests in this module check the
-start-up description and discovery document the client relies on.
+The ``test_xero_*`` emulator tests use :class:`Xero`; ``tests/sandbox/test_xero_describe.py`` checks
+the start-up description and discovery document it relies on.
 """
 
 from __future__ import annotations
@@ -12,17 +12,15 @@ import json
 import secrets
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import requests
+
+from tests.helpers.sandbox import query_params
 
 KIWI = "6f1a3c52-8d4e-4b7a-9c21-3e5d7f9a1b01"
 TEA = "0b7e2d94-51c3-4f8a-a6d2-8c4e1f7b3a02"
 SCOPE = "openid profile email offline_access accounting.transactions accounting.settings accounting.contacts"
 
-
-def query_params(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -118,21 +116,3 @@ class Xero:
         }
         body = self.ok("PUT", "CreditNotes", {"CreditNotes": [cn]}, params={"summarizeErrors": "false"})
         return dict(body["CreditNotes"][0])
-
-
-def test_describe_lists_both_xero_organisations(sandbox: Any) -> None:
-    info = sandbox.info["xero"]
-    assert info["base_url"].endswith("/xero")
-    assert info["client_id"] and info["client_secret"] and info["pkce_client_id"]
-    assert info["redirect_uri"].startswith("https://")
-    tenants = {t["rms_org"]: t for t in info["tenants"]}
-    assert tenants["KIWI-NZ"]["tenant_id"] == KIWI and tenants["KIWI-NZ"]["base_currency"] == "NZD"
-    assert tenants["TEA-UK"]["tenant_id"] == TEA and tenants["TEA-UK"]["base_currency"] == "GBP"
-
-
-def test_discovery_document_points_at_the_emulator(sandbox: Any) -> None:
-    base = sandbox.info["xero"]["base_url"]
-    doc = requests.get(f"{base}/identity/.well-known/openid-configuration", timeout=10).json()
-    assert doc["token_endpoint"] == f"{base}/identity/connect/token"
-    assert doc["authorization_endpoint"] == f"{base}/identity/connect/authorize"
-    assert doc["code_challenge_methods_supported"] == ["S256"]

@@ -1,0 +1,42 @@
+"""The app in subprocesses, as an administrator would script it: the CLI, and ``sandbox serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``returns-ledger ARGS`` in a subprocess; its exit code and output."""
+    return subprocess.run([sys.executable, "-m", "desktop", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"}, check=False)
+
+
+@contextmanager
+def sandbox_process() -> Iterator[str]:
+    """``returns-ledger sandbox serve`` in a subprocess: its root URL; stopped with SIGTERM (exit 0) afterwards."""
+    with subprocess.Popen([sys.executable, "-m", "desktop", "sandbox", "serve"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line, "sandbox serve printed nothing"
+            yield str(json.loads(line)["control_url"]).rsplit("/_sandbox", 1)[0]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+
+
+def control(url: str, path: str) -> Any:
+    """``GET /_sandbox/PATH`` of the sandbox at ``url``."""
+    resp = requests.get(f"{url}/_sandbox/{path}", timeout=30)
+    resp.raise_for_status()
+    return resp.json()

@@ -1,0 +1,100 @@
+"""Real databases for tests: a SQLite file or a throwaway PostgreSQL database, migrated like the app's.
+
+Run the suite through ``scripts/test.sh``: it starts a throwaway PostgreSQL server and exports
+``RLS_TEST_PG_URL``. Without that variable the PostgreSQL half of every database test fails with a
+message saying so (set ``RLS_ALLOW_NO_PG=1`` to skip it instead while iterating locally).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from desktop.services.store.db import Database
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pg_server_url() -> str:
+    """The PostgreSQL server the suite may create databases on (fails or skips the test without one)."""
+    url = os.environ.get("RLS_TEST_PG_URL")
+    if url:
+        return url
+    if os.environ.get("RLS_ALLOW_NO_PG") == "1":
+        pytest.skip("PostgreSQL not configured (RLS_ALLOW_NO_PG=1)")
+    pytest.fail("RLS_TEST_PG_URL is not set: run the suite through scripts/test.sh, which starts "
+                "a throwaway PostgreSQL server", pytrace=False)
+
+
+def create_pg_database(server_url: str) -> tuple[str, str]:
+    """A new empty database on ``server_url``: (its name, its URL)."""
+    import sqlalchemy as sa
+
+    name = f"rls_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base = server_url.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def drop_pg_database(server_url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """The URL of a throwaway PostgreSQL database, dropped afterwards."""
+    server = pg_server_url()
+    name, url = create_pg_database(server)
+    try:
+        yield url
+    finally:
+        drop_pg_database(server, name)
+
+
+@contextmanager
+def database_url(backend: str, directory: Path) -> Iterator[str]:
+    """An empty database URL: a WAL-mode SQLite file in ``directory``, or a throwaway PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'test.sqlite3'}"
+        return
+    with pg_database() as url:
+        yield url
+
+
+@contextmanager
+def migrated(url: str) -> Iterator[Database]:
+    """``url`` migrated to the newest schema (as the app does at start-up), open, disposed afterwards."""
+    from desktop.services.store.db import Database
+    from desktop.services.store.migrate import upgrade
+
+    upgrade(url)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def unexpected_warnings(records: list[logging.LogRecord]) -> str | None:
+    """What to fail a test with when it logged WARNING-or-worse records it did not ask for, else None."""
+    bad = [r for r in records if r.levelno >= logging.WARNING]
+    if not bad:
+        return None
+    lines = "\n".join(f"  {r.levelname} {r.name}: {r.getMessage()}" for r in bad[:10])
+    return f"unexpected WARNING-or-worse log records:\n{lines}"
