@@ -261,7 +261,7 @@ def build_services(config: AppConfig) -> Services:
         vault, connections = connection_service(database, bus, clock, config.data_dir)
         mapping = MappingService(database, clock, bus)
         users = UserService(database, clock, bus)
-        actor = users.current_actor(current_login())
+        actor = users.signed_in(enroll_newcomers=database.is_sqlite)  # the OS account, or the PostgreSQL login
         alerts = AlertService(database, bus, clock)
         alerts.attach()
         stops.append(("alerts", alerts.close))
@@ -339,7 +339,14 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
 
 
 def start_scheduling(scheduler: SyncScheduler, reconcile: ReconcileService) -> None:
-    """Schedule every connected organization's sync jobs and the reconciliation job."""
+    """Schedule every connected organization's sync jobs and the reconciliation job.
+
+    Not for someone who may not run the sync (a viewer's app changes nothing, not even unattended).
+    """
+    from desktop.services.auth.roles import Action
+    if not scheduler.actor.can(Action.RUN_SYNC):
+        log.info("%s may not run the sync: no scheduled jobs in this window", scheduler.actor.username)
+        return
     scheduler.start()
     reconcile.schedule_into(scheduler)
 
