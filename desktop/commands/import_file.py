@@ -11,25 +11,11 @@ from desktop.services.core.config import AppConfig
 
 
 def _import(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.core.clock import SystemClock
-    from desktop.services.core.events import EventBus
     from desktop.services.rms.file_import import import_file
     from desktop.services.rms.ingest import IngestService
-    from desktop.services.store.db import Database
-    from desktop.services.store.event_sink import EventLogSink
-    from desktop.services.store.migrate import upgrade
-    config.ensure_dirs()
-    upgrade(config.db_url)
-    db = Database(config.db_url)
-    clock = SystemClock()
-    bus = EventBus(clock)
-    sink = EventLogSink(db)
-    sink.attach(bus)
-    try:
-        result = import_file(IngestService(db, bus, clock), Path(args.file), args.org)
-    finally:
-        sink.close()
-        db.dispose()
+    from desktop.services.runtime import open_runtime
+    with open_runtime(config) as rt:  # the real actor: importing needs an operator or admin
+        result = import_file(IngestService(rt.database, rt.bus, rt.clock), Path(args.file), args.org, rt.actor)
     data: dict[str, Any] = {"ingested": result.ingested, "quarantined": result.quarantined,
                             "unchanged": result.unchanged, "superseded": result.superseded,
                             "replaced": result.replaced, "conflicts": result.conflicts,
