@@ -401,9 +401,13 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
 
     config, temp_dir = _demo_config(args, config)
     try:
+        from desktop.views.ops import record_refusals_with
         services = build_services(config)
         try:
             from desktop.views.shell import run_shell
+
+            users = services.views.users  # every refusal in the window is audited, like the CLI's
+            record_refusals_with((lambda exc: users.record_refusal(exc, via="app")) if users is not None else None)
 
             views, actor = services.for_views()
             if latch.requested():  # asked to quit while starting: shut down without opening the window
@@ -415,6 +419,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
                                 history=_history_loader(services), services=views, actor=actor,
                                 quit_requested=latch.requested)
         finally:
+            record_refusals_with(None)
             stopped = services.shutdown()
         if self_test:
             elapsed = time.perf_counter() - started

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor, Role
 from desktop.services.core.clock import Clock
-from desktop.services.core.errors import ConfigurationError, NeedsPersonError, PermissionDenied
+from desktop.services.core.errors import AppError, ConfigurationError, NeedsPersonError, PermissionDenied
 from desktop.services.core.events import EventBus, Severity
 from desktop.services.store.db import Database
 from desktop.services.store.models import User
@@ -147,7 +147,7 @@ class UserService:
                 audit.append(s, self._clock, actor=refused.who or "unknown", action=REFUSED,
                              target=refused.permission,
                              details={"role": refused.role, "needed": refused.needed, "via": via})
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, AppError, OSError) as exc:
             log.warning("could not audit the refusal of %s to %s: %s", refused.who, refused.permission,
                         type(exc).__name__)
 
