@@ -386,3 +386,25 @@ def test_someone_not_enrolled_is_refused_and_audited(tmp_path: Path) -> None:
         db.dispose()
     assert (entry.actor, entry.action, entry.target) == (os_login(), REFUSED, "sign_in")
     assert enrolled == ["boss"], "refusing enrols nobody"
+
+
+def test_db_password_goes_to_the_keyring_from_stdin_never_argv(tmp_path: Path) -> None:
+    import keyring
+
+    from desktop.services.core.config import KEYRING_SERVICE
+    from desktop.services.store.db import db_password_entry
+    url = f"postgresql+psycopg://alice{uuid.uuid4().hex[:8]}@db.example.test:5432/rls"
+    secret = f"pw-{uuid.uuid4().hex}"
+    done = subprocess.run([sys.executable, "-m", "desktop", "db", "password", "--json", "--db", url,
+                           "--data-dir", str(tmp_path)], input=secret + "\n", capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, check=False)
+    entry = db_password_entry(url)
+    assert entry is not None
+    try:
+        _ok(done, "db password")
+        assert json.loads(done.stdout)["keyring_entry"] == entry and secret not in done.stdout + done.stderr
+        assert keyring.get_password(KEYRING_SERVICE, entry) == secret
+    finally:
+        keyring.delete_password(KEYRING_SERVICE, entry)
+    sqlite = _cli("db", "password", "--data-dir", str(tmp_path))
+    assert sqlite.returncode == 2 and "Only a PostgreSQL login has a password" in sqlite.stderr
