@@ -218,7 +218,7 @@ def build_services(config: AppConfig) -> Services:
         vault, connections = connection_service(database, bus, clock, config.data_dir)
         mapping = MappingService(database, clock, bus)
         users = UserService(database, clock, bus)
-        actor = users.current_actor(current_login())
+        actor = users.signed_in(enroll_newcomers=database.is_sqlite)  # the OS account, or the PostgreSQL login
         alerts = AlertService(database, bus, clock)
         alerts.attach()
         stops.append(("alerts", alerts.close))
@@ -296,7 +296,14 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
 
 
 def start_scheduling(scheduler: SyncScheduler, reconcile: ReconcileService) -> None:
-    """Schedule every connected organization's sync jobs and the reconciliation job."""
+    """Schedule every connected organization's sync jobs and the reconciliation job.
+
+    Not for someone who may not run the sync (a viewer's app changes nothing, not even unattended).
+    """
+    from desktop.services.auth.roles import Action
+    if not scheduler.actor.can(Action.RUN_SYNC):
+        log.info("%s may not run the sync: no scheduled jobs in this window", scheduler.actor.username)
+        return
     scheduler.start()
     reconcile.schedule_into(scheduler)
 
@@ -351,10 +358,14 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
 
     config, temp_dir = _demo_config(args, config)
     try:
+        from desktop.views.ops import record_refusals_with
         services = build_services(config)
         try:
             from desktop.views.ops_failure import install_error_boundary
             from desktop.views.shell import run_shell
+
+            users = services.views.users  # every refusal in the window is audited, like the CLI's
+            record_refusals_with((lambda exc: users.record_refusal(exc, via="app")) if users is not None else None)
 
             views, actor = services.for_views()
             if latch.requested():  # asked to quit while starting: shut down without opening the window
@@ -374,6 +385,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             finally:
                 restore_hooks()
         finally:
+            record_refusals_with(None)
             stopped = services.shutdown()
         if self_test:
             elapsed = time.perf_counter() - started

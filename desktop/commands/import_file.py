@@ -23,35 +23,15 @@ if TYPE_CHECKING:
 
 
 def _import(args: argparse.Namespace, config: AppConfig) -> int:
-    from desktop.services.core.clock import SystemClock
-    from desktop.services.core.events import EventBus
-    from desktop.services.rms.file_import import read_records
+    from desktop.services.rms.file_import import import_file
     from desktop.services.rms.ingest import IngestService
-    from desktop.services.rms.parse import FILE_FIX
-    from desktop.services.store.db import Database
-    from desktop.services.store.event_sink import EventLogSink
-    from desktop.services.store.migrate import upgrade
-    config.ensure_dirs()
-    upgrade(config.db_url)
-    db = Database(config.db_url)
-    clock = SystemClock()
-    bus = EventBus(clock)
-    sink = EventLogSink(db)
-    sink.attach(bus)
+    from desktop.services.runtime import open_runtime
     path = Path(args.file)
-    try:
-        service = IngestService(db, bus, clock)
-        ctx = service.context_for(args.org)
-        items = read_records(path, ctx)
-        held_before = _returns_held(db, args.org)
-        try:  # one transaction per batch: what committed before a failure stays, and a re-run skips it
-            result = service.ingest(args.org, items, ctx=ctx, fix=FILE_FIX, source=f"file:{path.name}")
-        except BaseException:
-            _say_where_it_stopped(args, db, held_before, len(items))
-            raise
-    finally:
-        sink.close()
-        db.dispose()
+    with open_runtime(config) as rt:  # the real actor: importing needs an operator or admin
+        held_before = _returns_held(rt.database, args.org)
+        # One transaction per batch: what committed before a failure stays, and a re-run skips it.
+        result = import_file(IngestService(rt.database, rt.bus, rt.clock), path, args.org, rt.actor,
+                             stopped=lambda records: _say_where_it_stopped(args, rt.database, held_before, records))
     data: dict[str, Any] = {"ingested": result.ingested, "quarantined": result.quarantined,
                             "unchanged": result.unchanged, "superseded": result.superseded,
                             "replaced": result.replaced, "conflicts": result.conflicts,

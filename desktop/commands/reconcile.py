@@ -42,7 +42,7 @@ def _reconcile(args: argparse.Namespace, config: AppConfig) -> int:
     with open_runtime(config) as rt:
         service = ReconcileService(rt.database, rt.bus, rt.clock, rt.connections,
                                    rms_api_for=rms_client_factory(rt.database, rt.vault))
-        report = service.run(args.org, period, check_rms_api=args.rms_api)
+        report = service.run(args.org, period, actor=rt.actor, check_rms_api=args.rms_api)
     full = report.to_json()
     data = {"org": full["org"], "from": full["from"], "to": full["to"], "totals": full["totals"],
             "matched": full["matched"], "counts": full["counts"],

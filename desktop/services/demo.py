@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from desktop.services.auth.platforms import Environment, Platform, auth_facts
-from desktop.services.auth.roles import Actor
+from desktop.services.auth.roles import Action, Actor
 from desktop.services.connections.service import ConnectionService, ConnectionSummary
 from desktop.services.core.errors import TransientError
 from desktop.services.platforms.http import check_transport
@@ -146,6 +146,7 @@ def set_up_demo(database: Any, bus: Any, clock: Any, vault: Any, connections: Co
     from desktop.services.rms.client import RmsClient
     from desktop.services.rms.ingest import IngestService
     from desktop.services.runtime import configure_rms, load_webhook_key, save_webhook_key
+    actor.require(Action.MANAGE_CONNECTIONS)  # before anything is written
     connected = connect_demo(connections, actor, info, report)
     rms = info["rms"]
     configure_rms(database, vault, clock, actor, rms["base_url"], rms["api_key"])

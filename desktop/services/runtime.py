@@ -18,6 +18,7 @@ from desktop.services.core.identity import os_login
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from desktop.services.admin.users import UserService
     from desktop.services.auth.roles import Actor
     from desktop.services.auth.vault import TokenVault
     from desktop.services.connections.service import ConnectionService
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from desktop.services.rms.client import RmsClient
     from desktop.services.store.db import Database
 def login_name() -> str:
-    """The OS account's login name (the actor until real sign-in and roles land)."""
+    """The OS account's login name (the actor in single-workstation mode; see ``Database.login``)."""
     return os_login()
 
 
@@ -52,7 +53,11 @@ def connection_service(database: Database, bus: EventBus, clock: Clock, data_dir
 
 @dataclass
 class Runtime:
-    """What a headless command runs on; :meth:`close` releases it (use as a context manager)."""
+    """What a headless command runs on; :meth:`close` releases it (use as a context manager).
+
+    ``actor`` is the person running the command, as the ``users`` table knows them; a command that
+    ends in :class:`PermissionDenied` leaves an ``access.refused`` entry in the audit log.
+    """
 
     database: Database
     clock: SystemClock
@@ -60,6 +65,7 @@ class Runtime:
     vault: TokenVault
     connections: ConnectionService
     actor: Actor
+    users: UserService
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -69,13 +75,23 @@ class Runtime:
     def __enter__(self) -> Runtime:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
+        from desktop.services.core.errors import PermissionDenied
+        try:
+            if isinstance(exc, PermissionDenied):
+                self.users.record_refusal(exc)
+        finally:
+            self.close()
 
 
 def open_runtime(config: AppConfig) -> Runtime:
-    """Migrate the database and build the services a command needs (events go to the event log)."""
-    from desktop.services.auth.roles import Actor, Role
+    """Migrate the database and build the services a command needs (events go to the event log).
+
+    The actor is whoever the database says is connected (the OS account on SQLite, the PostgreSQL
+    login in shared mode), in the role the ``users`` table gives them; someone not enrolled is
+    refused (:class:`PermissionDenied`, audited), except the first person on an empty installation.
+    """
+    from desktop.services.admin.users import UserService
     from desktop.services.core.clock import SystemClock
     from desktop.services.core.events import EventBus
     from desktop.services.store.db import Database
@@ -92,11 +108,13 @@ def open_runtime(config: AppConfig) -> Runtime:
         sink.attach(bus)
         stops.append(sink.close)
         vault, connections = connection_service(database, bus, clock, config.data_dir)
+        users = UserService(database, clock, bus)
+        actor = users.signed_in()
     except BaseException:
         for stop in reversed(stops):
             stop()
         raise
-    return Runtime(database, clock, bus, vault, connections, Actor(login_name(), Role.ADMIN), stops)
+    return Runtime(database, clock, bus, vault, connections, actor, users, stops)
 
 
 # --- the RMS endpoint ------------------------------------------------------------------------

@@ -31,10 +31,20 @@ import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
+from desktop.services.core.errors import PermissionDenied
 from desktop.views.ops_failure import person_facing, show_failure
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: Set by the composition root: records a refused operation in the audit log (on the worker thread,
+#: after the service call unwound). One recorder per process: the app's user service.
+_refusal_recorder: list[Callable[[PermissionDenied], None]] = []
+
+
+def record_refusals_with(recorder: Callable[[PermissionDenied], None] | None) -> None:
+    """Audit every :class:`PermissionDenied` a background operation ends in through ``recorder`` (None: stop)."""
+    _refusal_recorder[:] = [recorder] if recorder is not None else []
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,9 @@ class _Job:
             self._outcome = (True, fn(self.progress))
         except BaseException as exc:  # delivered to on_failure; nothing escapes a pool thread
             self._outcome = (False, exc)
+            if isinstance(exc, PermissionDenied):
+                for record in list(_refusal_recorder):
+                    record(exc)  # never raises: UserService.record_refusal logs what it cannot write
         del fn
         self._dispatcher.post(self, _DONE)
 

@@ -207,7 +207,7 @@ def test_a_clean_sync_of_the_seeded_returns_reconciles_to_zero_and_a_tax_tamper_
     period = Period(min(r.txn_date for r in rows), max(r.txn_date for r in rows))
     service = world.reconcile
 
-    clean = service.run(org, period)
+    clean = service.run(org, period, actor=ADMIN)
 
     assert clean.variances == [], [v.to_json() for v in clean.variances[:5]]
     assert clean.matched == len(rows)
@@ -216,5 +216,5 @@ def test_a_clean_sync_of_the_seeded_returns_reconciles_to_zero_and_a_tax_tamper_
                  and r.idempotency_key not in paid and r.currency == ("USD" if platform is Platform.QBO else "NZD"))
     world.sandbox.control("POST", f"ledger/{platform.value}/{org}/tamper",
                           {"op": "edit", "id": sales.remote_id, "type": sales.doc_type, "set": {"tax": "1.11"}})
-    tampered = service.run(org, period)
+    tampered = service.run(org, period, actor=ADMIN)
     assert [(v.variance_class.value, v.ledger_id) for v in tampered.variances] == [("tax_mismatch", sales.remote_id)]

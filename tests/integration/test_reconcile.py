@@ -41,7 +41,7 @@ def test_qbo_each_tamper_is_exactly_one_variance_of_its_class(recon: World) -> N
     _, taxed, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     _, moved, _ = recon.post(QBO_ORG, "JournalEntry", qbo_journal(recon), role="fee_journal")
 
-    clean = recon.reconcile.run(QBO_ORG, recon.period)
+    clean = recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)
     assert clean.variances == [], [v.to_json() for v in clean.variances]
     assert clean.matched == 7
 
@@ -54,7 +54,7 @@ def test_qbo_each_tamper_is_exactly_one_variance_of_its_class(recon: World) -> N
     next_month = recon.period.end + timedelta(days=1)
     recon.tamper(QBO_ORG, {"op": "edit", "id": moved, "type": "JournalEntry", "set": {"date": next_month.isoformat()}})
 
-    report = recon.reconcile.run(QBO_ORG, recon.period)
+    report = recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)
 
     assert _classes(report) == {
         ("amount_mismatch", edited), ("deleted_in_ledger", deleted), ("voided_in_ledger", voided),
@@ -83,7 +83,7 @@ def test_xero_each_tamper_is_exactly_one_variance_of_its_class(recon: World) -> 
     _, taxed, _ = recon.post(XERO_ORG, "CreditNote", xero_note(recon, refs))
     _, moved, _ = recon.post(XERO_ORG, "ManualJournal", xero_journal(recon, refs), role="fee_journal")
 
-    clean = recon.reconcile.run(XERO_ORG, recon.period)
+    clean = recon.reconcile.run(XERO_ORG, recon.period, actor=ADMIN)
     assert clean.variances == [], [v.to_json() for v in clean.variances]
     assert clean.matched == 8
 
@@ -96,7 +96,7 @@ def test_xero_each_tamper_is_exactly_one_variance_of_its_class(recon: World) -> 
     next_month = recon.period.end + timedelta(days=1)
     recon.tamper(XERO_ORG, {"op": "edit", "id": moved, "set": {"date": next_month.isoformat()}})
 
-    report = recon.reconcile.run(XERO_ORG, recon.period)
+    report = recon.reconcile.run(XERO_ORG, recon.period, actor=ADMIN)
 
     assert _classes(report) == {
         ("amount_mismatch", edited), ("deleted_in_ledger", payment), ("voided_in_ledger", voided),
@@ -116,10 +116,10 @@ def test_the_review_queue_keeps_one_entry_per_problem_and_closes_what_is_gone(re
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "41.00"}})
     recon.tamper(QBO_ORG, {"op": "void", "id": voided, "type": "CreditMemo"})
 
-    recon.reconcile.run(QBO_ORG, recon.period)
+    recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)
     first_events = [e for e in recon.events if e.kind == EventKind.RECONCILIATION_VARIANCE]
     assert len(first_events) == 2
-    recon.reconcile.run(QBO_ORG, recon.period)  # the same two problems: no new entries, no new events
+    recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)  # the same two problems: no new entries, no new events
     assert len([e for e in recon.events if e.kind == EventKind.RECONCILIATION_VARIANCE]) == 2
     queue = recon.reconcile.queue(QBO_ORG)
     assert sorted(v["class"] for v in queue) == ["amount_mismatch", "voided_in_ledger"]
@@ -127,7 +127,7 @@ def test_the_review_queue_keeps_one_entry_per_problem_and_closes_what_is_gone(re
     void_id = next(v["id"] for v in queue if v["class"] == "voided_in_ledger")
     recon.reconcile.accept(ADMIN, void_id, "voided on purpose: customer kept the goods")
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "40.00"}})
-    recon.reconcile.run(QBO_ORG, recon.period)
+    recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)
 
     assert recon.reconcile.queue(QBO_ORG) == []
     accepted = recon.reconcile.queue(QBO_ORG, VarianceStatus.ACCEPTED)
@@ -143,7 +143,7 @@ def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: World, db_u
     recon.connect(QBO_ORG, refresh_reference=False)
     _, ok, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     _, edited, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
-    recon.reconcile.run(QBO_ORG, recon.period)  # both verified equal
+    recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)  # both verified equal
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "39.99"}})
 
     def cli(*args: str) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def test_on_request_the_rms_api_itself_is_compared_with_the_mirror(recon: World)
             row.revision = int(r["revision"])
 
     service = ReconcileService(recon.db, recon.bus, recon.clock, recon.connections, rms_api_for=lambda _o: client)
-    report = service.run(QBO_ORG, period, check_rms_api=True)
+    report = service.run(QBO_ORG, period, actor=ADMIN, check_rms_api=True)
 
     from_api = [v for v in report.variances if "revision" in v.fields]
     assert {v.rma for v in from_api} == {latest[rid]["rma_number"] for rid in latest if rid not in mirrored}

@@ -31,7 +31,7 @@ def _mismatch(recon: World) -> int:
     recon.connections.refresh_reference_data(ADMIN, cid)
     _, edited, _ = recon.post(QBO_ORG, "CreditMemo", qbo_memo(recon))
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "35.00"}})
-    recon.reconcile.run(QBO_ORG, recon.period)
+    recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)
     with recon.db.session() as s:
         return s.execute(sa.select(Variance.id).where(Variance.variance_class == "amount_mismatch")).scalar_one()
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.rms.file_import import import_file, read_csv
 from desktop.services.rms.ingest import IngestService
@@ -22,6 +23,8 @@ from desktop.services.store.db import Database
 from desktop.services.store.models import Return, ReturnSyncStatus
 from tests.helpers.rms import ingest_bus, ingest_service, rows
 from tests.helpers.sandbox import SandboxHandle, fast_rms_client
+
+OPERATOR = Actor("olivia", Role.OPERATOR)  # importing a file needs run_sync
 
 pytestmark = pytest.mark.db
 
@@ -43,7 +46,7 @@ def by_rms_id(db: Database) -> dict[tuple[str, int], Return]:
 
 
 def test_csv_export_is_validated_and_upserted_like_a_pull(db: Database, service: IngestService) -> None:
-    result = import_file(service, CSV, "ACME-US")
+    result = import_file(service, CSV, "ACME-US", OPERATOR)
 
     assert (result.ingested, result.quarantined, result.unchanged, result.superseded) == (4, 2, 0, 1)
     stored = by_rms_id(db)
@@ -74,13 +77,13 @@ def test_csv_export_is_validated_and_upserted_like_a_pull(db: Database, service:
     assert [q.code for q in held.quarantine_reasons] == ["currency_mismatch"]
     assert held.raw_payload["lines"][1]["unit_price"] == "24.95"  # kept as the file said it
 
-    again = import_file(service, CSV, "ACME-US")
+    again = import_file(service, CSV, "ACME-US", OPERATOR)
     assert (again.ingested, again.quarantined, again.unchanged, again.superseded) == (0, 0, 6, 0)
     assert len(by_rms_id(db)) == 6
 
 
 def test_json_export_each_bad_record_has_its_reason(db: Database, service: IngestService) -> None:
-    result = import_file(service, JSON, "ACME-US")
+    result = import_file(service, JSON, "ACME-US", OPERATOR)
 
     assert (result.ingested, result.quarantined) == (1, 4)
     codes = {q.rms_id: {p.code for p in q.problems} for q in result.quarantine}
@@ -102,12 +105,12 @@ def test_json_export_each_bad_record_has_its_reason(db: Database, service: Inges
 
 def test_a_corrected_file_replaces_a_quarantined_revision(db: Database, service: IngestService,
                                                           tmp_path: Path) -> None:
-    import_file(service, CSV, "ACME-US")
+    import_file(service, CSV, "ACME-US", OPERATOR)
     fixed = tmp_path / "fixed.csv"
     fixed.write_text(CSV.read_text(encoding="utf-8").replace(",CAD,2026-11-21T11:00", ",USD,2026-11-21T11:00"),
                      encoding="utf-8")
 
-    result = import_file(service, fixed, "ACME-US")
+    result = import_file(service, fixed, "ACME-US", OPERATOR)
 
     assert (result.ingested, result.replaced, result.quarantined, result.unchanged) == (1, 1, 0, 5)
     row = by_rms_id(db)[("ret_csv_0004", 1)]
@@ -121,13 +124,13 @@ def test_files_that_are_not_exports_are_refused_whole(db: Database, service: Ing
     notes = tmp_path / "notes.csv"
     notes.write_text("name,amount\nx,1\n")
     with pytest.raises(NeedsPersonError, match="no column id, currency, unit_price"):
-        import_file(service, notes, "ACME-US")
+        import_file(service, notes, "ACME-US", OPERATOR)
     broken = tmp_path / "broken.json"
     broken.write_text('{"returns": [1.5,')
     with pytest.raises(NeedsPersonError, match="not valid JSON"):
-        import_file(service, broken, "ACME-US")
+        import_file(service, broken, "ACME-US", OPERATOR)
     with pytest.raises(NeedsPersonError, match="not set up"):
-        import_file(service, CSV, "NOPE")
+        import_file(service, CSV, "NOPE", OPERATOR)
     assert rows(db, "ACME-US") == []
 
 

@@ -5,14 +5,20 @@ viewer calling :meth:`UserService.change_role` directly gets :class:`PermissionD
 rules keep an installation manageable:
 
 - the first person to open the app on an empty ``users`` table becomes its admin (someone has to
-  be able to add the others), and anyone else who turns up is enrolled as a *viewer* — visible in
-  Settings so an admin can promote them, but unable to change anything until then;
+  be able to add the others). Anyone else who turns up at the desktop app on a single workstation is
+  enrolled as a *viewer* — visible in Settings so an admin can promote them, but unable to change
+  anything until then; a headless command, or anyone in shared-PostgreSQL mode, who is not enrolled
+  is refused (:meth:`UserService.signed_in`);
 - no change may leave the installation without an active admin (demoting or deactivating the last
   one is refused with a message saying what to do instead).
+
+Who "the person" is comes from :meth:`Database.login`: the OS account on SQLite, the PostgreSQL login
+in shared mode — never an environment variable. Refusals are audited (:meth:`UserService.record_refusal`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +29,17 @@ from sqlalchemy.orm import Session
 from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor, Role
 from desktop.services.core.clock import Clock
-from desktop.services.core.errors import ConfigurationError, NeedsPersonError
+from desktop.services.core.errors import AppError, ConfigurationError, NeedsPersonError, PermissionDenied
 from desktop.services.core.events import EventBus, Severity
 from desktop.services.store.db import Database
 from desktop.services.store.models import User
 
-__all__ = ["ROLE_DESCRIPTIONS", "UserInfo", "UserService"]
+__all__ = ["REFUSED", "ROLE_DESCRIPTIONS", "UserInfo", "UserService"]
+
+log = logging.getLogger(__name__)
+
+#: The audit action of a refused request (PostgreSQL's row policy lets a viewer append only these).
+REFUSED = "access.refused"
 
 _USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@\-]{0,99}")
 
@@ -78,30 +89,67 @@ class UserService:
             rows = s.scalars(sa.select(User).order_by(User.is_active.desc(), User.username)).all()
             return [UserInfo.of(r) for r in rows]
 
+    def roster(self, actor: Actor) -> list[UserInfo]:
+        """:meth:`list_users` for ``returns-ledger users list`` (admins only, like every ``users`` command)."""
+        actor.require(Action.MANAGE_USERS)
+        return self.list_users()
+
     def get(self, username: str) -> UserInfo | None:
         with self._db.session() as s:
             row = s.scalar(sa.select(User).where(User.username == username))
             return UserInfo.of(row) if row is not None else None
 
-    def current_actor(self, username: str, display_name: str | None = None) -> Actor:
+    def signed_in(self, *, enroll_newcomers: bool = False) -> Actor:
+        """The actor for whoever runs this process, as the database knows them (:meth:`Database.login`).
+
+        ``enroll_newcomers`` (the desktop app on a single workstation) enrols someone unknown as a
+        viewer; otherwise someone unknown is refused — except the very first person on an empty
+        installation, who becomes its admin either way.
+        """
+        return self.current_actor(self._db.login(), newcomers=Role.VIEWER if enroll_newcomers else None)
+
+    def current_actor(self, username: str, display_name: str | None = None, *,
+                      newcomers: Role | None = Role.VIEWER) -> Actor:
         """The actor for the person at the desk, enrolling them on first sight.
 
-        The very first user becomes admin; later newcomers become viewers. Both enrolments are
-        audited as done by ``system``.
+        The very first user becomes admin; later newcomers get the role ``newcomers``, or are
+        refused (:class:`PermissionDenied`, audited) when it is None. Enrolments are audited as
+        done by ``system``.
         """
         _check_username(username)
         with self._db.write_session() as s:
             row = s.scalar(sa.select(User).where(User.username == username))
-            if row is None:
-                first = s.scalar(sa.select(sa.func.count()).select_from(User)) == 0
-                role = Role.ADMIN if first else Role.VIEWER
+            if row is not None:
+                return UserInfo.of(row).actor
+            first = s.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+            if first or newcomers is not None:
+                role = Role.ADMIN if first else Role(newcomers or Role.VIEWER)
                 row = self._insert(s, username, display_name or username, role)
                 audit.append(s, self._clock, actor="system", action="user.enrolled", target=username,
                              details={"role": role.value, "first_user": first})
-                info = UserInfo.of(row)
-            else:
-                info = UserInfo.of(row)
-        return info.actor
+                return UserInfo.of(row).actor
+        refused = PermissionDenied(
+            f"{username} is not a user of this installation",
+            action=f"ask an admin to add you: `returns-ledger users add {username} --role viewer` (or operator, admin)",
+            who=username, permission="sign_in", needed=Role.VIEWER.value)
+        self.record_refusal(refused)
+        raise refused
+
+    def record_refusal(self, refused: PermissionDenied, *, via: str = "cli") -> None:
+        """Put a refusal in the audit log: who, in which role, asked for what, and which role it needs.
+
+        Written in its own transaction (the refused one was rolled back, or never began). If the
+        database will not take even that (a PostgreSQL login outside every app role), the refusal
+        still stands; only the entry is missing, and the log says so.
+        """
+        try:
+            with self._db.write_session() as s:
+                audit.append(s, self._clock, actor=refused.who or "unknown", action=REFUSED,
+                             target=refused.permission,
+                             details={"role": refused.role, "needed": refused.needed, "via": via})
+        except (sa.exc.SQLAlchemyError, AppError, OSError) as exc:
+            log.warning("could not audit the refusal of %s to %s: %s", refused.who, refused.permission,
+                        type(exc).__name__)
 
     # -- changing (admins only) --------------------------------------------------------------------
     def add(self, actor: Actor, username: str, display_name: str, role: Role) -> UserInfo:

@@ -51,11 +51,21 @@ class Actor:
         return action in PERMISSIONS[self.role]
 
     def require(self, action: Action) -> None:
+        """Raise :class:`PermissionDenied` naming the role ``action`` needs, unless this actor may."""
         if not self.can(action):
-            needed = "an admin" if action not in _OPERATOR else "an operator or admin"
+            needed = needed_role(action)
+            who = "an admin" if needed is Role.ADMIN else "an operator or admin"
             raise PermissionDenied(
-                f"{self.username} is {_ROLE_NAMES[self.role]} and may not {action.value.replace('_', ' ')}",
-                action=f"ask {needed} to do it, or to change your role in Settings → Users")
+                f"{self.username} is {_ROLE_NAMES[self.role]} and may not {action.value.replace('_', ' ')}: "
+                f"that needs the {needed.value} role",
+                action=f"ask {who} to do it, or ask an admin for the {needed.value} role "
+                       f"(Settings → Users, or `returns-ledger users role {self.username} {needed.value}`)",
+                who=self.username, role=self.role.value, permission=action.value, needed=needed.value)
+
+
+def needed_role(action: Action) -> Role:
+    """The least role that may do ``action``."""
+    return next(role for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN) if action in PERMISSIONS[role])
 
 
 SYSTEM = Actor("system", Role.ADMIN)

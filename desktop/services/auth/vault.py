@@ -26,9 +26,8 @@ import keyring
 import keyring.errors
 
 from desktop.services.core.clock import Clock
+from desktop.services.core.config import KEYRING_SERVICE as KEYRING_SERVICE  # re-exported (alerts, tests)
 from desktop.services.core.errors import FatalError, NeedsReconnect
-
-KEYRING_SERVICE = "returns-ledger-sync"
 
 
 @dataclass(frozen=True)

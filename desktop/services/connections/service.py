@@ -337,8 +337,8 @@ class ConnectionService:
 
     # --- actions ---------------------------------------------------------------------------
     def refresh_reference_data(self, actor: Actor, connection_id: int, report: Report | None = None) -> dict[str, int]:
-        """Pull accounts, tax codes, items, customers, tracking and currencies into the cache."""
-        actor.require(Action.VIEW)
+        """Pull accounts, tax codes, items, customers, tracking and currencies into the cache (operators up)."""
+        actor.require(Action.RUN_SYNC)
         say = report or (lambda _m: None)
 
         def progress(what: str, count: int) -> None:
@@ -358,8 +358,12 @@ class ConnectionService:
         return counts
 
     def test(self, actor: Actor, connection_id: int) -> ConnectionSummary:
+        """Ask the ledger for the company. Anyone may; only someone who runs the sync records the answer
+        (a viewer changes nothing)."""
         actor.require(Action.VIEW)
         info = self.call(connection_id, lambda c: c.company_info())
+        if not actor.can(Action.RUN_SYNC):
+            return self.summary(connection_id)
         with self._db.write_session() as s:
             conn, _org = self._load(s, connection_id)
             conn.company_name = info.name

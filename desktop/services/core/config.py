@@ -13,6 +13,9 @@ import platformdirs
 
 from desktop import APP_ID
 
+#: The OS keyring service every secret of the app is kept under (tokens, API keys, database passwords).
+KEYRING_SERVICE = "returns-ledger-sync"
+
 
 @dataclass(frozen=True)
 class AppConfig:

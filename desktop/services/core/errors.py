@@ -90,7 +90,19 @@ class FatalError(AppError):
 
 
 class PermissionDenied(NeedsPersonError):
-    """The current user's role does not allow the action (enforced in services)."""
+    """The current user's role does not allow the action (enforced in services).
+
+    ``who``, ``role``, ``permission`` and ``needed`` say who was refused, in which role, what they
+    asked for and which role it needs; the refusal is audited from them (``admin.users``).
+    """
+
+    def __init__(self, message: str, *, who: str | None = None, role: str | None = None,
+                 permission: str | None = None, needed: str | None = None, **kwargs: str | None) -> None:
+        super().__init__(message, **kwargs)
+        self.who = who
+        self.role = role
+        self.permission = permission
+        self.needed = needed
 
 
 class ConfigurationError(NeedsPersonError):

@@ -90,6 +90,12 @@ def _database(exc: BaseException) -> Explained | None:
     if "password authentication failed" in text or ("role" in text and "does not exist" in text):
         return Explained("The database refused the sign-in", "check the database user in --db and its password "
                          "in the keyring", EXIT_CODES["database"])
+    if "permission denied" in text or "row-level security" in text or "must be owner" in text:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        return Explained(f"The database refused this to your PostgreSQL login ({first})",
+                         "ask an admin to give your login the role it needs "
+                         "(`returns-ledger db roles --grant LOGIN ROLE`, run as the database's owner)",
+                         EXIT_CODES["permission"])
     if name in {"OperationalError", "DatabaseError", "InterfaceError", "InternalError", "ProgrammingError"}:
         first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
         return Explained(f"The database could not be used ({first})",

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from desktop.services.auth.roles import Actor
+from desktop.services.auth.roles import Action, Actor
 from desktop.services.connections.service import ConnectionService
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, FatalError, NeedsPersonError
@@ -120,9 +120,15 @@ class SyncScheduler:
         self._stopping = threading.Event()
         self._orgs: list[str] = []
 
+    @property
+    def actor(self) -> Actor:
+        """Who the jobs run as (each way to start work requires it may ``run_sync``)."""
+        return self._actor
+
     # --- life cycle ------------------------------------------------------------------------------
     def start(self, orgs: Sequence[str] | None = None) -> None:
         """Add every organization's jobs (from the persisted settings) and start the scheduler."""
+        self._actor.require(Action.RUN_SYNC)
         for org in orgs if orgs is not None else self._active_orgs():
             self.add_organization(org)
         self.scheduler.start()
@@ -163,6 +169,7 @@ class SyncScheduler:
 
     def set_interval(self, org: str, kind: str, seconds: int) -> None:
         """Persist a new interval and reschedule the job (the next run is one interval from now)."""
+        self._actor.require(Action.MANAGE_SETTINGS)
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}; one of {JOB_KINDS}")
         if seconds < MIN_INTERVAL_S:
@@ -185,6 +192,7 @@ class SyncScheduler:
 
     def _set_paused(self, org: str, paused: bool) -> None:
         """Remember the choice (a restart keeps it), apply it to ``org``'s jobs, and say so."""
+        self._actor.require(Action.RUN_SYNC)
         self._put_setting(org, PAUSED_KEY, paused)
         for kind in JOB_KINDS:
             if self.scheduler.get_job(job_id(org, kind)) is not None:
@@ -203,6 +211,7 @@ class SyncScheduler:
         A second call while one is running gets the running one's future instead of a second
         run; a scheduled step already running is waited for, never overlapped.
         """
+        self._actor.require(Action.RUN_SYNC)
         with self._guard:
             running = self._now_running.get(org)
             if running is not None and not running.done():
@@ -221,6 +230,7 @@ class SyncScheduler:
         If the step is running already this run waits for it and then runs once more, so a change
         announced during a pull is never missed.
         """
+        self._actor.require(Action.RUN_SYNC)
         if self._stopping.is_set():
             return None
         try:
@@ -245,6 +255,7 @@ class SyncScheduler:
         Returns the step's counts, ``{"skipped": reason}``, or ``{"error": …}`` (the failure is an
         event, not an exception: unattended work must keep going for the other organizations).
         """
+        self._actor.require(Action.RUN_SYNC)
         if self._stopping.is_set():
             return {"skipped": "stopping"}
         lock = self._step_lock(org, kind)

@@ -10,9 +10,10 @@
 - an open variance an earlier run found within this period that is no longer there is resolved
   by the system with a note saying which run saw it gone; accepted ones stay accepted.
 
-People resolve (with a note) or accept variances through :meth:`resolve` / :meth:`accept`
-(permission ``review_variances``, audited). :meth:`schedule_into` adds the every-15-minutes job to
-the sync scheduler's APScheduler (``SyncScheduler.scheduler``) or any APScheduler 3 scheduler.
+A run writes (the run, the queue), so it needs an actor allowed to ``review_variances``, like
+resolving (with a note) or accepting variances through :meth:`resolve` / :meth:`accept` (audited).
+:meth:`schedule_into` adds the every-15-minutes job to the sync scheduler's APScheduler
+(``SyncScheduler.scheduler``) or any APScheduler 3 scheduler.
 """
 
 from __future__ import annotations
@@ -92,9 +93,10 @@ class ReconcileService:
         self.engine = ReconcileEngine(db, clock, ledger_for, rms_api_for=rms_api_for, grace=grace)
 
     # --- running --------------------------------------------------------------------------------
-    def run(self, org: str, period: Period, *, check_rms_api: bool = False, trigger: str = "manual",
+    def run(self, org: str, period: Period, *, actor: Actor, check_rms_api: bool = False, trigger: str = "manual",
             ledger: LedgerSource | None = None) -> ReconcileReport:
         """Reconcile ``org`` over ``period``, record it, update the queue, publish what is new."""
+        actor.require(Action.REVIEW_VARIANCES)
         info = self.engine.org_info(org)
         started = self._clock.now()
         with self._db.write_session() as s:
@@ -235,14 +237,14 @@ class ReconcileService:
                 LedgerConnection, LedgerConnection.organization_id == Organization.id).where(
                 Organization.is_active.is_(True), LedgerConnection.status == ConnectionStatus.CONNECTED))))
 
-    def run_scheduled(self, orgs: Sequence[str] | None = None) -> dict[str, Any]:
-        """One cycle over every connected organization; a failure of one never stops the others."""
+    def run_scheduled(self, actor: Actor, orgs: Sequence[str] | None = None) -> dict[str, Any]:
+        """One cycle over every connected organization, as ``actor``; a failure of one never stops the others."""
         out: dict[str, Any] = {}
         for org in orgs if orgs is not None else self.active_orgs():
             try:
                 tz = ZoneInfo(self.engine.org_info(org).timezone)
                 period = current_period(self._clock.now().astimezone(tz).date())
-                out[org] = self.run(org, period, trigger="scheduled").counts()
+                out[org] = self.run(org, period, actor=actor, trigger="scheduled").counts()
             except AppError as exc:
                 out[org] = {"error": exc.as_dict()}
             except Exception as exc:  # a bug: say so, keep the other organizations going
@@ -253,15 +255,16 @@ class ReconcileService:
         return out
 
     def schedule_into(self, scheduler: Any, interval_s: int = DEFAULT_INTERVAL_S,
-                      orgs: Sequence[str] | None = None) -> Any:
-        """Add the reconciliation job to a ``SyncScheduler`` (its ``.scheduler``) or an APScheduler 3
-        scheduler; returns the APScheduler job. Same job options as the sync jobs: one instance at a
-        time, missed runs coalesced."""
+                      orgs: Sequence[str] | None = None, *, actor: Actor | None = None) -> Any:
+        """Add the reconciliation job to a ``SyncScheduler`` (its ``.scheduler``; the job runs as its
+        ``actor``) or an APScheduler 3 scheduler (then give ``actor``); returns the APScheduler job.
+        Same job options as the sync jobs: one instance at a time, missed runs coalesced."""
         from apscheduler.triggers.interval import IntervalTrigger
 
         target = getattr(scheduler, "scheduler", scheduler)
+        who = actor if actor is not None else scheduler.actor
         return target.add_job(self.run_scheduled, IntervalTrigger(seconds=interval_s, timezone="UTC"),
-                              args=(list(orgs) if orgs is not None else None,), id=JOB_ID,
+                              args=(who, list(orgs) if orgs is not None else None), id=JOB_ID,
                               name="reconcile every organization", replace_existing=True, coalesce=True,
                               max_instances=1, misfire_grace_time=max(60, interval_s // 2))
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.domain import Problem
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.safe_input import RMS_FILE_LIMIT, load_json, read_capped
@@ -44,11 +45,23 @@ REQUIRED_COLUMNS = ("id", "currency", "unit_price")
 _CUSTOMER = {"customer_id": "id", "customer_name": "name", "customer_email": "email"}
 
 
-def import_file(service: IngestService, path: Path, org_code: str) -> IngestResult:
-    """Read ``path`` and ingest its records into ``org_code`` (validated against its RMS profile)."""
+def import_file(service: IngestService, path: Path, org_code: str, actor: Actor, *,
+                stopped: Callable[[int], None] | None = None) -> IngestResult:
+    """Read ``path`` and ingest its records into ``org_code`` (validated against its RMS profile).
+
+    Importing feeds the sync like a pull does, so ``actor`` must be allowed to ``run_sync``.
+    ``stopped(records)`` is told, before the error propagates, when ingesting fails part-way
+    (each batch is its own transaction: what committed stays, and a re-run skips it).
+    """
+    actor.require(Action.RUN_SYNC)
     ctx = service.context_for(org_code)
     items = read_records(path, ctx)
-    return service.ingest(org_code, items, ctx=ctx, fix=FILE_FIX, source=f"file:{path.name}")
+    try:
+        return service.ingest(org_code, items, ctx=ctx, fix=FILE_FIX, source=f"file:{path.name}")
+    except BaseException:
+        if stopped is not None:
+            stopped(len(items))
+        raise
 
 
 def read_records(path: Path, ctx: OrgContext) -> list[Incoming]:

@@ -17,7 +17,11 @@ SQLite discipline — one writer at a time:
   :meth:`Database.write_session`; on PostgreSQL the two are the same thing.
 
 PostgreSQL: ``pool_pre_ping`` so a server restart costs one reconnect rather than an error;
-workers share the database and claim outbox rows with ``FOR UPDATE SKIP LOCKED``.
+workers share the database and claim outbox rows with ``FOR UPDATE SKIP LOCKED``. Each person
+connects as their own PostgreSQL login (``--db postgresql+psycopg://alice@host/db``); a password,
+if the server wants one, comes from the OS keyring (:func:`save_db_password`), never from the URL
+shown anywhere or from an environment variable. :meth:`Database.login` is who the database says
+is connected: the actor's identity in shared mode.
 """
 
 from __future__ import annotations
@@ -31,9 +35,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from desktop.services.core.config import KEYRING_SERVICE
+from desktop.services.core.identity import os_login
 from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Database", "make_engine", "sqlite_immediate"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Database", "db_password_entry", "make_engine", "save_db_password",
+           "sqlite_immediate"]
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 _BEGIN_OPTION = "rls_sqlite_begin"
@@ -80,8 +87,55 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(parsed, **kwargs)
+        engine = create_engine(parsed, **kwargs)
+        entry = db_password_entry(url)
+        if entry is not None and parsed.password is None:
+            _install_keyring_password(engine, entry)
+        return engine
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+
+
+def db_password_entry(url: str) -> str | None:
+    """The keyring entry holding the password of ``url``'s PostgreSQL login (None: no login named)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.username:
+        return None
+    return f"db:{parsed.username}@{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def save_db_password(url: str, password: str) -> str:
+    """Keep the password of ``url``'s PostgreSQL login in the OS keyring; returns the entry's name."""
+    import keyring
+
+    entry = db_password_entry(url)
+    if entry is None:
+        raise ValueError("a password is kept only for a PostgreSQL URL that names its user")
+    keyring.set_password(KEYRING_SERVICE, entry, password)
+    return entry
+
+
+def _install_keyring_password(engine: Engine, entry: str) -> None:
+    """Give every new connection the login's password from the keyring (read once, when first needed)."""
+    found: list[str | None] = []
+
+    @event.listens_for(engine, "do_connect")
+    def _password(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        if not found:
+            found.append(_keyring_password(entry))
+        if found[0] is not None and cparams.get("password") is None:
+            cparams["password"] = found[0]
+
+
+def _keyring_password(entry: str) -> str | None:
+    import keyring
+    import keyring.errors
+
+    try:
+        return keyring.get_password(KEYRING_SERVICE, entry)
+    except keyring.errors.KeyringError:
+        # No usable keyring: connect without a password; a server that wants one refuses the
+        # sign-in, and that failure tells the person to check the password in the keyring.
+        return None
 
 
 def sqlite_immediate(engine: Engine) -> Engine:
@@ -162,6 +216,17 @@ class Database:
                     yield session
             finally:
                 self._local.writing = False
+
+    def login(self) -> str:
+        """Who is connected: the OS account on SQLite, the PostgreSQL login (``session_user``) on PostgreSQL.
+
+        In shared mode the database vouches for this name (it authenticated the connection);
+        nothing in the environment can change it.
+        """
+        if self.is_sqlite:
+            return os_login()
+        with self.engine.connect() as conn:
+            return str(conn.exec_driver_sql("SELECT session_user").scalar_one())
 
     def dispose(self) -> None:
         """Close every pooled connection (on shutdown, and in tests before deleting the file)."""

@@ -241,10 +241,10 @@ class ReconciliationPage(Page):
             return
         from desktop.services.reconcile.model import Period
         period = Period(self._date(self.from_edit), self._date(self.to_edit))
-        org, service = self.org, self.service
+        org, service, actor = self.org, self.service, self.actions_.actor()
         self.run_button.setEnabled(False)
         self.status_label.setText(f"Reconciling {org} {period.start} … {period.end}…")
-        run_in_background(self, lambda _p: service.run(org, period), on_success=self._on_report,
+        run_in_background(self, lambda _p: service.run(org, period, actor=actor), on_success=self._on_report,
                           on_failure=self._on_run_failed, label="Reconcile")
 
     @staticmethod
