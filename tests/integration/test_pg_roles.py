@@ -125,8 +125,9 @@ def _tables(engine: sa.Engine) -> dict[str, str]:
     return {str(t): str(c) for t, c in rows}
 
 
-_AUDIT_ROW = ("INSERT INTO audit_log (occurred_at, actor, action, details, prev_hash, hash) "
-              "VALUES (now(), :actor, :action, '{}', :prev, :hash)")
+# The appender assigns ``seq`` (contiguous); a raw row takes the next one the same way.
+_AUDIT_ROW = ("INSERT INTO audit_log (seq, occurred_at, actor, action, details, prev_hash, hash) "
+              "VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_log), now(), :actor, :action, '{}', :prev, :hash)")
 
 
 def _audit_params(actor: str, action: str) -> dict[str, str]:
