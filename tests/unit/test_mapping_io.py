@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -51,13 +52,13 @@ def test_export_is_human_friendly_ids_with_codes_and_names() -> None:
 
 
 def test_references_by_code_or_name_resolve_to_this_ledgers_ids() -> None:
-    doc = {"format": FORMAT, "rules": [
+    doc = {"format": FORMAT, "company": "another-realm", "rules": [
         {"component": "restocking_fee", "account": "4200", "item": {"name": "restocking fee"}},
         {"component": "merchandise", "channel": "web", "account": {"id": "from-another-company", "code": "4100"},
          "tracking": [{"category": "class", "option": "Online Store"}]},
         {"component": "tax", "tax_jurisdiction": "US-CA", "tax_code": "California", "account": "Sales Tax Payable"},
     ]}
-    rules, problems = rules_from_document(doc, qbo_snapshot())
+    rules, problems = rules_from_document(doc, replace(qbo_snapshot(), company_id="9130"))
     assert problems == []
     assert [(r.account_id, r.item_id, r.tax_code) for r in rules] == [("4", "11", None), ("3", None, None),
                                                                        ("7", None, "31")]
@@ -78,6 +79,29 @@ def test_what_cannot_be_found_is_reported_not_guessed() -> None:
     assert problems[0].message == ("Account '9999 / Postage' was not found in QuickBooks; create it there (and "
                                    "refresh the connection) or edit the rule")
     assert rules[0].account_id is None and rules[1].tracking == ()
+
+
+def test_an_unknown_account_id_is_an_error_not_a_name_match() -> None:
+    """Ids are authoritative in a file from this company (or one that does not say): an id the ledger
+    lacks is reported — naming the account its code matches — and never resolved to that account."""
+    snapshot = replace(qbo_snapshot(), company_id="9130")
+    for company in ({}, {"company": "9130"}):
+        doc = {"format": FORMAT, **company, "rules": [
+            {"component": "merchandise", "account": {"id": "999", "code": "4100", "name": "Sales Returns"}},
+            {"component": "restocking_fee", "account": {"id": "4", "code": "4200"},
+             "item": {"id": "404", "name": "restocking fee"}},
+        ]}
+        rules, problems = rules_from_document(doc, snapshot)
+        assert [(p.code, p.field) for p in problems] == [("not_found", "rules[0].account"),
+                                                          ("not_found", "rules[1].item")]
+        assert problems[0].message.startswith("Account id 999 was not found in QuickBooks; the file also names "
+                                              "'4100 / Sales Returns', which is id 3 there")
+        assert [(r.account_id, r.item_id) for r in rules] == [("999", None), ("4", "404")]
+    # The same file exported from another company: its ids mean nothing here, codes and names do.
+    rules, problems = rules_from_document({**doc, "company": "another-realm"}, snapshot)
+    assert problems == [] and [(r.account_id, r.item_id) for r in rules] == [("3", None), ("4", "11")]
+    exported = export_document(rules, snapshot=snapshot)
+    assert exported["company"] == "9130", "an export says which company its ids belong to"
 
 
 def test_malformed_rules_and_documents() -> None:

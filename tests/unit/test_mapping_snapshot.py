@@ -13,7 +13,8 @@ def test_accounts_are_found_by_id_code_or_name_case_insensitively() -> None:
     assert s.account_by_code("4100") is s.accounts["3"]
     assert s.account_by_name("  sales returns AND allowances ") is s.accounts["3"]
     assert s.find_account("3", None, None) is s.accounts["3"]
-    assert s.find_account("999", "4200", None) is s.accounts["4"], "a foreign id falls back to the code"
+    assert s.find_account("999", "4200", None) is None, "an unknown id is not swapped for a code match"
+    assert s.find_account(None, "4200", None) is s.accounts["4"]
     assert s.find_account(None, None, "checking cad") is s.accounts["2"]
     assert s.find_account("999", "0000", "Nope") is None
     assert s.account_codes()["3"] == "4100"

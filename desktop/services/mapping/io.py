@@ -32,7 +32,7 @@ import yaml
 from desktop.services.core.domain import Component, Problem
 from desktop.services.core.safe_input import MAPPING_FILE_LIMIT, InputRejected, load_json, load_yaml, read_capped
 from desktop.services.mapping.model import MATCH_FIELDS, Rule, TrackingRef
-from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.reference import ReferenceSnapshot, RefRecord
 
 __all__ = [
     "FORMAT",
@@ -95,6 +95,7 @@ def export_document(rules: list[Rule] | tuple[Rule, ...], *, snapshot: Reference
     doc: dict[str, Any] = {"format": FORMAT}
     for key, value in (("organization", organization), ("platform", platform or (snapshot.platform if snapshot
                                                                                    else None)),
+                       ("company", snapshot.company_id if snapshot else None),
                        ("version", version), ("note", note)):
         if value is not None and value != "":
             doc[key] = value
@@ -161,8 +162,10 @@ def _show(value: Any) -> str:
 
 
 class _Reader:
-    def __init__(self, snapshot: ReferenceSnapshot | None) -> None:
+    def __init__(self, snapshot: ReferenceSnapshot | None, *, foreign_ids: bool = False) -> None:
         self.s = snapshot
+        # A file exported from another ledger company: its ids mean nothing here, its codes and names do.
+        self.foreign_ids = foreign_ids
         self.ledger = snapshot.ledger_name if snapshot else "the ledger"
         self.problems: list[Problem] = []
 
@@ -178,15 +181,37 @@ class _Reader:
             return None
         if self.s is None:
             return i
-        hit = self.s.find_account(i, c, n)
+        if isinstance(value, Mapping):  # an explicit id is authoritative: unknown is an error, not a guess
+            i = None if self.foreign_ids else i
+            hit = self.s.find_account(i, c, n)
+            if hit is None and i is not None:
+                return self.unknown_id(field, "Account", value, self.s.find_account(None, c, n))
+        else:  # a bare value may be an id, a code or a name
+            hit = self.s.find_account(i) or self.s.find_account(None, c, n)
         return hit.remote_id if hit is not None else self.missing(field, "Account", value)
 
     def item(self, value: Any, field: str) -> str | None:
         i, c, n = _parts(value)
         if value is None or self.s is None:
             return i
-        hit = self.s.find_item(i, n or c)
+        if isinstance(value, Mapping):
+            i = None if self.foreign_ids else i
+            hit = self.s.find_item(i, n or c)
+            if hit is None and i is not None:
+                return self.unknown_id(field, "Item", value, self.s.find_item(None, n or c))
+        else:
+            hit = self.s.find_item(i) or self.s.find_item(None, n or c)
         return hit.remote_id if hit is not None else self.missing(field, "Item", value)
+
+    def unknown_id(self, field: str, what: str, value: Mapping[str, Any], named: RefRecord | None) -> str:
+        """An explicit id the ledger does not have: reported (validation refuses the rule), never
+        swapped for a code or name match — that may be another account with the same name."""
+        i = str(value["id"])
+        hint = (f"; the file also names '{_show({k: v for k, v in value.items() if k != 'id'})}', which is "
+                f"id {named.remote_id} there — if that is the one you mean, correct the id or leave it out"
+                if named is not None else "")
+        self.problems.append(Problem("not_found", f"{what} id {i} was not found in {self.ledger}{hint}", field))
+        return i
 
     def tax_code(self, value: Any, field: str) -> str | None:
         i, c, n = _parts(value)
@@ -259,9 +284,14 @@ def rules_from_document(document: Mapping[str, Any],
                         snapshot: ReferenceSnapshot | None) -> tuple[list[Rule], list[Problem]]:
     """The rules of a document with references resolved against ``snapshot``, and what failed.
 
-    Without a snapshot, ids are taken as they are (nothing can be checked).
+    Without a snapshot, ids are taken as they are (nothing can be checked). An explicit id is
+    authoritative — one this ledger lacks is a problem, never swapped for a code or name match —
+    unless the document says it was exported from another company (``company``), whose ids mean
+    nothing here: then its references resolve by code and name.
     """
-    reader = _Reader(snapshot)
+    source = str(document.get("company") or "")
+    reader = _Reader(snapshot, foreign_ids=bool(snapshot is not None and snapshot.company_id and source
+                                                 and source != snapshot.company_id))
     platform = document.get("platform")
     if snapshot is not None and snapshot.platform and platform and platform != snapshot.platform:
         reader.problems.append(Problem("wrong_platform", f"This file is for {platform}, but the organization keeps "

@@ -70,6 +70,8 @@ class ReferenceSnapshot:
     ids overlap. Use :meth:`find_tracking` rather than indexing it.
     ``platform`` is a platform key of :mod:`desktop.services.platforms.registry` (validation's allowed
     account types depend on it); empty in a snapshot saved before snapshots named it.
+    ``company_id`` is the ledger company's own id (QBO realm, Xero tenant) when known: a mapping
+    file exported from this company names its references by ids that are authoritative here.
     """
 
     accounts: Mapping[str, RefRecord]
@@ -81,6 +83,7 @@ class ReferenceSnapshot:
     home_currency: str
     closed_through: date | None
     platform: str = ""
+    company_id: str = ""
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -105,9 +108,10 @@ class ReferenceSnapshot:
 
     def find_account(self, id: str | None = None, code: str | None = None,
                      name: str | None = None) -> RefRecord | None:
-        """By remote id, else by code, else by name: how files name an account."""
-        if id and id in self.accounts:
-            return self.accounts[id]
+        """By remote id when one is given (an id names one account: an unknown id is None, never a
+        guess by code or name), else by code, else by name: how files name an account."""
+        if id:
+            return self.accounts.get(id)
         if code and (hit := self.account_by_code(code)):
             return hit
         return self.account_by_name(name) if name else None
@@ -121,8 +125,9 @@ class ReferenceSnapshot:
         return next((t for t in self.tax_codes.values() if _fold(t.code) in wanted or _fold(t.name) in wanted), None)
 
     def find_item(self, id: str | None = None, name: str | None = None) -> RefRecord | None:
-        if id and id in self.items:
-            return self.items[id]
+        """By remote id when one is given (an unknown id is None), else by name or code."""
+        if id:
+            return self.items.get(id)
         wanted = _fold(name)
         return next((i for i in self.items.values() if wanted and wanted in (_fold(i.name), _fold(i.code))), None)
 
@@ -195,6 +200,7 @@ class ReferenceSnapshot:
             tracking=_by_kind_and_id(tracking), currencies=frozenset(currencies), home_currency=home,
             closed_through=date.fromisoformat(str(closed)) if closed else None,
             platform=str(conn.platform.value if hasattr(conn.platform, "value") else conn.platform),
+            company_id=conn.remote_id or "",
         )
 
     @classmethod
