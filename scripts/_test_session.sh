@@ -48,4 +48,12 @@ echo "== ruff";          .venv/bin/ruff check .
 echo "== mypy";          .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+# One worker per core (RLS_TEST_WORKERS=N to choose, 0 for none); a file's tests stay on one worker,
+# so module-scoped fixtures (a sandbox, a world) are built once. Each worker has its own sandboxes
+# and databases; the keyring and the PostgreSQL server are shared.
+workers=${RLS_TEST_WORKERS:-auto}
+if [ "$workers" = 0 ]; then
+  .venv/bin/python -m pytest "$@"
+else
+  .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+fi

@@ -106,7 +106,10 @@ def apply_roles(engine: Engine) -> RolesReport:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         for group in GROUP_ROLES.values():
             if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": group}).first() is None:
-                _ddl(conn, f"CREATE ROLE {_q(conn, group)} NOLOGIN")
+                # Roles belong to the cluster, the lock above to this database: another database's
+                # `db roles` may create the group at the same moment, which is no failure.
+                _ddl(conn, f"DO $$ BEGIN CREATE ROLE {_q(conn, group)} NOLOGIN; "
+                           "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
                 created.append(group)
         schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
         tables = [str(t) for t in conn.execute(text(
