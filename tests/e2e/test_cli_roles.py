@@ -53,6 +53,7 @@ from desktop.services.store.models import (
     Variance,
     VarianceStatus,
 )
+from tests.helpers.db import create_pg_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
@@ -121,15 +122,6 @@ class World:
         return [a.format(**values) for a in args]
 
 
-def _pg_database(server: str) -> tuple[str, str]:
-    name = f"rls_cli_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return name, make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
 def _pg_sql(server: str, *statements: str) -> None:
     engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -188,7 +180,7 @@ def world(request: pytest.FixtureRequest, sandbox: dict[str, Any],
         server = os.environ.get("RLS_TEST_PG_URL")
         if not server:
             pytest.fail("RLS_TEST_PG_URL is not set: run the suite through scripts/test.sh", pytrace=False)
-        name, owner = _pg_database(server)
+        name, owner = create_pg_database(server)
         tag = uuid.uuid4().hex[:8]
         logins = {role: f"rls_c{tag}_{role.value}" for role in Role}
         urls = {role: make_url(owner).set(username=login).render_as_string(hide_password=False)
