@@ -60,7 +60,10 @@ class ApprovalsCard(Card):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(0, 48)
+        header = self.table.horizontalHeader()
+        for column in (0, 1, 3, 4, 5):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setWordWrap(False)
         self.table.setMinimumHeight(120)
         self.table.setAccessibleName("Approval requests waiting for a second person")
         self.layout_.addWidget(self.table)
@@ -92,7 +95,7 @@ class ApprovalsCard(Card):
         self.table.setRowCount(len(rows))
         for r, v in enumerate(rows):
             amount = f"{v.amount.amount:,} {v.amount.currency}" if v.amount is not None else "—"
-            cells = (str(v.id), v.org, v.summary, amount, v.requested_by, v.requested_at.strftime("%Y-%m-%d %H:%M"))
+            cells = (str(v.id), v.org, v.summary, amount, v.requested_by, v.requested_at.strftime("%Y-%m-%d %H:%M UTC"))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
