@@ -271,6 +271,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     from desktop.services.admin.users import UserService as Users
     from desktop.services.core.events import EventBus as Bus
     from desktop.services.manual import ManualEntryService
+    from desktop.services.manual.approvals import ApprovalService
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService as Mapping
     from desktop.services.queries.dashboard import DashboardService
@@ -283,13 +284,15 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     from desktop.views.services import ViewServices
 
     mapping = mapping or Mapping(database, clock, bus)
+    manual = ManualEntryService(database, clock, bus, mapping, connections)
+    adjust = AdjustService(database, clock, bus, mapping)
     return ViewServices(
         clock=clock, connections=connections, oauth_apps=connections.apps if connections is not None else None,
         users=users or Users(database, clock, bus), errors_queue=ErrorsQueue(database, clock, bus),
         audit_trail=AuditTrail(database, data_dir=data_dir, clock=clock), returns_query=ReturnsQuery(database),
-        manual_entry=ManualEntryService(database, clock, bus, mapping, connections),
+        manual_entry=manual, approvals=ApprovalService(database, clock, bus, manual, mapping, adjust),
         reconcile=reconcile or Reconcile(database, bus or Bus(clock), clock, connections),
-        adjust=AdjustService(database, clock, bus, mapping), audit_packs=AuditPacks(database),
+        adjust=adjust, audit_packs=AuditPacks(database),
         mapping=mapping, mapping_impact=MappingImpact(database), fx_rates=FxRateSettings(database, clock),
         organizations=OrganizationDirectory(database),
         dashboard=DashboardService(database, connections, scheduler, clock), scheduler=scheduler)

@@ -77,10 +77,11 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
              f"{args.file} is valid ({len(result.rules)} rules; {changes.summary()}); nothing saved (--dry-run).")
         return 0
     view = result.saved
-    emit(args, {"saved": True, "organization": view.organization_code, "version": view.version,
-                "rules": len(view.rules), "changes": changes.as_json()},
-         f"Imported {len(view.rules)} rules into {view.organization_code}: version {view.version} is active "
-         f"({changes.summary()}).")
+    emit(args, {"saved": True, "active": view.is_active, "organization": view.organization_code,
+                "version": view.version, "rules": len(view.rules), "changes": changes.as_json()},
+         f"Imported {len(view.rules)} rules into {view.organization_code}: version {view.version} " +
+         ("is active" if view.is_active else "waits for a second admin's approval (`returns-ledger approvals list`)")
+         + f" ({changes.summary()}).")
     return 0
 
 

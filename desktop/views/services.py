@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from desktop.services.connections.apps import OAuthApps
     from desktop.services.connections.service import ConnectionService
     from desktop.services.manual import ManualEntryService
+    from desktop.services.manual.approvals import ApprovalService
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService
     from desktop.services.pipeline.scheduler import SyncScheduler
@@ -48,6 +49,8 @@ class ViewServices:
     # returns: Returns and Manual entry pages
     returns_query: ReturnsQuery | None = None
     manual_entry: ManualEntryService | None = None
+    # maker-checker: the dashboard's queue of requests waiting for a second person
+    approvals: ApprovalService | None = None
     # reconciliation: runs and reviews, adjusting entries, audit packs
     reconcile: ReconcileService | None = None
     adjust: AdjustService | None = None

@@ -45,7 +45,7 @@ def _legacy_rows(db_url: str) -> None:
 def upgraded(db_url: str) -> Iterator[Database]:
     assert migrate.upgrade(db_url, "0002") == "0002"
     _legacy_rows(db_url)
-    assert migrate.upgrade(db_url) == "0003"
+    assert migrate.upgrade(db_url) == migrate.head_revision()
     db = Database(db_url)
     yield db
     db.dispose()

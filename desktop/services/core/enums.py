@@ -101,3 +101,18 @@ class UserRole(StrEnum):
     ADMIN = "admin"
     OPERATOR = "operator"
     VIEWER = "viewer"
+
+
+class ApprovalKind(StrEnum):
+    """What a maker-checker request asks a second person to let through."""
+
+    MANUAL_ENTRY = "manual_entry"  # a return recorded by hand (manual/submit.py)
+    ADJUSTMENT = "adjustment"      # an adjusting journal for a variance (reconcile/adjust.py)
+    VOID = "void"                  # voiding a posted document in the ledger (manual/actions.py)
+    MAPPING = "mapping"            # a mapping version becoming active (mapping/service.py)
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from desktop.services.core.domain import Problem
 from desktop.services.core.money import Money
@@ -12,7 +13,7 @@ from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.store.models import ManualEntryPath
 
 __all__ = ["AUDIT_ADOPTED", "AUDIT_RECORDED", "AUDIT_REFUSED", "AdoptResult", "ExportResult",
-           "ManualForm", "Prepared", "SubmitResult"]
+           "ManualForm", "Prepared", "SubmitResult", "form_from_json", "form_json"]
 
 AUDIT_REFUSED = "manual_entry.refused"
 AUDIT_RECORDED = "manual_entry.recorded"
@@ -32,6 +33,21 @@ class ManualForm:
     note: str = ""
 
 
+def form_json(form: ManualForm) -> dict[str, Any]:
+    """The form as a maker-checker request keeps it (exact decimals as text)."""
+    return {"org": form.org, "rma": form.rma, "path": form.path.value,
+            "txn_date": form.txn_date.isoformat() if form.txn_date else None,
+            "amount": None if form.amount is None else format(form.amount, "f"),
+            "doc_number": form.doc_number, "note": form.note}
+
+
+def form_from_json(data: dict[str, Any]) -> ManualForm:
+    return ManualForm(str(data["org"]), str(data["rma"]), ManualEntryPath(data["path"]),
+                      date.fromisoformat(data["txn_date"]) if data.get("txn_date") else None,
+                      None if data.get("amount") is None else Decimal(str(data["amount"])),
+                      data.get("doc_number"), str(data.get("note") or ""))
+
+
 @dataclass
 class Prepared:
     """A return's documents as the sync would post them, and every reason they must not."""
@@ -43,6 +59,8 @@ class Prepared:
     platform: str = ""
     currency: str = ""
     refund: Money | None = None
+    #: The refund in the organization's home currency at the planner's rate (None: no rate known).
+    home_refund: Money | None = None
     documents: list[LedgerDocument] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -56,10 +74,16 @@ class SubmitResult:
     prepared: Prepared
     entry_ids: list[int] = field(default_factory=list)
     prevented: int = 0
+    #: Maker-checker: the request that waits for a second person (nothing recorded yet).
+    approval_id: int | None = None
 
     @property
     def ok(self) -> bool:
-        return bool(self.entry_ids)
+        return bool(self.entry_ids) or self.approval_id is not None
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.approval_id is not None and not self.entry_ids
 
 
 @dataclass

@@ -62,6 +62,7 @@ class Planning(ServiceBase):
                 out.problems.append(Problem("return_unreadable", f"{exc}: fix it in the RMS, then pull again.", "rma"))
                 return out
         out.refund = record.computed_refund()
+        out.home_refund = ctx.home_value(record, out.refund) if out.refund is not None else None
         day = txn_date
         plan = plan_return(ctx, record, rework=None if day is None else (lambda d: redate(d, day)))
         out.documents, out.problems = plan.documents, plan.problems

@@ -5,6 +5,11 @@ organization's single ``is_active`` flag to it, in one write transaction togethe
 entry — so the audit log and the active set never disagree. Changes need
 ``Action.MANAGE_MAPPINGS`` (admins); reading needs nothing, because the sync engine reads as the
 system. Saved and rolled-back sets are announced on the event bus (``mapping.changed``).
+
+Maker-checker (:mod:`desktop.services.admin.approvals`): with the organization's policy on, a save
+or import writes its version *inactive* and asks for a second admin's approval; a roll-back asks
+the same. :meth:`MappingService.activate_approved` makes it active, with the decision, in one
+transaction.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from desktop.services.admin import audit
+from desktop.services.admin import approvals, audit
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock
 from desktop.services.core.domain import Component, OrgSettings, Problem
+from desktop.services.core.enums import ApprovalKind
 from desktop.services.core.errors import ConfigurationError, NeedsPersonError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.mapping.diff import RuleDiff, diff_rules
@@ -296,16 +302,17 @@ class MappingService:
         now = self.clock.now()
         with self.db.write_session() as session:
             o = self._org(session, org, lock=True)
+            gated = approvals.policy(session, o.id).needs(ApprovalKind.MAPPING)
             current = session.execute(sa.select(MappingSet).where(MappingSet.organization_id == o.id,
                                                                   MappingSet.is_active)).scalar_one_or_none()
             before = self._view(session, o, current).rules if current is not None else ()
             last = session.execute(sa.select(sa.func.max(MappingSet.version))
                                    .where(MappingSet.organization_id == o.id)).scalar() or 0
-            if current is not None:
+            if current is not None and not gated:
                 current.is_active = False
                 session.flush()  # the one-active index must see the old flag cleared first
             new = MappingSet(organization_id=o.id, version=last + 1, created_by=actor.username, created_at=now,
-                             note=note, is_active=True)
+                             note=note, is_active=not gated)
             new.rules = [_to_row(r) for r in rules]
             session.add(new)
             session.flush()
@@ -314,33 +321,75 @@ class MappingService:
                          target=f"mapping_set:{o.code}:v{new.version}", organization_id=o.id,
                          details={"version": new.version, "previous_version": current.version if current else None,
                                   "note": note, "rules": len(rules), "summary": changes.summary(),
-                                  "changes": changes.as_json()})
+                                  "changes": changes.as_json(), **({"awaiting_approval": True} if gated else {})})
+            if gated:
+                self._request(session, actor, o, new.version, f"saved ({changes.summary()})", note)
             view = self._view(session, o, new)
+        if gated:
+            self._publish(approvals.EVENT_REQUESTED, f"{view.organization_code}: mapping version {view.version} "
+                          "waits for a second admin's approval", view, {"version": view.version, "by": actor.username})
+            return view
         self._publish(EventKind.MAPPING_IMPORTED if action == "mapping.imported" else EventKind.MAPPING_CHANGED,
                       f"{view.organization_code}: mapping version {view.version} is active ({changes.summary()})",
                       view, {"version": view.version, "by": actor.username, "summary": changes.summary()})
         return view
 
     def activate(self, org: OrgRef, version: int, actor: Actor, note: str | None = None) -> MappingSetView:
-        """Roll back (or forward) to an existing version: it becomes active again, unchanged."""
+        """Roll back (or forward) to an existing version: it becomes active again, unchanged.
+
+        Maker-checker on: the version waits for a second admin (:meth:`activate_approved`); the view
+        returned is then still inactive."""
         actor.require(Action.MANAGE_MAPPINGS)
         with self.db.write_session() as session:
             o = self._org(session, org, lock=True)
             target = self._version_row(session, o, version)
-            current = session.execute(sa.select(MappingSet).where(MappingSet.organization_id == o.id,
-                                                                  MappingSet.is_active)).scalar_one_or_none()
-            if current is not None and current.id != target.id:
-                current.is_active = False
-                session.flush()
-            target.is_active = True
-            audit.append(session, self.clock, actor=actor.username, action="mapping.activated",
-                         target=f"mapping_set:{o.code}:v{version}", organization_id=o.id,
-                         details={"version": version, "previous_version": current.version if current else None,
-                                  "note": note})
-            view = self._view(session, o, target)
-        self._publish(EventKind.MAPPING_CHANGED, f"{view.organization_code}: mapping version {version} is active "
-                      "again", view, {"version": version, "by": actor.username})
+            if not target.is_active and approvals.policy(session, o.id).needs(ApprovalKind.MAPPING):
+                self._request(session, actor, o, version, "to be made active again", note)
+                view = self._view(session, o, target)
+                waiting = True
+            else:
+                view, waiting = self._activate(session, o, target, actor, note), False
+        if waiting:
+            self._publish(approvals.EVENT_REQUESTED, f"{view.organization_code}: making mapping version {version} "
+                          "active waits for a second admin's approval", view, {"version": version,
+                                                                              "by": actor.username})
+        else:
+            self._publish(EventKind.MAPPING_CHANGED, f"{view.organization_code}: mapping version {version} is "
+                          "active again", view, {"version": version, "by": actor.username})
         return view
+
+    def activate_approved(self, actor: Actor, request_id: int, note: str = "") -> MappingSetView:
+        """Maker-checker: make the version of request ``request_id`` active, approved by ``actor`` (another
+        admin) in the same transaction."""
+        with self.db.write_session() as session:
+            row = approvals.decide(session, self.clock, actor, request_id, note, approve=True,
+                                   kind=ApprovalKind.MAPPING)
+            o = self._org(session, row.organization_id, lock=True)
+            target = self._version_row(session, o, int(row.payload["version"]))
+            view = self._activate(session, o, target, actor, row.payload.get("note"), approval=request_id,
+                                  maker=row.requested_by)
+        self._publish(EventKind.MAPPING_CHANGED, f"{view.organization_code}: mapping version {view.version} is "
+                      f"active (approved by {actor.username})", view, {"version": view.version, "by": actor.username})
+        return view
+
+    def _request(self, session: Session, actor: Actor, o: Organization, version: int, what: str,
+                 note: str | None) -> None:
+        approvals.request(session, self.clock, actor, o.id, ApprovalKind.MAPPING, f"mapping_set:{o.code}:v{version}",
+                          f"{o.code} mapping version {version} {what}", {"version": version, "note": note})
+
+    def _activate(self, session: Session, o: Organization, target: MappingSet, actor: Actor, note: str | None, *,
+                  approval: int | None = None, maker: str | None = None) -> MappingSetView:
+        current = session.execute(sa.select(MappingSet).where(MappingSet.organization_id == o.id,
+                                                              MappingSet.is_active)).scalar_one_or_none()
+        if current is not None and current.id != target.id:
+            current.is_active = False
+            session.flush()
+        target.is_active = True
+        audit.append(session, self.clock, actor=actor.username, action="mapping.activated",
+                     target=f"mapping_set:{o.code}:v{target.version}", organization_id=o.id,
+                     details={"version": target.version, "previous_version": current.version if current else None,
+                              "note": note, **({"approval": approval, "requested_by": maker} if approval else {})})
+        return self._view(session, o, target)
 
     def _publish(self, kind: str, message: str, view: MappingSetView, details: dict[str, Any]) -> None:
         if self.bus is not None:

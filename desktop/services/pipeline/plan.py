@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from desktop.services.core.clock import Clock, local_date
 from desktop.services.core.domain import OrgSettings, PostingMode, Problem, ReturnRecord
 from desktop.services.core.errors import AppError, NeedsPersonError
+from desktop.services.core.money import Money
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.service import MappingService
@@ -191,6 +192,14 @@ class OrgContext:
                             table.add(str(cur), day, Decimal(str(rate)))
         self._tables[pair] = table
         return table
+
+    def home_value(self, ret: ReturnRecord, money: Money) -> Money | None:
+        """``money`` (an amount of ``ret``) in the home currency at the rate ``ret`` is planned with;
+        None when no rate is known (maker-checker's threshold compares this figure)."""
+        if money.currency == self.home_currency:
+            return money
+        fx = self.rates_for(ret).lookup(money.currency, self.rate_day(ret))
+        return None if fx is None else fx.to_home(money)
 
     def record(self, row: Return) -> ReturnRecord:
         """The return row as the recipes read it (raises ValueError when the stored return is unreadable)."""

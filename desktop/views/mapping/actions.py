@@ -167,7 +167,8 @@ class MappingActions(QObject):
                           on_success=self._on_saved, on_failure=self._fail("Saving"), label="Save mapping")
 
     def _on_saved(self, view: MappingSetView) -> None:
-        self.editor.say(f"Saved {view.organization_code} version {view.version}; it is active now.")
+        self.editor.say(f"Saved {view.organization_code} version {view.version}; " + (
+            "it is active now." if view.is_active else "it waits for a second admin's approval (Dashboard)."))
         self.saved.emit(view.version)
         self.load(view.organization_code)
 

@@ -33,6 +33,7 @@ from desktop.services.queries.metrics import DEFINITIONS, MetricsReport, format_
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.model import STATES
 from desktop.views.csv_export import choose_and_export, export_csv
+from desktop.views.dashboard.approvals import ApprovalsCard
 from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_when
 from desktop.views.ops import BackgroundOperation, run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, search_field
@@ -147,6 +148,8 @@ class DashboardPage(Page):
         mid.addWidget(self.health_card, 2)
         mid.addWidget(self.queue_card, 3)
         content.addWidget(self.middle)
+        self.approvals_card = ApprovalsCard(ctx.services.approvals, ctx.actor)  # maker-checker's queue
+        content.addWidget(self.approvals_card)
 
         # --- trends --------------------------------------------------------------------------------
         self.accuracy_chart = TrendChart("Sync accuracy by month (%)")
@@ -195,7 +198,7 @@ class DashboardPage(Page):
             self.timer.start()
             if ctx.bus is not None:
                 self._bridge = EventBridge(ctx.bus, self, batch_interval_ms=250, kinds=[
-                    "sync.*", "document.*", "connection.*", "reconciliation.*", "return.*"])
+                    "sync.*", "document.*", "connection.*", "reconciliation.*", "return.*", "approval.*"])
                 self._bridge.events_arrived.connect(lambda _events: self.debounce.start())
                 self.destroyed.connect(self._bridge.close)
         self._update_controls()
@@ -229,6 +232,7 @@ class DashboardPage(Page):
             org = wanted if wanted in codes else (codes[0] if codes else None)
             return orgs, service.snapshot(org) if org is not None else None
 
+        self.approvals_card.reload()
         self._op = run_in_background(self, load, on_success=self._loaded, on_failure=self._failed,
                                      label="Loading the dashboard")
 

@@ -193,7 +193,11 @@ class ManualEntryPage(Page):
     def _on_submitted(self, result: SubmitResult) -> None:
         self.last_result = result
         self.check.show_result(result.prepared)
-        if result.ok:
+        if result.awaiting_approval:
+            self.status.setText(f"{result.prepared.rma} waits for a second person's approval (request "
+                                f"{result.approval_id}, Dashboard → Approvals); nothing is queued until then.")
+            self.form.clear()
+        elif result.ok:
             p = result.prepared
             self.status.setText(f"<span style='color:{OK_COLOUR}'>✓ {p.rma} recorded "
                                 f"({len(result.entry_ids)} entr{'y' if len(result.entry_ids) == 1 else 'ies'}).</span>")

@@ -1,6 +1,8 @@
 """The app's tables. Import models from here; the split into modules is for readability only."""
 
 from desktop.services.core.enums import (
+    ApprovalKind,
+    ApprovalStatus,
     ConnectionStatus,
     FeeType,
     LedgerEnvironment,
@@ -15,6 +17,7 @@ from desktop.services.core.enums import (
     UserRole,
     VarianceStatus,
 )
+from desktop.services.store.models.approvals import ApprovalRequest
 from desktop.services.store.models.base import NAMING_CONVENTION, Base
 from desktop.services.store.models.logs import AuditLog, EventLog
 from desktop.services.store.models.mapping import MappingRule, MappingSet
@@ -42,6 +45,9 @@ metadata = Base.metadata
 __all__ = [
     "NAMING_CONVENTION",
     "REF_TABLES",
+    "ApprovalKind",
+    "ApprovalRequest",
+    "ApprovalStatus",
     "AuditLog",
     "Base",
     "ConnectionStatus",
