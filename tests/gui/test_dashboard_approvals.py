@@ -8,7 +8,6 @@ card (light and dark, small and large window) are written when ``MAKERCHECKER_SH
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -85,10 +84,13 @@ def test_the_card_lists_requests_and_a_second_person_rejects_with_a_note(  # typ
     assert (ADMIN.username, "approval.rejected", f"approval:{rows['RMA-1042'].id}") in world.audit()
 
 
-def test_pictures_of_the_card(qtbot, world: World, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
-    folder = os.environ.get("MAKERCHECKER_SHOTS")
-    if not folder:
-        pytest.skip("set MAKERCHECKER_SHOTS to a folder to write the pictures")
+def test_the_card_paints_in_both_themes_and_sizes(qtbot, world: World, settings: QSettings,  # type: ignore[no-untyped-def]
+                                                  tmp_path: Path) -> None:
+    """The card renders at a small and a large window in light and dark (the PNGs, in ``tmp_path``,
+    are what a reviewer looks at)."""
+    from PySide6.QtGui import QImage
+
+    folder = tmp_path
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme = ThemeManager(app)
@@ -100,3 +102,7 @@ def test_pictures_of_the_card(qtbot, world: World, settings: QSettings) -> None:
             page.resize(w, h)  # a visible widget is laid out at once; grab() paints it
             page.approvals_card.grab().save(str(Path(folder) / f"approvals-card-{name}-{mode.value}.png"), "PNG")
             page.grab().save(str(Path(folder) / f"dashboard-{name}-{mode.value}.png"), "PNG")
+            shot = QImage(str(Path(folder) / f"dashboard-{name}-{mode.value}.png"))
+            assert (shot.width(), shot.height()) == (w, h)
+            card = QImage(str(Path(folder) / f"approvals-card-{name}-{mode.value}.png"))
+            assert card.width() > 0 and card.height() > 0
