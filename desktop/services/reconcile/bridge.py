@@ -36,8 +36,7 @@ ZERO = Decimal(0)
 
 #: The steps from RMS to expected, in order, with the words a person reads.
 STEP_LABELS: dict[str, str] = {
-    "refund_documents": "Refund documents differ from the refunds (fees withheld carried gross, rounding, "
-                        "returns dated in another period)",
+    "refund_documents": "Refund documents vs refunds (fees carried gross, rounding, timing)",
     "refund_payment": "Refund payments",
     "fee_journal": "Fee journals (fees withheld)",
     "label_journal": "Label cost journals",
