@@ -155,10 +155,12 @@ class ReconcileEngine:
                                         home_currency=info.home_currency)
         variances = result.variances
         if check_rms_api:
-            for missing in self.rms_api_returns(info, period):
+            for missing, revision in self.rms_api_returns(info, period):
                 if missing.refund_total is not None:
                     result.sums.add_rms(missing.currency, missing.refund_total, missing.day)
-                variances.append(not_posted(missing, result.sums))
+                finding = not_posted(missing, result.sums)
+                finding.fields["revision"] = revision
+                variances.append(finding)
             result.totals = build_totals(result.sums, variances, result.documents)
         return ReconcileReport(org_code, period, variances, result.totals, result.matched, started,
                                self._clock.now())
@@ -261,9 +263,10 @@ class ReconcileEngine:
                 out.append(RmsReturn(r.id, r.rma_number, r.currency, total, day, bool(r.has_docs), status.value))
         return out
 
-    def rms_api_returns(self, info: OrgInfo, period: Period) -> list[RmsReturn]:
+    def rms_api_returns(self, info: OrgInfo, period: Period) -> list[tuple[RmsReturn, dict[str, Any]]]:
         """Returns created in the period that the RMS API has and the mirror lacks (or holds at an
-        older revision): not ingested, so certainly not in the ledger (their variances say so)."""
+        older revision): not ingested, so certainly not in the ledger (their variances say so), each
+        with its ``revision`` field (the RMS's, the mirror's)."""
         client = self._rms_api_for(info.code) if self._rms_api_for else None
         if client is None:
             return []
@@ -287,7 +290,7 @@ class ReconcileEngine:
         with self._db.session() as s:
             mirror = dict(s.execute(sa.select(Return.rms_id, sa.func.max(Return.revision))
                                     .where(Return.organization_id == info.id).group_by(Return.rms_id)).all())
-        out: list[RmsReturn] = []
+        out: list[tuple[RmsReturn, dict[str, Any]]] = []
         for rid, (rev, ret) in sorted(latest.items()):
             have = mirror.get(rid)
             if have is None or int(have) < rev:
@@ -295,8 +298,8 @@ class ReconcileEngine:
                     day: date | None = date.fromisoformat(str(ret.get("created_at") or "")[:10])
                 except ValueError:
                     day = None
-                out.append(_from_record(None, str(ret.get("rma_number") or rid), ret, info.home_currency, day,
-                                        False, "not ingested"))
+                out.append((_from_record(None, str(ret.get("rma_number") or rid), ret, info.home_currency, day,
+                                         False, "not ingested"), {"rms": rev, "ledger": None, "mirror": have}))
         return out
 
 
