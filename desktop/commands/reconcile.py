@@ -3,8 +3,15 @@
 Reconciles one organization over a period of ledger dates — the RMS mirror, our database and
 the ledger read live — records the run, updates the review queue, and prints every variance::
 
-    {"org", "from", "to", "totals": {...},
-     "variances": [{"class", "rma", "ledger_id", "fields": {name: {"rms", "ledger"}}}]}
+    {"org", "from", "to",
+     "totals": {"by_currency": {CUR: {"rms", "expected", "ledger", "difference", "explained",
+                                      "not_posted", "steps": [{"step", "label", "amount"}], …}},
+                "by_day": [...], "by_account": [...], "documents": {...}},
+     "variances": [{"class", "rma", "ledger_id", "currency", "difference", "fields": {name: {"rms", "ledger"}}}]}
+
+Per currency the bridge goes RMS refunds → the ledger effect they imply (``expected``) → the
+ledger; ``difference`` (ledger − expected) always equals ``explained``, the sum of the
+variances' differences.
 
 ``--rms-api`` also asks the RMS API itself which returns exist (slower; finds what the mirror
 has not ingested). Exit code 0 when the run completed (variances or not), 1 when it could not.
@@ -26,12 +33,20 @@ def render_text(data: dict[str, Any]) -> str:
     lines = [f"Reconciliation of {data['org']} {data['from']} … {data['to']}: "
              f"{len(data['variances'])} variance(s), {data.get('matched', 0)} document(s) matched"]
     for cur, row in data["totals"].get("by_currency", {}).items():
-        lines.append(f"  {cur}: RMS {row['rms']}  posted {row['local']}  ledger {row['ledger']}  "
-                     f"(ledger − posted {row['difference']})")
+        lines.append(f"  {cur}: difference {row['difference']} = variances {row['explained']}")
+        for step in row.get("steps", []):
+            lines.append(f"    {step['label']:<68.68} {step['amount']:>14}")
     for v in data["variances"]:
         fields = "; ".join(f"{k}: {f.get('rms')} ⟷ {f.get('ledger')}" for k, f in v["fields"].items())
-        lines.append(f"  {v['class']:<20} {v['rma'] or '-':<22} {v['ledger_id'] or '-':<38} {fields}")
+        diff = f"{v['difference']} {v['currency']}" if v.get("difference") is not None else "-"
+        lines.append(f"  {v['class']:<22} {v['rma'] or '-':<22} {v['ledger_id'] or '-':<20} {diff:>16}  {fields}")
     return "\n".join(lines)
+
+
+def _difference(v: dict[str, Any]) -> str | None:
+    from desktop.services.reconcile.bridge import from_minor
+    minor = v.get("difference_minor")
+    return format(from_minor(int(minor), v.get("currency")), "f") if minor is not None else None
 
 
 def _reconcile(args: argparse.Namespace, config: AppConfig) -> int:
@@ -47,7 +62,8 @@ def _reconcile(args: argparse.Namespace, config: AppConfig) -> int:
     data = {"org": full["org"], "from": full["from"], "to": full["to"], "totals": full["totals"],
             "matched": full["matched"], "counts": full["counts"],
             "variances": [{"class": v["class"], "rma": v["rma"], "ledger_id": v["ledger_id"], "fields": v["fields"],
-                           "doc_type": v["doc_type"], "key": v["key"]} for v in full["variances"]]}
+                           "doc_type": v["doc_type"], "key": v["key"], "currency": v["currency"],
+                           "difference": _difference(v), "effects": v["effects"]} for v in full["variances"]]}
     emit(args, data, render_text(data))
     return 0
 

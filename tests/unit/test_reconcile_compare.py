@@ -38,8 +38,10 @@ def _classes(expected: list[Expected], docs: list[DocView], **kw: object) -> lis
 def test_equal_documents_match_and_report_nothing() -> None:
     result = compare([_exp()], [_doc()], PERIOD)
     assert result.variances == [] and result.matched == 1
-    assert result.totals["by_currency"]["USD"] == {"rms": "0", "local": "40.00", "ledger": "40.00",
-                                                   "difference": "0.00"}
+    row = result.totals["by_currency"]["USD"]
+    assert {k: row[k] for k in ("rms", "local", "expected", "ledger", "difference", "explained")} == {
+        "rms": "0.00", "local": "40.00", "expected": "40.00", "ledger": "40.00", "difference": "0.00",
+        "explained": "0.00"}
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
@@ -92,7 +94,7 @@ def test_rms_returns_without_documents_are_missing_in_ledger() -> None:
            RmsReturn(7, "RMA-7", "USD", Decimal("14.00"), DAY, False, "superseded")]
     result = compare([], [], PERIOD, rms=rms)
     assert [(v.variance_class.value, v.rma, v.difference_minor) for v in result.variances] == [
-        ("missing_in_ledger", "RMA-5", -1200)]
+        ("not_posted_quarantined", "RMA-5", -1200)]
     assert result.totals["by_currency"]["USD"]["rms"] == "39.00"
 
 

@@ -10,8 +10,12 @@ Rules, in the order they are applied to each document we posted:
    the period or moved across its boundary — ``fields.date.moved_out_of_period`` says which);
    a difference no larger than the rounding tolerance → ``rounding`` instead;
 3. further live ledger documents carrying the same key → ``duplicate_in_ledger`` each;
-4. documents due but never posted, and RMS returns without any document → ``missing_in_ledger``;
+4. documents due but never posted, and RMS returns without any document → ``missing_in_ledger``
+   (``not_posted_quarantined`` when pre-flight holds the return for a person);
 5. ledger documents carrying a key of ours that no outbox row knows → ``missing_in_rms``.
+
+Every variance carries its documents' part of ``ledger − expected`` (:mod:`.bridge`), so the
+difference per currency always equals the sum of the variances' differences.
 
 The rounding tolerance is one minor unit of the currency per document line (a ledger that
 recomputes tax per line may differ from the RMS by at most that).
@@ -28,6 +32,7 @@ from typing import Any
 
 from desktop.services.core.money import is_known_currency, minor_units
 from desktop.services.platforms.interface import DocView
+from desktop.services.reconcile.bridge import Sums, build_totals, explained, from_minor, to_minor
 from desktop.services.reconcile.model import (
     POSTED,
     Expected,
@@ -37,7 +42,7 @@ from desktop.services.reconcile.model import (
     VarianceFinding,
 )
 
-__all__ = ["CompareResult", "compare", "tolerance"]
+__all__ = ["CompareResult", "compare", "not_posted", "tolerance"]
 
 ZERO = Decimal(0)
 VC = VarianceClass
@@ -60,8 +65,7 @@ def _text(value: Decimal | date | str | None) -> str | None:
 
 
 def _minor(value: Decimal, currency: str | None) -> int:
-    places = minor_units(currency) if currency and is_known_currency(currency) else 2
-    return int((value * (Decimal(10) ** places)).to_integral_value())
+    return to_minor(value, currency)
 
 
 @dataclass
@@ -69,6 +73,8 @@ class CompareResult:
     variances: list[VarianceFinding] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
     matched: int = 0
+    sums: Sums = field(default_factory=Sums)
+    documents: dict[str, int] = field(default_factory=dict)
 
     def by_class(self) -> dict[str, int]:
         out: dict[str, int] = {c.value: 0 for c in VarianceClass}
@@ -132,10 +138,33 @@ def _document(exp: Expected, doc: DocView | None, period: Period) -> list[Varian
     return _fields_differences(exp, doc, period)
 
 
+def _settle(found: list[VarianceFinding], target: Mapping[str, int]) -> None:
+    """Give a document's variances exactly the part of the difference its documents make
+    (``target``: ledger held − expected due, per currency): what the field rules did not assign
+    goes to the date variance (a move across the period boundary), else the currency one, else
+    the last."""
+    carrier = next((f for f in found if f.variance_class is VC.DATE_MISMATCH), None) or next(
+        (f for f in found if f.variance_class is VC.FX_MISMATCH), None) or found[-1]
+    have = explained(found)
+    for cur in sorted(set(target) | set(have)):
+        gap = target.get(cur, 0) - have.get(cur, 0)
+        if not gap:
+            continue
+        if carrier.currency is None:
+            carrier.currency = cur
+        if carrier.currency == cur:
+            carrier.difference_minor = (carrier.difference_minor or 0) + gap
+        else:
+            carrier.effects = (*carrier.effects, (cur, gap))
+
+
 def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Period, *,
             by_id: Mapping[tuple[str, str], DocView | None] | None = None,
-            rms: Iterable[RmsReturn] = ()) -> CompareResult:
+            rms: Iterable[RmsReturn] = (), home_currency: str | None = None) -> CompareResult:
     """Every variance between ``expected`` (plus the RMS mirror) and ``ledger`` (see module docstring).
+
+    Each variance carries the part of ``ledger − expected`` its documents make (see
+    :mod:`.bridge`), so the totals' difference per currency is the sum of the variances'.
 
     Args:
         expected: outbox documents dated in the period, plus those whose key the period's ledger
@@ -144,11 +173,18 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
         period: the ledger dates reconciled.
         by_id: documents read one by one because the period read did not find them (None: gone).
         rms: the RMS mirror's returns in the period.
+        home_currency: the currency of a ledger document that names none.
     """
     result = CompareResult()
+    sums = result.sums
     docs = list(ledger)
     lookups = dict(by_id or {})
+
+    def cur_of(d: DocView, exp: Expected | None = None) -> str:
+        return d.currency or (exp.currency if exp else None) or home_currency or "home"
+
     by_remote: dict[tuple[str, str], DocView] = {(d.doc_type, d.remote_id): d for d in docs}
+    held: set[tuple[str, str]] = {(d.doc_type, d.remote_id) for d in docs if d.live and d.our_key}
     by_key: dict[str, list[DocView]] = defaultdict(list)
     for d in docs:
         if d.our_key:
@@ -156,8 +192,36 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
     for (doc_type, remote_id), found in lookups.items():
         if found is not None and (doc_type, remote_id) not in by_remote:
             by_remote[(doc_type, remote_id)] = found
+            if found.live and found.our_key and period.contains(found.txn_date):
+                held.add((doc_type, remote_id))
             if found.our_key:
                 by_key[found.our_key].append(found)
+    for ident in sorted(held):
+        d = by_remote[ident]
+        sums.add_ledger(cur_of(d), d.total or ZERO, d.txn_date, d.accounts)
+
+    def held_part(d: DocView | None, exp: Expected | None = None) -> dict[str, int]:
+        if d is None or (d.doc_type, d.remote_id) not in held:
+            return {}
+        return {cur_of(d, exp): to_minor(d.total or ZERO, cur_of(d, exp))}
+
+    def due(exp: Expected, landed: bool) -> dict[str, int]:
+        """The expected document's part of the expected total (added once), {} when not due."""
+        if exp.total is None or not exp.currency or not period.contains(exp.txn_date):
+            return {}
+        if not landed and exp.recent:
+            return {}
+        return {exp.currency: to_minor(exp.total, exp.currency)}
+
+    def pair(found: list[VarianceFinding], target: dict[str, int], exp: Expected, doc: DocView | None) -> None:
+        if any(target.values()) and not found:  # e.g. the period read missed a document the by-id read found
+            found.append(_finding(VC.MISSING_IN_LEDGER if sum(target.values()) < 0 else VC.MISSING_IN_RMS, exp, doc,
+                                  {"in_period": {"rms": period.contains(exp.txn_date),
+                                                 "ledger": doc is not None and period.contains(doc.txn_date)}}))
+        if found:
+            _settle(found, target)
+        result.variances.extend(found)
+
     known_keys: set[str] = set()
     claimed: set[tuple[str, str]] = set()
     exps = list(expected)
@@ -166,88 +230,82 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
     for exp in exps:
         if exp.status != POSTED or not exp.remote_id:
             carried = [d for d in by_key.get(exp.key, []) if d.live]
+            owed = due(exp, bool(carried))
+            for cur, m in owed.items():
+                sums.add_expected(cur, from_minor(m, cur), exp.txn_date, exp.role)
             if carried:
                 # in the ledger although we never recorded the post (an uncertain send that landed)
                 claimed.update((d.doc_type, d.remote_id) for d in carried)
-                result.variances += _document(exp, carried[0], period)
-                result.variances += [_finding(VC.DUPLICATE_IN_LEDGER, exp, d, {"count": {
-                    "rms": 1, "ledger": len(carried)}}) for d in carried[1:]]
+                pair(_document(exp, carried[0], period), _minus(held_part(carried[0], exp), owed), exp, carried[0])
+                for d in carried[1:]:
+                    pair([_finding(VC.DUPLICATE_IN_LEDGER, exp, d, {"count": {"rms": 1, "ledger": len(carried)}})],
+                         held_part(d, exp), exp, d)
                 continue
             if not exp.recent:
-                result.variances.append(_finding(VC.MISSING_IN_LEDGER, exp, None, {
+                pair([_finding(VC.MISSING_IN_LEDGER, exp, None, {
                     "status": {"rms": exp.status, "ledger": None},
-                    "total": {"rms": _text(exp.total), "ledger": None}},
-                    -exp.total if exp.total is not None else None))
+                    "total": {"rms": _text(exp.total), "ledger": None}})], _minus({}, owed), exp, None)
             continue
         ident = (exp.doc_type, exp.remote_id)
         doc = by_remote.get(ident)
         claimed.add(ident)
+        owed = due(exp, True)
+        for cur, m in owed.items():
+            sums.add_expected(cur, from_minor(m, cur), exp.txn_date, exp.role)
         differences = _document(exp, doc, period)
-        result.variances += differences
-        if not differences:
+        target = _minus(held_part(doc, exp), owed)
+        if not differences and not any(target.values()):
             result.matched += 1
+        pair(differences, target, exp, doc)
         for other in by_key.get(exp.key, []):
             if (other.doc_type, other.remote_id) != ident and other.live and (
                     other.doc_type, other.remote_id) not in claimed:
                 claimed.add((other.doc_type, other.remote_id))
-                result.variances.append(_finding(VC.DUPLICATE_IN_LEDGER, exp, other, {
+                pair([_finding(VC.DUPLICATE_IN_LEDGER, exp, other, {
                     "count": {"rms": 1, "ledger": 1 + sum(1 for d in by_key[exp.key]
                                                           if d.live and (d.doc_type, d.remote_id) != ident)},
-                    "total": {"rms": _text(exp.total), "ledger": _text(other.total)}}, other.total))
+                    "total": {"rms": _text(exp.total), "ledger": _text(other.total)}})],
+                    held_part(other, exp), exp, other)
     for d in docs:
         if d.our_key and d.our_key not in known_keys and d.live:
+            cur = cur_of(d)
             result.variances.append(VarianceFinding(
                 VC.MISSING_IN_RMS, None, d.remote_id, d.our_key, {
                     "total": {"rms": None, "ledger": _text(d.total)}, "number": {"rms": None, "ledger": d.number}},
-                d.currency, _minor(d.total, d.currency) if d.total is not None else None, doc_type=d.doc_type))
+                cur, to_minor(d.total or ZERO, cur), doc_type=d.doc_type))
     for ret in rms:
+        if ret.refund_total is not None:
+            sums.add_rms(ret.currency, ret.refund_total, ret.day)
         if not ret.has_documents and ret.sync_status not in ("superseded", "ignored"):
-            result.variances.append(VarianceFinding(
-                VC.MISSING_IN_LEDGER, ret.rma, None, None, {
-                    "refund_total": {"rms": _text(ret.refund_total), "ledger": None},
-                    "sync_status": {"rms": ret.sync_status, "ledger": None}},
-                ret.currency, -_minor(ret.refund_total, ret.currency) if ret.refund_total is not None else None,
-                return_id=ret.return_id))
-    result.totals = totals(exps, docs, lookups, rms, known_keys)
+            result.variances.append(not_posted(ret, sums))
+    result.documents = {"expected": len(exps), "ledger": len(docs), "ours_in_ledger": sum(1 for d in docs if d.our_key),
+                        "looked_up": len(lookups),
+                        "unknown_keys": sum(1 for d in docs if d.our_key and d.our_key not in known_keys)}
+    result.totals = build_totals(sums, result.variances, result.documents)
     return result
 
 
-def totals(exps: list[Expected], docs: list[DocView], lookups: Mapping[tuple[str, str], DocView | None],
-           rms: Iterable[RmsReturn], known: set[str]) -> dict[str, Any]:
-    """Totals per day and currency (RMS mirror, what we posted, what the ledger holds) and per account."""
-    by_day: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: {"rms": ZERO, "local": ZERO,
-                                                                             "ledger": ZERO})
-    by_currency: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"rms": ZERO, "local": ZERO, "ledger": ZERO})
-    by_account: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for exp in exps:
-        if exp.total is None or exp.currency is None or exp.txn_date is None:
-            continue
-        by_day[(exp.txn_date.isoformat(), exp.currency)]["local"] += exp.total
-        by_currency[exp.currency]["local"] += exp.total
-    for d in docs:
-        if not d.live or not d.our_key or d.total is None:
-            continue
-        cur = d.currency or "home"
-        day = d.txn_date.isoformat() if d.txn_date else "unknown"
-        by_day[(day, cur)]["ledger"] += d.total
-        by_currency[cur]["ledger"] += d.total
-        for account, amount in d.accounts:
-            by_account[account] += amount
-    for ret in rms:
-        if ret.refund_total is None:
-            continue
-        by_currency[ret.currency]["rms"] += ret.refund_total
-        if ret.day is not None:
-            by_day[(ret.day.isoformat(), ret.currency)]["rms"] += ret.refund_total
+def _minus(held: dict[str, int], owed: dict[str, int]) -> dict[str, int]:
+    out = dict(held)
+    for cur, m in owed.items():
+        out[cur] = out.get(cur, 0) - m
+    return out
 
-    def fmt(row: dict[str, Decimal]) -> dict[str, str]:
-        return {k: format(v, "f") for k, v in row.items()} | {"difference": format(row["ledger"] - row["local"], "f")}
 
-    return {
-        "by_day": [{"date": day, "currency": cur, **fmt(row)} for (day, cur), row in sorted(by_day.items())],
-        "by_currency": {cur: fmt(row) for cur, row in sorted(by_currency.items())},
-        "by_account": {acct: format(v, "f") for acct, v in sorted(by_account.items())},
-        "documents": {"expected": len(exps), "ledger": len(docs),
-                      "ours_in_ledger": sum(1 for d in docs if d.our_key), "looked_up": len(lookups),
-                      "unknown_keys": sum(1 for d in docs if d.our_key and d.our_key not in known)},
-    }
+def not_posted(ret: RmsReturn, sums: Sums) -> VarianceFinding:
+    """A return the RMS holds with no document at all: its refund is expected and missing.
+
+    Held by pre-flight (quarantined) it is its own class, "not posted: quarantined"; a record
+    whose currency is unreadable is counted in the organization's currency and says so.
+    """
+    fields: dict[str, dict[str, Any]] = {"refund_total": {"rms": _text(ret.refund_total), "ledger": None},
+                                         "sync_status": {"rms": ret.sync_status, "ledger": None}}
+    if ret.unreadable_currency is not None:
+        fields["currency"] = {"rms": f"{ret.unreadable_currency or 'missing'} (not a currency; counted as "
+                                     f"{ret.currency})", "ledger": None}
+    if ret.refund_total is not None:
+        sums.add_not_posted(ret.currency, ret.refund_total, ret.day)
+    cls = VC.NOT_POSTED_QUARANTINED if ret.sync_status == "quarantined" else VC.MISSING_IN_LEDGER
+    return VarianceFinding(cls, ret.rma, None, None, fields, ret.currency,
+                           -to_minor(ret.refund_total, ret.currency) if ret.refund_total is not None else None,
+                           return_id=ret.return_id or None)

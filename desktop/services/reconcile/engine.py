@@ -20,11 +20,13 @@ import sqlalchemy as sa
 
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError
-from desktop.services.core.money import Money
+from desktop.services.core.money import Money, is_known_currency
 from desktop.services.platforms.interface import DocView
 from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
-from desktop.services.reconcile.compare import CompareResult, compare
+from desktop.services.reconcile.bridge import build_totals
+from desktop.services.reconcile.compare import CompareResult, compare, not_posted
 from desktop.services.reconcile.model import Expected, Period, RmsReturn, VarianceClass, VarianceFinding
+from desktop.services.rms.records import NO_CURRENCY
 from desktop.services.store.connection_choice import connected_org
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -149,10 +151,17 @@ class ReconcileEngine:
                   if e.status == OutboxStatus.POSTED.value and e.remote_id and (e.doc_type, e.remote_id) not in seen]
         by_id = ledger.by_id(wanted) if wanted else {}
         rms = [] if info.summary_mode else self.rms_returns(info, period)
-        result: CompareResult = compare(expected, docs, period, by_id=by_id, rms=rms)
+        result: CompareResult = compare(expected, docs, period, by_id=by_id, rms=rms,
+                                        home_currency=info.home_currency)
         variances = result.variances
         if check_rms_api:
-            variances += self.rms_api_variances(info, period)
+            for missing, revision in self.rms_api_returns(info, period):
+                if missing.refund_total is not None:
+                    result.sums.add_rms(missing.currency, missing.refund_total, missing.day)
+                finding = not_posted(missing, result.sums)
+                finding.fields["revision"] = revision
+                variances.append(finding)
+            result.totals = build_totals(result.sums, variances, result.documents)
         return ReconcileReport(org_code, period, variances, result.totals, result.matched, started,
                                self._clock.now())
 
@@ -244,20 +253,24 @@ class ReconcileEngine:
                 status = ReturnSyncStatus(r.sync_status)
                 if status is ReturnSyncStatus.NEW and r.ingested_at is not None and r.ingested_at >= cutoff:
                     continue  # just arrived: the next push plans it
-                total = Money.from_minor_units(r.refund_total_minor, r.currency).amount \
-                    if r.refund_total_minor is not None else None
-                out.append(RmsReturn(r.id, r.rma_number, r.currency, total,
-                                     r.rms_created_at.astimezone(tz).date() if r.rms_created_at else None,
-                                     bool(r.has_docs), status.value))
+                day = r.rms_created_at.astimezone(tz).date() if r.rms_created_at else None
+                if r.currency == NO_CURRENCY or r.refund_total_minor is None:
+                    raw = s.scalar(sa.select(Return.raw_payload).where(Return.id == r.id)) or {}
+                    out.append(_from_record(r.id, r.rma_number, raw, info.home_currency, day, bool(r.has_docs),
+                                            status.value))
+                    continue
+                total = Money.from_minor_units(r.refund_total_minor, r.currency).amount
+                out.append(RmsReturn(r.id, r.rma_number, r.currency, total, day, bool(r.has_docs), status.value))
         return out
 
-    def rms_api_variances(self, info: OrgInfo, period: Period) -> list[VarianceFinding]:
+    def rms_api_returns(self, info: OrgInfo, period: Period) -> list[tuple[RmsReturn, dict[str, Any]]]:
         """Returns created in the period that the RMS API has and the mirror lacks (or holds at an
-        older revision): not ingested, so certainly not in the ledger."""
+        older revision): not ingested, so certainly not in the ledger (their variances say so), each
+        with its ``revision`` field (the RMS's, the mirror's)."""
         client = self._rms_api_for(info.code) if self._rms_api_for else None
         if client is None:
             return []
-        latest: dict[str, tuple[int, str]] = {}
+        latest: dict[str, tuple[int, dict[str, Any]]] = {}
         cursor: str | None = None
         while True:
             page = client.changes(cursor, 200, organization=info.code)
@@ -269,18 +282,41 @@ class ReconcileEngine:
                 except ValueError:
                     pass  # an unreadable date: compare it rather than hide it
                 rid, rev = str(ret.get("id")), int(ret.get("revision") or 0)
-                if rev >= latest.get(rid, (-1, ""))[0]:
-                    latest[rid] = (rev, str(ret.get("rma_number") or rid))
+                if rev >= latest.get(rid, (-1, {}))[0]:
+                    latest[rid] = (rev, dict(ret))
             cursor = page.next_cursor
             if not page.has_more:
                 break
         with self._db.session() as s:
             mirror = dict(s.execute(sa.select(Return.rms_id, sa.func.max(Return.revision))
                                     .where(Return.organization_id == info.id).group_by(Return.rms_id)).all())
-        out: list[VarianceFinding] = []
-        for rid, (rev, rma) in sorted(latest.items()):
+        out: list[tuple[RmsReturn, dict[str, Any]]] = []
+        for rid, (rev, ret) in sorted(latest.items()):
             have = mirror.get(rid)
             if have is None or int(have) < rev:
-                out.append(VarianceFinding(VarianceClass.MISSING_IN_LEDGER, rma, None, None, {
-                    "revision": {"rms": rev, "ledger": None, "mirror": have}}))
+                try:
+                    day: date | None = date.fromisoformat(str(ret.get("created_at") or "")[:10])
+                except ValueError:
+                    day = None
+                out.append((_from_record(None, str(ret.get("rma_number") or rid), ret, info.home_currency, day,
+                                         False, "not ingested"), {"rms": rev, "ledger": None, "mirror": have}))
         return out
+
+
+def _from_record(return_id: int | None, rma: str, raw: dict[str, Any], home: str, day: date | None,
+                 has_documents: bool, status: str) -> RmsReturn:
+    """An RMS record read for its currency and refund as far as they can be read: a currency that
+    is not one is counted in the organization's (``unreadable_currency`` says what it said)."""
+    text = raw.get("currency")
+    readable = isinstance(text, str) and is_known_currency(text)
+    currency = str(text) if readable else home
+    total: Decimal | None = None
+    value = raw.get("refund_total")
+    if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool):
+        try:
+            parsed = Decimal(str(value))
+            total = parsed if parsed.is_finite() else None
+        except ArithmeticError:
+            total = None
+    return RmsReturn(return_id or 0, rma, currency, total, day, has_documents, status,
+                     None if readable else (str(text) if text is not None else ""))

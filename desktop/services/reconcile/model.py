@@ -35,6 +35,8 @@ class VarianceClass(StrEnum):
     DELETED_IN_LEDGER = "deleted_in_ledger"
     DUPLICATE_IN_LEDGER = "duplicate_in_ledger"
     ROUNDING = "rounding"
+    #: A return the RMS holds that was never posted because it is held (quarantined) for a person.
+    NOT_POSTED_QUARANTINED = "not_posted_quarantined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,9 @@ class RmsReturn:
     day: date | None
     has_documents: bool
     sync_status: str
+    #: The record's own currency text when it is not a currency (``currency`` is then the
+    #: organization's home currency, in which the return is counted); None when it is readable.
+    unreadable_currency: str | None = None
 
 
 @dataclass
@@ -100,6 +105,8 @@ class VarianceFinding:
     outbox_id: int | None = None
     return_id: int | None = None
     doc_type: str | None = None
+    #: Its part of the difference in other currencies (a document whose currency the ledger changed).
+    effects: tuple[tuple[str, int], ...] = ()
 
     @property
     def identity(self) -> str:
@@ -109,4 +116,5 @@ class VarianceFinding:
     def to_json(self) -> dict[str, Any]:
         return {"class": self.variance_class.value, "rma": self.rma, "ledger_id": self.ledger_id,
                 "key": self.key, "doc_type": self.doc_type, "currency": self.currency,
-                "difference_minor": self.difference_minor, "fields": self.fields}
+                "difference_minor": self.difference_minor, "fields": self.fields,
+                "effects": [{"currency": c, "difference_minor": m} for c, m in self.effects]}

@@ -35,8 +35,12 @@ from desktop.views.pages.base import Card, MetricCard, Page, label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
-from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel, grouped
-from desktop.views.reconcile.report import currency_totals, report_html, write_csv, write_pdf
+from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel, difference_text, grouped
+from desktop.views.reconcile.report import bridge_html, currency_totals, report_html, write_csv, write_pdf
+
+#: Document types in the words of the person reading the page.
+DOC_WORDS = {"CreditMemo": "Credit memo", "RefundReceipt": "Refund receipt", "CreditNote": "Credit note",
+             "Payment": "Refund payment", "JournalEntry": "Journal entry", "ManualJournal": "Manual journal"}
 
 if TYPE_CHECKING:
     from desktop.services.queries.organizations import OrganizationDirectory
@@ -94,11 +98,19 @@ class ReconciliationPage(Page):
         self.pdf_button.clicked.connect(self._export_pdf)
 
     def _build_cards(self) -> None:
-        self.rms_card = MetricCard("RMS total", "Refunds the returns system recorded")
-        self.ledger_card = MetricCard("Ledger total", "What the books hold for our documents")
-        self.diff_card = MetricCard("Difference", "Ledger − RMS; zero when they agree")
+        self.rms_card = MetricCard("RMS refunds", "Refunds the returns system recorded")
+        self.ledger_card = MetricCard("Ledger", "What the books hold for our documents")
+        self.diff_card = MetricCard("Difference", "Ledger − expected ledger effect; always the sum of the "
+                                    "variances listed")
         self.open_card = MetricCard("Open variances", "Waiting for a person to review")
         self.add_row(self.rms_card, self.ledger_card, self.diff_card, self.open_card)
+        self.bridge_card = Card()
+        self.bridge_card.layout_.addWidget(label("Bridge: RMS → expected ledger effect → ledger", "CardTitle"))
+        self.bridge_label = label("Run a reconciliation to see how the refunds become what the ledger holds.",
+                                  "CardHint", wrap=True)
+        self.bridge_label.setTextFormat(Qt.TextFormat.RichText)
+        self.bridge_card.layout_.addWidget(self.bridge_label)
+        self.body.addWidget(self.bridge_card)
 
     def _build_grid(self) -> None:
         self.model = VarianceModel(self)
@@ -276,6 +288,8 @@ class ReconciliationPage(Page):
         dark = self.context.theme is not None and str(self.context.theme.scheme) == "dark"
         warn = "#f0a34a" if dark else "#b45309"  # AA contrast on the card in either scheme
         self.diff_card.value_label.setStyleSheet(f"color: {warn};" if off else "")
+        html = bridge_html(totals)
+        self.bridge_label.setText(html or "—")
 
     # --- selection and actions ----------------------------------------------------------------
     def current_row(self) -> dict[str, Any] | None:
@@ -285,11 +299,14 @@ class ReconciliationPage(Page):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = self.current_row()
-        self.diff.show_fields(row["fields"] if row else None)
+        diff = f"{difference_text(row)} {row.get('currency') or ''}".strip() if row and difference_text(row) else None
+        self.diff.show_fields(row["fields"] if row else None, row.get("currency") if row else None, diff)
         if row:
             kind = CLASS_LABELS.get(row["class"], row["class"])
-            self.diff_hint.setText(f"{kind} — {row.get('doc_type') or 'document'}"
-                                   f" {row.get('ledger_id') or ''} for {row.get('rma') or 'no RMA'}; "
+            what = DOC_WORDS.get(str(row.get("doc_type") or ""), "Return" if not row.get("doc_type") else "Document")
+            number = f" {row['ledger_id']}" if row.get("ledger_id") else ""
+            self.diff_hint.setText(f"{kind} — {what}{number} for {row.get('rma') or 'no RMA'}"
+                                   f"{f', difference {diff}' if diff else ''}; "
                                    f"{len(self.diff.differing)} field(s) differ.")
         is_open = bool(row) and row is not None and row.get("status") == "open"
         for b in (self.accept_button, self.resolve_button):

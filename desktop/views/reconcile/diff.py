@@ -3,14 +3,18 @@ with the fields that differ highlighted in a theme-aware tint so the eye lands o
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from desktop.views.pages.base import tint
 
-__all__ = ["DIFF_COLOUR", "DiffView", "diff_rows"]
+__all__ = ["DIFF_COLOUR", "DiffView", "diff_rows", "field_difference"]
+
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 #: Highlight hue; drawn as a translucent tint so it reads on light and dark bases alike.
 DIFF_COLOUR = QColor("#e8a33d")
@@ -24,6 +28,22 @@ def _text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return str(value)
+
+
+def _amount(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.replace(",", ""))
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def field_difference(rms: str, ledger: str, currency: str | None) -> str:
+    """Ledger − RMS for an amount field, with the currency (``""`` when not two amounts)."""
+    a, b = _amount(rms), _amount(ledger)
+    if a is None or b is None or a == b:
+        return ""
+    return f"{b - a:+,f} {currency or ''}".strip()
 
 
 def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -41,12 +61,13 @@ def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
 
 
 class DiffView(QTableWidget):
-    """Three columns — Field | RMS / expected | Ledger; differing rows tinted and bold."""
+    """Four columns — Field | RMS / expected | Ledger | Difference (ledger − RMS, with the
+    currency); amounts right-aligned; differing rows tinted and bold."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, 3, parent)
+        super().__init__(0, 4, parent)
         self.setObjectName("DocumentDiff")
-        self.setHorizontalHeaderLabels(["Field", "RMS / expected", "Ledger"])
+        self.setHorizontalHeaderLabels(["Field", "RMS / expected", "Ledger", "Difference"])
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setShowGrid(False)
@@ -56,17 +77,27 @@ class DiffView(QTableWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.differing: list[str] = []
 
-    def show_fields(self, fields: dict[str, Any] | None) -> None:
+    def show_fields(self, fields: dict[str, Any] | None, currency: str | None = None,
+                    difference: str | None = None) -> None:
+        """The compared fields; ``difference`` (the variance's own, with its currency) is shown as
+        the last row, so the diff always states what the variance adds to the headline."""
         rows = diff_rows(fields or {})
-        self.setRowCount(len(rows))
+        extra = [("Variance difference", "", "", difference)] if difference else []
+        self.setRowCount(len(rows) + len(extra))
         self.differing = [name for name, _, _, differs in rows if differs]
         fill = tint(DIFF_COLOUR, 0.28)
-        for r, (name, rms, ledger, differs) in enumerate(rows):
-            for c, text in enumerate((name, rms, ledger)):
+        cells = [(name, rms, ledger, field_difference(rms, ledger, currency), differs)
+                 for name, rms, ledger, differs in rows]
+        cells += [(name, a, b, d, False) for name, a, b, d in extra]
+        for r, (name, rms, ledger, delta, differs) in enumerate(cells):
+            for c, text in enumerate((name, rms, ledger, delta)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
+                if c and (c == 3 or _amount(text) is not None):
+                    item.setTextAlignment(_RIGHT)
                 if differs:
                     item.setBackground(fill)
                     font = item.font()

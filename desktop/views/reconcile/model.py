@@ -30,7 +30,7 @@ CLASS_LABELS = {
     "amount_mismatch": "Amount differs", "tax_mismatch": "Tax differs", "fx_mismatch": "Rate differs",
     "date_mismatch": "Date differs", "voided_in_ledger": "Voided in ledger",
     "deleted_in_ledger": "Deleted in ledger", "duplicate_in_ledger": "Duplicate in ledger",
-    "rounding": "Rounding",
+    "rounding": "Rounding", "not_posted_quarantined": "Not posted: quarantined",
 }
 
 

@@ -19,16 +19,43 @@ from desktop.services.core.csv_safe import SafeWriter
 from desktop.services.core.exact_json import to_decimal
 from desktop.views.reconcile.model import HEADERS, format_row
 
-__all__ = ["currency_totals", "report_html", "write_csv", "write_pdf"]
+__all__ = ["bridge_html", "bridge_steps", "currency_totals", "report_html", "write_csv", "write_pdf"]
 
 
 def currency_totals(totals: dict[str, Any] | None) -> list[tuple[str, Decimal, Decimal, Decimal]]:
-    """``(currency, rms, ledger, ledger − rms)`` per currency from ``ReconcileReport.totals``."""
+    """``(currency, rms, ledger, difference)`` per currency from ``ReconcileReport.totals``; the
+    difference is the ledger less the expected ledger effect (what the listed variances add up to)."""
     out = []
     for cur, row in sorted(((totals or {}).get("by_currency") or {}).items()):
         rms, ledger = to_decimal(row.get("rms", "0")), to_decimal(row.get("ledger", "0"))
-        out.append((cur, rms, ledger, ledger - rms))
+        expected = to_decimal(row.get("expected", row.get("rms", "0")))
+        out.append((cur, rms, ledger, to_decimal(row.get("difference", ledger - expected))))
     return out
+
+
+def bridge_steps(totals: dict[str, Any] | None) -> list[tuple[str, list[tuple[str, Decimal]], bool]]:
+    """Per currency: the bridge's steps ``(label, amount)`` — RMS refunds → each kind of document
+    → expected ledger effect → variances → ledger — and whether the difference ties to the variances."""
+    out = []
+    for cur, row in sorted(((totals or {}).get("by_currency") or {}).items()):
+        steps = [(str(s.get("label")), to_decimal(s.get("amount", "0"))) for s in row.get("steps") or ()]
+        out.append((cur, steps, bool(row.get("ties_out", True))))
+    return out
+
+
+def bridge_html(totals: dict[str, Any] | None) -> str:
+    """The bridge as a small right-aligned table per currency (the page and the PDF)."""
+    parts = []
+    for cur, steps, ties in bridge_steps(totals):
+        ends = (0, len(steps) - 1)
+        rows = "".join(
+            f"<tr><td>{f'<b>{escape(text)}</b>' if i in ends else escape(text)}</td>"
+            f"<td align='right'>&nbsp;&nbsp;{amount:,} {escape(cur)}</td></tr>"
+            for i, (text, amount) in enumerate(steps))
+        note = "" if ties else "<tr><td colspan=2><b>Does not tie out — report this.</b></td></tr>"
+        parts.append(f"<td valign='top'><table cellspacing='0' cellpadding='2'><tr><th align='left'>{escape(cur)}"
+                     f"</th></tr>{rows}{note}</table></td>")
+    return f"<table cellspacing='12'><tr>{''.join(parts)}</tr></table>" if parts else ""
 
 
 def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> int:
@@ -50,6 +77,7 @@ def report_html(org: str, period: str, totals: dict[str, Any] | None, rows: Sequ
             "<h3>Totals</h3><table border='1' cellspacing='0' cellpadding='4'>"
             "<tr><th>Currency</th><th>RMS</th><th>Ledger</th><th>Difference</th></tr>"
             f"{cells or '<tr><td colspan=4>Not run in this session</td></tr>'}</table>"
+            f"<h3>Bridge</h3>{bridge_html(totals)}"
             f"<h3>Variances</h3><table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>")
 
 
