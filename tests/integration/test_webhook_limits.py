@@ -162,7 +162,7 @@ def test_an_endless_chunked_body_is_read_no_further_than_the_cap_in_bounded_memo
     """The default cap, in process: the body stream is what a server hands over for a chunked request."""
     rx = WebhookReceiver(inbox, {"qbo": QBO_KEY}, clock=clock)
     endless = _Endless()
-    environ = EnvironBuilder(path="/webhooks/qbo", method="POST", headers={"intuit-signature": "x"}).get_environ()
+    environ = EnvironBuilder(path="/webhooks/qbo", method="POST", headers=[("intuit-signature", "x")]).get_environ()
     environ.pop("CONTENT_LENGTH", None)
     environ["wsgi.input"], environ["wsgi.input_terminated"] = endless, True
     tracemalloc.start()
@@ -217,13 +217,21 @@ def test_only_the_fresh_events_of_a_mixed_delivery_are_acted_on(receiver: Webhoo
 
 def test_a_stale_replay_is_refused_after_the_memory_has_let_it_go(receiver: WebhookReceiver, inbox: Inbox,
                                                                   clock: ManualClock) -> None:
-    """The memory keeps a timed delivery only while the window would let it in; after that the window
-    alone refuses it."""
-    payload = [cloud_event("ev-1", NOW)]
+    """The memory keeps a timed delivery only while the window would let it in (its CloudEvents id a
+    day); after that the window alone refuses it."""
+    payload = [{**cloud_event("ev-1", NOW), "id": None}]  # no id: the body's digest is all there is
     assert post_qbo(receiver, payload) == 200
     clock.advance(2 * WINDOW + timedelta(seconds=1))
     assert post_qbo(receiver, payload) == 200
     assert len(inbox.notes) == 1 and receiver.replayed == 1
+
+
+def test_a_cloudevent_id_is_remembered_for_a_day_even_without_its_time(receiver: WebhookReceiver, inbox: Inbox,
+                                                                       clock: ManualClock) -> None:
+    assert post_qbo(receiver, [cloud_event("ev-1", NOW)]) == 200
+    clock.advance(timedelta(hours=23))
+    assert post_qbo(receiver, [cloud_event("ev-1", None)]) == 200  # same event, re-sent without a time
+    assert len(inbox.notes) == 1
 
 
 def test_deliveries_without_a_time_fall_back_to_the_memory(receiver: WebhookReceiver, inbox: Inbox,
@@ -263,6 +271,6 @@ def test_the_memory_is_bounded_and_says_so_when_full(clock: ManualClock, caplog:
         assert guard.admit("qbo", f"body {i}".encode(), [note]).fresh == [note]
     assert len(guard) == 100 and guard.forgotten_early == 400  # two entries a delivery: body and id
     assert [r.levelname for r in caplog.records if "replay memory is full" in r.getMessage()] == ["WARNING"]
-    clock.advance(2 * WINDOW + timedelta(seconds=1))
+    clock.advance(UNTIMED_RETENTION + timedelta(seconds=1))
     guard.admit("qbo", b"later", [])
-    assert len(guard) == 1  # everything timed has expired; only the new untimed digest is left
+    assert len(guard) == 1  # everything has expired; only the new digest is left

@@ -8,12 +8,13 @@ end. :class:`ReplayGuard` refuses to act on a delivery twice:
 1. **Time window** (:data:`WINDOW`, ±15 minutes on the app's injectable clock): an event whose own
    time (QBO CloudEvents ``time``, legacy ``lastUpdated``, Xero ``eventDateUtc`` — all inside the
    signed body, so they cannot be altered) is further than that from now is not acted on.
-2. **Memory**: the SHA-256 of every accepted body, and each CloudEvents ``id`` (Intuit says to
-   deduplicate by it), is remembered while a copy could still pass the window — until the event's
-   time plus the window. A copy within the window is therefore a repeat.
+2. **Memory**: the SHA-256 of every accepted body is remembered while a copy could still pass the
+   window — until its latest event time plus the window — so a copy within the window is a
+   repeat. Each CloudEvents ``id`` (Intuit says to deduplicate by it) is remembered for
+   :data:`UNTIMED_RETENTION`, whatever the time the event states.
 3. **Fallback** (the formats' times are partly UNCONFIRMED, API_FACTS §6): an event without a
-   readable time passes the window and is guarded by the memory alone, which then keeps its digest
-   for :data:`UNTIMED_RETENTION` (a day: Xero's retry horizon).
+   readable time passes the window and is guarded by the memory alone, which then keeps the
+   body's digest for :data:`UNTIMED_RETENTION` too (a day: the platforms' retry horizon).
 
 The memory is in this process, bounded by :data:`CAPACITY` entries (≈ 250 bytes each: about
 12 MB at the cap); if it fills, what would have expired soonest is forgotten first. We chose memory over a table
@@ -101,18 +102,21 @@ class ReplayGuard:
                     if self._known(key, now):
                         dupes.append(note)
                         continue
-                    self._remember(key, self._forget_after(note.at, now))
+                    # A day, not the window: the same id may come again without a readable time.
+                    self._remember(key, max(now + self._untimed, (note.at or now) + self.window))
                 fresh.append(note)
-            stamps = [n.at for n in notes if n.at is not None]
-            self._remember(digest, self._forget_after(max(stamps) if stamps else None, now))
+            self._remember(digest, self._body_until(notes, now))
         return Admission(fresh, stale=stale, duplicates=dupes)
 
     # --- the memory (callers hold the lock) ------------------------------------------------------
 
-    def _forget_after(self, at: datetime | None, now: datetime) -> datetime:
-        if at is None:
+    def _body_until(self, notes: list[Notification], now: datetime) -> datetime:
+        """How long a body is remembered: until the window refuses every event in it — never, for an
+        event without a time, so then for the untimed retention."""
+        stamps = [n.at for n in notes if n.at is not None]
+        if not notes or len(stamps) < len(notes):
             return now + self._untimed
-        return max(at, now) + self.window
+        return max(*stamps, now) + self.window
 
     def _known(self, key: str, now: datetime) -> bool:
         until = self._seen.get(key)

@@ -121,6 +121,7 @@ class WebhookReceiver:
         self._on = on_notifications
         self._keys = {k: v for k, v in keys.items() if v}
         self._guard = ReplayGuard(clock or SystemClock(), window=window)
+        self.window = window
         self.max_body = max_body
         self._host, self._port = host, port
         self._server: BaseWSGIServer | None = None
