@@ -155,6 +155,7 @@ def _start_webhooks(args: argparse.Namespace, rt: Runtime, sched: SyncScheduler)
     import sqlalchemy as sa
 
     from desktop.services.pipeline.webhooks import Notification, WebhookReceiver
+    from desktop.services.platforms.registry import PROFILES
     from desktop.services.runtime import load_webhook_key
     from desktop.services.store.models import LedgerConnection, Organization
     def on_notifications(notes: list[Notification]) -> None:
@@ -165,8 +166,8 @@ def _start_webhooks(args: argparse.Namespace, rt: Runtime, sched: SyncScheduler)
         for org in sorted(orgs):
             sched.trigger(org, "pull")
 
-    receiver = WebhookReceiver(on_notifications, qbo_verifier=load_webhook_key(rt.vault, "qbo"),
-                               xero_key=load_webhook_key(rt.vault, "xero"), port=args.webhook_port)
+    receiver = WebhookReceiver(on_notifications, {key: load_webhook_key(rt.vault, key) for key in PROFILES},
+                               clock=rt.clock, port=args.webhook_port)
     receiver.start()
     return receiver
 

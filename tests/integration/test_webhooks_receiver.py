@@ -11,11 +11,13 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 
+from desktop.services.core.clock import ManualClock
 from desktop.services.pipeline.webhooks import Notification, WebhookReceiver, sign
 from tests.helpers.sandbox import SandboxHandle
 
@@ -50,8 +52,14 @@ def inbox() -> Inbox:
 
 
 @pytest.fixture
-def receiver(inbox: Inbox) -> Iterator[WebhookReceiver]:
-    rx = WebhookReceiver(inbox, qbo_verifier=QBO_KEY, xero_key=XERO_KEY)
+def clock() -> ManualClock:
+    """The replay window's clock: now for the emulators' deliveries; tests of fixed payloads set it."""
+    return ManualClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def receiver(inbox: Inbox, clock: ManualClock) -> Iterator[WebhookReceiver]:
+    rx = WebhookReceiver(inbox, {"qbo": QBO_KEY, "xero": XERO_KEY}, clock=clock)
     rx.start()
     try:
         yield rx
@@ -67,7 +75,9 @@ LEGACY = {"eventNotifications": [{"realmId": "9130350000000001", "dataChangeEven
     {"name": "CreditMemo", "id": "73", "operation": "Update", "lastUpdated": "2026-11-27T03:42:19.000-0800"}]}}]}
 
 
-def test_qbo_legacy_delivery_with_a_good_signature_is_accepted(receiver: WebhookReceiver, inbox: Inbox) -> None:
+def test_qbo_legacy_delivery_with_a_good_signature_is_accepted(receiver: WebhookReceiver, inbox: Inbox,
+                                                               clock: ManualClock) -> None:
+    clock.set(datetime(2026, 11, 27, 11, 45, tzinfo=UTC))  # LEGACY's lastUpdated, 11:42:19Z
     body = json.dumps(LEGACY).encode()
     resp = _post(f"{receiver.url}/webhooks/qbo", body, {"intuit-signature": sign(QBO_KEY, body)})
     assert resp.status_code == 200 and resp.content == b""
@@ -86,7 +96,8 @@ def test_qbo_bad_missing_or_reserialised_signatures_are_refused_with_403(receive
     assert inbox.notes == [] and receiver.rejected == 3
 
 
-def test_qbo_cloudevents_array_is_accepted(receiver: WebhookReceiver, inbox: Inbox) -> None:
+def test_qbo_cloudevents_array_is_accepted(receiver: WebhookReceiver, inbox: Inbox, clock: ManualClock) -> None:
+    clock.set(datetime(2026, 11, 27, 11, 35, tzinfo=UTC))
     events = [{"specversion": "1.0", "id": "88cd52aa-33b6-4351-9aa4-47572edbd068", "source": "intuit.x",
                "type": "qbo.creditmemo.voided.v1", "datacontenttype": "application/json",
                "time": "2026-11-27T11:31:25.179851517Z", "intuitentityid": "73",
@@ -99,7 +110,8 @@ def test_qbo_cloudevents_array_is_accepted(receiver: WebhookReceiver, inbox: Inb
                                         "88cd52aa-33b6-4351-9aa4-47572edbd068")]
 
 
-def test_xero_intent_to_receive_and_events(receiver: WebhookReceiver, inbox: Inbox) -> None:
+def test_xero_intent_to_receive_and_events(receiver: WebhookReceiver, inbox: Inbox, clock: ManualClock) -> None:
+    clock.set(datetime(2026, 11, 27, 0, 50, tzinfo=UTC))
     url = f"{receiver.url}/webhooks/xero"
     intent = json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0,
                          "entropy": "FXNGWLCCGVANWHKILRUB"}).encode()

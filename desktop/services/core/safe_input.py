@@ -52,9 +52,9 @@ def read_capped(source: Path | IO[bytes], limit: int, *, name: str | None = None
     try:
         if isinstance(source, Path):
             with source.open("rb") as fh:
-                data = fh.read(limit + 1)
+                data = _read_upto(fh, limit + 1)
         else:
-            data = source.read(limit + 1)
+            data = _read_upto(source, limit + 1)
     except OSError as exc:
         raise InputRejected(f"Cannot read {label}: {exc.strerror or exc}",
                             action="check the file name and its permissions") from exc
@@ -62,6 +62,20 @@ def read_capped(source: Path | IO[bytes], limit: int, *, name: str | None = None
         raise InputRejected(f"{label} is larger than the {_size(limit)} this input accepts",
                             action="split the file, or check that it is the file you meant")
     return data
+
+
+def _read_upto(stream: IO[bytes], size: int) -> bytes:
+    """At most ``size`` bytes, a megabyte at a time: ``read(size)`` would set aside all of ``size``
+    up front (512 MB for an RMS export of a few kilobytes)."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = stream.read(min(left, 1024 * 1024))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
 
 
 def load_json(text: str, *, name: str = "the input", max_depth: int = MAX_DEPTH) -> Any:
@@ -98,12 +112,14 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 def load_yaml(text: str, *, name: str = "the input") -> Any:
     """YAML through the safe loader without aliases; refuses anything else with a message."""
-    loader = _NoAliasLoader(text)
+    loader = None
     try:
+        loader = _NoAliasLoader(text)  # the reader refuses control characters here already
         return loader.get_single_data()
     except (yaml.YAMLError, RecursionError) as exc:
         raise InputRejected(f"{name} is not a YAML file this app reads ({exc})",
                             action="export the mapping again from the app, or remove anchors (&) and aliases (*)"
                             ) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -22,17 +22,20 @@ another company both apply. Whatever cannot be found is reported, never guessed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
+from sqlalchemy import String
 
 from desktop.services.core.domain import Component, Problem
 from desktop.services.core.safe_input import MAPPING_FILE_LIMIT, InputRejected, load_json, load_yaml, read_capped
 from desktop.services.mapping.model import MATCH_FIELDS, Rule, TrackingRef
 from desktop.services.mapping.reference import ReferenceSnapshot, RefRecord
+from desktop.services.store.models import MappingRule
 
 __all__ = [
     "FORMAT",
@@ -51,6 +54,27 @@ __all__ = [
 FORMAT = "returns-ledger-mapping/1"
 TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "resources" / "mappings"
 _RULE_KEYS = frozenset({"component", *MATCH_FIELDS, "priority", "account", "item", "tax_code", "tracking", "note"})
+
+
+def _column_length(name: str) -> int:
+    kind = MappingRule.__table__.c[name].type
+    if not isinstance(kind, String) or kind.length is None:
+        raise TypeError(f"mapping_rules.{name} is not a string column of a fixed length")
+    return kind.length
+
+
+#: What the columns hold (the store's mapping_rules table owns these lengths).
+_MATCH_LENGTH = {name: _column_length(name) for name in MATCH_FIELDS}
+_PRIORITY_MAX = 2**31 - 1  # an INTEGER column
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _whole(value: int | Decimal) -> bool:
+    """A whole number an INTEGER column holds (checked before ``int()``: 1E+999999999 is a Decimal too)."""
+    if isinstance(value, Decimal) and (not value.is_finite() or abs(value.adjusted()) > 12
+                                       or value != value.to_integral_value()):
+        return False
+    return -_PRIORITY_MAX - 1 <= int(value) <= _PRIORITY_MAX
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -249,6 +273,20 @@ class _Reader:
             return None
         return TrackingRef(cat.remote_id, opt.remote_id, opt.name)
 
+    def match_field(self, value: Any, name: str, i: int, field: str) -> str | None:
+        """A match field's text; None (with a problem) when it is not text the column can hold."""
+        if value is None:
+            return None
+        text = str(value)
+        limit = _MATCH_LENGTH[name]
+        why = ("must be text, not a list or mapping" if isinstance(value, list | dict) else
+               f"is longer than the {limit} characters it can hold" if len(text) > limit else
+               "holds a NUL character or an unpaired surrogate" if _UNSTORABLE.search(text) else None)
+        if why is None:
+            return text
+        self.problems.append(Problem("bad_rule", f"Rule {i + 1}: {name.replace('_', ' ')} {why}", field))
+        return None
+
     def rule(self, raw: Any, i: int) -> Rule | None:
         f = f"rules[{i}]"
         if not isinstance(raw, Mapping):
@@ -265,15 +303,25 @@ class _Reader:
                                          f"{', '.join(c.value for c in Component)}", f"{f}.component"))
             return None
         priority = raw.get("priority", 0)
-        if isinstance(priority, bool) or not isinstance(priority, int | Decimal) or int(priority) != priority:
-            self.problems.append(Problem("bad_rule", f"Rule {i + 1}: priority must be a whole number", f"{f}.priority"))
+        if isinstance(priority, bool) or not isinstance(priority, int | Decimal) or not _whole(priority):
+            self.problems.append(Problem("bad_rule", f"Rule {i + 1}: priority must be a whole number from "
+                                         f"{-_PRIORITY_MAX - 1} to {_PRIORITY_MAX}", f"{f}.priority"))
             priority = 0
-        m = [None if raw.get(name) is None else str(raw[name]) for name in MATCH_FIELDS]
+        m = [self.match_field(raw.get(name), name, i, f"{f}.{name}") for name in MATCH_FIELDS]
         account = self.account(raw.get("account"), f"{f}.account")
         item = self.item(raw.get("item"), f"{f}.item")
         tax_code = self.tax_code(raw.get("tax_code"), f"{f}.tax_code")
-        tracking = [self.tracking(t, f"{f}.tracking[{n}]") for n, t in enumerate(raw.get("tracking") or [])]
+        entries = raw.get("tracking") or []
+        if not isinstance(entries, list):
+            self.problems.append(Problem("bad_rule", f"Rule {i + 1}: tracking must be a list of entries with a "
+                                         "'category' and an 'option'", f"{f}.tracking"))
+            entries = []
+        tracking = [self.tracking(t, f"{f}.tracking[{n}]") for n, t in enumerate(entries)]
         note = raw.get("note")
+        if note is not None and _UNSTORABLE.search(str(note)):
+            self.problems.append(Problem("bad_rule", f"Rule {i + 1}: the note holds a NUL character or an unpaired "
+                                         "surrogate, which cannot be stored", f"{f}.note"))
+            note = None
         return Rule(component, reason_code=m[0], disposition=m[1], channel=m[2], warehouse=m[3], currency=m[4],
                     tax_jurisdiction=m[5], priority=int(priority), account_id=account, item_id=item,
                     tax_code=tax_code, tracking=tuple(t for t in tracking if t is not None),

@@ -29,6 +29,7 @@ from desktop.services.core.domain import Component
 from desktop.services.platforms.base import CompanyInfo, Progress, RefKind, RefRecord
 from desktop.services.platforms.import_csv import ImportDoc, ImportSheet
 from desktop.services.platforms.shapes import Page, PostRequest, RemoteDoc, SendResult, paginate
+from desktop.services.platforms.webhooks import Notification
 
 if TYPE_CHECKING:
     from desktop.services.core.errors import AppError
@@ -189,6 +190,10 @@ class PlatformProfile(ABC):
     tagline: ClassVar[str]
     #: The keyring name of the platform's webhook secret (from its developer portal).
     webhook_key_name: ClassVar[str]
+    #: The request header carrying a webhook delivery's signature.
+    webhook_signature_header: ClassVar[str]
+    #: The status a delivery with a missing or wrong signature is answered with.
+    webhook_refusal_status: ClassVar[int]
 
     def label(self, code: str | None, name: str) -> str:
         """An account's label as the platform's users know it."""
@@ -230,6 +235,11 @@ class PlatformProfile(ABC):
     def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
         """Pending documents in the platform's own import CSV, for manual entry's export
         (:mod:`~desktop.services.platforms.import_csv`); hostile cells are defused."""
+
+    @abstractmethod
+    def parse_webhook(self, body: bytes) -> list[Notification]:
+        """The notifications of a verified webhook delivery (raw bytes as signed); ``ValueError``
+        when the body cannot be read, never another exception (:mod:`.webhooks`)."""
 
     @abstractmethod
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:

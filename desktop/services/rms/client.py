@@ -24,6 +24,7 @@ import requests
 from desktop.services.core.errors import FatalError, NeedsPersonError, TransientError
 from desktop.services.core.events import redact_text
 from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle, check_transport, parse_retry_after
+from desktop.services.rms.storable import trim_depth
 from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
 
 __all__ = ["Page", "RmsClient", "WriteBack"]
@@ -145,7 +146,17 @@ class RmsClient:
         try:
             return json_loads_exact(resp.content)
         except (ValueError, UnicodeDecodeError):
-            raise self._unexpected(path, "not JSON") from None
+            pass
+        # Valid JSON nested too deeply for the parser: one such record must not make its whole
+        # page unreadable (the feed would stop there), so the deep part is left out and marked;
+        # ingest quarantines that record (rms/storable.py).
+        try:
+            trimmed = trim_depth(resp.content.decode("utf-8"))
+            if trimmed is not None:
+                return json_loads_exact(trimmed)
+        except (ValueError, UnicodeDecodeError):
+            pass
+        raise self._unexpected(path, "not JSON")
 
     @staticmethod
     def _unexpected(path: str, what: str) -> TransientError:

@@ -28,8 +28,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from desktop.services.core.clock import Clock
 from desktop.services.core.domain import Problem, ReturnRecord
@@ -39,6 +41,7 @@ from desktop.services.rms.client import RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
 from desktop.services.rms.parse import RMS_FIX, parse_return, problem_json
 from desktop.services.rms.records import add_line_taxes, placeholder_row, to_rows
+from desktop.services.rms.storable import storable
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     Organization,
@@ -256,6 +259,7 @@ class IngestService:
             by_id.setdefault(row.rms_id, []).append(row)
         by_key = {(r.rms_id, r.revision): r for rows in by_id.values() for r in rows}
         fresh: list[_Item] = []
+        added: list[Return] = []
         touched: set[str] = set()
         pending: set[tuple[str, int]] = set()
         for it in items:
@@ -286,12 +290,15 @@ class IngestService:
                 result.replaced += 1
             else:
                 session.add(it.row)
+                added.append(it.row)
                 by_key[it.key] = it.row
                 by_id.setdefault(it.row.rms_id, []).append(it.row)
             touched.add(it.row.rms_id)
             pending.add(it.key)
             fresh.append(it)
         session.flush()
+        for row in added:  # brand-new rows have no children but those just added: skip a SELECT each
+            _known_empty(row)
         for it in fresh:
             if it.record is not None:
                 add_line_taxes(it.row, it.record)
@@ -318,9 +325,12 @@ class IngestService:
         return result, events
 
     def _prepare(self, inc: Incoming, org_id: int, ctx: OrgContext, now: datetime, fix: str) -> _Item:
-        raw: dict[str, Any] = dict(inc.raw) if isinstance(inc.raw, Mapping) else {"_unreadable": inc.raw}
-        record, problems = parse_return(inc.raw, ctx, fix=fix)
-        problems = [*inc.extra_problems, *problems]
+        # What the database cannot hold (NUL, unpaired surrogates, endless numbers, deep nesting) is
+        # replaced in a copy and quarantines the record; everything after this sees the copy only.
+        safe, unstorable = storable(inc.raw, fix=fix)
+        raw: dict[str, Any] = dict(safe) if isinstance(safe, Mapping) else {"_unreadable": safe}
+        record, problems = parse_return(safe, ctx, fix=fix)
+        problems = [*inc.extra_problems, *unstorable, *problems]
         if inc.annotate is not None:
             problems = [inc.annotate(p) for p in problems]
         if record is not None and not problems:
@@ -364,6 +374,8 @@ class IngestService:
         changed: list[Return] = []
         for rows in groups:
             newest = max(r.revision for r in rows)
+            if newest < 1:  # only unreadable revisions (negative stand-ins): none is newer than another
+                continue
             for row in rows:
                 if row.revision < newest and row.sync_status not in _KEEP_ON_SUPERSEDE:
                     row.sync_status = ReturnSyncStatus.SUPERSEDED
@@ -422,8 +434,20 @@ class _RaceGuard:
                                  "continues where this one stopped") from exc
 
 
+def _known_empty(row: Return) -> None:
+    """Mark a row's never-touched child collections as empty, so appending to them after the flush
+    does not lazy-load them (one SELECT per return). Only for a row this transaction inserted."""
+    state = sa_inspect(row)
+    if not state.persistent:
+        return
+    for name in ("quarantine_reasons", "tax_lines"):
+        if name in state.unloaded:
+            set_committed_value(row, name, [])
+
+
 def _name(row: Return) -> str:
-    return f"Return {row.rma_number} (revision {row.revision})"
+    revision = row.revision if row.revision >= 1 else "unreadable"
+    return f"Return {row.rma_number} (revision {revision})"
 
 
 def _resolve_reasons(session: Session, return_ids: list[int], now: datetime, by: str) -> None:

@@ -34,6 +34,9 @@ FILE_FIX = "correct it in the file and import it again."
 
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
+#: Digits beyond which a whole number is out of every range we accept (and Python refuses to read
+#: more than 4,300 digits at all): such a number reads as this bound, with its sign.
+_INT_DIGITS = 20
 _MAX_INT32 = 2**31 - 1   # revision is an INTEGER column
 _RFC3339_RE = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
@@ -55,9 +58,17 @@ def parse_timestamp(value: str) -> datetime | None:
     zone = "+00:00" if m.group("zone") in ("Z", "z") else m.group("zone")
     try:
         parsed = datetime.fromisoformat(f"{m.group('date')}T{m.group('time')}.{frac}{zone}")
-    except ValueError:  # 2026-02-30, 25:00 …
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # 2026-02-30, 25:00 …; 9999-12-31T23:59-01:00 is past year 9999 in UTC
         return None
-    return parsed.astimezone(UTC)
+
+
+def _whole(text: str) -> int:
+    """A whole number matching ``_INT_RE``; past :data:`_INT_DIGITS` digits, ±10**_INT_DIGITS."""
+    digits = text.strip().lstrip("+-").lstrip("0")
+    if len(digits) > _INT_DIGITS:
+        return -(10**_INT_DIGITS) if text.strip().startswith("-") else 10**_INT_DIGITS
+    return int(text.strip())
 
 
 def _describe(value: object) -> str:
@@ -103,7 +114,7 @@ class _Reader:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
-            return int(value.strip())
+            return _whole(value)
         return None
 
     def money(self, value: object, path: str, label: str, what: str, *,
@@ -234,16 +245,16 @@ class _Reader:
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         elif isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
-            number = int(value.strip())
+            number = _whole(value)
         if number is None:
             self.add("malformed_quantity", path, f"{label}: quantity {_describe(value)} is not a whole number")
             return None
         if number < 0:
-            self.add("negative_quantity", path, f"{label}: quantity {number} is negative; a return line "
+            self.add("negative_quantity", path, f"{label}: quantity {_describe(value)} is negative; a return line "
                      "states how many units came back")
             return None
         if number > _MAX_INT32:
-            self.add("malformed_quantity", path, f"{label}: quantity {number} is too large to be real")
+            self.add("malformed_quantity", path, f"{label}: quantity {_describe(value)} is too large to be real")
             return None
         if number == 0:
             self.add("zero_quantity", path, f"{label}: quantity is 0; remove the line or state the units returned")

@@ -38,7 +38,7 @@ from desktop.services.store.models import (
 from desktop.services.store.models import ReturnLine as LineRow
 
 __all__ = ["FEE_TAX_PREFIX", "NO_CURRENCY", "add_line_taxes", "from_row", "payload_digest", "placeholder_row",
-           "to_rows"]
+           "to_rows", "unreadable_revision"]
 
 FEE_TAX_PREFIX = "fee:"
 #: ISO 4217's own code for "no currency": the stand-in when a quarantined record has none.
@@ -151,12 +151,20 @@ def _short_text(raw: Mapping[str, Any], key: str, limit: int = _MAX_CODE) -> str
     return value if isinstance(value, str) and value and len(value) <= limit else None
 
 
+def unreadable_revision(payload: Mapping[str, Any]) -> int:
+    """The stand-in for a revision that cannot be read: a negative number drawn from the payload's
+    digest. Negative, so every real revision (1 up) is newer; from the digest, so two different
+    unreadable revisions of one return are two rows (both quarantined, neither dropped as a
+    conflict) while the same payload again is still a no-op."""
+    return -1 - int(payload_digest(payload)[:7], 16)
+
+
 def placeholder_row(raw: object, org_id: int, now: datetime) -> tuple[Return, list[str]]:
     """A QUARANTINED ``Return`` that keeps ``raw`` and every column that could be read.
 
     Returns the row and the names of the columns that hold stand-ins (say so to the person
     fixing the record): ``rms_id`` → ``"missing-id:<digest>"`` (stable, so a replay is still a
-    no-op), ``revision`` → 0, ``rma_number`` → ``"(unknown)"``, ``currency`` → ``XXX``,
+    no-op), ``revision`` → :func:`unreadable_revision`, ``rma_number`` → ``"(unknown)"``, ``currency`` → ``XXX``,
     ``refund_method`` → ``original_payment``, ``rms_status`` → ``"(unknown)"``, the RMS times → the
     time of ingest.
     """
@@ -167,10 +175,10 @@ def placeholder_row(raw: object, org_id: int, now: datetime) -> tuple[Return, li
         rms_id = f"missing-id:{payload_digest(payload)[:40]}"
         stand_ins.append("rms_id")
     revision = payload.get("revision")
-    if isinstance(revision, str) and revision.strip().isdigit():
+    if isinstance(revision, str) and revision.strip().isdigit() and len(revision.strip()) <= 10:
         revision = int(revision.strip())
     if not isinstance(revision, int) or isinstance(revision, bool) or revision < 1 or revision > 2**31 - 1:
-        revision = 0
+        revision = unreadable_revision(payload)
         stand_ins.append("revision")
     rma = _short_text(payload, "rma_number")
     if rma is None:

@@ -31,9 +31,11 @@ from desktop.services.platforms.interface import (
     amounts,
     dec,
 )
+from desktop.services.platforms.qbo import webhooks
 from desktop.services.platforms.qbo.connector import MINOR_VERSION, QboConnector, customer_record, translate_error
 from desktop.services.platforms.qbo.post import QboWriter, _select, customer_name
 from desktop.services.platforms.shapes import PostRequest, RemoteDoc, SendResult, batch_id
+from desktop.services.platforms.webhooks import Notification
 from desktop.services.platforms.xero.connector import parse_date, parse_ms_date
 
 #: The transactions we post, read back by date and watched by the change feed.
@@ -119,6 +121,8 @@ class QboProfile(PlatformProfile):
     monogram, brand_colour = "QB", "#2ca01c"
     tagline = "Credit memos, refund receipts and journal entries."
     webhook_key_name = "verifier"  # the app's webhook verifier token
+    webhook_signature_header = "intuit-signature"
+    webhook_refusal_status = 403  # as Intuit's sample answers
 
     def connect(self, http: LedgerHttp, api_base_url: str, company_id: str) -> QboPlatform:
         return QboPlatform(http, api_base_url, company_id)
@@ -168,6 +172,9 @@ class QboProfile(PlatformProfile):
 
     def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
         return qbo_journal_csv(docs, self.doc_number_max)
+
+    def parse_webhook(self, body: bytes) -> list[Notification]:
+        return webhooks.parse(self.key, body)
 
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         since = window_start.replace(microsecond=0).isoformat()

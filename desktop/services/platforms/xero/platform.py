@@ -33,6 +33,8 @@ from desktop.services.platforms.interface import (
 )
 from desktop.services.platforms.qbo.platform import _day, moment
 from desktop.services.platforms.shapes import PostRequest, RemoteDoc, SendResult, batch_id
+from desktop.services.platforms.webhooks import Notification
+from desktop.services.platforms.xero import webhooks
 from desktop.services.platforms.xero.connector import XeroConnector, translate_error
 from desktop.services.platforms.xero.post import COLLECTIONS, XeroWriter, _remote
 
@@ -116,6 +118,8 @@ class XeroProfile(PlatformProfile):
     monogram, brand_colour = "X", "#13b5ea"
     tagline = "Credit notes, payments and manual journals."
     webhook_key_name = "signing-key"  # the webhook signing key
+    webhook_signature_header = "x-xero-signature"
+    webhook_refusal_status = 401  # Xero's intent-to-receive checks for exactly this
 
     def connect(self, http: LedgerHttp, api_base_url: str, company_id: str) -> XeroPlatform:
         return XeroPlatform(http, api_base_url, company_id)
@@ -169,6 +173,9 @@ class XeroProfile(PlatformProfile):
 
     def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
         return xero_credit_note_csv(docs, self.entity_of)
+
+    def parse_webhook(self, body: bytes) -> list[Notification]:
+        return webhooks.parse(self.key, body)
 
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         return (datetime.fromisoformat(cursor) if cursor else window_start), False
