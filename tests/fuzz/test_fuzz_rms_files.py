@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.clock import ManualClock
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.events import EventBus
@@ -35,6 +36,8 @@ from tests.fuzz.checks import T0, assert_accounted, for_org, new_org
 from tests.fuzz.strategies import CSV_HEADER, csv_export, damaged_records, json_text, nest, valid_record
 
 pytestmark = pytest.mark.db
+
+OPERATOR = Actor("fuzz-operator", Role.OPERATOR)
 
 
 @pytest.fixture
@@ -57,7 +60,7 @@ def _import(db: Database, tmp_path: Path, name: str, data: bytes | list[Any], *,
     path.write_bytes(data)
     service = IngestService(db, EventBus(ManualClock(T0, tick=timedelta(milliseconds=1))), ManualClock(T0))
     try:
-        return org_id, import_file(service, path, code)
+        return org_id, import_file(service, path, code, OPERATOR)
     except NeedsPersonError as exc:
         assert exc.message and exc.action, "a refusal says what happened and what to do"
         with db.session() as s:
