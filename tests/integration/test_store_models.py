@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -184,14 +183,13 @@ def test_writers_are_serialised_and_readers_are_not_blocked(db: Database) -> Non
                 setting.updated_at = setting.updated_at + timedelta(seconds=1)
 
     threads = [threading.Thread(target=bump, args=(25,)) for _ in range(4)]
-    started = time.monotonic()
     for t in threads:
         t.start()
     with db.session() as session:  # a reader during the writes is never blocked (WAL / MVCC)
         assert session.scalar(sa.select(Setting.value).where(Setting.key == "counter")) is not None
     for t in threads:
-        t.join(60)
-    assert time.monotonic() - started < 60
+        t.join(300)
+    assert not any(t.is_alive() for t in threads), "a writer is stuck (deadlock or lost wake-up)"
 
     with db.session() as session:
         assert session.scalar(sa.select(Setting.value).where(Setting.key == "counter")) == 100
