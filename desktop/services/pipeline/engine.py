@@ -32,7 +32,7 @@ from desktop.services.admin import audit
 from desktop.services.connections.service import ConnectionService
 from desktop.services.core.clock import Clock, local_date
 from desktop.services.core.domain import OrgSettings, PostingMode, Problem
-from desktop.services.core.errors import AppError, NeedsPersonError
+from desktop.services.core.errors import AppError, NeedsPersonError, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.core.failures import explain
 from desktop.services.mapping.service import MappingService
@@ -166,6 +166,8 @@ class SyncEngine:
                     try:
                         with s.begin_nested():
                             self._plan_one(s, o, ret, ctx, result)
+                    except TransientError:
+                        raise  # the ledger did not answer (e.g. a rate read): this round stops, the next plans again
                     except Exception as exc:  # a recipe bug must not hold up every other return
                         log.exception("planning %s revision %s failed", ret.rma_number, ret.revision)
                         self._quarantine(s, o, ret, [Problem(

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from desktop.services.core.clock import Clock, local_date
 from desktop.services.core.domain import OrgSettings, PostingMode, Problem, ReturnRecord
-from desktop.services.core.errors import AppError, NeedsPersonError
+from desktop.services.core.errors import AppError, NeedsPersonError, TransientError
 from desktop.services.core.money import Money
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
@@ -88,6 +88,8 @@ def connector_rates(connections: Any) -> RatesProvider:
         for cur, day in pairs:
             try:
                 row = ledger.exchange_rate(cur, day)
+            except TransientError:
+                raise  # the ledger did not answer: plan again next round, never quarantine as "no rate"
             except AppError:
                 row = None  # pre-flight reports the missing rate for a person
             if row is not None:
