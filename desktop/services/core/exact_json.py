@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "decimal_text", "depth_ok", "dumps", "loads", "to_decimal", "to_decimal_or_none"]
+__all__ = ["MAX_DEPTH", "brackets", "decimal_text", "depth_ok", "dumps", "loads", "to_decimal", "to_decimal_or_none"]
 
 #: Deepest nesting of lists/objects accepted in any JSON input. Real documents (RMS returns,
 #: ledger payloads, mapping sets) nest fewer than 10 levels.
@@ -79,13 +79,11 @@ def dumps(value: Any) -> str:
     return "".join(out)
 
 
-def depth_ok(text: str | bytes, limit: int = MAX_DEPTH) -> bool:
-    """A linear scan: does the nesting of ``[``/``{`` outside strings stay within ``limit``?"""
-    if isinstance(text, bytes | bytearray):
-        text = text.decode("utf-8", "replace")
-    depth = 0
+def brackets(text: str) -> Iterator[tuple[int, str]]:
+    """``(index, bracket)`` of every ``[``/``{``/``]``/``}`` outside strings (escapes respected):
+    the one linear scan behind :func:`depth_ok` and the RMS reader's depth trimming."""
     in_string = escaped = False
-    for ch in text:
+    for i, ch in enumerate(text):
         if in_string:
             if escaped:
                 escaped = False
@@ -95,12 +93,19 @@ def depth_ok(text: str | bytes, limit: int = MAX_DEPTH) -> bool:
                 in_string = False
         elif ch == '"':
             in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif ch in "]}":
-            depth -= 1
+        elif ch in "[{]}":
+            yield i, ch
+
+
+def depth_ok(text: str | bytes, limit: int = MAX_DEPTH) -> bool:
+    """A linear scan: does the nesting of ``[``/``{`` outside strings stay within ``limit``?"""
+    if isinstance(text, bytes | bytearray):
+        text = text.decode("utf-8", "replace")
+    depth = 0
+    for _i, ch in brackets(text):
+        depth += 1 if ch in "[{" else -1
+        if depth > limit:
+            return False
     return True
 
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from desktop.services.core.domain import Problem
-from desktop.services.core.exact_json import MAX_DEPTH
+from desktop.services.core.exact_json import MAX_DEPTH, brackets
 
 __all__ = ["DEEP_MARKER", "MAX_DIGITS", "storable", "trim_depth"]
 
@@ -130,23 +130,13 @@ def trim_depth(text: str, limit: int = MAX_DEPTH) -> str | None:
     marker = '"' + DEEP_MARKER + '"'
     out: list[str] = []
     depth, start, skipping = 0, 0, False
-    in_string = escaped = False
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for i, ch in brackets(text):
+        if ch in "[{":
             depth += 1
             if depth == limit + 1 and not skipping:
                 out.append(text[start:i])
                 skipping = True
-        elif ch in "]}":
+        else:
             if depth == limit + 1 and skipping:
                 out.append(marker)
                 start, skipping = i + 1, False

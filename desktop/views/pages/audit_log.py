@@ -36,7 +36,7 @@ from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export
 from desktop.views.models.selection import current_row
 from desktop.views.ops import Progress, run_in_background
-from desktop.views.pages.base import Card, Page, busy_bar, house_style, label, search_field, status_label
+from desktop.views.pages.base import Card, Page, activity_row, house_style, label, search_field
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.theme import DISABLED_BUTTONS
 from desktop.views.timers import single_shot_timer
@@ -141,15 +141,8 @@ class AuditLogPage(Page):
         row.addWidget(self.export_button)
         self.body.addLayout(row)
         self.body.addSpacing(6)
-        line = QHBoxLayout()
-        line.setSpacing(10)
-        self.progress = busy_bar()
-        self.status = status_label(wrap=True)
-        self.count_label = status_label()
-        line.addWidget(self.progress)
-        line.addWidget(self.status, 1)
-        line.addWidget(self.count_label)
-        self.body.addLayout(line)
+        activity, self.progress, self.status, self.count_label = activity_row()
+        self.body.addWidget(activity)
         self.body.addSpacing(8)
 
     def _build_grid(self) -> None:

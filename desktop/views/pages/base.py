@@ -257,6 +257,20 @@ def busy_bar() -> QProgressBar:
     return bar
 
 
+def activity_row() -> tuple[QWidget, QProgressBar, QLabel, QLabel]:
+    """A page's activity line: the busy bar, the status text (wrapping, it takes the room) and a
+    short figure on the right (a count, a freshness). Returns the row and its three parts."""
+    row_widget = QWidget()
+    row = QHBoxLayout(row_widget)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(10)
+    progress, status, aside = busy_bar(), status_label(wrap=True), status_label()
+    row.addWidget(progress)
+    row.addWidget(status, 1)
+    row.addWidget(aside)
+    return row_widget, progress, status, aside
+
+
 def search_field(placeholder: str, *, min_width: int = 0, max_width: int | None = None) -> QLineEdit:
     """The pages' filter/search box: placeholder text, a clear button, and a sensible width."""
     edit = QLineEdit()

@@ -37,7 +37,15 @@ from desktop.views.connections.model import (
     state_label,
 )
 from desktop.views.models.selection import current_row
-from desktop.views.pages.base import Card, Page, StatusLine, busy_bar, house_style, label, search_field, status_label
+from desktop.views.pages.base import (
+    Card,
+    Page,
+    StatusLine,
+    activity_row,
+    house_style,
+    label,
+    search_field,
+)
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.sources import Source
 
@@ -172,16 +180,7 @@ class ConnectionsPage(StatusLine, Page):
         self.body.addSpacing(10)
 
     def _build_activity(self) -> None:
-        self.activity = QWidget()
-        row = QHBoxLayout(self.activity)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(10)
-        self.progress = busy_bar()
-        self.status = status_label(wrap=True)
-        self.freshness = status_label()
-        row.addWidget(self.progress)
-        row.addWidget(self.status, 1)
-        row.addWidget(self.freshness)
+        self.activity, self.progress, self.status, self.freshness = activity_row()
         self.body.addWidget(self.activity)
         self.body.addSpacing(8)
 
