@@ -213,11 +213,16 @@ class UserService:
         return info
 
     def _keep_an_admin(self, s: Session, row: User, what: str) -> None:
-        """Refuse a change that would leave no active admin (locks the admin rows on PostgreSQL)."""
-        stmt = sa.select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != row.id)
+        """Refuse a change that would leave no active admin.
+
+        On PostgreSQL every active admin row — ``row`` included — is locked in id order, so two
+        admins demoting each other at once queue on the same first row (locking only "the others"
+        took the rows in opposite orders: a deadlock); the second then sees the first's change."""
+        stmt = (sa.select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True))
+                .order_by(User.id))
         if s.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        if not s.execute(stmt).first():
+        if not any(admin_id != row.id for admin_id in s.scalars(stmt)):
             raise NeedsPersonError(f"Cannot {what}: {row.username} is the only active admin",
                                    action="make another user an admin first")
 
