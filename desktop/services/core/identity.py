@@ -1,8 +1,7 @@
 """Who is at the keyboard, as the operating system vouches for it — never an environment variable.
 
-``getpass.getuser()`` reads ``LOGNAME``/``USER`` first, so ``LOGNAME=alice returns-ledger`` would
-be alice. The account is read from the process's real user id instead (the password database on
-POSIX; the Windows API on Windows).
+The account is read from the process's real user id (the password database on POSIX; the
+Windows API on Windows), so no variable a person can set in a shell changes who they are.
 """
 
 from __future__ import annotations
