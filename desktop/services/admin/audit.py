@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from desktop.services.admin.audit_keys import KEYS, AuditKeyring
 from desktop.services.core.clock import Clock
 from desktop.services.core.events import json_safe, redact
+from desktop.services.store.db import transaction_lock
 from desktop.services.store.models import AuditLog
 
 __all__ = ["GENESIS", "ChainReport", "append", "append_at", "legacy_digest", "require_key", "seal", "verify_chain"]
@@ -107,8 +108,7 @@ def _head(session: Session) -> tuple[int, str, str | None] | None:
         head: tuple[int, str, str | None] = remembered[1]
         return head
     conn = session.connection()
-    if conn.dialect.name == "postgresql":  # held until the transaction ends
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    transaction_lock(conn, _LOCK_KEY)  # held until the transaction ends
     t = AuditLog.__table__
     row = conn.execute(sa.select(t.c.seq, t.c.hash, t.c.key_id).order_by(t.c.seq.desc()).limit(1)).first()
     return (int(row[0]), str(row[1]), row[2]) if row is not None else None

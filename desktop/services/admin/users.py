@@ -31,12 +31,13 @@ from desktop.services.auth.roles import Action, Actor, Role
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, ConfigurationError, NeedsPersonError, PermissionDenied
 from desktop.services.core.events import EventBus, Severity
-from desktop.services.store.db import Database
+from desktop.services.store.db import Database, transaction_lock
 from desktop.services.store.models import User
 
 __all__ = ["REFUSED", "ROLE_DESCRIPTIONS", "UserInfo", "UserService"]
 
 log = logging.getLogger(__name__)
+_ENROL_LOCK_KEY = 0x524C535F55534552  # "RLS_USER": one enrolment at a time (PostgreSQL)
 
 #: The audit action of a refused request (PostgreSQL's row policy lets a viewer append only these).
 REFUSED = "access.refused"
@@ -121,6 +122,10 @@ class UserService:
             row = s.scalar(sa.select(User).where(User.username == username))
             if row is not None:
                 return UserInfo.of(row).actor
+            self._lock_enrolment(s)  # two first sign-ins at once: the second waits, then finds the row
+            row = s.scalar(sa.select(User).where(User.username == username))
+            if row is not None:
+                return UserInfo.of(row).actor
             first = s.scalar(sa.select(sa.func.count()).select_from(User)) == 0
             if first or newcomers is not None:
                 role = Role.ADMIN if first else Role(newcomers or Role.VIEWER)
@@ -157,6 +162,7 @@ class UserService:
         _check_username(username)
         role = Role(role)
         with self._db.write_session() as s:
+            self._lock_enrolment(s)
             if s.scalar(sa.select(User.id).where(User.username == username)) is not None:
                 raise ConfigurationError(f"There is already a user called {username}",
                                          action="change that user's role instead")
@@ -225,6 +231,13 @@ class UserService:
         if not any(admin_id != row.id for admin_id in s.scalars(stmt)):
             raise NeedsPersonError(f"Cannot {what}: {row.username} is the only active admin",
                                    action="make another user an admin first")
+
+    @staticmethod
+    def _lock_enrolment(s: Session) -> None:
+        """Serialise adding users (no row exists yet to lock): two processes enrolling the same
+        person, or two first people on an empty installation, would otherwise both insert — a
+        unique-key crash, or two "first" admins."""
+        transaction_lock(s, _ENROL_LOCK_KEY)
 
     def _insert(self, s: Session, username: str, display_name: str, role: Role) -> User:
         now = self._clock.now()

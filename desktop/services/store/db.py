@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,7 +40,7 @@ from desktop.services.core.identity import os_login
 from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Database", "db_password_entry", "make_engine", "save_db_password",
-           "sqlite_immediate"]
+           "sqlite_immediate", "transaction_lock"]
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 _BEGIN_OPTION = "rls_sqlite_begin"
@@ -147,6 +147,18 @@ def sqlite_immediate(engine: Engine) -> Engine:
     if engine.dialect.name != "sqlite":
         return engine
     return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def transaction_lock(conn: Connection | Session, key: int) -> None:
+    """Serialise this transaction with every other one that takes ``key``, until it ends.
+
+    PostgreSQL: ``pg_advisory_xact_lock`` (released at commit or rollback, across processes and
+    machines). SQLite: nothing to do — a write transaction there already holds the one writer lock
+    (``BEGIN IMMEDIATE``). Use it for check-then-insert races no unique row exists yet to lock.
+    """
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    if bind.dialect.name == "postgresql":
+        bind.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 @contextmanager

@@ -22,11 +22,11 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
 from desktop.services.store.coltypes import ExactDecimal, ExactJSON, UTCDateTime
-from desktop.services.store.db import make_engine, sqlite_immediate
+from desktop.services.store.db import make_engine, sqlite_immediate, transaction_lock
 
 __all__ = ["MIGRATIONS_DIR", "current_revision", "head_revision", "migration_context_options", "upgrade"]
 
@@ -97,8 +97,7 @@ def upgrade(url: str, revision: str = "head") -> str:
     engine = make_engine(url)
     try:
         with _PROCESS_LOCK, sqlite_immediate(engine).begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_UPGRADE_LOCK_KEY})
+            transaction_lock(conn, _PG_UPGRADE_LOCK_KEY)
             command.upgrade(_config(conn), revision)
             now = MigrationContext.configure(conn).get_current_revision()
     finally:

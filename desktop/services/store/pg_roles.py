@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, text
 
 from desktop.services.core.enums import UserRole
 from desktop.services.core.errors import ConfigurationError, PermissionDenied
+from desktop.services.store.db import transaction_lock
 
 __all__ = ["ADMIN_ONLY_TABLES", "CONNECTION_HEALTH_COLUMNS", "GROUP_ROLES", "RolesReport", "apply_roles",
            "grant_login"]
@@ -103,7 +104,7 @@ def apply_roles(engine: Engine) -> RolesReport:
     with engine.begin() as conn:
         _require_postgres(conn)
         _require_owner(conn)
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        transaction_lock(conn, _LOCK_KEY)
         for group in GROUP_ROLES.values():
             if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": group}).first() is None:
                 # Roles belong to the cluster, the lock above to this database: another database's
