@@ -18,7 +18,8 @@ Exit codes (documented in the README):
 6    the audit trail failed verification (``audit verify``): an entry was changed, removed,
      inserted or reordered, the end was cut off, or the checkpoint file was altered
 70   unexpected error (a bug): a crash report was written
-75   temporarily unavailable (network, ledger or RMS down, database locked): try again later
+75   temporarily unavailable (network, ledger or RMS down, database locked, a write lost a race
+     with another program): try again later
 130  interrupted (Ctrl-C)
 141  the output was closed early (``returns-ledger … | head``)
 ==== =====================================================================================
@@ -69,6 +70,12 @@ def _database(exc: BaseException) -> Explained | None:
                          "restore a backup or point --db/--data-dir at another database", EXIT_CODES["database"])
     if not (module.startswith(("sqlalchemy", "sqlite3", "psycopg"))):
         return None
+    if "deadlock detected" in text or "could not serialize access" in text:
+        return Explained("Another program changed the same records at the same moment; nothing was saved",
+                         "run the command again", EXIT_CODES["transient"])
+    if name == "IntegrityError" and ("duplicate key" in text or "unique constraint failed" in text):
+        return Explained("Another program saved the same record at the same moment; nothing was saved",
+                         "run the command again", EXIT_CODES["transient"])
     if "database is locked" in text or "could not obtain lock" in text:
         return Explained("The database is busy with another program", "try again in a moment",
                          EXIT_CODES["transient"])
