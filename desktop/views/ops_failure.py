@@ -98,7 +98,7 @@ def person_facing(exc: BaseException, label: str) -> AppError:
     if isinstance(exc, AppError) and exc.kind is not ErrorKind.FATAL:
         log.info("%s failed: %s", label, exc.user_message())
         return exc
-    explained = explain(exc)
+    explained = explain(exc, gui=True)
     report = None
     if explained.unexpected:
         report = _crash_report(exc, label)

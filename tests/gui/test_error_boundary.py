@@ -69,7 +69,7 @@ def _fail_with(qtbot: QtBot, parent: QWidget, make: Callable[[], BaseException],
 @pytest.mark.parametrize("make", [_disk_full, _db_locked], ids=["disk-full", "database-locked"])
 def test_an_expected_failure_shows_explains_message_and_what_to_do(qtbot: QtBot, page: QWidget, crash_dir: Path,
                                                                     make: Callable[[], BaseException]) -> None:
-    expected = explain(make())
+    expected = explain(make(), gui=True)
 
     dialog = _fail_with(qtbot, page, make, "Export to returns.csv")
 
@@ -121,7 +121,7 @@ def test_a_page_that_handles_the_failure_itself_gets_explains_words(qtbot: QtBot
     for make in (_disk_full, _db_locked, _bug):
         assert _fail_with(qtbot, page, make, "export returns", on_failure=say) is None
         assert isinstance(seen[-1], OperationFailed) and isinstance(seen[-1].__cause__, type(make()))
-        assert status.text().startswith(explain(make()).text())
+        assert status.text().startswith(explain(make(), gui=True).text())
         assert "Errno" not in status.text() and TOKEN not in status.text()
     assert seen[-1].kind is ErrorKind.FATAL and len(list(crash_dir.glob("crash-*.txt"))) == 1
 

@@ -42,3 +42,24 @@ def test_a_deadlock_or_serialisation_failure_says_try_again(message: str) -> Non
 def test_other_integrity_errors_stay_unexpected(tmp_path: Path) -> None:
     exc = sa.exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("NOT NULL constraint failed: t.name"))
     assert explain(exc).exit_code == EXIT_CODES["unexpected"]
+
+
+def test_in_the_app_what_to_do_names_no_command_line_flags(tmp_path: Path) -> None:
+    """The GUI's boundary asks for the app's words: a finance admin has no --db flag to type."""
+    import errno
+
+    failures = [
+        sa.exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("file is not a database")),
+        sa.exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("attempt to write a readonly database")),
+        sa.exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("connection refused")),
+        sa.exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("deadlock detected")),
+        _unique_violation(tmp_path),
+        OSError(errno.EROFS, "Read-only file system", str(tmp_path)),
+        OSError(errno.EACCES, "Permission denied", str(tmp_path)),
+        OSError(errno.ENOSPC, "No space left on device", str(tmp_path)),
+    ]
+    for exc in failures:
+        cli, gui = explain(exc), explain(exc, gui=True)
+        assert (cli.message, cli.exit_code) == (gui.message, gui.exit_code)
+        assert gui.action and "--" not in gui.action and "command" not in gui.action, gui.action
+    assert "--data-dir" in (explain(failures[0]).action or "")

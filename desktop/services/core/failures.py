@@ -43,6 +43,37 @@ EXIT_CODES = {"ok": 0, "problems": 1, "needs_person": 2, "permission": 3, "datab
               "audit_tampered": 6, "unexpected": 70, "transient": 75, "interrupted": 130, "closed_output": 141}
 
 
+#: What to do, in the words of where the person is: a terminal (flags and commands) or the app's
+#: windows (no flags to type). ``explain(exc, gui=True)`` picks the second column.
+_SAY = {
+    "other_db": ("point --db/--data-dir at another database",
+                 "ask your administrator to point the app at another database"),
+    "right_file": ("point --db/--data-dir at the right file",
+                   "ask your administrator to point the app at the right database file"),
+    "data_dir_perms": ("check the permissions of the data directory, or choose another with --data-dir",
+                       "check the permissions of the app's data folder, or ask your administrator to move it"),
+    "again": ("run the command again", "try again"),
+    "space": ("free some space and run the command again", "free some space and try again"),
+    "space_again": ("free some space, then run the command again; nothing half-written was kept",
+                    "free some space, then try again; nothing half-written was kept"),
+    "pg_address": ("check that PostgreSQL is running and the --db address is right, then try again",
+                   "check that the database server is running, then try again"),
+    "pg_signin": ("check the database user in --db and its password in the keyring",
+                  "ask your administrator to check the app's database login and its password"),
+    "pg_grant": ("ask an admin to give your login the role it needs "
+                 "(`returns-ledger db roles --grant LOGIN ROLE`, run as the database's owner)",
+                 "ask an admin to give your database login the role it needs"),
+    "writable_dir": ("choose a writable data directory with --data-dir",
+                     "ask your administrator to move the app's data folder somewhere writable"),
+    "other_dir": ("check its permissions, or choose another data directory with --data-dir",
+                  "check its permissions, or ask your administrator to move the app's data folder"),
+}
+
+
+def _say(key: str, gui: bool) -> str:
+    return _SAY[key][1 if gui else 0]
+
+
 @dataclass(frozen=True)
 class Explained:
     """A failure in a person's words."""
@@ -56,7 +87,7 @@ class Explained:
         return f"{self.message} — {self.action}" if self.action else self.message
 
 
-def _database(exc: BaseException) -> Explained | None:
+def _database(exc: BaseException, gui: bool) -> Explained | None:
     """SQLAlchemy / driver / Alembic errors, by what the person can do about them."""
     name = type(exc).__name__
     module = type(exc).__module__
@@ -64,44 +95,41 @@ def _database(exc: BaseException) -> Explained | None:
     if module.startswith("alembic") or "can't locate revision" in text:
         if "can't locate revision" in text or "no such revision" in text:
             return Explained("This database was written by a newer version of Returns Ledger Sync",
-                             "install the newer version, or point --db/--data-dir at another database",
+                             f"install the newer version, or {_say('other_db', gui)}",
                              EXIT_CODES["database"])
         return Explained(f"The database could not be upgraded ({str(exc).splitlines()[0][:200]})",
-                         "restore a backup or point --db/--data-dir at another database", EXIT_CODES["database"])
+                         f"restore a backup or {_say('other_db', gui)}", EXIT_CODES["database"])
     if not (module.startswith(("sqlalchemy", "sqlite3", "psycopg"))):
         return None
     if "deadlock detected" in text or "could not serialize access" in text:
         return Explained("Another program changed the same records at the same moment; nothing was saved",
-                         "run the command again", EXIT_CODES["transient"])
+                         _say("again", gui), EXIT_CODES["transient"])
     if name == "IntegrityError" and ("duplicate key" in text or "unique constraint failed" in text):
         return Explained("Another program saved the same record at the same moment; nothing was saved",
-                         "run the command again", EXIT_CODES["transient"])
+                         _say("again", gui), EXIT_CODES["transient"])
     if "database is locked" in text or "could not obtain lock" in text:
         return Explained("The database is busy with another program", "try again in a moment",
                          EXIT_CODES["transient"])
     if "file is not a database" in text or "malformed" in text or "not a database" in text:
         return Explained("The database file is damaged or is not a Returns Ledger Sync database",
-                         "restore it from a backup, or point --db/--data-dir at the right file", EXIT_CODES["database"])
+                         f"restore it from a backup, or {_say('right_file', gui)}", EXIT_CODES["database"])
     if "readonly" in text or "read-only" in text or "unable to open database" in text:
         return Explained("The database cannot be written (read-only file or folder, or no permission)",
-                         "check the permissions of the data directory, or choose another with --data-dir",
+                         _say("data_dir_perms", gui),
                          EXIT_CODES["database"])
     if "disk is full" in text or "no space" in text or "disk i/o" in text:
         return Explained("The disk holding the database is full or failing",
-                         "free some space, then run the command again; nothing half-written was kept",
+                         _say("space_again", gui),
                          EXIT_CODES["database"])
     if "connection refused" in text or "could not connect" in text or "connection failed" in text \
             or "server closed the connection" in text or "terminating connection" in text:
-        return Explained("The database server cannot be reached", "check that PostgreSQL is running and the "
-                         "--db address is right, then try again", EXIT_CODES["transient"])
+        return Explained("The database server cannot be reached", _say("pg_address", gui), EXIT_CODES["transient"])
     if "password authentication failed" in text or ("role" in text and "does not exist" in text):
-        return Explained("The database refused the sign-in", "check the database user in --db and its password "
-                         "in the keyring", EXIT_CODES["database"])
+        return Explained("The database refused the sign-in", _say("pg_signin", gui), EXIT_CODES["database"])
     if "permission denied" in text or "row-level security" in text or "must be owner" in text:
         first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
         return Explained(f"The database refused this to your PostgreSQL login ({first})",
-                         "ask an admin to give your login the role it needs "
-                         "(`returns-ledger db roles --grant LOGIN ROLE`, run as the database's owner)",
+                         _say("pg_grant", gui),
                          EXIT_CODES["permission"])
     if name in {"OperationalError", "DatabaseError", "InterfaceError", "InternalError", "ProgrammingError"}:
         first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
@@ -110,25 +138,27 @@ def _database(exc: BaseException) -> Explained | None:
     return None
 
 
-def _os(exc: OSError) -> Explained:
+def _os(exc: OSError, gui: bool) -> Explained:
     where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
     if exc.errno == errno.ENOSPC:
         return Explained(f"The disk is full{(' writing' + where) if where else ''}",
-                         "free some space and run the command again", EXIT_CODES["file"])
+                         _say("space", gui), EXIT_CODES["file"])
     if exc.errno in (errno.EACCES, errno.EPERM):
         return Explained(f"No permission to use{where or ' a file'}",
-                         "check its permissions, or choose another data directory with --data-dir", EXIT_CODES["file"])
+                         _say("other_dir", gui), EXIT_CODES["file"])
     if exc.errno == errno.EROFS:
         return Explained(f"{where.strip() or 'The data directory'} is on a read-only file system",
-                         "choose a writable data directory with --data-dir", EXIT_CODES["file"])
+                         _say("writable_dir", gui), EXIT_CODES["file"])
     if exc.errno == errno.ENOENT:
         return Explained(f"There is no{where or ' such file'}", "check the path", EXIT_CODES["file"])
     return Explained(f"A file could not be used{where} ({exc.strerror or exc})", "check the path and its permissions",
                      EXIT_CODES["file"])
 
 
-def explain(exc: BaseException) -> Explained:
-    """What ``exc`` means to a person (never a traceback); see the module docstring for the codes."""
+def explain(exc: BaseException, *, gui: bool = False) -> Explained:
+    """What ``exc`` means to a person (never a traceback); see the module docstring for the codes.
+
+    ``gui``: the person is in the app's windows, so "what to do" names no command-line flags."""
     if isinstance(exc, KeyboardInterrupt):
         return Explained("Interrupted", None, EXIT_CODES["interrupted"])
     if isinstance(exc, BrokenPipeError):
@@ -140,11 +170,11 @@ def explain(exc: BaseException) -> Explained:
             EXIT_CODES["needs_person"] if exc.kind is ErrorKind.NEEDS_PERSON else EXIT_CODES["unexpected"])
         return Explained(exc.user_message().removesuffix(f" — {exc.action}") if exc.action else exc.user_message(),
                          exc.action, code, unexpected=exc.kind is ErrorKind.FATAL)
-    found = _database(exc)
+    found = _database(exc, gui)
     if found is not None:
         return found
     if isinstance(exc, OSError) and not _is_network(exc):
-        return _os(exc)
+        return _os(exc, gui)
     if _is_network(exc):
         return Explained(f"A server could not be reached ({type(exc).__name__})",
                          "check the network and that the service is up, then try again", EXIT_CODES["transient"])
