@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked ``slow`` first (stable otherwise): with one worker per core taking a whole
+    file at a time, a minutes-long file started last would leave the other worker idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _fail_on_unexpected_warning_logs(
     request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture

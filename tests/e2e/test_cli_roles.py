@@ -53,6 +53,7 @@ from desktop.services.store.models import (
     Variance,
     VarianceStatus,
 )
+from tests.helpers.cli import run_cli_here
 from tests.helpers.db import create_pg_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
@@ -257,10 +258,13 @@ def _state(world: World) -> tuple[Any, ...]:
 
 
 def _assert_refused(world: World, role: Role, args: list[str], needed: Role,
-                    env: dict[str, str] | None = None) -> None:
+                    env: dict[str, str] | None = None, *, process: bool = False) -> None:
+    """``args`` as ``role`` is refused (exit 3), says why, and is audited. The command runs through
+    the same ``main()`` in this process unless ``process`` (or ``env``) asks for a real one."""
     who = world.logins[role]
     before = world.refusals(who)
-    done = _cli(*world.fill(args), *world.as_(role), env=env)
+    argv = [*world.fill(args), *world.as_(role)]
+    done = _cli(*argv, env=env) if process or env else run_cli_here(*argv)
     assert done.returncode == 3, f"{args} as {role.value}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     assert f"{who} is {ARTICLE[role]} and may not" in done.stderr, done.stderr
     assert f"needs the {needed.value} role" in done.stderr, done.stderr
@@ -273,13 +277,13 @@ def _assert_refused(world: World, role: Role, args: list[str], needed: Role,
 def test_a_viewer_is_refused_every_change_and_may_still_read(world: World) -> None:
     world.as_(Role.VIEWER)
     before = _state(world)
-    for args in ADMIN_ONLY:
-        _assert_refused(world, Role.VIEWER, args, Role.ADMIN)
-    for args in [*OPERATOR_UP, ["worker", "--no-initial-sync"]]:
-        _assert_refused(world, Role.VIEWER, args, Role.OPERATOR)
+    for i, args in enumerate(ADMIN_ONLY):
+        _assert_refused(world, Role.VIEWER, args, Role.ADMIN, process=i == 0)  # one in a real process
+    for i, args in enumerate([*OPERATOR_UP, ["worker", "--no-initial-sync"]]):
+        _assert_refused(world, Role.VIEWER, args, Role.OPERATOR, process=i == 0)
     assert _state(world) == before, "a viewer changed nothing"
     for args in READS:
-        _ok(_cli(*args, *world.as_(Role.VIEWER)), f"{args} as a viewer")
+        _ok(run_cli_here(*args, *world.as_(Role.VIEWER)), f"{args} as a viewer")
 
 
 def test_environment_variables_change_nobodys_identity(world: World) -> None:
@@ -289,8 +293,8 @@ def test_environment_variables_change_nobodys_identity(world: World) -> None:
 
 
 def test_an_operator_runs_the_sync_but_is_refused_admin_work(world: World) -> None:
-    for args in ADMIN_ONLY:
-        _assert_refused(world, Role.OPERATOR, args, Role.ADMIN)
+    for i, args in enumerate(ADMIN_ONLY):
+        _assert_refused(world, Role.OPERATOR, args, Role.ADMIN, process=i == 0)
     synced = _cli(*world.fill(OPERATOR_UP[0]), *world.as_(Role.OPERATOR))
     _ok(synced, "sync as an operator")
     totals = json.loads(synced.stdout)

@@ -40,3 +40,24 @@ def control(url: str, path: str) -> Any:
     resp = requests.get(f"{url}/_sandbox/{path}", timeout=30)
     resp.raise_for_status()
     return resp.json()
+
+
+def run_cli_here(*args: str) -> subprocess.CompletedProcess[str]:
+    """``returns-ledger ARGS`` through the same ``main()`` in this process (no interpreter start-up).
+
+    For the many quick calls of a permission matrix; tests about processes themselves (signals,
+    environment variables, exit on a closed pipe) use :func:`run_cli`. Output is captured from
+    ``sys.stdout``/``sys.stderr`` as the command writes it.
+    """
+    import contextlib
+    import io
+
+    from desktop.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse
+            code = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(["returns-ledger", *args], code, out.getvalue(), err.getvalue())
