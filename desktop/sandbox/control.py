@@ -14,6 +14,7 @@ Endpoints (all relative to ``/_sandbox``)::
     POST /webhooks {"service", "url", "key"}  POST /rms/generate {"org", "count", "bad_ratio", "seed"}
     GET  /rms/writebacks                      GET  /rms/bad
     POST /rms/revise {"id", "status"?}        GET  /info (the start-up JSON ``sandbox serve`` prints)
+    GET|DELETE /usage                         POST /usage {"service": "qbo", "monthly_read_quota": N|null}
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class ControlApi:
         for clock in self.ctx.clocks.values():
             clock.set_offset(0)
         self.ctx.tokens.clear()
+        if self.ctx.usage is not None:
+            self.ctx.usage.reset(quotas=True)
         for emulator in self.emulators.values():
             if isinstance(emulator, RmsEmulator):
                 emulator.reset(seed, **(rms_options or {}))
@@ -133,6 +136,8 @@ class ControlApi:
             ("POST", "/webhooks"): self._webhooks, ("POST", "/rms/generate"): self._rms_generate,
             ("GET", "/rms/writebacks"): self._rms_writebacks, ("GET", "/rms/bad"): self._rms_bad,
             ("POST", "/rms/revise"): self._rms_revise,
+            ("GET", "/usage"): self._usage, ("DELETE", "/usage"): self._usage_reset,
+            ("POST", "/usage"): self._usage_quota,
         }
         handler = routes.get((method, path))
         if handler is not None:
@@ -172,6 +177,24 @@ class ControlApi:
             options["scale"] = float(scale)
         self.reset(seed, options)
         return _json({"seed": seed})
+
+    def _usage(self, request: Request) -> Response:
+        """Requests per service, company and kind, as the platforms meter them (``usage.py``)."""
+        return _json(self.ctx.usage.as_json())
+
+    def _usage_reset(self, request: Request) -> Response:
+        self.ctx.usage.reset()
+        return _json(self.ctx.usage.as_json())
+
+    def _usage_quota(self, request: Request) -> Response:
+        body = self._body(request)
+        if set(body) != {"service", "monthly_read_quota"}:
+            raise ControlError(400, 'body must be {"service": "qbo", "monthly_read_quota": N or null}')
+        try:
+            self.ctx.usage.set_quota(body["service"], body["monthly_read_quota"])
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from exc
+        return _json(self.ctx.usage.as_json())
 
     def _faults_get(self, request: Request) -> Response:
         return _json({"rules": self.faults.as_json()})
