@@ -7,7 +7,7 @@ JSON; errors are ``{"error": "..."}`` with 400 (bad request) or 404 (unknown thi
 
 Endpoints (all relative to ``/_sandbox``)::
 
-    GET  /health                              POST /reset {"seed", "rms": {"bad_ratio", "scale"}?}
+    GET  /health                              POST /reset {"seed", "rms": {"bad_ratio", "scale"}?, "firm"?}
     GET|POST|DELETE /faults                   POST /authorize {"service", ...OAuth params}
     GET  /tokens                              POST /config {"service", "rate_limits"?, "clock_offset_s"?}
     GET  /ledger/{service}/{company}          POST /ledger/{service}/{company}/tamper
@@ -29,6 +29,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from desktop.sandbox.base import Emulator, SandboxContext
+from desktop.sandbox.demo_orgs import set_firm
 from desktop.sandbox.faults import FaultInjector, FaultRuleError
 from desktop.sandbox.rms import RmsEmulator
 
@@ -175,6 +176,13 @@ class ControlApi:
             if not isinstance(scale, int | Decimal) or isinstance(scale, bool) or not 0 < scale <= 100:
                 raise ControlError(400, "rms.scale must be a number from 0 (exclusive) to 100")
             options["scale"] = float(scale)
+        firm = body.get("firm") or {}
+        if not isinstance(firm, dict) or set(firm) - {"qbo", "xero"}:
+            raise ControlError(400, 'firm is {"qbo": N, "xero": N} (client companies besides the demo four)')
+        try:
+            set_firm(_int(firm, "qbo", 0, 0), _int(firm, "xero", 0, 0))
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from exc
         self.reset(seed, options)
         return _json({"seed": seed})
 
