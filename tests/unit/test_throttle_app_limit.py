@@ -47,6 +47,10 @@ def test_an_app_minute_exhausted_pauses_every_tenant() -> None:
     b.acquire()
     b.release()
     assert sum(waits.slept) == pytest.approx(7.0)
+    a.observe({"X-Rate-Limit-Problem": "appminute", "Retry-After": "3"})  # a 429 naming the app's minute
+    b.acquire()
+    b.release()
+    assert sum(waits.slept) == pytest.approx(10.0)
 
 
 def test_a_tenant_waiting_for_its_own_minute_holds_no_app_slot() -> None:

@@ -138,8 +138,9 @@ class Throttle:
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn from the platform's rate-limit headers."""
         app_minute = headers.get("X-AppMinLimit-Remaining")
-        if self.app is not None and app_minute is not None and app_minute.isdigit() and int(app_minute) == 0:
-            self.app.pause(parse_retry_after(headers.get("Retry-After")) or 1.0)
+        app_spent = app_minute is not None and app_minute.isdigit() and int(app_minute) == 0
+        if self.app is not None and (app_spent or headers.get("X-Rate-Limit-Problem", "").lower() == "appminute"):
+            self.app.pause(parse_retry_after(headers.get("Retry-After")) or 1.0)  # every tenant of the app waits
         day = headers.get("X-DayLimit-Remaining")
         minute = headers.get("X-MinLimit-Remaining")
         if day is not None and day.isdigit():
