@@ -24,7 +24,8 @@ import requests
 import sqlalchemy as sa
 
 from desktop.services.demo import set_up_demo
-from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus
+from desktop.services.pipeline.scheduler import DEFAULT_PARALLEL, PARALLEL_KEY
+from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Setting
 from tests.helpers.sandbox import ACME_REALM, DEMO_COMPANIES, SandboxHandle
 from tests.helpers.waiting import wait_until
 from tests.helpers.worlds import ADMIN, ClockWaits, World
@@ -93,3 +94,15 @@ def test_one_organization_held_by_its_ledger_never_delays_another(demo: tuple[Wo
     acme = running["ACME-US"].result(timeout=300)
     assert _errors({"ACME-US": acme}) == []
     assert acme["push"]["posted"] == _posted(world, "ACME-US") > 0
+
+
+@pytest.mark.parametrize(("stored", "expected"), [(2, 2), (32, 32), (0, DEFAULT_PARALLEL), (99, DEFAULT_PARALLEL),
+                                                  ("8", DEFAULT_PARALLEL), (True, DEFAULT_PARALLEL)])
+def test_the_parallel_setting_sizes_the_pool_and_a_bad_one_falls_back(world: World, stored: Any,
+                                                                       expected: int) -> None:
+    assert world.new_scheduler().parallel == DEFAULT_PARALLEL  # nothing stored
+    with world.db.write_session() as s:
+        s.add(Setting(organization_id=None, key=PARALLEL_KEY, value=stored, updated_at=world.clock.now(),
+                      updated_by="alice"))
+    assert world.new_scheduler().parallel == expected
+    assert world.new_scheduler(parallel=3).parallel == 3  # --parallel wins over the setting
