@@ -194,7 +194,7 @@ class SandboxServer:
             return emulator.error_response(rule.status, rule.message)
         if rule is not None and rule.action == "reset_connection":
             raise _DropConnection("fault: reset_connection")
-        if self.usage.over_quota(emulator.name, request, subpath):  # a month's metered reads used up
+        if not self.usage.admit(emulator.name, request, subpath):  # a month's metered reads used up
             return emulator.error_response(429, "The monthly allowance of metered read calls was reached")
         response = self._call(emulator, request, subpath)
         self.usage.record(emulator.name, request, subpath, response)

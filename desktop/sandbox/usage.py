@@ -117,20 +117,26 @@ class UsageMeter:
     def _month(self, service: str) -> str:
         return self._now(service).strftime("%Y-%m")
 
-    def over_quota(self, service: str, request: Request, subpath: str) -> bool:
-        """Whether this request is a metered read past the company's allowance for this month."""
+    def admit(self, service: str, request: Request, subpath: str) -> bool:
+        """Count a metered read against this month's allowance; False (answer 429) once it is used up.
+
+        Checked and counted under one lock, so requests arriving together never overshoot it.
+        """
+        found = classify(service, request, subpath) if service == "qbo" else None
+        reads = sum(1 for k in found[1] if k in QBO_READ_KINDS) if found else 0
+        if not found or not reads:
+            return True
+        month = self._month(service)
         quota = self._quotas.get(service)
-        if quota is None:
-            return False
-        found = classify(service, request, subpath)
-        if found is None or not any(k in QBO_READ_KINDS for k in found[1]):
-            return False
         with self._lock:
-            company = self._companies.get((service, found[0]))
-            used = company.month_reads.get(self._month(service), 0) if company else 0
-        return used >= quota
+            company = self._companies.setdefault((service, found[0]), _Company())
+            if quota is not None and company.month_reads[month] >= quota:
+                return False
+            company.month_reads[month] += reads
+            return True
 
     def record(self, service: str, request: Request, subpath: str, response: Response) -> None:
+        """Count a request the emulator answered: its kinds and the bytes of its answer."""
         found = classify(service, request, subpath)
         if found is None:
             return
@@ -138,22 +144,20 @@ class UsageMeter:
         size = response.calculate_content_length()
         if size is None:
             size = len(response.get_data())
-        month = self._month(service)
         with self._lock:
             company = self._companies.setdefault((service, company_id), _Company())
             company.requests += 1
             company.response_bytes += size
             for kind in kinds:
                 company.kinds[kind] += 1
-            reads = sum(1 for k in kinds if k in QBO_READ_KINDS) if service == "qbo" else 0
-            if reads:
-                company.month_reads[month] += reads
 
     def as_json(self) -> dict[str, Any]:
         """``{"since", "quotas", "services": {service: {company: counts}}}``."""
         out: dict[str, dict[str, Any]] = {}
         with self._lock:
             for (service, company_id), c in sorted(self._companies.items()):
+                if not c.requests:
+                    continue  # only reads counted against the allowance, none answered yet
                 kinds = dict(sorted(c.kinds.items()))
                 if service == "qbo":
                     counts: dict[str, Any] = {"reads": sum(kinds.get(k, 0) for k in QBO_READ_KINDS),

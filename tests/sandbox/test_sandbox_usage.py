@@ -84,3 +84,13 @@ def test_usage_control_refuses_bad_bodies(sandbox: Any) -> None:
                  {"service": "qbo"}, {"service": "qbo", "monthly_read_quota": "many"}):
         resp = requests.post(url, json=body, timeout=10)
         assert resp.status_code == 400 and "error" in resp.json()
+
+
+def test_reads_arriving_together_never_overshoot_the_quota(sandbox: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    qbo = Qbo(sandbox)
+    sandbox.control("POST", "usage", {"service": "qbo", "monthly_read_quota": 5})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda _n: qbo.get(f"companyinfo/{ACME}").status_code, range(20)))
+    assert sorted(codes) == [200] * 5 + [429] * 15
+    assert _usage(sandbox)["qbo"][ACME]["reads"] == 5
