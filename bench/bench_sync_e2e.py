@@ -17,10 +17,13 @@ Prints per platform:
   of posting, per realm/tenant, over the limit — target ≥ 85 %. For QBO every batch item counts
   as a call (API_FACTS §3), so its figure counts items plus batch requests. Only meaningful when a
   company's posting lasts a minute or more; a shorter phase is printed as "n/a";
-* the end-to-end time (ingest + plan + post) for all returns.
+* the end-to-end time (ingest + plan + post) for all returns;
+* what the sandbox metered per organization (``/_sandbox/usage``, counted from after ``demo init``):
+  QuickBooks CorePlus reads and Core writes, Xero calls, reads, writes and response bytes, and
+  metered reads per 1,000 posted documents.
 
-The RMS write-back (one call per return) is left out unless ``--writeback``: the RMS client keeps
-to 300 calls a minute, so 10,000 returns add about 33 minutes that say nothing about the ledgers.
+The RMS write-back (one call per return, 8 at a time) is left out unless ``--writeback``: it says
+nothing about the ledgers.
 Run: ``.venv/bin/python bench/bench_sync_e2e.py [--returns 10000] [--writeback]``. Exit code is
 always 0; each figure is followed by OK or BELOW.
 """
@@ -42,6 +45,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
+
+from bench.usage_report import fetch_usage, org_companies, print_usage, reset_usage
 
 ORGS = {"ACME-US": "qbo", "MAPLE-CA": "qbo", "KIWI-NZ": "xero", "TEA-UK": "xero"}
 LIMIT_PER_MINUTE = {"qbo": 500, "xero": 60}
@@ -81,6 +86,7 @@ def _setup(url: str, returns: int, data: Path) -> None:
     done = _cli("demo", "init", "--sandbox", url, "--json", "--data-dir", str(data))
     if done.returncode != 0:
         raise SystemExit(f"demo init failed (is a keyring available?): {done.stderr[-2000:]}")
+    reset_usage(url)  # meter the sync, not the set-up's reference reads
 
 
 #: Ledger requests by (platform, what), counted for the whole run (plan and post): the breakdown
@@ -196,7 +202,7 @@ def _report(runs: list[OrgRun], total_s: float, writeback: bool) -> None:
     print(f"End to end (ingest + plan + post{' + write-back' if writeback else ''}): {returns} returns in "
           f"{total_s:.0f} s ({total_s / 60:.1f} min)")
     if not writeback:
-        print(f"  (RMS write-back not run: at the RMS client's 300 calls/min it adds ~{returns / 300:.0f} min)")
+        print("  (RMS write-back not run: --writeback times it)")
 
 
 def main() -> int:
@@ -220,6 +226,9 @@ def main() -> int:
             started = time.monotonic()
             runs = _run(Path(tmp), args.writeback)
             _report(runs, time.monotonic() - started, args.writeback)
+            info = requests.get(f"{url}/_sandbox/info", timeout=30).json()
+            print("Metered by the sandbox (/_sandbox/usage):")
+            print_usage(fetch_usage(url), org_companies(info), {r.org: r.posted for r in runs})
         finally:
             sandbox.send_signal(signal.SIGTERM)
             sandbox.wait(timeout=30)

@@ -231,8 +231,8 @@ def build_services(config: AppConfig) -> Services:
             def demo_ready(info: dict[str, Any]) -> None:
                 done = set_up_demo(database, bus, clock, vault, connections, mapping, actor, info)
                 start_scheduling(scheduler, reconcile)
-                for org, _summary in done.connected:  # a first sync right away, so every page has data
-                    scheduler.sync_now(org.code)
+                # A first sync right away, so every page has data: the organizations in parallel.
+                scheduler.sync_all([org.code for org, _summary in done.connected])
 
             sandbox = DemoSandbox(bus, on_ready=demo_ready)
             sandbox.start()

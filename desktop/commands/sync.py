@@ -38,10 +38,12 @@ def _say(text: str) -> None:
 
 
 @contextmanager
-def scheduler_for(rt: Runtime, *, worker_id: str | None = None) -> Iterator[SyncScheduler]:
+def scheduler_for(rt: Runtime, *, worker_id: str | None = None, parallel: int | None = None
+                  ) -> Iterator[SyncScheduler]:
     """A scheduler over the real pipeline (not started); shut down when the block ends."""
     from desktop.services.runtime import sync_scheduler
-    sched = sync_scheduler(rt.database, rt.bus, rt.clock, rt.connections, rt.vault, rt.actor, worker_id=worker_id)
+    sched = sync_scheduler(rt.database, rt.bus, rt.clock, rt.connections, rt.vault, rt.actor, worker_id=worker_id,
+                           parallel=parallel)
     try:
         yield sched
     finally:
@@ -91,14 +93,15 @@ def _once(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.runtime import open_runtime
     totals = dict.fromkeys(TOTALS, 0)
     errors: list[dict[str, Any]] = []
-    with open_runtime(config) as rt, scheduler_for(rt) as sched:
+    with open_runtime(config) as rt, scheduler_for(rt, parallel=args.parallel) as sched:
         orgs = [args.org] if args.org else connected_orgs(rt)
         if not orgs:
             raise NeedsPersonError("No organization is connected to a ledger",
                                    action="run `returns-ledger demo init` or `returns-ledger connect` first")
         since = rt.clock.now()
+        running = sched.sync_all(orgs)  # in parallel, ``parallel`` organizations at a time
         for org in orgs:
-            for step, counts in sched.sync_now(org).result().items():
+            for step, counts in running[org].result().items():
                 _add_totals(totals, step, counts)
                 if isinstance(counts, dict) and "error" in counts:
                     errors.append({"org": org, "step": step, "error": _failure_text(counts["error"])})
@@ -124,7 +127,7 @@ def _worker(args: argparse.Namespace, config: AppConfig) -> int:
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with open_runtime(config) as rt, scheduler_for(rt) as sched:
+        with open_runtime(config) as rt, scheduler_for(rt, parallel=args.parallel) as sched:
             orgs = connected_orgs(rt)
             sched.start(orgs)
             receiver = _start_webhooks(args, rt, sched) if args.webhook_port is not None else None
@@ -134,8 +137,7 @@ def _worker(args: argparse.Namespace, config: AppConfig) -> int:
                  + (f" (sandbox {'/'.join(subscribed)} subscribed)" if subscribed else "")
                  + " (SIGTERM or Ctrl-C stops)")
             if not args.no_initial_sync:
-                for org in orgs:
-                    sched.sync_now(org)
+                sched.sync_all(orgs)
             while not stop.wait(0.5):
                 pass
             _say("worker: stopping — finishing the work in flight")
@@ -202,12 +204,28 @@ def _sandbox_subscriptions(rt: Runtime, receiver: Any, *, subscribe: bool) -> li
     return done
 
 
+PARALLEL_HELP = ("organizations synced at once (1 to 32; default: the sync.parallel_organizations setting, "
+                 "else 4); each keeps its own ledger rate limits")
+
+
+def _parallel(text: str) -> int:
+    from desktop.services.pipeline.scheduler import MAX_PARALLEL
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PARALLEL:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_PARALLEL}")
+    return value
+
+
 def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.ArgumentParser) -> None:
     sync = sub.add_parser("sync", parents=[common, json_opt], help="run one sync cycle (ingest, post, pull)",
                           description="Run one full cycle — RMS ingest, plan and post, ledger pull — for every "
                                       "connected organization (or --org), then exit. Exit code 1 if a step failed.")
     sync.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     sync.add_argument("--org", metavar="ORG", help="only this organization (its code, e.g. ACME-US)")
+    sync.add_argument("--parallel", type=_parallel, metavar="N", help=PARALLEL_HELP)
     sync.set_defaults(handler=_once)
 
     worker = sub.add_parser("worker", parents=[common], help="run the sync scheduler until stopped",
@@ -217,4 +235,5 @@ def register(sub: Any, common: argparse.ArgumentParser, json_opt: argparse.Argum
                         help="also receive signed QBO/Xero webhooks on 127.0.0.1:N (0: any free port)")
     worker.add_argument("--no-initial-sync", action="store_true",
                         help="do not run a cycle for every organization at start-up")
+    worker.add_argument("--parallel", type=_parallel, metavar="N", help=PARALLEL_HELP)
     worker.set_defaults(handler=_worker)

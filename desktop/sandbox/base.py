@@ -137,6 +137,7 @@ class SandboxContext:
     tokens: TokenLog = field(default_factory=TokenLog)
     clocks: dict[str, SandboxClock] = field(default_factory=dict)
     base_url: str = ""  # e.g. "http://127.0.0.1:54321" (no trailing slash); set when the server binds
+    usage: Any = None  # the server's ``usage.UsageMeter`` (every emulator request, counted as metered)
 
     def clock(self, service: str) -> SandboxClock:
         return self.clocks.setdefault(service, SandboxClock())

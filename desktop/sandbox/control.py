@@ -7,13 +7,14 @@ JSON; errors are ``{"error": "..."}`` with 400 (bad request) or 404 (unknown thi
 
 Endpoints (all relative to ``/_sandbox``)::
 
-    GET  /health                              POST /reset {"seed", "rms": {"bad_ratio", "scale"}?}
+    GET  /health                              POST /reset {"seed", "rms": {"bad_ratio", "scale"}?, "firm"?}
     GET|POST|DELETE /faults                   POST /authorize {"service", ...OAuth params}
     GET  /tokens                              POST /config {"service", "rate_limits"?, "clock_offset_s"?}
     GET  /ledger/{service}/{company}          POST /ledger/{service}/{company}/tamper
     POST /webhooks {"service", "url", "key"}  POST /rms/generate {"org", "count", "bad_ratio", "seed"}
     GET  /rms/writebacks                      GET  /rms/bad
     POST /rms/revise {"id", "status"?}        GET  /info (the start-up JSON ``sandbox serve`` prints)
+    GET|DELETE /usage                         POST /usage {"service": "qbo", "monthly_read_quota": N|null}
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from desktop.sandbox.base import Emulator, SandboxContext
+from desktop.sandbox.demo_orgs import set_firm
 from desktop.sandbox.faults import FaultInjector, FaultRuleError
 from desktop.sandbox.rms import RmsEmulator
 
@@ -86,6 +88,8 @@ class ControlApi:
         for clock in self.ctx.clocks.values():
             clock.set_offset(0)
         self.ctx.tokens.clear()
+        if self.ctx.usage is not None:
+            self.ctx.usage.reset(quotas=True)
         for emulator in self.emulators.values():
             if isinstance(emulator, RmsEmulator):
                 emulator.reset(seed, **(rms_options or {}))
@@ -133,6 +137,8 @@ class ControlApi:
             ("POST", "/webhooks"): self._webhooks, ("POST", "/rms/generate"): self._rms_generate,
             ("GET", "/rms/writebacks"): self._rms_writebacks, ("GET", "/rms/bad"): self._rms_bad,
             ("POST", "/rms/revise"): self._rms_revise,
+            ("GET", "/usage"): self._usage, ("DELETE", "/usage"): self._usage_reset,
+            ("POST", "/usage"): self._usage_quota,
         }
         handler = routes.get((method, path))
         if handler is not None:
@@ -170,8 +176,33 @@ class ControlApi:
             if not isinstance(scale, int | Decimal) or isinstance(scale, bool) or not 0 < scale <= 100:
                 raise ControlError(400, "rms.scale must be a number from 0 (exclusive) to 100")
             options["scale"] = float(scale)
+        firm = body.get("firm") or {}
+        if not isinstance(firm, dict) or set(firm) - {"qbo", "xero"}:
+            raise ControlError(400, 'firm is {"qbo": N, "xero": N} (client companies besides the demo four)')
+        try:
+            set_firm(_int(firm, "qbo", 0, 0), _int(firm, "xero", 0, 0))
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from exc
         self.reset(seed, options)
         return _json({"seed": seed})
+
+    def _usage(self, request: Request) -> Response:
+        """Requests per service, company and kind, as the platforms meter them (``usage.py``)."""
+        return _json(self.ctx.usage.as_json())
+
+    def _usage_reset(self, request: Request) -> Response:
+        self.ctx.usage.reset()
+        return _json(self.ctx.usage.as_json())
+
+    def _usage_quota(self, request: Request) -> Response:
+        body = self._body(request)
+        if set(body) != {"service", "monthly_read_quota"}:
+            raise ControlError(400, 'body must be {"service": "qbo", "monthly_read_quota": N or null}')
+        try:
+            self.ctx.usage.set_quota(body["service"], body["monthly_read_quota"])
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from exc
+        return _json(self.ctx.usage.as_json())
 
     def _faults_get(self, request: Request) -> Response:
         return _json({"rules": self.faults.as_json()})

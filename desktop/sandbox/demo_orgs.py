@@ -6,7 +6,9 @@ emulators (which seed these companies), so the two sides agree without talking t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import uuid
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,13 @@ class DemoOrg:
     other_currencies: tuple[str, ...]
     tax_jurisdictions: tuple[str, ...]   # RMS jurisdiction codes this org's returns carry
     timezone: str
+    template: str = ""           # a firm's client company: the demo organization it copies
+    domestic_only: bool = False  # its RMS returns are all in the home currency
+
+    @property
+    def profile_code(self) -> str:
+        """Whose products, customers and tax profiles the RMS generates this organization's returns from."""
+        return self.template or self.code
 
 
 DEMO_ORGS: tuple[DemoOrg, ...] = (
@@ -34,8 +43,44 @@ DEMO_ORGS: tuple[DemoOrg, ...] = (
 )
 
 
+#: Most client companies of a firm the sandbox serves per ledger (the firm-scale benchmark's 25 each).
+MAX_FIRM = 100
+_firm: tuple[DemoOrg, ...] = ()
+_firm_lock = threading.Lock()
+
+
+def firm_orgs(qbo: int, xero: int) -> tuple[DemoOrg, ...]:
+    """A bookkeeping firm's client companies besides the demo four: ``FIRM-Q01``… copies of ACME-US
+    in QuickBooks and ``FIRM-X01``… copies of KIWI-NZ in Xero, each with ids of its own and only
+    home-currency returns (so no exchange rates have to be entered for them)."""
+    acme, kiwi = DEMO_ORGS[0], DEMO_ORGS[2]
+    out = [replace(acme, code=f"FIRM-Q{i:02d}", company_id=f"91303501{i:08d}", name=f"Firm Client Q{i:02d} Inc.",
+                   template=acme.code, domestic_only=True) for i in range(1, qbo + 1)]
+    out += [replace(kiwi, code=f"FIRM-X{i:02d}", company_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"rls-firm-x{i}")),
+                    name=f"Firm Client X{i:02d} Ltd", template=kiwi.code, domestic_only=True)
+            for i in range(1, xero + 1)]
+    return tuple(out)
+
+
+def set_firm(qbo: int = 0, xero: int = 0) -> None:
+    """Serve a firm's ``qbo`` + ``xero`` client companies too, from the next reset (0, 0: the demo four only).
+
+    Process-wide: every sandbox server in this process serves the same organizations.
+    """
+    if not (0 <= qbo <= MAX_FIRM and 0 <= xero <= MAX_FIRM):
+        raise ValueError(f"a firm has 0 to {MAX_FIRM} client companies per ledger")
+    global _firm
+    with _firm_lock:
+        _firm = firm_orgs(qbo, xero)
+
+
+def active_orgs() -> tuple[DemoOrg, ...]:
+    """The demo organizations plus the firm's client companies, if any (:func:`set_firm`)."""
+    return DEMO_ORGS + _firm
+
+
 def org_by_code(code: str) -> DemoOrg:
-    for org in DEMO_ORGS:
+    for org in active_orgs():
         if org.code == code:
             return org
     raise KeyError(code)

@@ -36,6 +36,7 @@ from desktop.sandbox.control import ControlApi
 from desktop.sandbox.faults import FaultInjector
 from desktop.sandbox.qbo import QboEmulator
 from desktop.sandbox.rms import RmsEmulator
+from desktop.sandbox.usage import UsageMeter
 from desktop.sandbox.xero import XeroEmulator
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.ctx = SandboxContext()
+        self.ctx.usage = self.usage = UsageMeter(lambda service: self.ctx.clock(service).now())
         self.faults = FaultInjector(seed)
         self.emulators: dict[str, Emulator] = {}
         self.control: ControlApi | None = None
@@ -192,7 +194,10 @@ class SandboxServer:
             return emulator.error_response(rule.status, rule.message)
         if rule is not None and rule.action == "reset_connection":
             raise _DropConnection("fault: reset_connection")
+        if not self.usage.admit(emulator.name, request, subpath):  # a month's metered reads used up
+            return emulator.error_response(429, "The monthly allowance of metered read calls was reached")
         response = self._call(emulator, request, subpath)
+        self.usage.record(emulator.name, request, subpath, response)
         if rule is not None and rule.action == "commit_then_drop":
             response.get_data()  # run any lazy body to completion: the work is done, then lost
             response.close()

@@ -144,15 +144,19 @@ def configure_rms(database: Database, vault: TokenVault, clock: Clock, actor: Ac
             row.value, row.updated_at, row.updated_by = {"base_url": base_url}, now, actor.username
 
 
-def rms_client_factory(database: Database, vault: TokenVault, stopping: threading.Event | None = None
+def rms_client_factory(database: Database, vault: TokenVault, stopping: threading.Event | None = None, *,
+                       sleep: Callable[[float], None] | None = None, monotonic: Callable[[], float] | None = None
                        ) -> Callable[[str], RmsClient | None]:
     """``org code → RmsClient`` (one RMS serves every organization), or None if none is configured.
 
-    ``stopping``, once set, makes requests waiting on the RMS's rate limit give up (shutdown).
+    ``stopping``, once set, makes requests waiting on the RMS's rate limit give up (shutdown);
+    ``sleep``/``monotonic`` are how it waits (a connection service's, so tests wait on a manual clock).
     """
+    import time
+
     import sqlalchemy as sa
 
-    from desktop.services.rms.client import RmsClient
+    from desktop.services.rms.client import RmsClient, default_http
     from desktop.services.store.models import Setting
     cache: dict[str, RmsClient | None] = {}
 
@@ -163,7 +167,8 @@ def rms_client_factory(database: Database, vault: TokenVault, stopping: threadin
                     Setting.key == RMS_SETTING, Setting.organization_id.is_(None))).scalar()
             url = value.get("base_url") if isinstance(value, dict) else None
             key = vault.load_client_secret("rms", "api", url) if url else None
-            client = RmsClient(url, key) if url and key else None
+            http = default_http(sleep=sleep or time.sleep, monotonic=monotonic or time.monotonic)
+            client = RmsClient(url, key, http=http) if url and key else None
             if client is not None:
                 client.http.throttle.stopping = stopping
             cache["rms"] = client
@@ -190,11 +195,14 @@ def load_webhook_key(vault: TokenVault, platform: str) -> str | None:
 # --- the sync pipeline and its scheduler ------------------------------------------------------
 
 def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections: ConnectionService,
-                   vault: TokenVault, actor: Actor, *, worker_id: str | None = None) -> SyncScheduler:
+                   vault: TokenVault, actor: Actor, *, worker_id: str | None = None,
+                   parallel: int | None = None) -> SyncScheduler:
     """The scheduler over the real pipeline — RMS ingest, the sync engine, the ledger pull — not started.
 
     The GUI and ``returns-ledger worker`` / ``sync --once`` build it the same way; call
     ``start()`` to schedule, ``sync_now(org)`` for one cycle, ``shutdown()`` when done.
+    ``parallel``: organizations at once; by default the ``sync.parallel_organizations`` setting, else
+    ``scheduler.DEFAULT_PARALLEL``.
     """
     from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.service import MappingService
@@ -204,7 +212,8 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
     from desktop.services.pipeline.pull import PullService
     from desktop.services.pipeline.scheduler import PipelineSteps, SyncScheduler
     from desktop.services.rms.ingest import IngestService
-    rms_for = rms_client_factory(database, vault, connections.stopping)
+    rms_for = rms_client_factory(database, vault, connections.stopping, sleep=connections.sleep,
+                                 monotonic=connections.monotonic)
     mapping = MappingService(database, clock, bus)
     ingest = IngestService(database, bus, clock)
     pull = PullService(database, bus, clock, connections, rms_for)
@@ -220,4 +229,19 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
         return list(mapping.validate(org, active.rules)) if active is not None else []
 
     return SyncScheduler(steps, connections, mapping_problems, clock, bus, db=database, actor=actor,
-                         worker_id=worker_id)
+                         worker_id=worker_id, parallel=parallel or parallel_setting(database))
+
+
+def parallel_setting(database: Database) -> int:
+    """How many organizations sync at once: the ``sync.parallel_organizations`` setting (a whole
+    number from 1 to ``MAX_PARALLEL``), else ``DEFAULT_PARALLEL``."""
+    import sqlalchemy as sa
+
+    from desktop.services.pipeline.scheduler import DEFAULT_PARALLEL, MAX_PARALLEL, PARALLEL_KEY
+    from desktop.services.store.models import Setting
+    with database.session() as s:
+        value = s.execute(sa.select(Setting.value).where(
+            Setting.key == PARALLEL_KEY, Setting.organization_id.is_(None))).scalar()
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PARALLEL:
+        return value
+    return DEFAULT_PARALLEL

@@ -83,9 +83,8 @@ def test_two_workers_sync_two_thousand_returns_with_zero_duplicates(sandbox_url:
 
     The volume goes to the two Xero tenants: Xero requests of 50 post 1,000 returns in about a minute
     at 60 calls a minute, where QuickBooks — which counts every batch item as a call, 500 a minute —
-    would need two. What sets the pace (several minutes) is the RMS write-back: one call per return
-    at the RMS client's 300 a minute; the two workers lease revisions before writing them back, so
-    they split that work rather than replaying each other's.
+    would need two. The RMS write-back is one call per return; the two workers lease revisions
+    before writing them back, so they split that work rather than replaying each other's.
     """
     requests.post(f"{sandbox_url}/_sandbox/reset", json={"seed": 2, "rms": {"scale": 0.01}},
                   timeout=60).raise_for_status()

@@ -306,7 +306,7 @@ class World:
 
     def new_scheduler(self, steps: Any = None, *, worker_id: str | None = "test-worker",
                       mapping_problems: MappingCheck | None = _no_mapping_problems,
-                      actor: Actor = ADMIN) -> SyncScheduler:
+                      actor: Actor = ADMIN, parallel: int | None = None) -> SyncScheduler:
         """A scheduler, not started, shut down with the world; it becomes :attr:`scheduler`.
 
         Without ``steps`` it runs the real pipeline, built by ``runtime.sync_scheduler`` exactly as
@@ -317,10 +317,10 @@ class World:
         from desktop.services.runtime import sync_scheduler
         if steps is None:
             sched = sync_scheduler(self.db, self.bus, self.clock, self.connections, self.vault, actor,
-                                   worker_id=worker_id)
+                                   worker_id=worker_id, parallel=parallel)
         else:
             sched = SyncScheduler(steps, self.connections, mapping_problems, self.clock, self.bus, db=self.db,
-                                  actor=actor, worker_id=worker_id)
+                                  actor=actor, worker_id=worker_id, **({"parallel": parallel} if parallel else {}))
         self.schedulers.append(sched)
         self.scheduler = sched
         return sched

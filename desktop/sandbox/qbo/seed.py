@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from desktop.sandbox.demo_orgs import DEMO_ORGS, DemoOrg
+from desktop.sandbox.demo_orgs import DemoOrg, active_orgs
 from desktop.sandbox.qbo.store import Company
 
 CURRENCY_NAMES = {"USD": "United States Dollar", "CAD": "Canadian Dollar"}
@@ -430,4 +430,4 @@ def _seed_tax(c: Company, put: Any, us: bool, accounts: dict[str, str]) -> None:
 
 def seed_all(seed: int, now: datetime) -> dict[str, Company]:
     """Every QBO demo org, keyed by realmId."""
-    return {org.company_id: seed_company(org, seed, now) for org in DEMO_ORGS if org.platform == "qbo"}
+    return {org.company_id: seed_company(org, seed, now) for org in active_orgs() if org.platform == "qbo"}

@@ -22,13 +22,14 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from desktop.sandbox.base import Emulator, SandboxContext, SlidingWindowLimit
-from desktop.sandbox.demo_orgs import DEMO_ORGS, org_by_code
+from desktop.sandbox.demo_orgs import active_orgs, org_by_code
 from desktop.sandbox.rms.catalog import TAX_JURISDICTIONS
 from desktop.sandbox.rms.generator import ReturnFactory, rfc3339, timeline
 from desktop.sandbox.rms.store import CursorError, ReturnStore
 
 DEFAULT_BAD_RATIO = 0.03
 SEED_COUNTS = {"ACME-US": 110, "MAPLE-CA": 70, "KIWI-NZ": 60, "TEA-UK": 80}
+FIRM_SEED_COUNT = 10  # a firm's client company (``demo_orgs.set_firm``)
 MAX_PAGE = 500
 WRITEBACK_STATUSES = ("posted", "edited", "voided", "deleted", "refund_paid", "failed")
 _WRITEBACK_FIELDS = {"revision", "status", "platform", "company_id", "documents", "message", "occurred_at"}
@@ -77,10 +78,10 @@ class RmsEmulator(Emulator):
         with self._lock:
             self._seed, self._generations = seed, 0
             self._factories, self._numbers = {}, {}
-            for org in DEMO_ORGS:
+            for org in active_orgs():
                 rng = random.Random(f"rms:{seed}:{org.code}")
                 factory = self._factories[org.code] = ReturnFactory(org, rng)
-                count = max(1, round(SEED_COUNTS[org.code] * scale))
+                count = max(1, round(SEED_COUNTS.get(org.code, FIRM_SEED_COUNT) * scale))
                 bad_idx = set(rng.sample(range(count), round(count * bad_ratio)))
                 for i in range(count):
                     doc = factory.new_return(i + 1, timeline(rng, anchor))
@@ -191,7 +192,7 @@ class RmsEmulator(Emulator):
         method = request.method
         if subpath == "/v1/organizations":
             self._expect(method, "GET")
-            return _json({"organizations": [self._org_json(o.code) for o in DEMO_ORGS]})
+            return _json({"organizations": [self._org_json(o.code) for o in active_orgs()]})
         if subpath == "/v1/returns":
             self._expect(method, "GET")
             return self._list(request)
@@ -227,7 +228,7 @@ class RmsEmulator(Emulator):
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
             raise ApiError(400, f"limit must be an integer from 1 to {MAX_PAGE}")
         org = request.args.get("organization") or None
-        if org is not None and org not in {o.code for o in DEMO_ORGS}:
+        if org is not None and org not in {o.code for o in active_orgs()}:
             raise ApiError(400, f"unknown organization {org!r}")
         try:
             docs, next_cursor, has_more = self.store.page(request.args.get("cursor", ""), int(raw_limit), org)

@@ -77,7 +77,7 @@ class ReturnFactory:
 
     def __init__(self, org: DemoOrg, rng: random.Random) -> None:
         self.org = org
-        self.profile = PROFILES[org.code]
+        self.profile = PROFILES[org.profile_code]
         self.rng = rng
         self.prefix = org.code.split("-")[0]
         self._fee_tax: dict[str, tuple[str, ...]] = {}
@@ -102,7 +102,7 @@ class ReturnFactory:
         """Revision 1 of a fresh return, created at ``created``."""
         rng, org, profile = self.rng, self.org, self.profile
         rid = f"ret_{rng.getrandbits(64):016x}"
-        domestic = rng.random() < 0.9 or not org.other_currencies
+        domestic = org.domestic_only or rng.random() < 0.9 or not org.other_currencies
         currency = org.home_currency if domestic else rng.choice(org.other_currencies)
         if domestic:
             weights = [w for w, _ in profile.tax_profiles]

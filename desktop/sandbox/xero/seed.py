@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from desktop.sandbox.demo_orgs import DEMO_ORGS, DemoOrg
+from desktop.sandbox.demo_orgs import DemoOrg, active_orgs
 from desktop.sandbox.xero.msjson import TWO
 from desktop.sandbox.xero.store import Doc, Tenant
 
@@ -365,7 +365,7 @@ def _seed_invoices(tenant: Tenant, rng: random.Random, today: date, now: datetim
 def build_all(seed: int, now: datetime) -> dict[str, Tenant]:
     """Every Xero demo organisation, generated from ``seed``."""
     tenants: dict[str, Tenant] = {}
-    for org in DEMO_ORGS:
+    for org in active_orgs():
         if org.platform != "xero":
             continue
         rng = random.Random(f"xero:{seed}:{org.code}")

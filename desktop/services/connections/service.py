@@ -105,6 +105,8 @@ class ConnectionService:
         self.monotonic: Callable[[], float] = time.monotonic
         self._stopping = threading.Event()
         self._throttles: dict[int, Throttle] = {}
+        self._app_throttles: dict[Platform, Throttle] = {}  # an app-wide limit, shared by its connections
+        self._app_lock = threading.Lock()
 
     # --- reading ---------------------------------------------------------------------------
     def summaries(self) -> list[ConnectionSummary]:
@@ -230,16 +232,31 @@ class ConnectionService:
               token: Callable[[str | None], str]) -> LedgerHttp:
         # Published limits (API_FACTS §5, §9); the throttle also obeys the headers the ledgers send.
         per_minute, concurrent = platform_for(platform).rate_limits
+        app = self._app_throttle(platform)
         if connection_id is None:
-            throttle = Throttle(per_minute, concurrent, sleep=self.sleep, monotonic=self.monotonic)
-        elif connection_id in self._throttles:
-            throttle = self._throttles[connection_id]
+            throttle = Throttle(per_minute, concurrent, sleep=self.sleep, monotonic=self.monotonic, app=app)
         else:
-            throttle = self._throttles[connection_id] = Throttle(per_minute, concurrent, sleep=self.sleep,
-                                                                 monotonic=self.monotonic)
-            throttle.on_day_remaining = self._budget_watch(connection_id)
-            throttle.stopping = self._stopping
+            with self._app_lock:  # organizations sync in parallel: one throttle per connection, ever
+                found = self._throttles.get(connection_id)
+                if found is None:
+                    found = self._throttles[connection_id] = Throttle(
+                        per_minute, concurrent, sleep=self.sleep, monotonic=self.monotonic, app=app)
+                    found.on_day_remaining = self._budget_watch(connection_id)
+                    found.stopping = self._stopping
+            throttle = found
         return LedgerHttp(throttle=throttle, token=token, platform=platform.value, sleep=self.sleep)
+
+    def _app_throttle(self, platform: Platform) -> Throttle | None:
+        """The platform's app-wide minute limit (Xero: 10,000 across every tenant), one per platform."""
+        per_minute = platform_for(platform).app_per_minute
+        if per_minute is None:
+            return None
+        with self._app_lock:
+            if platform not in self._app_throttles:
+                app = Throttle(per_minute, per_minute, sleep=self.sleep, monotonic=self.monotonic)
+                app.stopping = self._stopping
+                self._app_throttles[platform] = app
+            return self._app_throttles[platform]
 
     def stop(self) -> None:
         """Shutting down: requests waiting for the rate limit give up at once (nothing is sent)."""

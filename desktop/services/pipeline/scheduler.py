@@ -17,6 +17,13 @@ Several workers may share one PostgreSQL database: the outbox claims rows with
 same document; :meth:`SyncScheduler.shutdown` lets running jobs finish, then releases any lease
 this worker still holds on rows it had not yet sent.
 
+Organizations run in parallel: "sync now" chains (``sync --once``, the worker's first cycle, the
+GUI's start-up sync) share one bounded pool of ``parallel`` threads (:data:`DEFAULT_PARALLEL`, the
+``--parallel`` option, or the ``sync.parallel_organizations`` setting), and scheduled jobs run on
+APScheduler's own pool of the same size. Each organization keeps its own throttle per ledger
+connection (and Xero's app-wide minute limit is one throttle shared by every tenant); one
+organization's failure is its own chain's ``{"error": …}`` and never holds up another's.
+
 Outcomes are events: ``sync.started``, ``sync.finished`` (with the step's counts) and
 ``sync.failed`` (with the error). Nothing here imports Qt; the views bridge the events.
 """
@@ -46,7 +53,8 @@ from desktop.services.pipeline import outbox
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Setting
 
-__all__ = ["CHAIN", "DEFAULT_INTERVALS_S", "JOB_KINDS", "PipelineSteps", "SyncScheduler", "SyncSteps",
+__all__ = ["CHAIN", "DEFAULT_INTERVALS_S", "DEFAULT_PARALLEL", "JOB_KINDS", "MAX_PARALLEL", "PARALLEL_KEY",
+           "PipelineSteps", "SyncScheduler", "SyncSteps",
            "default_worker_id"]
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,10 @@ CHAIN = ("ingest", "push", "pull")
 DEFAULT_INTERVALS_S: dict[str, int] = {"ingest": 300, "push": 120, "pull": 300, "reference": 86_400,
                                        "mapping": 3_600, "token_health": 21_600}
 MIN_INTERVAL_S = 5
+#: How many organizations sync at once unless told otherwise; at most :data:`MAX_PARALLEL`.
+DEFAULT_PARALLEL = 4
+MAX_PARALLEL = 32
+PARALLEL_KEY = "sync.parallel_organizations"
 PAUSED_KEY = "schedule.paused"
 
 
@@ -98,11 +110,15 @@ class SyncScheduler:
         scheduler: an APScheduler scheduler to use (tests); by default a UTC ``BackgroundScheduler``.
         worker_id: names this process's outbox leases.
         misfire_grace_s: how late a run may start and still run.
+        parallel: how many organizations run at once (1 to :data:`MAX_PARALLEL`).
     """
 
     def __init__(self, engine: SyncSteps, connections: ConnectionService, mapping: MappingCheck | None,
                  clock: Clock, bus: EventBus, *, db: Database, actor: Actor, scheduler: Any = None,
-                 worker_id: str | None = None, misfire_grace_s: int = 60) -> None:
+                 worker_id: str | None = None, misfire_grace_s: int = 60, parallel: int = DEFAULT_PARALLEL) -> None:
+        if not 1 <= parallel <= MAX_PARALLEL:
+            raise ValueError(f"parallel must be from 1 to {MAX_PARALLEL}")
+        self.parallel = parallel
         self._engine = engine
         self._connections = connections
         self._mapping = mapping
@@ -112,11 +128,12 @@ class SyncScheduler:
         self._actor = actor
         self.worker_id = worker_id or default_worker_id()
         self._grace = misfire_grace_s
-        self.scheduler = scheduler if scheduler is not None else BackgroundScheduler(timezone=UTC)
+        self.scheduler = scheduler if scheduler is not None else BackgroundScheduler(
+            timezone=UTC, executors={"default": {"type": "threadpool", "max_workers": parallel}})
         self._guard = threading.Lock()
         self._step_locks: dict[tuple[str, str], threading.Lock] = {}
         self._now_running: dict[str, Future[dict[str, Any]]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sync-now")
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sync-now")
         self._stopping = threading.Event()
         self._orgs: list[str] = []
 
@@ -223,6 +240,10 @@ class SyncScheduler:
             future = self._pool.submit(self._chain, org)
             self._now_running[org] = future
             return future
+
+    def sync_all(self, orgs: Sequence[str]) -> dict[str, Future[dict[str, Any]]]:
+        """:meth:`sync_now` for every organization at once; they run ``parallel`` at a time."""
+        return {org: self.sync_now(org) for org in orgs}
 
     def trigger(self, org: str, kind: str) -> Future[dict[str, Any]] | None:
         """Run one step soon on a background thread (a webhook asks for a pull); None when stopping.

@@ -65,12 +65,18 @@ class NotSent(TransientError):
 class Throttle:
     """Per-connection limits: a sliding minute window, a concurrency cap and server pauses.
 
-    ``sleep`` and ``monotonic`` are injectable so tests need not wait in real time.
+    ``per_minute=None``: no minute window of our own (a service that publishes none and says
+    ``429`` + ``Retry-After`` instead, which :meth:`pause` obeys). ``app``: a limit shared by every
+    connection of one app (Xero's 10,000 calls a minute across all tenants); a request takes a
+    place in it too, after its own connection's. ``sleep`` and ``monotonic`` are injectable so
+    tests need not wait in real time.
     """
 
-    def __init__(self, per_minute: int, concurrent: int, *, sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int | None, concurrent: int, *, sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic, app: Throttle | None = None) -> None:
         self.per_minute = per_minute
+        self.concurrent = concurrent
+        self.app = app
         self._slots = threading.BoundedSemaphore(concurrent)
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
@@ -87,7 +93,7 @@ class Throttle:
         while self._sent and self._sent[0] <= now - 60.0:
             self._sent.popleft()
         wait = max(0.0, self._paused_until - now)
-        if len(self._sent) >= self.per_minute:
+        if self.per_minute is not None and len(self._sent) >= self.per_minute:
             wait = max(wait, self._sent[0] + 60.0 - now)
         return wait
 
@@ -103,7 +109,7 @@ class Throttle:
                 wait = self._wait_time()
                 if wait <= 0:
                     self._sent.append(self._now())
-                    return
+                    break
             if self.stopping is not None and self.stopping.is_set():
                 self._slots.release()
                 raise NotSent("Stopping: the request was not sent", action="it is retried on the next run")
@@ -112,8 +118,16 @@ class Throttle:
                 self.stopping.wait(pause)  # wakes at once on shutdown
             else:
                 self._sleep(pause)
+        if self.app is not None:
+            try:
+                self.app.acquire()
+            except BaseException:
+                self._slots.release()
+                raise
 
     def release(self) -> None:
+        if self.app is not None:
+            self.app.release()
         self._slots.release()
 
     def pause(self, seconds: float) -> None:
@@ -123,6 +137,10 @@ class Throttle:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn from the platform's rate-limit headers."""
+        app_minute = headers.get("X-AppMinLimit-Remaining")
+        app_spent = app_minute is not None and app_minute.isdigit() and int(app_minute) == 0
+        if self.app is not None and (app_spent or headers.get("X-Rate-Limit-Problem", "").lower() == "appminute"):
+            self.app.pause(parse_retry_after(headers.get("Retry-After")) or 1.0)  # every tenant of the app waits
         day = headers.get("X-DayLimit-Remaining")
         minute = headers.get("X-MinLimit-Remaining")
         if day is not None and day.isdigit():

@@ -136,6 +136,8 @@ class PlatformProfile(ABC):
     short_name: ClassVar[str]                # "QuickBooks", in messages
     #: Published limits (API_FACTS §5, §9): requests a minute, concurrent requests.
     rate_limits: ClassVar[tuple[int, int]]
+    #: A limit over every connection of the app together (calls a minute), None if none is published.
+    app_per_minute: ClassVar[int | None] = None
     #: Refresh the access token this long before it expires (None: only when it is refused).
     token_grace: ClassVar[timedelta | None] = None
     #: The company is picked after sign-in from the grant's tenants (Xero), not on the consent page.

@@ -14,7 +14,8 @@ the ``X-API-Key`` header only and is never logged or put in an error message.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +28,7 @@ from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle, c
 from desktop.services.rms.storable import trim_depth
 from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
 
-__all__ = ["Page", "RmsClient", "WriteBack"]
+__all__ = ["CONCURRENT", "Page", "RmsClient", "WriteBack", "default_http"]
 
 PLATFORM = "rms"
 #: The contract caps a page at 500 revisions.
@@ -51,22 +52,40 @@ class WriteBack:
     replayed: bool
 
 
+#: Requests to the RMS at once. One RMS (one API key) serves every organization, so this is shared
+#: by all of them; each organization's write-back sends up to 4 at a time.
+CONCURRENT = 8
+
+
+def default_http(*, sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> LedgerHttp:
+    """The RMS's HTTP plumbing: :data:`CONCURRENT` requests at a time, the standard retry policy.
+
+    No requests-a-minute window of our own: the RMS contract (``docs/rms-api.yaml``) publishes no
+    such limit but answers ``429`` with ``Retry-After``, which holds every request to it for that
+    long. (An invented 300 a minute, shared by every organization since they share the RMS, made a
+    ``sync --once`` of all four demo organizations wait about a minute for nothing: one write-back
+    per return, ~380 in one minute.)
+    """
+    return LedgerHttp(throttle=Throttle(per_minute=None, concurrent=CONCURRENT, sleep=sleep, monotonic=monotonic),
+                      retry=RetryPolicy(), platform=PLATFORM, sleep=sleep)
+
+
 class RmsClient:
     """One RMS connection.
 
     Args:
         base_url: the API root, e.g. ``https://rms.example.com/rms`` (plain HTTP only to loopback).
         api_key: sent as ``X-API-Key``.
-        http: the HTTP plumbing (tests pass one with a fast retry policy); by default a throttle
-            of 300 requests a minute, 4 at a time, and the standard retry policy.
+        http: the HTTP plumbing (tests pass one with a fast retry policy); by default
+            :func:`default_http`.
     """
 
     def __init__(self, base_url: str, api_key: str, *, http: LedgerHttp | None = None) -> None:
         check_transport(base_url)
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self.http = http or LedgerHttp(throttle=Throttle(per_minute=300, concurrent=4),
-                                       retry=RetryPolicy(), platform=PLATFORM)
+        self.http = http or default_http()
 
     def __repr__(self) -> str:
         return f"RmsClient({self.base_url!r})"

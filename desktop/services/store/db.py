@@ -87,6 +87,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
+        # Organizations sync in parallel (scheduler.DEFAULT_PARALLEL), each holding an advisory-lock
+        # connection besides its session, plus the RMS write-back's threads: room for all of them.
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
         engine = create_engine(parsed, **kwargs)
         entry = db_password_entry(url)
         if entry is not None and parsed.password is None:

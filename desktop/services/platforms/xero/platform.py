@@ -80,6 +80,7 @@ class XeroProfile(PlatformProfile):
     display_name = "Xero"
     short_name = "Xero"
     rate_limits = (60, 5)
+    app_per_minute = 10_000  # API_FACTS §9: the App Minute Limit, across all tenants
     token_grace = timedelta(minutes=30)
     picks_tenant_after_sign_in = True
     sandbox_listing = ("tenants", "tenant_id")
