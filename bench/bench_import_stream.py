@@ -107,7 +107,8 @@ def generate(path: Path, count: int, fmt: str) -> None:
                              "tax": [{"jurisdiction": "US-CA", "rate": "0.0725", "amount": r["tax_US-CA"]},
                                      {"jurisdiction": "US-CA-LA", "rate": "0.0225", "amount": r["tax_US-CA-LA"]}]}
                             for r in rows]
-            doc["fees"] = [{"type": "restocking_fee", "amount": head["restocking_fee"]}] if head["restocking_fee"] else []
+            fee = head["restocking_fee"]
+            doc["fees"] = [{"type": "restocking_fee", "amount": fee}] if fee else []
             fh.write(("," if n else "") + json.dumps(doc) + "\n")
         fh.write("]\n")
 

@@ -45,7 +45,7 @@ class NotAList(JsonStreamError):
 class JsonListStream:
     """Elements of the top-level list of ``stream`` (binary, UTF-8, BOM allowed), or of ``key``'s list.
 
-    ``bytes_read`` says how far into the stream the reader is (for a progress bar).
+    ``position`` says how far into the stream the reader is (for a progress bar).
     """
 
     def __init__(self, stream: IO[bytes], *, key: str | None = "returns", chunk: int = 1 << 20,
@@ -62,6 +62,12 @@ class JsonListStream:
         self._eof = False
         self.bytes_read = 0
         self.elements = 0
+        self._values = self._document()
+
+    @property
+    def position(self) -> int:
+        """About how many bytes of the stream have been consumed (read, less what waits in the buffer)."""
+        return max(0, self.bytes_read - (len(self._buf) - self._pos))
 
     # --- the buffer ---------------------------------------------------------------------------------
 
@@ -157,6 +163,9 @@ class JsonListStream:
     # --- the document --------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Any]:
+        return self._values  # one generator: iterating again (counting the rest) goes on from where it is
+
+    def _document(self) -> Iterator[Any]:
         first = self._skip_ws()
         if first == "[":
             yield from self._list()

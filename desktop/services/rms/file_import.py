@@ -38,7 +38,7 @@ from desktop.services.rms.parse import FILE_FIX
 from desktop.services.rms.progress import ProgressCallback, StopCheck
 from desktop.services.rms.storable import trim_depth
 
-__all__ = ["FileRecords", "import_file", "read_csv", "read_json", "read_records"]
+__all__ = ["FileRecords", "ReturnsFileImport", "import_file", "read_csv", "read_json", "read_records"]
 
 RETURN_COLUMNS = ("id", "rma_number", "revision", "organization", "customer_id", "customer_name",
                   "customer_email", "channel", "warehouse", "currency", "created_at", "updated_at",
@@ -72,6 +72,18 @@ def import_file(service: IngestService, path: Path, org_code: str, actor: Actor,
             if stopped is not None:
                 stopped(records.handed)
             raise
+
+
+@dataclass(frozen=True)
+class ReturnsFileImport:
+    """File import as the GUI runs it (off the GUI thread): the ingest service, for a signed-in actor."""
+
+    ingest: IngestService
+
+    def run(self, actor: Actor, path: Path, org_code: str, *, progress: ProgressCallback | None = None,
+            cancelled: StopCheck | None = None) -> IngestResult:
+        """:func:`import_file` with progress after every batch and a cancel at batch boundaries."""
+        return import_file(self.ingest, path, org_code, actor, progress=progress, cancelled=cancelled)
 
 
 class FileRecords:
@@ -114,7 +126,7 @@ class FileRecords:
     @property
     def bytes_read(self) -> int:
         if self._json is not None:
-            return self._json.bytes_read
+            return self._json.position
         return min(self._fh.tell(), self.bytes_total) if not self._fh.closed else self.bytes_total
 
     def __iter__(self) -> Iterator[Incoming]:
@@ -363,6 +375,8 @@ def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split_from: 
         raw["organization"] = ctx.org_code
     if conflicts:  # kept in the raw payload, so a corrected file counts as a change
         raw["_csv_conflicts"] = conflicts
+    if split_from is not None:  # likewise: these rows are not the same record as the return's first ones
+        raw["_csv_split_from_row"] = split_from
     currency = first.get("currency", "")
     customer = {key: first[col] for col, key in _CUSTOMER.items() if first.get(col)}
     if customer:

@@ -310,14 +310,18 @@ class IngestService:
         result = IngestResult()
         iterator = iter(items)
         carry: Incoming | None = None
+        last: IngestProgress | None = None
         while True:
             batch, carry = _next_batch(iterator, carry, batch_size)
             if not batch:
+                if progress is not None and last is not None and _progress(result, records) != last:
+                    progress(_progress(result, records))  # the end of the input read after a full batch
                 break
             result.merge(self._commit_batch(org_id, ctx, batch, fix=fix, source=source))
             del batch
             if progress is not None:
-                progress(_progress(result, records))
+                last = _progress(result, records)
+                progress(last)
             if cancelled is not None and cancelled():
                 result.cancelled = True
                 result.not_read = records.count_rest() if records is not None else None
