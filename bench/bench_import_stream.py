@@ -70,7 +70,7 @@ def one_return(n: int, rng: random.Random) -> list[dict[str, str]]:
                       "reason_code": REASONS[(n + k) % len(REASONS)],
                       "disposition": DISPOSITIONS[(n + k) % len(DISPOSITIONS)],
                       "tax_US-CA": _cents(ca), "tax_US-CA-LA": _cents(la)})
-    fee = 250 + n % 700 if n % 4 == 0 else 0
+    fee = 250 + n % 700 if n % 4 == 0 and total > 2_000 else 0
     total -= fee
     head = {"id": f"ret_{n:08d}", "rma_number": f"RMA-B-{n:08d}", "revision": "1", "organization": ORG,
             "customer_id": f"cus_{n % 9973}", "customer_name": f"Customer {n % 9973}",
@@ -113,7 +113,7 @@ def generate(path: Path, count: int, fmt: str) -> None:
         fh.write("]\n")
 
 
-def run_import(path: Path, db_path: Path, expect: int, use_tracemalloc: bool) -> int:
+def run_import(path: Path, db_path: Path, expect: int, use_tracemalloc: bool, event_log: bool) -> int:
     """The child: import ``path`` into a fresh SQLite database and print the figures as JSON."""
     import tracemalloc
 
@@ -140,7 +140,8 @@ def run_import(path: Path, db_path: Path, expect: int, use_tracemalloc: bool) ->
     clock = SystemClock()
     bus = EventBus(clock)
     sink = EventLogSink(db)
-    sink.attach(bus)
+    if event_log:
+        sink.attach(bus)
     service = IngestService(db, bus, clock)
     kwargs: dict[str, Any] = {}
     ticks = [0]
@@ -173,10 +174,13 @@ def main() -> int:
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
     parser.add_argument("--keep", help="a folder to keep the file and database in (default: a temporary one)")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
+    parser.add_argument("--no-event-log", action="store_true",
+                        help="leave the event-log writer out (to see what it costs; the CLI has it)")
     parser.add_argument("--child", nargs=3, metavar=("FILE", "DB", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return run_import(Path(args.child[0]), Path(args.child[1]), int(args.child[2]), args.tracemalloc)
+        return run_import(Path(args.child[0]), Path(args.child[1]), int(args.child[2]), args.tracemalloc,
+                          not args.no_event_log)
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -189,8 +193,7 @@ def main() -> int:
         print(f"generated {args.returns:,} returns, {size / 2**20:.1f} MB {args.format.upper()}, "
               f"in {time.perf_counter() - started:.1f} s")
         cmd = [sys.executable, __file__, "--child", str(path), str(db_path), str(args.returns)]
-        if args.tracemalloc:
-            cmd.append("--tracemalloc")
+        cmd += ["--tracemalloc"] * args.tracemalloc + ["--no-event-log"] * args.no_event_log
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ.copy())
         if proc.returncode != 0:
             print(proc.stdout, proc.stderr, sep="\n")

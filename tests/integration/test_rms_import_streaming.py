@@ -6,6 +6,7 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,9 @@ from desktop.services.rms.ingest import IngestService
 from desktop.services.rms.progress import IngestProgress
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
-from tests.helpers.rms import T0
+from tests.helpers.rms import T0, ingest_bus, ingest_service
 from tests.helpers.rms_files import ORG, held, make_import_org, write_export
+from tests.helpers.sandbox import fast_rms_client
 
 pytestmark = pytest.mark.db
 
@@ -97,7 +99,9 @@ def test_a_file_over_the_size_cap_is_refused_before_anything_is_written(db: Data
     export = write_export(tmp_path / "export.csv", 30)
     monkeypatch.setattr(file_import, "RMS_FILE_LIMIT", export.stat().st_size - 1)
 
-    with pytest.raises(InputRejected, match=r"export.csv is larger than the 0 MB an import accepts") as caught:
+    limit = export.stat().st_size - 1
+    says = rf"export.csv is larger than the {limit:,} bytes an import accepts"
+    with pytest.raises(InputRejected, match=says) as caught:
         import_file(_service(db), export, ORG, OPERATOR)
 
     assert caught.value.action and "split the export" in caught.value.action
@@ -139,3 +143,20 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
         assert result.read == n and held(db)["rows"] == n
         db.dispose()
     assert peaks[1] < 1.5 * peaks[0], f"peaks {peaks}: memory grew with the file"
+
+
+def test_the_rms_feed_goes_through_the_same_batches_and_stops_at_a_page(db: Database, sandbox: Any) -> None:
+    client = fast_rms_client(sandbox.info)
+    service = ingest_service(db, ingest_bus(), client)
+    seen: list[IngestProgress] = []
+
+    result = service.pull(ORG, client, page_size=5, progress=seen.append, cancelled=lambda: len(seen) == 2)
+
+    assert result.cancelled and [p.batches for p in seen] == [1, 2] and [p.read for p in seen] == [5, 10]
+    assert seen[-1].bytes_total is None and seen[-1].fraction is None  # a feed has no size
+    assert held(db)["rows"] == result.read == 10
+
+    rest = service.pull(ORG, client, page_size=50)  # the cursor was saved with page 2: on from there
+
+    assert not rest.cancelled and rest.unchanged == 0 and rest.read > 0
+    assert held(db)["rows"] == 10 + rest.read

@@ -101,8 +101,8 @@ class FileRecords:
         try:
             self.bytes_total = path.stat().st_size
             if self.bytes_total > RMS_FILE_LIMIT:
-                raise InputRejected(f"{path.name} is larger than the {RMS_FILE_LIMIT // (1 << 20):,} MB an import "
-                                    f"accepts ({self.bytes_total / (1 << 20):,.0f} MB)",
+                raise InputRejected(f"{path.name} is larger than the {_size(RMS_FILE_LIMIT)} an import accepts "
+                                    f"({_size(self.bytes_total)})",
                                     action="split the export into smaller files (by date range) and import each")
             self._fh: BinaryIO = path.open("rb")
         except OSError as exc:
@@ -158,6 +158,10 @@ class FileRecords:
             if self._csv is not None:
                 return self._csv.count_rest()
         return sum(1 for _ in self._items)
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MB" if n >= 1 << 20 else f"{n:,} bytes"
 
 
 @contextlib.contextmanager
