@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from desktop.commands import emit
 from desktop.commands._progress_bar import StderrBar
 from desktop.services.core.config import AppConfig
+from desktop.services.core.failures import EXIT_CODES
 
 if TYPE_CHECKING:
     from desktop.services.store.db import Database
@@ -76,7 +77,7 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
         lines.append(f"  … and {result.quarantine_omitted:,} more quarantined returns: see the Returns page "
                      "(filter Quarantined) for each one's reasons")
     emit(args, data, "\n".join(lines))
-    return 130 if result.cancelled else 0
+    return EXIT_CODES["interrupted"] if result.cancelled else 0
 
 
 @contextlib.contextmanager
