@@ -122,7 +122,8 @@ def test_rows_of_one_return_far_apart_are_quarantined_not_split(db: Database, tm
     assert held(db) == {"rows": 4, "quarantined": 1, "with_reason": 1}
     [bad] = result.quarantine
     assert bad.rms_id == "ret_000001" and [p.code for p in bad.problems] == ["split_rows"]
-    assert bad.problems[0].message.startswith("export.csv rows 2 and 6: the rows of return 'ret_000001'")
+    assert bad.problems[0].message.startswith("export.csv row 6: more rows of return 'ret_000001' (revision '1') "
+                                              "come after other returns")
 
 
 def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:

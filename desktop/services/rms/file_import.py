@@ -144,9 +144,9 @@ class FileRecords:
                 return
             self._csv = _CsvGroups(io.TextIOWrapper(self._fh, encoding="utf-8-sig", newline=""), self.name)
             cols = _Columns.from_header(self._csv.header)
-            for rows, split_from in self._csv:
+            for rows, split in self._csv:
                 self.handed += 1
-                yield _group(self.name, rows, cols, self._ctx, split_from)
+                yield _group(self.name, rows, cols, self._ctx, split)
 
     def count_rest(self) -> int:
         """The records past those handed out (read on without validating: after a cancel)."""
@@ -243,7 +243,7 @@ def read_csv(text: str, ctx: OrgContext, name: str) -> list[Incoming]:
     """A CSV export held in memory (see the module docstring); imports stream through :class:`FileRecords`."""
     groups = _CsvGroups(io.StringIO(text, newline=""), name)
     cols = _Columns.from_header(groups.header)
-    return [_group(name, rows, cols, ctx, split_from) for rows, split_from in groups]
+    return [_group(name, rows, cols, ctx, split) for rows, split in groups]
 
 
 _Rows = list[tuple[int, dict[str, str]]]
@@ -256,9 +256,9 @@ class _CsvGroups:
 
     A return's rows should be near each other (exports write them together): a return stays open
     for more rows until :data:`OPEN_GROUPS` other returns have started after it. A key seen again
-    after its return was closed is reported with the row where that return started
-    (``split_from``), and the later rows are quarantined (``split_rows``) rather than silently
-    split. Only a 64-bit hash of each closed key is kept (a few dozen bytes a return).
+    after its return was closed is reported (``split``), and those later rows are quarantined
+    (``split_rows``) rather than silently split. Only a 64-bit hash of each closed key is kept (a
+    set: a few dozen bytes a return).
     """
 
     def __init__(self, text: IO[str], name: str) -> None:
@@ -275,7 +275,7 @@ class _CsvGroups:
                                    action="see docs/rms-file-import.md for the columns the import reads")
         self._id = self.header.index("id")
         self._rev = self.header.index("revision") if "revision" in self.header else None
-        self._seen: dict[int, int] = {}  # hash of a finished key → the row its group started on
+        self._seen: set[int] = set()  # hashes of the closed keys (a set: about 60 bytes a return)
         self._number = 1
         self._groups = self._group_rows()
 
@@ -301,10 +301,10 @@ class _CsvGroups:
         rev = cells[self._rev].strip() if self._rev is not None and self._rev < len(cells) else ""
         return (rid, rev)
 
-    def __iter__(self) -> Iterator[tuple[_Rows, int | None]]:
+    def __iter__(self) -> Iterator[tuple[_Rows, bool]]:
         return self._groups  # one generator: counting the rest after a cancel continues it
 
-    def _group_rows(self) -> Iterator[tuple[_Rows, int | None]]:
+    def _group_rows(self) -> Iterator[tuple[_Rows, bool]]:
         header = self.header
         open_groups: dict[tuple[str, ...], _Rows] = {}  # insertion order: the oldest first
         for number, cells in self._rows():
@@ -314,18 +314,19 @@ class _CsvGroups:
                 if len(open_groups) >= OPEN_GROUPS:
                     oldest = next(iter(open_groups))
                     done = open_groups.pop(oldest)
-                    yield done, self._finish(oldest, done[0][0])
+                    yield done, self._finish(oldest)
                 rows = open_groups[key] = []
             rows.append((number, {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}))
         for key, rows in open_groups.items():
-            yield rows, self._finish(key, rows[0][0])
+            yield rows, self._finish(key)
 
-    def _finish(self, key: tuple[str, ...] | None, first: int) -> int | None:
+    def _finish(self, key: tuple[str, ...] | None) -> bool:
+        """Close ``key``'s group; True when that key was closed before (its rows are split)."""
         digest = hash(key)
-        earlier = self._seen.get(digest)
-        if earlier is None:
-            self._seen[digest] = first
-        return earlier
+        if digest in self._seen:
+            return True
+        self._seen.add(digest)
+        return False
 
     def count_rest(self) -> int:
         """Groups left in the file (after a cancel): counted, not built."""
@@ -349,14 +350,14 @@ def _taxes(row: Mapping[str, str], amount_cols: Mapping[str, str], cols: _Column
     return out
 
 
-def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split_from: int | None = None) -> Incoming:
+def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split: bool = False) -> Incoming:
     first_no, first = rows[0]
     extra: list[Problem] = []
-    if split_from is not None:
+    if split:
         extra.append(Problem(code="split_rows", field="id", message=(
-            f"{name} rows {split_from} and {first_no}: the rows of return {first.get('id')!r} (revision "
-            f"{first.get('revision', '')!r}) are too far apart in the file to be put together into one return "
-            f"— put all its rows together, {FILE_FIX}")))
+            f"{name} row {first_no}: more rows of return {first.get('id')!r} (revision "
+            f"{first.get('revision', '')!r}) come after other returns, too far from its first rows to be put "
+            f"together into one return — put all its rows together, {FILE_FIX}")))
     conflicts: dict[str, dict[str, str]] = {}
     for col in (*RETURN_COLUMNS, *FEE_COLUMNS, *(c for m in cols.fee_tax.values() for c in m.values())):
         if col not in first or col == "currency":  # currency: per line/fee below, so the parser sees it
@@ -379,8 +380,8 @@ def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split_from: 
         raw["organization"] = ctx.org_code
     if conflicts:  # kept in the raw payload, so a corrected file counts as a change
         raw["_csv_conflicts"] = conflicts
-    if split_from is not None:  # likewise: these rows are not the same record as the return's first ones
-        raw["_csv_split_from_row"] = split_from
+    if split:  # likewise: these rows are not the same record as the return's first ones
+        raw["_csv_split_rows_from"] = first_no
     currency = first.get("currency", "")
     customer = {key: first[col] for col, key in _CUSTOMER.items() if first.get(col)}
     if customer:
