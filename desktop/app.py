@@ -281,6 +281,8 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     from desktop.services.reconcile.adjust import AdjustService
     from desktop.services.reconcile.packs import AuditPacks
     from desktop.services.reconcile.service import ReconcileService as Reconcile
+    from desktop.services.rms.file_import import ReturnsFileImport
+    from desktop.services.rms.ingest import IngestService
     from desktop.views.services import ViewServices
 
     mapping = mapping or Mapping(database, clock, bus)
@@ -290,6 +292,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
         clock=clock, connections=connections, oauth_apps=connections.apps if connections is not None else None,
         users=users or Users(database, clock, bus), errors_queue=ErrorsQueue(database, clock, bus),
         audit_trail=AuditTrail(database, data_dir=data_dir, clock=clock), returns_query=ReturnsQuery(database),
+        returns_import=ReturnsFileImport(IngestService(database, bus or Bus(clock), clock)),
         manual_entry=manual, approvals=ApprovalService(database, clock, bus, manual, mapping, adjust),
         reconcile=reconcile or Reconcile(database, bus or Bus(clock), clock, connections),
         adjust=adjust, audit_packs=AuditPacks(database),

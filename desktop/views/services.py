@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from desktop.services.reconcile.adjust import AdjustService
     from desktop.services.reconcile.packs import AuditPacks
     from desktop.services.reconcile.service import ReconcileService
+    from desktop.services.rms.file_import import ReturnsFileImport
 __all__ = ["ViewServices"]
 
 
@@ -48,6 +49,7 @@ class ViewServices:
     audit_trail: AuditTrail | None = None
     # returns: Returns and Manual entry pages
     returns_query: ReturnsQuery | None = None
+    returns_import: ReturnsFileImport | None = None  # Returns page: "Import file…"
     manual_entry: ManualEntryService | None = None
     # maker-checker: the dashboard's queue of requests waiting for a second person
     approvals: ApprovalService | None = None

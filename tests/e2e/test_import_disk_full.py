@@ -121,7 +121,8 @@ def test_a_full_disk_stops_the_import_cleanly_and_a_rerun_finishes_it(
     assert "Traceback" not in out + err and says in err
     stored, keys = _held(db_url)
     assert stored == keys == BATCHES_SAVED * BATCH  # whole batches: the failing one rolled back
-    assert (f"import stopped: {stored:,} new records of the {RECORDS:,} in {export} were saved before it "
+    read = (BATCHES_SAVED + 1) * BATCH  # the file is streamed: the failing batch was the last one read
+    assert (f"import stopped: {stored:,} new records of the {read:,} read from {export} were saved before it "
             "stopped. Running the same import again is safe") in err
     assert err.index("import stopped:") < err.index("error: ")  # what was saved, then the error itself
 
@@ -146,6 +147,6 @@ def test_json_output_says_how_many_were_saved(world: tuple[str, Path], tmp_path:
 
     out, err = capsys.readouterr()
     assert code == EXIT_CODES["database"] and "Traceback" not in out + err
-    assert json.loads(out) == {"stopped": True, "saved": 0, "records": RECORDS}
+    assert json.loads(out) == {"stopped": True, "saved": 0, "records": BATCH}  # read when it failed
     assert _held(db_url) == (0, 0)
-    assert f"import stopped: 0 new records of the {RECORDS}" in err
+    assert f"import stopped: 0 new records of the {BATCH} read" in err

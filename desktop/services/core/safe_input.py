@@ -33,8 +33,9 @@ __all__ = ["MAPPING_FILE_LIMIT", "MAX_DEPTH", "RMS_FILE_LIMIT", "InputRejected",
 MAX_DEPTH = exact_json.MAX_DEPTH
 #: Largest mapping file accepted (the biggest shipped template is a few KB).
 MAPPING_FILE_LIMIT = 5 * 1024 * 1024
-#: Largest RMS export accepted by file import.
-RMS_FILE_LIMIT = 512 * 1024 * 1024
+#: Largest RMS export accepted by file import. The import streams (memory does not grow with the
+#: file), so the cap bounds the time of one import — about four million returns — not its memory.
+RMS_FILE_LIMIT = 2 * 1024 * 1024 * 1024
 
 
 class InputRejected(NeedsPersonError):

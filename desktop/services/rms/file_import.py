@@ -19,22 +19,26 @@ go straight there; return-level fields that differ between rows of one return ar
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.domain import Problem
 from desktop.services.core.errors import NeedsPersonError
-from desktop.services.core.safe_input import RMS_FILE_LIMIT, load_json, read_capped
+from desktop.services.core.json_stream import JsonListStream, JsonStreamError, NotAList
+from desktop.services.core.safe_input import RMS_FILE_LIMIT, InputRejected
 from desktop.services.rms.context import OrgContext
-from desktop.services.rms.ingest import Incoming, IngestResult, IngestService
+from desktop.services.rms.ingest import BATCH_SIZE, Incoming, IngestResult, IngestService
 from desktop.services.rms.parse import FILE_FIX
+from desktop.services.rms.progress import ProgressCallback, StopCheck
+from desktop.services.rms.storable import trim_depth
 
-__all__ = ["import_file", "read_csv", "read_json", "read_records"]
+__all__ = ["FileRecords", "ReturnsFileImport", "import_file", "read_csv", "read_json", "read_records"]
 
 RETURN_COLUMNS = ("id", "rma_number", "revision", "organization", "customer_id", "customer_name",
                   "customer_email", "channel", "warehouse", "currency", "created_at", "updated_at",
@@ -46,35 +50,138 @@ _CUSTOMER = {"customer_id": "id", "customer_name": "name", "customer_email": "em
 
 
 def import_file(service: IngestService, path: Path, org_code: str, actor: Actor, *,
-                stopped: Callable[[int], None] | None = None) -> IngestResult:
-    """Read ``path`` and ingest its records into ``org_code`` (validated against its RMS profile).
+                stopped: Callable[[int], None] | None = None, progress: ProgressCallback | None = None,
+                cancelled: StopCheck | None = None, batch_size: int = BATCH_SIZE) -> IngestResult:
+    """Stream ``path``'s records into ``org_code`` (validated against its RMS profile), a batch at a time.
 
     Importing feeds the sync like a pull does, so ``actor`` must be allowed to ``run_sync``.
-    ``stopped(records)`` is told, before the error propagates, when ingesting fails part-way
-    (each batch is its own transaction: what committed stays, and a re-run skips it).
+    ``progress`` is told the figures after every committed batch and ``cancelled()`` is asked
+    then: a cancel stops at that batch boundary (what committed stays; the result says how many
+    records were not read). ``stopped(records)`` is told, before the error propagates, when
+    ingesting fails part-way, with the number of records read so far (each batch is its own
+    transaction: what committed stays, and a re-run skips it).
     """
     actor.require(Action.RUN_SYNC)
     ctx = service.context_for(org_code)
-    items = read_records(path, ctx)
+    with FileRecords(path, ctx) as records:
+        try:
+            return service.ingest(org_code, records, ctx=ctx, fix=FILE_FIX, source=f"file:{path.name}",
+                                  batch_size=batch_size, progress=progress, cancelled=cancelled,
+                                  records=records)
+        except BaseException:
+            if stopped is not None:
+                stopped(records.handed)
+            raise
+
+
+@dataclass(frozen=True)
+class ReturnsFileImport:
+    """File import as the GUI runs it (off the GUI thread): the ingest service, for a signed-in actor."""
+
+    ingest: IngestService
+
+    def run(self, actor: Actor, path: Path, org_code: str, *, progress: ProgressCallback | None = None,
+            cancelled: StopCheck | None = None) -> IngestResult:
+        """:func:`import_file` with progress after every batch and a cancel at batch boundaries."""
+        return import_file(self.ingest, path, org_code, actor, progress=progress, cancelled=cancelled)
+
+
+class FileRecords:
+    """The records of a JSON or CSV export (by extension, else by the first character), read lazily.
+
+    A :class:`~desktop.services.rms.progress.RecordSource`: the file is read as it is iterated, so
+    memory holds one chunk and the records of one batch, whatever the file's size (capped at
+    :data:`RMS_FILE_LIMIT`, refused up front with a message). Use as a context manager.
+    """
+
+    def __init__(self, path: Path, ctx: OrgContext) -> None:
+        self.path = path
+        self.name = path.name
+        self._ctx = ctx
+        try:
+            self.bytes_total = path.stat().st_size
+            if self.bytes_total > RMS_FILE_LIMIT:
+                raise InputRejected(f"{path.name} is larger than the {_size(RMS_FILE_LIMIT)} an import accepts "
+                                    f"({_size(self.bytes_total)})",
+                                    action="split the export into smaller files (by date range) and import each")
+            self._fh: BinaryIO = path.open("rb")
+        except OSError as exc:
+            raise InputRejected(f"Cannot read {path.name}: {exc.strerror or exc}",
+                                action="check the file name and its permissions") from exc
+        head = self._fh.read(64).decode("utf-8-sig", "replace").lstrip()
+        self._fh.seek(0)
+        suffix = path.suffix.lower()
+        self.is_json = suffix == ".json" or (suffix != ".csv" and head[:1] in ("[", "{"))
+        self._json: JsonListStream | None = None
+        self._csv: _CsvGroups | None = None
+        self._items: Iterator[Incoming] | None = None
+        self.handed = 0  # records handed out so far
+
+    def __enter__(self) -> FileRecords:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+    @property
+    def bytes_read(self) -> int:
+        if self._json is not None:
+            return self._json.position
+        return min(self._fh.tell(), self.bytes_total) if not self._fh.closed else self.bytes_total
+
+    def __iter__(self) -> Iterator[Incoming]:
+        if self._items is None:
+            self._items = self._read()
+        return self._items
+
+    def _read(self) -> Iterator[Incoming]:
+        with _readable(self.name):
+            if self.is_json:
+                self._json = JsonListStream(self._fh, too_deep=trim_depth)
+                for value in self._json:
+                    self.handed += 1
+                    yield Incoming(raw=value, annotate=_prefixed(f"{self.name} record {self.handed}"))
+                return
+            self._csv = _CsvGroups(io.TextIOWrapper(self._fh, encoding="utf-8-sig", newline=""), self.name)
+            cols = _Columns.from_header(self._csv.header)
+            for rows, split in self._csv:
+                self.handed += 1
+                yield _group(self.name, rows, cols, self._ctx, split)
+
+    def count_rest(self) -> int:
+        """The records past those handed out (read on without validating: after a cancel)."""
+        if self._items is None:
+            self._items = self._read()
+        with _readable(self.name):
+            if self._json is not None:
+                return sum(1 for _ in self._json)
+            if self._csv is not None:
+                return self._csv.count_rest()
+        return sum(1 for _ in self._items)
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+@contextlib.contextmanager
+def _readable(name: str) -> Iterator[None]:
+    """Reading errors as a person's message: not UTF-8, not JSON, unreadable CSV quoting."""
     try:
-        return service.ingest(org_code, items, ctx=ctx, fix=FILE_FIX, source=f"file:{path.name}")
-    except BaseException:
-        if stopped is not None:
-            stopped(len(items))
-        raise
+        yield
+    except UnicodeDecodeError as exc:
+        raise NeedsPersonError(f"{name} is not UTF-8 text", action="export the file as UTF-8") from exc
+    except NotAList:
+        raise NeedsPersonError(f"{name} holds neither a list of returns nor an object with a \"returns\" list",
+                               action="export the returns as a JSON list") from None
+    except JsonStreamError as exc:
+        raise InputRejected(f"{name} is not valid JSON ({exc})", action="export the file again") from exc
 
 
 def read_records(path: Path, ctx: OrgContext) -> list[Incoming]:
-    """The records of a JSON or CSV export (by extension, else by the first character)."""
-    data = read_capped(path, RMS_FILE_LIMIT)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NeedsPersonError(f"{path.name} is not UTF-8 text", action="export the file as UTF-8") from exc
-    suffix = path.suffix.lower()
-    if suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{")):
-        return read_json(text, path.name)
-    return read_csv(text, ctx, path.name)
+    """Every record of a (small) export at once; imports stream through :class:`FileRecords` instead."""
+    with FileRecords(path, ctx) as records:
+        return list(records)
 
 
 def _prefixed(where: str) -> Callable[[Problem], Problem]:
@@ -85,13 +192,9 @@ def _prefixed(where: str) -> Callable[[Problem], Problem]:
 
 def read_json(text: str, name: str) -> list[Incoming]:
     """A JSON export: a list of returns, or an object with a ``returns`` list."""
-    data = load_json(text, name=name)
-    if isinstance(data, Mapping) and isinstance(data.get("returns"), list):
-        data = data["returns"]
-    if not isinstance(data, list):
-        raise NeedsPersonError(f"{name} holds neither a list of returns nor an object with a \"returns\" list",
-                               action="export the returns as a JSON list")
-    return [Incoming(raw=item, annotate=_prefixed(f"{name} record {i + 1}")) for i, item in enumerate(data)]
+    with _readable(name):
+        values = list(JsonListStream(io.BytesIO(text.encode("utf-8", "surrogatepass")), too_deep=trim_depth))
+    return [Incoming(raw=item, annotate=_prefixed(f"{name} record {i + 1}")) for i, item in enumerate(values)]
 
 
 @dataclass
@@ -137,31 +240,97 @@ def _norm_header(header: Sequence[str]) -> list[str]:
 
 
 def read_csv(text: str, ctx: OrgContext, name: str) -> list[Incoming]:
-    """A CSV export (see the module docstring); rows grouped into returns by (id, revision)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = _norm_header(next(reader))
-    except StopIteration:
-        raise NeedsPersonError(f"{name} is empty", action="export the returns again") from None
-    except csv.Error as exc:
-        raise NeedsPersonError(f"{name} is not a readable CSV file ({exc})", action="export it again") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise NeedsPersonError(f"{name} does not look like an RMS returns export: no column {', '.join(missing)}",
-                               action="see docs/rms-file-import.md for the columns the import reads")
-    cols = _Columns.from_header(header)
-    groups: dict[tuple[str, ...], list[tuple[int, dict[str, str]]]] = {}
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
-            key = (row["id"], row.get("revision", "")) if row["id"] else ("", str(number))
-            groups.setdefault(key, []).append((number, row))
-    except csv.Error as exc:
-        raise NeedsPersonError(f"{name} row {reader.line_num}: not readable CSV ({exc})",
-                               action="fix the quoting on that row and import again") from exc
-    return [_group(name, rows, cols, ctx) for rows in groups.values()]
+    """A CSV export held in memory (see the module docstring); imports stream through :class:`FileRecords`."""
+    groups = _CsvGroups(io.StringIO(text, newline=""), name)
+    cols = _Columns.from_header(groups.header)
+    return [_group(name, rows, cols, ctx, split) for rows, split in groups]
+
+
+_Rows = list[tuple[int, dict[str, str]]]
+#: Returns a CSV import keeps open for more of their rows (see :class:`_CsvGroups`).
+OPEN_GROUPS = 256
+
+
+class _CsvGroups:
+    """The rows of a CSV export grouped into returns by (id, revision), in bounded memory.
+
+    A return's rows should be near each other (exports write them together): a return stays open
+    for more rows until :data:`OPEN_GROUPS` other returns have started after it. A key seen again
+    after its return was closed is reported (``split``), and those later rows are quarantined
+    (``split_rows``) rather than silently split. Only a 64-bit hash of each closed key is kept (a
+    set: a few dozen bytes a return).
+    """
+
+    def __init__(self, text: IO[str], name: str) -> None:
+        self._name = name
+        self._reader = csv.reader(text)
+        with self._errors():
+            try:
+                self.header = _norm_header(next(self._reader))
+            except StopIteration:
+                raise NeedsPersonError(f"{name} is empty", action="export the returns again") from None
+        missing = [c for c in REQUIRED_COLUMNS if c not in self.header]
+        if missing:
+            raise NeedsPersonError(f"{name} does not look like an RMS returns export: no column {', '.join(missing)}",
+                                   action="see docs/rms-file-import.md for the columns the import reads")
+        self._id = self.header.index("id")
+        self._rev = self.header.index("revision") if "revision" in self.header else None
+        self._seen: set[int] = set()  # hashes of the closed keys (a set: about 60 bytes a return)
+        self._number = 1
+        self._groups = self._group_rows()
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except csv.Error as exc:
+            raise NeedsPersonError(f"{self._name} row {self._reader.line_num}: not readable CSV ({exc})",
+                                   action="fix the quoting on that row and import again") from exc
+
+    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        with self._errors():
+            for cells in self._reader:
+                self._number += 1
+                if any(c.strip() for c in cells):
+                    yield self._number, cells
+
+    def _key(self, number: int, cells: list[str]) -> tuple[str, ...]:
+        rid = cells[self._id].strip() if self._id < len(cells) else ""
+        if not rid:
+            return ("", str(number))
+        rev = cells[self._rev].strip() if self._rev is not None and self._rev < len(cells) else ""
+        return (rid, rev)
+
+    def __iter__(self) -> Iterator[tuple[_Rows, bool]]:
+        return self._groups  # one generator: counting the rest after a cancel continues it
+
+    def _group_rows(self) -> Iterator[tuple[_Rows, bool]]:
+        header = self.header
+        open_groups: dict[tuple[str, ...], _Rows] = {}  # insertion order: the oldest first
+        for number, cells in self._rows():
+            key = self._key(number, cells)
+            rows = open_groups.get(key)
+            if rows is None:
+                if len(open_groups) >= OPEN_GROUPS:
+                    oldest = next(iter(open_groups))
+                    done = open_groups.pop(oldest)
+                    yield done, self._finish(oldest)
+                rows = open_groups[key] = []
+            rows.append((number, {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}))
+        for key, rows in open_groups.items():
+            yield rows, self._finish(key)
+
+    def _finish(self, key: tuple[str, ...] | None) -> bool:
+        """Close ``key``'s group; True when that key was closed before (its rows are split)."""
+        digest = hash(key)
+        if digest in self._seen:
+            return True
+        self._seen.add(digest)
+        return False
+
+    def count_rest(self) -> int:
+        """Groups left in the file (after a cancel): counted, not built."""
+        return sum(1 for _ in self._groups)
 
 
 def _taxes(row: Mapping[str, str], amount_cols: Mapping[str, str], cols: _Columns,
@@ -181,9 +350,14 @@ def _taxes(row: Mapping[str, str], amount_cols: Mapping[str, str], cols: _Column
     return out
 
 
-def _group(name: str, rows: list[tuple[int, dict[str, str]]], cols: _Columns, ctx: OrgContext) -> Incoming:
+def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split: bool = False) -> Incoming:
     first_no, first = rows[0]
     extra: list[Problem] = []
+    if split:
+        extra.append(Problem(code="split_rows", field="id", message=(
+            f"{name} row {first_no}: more rows of return {first.get('id')!r} (revision "
+            f"{first.get('revision', '')!r}) come after other returns, too far from its first rows to be put "
+            f"together into one return — put all its rows together, {FILE_FIX}")))
     conflicts: dict[str, dict[str, str]] = {}
     for col in (*RETURN_COLUMNS, *FEE_COLUMNS, *(c for m in cols.fee_tax.values() for c in m.values())):
         if col not in first or col == "currency":  # currency: per line/fee below, so the parser sees it
@@ -206,6 +380,8 @@ def _group(name: str, rows: list[tuple[int, dict[str, str]]], cols: _Columns, ct
         raw["organization"] = ctx.org_code
     if conflicts:  # kept in the raw payload, so a corrected file counts as a change
         raw["_csv_conflicts"] = conflicts
+    if split:  # likewise: these rows are not the same record as the return's first ones
+        raw["_csv_split_rows_from"] = first_no
     currency = first.get("currency", "")
     customer = {key: first[col] for col, key in _CUSTOMER.items() if first.get(col)}
     if customer:

@@ -16,19 +16,25 @@ Exactly once, crash-safe (DESIGN §7):
   POSTED (the sync engine adjusts those) or deliberately IGNORED; quarantine reasons of a
   superseded revision are resolved, since nobody needs to fix a revision that no longer counts.
 
-Database work is batched per page: one query loads the page's existing revisions, one flush
-inserts the returns (lines, fees, fee taxes), a second adds the line taxes.
+One ingest path for the feed and for files: a page of the feed and a batch of a file import
+(:meth:`IngestService.ingest`, which reads its records lazily, :data:`BATCH_SIZE` at a time, so
+memory stays bounded whatever the input's size) both go through :meth:`IngestService._commit_batch`.
+Database work is batched: one query loads the batch's existing revisions, and the new ones are
+written with a few multi-row ``INSERT … ON CONFLICT DO NOTHING`` statements
+(:mod:`desktop.services.rms.bulk`); only a replaced revision goes through the ORM. After each
+batch, a progress callback gets the figures and a cancel check may stop the ingest there
+(:mod:`desktop.services.rms.progress`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -37,10 +43,12 @@ from desktop.services.core.clock import Clock
 from desktop.services.core.domain import Problem, ReturnRecord
 from desktop.services.core.errors import NeedsPersonError, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
+from desktop.services.rms.bulk import KeyTaken, insert_new, insert_reasons
 from desktop.services.rms.client import RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
 from desktop.services.rms.parse import RMS_FIX, parse_return, problem_json
-from desktop.services.rms.records import add_line_taxes, placeholder_row, to_rows
+from desktop.services.rms.progress import IngestProgress, ProgressCallback, RecordSource, StopCheck
+from desktop.services.rms.records import RowValues, add_line_taxes, placeholder_values, row_values
 from desktop.services.rms.storable import storable
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -64,6 +72,10 @@ _KEEP_ON_SUPERSEDE = frozenset({ReturnSyncStatus.POSTED, ReturnSyncStatus.SUPERS
 #: Statuses whose content a corrected payload of the same revision may still replace.
 _REPLACEABLE = frozenset({ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED})
 _IN_CHUNK = 500
+#: Quarantined records a result lists with their problems (memory stays bounded for any input).
+QUARANTINE_DETAILS = 1000
+#: Records per transaction of a file import.
+BATCH_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -105,12 +117,31 @@ class IngestResult:
     replaced: int = 0
     conflicts: int = 0
     pages: int = 0
+    #: The first :data:`QUARANTINE_DETAILS` quarantined records with their problems (the database has all).
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
+    #: Stopped at a batch boundary on request: what committed stays; ``not_read`` records were not imported.
+    cancelled: bool = False
+    not_read: int | None = None
+
+    @property
+    def read(self) -> int:
+        """Records handed to ingest whose outcome is in the database."""
+        return self.ingested + self.quarantined + self.unchanged + self.conflicts
+
+    @property
+    def quarantine_omitted(self) -> int:
+        """Quarantined records not listed in :attr:`quarantine` (past the cap)."""
+        return self.quarantined - len(self.quarantine)
+
+    def keep(self, record: QuarantinedRecord) -> None:
+        if len(self.quarantine) < QUARANTINE_DETAILS:
+            self.quarantine.append(record)
 
     def merge(self, other: IngestResult) -> None:
         for name in ("ingested", "quarantined", "unchanged", "superseded", "replaced", "conflicts", "pages"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.quarantine.extend(other.quarantine)
+        for record in other.quarantine:
+            self.keep(record)
 
     def counts(self) -> dict[str, int]:
         return {"ingested": self.ingested, "quarantined": self.quarantined, "unchanged": self.unchanged,
@@ -127,17 +158,44 @@ class OrgSyncResult:
 
 
 @dataclass
+class _Held:
+    """A revision of the batch's returns that the database holds (``orm``) or that this batch adds."""
+
+    orm: Return | None
+    rms_id: str = ""
+    revision: int = 0
+    sync_status: ReturnSyncStatus = ReturnSyncStatus.NEW
+    id: int | None = None
+    raw_payload: object = None
+
+    def __post_init__(self) -> None:
+        if self.orm is not None:
+            self.rms_id, self.revision, self.sync_status = self.orm.rms_id, self.orm.revision, self.orm.sync_status
+            self.id, self.raw_payload = self.orm.id, self.orm.raw_payload
+
+
+@dataclass
 class _Item:
-    incoming: Incoming
     raw: dict[str, Any]
     record: ReturnRecord | None
     problems: list[Problem]
-    row: Return
+    values: RowValues
     stand_ins: list[str]
+    return_id: int | None = None
+    held: _Held = field(default_factory=lambda: _Held(None))
 
     @property
     def key(self) -> tuple[str, int]:
-        return self.row.rms_id, self.row.revision
+        return self.values.key
+
+    @property
+    def rma_number(self) -> str:
+        return str(self.values.ret["rma_number"])
+
+    @property
+    def name(self) -> str:
+        revision = self.key[1] if self.key[1] >= 1 else "unreadable"
+        return f"Return {self.rma_number} (revision {revision})"
 
 
 class IngestService:
@@ -198,8 +256,12 @@ class IngestService:
 
     # --- pull ----------------------------------------------------------------------------------
 
-    def pull(self, org_code: str, client: RmsClient, *, page_size: int = 200) -> IngestResult:
-        """Page through the RMS change feed of ``org_code`` from its saved cursor to the end."""
+    def pull(self, org_code: str, client: RmsClient, *, page_size: int = 200,
+             progress: ProgressCallback | None = None, cancelled: StopCheck | None = None) -> IngestResult:
+        """Page through the RMS change feed of ``org_code`` from its saved cursor to the end.
+
+        Each page is one batch of the one ingest path (:meth:`_commit_batch`, with the cursor in its
+        transaction); ``progress`` and ``cancelled`` work as for :meth:`ingest`."""
         listed = {o.get("code"): o for o in client.organizations()}
         if org_code not in listed:
             raise NeedsPersonError(f"The RMS does not list organization {org_code!r} for this API key",
@@ -216,35 +278,69 @@ class IngestService:
             page = client.changes(cursor, page_size, organization=org_code)
             if not page.returns and page.next_cursor == (cursor or ""):
                 break
-            items = [Incoming(raw=raw) for raw in page.returns]
-            with self._translate_races(), self._db.write_session() as session:
-                part, events = self._apply(session, org_id, ctx, items, fix=RMS_FIX, source="rms")
-                self._save_cursor(session, org_id, page.next_cursor)
-            for event in events:
-                self._bus.publish(event)
-            part.pages = 1
-            result.merge(part)
-            cursor = page.next_cursor
-            if not page.has_more or not page.returns:
+            next_cursor = page.next_cursor
+
+            def save_cursor(session: Session, value: str = next_cursor) -> None:
+                self._save_cursor(session, org_id, value)
+
+            result.merge(self._commit_batch(org_id, ctx, [Incoming(raw=raw) for raw in page.returns],
+                                            fix=RMS_FIX, source="rms", also=save_cursor))
+            if progress is not None:
+                progress(_progress(result))
+            cursor = next_cursor
+            if not page.has_more or not page.returns or (cancelled is not None and cancelled()):
+                result.cancelled = bool(page.has_more and page.returns)
                 break
         return result
 
     # --- ingest from elsewhere (file import) ----------------------------------------------------
 
-    def ingest(self, org_code: str, items: Sequence[Incoming], *, ctx: OrgContext, fix: str, source: str,
-               batch_size: int = 200) -> IngestResult:
-        """Validate and upsert ``items`` exactly as :meth:`pull` does, ``batch_size`` per transaction."""
+    def ingest(self, org_code: str, items: Iterable[Incoming], *, ctx: OrgContext, fix: str, source: str,
+               batch_size: int = BATCH_SIZE, progress: ProgressCallback | None = None,
+               cancelled: StopCheck | None = None, records: RecordSource | None = None) -> IngestResult:
+        """Validate and upsert ``items`` exactly as :meth:`pull` does, ``batch_size`` per transaction.
+
+        ``items`` is read lazily, one batch at a time, so memory stays bounded whatever its length.
+        After each committed batch ``progress`` is told the figures (with ``records``' byte position)
+        and ``cancelled()`` is asked; a cancel stops there, and ``records.count_rest()`` (when given)
+        says how many records were not read.
+        """
         with self._db.session() as session:
             org_id = self._org(session, org_code).id
         result = IngestResult()
-        for start in range(0, len(items), batch_size):
-            with self._translate_races(), self._db.write_session() as session:
-                part, events = self._apply(session, org_id, ctx, items[start:start + batch_size], fix=fix,
-                                           source=source)
-            for event in events:
-                self._bus.publish(event)
-            result.merge(part)
+        iterator = iter(items)
+        carry: Incoming | None = None
+        last: IngestProgress | None = None
+        while True:
+            batch, carry = _next_batch(iterator, carry, batch_size)
+            if not batch:
+                if progress is not None and last is not None and _progress(result, records) != last:
+                    progress(_progress(result, records))  # the end of the input read after a full batch
+                break
+            result.merge(self._commit_batch(org_id, ctx, batch, fix=fix, source=source))
+            del batch
+            if progress is not None:
+                last = _progress(result, records)
+                progress(last)
+            if cancelled is not None and cancelled():
+                result.cancelled = True
+                result.not_read = records.count_rest() if records is not None else None
+                if result.not_read == 0:
+                    result.cancelled = False  # it had read everything: nothing was left out
+                break
         return result
+
+    def _commit_batch(self, org_id: int, ctx: OrgContext, items: Sequence[Incoming], *, fix: str, source: str,
+                      also: Callable[[Session], None] | None = None) -> IngestResult:
+        """One batch in one transaction (with ``also``, e.g. the feed's cursor); events after the commit."""
+        with self._translate_races(), self._db.write_session() as session:
+            part, events = self._apply(session, org_id, ctx, items, fix=fix, source=source)
+            if also is not None:
+                also(session)
+        for event in events:
+            self._bus.publish(event)
+        part.pages = 1
+        return part
 
     # --- the upsert ------------------------------------------------------------------------------
 
@@ -254,72 +350,78 @@ class IngestService:
         result = IngestResult()
         events: list[Event] = []
         items = [self._prepare(inc, org_id, ctx, now, fix) for inc in incoming]
-        by_id: dict[str, list[Return]] = {}
-        for row in self._existing(session, org_id, {it.row.rms_id for it in items}):
-            by_id.setdefault(row.rms_id, []).append(row)
-        by_key = {(r.rms_id, r.revision): r for rows in by_id.values() for r in rows}
+        by_id: dict[str, list[_Held]] = {}
+        for held_row in self._existing(session, org_id, {it.key[0] for it in items}):
+            by_id.setdefault(held_row.rms_id, []).append(_Held(held_row))
+        by_key = {(h.rms_id, h.revision): h for rows in by_id.values() for h in rows}
         fresh: list[_Item] = []
-        added: list[Return] = []
+        new: list[_Item] = []
         touched: set[str] = set()
         pending: set[tuple[str, int]] = set()
         for it in items:
             held = by_key.get(it.key)
             if held is not None and held.raw_payload == it.raw:
                 result.unchanged += 1
-                events.append(self._event(EventKind.RETURN_UNCHANGED, Severity.DEBUG, ctx, it.row,
-                                          f"{_name(it.row)} is already here, unchanged"))
+                events.append(self._event(EventKind.RETURN_UNCHANGED, Severity.DEBUG, ctx, it,
+                                          f"{it.name} is already here, unchanged"))
                 continue
             if held is not None and it.key in pending:
                 result.conflicts += 1
                 events.append(self._event(
-                    EventKind.RETURN_REJECTED, Severity.WARNING, ctx, it.row,
-                    f"{_name(it.row)} appears twice in one batch with different content; the first one was "
+                    EventKind.RETURN_REJECTED, Severity.WARNING, ctx, it,
+                    f"{it.name} appears twice in one batch with different content; the first one was "
                     "kept — remove the duplicate from the source", {"source": source}))
                 continue
             if held is not None and held.sync_status not in _REPLACEABLE:
                 result.conflicts += 1
                 events.append(self._event(
-                    EventKind.RETURN_REJECTED, Severity.WARNING, ctx, it.row,
-                    f"{_name(it.row)} arrived again with different content, but it is already "
+                    EventKind.RETURN_REJECTED, Severity.WARNING, ctx, it,
+                    f"{it.name} arrived again with different content, but it is already "
                     f"{held.sync_status.value}; the change was not applied — ask for a new revision in the RMS",
                     {"source": source, "status": held.sync_status.value}))
                 continue
-            if held is not None:
-                self._overwrite(session, held, it.row, now)
-                it.row = held
+            if held is not None and held.orm is not None:
+                self._overwrite(session, held.orm, it, now)
+                held.sync_status = held.orm.sync_status
+                it.return_id = held.orm.id
                 result.replaced += 1
             else:
-                session.add(it.row)
-                added.append(it.row)
-                by_key[it.key] = it.row
-                by_id.setdefault(it.row.rms_id, []).append(it.row)
-            touched.add(it.row.rms_id)
+                new.append(it)
+                held = _Held(None, it.key[0], it.key[1], it.values.ret["sync_status"])
+                by_key[it.key] = held
+                by_id.setdefault(it.key[0], []).append(held)
+            it.held = held
+            touched.add(it.key[0])
             pending.add(it.key)
             fresh.append(it)
+        ids = insert_new(session, [it.values for it in new])
+        for it in new:
+            it.return_id = it.held.id = ids[it.key]
         session.flush()
-        for row in added:  # brand-new rows have no children but those just added: skip a SELECT each
-            _known_empty(row)
+        reasons: list[dict[str, Any]] = []
         for it in fresh:
             if it.record is not None:
-                add_line_taxes(it.row, it.record)
+                if it.held.orm is not None:  # a replaced revision: its children went through the ORM
+                    add_line_taxes(it.held.orm, it.record)
                 result.ingested += 1
-                events.append(self._event(EventKind.RETURN_INGESTED, Severity.INFO, ctx, it.row,
-                                          f"{_name(it.row)} ingested", {"source": source}))
+                events.append(self._event(EventKind.RETURN_INGESTED, Severity.INFO, ctx, it,
+                                          f"{it.name} ingested", {"source": source}))
                 continue
             stand = {"placeholders": it.stand_ins} if it.stand_ins else {}
-            for p in it.problems:
-                it.row.quarantine_reasons.append(QuarantineReason(
-                    code=p.code, message=p.message, created_at=now,
-                    details={"field": p.field, "source": source, **stand}))
+            reasons.extend({"return_id": it.return_id, "code": p.code, "message": p.message, "created_at": now,
+                            "details": {"field": p.field, "source": source, **stand},
+                            "resolved_at": None, "resolved_by": None} for p in it.problems)
             result.quarantined += 1
-            result.quarantine.append(QuarantinedRecord(it.row.rms_id, it.row.revision, it.row.rma_number,
-                                                       tuple(it.problems), tuple(it.stand_ins)))
+            result.keep(QuarantinedRecord(it.key[0], it.key[1], it.rma_number, tuple(it.problems),
+                                          tuple(it.stand_ins)))
             first = it.problems[0].message if it.problems else ""
             more = f" (and {len(it.problems) - 1} more)" if len(it.problems) > 1 else ""
             events.append(self._event(
-                EventKind.RETURN_QUARANTINED, Severity.WARNING, ctx, it.row,
-                f"{_name(it.row)} quarantined: {first}{more}",
+                EventKind.RETURN_QUARANTINED, Severity.WARNING, ctx, it,
+                f"{it.name} quarantined: {first}{more}",
                 {"source": source, "problems": [problem_json(p) for p in it.problems], **stand}))
+        session.flush()
+        insert_reasons(session, reasons)
         result.superseded = self._supersede(session, [by_id[i] for i in touched], now)
         session.flush()
         return result, events
@@ -334,9 +436,9 @@ class IngestService:
         if inc.annotate is not None:
             problems = [inc.annotate(p) for p in problems]
         if record is not None and not problems:
-            return _Item(inc, raw, record, [], to_rows(record, org_id, raw, now), [])
-        row, stand_ins = placeholder_row(raw, org_id, now)
-        return _Item(inc, raw, None, problems, row, stand_ins)
+            return _Item(raw, record, [], row_values(record, org_id, raw, now), [])
+        values, stand_ins = placeholder_values(raw, org_id, now)
+        return _Item(raw, None, problems, RowValues(values), stand_ins)
 
     @staticmethod
     def _existing(session: Session, org_id: int, rms_ids: Iterable[str]) -> list[Return]:
@@ -348,8 +450,8 @@ class IngestService:
         return rows
 
     @staticmethod
-    def _overwrite(session: Session, held: Return, fresh: Return, now: datetime) -> None:
-        """Give ``held`` (same key, status NEW/QUARANTINED) the content of ``fresh`` in place.
+    def _overwrite(session: Session, held: Return, it: _Item, now: datetime) -> None:
+        """Give ``held`` (same key, status NEW/QUARANTINED) the content of ``it`` in place.
 
         In place keeps the row's id (anything pointing at it stays valid). Children go through
         Core deletes: the ORM does not know that tax lines hang off lines, and would otherwise
@@ -360,18 +462,17 @@ class IngestService:
         session.execute(delete(ReturnFee).where(ReturnFee.return_id == held.id))
         _resolve_reasons(session, [held.id], now, "ingest: replaced by a corrected payload")
         session.expire(held, ["lines", "fees", "tax_lines", "quarantine_reasons"])
-        for column in Return.__table__.columns:
-            if column.key not in ("id", "organization_id", "ingested_at"):
-                setattr(held, column.key, getattr(fresh, column.key))
+        for key, value in it.values.ret.items():
+            if key not in ("organization_id", "ingested_at"):
+                setattr(held, key, value)
         held.updated_at = now
-        for name in ("lines", "fees", "tax_lines"):
-            children = list(getattr(fresh, name))
-            getattr(fresh, name).clear()
-            getattr(held, name).extend(children)
+        held.lines.extend(LineRow(**line) for line in it.values.lines)
+        held.fees.extend(ReturnFee(**fee) for fee in it.values.fees)
+        held.tax_lines.extend(ReturnTaxLine(**tax) for tax in it.values.fee_taxes)
 
     @staticmethod
-    def _supersede(session: Session, groups: Iterable[list[Return]], now: datetime) -> int:
-        changed: list[Return] = []
+    def _supersede(session: Session, groups: Iterable[list[_Held]], now: datetime) -> int:
+        changed: list[_Held] = []
         for rows in groups:
             newest = max(r.revision for r in rows)
             if newest < 1:  # only unreadable revisions (negative stand-ins): none is newer than another
@@ -379,11 +480,19 @@ class IngestService:
             for row in rows:
                 if row.revision < newest and row.sync_status not in _KEEP_ON_SUPERSEDE:
                     row.sync_status = ReturnSyncStatus.SUPERSEDED
-                    row.updated_at = now
                     changed.append(row)
         if changed:
             session.flush()
-            _resolve_reasons(session, [r.id for r in changed], now, "ingest: superseded by a newer revision")
+            ids = [r.id for r in changed if r.id is not None]
+            for start in range(0, len(ids), _IN_CHUNK):
+                session.execute(update(Return).where(Return.id.in_(ids[start:start + _IN_CHUNK]))
+                                .values(sync_status=ReturnSyncStatus.SUPERSEDED, updated_at=now)
+                                .execution_options(synchronize_session=False))
+            for r in changed:
+                if r.orm is not None:  # keep the loaded row in step without another write
+                    set_committed_value(r.orm, "sync_status", ReturnSyncStatus.SUPERSEDED)
+                    set_committed_value(r.orm, "updated_at", now)
+            _resolve_reasons(session, ids, now, "ingest: superseded by a newer revision")
         return len(changed)
 
     # --- small helpers -------------------------------------------------------------------------
@@ -414,11 +523,11 @@ class IngestService:
     def _translate_races() -> _RaceGuard:
         return _RaceGuard()
 
-    def _event(self, kind: str, severity: Severity, ctx: OrgContext, row: Return, message: str,
+    def _event(self, kind: str, severity: Severity, ctx: OrgContext, it: _Item, message: str,
                details: Mapping[str, Any] | None = None) -> Event:
         return Event(kind=kind, severity=severity, message=message, occurred_at=self._clock.now(),
-                     org=ctx.org_code, rma=row.rma_number[:64],
-                     details={"rms_id": row.rms_id, "revision": row.revision, **(details or {})})
+                     org=ctx.org_code, rma=it.rma_number[:64],
+                     details={"rms_id": it.key[0], "revision": it.key[1], **(details or {})})
 
 
 class _RaceGuard:
@@ -428,26 +537,38 @@ class _RaceGuard:
         return None
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, IntegrityError):
+        if isinstance(exc, IntegrityError | KeyTaken):
             raise TransientError("Another pull or import of this organization wrote the same returns at the "
                                  "same time; nothing was lost", action="nothing to do: the next pull "
                                  "continues where this one stopped") from exc
 
 
-def _known_empty(row: Return) -> None:
-    """Mark a row's never-touched child collections as empty, so appending to them after the flush
-    does not lazy-load them (one SELECT per return). Only for a row this transaction inserted."""
-    state = sa_inspect(row)
-    if not state.persistent:
-        return
-    for name in ("quarantine_reasons", "tax_lines"):
-        if name in state.unloaded:
-            set_committed_value(row, name, [])
+def _next_batch(iterator: Iterator[Incoming], carry: Incoming | None,
+                size: int) -> tuple[list[Incoming], Incoming | None]:
+    """Up to ``size`` records, ending early before a record whose (id, revision) the batch already has:
+    a second copy then meets the first as a committed row (replaced while still NEW/QUARANTINED, as
+    a corrected file would), whichever batch it falls in. Returns the batch and the record held back."""
+    batch: list[Incoming] = []
+    keys: set[tuple[str, str]] = set()
+    for inc in itertools.chain([carry] if carry is not None else [], iterator):
+        raw = inc.raw
+        rid = raw.get("id") if isinstance(raw, Mapping) else None
+        key = (rid, str(raw.get("revision"))) if isinstance(raw, Mapping) and isinstance(rid, str) and rid else None
+        if key is not None and key in keys:
+            return batch, inc
+        if key is not None:
+            keys.add(key)
+        batch.append(inc)
+        if len(batch) >= size:
+            break
+    return batch, None
 
 
-def _name(row: Return) -> str:
-    revision = row.revision if row.revision >= 1 else "unreadable"
-    return f"Return {row.rma_number} (revision {revision})"
+def _progress(result: IngestResult, records: RecordSource | None = None) -> IngestProgress:
+    return IngestProgress(read=result.read, ingested=result.ingested, quarantined=result.quarantined,
+                          unchanged=result.unchanged, conflicts=result.conflicts, batches=result.pages,
+                          bytes_read=records.bytes_read if records is not None else None,
+                          bytes_total=records.bytes_total if records is not None else None)
 
 
 def _resolve_reasons(session: Session, return_ids: list[int], now: datetime, by: str) -> None:

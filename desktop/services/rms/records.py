@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +38,8 @@ from desktop.services.store.models import (
 )
 from desktop.services.store.models import ReturnLine as LineRow
 
-__all__ = ["FEE_TAX_PREFIX", "NO_CURRENCY", "add_line_taxes", "from_row", "payload_digest", "placeholder_row",
-           "to_rows", "unreadable_revision"]
+__all__ = ["FEE_TAX_PREFIX", "NO_CURRENCY", "RowValues", "add_line_taxes", "from_row", "payload_digest",
+           "placeholder_row", "placeholder_values", "row_values", "to_rows", "unreadable_revision"]
 
 FEE_TAX_PREFIX = "fee:"
 #: ISO 4217's own code for "no currency": the stand-in when a quarantined record has none.
@@ -51,11 +52,63 @@ def payload_digest(raw: object) -> str:
     return hashlib.sha256(json_dumps_exact(raw).encode()).hexdigest()
 
 
+def _tax_values(tax: TaxAmount, *, tax_name: str | None = None) -> dict[str, Any]:
+    return {"jurisdiction": tax.jurisdiction, "tax_name": tax_name, "rate": tax.rate.scaleb(-2),
+            "currency": tax.amount.currency, "amount_minor": tax.amount.to_minor_units()}
+
+
 def _tax_row(tax: TaxAmount, *, tax_name: str | None = None) -> ReturnTaxLine:
-    row = ReturnTaxLine(jurisdiction=tax.jurisdiction, tax_name=tax_name, rate=tax.rate.scaleb(-2),
-                        currency=tax.amount.currency)
-    row.amount = tax.amount
-    return row
+    return ReturnTaxLine(**_tax_values(tax, tax_name=tax_name))
+
+
+@dataclass
+class RowValues:
+    """The column values of one return revision and its children, as plain dicts (bulk inserts).
+
+    ``ret`` holds every ``returns`` column but ``id``; ``lines`` every ``return_lines`` column but
+    ``id``/``return_id``, with ``line_taxes[i]`` the tax rows of ``lines[i]`` (they need the line's
+    id); ``fees`` and ``fee_taxes`` (``tax_name`` ``fee:<n>``) need only the return's id.
+    """
+
+    ret: dict[str, Any]
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    line_taxes: list[list[dict[str, Any]]] = field(default_factory=list)
+    fees: list[dict[str, Any]] = field(default_factory=list)
+    fee_taxes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.ret["rms_id"], self.ret["revision"]
+
+
+def _return_values(org_id: int, now: datetime, raw: Mapping[str, Any], **columns: Any) -> dict[str, Any]:
+    return {"organization_id": org_id, **columns, "ingested_at": now, "updated_at": now, "raw_payload": dict(raw),
+            "writeback_lease_owner": None, "writeback_lease_expires_at": None}
+
+
+def row_values(record: ReturnRecord, org_id: int, raw: Mapping[str, Any], now: datetime) -> RowValues:
+    """The rows of a valid record (status NEW): the one translation behind :func:`to_rows` and bulk ingest."""
+    currency = record.currency
+    ret = _return_values(
+        org_id, now, raw, rms_id=record.rms_id, revision=record.revision, rma_number=record.rma_number,
+        customer_rms_id=record.customer.rms_id, customer_name=record.customer.name,
+        customer_email=record.customer.email, channel=record.channel, warehouse=record.warehouse,
+        currency=currency, refund_method=record.refund_method, rms_status=record.status,
+        sync_status=ReturnSyncStatus.NEW, refund_total_minor=(
+            record.refund_total.to_minor_units() if record.refund_total is not None else None),
+        rms_created_at=record.created_at, rms_updated_at=record.updated_at)
+    out = RowValues(ret)
+    for n, line in enumerate(record.lines, 1):
+        out.lines.append({"line_no": n, "rms_line_id": line.line_id, "sku": line.sku,
+                          "description": line.description, "quantity": line.quantity,
+                          "unit_price_minor": line.unit_price.to_minor_units(), "line_total_minor": None,
+                          "currency": currency, "reason_code": line.reason_code, "disposition": line.disposition})
+        out.line_taxes.append([_tax_values(tax) for tax in line.taxes])
+    for i, fee in enumerate(record.fees):
+        out.fees.append({"fee_type": fee.type, "description": None, "currency": currency,
+                         "amount_minor": fee.amount.to_minor_units()})
+        out.fee_taxes.extend(_tax_values(tax, tax_name=f"{FEE_TAX_PREFIX}{i}") for tax in fee.taxes)
+    return out
 
 
 def to_rows(record: ReturnRecord, org_id: int, raw: Mapping[str, Any], now: datetime) -> Return:
@@ -63,27 +116,11 @@ def to_rows(record: ReturnRecord, org_id: int, raw: Mapping[str, Any], now: date
 
     Line tax lines need the lines' ids: add the row, flush, then call :func:`add_line_taxes`.
     """
-    ret = Return(
-        organization_id=org_id, rms_id=record.rms_id, revision=record.revision, rma_number=record.rma_number,
-        customer_rms_id=record.customer.rms_id, customer_name=record.customer.name,
-        customer_email=record.customer.email, channel=record.channel, warehouse=record.warehouse,
-        currency=record.currency, refund_method=record.refund_method, rms_status=record.status,
-        sync_status=ReturnSyncStatus.NEW, rms_created_at=record.created_at, rms_updated_at=record.updated_at,
-        ingested_at=now, updated_at=now, raw_payload=dict(raw),
-    )
-    ret.refund_total = record.refund_total
-    for n, line in enumerate(record.lines, 1):
-        row = LineRow(line_no=n, rms_line_id=line.line_id, sku=line.sku, description=line.description,
-                      quantity=line.quantity, currency=record.currency, reason_code=line.reason_code,
-                      disposition=line.disposition)
-        row.unit_price = line.unit_price
-        ret.lines.append(row)
-    for i, fee in enumerate(record.fees):
-        fee_row = ReturnFee(fee_type=fee.type, currency=record.currency)
-        fee_row.amount = fee.amount
-        ret.fees.append(fee_row)
-        for tax in fee.taxes:
-            ret.tax_lines.append(_tax_row(tax, tax_name=f"{FEE_TAX_PREFIX}{i}"))
+    values = row_values(record, org_id, raw, now)
+    ret = Return(**values.ret)
+    ret.lines.extend(LineRow(**line) for line in values.lines)
+    ret.fees.extend(ReturnFee(**fee) for fee in values.fees)
+    ret.tax_lines.extend(ReturnTaxLine(**tax) for tax in values.fee_taxes)
     return ret
 
 
@@ -160,7 +197,14 @@ def unreadable_revision(payload: Mapping[str, Any]) -> int:
 
 
 def placeholder_row(raw: object, org_id: int, now: datetime) -> tuple[Return, list[str]]:
-    """A QUARANTINED ``Return`` that keeps ``raw`` and every column that could be read.
+    """A QUARANTINED ``Return`` that keeps ``raw`` and every column that could be read
+    (:func:`placeholder_values` as a row)."""
+    values, stand_ins = placeholder_values(raw, org_id, now)
+    return Return(**values), stand_ins
+
+
+def placeholder_values(raw: object, org_id: int, now: datetime) -> tuple[dict[str, Any], list[str]]:
+    """The ``returns`` columns of a QUARANTINED revision that keeps ``raw`` and every column that could be read.
 
     Returns the row and the names of the columns that hold stand-ins (say so to the person
     fixing the record): ``rms_id`` → ``"missing-id:<digest>"`` (stable, so a replay is still a
@@ -206,22 +250,22 @@ def placeholder_row(raw: object, org_id: int, now: datetime) -> tuple[Return, li
         times[key] = parsed or now
     customer = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
     assert isinstance(customer, Mapping)
-    ret = Return(
-        organization_id=org_id, rms_id=rms_id, revision=revision, rma_number=rma,
-        customer_rms_id=_short_text(customer, "id"), customer_name=_short_text(customer, "name", 255),
-        customer_email=_short_text(customer, "email", 255), channel=_short_text(payload, "channel"),
-        warehouse=_short_text(payload, "warehouse"), currency=currency, refund_method=method,
-        rms_status=status, sync_status=ReturnSyncStatus.QUARANTINED, rms_created_at=times["created_at"],
-        rms_updated_at=times["updated_at"], ingested_at=now, updated_at=now, raw_payload=payload,
-    )
     total = payload.get("refund_total")
+    total_minor: int | None = None
     if currency != NO_CURRENCY and isinstance(total, str):
         try:
             amount = Money.parse(total, currency)
             # Only a figure the column can hold: the stand-in row of an out-of-range record must
             # still save, or the whole page (and every later pull of it) would fail on it.
             if amount.is_quantized() and abs(amount.to_minor_units()) <= MAX_MINOR_UNITS:
-                ret.refund_total = amount
+                total_minor = amount.to_minor_units()
         except ValueError:
             pass
-    return ret, stand_ins
+    values = _return_values(
+        org_id, now, payload, rms_id=rms_id, revision=revision, rma_number=rma,
+        customer_rms_id=_short_text(customer, "id"), customer_name=_short_text(customer, "name", 255),
+        customer_email=_short_text(customer, "email", 255), channel=_short_text(payload, "channel"),
+        warehouse=_short_text(payload, "warehouse"), currency=currency, refund_method=method,
+        rms_status=status, sync_status=ReturnSyncStatus.QUARANTINED, refund_total_minor=total_minor,
+        rms_created_at=times["created_at"], rms_updated_at=times["updated_at"])
+    return values, stand_ins

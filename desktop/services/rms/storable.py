@@ -63,9 +63,36 @@ def _too_long(value: int | Decimal) -> bool:
     return abs(value.adjusted()) > MAX_DIGITS or (isinstance(exponent, int) and -exponent > MAX_DIGITS)
 
 
+def _clean(raw: object) -> bool:
+    """True when ``raw`` holds nothing :func:`storable` would replace: a read-only walk, no copy (the
+    common case — nearly every record — then costs a fraction of the copying walk)."""
+    search = _UNSTORABLE_CHAR.search
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if value == DEEP_MARKER or search(value) is not None:
+                return False
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                return False
+            if isinstance(value, dict):
+                for k, item in value.items():
+                    if search(str(k)) is not None:
+                        return False
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, int | Decimal) and _too_long(value):
+            return False
+    return True
+
+
 def storable(raw: object, *, fix: str, where: str = "The record") -> tuple[object, list[Problem]]:
     """A copy of ``raw`` the database can hold, and the problems found (none: ``raw`` itself);
     ``fix`` ends each problem's message, as the parser's do."""
+    if _clean(raw):
+        return raw, []
     found: dict[str, str] = {}  # code → path of the first occurrence
 
     def scalar(value: Any, path: str) -> Any:

@@ -10,6 +10,7 @@ the actor's permissions; the destructive one (void) asks first.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSize, Qt
@@ -33,6 +34,7 @@ from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Page, StatusLine, search_field, status_label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns.detail import DetailPanel
+from desktop.views.returns.import_flow import ImportDialog
 from desktop.views.returns.model import ROW_ROLE, ReturnsModel
 from desktop.views.returns.services import ReturnServices, services_for
 from desktop.views.returns.table import returns_table
@@ -108,8 +110,12 @@ class ReturnsPage(StatusLine, Page):
         self.refresh_button.setToolTip("Read the returns again (F5)")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Every row the filter shows, as CSV (Ctrl+E)")
+        self.import_button = QPushButton("Import file…")
+        self.import_button.setToolTip("Import an RMS export (CSV or JSON) into the chosen organization, with "
+                                      "progress and Cancel")
+        self.import_button.setVisible(self.context.services.returns_import is not None)
         self.body.addLayout(toolbar((self.org_combo, self.status_combo, self.search),
-                                    (self.refresh_button, self.export_button)))
+                                    (self.refresh_button, self.import_button, self.export_button)))
         self.body.addSpacing(8)
         status_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -128,6 +134,7 @@ class ReturnsPage(StatusLine, Page):
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.refresh_button.clicked.connect(self.reload)
         self.export_button.clicked.connect(self.export)
+        self.import_button.clicked.connect(self.choose_import)
 
     def _build_grid(self) -> None:
         self.table = returns_table(self.model)
@@ -340,6 +347,28 @@ class ReturnsPage(StatusLine, Page):
             "zero there; this cannot be undone from this app.", "Void",
             lambda: self._act("Voiding", lambda: s.manual.void(s.actor, doc.key),
                               f"{doc.doc_type} voided in the ledger."))
+
+    def choose_import(self) -> None:
+        """Ask for an RMS export file, then import it into the organization chosen in the filter."""
+        org = self.org_combo.currentData()
+        if not org:
+            self.say("Choose the organization to import into first (the list at the top left).", error=True)
+            return
+        dialog = QFileDialog(self, f"Import an RMS export into {org}", "", "RMS exports (*.csv *.json);;All files (*)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda chosen: self.start_import(Path(chosen), org))
+        self.import_file_dialog = dialog
+        dialog.open()
+
+    def start_import(self, path: Path, org: str) -> ImportDialog | None:
+        """Import ``path`` into ``org`` off the GUI thread, in a dialog with counts, a bar and Cancel."""
+        importer = self.context.services.returns_import
+        if importer is None or self.services is None:
+            return None
+        self.import_dialog = ImportDialog(self, importer, self.services.actor, path, org)
+        self.import_dialog.start()
+        return self.import_dialog
 
     def export(self) -> None:
         if self.services is None:
