@@ -47,7 +47,7 @@ from desktop.services.rms.bulk import KeyTaken, insert_new, insert_reasons
 from desktop.services.rms.client import RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
 from desktop.services.rms.parse import RMS_FIX, parse_return, problem_json
-from desktop.services.rms.progress import IngestProgress, ProgressCallback, RecordSource, StopCheck
+from desktop.services.rms.progress import Incoming, IngestProgress, ProgressCallback, RecordSource, StopCheck
 from desktop.services.rms.records import RowValues, add_line_taxes, placeholder_values, row_values
 from desktop.services.rms.storable import storable
 from desktop.services.store.db import Database
@@ -76,21 +76,6 @@ _IN_CHUNK = 500
 QUARANTINE_DETAILS = 1000
 #: Records per transaction of a file import.
 BATCH_SIZE = 200
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One record to ingest, as the source stated it.
-
-    Attributes:
-        raw: the ``Return`` object (any JSON value: a non-object is quarantined too).
-        annotate: rewrites each problem before it is stored (file import adds row numbers).
-        extra_problems: problems found before parsing (e.g. CSV rows of one return disagreeing).
-    """
-
-    raw: object
-    annotate: Callable[[Problem], Problem] | None = None
-    extra_problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)

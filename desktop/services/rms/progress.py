@@ -17,9 +17,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from desktop.services.rms.ingest import Incoming
+    from desktop.services.core.domain import Problem
 
-__all__ = ["IngestProgress", "ProgressCallback", "RecordSource", "StopCheck", "bar_text"]
+__all__ = ["Incoming", "IngestProgress", "ProgressCallback", "RecordSource", "StopCheck", "bar_text"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One record to ingest, as the source stated it.
+
+    Attributes:
+        raw: the ``Return`` object (any JSON value: a non-object is quarantined too).
+        annotate: rewrites each problem before it is stored (file import adds row numbers).
+        extra_problems: problems found before parsing (e.g. CSV rows of one return disagreeing).
+    """
+
+    raw: object
+    annotate: Callable[[Problem], Problem] | None = None
+    extra_problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
