@@ -61,7 +61,7 @@ VERSION=$(dpkg-deb -f "$deb" Version)
 t_build=$(( $(date +%s) - t0 ))
 
 # 3. install
-say "installing $(basename "$deb") (Depends: $(dpkg-deb -f "$deb" Depends))"
+say "installing $(basename "$deb") ($(dpkg-deb -f "$deb" Depends | tr ',' '\n' | wc -l) packages in Depends)"
 installed=1
 dpkg -i "$deb" >/dev/null || fail "dpkg -i failed (missing dependencies? see above)"
 for path in "/opt/$PKG/returns-ledger" /usr/bin/returns-ledger "/usr/share/applications/$ID.desktop" \
@@ -122,6 +122,14 @@ run reconcile --org ACME-US --from 2020-01-01 --to 2030-12-31 --json "${DATA[@]}
 one_json "$WORK/rec.json" "reconcile"
 say "  reconcile ACME-US: $(python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["variances"]), "variance(s),", d.get("matched", 0), "matched")' <"$WORK/rec.json") ($(( $(date +%s) - t )) s)"
 
+for cmd in "connections" "metrics" "mapping export --org KIWI-NZ --format json"; do  # read-only commands
+  # shellcheck disable=SC2086
+  run $cmd $([ "$cmd" = "${cmd#mapping}" ] && echo --json) "${DATA[@]}" >"$WORK/cmd.json" 2>"$WORK/cmd.err" \
+    || { cat "$WORK/cmd.err" >&2; fail "$cmd"; }
+  one_json "$WORK/cmd.json" "$cmd"
+done
+say "  connections, metrics, mapping export: one JSON document each"
+
 kill -TERM $sandbox_pid; wait $sandbox_pid || fail "sandbox serve did not stop cleanly on SIGTERM"
 sandbox_pid=""
 [ "$(wc -l <"$WORK/sandbox.json")" = 1 ] || fail "sandbox serve printed more than its JSON line on stdout"
@@ -129,7 +137,9 @@ sandbox_pid=""
 # 5. uninstall, and nothing left behind
 dpkg --purge "$PKG" >/dev/null || fail "dpkg --purge"
 installed=0
-for path in "${LEFTOVERS[@]}"; do [ ! -e "$path" ] || fail "$path is left behind after dpkg --purge"; done
+for path in "${LEFTOVERS[@]}"; do
+  [ ! -e "$path" ] || { find "$path" | head -20 >&2; fail "$path is left behind after dpkg --purge"; }
+done
 if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q "ok installed"; then fail "dpkg still lists $PKG"; fi
 
 bundle=$(du -sh "$WORK/src/dist/returns-ledger" | cut -f1)

@@ -24,6 +24,9 @@ rm -rf "$STAGE"
 mkdir -p "$STAGE/DEBIAN" "$STAGE$PREFIX" "$STAGE/usr/bin" "$STAGE/usr/share/applications" \
          "$STAGE/usr/share/icons/hicolor/scalable/apps" "$STAGE/usr/share/doc/$PKG"
 cp -a "$BUNDLE/." "$STAGE$PREFIX/"
+# QtWebEngine creates this (empty) folder at run time when it can; shipped in the package, it is
+# dpkg's to remove again (else a first start as root leaves it behind after `dpkg -r`).
+install -d -m 755 "$STAGE$PREFIX/_internal/PySide6/Qt/resources/locales"
 ln -s "$PREFIX/returns-ledger" "$STAGE/usr/bin/returns-ledger"
 install -m 644 "resources/$ID.desktop" "$STAGE/usr/share/applications/$ID.desktop"
 install -m 644 resources/icons/app.svg "$STAGE/usr/share/icons/hicolor/scalable/apps/$ID.svg"
