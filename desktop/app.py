@@ -373,6 +373,9 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             users = services.views.users  # every refusal in the window is audited, like the CLI's
             record_refusals_with((lambda exc: users.record_refusal(exc, via="app")) if users is not None else None)
 
+            from desktop.self_test import run_checks
+            # --self-test: the database and the keyring, before the window
+            checks = run_checks(services.database, config.db_url, services.vault) if self_test else []
             views, actor = services.for_views()
             if latch.requested():  # asked to quit while starting: shut down without opening the window
                 log.info("quit requested by a signal during start-up")
@@ -395,9 +398,13 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             stopped = services.shutdown()
         if self_test:
             elapsed = time.perf_counter() - started
-            status = "ok" if outcome.exit_code == 0 else "FAILED"
-            print(f"self-test {status}: {outcome.summary}; database revision {services.revision}; "  # noqa: T201 - the self-test's output
+            failed = [c for c in checks if not c.ok]
+            status = "ok" if outcome.exit_code == 0 and not failed else "FAILED"
+            for check in failed:
+                sys.stderr.write(f"self-test: {check.line()}\n")
+            print(f"self-test {status}: {outcome.summary}; {'; '.join(c.line() for c in checks)}; "  # noqa: T201 - the self-test's output
                   f"shut down {', '.join(stopped)}; {elapsed:.1f} s")
+            return outcome.exit_code or (1 if failed else 0)
         elif shots:
             print(f"wrote {outcome.summary} to {shots}")  # noqa: T201 - the command's output
         return outcome.exit_code

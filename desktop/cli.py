@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="run against the embedded sandbox with a throwaway database")
     parser.add_argument("--self-test", action="store_true",
-                        help="build every service, open the main window offscreen, close, exit 0")
+                        help="check this installation offscreen: services, database, keyring, the main window "
+                             "and the embedded browser; exit 0, or 1 with what failed")
     parser.add_argument("--screenshots", metavar="DIR",
                         help="with --demo: write a PNG of every page to DIR and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -213,6 +213,18 @@ class SandboxServer:
             return emulator.error_response(500, "Internal server error")
 
 
+def serve_summary(info: dict[str, Any]) -> str:
+    """What ``sandbox serve`` tells a person (on stderr): where it runs and what next, no secrets."""
+    root = str(info.get("control_url", "")).rsplit("/_sandbox", 1)[0]
+    qbo = len((info.get("qbo") or {}).get("companies", []))
+    xero = len((info.get("xero") or {}).get("tenants", []))
+    return (f"Sandbox running at {root}: QuickBooks Online ({qbo} companies), Xero ({xero} organisations) "
+            f"and RMS emulators.\n"
+            f"Next: returns-ledger demo init --sandbox {root} --data-dir DIR   (a folder of its own)\n"
+            f"The line on stdout is its JSON start-up info (it holds the demo client secrets and API key). "
+            f"Ctrl-C stops it.")
+
+
 def serve_forever(host: str = "127.0.0.1", port: int = 0, seed: int = 1) -> int:
     """The ``returns-ledger sandbox serve`` command: one JSON line on stdout, serve until signalled."""
     try:
@@ -228,8 +240,10 @@ def serve_forever(host: str = "127.0.0.1", port: int = 0, seed: int = 1) -> int:
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         info = server.start()
-        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.write(json.dumps(info) + "\n")  # the machine-readable line, with the demo secrets
         sys.stdout.flush()
+        sys.stderr.write(serve_summary(info) + "\n")
+        sys.stderr.flush()
         while not stop.wait(0.5):
             pass
     finally:

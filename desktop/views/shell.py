@@ -4,8 +4,8 @@
 from there on, so the composition root stays free of widgets. Three modes share one code path:
 
 - interactive: show the window, run until it is closed;
-- ``--self-test``: open the window offscreen, prove an event travels bus → bridge → log model,
-  close it cleanly;
+- ``--self-test``: open the window offscreen, prove an event travels bus → bridge → log model and
+  that the embedded browser loads a page (:mod:`desktop.views.web_check`), close it cleanly;
 - ``--screenshots DIR``: wait for the demo sandbox, then grab every page in light and dark.
 
 None of them calls ``processEvents()``: each waits by running the real event loop.
@@ -37,7 +37,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication
 
-from desktop import APP_ID, APP_NAME, __version__
+from desktop import APP_NAME, DESKTOP_ID, __version__
 from desktop.views.context import ShellContext
 from desktop.views.main_window import MainWindow
 from desktop.views.resources import app_icon
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 qt_log = logging.getLogger("qt")
 
-SELF_TEST_TIMEOUT_MS = 8000
+SELF_TEST_TIMEOUT_MS = 60_000  # QtWebEngine's first start is slow on a loaded machine
 _QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
               QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
               QtMsgType.QtFatalMsg: logging.CRITICAL}
@@ -83,7 +83,7 @@ def _application() -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName(APP_ID)
+    app.setDesktopFileName(DESKTOP_ID)  # the installed .desktop entry (Wayland)
     app.setWindowIcon(app_icon())
     return app
 
@@ -172,28 +172,47 @@ def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, scre
 
 
 def _self_test(app: QApplication, window: MainWindow, bus: EventBus) -> ShellOutcome:
-    """Open, prove the live log works, close. Fails (exit 1) if anything hangs past the timeout."""
+    """Open, prove the live log works, load a page in the embedded browser, close. Fails (exit 1)
+    if a step fails or anything hangs past the timeout."""
+    from desktop.views.web_check import WebEngineProbe, missing_helper
+    missing = missing_helper()
+    if missing is not None:  # Qt would abort the program on the first page
+        return ShellOutcome(1, f"embedded browser: FAILED: its helper process is missing ({missing}); "
+                               "reinstall the app")
     result: dict[str, str] = {}
+    probe = WebEngineProbe()
 
     def on_rows() -> None:
         model = window.log_dock.model
-        if any(model.event_at(r).kind == "app.self_test" for r in range(model.rowCount())):
-            result["ok"] = "yes"
-            window.close()
+        if "log" not in result and any(model.event_at(r).kind == "app.self_test" for r in range(model.rowCount())):
+            result["log"] = "ok"
+            probe.start()  # the embedded browser next: its helper process starts on the first page
+
+    def on_probe(ok: bool, detail: str) -> None:
+        result["browser"] = detail if ok else f"FAILED: {detail}"
+        window.close()
 
     def on_timeout() -> None:
-        result["timeout"] = "yes"
-        log.error("self-test: the window did not receive the test event within %d ms", SELF_TEST_TIMEOUT_MS)
+        step = "the test event" if "log" not in result else "the embedded browser's test page"
+        result.setdefault("browser", f"FAILED: no answer within {SELF_TEST_TIMEOUT_MS // 1000} s")
+        log.error("self-test: %s did not finish within %d ms", step, SELF_TEST_TIMEOUT_MS)
         window.close()
 
     window.log_dock.model.rowsInserted.connect(on_rows)
+    probe.finished.connect(on_probe)
     window.show()
     QTimer.singleShot(0, lambda: bus.emit("app.self_test", "info", "Self-test: the live error log works"))
     QTimer.singleShot(SELF_TEST_TIMEOUT_MS, on_timeout)
-    code = app.exec()
-    if not result.get("ok"):
+    try:
+        code = app.exec()
+    finally:
+        probe.stop()
+    if not result.get("log"):
         return ShellOutcome(1, "the main window never showed the test event")
-    return ShellOutcome(code, f"{window.stack.count()} pages, live event log, {app.platformName()} platform")
+    browser = result.get("browser", "FAILED: not run")
+    summary = (f"{window.stack.count()} pages, live event log, {app.platformName()} platform; "
+               f"embedded browser: {browser}")
+    return ShellOutcome(1 if browser.startswith("FAILED") else code, summary)
 
 
 def _screenshots(app: QApplication, window: MainWindow, theme: ThemeManager, directory: Path,

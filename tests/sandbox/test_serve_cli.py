@@ -12,6 +12,8 @@ from pathlib import Path
 
 import requests
 
+from desktop.sandbox.server import serve_summary
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -57,7 +59,8 @@ def test_serve_prints_one_json_line_serves_and_stops_on_sigterm(tmp_path: Path) 
             raise
     assert proc.returncode == 0, err
     assert out == ""  # exactly one line in all: nothing after the start-up JSON
-    assert err == ""  # no tracebacks, no warnings, no werkzeug request lines
+    # Only the short human summary (no secrets): no tracebacks, no warnings, no werkzeug request lines.
+    assert err == serve_summary(info) + "\n"
 
 
 def test_serve_refuses_a_non_loopback_host(tmp_path: Path) -> None:

@@ -135,6 +135,21 @@ class TokenVault:
         with suppress(keyring.errors.PasswordDeleteError):
             _steady(lambda: keyring.delete_password(self._service, user))
 
+    def round_trip(self) -> str:
+        """Write, read back and delete a throwaway entry (``--self-test``); returns the backend's name.
+
+        Raises :class:`FatalError` when the keyring cannot be used, as every other entry point does."""
+        user = f"self-test:{time.time_ns()}"
+        value = f"check-{threading.get_ident()}-{time.monotonic_ns()}"
+        self._set(user, value)
+        try:
+            if self._get(user) != value:
+                raise FatalError("The OS keyring did not give back what was written to it",
+                                 action="unlock or repair the Secret Service / Keychain / Credential Manager")
+        finally:
+            self._delete(user)
+        return type(keyring.get_keyring()).__module__.rsplit(".", 1)[-1]  # SecretService, macOS, Windows…
+
     def save_grant(self, connection_id: str, grant: Grant) -> None:
         self._set(f"grant:{connection_id}", grant.to_json())
 
