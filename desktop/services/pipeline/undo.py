@@ -200,7 +200,7 @@ class UndoService:
         failed = report.counts.get("failed", 0) + unwritten
         report.outcome = "partial" if failed else ("done" if rows or written else "nothing_to_do")
         if undo_run is not None:
-            self._finish(undo_run, report)
+            self._finish(actor, undo_run, report)
         return report
 
     # --- step 1: read and compare ----------------------------------------------------------------
@@ -297,7 +297,16 @@ class UndoService:
         with self._db.session() as s:
             rows = [r for r in scope_rows(s, run_id) if r.status is OutboxStatus.VOID_PENDING]
         counts: dict[str, int] = defaultdict(int)
+        held: set[str] = set()  # documents a dependent of which is still in the ledger (Xero: paid credit notes)
         for row in rows:
+            if row.idempotency_key in held:
+                err_held = NeedsPersonError(f"{row.doc_type} {row.remote_number or row.remote_id} is still paid or "
+                                            "applied by a document that was not taken back; it waits for that one")
+                outcome = self._settle(actor, row.id, run_id, None, err_held, _Seen(row.id, None, "active"))
+                counts[outcome] += 1
+                if row.depends_on:
+                    held.add(row.depends_on)
+                continue
             look = seen.get(row.id)
             if look is None or look.ledger == "unreadable":
                 look = self._read(ledger, row)
@@ -318,7 +327,10 @@ class UndoService:
                     raise
                 except AppError as exc:
                     err = exc
-            counts[self._settle(actor, row.id, run_id, how, err, look)] += 1
+            outcome = self._settle(actor, row.id, run_id, how, err, look)
+            counts[outcome] += 1
+            if outcome in ("failed", "kept") and row.depends_on:
+                held.add(row.depends_on)
         report.counts.update(counts)
         report.documents = [replace(d, state=self._state(d.key)) for d in report.documents]
 
@@ -383,9 +395,15 @@ class UndoService:
                                     OutboxDocument.return_id.in_(sa.select(OutboxDocument.return_id)
                                                                  .where(OutboxDocument.run_id == run_id)))
                              .order_by(OutboxDocument.id)).all()
+            # A revision is told once, when all of it is taken back (a body is never sent part-way:
+            # the same key must always carry the same body).
+            unfinished = set(s.scalars(sa.select(OutboxDocument.return_id).where(
+                OutboxDocument.return_id.in_({r.return_id for r, _, _ in rows}),
+                sa.or_(OutboxDocument.status == OutboxStatus.VOID_PENDING,
+                       sa.and_(OutboxDocument.status == OutboxStatus.POSTED, OutboxDocument.run_id == run_id)))))
         by_return: dict[int, list[tuple[OutboxDocument, Return, str | None]]] = defaultdict(list)
         for row, ret, company in rows:
-            if _undo_of(row) == run_id:
+            if _undo_of(row) == run_id and ret.id not in unfinished:
                 by_return[ret.id].append((row, ret, company))
         stage = WriteBackService(self._db, self._bus, self._clock, lambda _org: client)
         sent = failed = 0
@@ -431,7 +449,7 @@ class UndoService:
                                        "taken back")
 
     # --- the record ------------------------------------------------------------------------------
-    def _finish(self, undo_run: int, report: UndoReport) -> None:
+    def _finish(self, actor: Actor, undo_run: int, report: UndoReport) -> None:
         with self._db.write_session() as s:
             undo = s.get(SyncRun, undo_run)
             if undo is None:
@@ -439,7 +457,7 @@ class UndoService:
             undo.finished_at = self._clock.now()
             undo.status = SyncRunStatus.PARTIAL if report.outcome == "partial" else SyncRunStatus.SUCCEEDED
             undo.counts = {"of_run": report.run.id, **report.counts}
-            audit.append(s, self._clock, actor="system", action="run.undone", target=f"run {report.run.id}",
+            audit.append(s, self._clock, actor=actor.username, action="run.undone", target=f"run {report.run.id}",
                          organization_id=undo.organization_id,
                          details={"undo_run": undo_run, "outcome": report.outcome, **report.counts})
         report.undo_run = undo_run
