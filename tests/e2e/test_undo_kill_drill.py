@@ -59,6 +59,10 @@ def test_a_killed_undo_resumes_and_voids_each_document_exactly_once(sandbox_url:
     shown = _cli_json("runs", "show", str(run["id"]), "--data-dir", data)
     keys = {d["key"] for d in shown["documents"]}
     realm = next(c["realm_id"] for c in control(url, "info")["qbo"]["companies"] if c["rms_org"] == ORG)
+    dry = run_cli("runs", "undo", str(run["id"]), "--dry-run", "--data-dir", data, timeout=300)
+    assert dry.returncode == 0 and dry.stdout.startswith(f"Dry run: undoing run {run['id']} would take back"), dry
+    listed = run_cli("runs", "list", "--data-dir", data)
+    assert listed.returncode == 0 and listed.stdout.startswith("ID  ORG"), listed
     # The retry of the 11th take-back (the 12th request) is held; the 11th is done, then dropped.
     _post(url, "faults", {"rules": [{**TAKE_BACK, "action": "delay", "delay_s": 60, "after": 11, "times": 1},
                                     {**TAKE_BACK, "action": "commit_then_drop", "after": 10, "times": 1}]})
