@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from desktop.services.manual.approvals import ApprovalService
     from desktop.services.runtime import Runtime
 
-KINDS = ("manual_entry", "adjustment", "void", "mapping")
+KINDS = ("manual_entry", "adjustment", "void", "mapping", "undo_run")
 STATUSES = ("pending", "approved", "rejected", "all")
 
 
@@ -34,9 +34,10 @@ def service(rt: Runtime) -> ApprovalService:
     from desktop.services.mapping.service import MappingService
     from desktop.services.reconcile.adjust import AdjustService
     mapping = MappingService(rt.database, rt.clock, rt.bus)
+    from desktop.commands.runs import undo_service
     return ApprovalService(rt.database, rt.clock, rt.bus,
                            ManualEntryService(rt.database, rt.clock, rt.bus, mapping, rt.connections), mapping,
-                           AdjustService(rt.database, rt.clock, rt.bus, mapping))
+                           AdjustService(rt.database, rt.clock, rt.bus, mapping), undo_service(rt))
 
 
 def _amount(text: str) -> Decimal:

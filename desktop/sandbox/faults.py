@@ -12,6 +12,9 @@ Actions:
 * ``reset_connection`` — close the TCP connection without any response; state untouched.
 * ``commit_then_drop`` — run the request (state changes happen), then drop the connection without
   sending the response: the "did my POST land?" case that idempotency keys exist for.
+Any rule may say ``after``: it lets that many matching requests through untouched before it
+starts firing — a fault at a known request (say, the 40th void of an undo), not a random one.
+
 * ``hold`` — keep each matching request waiting until ``hold_for`` of them wait together (then
   release them all), or ``delay_s`` passes; ``peak_held`` in the rule's JSON says how many ever
   waited at once. A deterministic proof that a client sends requests in parallel: a client that
@@ -49,6 +52,7 @@ class FaultRule:
     probability: float = 1.0
     message: str = ""
     hold_for: int = 0
+    after: int = 0
     fired: int = 0
     peak_held: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
@@ -62,7 +66,7 @@ class FaultRule:
         if not isinstance(raw, dict):
             raise FaultRuleError("each rule must be a JSON object")
         unknown = set(raw) - {"service", "method", "path_regex", "action", "status", "delay_s",
-                              "times", "probability", "message", "hold_for"}
+                              "times", "probability", "message", "hold_for", "after"}
         if unknown:
             raise FaultRuleError(f"unknown rule fields: {sorted(unknown)}")
         service = raw.get("service")
@@ -111,6 +115,10 @@ class FaultRule:
                                  <= 64 or not rule.delay_s):
             raise FaultRuleError("a hold rule needs hold_for (2 to 64 requests) and delay_s (its time-out)")
         rule.hold_for = int(hold_for) if action == "hold" else 0
+        after = raw.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise FaultRuleError("after must be a whole number of requests (0 or more)")
+        rule.after = after
         return rule
 
     def hold(self) -> None:
@@ -139,7 +147,7 @@ class FaultRule:
     def as_json(self) -> dict[str, Any]:
         return {"service": self.service, "action": self.action, "method": self.method,
                 "path_regex": self.path_regex, "status": self.status, "delay_s": self.delay_s,
-                "times": self.times, "probability": self.probability, "fired": self.fired,
+                "times": self.times, "probability": self.probability, "fired": self.fired, "after": self.after,
                 **({"hold_for": self.hold_for, "peak_held": self.peak_held} if self.action == "hold" else {})}
 
 
@@ -189,6 +197,9 @@ class FaultInjector:
                 if rule.times is not None and rule.times <= 0:
                     continue
                 if not rule.matches(service, method, path, subpath):
+                    continue
+                if rule.after > 0:  # let this one through; the rule fires from the next but `after`
+                    rule.after -= 1
                     continue
                 if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                     continue

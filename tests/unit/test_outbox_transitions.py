@@ -35,6 +35,10 @@ CALLS: dict[str, Callable[[OutboxDocument], Any]] = {
     "note_adoption_problem": lambda r: outbox.note_adoption_problem(r, "totals differ", now=NOW),
     "adopt": lambda r: outbox.adopt(r, "9", "HAND-1", "0", now=NOW, resolution={"resolution": "adopted"}),
     "replace_document": lambda r: outbox.replace_document(r, DOC, 1, now=NOW),
+    "request_void": lambda r: outbox.request_void(r, now=NOW, actor="alice", undo=1),
+    "settle_voided": lambda r: outbox.settle_voided(r, "voided", now=NOW, actor="alice", undo=1),
+    "note_void_problem": lambda r: outbox.note_void_problem(r, ERR, now=NOW),
+    "cancel_void": lambda r: outbox.cancel_void(r, "edited", now=NOW, actor="alice", undo=1),
 }
 
 

@@ -38,7 +38,8 @@ def ledger_documents(c: Company) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for entity in TRANSACTIONS:
             recs = list(c.all(entity)) + list(c.tombstones.get(entity, {}).values())
-            out.extend(normalized(r) for r in sorted(recs, key=lambda r: (r.num, r.id)))
+            out.extend({**normalized(r), "takeback_requests": c.takeback_requests.get((entity, r.id), 0)}
+                       for r in sorted(recs, key=lambda r: (r.num, r.id)))
         return out
 
 

@@ -127,6 +127,7 @@ class Operations:
             ident = str((body or {}).get("Id") or "").strip()
             if not ident:
                 raise required("Id")
+            c.takeback_requests[(entity, ident)] = c.takeback_requests.get((entity, ident), 0) + 1
             return act(c, self._current(c, entity, ident, body))
 
     def _current(self, c: Company, entity: str, ident: str, body: dict[str, Any]) -> Record:

@@ -70,6 +70,9 @@ class Company:
     by_docnumber: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     next_id: dict[str, int] = field(default_factory=dict)
     rates: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)  # currency → dated rates
+    #: Void/delete requests that reached the company per (entity, Id), refused ones included (a
+    #: replayed ``requestid`` never reaches it): what an exactly-once check counts.
+    takeback_requests: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     # ---- reading -------------------------------------------------------------------------------

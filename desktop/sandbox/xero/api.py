@@ -152,7 +152,7 @@ class Api:
                     self._emit(t, "CREDITNOTE", out)
                     return out
 
-                return self._write(request, "CreditNotes", save_cn, now)
+                return self._write(request, "CreditNotes", save_cn, now, t)
             if sub == "allocations" and len(parts) == 3 and method == "PUT":
                 cn = self._get(t.credit_notes, parts[1])
                 return self._write(request, "Allocations", lambda raw: self._allocate(t, cn, raw, now), now)
@@ -170,7 +170,7 @@ class Api:
                 return self._write(request, "Payments", lambda raw: self._pay(t, raw, now), now)
             if method == "POST" and len(parts) == 2:
                 pay = self._get(t.payments, parts[1])
-                return self._write(request, "Payments", lambda raw: self._unpay(t, pay, raw, now), now)
+                return self._write(request, "Payments", lambda raw: self._unpay(t, pay, raw, now), now, t)
         if name == "manualjournals":
             if method == "GET" and len(parts) in (1, 2):
                 return self._read(request, now, t.manual_journals, parts, "ManualJournals", paged=True)
@@ -181,7 +181,7 @@ class Api:
                         raw = {**raw, "ManualJournalID": parts[1]}
                     return journals.save_journal(t, raw, now)
 
-                return self._write(request, "ManualJournals", save_mj, now)
+                return self._write(request, "ManualJournals", save_mj, now, t)
         raise not_found()
 
     # -- reads ---------------------------------------------------------------------------------
@@ -219,7 +219,8 @@ class Api:
 
     # -- writes --------------------------------------------------------------------------------
     def _write(
-        self, request: Request, key: str, save: Callable[[dict[str, Any]], Outcome], now: datetime
+        self, request: Request, key: str, save: Callable[[dict[str, Any]], Outcome], now: datetime,
+        tenant: Tenant | None = None,
     ) -> tuple[int, dict[str, Any]]:
         try:
             body = loads(request.get_data())
@@ -235,6 +236,8 @@ class Api:
         elements: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for raw in raws:
+            if tenant is not None:
+                _count_takeback(tenant, request, key, raw)
             try:
                 out = save(raw)
             except (AttributeError, TypeError, KeyError, ValueError, ArithmeticError) as exc:
@@ -399,3 +402,16 @@ class Api:
         touch(existing, now, iso=False)
         self._notify(t, "CONTACT", "UPDATE", existing)
         return Outcome(existing, problems, "UPDATE")
+
+
+_TAKEBACK_ID = {"CreditNotes": "CreditNoteID", "Payments": "PaymentID", "ManualJournals": "ManualJournalID"}
+
+
+def _count_takeback(t: Tenant, request: Request, key: str, raw: dict[str, Any]) -> None:
+    """Count a request to void or delete a document (see ``Tenant.takeback_requests``)."""
+    if str(raw.get("Status", "")).upper() not in ("VOIDED", "DELETED"):
+        return
+    last = request.path.rstrip("/").split("/")[-1]
+    ident = str(raw.get(_TAKEBACK_ID.get(key, ""), "") or (last if last.lower() != key.lower() else ""))
+    if ident:
+        t.takeback_requests[ident.lower()] = t.takeback_requests.get(ident.lower(), 0) + 1

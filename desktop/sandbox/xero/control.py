@@ -80,7 +80,7 @@ def ledger_documents(t: Tenant) -> list[dict[str, Any]]:
     out = [normalize(t, "CreditNote", d) for d in t.credit_notes.values()]
     out += [normalize(t, "ManualJournal", d) for d in t.manual_journals.values()]
     out += [normalize(t, "Payment", d) for d in t.payments.values()]
-    return out
+    return [{**d, "takeback_requests": t.takeback_requests.get(str(d["id"]).lower(), 0)} for d in out]
 
 
 def _find(t: Tenant, doc_id: str) -> tuple[str, Doc]:

@@ -46,6 +46,9 @@ class Tenant:
     payments: dict[str, Doc] = field(default_factory=dict)
     manual_journals: dict[str, Doc] = field(default_factory=dict)
     idempotency: dict[str, IdempotentReply] = field(default_factory=dict)
+    #: Requests to void or delete a document that reached the tenant, per document id (refused ones
+    #: included; an Idempotency-Key replay never reaches it): what an exactly-once check counts.
+    takeback_requests: dict[str, int] = field(default_factory=dict)
     cn_sequence: int = 0
 
     @property

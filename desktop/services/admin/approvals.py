@@ -3,7 +3,7 @@
 The policy is two per-organization rows of the ``settings`` table (as ``schedule.*`` are):
 ``approval.threshold`` — an amount in the organization's home currency, as a decimal string
 (absent: maker-checker is off) — and ``approval.kinds``, which kinds need approval (default: all
-of :class:`ApprovalKind`). With the policy on, a mapping change always waits; a money request
+of :class:`ApprovalKind`). With the policy on, a mapping change and an undo of a sync run always wait; a money request
 (manual entry, adjusting entry, void) waits when its amount in the home currency is at or above
 the threshold, or when no rate converts it (unknown is never waved through).
 
@@ -51,6 +51,7 @@ CHECKER_NEEDS: dict[ApprovalKind, Action] = {
     ApprovalKind.ADJUSTMENT: Action.REVIEW_VARIANCES,
     ApprovalKind.VOID: Action.POST_DOCUMENTS,
     ApprovalKind.MAPPING: Action.MANAGE_MAPPINGS,
+    ApprovalKind.UNDO_RUN: Action.POST_DOCUMENTS,
 }
 
 

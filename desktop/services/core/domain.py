@@ -110,6 +110,8 @@ class ReturnRecord:
     lines: tuple[ReturnLine, ...]
     fees: tuple[Fee, ...] = ()
     refund_total: Money | None = None  # as the RMS states it
+    #: Times an undo took this revision's documents back; its documents' keys and numbers carry it.
+    posting_round: int = 0
 
     def computed_refund(self) -> Money:
         """What the customer gets back: lines and their tax, ± fees (and their tax) by type."""

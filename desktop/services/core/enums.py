@@ -62,6 +62,8 @@ class OutboxStatus(StrEnum):
     QUARANTINED = "quarantined"  # needs a person
     UNCERTAIN = "uncertain"      # sent, outcome unknown: look it up by key before any re-send
     AWAITING_ADOPTION = "awaiting_adoption"  # typed into the ledger by hand: never sent, only adopted
+    VOID_PENDING = "void_pending"  # an undo of its run will take it back in the ledger (intent recorded)
+    VOIDED = "voided"              # taken back by an undo: voided (or deleted) in the ledger
 
 
 class SyncRunStatus(StrEnum):
@@ -110,6 +112,7 @@ class ApprovalKind(StrEnum):
     ADJUSTMENT = "adjustment"      # an adjusting journal for a variance (reconcile/adjust.py)
     VOID = "void"                  # voiding a posted document in the ledger (manual/actions.py)
     MAPPING = "mapping"            # a mapping version becoming active (mapping/service.py)
+    UNDO_RUN = "undo_run"          # taking back every document of a sync run (pipeline/undo.py)
 
 
 class ApprovalStatus(StrEnum):

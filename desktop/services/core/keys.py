@@ -41,9 +41,11 @@ def _digest(*parts: str) -> str:
     return base64.b32encode(raw[:20]).decode("ascii").lower()  # 32 characters; callers take ≤ 26
 
 
-def idempotency_key(org_code: str, rms_id: str, revision: int, role: str) -> str:
-    """``rls-`` + 26 base32 characters: deterministic, distinct per role and revision."""
-    return KEY_PREFIX + _digest("doc", org_code, rms_id, str(revision), role)[:_KEY_BODY]
+def idempotency_key(org_code: str, rms_id: str, revision: int, role: str, posting_round: int = 0) -> str:
+    """``rls-`` + 26 base32 characters: deterministic, distinct per role and revision — and per
+    posting round (round *n* > 0: posted again after an undo took round *n* − 1 back)."""
+    extra = (str(posting_round),) if posting_round else ()
+    return KEY_PREFIX + _digest("doc", org_code, rms_id, str(revision), role, *extra)[:_KEY_BODY]
 
 
 def summary_key(org_code: str, day: date, currency: str) -> str:
@@ -51,13 +53,14 @@ def summary_key(org_code: str, day: date, currency: str) -> str:
     return KEY_PREFIX + _digest("summary", org_code, day.isoformat(), currency)[:_KEY_BODY]
 
 
-def doc_number(rma_number: str, revision: int, role: str) -> str:
+def doc_number(rma_number: str, revision: int, role: str, posting_round: int = 0) -> str:
     """A readable, unique QBO ``DocNumber`` of at most 21 characters.
 
     ``RMA-ACME-100042-2C`` when it fits; otherwise the RMA number is shortened and a 5-character
-    hash of the full number keeps it unique (``RMA-ACME-1~k3j9q-2C``).
+    hash of the full number keeps it unique (``RMA-ACME-1~k3j9q-2C``). A posting round after an
+    undo adds ``.n`` (``RMA-ACME-100042-2C.1``): the voided document keeps its number in the ledger.
     """
-    tail = f"-{revision}{ROLE_LETTERS.get(role, role[:1].upper())}"
+    tail = f"-{revision}{ROLE_LETTERS.get(role, role[:1].upper())}" + (f".{posting_round}" if posting_round else "")
     if len(rma_number) + len(tail) <= DOC_NUMBER_MAX:
         return rma_number + tail
     mark = "~" + _digest("docnum", rma_number)[:5]

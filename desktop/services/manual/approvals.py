@@ -12,6 +12,7 @@ manual_entry  ``ManualEntryService.record_approved``       manual entry (operato
 adjustment    ``AdjustService.enqueue_approved``           review variances (operator, admin)
 void          ``ManualEntryService.void_approved``         post documents (operator, admin)
 mapping       ``MappingService.activate_approved``         manage mappings (admin)
+undo_run      ``UndoService.undo_approved``                post documents (operator, admin)
 ============  ===========================================  ==========================
 
 The checker is never the maker (refused as a permission, exit 3). A rejection needs a note and
@@ -34,6 +35,7 @@ from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.events import EventBus, Severity
 from desktop.services.manual.service import ManualEntryService
 from desktop.services.mapping.service import MappingService
+from desktop.services.pipeline.undo import UndoService
 from desktop.services.reconcile.adjust import AdjustService
 from desktop.services.store.db import Database
 from desktop.services.store.models import ApprovalRequest, Organization
@@ -48,12 +50,13 @@ class ApprovalService:
         db, clock, bus: the app's database, clock and event bus (None: no events).
         manual: the manual-entry service (manual entries, voids); mapping: the mapping service;
         adjust: the adjusting-entry service (None: adjustments cannot be approved here).
+        undo: the undo-a-run service (None: undos cannot be approved here).
     """
 
     def __init__(self, db: Database, clock: Clock, bus: EventBus | None, manual: ManualEntryService,
-                 mapping: MappingService, adjust: AdjustService | None = None) -> None:
+                 mapping: MappingService, adjust: AdjustService | None = None, undo: UndoService | None = None) -> None:
         self._db, self._clock, self._bus = db, clock, bus
-        self._manual, self._mapping, self._adjust = manual, mapping, adjust
+        self._manual, self._mapping, self._adjust, self._undo = manual, mapping, adjust, undo
 
     # --- reading ---------------------------------------------------------------------------------
     def requests(self, actor: Actor, *, status: ApprovalStatus | None = ApprovalStatus.PENDING,
@@ -95,6 +98,11 @@ class ApprovalService:
             self._manual.void_approved(actor, request_id, note)
         elif kind is ApprovalKind.MAPPING:
             self._mapping.activate_approved(actor, request_id, note)
+        elif kind is ApprovalKind.UNDO_RUN:
+            if self._undo is None:
+                raise NeedsPersonError("Undoing a sync run cannot be approved here",
+                                       action="use `returns-ledger approvals approve`")
+            self._undo.undo_approved(actor, request_id, note)
         else:
             if self._adjust is None:
                 raise NeedsPersonError("Adjusting entries cannot be approved here")

@@ -60,7 +60,7 @@ __all__ = ["PlanResult", "SyncEngine", "push_totals"]
 log = logging.getLogger(__name__)
 
 #: Outbox states that mean "this document is, or may be, in the ledger".
-_REACHED_LEDGER = (OutboxStatus.POSTED, OutboxStatus.IN_FLIGHT, OutboxStatus.UNCERTAIN)
+_REACHED_LEDGER = (OutboxStatus.POSTED, OutboxStatus.IN_FLIGHT, OutboxStatus.UNCERTAIN, OutboxStatus.VOID_PENDING)
 _PLAN_CHUNK = 200
 
 
@@ -277,7 +277,7 @@ class SyncEngine:
         try:
             if self._before_push is not None:
                 self._before_push(o.connection_id)
-            result = self.poster.post_pending(o.connection_id, worker_id=worker)
+            result = self.poster.post_pending(o.connection_id, worker_id=worker, run_id=run_id)
         except BaseException as exc:
             try:
                 self._finish_run(run_id, SyncRunStatus.FAILED, self._outcome(o.connection_id, started, worker), exc,

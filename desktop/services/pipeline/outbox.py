@@ -51,11 +51,11 @@ from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.store.db import Database
 from desktop.services.store.models import OutboxDocument, OutboxStatus, Return, ReturnSyncStatus
 
-__all__ = ["TRANSITIONS", "Backoff", "IllegalTransition", "adopt", "await_adoption", "claim", "counts", "due_rows",
-           "enqueue", "error_json", "mark_returns_posted", "mark_sent", "mark_written_back", "next_due_type",
-           "note_adoption_problem", "note_remote_state", "reclaim_expired", "record_run", "release",
-           "replace_document", "retry", "settle_failed", "settle_posted", "settle_quarantined", "settle_uncertain",
-           "withdraw"]
+__all__ = ["TRANSITIONS", "Backoff", "IllegalTransition", "adopt", "await_adoption", "cancel_void", "claim", "counts",
+           "due_rows", "enqueue", "error_json", "mark_returns_posted", "mark_sent", "mark_written_back",
+           "next_due_type", "note_adoption_problem", "note_remote_state", "note_void_problem", "reclaim_expired",
+           "record_run", "release", "replace_document", "request_void", "retry", "settle_failed", "settle_posted",
+           "settle_quarantined", "settle_uncertain", "settle_voided", "withdraw"]
 
 S = OutboxStatus
 #: Each named transition and the states it may start from. Anything else is refused.
@@ -76,6 +76,11 @@ TRANSITIONS: dict[str, frozenset[OutboxStatus]] = {
     "adopt": frozenset({S.AWAITING_ADOPTION}),
     "replace_document": frozenset({S.PENDING, S.FAILED, S.QUARANTINED}),
     "withdraw": frozenset({S.PENDING, S.FAILED, S.QUARANTINED}),
+    # Undoing a run (pipeline/undo.py): the intent is recorded first, so a crashed undo resumes.
+    "request_void": frozenset({S.POSTED}),
+    "settle_voided": frozenset({S.VOID_PENDING}),
+    "note_void_problem": frozenset({S.VOID_PENDING}),
+    "cancel_void": frozenset({S.VOID_PENDING}),
 }
 del S
 
@@ -106,7 +111,9 @@ def _check(row: OutboxDocument, transition: str) -> OutboxStatus:
 
 
 _PAST = {"adopt": "adopted", "await_adoption": "marked as entered by hand",
-         "replace_document": "re-planned", "withdraw": "withdrawn", "release": "released"}
+         "replace_document": "re-planned", "withdraw": "withdrawn", "release": "released",
+         "request_void": "taken back (only a posted document can be)", "settle_voided": "settled as voided",
+         "cancel_void": "kept (no void was asked for)", "note_void_problem": "noted"}
 
 
 def _words(status: OutboxStatus) -> str:
@@ -271,10 +278,12 @@ def _settle(row: OutboxDocument, status: OutboxStatus, now: datetime, transition
 
 
 def settle_posted(row: OutboxDocument, remote_id: str, number: str | None, sync_token: str | None, *,
-                  now: datetime, resolution: dict[str, Any] | None = None) -> None:
-    """The ledger holds it (our answer, or found by key): posted, with the ledger's id and number."""
+                  now: datetime, resolution: dict[str, Any] | None = None, run_id: int | None = None) -> None:
+    """The ledger holds it (our answer, or found by key): posted, with the ledger's id and number,
+    by the push run ``run_id`` (a run's list of what it posted)."""
     _settle(row, OutboxStatus.POSTED, now, "settle_posted")
     _posted(row, remote_id, number, sync_token, now, resolution)
+    row.run_id = run_id
     _audit_document(row, "document.posted", now, SYNC_ACTOR, resolution)
 
 
@@ -378,11 +387,16 @@ def withdraw(session: Session, row: OutboxDocument) -> None:
     session.delete(row)
 
 
+#: A return revision's documents that no longer hold it back: posted, or taken back by an undo
+#: (whose round is over: the next round's documents are the ones that count).
+_SETTLED = (OutboxStatus.POSTED, OutboxStatus.VOIDED)
+
+
 def mark_returns_posted(session: Session, return_ids: Iterable[int | None], now: datetime) -> None:
     """A return revision whose documents are all posted is POSTED (one rule, for every path)."""
     for rid in {r for r in return_ids if r is not None}:
         open_docs = session.scalar(sa.select(sa.func.count()).select_from(OutboxDocument).where(
-            OutboxDocument.return_id == rid, OutboxDocument.status != OutboxStatus.POSTED))
+            OutboxDocument.return_id == rid, OutboxDocument.status.notin_(_SETTLED)))
         if not open_docs:
             session.execute(sa.update(Return).where(Return.id == rid, Return.sync_status.in_(
                 (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED)))
@@ -436,6 +450,45 @@ def note_remote_state(row: OutboxDocument, state: str, *, now: datetime, actor: 
     row.remote_state = state
     row.updated_at = now
     _audit_document(row, f"document.{state}", now, actor)
+
+
+# --- undoing a run (pipeline/undo.py) --------------------------------------------------------
+
+def request_void(row: OutboxDocument, *, now: datetime, actor: str, undo: int) -> None:
+    """Record the intent to take the posted document back (undo of run ``undo``), before any request."""
+    _check(row, "request_void")
+    row.status = OutboxStatus.VOID_PENDING
+    row.updated_at = now
+    row.last_error = None
+    _audit_document(row, "document.void_requested", now, actor, {"undo_of_run": undo})
+
+
+def settle_voided(row: OutboxDocument, how: str, *, now: datetime, actor: str, undo: int) -> None:
+    """Taken back: ``how`` is ``voided`` / ``deleted`` (by us now) or ``already_voided`` /
+    ``already_deleted`` (found so: a person did it, or our request landed before a crash)."""
+    _check(row, "settle_voided")
+    row.status = OutboxStatus.VOIDED
+    row.updated_at = now
+    row.remote_state = "deleted" if how.endswith("deleted") else "voided"
+    row.written_back_at = None  # the RMS is told by the undo's write-back
+    row.last_error = {"undo": {"run": undo, "how": how, "at": now.isoformat()}}
+    _audit_document(row, f"document.{row.remote_state}", now, actor, {"undo_of_run": undo, "how": how})
+
+
+def note_void_problem(row: OutboxDocument, err: AppError, *, now: datetime) -> None:
+    """The take-back did not go through this time: the intent stays, the next undo pass tries again."""
+    _check(row, "note_void_problem")
+    row.last_error = error_json(err, now)
+    row.updated_at = now
+
+
+def cancel_void(row: OutboxDocument, reason: str, *, now: datetime, actor: str, undo: int) -> None:
+    """The document stays in the ledger (say, edited there since the undo was planned): posted again."""
+    _check(row, "cancel_void")
+    row.status = OutboxStatus.POSTED
+    row.updated_at = now
+    row.last_error = {"kind": "needs_person", "message": reason, "at": now.isoformat()}
+    _audit_document(row, "document.void_cancelled", now, actor, {"undo_of_run": undo, "reason": reason})
 
 
 def mark_written_back(session: Session, row_ids: Sequence[int], *, now: datetime, rma: str, revision: int,

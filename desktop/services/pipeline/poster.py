@@ -109,15 +109,16 @@ class Poster:
 
     # --- entry -------------------------------------------------------------------------------
 
-    def post_pending(self, connection_id: int, *, worker_id: str) -> PostResult:
-        """Resolve uncertain documents, then post everything due for the connection."""
+    def post_pending(self, connection_id: int, *, worker_id: str, run_id: int | None = None) -> PostResult:
+        """Resolve uncertain documents, then post everything due for the connection; what lands is
+        recorded as posted by the push run ``run_id``."""
         with self._lock(f"post:{connection_id}"):
             conn = self._load_connection(connection_id)
             ledger = self._connections.connector(connection_id)
             before = ledger.http.requests_sent
             result = PostResult()
             self._reclaim(conn)
-            self._resolve_uncertain(conn, ledger, result)
+            self._resolve_uncertain(conn, ledger, result, run_id)
             self._quarantine_orphans(conn, result)
             if ledger.profile.creates_references:
                 self._warm_customers(conn, ledger)
@@ -131,7 +132,7 @@ class Poster:
                                     now=self._clock.now(), doc_type=doc_type)
                 if not rows:
                     break
-                self._send(conn, ledger, rows, result)
+                self._send(conn, ledger, rows, result, run_id)
             learned = ledger.learned_customers()
             if learned:
                 remember_customers(self._db, connection_id, learned, self._clock.now())
@@ -183,7 +184,8 @@ class Poster:
                        f"{row.doc_type} {row.idempotency_key} may have been sent by a worker that stopped; "
                        "it will be looked up in the ledger before anything is re-sent", row, rmas.get(row.return_id))
 
-    def _resolve_uncertain(self, conn: _Conn, ledger: LedgerPlatform, result: PostResult) -> None:
+    def _resolve_uncertain(self, conn: _Conn, ledger: LedgerPlatform, result: PostResult,
+                           run_id: int | None = None) -> None:
         with self._db.session() as s:
             rows = list(s.scalars(sa.select(OutboxDocument).where(OutboxDocument.connection_id == conn.id,
                                                                   OutboxDocument.status == OutboxStatus.UNCERTAIN)
@@ -206,7 +208,7 @@ class Poster:
                 remote = found.get(row.idempotency_key)
                 if remote is not None:
                     outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now,
-                                         resolution={"resolution": "adopted"})
+                                         resolution={"resolution": "adopted"}, run_id=run_id)
                 else:
                     outbox.release(live, now=now, resend=True)
                 events.append((live, remote))
@@ -251,7 +253,8 @@ class Poster:
 
     # --- step 3: send ------------------------------------------------------------------------
 
-    def _send(self, conn: _Conn, ledger: LedgerPlatform, rows: list[OutboxDocument], result: PostResult) -> None:
+    def _send(self, conn: _Conn, ledger: LedgerPlatform, rows: list[OutboxDocument], result: PostResult,
+              run_id: int | None = None) -> None:
         now = self._clock.now()
         ready: list[tuple[OutboxDocument, PostRequest]] = []
         early: list[tuple[OutboxDocument, SendResult]] = []
@@ -275,7 +278,7 @@ class Poster:
                 continue
             ready.append((row, PostRequest(row.idempotency_key, row.doc_type, body)))
         if early:
-            self._apply(conn, ledger, early, result)
+            self._apply(conn, ledger, early, result, run_id)
         if not ready:
             return
         outbox.mark_sent(self._db, [r.id for r, _ in ready], now=now)
@@ -294,7 +297,7 @@ class Poster:
                 except NeedsReconnect:
                     self._release([r for r, _ in chunk])
                     raise
-                self._apply(conn, ledger, list(zip([r for r, _ in chunk], answers, strict=True)), result)
+                self._apply(conn, ledger, list(zip([r for r, _ in chunk], answers, strict=True)), result, run_id)
 
     @staticmethod
     def _send_again_now(ledger: LedgerPlatform, row: OutboxDocument, err: AppError) -> bool:
@@ -417,7 +420,7 @@ class Poster:
     # --- settle ------------------------------------------------------------------------------
 
     def _apply(self, conn: _Conn, ledger: LedgerPlatform, pairs: list[tuple[OutboxDocument, SendResult]],
-               result: PostResult) -> None:
+               result: PostResult, run_id: int | None = None) -> None:
         duplicates = [(r, a) for r, a in pairs if a.outcome is Outcome.DUPLICATE]
         adopted: dict[str, RemoteDoc | None] = {}
         unknown: set[str] = set()
@@ -447,7 +450,8 @@ class Poster:
                 else:
                     label = how.value
                 if how is Outcome.POSTED and remote is not None:
-                    outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now)
+                    outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now,
+                                         run_id=run_id)
                     posted_returns.add(live.return_id)
                 elif how is Outcome.RETRY and self._send_again_now(ledger, live, err):
                     outbox.release(live, now=now)

@@ -63,6 +63,9 @@ from desktop.services.store.models import LedgerConnection, Organization, Outbox
 __all__ = ["ChangeOutcome", "ChangeWriteBack", "WriteBackResult", "WriteBackService", "writeback_key"]
 
 
+_DONE = (OutboxStatus.POSTED, OutboxStatus.VOIDED)
+
+
 def writeback_key(org_code: str, rms_id: str, revision: int, status: str = "posted", *detail: str) -> str:
     """Deterministic Idempotency-Key of one revision's write-back (≤ 255 characters).
 
@@ -92,10 +95,13 @@ class _Item:
     org_code: str
     body: dict[str, Any]
     row_ids: tuple[int, ...]
+    posting_round: int = 0
 
     @property
     def key(self) -> str:
-        return writeback_key(self.org_code, self.rms_id, self.revision)
+        """Round 0 keeps the original key; a round after an undo has its own (new documents, new body)."""
+        detail = (f"round-{self.posting_round}",) if self.posting_round else ()
+        return writeback_key(self.org_code, self.rms_id, self.revision, "posted", *detail)
 
 
 class ChangeOutcome(StrEnum):
@@ -175,8 +181,11 @@ class WriteBackService:
 
     @staticmethod
     def _pending_stmt() -> sa.Select[int | None]:
-        not_posted = sa.func.sum(sa.case((OutboxDocument.status != OutboxStatus.POSTED, 1), else_=0))
-        unwritten = sa.func.sum(sa.case((OutboxDocument.written_back_at.is_(None), 1), else_=0))
+        # Documents an undo took back belong to an earlier posting round: they neither hold the
+        # revision back nor are they written back as posted (the undo told the RMS about them).
+        not_posted = sa.func.sum(sa.case((OutboxDocument.status.notin_(_DONE), 1), else_=0))
+        unwritten = sa.func.sum(sa.case((sa.and_(OutboxDocument.written_back_at.is_(None),
+                                                 OutboxDocument.status == OutboxStatus.POSTED), 1), else_=0))
         return (sa.select(OutboxDocument.return_id).where(OutboxDocument.return_id.is_not(None))
                 .group_by(OutboxDocument.return_id).having(not_posted == 0, unwritten > 0)
                 .order_by(OutboxDocument.return_id))
@@ -240,10 +249,11 @@ class WriteBackService:
         """Build the write-backs of a claimed chunk in one read (bodies only from stored values)."""
         with self._db.session() as s:
             rets = {r.id: r for r in s.execute(
-                sa.select(Return.id, Return.rms_id, Return.revision, Return.rma_number, Return.organization_id)
-                .where(Return.id.in_(list(return_ids))))}
+                sa.select(Return.id, Return.rms_id, Return.revision, Return.rma_number, Return.organization_id,
+                          Return.posting_round).where(Return.id.in_(list(return_ids))))}
             docs: dict[int, list[OutboxDocument]] = defaultdict(list)
-            for row in s.scalars(sa.select(OutboxDocument).where(OutboxDocument.return_id.in_(list(return_ids)))
+            for row in s.scalars(sa.select(OutboxDocument).where(OutboxDocument.return_id.in_(list(return_ids)),
+                                                                 OutboxDocument.status == OutboxStatus.POSTED)
                                  .order_by(OutboxDocument.id)):
                 assert row.return_id is not None
                 docs[row.return_id].append(row)
@@ -274,7 +284,7 @@ class WriteBackService:
             if rows[0].connection_id is not None and rows[0].connection_id in companies:
                 body["company_id"] = companies[rows[0].connection_id]
             items.append(_Item(rid, ret.rms_id, ret.revision, ret.rma_number, codes[ret.organization_id], body,
-                               tuple(r.id for r in rows)))
+                               tuple(r.id for r in rows), ret.posting_round or 0))
         return items
 
     # --- sending -----------------------------------------------------------------------------

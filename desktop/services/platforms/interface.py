@@ -247,6 +247,11 @@ class PlatformProfile(ABC):
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         """Where the change feed starts: (since, True when the cursor is older than the feed keeps)."""
 
+    @abstractmethod
+    def take_back_verb(self, doc_type: str) -> str:
+        """How a posted document of ``doc_type`` is taken back: ``void``, or ``delete`` where the
+        platform offers no void for it (QBO journal entries, Xero payments)."""
+
 
 # --- one connected company -------------------------------------------------------------------
 
@@ -332,6 +337,14 @@ class LedgerPlatform(ABC):
     @abstractmethod
     def delete(self, doc_type: str, remote_id: str) -> None:
         """Delete the document."""
+
+    @abstractmethod
+    def take_back(self, doc_type: str, remote_id: str, version: str | None, mark: str) -> str:
+        """Void the document — or delete it where :meth:`PlatformProfile.take_back_verb` says so —
+        as of ``version`` (the SyncToken read just before, where the platform has one: a document
+        changed since is refused, not voided blind). ``mark`` makes the request idempotent (QBO
+        ``requestid``, Xero ``Idempotency-Key``): sent again after a lost answer, it is answered,
+        not executed twice. Returns ``voided`` or ``deleted``."""
 
     # exchange rates
     @abstractmethod

@@ -180,6 +180,7 @@ def from_row(ret: Return) -> ReturnRecord:
         channel=ret.channel or "", warehouse=ret.warehouse or "", currency=ret.currency,
         created_at=ret.rms_created_at, updated_at=ret.rms_updated_at, refund_method=RefundMethod(ret.refund_method),
         status=ret.rms_status, lines=lines, fees=fees, refund_total=ret.refund_total,
+        posting_round=ret.posting_round or 0,
     )
 
 

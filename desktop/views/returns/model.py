@@ -44,6 +44,8 @@ STATUSES: dict[str, tuple[str, str]] = {
     "failed": ("Retrying", "#d97706"),
     "uncertain": ("Uncertain", "#d97706"),
     "awaiting_adoption": ("Awaiting adoption", "#d97706"),
+    "void_pending": ("Being taken back", "#d97706"),
+    "voided": ("Taken back (run undone)", "#7b8594"),
 }
 
 

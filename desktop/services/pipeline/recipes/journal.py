@@ -214,7 +214,7 @@ class ReturnRender:
     def key(self, role: str) -> str:
         """The idempotency key of the return revision's document in ``role``."""
         r = self.ret
-        return keys.idempotency_key(r.org_code, r.rms_id, r.revision, role)
+        return keys.idempotency_key(r.org_code, r.rms_id, r.revision, role, r.posting_round)
 
     def memo(self, key: str, what: str) -> str:
         """The note the document carries: its key and what it is, then the return's note if any."""

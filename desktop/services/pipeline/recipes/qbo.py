@@ -128,7 +128,7 @@ class _Render(ReturnRender):
         ret = self.ret
         key = self.key(role)
         body: dict[str, Any] = {"TxnDate": self.j.day.isoformat(),
-                                "DocNumber": keys.doc_number(ret.rma_number, ret.revision, role),
+                                "DocNumber": keys.doc_number(ret.rma_number, ret.revision, role, ret.posting_round),
                                 "PrivateNote": self.memo(key, what)}
         if ret.currency != self.c.snap.home_currency:
             body["CurrencyRef"] = _ref(ret.currency)

@@ -188,6 +188,10 @@ class QboProfile(PlatformProfile):
             return since, True  # older than CDC keeps: start inside the window, say so
         return cursor, False
 
+    def take_back_verb(self, doc_type: str) -> str:
+        """Journal entries have no void in the API (``operation=void`` answers 500): they are deleted."""
+        return "delete" if doc_type == "JournalEntry" else "void"
+
 
 class QboPlatform(QboConnector, LedgerPlatform):
     """One QuickBooks company: the connector's reads plus the writer's posting, one HTTP client."""
@@ -273,6 +277,13 @@ class QboPlatform(QboConnector, LedgerPlatform):
 
     def delete(self, doc_type: str, remote_id: str) -> None:
         self._post(doc_type, {"operation": "delete"}, self._current(doc_type, remote_id, "delete"))
+
+    def take_back(self, doc_type: str, remote_id: str, version: str | None, mark: str) -> str:
+        verb = self.profile.take_back_verb(doc_type)
+        body = {"Id": remote_id, "SyncToken": version} if version is not None else \
+            self._current(doc_type, remote_id, verb)
+        self._post(doc_type, {"operation": verb, "requestid": mark[:50]}, body)
+        return "voided" if verb == "void" else "deleted"
 
     def exchange_rate(self, currency: str, day: date) -> dict[str, Any] | None:
         return self.writer.exchange_rate(currency, day)

@@ -181,6 +181,10 @@ class XeroProfile(PlatformProfile):
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         return (datetime.fromisoformat(cursor) if cursor else window_start), False
 
+    def take_back_verb(self, doc_type: str) -> str:
+        """A payment cannot be voided in Xero, only deleted (``Status: DELETED``)."""
+        return "delete" if doc_type == "Payment" else "void"
+
 
 class XeroPlatform(XeroConnector, LedgerPlatform):
     """One Xero organisation: the connector's reads plus the writer's posting, one HTTP client."""
@@ -264,10 +268,11 @@ class XeroPlatform(XeroConnector, LedgerPlatform):
             return []
         return self.writer.post_batch(items[0].doc_type, items, batch_id(marks, "rls-", 100))
 
-    def _set_status(self, doc_type: str, remote_id: str, status: str) -> None:
+    def _set_status(self, doc_type: str, remote_id: str, status: str, mark: str | None = None) -> None:
         collection, id_field, _n, _r = COLLECTIONS[doc_type]
         body: dict[str, Any] = {collection: [{id_field: remote_id, "Status": status}]}
-        resp = self.http.request("POST", f"{self.base}/{collection}/{remote_id}", headers=self._headers(),
+        headers = self._headers() | ({"Idempotency-Key": mark[:128]} if mark else {})
+        resp = self.http.request("POST", f"{self.base}/{collection}/{remote_id}", headers=headers,
                                  data=wire_json(body).encode())
         expect_ok(resp, translate_error)
 
@@ -277,6 +282,12 @@ class XeroPlatform(XeroConnector, LedgerPlatform):
 
     def delete(self, doc_type: str, remote_id: str) -> None:
         self._set_status(doc_type, remote_id, "DELETED")
+
+    def take_back(self, doc_type: str, remote_id: str, version: str | None, mark: str) -> str:
+        """Xero has no optimistic lock on a status change: the caller compared the document first."""
+        verb = self.profile.take_back_verb(doc_type)
+        self._set_status(doc_type, remote_id, "DELETED" if verb == "delete" else "VOIDED", mark)
+        return "voided" if verb == "void" else "deleted"
 
     def exchange_rate(self, currency: str, day: date) -> dict[str, Any] | None:
         return None  # Xero's API publishes no rates: the organization's own table supplies them

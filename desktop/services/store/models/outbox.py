@@ -25,6 +25,7 @@ class OutboxDocument(Base):
         Index("ix_outbox_documents_claim", "status", "next_attempt_at"),
         Index("ix_outbox_documents_org_status", "organization_id", "status"),
         Index("ix_outbox_documents_remote", "connection_id", "remote_id"),
+        Index("ix_outbox_documents_run", "run_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -68,6 +69,8 @@ class OutboxDocument(Base):
     sent_at: Mapped[datetime | None]
     #: When the RMS was told this document's revision is posted (write-back); NULL until then.
     written_back_at: Mapped[datetime | None]
+    #: The push run that posted it (NULL: not posted, or posted before runs were recorded).
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
 
     total = OptionalMoneyField("total_minor")
 

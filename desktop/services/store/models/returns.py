@@ -57,6 +57,8 @@ class Return(Base):
     #: when; an expired lease is a dead worker's and is taken over. NULL when nobody holds it.
     writeback_lease_owner: Mapped[str | None] = mapped_column(String(100))
     writeback_lease_expires_at: Mapped[datetime | None]
+    #: How many times an undo took this revision's documents back (their keys and numbers carry it).
+    posting_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     refund_total = OptionalMoneyField("refund_total_minor")
 
