@@ -36,6 +36,7 @@ from desktop.views.connections.model import (
     StatusPillDelegate,
     state_label,
 )
+from desktop.views.connections.rms import RmsTile
 from desktop.views.models.selection import current_row
 from desktop.views.pages.base import (
     Card,
@@ -124,6 +125,7 @@ class ConnectionsPage(StatusLine, Page):
         self.tiles = {k.key: ProviderTile(k.monogram, k.brand_colour, k.display_name, k.tagline, "Not connected")
                       for k in kinds}
         self.add_row(*self.tiles.values())
+        self.rms_tile = RmsTile(self.context, self.tiles[RMS.key], self)
         self.actions_ = ConnectionActions(self, self)
         self.model = ConnectionsModel(self.actions_.clock.now, self)
         self.proxy = ConnectionsFilter(self)
@@ -144,6 +146,11 @@ class ConnectionsPage(StatusLine, Page):
         self.timer.start()
         self.actions_.update()
         self.actions_.reload()
+        self.rms_tile.reload()
+
+    def activated(self) -> None:
+        """The RMS may have been set up elsewhere meanwhile (the assistant, ``rms connect``, the demo)."""
+        self.rms_tile.reload()
 
     # --- building ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
