@@ -161,6 +161,7 @@ def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, scre
         if screenshots is not None:
             return _screenshots(app, window, theme, screenshots, sandbox_ready)
         window.show()
+        window.setup.offer_if_empty()  # the set-up assistant, on an empty installation
         return ShellOutcome(app.exec(), "closed")
     finally:
         QThreadPool.globalInstance().waitForDone(10_000)  # background ops finish before services stop

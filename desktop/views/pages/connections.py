@@ -48,6 +48,7 @@ from desktop.views.pages.base import (
     search_field,
 )
 from desktop.views.pages.info import PAGE_INFO
+from desktop.views.setup import SETUP_KEY
 from desktop.views.sources import Source
 
 TICK_MS = 30_000
@@ -183,6 +184,11 @@ class ConnectionsPage(StatusLine, Page):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(a.export_action.trigger)
         bar.addWidget(self.export_button)
+        self.setup_button = QPushButton("Set-up assistant…")
+        self.setup_button.setToolTip("Connect the returns system and the ledgers, review the mapping and the "
+                                     "schedule, step by step")
+        self.setup_button.clicked.connect(lambda: self.navigate_requested.emit(SETUP_KEY))
+        bar.addWidget(self.setup_button)
         self.body.addWidget(self.toolbar)
         self.body.addSpacing(10)
 
