@@ -387,6 +387,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             try:
                 outcome = run_shell(services.bus, config, self_test=self_test,
                                     screenshots=Path(shots) if shots else None,
+                                    screenshot_size=_size(getattr(args, "screenshot_size", None)),
                                     sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
                                     history=_history_loader(services), services=views, actor=actor,
                                     quit_requested=latch.requested)
@@ -408,6 +409,17 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             shutil.rmtree(temp_dir, ignore_errors=True)
         latch.restore()
         sys.stdout.flush()
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    """``--screenshot-size WxH`` as (width, height); a wrong one is a usage error, not a traceback."""
+    if not text:
+        return None
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and 640 <= int(width) <= 4000 and 480 <= int(height) <= 3000):
+        raise ConfigurationError(f"--screenshot-size {text!r} is not a window size",
+                                 action="give it as WIDTHxHEIGHT, e.g. 1024x700")
+    return int(width), int(height)
 
 
 def _history_loader(services: Services) -> Callable[[], Any]:

@@ -109,13 +109,13 @@ class RmsPage(_Step):
                          "asking which organizations the key can see; the key is kept in this computer's keyring.")
         self.form = RmsForm(assistant.context, self)
         self.save_button = QPushButton("Test and &save")
-        self.save_button.setObjectName("RmsSave")
+        self.save_button.setObjectName("PrimaryButton")
         self.save_button.clicked.connect(self.form.save)
         self.form.saved.connect(self._on_saved)
         for signal in (self.form.url_edit.textChanged, self.form.key_edit.textChanged):
             signal.connect(self._update)
         self.form.busy_changed.connect(lambda _b: self._update())
-        self.column.addWidget(self.form)
+        self.column.addWidget(self.form, 1)  # room for the organizations the test call lists
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.save_button)
