@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings, QThreadPool, QUrl
 from pytestqt.qtbot import QtBot
 
@@ -32,7 +33,8 @@ def full_window(qtbot: QtBot, tmp_path: Path, settings: QSettings) -> Iterator[M
         qtbot.waitExposed(window)
         yield window
         qtbot.waitUntil(lambda: running_operations() == 0, timeout=20000)
-        window.close()
+        if shiboken6.isValid(window):  # pytest-qt's own teardown may have closed and deleted it already
+            window.close()
         QThreadPool.globalInstance().waitForDone(10_000)
 
 

@@ -66,7 +66,8 @@ def test_an_admin_connects_the_rms_from_its_tile(qtbot: QtBot, world: World, san
 
     with qtbot.waitSignal(dialog.accepted, timeout=15000):
         dialog.save_button.click()
-    qtbot.waitUntil(lambda: page.tiles["rms"].state_label.text().startswith("Connected · 127.0.0.1:"), timeout=10000)
+    qtbot.waitUntil(lambda: page.tiles["rms"].state_label.text() == "Connected", timeout=10000)
+    assert page.rms_tile.address_label.text().startswith("At 127.0.0.1:")
     assert rms["api_key"] not in page.tiles["rms"].state_label.toolTip()
     assert page.rms_tile.edit_button.text() == "Edit…"
 

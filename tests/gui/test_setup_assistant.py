@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings, QThreadPool
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
@@ -49,10 +50,9 @@ def make_window(qtbot: QtBot, world: World, settings: QSettings) -> Iterator[obj
 
     yield make
     qtbot.waitUntil(lambda: running_operations() == 0, timeout=30000)
-    for window in windows:
-        if window.setup.assistant is not None:
-            window.setup.assistant.reject()
-        window.close()
+    for window in windows:  # pytest-qt may have closed and deleted them already (its teardown runs first)
+        if shiboken6.isValid(window):
+            window.close()
     QThreadPool.globalInstance().waitForDone(10_000)
 
 

@@ -254,9 +254,14 @@ class RmsTile:
         self.edit_button = QPushButton("Edit…")
         self.edit_button.setObjectName("RmsEdit")
         self.edit_button.clicked.connect(self.edit)
+        self.address_label = QLabel("")  # under the blurb, wrapping: a long address never widens the tile
+        self.address_label.setObjectName("CardHint")
+        self.address_label.setWordWrap(True)
+        self.address_label.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(self.edit_button)
         row.addStretch(1)
+        tile.layout_.addWidget(self.address_label)
         tile.layout_.addSpacing(8)
         tile.layout_.addLayout(row)
         actor = context.actor
@@ -279,9 +284,12 @@ class RmsTile:
     def show_status(self, status: RmsStatus) -> None:
         host = urlsplit(status.base_url).netloc if status.base_url else ""
         label = self.tile.state_label
-        label.setText(f"{status.state_text}{f' · {host}' if host else ''}")
-        label.setToolTip(f"{status.base_url}" + (f" — set by {status.updated_by}" if status.updated_by else "")
-                         if status.base_url else "No returns system yet: an admin can connect it with Edit…")
+        label.setText(status.state_text if status.state != "key_missing" else "API key missing")
+        self.address_label.setText(f"At {host}" if host else "")
+        self.address_label.setVisible(bool(host))
+        label.setToolTip(f"{status.state_text}: {status.base_url}"
+                         + (f" — set by {status.updated_by}" if status.updated_by else "")
+                         if status.base_url else "No returns system yet: an admin can connect it with Connect…")
         colour = {"connected": STATES["connected"][1], "key_missing": ERROR_COLOUR}.get(status.state)
         label.setStyleSheet(f"color: {colour}; border-color: {colour}; font-weight: 600;" if colour else "")
         self.edit_button.setText("Edit…" if status.base_url else "Connect…")

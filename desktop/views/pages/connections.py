@@ -127,6 +127,8 @@ class ConnectionsPage(StatusLine, Page):
                       for k in kinds}
         self.add_row(*self.tiles.values())
         self.rms_tile = RmsTile(self.context, self.tiles[RMS.key], self)
+        for tile in self.tiles.values():  # one height for the row (the RMS tile has a button)
+            tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.actions_ = ConnectionActions(self, self)
         self.model = ConnectionsModel(self.actions_.clock.now, self)
         self.proxy = ConnectionsFilter(self)
@@ -184,16 +186,18 @@ class ConnectionsPage(StatusLine, Page):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(a.export_action.trigger)
         bar.addWidget(self.export_button)
-        self.setup_button = QPushButton("Set-up assistant…")
-        self.setup_button.setToolTip("Connect the returns system and the ledgers, review the mapping and the "
-                                     "schedule, step by step")
-        self.setup_button.clicked.connect(lambda: self.navigate_requested.emit(SETUP_KEY))
-        bar.addWidget(self.setup_button)
         self.body.addWidget(self.toolbar)
         self.body.addSpacing(10)
 
     def _build_activity(self) -> None:
         self.activity, self.progress, self.status, self.freshness = activity_row()
+        self.setup_button = QPushButton("Set-up assistant…")  # here, not in the toolbar: it fits at 1024 px
+        self.setup_button.setToolTip("Connect the returns system and the ledgers, review the mapping and the "
+                                     "schedule, step by step")
+        self.setup_button.clicked.connect(lambda: self.navigate_requested.emit(SETUP_KEY))
+        layout = self.activity.layout()
+        if layout is not None:
+            layout.addWidget(self.setup_button)
         self.body.addWidget(self.activity)
         self.body.addSpacing(8)
 
