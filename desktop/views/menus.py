@@ -28,7 +28,8 @@ __all__ = ["app_version", "install_menu_bar", "open_url"]
 
 #: How a URL is opened (tests replace it, so no browser starts).
 open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
-LICENCE = "Proprietary — licensed to the organization that installed it. © Returns Ledger Sync authors."
+#: Shown when the package metadata names no licence (pyproject.toml declares none yet).
+LICENCE = "not stated in this build's package metadata"
 
 
 def app_version() -> str:
