@@ -356,6 +356,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     shots = getattr(args, "screenshots", None)
     if shots and not config.demo:
         raise ConfigurationError("--screenshots needs --demo", action="add --demo to the command")
+    shot_size = _size(getattr(args, "screenshot_size", None))  # a wrong size fails before anything starts
     if self_test or (shots and _no_display()):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
@@ -387,7 +388,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             try:
                 outcome = run_shell(services.bus, config, self_test=self_test,
                                     screenshots=Path(shots) if shots else None,
-                                    screenshot_size=_size(getattr(args, "screenshot_size", None)),
+                                    screenshot_size=shot_size,
                                     sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
                                     history=_history_loader(services), services=views, actor=actor,
                                     quit_requested=latch.requested)
