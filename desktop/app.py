@@ -246,7 +246,7 @@ def build_services(config: AppConfig) -> Services:
         stops.append(("scheduler", stop_scheduler))  # appended after the sandbox: stops before it
         stops.append(("ledger requests", connections.stop))  # first of all: nothing waits on a rate limit
         views = view_services(database, clock, bus, connections=connections, mapping=mapping, users=users,
-                              reconcile=reconcile, scheduler=scheduler, data_dir=config.data_dir)
+                              reconcile=reconcile, scheduler=scheduler, data_dir=config.data_dir, vault=vault)
     except BaseException:
         unwind()
         raise
@@ -258,13 +258,15 @@ def build_services(config: AppConfig) -> Services:
 def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
                   connections: ConnectionService | None = None, mapping: MappingService | None = None,
                   users: UserService | None = None, reconcile: ReconcileService | None = None,
-                  scheduler: SyncScheduler | None = None, data_dir: Path | None = None) -> ViewServices:
+                  scheduler: SyncScheduler | None = None, data_dir: Path | None = None,
+                  vault: TokenVault | None = None) -> ViewServices:
     """The typed services object the pages use, over one database: the only place views' services are built.
 
     ``build_services`` passes the services it already runs (so the pages share their state);
     tests pass what their world has and get the rest built the same way. Without ``connections``
     the pages that need a ledger show it is unavailable; without ``scheduler`` the dashboard has
     no sync controls. ``data_dir`` holds the audit trail's checkpoint (default: a SQLite file's folder).
+    Without ``vault`` (the keyring) the RMS tile and the set-up assistant are unavailable.
     """
     from desktop.services.admin.audit_trail import AuditTrail
     from desktop.services.admin.fx_rates import FxRateSettings
@@ -278,14 +280,16 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     from desktop.services.queries.errors import ErrorsQueue
     from desktop.services.queries.organizations import OrganizationDirectory
     from desktop.services.queries.returns import ReturnsQuery
+    from desktop.services.queries.setup import SetupService
     from desktop.services.reconcile.adjust import AdjustService
     from desktop.services.reconcile.packs import AuditPacks
     from desktop.services.reconcile.service import ReconcileService as Reconcile
+    from desktop.services.rms.endpoint import RmsEndpoint
     from desktop.services.rms.file_import import ReturnsFileImport
     from desktop.services.rms.ingest import IngestService
     from desktop.views.services import ViewServices
-
     mapping = mapping or Mapping(database, clock, bus)
+    rms = RmsEndpoint(database, vault, clock, bus) if vault is not None else None
     manual = ManualEntryService(database, clock, bus, mapping, connections)
     adjust = AdjustService(database, clock, bus, mapping)
     return ViewServices(
@@ -298,7 +302,8 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
         adjust=adjust, audit_packs=AuditPacks(database),
         mapping=mapping, mapping_impact=MappingImpact(database), fx_rates=FxRateSettings(database, clock),
         organizations=OrganizationDirectory(database),
-        dashboard=DashboardService(database, connections, scheduler, clock), scheduler=scheduler)
+        dashboard=DashboardService(database, connections, scheduler, clock), scheduler=scheduler,
+        rms=rms, setup=SetupService(rms, connections, mapping, scheduler) if rms is not None else None)
 
 
 def start_scheduling(scheduler: SyncScheduler, reconcile: ReconcileService) -> None:
@@ -354,6 +359,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     shots = getattr(args, "screenshots", None)
     if shots and not config.demo:
         raise ConfigurationError("--screenshots needs --demo", action="add --demo to the command")
+    shot_size = _size(getattr(args, "screenshot_size", None))  # a wrong size fails before anything starts
     if self_test or (shots and _no_display()):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
@@ -388,6 +394,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             try:
                 outcome = run_shell(services.bus, config, self_test=self_test,
                                     screenshots=Path(shots) if shots else None,
+                                    screenshot_size=shot_size,
                                     sandbox_ready=services.sandbox.is_settled if services.sandbox else None,
                                     history=_history_loader(services), services=views, actor=actor,
                                     quit_requested=latch.requested)
@@ -413,6 +420,17 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
             shutil.rmtree(temp_dir, ignore_errors=True)
         latch.restore()
         sys.stdout.flush()
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    """``--screenshot-size WxH`` as (width, height); a wrong one is a usage error, not a traceback."""
+    if not text:
+        return None
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and 640 <= int(width) <= 4000 and 480 <= int(height) <= 3000):
+        raise ConfigurationError(f"--screenshot-size {text!r} is not a window size",
+                                 action="give it as WIDTHxHEIGHT, e.g. 1024x700")
+    return int(width), int(height)
 
 
 def _history_loader(services: Services) -> Callable[[], Any]:

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "and the embedded browser; exit 0, or 1 with what failed")
     parser.add_argument("--screenshots", metavar="DIR",
                         help="with --demo: write a PNG of every page to DIR and exit")
+    parser.add_argument("--screenshot-size", metavar="WxH",
+                        help="with --screenshots: the window size (default 1280x800)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)

@@ -93,18 +93,14 @@ def apply_default_mappings(mapping: Any, connections: ConnectionService, actor: 
                            connected: list[tuple[DemoOrganization, ConnectionSummary]],
                            report: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
     """Import each organization's default template; returns ``code → {template, version, problems}``."""
-    from desktop.services.mapping.io import default_template_name, load_template
+    from desktop.services.queries.setup import apply_default_template
     say = report or (lambda _m: None)
     out: dict[str, dict[str, Any]] = {}
     for org, summary in connected:
-        country = str((connections.company(summary.id) or {}).get("country") or "")
-        name = default_template_name(org.platform.value, country)
-        result = mapping.import_document(org.code, load_template(name), actor, note=f"default template {name}")
-        out[org.code] = {"template": name, "version": result.saved.version if result.saved else None,
-                         "problems": [p.message for p in result.problems]}
-        if result.problems:
-            say(f"{org.code}: the {name} template needs attention ({len(result.problems)} problem(s)): "
-                f"{result.problems[0].message}")
+        out[org.code] = applied = apply_default_template(mapping, connections, actor, summary)
+        if applied["problems"]:
+            say(f"{org.code}: the {applied['template']} template needs attention ({len(applied['problems'])} "
+                f"problem(s)): {applied['problems'][0]}")
     return out
 
 

@@ -119,29 +119,11 @@ def open_runtime(config: AppConfig) -> Runtime:
 
 # --- the RMS endpoint ------------------------------------------------------------------------
 
-#: Global setting holding the RMS API's base URL (not secret); its API key is in the keyring.
-RMS_SETTING = "rms.endpoint"
-
-
 def configure_rms(database: Database, vault: TokenVault, clock: Clock, actor: Actor, base_url: str,
                   api_key: str) -> None:
     """Remember where the RMS is (a setting) and its API key (the OS keyring, never the database)."""
-    import sqlalchemy as sa
-
-    from desktop.services.auth.roles import Action
-    from desktop.services.platforms.http import check_transport
-    from desktop.services.store.models import Setting
-    actor.require(Action.MANAGE_CONNECTIONS)
-    check_transport(base_url)
-    vault.save_client_secret("rms", "api", base_url, api_key)
-    now = clock.now()
-    with database.write_session() as s:
-        row = s.execute(sa.select(Setting).where(Setting.key == RMS_SETTING, Setting.organization_id.is_(None))
-                        ).scalar()
-        if row is None:
-            s.add(Setting(key=RMS_SETTING, value={"base_url": base_url}, updated_at=now, updated_by=actor.username))
-        else:
-            row.value, row.updated_at, row.updated_by = {"base_url": base_url}, now, actor.username
+    from desktop.services.rms.endpoint import RmsEndpoint
+    RmsEndpoint(database, vault, clock).save(actor, base_url, api_key)
 
 
 def rms_client_factory(database: Database, vault: TokenVault, stopping: threading.Event | None = None, *,
@@ -154,18 +136,13 @@ def rms_client_factory(database: Database, vault: TokenVault, stopping: threadin
     """
     import time
 
-    import sqlalchemy as sa
-
     from desktop.services.rms.client import RmsClient, default_http
-    from desktop.services.store.models import Setting
+    from desktop.services.rms.endpoint import stored_base_url
     cache: dict[str, RmsClient | None] = {}
 
     def client_for(_org: str) -> RmsClient | None:
         if "rms" not in cache:
-            with database.session() as s:
-                value = s.execute(sa.select(Setting.value).where(
-                    Setting.key == RMS_SETTING, Setting.organization_id.is_(None))).scalar()
-            url = value.get("base_url") if isinstance(value, dict) else None
+            url = stored_base_url(database)
             key = vault.load_client_secret("rms", "api", url) if url else None
             http = default_http(sleep=sleep or time.sleep, monotonic=monotonic or time.monotonic)
             client = RmsClient(url, key, http=http) if url and key else None

@@ -1,8 +1,9 @@
 """The main window: sidebar navigation over the pages, the error-log dock, and the status bar.
 
 It only arranges things. Pages do their own work (through ``views.ops``), the dock owns the log
-model, and the window's job is navigation, shortcuts (Ctrl+1…Ctrl+8, Ctrl+L), and remembering its
-geometry in QSettings — which never holds secrets.
+model, and the window's job is navigation, shortcuts (Ctrl+1…Ctrl+8, Ctrl+L, Ctrl+Shift+L), and remembering its
+geometry in QSettings — which never holds secrets. The menu bar is :mod:`desktop.views.menus`'s; the
+set-up assistant is opened through :class:`~desktop.views.setup.launcher.SetupLauncher`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from desktop.views.bridge import EventBridge
 from desktop.views.context import ShellContext
 from desktop.views.dashboard.widgets import format_at
 from desktop.views.event_log.dock import ErrorLogDock
+from desktop.views.menus import install_menu_bar
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Page
 from desktop.views.pages.catalog import PAGE_CLASSES
 from desktop.views.resources import app_icon, render_svg, tinted_icon
+from desktop.views.setup import SETUP_KEY
+from desktop.views.setup.launcher import SetupLauncher
 from desktop.views.tray import TrayController
 
 DEFAULT_SIZE = QSize(1280, 800)
@@ -81,6 +85,11 @@ class MainWindow(QMainWindow):
         self.tray.show_requested.connect(self._on_tray_show_requested)
         self.tray.quit_requested.connect(self.close)
         self._build_actions()
+        self.setup = SetupLauncher(self, context, self.show_page_by_key, lambda: self.current_page.activated())
+        self.help_actions = install_menu_bar(self, context, page_actions=self.page_actions,
+                                             log_action=self.toggle_log_action, open_assistant=self.setup.open,
+                                             quit_app=self.tray.quit_action.trigger)
+        self.menu_actions: dict[str, QAction] = self.help_actions.actions
         self._build_status_bar()
         self.refresh_last_sync()
         self._restore_geometry()
@@ -141,12 +150,14 @@ class MainWindow(QMainWindow):
                 item.setIcon(tinted_icon(page.info.icon, normal, selected, 18))
 
     def _build_actions(self) -> None:
+        self.page_actions: list[QAction] = []
         for number, page in enumerate(self.pages, start=1):
             action = QAction(page.info.title, self)
             action.setShortcut(QKeySequence(f"Ctrl+{number}"))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(lambda _checked=False, row=number - 1: self.show_page(row))
             self.addAction(action)
+            self.page_actions.append(action)
         toggle = self.log_dock.toggleViewAction()
         toggle.setText("Error log")
         toggle.setShortcut(QKeySequence("Ctrl+L"))
@@ -154,7 +165,7 @@ class MainWindow(QMainWindow):
         self.addAction(toggle)
         self.toggle_log_action = toggle
         find = QAction("Filter the error log", self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.setShortcut(QKeySequence("Ctrl+Shift+L"))  # Ctrl+F is each page's own search
         find.triggered.connect(self._on_find_triggered)
         self.addAction(find)
 
@@ -220,6 +231,9 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(index)
 
     def show_page_by_key(self, key: str) -> None:
+        if key == SETUP_KEY:  # "Set-up assistant…" buttons on pages
+            self.setup.open()
+            return
         for index, page in enumerate(self.pages):
             if page.info.key == key:
                 self.show_page(index)

@@ -14,6 +14,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+#: The user guide (Markdown and its screenshots), shipped beside ``resources/``.
+GUIDE_DIR = Path(__file__).resolve().parents[2] / "docs" / "guide"
 
 
 def resource_path(relative: str) -> Path:
@@ -21,6 +23,14 @@ def resource_path(relative: str) -> Path:
     path = RESOURCES_DIR / relative
     if not path.is_file():
         raise FileNotFoundError(f"missing resource: {relative} (looked in {RESOURCES_DIR})")
+    return path
+
+
+def guide_path(page: str = "index.md") -> Path:
+    """The user guide's ``page`` (Help → User guide); raises if it is missing (a broken install)."""
+    path = GUIDE_DIR / page
+    if not path.is_file():
+        raise FileNotFoundError(f"missing user guide page: {page} (looked in {GUIDE_DIR})")
     return path
 
 

@@ -1,4 +1,7 @@
-"""``--demo --screenshots DIR``: a PNG of every page, light and dark, for docs and review.
+"""``--demo --screenshots DIR``: a PNG of every page and the main dialogs, light and dark, for docs and review.
+
+The user guide's pictures are made with ``--demo --screenshots docs/guide/images``;
+``--screenshot-size WxH`` takes them at another window size for review (1024x700, 1600x1000).
 
 The tour is a little state machine on ``QTimer.singleShot``: switch theme and page, let the real
 event loop lay out and paint, grab, move on. Waiting this way (instead of ``processEvents()``)
@@ -11,7 +14,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QPixmap
 
 from desktop.views.main_window import DEFAULT_SIZE, MainWindow
@@ -19,6 +22,8 @@ from desktop.views.theme import Scheme, ThemeManager, ThemeMode
 
 log = logging.getLogger(__name__)
 SIGN_IN = -1  # a step that pictures the sign-in dialog over the Connections page
+#: Dialog steps (``<name>-<scheme>.png``): the RMS dialog and the set-up assistant's RMS and ledger steps.
+DIALOGS = ("rms", "assistant-rms", "assistant-ledgers")
 
 
 class ScreenshotTour(QObject):
@@ -28,7 +33,7 @@ class ScreenshotTour(QObject):
 
     def __init__(self, window: MainWindow, theme: ThemeManager, directory: Path, *,
                  ready: Callable[[], bool] | None = None, settle_ms: int = 200,
-                 ready_timeout_ms: int = 20_000) -> None:
+                 ready_timeout_ms: int = 20_000, size: QSize | None = None) -> None:
         super().__init__(window)
         self._window = window
         self._theme = theme
@@ -37,15 +42,17 @@ class ScreenshotTour(QObject):
         self._settle_ms = settle_ms
         self._waited_ms = 0
         self._ready_timeout_ms = ready_timeout_ms
-        self._steps = [(scheme, index) for scheme in (Scheme.LIGHT, Scheme.DARK)
-                       for index in range(len(window.pages))]
+        self._size = size or DEFAULT_SIZE
+        self._steps: list[tuple[Scheme, int | str]] = [(scheme, index) for scheme in (Scheme.LIGHT, Scheme.DARK)
+                                                       for index in range(len(window.pages))]
+        self._steps += [(scheme, name) for scheme in (Scheme.LIGHT, Scheme.DARK) for name in DIALOGS]
         self._steps += [(scheme, SIGN_IN) for scheme in (Scheme.LIGHT, Scheme.DARK)]
         self.written: list[Path] = []
         self.error: str | None = None
 
     def start(self) -> None:
         self._directory.mkdir(parents=True, exist_ok=True)
-        self._window.resize(DEFAULT_SIZE)
+        self._window.resize(self._size)
         self._wait_until_ready()
 
     def _is_ready(self) -> bool:
@@ -70,6 +77,9 @@ class ScreenshotTour(QObject):
         self._theme.set_mode(ThemeMode(scheme.value))
         if index == SIGN_IN:
             self._grab_sign_in(scheme)
+            return
+        if isinstance(index, str):
+            self._grab_dialog(scheme, index)
             return
         page = self._window.pages[index]
         if self._window.current_page is page:
@@ -102,6 +112,15 @@ class ScreenshotTour(QObject):
             return
         shot = SignInShot(self._window, page)
         shot.finished.connect(lambda pixmap: self._save(pixmap, f"login-{scheme.value}.png"))
+        QTimer.singleShot(self._settle_ms, shot.start)
+
+    def _grab_dialog(self, scheme: Scheme, name: str) -> None:
+        """``<name>-<scheme>.png``: one of :data:`DIALOGS` over the window (see ``screenshot_dialogs``)."""
+        from desktop.views.screenshot_dialogs import assistant_shot, rms_dialog_shot
+
+        shot = rms_dialog_shot(self._window) if name == "rms" else \
+            assistant_shot(self._window, name.removeprefix("assistant-"))
+        shot.finished.connect(lambda pixmap: self._save(pixmap, f"{name}-{scheme.value}.png"))
         QTimer.singleShot(self._settle_ms, shot.start)
 
     def _save(self, pixmap: QPixmap | None, name: str) -> None:

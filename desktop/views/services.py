@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from desktop.services.queries.errors import ErrorsQueue
     from desktop.services.queries.organizations import OrganizationDirectory
     from desktop.services.queries.returns import ReturnsQuery
+    from desktop.services.queries.setup import SetupService
     from desktop.services.reconcile.adjust import AdjustService
     from desktop.services.reconcile.packs import AuditPacks
     from desktop.services.reconcile.service import ReconcileService
+    from desktop.services.rms.endpoint import RmsEndpoint
     from desktop.services.rms.file_import import ReturnsFileImport
 __all__ = ["ViewServices"]
 
@@ -66,3 +68,6 @@ class ViewServices:
     # sync: the dashboard's read model and the scheduler behind "Sync now" / "Pause"
     dashboard: DashboardService | None = None
     scheduler: SyncScheduler | None = None
+    # the returns system's address and key (Connections' RMS tile) and the first-run assistant
+    rms: RmsEndpoint | None = None
+    setup: SetupService | None = None

@@ -28,6 +28,7 @@ from PySide6.QtCore import (
     QCoreApplication,
     QMessageLogContext,
     QSettings,
+    QSize,
     QSocketNotifier,
     Qt,
     QThreadPool,
@@ -136,7 +137,8 @@ def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, scre
               sandbox_ready: Callable[[], bool] | None = None,
               history: Callable[[], Any] | None = None,
               services: ViewServices | None = None, actor: Actor | None = None,
-              quit_requested: Callable[[], bool] | None = None) -> ShellOutcome:
+              quit_requested: Callable[[], bool] | None = None,
+              screenshot_size: tuple[int, int] | None = None) -> ShellOutcome:
     """Open the main window in the requested mode and run the event loop until it is done.
 
     ``services`` is what the pages call (built by the composition root); ``actor`` is who is at the desk.
@@ -159,8 +161,9 @@ def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, scre
         if self_test:
             return _self_test(app, window, bus)
         if screenshots is not None:
-            return _screenshots(app, window, theme, screenshots, sandbox_ready)
+            return _screenshots(app, window, theme, screenshots, sandbox_ready, screenshot_size)
         window.show()
+        window.setup.offer_if_empty()  # the set-up assistant, on an empty installation
         return ShellOutcome(app.exec(), "closed")
     finally:
         QThreadPool.globalInstance().waitForDone(10_000)  # background ops finish before services stop
@@ -216,8 +219,8 @@ def _self_test(app: QApplication, window: MainWindow, bus: EventBus) -> ShellOut
 
 
 def _screenshots(app: QApplication, window: MainWindow, theme: ThemeManager, directory: Path,
-                 sandbox_ready: Callable[[], bool] | None) -> ShellOutcome:
-    tour = ScreenshotTour(window, theme, directory, ready=sandbox_ready)
+                 sandbox_ready: Callable[[], bool] | None, size: tuple[int, int] | None = None) -> ShellOutcome:
+    tour = ScreenshotTour(window, theme, directory, ready=sandbox_ready, size=QSize(*size) if size else None)
     tour.finished.connect(window.close)
     window.show()
     tour.start()

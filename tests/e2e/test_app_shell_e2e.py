@@ -63,17 +63,18 @@ def distinct_colours(path: Path) -> tuple[int, float]:
 def test_demo_screenshots_every_page_in_light_and_dark(tmp_path: Path) -> None:
     shots = tmp_path / "shots"
     data = tmp_path / "data"
-    proc, _ = run_app("--demo", "--screenshots", str(shots), "--data-dir", str(data), timeout=120)
+    proc, _ = run_app("--demo", "--screenshots", str(shots), "--data-dir", str(data), timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.strip() == f"wrote 18 screenshots to {shots}"
+    assert proc.stdout.strip() == f"wrote 24 screenshots to {shots}"
     for page in PAGES:
         light_colours, light = distinct_colours(shots / f"{page}-light.png")
         dark_colours, dark = distinct_colours(shots / f"{page}-dark.png")
         assert light_colours > 20 and dark_colours > 20, page  # not blank
         assert light > 180 > 80 > dark, (page, light, dark)
-    for theme in ("light", "dark"):  # the sign-in dialog over the Connections page
-        colours, _ = distinct_colours(shots / f"login-{theme}.png")
-        assert colours > 20, theme
+    for theme in ("light", "dark"):  # the sign-in, the RMS dialog and the set-up assistant over the window
+        for dialog in ("login", "rms", "assistant-rms", "assistant-ledgers"):
+            colours, _ = distinct_colours(shots / f"{dialog}-{theme}.png")
+            assert colours > 20, (dialog, theme)
 
     # The demo's emulator client secret (fixed per seed) never leaves memory: not in the log, the
     # database or settings. (The RMS API key is random per run, so it cannot be checked from here.)

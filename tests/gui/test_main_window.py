@@ -54,10 +54,10 @@ def test_ctrl_l_toggles_the_error_log(qtbot: QtBot, window: MainWindow) -> None:
     assert window.log_dock.isVisible()
 
 
-def test_ctrl_f_opens_the_log_filter(qtbot: QtBot, window: MainWindow) -> None:
+def test_ctrl_shift_l_opens_the_log_filter(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitActive(window)
     window.log_dock.hide()
-    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.log_dock.isVisible()
     assert window.log_dock.filter_edit.hasFocus()
 

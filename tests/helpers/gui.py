@@ -21,7 +21,7 @@ def page_context(world: World, settings: QSettings, *, actor: Actor | None, user
                  theme: Any = None, bus: bool = True, connections: bool = True) -> ShellContext:
     """What the shell hands a page for ``actor`` (``connections=False``: no ledger reachable)."""
     services = view_services(world.db, world.clock, world.bus, mapping=world.mapping, scheduler=world.scheduler,
-                             connections=world.connections if connections else None)
+                             connections=world.connections if connections else None, vault=world.vault)
     return ShellContext(settings=settings, database_url=world.db_url, data_dir=world.data_dir,
                         bus=world.bus if bus else None, theme=theme, actor=actor,
                         user=user or (actor.username if actor else ""), services=services)

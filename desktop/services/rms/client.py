@@ -197,8 +197,10 @@ class RmsClient:
         kw: dict[str, Any] = {"platform": PLATFORM, "platform_code": code or str(status),
                               "platform_message": message}
         if status == 401:
-            return NeedsPersonError("The RMS API key was refused", action="enter a valid RMS API key in "
-                                    "Settings → RMS (the RMS administrator can issue one)", **kw)
+            return NeedsPersonError("The RMS API key was refused",
+                                    action="enter a valid RMS API key under Connections → Returns system → "
+                                           "Edit… or with `returns-ledger rms connect` (the RMS administrator "
+                                           "can issue one)", **kw)
         if status == 429 or status >= 500:
             after = resp.headers.get("Retry-After")
             return TransientError(f"The RMS is unavailable right now (HTTP {status} on {method} {path})",

@@ -35,9 +35,29 @@ from desktop.views.ops import Progress, ProgressUpdate, run_in_background
 from desktop.views.timers import single_shot_timer
 
 if TYPE_CHECKING:
+    from desktop.services.auth.roles import Actor
     from desktop.services.auth.signin import SignIn
-    from desktop.services.connections.service import ConnectionSummary
+    from desktop.services.connections.service import ConnectionService, ConnectionSummary
 log = logging.getLogger(__name__)
+
+
+def lookup_app(service: ConnectionService, platform: Platform, environment: Environment) -> OAuthApp | None:
+    """The registered OAuth app for ``platform`` and ``environment``, or None (the dialog then asks for one)."""
+    try:
+        return service.apps.get(platform, environment)
+    except ConfigurationError:
+        return None
+
+
+def prepare_sign_in(service: ConnectionService, actor: Actor, request: ConnectRequest,
+                    tenant_id: str | None = None) -> SignIn[ConnectionSummary]:
+    """Background work before the embedded sign-in: register the app the request carries, begin the sign-in."""
+    if request.app is not None:
+        app = request.app
+        service.apps.configure(actor, request.platform, request.environment, client_id=app.client_id,
+                               client_secret=app.client_secret, redirect_uri=app.redirect_uri,
+                               sandbox_url=app.sandbox_url, loopback_redirect_uri=app.loopback_redirect_uri)
+    return service.begin_sign_in(actor, request.org_code, request.platform, request.environment, tenant_id=tenant_id)
 
 
 class ConnectionsView(Protocol):
@@ -211,10 +231,7 @@ class ConnectionActions(QObject):
     # --- connect / reconnect -------------------------------------------------------------------
     def _lookup(self, platform: Platform, environment: Environment) -> OAuthApp | None:
         assert self.service is not None
-        try:
-            return self.service.apps.get(platform, environment)
-        except ConfigurationError:
-            return None
+        return lookup_app(self.service, platform, environment)
 
     def begin_connect(self, fixed: ConnectRequest | None = None, tenant_id: str | None = None) -> None:
         if self._why_not_manage() is not None:
@@ -238,17 +255,8 @@ class ConnectionActions(QObject):
         """Register the app if the request carries one, then open the embedded sign-in for it."""
         service, actor = self.service, self.actor
         assert service is not None and actor is not None
-
-        def prepare(_p: Progress) -> SignIn[ConnectionSummary]:
-            if request.app is not None:
-                app = request.app
-                service.apps.configure(actor, request.platform, request.environment, client_id=app.client_id,
-                                       client_secret=app.client_secret, redirect_uri=app.redirect_uri,
-                                       sandbox_url=app.sandbox_url, loopback_redirect_uri=app.loopback_redirect_uri)
-            return service.begin_sign_in(actor, request.org_code, request.platform, request.environment,
-                                         tenant_id=tenant_id)
-
-        self._run("Opening the sign-in page…", prepare, lambda s: self._open_login(request, s))
+        self._run("Opening the sign-in page…", lambda _p: prepare_sign_in(service, actor, request, tenant_id),
+                  lambda s: self._open_login(request, s))
 
     def _open_login(self, request: ConnectRequest, sign_in: SignIn[ConnectionSummary]) -> None:
         self.page.say(f"Sign in to {platform_label(request.platform)} in the window that opened.")

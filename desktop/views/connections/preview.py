@@ -69,38 +69,7 @@ class SignInShot(QObject):
         if dialog is None:
             self._done(None, "the sign-in dialog closed before it could be pictured")
             return
-        base = self._window.grab()
-        shot = dialog.grab()
-        canvas = QPixmap(base.size())
-        canvas.setDevicePixelRatio(base.devicePixelRatio())
-        painter = QPainter(canvas)
-        painter.drawPixmap(0, 0, base)
-        painter.fillRect(QRect(QPoint(0, 0), base.deviceIndependentSize().toSize()), QColor(0, 0, 0, 110))
-        size = shot.deviceIndependentSize().toSize()
-        window_size = base.deviceIndependentSize().toSize()
-        scale = min(1.0, (window_size.width() - 80) / max(1, size.width()),
-                    (window_size.height() - 60 - TITLE_H) / max(1, size.height()))
-        width, height = round(size.width() * scale), round(size.height() * scale)
-        frame = QRect((window_size.width() - width) // 2, (window_size.height() - height - TITLE_H) // 2,
-                      width, height + TITLE_H)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.setPen(Qt.PenStyle.NoPen)
-        for spread, alpha in ((14, 20), (8, 30), (3, 45)):  # a soft shadow under the dialog
-            painter.setBrush(QColor(0, 0, 0, alpha))
-            painter.drawRoundedRect(frame.adjusted(-spread, -spread + 4, spread, spread + 4), 10, 10)
-        # The title bar a window manager would draw (offscreen there is none).
-        palette = dialog.palette()
-        painter.setBrush(palette.color(QPalette.ColorRole.Window).darker(108))
-        painter.drawRoundedRect(frame, 8, 8)
-        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        font = QFont(dialog.font())
-        font.setBold(True)
-        painter.setFont(font)
-        painter.drawText(QRect(frame.left(), frame.top(), frame.width(), TITLE_H),
-                         int(Qt.AlignmentFlag.AlignCenter), dialog.windowTitle())
-        painter.drawPixmap(QRect(frame.left(), frame.top() + TITLE_H, width, height), shot)
-        painter.end()
+        canvas = compose_over(self._window, dialog)
         dialog.reject()
         self._done(canvas, None)
 
@@ -108,3 +77,40 @@ class SignInShot(QObject):
         if problem:
             log.info("no sign-in screenshot: %s", problem)
         self.finished.emit(pixmap)
+
+
+def compose_over(window: QWidget, dialog: QWidget) -> QPixmap:
+    """``window`` dimmed, with ``dialog`` centred on it under the title bar a window manager would draw."""
+    base = window.grab()
+    shot = dialog.grab()
+    canvas = QPixmap(base.size())
+    canvas.setDevicePixelRatio(base.devicePixelRatio())
+    painter = QPainter(canvas)
+    painter.drawPixmap(0, 0, base)
+    painter.fillRect(QRect(QPoint(0, 0), base.deviceIndependentSize().toSize()), QColor(0, 0, 0, 110))
+    size = shot.deviceIndependentSize().toSize()
+    window_size = base.deviceIndependentSize().toSize()
+    scale = min(1.0, (window_size.width() - 80) / max(1, size.width()),
+                (window_size.height() - 60 - TITLE_H) / max(1, size.height()))
+    width, height = round(size.width() * scale), round(size.height() * scale)
+    frame = QRect((window_size.width() - width) // 2, (window_size.height() - height - TITLE_H) // 2,
+                  width, height + TITLE_H)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    painter.setPen(Qt.PenStyle.NoPen)
+    for spread, alpha in ((14, 20), (8, 30), (3, 45)):  # a soft shadow under the dialog
+        painter.setBrush(QColor(0, 0, 0, alpha))
+        painter.drawRoundedRect(frame.adjusted(-spread, -spread + 4, spread, spread + 4), 10, 10)
+    # The title bar a window manager would draw (offscreen there is none).
+    palette = dialog.palette()
+    painter.setBrush(palette.color(QPalette.ColorRole.Window).darker(108))
+    painter.drawRoundedRect(frame, 8, 8)
+    painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+    font = QFont(dialog.font())
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(QRect(frame.left(), frame.top(), frame.width(), TITLE_H),
+                     int(Qt.AlignmentFlag.AlignCenter), dialog.windowTitle())
+    painter.drawPixmap(QRect(frame.left(), frame.top() + TITLE_H, width, height), shot)
+    painter.end()
+    return canvas

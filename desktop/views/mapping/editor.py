@@ -1,6 +1,7 @@
 """The mapping editor: RMS codes on the left, the ledger on the right, the rules below.
 
-Dragging a code onto a ledger record creates or changes a rule (:func:`.editing.apply_drop`);
+Dragging a code onto a ledger record creates or changes a rule (:func:`.editing.apply_drop`) — or,
+from the keyboard, selecting both and pressing Ctrl+M;
 a refused drop says why in the message line. Every change is an undo command on one
 ``QUndoStack``; the stack's clean state is "same as the active version", so the title shows
 unsaved work and switching organization asks first. Reading and writing go through
@@ -33,11 +34,11 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.domain import Problem
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.validate import validate
-from desktop.views.mapping.code_model import STATE_COLOURS, CodeTreeModel
+from desktop.views.mapping.code_model import CODE_ROLE, STATE_COLOURS, CodeTreeModel
 from desktop.views.mapping.commands import ReplaceRules
 from desktop.views.mapping.editing import CodeRef, TargetRef, apply_drop, code_statuses
 from desktop.views.mapping.impact import OrgBundle
-from desktop.views.mapping.ledger_model import LedgerFilter, LedgerTreeModel
+from desktop.views.mapping.ledger_model import TARGET_ROLE, LedgerFilter, LedgerTreeModel
 from desktop.views.mapping.rules_model import Column, RulesFilter, RulesModel, problems_by_row
 from desktop.views.mapping.widgets import RULE_WIDTHS, fit_tree, plain_tree, unique_keys
 from desktop.views.models.selection import current_row
@@ -226,7 +227,11 @@ class MappingEditor(QWidget):
         self.save_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
         self.preview_action = QAction("Preview on recent returns", self)
         self.preview_action.setShortcut(QKeySequence("Ctrl+P"))
-        for action in (self.delete_action, self.find_action, self.save_action, self.preview_action):
+        self.assign_action = QAction("Map the selected code to the selected ledger record", self)
+        self.assign_action.setShortcut(QKeySequence("Ctrl+M"))  # the keyboard's drag and drop
+        self.assign_action.triggered.connect(self.assign_selected)
+        for action in (self.delete_action, self.find_action, self.save_action, self.preview_action,
+                       self.assign_action):
             action.setShortcutContext(context)
             self.addAction(action)
         self.table.addAction(self.delete_action)
@@ -338,6 +343,16 @@ class MappingEditor(QWidget):
             self.push(outcome.summary, outcome.rules, outcome.row)
         self.say(outcome.summary)
         return True
+
+    def assign_selected(self) -> bool:
+        """Ctrl+M: what dropping the code selected on the left onto the ledger record selected on the right does."""
+        code = self.code_view.currentIndex().data(CODE_ROLE)
+        target = self.ledger_view.currentIndex().data(TARGET_ROLE)
+        if not isinstance(code, CodeRef) or not isinstance(target, TargetRef):
+            self.say("Select a return code on the left and a ledger record on the right, then press Ctrl+M.",
+                     error=True)
+            return False
+        return self.drop(code, target)
 
     def _on_rules_model_edited(self, row: int, rule: Rule) -> None:
         after = (*self.rules[:row], rule, *self.rules[row + 1:])

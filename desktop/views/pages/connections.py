@@ -36,6 +36,7 @@ from desktop.views.connections.model import (
     StatusPillDelegate,
     state_label,
 )
+from desktop.views.connections.rms import RmsTile
 from desktop.views.models.selection import current_row
 from desktop.views.pages.base import (
     Card,
@@ -47,6 +48,7 @@ from desktop.views.pages.base import (
     search_field,
 )
 from desktop.views.pages.info import PAGE_INFO
+from desktop.views.setup import SETUP_KEY
 from desktop.views.sources import Source
 
 TICK_MS = 30_000
@@ -124,6 +126,9 @@ class ConnectionsPage(StatusLine, Page):
         self.tiles = {k.key: ProviderTile(k.monogram, k.brand_colour, k.display_name, k.tagline, "Not connected")
                       for k in kinds}
         self.add_row(*self.tiles.values())
+        self.rms_tile = RmsTile(self.context, self.tiles[RMS.key], self)
+        for tile in self.tiles.values():  # one height for the row (the RMS tile has a button)
+            tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.actions_ = ConnectionActions(self, self)
         self.model = ConnectionsModel(self.actions_.clock.now, self)
         self.proxy = ConnectionsFilter(self)
@@ -144,6 +149,11 @@ class ConnectionsPage(StatusLine, Page):
         self.timer.start()
         self.actions_.update()
         self.actions_.reload()
+        self.rms_tile.reload()
+
+    def activated(self) -> None:
+        """The RMS may have been set up elsewhere meanwhile (the assistant, ``rms connect``, the demo)."""
+        self.rms_tile.reload()
 
     # --- building ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -181,6 +191,13 @@ class ConnectionsPage(StatusLine, Page):
 
     def _build_activity(self) -> None:
         self.activity, self.progress, self.status, self.freshness = activity_row()
+        self.setup_button = QPushButton("Set-up assistant…")  # here, not in the toolbar: it fits at 1024 px
+        self.setup_button.setToolTip("Connect the returns system and the ledgers, review the mapping and the "
+                                     "schedule, step by step")
+        self.setup_button.clicked.connect(lambda: self.navigate_requested.emit(SETUP_KEY))
+        layout = self.activity.layout()
+        if layout is not None:
+            layout.addWidget(self.setup_button)
         self.body.addWidget(self.activity)
         self.body.addSpacing(8)
 

@@ -192,10 +192,13 @@ class ReconciliationPage(Page):
         self._on_current(QModelIndex(), QModelIndex())
 
     def _build_shortcuts(self) -> None:
-        for keys, slot in (("Ctrl+R", self.run_reconciliation), ("Ctrl+F", self.search.setFocus),
-                           ("Ctrl+E", self._export_csv), ("Ctrl+P", self._export_pdf),
-                           ("Ctrl+Shift+A", lambda: self.actions_.ask_note("accept"))):
-            QShortcut(QKeySequence(keys), self, slot)
+        for keys, slot, what in (("Ctrl+R", self.run_reconciliation, "Run the reconciliation"),
+                                 ("Ctrl+F", self.search.setFocus, "Search the variances"),
+                                 ("Ctrl+E", self._export_csv, "Export CSV"), ("Ctrl+P", self._export_pdf, "Export PDF"),
+                                 ("Ctrl+Shift+A", lambda: self.actions_.ask_note("accept"), "Accept the variance")):
+            shortcut = QShortcut(QKeySequence(keys), self, slot)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # not while the error log has focus
+            shortcut.setWhatsThis(what)  # Help → Keyboard shortcuts lists it
 
     # --- data -------------------------------------------------------------------------------------
     def activated(self) -> None:
