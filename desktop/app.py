@@ -179,8 +179,12 @@ class Services:
         return list(self.stopped)
 
 
-def build_services(config: AppConfig) -> Services:
-    """Build every service in order; if a step fails, stop what was already started and re-raise."""
+def build_services(config: AppConfig, *, stage_findings: bool = False) -> Services:
+    """Build every service in order; if a step fails, stop what was already started and re-raise.
+
+    ``stage_findings`` (``--demo --screenshots``): after the demo's first sync, plant what a finance
+    admin meets — ledger edits and a refused document — and reconcile, before the demo counts as
+    settled (:mod:`desktop.services.demo_findings`)."""
     from desktop.services.admin.users import UserService
     from desktop.services.alerts.service import AlertService
     from desktop.services.core.clock import SystemClock
@@ -232,7 +236,14 @@ def build_services(config: AppConfig) -> Services:
                 done = set_up_demo(database, bus, clock, vault, connections, mapping, actor, info)
                 start_scheduling(scheduler, reconcile)
                 # A first sync right away, so every page has data: the organizations in parallel.
-                scheduler.sync_all([org.code for org, _summary in done.connected])
+                orgs = [org.code for org, _summary in done.connected]
+                running = scheduler.sync_all(orgs)
+                if stage_findings:
+                    from desktop.services.demo_findings import stage_findings as stage
+                    for future in running.values():
+                        future.result()
+                    stage(info, database, bus, clock, actor, reconcile,
+                          lambda org: scheduler.sync_now(org).result(), orgs)
 
             sandbox = DemoSandbox(bus, on_ready=demo_ready)
             sandbox.start()
@@ -371,7 +382,7 @@ def run_gui(args: argparse.Namespace, config: AppConfig) -> int:
     config, temp_dir = _demo_config(args, config)
     try:
         from desktop.views.ops import record_refusals_with
-        services = build_services(config)
+        services = build_services(config, stage_findings=bool(shots))
         try:
             from desktop.views.ops_failure import install_error_boundary
             from desktop.views.shell import run_shell

@@ -33,7 +33,7 @@ class ScreenshotTour(QObject):
 
     def __init__(self, window: MainWindow, theme: ThemeManager, directory: Path, *,
                  ready: Callable[[], bool] | None = None, settle_ms: int = 200,
-                 ready_timeout_ms: int = 20_000, size: QSize | None = None) -> None:
+                 ready_timeout_ms: int = 300_000, size: QSize | None = None) -> None:
         super().__init__(window)
         self._window = window
         self._theme = theme

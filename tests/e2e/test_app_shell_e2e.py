@@ -60,10 +60,11 @@ def distinct_colours(path: Path) -> tuple[int, float]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_demo_screenshots_every_page_in_light_and_dark(tmp_path: Path) -> None:
     shots = tmp_path / "shots"
     data = tmp_path / "data"
-    proc, _ = run_app("--demo", "--screenshots", str(shots), "--data-dir", str(data), timeout=180)
+    proc, _ = run_app("--demo", "--screenshots", str(shots), "--data-dir", str(data), timeout=840)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == f"wrote 24 screenshots to {shots}"
     for page in PAGES:
@@ -75,6 +76,8 @@ def test_demo_screenshots_every_page_in_light_and_dark(tmp_path: Path) -> None:
         for dialog in ("login", "rms", "assistant-rms", "assistant-ledgers"):
             colours, _ = distinct_colours(shots / f"{dialog}-{theme}.png")
             assert colours > 20, (dialog, theme)
+
+    _the_pictures_show_the_work(data)
 
     # The demo's emulator client secret (fixed per seed) never leaves memory: not in the log, the
     # database or settings. (The RMS API key is random per run, so it cannot be checked from here.)
@@ -88,6 +91,32 @@ def test_demo_screenshots_every_page_in_light_and_dark(tmp_path: Path) -> None:
         assert secret.encode() not in file.read_bytes(), f"secret found in {file}"
     log_text = (data / "logs" / "returns-ledger.log").read_text(encoding="utf-8")
     assert "Demo sandbox running at http://127.0.0.1:" in log_text or "sandbox serving at" in log_text
+
+
+def _the_pictures_show_the_work(data: Path) -> None:
+    """Before the pictures, the demo synced, had its ledgers changed and a document refused, and
+    reconciled: the reconciliation holds each kind of variance, the log a real failure."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{next(data.glob('*.sqlite3'))}")
+    try:
+        with engine.connect() as conn:
+            classes = {(org, cls) for org, cls in conn.execute(sa.text(
+                "SELECT o.code, v.variance_class FROM variances v JOIN reconciliation_runs r ON r.id = v.run_id "
+                "JOIN organizations o ON o.id = r.organization_id"))}
+            runs = {org for (org,) in conn.execute(sa.text(
+                "SELECT DISTINCT o.code FROM reconciliation_runs r JOIN organizations o ON o.id = r.organization_id"))}
+            refused = conn.execute(sa.text(
+                "SELECT count(*) FROM event_log WHERE org = 'ACME-US' AND severity IN ('error', 'warning') "
+                "AND platform_message LIKE '%Demo: the ledger refused this document%'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert runs == {"ACME-US", "MAPLE-CA", "KIWI-NZ", "TEA-UK"}, runs
+    for org in ("ACME-US", "KIWI-NZ"):
+        found = {cls for o, cls in classes if o == org}
+        assert {"amount_mismatch", "duplicate_in_ledger", "date_mismatch"} <= found, (org, found)
+        assert found & {"voided_in_ledger", "deleted_in_ledger"}, (org, found)
+    assert refused >= 1, "the refused document is in the error log with the ledger's own message"
 
 
 def test_screenshots_without_demo_is_refused_with_a_clear_message(tmp_path: Path) -> None:
