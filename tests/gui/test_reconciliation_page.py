@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -150,8 +151,13 @@ def test_the_page_reviews_a_variance_and_exports_the_report(qtbot, shell_context
     assert table[0][:2] == ["Class", "RMA"] and len(table) == 12
 
     pdf = tmp_path / "report.pdf"
-    page.show_totals({"by_currency": {"USD": {"rms": "1200.00", "ledger": "1187.50"}}})
-    assert page.diff_card.value_label.text() == "USD -12.50"
+    page.show_totals({"by_currency": {"USD": {"rms": "1200.00", "ledger": "1187.50"},
+                                      "CAD": {"rms": "10.00", "ledger": "10.00"}}})
+    diff = page.diff_card.value_label.text()
+    # Each currency in its own colour: only the line that does not tie out is marked.
+    assert re.fullmatch(r'(CAD \+0\.00<br><span style="color: #[0-9a-f]{6};">USD -12\.50</span>|'
+                        r'<span style="color: #[0-9a-f]{6};">USD -12\.50</span><br>CAD \+0\.00)', diff), diff
+    assert page.rms_card.value_label.objectName() == "MetricValueList"  # two currencies read smaller
     page.export_pdf_to(pdf)
     qtbot.waitUntil(lambda: "Exported the report" in page.status_label.text(), timeout=10000)
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -183,3 +189,24 @@ def test_without_a_service_the_page_shows_its_empty_state(qtbot, shell_context: 
     qtbot.addWidget(page)
     assert not hasattr(page, "model")
     assert page.findChild(DiffView) is None
+
+
+def test_opening_the_page_shows_the_newest_reconciliation_and_its_period(qtbot: Any, shell_context: ShellContext,
+                                                                         database: Database) -> None:
+    """A scheduled (or the demo's) reconciliation ran while the page was elsewhere: opening it shows
+    that run's period, bridge figures and counts — not dashes until someone presses Reconcile."""
+    seed(database, 3)
+    page = make_page(qtbot, shell_context, database)
+    with database.write_session() as s:  # a newer run finished meanwhile, elsewhere
+        org_id = s.scalar(sa.select(Organization.id).where(Organization.code == "ACME-US"))
+        s.add(ReconciliationRun(organization_id=org_id, period_start=date(2026, 10, 1), period_end=date(2026, 11, 30),
+                                started_at=T0, finished_at=T0.replace(hour=10), status=ReconciliationStatus.COMPLETED,
+                                summary={"counts": {"amount_mismatch": 2, "rounding": 1}, "matched": 40,
+                                         "totals": {"by_currency": {"USD": {"rms": "100.00", "ledger": "95.00"}}}}))
+    page.activated()
+    qtbot.waitUntil(lambda: page.status_label.text().startswith("Last reconciled"), timeout=5000)
+    assert page.status_label.text() == ("Last reconciled 2026-10-01 … 2026-11-30 at 20 Nov 10:00 UTC: "
+                                        "3 variance(s), 40 matched.")
+    assert (page.from_edit.date().toString("yyyy-MM-dd"), page.to_edit.date().toString("yyyy-MM-dd")) == (
+        "2026-10-01", "2026-11-30")
+    assert "USD -5.00" in page.diff_card.value_label.text() and page.totals is not None

@@ -191,6 +191,21 @@ class ReconcileService:
                                 "matched": report.matched, "counts": report.counts()})
 
     # --- the review queue -----------------------------------------------------------------------
+    def latest(self, org: str) -> dict[str, Any] | None:
+        """The organization's newest finished reconciliation: its period, when it finished, its totals
+        (the bridge per currency) and counts — what the page shows before anyone presses Reconcile."""
+        with self._db.session() as s:
+            run = s.scalars(sa.select(ReconciliationRun).join(
+                Organization, Organization.id == ReconciliationRun.organization_id).where(
+                Organization.code == org, ReconciliationRun.status == ReconciliationStatus.COMPLETED)
+                .order_by(ReconciliationRun.finished_at.desc(), ReconciliationRun.id.desc()).limit(1)).first()
+            if run is None or run.period_start is None or run.period_end is None:
+                return None
+            summary = run.summary or {}
+            return {"run_id": run.id, "period": Period(run.period_start, run.period_end),
+                    "finished_at": run.finished_at, "totals": summary.get("totals") or {},
+                    "counts": summary.get("counts") or {}, "matched": summary.get("matched", 0)}
+
     def queue(self, org: str, status: VarianceStatus | None = VarianceStatus.OPEN) -> list[dict[str, Any]]:
         """The organization's variances (open ones by default), newest first."""
         with self._db.session() as s:

@@ -202,11 +202,39 @@ class ReconciliationPage(Page):
 
     # --- data -------------------------------------------------------------------------------------
     def activated(self) -> None:
-        """Organizations connected since the page was built appear in the picker."""
+        """Organizations connected since the page was built appear in the picker; the queue and the
+        newest reconciliation (a scheduled one may have run meanwhile) are read again."""
         directory = self.directory
         if hasattr(self, "org_box") and directory is not None:
             run_in_background(self, lambda _p: directory.active_codes(), on_success=self._on_orgs,
                               label="Load organizations")
+        self.reload()
+
+    def _load_latest(self) -> None:
+        """Show the newest finished reconciliation of this organization (its period and bridge)."""
+        if not self.org or not hasattr(self.service, "latest"):
+            return
+        org, service = self.org, self.service
+        run_in_background(self, lambda _p: (org, service.latest(org)), on_success=self._on_latest,
+                          label="Load the last reconciliation")
+
+    def _on_latest(self, found: tuple[str, dict[str, Any] | None]) -> None:
+        org, latest = found
+        if org != self.org or not self.run_button.isEnabled():  # another organization now, or a run under way
+            return
+        if latest is None:
+            self.totals = None
+            self.show_totals(None)
+            return
+        self.totals = latest["totals"]
+        period = latest["period"]
+        self.from_edit.setDate(QDate(period.start.year, period.start.month, period.start.day))
+        self.to_edit.setDate(QDate(period.end.year, period.end.month, period.end.day))
+        self.show_totals(latest["totals"])
+        finished = latest["finished_at"]
+        when = f" at {finished:%d %b %H:%M} UTC" if finished is not None else ""
+        self.status_label.setText(f"Last reconciled {period.start} … {period.end}{when}: "
+                                  f"{sum(latest['counts'].values()):,} variance(s), {latest['matched']:,} matched.")
 
     def _on_orgs(self, codes: list[str]) -> None:
         current = self.org_box.currentText()
@@ -237,6 +265,7 @@ class ReconciliationPage(Page):
         org, service = self.org, self.service
         run_in_background(self, lambda _p: grouped(service.queue(org, status)), on_success=self._on_queue,
                           label="Load variances")
+        self._load_latest()
 
     def _on_queue(self, rows: list[dict[str, Any]]) -> None:
         self.model.set_rows(rows)
@@ -284,13 +313,19 @@ class ReconciliationPage(Page):
 
     def show_totals(self, totals: dict[str, Any] | None) -> None:
         rows = currency_totals(totals)
+        # One figure per currency: several lines read smaller, so four cards still fit a small window.
+        for card in (self.rms_card, self.ledger_card, self.diff_card):
+            card.value_label.setObjectName("MetricValueList" if len(rows) > 1 else "MetricValue")
+            card.value_label.style().unpolish(card.value_label)
+            card.value_label.style().polish(card.value_label)
         self.rms_card.value_label.setText("\n".join(f"{c} {r:,.2f}" for c, r, _, _ in rows) or "—")
         self.ledger_card.value_label.setText("\n".join(f"{c} {lg:,.2f}" for c, _, lg, _ in rows) or "—")
-        self.diff_card.value_label.setText("\n".join(f"{c} {d:+,.2f}" for c, _, _, d in rows) or "—")
-        off = any(d for *_, d in rows)
         dark = self.context.theme is not None and str(self.context.theme.scheme) == "dark"
         warn = "#f0a34a" if dark else "#b45309"  # AA contrast on the card in either scheme
-        self.diff_card.value_label.setStyleSheet(f"color: {warn};" if off else "")
+        # Each currency's difference in its own colour: a USD gap does not paint a CAD line that ties out.
+        self.diff_card.value_label.setText("<br>".join(
+            f'<span style="color: {warn};">{c} {d:+,.2f}</span>' if d else f"{c} {d:+,.2f}"
+            for c, _, _, d in rows) or "—")
         html = bridge_html(totals)
         self.bridge_label.setText(html or "—")
 
