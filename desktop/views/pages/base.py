@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -75,6 +76,44 @@ class MetricCard(Card):
             self.layout_.addWidget(w)
         self.layout_.addStretch(1)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+
+class CardRow(QWidget):
+    """Cards side by side while they fit, then two (or one) to a row: a small window never scrolls
+    sideways to reach the last figure. Each card keeps at least ``min_width``."""
+
+    def __init__(self, cards: Iterable[QWidget], *, min_width: int = 220, spacing: int = 16,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cards = list(cards)
+        self._min_width = min_width
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(spacing)
+        self.columns = 0
+        self._place(len(self._cards))
+
+    def _place(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for card in self._cards:
+            self._grid.removeWidget(card)
+        for i, card in enumerate(self._cards):
+            self._grid.addWidget(card, i // columns, i % columns)
+        for c in range(len(self._cards)):
+            self._grid.setColumnStretch(c, 1 if c < columns else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        gap = self._grid.spacing()
+        fits = max(1, (event.size().width() + gap) // (self._min_width + gap))
+        n = len(self._cards)
+        self._place(n if fits >= n else max(1, min(fits, (n + 1) // 2)))
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(self._min_width, hint.height())
 
 
 class Illustration(QWidget):
@@ -201,6 +240,13 @@ class Page(QWidget):
         for w in widgets:
             row.addWidget(w)
         self.body.addLayout(row)
+        self.body.addSpacing(20)
+        return row
+
+    def add_cards(self, *cards: QWidget, min_width: int = 220) -> CardRow:
+        """Headline cards in a :class:`CardRow` (side by side while they fit, else wrapped)."""
+        row = CardRow(cards, min_width=min_width)
+        self.body.addWidget(row)
         self.body.addSpacing(20)
         return row
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -75,7 +75,7 @@ class ReconciliationPage(Page):
     # --- layout -----------------------------------------------------------------------------------
     def _build_controls(self) -> None:
         self.org_box = QComboBox()
-        self.org_box.setMinimumWidth(160)
+        self.org_box.setMinimumWidth(120)
         today = QDate.currentDate()
         self.from_edit, self.to_edit = QDateEdit(QDate(today.year(), today.month(), 1)), QDateEdit(today)
         for edit in (self.from_edit, self.to_edit):
@@ -89,8 +89,15 @@ class ReconciliationPage(Page):
         labelled: list[QWidget] = []
         for text, w in (("Organization", self.org_box), ("From", self.from_edit), ("To", self.to_edit)):
             labelled += [QLabel(text), w]
-        self.body.addLayout(toolbar((*labelled, self.run_button), (self.csv_button, self.pdf_button), spacing=10))
-        self.body.addWidget(self.status_label)
+        # The exports sit at the end of the status line, so the bar fits a 1024-pixel window.
+        self.body.addLayout(toolbar((*labelled, self.run_button), spacing=10))
+        self.status_label.setWordWrap(True)
+        status_row = QHBoxLayout()
+        status_row.setSpacing(10)
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.csv_button)
+        status_row.addWidget(self.pdf_button)
+        self.body.addLayout(status_row)
         self.body.addSpacing(4)
         self.run_button.clicked.connect(self.run_reconciliation)
         self.org_box.currentTextChanged.connect(lambda _t: self.reload())
@@ -103,7 +110,7 @@ class ReconciliationPage(Page):
         self.diff_card = MetricCard("Difference", "Ledger − expected ledger effect; always the sum of the "
                                     "variances listed")
         self.open_card = MetricCard("Open variances", "Waiting for a person to review")
-        self.add_row(self.rms_card, self.ledger_card, self.diff_card, self.open_card)
+        self.cards = self.add_cards(self.rms_card, self.ledger_card, self.diff_card, self.open_card)
         self.bridge_card = Card()
         self.bridge_card.layout_.addWidget(label("Bridge: RMS → expected ledger effect → ledger", "CardTitle"))
         self.bridge_label = label("Run a reconciliation to see how the refunds become what the ledger holds.",
@@ -187,6 +194,7 @@ class ReconciliationPage(Page):
         splitter.setStretchFactor(1, 2)
         splitter.setMinimumHeight(540)
         splitter.setSizes([860, 520])
+        self.splitter = splitter
         self.body.addWidget(splitter, 1)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self._on_current(QModelIndex(), QModelIndex())
@@ -199,6 +207,20 @@ class ReconciliationPage(Page):
             shortcut = QShortcut(QKeySequence(keys), self, slot)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # not while the error log has focus
             shortcut.setWhatsThis(what)  # Help → Keyboard shortcuts lists it
+
+    #: Below this width the variance list and the document diff sit one above the other.
+    STACK_BELOW = 1180
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not hasattr(self, "splitter"):
+            return
+        stacked = event.size().width() < self.STACK_BELOW
+        orientation = Qt.Orientation.Vertical if stacked else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            self.splitter.setMinimumHeight(900 if stacked else 540)
+            self.splitter.setSizes([460, 440] if stacked else [860, 520])
 
     # --- data -------------------------------------------------------------------------------------
     def activated(self) -> None:
@@ -326,6 +348,9 @@ class ReconciliationPage(Page):
         self.diff_card.value_label.setText("<br>".join(
             f'<span style="color: {warn};">{c} {d:+,.2f}</span>' if d else f"{c} {d:+,.2f}"
             for c, _, _, d in rows) or "—")
+        for card in (self.rms_card, self.ledger_card, self.diff_card):  # one line per currency, never clipped
+            card.value_label.setMinimumHeight(card.value_label.fontMetrics().lineSpacing() * max(1, len(rows)) + 4)
+            card.updateGeometry()
         html = bridge_html(totals)
         self.bridge_label.setText(html or "—")
 
