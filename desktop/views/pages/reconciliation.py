@@ -277,7 +277,8 @@ class ReconciliationPage(Page):
 
     @property
     def org(self) -> str:
-        return self.org_box.currentText()
+        """The chosen organization; empty on the page's empty state (no reconciliation service)."""
+        return self.org_box.currentText() if hasattr(self, "org_box") else ""
 
     def reload(self) -> None:
         if not self.org:
