@@ -197,14 +197,15 @@ def test_opening_the_page_shows_the_newest_reconciliation_and_its_period(qtbot: 
     that run's period, bridge figures and counts — not dashes until someone presses Reconcile."""
     seed(database, 3)
     page = make_page(qtbot, shell_context, database)
+    qtbot.waitUntil(lambda: page.status_label.text().startswith("Last reconciled 2026-11-01"), timeout=5000)
     with database.write_session() as s:  # a newer run finished meanwhile, elsewhere
         org_id = s.scalar(sa.select(Organization.id).where(Organization.code == "ACME-US"))
         s.add(ReconciliationRun(organization_id=org_id, period_start=date(2026, 10, 1), period_end=date(2026, 11, 30),
                                 started_at=T0, finished_at=T0.replace(hour=10), status=ReconciliationStatus.COMPLETED,
                                 summary={"counts": {"amount_mismatch": 2, "rounding": 1}, "matched": 40,
                                          "totals": {"by_currency": {"USD": {"rms": "100.00", "ledger": "95.00"}}}}))
-    page.activated()
-    qtbot.waitUntil(lambda: page.status_label.text().startswith("Last reconciled"), timeout=5000)
+    page.activated()  # the seeded run was the newest when the page opened; now the later one is
+    qtbot.waitUntil(lambda: page.status_label.text().startswith("Last reconciled 2026-10-01"), timeout=5000)
     assert page.status_label.text() == ("Last reconciled 2026-10-01 … 2026-11-30 at 20 Nov 10:00 UTC: "
                                         "3 variance(s), 40 matched.")
     assert (page.from_edit.date().toString("yyyy-MM-dd"), page.to_edit.date().toString("yyyy-MM-dd")) == (
