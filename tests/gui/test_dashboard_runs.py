@@ -98,10 +98,18 @@ def test_the_card_lists_the_runs_and_undoes_one_after_its_dry_run(  # type: igno
 
     qtbot.waitUntil(lambda: card.status.text().startswith(f"Run {run.run_id} undone"), timeout=30000)
     qtbot.waitUntil(lambda: len(card.runs) == len(in_db) + 1 and card.runs[0].kind == "undo", timeout=10000)
+    report = card.last_report
+    assert report is not None and report.outcome == "done"
+    assert report.counts.get("voided", 0) + report.counts.get("deleted", 0) == len(run.keys)
+    assert card.status.text() == (f"Run {run.run_id} undone: {report.counts.get('voided')} voided, "
+                                  f"{report.counts.get('deleted')} deleted, {run.returns} returns told to the RMS.")
     assert card.table.item(0, 4).text() == f"undo of run {run.run_id}"
+    qtbot.waitUntil(lambda: {card.details.item(r, 3).text() for r in range(card.details.rowCount())}
+                    == {"Taken back"}, timeout=10000)
     assert card.table.item(1, 4).text() == f"{len(run.keys)} · {len(run.keys)} taken back"
     assert outbox_statuses(world, run.keys) == Counter({OutboxStatus.VOIDED.value: len(run.keys)})
     assert not [k for k, v in ledger_by_key(world, run).items() if k in run.keys and live(v)]
+    _picture(card, "runs-card-after-undo")
 
 
 def test_a_document_edited_in_the_ledger_is_named_and_kept_unless_ticked(  # type: ignore[no-untyped-def]

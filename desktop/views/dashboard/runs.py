@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 
 RUN_COLUMNS = ("Run", "Organization", "Started (UTC)", "Finished (UTC)", "Posted")
 DOC_COLUMNS = ("RMA", "Document", "Total", "State")
+#: What an undo counts (``UndoReport.counts``), as the status line says it.
+DONE_WORDS = {"voided": "voided", "deleted": "deleted", "already_voided": "already voided",
+              "already_deleted": "already deleted", "kept": "kept (edited in the ledger)",
+              "failed": "not taken back (run the undo again)", "written_back": "returns told to the RMS",
+              "writeback_failed": "returns not yet told to the RMS"}
 WIDE = 1200  # from this width of the card on, the details pane sits beside the list
 STATES = {"posted": "In the ledger", "void_pending": "Being taken back", "voided": "Taken back"}
 
@@ -54,8 +59,7 @@ def posted_text(run: RunSummary) -> str:
 def outcome_text(report: UndoReport) -> str:
     """The status line after an undo, in plain words."""
     run, counts = report.run.id, report.counts
-    done = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())
-                     if v and k in ("void", "delete", "already_voided", "already_deleted", "kept", "failed"))
+    done = ", ".join(f"{counts[k]} {words}" for k, words in DONE_WORDS.items() if counts.get(k))
     return {
         "awaiting_approval": f"Undoing run {run} waits for a second person's approval (request {report.approval}): "
                              "they approve it under \u201cWaiting for approval\u201d or with "
@@ -102,6 +106,7 @@ class RunsCard(Card):
         self.documents: list[RunDocument] = []
         self.shown_run: int | None = None  # the run whose documents the details pane shows
         self.dialog: UndoDialog | None = None
+        self.last_report: UndoReport | None = None  # the last undo's, as the status line says it
         self.busy = False  # a preview or an undo is under way
         self._loading = False
         self._again = False
@@ -251,6 +256,7 @@ class RunsCard(Card):
         run_in_background(self, work, on_success=self._undone, on_failure=self._undo_failed, label="Undo run")
 
     def _undone(self, report: UndoReport) -> None:
+        self.last_report = report
         self._busy(False, outcome_text(report))
         self.reload()
 
