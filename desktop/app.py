@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from desktop.services.mapping.service import MappingService
     from desktop.services.pipeline.scheduler import SyncScheduler
     from desktop.services.reconcile.service import ReconcileService
+    from desktop.services.rms.client import RmsClient
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.views.services import ViewServices
@@ -192,7 +193,7 @@ def build_services(config: AppConfig, *, stage_findings: bool = False) -> Servic
     from desktop.services.demo import set_up_demo
     from desktop.services.mapping.service import MappingService
     from desktop.services.reconcile.service import ReconcileService
-    from desktop.services.runtime import connection_service, sync_scheduler
+    from desktop.services.runtime import connection_service, rms_client_factory, sync_scheduler
     from desktop.services.store.db import Database
     from desktop.services.store.event_sink import EventLogSink
     from desktop.services.store.migrate import upgrade
@@ -257,7 +258,8 @@ def build_services(config: AppConfig, *, stage_findings: bool = False) -> Servic
         stops.append(("scheduler", stop_scheduler))  # appended after the sandbox: stops before it
         stops.append(("ledger requests", connections.stop))  # first of all: nothing waits on a rate limit
         views = view_services(database, clock, bus, connections=connections, mapping=mapping, users=users,
-                              reconcile=reconcile, scheduler=scheduler, data_dir=config.data_dir, vault=vault)
+                              reconcile=reconcile, scheduler=scheduler, data_dir=config.data_dir, vault=vault,
+                              rms_client_for=rms_client_factory(database, vault, connections.stopping))
     except BaseException:
         unwind()
         raise
@@ -270,7 +272,8 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
                   connections: ConnectionService | None = None, mapping: MappingService | None = None,
                   users: UserService | None = None, reconcile: ReconcileService | None = None,
                   scheduler: SyncScheduler | None = None, data_dir: Path | None = None,
-                  vault: TokenVault | None = None) -> ViewServices:
+                  vault: TokenVault | None = None,
+                  rms_client_for: Callable[[str], RmsClient | None] | None = None) -> ViewServices:
     """The typed services object the pages use, over one database: the only place views' services are built.
 
     ``build_services`` passes the services it already runs (so the pages share their state);
@@ -278,6 +281,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     the pages that need a ledger show it is unavailable; without ``scheduler`` the dashboard has
     no sync controls. ``data_dir`` holds the audit trail's checkpoint (default: a SQLite file's folder).
     Without ``vault`` (the keyring) the RMS tile and the set-up assistant are unavailable.
+    ``rms_client_for`` is the RMS an undo of a run tells (None: the undo tells no RMS).
     """
     from desktop.services.admin.audit_trail import AuditTrail
     from desktop.services.admin.fx_rates import FxRateSettings
@@ -287,6 +291,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     from desktop.services.manual.approvals import ApprovalService
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService as Mapping
+    from desktop.services.pipeline.undo import UndoService
     from desktop.services.queries.dashboard import DashboardService
     from desktop.services.queries.errors import ErrorsQueue
     from desktop.services.queries.organizations import OrganizationDirectory
@@ -303,18 +308,21 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     rms = RmsEndpoint(database, vault, clock, bus) if vault is not None else None
     manual = ManualEntryService(database, clock, bus, mapping, connections)
     adjust = AdjustService(database, clock, bus, mapping)
+    undo = UndoService(database, clock, bus or Bus(clock), connections, rms_client_for or (lambda _org: None)) \
+        if connections is not None else None  # approving an undo request needs it as much as undoing
     return ViewServices(
         clock=clock, connections=connections, oauth_apps=connections.apps if connections is not None else None,
         users=users or Users(database, clock, bus), errors_queue=ErrorsQueue(database, clock, bus),
         audit_trail=AuditTrail(database, data_dir=data_dir, clock=clock), returns_query=ReturnsQuery(database),
         returns_import=ReturnsFileImport(IngestService(database, bus or Bus(clock), clock)),
-        manual_entry=manual, approvals=ApprovalService(database, clock, bus, manual, mapping, adjust),
+        manual_entry=manual, approvals=ApprovalService(database, clock, bus, manual, mapping, adjust, undo),
         reconcile=reconcile or Reconcile(database, bus or Bus(clock), clock, connections),
         adjust=adjust, audit_packs=AuditPacks(database),
         mapping=mapping, mapping_impact=MappingImpact(database), fx_rates=FxRateSettings(database, clock),
         organizations=OrganizationDirectory(database),
         dashboard=DashboardService(database, connections, scheduler, clock), scheduler=scheduler,
-        rms=rms, setup=SetupService(rms, connections, mapping, scheduler) if rms is not None else None)
+        rms=rms, setup=SetupService(rms, connections, mapping, scheduler) if rms is not None else None,
+        runs=undo)
 
 
 def start_scheduling(scheduler: SyncScheduler, reconcile: ReconcileService) -> None:

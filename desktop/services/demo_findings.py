@@ -28,9 +28,9 @@ import requests
 import sqlalchemy as sa
 
 from desktop.services.auth.roles import Actor
+from desktop.services.core import exact_json
 from desktop.services.core.clock import Clock
 from desktop.services.core.events import EventBus
-from desktop.services.core import exact_json
 from desktop.services.reconcile.model import Period
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus
@@ -85,10 +85,11 @@ def _tamper(info: dict[str, Any], database: Database, org: str, platform: str, d
         return []
     edited, deleted, voided, duplicated, taxed, moved = ids
     typed = {"type": doc_type} if platform == "qbo" else {}
-    changes: list[dict[str, Any]] = [{"op": "edit", "id": edited, "set": {"total": "1.00"}}, {"op": "delete", "id": deleted},
-               {"op": "void", "id": voided}, {"op": "duplicate", "id": duplicated},
-               {"op": "edit", "id": taxed, "set": {"tax": "3.00"}},
-               {"op": "edit", "id": moved, "set": {"date": (period.end + timedelta(days=5)).isoformat()}}]
+    changes: list[dict[str, Any]] = [
+        {"op": "edit", "id": edited, "set": {"total": "1.00"}}, {"op": "delete", "id": deleted},
+        {"op": "void", "id": voided}, {"op": "duplicate", "id": duplicated},
+        {"op": "edit", "id": taxed, "set": {"tax": "3.00"}},
+        {"op": "edit", "id": moved, "set": {"date": (period.end + timedelta(days=5)).isoformat()}}]
     done: list[str] = []
     for change in changes:
         path = f"ledger/{platform}/{org}/tamper"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from desktop.services.mapping.impact import MappingImpact
     from desktop.services.mapping.service import MappingService
     from desktop.services.pipeline.scheduler import SyncScheduler
+    from desktop.services.pipeline.undo import UndoService
     from desktop.services.queries.dashboard import DashboardService
     from desktop.services.queries.errors import ErrorsQueue
     from desktop.services.queries.organizations import OrganizationDirectory
@@ -71,3 +72,5 @@ class ViewServices:
     # the returns system's address and key (Connections' RMS tile) and the first-run assistant
     rms: RmsEndpoint | None = None
     setup: SetupService | None = None
+    # sync runs: the dashboard's list of runs, what each posted, and "Undo run…" (needs connections)
+    runs: UndoService | None = None

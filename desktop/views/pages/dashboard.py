@@ -34,6 +34,7 @@ from desktop.views.bridge import EventBridge
 from desktop.views.connections.model import STATES
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.dashboard.approvals import ApprovalsCard
+from desktop.views.dashboard.runs import RunsCard
 from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_when
 from desktop.views.ops import BackgroundOperation, run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, search_field
@@ -150,6 +151,8 @@ class DashboardPage(Page):
         content.addWidget(self.middle)
         self.approvals_card = ApprovalsCard(ctx.services.approvals, ctx.actor)  # maker-checker's queue
         content.addWidget(self.approvals_card)
+        self.runs_card = RunsCard(ctx.services.runs, ctx.actor)  # what each sync run posted; "Undo run…"
+        content.addWidget(self.runs_card)
 
         # --- trends --------------------------------------------------------------------------------
         self.accuracy_chart = TrendChart("Sync accuracy by month (%)")
@@ -198,7 +201,7 @@ class DashboardPage(Page):
             self.timer.start()
             if ctx.bus is not None:
                 self._bridge = EventBridge(ctx.bus, self, batch_interval_ms=250, kinds=[
-                    "sync.*", "document.*", "connection.*", "reconciliation.*", "return.*", "approval.*"])
+                    "sync.*", "document.*", "connection.*", "reconciliation.*", "return.*", "approval.*", "run.*"])
                 self._bridge.events_arrived.connect(lambda _events: self.debounce.start())
                 self.destroyed.connect(self._bridge.close)
         self._update_controls()
@@ -247,6 +250,8 @@ class DashboardPage(Page):
             self.org_combo.setCurrentIndex(self.org_combo.findData(data.org))
         self.org_combo.blockSignals(False)
         self.show_data(data)
+        if data is not None and data.org is not None:
+            self.runs_card.reload(data.org)
         if self._again:
             self._again = False
             self.reload()

@@ -24,7 +24,8 @@ _PAGES: tuple[PageInfo, ...] = (
     PageInfo("dashboard", "Dashboard", "dashboard", (
         "Sync health at a glance: how accurately transactions reach the ledger, how long it takes "
         "for a return to be verified in the books, and how many problems pre-flight and duplicate "
-        "checks stopped before the ledger — per organization and over time."
+        "checks stopped before the ledger — per organization and over time. Below: the sync runs, "
+        "what each posted, and undoing one."
     )),
     PageInfo("connections", "Connections", "connections", (
         "Connect each client organization's general ledger — QuickBooks Online or Xero — and your "
