@@ -288,6 +288,17 @@ class SyncScheduler:
             return self._run_locked(org, kind, trigger)
         finally:
             lock.release()
+            self._flush_usage()
+
+    def _flush_usage(self) -> None:
+        """Store the metered calls the step made (one write per sync step, not one per request)."""
+        usage = getattr(self._connections, "usage", None)
+        if usage is None:
+            return
+        try:
+            usage.flush()
+        except Exception:  # counting must never fail a sync: the counts stay in memory for the next flush
+            log.exception("could not store the metered call counts")
 
     def _run_locked(self, org: str, kind: str, trigger: str) -> dict[str, Any]:
         details = {"job": kind, "trigger": trigger, "worker": self.worker_id}
