@@ -20,6 +20,7 @@ sandbox does not).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from desktop.services.store.models import LedgerConnection, LedgerUsage, Organiz
 
 __all__ = ["ALLOWANCE_KEY", "WARN_AT_PCT", "SignInTally", "UsageFigure", "UsageRecorder", "allowance_key", "counted",
            "usage_figures"]
+
+log = logging.getLogger(__name__)
 
 #: Per-organization setting: the metered allowance of the organization's tier (a whole number).
 ALLOWANCE_KEY = "usage.allowance"
@@ -201,6 +204,14 @@ class UsageRecorder:
                 raise
             self._warn({connection_id for connection_id, _day in pending})
 
+    def try_flush(self) -> None:
+        """:meth:`flush`, logging instead of raising (counting must never fail a sync or a page):
+        the counts stay in memory for the next flush."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not store the metered ledger call counts")
+
     @staticmethod
     def _upsert(s: Any, connection_id: int, day: date, reads: int, writes: int) -> Any:
         insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -212,7 +223,7 @@ class UsageRecorder:
 
     def figures(self, org: str | None = None) -> list[UsageFigure]:
         """Every connection's figure (of ``org``), after storing what is still in memory."""
-        self.flush()
+        self.try_flush()
         return usage_figures(self._db, self._clock, org)
 
     def _warn(self, connection_ids: set[int]) -> None:

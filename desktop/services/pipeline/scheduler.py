@@ -293,12 +293,8 @@ class SyncScheduler:
     def _flush_usage(self) -> None:
         """Store the metered calls the step made (one write per sync step, not one per request)."""
         usage = getattr(self._connections, "usage", None)
-        if usage is None:
-            return
-        try:
-            usage.flush()
-        except Exception:  # counting must never fail a sync: the counts stay in memory for the next flush
-            log.exception("could not store the metered call counts")
+        if usage is not None:
+            usage.try_flush()  # never fails a sync: what is not stored stays for the next flush
 
     def _run_locked(self, org: str, kind: str, trigger: str) -> dict[str, Any]:
         details = {"job": kind, "trigger": trigger, "worker": self.worker_id}
