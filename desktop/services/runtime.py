@@ -108,6 +108,7 @@ def open_runtime(config: AppConfig) -> Runtime:
         sink.attach(bus)
         stops.append(sink.close)
         vault, connections = connection_service(database, bus, clock, config.data_dir)
+        stops.append(connections.usage.try_flush)  # what a command counted, stored before the database closes
         users = UserService(database, clock, bus)
         actor = users.signed_in()
     except BaseException:

@@ -28,6 +28,7 @@ from desktop.services.auth.signin import Report, SignIn
 from desktop.services.auth.vault import NeedsReconnect, TokenResult, TokenVault
 from desktop.services.connections.apps import OAuthApp, OAuthApps
 from desktop.services.connections.refcache import store_reference_data
+from desktop.services.connections.usage import SignInTally, UsageRecorder
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.events import EventBus, EventKind, Severity
@@ -99,6 +100,8 @@ class ConnectionService:
         self.apps = apps
         self.reminder = timedelta(days=reminder_days)
         self.day_budget_warning = 500
+        #: Metered calls per connection and day, counted as each platform meters them.
+        self.usage = UsageRecorder(db, clock, bus)
         #: How a ledger request waits out a retry backoff or a rate limit, and reads elapsed time.
         #: Tests hand in a manual clock's, so no retry waits on the wall clock.
         self.sleep: Callable[[float], None] = time.sleep
@@ -166,6 +169,7 @@ class ConnectionService:
         self._vault.store_token_result(ref, tokens)  # the grant is safe before anything else happens
         http = self._http(app.platform, None, lambda rejected: self._vault.access_token(
             ref, client.refresh, rejected=rejected, grace=self._grace(app.platform)))
+        http.on_answer = tally = SignInTally(platform_for(app.platform))  # metered before the row exists
         remote_connection_id = None
         if platform_for(app.platform).picks_tenant_after_sign_in:
             assert client.endpoints.connections_url is not None
@@ -214,6 +218,7 @@ class ConnectionService:
             audit.append(s, self._clock, actor=actor.username, action="connection.connected",
                          target=f"{app.platform.value}:{company_id}", organization_id=org.id,
                          details={"environment": app.environment.value, "company": info.name})
+        self.usage.add(connection_id, tally.reads, tally.writes)
         if old_ref and old_ref != ref:
             self._vault.forget(old_ref)  # a reconnect replaces the old grant
         self._bus.emit(EventKind.CONNECTION_ESTABLISHED, Severity.INFO,
@@ -244,7 +249,10 @@ class ConnectionService:
                     found.on_day_remaining = self._budget_watch(connection_id)
                     found.stopping = self._stopping
             throttle = found
-        return LedgerHttp(throttle=throttle, token=token, platform=platform.value, sleep=self.sleep)
+        http = LedgerHttp(throttle=throttle, token=token, platform=platform.value, sleep=self.sleep)
+        if connection_id is not None:
+            http.on_answer = self.usage.hook(connection_id, platform_for(platform))
+        return http
 
     def _app_throttle(self, platform: Platform) -> Throttle | None:
         """The platform's app-wide minute limit (Xero: 10,000 across every tenant), one per platform."""

@@ -168,6 +168,7 @@ class EventKind(StrEnum):
     CONNECTION_DISCONNECTED = "connection.disconnected"
     CONNECTION_THROTTLED = "connection.throttled"
     CONNECTION_RATE_BUDGET_LOW = "connection.rate_budget_low"  # the platform's daily allowance runs low
+    CONNECTION_USAGE_HIGH = "connection.usage_high"  # 80 % of the tier's metered allowance used
     REFERENCE_DATA_REFRESHED = "connection.reference_data_refreshed"  # chart of accounts, tax codes
     # mapping
     MAPPING_CHANGED = "mapping.changed"

@@ -288,6 +288,13 @@ class SyncScheduler:
             return self._run_locked(org, kind, trigger)
         finally:
             lock.release()
+            self._flush_usage()
+
+    def _flush_usage(self) -> None:
+        """Store the metered calls the step made (one write per sync step, not one per request)."""
+        usage = getattr(self._connections, "usage", None)
+        if usage is not None:
+            usage.try_flush()  # never fails a sync: what is not stored stays for the next flush
 
     def _run_locked(self, org: str, kind: str, trigger: str) -> dict[str, Any]:
         details = {"job": kind, "trigger": trigger, "worker": self.worker_id}

@@ -198,6 +198,19 @@ def retry_after_seconds(resp: requests.Response) -> float | None:
     return parse_retry_after(resp.headers.get("Retry-After"))
 
 
+def _body(kwargs: Mapping[str, Any]) -> bytes | None:
+    """The body a request sends, as bytes (what a metering rule may need to read: QBO batch items)."""
+    data = kwargs.get("data")
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode()
+    if kwargs.get("json") is not None:
+        import json
+        return json.dumps(kwargs["json"], default=str).encode()
+    return None
+
+
 TokenProvider = Callable[[str | None], str]
 """Called with the token just rejected by a 401 (or None) and returns a usable access token."""
 
@@ -219,6 +232,8 @@ class LedgerHttp:
         self.platform = platform
         self.requests_sent = 0  # counted under a lock: threads (the RMS write-back pool) share one client
         self._count_lock = threading.Lock()
+        #: Told ``(method, url, body, status)`` of every request the platform answered (usage metering).
+        self.on_answer: Callable[[str, str, bytes | None, int], None] | None = None
 
     def request(self, method: str, url: str, *, idempotent: bool | None = None,
                 headers: Mapping[str, str] | None = None, **kwargs: Any) -> requests.Response:
@@ -259,6 +274,8 @@ class LedgerHttp:
                 continue
             finally:
                 self.throttle.release()
+            if self.on_answer is not None:
+                self.on_answer(method, url, _body(kwargs), resp.status_code)
             self.throttle.observe(resp.headers)
             if resp.status_code == 401 and self._token is not None and not refreshed:
                 rejected = hdrs["Authorization"].removeprefix("Bearer ")

@@ -192,6 +192,14 @@ class PlatformProfile(ABC):
     tagline: ClassVar[str]
     #: The keyring name of the platform's webhook secret (from its developer portal).
     webhook_key_name: ClassVar[str]
+    #: What the platform meters and how much a tier allows (API_FACTS §1, §9): the allowance's
+    #: period ("month" | "day"), its default size, and whether writes count against it too.
+    #: Defaults only: the ``usage.allowance`` setting overrides the size (global or per organization).
+    metered_period: ClassVar[str]
+    metered_allowance: ClassVar[int]
+    metered_writes: ClassVar[bool] = False
+    #: What a metered request is called in the usage meter ("reads" / "calls").
+    metered_word: ClassVar[str]
     #: The request header carrying a webhook delivery's signature.
     webhook_signature_header: ClassVar[str]
     #: The status a delivery with a missing or wrong signature is answered with.
@@ -246,6 +254,11 @@ class PlatformProfile(ABC):
     @abstractmethod
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         """Where the change feed starts: (since, True when the cursor is older than the feed keeps)."""
+
+    @abstractmethod
+    def metered(self, method: str, url: str, body: bytes | None) -> tuple[int, int] | None:
+        """``(reads, writes)`` one answered request counts as, classified as the platform meters it
+        (the sandbox's ``/_sandbox/usage`` classifies the same way); None: not metered at all."""
 
     @abstractmethod
     def take_back_verb(self, doc_type: str) -> str:

@@ -23,6 +23,7 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock, as_utc
 from desktop.services.pipeline.outbox import counts
 from desktop.services.queries.metrics import MetricsReport, metrics_report
+from desktop.services.queries.usage import UsageFigure, usage_report
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, Organization, SyncRun
 
@@ -80,6 +81,8 @@ class DashboardData:
     queue: dict[str, int] = field(default_factory=dict)
     #: The three headline figures for the last 30 days and the monthly trend.
     metrics: MetricsReport | None = None
+    #: The usage meter: metered ledger calls against the tier's allowance, one per connection.
+    usage: list[UsageFigure] = field(default_factory=list)
 
 
 class DashboardService:
@@ -117,8 +120,10 @@ class DashboardService:
             queue_raw = counts(s, org_id=org_id)
         queue = {k: queue_raw.get(k, 0) for k in QUEUE_STATES}
         queue["pending"] += queue_raw.get("in_flight", 0)
+        recorder = getattr(self._connections, "usage", None)
         return DashboardData(org, name, self._health(org), self.last_sync(org), self._next_run(org),
-                             self._paused(org), queue, metrics_report(self._db, org, end=now.date()))
+                             self._paused(org), queue, metrics_report(self._db, org, end=now.date()),
+                             usage_report(self._db, self._clock, org, recorder).figures)
 
     def last_sync(self, org: str | None = None) -> LastSync | None:
         """The newest finished sync run of ``org`` (None: of any organization) — the app's one "Last sync"."""

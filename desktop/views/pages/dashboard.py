@@ -325,6 +325,10 @@ class DashboardPage(Page):
                 f"{c.minute_remaining:,} left this minute" if c.minute_remaining is not None else "",
                 f"{c.day_remaining:,} left today" if c.day_remaining is not None else "") if p)
             rows.append(("API calls", budget or "Not known until the next call"))
+            for u in (u for u in data.usage if u.connection_id == c.connection_id):
+                amber = STATES["token_expiring"][1]
+                mark = f"<span style='color:{amber}'>▲ {u.alert}</span> · " if u.alert else ""
+                rows.append(("Metered use", f"{mark}{escape(u.text)}"))
         if not data.connections:
             rows.append(("Ledger", "Not connected"))
         last = data.last_sync

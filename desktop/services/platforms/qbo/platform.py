@@ -31,6 +31,7 @@ from desktop.services.platforms.interface import (
     amounts,
     dec,
 )
+from desktop.services.platforms.metering import qbo_metered
 from desktop.services.platforms.qbo import webhooks
 from desktop.services.platforms.qbo.connector import MINOR_VERSION, QboConnector, customer_record, translate_error
 from desktop.services.platforms.qbo.post import QboWriter, _select, customer_name
@@ -107,6 +108,10 @@ class QboProfile(PlatformProfile):
     publishes_rates = True
     customer_single_currency = True
     doc_number_max = DOC_NUMBER_MAX
+    #: Builder tier: 500,000 CorePlus (read) calls a month, writes free (API_FACTS §1, §5).
+    metered_period = "month"
+    metered_allowance = 500_000
+    metered_word = "reads"
     allowed_account_types = MappingProxyType({
         Component.MERCHANDISE: _INCOME,
         Component.TAX: ("Other Current Liability",),
@@ -187,6 +192,9 @@ class QboProfile(PlatformProfile):
         if mark is not None and mark.tzinfo is not None and mark < now - CDC_WINDOW + CDC_MARGIN:
             return since, True  # older than CDC keeps: start inside the window, say so
         return cursor, False
+
+    def metered(self, method: str, url: str, body: bytes | None) -> tuple[int, int] | None:
+        return qbo_metered(method, url, body)
 
     def take_back_verb(self, doc_type: str) -> str:
         """Journal entries have no void in the API (``operation=void`` answers 500): they are deleted."""

@@ -31,6 +31,7 @@ from desktop.services.platforms.interface import (
     amounts,
     dec,
 )
+from desktop.services.platforms.metering import xero_metered
 from desktop.services.platforms.qbo.platform import _day, moment
 from desktop.services.platforms.shapes import PostRequest, RemoteDoc, SendResult, batch_id
 from desktop.services.platforms.webhooks import Notification
@@ -94,6 +95,11 @@ class XeroProfile(PlatformProfile):
     max_tracking_categories = 2
     refuses_system_accounts = True
     one_type_per_request = True
+    #: Starter tier (2026): 1,000 calls a day per organisation, reads and writes (API_FACTS §9; UNCONFIRMED).
+    metered_period = "day"
+    metered_allowance = 1_000
+    metered_writes = True
+    metered_word = "calls"
     allowed_account_types = MappingProxyType({
         Component.MERCHANDISE: _INCOME,
         Component.TAX: ("CURRLIAB", "LIABILITY"),
@@ -180,6 +186,9 @@ class XeroProfile(PlatformProfile):
 
     def feed_start(self, cursor: str | None, window_start: datetime, now: datetime) -> tuple[Any, bool]:
         return (datetime.fromisoformat(cursor) if cursor else window_start), False
+
+    def metered(self, method: str, url: str, body: bytes | None) -> tuple[int, int] | None:
+        return xero_metered(method, url, body)
 
     def take_back_verb(self, doc_type: str) -> str:
         """A payment cannot be voided in Xero, only deleted (``Status: DELETED``)."""

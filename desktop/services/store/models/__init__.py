@@ -39,6 +39,7 @@ from desktop.services.store.models.returns import (
     ReturnLine,
     ReturnTaxLine,
 )
+from desktop.services.store.models.usage import LedgerUsage
 
 metadata = Base.metadata
 
@@ -55,6 +56,7 @@ __all__ = [
     "FeeType",
     "LedgerConnection",
     "LedgerEnvironment",
+    "LedgerUsage",
     "ManualEntry",
     "ManualEntryPath",
     "ManualEntryStatus",
