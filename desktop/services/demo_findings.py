@@ -41,8 +41,10 @@ log = logging.getLogger(__name__)
 
 #: The demo's returns fall in the last ~4 months; reconciliation covers that and a little ahead.
 DEMO_PERIOD_DAYS = 120
-#: Which organization's ledger gets which changes: (platform, its sales-form document type).
-TAMPERED = {"ACME-US": ("qbo", "CreditMemo"), "KIWI-NZ": ("xero", "CreditNote")}
+#: Which organization's ledger gets changed: (sandbox service, its sales-form document type, what the
+#: sandbox's tamper call needs besides — QuickBooks ids are per entity type, so it names the type).
+TAMPERED: dict[str, tuple[str, str, dict[str, str]]] = {
+    "ACME-US": ("qbo", "CreditMemo", {"type": "CreditMemo"}), "KIWI-NZ": ("xero", "CreditNote", {})}
 #: The organization whose next document the ledger refuses once.
 FAILING = ("ACME-US", "qbo", r"/v3/company/[^/]+/(batch|creditmemo|refundreceipt)")
 
@@ -78,13 +80,12 @@ def _untouched_posted(database: Database, org: str, doc_type: str, n: int) -> li
             o.remote_id.is_not(None), o.idempotency_key.not_in(paid)).order_by(o.id).limit(n)))
 
 
-def _tamper(info: dict[str, Any], database: Database, org: str, platform: str, doc_type: str,
-            period: Period) -> list[str]:
+def _tamper(info: dict[str, Any], database: Database, org: str, service: str, doc_type: str,
+            typed: dict[str, str], period: Period) -> list[str]:
     ids = _untouched_posted(database, org, doc_type, 6)
     if len(ids) < 6:
         return []
     edited, deleted, voided, duplicated, taxed, moved = ids
-    typed = {"type": doc_type} if platform == "qbo" else {}
     changes: list[dict[str, Any]] = [
         {"op": "edit", "id": edited, "set": {"total": "1.00"}}, {"op": "delete", "id": deleted},
         {"op": "void", "id": voided}, {"op": "duplicate", "id": duplicated},
@@ -92,7 +93,7 @@ def _tamper(info: dict[str, Any], database: Database, org: str, platform: str, d
         {"op": "edit", "id": moved, "set": {"date": (period.end + timedelta(days=5)).isoformat()}}]
     done: list[str] = []
     for change in changes:
-        path = f"ledger/{platform}/{org}/tamper"
+        path = f"ledger/{service}/{org}/tamper"
         try:
             _control(info, path, {**change, **typed})
         except requests.HTTPError:
@@ -123,11 +124,11 @@ def stage_findings(info: dict[str, Any], database: Database, bus: EventBus, cloc
     """
     staged = Staged()
     period = demo_period(clock)
-    for org, (platform, doc_type) in TAMPERED.items():
+    for org, (service, doc_type, typed) in TAMPERED.items():
         if org not in orgs:
             continue
         try:
-            staged.tampered[org] = _tamper(info, database, org, platform, doc_type, period)
+            staged.tampered[org] = _tamper(info, database, org, service, doc_type, typed, period)
         except (requests.RequestException, ValueError) as exc:
             log.warning("demo: could not change %s's ledger: %s", org, exc)
     if staged.tampered:
