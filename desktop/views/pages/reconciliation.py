@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.core.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
+from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, toolbar
 from desktop.views.pages.info import PAGE_INFO
@@ -134,8 +135,10 @@ class ReconciliationPage(Page):
         self.search.setPlaceholderText("Filter by RMA, class, ledger number… (Ctrl+F)")
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         self.status_box = QComboBox()
-        self.status_box.addItems(["open", "accepted", "resolved", "all"])
-        self.status_box.currentTextChanged.connect(lambda _t: self.reload())
+        for value in ("open", "accepted", "resolved"):
+            self.status_box.addItem(status_words(value), value)
+        self.status_box.addItem("All", None)
+        self.status_box.currentIndexChanged.connect(lambda _i: self.reload())
         self.class_summary = label("", "CardHint", wrap=True)
         left = Card()
         filters = QHBoxLayout()
@@ -229,8 +232,8 @@ class ReconciliationPage(Page):
     def reload(self) -> None:
         if not self.org:
             return
-        text = self.status_box.currentText()
-        status = None if text == "all" else VarianceStatus(text)
+        value = self.status_box.currentData()
+        status = None if value is None else VarianceStatus(value)
         org, service = self.org, self.service
         run_in_background(self, lambda _p: grouped(service.queue(org, status)), on_success=self._on_queue,
                           label="Load variances")
@@ -244,7 +247,7 @@ class ReconciliationPage(Page):
         self.class_summary.setText("  ·  ".join(f"{CLASS_LABELS.get(k, k)}: {n}" for k, n in sorted(counts.items()))
                                    or "No variances with this status.")
         opened = sum(1 for r in rows if r.get("status") == "open")
-        self.open_card.value_label.setText(f"{opened:,}" if self.status_box.currentText() in ("open", "all")
+        self.open_card.value_label.setText(f"{opened:,}" if self.status_box.currentData() in ("open", None)
                                            else "—")
         self._on_current(self.table.currentIndex(), QModelIndex())
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from desktop.services.core.money import Money
 from desktop.views.models.batched import BatchedTableModel
+from desktop.views.models.status import status_label
 
 __all__ = ["CHUNK", "CLASS_LABELS", "ROW_ROLE", "Column", "VarianceModel", "difference_text", "format_row",
            "grouped"]
@@ -30,7 +31,7 @@ CLASS_LABELS = {
     "amount_mismatch": "Amount differs", "tax_mismatch": "Tax differs", "fx_mismatch": "Rate differs",
     "date_mismatch": "Date differs", "voided_in_ledger": "Voided in ledger",
     "deleted_in_ledger": "Deleted in ledger", "duplicate_in_ledger": "Duplicate in ledger",
-    "rounding": "Rounding", "not_posted_quarantined": "Not posted: quarantined",
+    "rounding": "Rounding", "not_posted_quarantined": "Not posted: held by pre-flight",
 }
 
 
@@ -62,7 +63,7 @@ def format_row(row: dict[str, Any]) -> list[str]:
     """One variance as the grid and the CSV show it."""
     return [CLASS_LABELS.get(row.get("class") or "", str(row.get("class") or "")), row.get("rma") or "",
             row.get("doc_type") or "", row.get("ledger_id") or "", difference_text(row), row.get("currency") or "",
-            str(row.get("status") or ""), row.get("note") or ""]
+            status_label(str(row.get("status") or "")), row.get("note") or ""]
 
 
 def grouped(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
