@@ -70,7 +70,7 @@ def test_bulk_repost_confirms_once_with_the_count_and_sums_up(qtbot, tmp_path: P
     clean = {rma for rma in new if world.manual.prepare(org, rma).ok}
     chosen = [posted, *new]
     _select(page, chosen)
-    assert page.selection_label.text() == "6 selected"
+    assert page.selection_label.text() == "6 selected:"
     button = page.bulk_buttons["repost"]
     assert button.isEnabled()
 

@@ -17,7 +17,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "posted": ("Posted", "#1f9d55"),
     "quarantined": ("Held: needs a person", "#dc3545"),
     "attention": ("Needs attention", "#dc3545"),  # held, or a document failed or was stopped
-    "superseded": ("Replaced by a newer revision", "#7b8594"),
+    "superseded": ("Older revision", "#7b8594"),  # the RMS has sent a newer one since
     "ignored": ("Ignored", "#7b8594"),
     # ledger documents
     "pending": ("Pending", "#3b82f6"),

@@ -35,7 +35,7 @@ from desktop.views.confirm import ask
 from desktop.views.models.selection import current_row
 from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Page, StatusLine, search_field, status_label, toolbar
+from desktop.views.pages.base import Page, StatusLine, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.returns import bulk
 from desktop.views.returns.detail import DetailPanel
@@ -113,17 +113,24 @@ class ReturnsPage(StatusLine, Page):
         for text, value in STATUS_CHOICES:
             self.status_combo.addItem(text, value)
         self.status_combo.setAccessibleName("Status")
-        self.search = search_field("Search RMA, RMS id or customer  (Ctrl+F)", min_width=260)
+        self.search = search_field("Search RMA, RMS id or customer  (Ctrl+F)", min_width=200)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Read the returns again (F5)")
-        self.export_button = QPushButton("Export CSV…")
+        self.export_button = QPushButton("Export all…")
         self.export_button.setToolTip("Every row the filter shows, as CSV (Ctrl+E)")
         self.import_button = QPushButton("Import file…")
         self.import_button.setToolTip("Import an RMS export (CSV or JSON) into the chosen organization, with "
                                       "progress and Cancel")
         self.import_button.setVisible(self.context.services.returns_import is not None)
-        self.body.addLayout(toolbar((self.org_combo, self.status_combo, self.search),
-                                    (self.refresh_button, self.import_button, self.export_button)))
+        for combo in (self.org_combo, self.status_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        row = QHBoxLayout()  # three short rows, so the page fits a 1024-pixel window
+        row.setSpacing(8)
+        for widget in (self.org_combo, self.status_combo):
+            row.addWidget(widget)
+        row.addWidget(self.search, 1)
+        self.body.addLayout(row)
         self.body.addSpacing(8)
         self.filter_bar = FilterBar()
         self.body.addWidget(self.filter_bar)
@@ -153,17 +160,22 @@ class ReturnsPage(StatusLine, Page):
         self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         bar = QHBoxLayout()
+        bar.setSpacing(8)
         self.selection_label = QLabel("")
         self.selection_label.setObjectName("CardHint")
+        self.selection_label.setToolTip("Shift- or Ctrl-click rows (Ctrl+A: all shown) to act on several returns")
         self.bulk_buttons = {key: QPushButton(text) for key, text in (
-            ("repost", "Re-post selected"), ("retry", "Retry selected"), ("export", "Export selected…"))}
+            ("repost", "Re-post"), ("retry", "Retry"), ("export", "Export…"))}
         self.bulk_buttons["repost"].setToolTip("Rebuild the selected returns with the current mapping and queue them")
         self.bulk_buttons["retry"].setToolTip("Retry every failed or stopped document of the selected returns")
         self.bulk_buttons["export"].setToolTip("The selected returns as CSV")
-        bar.addWidget(self.selection_label, 1)
+        bar.addWidget(self.selection_label)
         for key, slot in (("repost", self.bulk_repost), ("retry", self.bulk_retry), ("export", self.export_selected)):
             bar.addWidget(self.bulk_buttons[key])
             self.bulk_buttons[key].clicked.connect(slot)
+        bar.addStretch(1)
+        for button in (self.refresh_button, self.import_button, self.export_button):
+            bar.addWidget(button)
         self.body.addLayout(bar)
         self.body.addSpacing(6)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -398,8 +410,7 @@ class ReturnsPage(StatusLine, Page):
     def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         from desktop.services.auth.roles import Action
         n = len(self.table.selectionModel().selectedRows())
-        self.selection_label.setText(f"{n:,} selected" if n > 1 else
-                                     "Shift- or Ctrl-click to select several returns for a bulk action")
+        self.selection_label.setText(f"{n:,} selected:")
         can = bool(self.services and self.services.actor.can(Action.RESOLVE_ERRORS))
         self.bulk_buttons["export"].setEnabled(n > 0)
         for key in ("repost", "retry"):

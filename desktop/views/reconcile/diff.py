@@ -68,13 +68,16 @@ def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
 
 
 class DiffView(QTableWidget):
-    """Four columns — Field | RMS / expected | Ledger | Difference (ledger − RMS, with the
+    """Four columns — Field | Expected (the RMS's) | Ledger | Difference (ledger − RMS, with the
     currency); amounts right-aligned; differing rows tinted and bold."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, 4, parent)
         self.setObjectName("DocumentDiff")
-        self.setHorizontalHeaderLabels(["Field", "RMS / expected", "Ledger", "Difference"])
+        self.setHorizontalHeaderLabels(["Field", "Expected", "Ledger", "Difference"])
+        expected = self.horizontalHeaderItem(1)
+        if expected is not None:
+            expected.setToolTip("What the RMS record implies the ledger should hold")
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setShowGrid(False)

@@ -89,7 +89,6 @@ class DetailPanel(Card):
         self.title = label("Select a return", "SectionTitle")
         self.badge = label("", "Badge")
         top.addWidget(self.title)
-        top.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addStretch(1)
         self.buttons: dict[str, QPushButton] = {}
         for key, text, tip in (
@@ -107,7 +106,11 @@ class DetailPanel(Card):
         self.layout_.addLayout(top)
         self.subtitle = label("The RMS record, the documents it produced, their debit/credit preview and the "
                               "sync history appear here.", "CardHint", wrap=True)
-        self.layout_.addWidget(self.subtitle)
+        state = QHBoxLayout()  # the status under the title: the header row stays narrow enough for 1024 px
+        state.setSpacing(10)
+        state.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        state.addWidget(self.subtitle, 1)
+        self.layout_.addLayout(state)
         self.problems = QLabel("")
         self.problems.setWordWrap(True)
         self.problems.setTextFormat(Qt.TextFormat.RichText)
@@ -139,6 +142,7 @@ class DetailPanel(Card):
             self.title.setText("Select a return")
             self.badge.setText("")
             self.badge.setStyleSheet("")
+            self.badge.setVisible(False)
             for table in (self.lines, self.documents, self.preview, self.history):
                 table.setRowCount(0)
             self.footer.setText("")
@@ -149,6 +153,7 @@ class DetailPanel(Card):
         state = row_state(row)
         colour = STATUSES.get(state, ("", "#7b8594"))[1]
         self.badge.setText(status_label(state))
+        self.badge.setVisible(True)
         self.badge.setStyleSheet(f"color: {colour}; border-color: {colour}; font-weight: 600;")
         who = " · ".join(p for p in (row.customer, detail.customer_email, row.channel, detail.warehouse) if p)
         method = detail.refund_method.replace("_", " ")
