@@ -156,3 +156,19 @@ def test_sorting_by_refund_orders_amounts_within_each_currency(qtbot, tmp_path: 
     assert shown[0] == "500.00 NZD"  # the largest NZD refund, not the largest number overall
     first_usd = next(i for i, text in enumerate(shown) if text.endswith("USD"))
     assert all(t.endswith("NZD") for t in shown[:first_usd]) and shown[first_usd] == "500.01 USD"
+
+
+def test_sorting_while_the_count_is_on_its_way_keeps_the_new_count(qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                    quiet_db: Database) -> None:
+    """Filter, then click a heading before the count arrives: the grid holds the filter's count."""
+    db = quiet_db
+    _seed(db)
+    page = _page(qtbot, tmp_path, db)
+    usd = ReturnFilter(amount=AmountRange("USD", None, Decimal("10.20")))
+    page.model.set_filter(usd)
+    page.model.sort(Column.REFUND, Qt.SortOrder.DescendingOrder)  # the count is still on its way
+    expected = ReturnsQuery(db).count(usd)
+    qtbot.waitUntil(lambda: not page.model.counting and _settled(page), timeout=5000)
+    assert page.model.rowCount() == expected == len(_rmas(page))
+    assert all(r.endswith("USD") for r in (page.model.data(page.model.index(i, Column.REFUND))
+                                             for i in range(page.model.rowCount())))

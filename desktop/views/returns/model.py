@@ -83,7 +83,8 @@ class ReturnsModel(QAbstractTableModel):
         self._total = 0
         self._pages: OrderedDict[int, list[ReturnRow]] = OrderedDict()
         self._asked: set[int] = set()
-        self._generation = 0
+        self._generation = 0  # pages: bumped by every reload and every sort
+        self._count_generation = 0  # counts: bumped by reloads only (a sort does not change the count)
         self.counting = False
 
     # --- reading -------------------------------------------------------------------------------
@@ -195,7 +196,8 @@ class ReturnsModel(QAbstractTableModel):
     def reload(self) -> None:
         """Count again (the filter or the data changed) and drop every cached page."""
         self._generation += 1
-        generation = self._generation
+        self._count_generation += 1
+        generation = self._count_generation
         if self._query is None:
             self._reset(0)
             return
@@ -205,7 +207,7 @@ class ReturnsModel(QAbstractTableModel):
                   on_failure=self._on_failure, label="count returns")
 
     def _on_count(self, generation: int, total: int) -> None:
-        if generation != self._generation:
+        if generation != self._count_generation:
             return
         self.counting = False
         self._reset(total)
