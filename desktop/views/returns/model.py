@@ -99,7 +99,8 @@ class ReturnsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return Column(section).header
+            # right-aligned like its amounts: room on the right for the sort arrow, which would cover the "d"
+            return Column(section).header + ("    " if section == Column.REFUND else "")
         if role == Qt.ItemDataRole.TextAlignmentRole and section == Column.REFUND:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and section == Column.REFUND:
