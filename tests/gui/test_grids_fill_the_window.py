@@ -1,5 +1,5 @@
-"""The Returns and Reconciliation pages at 1024×700 and 1600×1000: no sideways page scrolling,
-and the grids span the width they are given (the Returns grid's columns add up to its viewport)."""
+"""The Returns page at 1024×700 and 1600×1000: no sideways page scrolling, and the grid spans the
+width it is given (its columns add up to its viewport; Customer takes what the others leave)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from desktop.services.store.migrate import upgrade
 from desktop.views.context import ShellContext
 from desktop.views.main_window import MainWindow
 from desktop.views.ops import running_operations
-from desktop.views.pages.reconciliation import ReconciliationPage
 from desktop.views.pages.returns import ReturnsPage
 from desktop.views.returns.model import Column
 from desktop.views.returns.table import MIN_CUSTOMER
@@ -42,10 +41,10 @@ def window(qtbot, tmp_path: Path, shell_context: ShellContext) -> Iterator[MainW
 
 
 @pytest.mark.parametrize("size", [(1024, 700), (1600, 1000)])
-def test_the_pages_fit_the_width_and_the_returns_grid_fills_it(qtbot, window: MainWindow,  # type: ignore[no-untyped-def]
+def test_the_page_fits_the_width_and_the_returns_grid_fills_it(qtbot, window: MainWindow,  # type: ignore[no-untyped-def]
                                                                 size: tuple[int, int]) -> None:
     window.resize(*size)
-    for key in ("returns", "reconciliation"):
+    for key in ("returns",):
         window.show_page_by_key(key)
         page = window.current_page
         scroll = page.findChild(QScrollArea, "PageScroll")
@@ -76,15 +75,3 @@ def test_narrowing_the_window_shrinks_customer_again(qtbot, window: MainWindow) 
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: header.sectionSize(Column.CUSTOMER) == MIN_CUSTOMER
                     or header.length() == page.table.viewport().width(), timeout=2000)
-
-
-def test_reconciliation_stacks_grid_and_diff_in_a_narrow_window(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import Qt
-
-    window.show_page_by_key("reconciliation")
-    page = window.current_page
-    assert isinstance(page, ReconciliationPage)
-    window.resize(1024, 700)
-    qtbot.waitUntil(lambda: page.splitter.orientation() == Qt.Orientation.Vertical, timeout=2000)
-    window.resize(1600, 1000)
-    qtbot.waitUntil(lambda: page.splitter.orientation() == Qt.Orientation.Horizontal, timeout=2000)

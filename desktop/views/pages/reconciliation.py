@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -47,9 +47,6 @@ from desktop.views.reconcile.model import (
 )
 from desktop.views.reconcile.report import bridge_html, currency_totals, report_html, write_csv, write_pdf
 
-#: Below this page width the variance grid sits above the document diff instead of beside it.
-SIDE_BY_SIDE_MIN_WIDTH = 1200
-
 if TYPE_CHECKING:
     from desktop.services.queries.organizations import OrganizationDirectory
     from desktop.services.reconcile.service import ReconcileService
@@ -83,7 +80,7 @@ class ReconciliationPage(Page):
     # --- layout -----------------------------------------------------------------------------------
     def _build_controls(self) -> None:
         self.org_box = QComboBox()
-        self.org_box.setMinimumWidth(130)
+        self.org_box.setMinimumWidth(160)
         today = QDate.currentDate()
         self.from_edit, self.to_edit = QDateEdit(QDate(today.year(), today.month(), 1)), QDateEdit(today)
         for edit in (self.from_edit, self.to_edit):
@@ -97,9 +94,8 @@ class ReconciliationPage(Page):
         labelled: list[QWidget] = []
         for text, w in (("Organization", self.org_box), ("From", self.from_edit), ("To", self.to_edit)):
             labelled += [QLabel(text), w]
-        self.body.addLayout(toolbar((*labelled, self.run_button), spacing=8))
-        self.body.addSpacing(4)
-        self.body.addLayout(toolbar((self.status_label,), (self.csv_button, self.pdf_button)))
+        self.body.addLayout(toolbar((*labelled, self.run_button), (self.csv_button, self.pdf_button), spacing=10))
+        self.body.addWidget(self.status_label)
         self.body.addSpacing(4)
         self.run_button.clicked.connect(self.run_reconciliation)
         self.org_box.currentTextChanged.connect(lambda _t: self.reload())
@@ -112,11 +108,7 @@ class ReconciliationPage(Page):
         self.diff_card = MetricCard("Difference", "Ledger − expected ledger effect; always the sum of the "
                                     "variances listed")
         self.open_card = MetricCard("Open variances", "Waiting for a person to review")
-        self.cards = QGridLayout()
-        self.cards.setSpacing(16)
-        self._place_cards(wide=True)
-        self.body.addLayout(self.cards)
-        self.body.addSpacing(20)
+        self.add_row(self.rms_card, self.ledger_card, self.diff_card, self.open_card)
         self.bridge_card = Card()
         self.bridge_card.layout_.addWidget(label("Bridge: RMS → expected ledger effect → ledger", "CardTitle"))
         self.bridge_label = label("Run a reconciliation to see how the refunds become what the ledger holds.",
@@ -193,37 +185,16 @@ class ReconciliationPage(Page):
         self.void_button.clicked.connect(a.void)
         self.adjust_button.clicked.connect(a.adjust)
         self.pack_button.clicked.connect(a.audit_pack)
-        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setChildrenCollapsible(False)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setMinimumHeight(540)
-        splitter.setSizes([840, 460])
+        splitter.setSizes([860, 520])
         self.body.addWidget(splitter, 1)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self._on_current(QModelIndex(), QModelIndex())
-
-    def _place_cards(self, *, wide: bool) -> None:
-        """The four figures in one row, or two by two in a narrow window (their hints stay readable)."""
-        for i, card in enumerate((self.rms_card, self.ledger_card, self.diff_card, self.open_card)):
-            self.cards.addWidget(card, 0 if wide else i // 2, i if wide else i % 2)
-        for column in range(4):
-            self.cards.setColumnStretch(column, 1 if wide or column < 2 else 0)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        """Side by side when there is room; stacked in a narrow window (no sideways scrolling, no
-        clipped card text)."""
-        super().resizeEvent(event)
-        splitter = getattr(self, "splitter", None)
-        if splitter is None:
-            return
-        wide = event.size().width() >= SIDE_BY_SIDE_MIN_WIDTH
-        if wide != (splitter.orientation() == Qt.Orientation.Horizontal):
-            splitter.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
-            splitter.setMinimumHeight(540 if wide else 820)
-            self._place_cards(wide=wide)
 
     def _build_shortcuts(self) -> None:
         for keys, slot in (("Ctrl+R", self.run_reconciliation), ("Ctrl+F", self.search.setFocus),
