@@ -99,7 +99,7 @@ def test_the_variance_model_passes_qtmodeltester_and_fetches_lazily(qtbot, qtmod
     assert model.rowCount() == CHUNK * 3
     ends = [model.row_at(r) for r in (0, CHUNK * 3 - 1)]
     assert [r["class"] for r in ends if r] == ["amount_mismatch", "voided_in_ledger"]
-    assert model.data(model.index(0, 4)) == f"{-(CHUNK * 3 - 5) / 100:,.2f}"
+    assert model.data(model.index(0, 4)) == f"{-(CHUNK * 3 - 5) / 100:,.2f} USD"  # the amount with its currency
 
 
 def test_the_grid_opens_100k_variances_and_formats_only_what_is_fetched(qtbot) -> None:  # type: ignore[no-untyped-def]

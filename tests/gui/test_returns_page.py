@@ -68,10 +68,10 @@ def test_the_model_at_100k_rows_reads_only_what_is_shown(qtbot, database: Databa
     assert model.data(model.index(last, Column.RMA)) == "RMA-000000"
     assert model.loaded_rows() <= 2 * PAGE, "only the pages shown were read"
 
-    # sorting is SQL: the smallest refund first, without reading everything
+    # sorting is SQL: by currency (A→Z), then the smallest refund first, without reading everything
     model.sort(Column.REFUND, Qt.SortOrder.AscendingOrder)
     qtbot.waitUntil(lambda: model.data(model.index(0, Column.RMA)) not in (None, "…"), timeout=5000)
-    assert model.data(model.index(0, Column.REFUND)) == "10.00 USD"
+    assert model.data(model.index(0, Column.REFUND)) == "10.01 NZD"
 
 
 def _page(qtbot, tmp_path: Path, database: Database, role: Role = Role.OPERATOR) -> ReturnsPage:  # type: ignore[no-untyped-def]
@@ -104,7 +104,7 @@ def test_the_page_filters_searches_and_shows_a_return(qtbot, tmp_path: Path, dat
     qtbot.waitUntil(lambda: page.model.filter.status == "quarantined" and not page.model.counting
                     and page.model.loaded_rows() == page.model.rowCount() > 0, timeout=5000)
     assert page.freshness.text().startswith(f"{page.model.rowCount()} returns")
-    assert all(page.model.data(page.model.index(r, Column.STATUS)) == "Needs attention"
+    assert all(page.model.data(page.model.index(r, Column.STATUS)) == "Held: needs a person"
                for r in range(page.model.rowCount()))
     page.status_combo.setCurrentIndex(page.status_combo.findData(ATTENTION))
     qtbot.waitUntil(lambda: page.model.filter.status == ATTENTION and not page.model.counting, timeout=5000)

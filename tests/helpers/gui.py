@@ -25,3 +25,26 @@ def page_context(world: World, settings: QSettings, *, actor: Actor | None, user
     return ShellContext(settings=settings, database_url=world.db_url, data_dir=world.data_dir,
                         bus=world.bus if bus else None, theme=theme, actor=actor,
                         user=user or (actor.username if actor else ""), services=services)
+
+
+def visible_text(root: Any) -> str:
+    """Every piece of text a person can see in ``root``: labels, buttons, combo items, line edits,
+    and every cell and column heading of the tables shown (one line each)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QComboBox, QLabel, QLineEdit, QWidget
+
+    out: list[str] = []
+    for w in [root, *root.findChildren(QWidget)]:
+        if not w.isVisibleTo(root) and w is not root:
+            continue
+        if isinstance(w, QLabel | QAbstractButton):
+            out.append(w.text())
+        elif isinstance(w, QComboBox):
+            out += [w.itemText(i) for i in range(w.count())]
+        elif isinstance(w, QLineEdit):
+            out += [w.text(), w.placeholderText()]
+        elif isinstance(w, QAbstractItemView) and w.model() is not None:
+            m = w.model()
+            out += [str(m.headerData(c, Qt.Orientation.Horizontal) or "") for c in range(m.columnCount())]
+            out += [str(m.index(r, c).data() or "") for r in range(m.rowCount()) for c in range(m.columnCount())]
+    return "\n".join(t for t in out if t)

@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,28 +34,58 @@ from desktop.services.store.models import (
     ReturnSyncStatus,
 )
 
-__all__ = ["ATTENTION", "SORT_KEYS", "DocumentView", "ReturnDetail", "ReturnFilter", "ReturnRow", "ReturnsQuery"]
+__all__ = ["ATTENTION", "SORT_KEYS", "AmountRange", "DocumentView", "ReturnDetail", "ReturnFilter", "ReturnRow",
+           "ReturnsQuery"]
 
 #: A status filter value: quarantined returns and returns with a failed/quarantined/uncertain document.
 ATTENTION = "attention"
 _TROUBLE = (OutboxStatus.FAILED, OutboxStatus.QUARANTINED, OutboxStatus.UNCERTAIN)
 
-SORT_KEYS: dict[str, Any] = {
-    "org": Organization.code, "rma": Return.rma_number, "revision": Return.revision,
-    "customer": Return.customer_name, "channel": Return.channel, "refund": Return.refund_total_minor,
-    "currency": Return.currency, "status": Return.sync_status, "rms_status": Return.rms_status,
-    "updated": Return.rms_updated_at,
+#: Sort key → the columns it orders by. Amounts only compare within a currency: "refund" sorts by
+#: currency first, then the amount (a return without a stated refund last in its currency).
+SORT_KEYS: dict[str, tuple[Any, ...]] = {
+    "org": (Organization.code,), "rma": (Return.rma_number,), "revision": (Return.revision,),
+    "customer": (Return.customer_name,), "channel": (Return.channel,),
+    "refund": (Return.currency, Return.refund_total_minor.is_(None), Return.refund_total_minor),
+    "currency": (Return.currency,), "status": (Return.sync_status,), "rms_status": (Return.rms_status,),
+    "updated": (Return.rms_updated_at,),
 }
 
 
 @dataclass(frozen=True)
+class AmountRange:
+    """Refunds of one currency between ``low`` and ``high`` (inclusive; either may be open).
+
+    The bounds are Decimal amounts *of that currency*: a range never compares across currencies,
+    so it always names one, and only returns in that currency match it.
+    """
+
+    currency: str
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+    def bounds_minor(self) -> tuple[int | None, int | None]:
+        """The bounds in the currency's minor units (exact; more decimals than it has are refused)."""
+        def minor(v: Decimal | None) -> int | None:
+            return None if v is None else Money(v, self.currency).to_minor_units()
+
+        return minor(self.low), minor(self.high)
+
+
+@dataclass(frozen=True)
 class ReturnFilter:
-    """What the grid shows: one organization (or all), a status (or :data:`ATTENTION`), a search."""
+    """What the grid shows: one organization (or all), a status (or :data:`ATTENTION`), a search,
+    a period of the RMS's last change (``updated_from`` inclusive, ``updated_before`` exclusive,
+    both timezone-aware) and a refund range in one currency."""
 
     org: str | None = None
     status: str | None = None
     text: str = ""
     include_superseded: bool = False
+    updated_from: datetime | None = None
+    updated_before: datetime | None = None
+    amount: AmountRange | None = None
+    ids: tuple[int, ...] | None = None  # exactly these returns (a selection), within the rest
 
 
 @dataclass(frozen=True)
@@ -130,6 +161,22 @@ class ReturnsQuery:
             like = f"%{text.replace('%', '').replace('_', '')}%"
             conds.append(sa.or_(Return.rma_number.ilike(like), Return.rms_id.ilike(like),
                                 Return.customer_name.ilike(like), Return.customer_email.ilike(like)))
+        for bound in (f.updated_from, f.updated_before):
+            if bound is not None and bound.tzinfo is None:
+                raise ValueError("a date filter needs a timezone-aware time")
+        if f.updated_from is not None:
+            conds.append(Return.rms_updated_at >= f.updated_from)
+        if f.updated_before is not None:
+            conds.append(Return.rms_updated_at < f.updated_before)
+        if f.amount is not None:
+            low, high = f.amount.bounds_minor()
+            conds.append(Return.currency == f.amount.currency)
+            if low is not None:
+                conds.append(Return.refund_total_minor >= low)
+            if high is not None:
+                conds.append(Return.refund_total_minor <= high)
+        if f.ids is not None:
+            conds.append(Return.id.in_(f.ids))
         return conds
 
     def count(self, f: ReturnFilter) -> int:
@@ -140,8 +187,14 @@ class ReturnsQuery:
     def window(self, f: ReturnFilter, offset: int, limit: int, sort: str = "updated",
                descending: bool = True) -> list[ReturnRow]:
         """Rows ``offset`` … ``offset + limit`` in the given order (ties broken by id)."""
-        col = SORT_KEYS.get(sort, Return.rms_updated_at)
-        order = [col.desc(), Return.id.desc()] if descending else [col.asc(), Return.id.asc()]
+        cols = SORT_KEYS.get(sort, SORT_KEYS["updated"])
+        if sort == "refund":  # currency always A→Z; the amount (and no-amount-last) follows the direction
+            order = [Return.currency.asc(), cols[1].asc(),
+                     cols[2].desc() if descending else cols[2].asc(),
+                     Return.id.desc() if descending else Return.id.asc()]
+        else:
+            order = ([*(c.desc() for c in cols), Return.id.desc()] if descending
+                     else [*(c.asc() for c in cols), Return.id.asc()])
         stmt = (sa.select(Return.id, Organization.code, Return.rma_number, Return.rms_id, Return.revision,
                           Return.customer_name, Return.channel, Return.currency, Return.refund_total_minor,
                           Return.sync_status, Return.rms_status, Return.rms_updated_at)
@@ -189,6 +242,12 @@ class ReturnsQuery:
                         r.documents, r.posted, " ".join(r.numbers), r.updated_at.isoformat()])
             n += 1
         return buf.getvalue(), n
+
+    def currencies(self) -> list[str]:
+        """The currencies returns are held in (for the amount filter's currency chooser)."""
+        with self._db.session() as s:
+            return [c for c in s.scalars(sa.select(Return.currency).distinct().order_by(Return.currency))
+                    if c and c != "XXX"]
 
     def organizations(self) -> list[str]:
         with self._db.session() as s:

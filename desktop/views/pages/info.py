@@ -40,7 +40,7 @@ _PAGES: tuple[PageInfo, ...] = (
     PageInfo("returns", "Returns", "returns", (
         "Every return pulled from the RMS, with the documents it produced in the ledger — credit "
         "memos, refund receipts, credit notes and journals — and where each one stands: pending, "
-        "posted, quarantined for review, or changed in the ledger since."
+        "posted, held for a person to review, or changed in the ledger since."
     )),
     PageInfo("reconciliation", "Reconciliation", "reconciliation", (
         "Compare returns-system totals with the local record and the ledger, per organization, "

@@ -18,29 +18,34 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
 from desktop.services.core.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
+from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, toolbar
 from desktop.views.pages.info import PAGE_INFO
 from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
-from desktop.views.reconcile.model import CLASS_LABELS, ROW_ROLE, VarianceModel, difference_text, grouped
+from desktop.views.reconcile.model import (
+    CLASS_LABELS,
+    DOC_WORDS,
+    ROW_ROLE,
+    Column,
+    VarianceModel,
+    difference_text,
+    grouped,
+)
 from desktop.views.reconcile.report import bridge_html, currency_totals, report_html, write_csv, write_pdf
-
-#: Document types in the words of the person reading the page.
-DOC_WORDS = {"CreditMemo": "Credit memo", "RefundReceipt": "Refund receipt", "CreditNote": "Credit note",
-             "Payment": "Refund payment", "JournalEntry": "Journal entry", "ManualJournal": "Manual journal"}
 
 if TYPE_CHECKING:
     from desktop.services.queries.organizations import OrganizationDirectory
@@ -136,13 +141,18 @@ class ReconciliationPage(Page):
         self.table.setWordWrap(False)
         self.table.verticalHeader().setDefaultSectionSize(30)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.horizontalHeader().setMinimumSectionSize(60)
+        self.table.setColumnHidden(Column.CURRENCY, True)  # the Difference cell names its currency
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by RMA, class, ledger number… (Ctrl+F)")
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         self.status_box = QComboBox()
-        self.status_box.addItems(["open", "accepted", "resolved", "all"])
-        self.status_box.currentTextChanged.connect(lambda _t: self.reload())
+        for value in ("open", "accepted", "resolved"):
+            self.status_box.addItem(status_words(value), value)
+        self.status_box.addItem("All", None)
+        self.status_box.currentIndexChanged.connect(lambda _i: self.reload())
         self.class_summary = label("", "CardHint", wrap=True)
         left = Card()
         filters = QHBoxLayout()
@@ -159,7 +169,6 @@ class ReconciliationPage(Page):
         right.layout_.addWidget(self.diff_hint)
         self.diff = DiffView()
         right.layout_.addWidget(self.diff, 1)
-        actions = QVBoxLayout()
         self.accept_button = QPushButton("Accept with note…")
         self.resolve_button = QPushButton("Mark resolved…")
         self.repost_button = QPushButton("Re-post")
@@ -169,14 +178,10 @@ class ReconciliationPage(Page):
         self.pack_button = QPushButton("Audit pack…")
         buttons = (self.accept_button, self.resolve_button, self.adjust_button, self.repost_button,
                    self.adopt_button, self.void_button, self.pack_button)
-        grid = QHBoxLayout()
-        for b in buttons[:3]:
-            grid.addWidget(b)
-        actions.addLayout(grid)
-        grid2 = QHBoxLayout()
-        for b in buttons[3:]:
-            grid2.addWidget(b)
-        actions.addLayout(grid2)
+        actions = QGridLayout()  # two columns: the diff pane stays narrow enough for the grid beside it
+        actions.setSpacing(8)
+        for i, b in enumerate(buttons):
+            actions.addWidget(b, i // 2, i % 2)
         right.layout_.addLayout(actions)
         self.actions_ = VarianceActions(self, self, self.service)
         a = self.actions_
@@ -283,8 +288,8 @@ class ReconciliationPage(Page):
     def reload(self) -> None:
         if not self.org:
             return
-        text = self.status_box.currentText()
-        status = None if text == "all" else VarianceStatus(text)
+        value = self.status_box.currentData()
+        status = None if value is None else VarianceStatus(value)
         org, service = self.org, self.service
         run_in_background(self, lambda _p: grouped(service.queue(org, status)), on_success=self._on_queue,
                           label="Load variances")
@@ -299,7 +304,7 @@ class ReconciliationPage(Page):
         self.class_summary.setText("  ·  ".join(f"{CLASS_LABELS.get(k, k)}: {n}" for k, n in sorted(counts.items()))
                                    or "No variances with this status.")
         opened = sum(1 for r in rows if r.get("status") == "open")
-        self.open_card.value_label.setText(f"{opened:,}" if self.status_box.currentText() in ("open", "all")
+        self.open_card.value_label.setText(f"{opened:,}" if self.status_box.currentData() in ("open", None)
                                            else "—")
         self._on_current(self.table.currentIndex(), QModelIndex())
 

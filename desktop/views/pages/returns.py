@@ -13,16 +13,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtCore import QItemSelection, QModelIndex, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSplitter,
+    QWidget,
 )
 
 from desktop.services.queries.returns import ATTENTION, ReturnDetail, ReturnFilter
@@ -30,19 +33,21 @@ from desktop.views.bridge import EventBridge
 from desktop.views.combos import refill
 from desktop.views.confirm import ask
 from desktop.views.models.selection import current_row
+from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
-from desktop.views.pages.base import Page, StatusLine, search_field, status_label, toolbar
+from desktop.views.pages.base import Page, StatusLine, search_field, status_label
 from desktop.views.pages.info import PAGE_INFO
+from desktop.views.returns import bulk
 from desktop.views.returns.detail import DetailPanel
+from desktop.views.returns.filters import FilterBar
 from desktop.views.returns.import_flow import ImportDialog
-from desktop.views.returns.model import ROW_ROLE, ReturnsModel
+from desktop.views.returns.model import ROW_ROLE, ReturnRow, ReturnsModel
 from desktop.views.returns.services import ReturnServices, services_for
 from desktop.views.returns.table import returns_table
 from desktop.views.timers import single_shot_timer
 
-STATUS_CHOICES = (("All statuses", None), ("Needs attention", ATTENTION), ("New", "new"), ("Ready to post", "ready"),
-                  ("Posted", "posted"), ("Quarantined", "quarantined"), ("Superseded", "superseded"),
-                  ("Ignored", "ignored"))
+STATUS_CHOICES: tuple[tuple[str, str | None], ...] = (("All statuses", None), *((status_words(v), v) for v in (
+    ATTENTION, "new", "ready", "posted", "quarantined", "superseded", "ignored")))
 REFRESH_DELAY_MS = 1000
 
 
@@ -50,6 +55,10 @@ class ReturnsPage(StatusLine, Page):
     """The returns grid and each document's state (pending, posted, quarantined…)."""
 
     info = PAGE_INFO["returns"]
+
+    def __init__(self, context: Any, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.body.setStretch(self.body.count() - 1, 0)  # the grid, not the page's trailing stretch, grows
 
     def build(self) -> None:
         self._wanted: tuple[str, str] | None = None  # (org, RMA) asked for by show_return, until shown
@@ -63,9 +72,8 @@ class ReturnsPage(StatusLine, Page):
                 action="Connect the returns system", target="connections")
             return
         self._build_toolbar()
-        self._build_grid()
         self.detail_panel = DetailPanel()
-        self.body.addWidget(self.detail_panel)
+        self._build_grid()
         self._wire_actions()
         self._search_timer = single_shot_timer(self, 250, self._apply_filter)
         self.model.loaded.connect(self._on_model_loaded)
@@ -105,17 +113,27 @@ class ReturnsPage(StatusLine, Page):
         for text, value in STATUS_CHOICES:
             self.status_combo.addItem(text, value)
         self.status_combo.setAccessibleName("Status")
-        self.search = search_field("Search RMA, RMS id or customer  (Ctrl+F)", min_width=260)
+        self.search = search_field("Search RMA, RMS id or customer  (Ctrl+F)", min_width=200)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Read the returns again (F5)")
-        self.export_button = QPushButton("Export CSV…")
+        self.export_button = QPushButton("Export all…")
         self.export_button.setToolTip("Every row the filter shows, as CSV (Ctrl+E)")
         self.import_button = QPushButton("Import file…")
         self.import_button.setToolTip("Import an RMS export (CSV or JSON) into the chosen organization, with "
                                       "progress and Cancel")
         self.import_button.setVisible(self.context.services.returns_import is not None)
-        self.body.addLayout(toolbar((self.org_combo, self.status_combo, self.search),
-                                    (self.refresh_button, self.import_button, self.export_button)))
+        for combo in (self.org_combo, self.status_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        row = QHBoxLayout()  # three short rows, so the page fits a 1024-pixel window
+        row.setSpacing(8)
+        for widget in (self.org_combo, self.status_combo):
+            row.addWidget(widget)
+        row.addWidget(self.search, 1)
+        self.body.addLayout(row)
+        self.body.addSpacing(8)
+        self.filter_bar = FilterBar()
+        self.body.addWidget(self.filter_bar)
         self.body.addSpacing(8)
         status_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -132,6 +150,7 @@ class ReturnsPage(StatusLine, Page):
         self.org_combo.currentIndexChanged.connect(lambda _i: self._apply_filter())
         self.status_combo.currentIndexChanged.connect(lambda _i: self._apply_filter())
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.filter_bar.changed.connect(self._apply_filter)
         self.refresh_button.clicked.connect(self.reload)
         self.export_button.clicked.connect(self.export)
         self.import_button.clicked.connect(self.choose_import)
@@ -139,8 +158,34 @@ class ReturnsPage(StatusLine, Page):
     def _build_grid(self) -> None:
         self.table = returns_table(self.model)
         self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
-        self.body.addWidget(self.table)
-        self.body.addSpacing(14)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        self.selection_label = QLabel("")
+        self.selection_label.setObjectName("CardHint")
+        self.selection_label.setToolTip("Shift- or Ctrl-click rows (Ctrl+A: all shown) to act on several returns")
+        self.bulk_buttons = {key: QPushButton(text) for key, text in (
+            ("repost", "Re-post"), ("retry", "Retry"), ("export", "Export…"))}
+        self.bulk_buttons["repost"].setToolTip("Rebuild the selected returns with the current mapping and queue them")
+        self.bulk_buttons["retry"].setToolTip("Retry every failed or stopped document of the selected returns")
+        self.bulk_buttons["export"].setToolTip("The selected returns as CSV")
+        bar.addWidget(self.selection_label)
+        for key, slot in (("repost", self.bulk_repost), ("retry", self.bulk_retry), ("export", self.export_selected)):
+            bar.addWidget(self.bulk_buttons[key])
+            self.bulk_buttons[key].clicked.connect(slot)
+        bar.addStretch(1)
+        for button in (self.refresh_button, self.import_button, self.export_button):
+            bar.addWidget(button)
+        self.body.addLayout(bar)
+        self.body.addSpacing(6)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail_panel)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.body.addWidget(self.splitter, 1)
+        self._on_selection_changed(QItemSelection(), QItemSelection())
 
     def _wire_actions(self) -> None:
         d = self.detail_panel
@@ -165,15 +210,21 @@ class ReturnsPage(StatusLine, Page):
         query = self.services.query
         run_in_background(self, lambda _p: query.organizations(), on_success=self._on_organizations,
                           on_failure=lambda exc: self.say(str(exc), error=True), label="list organizations")
+        run_in_background(self, lambda _p: query.currencies(), on_success=self.filter_bar.set_currencies,
+                          on_failure=lambda exc: self.say(str(exc), error=True), label="list currencies")
         self.model.reload()
 
     def _on_organizations(self, orgs: list[str]) -> None:
         refill(self.org_combo, [("All organizations", None), *((code, code) for code in orgs)])
 
     def _apply_filter(self) -> None:
+        wanted, problem = self.filter_bar.apply(ReturnFilter(
+            org=self.org_combo.currentData(), status=self.status_combo.currentData(), text=self.search.text()))
+        if problem:
+            self.say(problem, error=True)
+            return
         self.set_busy("Filtering…")
-        self.model.set_filter(ReturnFilter(org=self.org_combo.currentData(), status=self.status_combo.currentData(),
-                                           text=self.search.text()))
+        self.model.set_filter(wanted)
 
     def _on_model_reset(self) -> None:
         n = self.model.rowCount()
@@ -199,6 +250,7 @@ class ReturnsPage(StatusLine, Page):
         self.search.blockSignals(True)
         self.search.setText(rma)
         self.search.blockSignals(False)
+        self.filter_bar.clear()
         self.set_busy(f"Opening {rma}…")
         self.model.set_filter(ReturnFilter(org=org or None, text=rma))
 
@@ -231,7 +283,7 @@ class ReturnsPage(StatusLine, Page):
         self.set_busy(None)
         if not self.model.rowCount():
             f = self.model.filter
-            self.status.setText("No return matches this filter." if f.org or f.status or f.text else
+            self.status.setText("No return matches this filter." if f != ReturnFilter() else
                                 "No returns yet: they appear after the first pull from the returns system "
                                 "(set it up on the Connections page).")
         elif was_busy:
@@ -347,6 +399,66 @@ class ReturnsPage(StatusLine, Page):
             "zero there; this cannot be undone from this app.", "Void",
             lambda: self._act("Voiding", lambda: s.manual.void(s.actor, doc.key),
                               f"{doc.doc_type} voided in the ledger."))
+
+    # --- bulk actions over the selected rows --------------------------------------------------
+    def selected_rows(self) -> list[ReturnRow]:
+        """The selected returns the grid has read (top to bottom)."""
+        rows = (self.model.row_at(i.row()) for i in sorted(self.table.selectionModel().selectedRows(),
+                                                             key=lambda i: i.row()))
+        return [r for r in rows if r is not None]
+
+    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        from desktop.services.auth.roles import Action
+        n = len(self.table.selectionModel().selectedRows())
+        self.selection_label.setText(f"{n:,} selected:")
+        can = bool(self.services and self.services.actor.can(Action.RESOLVE_ERRORS))
+        self.bulk_buttons["export"].setEnabled(n > 0)
+        for key in ("repost", "retry"):
+            self.bulk_buttons[key].setEnabled(can and n > 0)
+
+    def _bulk(self, title: str, verb: str, explain: str, work: Any) -> None:
+        rows = self.selected_rows()
+        if self.services is None or not rows:
+            return
+        s, n = self.services, len(rows)
+        noun = f"{n} return{'s' if n != 1 else ''}"
+        self.bulk_box = ask(
+            self, QMessageBox.Icon.Question, title, f"{verb} {noun}? {explain}", f"{verb} {noun}",
+            lambda: self._run_bulk(f"{verb} {noun}", lambda: work(s, rows)),
+            role=QMessageBox.ButtonRole.AcceptRole)
+
+    def _run_bulk(self, what: str, fn: Any) -> None:
+        self.set_busy(f"{what}…")
+        run_in_background(self, lambda _p: fn(), on_success=lambda out: self._after(out.summary()),
+                          on_failure=lambda exc: self.say(str(exc), error=True), label=what)
+
+    def bulk_repost(self) -> None:
+        self._bulk("Re-post the selected returns?", "Re-post",
+                   "Each is rebuilt with the current mapping and queued, as Re-post does for one.", bulk.repost_all)
+
+    def bulk_retry(self) -> None:
+        self._bulk("Retry the selected returns?", "Retry",
+                   "Their failed or stopped documents are queued to post again.", bulk.retry_all)
+
+    def export_selected(self) -> None:
+        rows = self.selected_rows()
+        if self.services is None or not rows:
+            return
+        dialog = QFileDialog(self, "Export the selected returns", "returns-selected.csv", "CSV files (*.csv)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda path: self.export_selected_to(path, rows))
+        self.export_dialog = dialog
+        dialog.open()
+
+    def export_selected_to(self, path: str, rows: list[ReturnRow]) -> None:
+        assert self.services is not None
+        s, f, order = self.services, self.model.filter, self.model.sort_order
+        self.set_busy("Exporting…")
+        run_in_background(self, lambda _p: bulk.export_selected(s, f, rows, path, order),
+                          on_success=lambda n: self.say(f"Exported {n:,} selected returns to {path}"),
+                          on_failure=lambda exc: self.say(str(exc), error=True), label="export selected returns")
 
     def choose_import(self) -> None:
         """Ask for an RMS export file, then import it into the organization chosen in the filter."""

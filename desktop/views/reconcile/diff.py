@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from desktop.views.models.status import status_label
 from desktop.views.pages.base import tint
 
 __all__ = ["DIFF_COLOUR", "DiffView", "diff_rows", "field_difference"]
@@ -46,8 +47,13 @@ def field_difference(rms: str, ledger: str, currency: str | None) -> str:
     return f"{b - a:+,f} {currency or ''}".strip()
 
 
+def _status_text(value: Any) -> str:
+    return "—" if value is None else status_label(str(value))
+
+
 def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
-    """``(field, rms, ledger, differs)`` per compared field; ``_``-prefixed bookkeeping is skipped."""
+    """``(field, rms, ledger, differs)`` per compared field; ``_``-prefixed bookkeeping is skipped;
+    a status field's values are shown in words (the app's one status map), never the stored value."""
     out: list[tuple[str, str, str, bool]] = []
     for name, pair in sorted(fields.items()):
         if name.startswith("_"):
@@ -56,18 +62,22 @@ def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             rms, ledger = pair.get("rms", pair.get("local")), pair.get("ledger")
         else:
             rms, ledger = pair, None
-        out.append((name.replace("_", " ").capitalize(), _text(rms), _text(ledger), _text(rms) != _text(ledger)))
+        show = _status_text if name.endswith("status") else _text
+        out.append((name.replace("_", " ").capitalize(), show(rms), show(ledger), _text(rms) != _text(ledger)))
     return out
 
 
 class DiffView(QTableWidget):
-    """Four columns — Field | RMS / expected | Ledger | Difference (ledger − RMS, with the
+    """Four columns — Field | Expected (the RMS's) | Ledger | Difference (ledger − RMS, with the
     currency); amounts right-aligned; differing rows tinted and bold."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, 4, parent)
         self.setObjectName("DocumentDiff")
-        self.setHorizontalHeaderLabels(["Field", "RMS / expected", "Ledger", "Difference"])
+        self.setHorizontalHeaderLabels(["Field", "Expected", "Ledger", "Difference"])
+        expected = self.horizontalHeaderItem(1)
+        if expected is not None:
+            expected.setToolTip("What the RMS record implies the ledger should hold")
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setShowGrid(False)

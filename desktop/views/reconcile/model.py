@@ -16,8 +16,9 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from desktop.services.core.money import Money
 from desktop.views.models.batched import BatchedTableModel
+from desktop.views.models.status import status_label
 
-__all__ = ["CHUNK", "CLASS_LABELS", "ROW_ROLE", "Column", "VarianceModel", "difference_text", "format_row",
+__all__ = ["CHUNK", "CLASS_LABELS", "DOC_WORDS", "ROW_ROLE", "Column", "VarianceModel", "difference_text", "format_row",
            "grouped"]
 
 Index = QModelIndex | QPersistentModelIndex
@@ -30,8 +31,13 @@ CLASS_LABELS = {
     "amount_mismatch": "Amount differs", "tax_mismatch": "Tax differs", "fx_mismatch": "Rate differs",
     "date_mismatch": "Date differs", "voided_in_ledger": "Voided in ledger",
     "deleted_in_ledger": "Deleted in ledger", "duplicate_in_ledger": "Duplicate in ledger",
-    "rounding": "Rounding", "not_posted_quarantined": "Not posted: quarantined",
+    "rounding": "Rounding", "not_posted_quarantined": "Not posted: held by pre-flight",
 }
+
+
+#: Document types in the words of the person reading the page.
+DOC_WORDS = {"CreditMemo": "Credit memo", "RefundReceipt": "Refund receipt", "CreditNote": "Credit note",
+             "Payment": "Refund payment", "JournalEntry": "Journal entry", "ManualJournal": "Manual journal"}
 
 
 class Column(IntEnum):
@@ -60,9 +66,10 @@ def difference_text(row: dict[str, Any]) -> str:
 
 def format_row(row: dict[str, Any]) -> list[str]:
     """One variance as the grid and the CSV show it."""
+    doc = str(row.get("doc_type") or "")
     return [CLASS_LABELS.get(row.get("class") or "", str(row.get("class") or "")), row.get("rma") or "",
-            row.get("doc_type") or "", row.get("ledger_id") or "", difference_text(row), row.get("currency") or "",
-            str(row.get("status") or ""), row.get("note") or ""]
+            DOC_WORDS.get(doc, doc), row.get("ledger_id") or "", difference_text(row), row.get("currency") or "",
+            status_label(str(row.get("status") or "")), row.get("note") or ""]
 
 
 def grouped(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -112,6 +119,8 @@ class VarianceModel(BatchedTableModel):
         if row is None or not 0 <= index.column() < len(HEADERS):
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if index.column() == Column.DIFFERENCE and difference_text(row):
+                return f"{difference_text(row)} {row.get('currency') or ''}".strip()  # the amount with its currency
             return format_row(row)[index.column()]
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == Column.DIFFERENCE:
             return int(_RIGHT)

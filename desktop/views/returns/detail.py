@@ -27,8 +27,11 @@ from PySide6.QtWidgets import (
 from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.queries.returns import DocumentView, ReturnDetail
 from desktop.views.pages.base import Card, house_style, label
-from desktop.views.returns.model import STATUSES, money_text, status_label
+from desktop.views.returns.model import STATUSES, money_text, row_state, status_label
 
+#: Document states Retry acts on, and return states Re-post acts on (the single and the bulk actions).
+RETRYABLE = ("failed", "quarantined")
+REPLANNABLE = ("new", "quarantined", "ready")
 SEVERITY_COLOURS = {"debug": "#8a94a3", "info": "#3b82f6", "warning": "#d97706", "error": "#dc3545",
                     "critical": "#b4236f"}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -86,11 +89,10 @@ class DetailPanel(Card):
         self.title = label("Select a return", "SectionTitle")
         self.badge = label("", "Badge")
         top.addWidget(self.title)
-        top.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addStretch(1)
         self.buttons: dict[str, QPushButton] = {}
         for key, text, tip in (
-                ("retry", "Retry", "Send the selected failed or quarantined document again (Ctrl+R)"),
+                ("retry", "Retry", "Send the selected failed or held document again (Ctrl+R)"),
                 ("replan", "Re-post", "Rebuild the documents with the current mapping and queue them (Ctrl+Shift+R)"),
                 ("adopt", "Adopt…", "The selected document is already in the ledger: give its number (Ctrl+D)"),
                 ("void", "Void in ledger…", "Void the selected posted document in the ledger")):
@@ -104,7 +106,11 @@ class DetailPanel(Card):
         self.layout_.addLayout(top)
         self.subtitle = label("The RMS record, the documents it produced, their debit/credit preview and the "
                               "sync history appear here.", "CardHint", wrap=True)
-        self.layout_.addWidget(self.subtitle)
+        state = QHBoxLayout()  # the status under the title: the header row stays narrow enough for 1024 px
+        state.setSpacing(10)
+        state.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        state.addWidget(self.subtitle, 1)
+        self.layout_.addLayout(state)
         self.problems = QLabel("")
         self.problems.setWordWrap(True)
         self.problems.setTextFormat(Qt.TextFormat.RichText)
@@ -136,6 +142,7 @@ class DetailPanel(Card):
             self.title.setText("Select a return")
             self.badge.setText("")
             self.badge.setStyleSheet("")
+            self.badge.setVisible(False)
             for table in (self.lines, self.documents, self.preview, self.history):
                 table.setRowCount(0)
             self.footer.setText("")
@@ -143,9 +150,10 @@ class DetailPanel(Card):
             return
         row = detail.row
         self.title.setText(f"{row.rma}" + (f" · revision {row.revision}" if row.revision > 1 else ""))
-        state = "quarantined" if row.trouble and row.status != "quarantined" else row.status
+        state = row_state(row)
         colour = STATUSES.get(state, ("", "#7b8594"))[1]
         self.badge.setText(status_label(state))
+        self.badge.setVisible(True)
         self.badge.setStyleSheet(f"color: {colour}; border-color: {colour}; font-weight: 600;")
         who = " · ".join(p for p in (row.customer, detail.customer_email, row.channel, detail.warehouse) if p)
         method = detail.refund_method.replace("_", " ")
@@ -230,9 +238,8 @@ class DetailPanel(Card):
     def update_buttons(self, can_resolve: bool, can_post: bool) -> None:
         doc = self.selected_document()
         b = self.buttons
-        b["retry"].setEnabled(bool(can_resolve and doc and doc.status in ("failed", "quarantined")))
-        b["replan"].setEnabled(bool(can_resolve and self.detail and self.detail.row.status in
-                                    ("new", "quarantined", "ready")))
+        b["retry"].setEnabled(bool(can_resolve and doc and doc.status in RETRYABLE))
+        b["replan"].setEnabled(bool(can_resolve and self.detail and self.detail.row.status in REPLANNABLE))
         b["adopt"].setEnabled(bool(can_resolve and doc and doc.status in ("pending", "failed", "quarantined",
                                                                            "uncertain", "awaiting_adoption")))
         b["void"].setEnabled(bool(can_post and doc and doc.status == "posted" and doc.remote_state != "voided"))

@@ -18,9 +18,10 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtCore import Signal as _Signal
 
-from desktop.services.queries.returns import ReturnFilter, ReturnRow, ReturnsQuery
+from desktop.services.queries.returns import ATTENTION, ReturnFilter, ReturnRow, ReturnsQuery
 from desktop.views.models.columns import HeadedColumn
 from desktop.views.models.pill import PillDelegate as SharedPill
+from desktop.views.models.status import STATUSES, status_label
 from desktop.views.ops import run_in_background
 
 Index = QModelIndex | QPersistentModelIndex
@@ -29,24 +30,9 @@ MAX_PAGES = 40
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2
 LOADING = "…"
-
-#: Sync status → (label, colour); colours chosen to read on light and dark cards alike.
-STATUSES: dict[str, tuple[str, str]] = {
-    "new": ("New", "#3b82f6"),
-    "ready": ("Ready to post", "#7c5cd6"),
-    "posted": ("Posted", "#1f9d55"),
-    "quarantined": ("Needs attention", "#dc3545"),
-    "superseded": ("Superseded", "#7b8594"),
-    "ignored": ("Ignored", "#7b8594"),
-    # document states (the detail panel uses the same pill)
-    "pending": ("Pending", "#3b82f6"),
-    "in_flight": ("Sending", "#7c5cd6"),
-    "failed": ("Retrying", "#d97706"),
-    "uncertain": ("Uncertain", "#d97706"),
-    "awaiting_adoption": ("Awaiting adoption", "#d97706"),
-    "void_pending": ("Being taken back", "#d97706"),
-    "voided": ("Taken back (run undone)", "#7b8594"),
-}
+#: The Refund heading's tooltip: what sorting by it means.
+REFUND_SORT_HINT = ("Refund in the return's own currency. Sorting groups by currency (A→Z), then orders the "
+                    "amounts within each currency: amounts in different currencies are never compared.")
 
 
 class Column(HeadedColumn):
@@ -64,8 +50,9 @@ SORT_KEYS = {Column.ORGANIZATION: "org", Column.RMA: "rma", Column.CUSTOMER: "cu
              Column.STATUS: "status", Column.UPDATED: "updated"}
 
 
-def status_label(status: str) -> str:
-    return STATUSES.get(status, (status.replace("_", " ").capitalize(), ""))[0]
+def row_state(row: ReturnRow) -> str:
+    """The state a return's status cell shows: its own, or "attention" when a document is in trouble."""
+    return ATTENTION if row.trouble and row.status != "quarantined" else row.status
 
 
 def money_text(row: ReturnRow) -> str:
@@ -96,7 +83,8 @@ class ReturnsModel(QAbstractTableModel):
         self._total = 0
         self._pages: OrderedDict[int, list[ReturnRow]] = OrderedDict()
         self._asked: set[int] = set()
-        self._generation = 0
+        self._generation = 0  # pages: bumped by every reload and every sort
+        self._count_generation = 0  # counts: bumped by reloads only (a sort does not change the count)
         self.counting = False
 
     # --- reading -------------------------------------------------------------------------------
@@ -111,9 +99,12 @@ class ReturnsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return Column(section).header
+            # right-aligned like its amounts: room on the right for the sort arrow, which would cover the "d"
+            return Column(section).header + ("    " if section == Column.REFUND else "")
         if role == Qt.ItemDataRole.TextAlignmentRole and section == Column.REFUND:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and section == Column.REFUND:
+            return REFUND_SORT_HINT
         return None
 
     def row_at(self, row: int) -> ReturnRow | None:
@@ -142,7 +133,7 @@ class ReturnsModel(QAbstractTableModel):
         if role == ROW_ROLE:
             return row
         if role == STATE_ROLE:
-            return "quarantined" if row.trouble and row.status != "quarantined" else row.status
+            return row_state(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is Column.DOCUMENTS and row.trouble:
                 return f"{row.trouble} document(s) failed or were stopped: open the return to see why"
@@ -166,7 +157,7 @@ class ReturnsModel(QAbstractTableModel):
         if column is Column.REFUND:
             return money_text(row)
         if column is Column.STATUS:
-            return status_label("quarantined" if row.trouble and row.status != "quarantined" else row.status)
+            return status_label(row_state(row))
         if column is Column.DOCUMENTS:
             return documents_text(row)
         if column is Column.LEDGER:
@@ -206,7 +197,8 @@ class ReturnsModel(QAbstractTableModel):
     def reload(self) -> None:
         """Count again (the filter or the data changed) and drop every cached page."""
         self._generation += 1
-        generation = self._generation
+        self._count_generation += 1
+        generation = self._count_generation
         if self._query is None:
             self._reset(0)
             return
@@ -216,7 +208,7 @@ class ReturnsModel(QAbstractTableModel):
                   on_failure=self._on_failure, label="count returns")
 
     def _on_count(self, generation: int, total: int) -> None:
-        if generation != self._generation:
+        if generation != self._count_generation:
             return
         self.counting = False
         self._reset(total)
