@@ -28,38 +28,41 @@ def test_ctrl_c_stops_at_the_batch_boundary_and_says_what_was_saved(db_url: str,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     migrate.upgrade(db_url)
     db = Database(db_url)
-    make_import_org(db)
-    export = write_export(tmp_path / "big.csv", RECORDS, damaged=50)
-    real = IngestService._commit_batch
-    batches = {"n": 0}
+    try:
+        make_import_org(db)
+        export = write_export(tmp_path / "big.csv", RECORDS, damaged=50)
+        real = IngestService._commit_batch
+        batches = {"n": 0}
 
-    def commit(self: IngestService, *args: Any, **kwargs: Any) -> Any:
-        part = real(self, *args, **kwargs)
-        batches["n"] += 1
-        if batches["n"] == 1:
-            os.kill(os.getpid(), signal.SIGINT)  # the person presses Ctrl+C while batch 1 is written
-        return part
+        def commit(self: IngestService, *args: Any, **kwargs: Any) -> Any:
+            part = real(self, *args, **kwargs)
+            batches["n"] += 1
+            if batches["n"] == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # the person presses Ctrl+C while batch 1 is written
+            return part
 
-    monkeypatch.setattr(IngestService, "_commit_batch", commit)
-    args = ["import", str(export), "--org", ORG, "--db", db_url, "--data-dir", str(tmp_path / "data")]
+        monkeypatch.setattr(IngestService, "_commit_batch", commit)
+        before = signal.getsignal(signal.SIGINT)  # the default, or "ignore" inside a test worker process
+        args = ["import", str(export), "--org", ORG, "--db", db_url, "--data-dir", str(tmp_path / "data")]
 
-    code = main(args)
+        code = main(args)
 
-    out, err = capsys.readouterr()
-    assert code == EXIT_CODES["interrupted"] == 130 and "Traceback" not in out + err
-    assert "Stopping after the batch being written" in err
-    assert out.startswith("Import stopped on request after 200 records: those are saved (196 ingested, "
-                          "4 quarantined); 300 records in the file were not read.")
-    assert held(db) == {"rows": 200, "quarantined": 4, "with_reason": 4}
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler was put back
+        out, err = capsys.readouterr()
+        assert code == EXIT_CODES["interrupted"] == 130 and "Traceback" not in out + err
+        assert "Stopping after the batch being written" in err
+        assert out.startswith("Import stopped on request after 200 records: those are saved (196 ingested, "
+                              "4 quarantined); 300 records in the file were not read.")
+        assert held(db) == {"rows": 200, "quarantined": 4, "with_reason": 4}
+        assert signal.getsignal(signal.SIGINT) is before  # the handler was put back
 
-    monkeypatch.undo()
-    code = main([*args, "--json"])
+        monkeypatch.undo()
+        code = main([*args, "--json"])
 
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    summary = json.loads(out)
-    assert (summary["unchanged"], summary["ingested"], summary["quarantined"]) == (200, 294, 6)
-    assert (summary["read"], summary["cancelled"], summary["not_read"]) == (500, False, None)
-    assert held(db) == {"rows": 500, "quarantined": 10, "with_reason": 10}
-    db.dispose()
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        summary = json.loads(out)
+        assert (summary["unchanged"], summary["ingested"], summary["quarantined"]) == (200, 294, 6)
+        assert (summary["read"], summary["cancelled"], summary["not_read"]) == (500, False, None)
+        assert held(db) == {"rows": 500, "quarantined": 10, "with_reason": 10}
+    finally:
+        db.dispose()
