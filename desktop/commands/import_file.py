@@ -35,10 +35,13 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
     data: dict[str, Any] = {"ingested": result.ingested, "quarantined": result.quarantined,
                             "unchanged": result.unchanged, "superseded": result.superseded,
                             "replaced": result.replaced, "conflicts": result.conflicts,
+                            "duplicates": result.duplicates,
                             "quarantine": [q.as_json() for q in result.quarantine]}
     lines = [f"{args.file}: {result.ingested} ingested, {result.quarantined} quarantined, "
              f"{result.unchanged} unchanged"
              + (f", {result.replaced} replaced" if result.replaced else "")
+             + (f", {result.duplicates} exact duplicate{'' if result.duplicates == 1 else 's'} skipped"
+                if result.duplicates else "")
              + (f", {result.conflicts} conflicting (not applied)" if result.conflicts else "")]
     for q in result.quarantine:
         lines.append(f"  quarantined {q.rma_number} (revision {q.revision}):")

@@ -7,6 +7,11 @@ Exactly once, crash-safe (DESIGN §7):
   revision we already hold replaces it only while nothing downstream has used it (status NEW or
   QUARANTINED — e.g. a corrected export file); otherwise it is a ``conflict``: rows stay as they
   are and a warning event asks for a new revision instead.
+- Within one batch (a pull page, or a whole import file) the first copy of a revision counts; a
+  later identical copy is a ``duplicate`` (a no-op), a later *different* copy is quarantined with
+  ``conflicting_revision`` naming both copies (kept under a stand-in revision, see
+  :func:`~desktop.services.rms.records.unreadable_revision`). So records in = ingested +
+  quarantined + unchanged + duplicates + conflicts, always.
 - One page = one write transaction, holding the page's rows *and* the new cursor. A crash before
   the commit re-reads that page on restart; the upsert makes that harmless. Events are published
   only after the commit, so no event ever describes a rolled-back row.
@@ -37,10 +42,11 @@ from desktop.services.core.clock import Clock
 from desktop.services.core.domain import Problem, ReturnRecord
 from desktop.services.core.errors import NeedsPersonError, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
-from desktop.services.rms.client import RmsClient
+from desktop.services.rms.client import Page, RmsClient, UnreadablePage
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
+from desktop.services.rms.feed_guard import ApplyPage, FeedGuard, Repull
 from desktop.services.rms.parse import RMS_FIX, parse_return, problem_json
-from desktop.services.rms.records import add_line_taxes, placeholder_row, to_rows
+from desktop.services.rms.records import add_line_taxes, placeholder_row, to_rows, unreadable_revision
 from desktop.services.rms.storable import storable
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -64,6 +70,8 @@ _KEEP_ON_SUPERSEDE = frozenset({ReturnSyncStatus.POSTED, ReturnSyncStatus.SUPERS
 #: Statuses whose content a corrected payload of the same revision may still replace.
 _REPLACEABLE = frozenset({ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED})
 _IN_CHUNK = 500
+#: The quarantine code of a second, different copy of one revision in one batch.
+CONFLICTING_REVISION = "conflicting_revision"
 
 
 @dataclass(frozen=True)
@@ -104,17 +112,29 @@ class IngestResult:
     superseded: int = 0
     replaced: int = 0
     conflicts: int = 0
+    #: Identical copies of a revision already in the same batch (no-ops).
+    duplicates: int = 0
     pages: int = 0
+    #: Feed pages the RMS never answered readably, stepped over (``rms/feed_guard.py``).
+    set_aside: int = 0
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
 
     def merge(self, other: IngestResult) -> None:
-        for name in ("ingested", "quarantined", "unchanged", "superseded", "replaced", "conflicts", "pages"):
+        for name in ("ingested", "quarantined", "unchanged", "superseded", "replaced", "conflicts", "duplicates",
+                     "pages", "set_aside"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.quarantine.extend(other.quarantine)
 
+    @property
+    def records(self) -> int:
+        """Records handed in: every one is exactly one of these (``replaced`` ones are also ingested
+        or quarantined; ``superseded`` counts older rows)."""
+        return self.ingested + self.quarantined + self.unchanged + self.duplicates + self.conflicts
+
     def counts(self) -> dict[str, int]:
         return {"ingested": self.ingested, "quarantined": self.quarantined, "unchanged": self.unchanged,
-                "superseded": self.superseded, "replaced": self.replaced, "conflicts": self.conflicts}
+                "superseded": self.superseded, "replaced": self.replaced, "conflicts": self.conflicts,
+                "duplicates": self.duplicates, "set_aside": self.set_aside}
 
 
 @dataclass
@@ -134,10 +154,15 @@ class _Item:
     problems: list[Problem]
     row: Return
     stand_ins: list[str]
+    label: str = ""
 
     @property
     def key(self) -> tuple[str, int]:
         return self.row.rms_id, self.row.revision
+
+
+#: The first copy of each (RMS id, revision) in a batch: its raw payload and where it was.
+_Firsts = dict[tuple[str, int], tuple[dict[str, Any], str]]
 
 
 class IngestService:
@@ -199,7 +224,38 @@ class IngestService:
     # --- pull ----------------------------------------------------------------------------------
 
     def pull(self, org_code: str, client: RmsClient, *, page_size: int = 200) -> IngestResult:
-        """Page through the RMS change feed of ``org_code`` from its saved cursor to the end."""
+        """Page through the RMS change feed of ``org_code`` from its saved cursor to the end. A page
+        the RMS does not send readably is retried on later pulls and, after a bound, set aside
+        (``rms/feed_guard.py``)."""
+        org_id, ctx, cursor = self._start(org_code, client)
+        guard = FeedGuard(self._db, self._bus, self._clock, org_id, org_code)
+        result = IngestResult()
+        apply = self._page_applier(org_id, ctx, result, move_cursor=True)
+        while True:
+            try:
+                page = client.changes(cursor, page_size, organization=org_code)
+            except UnreadablePage as exc:
+                cursor, stepped = guard.unreadable(client, cursor, page_size, exc, apply)
+                result.set_aside += stepped
+                continue
+            if not page.returns and page.next_cursor == (cursor or ""):
+                break
+            apply(page, guard.readable(cursor))
+            cursor = page.next_cursor
+            if not page.has_more or not page.returns:
+                break
+        return result
+
+    def repull(self, org_code: str, client: RmsClient) -> tuple[IngestResult, Repull]:
+        """Ask the RMS again for every window of ``org_code``'s feed that was set aside; ingest those it
+        now sends (the saved cursor stays where it is) and keep the others."""
+        org_id, ctx, _cursor = self._start(org_code, client)
+        result = IngestResult()
+        windows = FeedGuard(self._db, self._bus, self._clock, org_id, org_code).repull(
+            client, self._page_applier(org_id, ctx, result, move_cursor=False))
+        return result, windows
+
+    def _start(self, org_code: str, client: RmsClient) -> tuple[int, OrgContext, str | None]:
         listed = {o.get("code"): o for o in client.organizations()}
         if org_code not in listed:
             raise NeedsPersonError(f"The RMS does not list organization {org_code!r} for this API key",
@@ -208,26 +264,25 @@ class IngestService:
         with self._db.write_session() as session:
             org = self._org(session, org_code)
             _apply_profile(org, ctx, self._clock.now())
-            org_id = org.id
-            cursor_row = self._cursor_row(session, org_id)
-            cursor = cursor_row.cursor_value if cursor_row is not None else None
-        result = IngestResult()
-        while True:
-            page = client.changes(cursor, page_size, organization=org_code)
-            if not page.returns and page.next_cursor == (cursor or ""):
-                break
+            cursor_row = self._cursor_row(session, org.id)
+            return org.id, ctx, cursor_row.cursor_value if cursor_row is not None else None
+
+    def _page_applier(self, org_id: int, ctx: OrgContext, result: IngestResult, *, move_cursor: bool) -> ApplyPage:
+        """Commit one page: its records, the cursor after it (``move_cursor``) and ``also``, in one
+        transaction; then publish its events and add its counts to ``result``."""
+        def apply(page: Page, also: Callable[[Session], None] | None) -> None:
             items = [Incoming(raw=raw) for raw in page.returns]
             with self._translate_races(), self._db.write_session() as session:
                 part, events = self._apply(session, org_id, ctx, items, fix=RMS_FIX, source="rms")
-                self._save_cursor(session, org_id, page.next_cursor)
+                if move_cursor:
+                    self._save_cursor(session, org_id, page.next_cursor)
+                if also is not None:
+                    also(session)
             for event in events:
                 self._bus.publish(event)
-            part.pages = 1
+            part.pages = 1 if page.returns else 0
             result.merge(part)
-            cursor = page.next_cursor
-            if not page.has_more or not page.returns:
-                break
-        return result
+        return apply
 
     # --- ingest from elsewhere (file import) ----------------------------------------------------
 
@@ -237,10 +292,11 @@ class IngestService:
         with self._db.session() as session:
             org_id = self._org(session, org_code).id
         result = IngestResult()
+        firsts: _Firsts = {}  # the whole call is one batch: a conflicting copy is found across chunks
         for start in range(0, len(items), batch_size):
             with self._translate_races(), self._db.write_session() as session:
                 part, events = self._apply(session, org_id, ctx, items[start:start + batch_size], fix=fix,
-                                           source=source)
+                                           source=source, firsts=firsts, offset=start)
             for event in events:
                 self._bus.publish(event)
             result.merge(part)
@@ -249,11 +305,16 @@ class IngestService:
     # --- the upsert ------------------------------------------------------------------------------
 
     def _apply(self, session: Session, org_id: int, ctx: OrgContext, incoming: Sequence[Incoming], *,
-               fix: str, source: str) -> tuple[IngestResult, list[Event]]:
+               fix: str, source: str, firsts: _Firsts | None = None, offset: int = 0
+               ) -> tuple[IngestResult, list[Event]]:
         now = self._clock.now()
         result = IngestResult()
         events: list[Event] = []
-        items = [self._prepare(inc, org_id, ctx, now, fix) for inc in incoming]
+        firsts = {} if firsts is None else firsts
+        copies = [self._one_copy(self._prepare(inc, org_id, ctx, now, fix, offset + n), firsts, org_id, now, fix)
+                  for n, inc in enumerate(incoming)]
+        items = [it for it in copies if it is not None]
+        result.duplicates = len(copies) - len(items)  # identical copies of one earlier in the batch
         by_id: dict[str, list[Return]] = {}
         for row in self._existing(session, org_id, {it.row.rms_id for it in items}):
             by_id.setdefault(row.rms_id, []).append(row)
@@ -261,20 +322,12 @@ class IngestService:
         fresh: list[_Item] = []
         added: list[Return] = []
         touched: set[str] = set()
-        pending: set[tuple[str, int]] = set()
         for it in items:
             held = by_key.get(it.key)
             if held is not None and held.raw_payload == it.raw:
                 result.unchanged += 1
                 events.append(self._event(EventKind.RETURN_UNCHANGED, Severity.DEBUG, ctx, it.row,
                                           f"{_name(it.row)} is already here, unchanged"))
-                continue
-            if held is not None and it.key in pending:
-                result.conflicts += 1
-                events.append(self._event(
-                    EventKind.RETURN_REJECTED, Severity.WARNING, ctx, it.row,
-                    f"{_name(it.row)} appears twice in one batch with different content; the first one was "
-                    "kept — remove the duplicate from the source", {"source": source}))
                 continue
             if held is not None and held.sync_status not in _REPLACEABLE:
                 result.conflicts += 1
@@ -294,7 +347,6 @@ class IngestService:
                 by_key[it.key] = it.row
                 by_id.setdefault(it.row.rms_id, []).append(it.row)
             touched.add(it.row.rms_id)
-            pending.add(it.key)
             fresh.append(it)
         session.flush()
         for row in added:  # brand-new rows have no children but those just added: skip a SELECT each
@@ -324,7 +376,8 @@ class IngestService:
         session.flush()
         return result, events
 
-    def _prepare(self, inc: Incoming, org_id: int, ctx: OrgContext, now: datetime, fix: str) -> _Item:
+    def _prepare(self, inc: Incoming, org_id: int, ctx: OrgContext, now: datetime, fix: str, position: int
+                 ) -> _Item:
         # What the database cannot hold (NUL, unpaired surrogates, endless numbers, deep nesting) is
         # replaced in a copy and quarantines the record; everything after this sees the copy only.
         safe, unstorable = storable(inc.raw, fix=fix)
@@ -333,10 +386,39 @@ class IngestService:
         problems = [*inc.extra_problems, *unstorable, *problems]
         if inc.annotate is not None:
             problems = [inc.annotate(p) for p in problems]
+        label = _where(inc, position)
         if record is not None and not problems:
-            return _Item(inc, raw, record, [], to_rows(record, org_id, raw, now), [])
+            return _Item(inc, raw, record, [], to_rows(record, org_id, raw, now), [], label)
         row, stand_ins = placeholder_row(raw, org_id, now)
-        return _Item(inc, raw, None, problems, row, stand_ins)
+        return _Item(inc, raw, None, problems, row, stand_ins, label)
+
+    @staticmethod
+    def _one_copy(it: _Item, firsts: _Firsts, org_id: int, now: datetime, fix: str) -> _Item | None:
+        """``it``; None for an identical copy of a revision earlier in the batch; for a *different*
+        copy, a quarantined stand-in naming both (kept under a stand-in revision: the first copy holds
+        the key). The one owner of "one revision, one content" within a batch."""
+        first = firsts.get(it.key)
+        if first is None:
+            firsts[it.key] = (it.raw, it.label)
+            return it
+        first_raw, first_label = first
+        if first_raw == it.raw:
+            return None
+        differ = sorted(k for k in set(first_raw) | set(it.raw) if first_raw.get(k) != it.raw.get(k))
+        revision = it.row.revision
+        row, stand_ins = placeholder_row(it.raw, org_id, now)
+        row.revision = unreadable_revision(it.raw)
+        problem = Problem(
+            CONFLICTING_REVISION,
+            f"Return {row.rma_number} revision {revision} is in this batch twice with different content "
+            f"({', '.join(differ[:8]) or 'key order'} differ): the first copy ({first_label}) was taken, this "
+            f"copy ({it.label}) is held here and not used — {fix}", "revision")
+        conflict = _Item(it.incoming, it.raw, None, [problem, *it.problems], row, [*stand_ins, "revision"], it.label)
+        again = firsts.get(conflict.key)  # the same different copy a third time: a duplicate of it
+        if again is not None and again[0] == conflict.raw:
+            return None
+        firsts.setdefault(conflict.key, (conflict.raw, conflict.label))
+        return conflict
 
     @staticmethod
     def _existing(session: Session, org_id: int, rms_ids: Iterable[str]) -> list[Return]:
@@ -373,11 +455,11 @@ class IngestService:
     def _supersede(session: Session, groups: Iterable[list[Return]], now: datetime) -> int:
         changed: list[Return] = []
         for rows in groups:
-            newest = max(r.revision for r in rows)
+            newest = max(_stated_revision(r) for r in rows)
             if newest < 1:  # only unreadable revisions (negative stand-ins): none is newer than another
                 continue
             for row in rows:
-                if row.revision < newest and row.sync_status not in _KEEP_ON_SUPERSEDE:
+                if _stated_revision(row) < newest and row.sync_status not in _KEEP_ON_SUPERSEDE:
                     row.sync_status = ReturnSyncStatus.SUPERSEDED
                     row.updated_at = now
                     changed.append(row)
@@ -446,8 +528,27 @@ def _known_empty(row: Return) -> None:
 
 
 def _name(row: Return) -> str:
-    revision = row.revision if row.revision >= 1 else "unreadable"
-    return f"Return {row.rma_number} (revision {revision})"
+    revision = _stated_revision(row)
+    return f"Return {row.rma_number} (revision {revision if revision >= 1 else 'unreadable'})"
+
+
+def _stated_revision(row: Return) -> int:
+    """The revision the RMS stated; a stand-in (negative) only when it stated none readable. A
+    conflicting copy keeps its stated revision in the payload (the column holds a stand-in)."""
+    if row.revision >= 1:
+        return row.revision
+    stated = (row.raw_payload or {}).get("revision")
+    return stated if isinstance(stated, int) and not isinstance(stated, bool) and 1 <= stated < 2**31 \
+        else row.revision
+
+
+def _where(inc: Incoming, position: int) -> str:
+    """Where a record was in its batch, as the source names it (``orders.csv row 4``) or its place."""
+    if inc.annotate is not None:
+        probe = inc.annotate(Problem("where", "", None)).message
+        if probe.endswith(": "):
+            return probe[:-2]
+    return f"record {position + 1} of the batch"
 
 
 def _resolve_reasons(session: Session, return_ids: list[int], now: datetime, by: str) -> None:
