@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.core.errors import TransientError
+from desktop.services.auth.roles import Actor, Role
+from desktop.services.core.errors import PermissionDenied, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.queries.errors import explain
 from desktop.services.rms.client import EXCERPT_CHARS, RmsClient
-from desktop.services.rms.feed_guard import MAX_PAGE_ATTEMPTS, UNREADABLE_PAGE, load_state
+from desktop.services.rms.feed_guard import MAX_PAGE_ATTEMPTS, UNREADABLE_PAGE, load_state, set_aside_windows
 from desktop.services.rms.ingest import CURSOR_SOURCE, IngestService
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, SyncCursor
@@ -26,6 +27,7 @@ from tests.helpers.rms import ingest_bus, ingest_service, rows
 from tests.helpers.sandbox import SandboxHandle, fast_rms_client
 
 pytestmark = pytest.mark.db
+OPERATOR = Actor("olivia", Role.OPERATOR)
 ORG = "ACME-US"
 PAGE = 25
 EXCERPTS = {"html": "<!DOCTYPE html><html><head><title>502 Bad Gateway", "truncated": '{"returns": [{',
@@ -136,12 +138,15 @@ def test_a_page_that_never_reads_is_set_aside_and_the_feed_goes_on(
     assert later.counts() == dict.fromkeys(later.counts(), 0), "the cursor is past it: later pulls proceed"
 
     service = _service(db, bus, client)
-    _result, still = service.repull(ORG, client)
+    with pytest.raises(PermissionDenied):
+        service.repull(ORG, client, Actor("vic", Role.VIEWER))
+    assert set_aside_windows(db) == {ORG: [window]} and set_aside_windows(db, "TEA-UK") == {}
+    _result, still = service.repull(ORG, client, OPERATOR)
     assert (len(still.recovered), len(still.still_unreadable)) == (0, 1)
     assert _state(db).set_aside[0].retries == 1
 
     _spoil(sandbox, bad, mode, times=0)  # the RMS vendor fixed it
-    again, windows = service.repull(ORG, client)
+    again, windows = service.repull(ORG, client, OPERATOR)
 
     assert (len(windows.recovered), len(windows.still_unreadable)) == (1, 0)
     assert again.ingested + again.quarantined == 1

@@ -39,10 +39,10 @@ from desktop.services.core.errors import NeedsPersonError, TransientError
 from desktop.services.core.events import EventBus, EventKind, Severity
 from desktop.services.rms.client import Page, RmsClient, UnreadablePage
 from desktop.services.store.db import Database
-from desktop.services.store.models import SyncCursor
+from desktop.services.store.models import Organization, SyncCursor
 
 __all__ = ["MAX_PAGE_ATTEMPTS", "STATE_SOURCE", "UNREADABLE_PAGE", "FeedGuard", "FeedState", "Repull",
-           "SetAside", "load_state"]
+           "SetAside", "load_state", "set_aside_windows"]
 
 #: Consecutive failures of one feed page before it is set aside (each scheduled pull is one attempt).
 MAX_PAGE_ATTEMPTS = 5
@@ -119,6 +119,18 @@ def load_state(session: Session, org_id: int) -> FeedState:
     """The organization's feed-problem state (empty when there is none)."""
     row = _row(session, org_id)
     return FeedState.from_text(row.cursor_value if row is not None else None)
+
+
+def set_aside_windows(db: Database, org_code: str | None = None) -> dict[str, list[SetAside]]:
+    """Every organization's set-aside windows (only those with any), oldest first; ``org_code``: one."""
+    stmt = select(Organization.code, SyncCursor.cursor_value).join(
+        SyncCursor, SyncCursor.organization_id == Organization.id).where(SyncCursor.source == STATE_SOURCE)
+    if org_code is not None:
+        stmt = stmt.where(Organization.code == org_code)
+    with db.session() as session:
+        found = session.execute(stmt.order_by(Organization.code)).all()
+    windows = {code: FeedState.from_text(text).set_aside for code, text in found}
+    return {code: ws for code, ws in windows.items() if ws}
 
 
 class FeedGuard:

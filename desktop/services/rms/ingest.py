@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock
 from desktop.services.core.domain import Problem, ReturnRecord
 from desktop.services.core.errors import NeedsPersonError, TransientError
@@ -246,9 +247,11 @@ class IngestService:
                 break
         return result
 
-    def repull(self, org_code: str, client: RmsClient) -> tuple[IngestResult, Repull]:
+    def repull(self, org_code: str, client: RmsClient, actor: Actor) -> tuple[IngestResult, Repull]:
         """Ask the RMS again for every window of ``org_code``'s feed that was set aside; ingest those it
-        now sends (the saved cursor stays where it is) and keep the others."""
+        now sends (the saved cursor stays where it is) and keep the others. Feeds the sync like a
+        pull: ``actor`` must be allowed to ``run_sync``."""
+        actor.require(Action.RUN_SYNC)
         org_id, ctx, _cursor = self._start(org_code, client)
         result = IngestResult()
         windows = FeedGuard(self._db, self._bus, self._clock, org_id, org_code).repull(
