@@ -47,7 +47,7 @@ from desktop.services.rms.client import Page, RmsClient, UnreadablePage
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
 from desktop.services.rms.feed_guard import ApplyPage, FeedGuard, Repull
 from desktop.services.rms.parse import RMS_FIX, parse_return, problem_json
-from desktop.services.rms.records import add_line_taxes, placeholder_row, to_rows, unreadable_revision
+from desktop.services.rms.records import add_line_taxes, placeholder_row, same_payload, to_rows, unreadable_revision
 from desktop.services.rms.storable import storable
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -236,7 +236,8 @@ class IngestService:
             try:
                 page = client.changes(cursor, page_size, organization=org_code)
             except UnreadablePage as exc:
-                cursor, stepped = guard.unreadable(client, cursor, page_size, exc, apply)
+                cursor, stepped = guard.unreadable(client, cursor, page_size, exc, apply,
+                                                   saved=result.ingested + result.quarantined)
                 result.set_aside += stepped
                 continue
             if not page.returns and page.next_cursor == (cursor or ""):
@@ -327,7 +328,7 @@ class IngestService:
         touched: set[str] = set()
         for it in items:
             held = by_key.get(it.key)
-            if held is not None and held.raw_payload == it.raw:
+            if held is not None and same_payload(held.raw_payload, it.raw):
                 result.unchanged += 1
                 events.append(self._event(EventKind.RETURN_UNCHANGED, Severity.DEBUG, ctx, it.row,
                                           f"{_name(it.row)} is already here, unchanged"))
@@ -405,20 +406,20 @@ class IngestService:
             firsts[it.key] = (it.raw, it.label)
             return it
         first_raw, first_label = first
-        if first_raw == it.raw:
+        if same_payload(first_raw, it.raw):
             return None
-        differ = sorted(k for k in set(first_raw) | set(it.raw) if first_raw.get(k) != it.raw.get(k))
+        differ = sorted(k for k in set(first_raw) | set(it.raw) if not same_payload(first_raw.get(k), it.raw.get(k)))
         revision = it.row.revision
         row, stand_ins = placeholder_row(it.raw, org_id, now)
         row.revision = unreadable_revision(it.raw)
         problem = Problem(
             CONFLICTING_REVISION,
             f"Return {row.rma_number} revision {revision} is in this batch twice with different content "
-            f"({', '.join(differ[:8]) or 'key order'} differ): the first copy ({first_label}) was taken, this "
+            f"({', '.join(differ[:8])} differ): the first copy ({first_label}) was taken, this "
             f"copy ({it.label}) is held here and not used — {fix}", "revision")
         conflict = _Item(it.incoming, it.raw, None, [problem, *it.problems], row, [*stand_ins, "revision"], it.label)
         again = firsts.get(conflict.key)  # the same different copy a third time: a duplicate of it
-        if again is not None and again[0] == conflict.raw:
+        if again is not None and same_payload(again[0], conflict.raw):
             return None
         firsts.setdefault(conflict.key, (conflict.raw, conflict.label))
         return conflict

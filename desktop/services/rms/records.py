@@ -38,7 +38,7 @@ from desktop.services.store.models import (
 from desktop.services.store.models import ReturnLine as LineRow
 
 __all__ = ["FEE_TAX_PREFIX", "NO_CURRENCY", "add_line_taxes", "from_row", "payload_digest", "placeholder_row",
-           "to_rows", "unreadable_revision"]
+           "same_payload", "to_rows", "unreadable_revision"]
 
 FEE_TAX_PREFIX = "fee:"
 #: ISO 4217's own code for "no currency": the stand-in when a quarantined record has none.
@@ -49,6 +49,20 @@ _MAX_CODE = 64
 def payload_digest(raw: object) -> str:
     """SHA-256 of the payload's exact JSON (key order kept): a stable id for a keyless record."""
     return hashlib.sha256(json_dumps_exact(raw).encode()).hexdigest()
+
+
+def same_payload(a: object, b: object) -> bool:
+    """Whether two payloads say the same in JSON: key order aside, but ``0`` is not ``false`` and
+    ``1.0`` is not ``1.00`` (Python's ``==`` says both are). The one test of "the same revision again"."""
+    return a is b or json_dumps_exact(_sorted(a)) == json_dumps_exact(_sorted(b))
+
+
+def _sorted(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def _tax_row(tax: TaxAmount, *, tax_name: str | None = None) -> ReturnTaxLine:
