@@ -94,6 +94,8 @@ def test_a_page_that_fails_a_few_times_is_retried_and_then_read(
         with pytest.raises(TransientError, match=f"attempt {attempt} of {MAX_PAGE_ATTEMPTS}") as err:
             _service(db, bus, client).pull(ORG, client, page_size=PAGE)
         assert err.value.action is not None and "the next pull asks again" in err.value.action
+        saved = f"the {PAGE} revisions read before it are saved"
+        assert (saved in err.value.message) is (attempt == 1), "said by the pull that saved them"
         assert len(rows(db, ORG)) == PAGE, "the page before it was kept, nothing after it"
         failing = _state(db).failing
         assert failing is not None and failing.attempts == attempt

@@ -152,15 +152,17 @@ class FeedGuard:
         return self._clear_failing
 
     def unreadable(self, client: RmsClient, cursor: str | None, page_size: int, exc: UnreadablePage,
-                   apply: ApplyPage) -> tuple[str, int]:
+                   apply: ApplyPage, *, saved: int = 0) -> tuple[str, int]:
         """Count a failure of the page from ``cursor``; below the bound raise a transient error (the
-        next pull retries), at it set the page aside. Returns (the cursor after it, windows set aside)."""
+        next pull retries; ``saved``: revisions this pull committed before it, said in the message),
+        at it set the page aside. Returns (the cursor after it, windows set aside)."""
         attempts = self._count(cursor or "", exc)
         if attempts < MAX_PAGE_ATTEMPTS:
+            before = f"; the {saved} revision{'' if saved == 1 else 's'} read before it are saved" if saved else ""
             raise TransientError(
                 f"{self._org}: the RMS sent a page of returns the app cannot read ({exc.what}) — attempt "
                 f"{attempts} of {MAX_PAGE_ATTEMPTS}; after {MAX_PAGE_ATTEMPTS} that part of the feed is set aside "
-                "so the returns after it keep coming", platform="rms", platform_code=exc.platform_code,
+                f"so the returns after it keep coming{before}", platform="rms", platform_code=exc.platform_code,
                 platform_message=exc.excerpt,
                 action="nothing yet: the next pull asks again; if it keeps happening, ask the RMS vendor") from exc
         return self._step_over(client, cursor or "", page_size, exc, attempts, apply)
