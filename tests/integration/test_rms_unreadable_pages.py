@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from desktop.services.alerts.rules import RuleName, Thresholds, evaluate
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.errors import PermissionDenied, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
@@ -136,6 +137,9 @@ def test_a_page_that_never_reads_is_set_aside_and_the_feed_goes_on(
     assert "could not be read after 5 attempts and was set aside" in said.what_happened
     assert "Ask the RMS vendor" in said.what_to_do and f"returns-ledger rms repull --org {ORG}" in said.what_to_do
     assert said.platform_message == window.excerpt and said.problems[0].code == UNREADABLE_PAGE
+    (alert,) = evaluate(event, Thresholds(), lambda _org: 0)  # the tray and e-mail alerts say it too
+    assert alert.rule is RuleName.SYNC_FAILURE and alert.severity == Severity.ERROR
+    assert alert.title == f"{ORG}: a return was set aside" and "rms repull" in alert.body
     later = _service(db, bus, client).pull(ORG, client, page_size=PAGE)
     assert later.counts() == dict.fromkeys(later.counts(), 0), "the cursor is past it: later pulls proceed"
 
