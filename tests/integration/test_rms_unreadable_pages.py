@@ -25,7 +25,7 @@ from desktop.services.rms.ingest import CURSOR_SOURCE, IngestService
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, SyncCursor
 from tests.helpers.rms import ingest_bus, ingest_service, rows
-from tests.helpers.sandbox import SandboxHandle, fast_rms_client
+from tests.helpers.sandbox import SandboxHandle, fast_http, fast_rms_client
 
 pytestmark = pytest.mark.db
 OPERATOR = Actor("olivia", Role.OPERATOR)
@@ -189,3 +189,41 @@ def test_two_unreadable_revisions_in_one_page_are_each_set_aside_and_the_rest_re
     assert result.set_aside == 2
     assert _keys(db) == {(r["id"], r["revision"]) for r in records} - {(r["id"], r["revision"]) for r in bad}
     assert len(_state(db).set_aside) == 2
+
+
+class _CutAfterOneNarrowedPage(RmsClient):
+    """The RMS client whose connection drops right after the first page read while narrowing (the
+    app stopping part-way through a set-aside): an injected fault at the client's edge."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        super().__init__(info["rms"]["base_url"], info["rms"]["api_key"], http=fast_http("rms"))
+        self.narrowed = 0
+
+    def changes(self, cursor: str | None, limit: int = 100, *, organization: str | None = None,
+                skip: int = 0) -> Any:
+        if self.narrowed and limit < PAGE:
+            raise TransientError("The RMS did not answer GET /v1/returns (connection reset)", platform="rms")
+        page = super().changes(cursor, limit, organization=organization, skip=skip)
+        self.narrowed += int(limit < PAGE)
+        return page
+
+
+def test_a_set_aside_cut_short_resumes_on_the_next_pull_without_counting_again(
+        db: Database, sandbox: SandboxHandle, client: RmsClient, bus: EventBus) -> None:
+    records = feed(sandbox)
+    bad = records[PAGE + 20]  # the first half of its page reads; the narrowing is cut after that
+    _spoil(sandbox, bad, "not_json")
+    for _ in range(MAX_PAGE_ATTEMPTS - 1):
+        with pytest.raises(TransientError, match="attempt"):
+            _service(db, bus, client).pull(ORG, client, page_size=PAGE)
+    with pytest.raises(TransientError, match="connection reset"):
+        _service(db, bus, client).pull(ORG, _CutAfterOneNarrowedPage(sandbox.info), page_size=PAGE)
+    failing = _state(db).failing
+    assert failing is not None and failing.attempts == MAX_PAGE_ATTEMPTS, "the count moved with the cursor"
+
+    result = _service(db, bus, client).pull(ORG, client, page_size=PAGE)
+
+    assert result.set_aside == 1
+    assert _keys(db) == {(r["id"], r["revision"]) for r in records} - {(bad["id"], bad["revision"])}
+    (window,) = _state(db).set_aside
+    assert window.attempts == MAX_PAGE_ATTEMPTS + 1 and window.first_failed_at < window.set_aside_at

@@ -110,14 +110,15 @@ class Repull:
     still_unreadable: list[SetAside] = field(default_factory=list)
 
 
-def _row(session: Session, org_id: int) -> SyncCursor | None:
-    return session.scalars(select(SyncCursor).where(SyncCursor.organization_id == org_id,
-                                                    SyncCursor.source == STATE_SOURCE)).one_or_none()
+def _row(session: Session, org_id: int, *, lock: bool = False) -> SyncCursor | None:
+    stmt = select(SyncCursor).where(SyncCursor.organization_id == org_id, SyncCursor.source == STATE_SOURCE)
+    return session.scalars(stmt.with_for_update() if lock else stmt).one_or_none()
 
 
-def load_state(session: Session, org_id: int) -> FeedState:
-    """The organization's feed-problem state (empty when there is none)."""
-    row = _row(session, org_id)
+def load_state(session: Session, org_id: int, *, lock: bool = False) -> FeedState:
+    """The organization's feed-problem state (empty when there is none); ``lock``: the row is held
+    until the transaction ends (``rms repull`` may run beside a worker's pull)."""
+    row = _row(session, org_id, lock=lock)
     return FeedState.from_text(row.cursor_value if row is not None else None)
 
 
@@ -170,7 +171,7 @@ class FeedGuard:
     def _count(self, cursor: str, exc: UnreadablePage) -> int:
         now = self._clock.now().isoformat()
         with self._db.write_session() as session:
-            state = load_state(session, self._org_id)
+            state = load_state(session, self._org_id, lock=True)
             failing = state.failing
             if failing is None or failing.cursor != cursor:
                 failing = Failing(cursor, 0, now, now, exc.what, exc.excerpt, exc.content_type)
@@ -198,7 +199,7 @@ class FeedGuard:
                 cur = self._skip_one(client, cur, exc, attempts, apply)
                 covered, stepped, limit = covered + 1, stepped + 1, max(1, (page_size - covered) // 2)
                 continue
-            apply(page, self.readable(cur))
+            apply(page, self._carry(page.next_cursor))
             cur, covered = page.next_cursor, covered + len(page.returns)
             if not page.returns or not page.has_more:
                 break
@@ -227,7 +228,7 @@ class FeedGuard:
 
         def record(session: Session) -> None:
             nonlocal failing
-            state = load_state(session, self._org_id)
+            state = load_state(session, self._org_id, lock=True)
             failing = state.failing
             if failing is not None:
                 window.first_failed_at = failing.first_failed_at
@@ -267,7 +268,7 @@ class FeedGuard:
 
     def _tried(self, window: SetAside, exc: UnreadablePage) -> None:
         with self._db.write_session() as session:
-            state = load_state(session, self._org_id)
+            state = load_state(session, self._org_id, lock=True)
             for w in state.set_aside:
                 if w.id == window.id:
                     w.retries, w.last_retry_at, w.what, w.excerpt = (w.retries + 1, self._clock.now().isoformat(),
@@ -277,17 +278,28 @@ class FeedGuard:
 
     def _forgetting(self, window: SetAside) -> Callable[[Session], None]:
         def forget(session: Session) -> None:
-            state = load_state(session, self._org_id)
+            state = load_state(session, self._org_id, lock=True)
             state.set_aside = [w for w in state.set_aside if w.id != window.id]
             self._save(session, state)
         return forget
 
     # --- the row ---------------------------------------------------------------------------------
     def _clear_failing(self, session: Session) -> None:
-        state = load_state(session, self._org_id)
+        state = load_state(session, self._org_id, lock=True)
         if state.failing is not None:
             state.failing = None
             self._save(session, state)
+
+    def _carry(self, next_cursor: str) -> Callable[[Session], None]:
+        """While narrowing: the count moves with the cursor, so a crash part-way resumes the set-aside
+        on the next pull instead of counting the rest of the page from 1 again."""
+        def carry(session: Session) -> None:
+            state = load_state(session, self._org_id, lock=True)
+            if state.failing is not None:
+                state.failing.cursor = next_cursor
+                self._save(session, state)
+        self._failing_cursor = next_cursor
+        return carry
 
     def _save(self, session: Session, state: FeedState) -> None:
         row = _row(session, self._org_id)
