@@ -266,10 +266,8 @@ class IngestService:
         ``items`` is read lazily, one batch at a time, so memory stays bounded whatever its length.
         After each committed batch ``progress`` is told the figures (with ``records``' byte position)
         and ``cancelled()`` is asked; a cancel stops there, and ``records.count_rest()`` (when given)
-        says how many records were not read.
-
-        The whole call is one batch for the copy rule (:mod:`desktop.services.rms.copies`): a second
-        copy of a revision is found whichever transaction it falls in.
+        says how many records were not read. The whole call is one batch for the copy rule
+        (:mod:`desktop.services.rms.copies`): a second copy is found whichever transaction it is in.
         """
         with self._db.session() as session:
             org_id = self._org(session, org_code).id
@@ -546,8 +544,7 @@ def _one_copy_each(prepared: Sequence[tuple[Incoming, _Item]], copies: CopyCheck
     """The items to upsert, after the copy rule (:mod:`desktop.services.rms.copies`): a first copy as it
     is, a duplicate counted and left out, a different copy as a quarantined stand-in naming both."""
     def stored(key: tuple[str, int]) -> tuple[bool, object]:
-        held = by_key.get(key)
-        return held is not None, held.raw_payload if held is not None else None
+        return key in by_key, by_key[key].raw_payload if key in by_key else None
 
     items: list[_Item] = []
     for n, (inc, it) in enumerate(prepared):
