@@ -59,11 +59,14 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
     data: dict[str, Any] = {"ingested": result.ingested, "quarantined": result.quarantined,
                             "unchanged": result.unchanged, "superseded": result.superseded,
                             "replaced": result.replaced, "conflicts": result.conflicts,
+                            "duplicates": result.duplicates,
                             "read": result.read, "cancelled": result.cancelled, "not_read": result.not_read,
                             "quarantine": [q.as_json() for q in result.quarantine]}
     lines = [f"{args.file}: {result.ingested:,} ingested, {result.quarantined:,} quarantined, "
              f"{result.unchanged:,} unchanged"
              + (f", {result.replaced:,} replaced" if result.replaced else "")
+             + (f", {result.duplicates:,} exact duplicate{'' if result.duplicates == 1 else 's'} skipped"
+                if result.duplicates else "")
              + (f", {result.conflicts:,} conflicting (not applied)" if result.conflicts else "")]
     if result.cancelled:
         lines.insert(0, f"Import stopped on request after {result.read:,} records: those are saved "

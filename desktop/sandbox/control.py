@@ -15,6 +15,8 @@ Endpoints (all relative to ``/_sandbox``)::
     GET  /rms/writebacks                      GET  /rms/bad
     POST /rms/revise {"id", "status"?}        GET  /info (the start-up JSON ``sandbox serve`` prints)
     GET|DELETE /usage                         POST /usage {"service": "qbo", "monthly_read_quota": N|null}
+    POST /rms/unreadable {"id", "revision", "mode", "times"?}  (feed pages holding it answer 200 unreadably;
+                                                             "times": 0 heals it)
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ class ControlApi:
             ("GET", "/tokens"): self._tokens, ("POST", "/config"): self._config,
             ("POST", "/webhooks"): self._webhooks, ("POST", "/rms/generate"): self._rms_generate,
             ("GET", "/rms/writebacks"): self._rms_writebacks, ("GET", "/rms/bad"): self._rms_bad,
-            ("POST", "/rms/revise"): self._rms_revise,
+            ("POST", "/rms/revise"): self._rms_revise, ("POST", "/rms/unreadable"): self._rms_unreadable,
             ("GET", "/usage"): self._usage, ("DELETE", "/usage"): self._usage_reset,
             ("POST", "/usage"): self._usage_quota,
         }
@@ -316,3 +318,17 @@ class ControlApi:
         except ValueError as exc:
             raise ControlError(400, str(exc)) from exc
         return _json(doc)
+
+    def _rms_unreadable(self, request: Request) -> Response:
+        body = self._body(request)
+        times = body.get("times")
+        if times is not None:
+            times = _int(body, "times", 1, minimum=0)
+        try:
+            self._rms().make_unreadable(str(body.get("id")), _int(body, "revision", 1, minimum=1),
+                                        str(body.get("mode", "html")), times)
+        except KeyError as exc:
+            raise ControlError(404, f"no such return revision: {body.get('id')!r} {body.get('revision')!r}") from exc
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from exc
+        return _json({"id": body.get("id"), "revision": body.get("revision"), "times": times})

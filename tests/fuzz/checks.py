@@ -2,7 +2,8 @@
 
 Each record handed to ingest must come out as exactly one ``returns`` row of the organization —
 ingested (NEW, or SUPERSEDED by a newer revision of the same return) or quarantined with at least
-one reason whose code is a stable identifier — and the result's counts must be the database's.
+one reason whose code is a stable identifier — unless it is an identical copy of one earlier in its
+batch (a duplicate), and the result's counts must be the database's.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ def for_org(records: list[Any], code: str) -> list[Any]:
 
 
 def assert_accounted(db: Database, org_id: int, records_in: int, result: IngestResult) -> dict[str, int]:
-    """Every record ingested or quarantined with a code, and the counts are the database's."""
+    """Every record ingested, quarantined with a code, or an identical copy of one earlier in its batch
+    (a duplicate: no row of its own); the counts are the database's."""
     assert (result.unchanged, result.replaced, result.conflicts) == (0, 0, 0), result.counts()
-    assert result.ingested + result.quarantined == records_in, (result.counts(), records_in)
+    assert result.ingested + result.quarantined + result.duplicates == result.read == records_in, \
+        (result.counts(), records_in)
+    copies_in, records_in = records_in, records_in - result.duplicates
     with db.session() as s:
         by_status = dict(s.execute(sa.select(Return.sync_status, sa.func.count()).where(
             Return.organization_id == org_id).group_by(Return.sync_status)).all())
@@ -62,4 +66,5 @@ def assert_accounted(db: Database, org_id: int, records_in: int, result: IngestR
     assert len(with_reasons) == result.quarantined, (len(with_reasons), result.counts())
     bad_codes = sorted({code for _rid, code in reasons if not CODE_RE.fullmatch(code)})
     assert not bad_codes, f"quarantine codes that are not stable identifiers: {bad_codes}"
-    return {"records": records_in, "ingested": result.ingested, "quarantined": result.quarantined}
+    return {"records": copies_in, "ingested": result.ingested, "quarantined": result.quarantined,
+            "duplicates": result.duplicates}

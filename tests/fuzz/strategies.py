@@ -28,8 +28,9 @@ from desktop.services.core.domain import FEE_REFUND_SIGN
 from desktop.services.core.enums import FeeType
 from desktop.services.rms.context import KNOWN_DISPOSITIONS, KNOWN_REASON_CODES, Jurisdiction, OrgContext
 
-__all__ = ["CSV_HEADER", "CTX", "CTX_JSON", "WEBHOOK_NOW", "Deep", "csv_export", "damaged_records", "hostile",
-           "json_text", "mapping_documents", "nest", "refund_total", "shallow", "valid_record", "webhook_payloads"]
+__all__ = ["CSV_HEADER", "CTX", "CTX_JSON", "WEBHOOK_NOW", "Deep", "batch_with_copies", "csv_export",
+           "damaged_records", "hostile", "json_text", "mapping_documents", "nest", "refund_total", "shallow",
+           "valid_record", "webhook_payloads"]
 
 JURISDICTIONS = {"US-CA": Decimal("0.0725"), "US-NY": Decimal("0.04")}
 CTX_JSON: dict[str, Any] = {
@@ -249,6 +250,26 @@ def _distinct(records: tuple[Any, ...]) -> list[Any]:
         if text not in seen:
             seen.add(text)
             out.append(rec)
+    return out
+
+
+@st.composite
+def batch_with_copies(draw: st.DrawFn, max_returns: int = 6, max_copies: int = 8) -> list[dict[str, Any]]:
+    """Valid records plus copies of some of them — identical, or the same (id, revision) with other
+    content (still valid, or damaged) — in any order: what a sloppy export or a replaying RMS sends."""
+    rng = random.Random(draw(st.integers(min_value=0, max_value=2**32 - 1)))
+    base = [valid_record(n, rng) for n in range(draw(st.integers(min_value=1, max_value=max_returns)))]
+    out = list(base)
+    for _ in range(draw(st.integers(min_value=0, max_value=max_copies))):
+        rec = dict(draw(st.sampled_from(base)))
+        kind = draw(st.sampled_from(["same", "other_name", "other_total", "damaged"]))
+        if kind == "other_name":
+            rec["customer"] = {**rec["customer"], "name": draw(st.sampled_from(["Bob", "=cmd()", "Ada  Lovelace"]))}
+        elif kind == "other_total":
+            rec["refund_total"] = _money(draw(st.integers(min_value=0, max_value=10**6)))
+        elif kind == "damaged":
+            rec["lines"] = draw(shallow)  # in process: no Deep stand-ins (those are for the wire)
+        out.insert(draw(st.integers(min_value=0, max_value=len(out))), rec)
     return out
 
 

@@ -118,7 +118,7 @@ def test_rows_of_one_return_far_apart_are_quarantined_not_split(db: Database, tm
 
     # The late rows replace the first ones (still NEW) and quarantine the return: never posted half.
     assert (result.ingested, result.quarantined, result.replaced, result.conflicts) == (4, 1, 1, 0)
-    assert result.pages == 2  # the second copy of one key starts a new batch
+    assert result.pages == 2  # the rest of a return (not a second copy) starts a new batch to replace it
     assert held(db) == {"rows": 4, "quarantined": 1, "with_reason": 1}
     [bad] = result.quarantine
     assert bad.rms_id == "ret_000001" and [p.code for p in bad.problems] == ["split_rows"]

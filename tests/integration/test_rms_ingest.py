@@ -124,7 +124,7 @@ def test_pull_ingests_every_revision_once_and_a_second_pull_nothing(
 
     second = service.pull("ACME-US", client, page_size=25)
     assert second.counts() == {"ingested": 0, "quarantined": 0, "unchanged": 0, "superseded": 0,
-                               "replaced": 0, "conflicts": 0}
+                               "replaced": 0, "conflicts": 0, "duplicates": 0, "set_aside": 0}
     assert len(rows(db, "ACME-US")) == len(stored)
 
 

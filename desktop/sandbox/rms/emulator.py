@@ -46,6 +46,28 @@ class ApiError(Exception):
         self.code = code or _ERROR_CODES.get(status, "error")
 
 
+#: How the fault hook spoils a feed page (all answered with HTTP 200, as a broken server or proxy does).
+UNREADABLE_MODES = ("html", "truncated", "not_json", "wrong_envelope")
+
+
+def unreadable_page(mode: str, body: str) -> Response:
+    """The page ``body`` as a broken RMS might send it instead (see :data:`UNREADABLE_MODES`)."""
+    if mode == "html":
+        return Response("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway"
+                        "</h1><p>The upstream server returned an invalid response.</p></body></html>",
+                        status=200, mimetype="text/html")
+    if mode == "truncated":
+        data = body.encode()
+        return Response(data[:len(data) // 2], status=200, mimetype="application/json")
+    if mode == "not_json":
+        return Response("Internal error: could not serialise the page", status=200, mimetype="text/plain")
+    return _json({"data": json.loads(body), "status": "ok"})  # JSON, but not the documented envelope
+
+
+def _json_text(text: str) -> Response:
+    return Response(text, status=200, mimetype="application/json")
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers,
                     mimetype="application/json")
@@ -66,6 +88,8 @@ class RmsEmulator(Emulator):
         self._numbers: dict[str, int] = {}
         self._seed = 1
         self._generations = 0
+        #: Fault hook: (id, revision) → [mode, pages left or None]; a feed page holding it is unreadable.
+        self.unreadable: dict[tuple[str, int], list[Any]] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
     def reset(self, seed: int, *, bad_ratio: float = DEFAULT_BAD_RATIO, scale: float = 1.0) -> None:
@@ -101,6 +125,7 @@ class RmsEmulator(Emulator):
             self.store.load(docs)
             self.store.bad.update(bad)
             self._limit = None
+            self.unreadable.clear()
 
     @staticmethod
     def _bad_entry(doc: dict[str, Any], kind: str, detail: str) -> dict[str, Any]:
@@ -224,17 +249,53 @@ class RmsEmulator(Emulator):
                                       for j in org.tax_jurisdictions]}
 
     def _list(self, request: Request) -> Response:
+        raw_skip = request.args.get("skip", "0")
+        if not raw_skip.isdigit() or not 0 <= int(raw_skip) <= MAX_PAGE:
+            raise ApiError(400, f"skip must be an integer from 0 to {MAX_PAGE}")
+        skip = int(raw_skip)
         raw_limit = request.args.get("limit", "100")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-            raise ApiError(400, f"limit must be an integer from 1 to {MAX_PAGE}")
+        if not raw_limit.isdigit() or not (0 if skip else 1) <= int(raw_limit) <= MAX_PAGE:
+            raise ApiError(400, f"limit must be an integer from 1 to {MAX_PAGE} (0 allowed with skip)")
         org = request.args.get("organization") or None
         if org is not None and org not in {o.code for o in active_orgs()}:
             raise ApiError(400, f"unknown organization {org!r}")
         try:
-            docs, next_cursor, has_more = self.store.page(request.args.get("cursor", ""), int(raw_limit), org)
+            docs, next_cursor, has_more = self.store.page(request.args.get("cursor", ""), int(raw_limit), org, skip)
         except CursorError as exc:
             raise ApiError(400, str(exc), "invalid_cursor") from exc
-        return _json({"returns": docs, "next_cursor": next_cursor, "has_more": has_more})
+        body = json.dumps({"returns": docs, "next_cursor": next_cursor, "has_more": has_more}, ensure_ascii=False)
+        spoiled = self._spoiled(docs)
+        return _json_text(body) if spoiled is None else unreadable_page(spoiled, body)
+
+    # --- the fault hook: a page the RMS cannot send ---------------------------------------------
+    def make_unreadable(self, rid: str, revision: int, mode: str, times: int | None) -> None:
+        """Every feed page holding revision ``revision`` of ``rid`` is answered 200 with an unreadable
+        body (``mode``, see :data:`UNREADABLE_MODES`) — the next ``times`` such pages, or all of them;
+        ``times`` 0 heals it."""
+        if times == 0:
+            with self._lock:
+                self.unreadable.pop((rid, revision), None)
+            return
+        if mode not in UNREADABLE_MODES:
+            raise ValueError(f"mode must be one of {list(UNREADABLE_MODES)}")
+        if self.store.revision(rid, revision) is None:
+            raise KeyError(rid)
+        with self._lock:
+            self.unreadable[(rid, revision)] = [mode, times]
+
+    def _spoiled(self, docs: list[dict[str, Any]]) -> str | None:
+        with self._lock:
+            for doc in docs:
+                fault = self.unreadable.get((doc["id"], doc["revision"]))
+                if fault is None:
+                    continue
+                mode, left = fault
+                if left is not None:
+                    if left <= 0:
+                        continue
+                    fault[1] = left - 1
+                return str(mode)
+        return None
 
     def _writeback(self, request: Request, rid: str) -> Response:
         key = request.headers.get("Idempotency-Key", "").strip()

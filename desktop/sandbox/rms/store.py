@@ -100,20 +100,29 @@ class ReturnStore:
             self._feed.append(stored)
             self._index(stored)
 
-    def page(self, cursor: str, limit: int, organization: str | None) -> tuple[list[Doc], str, bool]:
-        """Revisions after ``cursor`` (empty = from the start); returns (docs, next cursor, has_more)."""
+    def page(self, cursor: str, limit: int, organization: str | None, skip: int = 0
+             ) -> tuple[list[Doc], str, bool]:
+        """Revisions after ``cursor`` (empty = from the start), the first ``skip`` of them left out;
+        returns (docs, next cursor, has_more). The next cursor lies past the last revision served or
+        skipped, so ``limit`` 0 with a ``skip`` steps over revisions without sending them."""
         with self._lock:
             start = 0 if not cursor else bisect.bisect_right(self._keys, decode_cursor(cursor))
             out: list[Doc] = []
             has_more = False
+            last: Doc | None = None
             for doc in self._feed[start:]:
                 if organization is not None and doc.get("organization") != organization:
+                    continue
+                if skip:
+                    skip -= 1
+                    last = doc
                     continue
                 if len(out) == limit:
                     has_more = True
                     break
                 out.append(copy.deepcopy(doc))
-            next_cursor = encode_cursor(_key(out[-1])) if out else cursor
+                last = doc
+            next_cursor = encode_cursor(_key(last)) if last is not None else cursor
             return out, next_cursor, has_more
 
     def latest(self, rid: str) -> Doc | None:

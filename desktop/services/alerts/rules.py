@@ -66,6 +66,11 @@ QuarantineCount = Callable[[str | None], int]
 
 
 def _sync_failure(e: Event, t: Thresholds, quarantined: QuarantineCount) -> Alert | None:
+    if e.kind == EventKind.RETURN_PAGE_SET_ASIDE:  # the feed went on, but a return was left behind
+        action = str(e.details.get("action") or "")
+        return Alert(RuleName.SYNC_FAILURE, Severity.ERROR, f"{e.org or 'RMS'}: a return was set aside",
+                     e.message + (f"\nWhat to do: {action}" if action else ""), e.org,
+                     f"sync_failure|{e.org}|ingest|set_aside", {"job": "ingest"})
     if e.kind != EventKind.SYNC_FAILED:
         return None
     job = str(e.details.get("job", "sync"))

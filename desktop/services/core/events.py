@@ -135,6 +135,8 @@ class EventKind(StrEnum):
     RETURN_UNCHANGED = "return.unchanged"  # same (org, RMS id, revision) seen again: no-op
     RETURN_REJECTED = "return.rejected"  # payload unreadable; raw kept for a person
     RETURN_QUARANTINED = "return.quarantined"  # read, but invalid: held with specific reasons
+    RETURN_PAGE_SET_ASIDE = "return.page_set_aside"  # a feed page the RMS never sent readably: stepped over
+    RETURN_PAGE_RECOVERED = "return.page_recovered"  # a set-aside window read again (``rms repull``)
     # pre-flight and the outbox
     DOCUMENT_PLANNED = "document.planned"
     DOCUMENT_QUARANTINED = "document.quarantined"

@@ -7,6 +7,11 @@
 - :mod:`~desktop.services.rms.records` — store rows ⟷ ``ReturnRecord``.
 - :mod:`~desktop.services.rms.ingest` — ``IngestService``: pull by cursor, idempotent upsert,
   quarantine, supersede.
+- :mod:`~desktop.services.rms.copies` — ``CopyCheck``: one content per revision in a batch (a pull
+  page or a whole import file): duplicates and ``conflicting_revision``.
+- :mod:`~desktop.services.rms.feed_guard` — ``FeedGuard``: a feed page the RMS never sends readably is
+  retried, counted and set aside (``rms set-aside`` / ``rms repull``).
+- :mod:`~desktop.services.rms.results` — ``IngestResult``: what an ingest did.
 - :mod:`~desktop.services.rms.file_import` — CSV/JSON exports through the same path
   (``docs/rms-file-import.md``).
 """

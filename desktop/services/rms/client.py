@@ -28,11 +28,30 @@ from desktop.services.platforms.http import LedgerHttp, RetryPolicy, Throttle, c
 from desktop.services.rms.storable import trim_depth
 from desktop.services.store.coltypes import json_dumps_exact, json_loads_exact
 
-__all__ = ["CONCURRENT", "Page", "RmsClient", "WriteBack", "default_http"]
+__all__ = ["CONCURRENT", "EXCERPT_CHARS", "Page", "RmsClient", "UnreadablePage", "WriteBack", "default_http"]
 
 PLATFORM = "rms"
 #: The contract caps a page at 500 revisions.
 MAX_PAGE = 500
+#: How much of an unreadable answer a person is shown (after redaction).
+EXCERPT_CHARS = 200
+
+
+class UnreadablePage(TransientError):
+    """The RMS answered a change-feed request with success but not with a readable page (an HTML
+    error page, a cut-off or non-JSON body, JSON that is not the documented envelope).
+
+    Transient — the next pull asks again — but counted per page by ``rms/feed_guard.py``, which sets
+    the page aside after a bounded number of attempts. ``excerpt`` is the redacted start of the body.
+    """
+
+    def __init__(self, message: str, *, what: str, excerpt: str, content_type: str, platform_code: str,
+                 action: str) -> None:
+        super().__init__(message, platform=PLATFORM, platform_code=platform_code, platform_message=excerpt,
+                         action=action)
+        self.what = what
+        self.excerpt = excerpt
+        self.content_type = content_type
 
 
 @dataclass(frozen=True)
@@ -100,21 +119,34 @@ class RmsClient:
             raise self._unexpected("/v1/organizations", "no organizations list")
         return orgs
 
-    def changes(self, cursor: str | None, limit: int = 100, *, organization: str | None = None) -> Page:
-        """One page of revisions after ``cursor`` (``None`` or ``""``: from the beginning)."""
-        if not 1 <= limit <= MAX_PAGE:
-            raise ValueError(f"limit must be from 1 to {MAX_PAGE}")
+    def changes(self, cursor: str | None, limit: int = 100, *, organization: str | None = None,
+                skip: int = 0) -> Page:
+        """One page of revisions after ``cursor`` (``None`` or ``""``: from the beginning).
+
+        ``skip`` leaves out that many revisions right after the cursor; with ``limit`` 0 the page is
+        empty and its ``next_cursor`` lies past them — how a revision the RMS cannot send is stepped
+        over. A success answer that is not a readable page raises :class:`UnreadablePage`.
+        """
+        if not (0 if skip else 1) <= limit <= MAX_PAGE or not 0 <= skip <= MAX_PAGE:
+            raise ValueError(f"limit must be from 1 to {MAX_PAGE} (0 with skip), skip from 0 to {MAX_PAGE}")
         params: dict[str, str | int] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
         if organization:
             params["organization"] = organization
-        body = self._call("GET", "/v1/returns", params=params)
+        if skip:
+            params["skip"] = skip
+        path = "/v1/returns"
+        resp = self._send("GET", path, params=params)
+        try:
+            body = self._json(resp, path)
+        except TransientError:
+            raise self._unreadable(resp, "it is not JSON (or cut off)") from None
         if not isinstance(body, dict):
-            raise self._unexpected("/v1/returns", "not an object")
+            raise self._unreadable(resp, "it is JSON, but not the documented page object")
         returns, next_cursor, has_more = body.get("returns"), body.get("next_cursor"), body.get("has_more")
         if not isinstance(returns, list) or not isinstance(next_cursor, str) or not isinstance(has_more, bool):
-            raise self._unexpected("/v1/returns", "returns, next_cursor or has_more missing")
+            raise self._unreadable(resp, "it is JSON, but returns, next_cursor or has_more is missing")
         return Page(returns=returns, next_cursor=next_cursor, has_more=has_more)
 
     def get(self, rms_id: str) -> dict[str, Any] | None:
@@ -176,6 +208,17 @@ class RmsClient:
         except (ValueError, UnicodeDecodeError):
             pass
         raise self._unexpected(path, "not JSON")
+
+    @staticmethod
+    def _unreadable(resp: requests.Response, what: str) -> UnreadablePage:
+        content_type = (resp.headers.get("Content-Type") or "none").split(";")[0].strip()[:80]
+        text = resp.content[:EXCERPT_CHARS * 10].decode("utf-8", "replace")
+        excerpt = " ".join(redact_text(text).split())[:EXCERPT_CHARS]
+        return UnreadablePage(
+            f"The RMS answered a request for returns with something the app cannot read: {what} "
+            f"(HTTP {resp.status_code}, {content_type}, {len(resp.content):,} bytes)", what=what, excerpt=excerpt,
+            content_type=content_type, platform_code=str(resp.status_code),
+            action="nothing yet: the next pull asks again; if it keeps happening, ask the RMS vendor")
 
     @staticmethod
     def _unexpected(path: str, what: str) -> TransientError:

@@ -432,5 +432,5 @@ def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split: bool 
                 number = where[idx] if idx < len(where) else first_no
         return replace(problem, message=f"{name} row {number}: {problem.message}")
 
-    return Incoming(raw=raw, annotate=annotate, extra_problems=tuple(extra))
+    return Incoming(raw=raw, annotate=annotate, extra_problems=tuple(extra), continues=split)
 

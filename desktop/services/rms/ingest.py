@@ -15,6 +15,12 @@ Exactly once, crash-safe (DESIGN §7):
 - A newer revision marks older revisions of the same return SUPERSEDED, except those already
   POSTED (the sync engine adjusts those) or deliberately IGNORED; quarantine reasons of a
   superseded revision are resolved, since nobody needs to fix a revision that no longer counts.
+- Within one batch (a pull page, or a whole import file across all its transactions) the first copy
+  of a revision counts; a later identical copy is a ``duplicate``, a later *different* copy is
+  quarantined ``conflicting_revision`` (:mod:`desktop.services.rms.copies` owns that rule). So
+  records in = ingested + quarantined + unchanged + duplicates + conflicts, always.
+- A feed page the RMS never sends readably is retried, counted and finally set aside
+  (:mod:`desktop.services.rms.feed_guard`, which wraps :meth:`IngestService.pull`).
 
 One ingest path for the feed and for files: a page of the feed and a batch of a file import
 (:meth:`IngestService.ingest`, which reads its records lazily, :data:`BATCH_SIZE` at a time, so
@@ -39,16 +45,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock
 from desktop.services.core.domain import Problem, ReturnRecord
 from desktop.services.core.errors import NeedsPersonError, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.rms.bulk import KeyTaken, insert_new, insert_reasons
-from desktop.services.rms.client import RmsClient
+from desktop.services.rms.client import Page, RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
+from desktop.services.rms.copies import CONFLICTING_REVISION, CopyCheck
+from desktop.services.rms.feed_guard import ApplyPage, FeedGuard, Repull
 from desktop.services.rms.parse import RMS_FIX, parse_return, problem_json
 from desktop.services.rms.progress import Incoming, IngestProgress, ProgressCallback, RecordSource, StopCheck
-from desktop.services.rms.records import RowValues, add_line_taxes, placeholder_values, row_values
+from desktop.services.rms.records import (
+    RowValues,
+    add_line_taxes,
+    placeholder_values,
+    row_values,
+    same_payload,
+    stated_revision,
+)
+from desktop.services.rms.results import IngestResult, OrgSyncResult, QuarantinedRecord
 from desktop.services.rms.storable import storable
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
@@ -63,7 +80,8 @@ from desktop.services.store.models import (
 )
 from desktop.services.store.models import ReturnLine as LineRow
 
-__all__ = ["CURSOR_SOURCE", "Incoming", "IngestResult", "IngestService", "OrgSyncResult", "QuarantinedRecord"]
+__all__ = ["CONFLICTING_REVISION", "CURSOR_SOURCE", "Incoming", "IngestResult", "IngestService", "OrgSyncResult",
+           "QuarantinedRecord"]
 
 #: ``sync_cursors.source`` of the RMS change feed.
 CURSOR_SOURCE = "rms"
@@ -72,74 +90,8 @@ _KEEP_ON_SUPERSEDE = frozenset({ReturnSyncStatus.POSTED, ReturnSyncStatus.SUPERS
 #: Statuses whose content a corrected payload of the same revision may still replace.
 _REPLACEABLE = frozenset({ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED})
 _IN_CHUNK = 500
-#: Quarantined records a result lists with their problems (memory stays bounded for any input).
-QUARANTINE_DETAILS = 1000
 #: Records per transaction of a file import.
 BATCH_SIZE = 200
-
-
-@dataclass(frozen=True)
-class QuarantinedRecord:
-    rms_id: str
-    revision: int
-    rma_number: str
-    problems: tuple[Problem, ...]
-    stand_ins: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"rms_id": self.rms_id, "revision": self.revision, "rma_number": self.rma_number,
-                "problems": [problem_json(p) for p in self.problems], "placeholders": list(self.stand_ins)}
-
-
-@dataclass
-class IngestResult:
-    """What one pull or import did (counts are revisions)."""
-
-    ingested: int = 0
-    quarantined: int = 0
-    unchanged: int = 0
-    superseded: int = 0
-    replaced: int = 0
-    conflicts: int = 0
-    pages: int = 0
-    #: The first :data:`QUARANTINE_DETAILS` quarantined records with their problems (the database has all).
-    quarantine: list[QuarantinedRecord] = field(default_factory=list)
-    #: Stopped at a batch boundary on request: what committed stays; ``not_read`` records were not imported.
-    cancelled: bool = False
-    not_read: int | None = None
-
-    @property
-    def read(self) -> int:
-        """Records handed to ingest whose outcome is in the database."""
-        return self.ingested + self.quarantined + self.unchanged + self.conflicts
-
-    @property
-    def quarantine_omitted(self) -> int:
-        """Quarantined records not listed in :attr:`quarantine` (past the cap)."""
-        return self.quarantined - len(self.quarantine)
-
-    def keep(self, record: QuarantinedRecord) -> None:
-        if len(self.quarantine) < QUARANTINE_DETAILS:
-            self.quarantine.append(record)
-
-    def merge(self, other: IngestResult) -> None:
-        for name in ("ingested", "quarantined", "unchanged", "superseded", "replaced", "conflicts", "pages"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for record in other.quarantine:
-            self.keep(record)
-
-    def counts(self) -> dict[str, int]:
-        return {"ingested": self.ingested, "quarantined": self.quarantined, "unchanged": self.unchanged,
-                "superseded": self.superseded, "replaced": self.replaced, "conflicts": self.conflicts}
-
-
-@dataclass
-class OrgSyncResult:
-    """What :meth:`IngestService.ensure_organizations` did, by organization code."""
-
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)  # code → why
 
 
 @dataclass
@@ -152,11 +104,14 @@ class _Held:
     sync_status: ReturnSyncStatus = ReturnSyncStatus.NEW
     id: int | None = None
     raw_payload: object = None
+    #: The revision the RMS stated (differs from ``revision`` for a conflicting copy's stand-in).
+    stated: int = 0
 
     def __post_init__(self) -> None:
         if self.orm is not None:
             self.rms_id, self.revision, self.sync_status = self.orm.rms_id, self.orm.revision, self.orm.sync_status
             self.id, self.raw_payload = self.orm.id, self.orm.raw_payload
+            self.stated = stated_revision(self.revision, self.raw_payload)
 
 
 @dataclass
@@ -178,8 +133,12 @@ class _Item:
         return str(self.values.ret["rma_number"])
 
     @property
+    def stated(self) -> int:
+        return stated_revision(self.key[1], self.raw)
+
+    @property
     def name(self) -> str:
-        revision = self.key[1] if self.key[1] >= 1 else "unreadable"
+        revision = self.stated if self.stated >= 1 else "unreadable"
         return f"Return {self.rma_number} (revision {revision})"
 
 
@@ -246,7 +205,28 @@ class IngestService:
         """Page through the RMS change feed of ``org_code`` from its saved cursor to the end.
 
         Each page is one batch of the one ingest path (:meth:`_commit_batch`, with the cursor in its
-        transaction); ``progress`` and ``cancelled`` work as for :meth:`ingest`."""
+        transaction); ``progress`` and ``cancelled`` work as for :meth:`ingest`. A page the RMS does
+        not send readably is retried on later pulls and, after a bound, set aside (``rms/feed_guard.py``)."""
+        org_id, ctx, cursor = self._start(org_code, client)
+        result = IngestResult()
+        result.set_aside, result.cancelled = FeedGuard(self._db, self._bus, self._clock, org_id, org_code).read(
+            client, cursor, page_size, self._page_applier(org_id, ctx, result, move_cursor=True, progress=progress),
+            saved=lambda: result.ingested + result.quarantined, cancelled=cancelled)
+        return result
+
+    def repull(self, org_code: str, client: RmsClient, actor: Actor) -> tuple[IngestResult, Repull]:
+        """Ask the RMS again for every window of ``org_code``'s feed that was set aside; ingest those it
+        now sends (the saved cursor stays where it is) and keep the others. Feeds the sync like a
+        pull: ``actor`` must be allowed to ``run_sync``."""
+        actor.require(Action.RUN_SYNC)
+        org_id, ctx, _cursor = self._start(org_code, client)
+        result = IngestResult()
+        windows = FeedGuard(self._db, self._bus, self._clock, org_id, org_code).repull(
+            client, self._page_applier(org_id, ctx, result, move_cursor=False))
+        return result, windows
+
+    def _start(self, org_code: str, client: RmsClient) -> tuple[int, OrgContext, str | None]:
+        """The organization as the RMS lists it (its profile brought up to date) and its saved cursor."""
         listed = {o.get("code"): o for o in client.organizations()}
         if org_code not in listed:
             raise NeedsPersonError(f"The RMS does not list organization {org_code!r} for this API key",
@@ -255,28 +235,26 @@ class IngestService:
         with self._db.write_session() as session:
             org = self._org(session, org_code)
             _apply_profile(org, ctx, self._clock.now())
-            org_id = org.id
-            cursor_row = self._cursor_row(session, org_id)
-            cursor = cursor_row.cursor_value if cursor_row is not None else None
-        result = IngestResult()
-        while True:
-            page = client.changes(cursor, page_size, organization=org_code)
-            if not page.returns and page.next_cursor == (cursor or ""):
-                break
-            next_cursor = page.next_cursor
+            cursor_row = self._cursor_row(session, org.id)
+            return org.id, ctx, cursor_row.cursor_value if cursor_row is not None else None
 
-            def save_cursor(session: Session, value: str = next_cursor) -> None:
-                self._save_cursor(session, org_id, value)
+    def _page_applier(self, org_id: int, ctx: OrgContext, result: IngestResult, *, move_cursor: bool,
+                      progress: ProgressCallback | None = None) -> ApplyPage:
+        """Commit one feed page as one batch: its records, the cursor after it (``move_cursor``) and
+        ``also`` (the feed guard's bookkeeping) in one transaction; add its counts to ``result``."""
+        def apply(page: Page, also: Callable[[Session], None] | None) -> None:
+            def extra(session: Session) -> None:
+                if move_cursor:
+                    self._save_cursor(session, org_id, page.next_cursor)
+                if also is not None:
+                    also(session)
 
             result.merge(self._commit_batch(org_id, ctx, [Incoming(raw=raw) for raw in page.returns],
-                                            fix=RMS_FIX, source="rms", also=save_cursor))
+                                            fix=RMS_FIX, source="rms", also=extra,
+                                            copies=CopyCheck("page", "this page of the RMS feed")))
             if progress is not None:
                 progress(_progress(result))
-            cursor = next_cursor
-            if not page.has_more or not page.returns or (cancelled is not None and cancelled()):
-                result.cancelled = bool(page.has_more and page.returns)
-                break
-        return result
+        return apply
 
     # --- ingest from elsewhere (file import) ----------------------------------------------------
 
@@ -288,11 +266,13 @@ class IngestService:
         ``items`` is read lazily, one batch at a time, so memory stays bounded whatever its length.
         After each committed batch ``progress`` is told the figures (with ``records``' byte position)
         and ``cancelled()`` is asked; a cancel stops there, and ``records.count_rest()`` (when given)
-        says how many records were not read.
+        says how many records were not read. The whole call is one batch for the copy rule
+        (:mod:`desktop.services.rms.copies`): a second copy is found whichever transaction it is in.
         """
         with self._db.session() as session:
             org_id = self._org(session, org_code).id
         result = IngestResult()
+        copies = CopyCheck("file" if records is not None else "batch")
         iterator = iter(items)
         carry: Incoming | None = None
         last: IngestProgress | None = None
@@ -302,7 +282,8 @@ class IngestService:
                 if progress is not None and last is not None and _progress(result, records) != last:
                     progress(_progress(result, records))  # the end of the input read after a full batch
                 break
-            result.merge(self._commit_batch(org_id, ctx, batch, fix=fix, source=source))
+            result.merge(self._commit_batch(org_id, ctx, batch, fix=fix, source=source, copies=copies,
+                                            offset=result.read))
             del batch
             if progress is not None:
                 last = _progress(result, records)
@@ -316,36 +297,43 @@ class IngestService:
         return result
 
     def _commit_batch(self, org_id: int, ctx: OrgContext, items: Sequence[Incoming], *, fix: str, source: str,
-                      also: Callable[[Session], None] | None = None) -> IngestResult:
-        """One batch in one transaction (with ``also``, e.g. the feed's cursor); events after the commit."""
-        with self._translate_races(), self._db.write_session() as session:
-            part, events = self._apply(session, org_id, ctx, items, fix=fix, source=source)
-            if also is not None:
-                also(session)
+                      copies: CopyCheck, offset: int = 0, also: Callable[[Session], None] | None = None
+                      ) -> IngestResult:
+        """One transaction of a batch (with ``also``, e.g. the feed's cursor); events after the commit.
+        ``offset``: records of the batch before these (where a copy was, in a message)."""
+        try:
+            with self._translate_races(), self._db.write_session() as session:
+                part, events = self._apply(session, org_id, ctx, items, fix=fix, source=source, copies=copies,
+                                           offset=offset)
+                if also is not None:
+                    also(session)
+        finally:
+            copies.end_transaction()
         for event in events:
             self._bus.publish(event)
-        part.pages = 1
+        part.pages = 1 if items else 0
         return part
 
     # --- the upsert ------------------------------------------------------------------------------
 
     def _apply(self, session: Session, org_id: int, ctx: OrgContext, incoming: Sequence[Incoming], *,
-               fix: str, source: str) -> tuple[IngestResult, list[Event]]:
+               fix: str, source: str, copies: CopyCheck, offset: int = 0) -> tuple[IngestResult, list[Event]]:
         now = self._clock.now()
         result = IngestResult()
         events: list[Event] = []
-        items = [self._prepare(inc, org_id, ctx, now, fix) for inc in incoming]
+        prepared = [(inc, self._prepare(inc, org_id, ctx, now, fix)) for inc in incoming]
         by_id: dict[str, list[_Held]] = {}
-        for held_row in self._existing(session, org_id, {it.key[0] for it in items}):
+        for held_row in self._existing(session, org_id, {it.key[0] for _inc, it in prepared}):
             by_id.setdefault(held_row.rms_id, []).append(_Held(held_row))
         by_key = {(h.rms_id, h.revision): h for rows in by_id.values() for h in rows}
+        items = _one_copy_each(prepared, copies, by_key, result, org_id=org_id, now=now, fix=fix, offset=offset)
         fresh: list[_Item] = []
         new: list[_Item] = []
         touched: set[str] = set()
         pending: set[tuple[str, int]] = set()
         for it in items:
             held = by_key.get(it.key)
-            if held is not None and held.raw_payload == it.raw:
+            if held is not None and same_payload(held.raw_payload, it.raw):
                 result.unchanged += 1
                 events.append(self._event(EventKind.RETURN_UNCHANGED, Severity.DEBUG, ctx, it,
                                           f"{it.name} is already here, unchanged"))
@@ -372,7 +360,7 @@ class IngestService:
                 result.replaced += 1
             else:
                 new.append(it)
-                held = _Held(None, it.key[0], it.key[1], it.values.ret["sync_status"])
+                held = _Held(None, it.key[0], it.key[1], it.values.ret["sync_status"], stated=it.stated)
                 by_key[it.key] = held
                 by_id.setdefault(it.key[0], []).append(held)
             it.held = held
@@ -459,11 +447,11 @@ class IngestService:
     def _supersede(session: Session, groups: Iterable[list[_Held]], now: datetime) -> int:
         changed: list[_Held] = []
         for rows in groups:
-            newest = max(r.revision for r in rows)
+            newest = max(r.stated for r in rows)
             if newest < 1:  # only unreadable revisions (negative stand-ins): none is newer than another
                 continue
             for row in rows:
-                if row.revision < newest and row.sync_status not in _KEEP_ON_SUPERSEDE:
+                if row.stated < newest and row.sync_status not in _KEEP_ON_SUPERSEDE:
                     row.sync_status = ReturnSyncStatus.SUPERSEDED
                     changed.append(row)
         if changed:
@@ -530,16 +518,17 @@ class _RaceGuard:
 
 def _next_batch(iterator: Iterator[Incoming], carry: Incoming | None,
                 size: int) -> tuple[list[Incoming], Incoming | None]:
-    """Up to ``size`` records, ending early before a record whose (id, revision) the batch already has:
-    a second copy then meets the first as a committed row (replaced while still NEW/QUARANTINED, as
-    a corrected file would), whichever batch it falls in. Returns the batch and the record held back."""
+    """Up to ``size`` records, ending early before the rest of a record the batch already has (a CSV
+    return's far-apart rows, ``Incoming.continues``): it then meets its first part as a committed row and
+    replaces it, whichever batch it falls in. (Second *copies* need no cut: the copy rule spans the
+    whole batch, :mod:`desktop.services.rms.copies`.) Returns the batch and the record held back."""
     batch: list[Incoming] = []
     keys: set[tuple[str, str]] = set()
     for inc in itertools.chain([carry] if carry is not None else [], iterator):
         raw = inc.raw
         rid = raw.get("id") if isinstance(raw, Mapping) else None
         key = (rid, str(raw.get("revision"))) if isinstance(raw, Mapping) and isinstance(rid, str) and rid else None
-        if key is not None and key in keys:
+        if key is not None and inc.continues and key in keys:
             return batch, inc
         if key is not None:
             keys.add(key)
@@ -549,9 +538,37 @@ def _next_batch(iterator: Iterator[Incoming], carry: Incoming | None,
     return batch, None
 
 
+def _one_copy_each(prepared: Sequence[tuple[Incoming, _Item]], copies: CopyCheck,
+                   by_key: Mapping[tuple[str, int], _Held], result: IngestResult, *, org_id: int, now: datetime,
+                   fix: str, offset: int) -> list[_Item]:
+    """The items to upsert, after the copy rule (:mod:`desktop.services.rms.copies`): a first copy as it
+    is, a duplicate counted and left out, a different copy as a quarantined stand-in naming both."""
+    def stored(key: tuple[str, int]) -> tuple[bool, object]:
+        return key in by_key, by_key[key].raw_payload if key in by_key else None
+
+    items: list[_Item] = []
+    for n, (inc, it) in enumerate(prepared):
+        if inc.continues:  # the rest of a record handed over before: it replaces that one, not a copy
+            items.append(it)
+            continue
+        verdict = copies.check(it.key, it.raw, copies.where(inc, offset + n), rma=it.rma_number, fix=fix,
+                               stored=stored)
+        if verdict.kind == "duplicate":
+            result.duplicates += 1
+        elif verdict.kind == "conflict" and verdict.problem is not None:
+            values, stand_ins = placeholder_values(it.raw, org_id, now)
+            values["revision"] = verdict.revision
+            items.append(_Item(it.raw, None, [verdict.problem, *it.problems], RowValues(values),
+                               [*stand_ins, "revision"]))
+        else:
+            items.append(it)
+    return items
+
+
 def _progress(result: IngestResult, records: RecordSource | None = None) -> IngestProgress:
     return IngestProgress(read=result.read, ingested=result.ingested, quarantined=result.quarantined,
                           unchanged=result.unchanged, conflicts=result.conflicts, batches=result.pages,
+                          duplicates=result.duplicates,
                           bytes_read=records.bytes_read if records is not None else None,
                           bytes_total=records.bytes_total if records is not None else None)
 

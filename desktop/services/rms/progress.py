@@ -30,16 +30,20 @@ class Incoming:
         raw: the ``Return`` object (any JSON value: a non-object is quarantined too).
         annotate: rewrites each problem before it is stored (file import adds row numbers).
         extra_problems: problems found before parsing (e.g. CSV rows of one return disagreeing).
+        continues: the rest of a record handed over before (a CSV return's rows far apart): it
+            replaces that record rather than being a second copy of it (``rms/copies.py``).
     """
 
     raw: object
     annotate: Callable[[Problem], Problem] | None = None
     extra_problems: tuple[Problem, ...] = ()
+    continues: bool = False
 
 
 @dataclass(frozen=True)
 class IngestProgress:
-    """Figures after a committed batch (revisions; ``read`` = ingested + quarantined + unchanged + conflicts).
+    """Figures after a committed batch (revisions; ``read`` = ingested + quarantined + unchanged + duplicates
+    + conflicts).
 
     ``bytes_read``/``bytes_total`` are the input's, when it has a size (a file); None for a feed.
     """
@@ -52,6 +56,8 @@ class IngestProgress:
     batches: int
     bytes_read: int | None = None
     bytes_total: int | None = None
+    #: Identical copies of a revision already read (counted in ``read``, nothing written).
+    duplicates: int = 0
 
     @property
     def committed(self) -> int:
@@ -70,6 +76,8 @@ class IngestProgress:
         parts = [f"{self.ingested:,} ingested", f"{self.quarantined:,} quarantined"]
         if self.unchanged:
             parts.append(f"{self.unchanged:,} unchanged")
+        if self.duplicates:
+            parts.append(f"{self.duplicates:,} duplicate{'' if self.duplicates == 1 else 's'}")
         if self.conflicts:
             parts.append(f"{self.conflicts:,} conflicting")
         return f"{self.read:,} read: {', '.join(parts)}"

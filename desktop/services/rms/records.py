@@ -38,8 +38,9 @@ from desktop.services.store.models import (
 )
 from desktop.services.store.models import ReturnLine as LineRow
 
-__all__ = ["FEE_TAX_PREFIX", "NO_CURRENCY", "RowValues", "add_line_taxes", "from_row", "payload_digest",
-           "placeholder_row", "placeholder_values", "row_values", "to_rows", "unreadable_revision"]
+__all__ = ["FEE_TAX_PREFIX", "NO_CURRENCY", "RowValues", "add_line_taxes", "content_digest", "from_row",
+           "payload_digest", "placeholder_row", "placeholder_values", "row_values", "same_payload", "stated_revision",
+           "to_rows", "unreadable_revision"]
 
 FEE_TAX_PREFIX = "fee:"
 #: ISO 4217's own code for "no currency": the stand-in when a quarantined record has none.
@@ -50,6 +51,30 @@ _MAX_CODE = 64
 def payload_digest(raw: object) -> str:
     """SHA-256 of the payload's exact JSON (key order kept): a stable id for a keyless record."""
     return hashlib.sha256(json_dumps_exact(raw).encode()).hexdigest()
+
+
+def same_payload(a: object, b: object) -> bool:
+    """Whether two payloads say the same in JSON: key order aside, but ``0`` is not ``false`` and
+    ``1.0`` is not ``1.00`` (Python's ``==`` says both are). The one test of "the same revision again"."""
+    return a is b or _canonical(a) == _canonical(b)
+
+
+def content_digest(raw: object) -> bytes:
+    """SHA-256 of what :func:`same_payload` compares: equal digests ⇔ the same payload (bar a hash
+    collision). What a whole-file copy check remembers per revision instead of the payload."""
+    return hashlib.sha256(_canonical(raw).encode()).digest()
+
+
+def _canonical(value: object) -> str:
+    return json_dumps_exact(_sorted(value))
+
+
+def _sorted(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def _tax_values(tax: TaxAmount, *, tax_name: str | None = None) -> dict[str, Any]:
@@ -195,6 +220,16 @@ def unreadable_revision(payload: Mapping[str, Any]) -> int:
     unreadable revisions of one return are two rows (both quarantined, neither dropped as a
     conflict) while the same payload again is still a no-op."""
     return -1 - int(payload_digest(payload)[:7], 16)
+
+
+def stated_revision(revision: int, payload: object) -> int:
+    """The revision the RMS stated for a row keyed ``revision``: that key, unless it is a stand-in
+    (negative) for a payload that does state a readable one — a conflicting copy, kept under a
+    stand-in because its first copy holds the key (:mod:`desktop.services.rms.copies`)."""
+    if revision >= 1 or not isinstance(payload, Mapping):
+        return revision
+    stated = payload.get("revision")
+    return stated if isinstance(stated, int) and not isinstance(stated, bool) and 1 <= stated < 2**31 else revision
 
 
 def placeholder_row(raw: object, org_id: int, now: datetime) -> tuple[Return, list[str]]:

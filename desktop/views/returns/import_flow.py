@@ -33,6 +33,8 @@ def result_text(result: IngestResult, name: str, org: str) -> str:
     counts = f"{result.ingested:,} ingested, {result.quarantined:,} quarantined"
     if result.unchanged:
         counts += f", {result.unchanged:,} already here (unchanged)"
+    if result.duplicates:
+        counts += f", {result.duplicates:,} exact duplicate{'' if result.duplicates == 1 else 's'} skipped"
     if result.conflicts:
         counts += f", {result.conflicts:,} conflicting (not applied)"
     if result.cancelled:
