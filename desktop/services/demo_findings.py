@@ -35,7 +35,7 @@ from desktop.services.reconcile.model import Period
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus
 
-__all__ = ["DEMO_PERIOD_DAYS", "Staged", "demo_period", "stage_findings"]
+__all__ = ["DEMO_PERIOD_DAYS", "Staged", "demo_period", "stage_findings", "untouched_posted"]
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _control(info: dict[str, Any], path: str, body: dict[str, Any]) -> Any:
     return resp.json()
 
 
-def _untouched_posted(database: Database, org: str, doc_type: str, n: int) -> list[str]:
+def untouched_posted(database: Database, org: str, doc_type: str, n: int) -> list[str]:
     """``n`` posted documents no other document depends on (Xero refuses to edit a paid credit note)."""
     o = OutboxDocument
     with database.session() as s:
@@ -82,7 +82,7 @@ def _untouched_posted(database: Database, org: str, doc_type: str, n: int) -> li
 
 def _tamper(info: dict[str, Any], database: Database, org: str, service: str, doc_type: str,
             typed: dict[str, str], period: Period) -> list[str]:
-    ids = _untouched_posted(database, org, doc_type, 6)
+    ids = untouched_posted(database, org, doc_type, 6)
     if len(ids) < 6:
         return []
     edited, deleted, voided, duplicated, taxed, moved = ids

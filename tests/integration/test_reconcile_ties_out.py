@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from desktop.cli import main
 from desktop.services.auth.vault import TokenVault
 from desktop.services.core.clock import SystemClock
+from desktop.services.demo_findings import untouched_posted
 from desktop.services.reconcile.bridge import from_minor
 from desktop.services.store.db import Database
-from desktop.services.store.models import LedgerConnection, Organization, OutboxDocument, OutboxStatus
+from desktop.services.store.models import LedgerConnection
 from tests.helpers.sandbox import SandboxHandle
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -58,16 +59,6 @@ def _ties_out(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _posted(db: Database, org: str, doc_type: str, n: int) -> list[str]:
-    """``n`` posted documents no other document depends on (Xero refuses to edit a paid credit note)."""
-    o = OutboxDocument
-    with db.session() as s:
-        paid = sa.select(o.depends_on).where(o.depends_on.is_not(None))
-        return list(s.scalars(sa.select(o.remote_id).join(Organization, Organization.id == o.organization_id).where(
-            Organization.code == org, o.doc_type == doc_type, o.status == OutboxStatus.POSTED,
-            o.idempotency_key.not_in(paid)).order_by(o.id).limit(n)))
-
-
 def test_the_difference_is_the_sum_of_the_variances_before_and_after_tampering(
         sandbox: SandboxHandle, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     where = ["--data-dir", str(tmp_path / "data"), "--db", db_url]
@@ -97,7 +88,7 @@ def test_the_difference_is_the_sum_of_the_variances_before_and_after_tampering(
             assert all(v["currency"] != "XXX" for v in data["variances"])
 
         for org, (platform, doc_type) in ORGS.items():
-            edited, deleted, voided, duplicated, taxed, moved = _posted(db, org, doc_type, 6)
+            edited, deleted, voided, duplicated, taxed, moved = untouched_posted(db, org, doc_type, 6)
             typed = {"type": doc_type} if platform == "qbo" else {}
             for body in ({"op": "edit", "id": edited, "set": {"total": "1.00"}},
                          {"op": "delete", "id": deleted}, {"op": "void", "id": voided},
