@@ -79,7 +79,7 @@ def _ret(org: str, cur: str, lines: list[ReturnLine], method: RefundMethod,
 def _post(ledger: SandboxLedger, resolver: Resolver, ret: ReturnRecord, settings: OrgSettings,
           rates: FxRates) -> tuple[list[LedgerDocument], dict[str, dict[str, Any]], CompareResult]:
     docs, problems = build_documents(ret, resolver, ledger.snapshot, settings, rates, tz=TZ[ledger.platform])
-    problems += preflight(docs, ret, ledger.snapshot, settings, docs[0].txn_date if docs else date.today())
+    problems += preflight(docs, ret, ledger.snapshot, settings, docs[0].txn_date)
     assert problems == [], problems
     posted = post_documents(ledger, ret, docs)
     result = reconcile_posted(ledger, docs, posted, docs[0].txn_date)
