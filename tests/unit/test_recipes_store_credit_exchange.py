@@ -14,6 +14,7 @@ from decimal import Decimal
 from desktop.services.core.domain import (
     Component,
     OrgSettings,
+    PostingMode,
     ReturnLine,
     ReturnRecord,
     Settlement,
@@ -27,7 +28,7 @@ from desktop.services.mapping.validate import contexts_for_return
 from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.preflight import preflight
-from desktop.services.pipeline.recipes import build_documents
+from desktop.services.pipeline.recipes import build_documents, summary_documents
 from desktop.services.platforms.base import RefKind, RefRecord
 from tests.helpers.recipes import make_return, qbo_rules, qbo_snapshot, resolver, taxed_line, xero_rules, xero_snapshot
 
@@ -211,3 +212,22 @@ def test_an_exchange_without_replacements_stays_customer_credit() -> None:
     assert [d.doc_type for d in _build(ret, snap, rules, LIABILITY, QBO_FX)] == ["CreditMemo"]
     swapped = _exchange("ACME-US", "USD", "10.00", "10.00", [])
     assert any(c.component is Component.REPLACEMENT for c in contexts_for_return(swapped))
+
+
+def test_daily_summary_carries_replacements_and_keeps_store_credit_on_the_liability() -> None:
+    snap, rules = _xero()
+    settings = replace(LIABILITY, posting_mode=PostingMode.DAILY_SUMMARY)
+    credit = make_return("KIWI-NZ", "NZD", [taxed_line(1, "1", "20.00", "NZD", [("NZ-GST", "15")])],
+                         method=RefundMethod.STORE_CREDIT)
+    swap = replace(_exchange("KIWI-NZ", "NZD", "80.00", "50.00", [("NZ-GST", "15")]), rms_id="r-2")
+    docs, problems = summary_documents([credit, swap], resolver(rules, snap), snap, settings, None)
+    assert problems == [] and len(docs) == 1
+    [doc] = docs
+    assert doc.is_balanced() and doc.refund_effect is not None
+    assert doc.refund_effect.amount == Decimal("23.00") + Decimal("34.50")
+    got = {(a, side): amount for a, side, amount in _lines(doc)}
+    assert got[("acc-835", "Cr")] == Decimal("23.00")      # the store credit, on its liability
+    assert got[("acc-880", "Cr")] == Decimal("34.50")      # the exchange's refunded difference, via clearing
+    assert got[("acc-200", "Cr")] == Decimal("50.00")      # the replacement sold
+    assert got[("acc-205", "Dr")] == Decimal("100.00")
+    assert got[("acc-820", "Dr")] == Decimal("3.00") + Decimal("12.00") - Decimal("7.50")
