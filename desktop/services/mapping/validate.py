@@ -41,7 +41,7 @@ _BANK_TYPES = frozenset({"Bank", "BANK"})
 _COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 #: Components a QBO sales form carries as lines (through an Item): the item must book to the account.
 _SALES_LINE = frozenset({Component.MERCHANDISE, Component.RESTOCKING_FEE, Component.RETURN_SHIPPING_CHARGED,
-                         Component.OUTBOUND_SHIPPING_REFUNDED})
+                         Component.OUTBOUND_SHIPPING_REFUNDED, Component.REPLACEMENT})
 
 
 def _type_word(p: PlatformProfile, t: str) -> str:
