@@ -75,6 +75,12 @@ def test_exchanges_post_and_reconcile_on_both_platforms(sandbox: SandboxHandle, 
                             assert roles & {"refund_receipt", "refund_payment"}, roles
                 posted = by_status.get("posted", [])
                 assert any(t == 0 for t in posted) and any(t > 0 for t in posted), (org, by_status)
+            even = next(r for r in rows if r.refund_total is not None and r.refund_total.amount == 0)
+            code, shown = _cli(capsys, "preview", "--org", org, "--return", even.rma_number, "--json", *where)
+            assert code == 0 and shown["refund"] == "0.00", shown  # the preview shows the goods both ways
+            journal = shown["documents"][0]["journal"]
+            assert any(j["memo"].startswith("Exchange: ") and j["credit"] for j in journal), journal
+            assert shown["documents"][0]["balanced"] and shown["documents"][0]["total"] == "0.00"
             code, data = _cli(capsys, "reconcile", "--org", org, "--from", start.isoformat(), "--to", end.isoformat(),
                               "--json", *where)
             assert code == 0, data
