@@ -231,3 +231,14 @@ def test_daily_summary_carries_replacements_and_keeps_store_credit_on_the_liabil
     assert got[("acc-200", "Cr")] == Decimal("50.00")      # the replacement sold
     assert got[("acc-205", "Dr")] == Decimal("100.00")
     assert got[("acc-820", "Dr")] == Decimal("3.00") + Decimal("12.00") - Decimal("7.50")
+
+
+def test_daily_summary_takes_a_charged_difference_through_clearing() -> None:
+    snap, rules = _qbo()
+    settings = OrgSettings(posting_mode=PostingMode.DAILY_SUMMARY)
+    ret = _exchange("ACME-US", "USD", "50.00", "80.00", [("US-CA", "7.25")])
+    docs, problems = summary_documents([ret], resolver(rules, snap), snap, settings, None)
+    assert problems == [] and len(docs) == 1 and docs[0].is_balanced()
+    got = {(a, side): amount for a, side, amount in _lines(docs[0])}
+    assert got[("10", "Dr")] == Decimal("32.17")  # the customer paid 80 + 5.80 − (50 + 3.63) into clearing
+    assert got[("31", "Cr")] == Decimal("80.00") and got[("5", "Dr")] == Decimal("50.00")
