@@ -21,7 +21,7 @@ from desktop.services.core.domain import (
     StoreCreditTreatment,
     settlement,
 )
-from desktop.services.core.enums import RefundMethod
+from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.validate import contexts_for_return
@@ -30,7 +30,16 @@ from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.preflight import preflight
 from desktop.services.pipeline.recipes import build_documents, summary_documents
 from desktop.services.platforms.base import RefKind, RefRecord
-from tests.helpers.recipes import make_return, qbo_rules, qbo_snapshot, resolver, taxed_line, xero_rules, xero_snapshot
+from tests.helpers.recipes import (
+    fee,
+    make_return,
+    qbo_rules,
+    qbo_snapshot,
+    resolver,
+    taxed_line,
+    xero_rules,
+    xero_snapshot,
+)
 
 LIABILITY = OrgSettings(store_credit=StoreCreditTreatment.LIABILITY)
 TODAY = date(2026, 11, 21)
@@ -242,3 +251,16 @@ def test_daily_summary_takes_a_charged_difference_through_clearing() -> None:
     got = {(a, side): amount for a, side, amount in _lines(docs[0])}
     assert got[("10", "Dr")] == Decimal("32.17")  # the customer paid 80 + 5.80 − (50 + 3.63) into clearing
     assert got[("31", "Cr")] == Decimal("80.00") and got[("5", "Dr")] == Decimal("50.00")
+
+
+def test_store_credit_after_fees_withheld_leaves_the_customer_nothing_on_receivable() -> None:
+    snap, rules = _qbo()
+    ret = make_return("ACME-US", "USD", [taxed_line(1, "1", "100.00", "USD", [])],
+                      [fee(FeeType.RESTOCKING_FEE, "15.00", "USD")], RefundMethod.STORE_CREDIT)
+    docs = _build(ret, snap, rules, LIABILITY, QBO_FX)
+    assert [d.role for d in docs] == ["credit_memo", "fee_journal", "store_credit_journal"]
+    receivable = sum(((jl.debit.amount if jl.debit is not None else Decimal(0))
+                      - (jl.credit.amount if jl.credit is not None else Decimal(0))
+                      for d in docs for jl in d.journal if jl.account_id == "3"), Decimal(0))
+    assert receivable == 0
+    assert _lines(docs[2])[1] == ("30", "Cr", Decimal("85.00"))
