@@ -11,7 +11,7 @@ Endpoints (all relative to ``/_sandbox``)::
     GET|POST|DELETE /faults                   POST /authorize {"service", ...OAuth params}
     GET  /tokens                              POST /config {"service", "rate_limits"?, "clock_offset_s"?}
     GET  /ledger/{service}/{company}          POST /ledger/{service}/{company}/tamper
-    POST /webhooks {"service", "url", "key"}  POST /rms/generate {"org", "count", "bad_ratio", "seed"}
+    POST /webhooks {"service", "url", "key"}  POST /rms/generate {"org", "count", "bad_ratio", "seed", "exchanges"?}
     GET  /rms/writebacks                      GET  /rms/bad
     POST /rms/revise {"id", "status"?}        GET  /info (the start-up JSON ``sandbox serve`` prints)
     GET|DELETE /usage                         POST /usage {"service": "qbo", "monthly_read_quota": N|null}
@@ -294,8 +294,9 @@ class ControlApi:
             raise ControlError(400, "count must be at most 10000 per call")
         bad_ratio = _ratio(body, "bad_ratio", 0.0)
         seed = _int(body, "seed", 1)
+        exchanges = _ratio(body, "exchanges", 0.0)  # share of exchanges stating their replacement goods
         try:
-            ids, bad = self._rms().generate(str(org), count, bad_ratio, seed)
+            ids, bad = self._rms().generate(str(org), count, bad_ratio, seed, exchanges)
         except KeyError as exc:
             raise ControlError(404, f"no such organization: {org!r}") from exc
         return _json({"generated": ids, "bad": bad})

@@ -74,16 +74,16 @@ def test_import_a_template_export_it_and_import_the_export(data_dir: Path, tmp_p
     template = str(TEMPLATE_DIR / "qbo-us.yaml")
     code, out, err = _cli(data_dir, "mapping", "import", template, "--org", "ACME-US", "--dry-run", "--json")
     assert code == 0, err
-    assert json.loads(out)["saved"] is False and len(json.loads(out)["changes"]["added"]) == 16
+    assert json.loads(out)["saved"] is False and len(json.loads(out)["changes"]["added"]) == 17
 
     code, out, err = _cli(data_dir, "mapping", "import", template, "--org", "ACME-US", "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert (result["saved"], result["version"], result["rules"]) == (True, 1, 16)
+    assert (result["saved"], result["version"], result["rules"]) == (True, 1, 17)
 
     exported = tmp_path / "acme.json"
     code, _, err = _cli(data_dir, "mapping", "export", "--org", "ACME-US", "--format", "json", "--out", str(exported))
-    assert code == 0 and "Wrote 16 rules of ACME-US version 1" in err
+    assert code == 0 and "Wrote 17 rules of ACME-US version 1" in err
     doc = json.loads(exported.read_text())
     assert doc["organization"] == "ACME-US" and doc["version"] == 1
     checking = next(r for r in doc["rules"] if r["component"] == "refund" and r["currency"] == "USD")
@@ -91,7 +91,7 @@ def test_import_a_template_export_it_and_import_the_export(data_dir: Path, tmp_p
 
     code, out, err = _cli(data_dir, "mapping", "import", str(exported), "--org", "ACME-US", "--note", "restore")
     assert code == 0, err
-    assert out.strip() == "Imported 16 rules into ACME-US: version 2 is active (no changes)."
+    assert out.strip() == "Imported 17 rules into ACME-US: version 2 is active (no changes)."
     code, out, _ = _cli(data_dir, "mapping", "export", "--org", "ACME-US")
     assert code == 0 and yaml.safe_load(out)["rules"] == doc["rules"], "YAML and JSON exports agree"
 

@@ -148,12 +148,17 @@ class RmsEmulator(Emulator):
                      status, headers)
 
     # --- control-API helpers -------------------------------------------------------------------
-    def generate(self, org_code: str, count: int, bad_ratio: float, seed: int) -> tuple[list[str], list[str]]:
-        """Create ``count`` new returns now; returns (all new ids, the bad ones among them)."""
+    def generate(self, org_code: str, count: int, bad_ratio: float, seed: int,
+                 exchanges: float = 0.0) -> tuple[list[str], list[str]]:
+        """Create ``count`` new returns now; returns (all new ids, the bad ones among them).
+
+        ``exchanges`` is the share made exchanges that state their replacement goods (even, cheaper
+        or dearer), drawn from a stream of its own so the other returns stay as they were."""
         org = org_by_code(org_code)
         with self._lock:
             self._generations += 1
             rng = random.Random(f"rms-gen:{self._seed}:{seed}:{org.code}:{self._generations}")
+            swaps = random.Random(f"rms-exchange:{self._seed}:{seed}:{org.code}:{self._generations}")
             factory = ReturnFactory(org, rng)
             bad_idx = set(rng.sample(range(count), round(count * bad_ratio)))
             ids, bad_ids = [], []
@@ -161,6 +166,8 @@ class RmsEmulator(Emulator):
                 self._numbers[org.code] = number = self._numbers.get(org.code, 0) + 1
                 doc = factory.new_return(number, self.store.next_timestamp(self.clock.now()))
                 doc["created_at"] = doc["updated_at"]
+                if exchanges and swaps.random() < exchanges:
+                    factory.make_exchange(doc, swaps)
                 if i in bad_idx:
                     kind, detail = factory.spoil(doc)
                     self.store.bad[doc["id"]] = self._bad_entry(doc, kind, detail)

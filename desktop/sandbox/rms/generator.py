@@ -69,6 +69,13 @@ def reprice(doc: Doc) -> None:
             tax["amount"] = str(amount)
             gross += amount
         total += _REFUND_SIGN[fee["type"]] * gross
+    for line in (doc.get("exchange") or {}).get("lines", []):  # replacement goods: set against the refund
+        net = money(Decimal(line["quantity"]) * Decimal(line["unit_price"]), cur)
+        total -= net
+        for tax in line["tax"]:
+            amount = money(net * Decimal(tax["rate"]), cur)
+            tax["amount"] = str(amount)
+            total -= amount
     doc["refund_total"] = str(money(total, cur))
 
 
@@ -150,6 +157,29 @@ class ReturnFactory:
             doc["fees"] = [f for f in doc["fees"] if f["type"] != "return_shipping_charged"]
             reprice(doc)
         return doc
+
+    def make_exchange(self, doc: Doc, rng: random.Random) -> str:
+        """Turn ``doc`` into an exchange whose replacement goods the RMS states (``rng`` picks, so
+        the factory's own stream is untouched): the same goods in another size (even), or one
+        cheaper or dearer item. Fees that move the refund are dropped. Returns the kind."""
+        kind = rng.choice(("even", "cheaper", "dearer"))
+        cur = doc["currency"]
+        doc["refund_method"] = "exchange"
+        doc["fees"] = [f for f in doc["fees"] if f["type"] == "label_cost"]
+        if kind == "even":
+            swaps = [{"sku": f"{ln['sku']}-X", "description": f"{ln['description']} (other size)",
+                      "quantity": ln["quantity"], "unit_price": ln["unit_price"],
+                      "tax": [dict(t) for t in ln["tax"]]} for ln in doc["lines"]]
+        else:
+            first = doc["lines"][0]
+            value = Decimal(first["unit_price"]) * first["quantity"]
+            factor = Decimal("0.6") if kind == "cheaper" else Decimal("1.25")
+            product = rng.choice(self.profile.products)
+            swaps = [{"sku": product.sku, "description": product.description, "quantity": 1,
+                      "unit_price": str(money(value * factor, cur)), "tax": [dict(t) for t in first["tax"]]}]
+        doc["exchange"] = {"lines": swaps}
+        reprice(doc)
+        return kind
 
     def adopt(self, other: ReturnFactory) -> None:
         """Take over the per-return bookkeeping of returns another factory made for this org."""

@@ -27,6 +27,8 @@ class Component(StrEnum):
     LABEL_COST = "label_cost"                        # Dr shipping expense, Cr clearing/payable
     REFUND = "refund"                                # Cr bank / clearing / A/R: where the money goes
     CLEARING = "clearing"                            # refunds clearing account (summary mode, label cost)
+    STORE_CREDIT = "store_credit"                    # Cr store credit / gift card liability (org setting)
+    REPLACEMENT = "replacement"                      # Cr sales: the replacement goods of an exchange
 
 
 FEE_COMPONENTS: dict[FeeType, Component] = {
@@ -110,6 +112,9 @@ class ReturnRecord:
     lines: tuple[ReturnLine, ...]
     fees: tuple[Fee, ...] = ()
     refund_total: Money | None = None  # as the RMS states it
+    #: An exchange's replacement goods (the RMS's optional ``exchange.lines``): their value and tax
+    #: are set against the returned goods, so only the difference is refunded (or charged).
+    replacements: tuple[ReturnLine, ...] = ()
     #: Times an undo took this revision's documents back; its documents' keys and numbers carry it.
     posting_round: int = 0
 
@@ -120,11 +125,13 @@ class ReturnRecord:
             total = total + line.net + line.tax
         for fee in self.fees:
             total = total + (fee.amount + fee.tax) * FEE_REFUND_SIGN[fee.type]
+        for line in self.replacements:
+            total = total - line.net - line.tax
         return total
 
     @property
     def jurisdictions(self) -> frozenset[str]:
-        codes = {t.jurisdiction for line in self.lines for t in line.taxes}
+        codes = {t.jurisdiction for line in (*self.lines, *self.replacements) for t in line.taxes}
         return frozenset(codes | {t.jurisdiction for fee in self.fees for t in fee.taxes})
 
 
@@ -151,6 +158,13 @@ class FeeTreatment(StrEnum):
     SEPARATE_JOURNAL = "separate_journal"  # a JournalEntry / ManualJournal beside it
 
 
+class StoreCreditTreatment(StrEnum):
+    """Where store credit the shop issues sits (its redemption is the shop's sales integration's business)."""
+
+    RECEIVABLE = "receivable"   # the customer's credit on Accounts Receivable (credit memo / note)
+    LIABILITY = "liability"     # moved to a mapped store credit / gift card liability account
+
+
 class ClosedPeriodPolicy(StrEnum):
     QUARANTINE = "quarantine"           # a person decides
     FIRST_OPEN_DAY = "first_open_day"   # date the document on the first open day instead
@@ -164,6 +178,7 @@ class OrgSettings:
     fee_treatment: FeeTreatment = FeeTreatment.SEPARATE_JOURNAL
     closed_period: ClosedPeriodPolicy = ClosedPeriodPolicy.QUARANTINE
     token_reminder_days: int = 14
+    store_credit: StoreCreditTreatment = StoreCreditTreatment.RECEIVABLE
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -174,13 +189,42 @@ class OrgSettings:
             "fee_treatment": FeeTreatment(str(data.pop("fee_treatment", FeeTreatment.SEPARATE_JOURNAL))),
             "closed_period": ClosedPeriodPolicy(str(data.pop("closed_period", ClosedPeriodPolicy.QUARANTINE))),
             "token_reminder_days": int(str(data.pop("token_reminder_days", 14))),
+            "store_credit": StoreCreditTreatment(str(data.pop("store_credit", StoreCreditTreatment.RECEIVABLE))),
         }
         return cls(**known, extra=data)  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:
         return {"posting_mode": self.posting_mode.value, "fee_treatment": self.fee_treatment.value,
                 "closed_period": self.closed_period.value, "token_reminder_days": self.token_reminder_days,
-                **self.extra}
+                "store_credit": self.store_credit.value, **self.extra}
+
+
+class Settlement(StrEnum):
+    """How the money of a return moves (:func:`settlement`): the one rule recipes, mapping checks and
+    pre-flight share."""
+
+    REFUND = "refund"          # paid back to the original payment (Cr the mapped refund account)
+    CREDIT = "credit"          # customer credit on Accounts Receivable (today's store credit / exchange)
+    LIABILITY = "liability"    # store credit moved to the mapped store credit liability account
+    EVEN = "even"              # an even exchange: no money moves, only goods and tax
+    CHARGE = "charge"          # an exchange the customer pays a difference on
+
+
+def settlement(ret: ReturnRecord, settings: OrgSettings | None) -> Settlement:
+    """How ``ret``'s money moves: a refund to the original payment, store credit (on A/R or, by the
+    organization's setting, on a liability account), or — for an exchange whose replacement goods
+    the RMS states — the refund or the charge of the difference, none when it is even. An
+    exchange without replacements stays customer credit (the replacement's invoice consumes it)."""
+    method = ret.refund_method
+    if method is RefundMethod.ORIGINAL_PAYMENT:
+        return Settlement.REFUND
+    if method is RefundMethod.EXCHANGE and ret.replacements:
+        diff = ret.computed_refund().amount
+        return Settlement.REFUND if diff > 0 else Settlement.CHARGE if diff < 0 else Settlement.EVEN
+    if (method is RefundMethod.STORE_CREDIT and settings is not None
+            and settings.store_credit is StoreCreditTreatment.LIABILITY):
+        return Settlement.LIABILITY
+    return Settlement.CREDIT
 
 
 # Value types the views need, re-exported so they never import ``desktop.services.store``

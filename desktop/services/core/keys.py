@@ -31,6 +31,8 @@ ROLE_LETTERS: dict[str, str] = {
     "refund_payment": "P",
     "fee_journal": "F",
     "label_journal": "L",
+    "store_credit_journal": "G",   # store credit moved to the liability (gift card) account
+    "store_credit_payment": "G",
     "summary_journal": "S",
 }
 

@@ -43,6 +43,8 @@ COMPONENT_LABELS: dict[Component, str] = {
     Component.LABEL_COST: "Return label cost",
     Component.REFUND: "Refund paid",
     Component.CLEARING: "Refunds clearing",
+    Component.STORE_CREDIT: "Store credit liability",
+    Component.REPLACEMENT: "Exchange replacement sold",
 }
 
 

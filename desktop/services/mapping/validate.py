@@ -14,8 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from desktop.services.core.domain import FEE_COMPONENTS, Component, OrgSettings, PostingMode, Problem, ReturnRecord
-from desktop.services.core.enums import RefundMethod
+from desktop.services.core.domain import (
+    FEE_COMPONENTS,
+    Component,
+    OrgSettings,
+    PostingMode,
+    Problem,
+    ReturnRecord,
+    Settlement,
+    settlement,
+)
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, Rule, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
@@ -33,7 +41,7 @@ _BANK_TYPES = frozenset({"Bank", "BANK"})
 _COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 #: Components a QBO sales form carries as lines (through an Item): the item must book to the account.
 _SALES_LINE = frozenset({Component.MERCHANDISE, Component.RESTOCKING_FEE, Component.RETURN_SHIPPING_CHARGED,
-                         Component.OUTBOUND_SHIPPING_REFUNDED})
+                         Component.OUTBOUND_SHIPPING_REFUNDED, Component.REPLACEMENT})
 
 
 def _type_word(p: PlatformProfile, t: str) -> str:
@@ -101,7 +109,7 @@ class _Checker:
             word = _type_word(self.p, acct.type or "?")
             self.add("wrong_account_type", f"{what} → {_acct(acct)} is {_a(word)} account; "
                      f"{COMPONENT_LABELS[rule.component].lower()} must go to {_a(allowed)} account", f"{f}.account")
-        elif self.p.payments_flag and rule.component is Component.REFUND \
+        elif self.p.payments_flag and rule.component in (Component.REFUND, Component.STORE_CREDIT) \
                 and acct.type not in self.p.refund_bank_types and not acct.raw.get(self.p.payments_flag):
             self.add("payments_not_enabled", f"{what} → {_acct(acct)} does not accept payments in {self.ledger}; use a "
                      f"bank account, or tick 'Enable payments to this account' on it in {self.ledger}", f"{f}.account")
@@ -283,6 +291,13 @@ def contexts_for_return(ret: ReturnRecord, settings: OrgSettings | None = None) 
         tax_keys.update(juris)
         if key and len(set(juris)) > 1:
             tax_keys.add(key)
+    for line in ret.replacements:  # an exchange's replacement goods: Cr sales, and their tax
+        juris = [t.jurisdiction for t in line.taxes]
+        key = jurisdiction_key(juris)
+        out.append(MatchContext(Component.REPLACEMENT, tax_jurisdiction=key, **base))
+        tax_keys.update(juris)
+        if key and len(set(juris)) > 1:
+            tax_keys.add(key)
     reason = ret.lines[0].reason_code if ret.lines else None
     for fee in ret.fees:
         juris = [t.jurisdiction for t in fee.taxes]
@@ -292,8 +307,11 @@ def contexts_for_return(ret: ReturnRecord, settings: OrgSettings | None = None) 
         if key and len(set(juris)) > 1:
             tax_keys.add(key)
     out += [MatchContext(Component.TAX, tax_jurisdiction=k, **base) for k in sorted(tax_keys)]
-    if ret.refund_method is RefundMethod.ORIGINAL_PAYMENT:
+    how = settlement(ret, settings)
+    if how is Settlement.REFUND:
         out.append(MatchContext(Component.REFUND, **base))
+    elif how is Settlement.LIABILITY:
+        out.append(MatchContext(Component.STORE_CREDIT, **base))
     summary = settings is not None and settings.posting_mode is PostingMode.DAILY_SUMMARY
     if summary or any(FEE_COMPONENTS[f.type] is Component.LABEL_COST for f in ret.fees):
         out.append(MatchContext(Component.CLEARING, **base))  # label cost: Dr expense, Cr clearing

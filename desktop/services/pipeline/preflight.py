@@ -10,7 +10,10 @@ Stable codes: ``unmapped_component`` (from the recipes), ``unknown_account``, ``
 ``missing_fx_rate``; and from the recipes ``tax_mismatch`` (the ledger's tax would differ from the
 RMS's beyond rounding), ``unsupported_tax_mix`` (QBO US: one combined rate per document),
 ``negative_total``, ``too_many_tracking_categories``; pre-flight also says
-``account_currency_mismatch`` (a refund account in another currency than the document).
+``account_currency_mismatch`` (a refund account in another currency than the document) and
+``payments_not_enabled`` (a store credit liability account that cannot take the payment moving the
+credit to it); the recipes say ``exchange_charge_unsupported`` (an exchange the customer pays a
+difference on).
 """
 
 from __future__ import annotations
@@ -74,6 +77,12 @@ def _check_accounts(doc: LedgerDocument, snap: ReferenceSnapshot, out: list[Prob
                                    f"in {doc.currency}: an admin must map a {doc.currency} bank account for refunds in "
                                    f"{doc.currency} (a Refund paid rule with currency {doc.currency}) on the Mappings "
                                    "page.", f"{doc.role}.journal"))
+        if comp is Component.STORE_CREDIT and doc.doc_type == "Payment" and (
+                flag := platform_for(doc.platform).payments_flag) and not (rec.raw or {}).get(flag):
+            out.append(Problem("payments_not_enabled",
+                               f"The store credit liability account '{rec.name}' does not accept payments in "
+                               f"{ledger}: an accountant must tick 'Enable payments to this account' on it there, "
+                               "then refresh reference data on the Connections page.", f"{doc.role}.journal"))
         if comp is not None and types and rec.type not in types:
             out.append(Problem("wrong_account_type",
                                f"Account '{rec.name}' is a {rec.type} account, but {comp.value.replace('_', ' ')} "

@@ -40,6 +40,7 @@ STEP_LABELS: dict[str, str] = {
     "refund_payment": "Refund payments",
     "fee_journal": "Fee journals (fees withheld)",
     "label_journal": "Label cost journals",
+    "store_credit": "Store credit moved to its liability account",
     "other": "Other documents",
 }
 _REFUND_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note", "refund", "summary"})
@@ -66,6 +67,8 @@ def role_step(role: str) -> str:
         return "label_journal"
     if role.startswith("fee"):
         return "fee_journal"
+    if role.startswith("store_credit"):
+        return "store_credit"
     return "other"
 
 

@@ -25,12 +25,15 @@ from desktop.services.core.enums import FeeType, RefundMethod
 from desktop.services.core.money import MAX_MINOR_UNITS, InvalidAmount, Money, is_known_currency, minor_units
 from desktop.services.rms.context import OrgContext
 
-__all__ = ["FILE_FIX", "RMS_FIX", "parse_return", "parse_timestamp", "problem_json"]
+__all__ = ["FILE_FIX", "RMS_FIX", "parse_return", "parse_timestamp", "problem_json", "stored_replacements"]
 
 #: How a person fixes a record that came from the RMS API.
 RMS_FIX = "correct it in the RMS; the return will be re-read when it changes."
 #: How a person fixes a record that came from an export file.
 FILE_FIX = "correct it in the file and import it again."
+
+#: The reason code and disposition an exchange's replacement line carries (it has neither in the RMS).
+EXCHANGE_REASON = "EXCHANGE"
 
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
@@ -84,6 +87,8 @@ class _Reader:
         self.fix = fix
         self.problems: list[Problem] = []
         self.currency: str | None = None
+        #: Reading a payload already accepted (a stored one): jurisdictions were checked then.
+        self.trusted = False
 
     def add(self, code: str, field: str, message: str) -> None:
         self.problems.append(Problem(code=code, message=f"{message} — {self.fix}", field=field))
@@ -200,7 +205,7 @@ class _Reader:
             code = self.text(item, "jurisdiction", f"{where}.jurisdiction", label,
                              f"tax line {j + 1}'s jurisdiction")
             if code is not None:
-                if code not in self.ctx.jurisdictions:
+                if code not in self.ctx.jurisdictions and not self.trusted:
                     known = ", ".join(sorted(self.ctx.jurisdictions)) or "none"
                     self.add("unknown_tax_jurisdiction", f"{where}.jurisdiction",
                              f"{label}: tax jurisdiction {code!r} is not one of {self.ctx.org_code}'s "
@@ -320,6 +325,28 @@ class _Reader:
         return ReturnLine(line_id=line_id, sku=sku_text, description=description, quantity=quantity,
                           unit_price=price, reason_code=reason, disposition=disposition, taxes=taxes)
 
+    def replacement(self, i: int, raw: object) -> ReturnLine | None:
+        """Replacement ``i`` of an exchange (``exchange.lines[i]``): sku, description, quantity, unit
+        price and tax like a returned line, without reason code or disposition."""
+        entry = self._entry("exchange.lines", "Replacement", i, raw, "sku", "SKU ")
+        if entry is None:
+            return None
+        raw, path, label = entry
+        before = len(self.problems)
+        sku_text = self.text(raw, "sku", f"{path}.sku", label, "SKU", max_len=100)
+        description = self.text(raw, "description", f"{path}.description", label, "description",
+                                allow_empty=True, max_len=None)
+        quantity = self.quantity(raw, f"{path}.quantity", label)
+        self.own_currency(raw, path, label)
+        price = self.money(raw.get("unit_price"), f"{path}.unit_price", label, "unit price")
+        taxes = self.taxes(raw.get("tax"), f"{path}.tax", label, required=True)
+        if len(self.problems) > before or None in (sku_text, description, quantity, price, taxes):
+            return None
+        assert sku_text is not None and description is not None and quantity is not None
+        assert price is not None and taxes is not None
+        return ReturnLine(line_id=f"X{i + 1}", sku=sku_text, description=description, quantity=quantity,
+                          unit_price=price, reason_code=EXCHANGE_REASON, disposition=EXCHANGE_REASON, taxes=taxes)
+
     def _code(self, raw: Mapping[str, Any], key: str, path: str, label: str, what: str,
               known: frozenset[str], unknown_code: str) -> str | None:
         value = self.text(raw, key, f"{path}.{key}", label, what)
@@ -342,6 +369,18 @@ class _Reader:
         if len(self.problems) > before or fee_type is None or amount is None or taxes is None:
             return None
         return Fee(type=FeeType(fee_type), amount=amount, taxes=taxes)
+
+
+def stored_replacements(payload: object, currency: str) -> tuple[ReturnLine, ...]:
+    """An exchange's replacement lines from a payload :func:`parse_return` already accepted (the
+    stored raw payload: replacements have no table of their own)."""
+    exchange = payload.get("exchange") if isinstance(payload, Mapping) else None
+    if not isinstance(exchange, Mapping) or not isinstance(exchange.get("lines"), list):
+        return ()
+    r = _Reader(OrgContext(org_code="", currencies=(currency,)), RMS_FIX)
+    r.currency, r.trusted = currency, True
+    found = [r.replacement(i, item) for i, item in enumerate(exchange["lines"])]
+    return tuple(x for x in found if x is not None)
 
 
 def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tuple[ReturnRecord | None, list[Problem]]:
@@ -413,6 +452,17 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
     if raw_fees is not None:
         fees = [r.fee(i, item) for i, item in enumerate(raw_fees)]
 
+    replacements: list[ReturnLine | None] = []
+    exchange = payload.get("exchange")
+    if exchange is not None:
+        if not isinstance(exchange, Mapping) or not isinstance(exchange.get("lines"), list):
+            r.add("invalid_value", "exchange", f"{label}: exchange must be an object with a list of lines")
+        elif method is not RefundMethod.EXCHANGE:
+            r.add("invalid_value", "exchange", f"{label}: replacement goods are stated, but the refund method is "
+                  f"{method_text!r}, not 'exchange'")
+        else:
+            replacements = [r.replacement(i, item) for i, item in enumerate(exchange["lines"])]
+
     if r.problems:
         return None, r.problems
     assert rms_id is not None and rma_number is not None and revision is not None and currency is not None
@@ -423,6 +473,7 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
         channel=channel, warehouse=warehouse, currency=currency, created_at=created, updated_at=updated,
         refund_method=method, status=status, lines=tuple(x for x in lines if x is not None),
         fees=tuple(f for f in fees if f is not None), refund_total=refund_total,
+        replacements=tuple(x for x in replacements if x is not None),
     )
     computed = record.computed_refund()
     if refund_total is not None and computed != refund_total:

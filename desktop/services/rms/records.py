@@ -26,7 +26,7 @@ from typing import Any
 
 from desktop.services.core.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
 from desktop.services.core.money import MAX_MINOR_UNITS, Money, is_known_currency
-from desktop.services.rms.parse import parse_timestamp
+from desktop.services.rms.parse import parse_timestamp, stored_replacements
 from desktop.services.store.coltypes import json_dumps_exact
 from desktop.services.store.models import (
     FeeType,
@@ -205,7 +205,7 @@ def from_row(ret: Return) -> ReturnRecord:
         channel=ret.channel or "", warehouse=ret.warehouse or "", currency=ret.currency,
         created_at=ret.rms_created_at, updated_at=ret.rms_updated_at, refund_method=RefundMethod(ret.refund_method),
         status=ret.rms_status, lines=lines, fees=fees, refund_total=ret.refund_total,
-        posting_round=ret.posting_round or 0,
+        posting_round=ret.posting_round or 0, replacements=stored_replacements(ret.raw_payload, ret.currency),
     )
 
 

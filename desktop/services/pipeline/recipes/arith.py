@@ -57,7 +57,7 @@ def line_net(unit_price: Money, quantity: Decimal) -> Money:
 
 def refund_amount(ret: ReturnRecord) -> Decimal:
     """``ret.computed_refund()`` in plain Decimals — same rule (line net half-even, taxes and
-    fees as stated, fee signs by type), a property test keeps the two equal."""
+    fees as stated, fee signs by type, less an exchange's replacements), a property test keeps the two equal."""
     q = QUANTUM[minor_units(ret.currency)]
     add = _EXACT.add
     total = ZERO
@@ -71,6 +71,10 @@ def refund_amount(ret: ReturnRecord) -> Decimal:
             total = add(total, f.amount.amount * sign)
             for t in f.taxes:
                 total = add(total, t.amount.amount * sign)
+    for ln in ret.replacements:  # an exchange's replacement goods are set against the refund
+        total = add(total, -(ln.unit_price.amount * ln.quantity).quantize(q, rounding=Rounding.HALF_EVEN))
+        for t in ln.taxes:
+            total = add(total, -t.amount.amount)
     return total
 
 

@@ -26,9 +26,11 @@ from desktop.services.core.domain import (
     OrgSettings,
     Problem,
     ReturnRecord,
+    Settlement,
     TaxAmount,
+    settlement,
 )
-from desktop.services.core.enums import FeeType, RefundMethod
+from desktop.services.core.enums import FeeType
 from desktop.services.core.money import Money
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
@@ -230,10 +232,42 @@ class Ctx:
     def fees_as_lines(self) -> bool:
         return self.settings.fee_treatment is FeeTreatment.NEGATIVE_LINE
 
+    def settlement(self) -> Settlement:
+        """How this return's money moves (the one rule, :func:`~desktop.services.core.domain.settlement`)."""
+        return settlement(self.ret, self.settings)
+
     def refund_target(self) -> MappingTarget | None:
-        if self.ret.refund_method is RefundMethod.ORIGINAL_PAYMENT:
+        if self.settlement() is Settlement.REFUND:
             return self.target(self.context(Component.REFUND), "refund_method")
         return None
+
+    def store_credit_target(self) -> MappingTarget | None:
+        """The store credit liability account; never guessed: unmapped is a problem saying so."""
+        found = self.resolver.resolve(self.context(Component.STORE_CREDIT))
+        if found is None:
+            self.problem("unmapped_component",
+                         f"Organization {self.ret.org_code} posts store credit as a liability, but no Store credit "
+                         f"liability rule covers return {self.ret.rma_number} ({self.ret.currency}): an admin must "
+                         "map the store credit / gift card liability account on the Mappings page (or switch store "
+                         "credit back to Accounts Receivable on the Settings page), then retry this return.",
+                         "refund_method")
+        return found
+
+    def replacement_pieces(self) -> list[Piece]:
+        """An exchange's replacement goods as negative pieces: Cr sales (the Exchange replacement sold
+        rule) and their tax set against the returned goods' on the same sales form."""
+        out: list[Piece] = []
+        for i, ln in enumerate(self.ret.replacements):
+            f = f"exchange.lines[{i}]"
+            key = jurisdiction_key(t.jurisdiction for t in ln.taxes)
+            tgt = self.target(self.context(Component.REPLACEMENT, tax_jurisdiction=key), f)
+            tax_t = self.tax_target(ln.taxes, f"{f}.taxes") if ln.taxes else None
+            net = -line_net(ln.unit_price, ln.quantity)
+            taxes = tuple(TaxAmount(t.jurisdiction, t.rate, -t.amount) for t in ln.taxes)
+            tax = Money(dsum(t.amount.amount for t in taxes), net.currency)
+            out.append(Piece(Component.REPLACEMENT, f"Exchange: {ln.description or ln.sku}", ln.quantity,
+                             -ln.unit_price, net, taxes, tax, tgt, tax_t, key, f))
+        return out
 
     def clearing_target(self) -> MappingTarget | None:
         return self.target(self.context(Component.CLEARING), "fees")

@@ -32,12 +32,11 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from desktop.services.core import keys
-from desktop.services.core.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component
-from desktop.services.core.enums import RefundMethod
+from desktop.services.core.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component, Settlement
 from desktop.services.core.money import Money
-from desktop.services.mapping.model import COMPONENT_LABELS
+from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, line
-from desktop.services.pipeline.recipes.arith import ZERO, dsum, tolerance
+from desktop.services.pipeline.recipes.arith import ZERO, dsum, refund_amount, tolerance
 from desktop.services.pipeline.recipes.common import Ctx, resolve_customer
 from desktop.services.pipeline.recipes.shapes import (
     Payout,
@@ -55,9 +54,18 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
     day, note = ctx.posting_date()
     fx = ctx.fx(ret.currency, day)
     customer = resolve_customer(ret.customer, ctx.snap, ret.currency)
-    refund = ret.refund_method is RefundMethod.ORIGINAL_PAYMENT
+    how = ctx.settlement()
+    refund = how is Settlement.REFUND
     as_lines = ctx.fees_as_lines() or (not refund and not facts.journals_may_post_receivable)
     pieces, left = ctx.pieces(fees_as_lines=as_lines)
+    pieces += ctx.replacement_pieces()
+    if how is Settlement.CHARGE:
+        ctx.problem("exchange_charge_unsupported",
+                    f"Return {ret.rma_number} is an exchange on which the customer pays "
+                    f"{-ret.computed_refund()} more than the returned goods are worth; the sync does not post "
+                    "the charge of a difference (it needs an invoice or sales receipt): an accountant must record "
+                    "this exchange in the ledger by hand (Manual entry), or the RMS must state it as two "
+                    "transactions.", "exchange")
     form = _sales_form(ctx, pieces, refund)
     payout = _payout(ctx, form) if refund and facts.refund_by_payment else None
     journals: list[SideJournal] = []
@@ -67,6 +75,11 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
         journals.append(fees)
     if labels and (label := _label_journal(ctx, labels)) is not None:
         journals.append(label)
+    if how is Settlement.LIABILITY:
+        if facts.refund_by_payment:
+            payout = _liability_payout(ctx)
+        elif (moved := _liability_journal(ctx)) is not None:
+            journals.append(moved)
     return ReturnJournal(ctx, day, note, fx, customer, form, payout, tuple(journals))
 
 
@@ -121,8 +134,9 @@ def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool) -> SalesForm:
         aid, aname = ctx.acct(ctx.refund_target())
     else:
         aid, aname, _ = ctx.receivable()
-    journal.append(line(aid, aname, total, "refund" if on_form else "customer credit", debit=False,
-                        component=Component.REFUND if on_form else None))
+    if total.amount or not pieces:  # an even exchange moves no money: no settlement line
+        journal.append(line(aid, aname, total, "refund" if on_form else "customer credit", debit=False,
+                            component=Component.REFUND if on_form else None))
     return SalesForm(refund, on_form, tuple(lines), tax, codes, rounding, rounding_target, rounding_code, total,
                      aid if on_form else "", tuple(journal))
 
@@ -137,6 +151,34 @@ def _payout(ctx: Ctx, form: SalesForm) -> Payout | None:
     return Payout(form.total, target, (line(rid, rname, form.total, "customer credit refunded", debit=True),
                                        line(bid, bname, form.total, "refund paid", debit=False,
                                             component=Component.REFUND)))
+
+
+def _moved_credit(ctx: Ctx) -> tuple[Money, MappingTarget | None, tuple[JournalLine, ...]] | None:
+    """Store credit as a liability: the customer's whole credit (the return's refund amount, after
+    fees withheld) moves off Accounts Receivable: Dr A/R (the customer), Cr the mapped liability."""
+    amount = Money(refund_amount(ctx.ret), ctx.ret.currency)
+    if amount.amount <= 0:
+        return None
+    target = ctx.store_credit_target()
+    rid, rname, _ = ctx.receivable()
+    lid, lname = ctx.acct(target)
+    return amount, target, (line(rid, rname, amount, "store credit moved to liability", debit=True),
+                            line(lid, lname, amount, "store credit issued", debit=False,
+                                 component=Component.STORE_CREDIT))
+
+
+def _liability_payout(ctx: Ctx) -> Payout | None:
+    """… as a payment against the credit from the liability account (platforms with ``refund_by_payment``)."""
+    moved = _moved_credit(ctx)
+    return Payout(moved[0], moved[1], moved[2], "store_credit_payment", "store credit") if moved else None
+
+
+def _liability_journal(ctx: Ctx) -> SideJournal | None:
+    """… as a journal whose A/R line names the customer (platforms whose journals may post to A/R)."""
+    moved = _moved_credit(ctx)
+    if moved is None:
+        return None
+    return SideJournal("store_credit_journal", "store credit to liability", moved[2], frozenset({0}), None)
 
 
 def _fee_taxes(ctx: Ctx, index: int, what: str, *, debit: bool) -> list[JournalLine]:

@@ -110,11 +110,14 @@ class SalesForm:
 
 @dataclass(frozen=True)
 class Payout:
-    """A refund paid out against the credit (platforms with ``refund_by_payment``)."""
+    """A refund paid out against the credit (platforms with ``refund_by_payment``) — or store credit
+    moved to the liability account the same way."""
 
     amount: Money
     target: MappingTarget | None
     journal: tuple[JournalLine, ...]
+    role: str = "refund_payment"      # store credit as a liability: "store_credit_payment"
+    what: str = "refund"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 High-volume organizations post a day of returns as one ``JournalEntry`` (QBO) / ``ManualJournal``
 (Xero) through the refunds clearing account instead of a sales form per return — one API call
 instead of hundreds. Every return contributes its economic lines (Dr merchandise, Dr tax per
-jurisdiction, ± fees, label cost against clearing, Cr clearing for the refund); lines are summed
+jurisdiction, ± fees, label cost against clearing, Cr sales and tax for an exchange's replacement
+goods, Cr clearing for the refund — or Cr the store credit liability account when the organization
+keeps store credit there); lines are summed
 exactly per (account, tax jurisdiction) and netted to one debit or credit each, so the journal
 balances by construction; a zero tax or a line that nets to zero is left out (the zero-tax rule
 of ``journal.py``). The result is a platform-neutral :class:`~.journal.SummaryJournal` that the
@@ -18,7 +20,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from desktop.services.core import keys
-from desktop.services.core.domain import FEE_COMPONENTS, FEE_REFUND_SIGN, Component, OrgSettings, Problem, ReturnRecord
+from desktop.services.core.domain import (
+    FEE_COMPONENTS,
+    FEE_REFUND_SIGN,
+    Component,
+    OrgSettings,
+    Problem,
+    ReturnRecord,
+    Settlement,
+)
 from desktop.services.core.money import Money, sum_money
 from desktop.services.mapping.model import jurisdiction_key
 from desktop.services.mapping.reference import ReferenceSnapshot
@@ -55,6 +65,12 @@ def _economic_lines(ctx: Ctx, acc: dict[_Key, Money]) -> None:
         aid, name = ctx.acct(tgt)
         _add(acc, (aid, name, None, Component.MERCHANDISE), ln.net)
         taxes(ln, 1, f"lines[{i}].taxes")
+    for i, ln in enumerate(ret.replacements):  # an exchange's replacement goods: Cr sales and its tax
+        key = jurisdiction_key(t.jurisdiction for t in ln.taxes)
+        tgt = ctx.target(ctx.context(Component.REPLACEMENT, tax_jurisdiction=key), f"exchange.lines[{i}]")
+        aid, name = ctx.acct(tgt)
+        _add(acc, (aid, name, None, Component.REPLACEMENT), -ln.net)
+        taxes(ln, -1, f"exchange.lines[{i}].taxes")
     clearing = ctx.acct(ctx.clearing_target())
     for i, fee in enumerate(ret.fees):
         comp = FEE_COMPONENTS[fee.type]
@@ -67,7 +83,10 @@ def _economic_lines(ctx: Ctx, acc: dict[_Key, Money]) -> None:
         else:
             _add(acc, (aid, name, None, comp), fee.amount * sign)
             taxes(fee, sign, f"fees[{i}].taxes")
-    _add(acc, (*clearing, None, Component.CLEARING), -ret.computed_refund())
+    if ctx.settlement() is Settlement.LIABILITY:  # store credit stays on its liability account
+        _add(acc, (*ctx.acct(ctx.store_credit_target()), None, Component.STORE_CREDIT), -ret.computed_refund())
+    else:
+        _add(acc, (*clearing, None, Component.CLEARING), -ret.computed_refund())
 
 
 def summary_documents(returns: Iterable[ReturnRecord], resolver: Resolver, snap: ReferenceSnapshot,

@@ -169,16 +169,16 @@ class _Render(ReturnRender):
     def payment(self, note: LedgerDocument) -> LedgerDocument:
         payout = self.j.payout
         assert payout is not None
-        key = self.key("refund_payment")
+        key = self.key(payout.role)
         ref = self.account_ref(payout.target)
         body: dict[str, Any] = {"CreditNote": {"CreditNoteID": ref_placeholder(note.idempotency_key)},
                                 "Account": {"Code": v} if (v := ref.get("AccountCode")) else {
                                     "AccountID": ref["AccountID"]},
                                 "Date": self.j.day.isoformat(), "Amount": payout.amount.amount,
-                                "Reference": self.memo(key, "refund")}
+                                "Reference": self.memo(key, payout.what)}
         if self.j.fx is not None and self.j.fx.ledger_rate is not None:
             body["CurrencyRate"] = self.j.fx.ledger_rate
-        return self.document("refund_payment", "Payment", key, {"Payments": [body]}, payout.amount, payout.journal,
+        return self.document(payout.role, "Payment", key, {"Payments": [body]}, payout.amount, payout.journal,
                              refund_effect=None, depends_on=note.idempotency_key)
 
     def manual_journal(self, side: SideJournal) -> LedgerDocument | None:

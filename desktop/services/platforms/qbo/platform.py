@@ -121,6 +121,8 @@ class QboProfile(PlatformProfile):
         Component.LABEL_COST: ("Expense", "Cost of Goods Sold", "Other Expense"),
         Component.REFUND: ("Bank", "Other Current Asset", "Accounts Receivable"),
         Component.CLEARING: ("Other Current Asset", "Other Current Liability"),
+        Component.STORE_CREDIT: ("Other Current Liability",),
+        Component.REPLACEMENT: _INCOME,
     })
     tracking_groups = (("class", "Classes", "Class"), ("department", "Locations (departments)", "Location"))
     monogram, brand_colour = "QB", "#2ca01c"

@@ -109,6 +109,8 @@ class XeroProfile(PlatformProfile):
         Component.LABEL_COST: _EXPENSE,
         Component.REFUND: ("BANK", "CURRENT", "CURRLIAB", "LIABILITY"),
         Component.CLEARING: ("CURRENT", "CURRLIAB", "LIABILITY"),
+        Component.STORE_CREDIT: ("CURRLIAB", "LIABILITY"),
+        Component.REPLACEMENT: _INCOME,
     })
     account_type_words = MappingProxyType({
         "CURRLIAB": "Current Liability", "CURRENT": "Current Asset", "OTHERINCOME": "Other Income",
