@@ -289,10 +289,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        self.log_dock.fold.restore(self.context.settings)  # folded or not, and its unfolded height
 
     def save_state(self) -> None:
         self.context.settings.setValue("window/geometry", self.saveGeometry())
         self.context.settings.setValue("window/state", self.saveState())
+        self.log_dock.fold.save(self.context.settings)
         self.context.settings.sync()
 
     def changeEvent(self, event: QEvent) -> None:
