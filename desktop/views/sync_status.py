@@ -3,7 +3,8 @@
 Every time is :meth:`~desktop.services.queries.dashboard.DashboardService.last_sync` — the newest
 finished sync run — asked once per connected organization (the Dashboard asks it for the one it
 shows); nothing here works freshness out again. The bar names up to :data:`SHOWN` organizations
-("Last sync: ACME-US 15:02 · KIWI-NZ 14:58 · +2 more", UTC, the day too when it was not today);
+("Last sync: ACME-US 15:02 · KIWI-NZ 14:58 · +2 more", UTC — the tooltip says so —, the day too
+when it was not today);
 the tooltip lists them all with what ran and how it ended.
 """
 
@@ -49,4 +50,4 @@ def status_text(freshness: SyncFreshness, now: datetime) -> tuple[str, str] | No
         parts.append(f"+{len(rows) - SHOWN} more")
     tip = "\n".join(f"{code}: {f'{last.text}, {format_at(last.finished_at)}' if last else 'not synced yet'}"
                     for code, last in rows)
-    return f"Last sync (UTC): {' · '.join(parts)}", f"Most recent completed sync per organization:\n{tip}"
+    return f"Last sync: {' · '.join(parts)}", f"Most recent completed sync per organization (UTC):\n{tip}"

@@ -97,7 +97,7 @@ def test_bulk_accept_of_two_variances_asks_once_and_accepts_and_audits_both(
     page = _page(qtbot, shell_context, database, Actor("alice", Role.ADMIN))
     _select(page, ["RMA-1", "RMA-3"])
     assert page.accept_button.isEnabled() and page.accept_button.text() == "Accept 2 with note…"
-    assert page.resolve_button.text() == "Mark resolved 2 with note…"
+    assert page.resolve_button.text() == "Resolve 2 with note…"
     page.accept_button.click()
     dialog = page.actions_.note_dialog
     assert dialog is not None and dialog.windowTitle() == "Accept 2 variances"

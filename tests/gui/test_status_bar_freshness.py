@@ -45,9 +45,10 @@ def test_each_organizations_last_sync_is_in_the_status_bar(
     qtbot.addWidget(window)
     text = window.last_sync_label.findChild(QLabel, "status-sync")
     assert text is not None
-    qtbot.waitUntil(lambda: text.text() == "Last sync (UTC): ACME-US 09:12 · KIWI-NZ 20 Nov 08:01 · +1 more",
+    qtbot.waitUntil(lambda: text.text() == "Last sync: ACME-US 09:12 · KIWI-NZ 20 Nov 08:01 · +1 more",
                     timeout=5000)
     tip = window.last_sync_label.toolTip()
+    assert tip.startswith("Most recent completed sync per organization (UTC):")
     dashboard = services.dashboard
     assert dashboard is not None
     acme = dashboard.last_sync("ACME-US")

@@ -397,12 +397,15 @@ class ReconciliationPage(Page):
                                    f"{len(self.diff.differing)} field(s) differ.")
         is_open = bool(row) and row is not None and row.get("status") == "open"
         many = sum(1 for r in self.selected_rows() if r.get("status") == "open")
+        if many > 1:
+            self.diff_hint.setText(f"{many} open variances selected: Accept and Resolve act on all {many} "
+                                   "with one note. The other actions and the diff are for the current one.")
         actor = self.context.actor
         may = actor is None or actor.can(Action.REVIEW_VARIANCES)  # no actor: the service decides
         for b, verb, keys in ((self.accept_button, "Accept", "Ctrl+Shift+A"),
                               (self.resolve_button, "Mark resolved", "Ctrl+Shift+M")):
             b.setEnabled(may and (is_open or many > 1))
-            b.setText(f"{verb} {many} with note…" if many > 1 else
+            b.setText(f"{'Accept' if b is self.accept_button else 'Resolve'} {many} with note…" if many > 1 else
                       "Accept with note…" if verb == "Accept" else "Mark resolved…")
             b.setToolTip(f"{verb} the {many} selected open variances, one note for all ({keys})" if many > 1 else
                          f"{verb} this variance with a note for the audit log ({keys}); select several "
