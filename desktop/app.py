@@ -285,6 +285,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
     """
     from desktop.services.admin.audit_trail import AuditTrail
     from desktop.services.admin.fx_rates import FxRateSettings
+    from desktop.services.admin.org_settings import PostingSettings
     from desktop.services.admin.users import UserService as Users
     from desktop.services.core.events import EventBus as Bus
     from desktop.services.manual import ManualEntryService
@@ -319,6 +320,7 @@ def view_services(database: Database, clock: Clock, bus: EventBus | None, *,
         reconcile=reconcile or Reconcile(database, bus or Bus(clock), clock, connections),
         adjust=adjust, audit_packs=AuditPacks(database),
         mapping=mapping, mapping_impact=MappingImpact(database), fx_rates=FxRateSettings(database, clock),
+        posting_settings=PostingSettings(database, clock),
         organizations=OrganizationDirectory(database),
         dashboard=DashboardService(database, connections, scheduler, clock), scheduler=scheduler,
         rms=rms, setup=SetupService(rms, connections, mapping, scheduler) if rms is not None else None,

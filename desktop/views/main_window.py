@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME, __version__
 from desktop.views.bridge import EventBridge
 from desktop.views.context import ShellContext
-from desktop.views.dashboard.widgets import format_at
 from desktop.views.event_log.dock import ErrorLogDock
 from desktop.views.menus import install_menu_bar
 from desktop.views.ops import run_in_background
@@ -38,6 +37,7 @@ from desktop.views.pages.catalog import PAGE_CLASSES
 from desktop.views.resources import app_icon, render_svg, tinted_icon
 from desktop.views.setup import SETUP_KEY
 from desktop.views.setup.launcher import SetupLauncher
+from desktop.views.sync_status import SyncFreshness, load_freshness, status_text
 from desktop.views.tray import TrayController
 
 DEFAULT_SIZE = QSize(1280, 800)
@@ -210,20 +210,18 @@ class MainWindow(QMainWindow):
             self.refresh_last_sync()
 
     def refresh_last_sync(self) -> None:
-        """The status bar's "Last sync" is the Dashboard's: the newest finished sync run in the database."""
-        dashboard = self.context.services.dashboard
+        """The status bar's "Last sync" is the Dashboard's, per organization (:mod:`desktop.views.sync_status`)."""
+        dashboard, clock = self.context.services.dashboard, self.context.services.clock
         if dashboard is None:
             return
 
-        def show(last: Any) -> None:
-            text = self.last_sync_label.findChild(QLabel, "status-sync")
-            if last is None or text is None:
-                return
-            text.setText(f"Last sync: {format_at(last.finished_at)}{f' · {last.org}' if last.org else ''}")
-            self.last_sync_label.setToolTip(f"Most recent completed sync: {last.text}"
-                                            f"{f' for {last.org}' if last.org else ''}, {format_at(last.finished_at)}")
+        def show(freshness: SyncFreshness) -> None:
+            text, shown = self.last_sync_label.findChild(QLabel, "status-sync"), status_text(freshness, clock.now())
+            if shown is not None and text is not None:
+                text.setText(shown[0])
+                self.last_sync_label.setToolTip(shown[1])
 
-        run_in_background(self, lambda _p: dashboard.last_sync(), on_success=show,
+        run_in_background(self, lambda _p: load_freshness(dashboard), on_success=show,
                           on_failure=lambda exc: log.warning("could not read the last sync: %s", exc),
                           label="read the last sync")
 
@@ -289,10 +287,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        self.log_dock.fold.restore(self.context.settings)  # folded or not, and its unfolded height
 
     def save_state(self) -> None:
         self.context.settings.setValue("window/geometry", self.saveGeometry())
         self.context.settings.setValue("window/state", self.saveState())
+        self.log_dock.fold.save(self.context.settings)
         self.context.settings.sync()
 
     def changeEvent(self, event: QEvent) -> None:

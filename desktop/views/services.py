@@ -16,6 +16,7 @@ from desktop.services.core.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from desktop.services.admin.audit_trail import AuditTrail
     from desktop.services.admin.fx_rates import FxRateSettings
+    from desktop.services.admin.org_settings import PostingSettings
     from desktop.services.admin.users import UserService
     from desktop.services.connections.apps import OAuthApps
     from desktop.services.connections.service import ConnectionService
@@ -65,6 +66,7 @@ class ViewServices:
     mapping_impact: MappingImpact | None = None
     # settings and pickers
     fx_rates: FxRateSettings | None = None
+    posting_settings: PostingSettings | None = None  # Settings → Closed period
     organizations: OrganizationDirectory | None = None
     # sync: the dashboard's read model and the scheduler behind "Sync now" / "Pause"
     dashboard: DashboardService | None = None

@@ -85,7 +85,8 @@ def build_palette(scheme: Scheme) -> QPalette:
 def build_style_sheet(scheme: Scheme) -> str:
     """The app QSS with this scheme's colours filled in."""
     chevron = resource_path(f"icons/chevron-down-{scheme.value}.svg").as_posix()
-    return Template(read_resource_text("style/app.qss")).substitute(COLOURS[scheme], chevron=chevron)
+    sheet = Template(read_resource_text("style/app.qss")).substitute(COLOURS[scheme], chevron=chevron)
+    return sheet + DISABLED_BUTTONS + DISABLED_FIELDS  # on every page, not only those that ask for it
 
 
 def system_scheme() -> Scheme:
@@ -152,10 +153,13 @@ class ThemeManager(QObject):
         self.scheme_changed.emit(scheme.value)
 
 
-#: The app style sheet gives buttons one look whatever their state; a disabled action must look
-#: unavailable (its tooltip says why). Palette roles keep it right in light and dark. Used by the
-#: error log dock and the pages with permission-gated buttons (Settings, Audit log).
+#: The app style sheet's rules give buttons and fields one look whatever their state; a disabled action
+#: must look unavailable (its tooltip says why). Palette roles keep it right in light and dark.
+#: :func:`build_style_sheet` adds both to the app's sheet, so every page has them; the error log dock
+#: and some pages also set them on themselves (harmless, the same rules).
 DISABLED_BUTTONS = (
     "QPushButton:disabled { color: palette(dark); background: palette(window); border-color: palette(mid); }"
     "QPushButton#PrimaryButton:disabled { color: palette(dark); background: palette(mid);"
     " border-color: palette(mid); }")
+DISABLED_FIELDS = ("QLineEdit:disabled, QComboBox:disabled { color: palette(dark); background: palette(window); "
+                   "border-color: palette(mid); }")

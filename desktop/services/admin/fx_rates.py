@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desktop.services.admin import audit
+from desktop.services.admin.org_settings import find_organization
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError
@@ -149,11 +149,7 @@ class FxRateSettings:
 
     @staticmethod
     def _org(s: Session, code: str) -> Organization:
-        found = s.scalars(sa.select(Organization).where(Organization.code == code)).first()
-        if found is None:
-            raise NeedsPersonError(f"There is no organization {code}", action="check the code (returns-ledger "
-                                   "connections lists them)")
-        return found
+        return find_organization(s, code)
 
 
 def _reference_rate(days: dict[str, str], day: date) -> Decimal | None:

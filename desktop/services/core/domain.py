@@ -170,6 +170,24 @@ class ClosedPeriodPolicy(StrEnum):
     FIRST_OPEN_DAY = "first_open_day"   # date the document on the first open day instead
 
 
+#: The Settings page's words for :class:`ClosedPeriodPolicy`: the control's label and each choice's.
+#: A message that sends a person to the setting quotes these (:func:`closed_period_fix`), so what it
+#: says is exactly what the screen shows.
+CLOSED_PERIOD_LABEL = "Closed period"
+CLOSED_PERIOD_CHOICES: dict[ClosedPeriodPolicy, str] = {
+    ClosedPeriodPolicy.QUARANTINE: "Hold for a person",
+    ClosedPeriodPolicy.FIRST_OPEN_DAY: "First open day",
+}
+
+
+def closed_period_fix(org: str | None = None) -> str:
+    """Where an admin switches ``org`` (or "the organization") to re-dating, in the screen's own words."""
+    who = org or "the organization"
+    return (f"set “{CLOSED_PERIOD_LABEL}” to “{CLOSED_PERIOD_CHOICES[ClosedPeriodPolicy.FIRST_OPEN_DAY]}” for {who} "
+            f"on the Settings page (or `returns-ledger settings set --org {org or 'ORG'} closed-period "
+            "first-open-day`)")
+
+
 @dataclass(frozen=True)
 class OrgSettings:
     """Per-organization posting choices, stored in ``organizations.settings``."""

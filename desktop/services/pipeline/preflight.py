@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from desktop.services.core.domain import Component, OrgSettings, Problem, ReturnRecord
+from desktop.services.core.domain import Component, OrgSettings, Problem, ReturnRecord, closed_period_fix
 from desktop.services.core.money import Money
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
@@ -130,8 +130,9 @@ def preflight(documents: Sequence[LedgerDocument], ret: ReturnRecord, snapshot: 
             out.append(Problem("period_closed",
                                f"{doc.doc_type} {doc.role.replace('_', ' ')} is dated {doc.txn_date.isoformat()}, but "
                                f"{ledger} is closed through {closed.isoformat()} (today is {today.isoformat()}): an "
-                               "accountant must reopen the period in the ledger, or an admin must set 'closed period: "
-                               "first open day' on the Settings page so such documents are re-dated.",
+                               f"accountant must reopen the period in the ledger, or an admin must "
+                               f"{closed_period_fix(ret.org_code)} so such documents are dated on the first open "
+                               "day.",
                                f"{doc.role}.date"))
         # the home-currency journal balances by construction when this one does (see convert_journal)
         if not doc.is_balanced():

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +47,7 @@ from desktop.views.combos import refill
 from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.event_log.details import DetailsPanel, LogEmptyState, ResolveDialog, html_text
 from desktop.views.event_log.filter import EventFilterProxy
+from desktop.views.event_log.fold import DockFold
 from desktop.views.event_log.model import (
     EXPORT_HEADERS,
     SEVERITY_COLOURS,
@@ -121,6 +123,7 @@ class ErrorLogDock(QDockWidget):
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter)
         self.setWidget(body)
+        self.fold = DockFold(self, self.splitter, self.fold_button, self.folded_counts)
         self._build_actions()
 
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset,
@@ -139,6 +142,15 @@ class ErrorLogDock(QDockWidget):
         self.bridge = bridge
         if bridge is not None:
             bridge.events_arrived.connect(self._on_bridge_events_arrived)
+
+    # -- folding (see :mod:`desktop.views.event_log.fold`) --------------------------------------------
+    @property
+    def collapsed(self) -> bool:
+        """Folded to its bar: the grid and details hidden, the filters and counts still there."""
+        return self.fold.collapsed
+
+    def set_collapsed(self, collapsed: bool) -> None:
+        self.fold.set_collapsed(collapsed)
 
     # -- construction ----------------------------------------------------------------------------
     def _build_bar(self) -> QHBoxLayout:
@@ -161,7 +173,7 @@ class ErrorLogDock(QDockWidget):
         self.severity_combo.currentIndexChanged.connect(self._on_severity_combo_current_index_changed)
         self.org_combo = QComboBox()
         self.org_combo.addItem(ALL_ORGS, None)
-        for combo, chars in ((self.severity_combo, 17), (self.org_combo, 11)):  # narrow windows: elide
+        for combo, chars in ((self.severity_combo, 13), (self.org_combo, 10)):  # narrow windows: elide
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(chars)
         self.org_combo.currentIndexChanged.connect(self._on_org_combo_current_index_changed)
@@ -184,8 +196,16 @@ class ErrorLogDock(QDockWidget):
         bar.addWidget(self.severity_combo)
         bar.addWidget(self.org_combo)
         bar.addWidget(self.hide_resolved)
+        self.folded_counts = QLabel()  # the counts under the grid, in the bar while the dock is folded
+        self.folded_counts.setObjectName("CardHint")
+        bar.addWidget(self.folded_counts)
         bar.addStretch(1)
         bar.addWidget(self.export_button)
+        self.fold_button = QToolButton()
+        self.fold_button.setObjectName("LogFoldButton")
+        self.fold_button.setAutoRaise(True)
+        self.fold_button.clicked.connect(lambda: self.set_collapsed(not self.collapsed))
+        bar.addWidget(self.fold_button)
         return bar
 
     def _build_actions(self) -> None:
@@ -445,6 +465,7 @@ class ErrorLogDock(QDockWidget):
         if counts["warning"]:
             parts.append(f"{counts['warning']:,} warning{'s' if counts['warning'] != 1 else ''}")
         self.summary.setText(" · ".join(parts))
+        self.folded_counts.setText(" · ".join(parts[1:]) or "no errors or warnings")
         hidden = self.proxy.hidden_by_severity()
         floor = str(self.severity_combo.currentData())
         what = "info messages" if floor == "warning" else "warnings and info messages" if floor == "error" \

@@ -92,7 +92,7 @@ class ProviderTile(Card):
         top.addWidget(Monogram(initials, colour))
         names = QVBoxLayout()
         names.setSpacing(2)
-        names.addWidget(label(name, "SectionTitle"))
+        names.addWidget(label(name, "SectionTitle", wrap=True))  # wraps rather than widen a 1024-px window
         self.state_label = label(state, "Badge")
         names.addWidget(self.state_label, 0, Qt.AlignmentFlag.AlignLeft)
         top.addLayout(names, 1)
@@ -186,6 +186,18 @@ class ConnectionsPage(StatusLine, Page):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(a.export_action.trigger)
         bar.addWidget(self.export_button)
+        # A narrow window (1024 px) has no room for every button: the secondary ones move into "More".
+        self.more_button = QPushButton("More")
+        self.more_button.setObjectName("moreButton")
+        self.more_button.setAccessibleName("More actions")
+        self.more_button.setToolTip("Refresh data, Disconnect…, Export CSV…")
+        menu = QMenu(self.more_button)
+        menu.setToolTipsVisible(True)  # a disabled entry says why, as its button would
+        for action in (a.refresh_action, a.disconnect_action, a.export_action):
+            menu.addAction(action)
+        self.more_button.setMenu(menu)
+        self.more_button.setVisible(False)
+        bar.addWidget(self.more_button)
         self.body.addWidget(self.toolbar)
         self.body.addSpacing(10)
 
@@ -278,6 +290,21 @@ class ConnectionsPage(StatusLine, Page):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_table_height()
+        self._fit_toolbar(event.size().width())
+
+    def _fit_toolbar(self, page_width: int) -> None:
+        """Every button in the bar when they fit the page's width; else the secondary ones in "More"."""
+        secondary = (self.buttons["refresh"], self.buttons["disconnect"], self.export_button)
+        layout = self.toolbar.layout()
+        spacing = layout.spacing() if layout is not None else 8
+        needed = sum(b.sizeHint().width() + spacing for b in (*self.buttons.values(), self.export_button)) \
+            + self.filter_edit.minimumWidth()
+        margins = self.body.contentsMargins()
+        room = page_width - margins.left() - margins.right() - 24  # the page's scroll bar
+        fits = needed <= room
+        for button in secondary:
+            button.setVisible(fits)
+        self.more_button.setVisible(not fits)
 
     # --- slots ------------------------------------------------------------------------------
     def _on_selection_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.services.auth.roles import Action
 from desktop.services.core.domain import VarianceStatus
 from desktop.views.csv_export import choose_and_export
 from desktop.views.models.status import status_label as status_words
@@ -136,7 +137,8 @@ class ReconciliationPage(Page):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several at once (Shift/Ctrl+click, Shift+arrows, Ctrl+A): Accept / Resolve then act on all selected.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setDefaultSectionSize(30)
@@ -202,13 +204,17 @@ class ReconciliationPage(Page):
         self.splitter = splitter
         self.body.addWidget(splitter, 1)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_current(QModelIndex(), QModelIndex()))
         self._on_current(QModelIndex(), QModelIndex())
 
     def _build_shortcuts(self) -> None:
         for keys, slot, what in (("Ctrl+R", self.run_reconciliation, "Run the reconciliation"),
                                  ("Ctrl+F", self.search.setFocus, "Search the variances"),
                                  ("Ctrl+E", self._export_csv, "Export CSV"), ("Ctrl+P", self._export_pdf, "Export PDF"),
-                                 ("Ctrl+Shift+A", lambda: self.actions_.ask_note("accept"), "Accept the variance")):
+                                 ("Ctrl+Shift+A", self.accept_button.click,
+                                  "Accept the selected variance(s) with a note"),
+                                 ("Ctrl+Shift+M", self.resolve_button.click,
+                                  "Mark the selected variance(s) resolved with a note")):
             shortcut = QShortcut(QKeySequence(keys), self, slot)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # not while the error log has focus
             shortcut.setWhatsThis(what)  # Help → Keyboard shortcuts lists it
@@ -288,12 +294,18 @@ class ReconciliationPage(Page):
     def reload(self) -> None:
         if not self.org:
             return
+        self.reload_queue()
+        self._load_latest()
+
+    def reload_queue(self) -> None:
+        """Read the variance list again (not the last reconciliation, whose line would replace the status)."""
+        if not self.org:
+            return
         value = self.status_box.currentData()
         status = None if value is None else VarianceStatus(value)
         org, service = self.org, self.service
         run_in_background(self, lambda _p: grouped(service.queue(org, status)), on_success=self._on_queue,
                           label="Load variances")
-        self._load_latest()
 
     def _on_queue(self, rows: list[dict[str, Any]]) -> None:
         self.model.set_rows(rows)
@@ -366,6 +378,12 @@ class ReconciliationPage(Page):
         row = self.proxy.data(index, ROW_ROLE) if index.isValid() else None
         return row if isinstance(row, dict) else None
 
+    def selected_rows(self) -> list[dict[str, Any]]:
+        """The selected variances, top to bottom as shown."""
+        indexes = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        rows = (self.proxy.data(i, ROW_ROLE) for i in indexes)
+        return [r for r in rows if isinstance(r, dict)]
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = self.current_row()
         diff = f"{difference_text(row)} {row.get('currency') or ''}".strip() if row and difference_text(row) else None
@@ -378,8 +396,23 @@ class ReconciliationPage(Page):
                                    f"{f', difference {diff}' if diff else ''}; "
                                    f"{len(self.diff.differing)} field(s) differ.")
         is_open = bool(row) and row is not None and row.get("status") == "open"
-        for b in (self.accept_button, self.resolve_button):
-            b.setEnabled(is_open)
+        many = sum(1 for r in self.selected_rows() if r.get("status") == "open")
+        if many > 1:
+            self.diff_hint.setText(f"{many} open variances selected: Accept and Resolve act on all {many} "
+                                   "with one note. The other actions and the diff are for the current one.")
+        actor = self.context.actor
+        may = actor is None or actor.can(Action.REVIEW_VARIANCES)  # no actor: the service decides
+        for b, verb, keys in ((self.accept_button, "Accept", "Ctrl+Shift+A"),
+                              (self.resolve_button, "Mark resolved", "Ctrl+Shift+M")):
+            b.setEnabled(may and (is_open or many > 1))
+            b.setText(f"{'Accept' if b is self.accept_button else 'Resolve'} {many} with note…" if many > 1 else
+                      "Accept with note…" if verb == "Accept" else "Mark resolved…")
+            b.setToolTip(f"{verb} the {many} selected open variances, one note for all ({keys})" if many > 1 else
+                         f"{verb} this variance with a note for the audit log ({keys}); select several "
+                         "(Shift or Ctrl+click, Ctrl+A) to do them at once")
+            if not may and actor is not None:
+                b.setToolTip(f"{actor.username} is {'an' if actor.role.value[0] in 'aeiou' else 'a'} "
+                             f"{actor.role.value}: only an operator or admin can review variances")
         self.repost_button.setEnabled(is_open and bool(row and row.get("rma")))
         self.adopt_button.setEnabled(is_open and bool(row and row.get("key")))
         self.void_button.setEnabled(is_open and bool(row and row["class"] == "duplicate_in_ledger" and row.get("key")))

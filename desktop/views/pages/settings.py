@@ -9,6 +9,8 @@
   goes straight to the OS keyring; the page only ever learns *whether* one is stored.
 - **Exchange rates** (:mod:`desktop.views.settings.fx_rates`): the rates an admin enters per
   organization, which Xero's API does not publish.
+- **Closed period** (:mod:`desktop.views.settings.closed_period`): per organization, whether a document
+  dated in a period the ledger has closed is held for a person or dated on the first open day.
 
 Every service call runs through ``run_in_background``; nothing waits on the GUI thread.
 """
@@ -39,6 +41,7 @@ from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, Page, label, plain_table
 from desktop.views.pages.info import PAGE_INFO
+from desktop.views.settings.closed_period import ClosedPeriodCard
 from desktop.views.settings.dialogs import AppDialog, UserDialog
 from desktop.views.settings.fx_rates import FxRatesSection
 from desktop.views.settings.tables import ROLE_NAMES, AppRow, AppsModel, UsersModel, fit_rows
@@ -75,6 +78,9 @@ class SettingsPage(Page):
         self.body.addSpacing(20)
         self.fx_rates = FxRatesSection(self.context)  # Exchange rates: its own module, loads itself
         self.body.addWidget(self.fx_rates)
+        self.body.addSpacing(20)
+        self.closed_period = ClosedPeriodCard(self.context)  # Closed period: per organization, loads itself
+        self.body.addWidget(self.closed_period)
         self.update_actions()
         self.reload_users()
         self.reload_apps()

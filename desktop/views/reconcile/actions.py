@@ -1,4 +1,5 @@
-"""What a reviewer does to one variance: accept or resolve it with a note, re-post, adopt, void, adjust, audit pack.
+"""What a reviewer does to a variance: accept or resolve it with a note (several at once, too), re-post,
+adopt, void, adjust, audit pack.
 
 The page's buttons call these; every service call runs through ``run_in_background`` and the
 services check permissions and audit. The page is seen through :class:`ReviewView`, so this
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QW
 from desktop.views.context import ShellContext
 from desktop.views.ops import run_in_background
 from desktop.views.reconcile.adjust_dialog import AdjustDialog
+from desktop.views.returns.bulk import BulkOutcome, reason
 from desktop.views.returns.services import services_for
 
 if TYPE_CHECKING:
@@ -32,7 +34,9 @@ class ReviewView(Protocol):
     @property
     def org(self) -> str: ...
     def current_row(self) -> dict[str, Any] | None: ...
+    def selected_rows(self) -> list[dict[str, Any]]: ...
     def reload(self) -> None: ...
+    def reload_queue(self) -> None: ...
 
 
 class VarianceActions(QObject):
@@ -54,14 +58,30 @@ class VarianceActions(QObject):
         return svc.actor if svc else None
 
     def ask_note(self, what: str) -> None:
+        """Ask for the audit note, then accept or resolve: the current variance, or — when several are
+        selected — every open one selected, after this one question that says how many."""
+        many = [r for r in self.view.selected_rows() if r.get("status") == "open"]
         row = self.view.current_row()
-        if row is None:
-            return
+        if len(many) < 2:
+            if row is None or row.get("status") != "open":
+                return
+            many = [row]
+        verb = "Accept" if what == "accept" else "Resolve"
         dialog = QInputDialog(self.widget)
-        dialog.setWindowTitle("Accept variance" if what == "accept" else "Resolve variance")
-        dialog.setLabelText("Note for the audit log (why this is fine / what was corrected):")
+        if len(many) == 1:
+            dialog.setWindowTitle(f"{verb} variance")
+            dialog.setLabelText("Note for the audit log (why this is fine / what was corrected):")
+        else:
+            dialog.setWindowTitle(f"{verb} {len(many)} variances")
+            dialog.setLabelText(f"{verb} the {len(many)} selected open variances. One note for the audit log, "
+                                "kept with each (why they are fine / what was corrected):")
+            dialog.setOkButtonText(f"{verb} {len(many)}")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.textValueSelected.connect(lambda note: self.review(what, int(row["id"]), note))
+        ids = [(int(r["id"]), str(r.get("rma") or f"variance {r['id']}")) for r in many]
+        if len(ids) == 1:
+            dialog.textValueSelected.connect(lambda note: self.review(what, ids[0][0], note))
+        else:
+            dialog.textValueSelected.connect(lambda note: self.review_many(what, ids, note))
         dialog.open()
         self.note_dialog = dialog
 
@@ -71,6 +91,29 @@ class VarianceActions(QObject):
         fn = service.accept if what == "accept" else service.resolve
         run_in_background(self.widget, lambda _p: fn(actor, variance_id, note), on_success=self._reload,
                           label=f"{what.capitalize()} variance")
+
+    def review_many(self, what: str, variances: list[tuple[int, str]], note: str) -> None:
+        """The single action's service call for each (id, RMA), one after another on a worker; one summary
+        of how many were done and why any was refused (the service checks permission and audits each)."""
+        actor, service = self.actor(), self.service
+        fn = service.accept if what == "accept" else service.resolve
+
+        def work(_p: object) -> BulkOutcome:
+            out = BulkOutcome(verb="accepted" if what == "accept" else "resolved")
+            for variance_id, rma in variances:
+                try:
+                    fn(actor, variance_id, note)
+                except Exception as exc:  # a refusal (permission, a note missing…) is reported per variance
+                    out.refused.append((rma, reason(exc)))
+                else:
+                    out.done += 1
+            return out
+
+        def done(out: BulkOutcome) -> None:
+            self.view.status_label.setText(out.summary())
+            self.view.reload_queue()
+
+        run_in_background(self.widget, work, on_success=done, label=f"{what.capitalize()} {len(variances)} variances")
 
     def manual(self) -> Any:
         svc = services_for(self.view.context)

@@ -17,7 +17,7 @@ from desktop.views.returns.detail import REPLANNABLE, RETRYABLE
 from desktop.views.returns.model import status_label
 from desktop.views.returns.services import ReturnServices
 
-__all__ = ["BulkOutcome", "export_selected", "repost_all", "retry_all"]
+__all__ = ["BulkOutcome", "export_selected", "reason", "repost_all", "retry_all"]
 
 _SHOWN_REFUSALS = 3
 
@@ -39,7 +39,8 @@ class BulkOutcome:
         return text + "."
 
 
-def _reason(exc: Exception) -> str:
+def reason(exc: Exception) -> str:
+    """What a refusal says to a person (its own message when it has one)."""
     user_message: Callable[[], str] | None = getattr(exc, "user_message", None)
     return user_message() if user_message is not None else str(exc)
 
@@ -54,7 +55,7 @@ def repost_all(services: ReturnServices, rows: Sequence[ReturnRow]) -> BulkOutco
         try:
             prepared = services.manual.replan(services.actor, row.org, row.rma)
         except Exception as exc:  # a refusal (permission, locked period…) is reported per return
-            out.refused.append((row.rma, _reason(exc)))
+            out.refused.append((row.rma, reason(exc)))
             continue
         if prepared.problems:
             out.refused.append((row.rma, prepared.problems[0].message))
@@ -76,7 +77,7 @@ def retry_all(services: ReturnServices, rows: Sequence[ReturnRow]) -> BulkOutcom
             for key in keys:
                 services.manual.retry(services.actor, key)
         except Exception as exc:  # a refusal (permission, locked period…) is reported per return
-            out.refused.append((row.rma, _reason(exc)))
+            out.refused.append((row.rma, reason(exc)))
             continue
         out.done += 1
     return out

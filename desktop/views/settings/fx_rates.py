@@ -92,14 +92,13 @@ class FxRatesSection(Card):
         self.org_box = QComboBox()
         self.org_box.setObjectName("FxOrganization")
         self.org_box.setAccessibleName("Organization")
-        self.org_box.setMinimumWidth(360)
+        self.org_box.setMinimumWidth(280)  # with the hint beside it wrapping, the card fits a 1024-px window
         self.org_box.currentIndexChanged.connect(lambda _i: self._on_org_changed())
-        self.unit_label = label("", "CardHint")
+        self.unit_label = label("", "CardHint", wrap=True)
         top.addWidget(label("Organization", "FieldLabel"))
         top.addWidget(self.org_box)
         top.addSpacing(8)
-        top.addWidget(self.unit_label)
-        top.addStretch(1)
+        top.addWidget(self.unit_label, 1)
         self.layout_.addLayout(top)
 
         self.model = RatesModel(self)
@@ -141,7 +140,7 @@ class FxRatesSection(Card):
             form.addSpacing(6)
         form.addWidget(self.add_button)
         form.addStretch(1)
-        form.addWidget(self.remove_button)
+        top.addWidget(self.remove_button)  # beside the table it acts on; the form row fits 1024 px
         self.layout_.addLayout(form)
         self.status = status_label(wrap=True)
         self.layout_.addWidget(self.status)

@@ -25,6 +25,7 @@ from typing import Any
 
 import requests
 
+from desktop.services.core.domain import closed_period_fix
 from desktop.services.core.errors import AppError, NeedsPersonError, NeedsReconnect, TransientError
 from desktop.services.core.exact_json import dumps as wire_json
 from desktop.services.platforms.base import decode_json, expect_ok
@@ -57,8 +58,8 @@ def _fault_error(fault: dict[str, Any]) -> tuple[str | None, AppError]:
                                       action="check the ledger: if it is not ours, renumber one of them", **kw)
     if code == "6210":
         return code, NeedsPersonError("QuickBooks' books are closed for this document's date",
-                                      action="reopen the period in QuickBooks, or set 'closed period: first open "
-                                             "day' for the organization, then retry", **kw)
+                                      action=f"reopen the period in QuickBooks, or {closed_period_fix()}, then "
+                                             "retry", **kw)
     if code is not None and code.isdigit() and int(code) >= 10000:
         return code, TransientError("QuickBooks had an internal problem with this document", **kw)
     return code, NeedsPersonError("QuickBooks refused the document", action="fix what QuickBooks names, then retry",
