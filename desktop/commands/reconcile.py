@@ -30,6 +30,7 @@ from desktop.services.core.config import AppConfig
 
 
 def render_text(data: dict[str, Any]) -> str:
+    from desktop.services.reconcile.model import class_words
     lines = [f"Reconciliation of {data['org']} {data['from']} … {data['to']}: "
              f"{len(data['variances'])} variance(s), {data.get('matched', 0)} document(s) matched"]
     for cur, row in data["totals"].get("by_currency", {}).items():
@@ -39,7 +40,8 @@ def render_text(data: dict[str, Any]) -> str:
     for v in data["variances"]:
         fields = "; ".join(f"{k}: {f.get('rms')} ⟷ {f.get('ledger')}" for k, f in v["fields"].items())
         diff = f"{v['difference']} {v['currency']}" if v.get("difference") is not None else "-"
-        lines.append(f"  {v['class']:<22} {v['rma'] or '-':<22} {v['ledger_id'] or '-':<20} {diff:>16}  {fields}")
+        what = class_words(v["class"])
+        lines.append(f"  {what:<30} {v['rma'] or '-':<22} {v['ledger_id'] or '-':<20} {diff:>16}  {fields}")
     return "\n".join(lines)
 
 
@@ -77,11 +79,13 @@ def _list(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.runtime import open_runtime
     from desktop.services.store.models import VarianceStatus
     status = None if args.status == "all" else VarianceStatus(args.status)
+    from desktop.services.reconcile.model import class_words
     with open_runtime(config) as rt:
         rows = _service(rt).queue(args.org, status)
     label = "" if args.status == "all" else f" {args.status}"
     lines = [f"{len(rows)}{label} variance(s) of {args.org}"]
-    lines += [f"  #{v['id']:<6} {v['status']:<9} {v['class']:<20} {v['rma'] or '-':<22} {v['ledger_id'] or '-'}"
+    lines += [f"  #{v['id']:<6} {v['status']:<9} {class_words(v['class']):<30} {v['rma'] or '-':<22} "
+              f"{v['ledger_id'] or '-'}"
               + (f"  ({v['note']})" if v["note"] else "") for v in rows]
     emit(args, {"org": args.org, "variances": rows}, "\n".join(lines))
     return 0

@@ -105,7 +105,7 @@ def test_the_same_alert_is_sent_once_per_cooldown_and_rules_follow_each_recipien
                    ("ops@example.test", "KIWI-NZ: pull failed"),
                    ("ops@example.test", "KIWI-NZ: pull failed")]
     variance_body = body_of(next(m for m in mails if "variance" in m["Subject"]))
-    assert "amount mismatch: 1" in variance_body and "voided in ledger: 1" in variance_body
+    assert "Amount differs: 1" in variance_body and "Voided in ledger: 1" in variance_body
 
 
 @pytest.mark.parametrize("kind", ["token", "budget", "quarantine"])

@@ -119,6 +119,10 @@ def test_the_review_queue_keeps_one_entry_per_problem_and_closes_what_is_gone(re
     recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)
     first_events = [e for e in recon.events if e.kind == EventKind.RECONCILIATION_VARIANCE]
     assert len(first_events) == 2
+    assert sorted(e.message.split(" — ")[0] for e in first_events) == [f"{QBO_ORG}: Amount differs",
+                                                                       f"{QBO_ORG}: Voided in ledger"]
+    assert sorted(e.message.split(" — ")[1].split(" for ")[0] for e in first_events) == sorted([
+        f"Credit memo {edited}", f"Credit memo {voided}"])
     recon.reconcile.run(QBO_ORG, recon.period, actor=ADMIN)  # the same two problems: no new entries, no new events
     assert len([e for e in recon.events if e.kind == EventKind.RECONCILIATION_VARIANCE]) == 2
     queue = recon.reconcile.queue(QBO_ORG)

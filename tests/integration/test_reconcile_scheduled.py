@@ -54,7 +54,7 @@ def test_the_scheduled_job_flags_a_tamper_within_one_cycle_and_mails_it(
         alerts.close()
     assert mail["To"] == "books@example.test"
     assert "ACME-US: 1 new reconciliation variance(s)" in mail["Subject"]
-    assert "amount mismatch: 1" in body_of(mail)
+    assert "Amount differs: 1" in body_of(mail)
     # later cycles find the same variance: still one open entry, no second mail
     assert [v["class"] for v in recon.reconcile.queue(QBO_ORG)] == ["amount_mismatch"]
     assert len(mailbox.messages) == 1

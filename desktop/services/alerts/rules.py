@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from desktop.services.core.events import Event, EventKind, Severity, json_safe, redact, redact_text
+from desktop.services.core.words import class_words
 
 __all__ = ["ALERT_DELIVERY_FAILED", "ALERT_RAISED", "RATE_BUDGET_LOW", "RULES", "Alert", "RuleName", "Thresholds",
            "evaluate"]
@@ -96,7 +97,7 @@ def _variance(e: Event, t: Thresholds, quarantined: QuarantineCount) -> Alert | 
         return None
     new = int(e.details["new"])
     counts = {k: v for k, v in dict(e.details.get("counts") or {}).items() if v}
-    lines = "\n".join(f"  {k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items()))
+    lines = "\n".join(f"  {class_words(k)}: {v}" for k, v in sorted(counts.items()))
     return Alert(RuleName.VARIANCE_FOUND, Severity.WARNING, f"{e.org}: {new} new reconciliation variance(s)",
                  f"{e.message}\nOpen variances by class:\n{lines}\nReview them on the Reconciliation page.",
                  e.org, f"variance|{e.org}|{e.details.get('run_id')}", {"new": new, "counts": counts})

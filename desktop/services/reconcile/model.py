@@ -15,8 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 from desktop.services.core.errors import ConfigurationError
+from desktop.services.core.words import CLASS_WORDS, DOC_WORDS, class_words, doc_words
 
-__all__ = ["POSTED", "Expected", "Period", "RmsReturn", "VarianceClass", "VarianceFinding"]
+__all__ = ["CLASS_WORDS", "DOC_WORDS", "POSTED", "Expected", "Period", "RmsReturn", "VarianceClass", "VarianceFinding",
+           "class_words", "doc_words"]
 
 #: Outbox status of a document the ledger should hold.
 POSTED = "posted"

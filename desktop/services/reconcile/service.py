@@ -32,7 +32,7 @@ from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, NeedsPersonError
 from desktop.services.core.events import EventBus, EventKind, Severity
 from desktop.services.reconcile.engine import LedgerSource, ReconcileEngine, ReconcileReport
-from desktop.services.reconcile.model import Period, VarianceFinding
+from desktop.services.reconcile.model import Period, VarianceFinding, class_words, doc_words
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     ConnectionStatus,
@@ -172,10 +172,9 @@ class ReconcileService:
     def _publish(self, org: str, run_id: int, report: ReconcileReport, new: list[tuple[int, VarianceFinding]],
                  resolved: int) -> None:
         for vid, f in new[:MAX_VARIANCE_EVENTS]:
-            what = f.doc_type or "document"
+            what = " ".join(x for x in (doc_words(f.doc_type), f.ledger_id, f"for {f.rma}" if f.rma else None) if x)
             self._bus.emit(EventKind.RECONCILIATION_VARIANCE, _SEVERITY.get(f.variance_class.value, Severity.WARNING),
-                           f"{org}: {f.variance_class.value.replace('_', ' ')} — {what} "
-                           f"{f.ledger_id or ''} {('for ' + f.rma) if f.rma else ''}".strip(),
+                           f"{org}: {class_words(f.variance_class.value)} — {what}",
                            org=org, rma=f.rma, document_key=f.key,
                            details={"variance_id": vid, "run_id": run_id, "class": f.variance_class.value,
                                     "ledger_id": f.ledger_id, "fields": f.fields})

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.auth.roles import Action
 from desktop.services.core.domain import VarianceStatus
+from desktop.services.reconcile.model import doc_words
 from desktop.views.csv_export import choose_and_export
 from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
@@ -39,7 +40,6 @@ from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
 from desktop.views.reconcile.model import (
     CLASS_LABELS,
-    DOC_WORDS,
     ROW_ROLE,
     Column,
     VarianceModel,
@@ -390,7 +390,7 @@ class ReconciliationPage(Page):
         self.diff.show_fields(row["fields"] if row else None, row.get("currency") if row else None, diff)
         if row:
             kind = CLASS_LABELS.get(row["class"], row["class"])
-            what = DOC_WORDS.get(str(row.get("doc_type") or ""), "Return" if not row.get("doc_type") else "Document")
+            what = doc_words(row.get("doc_type"))
             number = f" {row['ledger_id']}" if row.get("ledger_id") else ""
             self.diff_hint.setText(f"{kind} — {what}{number} for {row.get('rma') or 'no RMA'}"
                                    f"{f', difference {diff}' if diff else ''}; "

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from desktop.services.core.money import Money
+from desktop.services.reconcile.model import CLASS_WORDS, DOC_WORDS
 from desktop.views.models.batched import BatchedTableModel
 from desktop.views.models.status import status_label
 
@@ -26,19 +27,8 @@ CHUNK = 500
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
-CLASS_LABELS = {
-    "missing_in_ledger": "Missing in ledger", "missing_in_rms": "Missing in RMS",
-    "amount_mismatch": "Amount differs", "tax_mismatch": "Tax differs", "fx_mismatch": "Rate differs",
-    "date_mismatch": "Date differs", "voided_in_ledger": "Voided in ledger",
-    "deleted_in_ledger": "Deleted in ledger", "duplicate_in_ledger": "Duplicate in ledger",
-    "rounding": "Rounding", "not_posted_quarantined": "Not posted: held by pre-flight",
-}
-
-
-#: Document types in the words of the person reading the page.
-DOC_WORDS = {"CreditMemo": "Credit memo", "RefundReceipt": "Refund receipt", "CreditNote": "Credit note",
-             "Payment": "Refund payment", "JournalEntry": "Journal entry", "ManualJournal": "Manual journal"}
-
+#: The variance classes and document types in a person's words: the services' one table of each.
+CLASS_LABELS = CLASS_WORDS
 
 class Column(IntEnum):
     CLASS = 0
