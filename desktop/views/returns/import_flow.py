@@ -89,7 +89,7 @@ class ImportDialog(QDialog):
             return importer.run(actor, path, org, progress=report, cancelled=lambda: progress.cancelled)
 
         self.op = run_in_background(self, work, on_success=self._on_done, on_failure=self._on_failed,
-                                    on_progress=self._on_progress, label="Importing returns")
+                                    on_progress=self._on_progress, label="Importing returns", long_running=True)
         self.show()
         return self.op
 
