@@ -156,7 +156,7 @@ class ReconcileEngine:
         platform = info.platform or DEFAULT_PLATFORM.value
         phase(0, "reading the ledger's documents for the period…")
         docs = ledger.period(period)
-        phase(1, f"{len(docs):,} ledger documents read; loading what was posted…")
+        phase(1, f"{len(docs):,} ledger document{'' if len(docs) == 1 else 's'} read; loading what was posted…")
         expected = self.expected(info, period, platform)
         keys_known = {e.key for e in expected}
         extra_keys = sorted({d.our_key for d in docs if d.our_key and d.our_key not in keys_known})
