@@ -37,6 +37,7 @@ class OperationDialog(QDialog):
         self.heading.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)  # busy until the first count with a total
+        self.bar.setFormat("%v of %m")  # the count itself, "10 of 30", not only a percentage
         self.counts = QLabel("Starting…")
         self.counts.setWordWrap(True)
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
