@@ -57,7 +57,7 @@ class OperationDialog(QDialog):
         """Show the dialog and run ``work`` on the long-operations pool; ``on_done``/``on_failed`` word the outcome."""
 
         def done(value: T) -> None:
-            if self.bar.maximum() > 0:
+            if self.bar.maximum() > 0 and not op.progress.cancelled:  # a stopped one keeps where it got to
                 self.bar.setValue(self.bar.maximum())
             self.finish(on_done(value))
 
