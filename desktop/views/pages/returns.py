@@ -457,9 +457,10 @@ class ReturnsPage(StatusLine, Page):
         assert self.services is not None
         s, f, order = self.services, self.model.filter, self.model.sort_order
         self.set_busy("Exporting…")
-        run_in_background(self, lambda _p: bulk.export_selected(s, f, rows, path, order),
-                          on_success=lambda n: self.say(f"Exported {n:,} selected returns to {path}"),
-                          on_failure=lambda exc: self.say(str(exc), error=True), label="export selected returns")
+        export_in_dialog(self, Path(path), lambda progress: bulk.export_selected(s, f, rows, path, order, progress),
+                         noun="selected returns",
+                         on_done=lambda _p, n: self.say(f"Exported {n:,} selected returns to {path}"),
+                         on_failure=lambda exc: self.say(str(exc), error=True))
 
     def choose_import(self) -> None:
         """Ask for an RMS export file, then import it into the organization chosen in the filter."""
