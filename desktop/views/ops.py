@@ -307,11 +307,23 @@ def run_in_background(
     if app is None or QThread.currentThread() is not app.thread():
         raise RuntimeError("run_in_background must be called on the GUI thread")
     _dispatcher()  # first use creates it here, on the GUI thread
+    _enough_readers()
     op: BackgroundOperation[T] = BackgroundOperation(parent, fn, on_success, on_failure, on_progress, label)
     _RUNNING[op._job.key] = op
     chosen = pool or (long_operations_pool() if long_running else QThreadPool.globalInstance())
     chosen.start(_Runner(op._job))
     return op
+
+
+#: Reads wait on the database or the network, not the CPU: the global pool keeps at least this many
+#: threads whatever the core count, so one slow read never leaves the others queued behind it.
+READ_THREADS = 8
+
+
+def _enough_readers() -> None:
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < READ_THREADS:
+        pool.setMaxThreadCount(READ_THREADS)
 
 
 #: Threads for long operations; reads keep the global pool (its size follows the CPU count, so on

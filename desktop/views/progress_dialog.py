@@ -27,10 +27,12 @@ class OperationDialog(QDialog):
     """One long operation's progress, its Cancel, then its outcome (see the module docstring)."""
 
     def __init__(self, parent: QWidget, title: str, heading: str, *, stopping: str,
-                 cancel_tip: str = "Stop where it is safe; what is done stays done") -> None:
+                 cancel_tip: str = "Stop where it is safe; what is done stays done", modal: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.setWindowModality(Qt.WindowModality.WindowModal)
+        # Not modal by default: while a sync or a reconciliation runs the person keeps working in the
+        # other pages (their reads run on their own threads); the dialog stays above its window.
+        self.setWindowModality(Qt.WindowModality.WindowModal if modal else Qt.WindowModality.NonModal)
         self.setMinimumWidth(520)
         self._stopping_text = stopping
         self.heading = QLabel(heading)

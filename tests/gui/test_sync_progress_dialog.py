@@ -86,7 +86,7 @@ def test_sync_now_shows_counts_reads_go_on_and_cancel_stops_it(qtbot, tmp_path: 
         dashboard.sync_button.click()
         qtbot.waitUntil(steps.held.is_set, timeout=10_000)
         dialog = dashboard.sync_dialog
-        assert isinstance(dialog, OperationDialog) and dialog.isVisible()
+        assert isinstance(dialog, OperationDialog) and dialog.isVisible() and not dialog.isModal()  # work goes on
         qtbot.waitUntil(lambda: dialog.bar.maximum() == DUE and dialog.bar.value() == BATCH, timeout=5000)
         assert dialog.bar.text() == "10 of 30" and dialog.counts.text() == f"{org}: 10 posted, 20 waiting"
         assert dialog.cancel_button.text() == "Cancel" and dialog.cancel_button.isEnabled()

@@ -55,7 +55,7 @@ class ImportDialog(OperationDialog):
     def __init__(self, parent: QWidget, importer: ReturnsFileImport, actor: Actor, path: Path, org: str) -> None:
         super().__init__(parent, "Import returns", f"Importing {path.name} into {org}…",
                          stopping=f"Stopping the import of {path.name} after the batch being written…",
-                         cancel_tip="Stop after the batch being written; what is saved stays saved")
+                         cancel_tip="Stop after the batch being written; what is saved stays saved", modal=True)
         self._importer, self._actor, self._path, self._org = importer, actor, path, org
         self.bar.setRange(0, STEPS)
         self.bar.setValue(0)
