@@ -12,17 +12,14 @@ the dashboard mid-sync.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPainter
 
 from desktop.services.auth.platforms import Platform
-from desktop.services.core.progress import current
 from desktop.views.ops import long_operations_pool
 from desktop.views.pages.dashboard import DashboardPage
 from desktop.views.pages.manual_entry import ManualEntryPage
@@ -30,36 +27,10 @@ from desktop.views.pages.returns import ReturnsPage
 from desktop.views.progress_dialog import OperationDialog
 from desktop.views.returns.model import Column
 from tests.helpers.gui import page_context
+from tests.helpers.held_sync import BATCH, DUE, HeldPush
 from tests.helpers.returns import ReturnsWorld
 from tests.helpers.sandbox import SandboxHandle
 from tests.helpers.worlds import ADMIN
-
-BATCH, DUE = 10, 30
-
-
-class HeldPush:
-    """Sync steps whose push posts :data:`DUE` documents in batches and waits after the first one."""
-
-    def __init__(self) -> None:
-        self.held, self.go = threading.Event(), threading.Event()
-        self.batches = 0
-
-    def ingest(self, org: str) -> Mapping[str, Any]:
-        return {"ingested": 0}
-
-    def push(self, org: str, worker_id: str) -> Mapping[str, Any]:
-        told, posted = current(), 0
-        while posted < DUE and not told.cancelled:
-            posted += BATCH
-            self.batches += 1
-            told.report(posted, DUE, f"{org}: {posted:,} posted, {DUE - posted:,} waiting")
-            if self.batches == 1:
-                self.held.set()
-                assert self.go.wait(60), "the test never let the push go on"
-        return {"posted": posted}
-
-    def pull(self, org: str) -> Mapping[str, Any]:
-        return {"pulled_changes": 0}
 
 
 @pytest.fixture

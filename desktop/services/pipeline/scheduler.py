@@ -147,6 +147,7 @@ class SyncScheduler:
         self._guard = threading.Lock()
         self._step_locks: dict[tuple[str, str], threading.Lock] = {}
         self._now_running: dict[str, Future[dict[str, Any]]] = {}
+        self._watching: dict[str, _Watchers] = {}
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sync-now")
         self._stopping = threading.Event()
         self._orgs: list[str] = []
@@ -241,20 +242,24 @@ class SyncScheduler:
 
         A second call while one is running gets the running one's future instead of a second
         run; a scheduled step already running is waited for, never overlapped. ``progress`` hears
-        each step's counts (:mod:`desktop.services.core.progress`); cancelling it stops the chain
-        where that is safe — between RMS pages, between outbox batches, between steps — and the
+        each step's counts (:mod:`desktop.services.core.progress`) — also when it joins a chain
+        already running — and cancelling it stops the chain where that is safe (between RMS pages,
+        between outbox batches, between steps) once everyone watching the chain has cancelled; the
         result then holds ``"cancelled": True`` and ``{"skipped": "cancelled"}`` for steps not run.
         """
         self._actor.require(Action.RUN_SYNC)
         with self._guard:
             running = self._now_running.get(org)
             if running is not None and not running.done():
+                if progress is not None:
+                    self._watching[org].add(progress)
                 return running
             if self._stopping.is_set():
                 cancelled: Future[dict[str, Any]] = Future()
                 cancelled.set_exception(FatalError("The scheduler is shutting down"))
                 return cancelled
-            future = self._pool.submit(self._chain, org, progress)
+            watchers = self._watching[org] = _Watchers(progress)
+            future = self._pool.submit(self._chain, org, watchers)
             self._now_running[org] = future
             return future
 
@@ -418,6 +423,32 @@ class SyncScheduler:
                               updated_by=self._actor.username))
             else:
                 row.value, row.updated_at, row.updated_by = value, now, self._actor.username
+
+
+class _Watchers:
+    """Everyone watching one running "sync now" chain: each hears every report; the chain stops when
+    all of them have cancelled (and never on its own, when nobody watches — a start-up sync)."""
+
+    def __init__(self, first: OperationProgress | None) -> None:
+        self._lock = threading.Lock()
+        self._all: list[OperationProgress] = [first] if first is not None else []
+
+    def add(self, progress: OperationProgress) -> None:
+        with self._lock:
+            self._all.append(progress)
+
+    def _watching(self) -> list[OperationProgress]:
+        with self._lock:
+            return list(self._all)
+
+    @property
+    def cancelled(self) -> bool:
+        watching = self._watching()
+        return bool(watching) and all(p.cancelled for p in watching)
+
+    def report(self, done: int, total: int | None = None, message: str = "") -> None:
+        for progress in self._watching():
+            progress.report(done, total, message)
 
 
 def describe_sync(org: str, result: Mapping[str, Any]) -> str:
