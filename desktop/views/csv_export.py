@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QFileDialog, QTableView, QWidget
 
 from desktop.services.core.csv_safe import export_rows
 from desktop.views.ops import BackgroundOperation, Progress
-from desktop.views.progress_dialog import OperationDialog
+from desktop.views.progress_dialog import OperationDialog, failure_words
 
 __all__ = ["choose_and_export", "export_csv", "export_in_dialog", "visible_columns", "visible_table"]
 
@@ -95,7 +95,7 @@ def export_in_dialog(parent: QWidget, path: Path, write: Callable[[Progress], in
     def failed(exc: BaseException) -> str:
         if on_failure is not None:
             on_failure(exc)
-        return str(exc)
+        return failure_words(exc)
 
     return dialog.run(write, on_done=done, on_failed=failed, label=f"Export to {path.name}")
 

@@ -16,11 +16,18 @@ from typing import Any, TypeVar
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from desktop.services.core.errors import AppError
 from desktop.views.ops import BackgroundOperation, Progress, ProgressUpdate, run_in_background
 
-__all__ = ["OperationDialog"]
+__all__ = ["OperationDialog", "failure_words"]
 
 T = TypeVar("T")
+
+
+def failure_words(exc: BaseException) -> str:
+    """A failure as the dialog says it: the service's message and what to do (failures reach views as
+    :class:`~desktop.services.core.errors.AppError`, :func:`~desktop.views.ops_failure.person_facing`)."""
+    return exc.user_message() if isinstance(exc, AppError) else str(exc)
 
 
 class OperationDialog(QDialog):
@@ -65,7 +72,7 @@ class OperationDialog(QDialog):
 
         def failed(exc: BaseException) -> None:
             self.failure = exc
-            self.finish(on_failed(exc) if on_failed is not None else str(exc))
+            self.finish(on_failed(exc) if on_failed is not None else failure_words(exc))
 
         op = run_in_background(self, work, on_success=done, on_failure=failed, on_progress=self.on_progress,
                                label=label, long_running=True)

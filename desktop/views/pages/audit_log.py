@@ -38,7 +38,7 @@ from desktop.views.models.selection import current_row
 from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, activity_row, house_style, label, search_field
 from desktop.views.pages.info import PAGE_INFO
-from desktop.views.progress_dialog import OperationDialog
+from desktop.views.progress_dialog import OperationDialog, failure_words
 from desktop.views.theme import DISABLED_BUTTONS
 from desktop.views.timers import single_shot_timer
 
@@ -328,7 +328,7 @@ class AuditLogPage(Page):
 
         def failed(exc: BaseException) -> str:
             self._on_failed(exc)
-            return str(exc)
+            return failure_words(exc)
 
         self.export_dialog = OperationDialog(self, "Export", f"Exporting the audit log to {path.name}…",
                                              stopping=f"Stopping the export; {path.name} will not be written…",

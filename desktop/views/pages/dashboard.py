@@ -40,7 +40,7 @@ from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_when
 from desktop.views.ops import BackgroundOperation, Progress, run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, search_field
 from desktop.views.pages.info import PAGE_INFO
-from desktop.views.progress_dialog import OperationDialog
+from desktop.views.progress_dialog import OperationDialog, failure_words
 from desktop.views.sources import source_name
 from desktop.views.timers import single_shot_timer
 
@@ -387,7 +387,7 @@ class DashboardPage(Page):
 
         def failed(exc: BaseException) -> str:
             self._sync_failed(exc)
-            return f"Sync of {org} could not run: {exc}"
+            return f"Sync of {org} could not run: {failure_words(exc)}"
 
         self.sync_dialog = OperationDialog(self, "Sync now", f"Syncing {org}: ingest, post, pull…",
                                            stopping=f"Stopping the sync of {org} after the batch being posted…",

@@ -34,7 +34,7 @@ from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, toolbar
 from desktop.views.pages.info import PAGE_INFO
-from desktop.views.progress_dialog import OperationDialog
+from desktop.views.progress_dialog import OperationDialog, failure_words
 from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
 from desktop.views.reconcile.model import (
@@ -340,7 +340,7 @@ class ReconciliationPage(Page):
     def _on_run_failed(self, exc: BaseException) -> str:
         self.run_button.setEnabled(True)
         self.status_label.setText("The reconciliation did not finish.")
-        return str(exc)  # the dialog shows it in a person's words
+        return failure_words(exc)
 
     def show_totals(self, totals: dict[str, Any] | None) -> None:
         rows = currency_totals(totals)
