@@ -164,7 +164,8 @@ class ReconcileEngine:
         seen = {(d.doc_type, d.remote_id) for d in docs}
         wanted = [(e.doc_type, e.remote_id) for e in expected
                   if e.status == OutboxStatus.POSTED.value and e.remote_id and (e.doc_type, e.remote_id) not in seen]
-        phase(2, f"looking up {len(wanted):,} posted documents by id…" if wanted else "reading the RMS mirror…")
+        phase(2, f"looking up {len(wanted):,} posted document{'' if len(wanted) == 1 else 's'} by id…" if wanted
+              else "reading the RMS mirror…")
         by_id = ledger.by_id(wanted) if wanted else {}
         rms = [] if info.summary_mode else self.rms_returns(info, period)
         phase(3, f"comparing {len(expected):,} expected with {len(docs):,} ledger documents…")
