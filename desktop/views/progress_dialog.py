@@ -94,6 +94,7 @@ class OperationDialog(QDialog):
     def _on_cancel_clicked(self) -> None:
         if self.op is None or self.op.done:
             self.accept()
+            self.deleteLater()  # read and closed: one dialog per operation, not one per operation ever run
             return
         self.op.cancel()
         self.cancel_button.setEnabled(False)
@@ -101,7 +102,8 @@ class OperationDialog(QDialog):
         self.heading.setText(self._stopping_text)
 
     def finish(self, text: str) -> None:
-        """The outcome: the heading says it, the bar stops, Cancel becomes Close."""
+        """The outcome: the heading says it, the bar stops, Cancel becomes Close (the page's status line
+        says it too; a dialog the person already closed with Esc is not shown again)."""
         self.finished_text = text
         self.heading.setText(text)
         if self.bar.maximum() == 0:
