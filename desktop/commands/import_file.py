@@ -16,15 +16,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.commands import emit
-from desktop.commands._progress_bar import StderrBar
+from desktop.commands._progress_bar import StderrBar, stop_on_interrupt
 from desktop.services.core.config import AppConfig
 from desktop.services.core.failures import EXIT_CODES
 
@@ -43,7 +40,7 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
     def progress(p: IngestProgress) -> None:
         bar.show(bar_text(p))
 
-    with open_runtime(config) as rt, _stop_on_interrupt() as stop:  # the real actor: importing needs run_sync
+    with open_runtime(config) as rt, stop_on_interrupt() as stop:  # the real actor: importing needs run_sync
         held_before = _returns_held(rt.database, args.org)
 
         def stopped(records: int) -> None:
@@ -81,28 +78,6 @@ def _import(args: argparse.Namespace, config: AppConfig) -> int:
                      "(filter Quarantined) for each one's reasons")
     emit(args, data, "\n".join(lines))
     return EXIT_CODES["interrupted"] if result.cancelled else 0
-
-
-@contextlib.contextmanager
-def _stop_on_interrupt() -> Iterator[threading.Event]:
-    """The first Ctrl+C asks the import to stop at the next batch boundary; a second one interrupts."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def first(signum: int, frame: object) -> None:
-        stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        with contextlib.suppress(OSError):
-            print("\nStopping after the batch being written… (Ctrl+C again to stop at once)",  # noqa: T201
-                  file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, first)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _returns_held(db: Database, org: str) -> int:

@@ -15,6 +15,8 @@ variances' differences.
 
 ``--rms-api`` also asks the RMS API itself which returns exist (slower; finds what the mirror
 has not ingested). Exit code 0 when the run completed (variances or not), 1 when it could not.
+A progress bar on stderr names each phase (not with ``--json``, nor when stderr is not a
+terminal); Ctrl+C stops between phases, records nothing, and exits 130.
 
 The review queue: ``returns-ledger variances list --org ORG [--status open|resolved|accepted|all]``,
 ``variances resolve --id N --note TEXT`` and ``variances accept --id N [--note TEXT]``.
@@ -26,6 +28,7 @@ import argparse
 from typing import Any
 
 from desktop.commands import emit, iso_date
+from desktop.commands._progress_bar import StderrBar, stop_on_interrupt
 from desktop.services.core.config import AppConfig
 
 
@@ -52,14 +55,20 @@ def _difference(v: dict[str, Any]) -> str | None:
 
 
 def _reconcile(args: argparse.Namespace, config: AppConfig) -> int:
+    from desktop.services.core.progress import Tracker
     from desktop.services.reconcile.model import Period
     from desktop.services.reconcile.service import ReconcileService
     from desktop.services.runtime import open_runtime, rms_client_factory
     period = Period(args.date_from, args.date_to)
-    with open_runtime(config) as rt:
+    bar = StderrBar(args)
+    with open_runtime(config) as rt, stop_on_interrupt("Stopping; nothing will be recorded…") as stop:
         service = ReconcileService(rt.database, rt.bus, rt.clock, rt.connections,
                                    rms_api_for=rms_client_factory(rt.database, rt.vault))
-        report = service.run(args.org, period, actor=rt.actor, check_rms_api=args.rms_api)
+        progress = Tracker(bar.counts, stop)
+        try:  # Ctrl+C: OperationCancelled (exit 130), nothing recorded
+            report = service.run(args.org, period, actor=rt.actor, check_rms_api=args.rms_api, progress=progress)
+        finally:
+            bar.close()
     full = report.to_json()
     data = {"org": full["org"], "from": full["from"], "to": full["to"], "totals": full["totals"],
             "matched": full["matched"], "counts": full["counts"],

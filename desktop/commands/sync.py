@@ -1,7 +1,11 @@
 """``returns-ledger sync --once`` and ``returns-ledger worker``: headless sync.
 
 ``sync --once [--org ORG]`` runs one full cycle per organization — RMS ingest, plan and post the
-outbox, ledger pull — the same chain the scheduler's "sync now" runs, and prints the totals. What
+outbox, ledger pull — the same chain the scheduler's "sync now" runs, and prints the totals. A
+progress bar on stderr shows what each organization is doing and how many documents are posted of
+those waiting (not with ``--json``, nor when stderr is not a terminal). Ctrl+C stops between RMS
+pages and outbox batches — never in the middle of a post: what was posted stays posted, the rest
+waits in the outbox — and the command prints what was done and exits 130. What
 was posted, failed or is uncertain comes from the database (the push runs this process recorded),
 so the summary is true even when a step died part-way.
 
@@ -24,7 +28,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from desktop.commands import emit
+from desktop.commands._progress_bar import StderrBar, stop_on_interrupt
 from desktop.services.core.config import AppConfig
+from desktop.services.core.failures import EXIT_CODES
 
 if TYPE_CHECKING:
     from desktop.services.pipeline.scheduler import SyncScheduler
@@ -89,22 +95,31 @@ def _failure_text(error: Any) -> str:
 
 def _once(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.core.errors import NeedsPersonError
+    from desktop.services.core.progress import Tracker
     from desktop.services.pipeline.engine import push_totals
     from desktop.services.runtime import open_runtime
     totals = dict.fromkeys(TOTALS, 0)
     errors: list[dict[str, Any]] = []
-    with open_runtime(config) as rt, scheduler_for(rt, parallel=args.parallel) as sched:
+    bar = StderrBar(args)
+    cancelled = False
+    with open_runtime(config) as rt, scheduler_for(rt, parallel=args.parallel) as sched, \
+            stop_on_interrupt("Stopping after the batch being posted…") as stop:
         orgs = [args.org] if args.org else connected_orgs(rt)
         if not orgs:
             raise NeedsPersonError("No organization is connected to a ledger",
                                    action="run `returns-ledger demo init` or `returns-ledger connect` first")
         since = rt.clock.now()
-        running = sched.sync_all(orgs)  # in parallel, ``parallel`` organizations at a time
-        for org in orgs:
-            for step, counts in running[org].result().items():
-                _add_totals(totals, step, counts)
-                if isinstance(counts, dict) and "error" in counts:
-                    errors.append({"org": org, "step": step, "error": _failure_text(counts["error"])})
+        progress = Tracker(bar.counts, stop)  # Ctrl+C: stop between RMS pages and outbox batches, never mid-post
+        try:
+            running = {org: sched.sync_now(org, progress) for org in orgs}  # ``parallel`` organizations at a time
+            for org in orgs:
+                for step, counts in running[org].result().items():
+                    _add_totals(totals, step, counts)
+                    cancelled = cancelled or step == "cancelled"
+                    if isinstance(counts, dict) and "error" in counts:
+                        errors.append({"org": org, "step": step, "error": _failure_text(counts["error"])})
+        finally:
+            bar.close()
         pushed = push_totals(rt.database, sched.worker_id, since)  # the outbox's word, not a tally
     for key in ("posted", "failed", "uncertain"):
         totals[key] = pushed[key]
@@ -114,8 +129,12 @@ def _once(args: argparse.Namespace, config: AppConfig) -> int:
         data["errors"] = errors
     text = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals.items())
     text += "".join(f"\n  {e['org']} {e['step']} failed: {e['error']}" for e in errors)
+    if cancelled:
+        data["cancelled"] = True
+        text += ("\nStopped on request: what was posted stays posted; documents not sent wait in the outbox "
+                 "for the next sync.")
     emit(args, data, f"Sync of {', '.join(orgs)}: {text}")
-    return 1 if errors else 0
+    return EXIT_CODES["interrupted"] if cancelled else 1 if errors else 0
 
 
 def _worker(args: argparse.Namespace, config: AppConfig) -> int:

@@ -1,10 +1,12 @@
 """CSV export for every grid: what the view shows (filter, sort, visible columns), written off the GUI thread.
 
 Any page calls :func:`choose_and_export` from its "Export CSV…" action: a non-modal save dialog
-(``open()``, no nested event loop) asks for the file, then :func:`export_csv` writes it through
-``run_in_background``. Reading a model is only safe on the GUI thread, so the cells are gathered
-there first — except for models that can hand over immutable row objects and a pure formatter
-(``rows``/``format_row`` below), which lets a 100,000-row log export format its cells on the worker.
+(``open()``, no nested event loop) asks for the file, then :func:`export_csv` writes it in the
+long-operation dialog (:func:`export_in_dialog`: counts, a bar, Cancel; the file appears only when
+complete, so a cancelled or failed export leaves none). Reading a model is only safe on the GUI
+thread, so the cells are gathered there first — except for models that can hand over immutable
+row objects and a pure formatter (``rows``/``format_row`` below), which lets a 100,000-row log
+export format its cells on the worker.
 
 Every cell goes through the app's one CSV writer (:mod:`desktop.services.core.csv_safe`), which defuses
 what a spreadsheet would run as a formula: company names and messages come from strangers.
@@ -19,10 +21,11 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtWidgets import QFileDialog, QTableView, QWidget
 
-from desktop.services.core.csv_safe import SafeWriter
-from desktop.views.ops import BackgroundOperation, Progress, run_in_background
+from desktop.services.core.csv_safe import export_rows
+from desktop.views.ops import BackgroundOperation, Progress
+from desktop.views.progress_dialog import OperationDialog, failure_words
 
-__all__ = ["choose_and_export", "export_csv", "visible_columns", "visible_table"]
+__all__ = ["choose_and_export", "export_csv", "export_in_dialog", "visible_columns", "visible_table"]
 
 
 def visible_columns(model: QAbstractItemModel, view: QTableView | None = None) -> list[int]:
@@ -68,18 +71,33 @@ def export_csv(parent: QWidget, path: Path, model: QAbstractItemModel, *, view: 
         formatter = _identity
 
     def write(progress: Progress) -> int:
-        total = len(snapshot_rows)
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = SafeWriter(f)
-            out.writerow(head)
-            for i, row in enumerate(snapshot_rows, start=1):
-                out.writerow(formatter(row))
-                if i % 2000 == 0:
-                    progress.report(i, total, f"Writing row {i:,} of {total:,}")
-        return total
+        return export_rows(path, head, (formatter(row) for row in snapshot_rows), total=len(snapshot_rows),
+                           progress=progress)
 
-    return run_in_background(parent, write, on_success=lambda n: on_done(path, n) if on_done else None,
-                             on_failure=on_failure, label=f"Export to {path.name}")
+    return export_in_dialog(parent, path, write, on_done=on_done, on_failure=on_failure)
+
+
+def export_in_dialog(parent: QWidget, path: Path, write: Callable[[Progress], int], *,
+                     on_done: Callable[[Path, int], None] | None = None,
+                     on_failure: Callable[[BaseException], None] | None = None,
+                     noun: str = "rows") -> BackgroundOperation[int]:
+    """Run ``write`` (an export through :func:`~desktop.services.core.csv_safe.export_rows`) in the
+    long-operation dialog: counts, a bar and Cancel; a cancelled export leaves no file."""
+    dialog = OperationDialog(parent, "Export", f"Exporting to {path.name}…",
+                             stopping=f"Stopping the export; {path.name} will not be written…",
+                             cancel_tip="Stop the export; no partial file is left behind")
+
+    def done(n: int) -> str:
+        if on_done is not None:
+            on_done(path, n)
+        return f"Exported {n:,} {noun} to {path}."
+
+    def failed(exc: BaseException) -> str:
+        if on_failure is not None:
+            on_failure(exc)
+        return failure_words(exc)
+
+    return dialog.run(write, on_done=done, on_failed=failed, label=f"Export to {path.name}")
 
 
 def choose_and_export(parent: QWidget, title: str, suggested_name: str,

@@ -287,6 +287,7 @@ def run_in_background(
     on_progress: Callable[[ProgressUpdate], None] | None = None,
     label: str | None = None,
     pool: QThreadPool | None = None,
+    long_running: bool = False,
 ) -> BackgroundOperation[T]:
     """Run ``fn(progress)`` on a worker; callbacks run on the GUI thread. Call from the GUI thread.
 
@@ -298,13 +299,50 @@ def run_in_background(
             a service's ``AppError`` as raised, anything else explained); default: the failure dialog.
         on_progress: receives the latest :class:`ProgressUpdate`.
         label: a human name for the operation (logs and the default error box).
-        pool: thread pool (default: the global one).
+        pool: thread pool (default: the global one, which serves reads).
+        long_running: a sync, import, reconcile or export — it runs on :func:`long_operations_pool`,
+            so the reads a page makes meanwhile (grid rows, a pre-flight) never queue behind it.
     """
     app = QApplication.instance()
     if app is None or QThread.currentThread() is not app.thread():
         raise RuntimeError("run_in_background must be called on the GUI thread")
     _dispatcher()  # first use creates it here, on the GUI thread
+    _enough_readers()
     op: BackgroundOperation[T] = BackgroundOperation(parent, fn, on_success, on_failure, on_progress, label)
     _RUNNING[op._job.key] = op
-    (pool or QThreadPool.globalInstance()).start(_Runner(op._job))
+    chosen = pool or (long_operations_pool() if long_running else QThreadPool.globalInstance())
+    chosen.start(_Runner(op._job))
     return op
+
+
+#: Reads wait on the database or the network, not the CPU: the global pool keeps at least this many
+#: threads whatever the core count, so one slow read never leaves the others queued behind it.
+READ_THREADS = 8
+
+
+def _enough_readers() -> None:
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < READ_THREADS:
+        pool.setMaxThreadCount(READ_THREADS)
+
+
+#: Threads for long operations; reads keep the global pool (its size follows the CPU count, so on
+#: a two-core machine one sync and one reconcile would otherwise take every thread reads have).
+LONG_OPERATION_THREADS = 4
+_LONG_POOL: QThreadPool | None = None
+
+
+def long_operations_pool() -> QThreadPool:
+    """The pool long operations run on (GUI thread; created on first use, lives as long as the app)."""
+    global _LONG_POOL
+    if _LONG_POOL is None or not shiboken6.isValid(_LONG_POOL):
+        _LONG_POOL = QThreadPool()
+        _LONG_POOL.setMaxThreadCount(LONG_OPERATION_THREADS)
+    return _LONG_POOL
+
+
+def wait_for_operations(msecs: int) -> None:
+    """Shutdown: let the work on both pools finish (at most ``msecs`` each) before services stop."""
+    QThreadPool.globalInstance().waitForDone(msecs)
+    if _LONG_POOL is not None and shiboken6.isValid(_LONG_POOL):
+        _LONG_POOL.waitForDone(msecs)

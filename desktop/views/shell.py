@@ -31,7 +31,6 @@ from PySide6.QtCore import (
     QSize,
     QSocketNotifier,
     Qt,
-    QThreadPool,
     QTimer,
     QtMsgType,
     qInstallMessageHandler,
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import QApplication
 from desktop import APP_NAME, DESKTOP_ID, __version__
 from desktop.views.context import ShellContext
 from desktop.views.main_window import MainWindow
+from desktop.views.ops import wait_for_operations
 from desktop.views.resources import app_icon
 from desktop.views.screenshots import ScreenshotTour
 from desktop.views.services import ViewServices
@@ -166,7 +166,7 @@ def run_shell(bus: EventBus, config: AppConfig, *, self_test: bool = False, scre
         window.setup.offer_if_empty()  # the set-up assistant, on an empty installation
         return ShellOutcome(app.exec(), "closed")
     finally:
-        QThreadPool.globalInstance().waitForDone(10_000)  # background ops finish before services stop
+        wait_for_operations(10_000)  # background ops (reads and long ones) finish before services stop
         restore_signals()
         window.save_state()
         window.deleteLater()

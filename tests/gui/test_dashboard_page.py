@@ -95,7 +95,7 @@ def test_pause_and_resume_reach_the_scheduler_and_flip_the_button(qtbot, world: 
 def test_sync_now_runs_the_chain_in_the_background(qtbot, world: World, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
     page = _open(qtbot, _context(world, settings))
     page.sync_button.click()
-    qtbot.waitUntil(lambda: page.status.text() == "Sync finished", timeout=10000)
+    qtbot.waitUntil(lambda: page.status.text().startswith("Sync of ACME-US finished"), timeout=10000)
     qtbot.waitUntil(lambda: not page.loading and page.sync_button.isEnabled(), timeout=5000)
 
 

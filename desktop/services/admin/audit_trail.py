@@ -13,7 +13,7 @@ are viewers — so reading requires ``Action.VIEW`` only.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,8 @@ from desktop.services.admin.audit_checkpoint import Checkpoint, database_label, 
 from desktop.services.admin.audit_keys import KEYS, AuditKeyring, key_id
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock, SystemClock
-from desktop.services.core.csv_safe import SafeWriter
+from desktop.services.core.csv_safe import export_rows
+from desktop.services.core.progress import OperationProgress
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, Organization
 
@@ -187,21 +188,17 @@ class AuditTrail:
                                          keys=self._keys)
 
     def export_csv(self, actor: Actor, flt: AuditFilter, path: Path,
-                   progress: Callable[[int], None] | None = None) -> AuditExport:
-        """Every matching entry as CSV (formula-safe), verified first; the last line is the checkpoint."""
+                   progress: OperationProgress | None = None) -> AuditExport:
+        """Every matching entry as CSV (formula-safe), verified first; the last line is the checkpoint.
+
+        ``progress`` hears entries written of the total; a cancel (or a failure) leaves no file."""
         report, checkpoint = self._verify(actor)
-        count = 0
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = SafeWriter(f)
-            out.writerow(CSV_HEADER)
-            for e in self.iter_all(actor, flt):
-                out.writerow([e.seq, e.occurred_at.isoformat(), e.actor, e.action, e.target, e.organization, e.rma,
-                              json.dumps(e.details, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash,
-                              e.key_id or "legacy"])
-                count += 1
-                if progress is not None and count % 2000 == 0:
-                    progress(count)
-            out.writerow(checkpoint_row(report, checkpoint))
+        total = self.count(actor, flt) if progress is not None else None
+        count = export_rows(path, CSV_HEADER, (
+            [e.seq, e.occurred_at.isoformat(), e.actor, e.action, e.target, e.organization, e.rma,
+             json.dumps(e.details, ensure_ascii=False, sort_keys=True), e.prev_hash, e.hash, e.key_id or "legacy"]
+            for e in self.iter_all(actor, flt)), total=total, progress=progress, what="audit log export",
+            last=[checkpoint_row(report, checkpoint)])
         return AuditExport(count, report, checkpoint)
 
     # -- the key ---------------------------------------------------------------------------------

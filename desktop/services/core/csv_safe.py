@@ -14,9 +14,12 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["SafeWriter", "safe_cell", "to_text"]
+from desktop.services.core.progress import OperationProgress, check, replace_when_done
+
+__all__ = ["SafeWriter", "export_rows", "safe_cell", "to_text"]
 
 _FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
@@ -61,3 +64,32 @@ def to_text(header: Sequence[Any], rows: Iterable[Iterable[Any]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return buf.getvalue()
+
+
+#: An export reports progress and looks for a cancel every this many rows.
+EXPORT_STEP = 500
+
+
+def export_rows(path: Path, header: Sequence[Any] | None, rows: Iterable[Iterable[Any]], *,
+                total: int | None = None, progress: OperationProgress | None = None, what: str = "export",
+                last: Iterable[Iterable[Any]] = ()) -> int:
+    """Write ``header`` and ``rows`` (then ``last``) to ``path`` as CSV; returns how many ``rows``.
+
+    The file appears only when every row is written (:func:`~desktop.services.core.progress.replace_when_done`):
+    a failure or a cancel leaves no partial file. ``progress`` hears ``rows written`` of ``total``
+    every :data:`EXPORT_STEP` rows, and a cancel stops the export there."""
+    stop = f"The {what} was stopped on request; {path.name} was not written"
+    count = 0
+    with replace_when_done(path, progress, what=what) as fh:
+        out = SafeWriter(fh)
+        if header is not None:
+            out.writerow(header)
+        for row in rows:
+            out.writerow(row)
+            count += 1
+            if progress is not None and count % EXPORT_STEP == 0:
+                check(progress, stop)
+                of = f" of {total:,}" if total is not None else ""
+                progress.report(count, total, f"{count:,}{of} rows written to {path.name}")
+        out.writerows(last)
+    return count

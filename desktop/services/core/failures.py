@@ -20,7 +20,7 @@ Exit codes (documented in the README):
 70   unexpected error (a bug): a crash report was written
 75   temporarily unavailable (network, ledger or RMS down, database locked, a write lost a race
      with another program): try again later
-130  interrupted (Ctrl-C)
+130  interrupted (Ctrl-C), or a long operation stopped on request
 141  the output was closed early (``returns-ledger … | head``)
 ==== =====================================================================================
 """
@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.services.core.errors import AppError, ErrorKind, PermissionDenied
+from desktop.services.core.progress import OperationCancelled
 
 __all__ = ["EXIT_CODES", "Explained", "explain", "write_crash_report"]
 
@@ -165,6 +166,8 @@ def explain(exc: BaseException, *, gui: bool = False) -> Explained:
         return Explained("The output was closed before everything was written", None, EXIT_CODES["closed_output"])
     if isinstance(exc, PermissionDenied):
         return Explained(exc.message, exc.action, EXIT_CODES["permission"])
+    if isinstance(exc, OperationCancelled):  # a person asked it to stop
+        return Explained(exc.message, exc.action, EXIT_CODES["interrupted"])
     if isinstance(exc, AppError):
         code = EXIT_CODES["transient"] if exc.kind is ErrorKind.TRANSIENT else (
             EXIT_CODES["needs_person"] if exc.kind is ErrorKind.NEEDS_PERSON else EXIT_CODES["unexpected"])

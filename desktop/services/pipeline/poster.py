@@ -35,6 +35,7 @@ from desktop.services.connections.service import ConnectionService
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, NeedsPersonError, NeedsReconnect, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.progress import NO_PROGRESS, OperationProgress, current
 from desktop.services.pipeline import outbox
 from desktop.services.pipeline.documents import CUSTOMER, fill, placeholders
 from desktop.services.platforms.http import NotSent
@@ -122,7 +123,9 @@ class Poster:
             self._quarantine_orphans(conn, result)
             if ledger.profile.creates_references:
                 self._warm_customers(conn, ledger)
-            while not self._stopping(ledger):  # shutting down: what is not claimed stays for the next run
+            told = current()  # a person's Cancel: stop between batches, like a shutdown
+            self._tell(conn, result, told)
+            while not self._stopping(ledger) and not told.cancelled:  # what is not claimed stays for the next run
                 doc_type = None
                 if ledger.profile.one_type_per_request:  # claim a request's worth of one type
                     doc_type = outbox.next_due_type(self._db, connection_id, now=self._clock.now())
@@ -133,6 +136,7 @@ class Poster:
                 if not rows:
                     break
                 self._send(conn, ledger, rows, result, run_id)
+                self._tell(conn, result, told)
             learned = ledger.learned_customers()
             if learned:
                 remember_customers(self._db, connection_id, learned, self._clock.now())
@@ -140,6 +144,17 @@ class Poster:
                 result.uncertain = outbox.counts(s, connection_id=connection_id)[OutboxStatus.UNCERTAIN.value]
             result.requests = ledger.http.requests_sent - before
             return result
+
+    def _tell(self, conn: _Conn, result: PostResult, told: OperationProgress) -> None:
+        """``posted n of N``: N is what this push settled so far plus what still waits in the outbox."""
+        if told is NO_PROGRESS:  # nobody is watching: no count query per batch
+            return
+        with self._db.session() as s:
+            waiting = outbox.counts(s, connection_id=conn.id)[OutboxStatus.PENDING.value]
+        settled = result.posted + result.failed + result.quarantined
+        told.report(settled, settled + waiting, f"{conn.org_code}: {result.posted:,} posted"
+                    + (f", {result.failed + result.quarantined:,} not accepted" if result.failed + result.quarantined
+                       else "") + f", {waiting:,} waiting")
 
     def _load_connection(self, connection_id: int) -> _Conn:
         with self._db.session() as s:
@@ -289,7 +304,7 @@ class Poster:
             for start in range(0, len(pairs), ledger.max_batch):
                 chunk = pairs[start:start + ledger.max_batch]
                 marks = [f"{r.idempotency_key}:{r.attempts + 1}" for r, _ in chunk]
-                if self._stopping(ledger):  # shutting down: this chunk and the later ones are not sent
+                if self._stopping(ledger) or current().cancelled:  # this chunk and the later ones are not sent
                     self._release([r for r, _ in pairs[start:]])
                     return
                 try:

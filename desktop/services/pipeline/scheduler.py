@@ -49,19 +49,33 @@ from desktop.services.connections.service import ConnectionService
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, FatalError, NeedsPersonError
 from desktop.services.core.events import EventBus, EventKind, Severity
+from desktop.services.core.progress import OperationProgress, current, reporting
 from desktop.services.pipeline import outbox
 from desktop.services.store.db import Database
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus, Setting
 
-__all__ = ["CHAIN", "DEFAULT_INTERVALS_S", "DEFAULT_PARALLEL", "JOB_KINDS", "MAX_PARALLEL", "PARALLEL_KEY",
-           "PipelineSteps", "SyncScheduler", "SyncSteps",
-           "default_worker_id"]
+__all__ = [
+    "CHAIN",
+    "DEFAULT_INTERVALS_S",
+    "DEFAULT_PARALLEL",
+    "JOB_KINDS",
+    "MAX_PARALLEL",
+    "PARALLEL_KEY",
+    "PipelineSteps",
+    "SyncScheduler",
+    "SyncSteps",
+    "default_worker_id",
+    "describe_sync",
+]
 
 log = logging.getLogger(__name__)
 
 JOB_KINDS = ("ingest", "push", "pull", "reference", "mapping", "token_health")
 #: What "sync now" runs, in order: new returns in, documents out, ledger changes back.
 CHAIN = ("ingest", "push", "pull")
+#: What each step of the chain is doing, for a progress line.
+STEP_WORDS = {"ingest": "reading new returns from the RMS", "push": "posting documents to the ledger",
+              "pull": "reading changes back from the ledger"}
 DEFAULT_INTERVALS_S: dict[str, int] = {"ingest": 300, "push": 120, "pull": 300, "reference": 86_400,
                                        "mapping": 3_600, "token_health": 21_600}
 MIN_INTERVAL_S = 5
@@ -133,6 +147,7 @@ class SyncScheduler:
         self._guard = threading.Lock()
         self._step_locks: dict[tuple[str, str], threading.Lock] = {}
         self._now_running: dict[str, Future[dict[str, Any]]] = {}
+        self._watching: dict[str, _Watchers] = {}
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sync-now")
         self._stopping = threading.Event()
         self._orgs: list[str] = []
@@ -222,22 +237,29 @@ class SyncScheduler:
         return [j for j in self.scheduler.get_jobs() if org is None or j.id.startswith(f"{org}:")]
 
     # --- running ---------------------------------------------------------------------------------
-    def sync_now(self, org: str) -> Future[dict[str, Any]]:
+    def sync_now(self, org: str, progress: OperationProgress | None = None) -> Future[dict[str, Any]]:
         """Run ``org``'s chain (ingest → push → pull) once, right away, on a background thread.
 
         A second call while one is running gets the running one's future instead of a second
-        run; a scheduled step already running is waited for, never overlapped.
+        run; a scheduled step already running is waited for, never overlapped. ``progress`` hears
+        each step's counts (:mod:`desktop.services.core.progress`) — also when it joins a chain
+        already running — and cancelling it stops the chain where that is safe (between RMS pages,
+        between outbox batches, between steps) once everyone watching the chain has cancelled; the
+        result then holds ``"cancelled": True`` and ``{"skipped": "cancelled"}`` for steps not run.
         """
         self._actor.require(Action.RUN_SYNC)
         with self._guard:
             running = self._now_running.get(org)
             if running is not None and not running.done():
+                if progress is not None:
+                    self._watching[org].add(progress)
                 return running
             if self._stopping.is_set():
                 cancelled: Future[dict[str, Any]] = Future()
                 cancelled.set_exception(FatalError("The scheduler is shutting down"))
                 return cancelled
-            future = self._pool.submit(self._chain, org)
+            watchers = self._watching[org] = _Watchers(progress)
+            future = self._pool.submit(self._chain, org, watchers)
             self._now_running[org] = future
             return future
 
@@ -259,12 +281,19 @@ class SyncScheduler:
         except RuntimeError:  # the pool shut down between the check and the submit
             return None
 
-    def _chain(self, org: str) -> dict[str, Any]:
+    def _chain(self, org: str, progress: OperationProgress | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for kind in CHAIN:
-            if self._stopping.is_set():
-                break
-            out[kind] = self.run_job(org, kind, trigger="manual", wait=True)
+        with reporting(progress) as told:
+            for kind in CHAIN:
+                if self._stopping.is_set():
+                    break
+                if told.cancelled:
+                    out[kind] = {"skipped": "cancelled"}
+                    continue
+                told.report(0, None, f"{org}: {STEP_WORDS[kind]}…")
+                out[kind] = self.run_job(org, kind, trigger="manual", wait=True)
+            if told.cancelled:
+                out["cancelled"] = True
         return out
 
     def _run_scheduled(self, org: str, kind: str) -> None:
@@ -396,6 +425,45 @@ class SyncScheduler:
                 row.value, row.updated_at, row.updated_by = value, now, self._actor.username
 
 
+class _Watchers:
+    """Everyone watching one running "sync now" chain: each hears every report; the chain stops when
+    all of them have cancelled (and never on its own, when nobody watches — a start-up sync)."""
+
+    def __init__(self, first: OperationProgress | None) -> None:
+        self._lock = threading.Lock()
+        self._all: list[OperationProgress] = [first] if first is not None else []
+
+    def add(self, progress: OperationProgress) -> None:
+        with self._lock:
+            self._all.append(progress)
+
+    def _watching(self) -> list[OperationProgress]:
+        with self._lock:
+            return list(self._all)
+
+    @property
+    def cancelled(self) -> bool:
+        watching = self._watching()
+        return bool(watching) and all(p.cancelled for p in watching)
+
+    def report(self, done: int, total: int | None = None, message: str = "") -> None:
+        for progress in self._watching():
+            progress.report(done, total, message)
+
+
+def describe_sync(org: str, result: Mapping[str, Any]) -> str:
+    """What one "sync now" chain did, in a person's words (a cancelled one says what stays)."""
+    push = result.get("push")
+    posted = int(push.get("posted", 0)) if isinstance(push, Mapping) else 0
+    errors = [k for k, v in result.items() if isinstance(v, Mapping) and "error" in v]
+    if result.get("cancelled"):
+        return (f"Sync of {org} stopped on request: {posted:,} document{'' if posted == 1 else 's'} posted "
+                f"before it stopped (they stay posted); what was not sent waits in the outbox for the next sync")
+    if errors:
+        return f"Sync of {org} finished with problems in: {', '.join(errors)}"
+    return f"Sync of {org} finished: {posted:,} document{'' if posted == 1 else 's'} posted"
+
+
 def job_id(org: str, kind: str) -> str:
     return f"{org}:{kind}"
 
@@ -430,8 +498,14 @@ class PipelineSteps:
         client = self._rms(org)
         if client is None:
             return {"skipped": "no RMS configured"}
+        told = current()
+
+        def report(p: Any) -> None:
+            told.report(p.read, None, f"{org}: {p.summary()} from the RMS")
+
         with self._lock(f"ingest:{org}"):
-            counts: dict[str, Any] = self._ingest.pull(org, client).counts()
+            counts: dict[str, Any] = self._ingest.pull(org, client, progress=report,
+                                                       cancelled=lambda: told.cancelled).counts()
         return counts
 
     def push(self, org: str, worker_id: str) -> Mapping[str, Any]:
@@ -451,6 +525,8 @@ class PipelineSteps:
             return {"skipped": "no pull service"}
         with self._lock(f"ledger-pull:{org}"):
             result = self._pull.pull(org)
+        current().report(len(result.changes), len(result.changes), f"{org}: {len(result.changes):,} changes pulled "
+                         "from the ledger")
         return {"pulled_changes": len(result.changes), **result.counts()}
 
 

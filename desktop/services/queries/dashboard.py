@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock, as_utc
+from desktop.services.core.progress import OperationProgress
 from desktop.services.pipeline.outbox import counts
 from desktop.services.queries.metrics import MetricsReport, metrics_report
 from desktop.services.queries.usage import UsageFigure, usage_report
@@ -170,9 +171,10 @@ class DashboardService:
             raise RuntimeError("No sync scheduler is running")
         return self._scheduler
 
-    def sync_now(self, actor: Actor, org: str) -> Future[dict[str, Any]]:
-        """Start ``org``'s ingest → push → pull chain now (needs ``RUN_SYNC``)."""
-        future: Future[dict[str, Any]] = self._scheduler_for(actor).sync_now(org)
+    def sync_now(self, actor: Actor, org: str, progress: OperationProgress | None = None) -> Future[dict[str, Any]]:
+        """Start ``org``'s ingest → push → pull chain now (needs ``RUN_SYNC``); ``progress`` hears its
+        counts and may cancel it (:meth:`~desktop.services.pipeline.scheduler.SyncScheduler.sync_now`)."""
+        future: Future[dict[str, Any]] = self._scheduler_for(actor).sync_now(org, progress)
         return future
 
     def pause(self, actor: Actor, org: str) -> None:

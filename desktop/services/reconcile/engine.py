@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.money import Money, is_known_currency
+from desktop.services.core.progress import NO_PROGRESS, OperationProgress, check
 from desktop.services.platforms.interface import DocView
 from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.services.reconcile.bridge import build_totals
@@ -43,6 +44,8 @@ __all__ = ["LedgerSource", "OrgInfo", "ReconcileEngine", "ReconcileReport"]
 TAXED_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note"})
 _OWED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)
 _CHUNK = 500
+#: The phases a reconciliation reports (``done`` of this many): read, load, look up, compare, RMS API, record.
+PHASES = 6
 
 
 class LedgerSource(Protocol):
@@ -131,8 +134,18 @@ class ReconcileEngine:
 
     # --- the whole run --------------------------------------------------------------------------
     def reconcile(self, org_code: str, period: Period, *, check_rms_api: bool = False,
-                  ledger: LedgerSource | None = None) -> ReconcileReport:
-        """Every variance of ``org_code`` in ``period`` (ledger read live unless ``ledger`` is given)."""
+                  ledger: LedgerSource | None = None, progress: OperationProgress | None = None) -> ReconcileReport:
+        """Every variance of ``org_code`` in ``period`` (ledger read live unless ``ledger`` is given).
+
+        ``progress`` hears each phase (``done`` of :data:`PHASES`); a cancel is honoured between
+        phases by raising :class:`~desktop.services.core.progress.OperationCancelled` (nothing is written here)."""
+        told = progress if progress is not None else NO_PROGRESS
+        stop = f"The reconciliation of {org_code} was stopped on request"
+
+        def phase(n: int, text: str) -> None:
+            check(told, stop)
+            told.report(n, PHASES, f"{org_code}: {text}")
+
         started = self._clock.now()
         info = self.org_info(org_code)
         if ledger is None:
@@ -141,7 +154,9 @@ class ReconcileEngine:
                                        action="connect (or reconnect) it on the Connections page")
             ledger = self._ledger_for(info.connection_id)
         platform = info.platform or DEFAULT_PLATFORM.value
+        phase(0, "reading the ledger's documents for the period…")
         docs = ledger.period(period)
+        phase(1, f"{len(docs):,} ledger document{'' if len(docs) == 1 else 's'} read; loading what was posted…")
         expected = self.expected(info, period, platform)
         keys_known = {e.key for e in expected}
         extra_keys = sorted({d.our_key for d in docs if d.our_key and d.our_key not in keys_known})
@@ -149,12 +164,16 @@ class ReconcileEngine:
         seen = {(d.doc_type, d.remote_id) for d in docs}
         wanted = [(e.doc_type, e.remote_id) for e in expected
                   if e.status == OutboxStatus.POSTED.value and e.remote_id and (e.doc_type, e.remote_id) not in seen]
+        phase(2, f"looking up {len(wanted):,} posted document{'' if len(wanted) == 1 else 's'} by id…" if wanted
+              else "reading the RMS mirror…")
         by_id = ledger.by_id(wanted) if wanted else {}
         rms = [] if info.summary_mode else self.rms_returns(info, period)
+        phase(3, f"comparing {len(expected):,} expected with {len(docs):,} ledger documents…")
         result: CompareResult = compare(expected, docs, period, by_id=by_id, rms=rms,
                                         home_currency=info.home_currency)
         variances = result.variances
         if check_rms_api:
+            phase(4, "asking the RMS API which returns exist…")
             for missing, revision in self.rms_api_returns(info, period):
                 if missing.refund_total is not None:
                     result.sums.add_rms(missing.currency, missing.refund_total, missing.day)
@@ -162,6 +181,7 @@ class ReconcileEngine:
                 finding.fields["revision"] = revision
                 variances.append(finding)
             result.totals = build_totals(result.sums, variances, result.documents)
+        phase(PHASES - 1, f"{len(variances):,} variances found; recording…")
         return ReconcileReport(org_code, period, variances, result.totals, result.matched, started,
                                self._clock.now())
 

@@ -31,6 +31,7 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, NeedsPersonError
 from desktop.services.core.events import EventBus, EventKind, Severity
+from desktop.services.core.progress import OperationCancelled, OperationProgress, check
 from desktop.services.reconcile.engine import LedgerSource, ReconcileEngine, ReconcileReport
 from desktop.services.reconcile.model import Period, VarianceFinding, class_words, doc_words
 from desktop.services.store.db import Database
@@ -94,8 +95,11 @@ class ReconcileService:
 
     # --- running --------------------------------------------------------------------------------
     def run(self, org: str, period: Period, *, actor: Actor, check_rms_api: bool = False, trigger: str = "manual",
-            ledger: LedgerSource | None = None) -> ReconcileReport:
-        """Reconcile ``org`` over ``period``, record it, update the queue, publish what is new."""
+            ledger: LedgerSource | None = None, progress: OperationProgress | None = None) -> ReconcileReport:
+        """Reconcile ``org`` over ``period``, record it, update the queue, publish what is new.
+
+        ``progress`` hears each phase; cancelled, the run stops before anything is recorded and its
+        "running" row is removed — no half-written run — and :class:`OperationCancelled` says so."""
         actor.require(Action.REVIEW_VARIANCES)
         info = self.engine.org_info(org)
         started = self._clock.now()
@@ -109,7 +113,12 @@ class ReconcileService:
                        f"Reconciling {org} {period.start}…{period.end}", org=org,
                        details={"run_id": run_id, "trigger": trigger})
         try:
-            report = self.engine.reconcile(org, period, check_rms_api=check_rms_api, ledger=ledger)
+            report = self.engine.reconcile(org, period, check_rms_api=check_rms_api, ledger=ledger, progress=progress)
+            check(progress, f"The reconciliation of {org} was stopped on request")
+        except OperationCancelled as exc:
+            self._forget_run(run_id)
+            raise OperationCancelled(f"{exc.message}; nothing was recorded and the review queue is as it was",
+                                     action="reconcile again when you are ready") from None
         except AppError as exc:
             self._finish_failed(run_id, exc.as_dict())
             self._bus.emit_error(EventKind.SYNC_FAILED, exc, org=org, details={"job": "reconcile", "run_id": run_id})
@@ -117,6 +126,13 @@ class ReconcileService:
         new, resolved = self._record(info.id, run_id, period, report)
         self._publish(org, run_id, report, new, resolved)
         return report
+
+    def _forget_run(self, run_id: int) -> None:
+        """A cancelled run leaves nothing behind: its "running" row (it has no variances yet) goes."""
+        with self._db.write_session() as s:
+            run = s.get(ReconciliationRun, run_id)
+            if run is not None:
+                s.delete(run)
 
     def _finish_failed(self, run_id: int, error: dict[str, Any]) -> None:
         with self._db.write_session() as s:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from desktop.services.core.progress import bar_line
+
 if TYPE_CHECKING:
     from desktop.services.core.domain import Problem
 
@@ -107,8 +109,4 @@ class RecordSource(Protocol):
 
 def bar_text(p: IngestProgress, width: int = 30) -> str:
     """A one-line text progress bar: ``[#####-----]  42 %  12,000 read: …``."""
-    fraction = p.fraction
-    if fraction is None:
-        return p.summary()
-    done = round(fraction * width)
-    return f"[{'#' * done}{'-' * (width - done)}] {fraction * 100:3.0f} %  {p.summary()}"
+    return bar_line(p.fraction, p.summary(), width)

@@ -38,6 +38,7 @@ from desktop.views.models.selection import current_row
 from desktop.views.ops import Progress, run_in_background
 from desktop.views.pages.base import Card, Page, activity_row, house_style, label, search_field
 from desktop.views.pages.info import PAGE_INFO
+from desktop.views.progress_dialog import OperationDialog, failure_words
 from desktop.views.theme import DISABLED_BUTTONS
 from desktop.views.timers import single_shot_timer
 
@@ -313,20 +314,26 @@ class AuditLogPage(Page):
         self.set_busy(f"Exporting to {path.name}…")
 
         def write(progress: Progress) -> AuditExport:
-            return trail.export_csv(actor, flt, path, progress=progress.report)
+            return trail.export_csv(actor, flt, path, progress=progress)
 
-        def done(result: AuditExport) -> None:
+        def done(result: AuditExport) -> str:
             self.last_export = path
             self.set_busy(None)
             where = (f"; checkpoint at entry #{result.checkpoint.head_seq}" if result.checkpoint and
                      result.report.intact else "")
             text = f"Exported {result.entries:,} entries to {path}{where}."
-            if not result.report.intact:
-                text += (f" <span style='color:{BAD_COLOUR}'>The trail does not verify: "
-                         f"{result.report.reason}.</span>")
-            self.status.setText(text)
+            warning = "" if result.report.intact else f" The trail does not verify: {result.report.reason}."
+            self.status.setText(text + (f" <span style='color:{BAD_COLOUR}'>{warning}</span>" if warning else ""))
+            return text + warning
 
-        run_in_background(self, write, on_success=done, on_failure=self._on_failed, label="Exporting the audit log")
+        def failed(exc: BaseException) -> str:
+            self._on_failed(exc)
+            return failure_words(exc)
+
+        self.export_dialog = OperationDialog(self, "Export", f"Exporting the audit log to {path.name}…",
+                                             stopping=f"Stopping the export; {path.name} will not be written…",
+                                             cancel_tip="Stop the export; no partial file is left behind")
+        self.export_dialog.run(write, on_done=done, on_failed=failed, label="Exporting the audit log")
 
     # -- state -----------------------------------------------------------------------------------------
     def _show_selected(self) -> None:

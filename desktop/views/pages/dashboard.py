@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.services.pipeline.scheduler import describe_sync
 from desktop.services.queries.dashboard import DashboardData, DashboardService
 from desktop.services.queries.metrics import DEFINITIONS, MetricsReport, format_duration, format_pct
 from desktop.views.bridge import EventBridge
@@ -36,9 +37,10 @@ from desktop.views.csv_export import choose_and_export, export_csv
 from desktop.views.dashboard.approvals import ApprovalsCard
 from desktop.views.dashboard.runs import RunsCard
 from desktop.views.dashboard.widgets import QueueModel, TrendChart, format_when
-from desktop.views.ops import BackgroundOperation, run_in_background
+from desktop.views.ops import BackgroundOperation, Progress, run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, search_field
 from desktop.views.pages.info import PAGE_INFO
+from desktop.views.progress_dialog import OperationDialog, failure_words
 from desktop.views.sources import source_name
 from desktop.views.timers import single_shot_timer
 
@@ -373,16 +375,24 @@ class DashboardPage(Page):
         self.sync_button.setEnabled(False)
         self._say(f"Syncing {org}…")
 
-        def run(_progress: Any) -> dict[str, Any]:
-            return service.sync_now(actor, org).result()
+        def run(progress: Progress) -> dict[str, Any]:
+            return service.sync_now(actor, org, progress).result()
 
-        run_in_background(self, run, on_success=self._synced, on_failure=self._sync_failed, label="Sync now")
+        def synced(result: dict[str, Any]) -> str:
+            text = describe_sync(org, result)
+            self._say(text)
+            self._update_controls()
+            self.reload()
+            return text
 
-    def _synced(self, result: dict[str, Any]) -> None:
-        errors = [k for k, v in result.items() if isinstance(v, dict) and "error" in v]
-        self._say(f"Sync finished with problems in: {', '.join(errors)}" if errors else "Sync finished")
-        self._update_controls()
-        self.reload()
+        def failed(exc: BaseException) -> str:
+            self._sync_failed(exc)
+            return f"Sync of {org} could not run: {failure_words(exc)}"
+
+        self.sync_dialog = OperationDialog(self, "Sync now", f"Syncing {org}: ingest, post, pull…",
+                                           stopping=f"Stopping the sync of {org} after the batch being posted…",
+                                           cancel_tip="Stop after the batch being posted; what is posted stays posted")
+        self.sync_dialog.run(run, on_done=synced, on_failed=failed, label="Sync now")
 
     def _sync_failed(self, exc: BaseException) -> None:
         self._say(f"Sync could not run: {exc}")

@@ -31,11 +31,12 @@ from PySide6.QtWidgets import (
 from desktop.services.auth.roles import Action
 from desktop.services.core.domain import VarianceStatus
 from desktop.services.reconcile.model import doc_words
-from desktop.views.csv_export import choose_and_export
+from desktop.views.csv_export import choose_and_export, export_in_dialog
 from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, MetricCard, Page, label, toolbar
 from desktop.views.pages.info import PAGE_INFO
+from desktop.views.progress_dialog import OperationDialog, failure_words
 from desktop.views.reconcile.actions import VarianceActions
 from desktop.views.reconcile.diff import DiffView
 from desktop.views.reconcile.model import (
@@ -328,28 +329,30 @@ class ReconciliationPage(Page):
         org, service, actor = self.org, self.service, self.actions_.actor()
         self.run_button.setEnabled(False)
         self.status_label.setText(f"Reconciling {org} {period.start} … {period.end}…")
-        run_in_background(self, lambda _p: service.run(org, period, actor=actor), on_success=self._on_report,
-                          on_failure=self._on_run_failed, label="Reconcile")
+        self.run_dialog = OperationDialog(self, "Reconcile", f"Reconciling {org} {period.start} … {period.end}…",
+                                          stopping=f"Stopping the reconciliation of {org}; nothing will be recorded…",
+                                          cancel_tip="Stop; nothing is recorded and the review queue stays as it was")
+        self.run_dialog.run(lambda progress: service.run(org, period, actor=actor, progress=progress),
+                            on_done=self._on_report, on_failed=self._on_run_failed, label="Reconcile")
 
     @staticmethod
     def _date(edit: QDateEdit) -> date:
         d = edit.date()
         return date(d.year(), d.month(), d.day())
 
-    def _on_report(self, report: Any) -> None:
+    def _on_report(self, report: Any) -> str:
         self.run_button.setEnabled(True)
         self.totals = report.totals
         self.show_totals(report.totals)
         self.status_label.setText(f"Reconciled {report.period.start} … {report.period.end}: "
                                   f"{len(report.variances)} variance(s), {report.matched} matched.")
         self.reload()
+        return self.status_label.text()
 
-    def _on_run_failed(self, exc: BaseException) -> None:
-        from desktop.views.ops import show_failure
-
+    def _on_run_failed(self, exc: BaseException) -> str:
         self.run_button.setEnabled(True)
         self.status_label.setText("The reconciliation did not finish.")
-        show_failure(self, "Reconcile", exc)
+        return failure_words(exc)
 
     def show_totals(self, totals: dict[str, Any] | None) -> None:
         rows = currency_totals(totals)
@@ -438,8 +441,8 @@ class ReconciliationPage(Page):
 
     def export_csv_to(self, path: Path) -> None:
         rows = self.model.rows()
-        run_in_background(self, lambda _p: write_csv(path, rows), on_success=lambda n: self.status_label.setText(
-            f"Exported {n} variance(s) to {path.name}."), label="Export CSV")
+        export_in_dialog(self, path, lambda progress: write_csv(path, rows, progress), noun="variance(s)",
+                         on_done=lambda _p, n: self.status_label.setText(f"Exported {n} variance(s) to {path.name}."))
 
     def _export_pdf(self) -> None:
         dialog = QFileDialog(self, "Export report", f"reconciliation-{self.org}.pdf", "PDF files (*.pdf)")

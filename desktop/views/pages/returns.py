@@ -32,6 +32,7 @@ from desktop.services.queries.returns import ATTENTION, ReturnDetail, ReturnFilt
 from desktop.views.bridge import EventBridge
 from desktop.views.combos import refill
 from desktop.views.confirm import ask
+from desktop.views.csv_export import export_in_dialog
 from desktop.views.models.selection import current_row
 from desktop.views.models.status import status_label as status_words
 from desktop.views.ops import run_in_background
@@ -456,9 +457,10 @@ class ReturnsPage(StatusLine, Page):
         assert self.services is not None
         s, f, order = self.services, self.model.filter, self.model.sort_order
         self.set_busy("Exporting…")
-        run_in_background(self, lambda _p: bulk.export_selected(s, f, rows, path, order),
-                          on_success=lambda n: self.say(f"Exported {n:,} selected returns to {path}"),
-                          on_failure=lambda exc: self.say(str(exc), error=True), label="export selected returns")
+        export_in_dialog(self, Path(path), lambda progress: bulk.export_selected(s, f, rows, path, order, progress),
+                         noun="selected returns",
+                         on_done=lambda _p, n: self.say(f"Exported {n:,} selected returns to {path}"),
+                         on_failure=lambda exc: self.say(str(exc), error=True))
 
     def choose_import(self) -> None:
         """Ask for an RMS export file, then import it into the organization chosen in the filter."""
@@ -498,15 +500,10 @@ class ReturnsPage(StatusLine, Page):
         assert self.services is not None
         query, f, (key, desc) = self.services.query, self.model.filter, self.model.sort_order
 
-        def work(_p: Any) -> int:
-            text, n = query.export_csv(f, key, desc)
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            return n
-
         self.set_busy("Exporting…")
-        run_in_background(self, work, on_success=lambda n: self.say(f"Exported {n:,} returns to {path}"),
-                          on_failure=lambda exc: self.say(str(exc), error=True), label="export returns")
+        export_in_dialog(self, Path(path), lambda progress: query.export_to(Path(path), f, key, desc, progress),
+                         noun="returns", on_done=lambda _path, n: self.say(f"Exported {n:,} returns to {path}"),
+                         on_failure=lambda exc: self.say(str(exc), error=True))
 
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
-from desktop.services.core.csv_safe import SafeWriter
+from desktop.services.core.csv_safe import export_rows
 from desktop.services.core.exact_json import to_decimal
+from desktop.services.core.progress import OperationProgress
 from desktop.views.reconcile.model import HEADERS, format_row
 
 __all__ = ["bridge_html", "bridge_steps", "currency_totals", "report_html", "write_csv", "write_pdf"]
@@ -58,13 +59,10 @@ def bridge_html(totals: dict[str, Any] | None) -> str:
     return f"<table cellspacing='12'><tr>{''.join(parts)}</tr></table>" if parts else ""
 
 
-def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> int:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        out = SafeWriter(f)
-        out.writerow(HEADERS)
-        for row in rows:
-            out.writerow(format_row(row))
-    return len(rows)
+def write_csv(path: Path, rows: Sequence[dict[str, Any]], progress: OperationProgress | None = None) -> int:
+    """The variances as CSV; the file appears only complete (a cancel or a failure leaves none)."""
+    return export_rows(path, HEADERS, (format_row(row) for row in rows), total=len(rows), progress=progress,
+                       what="variance export")
 
 
 def report_html(org: str, period: str, totals: dict[str, Any] | None, rows: Sequence[dict[str, Any]]) -> str:

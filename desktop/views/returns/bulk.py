@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from desktop.services.core.progress import OperationProgress
 from desktop.services.queries.returns import ReturnFilter, ReturnRow
 from desktop.views.returns.detail import REPLANNABLE, RETRYABLE
 from desktop.views.returns.model import status_label
@@ -84,9 +86,7 @@ def retry_all(services: ReturnServices, rows: Sequence[ReturnRow]) -> BulkOutcom
 
 
 def export_selected(services: ReturnServices, base: ReturnFilter, rows: Sequence[ReturnRow], path: str,
-                    sort: tuple[str, bool]) -> int:
-    """The selected returns as CSV, through the same export the whole grid uses."""
-    text, n = services.query.export_csv(replace(base, ids=tuple(r.id for r in rows)), *sort)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    return n
+                    sort: tuple[str, bool], progress: OperationProgress | None = None) -> int:
+    """The selected returns as CSV, through the same export the whole grid uses (complete or no file)."""
+    return int(services.query.export_to(Path(path), replace(base, ids=tuple(r.id for r in rows)), *sort,
+                                        progress=progress))

@@ -1,4 +1,5 @@
-"""Returns → "Import file…": an RMS export imported off the GUI thread, with counts, a bar and Cancel.
+"""Returns → "Import file…": an RMS export imported off the GUI thread, with counts, a bar and Cancel
+(the long-operation dialog every long operation uses, :mod:`desktop.views.progress_dialog`).
 
 The import itself is the service's (:class:`~desktop.services.rms.file_import.ReturnsFileImport`,
 streamed in batches, one transaction each); it runs through :func:`~desktop.views.ops.run_in_background`
@@ -13,14 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from desktop.services.auth.roles import Actor
 from desktop.services.rms.file_import import ReturnsFileImport
 from desktop.services.rms.ingest import IngestResult
 from desktop.services.rms.progress import IngestProgress
-from desktop.views.ops import BackgroundOperation, Progress, ProgressUpdate, run_in_background
+from desktop.views.ops import BackgroundOperation, Progress
+from desktop.views.progress_dialog import OperationDialog
 
 __all__ = ["ImportDialog", "result_text"]
 
@@ -48,34 +49,19 @@ def result_text(result: IngestResult, name: str, org: str) -> str:
     return text
 
 
-class ImportDialog(QDialog):
+class ImportDialog(OperationDialog):
     """One import: its progress, its Cancel, and then its outcome (see the module docstring)."""
 
     def __init__(self, parent: QWidget, importer: ReturnsFileImport, actor: Actor, path: Path, org: str) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Import returns")
-        self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.setMinimumWidth(520)
+        super().__init__(parent, "Import returns", f"Importing {path.name} into {org}…",
+                         stopping=f"Stopping the import of {path.name} after the batch being written…",
+                         cancel_tip="Stop after the batch being written; what is saved stays saved", modal=True)
         self._importer, self._actor, self._path, self._org = importer, actor, path, org
-        self.heading = QLabel(f"Importing {path.name} into {org}…")
-        self.heading.setWordWrap(True)
-        self.bar = QProgressBar()
         self.bar.setRange(0, STEPS)
         self.bar.setValue(0)
+        self.bar.setFormat("%p%")  # the share of the file read; the counts are on the line below
         self.bar.setAccessibleName("Part of the file read")
-        self.counts = QLabel("Starting…")
-        self.counts.setWordWrap(True)
-        self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.buttons = QDialogButtonBox()
-        self.cancel_button: QPushButton = self.buttons.addButton("Cancel", QDialogButtonBox.ButtonRole.RejectRole)
-        self.cancel_button.setToolTip("Stop after the batch being written; what is saved stays saved")
-        self.cancel_button.clicked.connect(self._on_cancel_clicked)
-        layout = QVBoxLayout(self)
-        for widget in (self.heading, self.bar, self.counts, self.buttons):
-            layout.addWidget(widget)
         self.outcome: IngestResult | None = None
-        self.failure: BaseException | None = None
-        self.op: BackgroundOperation[IngestResult] | None = None
 
     def start(self) -> BackgroundOperation[IngestResult]:
         """Show the dialog and start the import on a worker."""
@@ -88,41 +74,15 @@ class ImportDialog(QDialog):
 
             return importer.run(actor, path, org, progress=report, cancelled=lambda: progress.cancelled)
 
-        self.op = run_in_background(self, work, on_success=self._on_done, on_failure=self._on_failed,
-                                    on_progress=self._on_progress, label="Importing returns")
-        self.show()
-        return self.op
+        return self.run(work, on_done=self._on_done, on_failed=self._on_failed, label="Importing returns")
 
-    # --- callbacks (GUI thread) -------------------------------------------------------------------------
-    def _on_progress(self, update: ProgressUpdate) -> None:
-        self.bar.setValue(update.done)
-        if update.message:
-            self.counts.setText(update.message)
-
-    def _on_cancel_clicked(self) -> None:
-        if self.op is None or self.op.done:
-            self.accept()
-            return
-        self.op.cancel()
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.setText("Stopping…")
-        self.heading.setText(f"Stopping the import of {self._path.name} after the batch being written…")
-
-    def _finish(self, text: str) -> None:
-        self.heading.setText(text)
-        self.cancel_button.setEnabled(True)
-        self.cancel_button.setText("Close")
-        self.cancel_button.setToolTip("")
-
-    def _on_done(self, result: IngestResult) -> None:
+    # --- outcomes (GUI thread) ----------------------------------------------------------------------------
+    def _on_done(self, result: IngestResult) -> str:
         self.outcome = result
-        if not result.cancelled:
-            self.bar.setValue(STEPS)
         self.counts.setText("")
-        self._finish(result_text(result, self._path.name, self._org))
+        return result_text(result, self._path.name, self._org)
 
-    def _on_failed(self, exc: BaseException) -> None:
-        self.failure = exc
+    def _on_failed(self, exc: BaseException) -> str:
         self.counts.setText("Batches committed before the failure stay saved; importing the same file again is "
                             "safe: it skips what is saved.")
-        self._finish(f"The import of {self._path.name} stopped: {exc}")
+        return f"The import of {self._path.name} stopped: {exc}"
