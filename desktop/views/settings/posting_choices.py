@@ -83,7 +83,9 @@ class PostingChoicesCard(Card):
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 4, 0, 0)
         column.setSpacing(4)
-        column.addWidget(label(setting.label, "FieldLabel"))
+        title = label(setting.label, "FieldLabel")
+        title.setStyleSheet("font-weight: 600;")  # a group's heading, above its muted hint
+        column.addWidget(title)
         if setting.hint:
             column.addWidget(label(setting.hint, "CardHint", wrap=True))
         group = QButtonGroup(self)
