@@ -66,7 +66,7 @@ class ViewServices:
     mapping_impact: MappingImpact | None = None
     # settings and pickers
     fx_rates: FxRateSettings | None = None
-    posting_settings: PostingSettings | None = None  # Settings → Closed period
+    posting_settings: PostingSettings | None = None  # Settings → Posting choices
     organizations: OrganizationDirectory | None = None
     # sync: the dashboard's read model and the scheduler behind "Sync now" / "Pause"
     dashboard: DashboardService | None = None

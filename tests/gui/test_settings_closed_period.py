@@ -30,7 +30,7 @@ from desktop.services.store.models import AuditLog, Organization, Platform
 from desktop.services.store.testing import make_org
 from desktop.views.context import ShellContext
 from desktop.views.pages.settings import SettingsPage
-from desktop.views.settings.closed_period import ClosedPeriodCard
+from desktop.views.settings.posting_choices import PostingChoicesCard
 from tests.helpers.cli import run_cli_here
 from tests.helpers.gui import visible_text
 
@@ -49,14 +49,14 @@ def database(tmp_path: Path) -> Iterator[Database]:
     db.dispose()
 
 
-def _card(qtbot: QtBot, shell_context: ShellContext, database: Database, actor: Actor) -> ClosedPeriodCard:
+def _card(qtbot: QtBot, shell_context: ShellContext, database: Database, actor: Actor) -> PostingChoicesCard:
     shell_context.actor = actor
     shell_context.services = view_services(database, ManualClock(T0), None)
     page = SettingsPage(shell_context)
     qtbot.addWidget(page)
     page.resize(1200, 1400)
     page.show()
-    card = page.closed_period
+    card = page.posting_choices
     qtbot.waitUntil(lambda: card.org_box.count() == 2 and not card.busy, timeout=5000)
     return card
 
@@ -108,7 +108,7 @@ def test_an_operator_sees_the_choice_but_cannot_change_it(
         qtbot: QtBot, shell_context: ShellContext, database: Database) -> None:
     card = _card(qtbot, shell_context, database, Actor("olivia", Role.OPERATOR))
     assert card.radios[ClosedPeriodPolicy.QUARANTINE].isChecked()
-    for widget in (*card.radios.values(), card.save_button):
+    for widget in (card.radios[ClosedPeriodPolicy.QUARANTINE], card.radios[ClosedPeriodPolicy.FIRST_OPEN_DAY]):
         assert not widget.isEnabled()
         assert widget.toolTip() == f"olivia is an operator: only an admin can change “{CLOSED_PERIOD_LABEL}”"
 

@@ -170,14 +170,78 @@ class ClosedPeriodPolicy(StrEnum):
     FIRST_OPEN_DAY = "first_open_day"   # date the document on the first open day instead
 
 
-#: The Settings page's words for :class:`ClosedPeriodPolicy`: the control's label and each choice's.
-#: A message that sends a person to the setting quotes these (:func:`closed_period_fix`), so what it
-#: says is exactly what the screen shows.
-CLOSED_PERIOD_LABEL = "Closed period"
-CLOSED_PERIOD_CHOICES: dict[ClosedPeriodPolicy, str] = {
-    ClosedPeriodPolicy.QUARANTINE: "Hold for a person",
-    ClosedPeriodPolicy.FIRST_OPEN_DAY: "First open day",
-}
+@dataclass(frozen=True)
+class PostingSetting:
+    """One per-organization posting setting as people meet it: the :class:`OrgSettings` field it
+    sets (``name``), the Settings page's label, the words of each choice and what each choice does.
+
+    The Settings page, ``returns-ledger settings`` and the messages that send a person to a setting
+    all read this, so what a message quotes is exactly what the screen shows.
+    """
+
+    name: str
+    label: str
+    choices: dict[StrEnum, str]
+    explanations: dict[StrEnum, str]
+    hint: str = ""
+
+    @property
+    def kebab(self) -> str:
+        """The CLI's name for it: ``closed-period``."""
+        return self.name.replace("_", "-")
+
+    @property
+    def enum(self) -> type[StrEnum]:
+        return type(next(iter(self.choices)))
+
+
+#: The four posting settings, in the order the Settings page and ``settings show`` list them.
+POSTING_SETTINGS: dict[str, PostingSetting] = {s.name: s for s in (
+    PostingSetting("posting_mode", "Posting mode", {
+        PostingMode.PER_RETURN: "Documents per return",
+        PostingMode.DAILY_SUMMARY: "One summary journal a day",
+    }, {
+        PostingMode.PER_RETURN: "Each return posts its own credit memo / credit note (and its refund), so the ledger "
+                                "shows every return with its customer.",
+        PostingMode.DAILY_SUMMARY: "One journal per day and currency sums the day's returns through a refunds "
+                                   "clearing account: far fewer documents and ledger calls, no per-customer detail.",
+    }, "How returns reach the ledger."),
+    PostingSetting("fee_treatment", "Fees withheld", {
+        FeeTreatment.SEPARATE_JOURNAL: "Separate journal",
+        FeeTreatment.NEGATIVE_LINE: "Negative line on the credit",
+    }, {
+        FeeTreatment.SEPARATE_JOURNAL: "The credit memo / note shows the goods at their full value; a journal "
+                                       "beside it books the fees kept from the refund to fee income.",
+        FeeTreatment.NEGATIVE_LINE: "The fees are negative lines on the credit memo / credit note itself, so it "
+                                    "totals what the customer gets back.",
+    }, "Restocking and return-shipping fees kept from a refund."),
+    PostingSetting("closed_period", "Closed period", {
+        ClosedPeriodPolicy.QUARANTINE: "Hold for a person",
+        ClosedPeriodPolicy.FIRST_OPEN_DAY: "First open day",
+    }, {
+        ClosedPeriodPolicy.QUARANTINE:
+            "The return waits with a “needs a person” message until an accountant reopens the period in the ledger "
+            "(then it is retried), or someone changes this setting. Nothing lands in a period that was closed on "
+            "purpose.",
+        ClosedPeriodPolicy.FIRST_OPEN_DAY:
+            "The documents are dated on the first day after the closed period and posted without waiting; their "
+            "note says they were re-dated and from which day. The refund then counts in the open period.",
+    }, "A return dated in a period the ledger has closed (month-end is done)."),
+    PostingSetting("store_credit", "Store credit", {
+        StoreCreditTreatment.RECEIVABLE: "Customer credit (Accounts Receivable)",
+        StoreCreditTreatment.LIABILITY: "Store credit liability account",
+    }, {
+        StoreCreditTreatment.RECEIVABLE: "The credit stays with the customer on Accounts Receivable, for the "
+                                         "customer's next invoice to use.",
+        StoreCreditTreatment.LIABILITY: "The credit moves to the account of the “Store credit liability” mapping "
+                                        "rule (gift card / store credit liability); without that rule such returns "
+                                        "wait for a person.",
+    }, "Store credit the shop issues for a return (its redemption is the shop's sales integration's)."),
+)}
+
+#: The closed-period setting's words; messages that send a person to it quote these (:func:`closed_period_fix`).
+CLOSED_PERIOD_LABEL = POSTING_SETTINGS["closed_period"].label
+CLOSED_PERIOD_CHOICES: dict[StrEnum, str] = POSTING_SETTINGS["closed_period"].choices
 
 
 def closed_period_fix(org: str | None = None) -> str:

@@ -31,7 +31,7 @@ from desktop.services.core.errors import ConfigurationError, NeedsPersonError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.mapping.diff import RuleDiff, diff_rules
 from desktop.services.mapping.io import rules_from_document
-from desktop.services.mapping.model import MatchContext, Rule, TrackingRef
+from desktop.services.mapping.model import COMPONENT_LABELS, MatchContext, Rule, TrackingRef
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.validate import contexts_for_returns, validate
@@ -150,6 +150,17 @@ class MappingService:
             row = session.execute(sa.select(MappingSet).where(MappingSet.organization_id == o.id,
                                                               MappingSet.is_active)).scalar_one_or_none()
             return self._view(session, o, row) if row is not None else None
+
+    def missing_rule(self, org: OrgRef, component: Component) -> str | None:
+        """A sentence saying the active version has no rule at all for ``component`` (e.g. a setting
+        needs one), or ``None`` when it has one. Whether a rule covers each return is validation's and
+        pre-flight's question; this answers the coarser one a setting change needs."""
+        active = self.active_set(org)
+        if active is not None and any(rule.component is component for rule in active.rules):
+            return None
+        rule = f"“{COMPONENT_LABELS[component]}” rule"
+        return f"{active.organization_code}'s active mapping has no {rule}" if active is not None else \
+            f"{org} has no mapping yet, so no {rule}"
 
     def get_version(self, org: OrgRef, version: int) -> MappingSetView:
         with self.db.session() as session:

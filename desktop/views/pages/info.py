@@ -59,8 +59,8 @@ _PAGES: tuple[PageInfo, ...] = (
     )),
     PageInfo("settings", "Settings", "settings", (
         "Who may do what (users and roles), the ledger apps this installation signs in with, the exchange "
-        "rates Xero needs, and this workstation's appearance. Changes to users and rates are recorded in the "
-        "audit log."
+        "rates Xero needs, each organization's posting choices, and this workstation's appearance. Changes to "
+        "users, rates and posting choices are recorded in the audit log."
     )),
 )
 

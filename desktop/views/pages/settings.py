@@ -9,8 +9,9 @@
   goes straight to the OS keyring; the page only ever learns *whether* one is stored.
 - **Exchange rates** (:mod:`desktop.views.settings.fx_rates`): the rates an admin enters per
   organization, which Xero's API does not publish.
-- **Closed period** (:mod:`desktop.views.settings.closed_period`): per organization, whether a document
-  dated in a period the ledger has closed is held for a person or dated on the first open day.
+- **Posting choices** (:mod:`desktop.views.settings.posting_choices`): per organization, its posting
+  mode, how fees withheld post, what happens to a document dated in a closed period, and where store
+  credit sits.
 
 Every service call runs through ``run_in_background``; nothing waits on the GUI thread.
 """
@@ -41,9 +42,9 @@ from desktop.views.models.selection import current_row
 from desktop.views.ops import run_in_background
 from desktop.views.pages.base import Card, Page, label, plain_table
 from desktop.views.pages.info import PAGE_INFO
-from desktop.views.settings.closed_period import ClosedPeriodCard
 from desktop.views.settings.dialogs import AppDialog, UserDialog
 from desktop.views.settings.fx_rates import FxRatesSection
+from desktop.views.settings.posting_choices import PostingChoicesCard
 from desktop.views.settings.tables import ROLE_NAMES, AppRow, AppsModel, UsersModel, fit_rows
 from desktop.views.settings.workstation import WorkstationCard
 from desktop.views.theme import DISABLED_BUTTONS
@@ -79,8 +80,8 @@ class SettingsPage(Page):
         self.fx_rates = FxRatesSection(self.context)  # Exchange rates: its own module, loads itself
         self.body.addWidget(self.fx_rates)
         self.body.addSpacing(20)
-        self.closed_period = ClosedPeriodCard(self.context)  # Closed period: per organization, loads itself
-        self.body.addWidget(self.closed_period)
+        self.posting_choices = PostingChoicesCard(self.context)  # Posting choices: per organization, loads itself
+        self.body.addWidget(self.posting_choices)
         self.update_actions()
         self.reload_users()
         self.reload_apps()
