@@ -85,7 +85,8 @@ def build_palette(scheme: Scheme) -> QPalette:
 def build_style_sheet(scheme: Scheme) -> str:
     """The app QSS with this scheme's colours filled in."""
     chevron = resource_path(f"icons/chevron-down-{scheme.value}.svg").as_posix()
-    sheet = Template(read_resource_text("style/app.qss")).substitute(COLOURS[scheme], chevron=chevron)
+    check = resource_path(f"icons/check-{scheme.value}.svg").as_posix()
+    sheet = Template(read_resource_text("style/app.qss")).substitute(COLOURS[scheme], chevron=chevron, check=check)
     return sheet + DISABLED_BUTTONS + DISABLED_FIELDS  # on every page, not only those that ask for it
 
 
