@@ -13,7 +13,7 @@ allocations with ``--tracemalloc``, which slows the run), and checks the counts 
 database: every return ingested or quarantined. Targets (issue 14): >= 10,000 returns/s and peak
 RSS < 300 MB for 1,000,000 returns. Run::
 
-    .venv/bin/python bench/bench_import_stream.py [--returns 1000000] [--format csv|json] [--keep DIR]
+    .venv/bin/python bench/bench_import_stream.py [--returns|--count 1000000] [--format csv|json] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -113,8 +113,9 @@ def generate(path: Path, count: int, fmt: str) -> None:
         fh.write("]\n")
 
 
-def run_import(path: Path, db_path: Path, expect: int, use_tracemalloc: bool, event_log: bool) -> int:
-    """The child: import ``path`` into a fresh SQLite database and print the figures as JSON."""
+def run_import(path: Path, db_path: Path | str, expect: int, use_tracemalloc: bool, event_log: bool) -> int:
+    """The child: import ``path`` into a fresh SQLite database (or the empty database at the URL
+    ``db_path``) and print the figures as JSON."""
     import tracemalloc
 
     import sqlalchemy as sa
@@ -130,7 +131,7 @@ def run_import(path: Path, db_path: Path, expect: int, use_tracemalloc: bool, ev
     from desktop.services.store.migrate import upgrade
     from desktop.services.store.models import Organization, Platform, QuarantineReason, Return
 
-    url = f"sqlite:///{db_path}"
+    url = db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"
     upgrade(url)
     db = Database(url)
     now = datetime.now(UTC)
@@ -170,16 +171,20 @@ def run_import(path: Path, db_path: Path, expect: int, use_tracemalloc: bool, ev
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--returns", type=int, default=1_000_000)
+    parser.add_argument("--returns", "--count", dest="returns", type=int, default=1_000_000,
+                        help="how many returns the generated file holds (default 1,000,000)")
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
     parser.add_argument("--keep", help="a folder to keep the file and database in (default: a temporary one)")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
     parser.add_argument("--no-event-log", action="store_true",
                         help="leave the event-log writer out (to see what it costs; the CLI has it)")
+    parser.add_argument("--database-url", help="an EMPTY database to import into instead of a fresh SQLite file "
+                        "(e.g. a new PostgreSQL database)")
     parser.add_argument("--child", nargs=3, metavar=("FILE", "DB", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return run_import(Path(args.child[0]), Path(args.child[1]), int(args.child[2]), args.tracemalloc,
+        target = args.child[1] if "://" in args.child[1] else Path(args.child[1])
+        return run_import(Path(args.child[0]), target, int(args.child[2]), args.tracemalloc,
                           not args.no_event_log)
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         folder = Path(args.keep or tmp)
@@ -192,7 +197,7 @@ def main() -> int:
         size = path.stat().st_size
         print(f"generated {args.returns:,} returns, {size / 2**20:.1f} MB {args.format.upper()}, "
               f"in {time.perf_counter() - started:.1f} s")
-        cmd = [sys.executable, __file__, "--child", str(path), str(db_path), str(args.returns)]
+        cmd = [sys.executable, __file__, "--child", str(path), args.database_url or str(db_path), str(args.returns)]
         cmd += ["--tracemalloc"] * args.tracemalloc + ["--no-event-log"] * args.no_event_log
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ.copy())
         if proc.returncode != 0:

@@ -127,7 +127,7 @@ def test_rows_of_one_return_far_apart_are_quarantined_not_split(db: Database, tm
 
 
 def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
-    """The peak of Python allocations for 4,000 returns stays near that for 1,000 (SQLite)."""
+    """The peak of Python allocations for 4,000 returns stays within 2 MB of that for 1,000 (SQLite)."""
     peaks = []
     for n in (1000, 4000):
         url = f"sqlite:///{tmp_path / f'm{n}.sqlite3'}"
@@ -143,7 +143,9 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
             tracemalloc.stop()
         assert result.read == n and held(db)["rows"] == n
         db.dispose()
-    assert peaks[1] < 1.5 * peaks[0], f"peaks {peaks}: memory grew with the file"
+    # By design a few hundred bytes a record do stay (the copy rule's key hashes, the quarantine details up to
+    # their cap): bound that growth in bytes, so that a smaller per-batch working set does not fail the test.
+    assert peaks[1] - peaks[0] < 2 * 2**20, f"peaks {peaks}: memory grew with the file"
 
 
 def test_the_rms_feed_goes_through_the_same_batches_and_stops_at_a_page(db: Database, sandbox: Any) -> None:

@@ -15,6 +15,7 @@ credentials inside strings, and :class:`Event` runs its ``details`` and texts th
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -229,6 +230,9 @@ _ENCODED_PAIR_RE = re.compile(rf"(?P<key>(?<![A-Za-z_])(?:{_SECRET_NAMES}|code)%
 _HEADER_LINE_RE = re.compile(
     r"(?im)^(?P<key>[ \t]*[A-Za-z0-9-]*(?:api-?key|token|secret|authorization|cookie|password|credential)"
     r"[A-Za-z0-9-]*[ \t]*:[ \t]*)(?P<value>\S.*)$")
+#: What every pattern of :func:`redact_text` needs somewhere in the text (a ``:`` or ``=``, ``%3D``,
+#: or an auth scheme's name): text without any of it has nothing to mask.
+_MAY_HOLD_SECRET = re.compile(r"[:=]|%3d|bearer|basic", re.IGNORECASE)
 #: A password in a URL, up to the LAST ``@`` of the authority (a password may contain ``@``).
 _URL_USERINFO_RE = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^/\s]+)(?=@[^@/\s]*(?:[/\s?#]|$))",
                               re.IGNORECASE)
@@ -243,10 +247,12 @@ _OAUTH_SIBLINGS = frozenset({"granttype", "redirecturi", "codeverifier", "codech
 _OAUTH_HINTS = frozenset({"state", "scope"})
 
 
+@functools.lru_cache(maxsize=4096)  # a handful of keys, asked about for every event
 def _normalise_key(key: str) -> str:
     return re.sub(r"[\s_\-]", "", key).lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """True if values under ``key`` must never be shown (``refresh_token``, ``X-Api-Key``…)."""
     k = _normalise_key(key)
@@ -283,6 +289,8 @@ def redact_text(text: str) -> str:
     """Mask credentials inside free text: ``Bearer …``/``Basic …``; ``access_token=…`` style pairs
     (query strings, form bodies — URL-encoded too — JSON fragments, quoted values with spaces);
     credential header lines (``X-Api-Key: …``); and passwords in URLs (``@`` inside one too)."""
+    if _MAY_HOLD_SECRET.search(text) is None:  # no pattern below can match: most messages
+        return text
     text = _AUTH_SCHEME_RE.sub(_mask_scheme, text)
     text = _QUOTED_VALUE_RE.sub(lambda m: f"{m.group('key')}{REDACTED}{m.group('q')}", text)
     text = _KEY_VALUE_RE.sub(_mask_pair, text)

@@ -25,7 +25,8 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "brackets", "decimal_text", "depth_ok", "dumps", "loads", "to_decimal", "to_decimal_or_none"]
+__all__ = ["MAX_DEPTH", "brackets", "decimal_text", "depth_ok", "dumps", "dumps_plain_sorted", "is_plain", "loads",
+           "to_decimal", "to_decimal_or_none"]
 
 #: Deepest nesting of lists/objects accepted in any JSON input. Real documents (RMS returns,
 #: ledger payloads, mapping sets) nest fewer than 10 levels.
@@ -76,25 +77,53 @@ def _encode(value: Any, out: list[str]) -> None:
 _PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _plain(value: Any) -> bool:
+#: The same, with every object's keys sorted (:func:`dumps_plain_sorted`).
+_PLAIN_SORTED_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True)
+
+
+def is_plain(value: Any, *, tuples: bool = True) -> bool:
+    """Whether ``value`` holds only ``str``, ``int``, ``bool``, ``None``, lists, ``dict`` with ``str``
+    keys (and tuples, unless ``tuples`` is false), exact types: nothing :func:`dumps` must refuse
+    or write digit by digit (no ``float``, no ``Decimal``)."""
+    return _plain(value, tuples=tuples)
+
+
+def dumps_plain_sorted(value: Any) -> str:
+    """A :func:`is_plain` value (``tuples=False``) as :func:`dumps` writes it once every object's
+    keys are sorted, in one pass of the C encoder (the caller checks plainness)."""
+    return _PLAIN_SORTED_ENCODER.encode(value)
+
+
+def _plain(value: Any, *, tuples: bool = True) -> bool:
     """Does ``value`` hold only ``str``, ``int``, ``bool``, ``None``, ``dict`` with ``str`` keys, lists and
     tuples (exact types)? Then the C encoder writes exactly what :func:`_encode` writes, much faster;
     anything else (a ``Decimal``, a refused ``float``, a subclass) goes through :func:`_encode`."""
+    containers = (list, tuple) if tuples else (list,)
     stack = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
         if kind is dict:
-            if any(type(key) is not str for key in item):
-                return False
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
+            for key in item:
+                if type(key) is not str:
+                    return False
+            children: Any = item.values()
+        elif kind in containers:
+            children = item
+        elif kind in _PLAIN_SCALARS:
+            continue
         else:
             return False
+        for child in children:  # scalars are settled here, only containers go on the stack
+            kind = type(child)
+            if kind is dict or kind in containers:
+                stack.append(child)
+            elif kind not in _PLAIN_SCALARS:
+                return False
     return True
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def dumps(value: Any) -> str:

@@ -181,6 +181,10 @@ _EXACT = Context(prec=_PRECISION, traps=[InvalidOperation, DivisionByZero, Overf
 _ROUNDING = Context(prec=_PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 _AMOUNT_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+#: Per currency: :meth:`Money.zero`.
+_ZEROS: dict[str, Money] = {}
+#: Per currency: the amounts :meth:`Money.parse_plain` reads.
+_PLAIN_AMOUNTS: dict[str, re.Pattern[str]] = {}
 _MAX_TEXT = 120
 #: Bounds that no real amount reaches but that stop ``Decimal("1E+999999")`` (valid JSON!) from
 #: turning formatting or allocation into a denial of service.
@@ -209,6 +213,17 @@ def _exact(op: str, fn: Any, *args: Any) -> Decimal:
     try:
         with localcontext(_EXACT):
             result: Decimal = fn(*args)
+    except Inexact:
+        raise InvalidAmount(f"{op} needs more than {_PRECISION} significant digits; quantize first") from None
+    return result
+
+
+def _exact_op(op: str, fn: Any, *args: Any) -> Decimal:
+    """:func:`_exact` for one of ``_EXACT``'s own methods (``Context.add`` …): the same traps and the
+    same error, without switching the thread's context (a hot path: every sum of money runs it).
+    Only the context's sticky flags are shared, and nothing reads them."""
+    try:
+        result: Decimal = fn(*args)
     except Inexact:
         raise InvalidAmount(f"{op} needs more than {_PRECISION} significant digits; quantize first") from None
     return result
@@ -247,6 +262,21 @@ class Money:
             )
         object.__setattr__(self, "amount", amount)
 
+    @classmethod
+    def _of(cls, amount: Decimal, currency: str) -> Money:
+        """The result of exact arithmetic on valid amounts of ``currency`` (a finite Decimal whose
+        exponent is no finer than its operands'): only the checks such a result can still fail —
+        its integer digits, and -0 — the rest of :meth:`__post_init__` holds by construction."""
+        if amount.is_zero():
+            if amount.is_signed():
+                amount = amount.copy_abs()
+        elif amount.adjusted() >= MAX_INTEGER_DIGITS:
+            return cls(amount, currency)  # raises, with the constructor's message
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", amount)
+        object.__setattr__(money, "currency", currency)
+        return money
+
     # construction ---------------------------------------------------------------------------
 
     @classmethod
@@ -279,9 +309,31 @@ class Money:
         return cls(Decimal(text), currency)
 
     @classmethod
+    def parse_plain(cls, text: str, currency: str) -> Money | None:
+        """The common well-formed amount, read fast: ``text`` exactly a non-negative plain decimal
+        with at most 14 integer digits and at most ``currency``'s decimals (``"12.50"``), as
+        :meth:`parse` reads it; ``None`` for anything else, which then goes through :meth:`parse`
+        and its checks. Such an amount passes every check of the constructor and is quantized."""
+        pattern = _PLAIN_AMOUNTS.get(currency)
+        if pattern is None:
+            if not is_known_currency(currency):
+                return None
+            places = minor_units(currency)
+            pattern = _PLAIN_AMOUNTS[currency] = re.compile(
+                r"[0-9]{1,14}" + (rf"(?:\.[0-9]{{1,{places}}})?" if places else ""))
+        if type(text) is not str or pattern.fullmatch(text) is None:
+            return None
+        return cls._of(Decimal(text), currency)
+
+    @classmethod
     def zero(cls, currency: str) -> Money:
         """Zero at the currency's minor-unit scale (``0.00 USD``, ``0 JPY``)."""
-        return cls(Decimal(0).scaleb(-minor_units(currency)), currency)
+        zero = _ZEROS.get(currency) if cls is Money else None
+        if zero is None:
+            zero = cls(Decimal(0).scaleb(-minor_units(currency)), currency)
+            if cls is Money:
+                _ZEROS[currency] = zero  # immutable: one per currency will do
+        return zero
 
     @classmethod
     def from_minor_units(cls, units: int, currency: str) -> Money:
@@ -295,7 +347,7 @@ class Money:
 
     def to_minor_units(self) -> int:
         """The amount in minor units (cents, fils…); raises if that would drop digits."""
-        scaled = _exact("to_minor_units", self.amount.scaleb, minor_units(self.currency))
+        scaled = _exact_op("to_minor_units", _EXACT.scaleb, self.amount, minor_units(self.currency))
         if scaled != scaled.to_integral_value():
             raise InexactMinorUnits(
                 f"{self} has more than {minor_units(self.currency)} decimals; quantize it first"
@@ -304,11 +356,11 @@ class Money:
 
     def quantize(self, rule: Rounding = Rounding.HALF_EVEN) -> Money:
         """Round to the currency's minor unit with a named rule (idempotent)."""
-        return Money(_quantize(self.amount, minor_units(self.currency), rule), self.currency)
+        return Money._of(_quantize(self.amount, minor_units(self.currency), rule), self.currency)
 
     def is_quantized(self) -> bool:
         """True if the amount has no digits below the currency's minor unit."""
-        return self.amount == self.quantize().amount
+        return self.amount == _quantize(self.amount, minor_units(self.currency), Rounding.HALF_EVEN)
 
     def is_zero(self) -> bool:
         return self.amount.is_zero()
@@ -326,14 +378,14 @@ class Money:
 
     def __add__(self, other: object) -> Money:
         o = self._same(other, "add")
-        return Money(_exact("addition", Decimal.__add__, self.amount, o.amount), self.currency)
+        return Money._of(_exact_op("addition", _EXACT.add, self.amount, o.amount), self.currency)
 
     def __radd__(self, other: object) -> Money:
         return self.__add__(other)
 
     def __sub__(self, other: object) -> Money:
         o = self._same(other, "subtract")
-        return Money(_exact("subtraction", Decimal.__sub__, self.amount, o.amount), self.currency)
+        return Money._of(_exact_op("subtraction", _EXACT.subtract, self.amount, o.amount), self.currency)
 
     def __rsub__(self, other: object) -> Money:
         return self._same(other, "subtract").__sub__(self)
@@ -349,7 +401,7 @@ class Money:
 
     def __mul__(self, factor: object) -> Money:
         f = _as_factor(factor, "multiplier")
-        return Money(_exact("multiplication", Decimal.__mul__, self.amount, f), self.currency)
+        return Money(_exact_op("multiplication", _EXACT.multiply, self.amount, f), self.currency)
 
     def __rmul__(self, factor: object) -> Money:
         return self.__mul__(factor)
@@ -435,10 +487,14 @@ class Money:
         return f"{self.amount:f} {self.currency}"
 
 
+#: ``Decimal(1).scaleb(-places)`` for the places currencies have (the quantize exponent).
+_UNITS = {places: Decimal(1).scaleb(-places) for places in range(5)}
+
+
 def _quantize(amount: Decimal, places: int, rule: Rounding) -> Decimal:
+    unit = _UNITS.get(places) or Decimal(1).scaleb(-places)
     try:
-        with localcontext(_ROUNDING):
-            return amount.quantize(Decimal(1).scaleb(-places), rounding=str(rule))
+        return amount.quantize(unit, rounding=str(rule), context=_ROUNDING)
     except InvalidOperation:
         raise InvalidAmount(f"{amount} has too many digits to quantize") from None
 

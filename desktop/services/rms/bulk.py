@@ -32,9 +32,16 @@ class KeyTaken(Exception):
     """A (organization, RMS id, revision) key was written by someone else during this batch."""
 
 
-def _insert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+def _insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT on ``model``'s table as Core sees it: executed on the session's connection, many rows
+    go straight to the driver without the ORM's per-row bulk bookkeeping (the rows are plain dicts)."""
     dialect = session.get_bind().dialect.name
+    table = model.__table__
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def _execute(session: Session, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
+    return session.connection().execute(stmt, rows)
 
 
 def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, int], int]:
@@ -43,8 +50,8 @@ def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, i
         return {}
     stmt = (_insert(session, Return).on_conflict_do_nothing(
         index_elements=["organization_id", "rms_id", "revision"])
-        .returning(Return.id, Return.rms_id, Return.revision))
-    ids = {(rms_id, revision): rid for rid, rms_id, revision in session.execute(stmt, [r.ret for r in rows])}
+        .returning(Return.__table__.c.id, Return.__table__.c.rms_id, Return.__table__.c.revision))
+    ids = {(rms_id, revision): rid for rid, rms_id, revision in _execute(session, stmt, [r.ret for r in rows])}
     if len(ids) != len(rows):
         raise KeyTaken(f"{len(rows) - len(ids)} of {len(rows)} return revisions were written meanwhile")
     lines: list[dict[str, Any]] = []
@@ -56,21 +63,22 @@ def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, i
         fees.extend({**fee, "return_id": rid} for fee in r.fees)
         taxes.extend({**tax, "return_id": rid, "return_line_id": None} for tax in r.fee_taxes)
     if lines:
-        line_ids = {(return_id, line_no): lid for lid, return_id, line_no in session.execute(
-            _insert(session, LineRow).returning(LineRow.id, LineRow.return_id, LineRow.line_no), lines)}
+        table = LineRow.__table__.c
+        line_ids = {(return_id, line_no): lid for lid, return_id, line_no in _execute(
+            session, _insert(session, LineRow).returning(table.id, table.return_id, table.line_no), lines)}
         for r in rows:
             rid = ids[r.key]
             for line, line_taxes in zip(r.lines, r.line_taxes, strict=True):
                 lid = line_ids[(rid, line["line_no"])]
                 taxes.extend({**tax, "return_id": rid, "return_line_id": lid} for tax in line_taxes)
     if fees:
-        session.execute(_insert(session, ReturnFee), fees)
+        _execute(session, _insert(session, ReturnFee), fees)
     if taxes:
-        session.execute(_insert(session, ReturnTaxLine), taxes)
+        _execute(session, _insert(session, ReturnTaxLine), taxes)
     return ids
 
 
 def insert_reasons(session: Session, reasons: Sequence[Mapping[str, Any]]) -> None:
     """Insert quarantine reasons (every ``quarantine_reasons`` column but ``id``)."""
     if reasons:
-        session.execute(_insert(session, QuarantineReason), list(reasons))
+        _execute(session, _insert(session, QuarantineReason), list(reasons))

@@ -291,7 +291,7 @@ class _CsvGroups:
         with self._errors():
             for cells in self._reader:
                 self._number += 1
-                if any(c.strip() for c in cells):
+                if any(map(str.strip, cells)):
                     yield self._number, cells
 
     def _key(self, number: int, cells: list[str]) -> tuple[str, ...]:
@@ -316,7 +316,10 @@ class _CsvGroups:
                     done = open_groups.pop(oldest)
                     yield done, self._finish(oldest)
                 rows = open_groups[key] = []
-            rows.append((number, {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}))
+            row = dict(zip(header, map(str.strip, cells), strict=False))  # cells past the header: not read
+            if len(cells) < len(header):
+                row.update(dict.fromkeys(header[len(cells):], ""))
+            rows.append((number, row))
         for key, rows in open_groups.items():
             yield rows, self._finish(key)
 

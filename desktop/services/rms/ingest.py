@@ -25,6 +25,7 @@ Exactly once, crash-safe (DESIGN §7):
 One ingest path for the feed and for files: a page of the feed and a batch of a file import
 (:meth:`IngestService.ingest`, which reads its records lazily, :data:`BATCH_SIZE` at a time, so
 memory stays bounded whatever the input's size) both go through :meth:`IngestService._commit_batch`.
+The batch's records and their helpers are in :mod:`desktop.services.rms.batch`.
 Database work is batched: one query loads the batch's existing revisions, and the new ones are
 written with a few multi-row ``INSERT … ON CONFLICT DO NOTHING`` statements
 (:mod:`desktop.services.rms.bulk`); only a replaced revision goes through the ORM. After each
@@ -34,9 +35,7 @@ batch, a progress callback gets the figures and a cancel check may stop the inge
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,9 +46,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock
-from desktop.services.core.domain import Problem, ReturnRecord
 from desktop.services.core.errors import NeedsPersonError, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
+from desktop.services.rms.batch import Held, Item, next_batch, one_copy_each
 from desktop.services.rms.bulk import KeyTaken, insert_new, insert_reasons
 from desktop.services.rms.client import Page, RmsClient
 from desktop.services.rms.context import PROFILE_KEY, OrgContext
@@ -63,7 +62,6 @@ from desktop.services.rms.records import (
     placeholder_values,
     row_values,
     same_payload,
-    stated_revision,
 )
 from desktop.services.rms.results import IngestResult, OrgSyncResult, QuarantinedRecord
 from desktop.services.rms.storable import storable
@@ -92,54 +90,6 @@ _REPLACEABLE = frozenset({ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED})
 _IN_CHUNK = 500
 #: Records per transaction of a file import.
 BATCH_SIZE = 200
-
-
-@dataclass
-class _Held:
-    """A revision of the batch's returns that the database holds (``orm``) or that this batch adds."""
-
-    orm: Return | None
-    rms_id: str = ""
-    revision: int = 0
-    sync_status: ReturnSyncStatus = ReturnSyncStatus.NEW
-    id: int | None = None
-    raw_payload: object = None
-    #: The revision the RMS stated (differs from ``revision`` for a conflicting copy's stand-in).
-    stated: int = 0
-
-    def __post_init__(self) -> None:
-        if self.orm is not None:
-            self.rms_id, self.revision, self.sync_status = self.orm.rms_id, self.orm.revision, self.orm.sync_status
-            self.id, self.raw_payload = self.orm.id, self.orm.raw_payload
-            self.stated = stated_revision(self.revision, self.raw_payload)
-
-
-@dataclass
-class _Item:
-    raw: dict[str, Any]
-    record: ReturnRecord | None
-    problems: list[Problem]
-    values: RowValues
-    stand_ins: list[str]
-    return_id: int | None = None
-    held: _Held = field(default_factory=lambda: _Held(None))
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return self.values.key
-
-    @property
-    def rma_number(self) -> str:
-        return str(self.values.ret["rma_number"])
-
-    @property
-    def stated(self) -> int:
-        return stated_revision(self.key[1], self.raw)
-
-    @property
-    def name(self) -> str:
-        revision = self.stated if self.stated >= 1 else "unreadable"
-        return f"Return {self.rma_number} (revision {revision})"
 
 
 class IngestService:
@@ -277,7 +227,7 @@ class IngestService:
         carry: Incoming | None = None
         last: IngestProgress | None = None
         while True:
-            batch, carry = _next_batch(iterator, carry, batch_size)
+            batch, carry = next_batch(iterator, carry, batch_size)
             if not batch:
                 if progress is not None and last is not None and _progress(result, records) != last:
                     progress(_progress(result, records))  # the end of the input read after a full batch
@@ -322,13 +272,13 @@ class IngestService:
         result = IngestResult()
         events: list[Event] = []
         prepared = [(inc, self._prepare(inc, org_id, ctx, now, fix)) for inc in incoming]
-        by_id: dict[str, list[_Held]] = {}
+        by_id: dict[str, list[Held]] = {}
         for held_row in self._existing(session, org_id, {it.key[0] for _inc, it in prepared}):
-            by_id.setdefault(held_row.rms_id, []).append(_Held(held_row))
+            by_id.setdefault(held_row.rms_id, []).append(Held(held_row))
         by_key = {(h.rms_id, h.revision): h for rows in by_id.values() for h in rows}
-        items = _one_copy_each(prepared, copies, by_key, result, org_id=org_id, now=now, fix=fix, offset=offset)
-        fresh: list[_Item] = []
-        new: list[_Item] = []
+        items = one_copy_each(prepared, copies, by_key, result, org_id=org_id, now=now, fix=fix, offset=offset)
+        fresh: list[Item] = []
+        new: list[Item] = []
         touched: set[str] = set()
         pending: set[tuple[str, int]] = set()
         for it in items:
@@ -360,7 +310,7 @@ class IngestService:
                 result.replaced += 1
             else:
                 new.append(it)
-                held = _Held(None, it.key[0], it.key[1], it.values.ret["sync_status"], stated=it.stated)
+                held = Held(None, it.key[0], it.key[1], it.values.ret["sync_status"], stated=it.stated)
                 by_key[it.key] = held
                 by_id.setdefault(it.key[0], []).append(held)
             it.held = held
@@ -399,7 +349,7 @@ class IngestService:
         session.flush()
         return result, events
 
-    def _prepare(self, inc: Incoming, org_id: int, ctx: OrgContext, now: datetime, fix: str) -> _Item:
+    def _prepare(self, inc: Incoming, org_id: int, ctx: OrgContext, now: datetime, fix: str) -> Item:
         # What the database cannot hold (NUL, unpaired surrogates, endless numbers, deep nesting) is
         # replaced in a copy and quarantines the record; everything after this sees the copy only.
         safe, unstorable = storable(inc.raw, fix=fix)
@@ -409,9 +359,9 @@ class IngestService:
         if inc.annotate is not None:
             problems = [inc.annotate(p) for p in problems]
         if record is not None and not problems:
-            return _Item(raw, record, [], row_values(record, org_id, raw, now), [])
+            return Item(raw, record, [], row_values(record, org_id, raw, now), [])
         values, stand_ins = placeholder_values(raw, org_id, now)
-        return _Item(raw, None, problems, RowValues(values), stand_ins)
+        return Item(raw, None, problems, RowValues(values), stand_ins)
 
     @staticmethod
     def _existing(session: Session, org_id: int, rms_ids: Iterable[str]) -> list[Return]:
@@ -423,7 +373,7 @@ class IngestService:
         return rows
 
     @staticmethod
-    def _overwrite(session: Session, held: Return, it: _Item, now: datetime) -> None:
+    def _overwrite(session: Session, held: Return, it: Item, now: datetime) -> None:
         """Give ``held`` (same key, status NEW/QUARANTINED) the content of ``it`` in place.
 
         In place keeps the row's id (anything pointing at it stays valid). Children go through
@@ -444,8 +394,8 @@ class IngestService:
         held.tax_lines.extend(ReturnTaxLine(**tax) for tax in it.values.fee_taxes)
 
     @staticmethod
-    def _supersede(session: Session, groups: Iterable[list[_Held]], now: datetime) -> int:
-        changed: list[_Held] = []
+    def _supersede(session: Session, groups: Iterable[list[Held]], now: datetime) -> int:
+        changed: list[Held] = []
         for rows in groups:
             newest = max(r.stated for r in rows)
             if newest < 1:  # only unreadable revisions (negative stand-ins): none is newer than another
@@ -496,7 +446,7 @@ class IngestService:
     def _translate_races() -> _RaceGuard:
         return _RaceGuard()
 
-    def _event(self, kind: str, severity: Severity, ctx: OrgContext, it: _Item, message: str,
+    def _event(self, kind: str, severity: Severity, ctx: OrgContext, it: Item, message: str,
                details: Mapping[str, Any] | None = None) -> Event:
         return Event(kind=kind, severity=severity, message=message, occurred_at=self._clock.now(),
                      org=ctx.org_code, rma=it.rma_number[:64],
@@ -514,55 +464,6 @@ class _RaceGuard:
             raise TransientError("Another pull or import of this organization wrote the same returns at the "
                                  "same time; nothing was lost", action="nothing to do: the next pull "
                                  "continues where this one stopped") from exc
-
-
-def _next_batch(iterator: Iterator[Incoming], carry: Incoming | None,
-                size: int) -> tuple[list[Incoming], Incoming | None]:
-    """Up to ``size`` records, ending early before the rest of a record the batch already has (a CSV
-    return's far-apart rows, ``Incoming.continues``): it then meets its first part as a committed row and
-    replaces it, whichever batch it falls in. (Second *copies* need no cut: the copy rule spans the
-    whole batch, :mod:`desktop.services.rms.copies`.) Returns the batch and the record held back."""
-    batch: list[Incoming] = []
-    keys: set[tuple[str, str]] = set()
-    for inc in itertools.chain([carry] if carry is not None else [], iterator):
-        raw = inc.raw
-        rid = raw.get("id") if isinstance(raw, Mapping) else None
-        key = (rid, str(raw.get("revision"))) if isinstance(raw, Mapping) and isinstance(rid, str) and rid else None
-        if key is not None and inc.continues and key in keys:
-            return batch, inc
-        if key is not None:
-            keys.add(key)
-        batch.append(inc)
-        if len(batch) >= size:
-            break
-    return batch, None
-
-
-def _one_copy_each(prepared: Sequence[tuple[Incoming, _Item]], copies: CopyCheck,
-                   by_key: Mapping[tuple[str, int], _Held], result: IngestResult, *, org_id: int, now: datetime,
-                   fix: str, offset: int) -> list[_Item]:
-    """The items to upsert, after the copy rule (:mod:`desktop.services.rms.copies`): a first copy as it
-    is, a duplicate counted and left out, a different copy as a quarantined stand-in naming both."""
-    def stored(key: tuple[str, int]) -> tuple[bool, object]:
-        return key in by_key, by_key[key].raw_payload if key in by_key else None
-
-    items: list[_Item] = []
-    for n, (inc, it) in enumerate(prepared):
-        if inc.continues:  # the rest of a record handed over before: it replaces that one, not a copy
-            items.append(it)
-            continue
-        verdict = copies.check(it.key, it.raw, copies.where(inc, offset + n), rma=it.rma_number, fix=fix,
-                               stored=stored)
-        if verdict.kind == "duplicate":
-            result.duplicates += 1
-        elif verdict.kind == "conflict" and verdict.problem is not None:
-            values, stand_ins = placeholder_values(it.raw, org_id, now)
-            values["revision"] = verdict.revision
-            items.append(_Item(it.raw, None, [verdict.problem, *it.problems], RowValues(values),
-                               [*stand_ins, "revision"]))
-        else:
-            items.append(it)
-    return items
 
 
 def _progress(result: IngestResult, records: RecordSource | None = None) -> IngestProgress:

@@ -74,6 +74,13 @@ def _whole(text: str) -> int:
     return int(text.strip())
 
 
+def _usable_text(value: object, allow_empty: bool, max_len: int | None) -> bool:
+    """Whether :meth:`_Reader.text` takes ``value`` as it is (a ``str``, not blank unless
+    ``allow_empty``, within ``max_len``): its fast path, deciding exactly as its checks do."""
+    return type(value) is str and (allow_empty or (bool(value) and not value.isspace())) and (
+        max_len is None or len(value) <= max_len)
+
+
 def _describe(value: object) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "…"
@@ -97,6 +104,9 @@ class _Reader:
 
     def text(self, obj: Mapping[str, Any], key: str, path: str, label: str, what: str,
              *, allow_empty: bool = False, max_len: int | None = 64) -> str | None:
+        value = obj.get(key)
+        if _usable_text(value, allow_empty, max_len):
+            return str(value)  # the usual case, decided at once
         if key not in obj or obj[key] is None:
             self.add("missing_field", path, f"{label}: {what} is missing")
             return None
@@ -125,6 +135,10 @@ class _Reader:
     def money(self, value: object, path: str, label: str, what: str, *,
               allow_negative: bool = False) -> Money | None:
         """A decimal-string amount in the return's currency (``None`` + problems if unusable)."""
+        if self.currency is not None and type(value) is str:
+            plain = Money.parse_plain(value, self.currency)  # the usual "12.50": every check below holds
+            if plain is not None:
+                return plain
         if value is None:
             self.add("missing_field", path, f"{label}: {what} is missing")
             return None

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from desktop.services.core.domain import Customer, Fee, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.exact_json import dumps_plain_sorted, is_plain
 from desktop.services.core.money import MAX_MINOR_UNITS, Money, is_known_currency
 from desktop.services.rms.parse import parse_timestamp, stored_replacements
 from desktop.services.store.coltypes import json_dumps_exact
@@ -66,6 +67,8 @@ def content_digest(raw: object) -> bytes:
 
 
 def _canonical(value: object) -> str:
+    if is_plain(value, tuples=False):  # nearly every payload: one pass of the C encoder
+        return dumps_plain_sorted(value)
     return json_dumps_exact(_sorted(value))
 
 

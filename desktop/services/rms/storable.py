@@ -66,26 +66,33 @@ def _too_long(value: int | Decimal) -> bool:
 def _clean(raw: object) -> bool:
     """True when ``raw`` holds nothing :func:`storable` would replace: a read-only walk, no copy (the
     common case — nearly every record — then costs a fraction of the copying walk)."""
-    search = _UNSTORABLE_CHAR.search
+    strings: list[str] = []  # searched once, joined: a match in the join is a match in one of them
+    keep = strings.append
     stack: list[tuple[Any, int]] = [(raw, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, str):
-            if value == DEEP_MARKER or search(value) is not None:
-                return False
-        elif isinstance(value, dict | list):
+        if isinstance(value, dict | list):
             if depth > MAX_DEPTH:
                 return False
             if isinstance(value, dict):
-                for k, item in value.items():
-                    if search(str(k)) is not None:
-                        return False
-                    stack.append((item, depth + 1))
+                strings.extend(map(str, value))
+                items: Any = value.values()
             else:
-                stack.extend((item, depth + 1) for item in value)
+                items = value
+            for item in items:
+                if type(item) is str:
+                    if item == DEEP_MARKER:
+                        return False
+                    keep(item)
+                else:
+                    stack.append((item, depth + 1))
+        elif isinstance(value, str):
+            if value == DEEP_MARKER:
+                return False
+            keep(value)
         elif isinstance(value, int | Decimal) and _too_long(value):
             return False
-    return True
+    return _UNSTORABLE_CHAR.search("".join(strings)) is None
 
 
 def storable(raw: object, *, fix: str, where: str = "The record") -> tuple[object, list[Problem]]:

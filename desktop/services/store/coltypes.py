@@ -140,7 +140,7 @@ class ExactJSON(TypeDecorator[Any]):
         return dialect.type_descriptor(JSON(none_as_null=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is not None:
+        if value is not None and not exact_json.is_plain(value):  # plain: nothing to refuse
             _check_json(value)
         return value
 
