@@ -76,19 +76,21 @@ class ReconcileService:
         db: the app's database.
         bus: where run and variance events go.
         clock: the injected clock.
-        connections: the connection service (``connector(id)``) for live ledger reads.
+        connections: the connection service (``connector(id)``) for ledger reads (through the mirror,
+            :mod:`desktop.services.reconcile.mirror`).
         rms_api_for: the RMS API client of an organization (for ``check_rms_api``), or None.
     """
 
     def __init__(self, db: Database, bus: EventBus, clock: Clock, connections: Any, *,
                  rms_api_for: Callable[[str], Any] | None = None, grace: timedelta = timedelta(hours=1)) -> None:
-        from desktop.services.reconcile.ledger_read import LedgerReader
+        from desktop.services.reconcile.mirror import MirroredLedger
         self._db = db
         self._bus = bus
         self._clock = clock
 
         def ledger_for(connection_id: int) -> LedgerSource:
-            return LedgerReader(connections.connector(connection_id))
+            # The mirror kept current by the change feed, not the whole period re-read (issue 14, item 3).
+            return MirroredLedger(db, clock, connection_id, connections.connector(connection_id))
 
         self.engine = ReconcileEngine(db, clock, ledger_for, rms_api_for=rms_api_for, grace=grace)
 
