@@ -7,8 +7,9 @@ same :class:`~desktop.services.reconcile.engine.LedgerSource` over the tables of
 :mod:`desktop.services.store.models.mirror`:
 
 - **first read** of a period: the change feed is asked from a few minutes ago (its answer's time is
-  the mark, in the ledger's clock), then the period is read in full — to :data:`HORIZON` past its
-  end, so the days after it (tomorrow's period) are covered too — and every document is kept;
+  the mark, in the ledger's clock), then the period is read in full — a period reaching today to
+  :data:`HORIZON` past its end, so the days after it (tomorrow's period) are covered too — and
+  every document is kept;
 - **after that**: only the change feed from the saved mark (QuickBooks CDC: one read for all our
   entity types; Xero ``If-Modified-Since``: one call per list). Each changed document replaces its
   copy unless the copy is newer; a removal notice takes the document out of every period;
@@ -37,8 +38,8 @@ from desktop.services.core.errors import NeedsPersonError
 from desktop.services.platforms.interface import ChangeFeed, DocView, LedgerPlatform, RemoteDoc
 from desktop.services.reconcile.ledger_read import LedgerReader, ledger_doc
 from desktop.services.reconcile.model import Period
-from desktop.services.store.db import Database
-from desktop.services.store.models import LedgerConnection, LedgerMirrorDoc, LedgerMirrorState
+from desktop.services.store.db import Database, transaction_lock
+from desktop.services.store.models import LedgerMirrorDoc, LedgerMirrorState
 
 __all__ = ["FILL_OVERLAP", "HORIZON", "MirrorRefresh", "MirroredLedger"]
 
@@ -46,7 +47,10 @@ __all__ = ["FILL_OVERLAP", "HORIZON", "MirrorRefresh", "MirroredLedger"]
 HORIZON = timedelta(days=366)
 #: A first feed starts this long before now (the computer's clock may run ahead of the ledger's).
 FILL_OVERLAP = timedelta(minutes=5)
+#: A period ending this close to today (in UTC; organizations keep their own dates) is read ahead.
+_SLACK = timedelta(days=2)
 _CHUNK = 500
+_LOCK_BASE = 0x524C535F4D49 << 16  # "RLS_MI" + the connection id: pg_advisory_xact_lock keys
 
 
 @dataclass
@@ -146,8 +150,9 @@ class MirroredLedger:
             self._apply(feed.records)
         if not _covers(covered, period):
             out.full_read, out.reason = True, out.reason or "uncovered"
-            end = period.end + HORIZON
             started = self._clock.now()
+            # A period reaching today grows tomorrow: read ahead so it stays covered. A past one does not.
+            end = period.end + HORIZON if period.end >= started.date() - _SLACK else period.end
             self._replace(self._ledger.documents_dated(period.start, end), period.start, end, started)
             covered = _merge([*covered, (period.start, end)])
         self._save(feed.cursor if feed is not None and feed.cursor else None, covered, out.full_read)
@@ -180,8 +185,9 @@ class MirroredLedger:
             row.full_reads = (row.full_reads or 0) + int(full)
 
     def _lock(self, s: Session) -> None:
-        """One writer of a connection's mirror at a time (PostgreSQL row lock; SQLite has one writer)."""
-        s.execute(sa.select(LedgerConnection.id).where(LedgerConnection.id == self._conn).with_for_update())
+        """One writer of a connection's mirror at a time (a PostgreSQL advisory lock per connection —
+        no row to lock exists before the first read; SQLite has one writer anyway)."""
+        transaction_lock(s, _LOCK_BASE + self._conn)
 
     def _existing(self, s: Session, docs: Sequence[RemoteDoc]) -> dict[tuple[str, str], Any]:
         m = LedgerMirrorDoc
