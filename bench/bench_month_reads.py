@@ -94,7 +94,8 @@ def main() -> None:
         clock = ManualClock(start)
         _align(handle, clock)
         meter = Meter(handle)
-        with ReturnsWorld(db_url, tmp, sandbox=handle, clock=clock) as world:
+        world = ReturnsWorld(db_url, tmp, sandbox=handle, clock=clock)
+        with world:
             world.wait_on_a_manual_clock()  # throttles and retries never wait on the wall clock
             for org, platform in ORGS.items():
                 assert world.ready(platform)[1] == org

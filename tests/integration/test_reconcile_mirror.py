@@ -21,11 +21,11 @@ import sqlalchemy as sa
 
 from desktop.services.reconcile.engine import ReconcileReport
 from desktop.services.reconcile.ledger_read import LedgerReader
-from desktop.services.reconcile.mirror import MirroredLedger
+from desktop.services.reconcile.mirror import HORIZON, MirroredLedger
 from desktop.services.store.models import LedgerMirrorState
 from tests.helpers.reconcile import qbo_journal, qbo_memo, xero_journal, xero_note, xero_refs
 from tests.helpers.sandbox import DEMO_COMPANIES
-from tests.helpers.worlds import ADMIN, QBO_ORG, XERO_ORG, World
+from tests.helpers.worlds import ADMIN, QBO_ORG, XERO_ORG, World, month_of
 
 ORGS = [pytest.param(QBO_ORG, id="qbo"), pytest.param(XERO_ORG, id="xero")]
 
@@ -173,3 +173,31 @@ def test_a_mark_older_than_the_feed_keeps_reads_the_period_in_full_again(recon: 
     with recon.db.session() as s:
         state = s.get(LedgerMirrorState, conn)
         assert state is not None and state.cursor != old
+
+
+@pytest.mark.db
+def test_a_past_period_is_read_as_it_is_and_the_current_one_ahead(recon: World) -> None:
+    recon.connect(QBO_ORG, refresh_reference=False)
+    last_month = month_of(recon.period.start - timedelta(days=1))
+    past = month_of(last_month.start - timedelta(days=1))  # closed well before today, whatever today is
+    mirror = _mirror(recon, QBO_ORG)
+    recon.reconcile.engine.reconcile(QBO_ORG, past, ledger=mirror)
+    assert mirror.last.full_read and mirror.last.reason == "first"
+    conn = recon.connection_id(QBO_ORG)
+
+    def covered() -> list[list[str]]:
+        with recon.db.session() as s:
+            state = s.get(LedgerMirrorState, conn)
+            assert state is not None
+            return list(state.covered)
+
+    assert covered() == [[past.start.isoformat(), past.end.isoformat()]]  # a closed month: no read ahead
+
+    current = _mirror(recon, QBO_ORG)
+    recon.reconcile.engine.reconcile(QBO_ORG, recon.period, ledger=current)
+    assert current.last.full_read and current.last.reason == "uncovered"
+    assert covered() == [[past.start.isoformat(), past.end.isoformat()],
+                         [recon.period.start.isoformat(), (recon.period.end + HORIZON).isoformat()]]  # read ahead
+    again = _mirror(recon, QBO_ORG)
+    recon.reconcile.engine.reconcile(QBO_ORG, recon.period, ledger=again)
+    assert not again.last.full_read
