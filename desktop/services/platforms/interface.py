@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -120,10 +120,18 @@ class KeyQuery:
 
 @dataclass(frozen=True)
 class ChangeFeed:
-    """What the change feed returned since a mark, and the next mark to save."""
+    """What the change feed returned since a mark, and the next mark to save.
+
+    ``records``: each of ``docs`` as the ledger answered it (same order), for a reader keeping its
+    own copy (reconciliation's mirror). ``complete`` is False when the feed could not hand over
+    everything since the mark (more changes in one instant than one answer holds): whoever keeps a
+    copy must read in full again.
+    """
 
     docs: list[DocView]
     cursor: str | None
+    records: list[RemoteDoc] = field(default_factory=list)
+    complete: bool = True
 
 
 # --- what is true of a platform ----------------------------------------------------------------

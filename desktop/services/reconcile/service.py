@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from desktop.services.admin import audit
 from desktop.services.auth.roles import Action, Actor
+from desktop.services.connections.usage import usage_figures
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError, NeedsPersonError
 from desktop.services.core.events import EventBus, EventKind, Severity
@@ -45,7 +46,7 @@ from desktop.services.store.models import (
     VarianceStatus,
 )
 
-__all__ = ["DEFAULT_INTERVAL_S", "JOB_ID", "ReconcileService", "current_period"]
+__all__ = ["DEFAULT_INTERVAL_S", "JOB_ID", "SLOW_INTERVAL", "ReconcileService", "current_period"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ JOB_ID = "reconcile"
 #: Per-variance events per run; beyond that one summary event says how many more there are.
 MAX_VARIANCE_EVENTS = 50
 _SEVERITY = {"rounding": Severity.INFO}
+#: Past the usage warning (80 % of the metered allowance), the scheduled job
+#: reconciles an organization at most this often.
+SLOW_INTERVAL = timedelta(hours=1)
 
 
 def current_period(today: date) -> Period:
@@ -77,19 +81,21 @@ class ReconcileService:
         db: the app's database.
         bus: where run and variance events go.
         clock: the injected clock.
-        connections: the connection service (``connector(id)``) for live ledger reads.
+        connections: the connection service (``connector(id)``) for ledger reads (through the mirror,
+            :mod:`desktop.services.reconcile.mirror`).
         rms_api_for: the RMS API client of an organization (for ``check_rms_api``), or None.
     """
 
     def __init__(self, db: Database, bus: EventBus, clock: Clock, connections: Any, *,
                  rms_api_for: Callable[[str], Any] | None = None, grace: timedelta = timedelta(hours=1)) -> None:
-        from desktop.services.reconcile.ledger_read import LedgerReader
+        from desktop.services.reconcile.mirror import MirroredLedger
         self._db = db
         self._bus = bus
         self._clock = clock
 
         def ledger_for(connection_id: int) -> LedgerSource:
-            return LedgerReader(connections.connector(connection_id))
+            # The mirror kept current by the change feed, not the whole period re-read (issue 14, item 3).
+            return MirroredLedger(db, clock, connection_id, connections.connector(connection_id))
 
         self.engine = ReconcileEngine(db, clock, ledger_for, rms_api_for=rms_api_for, grace=grace)
 
@@ -272,6 +278,10 @@ class ReconcileService:
         out: dict[str, Any] = {}
         for org in orgs if orgs is not None else self.active_orgs():
             try:
+                waits = self.read_budget_waits(org)
+                if waits is not None:
+                    out[org] = {"skipped": waits}
+                    continue
                 tz = ZoneInfo(self.engine.org_info(org).timezone)
                 period = current_period(self._clock.now().astimezone(tz).date())
                 out[org] = self.run(org, period, actor=actor, trigger="scheduled").counts()
@@ -283,6 +293,27 @@ class ReconcileService:
                                org=org, details={"job": "reconcile", "error_type": type(exc).__name__})
                 out[org] = {"error": {"message": str(exc)}}
         return out
+
+    def read_budget_waits(self, org: str) -> str | None:
+        """Why the scheduled job leaves ``org`` alone this time (None: go ahead).
+
+        Reconciliation is the reads that can wait (issue 14, item 3): past the usage warning (80 % of
+        the ledger's metered allowance, ``connections.usage.WARN_AT_PCT``) the job reconciles an
+        organization at most every :data:`SLOW_INTERVAL`; with the allowance used up, not at all
+        until it resets (posting keeps what is left). A person can still reconcile by hand.
+        """
+        figures = [f for f in usage_figures(self._db, self._clock, org) if f.warning]
+        if not figures:
+            return None
+        worst = max(figures, key=lambda f: f.percent)
+        if worst.percent >= 100:
+            return f"{worst.text}: scheduled reconciliation waits until the allowance resets"
+        latest = self.latest(org)
+        finished = latest["finished_at"] if latest else None
+        if finished is not None and self._clock.now() - finished < SLOW_INTERVAL:
+            every = int(SLOW_INTERVAL.total_seconds() // 60)
+            return f"{worst.text}: scheduled reconciliation slowed to once every {every} minutes"
+        return None
 
     def schedule_into(self, scheduler: Any, interval_s: int = DEFAULT_INTERVAL_S,
                       orgs: Sequence[str] | None = None, *, actor: Actor | None = None) -> Any:

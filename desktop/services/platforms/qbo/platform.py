@@ -95,6 +95,36 @@ def qbo_doc(entity: str, obj: Mapping[str, Any]) -> DocView:
         number=obj.get("DocNumber"), our_key=parse_key(note), pays=tuple(dict.fromkeys(links)))
 
 
+def _record(entity: str, obj: dict[str, Any]) -> RemoteDoc:
+    return RemoteDoc(entity, str(obj.get("Id", "")), obj.get("DocNumber"),
+                     None if obj.get("SyncToken") is None else str(obj["SyncToken"]), obj)
+
+
+def _resume_from(page: Sequence[DocView], counts: Mapping[str, int]) -> str | None:
+    """Where to ask the change feed again after a full answer: an entity type cut at the cap is
+    complete only up to its newest change, so the earliest of those; a cap on the whole answer
+    (oldest first) leaves it complete up to its newest change. Whole seconds (as QBO compares),
+    so changes in the same second are asked for again rather than skipped."""
+    capped = [e for e, n in counts.items() if n >= CDC_MAX]
+    newest: dict[str, datetime] = {}
+    for d in page:
+        if d.updated_at is not None and (d.doc_type not in newest or d.updated_at > newest[d.doc_type]):
+            newest[d.doc_type] = d.updated_at
+    marks = [newest[e] for e in capped if e in newest] if capped else list(newest.values())
+    if not marks or (capped and len(marks) < len(capped)):
+        return None
+    mark = min(marks) if capped else max(marks)
+    return mark.replace(microsecond=0).isoformat()
+
+
+def _later(mark: str, since: Any) -> bool:
+    """``mark`` is after ``since`` (both ISO times, in any offsets); an unreadable one is not."""
+    try:
+        return datetime.fromisoformat(mark) > datetime.fromisoformat(str(since))
+    except (TypeError, ValueError):
+        return False
+
+
 class QboProfile(PlatformProfile):
     key = "qbo"
     display_name = "QuickBooks Online"
@@ -238,26 +268,38 @@ class QboPlatform(QboConnector, LedgerPlatform):
 
     def documents_dated(self, start: date, end: date) -> list[RemoteDoc]:
         where = f"TxnDate >= '{start.isoformat()}' AND TxnDate <= '{end.isoformat()}'"
-        return [RemoteDoc(e, str(obj.get("Id", "")), obj.get("DocNumber"),
-                          None if obj.get("SyncToken") is None else str(obj["SyncToken"]), obj)
-                for e in ENTITIES for obj in self.query_all(e, where)]
+        return [_record(e, obj) for e in ENTITIES for obj in self.query_all(e, where)]
 
     def changes_since(self, since: Any, now: Callable[[], datetime]) -> ChangeFeed:
-        """Change Data Capture of our entity types; the first answer's ``time`` is the next mark."""
+        """Change Data Capture of our entity types; the first answer's ``time`` is the next mark.
+
+        An answer holds at most :data:`CDC_MAX` objects (per entity type, or in all — oldest changes
+        first): the window is narrowed by asking again from the newest change the full part
+        covers (:func:`_resume_from`). When that cannot move forward (more changes in one second
+        than an answer holds) the feed is returned ``complete=False``.
+        """
         docs: list[DocView] = []
+        records: list[RemoteDoc] = []
         next_cursor: str | None = None
         while True:
             body = self._get("cdc", {"entities": ",".join(ENTITIES), "changedSince": str(since)})
             next_cursor = next_cursor or body.get("time")
+            counts: dict[str, int] = {}
             page: list[DocView] = []
             for block in (body.get("CDCResponse") or [{}])[0].get("QueryResponse") or []:
                 for entity in ENTITIES:
-                    page += [qbo_doc(entity, obj) for obj in block.get(entity) or [] if isinstance(obj, dict)]
+                    for obj in block.get(entity) or []:
+                        if isinstance(obj, dict):
+                            page.append(qbo_doc(entity, obj))
+                            records.append(_record(entity, obj))
+                            counts[entity] = counts.get(entity, 0) + 1
             docs += page
-            stamps = [d.updated_at for d in page if d.updated_at is not None]
-            if len(page) < CDC_MAX or not stamps:
-                return ChangeFeed(docs, next_cursor)
-            since = max(stamps).replace(microsecond=0).isoformat()  # at most 1000 per answer: ask again
+            if len(page) < CDC_MAX and all(n < CDC_MAX for n in counts.values()):
+                return ChangeFeed(docs, next_cursor, records)
+            resume = _resume_from(page, counts)
+            if resume is None or not _later(resume, since):
+                return ChangeFeed(docs, next_cursor, records, complete=False)
+            since = resume
 
     # --- posting -------------------------------------------------------------------------------
     def post_batch(self, items: list[PostRequest], marks: list[str]) -> list[SendResult]:

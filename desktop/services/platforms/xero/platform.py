@@ -267,11 +267,15 @@ class XeroPlatform(XeroConnector, LedgerPlatform):
             if server_time[0] is None:
                 server_time[0] = moment(body.get("DateTimeUTC"))
 
+        records: list[RemoteDoc] = []
         for collection in LISTS:
             doc_type = doc_type_of(collection)
+            id_field = COLLECTIONS[doc_type][1]
             for rows in self.paged(collection, headers={"If-Modified-Since": header}, on_body=seen):
                 docs += [xero_doc(doc_type, r) for r in rows]
-        return ChangeFeed(docs, (server_time[0] or now()).isoformat())
+                records += [_remote(doc_type, r) if r.get(id_field) else RemoteDoc(doc_type, "", None, None, r)
+                            for r in rows]
+        return ChangeFeed(docs, (server_time[0] or now()).isoformat(), records)
 
     # --- posting -------------------------------------------------------------------------------
     def post_batch(self, items: list[PostRequest], marks: list[str]) -> list[SendResult]:

@@ -21,6 +21,7 @@ from desktop.services.store.models.approvals import ApprovalRequest
 from desktop.services.store.models.base import NAMING_CONVENTION, Base
 from desktop.services.store.models.logs import AuditLog, EventLog
 from desktop.services.store.models.mapping import MappingRule, MappingSet
+from desktop.services.store.models.mirror import LedgerMirrorDoc, LedgerMirrorState
 from desktop.services.store.models.org import LedgerConnection, Organization, Setting, User
 from desktop.services.store.models.outbox import OutboxDocument, SyncCursor, SyncRun
 from desktop.services.store.models.reconcile import ManualEntry, ReconciliationRun, Variance
@@ -56,6 +57,8 @@ __all__ = [
     "FeeType",
     "LedgerConnection",
     "LedgerEnvironment",
+    "LedgerMirrorDoc",
+    "LedgerMirrorState",
     "LedgerUsage",
     "ManualEntry",
     "ManualEntryPath",
