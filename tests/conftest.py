@@ -15,6 +15,7 @@ import pytest
 
 from tests.helpers.db import BACKENDS, database_url, migrated, unexpected_warnings
 from tests.helpers.sandbox import SandboxHandle, reset_sandbox, serve_sandbox
+from tests.helpers.waiting import patient_qtbot
 
 if TYPE_CHECKING:
     from desktop.services.store.db import Database
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 # Headless Qt: no GPU. Without this Chromium (QtWebEngine) probes for one and warns, and the
 # suite treats Qt warnings as failures. Set before any QApplication exists.
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+
+# Every Qt wait ends when its event comes; its deadline only says when to give up (waiting.PATIENCE).
+patient_qtbot()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

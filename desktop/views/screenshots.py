@@ -88,11 +88,12 @@ class ScreenshotTour(QObject):
         QTimer.singleShot(self._settle_ms, lambda: self._when_idle(lambda: self._grab(scheme, index)))
 
     def _when_idle(self, then: Callable[[], None], waited_ms: int = 0) -> None:
-        """Grab once the page's background loads have delivered (at most 5 s of waiting)."""
+        """Grab once the page's background loads have delivered and the layout has taken them in (at most
+        a minute of waiting: on a busy machine a page's reads take longer than a fixed pause)."""
         from desktop.views.ops import running_operations
 
-        if running_operations() == 0 or waited_ms >= 5000:
-            then()
+        if running_operations() == 0 or waited_ms >= 60_000:
+            QTimer.singleShot(self._settle_ms, then)  # the delivered data's layout requests run first
             return
         QTimer.singleShot(50, lambda: self._when_idle(then, waited_ms + 50))
 

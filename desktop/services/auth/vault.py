@@ -84,24 +84,40 @@ LockFactory = Callable[[str], AbstractContextManager[object]]
 
 
 _T = TypeVar("_T")
-#: Tries of one keyring call whose Secret Service object vanished under it (see :func:`_steady`).
-KEYRING_TRIES = 3
+#: Tries of one keyring call whose Secret Service object vanished under it (see :func:`_steady`), and
+#: the first pause between them (doubled each time: 0.1 + 0.2 + 0.4 + 0.8 s at most).
+KEYRING_TRIES = 5
+KEYRING_PAUSE = 0.1
+
+
+def _vanished(exc: BaseException) -> bool:
+    """True when the Secret Service said an object it had just named no longer exists, here or behind
+    the keyring library's own error (``secretstorage``'s ItemNotFoundException; the library then tries
+    to create a default collection, which a headless session can only refuse: "Prompt dismissed")."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the cause chain, never a cycle
+        if seen is None:
+            return False
+        if type(seen).__name__ == "ItemNotFoundException":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _steady(call: Callable[[], _T]) -> _T:
     """Run a keyring call, again if the Secret Service answered that an object it had just named
-    no longer exists (``secretstorage``'s ItemNotFoundException: the daemon re-created a collection
-    between the look-up and the search). Anything else, or the third such answer, goes to the caller
+    no longer exists (the daemon re-created a collection between the look-up and the search; on a
+    busy machine that takes a moment). Anything else, or the last such answer, goes to the caller
     as a :class:`keyring.errors.KeyringError`."""
     for attempt in range(1, KEYRING_TRIES + 1):
         try:
             return call()
-        except keyring.errors.KeyringError:
-            raise
-        except Exception as exc:  # the backend's own exception types: secretstorage, jeepney, …
-            if type(exc).__name__ != "ItemNotFoundException" or attempt == KEYRING_TRIES:
+        except Exception as exc:  # keyring's errors and the backend's own: secretstorage, jeepney, …
+            if not _vanished(exc) or attempt == KEYRING_TRIES:
+                if isinstance(exc, keyring.errors.KeyringError):
+                    raise
                 raise keyring.errors.KeyringError(f"{type(exc).__name__}: {exc}") from exc
-            time.sleep(0.05 * attempt)
+            time.sleep(KEYRING_PAUSE * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -110,6 +110,20 @@ class CardRow(QWidget):
         fits = max(1, (event.size().width() + gap) // (self._min_width + gap))
         n = len(self._cards)
         self._place(n if fits >= n else max(1, min(fits, (n + 1) // 2)))
+        self._fit_heights(event.size().width())
+
+    def _fit_heights(self, width: int) -> None:
+        """Each card at least as tall as its wrapped text needs at the width it gets: a grid row asks
+        its cards' minimum sizes, which know nothing of a hint that wraps to a third line, and the
+        figures would be drawn over the hint."""
+        gap = self._grid.spacing()
+        card_width = max(1, (width - gap * (self.columns - 1)) // max(1, self.columns))
+        needed = [layout.totalHeightForWidth(card_width) for card in self._cards
+                  if (layout := card.layout()) is not None and layout.hasHeightForWidth()]
+        tallest = max(needed, default=0)  # one height for all: a row of cards lines up
+        for card in self._cards:
+            if tallest and card.minimumHeight() != tallest:
+                card.setMinimumHeight(tallest)
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()

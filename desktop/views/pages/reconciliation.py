@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -370,7 +370,7 @@ class ReconciliationPage(Page):
             f'<span style="color: {warn};">{c} {d:+,.2f}</span>' if d else f"{c} {d:+,.2f}"
             for c, _, _, d in rows) or "—")
         for card in (self.rms_card, self.ledger_card, self.diff_card):  # one line per currency, never clipped
-            card.value_label.setMinimumHeight(card.value_label.fontMetrics().lineSpacing() * max(1, len(rows)) + 4)
+            card.value_label.setMinimumHeight(_text_height(card.value_label, max(1, len(rows))))
             card.updateGeometry()
         html = bridge_html(totals)
         self.bridge_label.setText(html or "—")
@@ -460,3 +460,16 @@ class ReconciliationPage(Page):
 
 
 __all__ = ["ReconciliationPage"]
+
+
+def _text_height(value: QLabel, lines: int) -> int:
+    """The height ``value``'s text needs: rich text (the coloured differences) lays its lines out
+    taller than the font's line spacing says, so measure it as the label will draw it."""
+    plain = value.fontMetrics().lineSpacing() * lines + 4
+    if value.textFormat() == Qt.TextFormat.PlainText or "<" not in value.text():
+        return plain
+    doc = QTextDocument()
+    doc.setDefaultFont(value.font())
+    doc.setDocumentMargin(0)
+    doc.setHtml(value.text())
+    return max(plain, int(doc.size().height()) + 4)
