@@ -56,7 +56,8 @@ from desktop.services.store.models import (
 from tests.helpers.cli import run_cli_here
 from tests.helpers.db import create_pg_database
 
-pytestmark = [pytest.mark.slow, pytest.mark.db, pytest.mark.timeout(900)]  # long CLI tours: a hang detector, not a timing
+# The long CLI tours get a 900 s hang detector (not a timing: a loaded machine takes longer than 300 s).
+pytestmark = [pytest.mark.slow, pytest.mark.db, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 RMS_CSV = ROOT / "tests" / "data" / "rms" / "acme_returns.csv"
