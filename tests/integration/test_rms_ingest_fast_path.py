@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from desktop.services.core import events as events_module
 from desktop.services.core import exact_json
+from desktop.services.core import redaction as redaction_module
 from desktop.services.core.clock import ManualClock
 from desktop.services.core.events import Event, EventBus
 from desktop.services.core.money import Money
@@ -144,7 +144,7 @@ def full_checks_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         m.setattr(exact_json, "is_plain", lambda value, tuples=True: False)
         m.setattr(records, "is_plain", lambda value, tuples=True: False)
         m.setattr(storable, "_clean", lambda raw: False)
-        m.setattr(events_module, "_MAY_HOLD_SECRET", re.compile(""))
+        m.setattr(redaction_module, "_MAY_HOLD_SECRET", re.compile(""))
         yield
 
 

@@ -319,12 +319,7 @@ class _Reader:
             if line_id in seen_ids:
                 self.add("duplicate_line_id", f"{path}.line_id", f"{label}: line id {line_id!r} appears twice")
             seen_ids.add(line_id)
-        sku_text = self.text(raw, "sku", f"{path}.sku", label, "SKU", max_len=100)
-        description = self.text(raw, "description", f"{path}.description", label, "description",
-                                allow_empty=True, max_len=None)
-        quantity = self.quantity(raw, f"{path}.quantity", label)
-        self.own_currency(raw, path, label)
-        price = self.money(raw.get("unit_price"), f"{path}.unit_price", label, "unit price")
+        sku_text, description, quantity, price = self._goods(raw, path, label)
         reason = self._code(raw, "reason_code", path, label, "reason code", self.ctx.reason_codes,
                             "unknown_reason_code")
         disposition = self._code(raw, "disposition", path, label, "disposition", self.ctx.dispositions,
@@ -347,12 +342,7 @@ class _Reader:
             return None
         raw, path, label = entry
         before = len(self.problems)
-        sku_text = self.text(raw, "sku", f"{path}.sku", label, "SKU", max_len=100)
-        description = self.text(raw, "description", f"{path}.description", label, "description",
-                                allow_empty=True, max_len=None)
-        quantity = self.quantity(raw, f"{path}.quantity", label)
-        self.own_currency(raw, path, label)
-        price = self.money(raw.get("unit_price"), f"{path}.unit_price", label, "unit price")
+        sku_text, description, quantity, price = self._goods(raw, path, label)
         taxes = self.taxes(raw.get("tax"), f"{path}.tax", label, required=True)
         if len(self.problems) > before or None in (sku_text, description, quantity, price, taxes):
             return None
@@ -360,6 +350,18 @@ class _Reader:
         assert price is not None and taxes is not None
         return ReturnLine(line_id=f"X{i + 1}", sku=sku_text, description=description, quantity=quantity,
                           unit_price=price, reason_code=EXCHANGE_REASON, disposition=EXCHANGE_REASON, taxes=taxes)
+
+    def _goods(self, raw: Mapping[str, Any], path: str, label: str
+               ) -> tuple[str | None, str | None, Decimal | None, Money | None]:
+        """What a returned line and an exchange's replacement both state: SKU, description, quantity,
+        their currency (the return's own) and unit price — in that order, so problems read in it."""
+        sku_text = self.text(raw, "sku", f"{path}.sku", label, "SKU", max_len=100)
+        description = self.text(raw, "description", f"{path}.description", label, "description",
+                                allow_empty=True, max_len=None)
+        quantity = self.quantity(raw, f"{path}.quantity", label)
+        self.own_currency(raw, path, label)
+        price = self.money(raw.get("unit_price"), f"{path}.unit_price", label, "unit price")
+        return sku_text, description, quantity, price
 
     def _code(self, raw: Mapping[str, Any], key: str, path: str, label: str, what: str,
               known: frozenset[str], unknown_code: str) -> str | None:
