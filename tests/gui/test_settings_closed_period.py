@@ -5,14 +5,12 @@ controls disabled with the reason, and the "period closed" messages quote the co
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from pytestqt.qtbot import QtBot
 
-from desktop.app import view_services
 from desktop.services.admin.users import UserService
 from desktop.services.auth.roles import Actor, Role
 from desktop.services.core.clock import ManualClock
@@ -20,51 +18,30 @@ from desktop.services.core.domain import (
     CLOSED_PERIOD_CHOICES,
     CLOSED_PERIOD_LABEL,
     ClosedPeriodPolicy,
-    OrgSettings,
     closed_period_fix,
 )
 from desktop.services.core.identity import os_login
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
-from desktop.services.store.models import AuditLog, Organization, Platform
-from desktop.services.store.testing import make_org
+from desktop.services.store.models import AuditLog
 from desktop.views.context import ShellContext
-from desktop.views.pages.settings import SettingsPage
 from desktop.views.settings.posting_choices import PostingChoicesCard
 from tests.helpers.cli import run_cli_here
 from tests.helpers.gui import visible_text
-
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+from tests.helpers.settings_page import T0, posting_card, stored_settings, two_organizations
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'closed.sqlite3'}"
-    upgrade(url)
-    db = Database(url)
-    with db.write_session() as s:
-        make_org(s, code="ACME-US", platform=Platform.QBO, home_currency="USD")
-        make_org(s, code="KIWI-NZ", platform=Platform.XERO, home_currency="NZD", timezone="Pacific/Auckland")
-    yield db
-    db.dispose()
+    with two_organizations(tmp_path / "closed.sqlite3") as db:
+        yield db
 
 
 def _card(qtbot: QtBot, shell_context: ShellContext, database: Database, actor: Actor) -> PostingChoicesCard:
-    shell_context.actor = actor
-    shell_context.services = view_services(database, ManualClock(T0), None)
-    page = SettingsPage(shell_context)
-    qtbot.addWidget(page)
-    page.resize(1200, 1400)
-    page.show()
-    card = page.posting_choices
-    qtbot.waitUntil(lambda: card.org_box.count() == 2 and not card.busy, timeout=5000)
-    return card
+    return posting_card(qtbot, shell_context, database, actor, size=(1200, 1400))
 
 
 def _stored(database: Database, code: str) -> ClosedPeriodPolicy:
-    with database.session() as s:
-        org = s.scalars(sa.select(Organization).where(Organization.code == code)).one()
-        return OrgSettings.from_json(org.settings).closed_period
+    return stored_settings(database, code).closed_period
 
 
 def test_an_admins_choice_reaches_the_organizations_settings_and_is_audited(

@@ -5,16 +5,13 @@ credit liability rule; an operator sees every group disabled with the reason."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from pytestqt.qtbot import QtBot
 
-from desktop.app import view_services
 from desktop.services.auth.roles import Actor, Role
-from desktop.services.core.clock import ManualClock
 from desktop.services.core.domain import (
     POSTING_SETTINGS,
     ClosedPeriodPolicy,
@@ -24,44 +21,24 @@ from desktop.services.core.domain import (
     StoreCreditTreatment,
 )
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
-from desktop.services.store.models import AuditLog, Organization, Platform
-from desktop.services.store.testing import make_org
+from desktop.services.store.models import AuditLog
 from desktop.views.context import ShellContext
-from desktop.views.pages.settings import SettingsPage
 from desktop.views.settings.posting_choices import PostingChoicesCard
 from tests.helpers.gui import visible_text
-
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+from tests.helpers.settings_page import posting_card, stored_settings, two_organizations
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'choices.sqlite3'}"
-    upgrade(url)
-    db = Database(url)
-    with db.write_session() as s:
-        make_org(s, code="ACME-US", platform=Platform.QBO, home_currency="USD")
-        make_org(s, code="KIWI-NZ", platform=Platform.XERO, home_currency="NZD", timezone="Pacific/Auckland")
-    yield db
-    db.dispose()
+    with two_organizations(tmp_path / "choices.sqlite3") as db:
+        yield db
 
 
 def _card(qtbot: QtBot, shell_context: ShellContext, database: Database, actor: Actor) -> PostingChoicesCard:
-    shell_context.actor = actor
-    shell_context.services = view_services(database, ManualClock(T0), None)
-    page = SettingsPage(shell_context)
-    qtbot.addWidget(page)
-    page.resize(1024, 700)
-    page.show()
-    card = page.posting_choices
-    qtbot.waitUntil(lambda: card.org_box.count() == 2 and not card.busy, timeout=5000)
-    return card
+    return posting_card(qtbot, shell_context, database, actor, size=(1024, 700))
 
 
-def _stored(database: Database, code: str) -> OrgSettings:
-    with database.session() as s:
-        return OrgSettings.from_json(s.scalars(sa.select(Organization).where(Organization.code == code)).one().settings)
+_stored = stored_settings
 
 
 def test_one_save_stores_store_credit_and_fees_withheld_with_two_audit_entries(
