@@ -36,6 +36,7 @@ class RuleName(StrEnum):
     VARIANCE_FOUND = "variance_found"
     TOKEN_EXPIRING = "token_expiring"  # noqa: S105 - a rule name, not a secret
     RATE_BUDGET_LOW = "rate_budget_low"
+    METERED_USE_HIGH = "metered_use_high"
 
 
 RULES = tuple(RuleName)
@@ -128,7 +129,19 @@ def _budget(e: Event, t: Thresholds, quarantined: QuarantineCount) -> Alert | No
                  {"remaining": left, "limit": cap})
 
 
-_EVALUATORS = (_sync_failure, _quarantine, _variance, _token, _budget)
+def _metered(e: Event, t: Thresholds, quarantined: QuarantineCount) -> Alert | None:
+    """The connection's metered use passed its warning share of the tier's allowance (once per period)."""
+    if e.kind != EventKind.CONNECTION_USAGE_HIGH:
+        return None
+    period = "this month" if e.details.get("period") == "month" else "today"
+    return Alert(RuleName.METERED_USE_HIGH, Severity.WARNING, f"{e.org}: metered ledger use is high",
+                 f"{e.message}.\nScheduled reconciliation now runs at most hourly to save reads; posting goes on. "
+                 f"Raise the plan's allowance with the ledger, or reconcile less often, before {period} runs out.",
+                 e.org, f"usage|{e.org}|{e.platform}|{e.details.get('since')}",
+                 {"used": e.details.get("used"), "allowance": e.details.get("allowance")})
+
+
+_EVALUATORS = (_sync_failure, _quarantine, _variance, _token, _budget, _metered)
 
 
 def evaluate(event: Event, thresholds: Thresholds, quarantined: QuarantineCount) -> list[Alert]:
