@@ -88,6 +88,10 @@ _T = TypeVar("_T")
 #: the first pause between them (doubled each time: 0.1 + 0.2 + 0.4 + 0.8 s at most).
 KEYRING_TRIES = 5
 KEYRING_PAUSE = 0.1
+#: One keyring call at a time in this process: organizations sync in parallel threads, and each call
+#: opens its own Secret Service session; the daemon answered concurrent ones with "not available".
+#: The calls take milliseconds, so nobody waits long; the pauses between tries do not hold it.
+_KEYRING_CALLS = threading.Lock()
 
 
 def _vanished(exc: BaseException) -> bool:
@@ -111,7 +115,8 @@ def _steady(call: Callable[[], _T]) -> _T:
     as a :class:`keyring.errors.KeyringError`."""
     for attempt in range(1, KEYRING_TRIES + 1):
         try:
-            return call()
+            with _KEYRING_CALLS:
+                return call()
         except Exception as exc:  # keyring's errors and the backend's own: secretstorage, jeepney, …
             if not _vanished(exc) or attempt == KEYRING_TRIES:
                 if isinstance(exc, keyring.errors.KeyringError):
