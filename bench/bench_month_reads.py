@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from desktop.services.auth.platforms import Platform
 from desktop.services.core.clock import ManualClock
+from desktop.services.platforms.registry import platform_for
 from desktop.services.reconcile.ledger_read import LedgerReader
 from desktop.services.reconcile.service import current_period
 from desktop.services.store.models import Organization, OutboxDocument, OutboxStatus
@@ -45,8 +46,7 @@ from tests.helpers.returns import ReturnsWorld
 from tests.helpers.sandbox import DEMO_COMPANIES, SandboxHandle, serve_sandbox
 from tests.helpers.worlds import ADMIN
 
-ORGS = {"ACME-US": Platform.QBO, "KIWI-NZ": Platform.XERO}
-QBO_MONTH, XERO_DAY = 500_000, 1_000
+ORGS = {org: DEMO_COMPANIES[org][0] for org in ("ACME-US", "KIWI-NZ")}  # one QuickBooks, one Xero
 NO_LIMITS = {"qbo": {"per_minute": 1_000_000, "concurrent": 100},
              "xero": {"per_minute": 1_000_000, "per_day": 100_000_000, "concurrent": 100,
                       "app_per_minute": 100_000_000}}
@@ -61,13 +61,13 @@ class Meter:
     def reads(self, org: str) -> int:
         platform, company = DEMO_COMPANIES[org]
         counts = self.handle.control("GET", "usage")["services"].get(platform.value, {}).get(company, {})
-        return int(counts.get("reads", 0)) if platform is Platform.QBO else int(counts.get("calls", 0))
+        return int(counts.get(platform_for(platform).metered_word, 0))  # QuickBooks "reads", Xero "calls"
 
 
 def _align(handle: SandboxHandle, clock: ManualClock) -> None:
     """The sandbox's clocks to the app's (each is real time plus an offset)."""
     offset = round((clock.now() - datetime.now(UTC)).total_seconds())
-    for service in ("qbo", "xero", "rms"):
+    for service in (*(p.value for p in Platform), "rms"):
         handle.control("POST", "config", {"service": service, "clock_offset_s": offset})
 
 
@@ -170,7 +170,8 @@ def main() -> None:
         after = f["sync"] + f["recon"]
         before = f["sync"] + f["before"]
         per_k = 1000 / docs if docs else 0.0
-        word = "reads" if platform is Platform.QBO else "calls"
+        profile = platform_for(platform)
+        word, allowance = profile.metered_word, profile.metered_allowance
         unchanged = sorted(set(f["unchanged"]))
         print(f"\n{org} ({platform.value}): {docs} documents posted this month")
         print(f"  sync (post, pull):               {f['sync']:>9,} {word}")
@@ -180,14 +181,13 @@ def main() -> None:
               f"= {f['before'] / max(1, f['runs']):.2f} a run (first day {f['full_runs'][0]}, "
               f"last day {f['full_runs'][-1]})")
         print(f"  per 1,000 documents: after {after * per_k:,.0f}, before {before * per_k:,.0f}")
-        if platform is Platform.QBO:
+        if profile.metered_period == "month":
             print(f"  month (x{scale:.2f} to 30 days): after {after * scale:,.0f} = "
-                  f"{100 * after * scale / QBO_MONTH:.2f} % of {QBO_MONTH:,} (target < 5 %); "
-                  f"before {before * scale:,.0f} = {100 * before * scale / QBO_MONTH:.2f} %")
+                  f"{100 * after * scale / allowance:.2f} % of {allowance:,} (target < 5 %); "
+                  f"before {before * scale:,.0f} = {100 * before * scale / allowance:.2f} %")
         else:
-            print(f"  a day: after {after / args.days:,.0f}, before {before / args.days:,.0f} calls "
-                  f"of {XERO_DAY:,} a day (Starter tier)")
-
+            print(f"  a day: after {after / args.days:,.0f}, before {before / args.days:,.0f} {word} "
+                  f"of {allowance:,} a day (the tier's allowance)")
 
 if __name__ == "__main__":
     main()
