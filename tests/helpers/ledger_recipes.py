@@ -10,6 +10,7 @@ documents read back by :class:`LedgerReader`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,7 +25,7 @@ from desktop.services.platforms.shapes import PostRequest, RemoteDoc
 from desktop.services.reconcile.compare import CompareResult, compare
 from desktop.services.reconcile.ledger_read import LedgerReader
 from desktop.services.reconcile.model import Expected, Period
-from tests.helpers.sandbox import SandboxHandle, memory_connection
+from tests.helpers.sandbox import DEMO_COMPANIES, SandboxHandle, memory_connection
 
 
 @dataclass
@@ -41,17 +42,7 @@ class SandboxLedger:
     def create_account(self, name: str, code: str, kind: str, *, payments: bool = False) -> str:
         """What an accountant does in the ledger before mapping it: a new account (``kind`` in the
         platform's own words); its id, the snapshot refreshed."""
-        if self.platform is Platform.QBO:
-            resp = self.http.request("POST", f"{self.base}/{self.company}/account", params={"minorversion": "75"},
-                                     json={"Name": name, "AccountType": kind}, headers={"Accept": "application/json"})
-            assert resp.status_code == 200, resp.text
-            rid = str(decode_json(resp)["Account"]["Id"])
-        else:
-            body = {"Code": code, "Name": name, "Type": kind, "EnablePaymentsToAccount": payments}
-            resp = self.http.request("PUT", f"{self.base}/Accounts", json=body,
-                                     headers={"Accept": "application/json", "xero-tenant-id": self.company})
-            assert resp.status_code == 200, resp.text
-            rid = str(decode_json(resp)["Accounts"][0]["AccountID"])
+        rid = NEW_ACCOUNT[self.platform](self, name, code, kind, payments)
         self.refresh()
         return rid
 
@@ -60,9 +51,29 @@ class SandboxLedger:
             self.platform.value, self.connector.reference_data(), self.connector.company_info())
 
 
-def connect_ledger(sandbox: SandboxHandle, platform: Platform, index: int = 0) -> SandboxLedger:
-    info = sandbox.info[platform.value]
-    company = info["companies"][index]["realm_id"] if platform is Platform.QBO else info["tenants"][index]["tenant_id"]
+def _qbo_account(ledger: SandboxLedger, name: str, code: str, kind: str, payments: bool) -> str:
+    resp = ledger.http.request("POST", f"{ledger.base}/{ledger.company}/account", params={"minorversion": "75"},
+                               json={"Name": name, "AccountType": kind}, headers={"Accept": "application/json"})
+    assert resp.status_code == 200, resp.text
+    return str(decode_json(resp)["Account"]["Id"])
+
+
+def _xero_account(ledger: SandboxLedger, name: str, code: str, kind: str, payments: bool) -> str:
+    body = {"Code": code, "Name": name, "Type": kind, "EnablePaymentsToAccount": payments}
+    resp = ledger.http.request("PUT", f"{ledger.base}/Accounts", json=body,
+                               headers={"Accept": "application/json", "xero-tenant-id": ledger.company})
+    assert resp.status_code == 200, resp.text
+    return str(decode_json(resp)["Accounts"][0]["AccountID"])
+
+
+#: How an accountant makes an account in each ledger (the app itself never creates accounts).
+NEW_ACCOUNT: dict[Platform, Callable[[SandboxLedger, str, str, str, bool], str]] = {
+    Platform.QBO: _qbo_account, Platform.XERO: _xero_account}
+
+
+def connect_ledger(sandbox: SandboxHandle, org: str) -> SandboxLedger:
+    """The demo organization ``org``'s ledger company, signed in with the app's connector."""
+    platform, company = DEMO_COMPANIES[org]
     conn = memory_connection(sandbox.info, platform, company)
     connector = platform_for(platform.value).connect(conn.http, conn.base, company)  # the app's LedgerPlatform
     ledger = SandboxLedger(platform, connector, None, conn.http, conn.base, company)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,6 +29,7 @@ from desktop.services.core.domain import (
 )
 from desktop.services.core.enums import RefundMethod
 from desktop.services.mapping import apply_template
+from desktop.services.mapping.io import default_template_name
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.pipeline.documents import LedgerDocument
@@ -49,7 +51,7 @@ def _resolver(ledger: SandboxLedger, liability: str) -> Resolver:
     """The shipped template (it maps exchanges' replacement goods to sales) plus the store credit
     liability rule an admin adds once the accountant has made that account."""
     snap = ledger.snapshot
-    template = "qbo-us" if ledger.platform is Platform.QBO else "xero-nz"
+    template = default_template_name(ledger.platform.value, ledger.connector.company_info().country)
     rules, problems = apply_template(template, snap)
     assert problems == [], problems
     assert any(r.component is Component.REPLACEMENT for r in rules)
@@ -57,12 +59,24 @@ def _resolver(ledger: SandboxLedger, liability: str) -> Resolver:
     return Resolver(rules, 1, account_codes=snap.account_codes())
 
 
-def _rates(ledger: SandboxLedger, currency: str) -> FxRates:
-    if ledger.platform is Platform.QBO:
-        day = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo(TZ[Platform.QBO])).date()
-        row = ledger.connector._get("exchangerate", {"sourcecurrencycode": currency, "asofdate": day.isoformat()})
-        return FxRates.from_qbo("USD", [row["ExchangeRate"]])
+def _ledger_rate(ledger: SandboxLedger, currency: str) -> FxRates:
+    """QuickBooks publishes its rates: the one the ledger holds for today."""
+    day = datetime.now(UTC).astimezone(ZoneInfo(TZ[ledger.platform])).date()
+    row = ledger.connector._get("exchangerate", {"sourcecurrencycode": currency, "asofdate": day.isoformat()})
+    return FxRates.from_qbo("USD", [row["ExchangeRate"]])
+
+
+def _entered_rate(ledger: SandboxLedger, currency: str) -> FxRates:
+    """Xero's API publishes none: the rate an admin entered."""
     return FxRates.from_xero("NZD", [(currency, date(2020, 1, 1), Decimal("0.915400"))])
+
+
+#: Where each ledger's exchange rate comes from (the app asks the profile's ``publishes_rates``).
+RATES = {Platform.QBO: _ledger_rate, Platform.XERO: _entered_rate}
+
+
+def _rates(ledger: SandboxLedger, currency: str) -> FxRates:
+    return RATES[ledger.platform](ledger, currency)
 
 
 def _ret(org: str, cur: str, lines: list[ReturnLine], method: RefundMethod,
@@ -93,7 +107,7 @@ def _swap(cur: str, price: str, taxes: list[tuple[str, str]]) -> tuple[ReturnLin
 
 
 def test_qbo_store_credit_liability_and_exchanges_post_and_reconcile(sandbox: SandboxHandle) -> None:
-    ledger = connect_ledger(sandbox, Platform.QBO, 0)
+    ledger = connect_ledger(sandbox, "ACME-US")
     liability = ledger.create_account(f"Store Credit Liability {uuid.uuid4().hex[:4]}", "", "Other Current Liability")
     resolver = _resolver(ledger, liability)
     cad = _rates(ledger, "CAD")
@@ -145,7 +159,7 @@ def test_qbo_store_credit_liability_and_exchanges_post_and_reconcile(sandbox: Sa
 
 
 def test_xero_store_credit_liability_and_exchanges_post_and_reconcile(sandbox: SandboxHandle) -> None:
-    ledger = connect_ledger(sandbox, Platform.XERO, 0)
+    ledger = connect_ledger(sandbox, "KIWI-NZ")
     code = str(800 + int(uuid.uuid4().int % 90))
     liability = ledger.create_account(f"Store Credit Liability {code}", f"S{code}", "CURRLIAB", payments=True)
     resolver = _resolver(ledger, liability)

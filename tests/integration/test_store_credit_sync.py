@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -32,13 +33,29 @@ CASES = {Platform.QBO: ("ACME-US", "qbo-us", "Other Current Liability", "store_c
          Platform.XERO: ("KIWI-NZ", "xero-nz", "CURRLIAB", "store_credit_payment")}
 
 
+def _journal_credit(raw: dict[str, Any], account: str) -> Decimal | None:
+    """QuickBooks' JournalEntry: the amount of its credit line on ``account``."""
+    lines = {(ln["JournalEntryLineDetail"]["PostingType"], ln["JournalEntryLineDetail"]["AccountRef"]["value"]):
+             ln["Amount"] for ln in raw["Line"]}
+    return lines.get(("Credit", account))
+
+
+def _payment_from(raw: dict[str, Any], account: str) -> Decimal | None:
+    """Xero's Payment: its amount when it is paid from ``account``."""
+    return raw["Amount"] if raw["Account"]["AccountID"] == account else None
+
+
+#: What the ledger's store-credit document says was credited to the liability account.
+CREDITED = {Platform.QBO: _journal_credit, Platform.XERO: _payment_from}
+
+
 def _setup(world: World, platform: Platform, *, mapped: bool) -> tuple[str, str, SyncEngine]:
     org, template, kind, _role = CASES[platform]
     world.sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0, "scale": 0.1}})
     world.sandbox.control("POST", "rms/generate", {"org": org, "count": 20, "seed": 4})  # some store credit
     cid = world.connect(platform).id
     tag = uuid.uuid4().hex[:4]
-    liability = connect_ledger(world.sandbox, platform, 0).create_account(
+    liability = connect_ledger(world.sandbox, CASES[platform][0]).create_account(
         f"Store Credit Liability {tag}", f"S{tag[:3]}", kind, payments=True)
     world.connections.refresh_reference_data(ADMIN, cid)
     world.ingest.ensure_organizations(world.rms)
@@ -74,12 +91,7 @@ def test_store_credit_moves_to_the_liability_account_and_reconciles(world: World
         doc = moved[rid]
         assert doc.remote_id and doc.total == total
         raw = ledger.document(doc.doc_type, doc.remote_id).raw
-        if platform is Platform.QBO:
-            lines = {(ln["JournalEntryLineDetail"]["PostingType"], ln["JournalEntryLineDetail"]["AccountRef"]["value"]):
-                     ln["Amount"] for ln in raw["Line"]}
-            assert lines[("Credit", liability)] == total.amount
-        else:
-            assert raw["Account"]["AccountID"] == liability and raw["Amount"] == total.amount
+        assert CREDITED[platform](raw, liability) == total.amount
     today = world.clock.now().date()
     report = world.reconcile.run(org, Period(today - timedelta(days=120), today + timedelta(days=2)), actor=ADMIN)
     keys = {d.idempotency_key for d in moved.values()}
