@@ -197,6 +197,11 @@ class Emulator(ABC):
         """
         raise NotImplementedError(f"{self.name} is not a ledger")
 
+    def stock(self, company: str) -> dict[str, Any]:
+        """Inventory in one company: tracked items with quantity on hand, each document's inventory
+        entries and the account balances they make (what the product's reports would show)."""
+        raise NotImplementedError(f"{self.name} is not a ledger")
+
     def tamper(self, company: str, body: dict[str, Any]) -> dict[str, Any]:
         """Change the ledger as an accountant in the product's own UI would; returns the normalized doc."""
         raise NotImplementedError(f"{self.name} is not a ledger")

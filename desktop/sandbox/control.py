@@ -148,7 +148,10 @@ class ControlApi:
         m = re.fullmatch(r"/ledger/([^/]+)/([^/]+)(/tamper)?", path)
         if m and method == ("POST" if m.group(3) else "GET"):
             return self._ledger(request, m.group(1), m.group(2), bool(m.group(3)))
-        if any(p == path for _, p in routes) or m:
+        stock = re.fullmatch(r"/stock/([^/]+)/([^/]+)", path)
+        if stock and method == "GET":
+            return self._stock(stock.group(1), stock.group(2))
+        if any(p == path for _, p in routes) or m or stock:
             raise ControlError(400, f"method {method} not allowed on /_sandbox{path}")
         raise ControlError(404, f"no control endpoint /_sandbox{path}")
 
@@ -271,6 +274,14 @@ class ControlApi:
             raise ControlError(404, f"not found: {exc}") from exc
         except ValueError as exc:
             raise ControlError(400, str(exc)) from exc
+
+    def _stock(self, service: str, company: str) -> Response:
+        try:
+            return _json(self._emulator(service).stock(company))
+        except NotImplementedError as exc:
+            raise ControlError(400, str(exc)) from exc
+        except KeyError as exc:
+            raise ControlError(404, f"not found: {exc}") from exc
 
     def _webhooks(self, request: Request) -> Response:
         body = self._body(request)

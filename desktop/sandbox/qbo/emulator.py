@@ -17,7 +17,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from desktop.sandbox.base import ConcurrencyLimit, Emulator, SandboxContext, SlidingWindowLimit
-from desktop.sandbox.qbo import control, oauth
+from desktop.sandbox.qbo import control, oauth, stock
 from desktop.sandbox.qbo.api import ApiRouter
 from desktop.sandbox.qbo.ops import Operations
 from desktop.sandbox.qbo.seed import seed_all
@@ -112,6 +112,9 @@ class QboEmulator(Emulator):
 
     def ledger_documents(self, company: str) -> list[dict[str, Any]]:
         return control.ledger_documents(self.company(company))
+
+    def stock(self, company: str) -> dict[str, Any]:
+        return stock.view(self.company(company))
 
     def tamper(self, company: str, body: dict[str, Any]) -> dict[str, Any]:
         return control.tamper(self.company(company), self.ops, body)

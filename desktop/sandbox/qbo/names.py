@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from desktop.sandbox.qbo.refs import business, optional, required, resolve
+from desktop.sandbox.qbo.stock import inventory_item
 from desktop.sandbox.qbo.store import Company, Record
 from desktop.sandbox.qbo.util import QboFault
 
-WRITABLE = ("Account", "Item", "Customer", "Class", "Department", "CompanyCurrency")
+WRITABLE = ("Account", "Item", "Customer", "Vendor", "Class", "Department", "CompanyCurrency")
 ACCOUNT_TYPES = {
     "Bank": "Asset",
     "Other Current Asset": "Asset",
@@ -51,7 +52,7 @@ def _unique(c: Company, entity: str, key: str, value: str, existing: Record | No
 def build(c: Company, entity: str, body: dict[str, Any], existing: Record | None) -> dict[str, Any]:
     obj = copy.deepcopy(body)
     obj.setdefault("Active", True)
-    if entity == "Customer":
+    if entity in ("Customer", "Vendor"):
         display = (
             obj.get("DisplayName")
             or " ".join(p for p in (obj.get("GivenName"), obj.get("FamilyName")) if p)
@@ -60,7 +61,8 @@ def build(c: Company, entity: str, body: dict[str, Any], existing: Record | None
         if not display:
             raise required("DisplayName")
         obj["DisplayName"] = display
-        _unique(c, "Customer", "DisplayName", display, existing)
+        for other in ("Customer", "Vendor"):  # one name space for customers and vendors
+            _unique(c, other, "DisplayName", display, existing if other == entity else None)
         obj["FullyQualifiedName"] = display
         obj.setdefault("PrintOnCheckName", display)
         cur = (obj.get("CurrencyRef") or {}).get("value", c.home_currency)
@@ -68,8 +70,11 @@ def build(c: Company, entity: str, body: dict[str, Any], existing: Record | None
             raise business(f"The currency {cur} is not enabled for this company.", "CurrencyRef")
         obj["CurrencyRef"] = {"value": cur}
         if existing is not None and existing.obj.get("CurrencyRef", {}).get("value") != cur:
-            raise business("You can't change the currency of a customer.", "CurrencyRef")
+            raise business(f"You can't change the currency of a {entity.lower()}.", "CurrencyRef")
         obj["Balance"] = existing.obj.get("Balance", Decimal("0.00")) if existing else Decimal("0.00")
+        if entity == "Vendor":
+            obj.setdefault("Vendor1099", False)
+            return obj
         obj["BalanceWithJobs"] = obj["Balance"]
         obj.setdefault("Taxable", True)
         obj.setdefault("Job", False)
@@ -121,7 +126,10 @@ def build(c: Company, entity: str, body: dict[str, Any], existing: Record | None
                 )
         optional(c, "Account", obj, "ExpenseAccountRef", "ExpenseAccountRef")
         optional(c, "TaxCode", obj, "SalesTaxCodeRef", "SalesTaxCodeRef")
-        obj.setdefault("TrackQtyOnHand", False)
+        if itype == "Inventory":
+            inventory_item(c, obj, existing)
+        else:
+            obj.setdefault("TrackQtyOnHand", False)
     elif entity in ("Class", "Department"):
         obj.setdefault(f"Sub{entity}", False)
     return obj

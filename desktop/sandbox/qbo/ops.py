@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop.sandbox.qbo import names, txn
+from desktop.sandbox.qbo import names, stock, txn
 from desktop.sandbox.qbo.refs import INACTIVE_DETAIL, business, required
 from desktop.sandbox.qbo.store import ENTITIES, TRANSACTIONS, Company, Record
 from desktop.sandbox.qbo.util import QboFault
@@ -81,6 +81,7 @@ class Operations:
                 obj.pop("Id", None)
             old_links = _linked_memos(existing.obj) if existing is not None and entity == "Payment" else set()
             rec = c.put(entity, obj, now)
+            stock.sync(c, entity, rec.id, rec)
             self._announce(c, rec, "Update" if existing is not None else "Create", old_links | _linked_memos(rec.obj))
             return rec
 
@@ -100,6 +101,7 @@ class Operations:
                     "Id",
                 )
             tomb = c.remove(rec, self.now())
+            stock.sync(c, rec.entity, rec.id, None)
             self._announce(c, tomb, "Delete", _linked_memos(rec.obj))
             return tomb
 
@@ -114,6 +116,7 @@ class Operations:
             new = c.put(
                 rec.entity, txn.voided(rec.entity, rec.obj) | {"Id": rec.id}, self.now(), status="voided"
             )
+            stock.sync(c, rec.entity, rec.id, new)
             self._announce(c, new, "Void", _linked_memos(rec.obj))
             return new
 

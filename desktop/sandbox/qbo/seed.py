@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from desktop.sandbox.demo_orgs import DemoOrg, active_orgs
 from desktop.sandbox.qbo.store import Company
+from desktop.sandbox.rms.catalog import PROFILES
 
 CURRENCY_NAMES = {"USD": "United States Dollar", "CAD": "Canadian Dollar"}
 
@@ -48,6 +49,14 @@ _ITEMS: list[tuple[str, str | None, str, str]] = [
     ("Store Credit", "Sales Returns and Allowances", "0", "Service"),
     ("Outdoor Gear", None, "0", "Category"),
 ]
+
+#: Companies that track inventory (by the demo organization whose catalog they sell): an Inventory
+#: item per RMS SKU. The others keep inventory tracking off — the "without inventory" case.
+TRACKS_INVENTORY = {"ACME-US": True, "MAPLE-CA": False}
+STOCK_ON_HAND = Decimal(20)
+COST_SHARE = Decimal("0.45")  # an item's PurchaseCost: this share of its RMS price
+_VENDORS = {"US": ["Trailhead Gear Wholesale", "Summit Supply Co."],
+            "CA": ["Boreal Outfitters Supply", "Laurentian Textile Mills"]}
 
 _FIRST = [
     "Jordan",
@@ -179,6 +188,13 @@ def seed_company(org: DemoOrg, seed: int, now: datetime) -> Company:
             if not us and default_code:
                 item["SalesTaxCodeRef"] = ref(default_code)
         put("Item", item)
+    tracks = TRACKS_INVENTORY.get(org.profile_code, False)
+    if tracks:
+        _seed_inventory(org, put, ref, accounts, created)
+    for vendor in _VENDORS[org.country]:
+        put("Vendor", {"DisplayName": vendor, "CompanyName": vendor, "PrintOnCheckName": vendor, "Active": True,
+                       "Vendor1099": False, "Balance": Decimal("0.00"), "CurrencyRef": home_ref,
+                       "PrimaryEmailAddr": {"Address": f"ap@{vendor.split()[0].lower()}.example"}})
 
     people = [(f, la) for f in _FIRST for la in _LAST]
     rng.shuffle(people)
@@ -252,6 +268,8 @@ def seed_company(org: DemoOrg, seed: int, now: datetime) -> Company:
             "Id": "1",
             "AccountingInfoPrefs": accounting,
             "SalesFormsPrefs": {"CustomTxnNumbers": True, "AllowShipping": True, "AllowDiscount": True},
+            "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityWithPriceAndRate": True,
+                                        "QuantityOnHand": tracks},
             "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": us},
             "CurrencyPrefs": {"MultiCurrencyEnabled": True, "HomeCurrency": ref(org.home_currency)},
             "OtherPrefs": {
@@ -264,6 +282,22 @@ def seed_company(org: DemoOrg, seed: int, now: datetime) -> Company:
         },
     )
     return c
+
+
+def _seed_inventory(org: DemoOrg, put: Any, ref: Any, accounts: dict[str, str], created: datetime) -> None:
+    """An Inventory item for each SKU the RMS sells for this organization, 20 on hand at 45 % of price."""
+    asset, cogs = "Inventory Asset", "Cost of Goods Sold"
+    start = created.astimezone(ZoneInfo(org.timezone)).date().isoformat()
+    for product in PROFILES[org.profile_code].products:
+        put("Item", {
+            "Name": product.description, "Description": product.description, "Sku": product.sku, "Active": True,
+            "FullyQualifiedName": product.description, "Type": "Inventory", "UnitPrice": product.price,
+            "Taxable": True, "IncomeAccountRef": ref(accounts["Sales of Product Income"], "Sales of Product Income"),
+            "PurchaseDesc": product.description,
+            "PurchaseCost": (product.price * COST_SHARE).quantize(Decimal("0.01")),
+            "ExpenseAccountRef": ref(accounts[cogs], cogs), "AssetAccountRef": ref(accounts[asset], asset),
+            "TrackQtyOnHand": True, "QtyOnHand": STOCK_ON_HAND, "InvStartDate": start,
+        })
 
 
 def _customer(

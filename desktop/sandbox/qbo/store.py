@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from desktop.sandbox.qbo.util import dumps, qbo_datetime
 
-TRANSACTIONS = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment")
+TRANSACTIONS = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit")
 NAME_LISTS = (
     "Account",
     "Item",
     "Customer",
+    "Vendor",
     "TaxCode",
     "TaxRate",
     "Class",
@@ -73,6 +74,8 @@ class Company:
     #: Void/delete requests that reached the company per (entity, Id), refused ones included (a
     #: replayed ``requestid`` never reaches it): what an exactly-once check counts.
     takeback_requests: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: The inventory effect each live document made (``stock`` module): (entity, Id) → effect lines.
+    stock: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     # ---- reading -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from desktop.sandbox.qbo import purchases
 from desktop.sandbox.qbo.refs import business, optional, required, resolve
 from desktop.sandbox.qbo.store import Company, Record
 from desktop.sandbox.qbo.util import TWO, QboFault, money
@@ -26,6 +27,7 @@ TXN_LABEL = {
     "RefundReceipt": "Refund",
     "JournalEntry": "Journal Entry",
     "Payment": "Payment",
+    "VendorCredit": "Vendor Credit",
 }
 
 
@@ -49,6 +51,8 @@ def build(
         _journal(c, obj)
     elif entity == "Payment":
         _payment(c, obj, existing)
+    elif entity == "VendorCredit":
+        purchases.vendor_credit(c, obj)
     rate = obj.get("ExchangeRate")
     if obj["CurrencyRef"]["value"] != c.home_currency and isinstance(rate, Decimal):
         obj["HomeTotalAmt"] = _round(obj["TotalAmt"] * rate)
@@ -117,7 +121,8 @@ def _common(c: Company, entity: str, obj: dict[str, Any], today: date, existing:
             obj["ExchangeRate"] = rate
         elif not isinstance(given, Decimal):
             obj["ExchangeRate"] = Decimal(str(given))
-    warn = "WarnDuplicateJournalNumber" if entity == "JournalEntry" else "WarnDuplicateDocNumber"
+    warn = {"JournalEntry": "WarnDuplicateJournalNumber", "VendorCredit": "WarnDuplicateBillNumber"}.get(
+        entity, "WarnDuplicateDocNumber")
     if isinstance(number, str) and number and c.preference(warn) == "true":
         for other in c.with_docnumber(entity, number):
             if existing is None or other.id != existing.id:
@@ -501,7 +506,7 @@ def voided(entity: str, obj: dict[str, Any]) -> dict[str, Any]:
     zero = Decimal("0.00")
     for line in out.get("Line") or []:
         line["Amount"] = zero
-        for key in ("SalesItemLineDetail",):
+        for key in ("SalesItemLineDetail", "ItemBasedExpenseLineDetail"):
             if key in line and "Qty" in line[key]:
                 line[key]["Qty"] = Decimal(0)
     if "TxnTaxDetail" in out:
