@@ -6,7 +6,7 @@ the control API (``GET /_sandbox/stock/qbo/{company}``), the emulator's stand-in
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from desktop.sandbox.rms.catalog import PROFILES
@@ -42,7 +42,7 @@ def test_seeded_inventory_items_carry_the_rms_skus_and_their_accounts(sandbox: A
         item = _item(qbo, product.sku)
         assert item["Type"] == "Inventory" and item["TrackQtyOnHand"] is True
         assert item["QtyOnHand"] == Decimal(20) and item["PurchaseCost"] == (product.price * Decimal("0.45")).quantize(
-            Decimal("0.01"))
+            Decimal("0.01"), rounding=ROUND_HALF_UP)
         assert item["AssetAccountRef"]["value"] == qbo.id_of("Account", "Inventory Asset")
         assert item["ExpenseAccountRef"]["value"] == qbo.id_of("Account", "Cost of Goods Sold")
         assert item["IncomeAccountRef"]["value"] == qbo.id_of("Account", "Sales of Product Income")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -294,7 +294,7 @@ def _seed_inventory(org: DemoOrg, put: Any, ref: Any, accounts: dict[str, str], 
             "FullyQualifiedName": product.description, "Type": "Inventory", "UnitPrice": product.price,
             "Taxable": True, "IncomeAccountRef": ref(accounts["Sales of Product Income"], "Sales of Product Income"),
             "PurchaseDesc": product.description,
-            "PurchaseCost": (product.price * COST_SHARE).quantize(Decimal("0.01")),
+            "PurchaseCost": (product.price * COST_SHARE).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
             "ExpenseAccountRef": ref(accounts[cogs], cogs), "AssetAccountRef": ref(accounts[asset], asset),
             "TrackQtyOnHand": True, "QtyOnHand": STOCK_ON_HAND, "InvStartDate": start,
         })

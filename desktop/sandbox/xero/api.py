@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from desktop.sandbox.xero import creditnotes, journals, payments
+from desktop.sandbox.xero import creditnotes, items, journals, payments
 from desktop.sandbox.xero.creditnotes import Outcome, touch
 from desktop.sandbox.xero.envelope import ApiError, envelope, list_view, not_found, validation_error
 from desktop.sandbox.xero.msjson import loads, render
@@ -110,6 +110,8 @@ class Api:
                     raise not_found()
                 return 200, envelope(now, "Items", [item])
             return self._read(request, now, t.items, parts, "Items", paged=False)
+        if name == "items" and method in ("PUT", "POST") and len(parts) == 1:
+            return self._write(request, "Items", lambda raw: items.create_item(t, raw, now), now)
         if name == "invoices" and method == "GET" and len(parts) in (1, 2):
             return self._read(request, now, t.invoices, parts, "Invoices", paged=True)
         if name == "accounts":

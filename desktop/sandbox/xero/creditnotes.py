@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from desktop.sandbox.xero import stock
 from desktop.sandbox.xero.msjson import TWO, iso_date_string, iso_utc_string, to_decimal
 from desktop.sandbox.xero.store import Doc, Tenant
 from desktop.sandbox.xero.validation import (
@@ -120,12 +121,16 @@ def save_credit_note(t: Tenant, raw: dict[str, Any], now: datetime, unitdp: int,
             None,
         )
     if existing is not None:
-        return _update(t, existing, raw, now, unitdp)
+        out = _update(t, existing, raw, now, unitdp)
+        if out.doc is not None and not out.problems:
+            stock.sync(t, out.doc)
+        return out
     merged = dict(raw)
     doc = _build(t, merged, None, now, unitdp, problems)
     if problems or doc is None:
         return Outcome(None, problems)
     t.credit_notes[doc["CreditNoteID"]] = doc
+    stock.sync(t, doc)
     return Outcome(doc, problems, "CREATE")
 
 
@@ -203,11 +208,13 @@ def _build(
     day: date = check_date(t, raw.get("Date"), t.local_today(now), posted, problems)
     currency, default_rate = check_currency(t, raw.get("CurrencyCode"), problems)
     rate = currency_rate(raw.get("CurrencyRate") if currency != t.base_currency else None, default_rate, problems)
-    lines, totals = sales_lines(t, raw.get("LineItems", []), lat, currency, posted, unitdp, problems)
+    lines, totals = sales_lines(t, raw.get("LineItems", []), lat, currency, posted, unitdp, problems,
+                                purchase=cn_type == "ACCPAYCREDIT")
     if posted and not lines:
         problems.add("A credit note must have at least one line item to be approved.")
     number = raw.get("CreditNoteNumber")
     cn_id = existing["CreditNoteID"] if existing else str(uuid.uuid4())
+    stock.check(t, cn_type, status, lines, cn_id, problems)
     if cn_type == "ACCRECCREDIT" and number:
         clash = any(
             str(c.get("CreditNoteNumber", "")).lower() == str(number).lower()
@@ -224,11 +231,13 @@ def _build(
     if contact is not None and contact.pop("_new", False):
         contact["_announce"] = True  # the API layer sends the CONTACT CREATE webhook
         t.contacts[contact["ContactID"]] = contact
+    if contact is not None and cn_type == "ACCPAYCREDIT" and posted:
+        contact["IsSupplier"] = True  # Xero marks a contact a supplier once it has payables
     doc: Doc = {
         "Type": cn_type,
         "CreditNoteID": cn_id,
         "CreditNoteNumber": str(number or ""),
-        "Reference": str(raw.get("Reference", "")),
+        "Reference": str(raw.get("Reference", "")) if cn_type == "ACCRECCREDIT" else "",  # ACCRECCREDIT only
         "Contact": {"ContactID": contact["ContactID"], "Name": contact["Name"]} if contact else {},
         "Date": day,
         "DateString": iso_date_string(day),

@@ -15,7 +15,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from desktop.sandbox.base import Emulator, SandboxContext
-from desktop.sandbox.xero import control, seed
+from desktop.sandbox.xero import control, seed, stock
 from desktop.sandbox.xero.api import Api
 from desktop.sandbox.xero.envelope import ApiError, problem
 from desktop.sandbox.xero.identity_http import IdentityHttp
@@ -114,6 +114,10 @@ class XeroEmulator(Emulator):
     def ledger_documents(self, company: str) -> list[dict[str, Any]]:
         with self.store.lock:
             return control.ledger_documents(self.store.find(company))
+
+    def stock(self, company: str) -> dict[str, Any]:
+        with self.store.lock:
+            return stock.view(self.store.find(company))
 
     def tamper(self, company: str, body: dict[str, Any]) -> dict[str, Any]:
         with self.store.lock:

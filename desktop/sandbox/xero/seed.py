@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from desktop.sandbox.demo_orgs import DemoOrg, active_orgs
+from desktop.sandbox.rms.catalog import PROFILES
 from desktop.sandbox.xero.msjson import TWO
 from desktop.sandbox.xero.store import Doc, Tenant
 
@@ -304,7 +305,53 @@ def build_tenant(org: DemoOrg, rng: random.Random, now: datetime) -> Tenant:
             "Options": [{"TrackingOptionID": _uuid(rng), "Name": o, "Status": "ACTIVE"} for o in options],
         }
     _seed_invoices(tenant, rng, today, now)
+    _seed_stock(tenant, org, created)
     return tenant
+
+
+#: Organisations that track inventory (by the demo organization whose catalog they sell): a tracked
+#: item per RMS SKU. The others get untracked items with a purchase price — the "without" case.
+TRACKS_INVENTORY = {"KIWI-NZ": True, "TEA-UK": False}
+STOCK_ON_HAND = Decimal(20)
+COST_SHARE = Decimal("0.45")  # an item's purchase price: this share of its RMS price
+_SUPPLIERS = {"NZ": ["Southern Cycle Distributors", "Aotearoa Parts Co"],
+              "GB": ["Assam Estates Trading Ltd", "Stoke Pottery Works"]}
+
+
+def _seed_stock(tenant: Tenant, org: DemoOrg, created: datetime) -> None:
+    """An item per RMS SKU (tracked, 20 on hand at 45 % of price, where the organisation tracks
+    inventory) and the suppliers goods go back to. Ids derive from the tenant and the code, so the
+    rest of the seed's random sequence is untouched."""
+    country = "NZ" if org.country == "NZ" else "GB"
+    tracks = TRACKS_INVENTORY.get(org.profile_code, False)
+    for product in PROFILES[org.profile_code].products:
+        cost = (product.price * COST_SHARE).quantize(TWO, rounding=ROUND_HALF_UP)
+        iid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant.tenant_id}/item/{product.sku}"))
+        item: Doc = {
+            "ItemID": iid, "Code": product.sku, "Name": f"{product.description} ({product.sku})"[:50],
+            "Description": product.description,
+            "PurchaseDescription": product.description, "IsSold": True, "IsPurchased": True,
+            "IsTrackedAsInventory": tracks,
+            "SalesDetails": {"UnitPrice": product.price, "AccountCode": "200", "TaxType": "OUTPUT2"},
+            "PurchaseDetails": {"UnitPrice": cost, "TaxType": "INPUT2"},
+            "UpdatedDateUTC": created,
+        }
+        if tracks:
+            item["InventoryAssetAccountCode"] = "630"
+            item["PurchaseDetails"]["COGSAccountCode"] = "310"
+            item["QuantityOnHand"] = STOCK_ON_HAND
+            item["TotalCostPool"] = (cost * STOCK_ON_HAND).quantize(TWO)
+        else:
+            item["PurchaseDetails"]["AccountCode"] = "310"
+        tenant.items[iid] = item
+    for name in _SUPPLIERS[country]:
+        cid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant.tenant_id}/supplier/{name}"))
+        tenant.contacts[cid] = {
+            "ContactID": cid, "ContactStatus": "ACTIVE", "Name": name,
+            "EmailAddress": f"accounts@{name.split()[0].lower()}.example", "IsSupplier": True, "IsCustomer": False,
+            "Addresses": [], "Phones": [], "ContactGroups": [], "ContactPersons": [], "HasAttachments": False,
+            "HasValidationErrors": False, "UpdatedDateUTC": created,
+        }
 
 
 def _seed_invoices(tenant: Tenant, rng: random.Random, today: date, now: datetime) -> None:

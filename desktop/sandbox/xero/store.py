@@ -50,6 +50,8 @@ class Tenant:
     #: included; an Idempotency-Key replay never reaches it): what an exactly-once check counts.
     takeback_requests: dict[str, int] = field(default_factory=dict)
     cn_sequence: int = 0
+    #: The inventory entries each approved credit note made (``stock`` module), by CreditNoteID.
+    stock: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def base_currency(self) -> str:

@@ -160,9 +160,14 @@ def resolve_tracking(t: Tenant, raw: Any, problems: Problems) -> list[Doc]:
 
 
 def sales_lines(
-    t: Tenant, raw_lines: Any, lat: str, currency: str, require_account: bool, unitdp: int, problems: Problems
+    t: Tenant, raw_lines: Any, lat: str, currency: str, require_account: bool, unitdp: int, problems: Problems,
+    purchase: bool = False,
 ) -> tuple[list[Doc], Totals]:
-    """Credit-note line items with Xero's per-line rounding; returns (lines, totals)."""
+    """Credit-note line items with Xero's per-line rounding; returns (lines, totals).
+
+    ``purchase`` (a supplier credit note): an item's defaults come from its ``PurchaseDetails``, and a
+    tracked item's line books to its inventory asset account.
+    """
     lines: list[Doc] = []
     totals = Totals()
     if not isinstance(raw_lines, list):
@@ -179,9 +184,12 @@ def sales_lines(
             item = t.item_by_code(str(raw["ItemCode"]))
             if item is None:
                 problems.add(f"Item code '{raw['ItemCode']}' is not valid.")
-        details = (item or {}).get("SalesDetails", {})
+        details = (item or {}).get("PurchaseDetails" if purchase else "SalesDetails", {})
         line = dict(raw)
-        if item and not line.get("AccountCode") and not line.get("AccountID"):
+        if item and purchase and item.get("IsTrackedAsInventory"):
+            line.pop("AccountID", None)
+            line["AccountCode"] = item["InventoryAssetAccountCode"]
+        elif item and not line.get("AccountCode") and not line.get("AccountID"):
             line["AccountCode"] = details.get("AccountCode")
         try:
             qty = rnd(to_decimal(raw.get("Quantity", 1)), FOUR)
