@@ -49,8 +49,11 @@ def test_seeded_inventory_items_carry_the_rms_skus_and_their_accounts(sandbox: A
         assert item["InvStartDate"]
     maple = Qbo(sandbox, "MAPLE-CA")
     assert maple.ok(maple.get("preferences"))["Preferences"]["ProductAndServicesPrefs"]["QuantityOnHand"] is False
-    assert not [r for r in maple.ok(maple.query("select * from Item"))["QueryResponse"]["Item"]
-                if r["Type"] == "Inventory"]
+    rows = maple.ok(maple.query("select * from Item"))["QueryResponse"]["Item"]
+    assert not [r for r in rows if r["Type"] == "Inventory"]
+    parka = _item(maple, "MPL-PARKA-L")  # untracked, but its cost is known
+    assert parka["Type"] == "NonInventory" and parka["PurchaseCost"] == Decimal("157.05")
+    assert parka["ExpenseAccountRef"]["value"] == maple.id_of("Account", "Cost of Goods Sold")
     assert _stock(sandbox, "MAPLE-CA")["tracks_inventory"] is False
     assert maple.ok(maple.query("select * from Vendor"))["QueryResponse"]["Vendor"]
 

@@ -189,8 +189,7 @@ def seed_company(org: DemoOrg, seed: int, now: datetime) -> Company:
                 item["SalesTaxCodeRef"] = ref(default_code)
         put("Item", item)
     tracks = TRACKS_INVENTORY.get(org.profile_code, False)
-    if tracks:
-        _seed_inventory(org, put, ref, accounts, created)
+    _seed_products(org, put, ref, accounts, created, tracks, None if us else default_code)
     for vendor in _VENDORS[org.country]:
         put("Vendor", {"DisplayName": vendor, "CompanyName": vendor, "PrintOnCheckName": vendor, "Active": True,
                        "Vendor1099": False, "Balance": Decimal("0.00"), "CurrencyRef": home_ref,
@@ -284,20 +283,29 @@ def seed_company(org: DemoOrg, seed: int, now: datetime) -> Company:
     return c
 
 
-def _seed_inventory(org: DemoOrg, put: Any, ref: Any, accounts: dict[str, str], created: datetime) -> None:
-    """An Inventory item for each SKU the RMS sells for this organization, 20 on hand at 45 % of price."""
+def _seed_products(org: DemoOrg, put: Any, ref: Any, accounts: dict[str, str], created: datetime, tracks: bool,
+                   tax_code: str | None) -> None:
+    """An item for each SKU the RMS sells for this organization, its PurchaseCost 45 % of the price:
+    Inventory with 20 on hand where the company tracks inventory, else NonInventory."""
     asset, cogs = "Inventory Asset", "Cost of Goods Sold"
     start = created.astimezone(ZoneInfo(org.timezone)).date().isoformat()
     for product in PROFILES[org.profile_code].products:
-        put("Item", {
+        item: dict[str, Any] = {
             "Name": product.description, "Description": product.description, "Sku": product.sku, "Active": True,
             "FullyQualifiedName": product.description, "Type": "Inventory", "UnitPrice": product.price,
             "Taxable": True, "IncomeAccountRef": ref(accounts["Sales of Product Income"], "Sales of Product Income"),
             "PurchaseDesc": product.description,
             "PurchaseCost": (product.price * COST_SHARE).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
-            "ExpenseAccountRef": ref(accounts[cogs], cogs), "AssetAccountRef": ref(accounts[asset], asset),
-            "TrackQtyOnHand": True, "QtyOnHand": STOCK_ON_HAND, "InvStartDate": start,
-        })
+            "ExpenseAccountRef": ref(accounts[cogs], cogs), "TrackQtyOnHand": False,
+        }
+        if tax_code:
+            item["SalesTaxCodeRef"] = ref(tax_code)
+        if tracks:
+            item.update(AssetAccountRef=ref(accounts[asset], asset), TrackQtyOnHand=True, QtyOnHand=STOCK_ON_HAND,
+                        InvStartDate=start)
+        else:
+            item["Type"] = "NonInventory"
+        put("Item", item)
 
 
 def _customer(
