@@ -30,6 +30,7 @@ class RefKind(StrEnum):
     CUSTOMER = "customer"
     TRACKING = "tracking"
     CURRENCY = "currency"
+    VENDOR = "vendor"           # QBO vendors / Xero contacts marked IsSupplier (goods go back to them)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ class RefRecord:
     currency: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
+
+#: Where an item record's ``raw`` carries what the ledger says about its goods, the same shape for every
+#: platform: ``tracked`` (quantity kept by the ledger), ``cost`` / ``average_cost`` (home-currency text or
+#: None), ``asset_account`` / ``cogs_account`` (remote ids, or codes when ``accounts_by`` is "code") and
+#: ``qty_on_hand``. Read it with :func:`desktop.services.connections.refcache.item_stock`.
+STOCK_KEY = "rls_stock"
 
 Progress = Callable[[str, int], None]
 """Called with (what is being read, how many so far) while paging."""

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from desktop.services.core.errors import AppError
     from desktop.services.platforms.http import LedgerHttp
 __all__ = ["ChangeFeed", "DocView", "KeyQuery", "LedgerPlatform", "Page", "PlatformProfile", "PostRequest", "RemoteDoc",
-           "SendResult", "paginate"]
+           "SendResult", "VendorCreditDraft", "VendorCreditLine", "paginate"]
 
 
 # --- the platform-neutral view of a ledger document --------------------------------------------
@@ -107,6 +107,44 @@ def amounts(lines: Any, key: str, detail_types: Iterable[str] | None = None) -> 
             return None  # a line without an amount (the ledger computes it): lines are not comparable
         out.append(amount)
     return tuple(sorted(out)) if out else None
+
+
+@dataclass(frozen=True)
+class VendorCreditLine:
+    """One line of goods (or an expense) a vendor credits back, platform-neutral.
+
+    With an item: ``item_id`` (QBO ``ItemRef``) and ``item_code`` (Xero ``ItemCode``), ``quantity`` and
+    ``unit_cost`` — a tracked item's line lowers its quantity on hand and credits its inventory asset
+    account. Without one: ``account_id`` (the remote account id) takes the credit. ``amount`` is the
+    line's net amount in the document's currency.
+    """
+
+    amount: Decimal
+    description: str = ""
+    item_id: str | None = None
+    item_code: str | None = None
+    quantity: Decimal | None = None
+    unit_cost: Decimal | None = None
+    account_id: str | None = None
+    tax_code: str | None = None
+
+
+@dataclass(frozen=True)
+class VendorCreditDraft:
+    """A vendor credit (QBO ``VendorCredit``, Xero ``ACCPAYCREDIT`` credit note) to post under ``key``.
+
+    ``key`` rides where each platform lets us find it again (QBO ``PrivateNote``; Xero's
+    ``CreditNoteNumber``, as Xero keeps ``Reference`` for customer credit notes only); ``number`` is
+    QBO's ``DocNumber`` (Xero: ignored, the key is the number).
+    """
+
+    key: str
+    vendor_id: str
+    day: date
+    currency: str
+    lines: tuple[VendorCreditLine, ...]
+    number: str | None = None
+    memo: str = ""
 
 
 @dataclass(frozen=True)
@@ -268,6 +306,13 @@ class PlatformProfile(ABC):
         """``(reads, writes)`` one answered request counts as, classified as the platform meters it
         (the sandbox's ``/_sandbox/usage`` classifies the same way); None: not metered at all."""
 
+    #: The document type a vendor credit is posted, read and taken back as.
+    vendor_credit_doc_type: ClassVar[str] = ""
+
+    def vendor_credit(self, draft: VendorCreditDraft) -> PostRequest:
+        """The posting request for a vendor credit (send it with :meth:`LedgerPlatform.post_batch`)."""
+        raise NotImplementedError(f"{self.display_name}: vendor credits are not supported")
+
     @abstractmethod
     def take_back_verb(self, doc_type: str) -> str:
         """How a posted document of ``doc_type`` is taken back: ``void``, or ``delete`` where the
@@ -366,6 +411,19 @@ class LedgerPlatform(ABC):
         changed since is refused, not voided blind). ``mark`` makes the request idempotent (QBO
         ``requestid``, Xero ``Idempotency-Key``): sent again after a lost answer, it is answered,
         not executed twice. Returns ``voided`` or ``deleted``."""
+
+    # vendor credits: the posting interface's documents of :attr:`PlatformProfile.vendor_credit_doc_type`
+    def post_vendor_credit(self, draft: VendorCreditDraft, mark: str) -> SendResult:
+        """Create one vendor credit (idempotent per ``mark``, like any posting request)."""
+        return self.post_batch([self.profile.vendor_credit(draft)], [mark])[0]
+
+    def vendor_credit(self, remote_id: str) -> RemoteDoc:
+        """One vendor credit by id (raises as :meth:`document` does when it is gone)."""
+        return self.document(self.profile.vendor_credit_doc_type, remote_id)
+
+    def take_back_vendor_credit(self, remote_id: str, version: str | None, mark: str) -> str:
+        """Void it — or delete it where the platform offers no void (QBO) — as :meth:`take_back` does."""
+        return self.take_back(self.profile.vendor_credit_doc_type, remote_id, version, mark)
 
     # exchange rates
     @abstractmethod

@@ -17,6 +17,7 @@ import requests
 
 from desktop.services.core.errors import AppError, FatalError, NeedsPersonError, NeedsReconnect, TransientError
 from desktop.services.platforms.base import (
+    STOCK_KEY,
     CompanyInfo,
     Progress,
     RefKind,
@@ -38,6 +39,7 @@ _QUERIES: dict[RefKind, tuple[str, ...]] = {
     RefKind.CUSTOMER: ("Customer",),
     RefKind.TRACKING: ("Class", "Department"),
     RefKind.CURRENCY: ("CompanyCurrency",),
+    RefKind.VENDOR: ("Vendor",),
 }
 
 
@@ -180,6 +182,21 @@ def _ref(value: Any) -> str | None:
     return str(value.get("value")) if isinstance(value, dict) and value.get("value") is not None else None
 
 
+def _stock(row: dict[str, Any]) -> dict[str, Any]:
+    """What an item says about its goods (:data:`STOCK_KEY`): QuickBooks tracks an ``Inventory`` item's
+    quantity; ``PurchaseCost`` is the cost a person entered, ``AvgCost`` the average QuickBooks keeps
+    (both in the home currency); the asset and COGS accounts are remote account ids."""
+    tracked = row.get("Type") == "Inventory" and bool(row.get("TrackQtyOnHand"))
+    return {"tracked": tracked, "cost": _text(row.get("PurchaseCost")), "average_cost": _text(row.get("AvgCost")),
+            "asset_account": _ref(row.get("AssetAccountRef")) if tracked else None,
+            "cogs_account": _ref(row.get("ExpenseAccountRef")),
+            "qty_on_hand": _text(row.get("QtyOnHand")) if tracked else None, "accounts_by": "id"}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or isinstance(value, bool) else str(value)
+
+
 def customer_record(row: dict[str, Any]) -> RefRecord:
     """A QBO ``Customer`` entity as the reference cache keeps it."""
     return _to_record(RefKind.CUSTOMER, "Customer", row)
@@ -196,8 +213,8 @@ def _to_record(kind: RefKind, entity: str, row: dict[str, Any]) -> RefRecord:
                          active=active, raw=row)
     if kind is RefKind.ITEM:
         return RefRecord(kind, str(row["Id"]), row.get("Name", ""), type=row.get("Type"), active=active,
-                         parent_id=_ref(row.get("IncomeAccountRef")), raw=row)
-    if kind is RefKind.CUSTOMER:
+                         parent_id=_ref(row.get("IncomeAccountRef")), raw={**row, STOCK_KEY: _stock(row)})
+    if kind in (RefKind.CUSTOMER, RefKind.VENDOR):
         return RefRecord(kind, str(row["Id"]), row.get("DisplayName", ""), active=active,
                          code=(row.get("PrimaryEmailAddr") or {}).get("Address"),
                          currency=_ref(row.get("CurrencyRef")), raw=row)

@@ -28,6 +28,7 @@ from desktop.services.platforms.interface import (
     KeyQuery,
     LedgerPlatform,
     PlatformProfile,
+    VendorCreditDraft,
     amounts,
     dec,
 )
@@ -40,7 +41,8 @@ from desktop.services.platforms.webhooks import Notification
 from desktop.services.platforms.xero.connector import parse_date, parse_ms_date
 
 #: The transactions we post, read back by date and watched by the change feed.
-ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment")
+ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit")
+_PURCHASE_LINES = ("AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail")
 CDC_MAX = 1000  # QBO answers at most this many changes per CDC call: ask again from the last one
 CDC_WINDOW = timedelta(days=30)
 CDC_MARGIN = timedelta(minutes=5)  # stay safely inside QBO's 30-day look-back
@@ -85,7 +87,8 @@ def qbo_doc(entity: str, obj: Mapping[str, Any]) -> DocView:
         for link in (holder.get("LinkedTxn") or []) if isinstance(holder, Mapping) else []:
             if isinstance(link, dict) and link.get("TxnType") and link.get("TxnId") is not None:
                 links.append((str(link["TxnType"]), str(link["TxnId"])))
-    detail = ("JournalEntryLineDetail",) if entity == "JournalEntry" else ("SalesItemLineDetail",)
+    detail = {"JournalEntry": ("JournalEntryLineDetail",), "VendorCredit": _PURCHASE_LINES}.get(
+        entity, ("SalesItemLineDetail",))
     return DocView(
         doc_type=entity, remote_id=ident, status="voided" if voided else "active", total=total,
         tax=dec((obj.get("TxnTaxDetail") or {}).get("TotalTax")), txn_date=_day(obj.get("TxnDate")),
@@ -180,8 +183,8 @@ class QboProfile(PlatformProfile):
     def sent_tax(self, doc_type: str, payload: Mapping[str, Any] | None, total: Decimal | None) -> Decimal | None:
         # QuickBooks computes its own tax, which the recipe predicted and balanced with an explicit
         # rounding line: its figure is the document total less the sales lines' amounts.
-        if not payload or total is None:
-            return None
+        if not payload or total is None or doc_type == "VendorCredit":
+            return None  # (a vendor credit carries no sales tax)
         lines = payload.get("Line")
         if not isinstance(lines, list):
             return None
@@ -229,8 +232,39 @@ class QboProfile(PlatformProfile):
         return qbo_metered(method, url, body)
 
     def take_back_verb(self, doc_type: str) -> str:
-        """Journal entries have no void in the API (``operation=void`` answers 500): they are deleted."""
-        return "delete" if doc_type == "JournalEntry" else "void"
+        """Journal entries and vendor credits have no void in the API (``operation=void`` answers 500):
+        they are deleted."""
+        return "delete" if doc_type in ("JournalEntry", "VendorCredit") else "void"
+
+    vendor_credit_doc_type = "VendorCredit"
+
+    def vendor_credit(self, draft: VendorCreditDraft) -> PostRequest:
+        """``VendorCredit``: ``VendorRef``, lines ``ItemBasedExpenseLineDetail`` (an Inventory item's
+        lowers its quantity on hand) or ``AccountBasedExpenseLineDetail``; our key in ``PrivateNote``."""
+        lines: list[dict[str, Any]] = []
+        for ln in draft.lines:
+            line: dict[str, Any] = {"Amount": ln.amount, "Description": ln.description} if ln.description else {
+                "Amount": ln.amount}
+            if ln.item_id:
+                detail: dict[str, Any] = {"ItemRef": {"value": ln.item_id}}
+                if ln.quantity is not None:
+                    detail["Qty"] = ln.quantity
+                if ln.unit_cost is not None:
+                    detail["UnitPrice"] = ln.unit_cost
+                kind = "ItemBasedExpenseLineDetail"
+            else:
+                if not ln.account_id:
+                    raise ValueError("a vendor credit line needs an item or an account")
+                detail, kind = {"AccountRef": {"value": ln.account_id}}, "AccountBasedExpenseLineDetail"
+            if ln.tax_code:
+                detail["TaxCodeRef"] = {"value": ln.tax_code}
+            lines.append({**line, "DetailType": kind, kind: detail})
+        body: dict[str, Any] = {"VendorRef": {"value": draft.vendor_id}, "TxnDate": draft.day.isoformat(),
+                                "CurrencyRef": {"value": draft.currency},
+                                "PrivateNote": " ".join(p for p in (draft.memo, draft.key) if p), "Line": lines}
+        if draft.number:
+            body["DocNumber"] = draft.number[:DOC_NUMBER_MAX]
+        return PostRequest(draft.key, self.vendor_credit_doc_type, body)
 
 
 class QboPlatform(QboConnector, LedgerPlatform):

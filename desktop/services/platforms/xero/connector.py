@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
 
 from desktop.services.core.errors import AppError, FatalError, NeedsPersonError, NeedsReconnect, TransientError
 from desktop.services.platforms.base import (
+    STOCK_KEY,
     CompanyInfo,
     Progress,
     RefKind,
@@ -156,8 +158,13 @@ class XeroConnector:
     def reference_data(self, kinds: Iterable[RefKind] | None = None,
                        progress: Progress | None = None) -> dict[RefKind, list[RefRecord]]:
         out: dict[RefKind, list[RefRecord]] = {}
+        contacts: list[dict[str, Any]] | None = None  # customers and suppliers share one read
         for kind in kinds or list(RefKind):
-            out[kind] = self._read(kind, progress)
+            if kind in (RefKind.CUSTOMER, RefKind.VENDOR):
+                contacts = self._contacts(progress) if contacts is None else contacts
+                out[kind] = [_contact(kind, c) for c in contacts if kind is RefKind.CUSTOMER or c.get("IsSupplier")]
+            else:
+                out[kind] = self._read(kind, progress)
             if progress:
                 progress(kind.value, len(out[kind]))
         return out
@@ -173,12 +180,8 @@ class XeroConnector:
                               active=t.get("Status", "ACTIVE") == "ACTIVE", raw=t)
                     for t in self._get("TaxRates").get("TaxRates", [])]
         if kind is RefKind.ITEM:
-            return [RefRecord(kind, i["ItemID"], i.get("Name") or i.get("Code", ""), code=i.get("Code"),
-                              active=True, raw=i) for i in self._get("Items").get("Items", [])]
-        if kind is RefKind.CUSTOMER:
-            return [RefRecord(kind, c["ContactID"], c.get("Name", ""), code=c.get("EmailAddress"),
-                              active=c.get("ContactStatus", "ACTIVE") == "ACTIVE",
-                              currency=c.get("DefaultCurrency"), raw=c) for c in self._contacts(progress)]
+            return [RefRecord(kind, i["ItemID"], i.get("Name") or i.get("Code", ""), code=i.get("Code"), active=True,
+                              raw={**i, STOCK_KEY: _stock(i)}) for i in self._get("Items").get("Items", [])]
         if kind is RefKind.TRACKING:
             records: list[RefRecord] = []
             for cat in self._get("TrackingCategories").get("TrackingCategories", []):
@@ -191,6 +194,32 @@ class XeroConnector:
             return records
         return [RefRecord(kind, c["Code"], c.get("Description") or c["Code"], code=c["Code"], raw=c)
                 for c in self._get("Currencies").get("Currencies", [])]
+
+
+def _contact(kind: RefKind, c: dict[str, Any]) -> RefRecord:
+    return RefRecord(kind, c["ContactID"], c.get("Name", ""), code=c.get("EmailAddress"),
+                     active=c.get("ContactStatus", "ACTIVE") == "ACTIVE", currency=c.get("DefaultCurrency"), raw=c)
+
+
+def _stock(item: dict[str, Any]) -> dict[str, Any]:
+    """What an item says about its goods (:data:`STOCK_KEY`): Xero tracks an item with
+    ``IsTrackedAsInventory``; ``PurchaseDetails.UnitPrice`` is its purchase price, ``TotalCostPool`` /
+    ``QuantityOnHand`` its average cost; accounts are codes (``accounts_by`` "code")."""
+    tracked = bool(item.get("IsTrackedAsInventory"))
+    purchase = item.get("PurchaseDetails") or {}
+    qty, pool = item.get("QuantityOnHand"), item.get("TotalCostPool")
+    average = None
+    if tracked and qty is not None and pool is not None:
+        try:
+            on_hand = Decimal(str(qty))
+            average = str((Decimal(str(pool)) / on_hand).quantize(Decimal("0.0001"))) if on_hand > 0 else None
+        except ArithmeticError:
+            average = None
+    cost = purchase.get("UnitPrice")
+    return {"tracked": tracked, "cost": None if cost is None else str(cost), "average_cost": average,
+            "asset_account": item.get("InventoryAssetAccountCode") if tracked else None,
+            "cogs_account": purchase.get("COGSAccountCode") if tracked else purchase.get("AccountCode"),
+            "qty_on_hand": None if qty is None or not tracked else str(qty), "accounts_by": "code"}
 
 
 def parse_date(value: str | None) -> date | None:

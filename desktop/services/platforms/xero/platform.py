@@ -28,6 +28,7 @@ from desktop.services.platforms.interface import (
     KeyQuery,
     LedgerPlatform,
     PlatformProfile,
+    VendorCreditDraft,
     amounts,
     dec,
 )
@@ -56,7 +57,9 @@ def xero_doc(doc_type: str, obj: Mapping[str, Any]) -> DocView:
             "CreditNote", str(obj.get("CreditNoteID", "")), status, total=dec(obj.get("Total")),
             tax=dec(obj.get("TotalTax")), txn_date=day, currency=obj.get("CurrencyCode"),
             lines=amounts(obj.get("LineItems"), "LineAmount"), updated_at=updated,
-            number=obj.get("CreditNoteNumber"), our_key=parse_key(obj.get("Reference")),
+            number=obj.get("CreditNoteNumber"),
+            # a supplier credit note carries our key in its number (Reference is for customer ones)
+            our_key=parse_key(obj.get("Reference")) or parse_key(obj.get("CreditNoteNumber")),
             payment_ids=tuple(str(p.get("PaymentID")) for p in obj.get("Payments") or []
                               if isinstance(p, dict) and p.get("PaymentID")))
     if doc_type == "ManualJournal":
@@ -195,6 +198,34 @@ class XeroProfile(PlatformProfile):
     def take_back_verb(self, doc_type: str) -> str:
         """A payment cannot be voided in Xero, only deleted (``Status: DELETED``)."""
         return "delete" if doc_type == "Payment" else "void"
+
+    vendor_credit_doc_type = "CreditNote"
+
+    def vendor_credit(self, draft: VendorCreditDraft) -> PostRequest:
+        """An approved ``ACCPAYCREDIT`` credit note to the supplier contact; a tracked item's line books to
+        its inventory account (Xero's choice). Xero keeps ``Reference`` for customer credit notes only,
+        so our key rides in ``CreditNoteNumber`` (after the supplier's number, if any)."""
+        lines: list[dict[str, Any]] = []
+        for ln in draft.lines:
+            line: dict[str, Any] = {"Description": ln.description or ln.item_code or "Returned to supplier"}
+            if ln.item_code:
+                line["ItemCode"] = ln.item_code
+            elif not ln.account_id:
+                raise ValueError("a vendor credit line needs an item or an account")
+            if ln.account_id:
+                line["AccountID"] = ln.account_id
+            if ln.quantity is not None and ln.unit_cost is not None:
+                line.update(Quantity=ln.quantity, UnitAmount=ln.unit_cost)
+            else:
+                line.update(Quantity=ln.quantity or Decimal(1), LineAmount=ln.amount)
+            if ln.tax_code:
+                line["TaxType"] = ln.tax_code
+            lines.append(line)
+        body: dict[str, Any] = {
+            "Type": "ACCPAYCREDIT", "Contact": {"ContactID": draft.vendor_id}, "Date": draft.day.isoformat(),
+            "Status": "AUTHORISED", "CurrencyCode": draft.currency, "LineAmountTypes": "Exclusive",
+            "CreditNoteNumber": f"{draft.number} {draft.key}" if draft.number else draft.key, "LineItems": lines}
+        return PostRequest(draft.key, self.vendor_credit_doc_type, body)
 
 
 class XeroPlatform(XeroConnector, LedgerPlatform):

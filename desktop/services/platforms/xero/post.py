@@ -8,9 +8,9 @@ to 50 elements and an ``Idempotency-Key`` derived from the batch (≤ 128 charac
 ``summarizeErrors=false`` Xero answers 200 and each element says ``StatusAttributeString`` OK or
 ERROR with its ``ValidationErrors``; elements come back in request order, and we also check that
 each carries our key in its ``Reference``/``Narration`` before trusting the position.
-Look-up: ``GET /CreditNotes?where=Reference.Contains("key") OR …`` (ManualJournals: Narration;
-Payments: Reference), up to 10 keys per request so uncertain documents cost few calls against
-Xero's 60-a-minute limit.
+Look-up: ``GET /CreditNotes?where=Reference.Contains("key") OR CreditNoteNumber.Contains("key") OR …``
+(a supplier credit note's key is in its number; ManualJournals: Narration; Payments: Reference),
+up to 10 keys per request so uncertain documents cost few calls against Xero's 60-a-minute limit.
 """
 
 from __future__ import annotations
@@ -43,8 +43,17 @@ def _remote(doc_type: str, obj: dict[str, Any]) -> RemoteDoc:
     return RemoteDoc(doc_type, str(obj[id_field]), str(number) if number else None, None, obj)
 
 
+#: Where else a type carries our key: a supplier credit note (``ACCPAYCREDIT``) has no Reference, so
+#: its key rides in ``CreditNoteNumber``.
+_ALSO_KEYED = {"CreditNote": ("CreditNoteNumber",)}
+
+
+def _key_fields(doc_type: str) -> tuple[str, ...]:
+    return (COLLECTIONS[doc_type][3], *_ALSO_KEYED.get(doc_type, ()))
+
+
 def _carries(doc_type: str, obj: dict[str, Any], key: str) -> bool:
-    return key in str(obj.get(COLLECTIONS[doc_type][3]) or "")
+    return any(key in str(obj.get(f) or "") for f in _key_fields(doc_type))
 
 
 class XeroWriter:
@@ -110,11 +119,11 @@ class XeroWriter:
 
     def find_many(self, doc_type: str, keys: list[str]) -> dict[str, RemoteDoc | None]:
         """Every key's document of ``doc_type`` (or None), ten keys per GET."""
-        collection, _id, _n, field = COLLECTIONS[doc_type]
+        collection = COLLECTIONS[doc_type][0]
         found: dict[str, RemoteDoc | None] = dict.fromkeys(keys)
         for start in range(0, len(keys), LOOKUP_CHUNK):
             chunk = keys[start:start + LOOKUP_CHUNK]
-            where = " OR ".join(f'{field}.Contains("{k}")' for k in chunk)
+            where = " OR ".join(f'{field}.Contains("{k}")' for k in chunk for field in _key_fields(doc_type))
             resp = self.http.request("GET", f"{self.base}/{collection}", headers=self._headers(),
                                      params={"where": where})
             for obj in expect_ok(resp, translate_error).get(collection) or []:
