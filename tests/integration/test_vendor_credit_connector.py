@@ -14,10 +14,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from desktop.sandbox.rms.catalog import PROFILES as CATALOGS
 from desktop.services.auth.platforms import Platform
-from desktop.services.connections.refcache import item_stock, items_by_sku
+from desktop.services.connections.refcache import item_stock, items_by_sku, store_reference_data, stored_vendors
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.keys import idempotency_key
 from desktop.services.core.money import Money
@@ -25,6 +26,9 @@ from desktop.services.platforms.base import RefKind, RefRecord
 from desktop.services.platforms.interface import KeyQuery, LedgerPlatform, VendorCreditDraft, VendorCreditLine
 from desktop.services.platforms.registry import platform_for
 from desktop.services.platforms.shapes import Outcome
+from desktop.services.store.db import Database
+from desktop.services.store.models import RefItem
+from desktop.services.store.testing import make_connection, make_org
 from tests.helpers.sandbox import DEMO_COMPANIES, SandboxHandle, memory_connection
 
 #: (organization, home currency, inventory and COGS account names, how a vendor credit is taken back)
@@ -98,3 +102,23 @@ def test_post_find_resend_and_take_back_a_vendor_credit(sandbox: SandboxHandle, 
         assert exc.platform_code in type(ledger).gone_codes
     else:
         assert gone.status == verb and not gone.live
+
+
+def test_the_cache_keeps_item_stock_and_vendors(sandbox: SandboxHandle, db: Database) -> None:
+    ledger = _connect(sandbox, Platform.XERO)
+    info, data = ledger.company_info(), ledger.reference_data()
+    with db.write_session() as s:
+        conn_id = make_connection(s, make_org(s, code="KIWI-NZ", timezone="Pacific/Auckland")).id
+    counts = store_reference_data(db, conn_id, info, data, datetime.now(UTC))
+    assert counts["vendor"] == len(data[RefKind.VENDOR]) >= 2
+    only_items = {RefKind.ITEM: data[RefKind.ITEM]}  # a refresh of some kinds keeps the vendors
+    store_reference_data(db, conn_id, info, only_items, datetime.now(UTC))
+    with db.session() as s:
+        vendors = stored_vendors(s, conn_id)
+        rows = s.execute(sa.select(RefItem).where(RefItem.connection_id == conn_id)).scalars().all()
+        items = [RefRecord(RefKind.ITEM, r.remote_id, r.name, code=r.sku, raw=r.raw or {}) for r in rows]
+    assert {v.name for v in vendors} == {v.name for v in data[RefKind.VENDOR]}
+    assert {v.remote_id for v in vendors} == {v.remote_id for v in data[RefKind.VENDOR]}
+    cached = items_by_sku(items, "NZD", data[RefKind.ACCOUNT])["KWI-HELMET-M"]
+    assert cached.tracked and cached.cost == Money(Decimal("58.05"), "NZD") and cached.qty_on_hand == 20
+    assert cached.asset_account == _named(data[RefKind.ACCOUNT], "Inventory")
