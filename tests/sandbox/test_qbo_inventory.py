@@ -166,3 +166,13 @@ def test_vendor_credit_refusals(sandbox: Any) -> None:
     vendor = qbo.ok(qbo.post("vendor", {"DisplayName": "Ridge Boots Ltd"}))["Vendor"]
     assert vendor["CurrencyRef"]["value"] == "USD"
     assert qbo.fault(qbo.post("vendor", {"DisplayName": "Summit Sports Co."}))["code"] == "6240"
+
+
+def test_an_accountants_duplicate_of_a_return_restocks_again(sandbox: Any) -> None:
+    qbo = Qbo(sandbox)
+    bag = _item(qbo, "ACM-BAG-20F")
+    memo = qbo.ok(qbo.post("creditmemo", qbo.credit_memo("INV-4", "0.00", Line=[_return_line(bag, 1, "139.95")])))
+    copy = sandbox.tamper("qbo", "ACME-US", {"op": "duplicate", "type": "CreditMemo", "id": memo["CreditMemo"]["Id"]})
+    assert _item(qbo, "ACM-BAG-20F")["QtyOnHand"] == Decimal(22)
+    sandbox.tamper("qbo", "ACME-US", {"op": "delete", "type": "CreditMemo", "id": copy["id"]})
+    assert _item(qbo, "ACM-BAG-20F")["QtyOnHand"] == Decimal(21)

@@ -11,7 +11,7 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-from desktop.sandbox.qbo import txn
+from desktop.sandbox.qbo import stock, txn
 from desktop.sandbox.qbo.ops import Operations
 from desktop.sandbox.qbo.store import TRANSACTIONS, Company, Record
 from desktop.sandbox.qbo.util import TWO, QboFault, money
@@ -72,6 +72,7 @@ def tamper(c: Company, ops: Operations, body: dict[str, Any]) -> dict[str, Any]:
                 for key in ("Id", "SyncToken", "MetaData"):
                     obj.pop(key, None)
                 new = c.put(rec.entity, obj, ops.now(), status=rec.status)
+                stock.sync(c, new.entity, new.id, new)
             ops.notify(c, new, "Create")
             return normalized(new)
         if op == "edit":
@@ -152,5 +153,6 @@ def _edit(c: Company, ops: Operations, rec: Record, changes: dict[str, Any]) -> 
         if "HomeTotalAmt" in obj:
             obj["HomeTotalAmt"] = (obj["TotalAmt"] * rate).quantize(TWO)
         new = c.put(rec.entity, obj, ops.now(), status=rec.status)
+        stock.sync(c, new.entity, new.id, new)
     ops.notify(c, new, "Update")
     return new
