@@ -42,7 +42,7 @@ from desktop.services.store.models import ConnectionStatus, LedgerConnection, Or
 
 T = TypeVar("T")
 _PLURAL = {"account": "accounts", "tax_code": "tax codes", "item": "items", "customer": "customers",
-           "tracking": "tracking options", "currency": "currencies"}
+           "tracking": "tracking options", "currency": "currencies", "vendor": "vendors"}
 
 
 @dataclass(frozen=True)
