@@ -392,7 +392,8 @@ class ConnectionService:
         with self._db.write_session() as s:
             conn, _org = self._load(s, connection_id)
             conn.company_name = info.name
-            conn.company = _company_json(info)
+            vendors = (conn.company or {}).get("vendors")  # the last reference refresh's list, kept
+            conn.company = _company_json(info) | ({"vendors": vendors} if vendors is not None else {})
             conn.status = ConnectionStatus.CONNECTED
             conn.last_error = None
             conn.updated_at = self._clock.now()
