@@ -14,8 +14,9 @@ app that copes here copes there:
 * The duplicate-number check is the company preference ``OtherPrefs.NameValue``
   ``WarnDuplicateDocNumber`` (sales forms, 6140; ON for ACME-US) and ``WarnDuplicateJournalNumber``
   (journal entries; OFF, as journal numbers may repeat in QBO).
-* Void is allowed on CreditMemo, RefundReceipt and Payment (amounts zeroed, memo prefixed
-  "Voided"); JournalEntry answers 500 Unsupported Operation (the control API's tamper voids any of the four).
+* Void is allowed on CreditMemo, RefundReceipt, SalesReceipt and Payment (amounts zeroed, memo
+  prefixed "Voided"); JournalEntry answers 500 Unsupported Operation (the control API's tamper voids
+  any of them). Sales receipts (``receipts``) deposit to Undeposited Funds when no account is named.
 * CDC answers at most 1000 objects, oldest changes first; ask again from a later ``changedSince``.
 * ``TaxInclusive`` treats line ``Amount`` as gross.
 """
