@@ -40,7 +40,7 @@ from desktop.services.platforms.webhooks import Notification
 from desktop.services.platforms.xero.connector import parse_date, parse_ms_date
 
 #: The transactions we post, read back by date and watched by the change feed.
-ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment")
+ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "SalesReceipt")
 CDC_MAX = 1000  # QBO answers at most this many changes per CDC call: ask again from the last one
 CDC_WINDOW = timedelta(days=30)
 CDC_MARGIN = timedelta(minutes=5)  # stay safely inside QBO's 30-day look-back
