@@ -24,6 +24,10 @@ Rules written once here:
   account or code either.
 - **Balancing**: the settlement line is the sales form's total (net + RMS tax); every journal
   balances by construction.
+- **A dearer exchange** (``Settlement.CHARGE``): the same sales form, whose total is negative — the
+  settlement line turns into a debit: the difference received into the Refund paid account (on
+  the form where the platform settles there, else on A/R with a payment in, :func:`_charge_payment`).
+  Renderers post it negated as a sale (``SalesForm.charge``); fees withheld come in with it.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ against the credit note; accounts are labelled "code name"; Xero publishes no ex
 
 Rendering only translates a :class:`~.journal.ReturnJournal`:
 
-- Every return → one ``CreditNote`` (``ACCRECCREDIT``, ``AUTHORISED``, ``LineAmountTypes``
-  ``Exclusive``), ``Reference`` carrying the idempotency key.
+- Every return (but a dearer exchange, below) → one ``CreditNote`` (``ACCRECCREDIT``,
+  ``AUTHORISED``, ``LineAmountTypes`` ``Exclusive``), ``Reference`` carrying the idempotency key.
 - Refund to the original payment → plus a ``Payment`` of the credit note's total from the mapped
   bank account; it ``depends_on`` the credit note and references it by a placeholder the poster
   fills with the CreditNoteID. Store credit and exchange → the credit note alone, unallocated
