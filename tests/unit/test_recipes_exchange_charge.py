@@ -169,6 +169,7 @@ def test_fees_withheld_on_a_dearer_exchange_come_in_with_the_difference(platform
     assert [d.role for d in docs] == [*t["roles"], "fee_journal"]
     fees = docs[-1]
     assert fees.journal[0].component == Component.REFUND and fees.journal[0].debit is not None
+    assert fees.journal[0].memo == "fees charged with the exchange difference"
     assert fees.refund_effect is not None and fees.refund_effect.amount == Decimal("-5.00")
 
 

@@ -72,7 +72,7 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
     journals: list[SideJournal] = []
     withheld = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] < 0]
     labels = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] == 0]
-    if withheld and (fees := _fee_journal(ctx, withheld, money)) is not None:
+    if withheld and (fees := _fee_journal(ctx, withheld, money, charge)) is not None:
         journals.append(fees)
     if labels and (label := _label_journal(ctx, labels)) is not None:
         journals.append(label)
@@ -216,7 +216,7 @@ def _gross(ctx: Ctx, indexes: list[int]) -> Decimal:
     return dsum(fees[i].amount.amount + dsum(t.amount.amount for t in fees[i].taxes) for i in indexes)
 
 
-def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool) -> SideJournal | None:
+def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool, charge: bool = False) -> SideJournal | None:
     """Fees withheld: Dr the refund account (or the customer's A/R), Cr fee income and its tax.
     ``refund``: money moves through the refund account (a refund, or a dearer exchange's charge)."""
     ret = ctx.ret
@@ -235,7 +235,8 @@ def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool) -> SideJournal | No
         did, dname = ctx.acct(ctx.refund_target())
     else:
         did, dname, _ = ctx.receivable()
-    first = line(did, dname, gross, "fees withheld from the refund", debit=True,
+    memo = "fees charged with the exchange difference" if charge else "fees withheld from the refund"
+    first = line(did, dname, gross, memo, debit=True,
                  component=Component.REFUND if refund else None)
     return SideJournal("fee_journal", "fees withheld", (first, *credits),
                        frozenset() if refund else frozenset({0}), -gross)
