@@ -183,3 +183,24 @@ def test_the_charge_needs_the_refund_paid_rule_and_says_so(platform: str) -> Non
     _, problems = build_documents(ret, resolver(kept, snap), snap, OrgSettings(), t["fx"])
     assert [p.code for p in problems] == ["unmapped_component"], problems
     assert "exchange_charge_unsupported" not in {p.code for p in problems}
+
+
+@pytest.mark.parametrize("platform", sorted(LEDGERS))
+def test_a_charge_made_only_by_fees_on_their_journal_refunds_the_form_and_takes_the_fees_in(platform: str) -> None:
+    t = LEDGERS[platform]
+    cur = _home(platform)
+    # returned 40.00, replacement 35.00: the goods refund 5.00, but an 8.00 restocking fee makes it a charge of 3.00
+    ret = _charge(t["org"], cur, "40.00", "35.00", [], fees=[fee(FeeType.RESTOCKING_FEE, "8.00", cur)])
+    assert settlement(ret, OrgSettings()) is Settlement.CHARGE and ret.computed_refund().amount == Decimal("-3.00")
+    docs = _build(ret, platform)
+    assert [d.role for d in docs] == [*REFUND_ROLES[platform], "fee_journal"]
+    assert docs[0].total.amount == Decimal("5.00") and docs[0].refund_effect is not None
+    assert docs[0].refund_effect.amount == Decimal("5.00")
+    out = next(jl for jl in docs[-2].journal if jl.component == Component.REFUND)
+    fees_in = next(jl for jl in docs[-1].journal if jl.component == Component.REFUND)
+    assert out.credit is not None and out.credit.amount == Decimal("5.00"), "the goods' difference goes out"
+    assert fees_in.debit is not None and fees_in.debit.amount == Decimal("8.00"), "the fee comes in"
+
+
+#: The documents of a refund to the original payment, per ledger.
+REFUND_ROLES = {"qbo": ["refund_receipt"], "xero": ["credit_note", "refund_payment"]}

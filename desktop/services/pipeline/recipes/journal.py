@@ -68,7 +68,7 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
     form = _sales_form(ctx, pieces, refund, charge)
     payout = None
     if facts.refund_by_payment:
-        payout = _payout(ctx, form) if refund else _charge_payment(ctx, form) if charge else None
+        payout = _payout(ctx, form) if form.refund else _charge_payment(ctx, form) if form.charge else None
     journals: list[SideJournal] = []
     withheld = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] < 0]
     labels = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] == 0]
@@ -130,6 +130,10 @@ def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool, charge: bool) -> Sa
                     f"Fees withheld exceed what return {ret.rma_number} refunds ({total}); "
                     f"{facts.negative_total_refusal(refund)}: switch this organization's fee treatment to a "
                     "separate journal on the Settings page, or correct the fees in the RMS.", "fees")
+    if charge and total.amount >= 0:
+        # the customer pays only because of fees withheld on their own journal (which takes them in
+        # through the refund account): the form itself refunds its total, or moves no money
+        charge, refund = False, bool(total.amount)
     on_form = (refund or charge) and not facts.refund_by_payment
     if on_form:
         aid, aname = ctx.acct(ctx.refund_target())
