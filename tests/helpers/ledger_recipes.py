@@ -101,7 +101,7 @@ def post_documents(ledger: SandboxLedger, ret: ReturnRecord, docs: list[LedgerDo
                 values[name] = conn.ensure_item(name[len("item-for-account:"):])
         [result] = conn.post_batch([PostRequest(doc.idempotency_key, doc.doc_type, fill(body, values))],
                                    [doc.idempotency_key])
-        assert result.remote is not None, result.error
+        assert result.remote is not None, (result.error, getattr(result.error, "platform_message", None))
         out[doc.idempotency_key] = result.remote
         values[f"id:{doc.idempotency_key}"] = result.remote.remote_id
     return out

@@ -45,14 +45,16 @@ def roomy_limits(world: World) -> None:
         world.sandbox.control("POST", "config", {"service": service, "rate_limits": limits})
 
 
-def post_a_run(world: World, platform: Platform, count: int, *, seed: int = 16) -> PostedRun:
+def post_a_run(world: World, platform: Platform, count: int, *, seed: int = 16, exchanges: float = 0.0) -> PostedRun:
     """Reset the sandbox, generate ``count`` clean returns for the platform's organization and post
-    them in one push run (the other organizations' few seed returns are not connected)."""
+    them in one push run (the other organizations' few seed returns are not connected);
+    ``exchanges`` of them exchanges stating their replacement goods (even, cheaper or dearer)."""
     org, company, template = COMPANIES[platform]
     assert world.sandbox is not None
     world.sandbox.control("POST", "reset", {"seed": seed, "rms": {"bad_ratio": 0.0, "scale": 0.01}})
     roomy_limits(world)
-    world.sandbox.control("POST", "rms/generate", {"org": org, "count": count, "bad_ratio": 0, "seed": seed})
+    world.sandbox.control("POST", "rms/generate", {"org": org, "count": count, "bad_ratio": 0, "seed": seed,
+                                                   "exchanges": exchanges})
     world.connect(platform)
     world.ingest.ensure_organizations(world.rms)
     snapshot = world.mapping.snapshot(org)

@@ -1,8 +1,8 @@
 """Issue 16 item 3 end to end, with the real commands: the RMS publishes exchanges that state their
 replacement goods (even, cheaper, dearer), ``sync --once`` posts them through ingest, recipes,
 pre-flight, the outbox and the poster, and ``reconcile --json`` ties out — per currency, ledger −
-expected = difference = explained. An even exchange and one refunding the difference are posted;
-one the customer pays a difference on is held for a person with a message saying why."""
+expected = difference = explained. An even exchange, one refunding the difference and one the
+customer pays a difference on (a sales receipt / an invoice and its payment) are all posted."""
 
 from __future__ import annotations
 
@@ -61,20 +61,20 @@ def test_exchanges_post_and_reconcile_on_both_platforms(sandbox: SandboxHandle, 
                     by_status.setdefault(row.sync_status.value, []).append(total.amount)
                     reasons = {q.code for q in s.scalars(sa.select(QuarantineReason).where(
                         QuarantineReason.return_id == row.id))}
-                    if total.amount < 0:  # the customer pays the difference: held, saying why
-                        assert row.sync_status is ReturnSyncStatus.QUARANTINED, (org, row.rma_number)
-                        assert "exchange_charge_unsupported" in reasons, reasons
-                    else:  # even, or the difference refunded: in the ledger
-                        assert row.sync_status is ReturnSyncStatus.POSTED, (org, row.rma_number, reasons)
-                        docs = list(s.scalars(sa.select(OutboxDocument).where(OutboxDocument.return_id == row.id)))
-                        assert docs and all(d.remote_id for d in docs)
-                        roles = {d.role for d in docs}
-                        if total.amount == 0:  # goods and tax only (and the merchant's label cost)
-                            assert roles <= {"credit_memo", "credit_note", "label_journal"}, roles
-                        else:
-                            assert roles & {"refund_receipt", "refund_payment"}, roles
+                    # even, the difference refunded, or the difference charged: all in the ledger
+                    assert row.sync_status is ReturnSyncStatus.POSTED, (org, row.rma_number, reasons)
+                    docs = list(s.scalars(sa.select(OutboxDocument).where(OutboxDocument.return_id == row.id)))
+                    assert docs and all(d.remote_id for d in docs)
+                    roles = {d.role for d in docs}
+                    if total.amount == 0:  # goods and tax only (and the merchant's label cost)
+                        assert roles <= {"credit_memo", "credit_note", "label_journal"}, roles
+                    elif total.amount < 0:  # the customer pays: a sales receipt, or an invoice and its payment
+                        assert roles & {"sales_receipt", "charge_payment"}, roles
+                    else:
+                        assert roles & {"refund_receipt", "refund_payment"}, roles
                 posted = by_status.get("posted", [])
                 assert any(t == 0 for t in posted) and any(t > 0 for t in posted), (org, by_status)
+                assert any(t < 0 for t in posted), (org, by_status)
             even = next(r for r in rows if r.refund_total is not None and r.refund_total.amount == 0)
             code, shown = _cli(capsys, "preview", "--org", org, "--return", even.rma_number, "--json", *where)
             assert code == 0 and shown["refund"] == "0.00", shown  # the preview shows the goods both ways
@@ -92,10 +92,7 @@ def test_exchanges_post_and_reconcile_on_both_platforms(sandbox: SandboxHandle, 
             with db.session() as s:
                 held = {r.rma_number: r.refund_total for r in s.scalars(sa.select(Return).where(
                     Return.rms_id.in_(ids)))}
-            for v in data["variances"]:  # our exchanges: only the charges, as held for a person
-                if v["rma"] in held:
-                    total = held[v["rma"]]
-                    assert total is not None and total.amount < 0 and v["class"] == "not_posted_quarantined", v
+            assert not [v for v in data["variances"] if v["rma"] in held], data["variances"]  # ours: none
     finally:
         with db.session() as s:
             refs = list(s.scalars(sa.select(LedgerConnection.credential_ref)))

@@ -172,7 +172,7 @@ def test_statements_may_span_lines_and_end_with_a_semicolon() -> None:
 
 def test_entities_without_records_answer_empty(company: Company) -> None:
     assert query.execute(company, parse("select * from Invoice")) == {}
-    assert query.execute(company, parse("select count(*) from vendor")) == {"totalCount": 0}
+    assert query.execute(company, parse("select count(*) from estimate")) == {"totalCount": 0}
 
 
 # ---- faults --------------------------------------------------------------------------------------------

@@ -206,12 +206,12 @@ def test_an_exchange_for_cheaper_goods_refunds_the_difference() -> None:
                                                                    ("200", Decimal("-7.50"))]
 
 
-def test_an_exchange_for_dearer_goods_says_the_charge_is_not_posted() -> None:
+def test_an_exchange_for_dearer_goods_posts_the_charge() -> None:
     snap, rules = _xero()
     ret = _exchange("KIWI-NZ", "NZD", "50.00", "80.00", [("NZ-GST", "15")])
     assert settlement(ret, OrgSettings()) is Settlement.CHARGE
-    _, problems = build_documents(ret, resolver(rules, snap), snap, OrgSettings(), None)
-    assert "exchange_charge_unsupported" in [p.code for p in problems]
+    # field by field in tests/unit/test_recipes_exchange_charge.py
+    assert [d.doc_type for d in _build(ret, snap, rules, OrgSettings(), XERO_FX)] == ["Invoice", "Payment"]
 
 
 def test_an_exchange_without_replacements_stays_customer_credit() -> None:

@@ -15,9 +15,10 @@ app that copes here copes there:
 * The duplicate-number check is the company preference ``OtherPrefs.NameValue``
   ``WarnDuplicateDocNumber`` (sales forms, 6140; ON for ACME-US) and ``WarnDuplicateJournalNumber``
   (journal entries; OFF, as journal numbers may repeat in QBO).
-* Void is allowed on CreditMemo, RefundReceipt and Payment (amounts zeroed, memo prefixed
-  "Voided"); JournalEntry and VendorCredit answer 500 Unsupported Operation (the control API's tamper
-  voids any of them).
+* Void is allowed on CreditMemo, RefundReceipt, SalesReceipt and Payment (amounts zeroed, memo
+  prefixed "Voided"); JournalEntry and VendorCredit answer 500 Unsupported Operation (the control
+  API's tamper voids any of them). Sales receipts (``receipts``) deposit to Undeposited Funds when
+  no account is named.
 * Inventory (``stock``): returns of an Inventory item restock it at ``PurchaseCost`` (QuickBooks uses
   average cost), vendor credits send goods back; see docs/inventory-emulation.md.
 * CDC answers at most 1000 objects, oldest changes first; ask again from a later ``changedSince``.

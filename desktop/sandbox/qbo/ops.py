@@ -20,7 +20,7 @@ from desktop.sandbox.qbo.store import ENTITIES, TRANSACTIONS, Company, Record
 from desktop.sandbox.qbo.util import QboFault
 
 URL_NAMES = {e.lower(): e for e in ENTITIES}
-VOIDABLE = ("CreditMemo", "RefundReceipt", "Payment")
+VOIDABLE = ("CreditMemo", "RefundReceipt", "Payment", "SalesReceipt")
 
 Notify = Callable[[Company, Record, str], None]
 

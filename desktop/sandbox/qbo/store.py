@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from desktop.sandbox.qbo.util import dumps, qbo_datetime
 
-TRANSACTIONS = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit")
+TRANSACTIONS = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit", "SalesReceipt")
 NAME_LISTS = (
     "Account",
     "Item",

@@ -1,4 +1,5 @@
-"""Transactions: validation and server-side computation for CreditMemo, RefundReceipt, JournalEntry, Payment.
+"""Transactions: validation and server-side computation for CreditMemo, RefundReceipt, JournalEntry,
+Payment and SalesReceipt (``receipts``).
 
 The service, not the client, computes TotalAmt, TxnTaxDetail, Balance/RemainingCredit,
 HomeTotalAmt and the default ExchangeRate; clients' values for those are overwritten. Tax: a US
@@ -15,12 +16,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from desktop.sandbox.qbo import purchases
+from desktop.sandbox.qbo import purchases, receipts
 from desktop.sandbox.qbo.refs import business, optional, required, resolve
 from desktop.sandbox.qbo.store import Company, Record
 from desktop.sandbox.qbo.util import TWO, QboFault, money
 
-SALES_DOCS = ("CreditMemo", "RefundReceipt")
+SALES_DOCS = ("CreditMemo", "RefundReceipt", receipts.ENTITY)
 READ_ONLY = ("TotalAmt", "HomeTotalAmt", "Balance", "HomeBalance", "RemainingCredit", "UnappliedAmt")
 TXN_LABEL = {
     "CreditMemo": "Credit Memo",
@@ -28,6 +29,7 @@ TXN_LABEL = {
     "JournalEntry": "Journal Entry",
     "Payment": "Payment",
     "VendorCredit": "Vendor Credit",
+    receipts.ENTITY: receipts.LABEL,
 }
 
 
@@ -194,6 +196,8 @@ def _sales(c: Company, entity: str, obj: dict[str, Any]) -> None:
                 f"The account currency {acct_cur} must match the transaction currency.", "DepositToAccountRef"
             )
         optional(c, "PaymentMethod", obj, "PaymentMethodRef", "PaymentMethodRef")
+    elif entity == receipts.ENTITY:
+        receipts.deposit(c, obj)
     us = c.country == "US"
     calc = obj.get("GlobalTaxCalculation") or ("NotApplicable" if us else "TaxExcluded")
     if us:

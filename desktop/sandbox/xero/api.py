@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from desktop.sandbox.xero import creditnotes, items, journals, payments
+from desktop.sandbox.xero import creditnotes, invoices, items, journals, payments
 from desktop.sandbox.xero.creditnotes import Outcome, touch
 from desktop.sandbox.xero.envelope import ApiError, envelope, list_view, not_found, validation_error
 from desktop.sandbox.xero.msjson import loads, render
@@ -62,9 +62,10 @@ _CLASS = {
 _ID_KEY = {"Contacts": "ContactID", "Invoices": "InvoiceID", "Payments": "PaymentID"}
 _SUMMARY_WITHOUT_PAGE = {"CreditNotes", "Invoices"}
 # Collections whose element schema carries StatusAttributeString (Accounts' does not).
-_STATUS_ATTR = {"CreditNotes", "Payments", "Contacts", "ManualJournals", "Allocations", "Items"}
+_STATUS_ATTR = {"CreditNotes", "Payments", "Contacts", "ManualJournals", "Allocations", "Items", "Invoices"}
 _ERROR_FLAG = {
     "CreditNotes": "HasErrors",
+    "Invoices": "HasErrors",
     "Payments": "HasValidationErrors",
     "Contacts": "HasValidationErrors",
 }
@@ -114,6 +115,8 @@ class Api:
             return self._write(request, "Items", lambda raw: items.create_item(t, raw, now), now)
         if name == "invoices" and method == "GET" and len(parts) in (1, 2):
             return self._read(request, now, t.invoices, parts, "Invoices", paged=True)
+        if name == "invoices" and method in ("PUT", "POST") and len(parts) in (1, 2):
+            return self._write(request, "Invoices", lambda raw: self._save_invoice(t, raw, now, request, parts), now, t)
         if name == "accounts":
             if method == "GET" and len(parts) in (1, 2):
                 return self._read(request, now, t.accounts, parts, "Accounts", paged=False)
@@ -288,17 +291,27 @@ class Api:
         }
         return Outcome({**alloc, "CreditNote": summary}, problems, "CREATE")
 
-    def _pay(self, t: Tenant, raw: dict[str, Any], now: datetime) -> Outcome:
-        out = payments.create_payment(t, raw, now)
-        if out.doc is not None and "CreditNote" in out.doc:
-            self._notify(t, "CREDITNOTE", "UPDATE", t.credit_notes[out.doc["CreditNote"]["CreditNoteID"]])
+    def _save_invoice(self, t: Tenant, raw: dict[str, Any], now: datetime, request: Request,
+                      parts: list[str]) -> Outcome:
+        if len(parts) == 2:
+            raw = {**raw, "InvoiceID": parts[1]}
+        out = invoices.save_invoice(t, raw, now, 4 if request.args.get("unitdp") == "4" else 2)
+        self._emit(t, "INVOICE", out)
         return out
 
-    def _unpay(self, t: Tenant, pay: Doc, raw: dict[str, Any], now: datetime) -> Outcome:
-        out = payments.delete_payment(t, pay, raw, now)
+    def _paid(self, t: Tenant, out: Outcome) -> Outcome:
+        """A payment's change moves the document it pays: tell the subscribers of that one."""
         if out.doc is not None and "CreditNote" in out.doc:
             self._notify(t, "CREDITNOTE", "UPDATE", t.credit_notes[out.doc["CreditNote"]["CreditNoteID"]])
+        elif out.doc is not None and "Invoice" in out.doc and out.doc["Invoice"]["InvoiceID"] in t.invoices:
+            self._notify(t, "INVOICE", "UPDATE", t.invoices[out.doc["Invoice"]["InvoiceID"]])
         return out
+
+    def _pay(self, t: Tenant, raw: dict[str, Any], now: datetime) -> Outcome:
+        return self._paid(t, payments.create_payment(t, raw, now))
+
+    def _unpay(self, t: Tenant, pay: Doc, raw: dict[str, Any], now: datetime) -> Outcome:
+        return self._paid(t, payments.delete_payment(t, pay, raw, now))
 
     def _create_account(self, t: Tenant, raw: dict[str, Any], now: datetime) -> Outcome:
         problems = Problems()
@@ -406,7 +419,8 @@ class Api:
         return Outcome(existing, problems, "UPDATE")
 
 
-_TAKEBACK_ID = {"CreditNotes": "CreditNoteID", "Payments": "PaymentID", "ManualJournals": "ManualJournalID"}
+_TAKEBACK_ID = {"CreditNotes": "CreditNoteID", "Payments": "PaymentID", "ManualJournals": "ManualJournalID",
+                "Invoices": "InvoiceID"}
 
 
 def _count_takeback(t: Tenant, request: Request, key: str, raw: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop.sandbox.xero import creditnotes, journals, payments
+from desktop.sandbox.xero import creditnotes, invoices, journals, payments
 from desktop.sandbox.xero.creditnotes import Outcome, refresh_balance, touch
 from desktop.sandbox.xero.msjson import TWO, iso_date_string, money_quantum, parse_date, render, to_decimal
 from desktop.sandbox.xero.store import Doc, Tenant
@@ -37,11 +37,11 @@ Notify = Callable[[Tenant, str, str, Doc], None]
 def normalize(t: Tenant, kind: str, doc: Doc) -> dict[str, Any]:
     status = str(doc.get("Status", ""))
     norm = "deleted" if status == "DELETED" else "voided" if status == "VOIDED" else "active"
-    if kind == "CreditNote":
+    if kind in ("CreditNote", "Invoice"):
         return {
             "type": kind,
-            "id": doc["CreditNoteID"],
-            "number": doc.get("CreditNoteNumber") or None,
+            "id": doc[f"{kind}ID"],
+            "number": doc.get(f"{kind}Number") or None,
             "reference": doc.get("Reference") or None,
             "date": doc["Date"].isoformat(),
             "currency": doc["CurrencyCode"],
@@ -80,6 +80,7 @@ def ledger_documents(t: Tenant) -> list[dict[str, Any]]:
     out = [normalize(t, "CreditNote", d) for d in t.credit_notes.values()]
     out += [normalize(t, "ManualJournal", d) for d in t.manual_journals.values()]
     out += [normalize(t, "Payment", d) for d in t.payments.values()]
+    out += [normalize(t, "Invoice", d) for d in t.invoices.values() if d.get("_posted")]  # not the seeded sales
     return [{**d, "takeback_requests": t.takeback_requests.get(str(d["id"]).lower(), 0)} for d in out]
 
 
@@ -89,6 +90,7 @@ def _find(t: Tenant, doc_id: str) -> tuple[str, Doc]:
         ("CreditNote", t.credit_notes),
         ("ManualJournal", t.manual_journals),
         ("Payment", t.payments),
+        ("Invoice", t.invoices),
     ):
         if key in docs:
             return kind, docs[key]
@@ -192,6 +194,13 @@ def tamper(t: Tenant, body: dict[str, Any], now: datetime, notify: Notify) -> di
             raise ValueError(f"unknown document type {kind!r}; use CreditNote, ManualJournal or Payment")
         return normalize(t, kind, doc)
     kind, doc = _find(t, str(body.get("id", "")))
+    if kind == "Invoice":  # a dearer exchange's charge: a person voids or deletes it, nothing more here
+        if op not in ("delete", "void"):
+            raise ValueError("the sandbox changes an invoice's status only (void or delete)")
+        doc = _raise_if(invoices.save_invoice(t, {"InvoiceID": doc["InvoiceID"],
+                                                  "Status": "DELETED" if op == "delete" else "VOIDED"}, now, 2))
+        notify(t, "INVOICE", "UPDATE", doc)
+        return normalize(t, kind, doc)
     if op == "edit":
         changes = dict(body.get("set") or {})
         if kind == "CreditNote":

@@ -264,6 +264,8 @@ class XeroEmulator(Emulator):
                 "CreditNotes",
                 {"Type": doc["Type"], "Status": doc["Status"]},
             )
+        elif category == "INVOICE":
+            rid, path, data = doc["InvoiceID"], "Invoices", None
         else:
             rid, path, data = doc["ContactID"], "Contacts", None
         self.webhooks.publish(

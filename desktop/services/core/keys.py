@@ -33,6 +33,9 @@ ROLE_LETTERS: dict[str, str] = {
     "label_journal": "L",
     "store_credit_journal": "G",   # store credit moved to the liability (gift card) account
     "store_credit_payment": "G",
+    "sales_receipt": "X",          # a dearer exchange's difference charged (QBO)
+    "invoice": "X",                # … (Xero)
+    "charge_payment": "Y",         # … paid in (Xero)
     "summary_journal": "S",
 }
 

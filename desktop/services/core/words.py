@@ -22,6 +22,7 @@ CLASS_WORDS: dict[str, str] = {
 DOC_WORDS: dict[str, str] = {
     "CreditMemo": "Credit memo", "RefundReceipt": "Refund receipt", "CreditNote": "Credit note",
     "Payment": "Refund payment", "JournalEntry": "Journal entry", "ManualJournal": "Manual journal",
+    "SalesReceipt": "Sales receipt", "Invoice": "Invoice",
 }
 
 

@@ -308,7 +308,7 @@ def contexts_for_return(ret: ReturnRecord, settings: OrgSettings | None = None) 
             tax_keys.add(key)
     out += [MatchContext(Component.TAX, tax_jurisdiction=k, **base) for k in sorted(tax_keys)]
     how = settlement(ret, settings)
-    if how is Settlement.REFUND:
+    if how in (Settlement.REFUND, Settlement.CHARGE):  # a charge's difference comes in there
         out.append(MatchContext(Component.REFUND, **base))
     elif how is Settlement.LIABILITY:
         out.append(MatchContext(Component.STORE_CREDIT, **base))

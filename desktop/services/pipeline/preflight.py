@@ -12,8 +12,8 @@ RMS's beyond rounding), ``unsupported_tax_mix`` (QBO US: one combined rate per d
 ``negative_total``, ``too_many_tracking_categories``; pre-flight also says
 ``account_currency_mismatch`` (a refund account in another currency than the document) and
 ``payments_not_enabled`` (a store credit liability account that cannot take the payment moving the
-credit to it); the recipes say ``exchange_charge_unsupported`` (an exchange the customer pays a
-difference on).
+credit to it). A dearer exchange's difference comes in through the refund account, which is checked
+like a refund's (bank types, currency).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _check_accounts(doc: LedgerDocument, snap: ReferenceSnapshot, out: list[Prob
             continue
         comp = _COMPONENTS.get(jl.component or "")
         types = allowed.get(comp) if comp is not None else None
-        if comp is Component.REFUND and doc.doc_type in ("RefundReceipt", "Payment"):
+        if comp is Component.REFUND and doc.doc_type in ("RefundReceipt", "SalesReceipt", "Payment"):
             profile = platform_for(doc.platform)
             flag = profile.payments_flag
             types = (*profile.refund_bank_types, *((rec.type,) if flag and (rec.raw or {}).get(flag) else ()))

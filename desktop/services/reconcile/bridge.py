@@ -38,12 +38,15 @@ ZERO = Decimal(0)
 STEP_LABELS: dict[str, str] = {
     "refund_documents": "Refund documents vs refunds (fees carried gross, rounding, timing)",
     "refund_payment": "Refund payments",
+    "charge_payment": "Exchange differences paid in",
     "fee_journal": "Fee journals (fees withheld)",
     "label_journal": "Label cost journals",
     "store_credit": "Store credit moved to its liability account",
     "other": "Other documents",
 }
-_REFUND_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note", "refund", "summary"})
+#: A dearer exchange's sales receipt / invoice is its refund document too (the refund is negative).
+_REFUND_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note", "refund", "summary", "sales_receipt",
+                           "invoice"})
 
 
 def _places(currency: str | None) -> int:

@@ -41,7 +41,7 @@ from desktop.services.store.models import (
 __all__ = ["LedgerSource", "OrgInfo", "ReconcileEngine", "ReconcileReport"]
 
 #: Roles whose document carries the return's tax (the refund itself); journals and payments carry none.
-TAXED_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note"})
+TAXED_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note", "sales_receipt", "invoice"})
 _OWED = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)
 _CHUNK = 500
 #: The phases a reconciliation reports (``done`` of this many): read, load, look up, compare, RMS API, record.

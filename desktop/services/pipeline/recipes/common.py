@@ -237,7 +237,8 @@ class Ctx:
         return settlement(self.ret, self.settings)
 
     def refund_target(self) -> MappingTarget | None:
-        if self.settlement() is Settlement.REFUND:
+        """The Refund paid account: where a refund leaves — and a dearer exchange's difference comes in."""
+        if self.settlement() in (Settlement.REFUND, Settlement.CHARGE):
             return self.target(self.context(Component.REFUND), "refund_method")
         return None
 

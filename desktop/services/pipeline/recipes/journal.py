@@ -24,6 +24,10 @@ Rules written once here:
   account or code either.
 - **Balancing**: the settlement line is the sales form's total (net + RMS tax); every journal
   balances by construction.
+- **A dearer exchange** (``Settlement.CHARGE``): the same sales form, whose total is negative — the
+  settlement line turns into a debit: the difference received into the Refund paid account (on
+  the form where the platform settles there, else on A/R with a payment in, :func:`_charge_payment`).
+  Renderers post it negated as a sale (``SalesForm.charge``); fees withheld come in with it.
 """
 
 from __future__ import annotations
@@ -56,22 +60,19 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
     customer = resolve_customer(ret.customer, ctx.snap, ret.currency)
     how = ctx.settlement()
     refund = how is Settlement.REFUND
-    as_lines = ctx.fees_as_lines() or (not refund and not facts.journals_may_post_receivable)
+    charge = how is Settlement.CHARGE  # a dearer exchange: the customer pays the difference
+    money = refund or charge  # money moves through the Refund paid account, out or in
+    as_lines = ctx.fees_as_lines() or (not money and not facts.journals_may_post_receivable)
     pieces, left = ctx.pieces(fees_as_lines=as_lines)
     pieces += ctx.replacement_pieces()
-    if how is Settlement.CHARGE:
-        ctx.problem("exchange_charge_unsupported",
-                    f"Return {ret.rma_number} is an exchange on which the customer pays "
-                    f"{-ret.computed_refund()} more than the returned goods are worth; the sync does not post "
-                    "the charge of a difference (it needs an invoice or sales receipt): an accountant must record "
-                    "this exchange in the ledger by hand (Manual entry), or the RMS must state it as two "
-                    "transactions.", "exchange")
-    form = _sales_form(ctx, pieces, refund)
-    payout = _payout(ctx, form) if refund and facts.refund_by_payment else None
+    form = _sales_form(ctx, pieces, refund, charge)
+    payout = None
+    if facts.refund_by_payment:
+        payout = _payout(ctx, form) if form.refund else _charge_payment(ctx, form) if form.charge else None
     journals: list[SideJournal] = []
     withheld = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] < 0]
     labels = [i for i in left if FEE_REFUND_SIGN[ret.fees[i].type] == 0]
-    if withheld and (fees := _fee_journal(ctx, withheld, refund)) is not None:
+    if withheld and (fees := _fee_journal(ctx, withheld, money, charge)) is not None:
         journals.append(fees)
     if labels and (label := _label_journal(ctx, labels)) is not None:
         journals.append(label)
@@ -83,7 +84,7 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
     return ReturnJournal(ctx, day, note, fx, customer, form, payout, tuple(journals))
 
 
-def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool) -> SalesForm:
+def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool, charge: bool) -> SalesForm:
     ret, facts = ctx.ret, ctx.platform
     cur = ret.currency
     lines: list[SalesLine] = []
@@ -124,21 +125,28 @@ def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool) -> SalesForm:
             aid, aname = ctx.acct(rounding_target)
             journal.append(line(aid, aname, Money(diff, cur), "tax rounding", debit=True))
     total = Money(dsum(p.net.amount for p in pieces) + rms_tax, cur)
-    if total.amount < 0:
+    if total.amount < 0 and not charge:  # a charge's total is what the customer pays: negative by design
         ctx.problem("negative_total",
                     f"Fees withheld exceed what return {ret.rma_number} refunds ({total}); "
                     f"{facts.negative_total_refusal(refund)}: switch this organization's fee treatment to a "
                     "separate journal on the Settings page, or correct the fees in the RMS.", "fees")
-    on_form = refund and not facts.refund_by_payment
+    if charge and total.amount >= 0:
+        # the customer pays only because of fees withheld on their own journal (which takes them in
+        # through the refund account): the form itself refunds its total, or moves no money
+        charge, refund = False, bool(total.amount)
+    on_form = (refund or charge) and not facts.refund_by_payment
     if on_form:
         aid, aname = ctx.acct(ctx.refund_target())
     else:
         aid, aname, _ = ctx.receivable()
     if total.amount or not pieces:  # an even exchange moves no money: no settlement line
-        journal.append(line(aid, aname, total, "refund" if on_form else "customer credit", debit=False,
-                            component=Component.REFUND if on_form else None))
+        # a charge's negative total turns the credit into a debit: the difference received
+        # (QBO: into the Refund paid account on the sales receipt; Xero: on A/R, then paid)
+        what = ("difference received" if on_form else "difference charged") if charge else (
+            "refund" if on_form else "customer credit")
+        journal.append(line(aid, aname, total, what, debit=False, component=Component.REFUND if on_form else None))
     return SalesForm(refund, on_form, tuple(lines), tax, codes, rounding, rounding_target, rounding_code, total,
-                     aid if on_form else "", tuple(journal))
+                     aid if on_form else "", tuple(journal), charge)
 
 
 def _payout(ctx: Ctx, form: SalesForm) -> Payout | None:
@@ -151,6 +159,20 @@ def _payout(ctx: Ctx, form: SalesForm) -> Payout | None:
     return Payout(form.total, target, (line(rid, rname, form.total, "customer credit refunded", debit=True),
                                        line(bid, bname, form.total, "refund paid", debit=False,
                                             component=Component.REFUND)))
+
+
+def _charge_payment(ctx: Ctx, form: SalesForm) -> Payout | None:
+    """A dearer exchange's difference paid in against the charge: Dr the refund account, Cr A/R."""
+    amount = -form.total
+    if amount.amount <= 0:
+        return None
+    target = ctx.refund_target()
+    rid, rname, _ = ctx.receivable()
+    bid, bname = ctx.acct(target)
+    return Payout(amount, target, (line(bid, bname, amount, "difference received", debit=True,
+                                        component=Component.REFUND),
+                                   line(rid, rname, amount, "customer paid the difference", debit=False)),
+                  "charge_payment", "exchange difference paid")
 
 
 def _moved_credit(ctx: Ctx) -> tuple[Money, MappingTarget | None, tuple[JournalLine, ...]] | None:
@@ -198,8 +220,9 @@ def _gross(ctx: Ctx, indexes: list[int]) -> Decimal:
     return dsum(fees[i].amount.amount + dsum(t.amount.amount for t in fees[i].taxes) for i in indexes)
 
 
-def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool) -> SideJournal | None:
-    """Fees withheld: Dr the refund account (or the customer's A/R), Cr fee income and its tax."""
+def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool, charge: bool = False) -> SideJournal | None:
+    """Fees withheld: Dr the refund account (or the customer's A/R), Cr fee income and its tax.
+    ``refund``: money moves through the refund account (a refund, or a dearer exchange's charge)."""
     ret = ctx.ret
     credits: list[JournalLine] = []
     for i in indexes:
@@ -216,7 +239,8 @@ def _fee_journal(ctx: Ctx, indexes: list[int], refund: bool) -> SideJournal | No
         did, dname = ctx.acct(ctx.refund_target())
     else:
         did, dname, _ = ctx.receivable()
-    first = line(did, dname, gross, "fees withheld from the refund", debit=True,
+    memo = "fees charged with the exchange difference" if charge else "fees withheld from the refund"
+    first = line(did, dname, gross, memo, debit=True,
                  component=Component.REFUND if refund else None)
     return SideJournal("fee_journal", "fees withheld", (first, *credits),
                        frozenset() if refund else frozenset({0}), -gross)

@@ -5,7 +5,12 @@ Rendering only translates a :class:`~.journal.ReturnJournal` into QBO payloads:
 - Refund to the original payment → ``RefundReceipt`` (``DepositToAccountRef`` = the mapped
   refund account). Store credit → ``CreditMemo``. **Exchange → ``CreditMemo``** too: the customer
   is owed the returned goods' value, which the replacement's invoice then consumes (applying the
-  credit); a RefundReceipt would record cash that never left the bank.
+  credit); a RefundReceipt would record cash that never left the bank. **A dearer exchange** (the
+  customer pays the difference) → ``SalesReceipt``: the same lines with every amount negated
+  (replacement goods positive, returned goods negative), total the difference,
+  ``DepositToAccountRef`` the mapped refund account (the money comes in). UNCONFIRMED: that
+  QuickBooks takes negative lines on a sales receipt whose total is positive (the schema allows any
+  ``Amount``; the emulator accepts it, as QuickBooks' own screens do).
 - Lines go through Items (``SalesItemLineDetail.ItemRef``): the mapped item, else an active
   item whose income account is the mapped account, else a placeholder the poster fills after
   creating "RLS · <account>" on demand.
@@ -20,6 +25,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal` into QBO payloads:
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from desktop.services.core import keys
@@ -48,6 +54,22 @@ PLATFORM = QboProfile.key
 
 def _ref(value: str) -> dict[str, str]:
     return {"value": value}
+
+
+def _same(amount: Decimal) -> Decimal:
+    return amount
+
+
+def _flip(amount: Decimal) -> Decimal:
+    return -amount + 0  # + 0: never a "-0.00" on the wire
+
+
+#: (refund, charge) → the sales form's role, QBO entity and what it is, for people.
+_FORMS: dict[tuple[bool, bool], tuple[str, str, str]] = {
+    (True, False): ("refund_receipt", "RefundReceipt", "refund"),
+    (False, False): ("credit_memo", "CreditMemo", "customer credit"),
+    (False, True): ("sales_receipt", "SalesReceipt", "exchange difference charged"),
+}
 
 
 class QboRecipes(LedgerRecipes):
@@ -139,9 +161,10 @@ class _Render(ReturnRender):
     def sales_form(self) -> LedgerDocument:
         form = self.j.form
         us = is_us(self.c.snap, self.c.settings)
-        role, doc_type = ("refund_receipt", "RefundReceipt") if form.refund else ("credit_memo", "CreditMemo")
-        key, body = self.header(role, "refund" if form.refund else "customer credit")
+        role, doc_type, what = _FORMS[(form.refund, form.charge)]
+        key, body = self.header(role, what)
         body = {"CustomerRef": dict(self.customer_ref), **body}
+        flip = _flip if form.charge else _same  # a charge posts the form negated (module docstring)
         lines: list[dict[str, Any]] = []
         for sl in form.lines:
             p = sl.piece
@@ -149,7 +172,7 @@ class _Render(ReturnRender):
             # QBO checks Amount = Qty × UnitPrice: send them only when exact
             if p.unit_price.amount * p.quantity == p.net.amount:
                 detail["Qty"] = p.quantity
-                detail["UnitPrice"] = p.unit_price.amount
+                detail["UnitPrice"] = flip(p.unit_price.amount)
             line_code = ("TAX" if p.taxes else "NON") if us else sl.tax_code
             if line_code:
                 detail["TaxCodeRef"] = _ref(line_code)
@@ -158,8 +181,8 @@ class _Render(ReturnRender):
                     detail["ClassRef"] = _ref(tr.option_id)
                 elif tr.category_id == "department":
                     body["DepartmentRef"] = _ref(tr.option_id)
-            lines.append({"DetailType": "SalesItemLineDetail", "Amount": p.net.amount, "Description": p.description,
-                          "SalesItemLineDetail": detail})
+            lines.append({"DetailType": "SalesItemLineDetail", "Amount": flip(p.net.amount),
+                          "Description": p.description, "SalesItemLineDetail": detail})
         if form.tax.doc_code:
             body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(form.tax.doc_code)}
         if not us:
@@ -168,13 +191,14 @@ class _Render(ReturnRender):
             detail = {"ItemRef": _ref(self.item_for(form.rounding_target))}
             if form.rounding_code:
                 detail["TaxCodeRef"] = _ref(form.rounding_code)
-            lines.append({"DetailType": "SalesItemLineDetail", "Amount": form.rounding,
+            lines.append({"DetailType": "SalesItemLineDetail", "Amount": flip(form.rounding),
                           "Description": "Tax rounding (RMS rounds per line, QuickBooks per rate)",
                           "SalesItemLineDetail": detail})
         if form.settled_on_form:
             body["DepositToAccountRef"] = _ref(form.settle_account or placeholder("unmapped"))
         body["Line"] = lines
-        return self.document(role, doc_type, key, body, form.total, form.journal, refund_effect=form.total,
+        total = -form.total if form.charge else form.total
+        return self.document(role, doc_type, key, body, total, form.journal, refund_effect=form.total,
                              extra={"tax_codes": form.codes, **form.tax.extra})
 
     def journal_entry(self, side: SideJournal) -> LedgerDocument:

@@ -106,6 +106,10 @@ class SalesForm:
     total: Money
     settle_account: str               # the refund account's id when settled on the form
     journal: tuple[JournalLine, ...]
+    #: A dearer exchange: the customer pays the difference (``total`` negative). Renderers post
+    #: the form with every amount negated — replacement goods positive, returned goods negative —
+    #: as a sale (QBO SalesReceipt, Xero ACCREC Invoice) of ``-total``.
+    charge: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class Payout:
     amount: Money
     target: MappingTarget | None
     journal: tuple[JournalLine, ...]
-    role: str = "refund_payment"      # store credit as a liability: "store_credit_payment"
+    role: str = "refund_payment"      # store credit as a liability: "store_credit_payment"; a charge: "charge_payment"
     what: str = "refund"
 
 

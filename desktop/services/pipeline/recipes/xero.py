@@ -8,12 +8,19 @@ against the credit note; accounts are labelled "code name"; Xero publishes no ex
 
 Rendering only translates a :class:`~.journal.ReturnJournal`:
 
-- Every return → one ``CreditNote`` (``ACCRECCREDIT``, ``AUTHORISED``, ``LineAmountTypes``
-  ``Exclusive``), ``Reference`` carrying the idempotency key.
+- Every return (but a dearer exchange, below) → one ``CreditNote`` (``ACCRECCREDIT``,
+  ``AUTHORISED``, ``LineAmountTypes`` ``Exclusive``), ``Reference`` carrying the idempotency key.
 - Refund to the original payment → plus a ``Payment`` of the credit note's total from the mapped
   bank account; it ``depends_on`` the credit note and references it by a placeholder the poster
   fills with the CreditNoteID. Store credit and exchange → the credit note alone, unallocated
   (the replacement's invoice consumes it).
+- **A dearer exchange** (the customer pays the difference) → an ``ACCREC`` ``Invoice``
+  (``AUTHORISED``, ``DueDate`` its date) with the credit note's lines negated — replacement goods
+  positive, returned goods negative, tax pinned the same way — whose total is the difference, plus
+  a ``Payment`` of it into the mapped bank account (``depends_on`` the invoice). UNCONFIRMED: that
+  Xero takes negative lines on an invoice whose total is positive (its own screens do; the
+  reference does not say); the alternative — a credit note allocated to an invoice for the
+  replacement — needs three documents and an allocation that cannot be undone by voiding.
 - Fee and label journals → ``ManualJournal``. Manual journals have no currency in Xero — they are
   always in the base currency — so a foreign return's journal is converted with the recorded rate,
   each side allocated so it still balances (``convert_journal``).
@@ -75,7 +82,7 @@ class XeroRecipes(LedgerRecipes):
 
     def render(self, journal: ReturnJournal) -> list[LedgerDocument]:
         r = _Render(journal)
-        note = r.credit_note()
+        note = r.invoice() if journal.form.charge else r.credit_note()
         docs = [note]
         if journal.payout is not None:
             docs.append(r.payment(note))
@@ -134,44 +141,60 @@ class _Render(ReturnRender):
             code = rec.code
         return {"AccountCode": code} if code else {"AccountID": target.account_id or "${unmapped}"}
 
-    def line_item(self, sl: SalesLine) -> dict[str, Any]:
+    def line_item(self, sl: SalesLine, sign: int = 1) -> dict[str, Any]:
+        """One line; ``sign`` −1 negates its amounts (a dearer exchange's invoice)."""
         p = sl.piece
         item: dict[str, Any] = {"Description": p.description, "Quantity": p.quantity}
         unit = p.unit_price.amount
         exponent = unit.as_tuple().exponent
         fits = isinstance(exponent, int) and -exponent <= min(2, minor_units(self.ret.currency))
         if fits and unit * p.quantity == p.net.amount:
-            item["UnitAmount"] = unit
+            item["UnitAmount"] = unit * sign + 0  # + 0: never a "-0.00" on the wire
         else:  # Xero rounds UnitAmount to 2 places: give the exact line amount instead
-            item["LineAmount"] = p.net.amount
+            item["LineAmount"] = p.net.amount * sign + 0
         item.update(self.account_ref(p.target))
         item["TaxType"] = sl.tax_code or "${unmapped}"
-        item["TaxAmount"] = p.tax.amount  # pinned: the ledger books the RMS's own line tax
+        item["TaxAmount"] = p.tax.amount * sign + 0  # pinned: the ledger books the RMS's own line tax
         tracking = p.target.tracking if p.target else ()
         if tracking:  # more than 2 is a problem (check_piece); Xero takes the first 2
             item["Tracking"] = [{"TrackingCategoryID": t.category_id, "TrackingOptionID": t.option_id}
                                 for t in tracking[:2]]
         return item
 
-    def credit_note(self) -> LedgerDocument:
+    def _sales_body(self, kind: str, key: str, what: str, sign: int) -> dict[str, Any]:
         form, cur = self.j.form, self.ret.currency
-        key = self.key("credit_note")
-        body: dict[str, Any] = {"Type": "ACCRECCREDIT", "Contact": dict(self.contact), "Date": self.j.day.isoformat(),
+        body: dict[str, Any] = {"Type": kind, "Contact": dict(self.contact), "Date": self.j.day.isoformat(),
                                 "Status": "AUTHORISED", "LineAmountTypes": "Exclusive", "CurrencyCode": cur,
-                                "Reference": self.memo(key, "return")}
+                                "Reference": self.memo(key, what)}
         fx = self.j.fx
         if cur != self.c.snap.home_currency and fx is not None and fx.ledger_rate is not None:
             body["CurrencyRate"] = fx.ledger_rate
-        body["LineItems"] = [self.line_item(sl) for sl in form.lines]
+        body["LineItems"] = [self.line_item(sl, sign) for sl in form.lines]
+        return body
+
+    def credit_note(self) -> LedgerDocument:
+        form = self.j.form
+        key = self.key("credit_note")
+        body = self._sales_body("ACCRECCREDIT", key, "return", 1)
         return self.document("credit_note", "CreditNote", key, {"CreditNotes": [body]}, form.total, form.journal,
                              refund_effect=form.total, extra={"tax_codes": form.codes})
 
-    def payment(self, note: LedgerDocument) -> LedgerDocument:
+    def invoice(self) -> LedgerDocument:
+        """A dearer exchange: the customer is invoiced the difference (the credit note's lines negated)."""
+        form = self.j.form
+        key = self.key("invoice")
+        body = self._sales_body("ACCREC", key, "exchange difference charged", -1)
+        body = {**body, "DueDate": body["Date"]}  # paid at once: due the same day
+        return self.document("invoice", "Invoice", key, {"Invoices": [body]}, -form.total, form.journal,
+                             refund_effect=form.total, extra={"tax_codes": form.codes})
+
+    def payment(self, paid: LedgerDocument) -> LedgerDocument:
+        """A payment against ``paid`` (a credit note paid out, or an invoice paid in)."""
         payout = self.j.payout
         assert payout is not None
         key = self.key(payout.role)
         ref = self.account_ref(payout.target)
-        body: dict[str, Any] = {"CreditNote": {"CreditNoteID": ref_placeholder(note.idempotency_key)},
+        body: dict[str, Any] = {paid.doc_type: {f"{paid.doc_type}ID": ref_placeholder(paid.idempotency_key)},
                                 "Account": {"Code": v} if (v := ref.get("AccountCode")) else {
                                     "AccountID": ref["AccountID"]},
                                 "Date": self.j.day.isoformat(), "Amount": payout.amount.amount,
@@ -179,7 +202,7 @@ class _Render(ReturnRender):
         if self.j.fx is not None and self.j.fx.ledger_rate is not None:
             body["CurrencyRate"] = self.j.fx.ledger_rate
         return self.document(payout.role, "Payment", key, {"Payments": [body]}, payout.amount, payout.journal,
-                             refund_effect=None, depends_on=note.idempotency_key)
+                             refund_effect=None, depends_on=paid.idempotency_key)
 
     def manual_journal(self, side: SideJournal) -> LedgerDocument | None:
         """``side`` in the base currency (Xero manual journals have no currency of their own)."""

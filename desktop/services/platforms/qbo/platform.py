@@ -41,7 +41,7 @@ from desktop.services.platforms.webhooks import Notification
 from desktop.services.platforms.xero.connector import parse_date, parse_ms_date
 
 #: The transactions we post, read back by date and watched by the change feed.
-ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit")
+ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit", "SalesReceipt")
 _PURCHASE_LINES = ("AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail")
 CDC_MAX = 1000  # QBO answers at most this many changes per CDC call: ask again from the last one
 CDC_WINDOW = timedelta(days=30)

@@ -41,25 +41,25 @@ from desktop.services.platforms.xero.connector import XeroConnector, translate_e
 from desktop.services.platforms.xero.post import COLLECTIONS, XeroWriter, _remote
 
 #: The lists we post to, read back by date and watched for changes.
-LISTS = ("CreditNotes", "ManualJournals", "Payments")
+LISTS = ("CreditNotes", "ManualJournals", "Payments", "Invoices")
 _STATUS = {"VOIDED": "voided", "DELETED": "deleted", "PAID": "paid"}
 _INCOME = ("REVENUE", "SALES", "OTHERINCOME")
 _EXPENSE = ("EXPENSE", "DIRECTCOSTS", "OVERHEADS")
 
 
 def xero_doc(doc_type: str, obj: Mapping[str, Any]) -> DocView:
-    """A Xero CreditNote, ManualJournal or Payment as pull compares it."""
+    """A Xero CreditNote, Invoice (a dearer exchange's charge), ManualJournal or Payment as pull compares it."""
     status = _STATUS.get(str(obj.get("Status", "")).upper(), "active")
     updated = moment(obj.get("UpdatedDateUTC"))
     day = _day(obj.get("DateString")) or _day(obj.get("Date"))
-    if doc_type == "CreditNote":
+    if doc_type in ("CreditNote", "Invoice"):
         return DocView(
-            "CreditNote", str(obj.get("CreditNoteID", "")), status, total=dec(obj.get("Total")),
+            doc_type, str(obj.get(f"{doc_type}ID", "")), status, total=dec(obj.get("Total")),
             tax=dec(obj.get("TotalTax")), txn_date=day, currency=obj.get("CurrencyCode"),
             lines=amounts(obj.get("LineItems"), "LineAmount"), updated_at=updated,
-            number=obj.get("CreditNoteNumber"),
+            number=obj.get(f"{doc_type}Number"),
             # a supplier credit note carries our key in its number (Reference is for customer ones)
-            our_key=parse_key(obj.get("Reference")) or parse_key(obj.get("CreditNoteNumber")),
+            our_key=parse_key(obj.get("Reference")) or parse_key(obj.get(f"{doc_type}Number")),
             payment_ids=tuple(str(p.get("PaymentID")) for p in obj.get("Payments") or []
                               if isinstance(p, dict) and p.get("PaymentID")))
     if doc_type == "ManualJournal":
@@ -67,8 +67,9 @@ def xero_doc(doc_type: str, obj: Mapping[str, Any]) -> DocView:
         total = sum((x for x in lines if x > 0), Decimal(0)) if lines is not None else None
         return DocView("ManualJournal", str(obj.get("ManualJournalID", "")), status, total=total,
                        txn_date=day, lines=lines, updated_at=updated, our_key=parse_key(obj.get("Narration")))
-    credit = obj.get("CreditNote") or {}
-    pays = (("CreditNote", str(credit["CreditNoteID"])),) if credit.get("CreditNoteID") else ()
+    paid_kind = "Invoice" if isinstance(obj.get("Invoice"), Mapping) else "CreditNote"
+    credit = obj.get(paid_kind) or {}
+    pays = ((paid_kind, str(credit[f"{paid_kind}ID"])),) if credit.get(f"{paid_kind}ID") else ()
     return DocView("Payment", str(obj.get("PaymentID", "")), status, total=dec(obj.get("Amount")),
                    txn_date=day, currency=credit.get("CurrencyCode"), updated_at=updated,
                    our_key=parse_key(obj.get("Reference")), pays=pays)
@@ -76,7 +77,8 @@ def xero_doc(doc_type: str, obj: Mapping[str, Any]) -> DocView:
 
 def doc_type_of(collection: str) -> str:
     """``CreditNotes`` → ``CreditNote`` (any other list is read as Payments)."""
-    return {"CreditNotes": "CreditNote", "ManualJournals": "ManualJournal"}.get(collection, "Payment")
+    return {"CreditNotes": "CreditNote", "ManualJournals": "ManualJournal", "Invoices": "Invoice"}.get(
+        collection, "Payment")
 
 
 class XeroProfile(PlatformProfile):

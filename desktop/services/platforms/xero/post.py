@@ -34,6 +34,7 @@ COLLECTIONS: dict[str, tuple[str, str, str | None, str]] = {
     "CreditNote": ("CreditNotes", "CreditNoteID", "CreditNoteNumber", "Reference"),
     "ManualJournal": ("ManualJournals", "ManualJournalID", None, "Narration"),
     "Payment": ("Payments", "PaymentID", None, "Reference"),
+    "Invoice": ("Invoices", "InvoiceID", "InvoiceNumber", "Reference"),  # a dearer exchange's charge
 }
 
 
