@@ -223,8 +223,8 @@ def _sandbox_subscriptions(rt: Runtime, receiver: Any, *, subscribe: bool) -> li
     return done
 
 
-PARALLEL_HELP = ("organizations synced at once (1 to 32; default: the sync.parallel_organizations setting, "
-                 "else 4); each keeps its own ledger rate limits")
+PARALLEL_HELP = ("organizations synced at most at once (1 to 64; default: the sync.parallel_organizations "
+                 "setting, else every organization with work, up to 64); each keeps its own ledger rate limits")
 
 
 def _parallel(text: str) -> int:

@@ -140,8 +140,13 @@ def rms_client_factory(database: Database, vault: TokenVault, stopping: threadin
     from desktop.services.rms.client import RmsClient, default_http
     from desktop.services.rms.endpoint import stored_base_url
     cache: dict[str, RmsClient | None] = {}
+    once = threading.Lock()  # organizations start in parallel: one client (one throttle, one keyring read)
 
     def client_for(_org: str) -> RmsClient | None:
+        with once:
+            return _cached()
+
+    def _cached() -> RmsClient | None:
         if "rms" not in cache:
             url = stored_base_url(database)
             key = vault.load_client_secret("rms", "api", url) if url else None
@@ -179,8 +184,8 @@ def sync_scheduler(database: Database, bus: EventBus, clock: Clock, connections:
 
     The GUI and ``returns-ledger worker`` / ``sync --once`` build it the same way; call
     ``start()`` to schedule, ``sync_now(org)`` for one cycle, ``shutdown()`` when done.
-    ``parallel``: organizations at once; by default the ``sync.parallel_organizations`` setting, else
-    ``scheduler.DEFAULT_PARALLEL``.
+    ``parallel``: organizations at most at once; by default the ``sync.parallel_organizations``
+    setting, else ``scheduler.DEFAULT_PARALLEL`` (every organization with work, up to ``MAX_PARALLEL``).
     """
     from desktop.services.manual import ManualEntryService
     from desktop.services.mapping.service import MappingService

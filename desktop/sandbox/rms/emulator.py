@@ -318,7 +318,7 @@ class RmsEmulator(Emulator):
         fingerprint = rid + json.dumps(body, sort_keys=True, default=str)
 
         def build() -> dict[str, Any]:
-            n = len(self.store.writebacks()) + 1
+            n = self.store.writeback_count() + 1
             return {"id": f"acs_{n:06d}", "return_id": rid, "revision": body["revision"],
                     "status": body["status"], "platform": body.get("platform"),
                     "company_id": body.get("company_id"),

@@ -166,5 +166,10 @@ class ReturnStore:
         with self._lock:
             return copy.deepcopy(self._writebacks)
 
+    def writeback_count(self) -> int:
+        """How many write-backs are stored (no copy: a write-back numbers itself by it)."""
+        with self._lock:
+            return len(self._writebacks)
+
 
 __all__ = ["CursorError", "ReturnStore", "decode_cursor", "encode_cursor", "rfc3339"]

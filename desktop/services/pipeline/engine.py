@@ -37,7 +37,7 @@ from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.core.failures import explain
 from desktop.services.mapping.service import MappingService
 from desktop.services.pipeline import outbox
-from desktop.services.pipeline.plan import OrgContext, Planner, connector_rates, plan_return
+from desktop.services.pipeline.plan import OrgContext, Plan, Planner, connector_rates, plan_return
 from desktop.services.pipeline.poster import LockFactory, Poster, PostResult, default_lock
 from desktop.services.pipeline.writeback import WriteBackResult, WriteBackService
 from desktop.services.rms.client import RmsClient
@@ -140,7 +140,13 @@ class SyncEngine:
     def plan(self, org: str) -> PlanResult:
         """Recipes + pre-flight (:func:`~desktop.services.pipeline.plan.plan_return`) for every NEW
         revision of ``org``: quarantine or enqueue. The organization's context (snapshot, mapping,
-        settings, rates) is loaded once for the whole run."""
+        settings, rates) is loaded once for the whole run.
+
+        Chunk by chunk, the recipes run on rows read without the write lock (and any rate they still
+        ask the ledger for is asked then); only the outcome is written under it. On SQLite the
+        writer is one for the whole app: organizations planning in parallel wait for each other's
+        writes, never for each other's recipes or ledger calls.
+        """
         result = PlanResult()
         with self._db.session() as s:
             o = self._org(s, org)
@@ -153,27 +159,29 @@ class SyncEngine:
         ctx = self.planner.context(org)
         self._prefetch_rates(o, ctx)
         while True:
-            with self._db.write_session() as s:
-                ids = list(s.scalars(sa.select(Return.id).where(Return.organization_id == o.id,
-                                                                Return.sync_status == ReturnSyncStatus.NEW)
-                                     .order_by(Return.rms_updated_at, Return.id).limit(_PLAN_CHUNK)))
-                if not ids:
-                    break
-                rows = s.scalars(sa.select(Return).where(Return.id.in_(ids)).order_by(Return.rms_updated_at, Return.id)
+            with self._db.session() as s:
+                rows = s.scalars(sa.select(Return).where(Return.organization_id == o.id,
+                                                         Return.sync_status == ReturnSyncStatus.NEW)
+                                 .order_by(Return.rms_updated_at, Return.id).limit(_PLAN_CHUNK)
                                  .options(selectinload(Return.lines), selectinload(Return.fees),
                                           selectinload(Return.tax_lines))).all()
-                for ret in rows:
+            if not rows:
+                break
+            # Outside the write lock; a TransientError (the ledger did not answer a rate read) stops
+            # this round before anything is written, and the next round plans again.
+            outcomes = [(ret.id, self._outcome_of(ret, ctx)) for ret in rows]
+            with self._db.write_session() as s:
+                fresh = {r.id: r for r in s.scalars(sa.select(Return).where(Return.id.in_([i for i, _ in outcomes])))}
+                for ret_id, outcome in outcomes:
+                    ret = fresh.get(ret_id)
+                    if ret is None or ret.sync_status != ReturnSyncStatus.NEW:
+                        continue  # planned, superseded or removed meanwhile
                     try:
                         with s.begin_nested():
-                            self._plan_one(s, o, ret, ctx, result)
-                    except TransientError:
-                        raise  # the ledger did not answer (e.g. a rate read): this round stops, the next plans again
-                    except Exception as exc:  # a recipe bug must not hold up every other return
-                        log.exception("planning %s revision %s failed", ret.rma_number, ret.revision)
-                        self._quarantine(s, o, ret, [Problem(
-                            "planning_failed", f"Planning this return failed ({type(exc).__name__}: {exc}); "
-                            "nothing was posted: a developer must look at the application log.")],
-                            self._clock.now(), result)
+                            self._plan_one(s, o, ret, outcome, result)
+                    except Exception as exc:  # a bug must not hold up every other return
+                        log.exception("recording the plan of %s revision %s failed", ret.rma_number, ret.revision)
+                        self._quarantine(s, o, ret, [_planning_failed(exc)], self._clock.now(), result)
             for event in o.events:
                 self._bus.publish(event)
             o.events.clear()
@@ -187,7 +195,23 @@ class SyncEngine:
                     Return.organization_id == o.id, Return.sync_status == ReturnSyncStatus.NEW,
                     Return.currency != ctx.snapshot.home_currency)).all()})
 
-    def _plan_one(self, s: Session, o: _Org, ret: Return, ctx: OrgContext, result: PlanResult) -> None:
+    @staticmethod
+    def _outcome_of(ret: Return, ctx: OrgContext) -> Plan | list[Problem]:
+        """The recipes' and pre-flight's plan of ``ret``, or why it cannot be planned (CPU and perhaps a
+        ledger rate read: done before the write lock is taken). TransientError goes to the caller."""
+        try:
+            record = ctx.record(ret)
+        except ValueError as exc:
+            return [Problem("unreadable", str(exc))]
+        try:
+            return plan_return(ctx, record)
+        except TransientError:
+            raise
+        except Exception as exc:  # a recipe bug must not hold up every other return
+            log.exception("planning %s revision %s failed", ret.rma_number, ret.revision)
+            return [_planning_failed(exc)]
+
+    def _plan_one(self, s: Session, o: _Org, ret: Return, outcome: Plan | list[Problem], result: PlanResult) -> None:
         now = self._clock.now()
         earlier = [r for r in s.scalars(sa.select(Return).where(Return.organization_id == o.id,
                                                                  Return.rms_id == ret.rms_id,
@@ -217,15 +241,12 @@ class SyncEngine:
                 if r.sync_status in (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED):
                     r.sync_status = ReturnSyncStatus.SUPERSEDED
                     r.updated_at = now
-        try:
-            record = ctx.record(ret)
-        except ValueError as exc:
-            self._quarantine(s, o, ret, [Problem("unreadable", str(exc))], now, result)
+        if isinstance(outcome, list):
+            self._quarantine(s, o, ret, outcome, now, result)
             return
-        plan = plan_return(ctx, record)
-        docs = plan.documents
-        if plan.problems:
-            self._quarantine(s, o, ret, plan.problems, now, result)
+        docs = outcome.documents
+        if outcome.problems:
+            self._quarantine(s, o, ret, outcome.problems, now, result)
             return
         inserted = outbox.enqueue(s, docs, o.id, o.connection_id, ret.id, now=now)
         ret.sync_status = ReturnSyncStatus.READY
@@ -392,6 +413,11 @@ class SyncEngine:
                     out["errors"].append(f"{code} {name}: {err.user_message()}")
                     self._bus.emit_error(EventKind.SYNC_FAILED, err, org=code, details={"step": name})
         return out
+
+
+def _planning_failed(exc: Exception) -> Problem:
+    return Problem("planning_failed", f"Planning this return failed ({type(exc).__name__}: {exc}); nothing was "
+                   "posted: a developer must look at the application log.")
 
 
 class _PostingWindows:

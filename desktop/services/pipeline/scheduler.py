@@ -18,11 +18,16 @@ same document; :meth:`SyncScheduler.shutdown` lets running jobs finish, then rel
 this worker still holds on rows it had not yet sent.
 
 Organizations run in parallel: "sync now" chains (``sync --once``, the worker's first cycle, the
-GUI's start-up sync) share one bounded pool of ``parallel`` threads (:data:`DEFAULT_PARALLEL`, the
-``--parallel`` option, or the ``sync.parallel_organizations`` setting), and scheduled jobs run on
-APScheduler's own pool of the same size. Each organization keeps its own throttle per ledger
-connection (and Xero's app-wide minute limit is one throttle shared by every tenant); one
-organization's failure is its own chain's ``{"error": …}`` and never holds up another's.
+GUI's start-up sync) share one bounded pool of ``parallel`` threads (the ``--parallel`` option, or
+the ``sync.parallel_organizations`` setting, else :data:`DEFAULT_PARALLEL`), and scheduled jobs run
+on APScheduler's own pool of the same size. By default every organization with work runs at once,
+up to :data:`MAX_PARALLEL`: a pool thread is started only when a chain is waiting for one, so the
+pool follows the number of organizations with work. Posting waits on each ledger's own rate limits
+(QuickBooks 500 calls a minute and 10 at once per realm, Xero 60 a minute and 5 at once per tenant),
+so those threads mostly sleep; a pool of 4 made a firm's 50 companies take about 12 times as long as
+the slowest one alone. Each organization keeps its own throttle per ledger connection (and Xero's
+app-wide minute limit is one throttle shared by every tenant); one organization's failure is its
+own chain's ``{"error": …}`` and never holds up another's.
 
 Outcomes are events: ``sync.started``, ``sync.finished`` (with the step's counts) and
 ``sync.failed`` (with the error). Nothing here imports Qt; the views bridge the events.
@@ -79,9 +84,12 @@ STEP_WORDS = {"ingest": "reading new returns from the RMS", "push": "posting doc
 DEFAULT_INTERVALS_S: dict[str, int] = {"ingest": 300, "push": 120, "pull": 300, "reference": 86_400,
                                        "mapping": 3_600, "token_health": 21_600}
 MIN_INTERVAL_S = 5
-#: How many organizations sync at once unless told otherwise; at most :data:`MAX_PARALLEL`.
-DEFAULT_PARALLEL = 4
-MAX_PARALLEL = 32
+#: The most organizations that sync at once in one process (threads of each pool). PostgreSQL
+#: must allow about twice as many connections per worker (``store.db`` sizes its pool for it).
+MAX_PARALLEL = 64
+#: How many organizations sync at once unless told otherwise: all that have work, up to the cap
+#: (threads start only as chains wait for them; see the module docstring).
+DEFAULT_PARALLEL = MAX_PARALLEL
 PARALLEL_KEY = "sync.parallel_organizations"
 PAUSED_KEY = "schedule.paused"
 
@@ -124,7 +132,8 @@ class SyncScheduler:
         scheduler: an APScheduler scheduler to use (tests); by default a UTC ``BackgroundScheduler``.
         worker_id: names this process's outbox leases.
         misfire_grace_s: how late a run may start and still run.
-        parallel: how many organizations run at once (1 to :data:`MAX_PARALLEL`).
+        parallel: how many organizations run at most at once (1 to :data:`MAX_PARALLEL`); threads are
+            started as chains wait for one, never more than there are organizations with work.
     """
 
     def __init__(self, engine: SyncSteps, connections: ConnectionService, mapping: MappingCheck | None,
@@ -264,7 +273,8 @@ class SyncScheduler:
             return future
 
     def sync_all(self, orgs: Sequence[str]) -> dict[str, Future[dict[str, Any]]]:
-        """:meth:`sync_now` for every organization at once; they run ``parallel`` at a time."""
+        """:meth:`sync_now` for every organization at once; they run ``parallel`` at a time (by default
+        all of them, up to :data:`MAX_PARALLEL`)."""
         return {org: self.sync_now(org) for org in orgs}
 
     def trigger(self, org: str, kind: str) -> Future[dict[str, Any]] | None:

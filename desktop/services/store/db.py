@@ -87,10 +87,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
-        # Organizations sync in parallel (scheduler.DEFAULT_PARALLEL), each holding an advisory-lock
-        # connection besides its session, plus the RMS write-back's threads: room for all of them.
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        # Organizations sync in parallel (up to scheduler.MAX_PARALLEL = 64 at once), each holding an
+        # advisory-lock connection besides its session, plus the event log and the token lock: room
+        # for all of them. The pool opens a connection only when one is needed at that moment.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 2 * 64 + 12)
         engine = create_engine(parsed, **kwargs)
         entry = db_password_entry(url)
         if entry is not None and parsed.password is None:
