@@ -33,6 +33,7 @@ ROLE_LETTERS: dict[str, str] = {
     "label_journal": "L",
     "store_credit_journal": "G",   # store credit moved to the liability (gift card) account
     "store_credit_payment": "G",
+    "goods_journal": "D",          # returned goods at cost: inventory / write-off against COGS
     "summary_journal": "S",
 }
 

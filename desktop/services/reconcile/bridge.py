@@ -41,6 +41,7 @@ STEP_LABELS: dict[str, str] = {
     "fee_journal": "Fee journals (fees withheld)",
     "label_journal": "Label cost journals",
     "store_credit": "Store credit moved to its liability account",
+    "goods_journal": "Goods journals (returned goods at cost)",
     "other": "Other documents",
 }
 _REFUND_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note", "refund", "summary"})

@@ -14,7 +14,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal`:
   bank account; it ``depends_on`` the credit note and references it by a placeholder the poster
   fills with the CreditNoteID. Store credit and exchange → the credit note alone, unallocated
   (the replacement's invoice consumes it).
-- Fee and label journals → ``ManualJournal``. Manual journals have no currency in Xero — they are
+- Fee, label and goods journals → ``ManualJournal``. Manual journals have no currency in Xero — they are
   always in the base currency — so a foreign return's journal is converted with the recorded rate,
   each side allocated so it still balances (``convert_journal``).
 - Foreign currency: ``CurrencyCode`` + ``CurrencyRate`` in Xero's convention (foreign units per
@@ -26,7 +26,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from desktop.services.core.money import minor_units, sum_money
+from desktop.services.core.exact_json import to_decimal_or_none
+from desktop.services.core.money import Money, minor_units, sum_money
 from desktop.services.mapping.model import MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, convert_journal, ref_placeholder
@@ -69,6 +70,18 @@ class XeroRecipes(LedgerRecipes):
 
     def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         return (piece.target.tax_code if piece is not None and piece.target else None) or "NONE"
+
+    def item_cost(self, snap: ReferenceSnapshot, sku: str, currency: str) -> Money | None:
+        """The Item whose ``Code`` is ``sku``: its ``PurchaseDetails.UnitPrice`` — in the base currency,
+        so only for a base-currency return."""
+        if currency != snap.home_currency:
+            return None
+        for it in snap.items.values():
+            if it.code == sku:
+                cost = to_decimal_or_none(((it.raw or {}).get("PurchaseDetails") or {}).get("UnitPrice"))
+                if cost is not None and cost > 0:
+                    return Money(cost, currency)
+        return None
 
     def negative_total_refusal(self, refund: bool) -> str:
         return "a Xero credit note cannot be negative"
