@@ -13,7 +13,8 @@ RMS's beyond rounding), ``unsupported_tax_mix`` (QBO US: one combined rate per d
 ``account_currency_mismatch`` (a refund account in another currency than the document) and
 ``payments_not_enabled`` (a store credit liability account that cannot take the payment moving the
 credit to it); the recipes say ``exchange_charge_unsupported`` (an exchange the customer pays a
-difference on).
+difference on) and ``cost_unknown`` (a returned line whose goods would post at cost, but neither the
+RMS nor the ledger's item knows the cost: ``recipes/goods.py``).
 """
 
 from __future__ import annotations
