@@ -27,6 +27,7 @@ from desktop.services.core.domain import (
 )
 from desktop.services.core.money import Money
 from desktop.services.rms.context import KNOWN_DISPOSITIONS, OrgContext
+from desktop.services.rms.file_import import read_csv
 from desktop.services.rms.parse import parse_return
 
 ACME = OrgContext.from_rms({
@@ -144,3 +145,17 @@ def test_the_demo_seed_has_every_disposition_with_its_cost_in_every_organization
         lines = [ln for d in latest if d is not None for ln in d["lines"]]
         costed = {ln["disposition"] for ln in lines if "unit_cost" in ln}
         assert costed == KNOWN_DISPOSITIONS, (org.code, costed)
+
+
+def test_a_csv_import_reads_the_optional_unit_cost_column() -> None:
+    header = "id,rma_number,revision,organization,customer_id,customer_name,customer_email,channel,warehouse," \
+             "currency,created_at,updated_at,refund_method,status,refund_total,line_id,sku,description,quantity," \
+             "unit_price,reason_code,disposition,unit_cost"
+    common = "ret_1,RMA-1,1,ACME-US,cus_1,Olivia Johnson,olivia@example.com,web,WH-1,USD,2026-11-20T10:15:00Z," \
+             "2026-11-21T08:00:00Z,original_payment,closed,50.00"
+    text = "\n".join([header, f"{common},ln_1,TENT-2P,Tent,1,30.00,CHANGED_MIND,RESTOCK,12.40",
+                      f"{common},ln_2,MUG,Mug,1,20.00,CHANGED_MIND,SCRAP,"]) + "\n"
+    [incoming] = read_csv(text, ACME, "returns.csv")
+    record, problems = parse_return(incoming.raw, ACME)
+    assert problems == [] and record is not None
+    assert [ln.unit_cost for ln in record.lines] == [Money(Decimal("12.40"), "USD"), None]
