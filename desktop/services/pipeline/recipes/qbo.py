@@ -63,7 +63,8 @@ class QboRecipes(LedgerRecipes):
 
     def item_cost(self, snap: ReferenceSnapshot, sku: str, currency: str) -> Money | None:
         """An active Item whose ``Sku`` (else name) is ``sku``: its average cost (``AvgCost``, inventory
-        items) or ``PurchaseCost`` — in the home currency, so only for a home-currency return."""
+        items) or ``PurchaseCost`` — both "expressed in the home currency" (``Finance.xsd``), so only
+        for a home-currency return."""
         if currency != snap.home_currency:
             return None
         for it in snap.items.values():

@@ -72,8 +72,8 @@ class XeroRecipes(LedgerRecipes):
         return (piece.target.tax_code if piece is not None and piece.target else None) or "NONE"
 
     def item_cost(self, snap: ReferenceSnapshot, sku: str, currency: str) -> Money | None:
-        """The Item whose ``Code`` is ``sku``: its ``PurchaseDetails.UnitPrice`` — in the base currency,
-        so only for a base-currency return."""
+        """The Item whose ``Code`` is ``sku``: its ``PurchaseDetails.UnitPrice`` — taken to be in the base
+        currency (UNCONFIRMED: Xero items carry no currency), so used only for a base-currency return."""
         if currency != snap.home_currency:
             return None
         for it in snap.items.values():
