@@ -1,7 +1,8 @@
 """Issue 16, item 1 (store side): a line's unit cost through ingest into ``return_lines.unit_cost_minor``
 (migration 0008) and back into the record, on SQLite and PostgreSQL — known, unknown (absent or
 null: NULL), in a zero-decimal currency, and a bad one quarantined with its code; the bulk path and
-the ORM path (a later revision replacing the first) write the same column."""
+the ORM path (a later revision replacing the first) write the same column, which the Returns page's
+detail shows."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from desktop.services.core.clock import ManualClock
 from desktop.services.core.events import EventBus
 from desktop.services.core.money import Money
+from desktop.services.queries.returns import ReturnsQuery
 from desktop.services.rms.context import PROFILE_KEY
 from desktop.services.rms.ingest import Incoming, IngestService
 from desktop.services.rms.parse import FILE_FIX
@@ -68,6 +70,8 @@ def test_unit_costs_are_stored_exactly_and_read_back(db_url: str) -> None:
                    if key != ("ret_3", 1)}
             columns = sorted((ln.sku, ln.unit_cost_minor) for ln in s.scalars(sa.select(ReturnLine)))
             reasons = [(q.code, "unit cost" in q.message) for q in s.scalars(sa.select(QuarantineReason))]
+            first = rows[("ret_1", 1)].id
+        detail = ReturnsQuery(db).detail(first)  # what the Returns page's detail shows
     assert got == {
         ("ret_1", 1): [Money(Decimal("8.15"), "USD"), None, None],
         ("ret_1", 2): [Money(Decimal("7.00"), "USD"), None],
@@ -76,3 +80,5 @@ def test_unit_costs_are_stored_exactly_and_read_back(db_url: str) -> None:
     assert columns == [("SKU-0", 700), ("SKU-0", 815), ("SKU-0", 900), ("SKU-1", None), ("SKU-1", None),
                        ("SKU-2", None)]
     assert reasons == [("too_many_decimals", True)]
+    assert detail is not None
+    assert [ln["unit_cost"] for ln in detail.lines] == [Money(Decimal("8.15"), "USD"), None, None]
