@@ -80,16 +80,20 @@ def reprice(doc: Doc) -> None:
     doc["refund_total"] = str(money(total, cur))
 
 
-def unit_cost(rid: str, line_id: str, sku: str, disposition: str, price: Decimal, currency: str) -> Decimal | None:
-    """The RMS's cost of one unit: 45–60 % of the price (fixed per SKU). Unknown for about half the
-    lines sent back to the vendor (whose credit the vendor prices), so the demo's goods that move
+#: The RMS's cost of a unit as a share of its price: the same share the ledger emulators' seeds give
+#: an item's purchase cost, so a home-currency return's cost equals the ledger item's.
+COST_SHARE = Decimal("0.45")
+
+
+def unit_cost(rid: str, line_id: str, disposition: str, price: Decimal, currency: str) -> Decimal | None:
+    """The RMS's cost of one unit (:data:`COST_SHARE` of the price, half up). Unknown for about half
+    the lines sent back to the vendor (whose credit the vendor prices), so the demo's goods that move
     (restocked, refurbished, scrapped) all carry a cost and its sync holds no valid return; tests
     state unknown costs on such goods themselves. Derived from the ids, not drawn from the factory's
     RNG, so every other generated value stays exactly what it was before the RMS stated costs."""
     if disposition == "RETURN_TO_VENDOR" and zlib.crc32(f"{rid}:{line_id}".encode()) % 2 == 0:
         return None
-    share = Decimal(45 + zlib.crc32(sku.encode()) % 16) / 100
-    return money(price * share, currency)
+    return money(price * COST_SHARE, currency)
 
 
 class ReturnFactory:
@@ -142,7 +146,7 @@ class ReturnFactory:
                          "quantity": rng.choices([1, 2, 3], [8, 2, 1])[0], "unit_price": str(price),
                          "reason_code": line_reason, "disposition": disposition,
                          "tax": _tax_list(tuple(j for j in line_juris if j))}
-            if (cost := unit_cost(rid, line["line_id"], product.sku, disposition, price, currency)) is not None:
+            if (cost := unit_cost(rid, line["line_id"], disposition, price, currency)) is not None:
                 line["unit_cost"] = str(cost)
             lines.append(line)
         fee_juris = juris if (profile.fees_taxed and domestic) else ()
