@@ -125,14 +125,21 @@ def _enter_demo_fx_rates(database: Any, clock: Any, actor: Actor, orgs: list[str
                 rates.set(actor, org, currency, since, rate)
 
 
+#: The demo companies whose ledgers keep inventory untracked: their returned goods post through the
+#: goods journal (issue 16's journal path). ACME-US and KIWI-NZ are the demo's inventory-tracking
+#: companies, whose goods belong to the inventory-item path.
+GOODS_JOURNAL_ORGS = frozenset({"MAPLE-CA", "TEA-UK"})
+
+
 def _post_returned_goods(database: Any, clock: Any, actor: Actor, orgs: list[str]) -> None:
-    """The demo posts returned goods at cost (issue 16): “Returned goods” set to a goods journal for
-    every demo organization, as an admin would on the Settings page (audited), so its previews show the
-    inventory / write-off and cost of goods sold lines. Organizations outside the demo keep ``off``."""
+    """“Returned goods” set to a goods journal for the demo's companies without inventory tracking, as
+    an admin would on the Settings page (audited), so their previews show the inventory / write-off and
+    cost of goods sold lines. Every other organization keeps ``off``."""
     from desktop.services.admin.org_settings import PostingSettings
     settings = PostingSettings(database, clock)
     for org in orgs:
-        settings.set(actor, org, "goods_posting", GoodsPosting.JOURNAL)
+        if org in GOODS_JOURNAL_ORGS:
+            settings.set(actor, org, "goods_posting", GoodsPosting.JOURNAL)
 
 
 @dataclass(frozen=True)
