@@ -1,4 +1,5 @@
-"""Issue 16, item 1 end to end for a company that does not track inventory: the admin turns
+"""Issue 16, item 1 end to end for a company that does not track inventory (the demo's MAPLE-CA and
+TEA-UK; ACME-US and KIWI-NZ are its inventory-tracking companies): the admin turns
 "Returned goods" on and the shipped template maps inventory, cost of goods sold and the write-off
 account; returns the RMS states with unit costs — a restock + refurbish, a damaged one (SCRAP), one
 going back to the vendor, one whose cost nobody knows — go through ingest → recipes + pre-flight →
@@ -78,9 +79,9 @@ class Case:
 
 
 CASES = [
-    Case(Platform.QBO, "ACME-US", "USD", ("Inventory Asset", "Cost of Goods Sold", "Inventory Shrinkage"),
+    Case(Platform.QBO, "MAPLE-CA", "CAD", ("Inventory Asset", "Cost of Goods Sold", "Inventory Shrinkage"),
          _by_name, _qbo_held),
-    Case(Platform.XERO, "KIWI-NZ", "NZD", ("630", "310", "315"), _by_code, _xero_held),
+    Case(Platform.XERO, "TEA-UK", "GBP", ("630", "310", "315"), _by_code, _xero_held),
 ]
 
 
@@ -109,7 +110,7 @@ def _return(case: Case, world: World, tag: str, n: int, lines: Lines) -> dict[st
 def test_goods_journals_post_read_back_exactly_and_reconcile(world: World, case: Case) -> None:
     org = case.org
     world.sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0, "scale": 0.1}})
-    world.connect(case.platform)
+    world.connect(org)
     world.ingest.ensure_organizations(world.rms)
     snap = world.mapping.snapshot(org)
     assert snap is not None

@@ -9,23 +9,27 @@ import pytest
 import sqlalchemy as sa
 
 from desktop.services.admin.org_settings import PostingSettings
-from desktop.services.auth.platforms import Platform
 from desktop.services.mapping.io import apply_template
 from desktop.services.pipeline.engine import SyncEngine
 from desktop.services.store.models import OutboxDocument, SyncRun
-from tests.helpers.undo import COMPANIES, live, roomy_limits, undo_service
+from tests.helpers.undo import live, roomy_limits, undo_service
 from tests.helpers.worlds import ADMIN, World
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 
-@pytest.mark.parametrize("platform", [Platform.QBO, Platform.XERO], ids=["qbo", "xero"])
-def test_an_undone_run_leaves_no_live_goods_journal(world: World, platform: Platform) -> None:
-    org, company, template = COMPANIES[platform]
+#: The demo companies without inventory tracking (the journal path) and their templates.
+CASES = [("MAPLE-CA", "qbo-ca"), ("TEA-UK", "xero-uk")]
+
+
+@pytest.mark.parametrize(("org", "template"), CASES, ids=[c[0] for c in CASES])
+def test_an_undone_run_leaves_no_live_goods_journal(world: World, org: str, template: str) -> None:
+    demo = world.demo_org(org)
+    platform, company = demo.platform, demo.company
     world.sandbox.control("POST", "reset", {"seed": 16, "rms": {"bad_ratio": 0.0, "scale": 0.01}})
     roomy_limits(world)
     world.sandbox.control("POST", "rms/generate", {"org": org, "count": 12, "bad_ratio": 0, "seed": 16})
-    world.connect(platform)
+    world.connect(org)
     world.ingest.ensure_organizations(world.rms)
     snapshot = world.mapping.snapshot(org)
     assert snapshot is not None
