@@ -22,6 +22,7 @@ import requests
 from desktop.services.auth.platforms import Environment, Platform, auth_facts
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.connections.service import ConnectionService, ConnectionSummary
+from desktop.services.core.domain import GoodsPosting
 from desktop.services.core.errors import TransientError
 from desktop.services.platforms.http import check_transport
 from desktop.services.platforms.registry import PROFILES, platform_for
@@ -124,6 +125,23 @@ def _enter_demo_fx_rates(database: Any, clock: Any, actor: Actor, orgs: list[str
                 rates.set(actor, org, currency, since, rate)
 
 
+#: The demo companies whose ledgers keep inventory untracked: their returned goods post through the
+#: goods journal (issue 16's journal path). ACME-US and KIWI-NZ are the demo's inventory-tracking
+#: companies, whose goods belong to the inventory-item path.
+GOODS_JOURNAL_ORGS = frozenset({"MAPLE-CA", "TEA-UK"})
+
+
+def _post_returned_goods(database: Any, clock: Any, actor: Actor, orgs: list[str]) -> None:
+    """“Returned goods” set to a goods journal for the demo's companies without inventory tracking, as
+    an admin would on the Settings page (audited), so their previews show the inventory / write-off and
+    cost of goods sold lines. Every other organization keeps ``off``."""
+    from desktop.services.admin.org_settings import PostingSettings
+    settings = PostingSettings(database, clock)
+    for org in orgs:
+        if org in GOODS_JOURNAL_ORGS:
+            settings.set(actor, org, "goods_posting", GoodsPosting.JOURNAL)
+
+
 @dataclass(frozen=True)
 class DemoSetUp:
     connected: list[tuple[DemoOrganization, ConnectionSummary]]
@@ -151,4 +169,5 @@ def set_up_demo(database: Any, bus: Any, clock: Any, vault: Any, connections: Co
             save_webhook_key(vault, platform, secrets.token_urlsafe(32))
     IngestService(database, bus, clock).ensure_organizations(RmsClient(rms["base_url"], rms["api_key"]))
     _enter_demo_fx_rates(database, clock, actor, [org.code for org, _summary in connected])
+    _post_returned_goods(database, clock, actor, [org.code for org, _summary in connected])
     return DemoSetUp(connected, apply_default_mappings(mapping, connections, actor, connected, report))

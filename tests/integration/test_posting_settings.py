@@ -110,7 +110,8 @@ def test_several_settings_at_once_audit_only_what_changed(db: Database) -> None:
 def test_the_table_parses_kebab_values_and_the_screens_words() -> None:
     values = [v for s in POSTING_SETTINGS.values() for v in s.choices]
     assert len({v.value for v in values}) == len(values)  # the Settings page keys its radios by value
-    assert set(POSTING_SETTINGS) == {"posting_mode", "fee_treatment", "closed_period", "store_credit"}
+    assert set(POSTING_SETTINGS) == {"posting_mode", "fee_treatment", "closed_period", "store_credit",
+                                     "goods_posting", "damaged_goods"}
     for setting in POSTING_SETTINGS.values():
         assert parse_setting(setting.kebab) is setting
         assert set(setting.choices) == set(setting.enum) == set(setting.explanations)

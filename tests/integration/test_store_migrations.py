@@ -35,7 +35,7 @@ def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
 
     revision = migrate.upgrade(db_url)
 
-    assert revision == migrate.head_revision() == "0007"
+    assert revision == migrate.head_revision() == "0008"
     assert migrate.current_revision(db_url) == revision
     assert _tables(db_url) == set(metadata.tables) | {"alembic_version"}
 

@@ -37,6 +37,8 @@ _ACCOUNTS: list[tuple[str, str, str, str]] = [
     ("Opening Balance Equity", "Equity", "OpeningBalanceEquity", "Equity"),
     ("Bank Charges", "Expense", "BankCharges", "Expense"),
     ("Old Returns Reserve", "Other Current Liability", "OtherCurrentLiabilities", "Liability"),
+    # QuickBooks' own account for inventory written off (quantity adjustments post to it)
+    ("Inventory Shrinkage", "Cost of Goods Sold", "SuppliesMaterialsCogs", "Expense"),
 ]
 INACTIVE_ACCOUNT = "Old Returns Reserve"
 

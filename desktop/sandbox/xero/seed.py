@@ -59,6 +59,7 @@ _ACCOUNTS: list[tuple[str, str, str, str, dict[str, object]]] = [
     ("877", "Tracking Transfers", "CURRLIAB", "NONE", {"SystemAccount": "TRACKINGTRANSFERS"}),
     ("880", "Refunds Clearing", "CURRLIAB", "NONE", {"EnablePaymentsToAccount": True}),
     ("960", "Retained Earnings", "EQUITY", "NONE", {"SystemAccount": "RETAINEDEARNINGS"}),
+    ("315", "Inventory Write-off", "DIRECTCOSTS", "NONE", {}),  # damaged returned goods at cost
 ]
 _CLASS = {
     "BANK": "ASSET",

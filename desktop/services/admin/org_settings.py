@@ -1,11 +1,11 @@
-"""Per-organization posting choices an admin makes: the four settings of :data:`POSTING_SETTINGS`.
+"""Per-organization posting choices an admin makes: the settings of :data:`POSTING_SETTINGS`.
 
 Each lives in ``organizations.settings`` as :class:`~desktop.services.core.domain.OrgSettings`
-reads it (``posting_mode``, ``fee_treatment``, ``closed_period``, ``store_credit``); the pipeline's
-recipes and pre-flight follow them. Changing one is an admin's act: permission-checked here,
-audited as ``settings.<setting>_set`` with the previous and the new value, the same for the
-Settings page and ``returns-ledger settings``. Setting a value it already has changes nothing and
-audits nothing.
+reads it (``posting_mode``, ``fee_treatment``, ``closed_period``, ``store_credit``, ``goods_posting``,
+``damaged_goods``); the pipeline's recipes and pre-flight follow them. Changing one is an admin's
+act: permission-checked here, audited as ``settings.<setting>_set`` with the previous and the new
+value, the same for the Settings page and ``returns-ledger settings``. Setting a value it already
+has changes nothing and audits nothing.
 """
 
 from __future__ import annotations

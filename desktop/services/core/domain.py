@@ -29,6 +29,9 @@ class Component(StrEnum):
     CLEARING = "clearing"                            # refunds clearing account (summary mode, label cost)
     STORE_CREDIT = "store_credit"                    # Cr store credit / gift card liability (org setting)
     REPLACEMENT = "replacement"                      # Cr sales: the replacement goods of an exchange
+    INVENTORY_ASSET = "inventory_asset"              # Dr inventory asset: goods back on the shelf at cost
+    COGS = "cogs"                                    # Cr cost of goods sold: the cost no longer sold
+    INVENTORY_WRITE_OFF = "inventory_write_off"      # Dr write-off expense: damaged goods at cost
 
 
 FEE_COMPONENTS: dict[FeeType, Component] = {
@@ -71,6 +74,8 @@ class ReturnLine:
     reason_code: str
     disposition: str
     taxes: tuple[TaxAmount, ...] = ()
+    #: The RMS's cost of one unit, in the return's currency; ``None`` when the RMS does not know it.
+    unit_cost: Money | None = None
 
     @property
     def net(self) -> Money:
@@ -165,6 +170,20 @@ class StoreCreditTreatment(StrEnum):
     LIABILITY = "liability"     # moved to a mapped store credit / gift card liability account
 
 
+class GoodsPosting(StrEnum):
+    """Whether returned goods move inventory and cost of goods sold (issue 16)."""
+
+    OFF = "off"            # the ledger's inventory and COGS are kept by hand (or by another tool)
+    JOURNAL = "journal"    # a goods journal per return: Dr inventory / write-off, Cr COGS at the RMS's cost
+
+
+class DamagedGoods(StrEnum):
+    """What a damaged (or scrapped) line does to the books when goods posting is on."""
+
+    WRITE_OFF = "write_off"                      # Dr inventory write-off expense, Cr COGS at cost
+    NO_INVENTORY_EFFECT = "no_inventory_effect"  # nothing: the cost stays in COGS
+
+
 class ClosedPeriodPolicy(StrEnum):
     QUARANTINE = "quarantine"           # a person decides
     FIRST_OPEN_DAY = "first_open_day"   # date the document on the first open day instead
@@ -195,7 +214,7 @@ class PostingSetting:
         return type(next(iter(self.choices)))
 
 
-#: The four posting settings, in the order the Settings page and ``settings show`` list them.
+#: The posting settings, in the order the Settings page and ``settings show`` list them.
 POSTING_SETTINGS: dict[str, PostingSetting] = {s.name: s for s in (
     PostingSetting("posting_mode", "Posting mode", {
         PostingMode.PER_RETURN: "Documents per return",
@@ -237,6 +256,26 @@ POSTING_SETTINGS: dict[str, PostingSetting] = {s.name: s for s in (
                                         "rule (gift card / store credit liability); without that rule such returns "
                                         "wait for a person.",
     }, "Store credit the shop issues for a return (its redemption is the shop's sales integration's)."),
+    PostingSetting("goods_posting", "Returned goods", {
+        GoodsPosting.OFF: "No inventory or cost of goods",
+        GoodsPosting.JOURNAL: "Goods journal at the RMS's cost",
+    }, {
+        GoodsPosting.OFF: "Returns move revenue, tax, fees and the refund only; inventory and cost of goods sold "
+                          "are adjusted in the ledger by hand.",
+        GoodsPosting.JOURNAL: "Each return also posts a goods journal at the RMS's unit cost: restocked and "
+                              "refurbished goods Dr inventory asset, Cr cost of goods sold; damaged goods per "
+                              "“Damaged goods”. A line whose cost the RMS does not know waits for a person "
+                              "(never a guessed cost); goods returned to the vendor are not posted yet.",
+    }, "Returned goods' cost, for companies that do not track inventory quantities in the ledger."),
+    PostingSetting("damaged_goods", "Damaged goods", {
+        DamagedGoods.WRITE_OFF: "Write off at cost",
+        DamagedGoods.NO_INVENTORY_EFFECT: "No inventory effect",
+    }, {
+        DamagedGoods.WRITE_OFF: "A damaged or scrapped line's cost moves from cost of goods sold to the inventory "
+                                "write-off expense account of its mapping rule (Dr write-off, Cr COGS).",
+        DamagedGoods.NO_INVENTORY_EFFECT: "A damaged or scrapped line posts no goods journal: its cost stays in "
+                                          "cost of goods sold.",
+    }, "Damaged or scrapped returned goods, when returned goods post a goods journal."),
 )}
 
 #: The closed-period setting's words; messages that send a person to it quote these (:func:`closed_period_fix`).
@@ -261,6 +300,8 @@ class OrgSettings:
     closed_period: ClosedPeriodPolicy = ClosedPeriodPolicy.QUARANTINE
     token_reminder_days: int = 14
     store_credit: StoreCreditTreatment = StoreCreditTreatment.RECEIVABLE
+    goods_posting: GoodsPosting = GoodsPosting.OFF
+    damaged_goods: DamagedGoods = DamagedGoods.WRITE_OFF
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -272,13 +313,50 @@ class OrgSettings:
             "closed_period": ClosedPeriodPolicy(str(data.pop("closed_period", ClosedPeriodPolicy.QUARANTINE))),
             "token_reminder_days": int(str(data.pop("token_reminder_days", 14))),
             "store_credit": StoreCreditTreatment(str(data.pop("store_credit", StoreCreditTreatment.RECEIVABLE))),
+            "goods_posting": GoodsPosting(str(data.pop("goods_posting", GoodsPosting.OFF))),
+            "damaged_goods": DamagedGoods(str(data.pop("damaged_goods", DamagedGoods.WRITE_OFF))),
         }
         return cls(**known, extra=data)  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:
         return {"posting_mode": self.posting_mode.value, "fee_treatment": self.fee_treatment.value,
                 "closed_period": self.closed_period.value, "token_reminder_days": self.token_reminder_days,
-                "store_credit": self.store_credit.value, **self.extra}
+                "store_credit": self.store_credit.value, "goods_posting": self.goods_posting.value,
+                "damaged_goods": self.damaged_goods.value, **self.extra}
+
+
+class GoodsEffect(StrEnum):
+    """What a returned line's disposition does to inventory and cost of goods sold."""
+
+    BACK_IN_STOCK = "back_in_stock"   # Dr inventory asset, Cr COGS
+    DAMAGED = "damaged"               # Dr inventory write-off, Cr COGS (or nothing, per setting)
+    TO_VENDOR = "to_vendor"           # the vendor-credit path's: no goods journal
+
+
+#: The RMS's dispositions (``docs/rms-api.yaml``; ``SCRAP`` is its word for damaged goods) → effect.
+DISPOSITION_EFFECTS: dict[str, GoodsEffect] = {
+    "RESTOCK": GoodsEffect.BACK_IN_STOCK,
+    "REFURBISH": GoodsEffect.BACK_IN_STOCK,
+    "SCRAP": GoodsEffect.DAMAGED,
+    "RETURN_TO_VENDOR": GoodsEffect.TO_VENDOR,
+}
+
+_GOODS_DEBIT: dict[GoodsEffect, Component] = {
+    GoodsEffect.BACK_IN_STOCK: Component.INVENTORY_ASSET,
+    GoodsEffect.DAMAGED: Component.INVENTORY_WRITE_OFF,
+}
+
+
+def goods_debit(line: ReturnLine, settings: OrgSettings | None) -> Component | None:
+    """The account a returned line's cost moves to out of cost of goods sold (Dr it, Cr COGS), by
+    its disposition and the organization's settings; ``None`` when the goods journal leaves it alone
+    (goods posting off, damaged goods with no inventory effect, goods returned to the vendor)."""
+    if settings is None or settings.goods_posting is not GoodsPosting.JOURNAL:
+        return None
+    effect = DISPOSITION_EFFECTS.get(line.disposition)
+    if effect is GoodsEffect.DAMAGED and settings.damaged_goods is DamagedGoods.NO_INVENTORY_EFFECT:
+        return None
+    return _GOODS_DEBIT.get(effect) if effect is not None else None
 
 
 class Settlement(StrEnum):

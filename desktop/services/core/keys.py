@@ -36,6 +36,7 @@ ROLE_LETTERS: dict[str, str] = {
     "sales_receipt": "X",          # a dearer exchange's difference charged (QBO)
     "invoice": "X",                # … (Xero)
     "charge_payment": "Y",         # … paid in (Xero)
+    "goods_journal": "D",          # returned goods at cost: inventory / write-off against COGS
     "summary_journal": "S",
 }
 

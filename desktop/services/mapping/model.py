@@ -45,6 +45,9 @@ COMPONENT_LABELS: dict[Component, str] = {
     Component.CLEARING: "Refunds clearing",
     Component.STORE_CREDIT: "Store credit liability",
     Component.REPLACEMENT: "Exchange replacement sold",
+    Component.INVENTORY_ASSET: "Inventory asset (goods back in stock)",
+    Component.COGS: "Cost of goods sold",
+    Component.INVENTORY_WRITE_OFF: "Inventory write-off",
 }
 
 

@@ -22,6 +22,7 @@ from desktop.services.core.domain import (
     Problem,
     ReturnRecord,
     Settlement,
+    goods_debit,
     settlement,
 )
 from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, Rule, jurisdiction_key
@@ -277,7 +278,9 @@ def contexts_for_return(ret: ReturnRecord, settings: OrgSettings | None = None) 
     jurisdictions). Tax: one per jurisdiction, plus the combined key of a line or fee taxed by
     several. Fees: one per fee (the first line's reason code; the fee's own jurisdictions). Refund:
     when the money goes back to the original payment. Clearing: for a return with a label cost
-    (Dr expense, Cr clearing), and for every return in daily-summary mode. This mirrors what the
+    (Dr expense, Cr clearing), and for every return in daily-summary mode. Returned goods (when the
+organization posts them): the inventory or write-off account and cost of goods sold, per line
+(its reason code and disposition). This mirrors what the
     posting recipes (``sync/recipes``) resolve.
     """
     base = {"channel": ret.channel, "warehouse": ret.warehouse, "currency": ret.currency}
@@ -312,6 +315,10 @@ def contexts_for_return(ret: ReturnRecord, settings: OrgSettings | None = None) 
         out.append(MatchContext(Component.REFUND, **base))
     elif how is Settlement.LIABILITY:
         out.append(MatchContext(Component.STORE_CREDIT, **base))
+    for line in ret.lines:  # returned goods at cost (organization setting): Dr inventory / write-off, Cr COGS
+        if (goods := goods_debit(line, settings)) is not None:
+            codes = {"reason_code": line.reason_code, "disposition": line.disposition}
+            out += [MatchContext(goods, **codes, **base), MatchContext(Component.COGS, **codes, **base)]
     summary = settings is not None and settings.posting_mode is PostingMode.DAILY_SUMMARY
     if summary or any(FEE_COMPONENTS[f.type] is Component.LABEL_COST for f in ret.fees):
         out.append(MatchContext(Component.CLEARING, **base))  # label cost: Dr expense, Cr clearing

@@ -12,8 +12,10 @@ RMS's beyond rounding), ``unsupported_tax_mix`` (QBO US: one combined rate per d
 ``negative_total``, ``too_many_tracking_categories``; pre-flight also says
 ``account_currency_mismatch`` (a refund account in another currency than the document) and
 ``payments_not_enabled`` (a store credit liability account that cannot take the payment moving the
-credit to it). A dearer exchange's difference comes in through the refund account, which is checked
-like a refund's (bank types, currency).
+credit to it); the recipes say ``cost_unknown`` (a returned line whose goods would post at cost,
+but neither the RMS nor the ledger's item knows the cost: ``recipes/goods.py``). A dearer
+exchange's difference comes in through the refund account, which is checked like a refund's (bank
+types, currency).
 """
 
 from __future__ import annotations

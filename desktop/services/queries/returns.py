@@ -288,7 +288,7 @@ class ReturnsQuery:
             detail = ReturnDetail(row, ret.customer_email, ret.warehouse, ret.refund_method.value)
             for ln in ret.lines:
                 detail.lines.append({"line": ln.line_no, "sku": ln.sku or "", "description": ln.description or "",
-                                     "quantity": ln.quantity, "unit_price": ln.unit_price,
+                                     "quantity": ln.quantity, "unit_price": ln.unit_price, "unit_cost": ln.unit_cost,
                                      "reason": ln.reason_code or "", "disposition": ln.disposition or ""})
             for fee in ret.fees:
                 detail.fees.append({"type": fee.fee_type.value, "amount": fee.amount})

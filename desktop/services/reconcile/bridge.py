@@ -42,6 +42,7 @@ STEP_LABELS: dict[str, str] = {
     "fee_journal": "Fee journals (fees withheld)",
     "label_journal": "Label cost journals",
     "store_credit": "Store credit moved to its liability account",
+    "goods_journal": "Goods journals (returned goods at cost)",
     "other": "Other documents",
 }
 #: A dearer exchange's sales receipt / invoice is its refund document too (the refund is negative).

@@ -43,7 +43,7 @@ __all__ = ["FileRecords", "ReturnsFileImport", "import_file", "read_csv", "read_
 RETURN_COLUMNS = ("id", "rma_number", "revision", "organization", "customer_id", "customer_name",
                   "customer_email", "channel", "warehouse", "currency", "created_at", "updated_at",
                   "refund_method", "status", "refund_total")
-LINE_COLUMNS = ("line_id", "sku", "description", "quantity", "unit_price", "reason_code", "disposition")
+LINE_COLUMNS = ("line_id", "sku", "description", "quantity", "unit_price", "reason_code", "disposition", "unit_cost")
 FEE_COLUMNS = ("restocking_fee", "return_shipping_charged", "label_cost", "outbound_shipping_refunded")
 REQUIRED_COLUMNS = ("id", "currency", "unit_price")
 _CUSTOMER = {"customer_id": "id", "customer_name": "name", "customer_email": "email"}

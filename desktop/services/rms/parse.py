@@ -325,6 +325,9 @@ class _Reader:
         disposition = self._code(raw, "disposition", path, label, "disposition", self.ctx.dispositions,
                                  "unknown_disposition")
         taxes = self.taxes(raw.get("tax"), f"{path}.tax", label, required=True)
+        # optional: the RMS's cost of one unit; absent (or null) when the RMS does not know it
+        cost = raw.get("unit_cost")
+        unit_cost = None if cost is None else self.money(cost, f"{path}.unit_cost", label, "unit cost")
         if len(self.problems) > before or None in (line_id, sku_text, description, quantity, price, reason,
                                                     disposition, taxes):
             return None
@@ -332,7 +335,8 @@ class _Reader:
         assert quantity is not None and price is not None and reason is not None
         assert disposition is not None and taxes is not None
         return ReturnLine(line_id=line_id, sku=sku_text, description=description, quantity=quantity,
-                          unit_price=price, reason_code=reason, disposition=disposition, taxes=taxes)
+                          unit_price=price, reason_code=reason, disposition=disposition, taxes=taxes,
+                          unit_cost=unit_cost)
 
     def replacement(self, i: int, raw: object) -> ReturnLine | None:
         """Replacement ``i`` of an exchange (``exchange.lines[i]``): sku, description, quantity, unit

@@ -130,7 +130,8 @@ def row_values(record: ReturnRecord, org_id: int, raw: Mapping[str, Any], now: d
         out.lines.append({"line_no": n, "rms_line_id": line.line_id, "sku": line.sku,
                           "description": line.description, "quantity": line.quantity,
                           "unit_price_minor": line.unit_price.to_minor_units(), "line_total_minor": None,
-                          "currency": currency, "reason_code": line.reason_code, "disposition": line.disposition})
+                          "currency": currency, "reason_code": line.reason_code, "disposition": line.disposition,
+                          "unit_cost_minor": line.unit_cost.to_minor_units() if line.unit_cost is not None else None})
         out.line_taxes.append([_tax_values(tax) for tax in line.taxes])
     for i, fee in enumerate(record.fees):
         out.fees.append({"fee_type": fee.type, "description": None, "currency": currency,
@@ -194,7 +195,7 @@ def from_row(ret: Return) -> ReturnRecord:
     lines = tuple(
         ReturnLine(line_id=row.rms_line_id or "", sku=row.sku or "", description=row.description or "",
                    quantity=row.quantity, unit_price=row.unit_price, reason_code=row.reason_code or "",
-                   disposition=row.disposition or "", taxes=tuple(by_line.get(row.id, ())))
+                   disposition=row.disposition or "", taxes=tuple(by_line.get(row.id, ())), unit_cost=row.unit_cost)
         for row in sorted(ret.lines, key=lambda r: r.line_no)
     )
     fees = tuple(Fee(type=FeeType(row.fee_type), amount=row.amount, taxes=tuple(by_fee.get(i, ())))

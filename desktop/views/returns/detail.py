@@ -74,6 +74,11 @@ def amount(value: Any) -> str:
     return "" if number is None else f"{number:,f}"
 
 
+def _cost(value: Any) -> str:
+    """A line's unit cost as the RMS stated it, or "unknown" (issue 16's goods journal needs it)."""
+    return "unknown" if value is None else amount(value)
+
+
 class DetailPanel(Card):
     """Header with actions, then tabs: Return · Documents · Debit / credit · History."""
 
@@ -119,8 +124,8 @@ class DetailPanel(Card):
         self.layout_.addSpacing(8)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.lines = make_table(["Line", "SKU", "Description", "Qty", "Unit price", "Reason", "Disposition"],
-                                right=(3, 4), stretch=2)
+        self.lines = make_table(["Line", "SKU", "Description", "Qty", "Unit price", "Unit cost", "Reason",
+                                 "Disposition"], right=(3, 4, 5), stretch=2)
         self.documents = make_table(["Document", "Role", "Status", "Number", "Ledger id", "Total", "Date", "Note"],
                                     right=(5,), stretch=7)
         self.preview = make_table(["Document", "Account", "Debit", "Credit", "Memo"], right=(2, 3), stretch=4)
@@ -160,7 +165,8 @@ class DetailPanel(Card):
         refund = f"refund {money_text(row)} to {method}" if row.refund is not None else f"refund to {method}"
         self.subtitle.setText(f"{row.org} · {who} · {refund} · RMS status “{row.rms_status}”")
         fill_table(self.lines, [[ln["line"], ln["sku"], ln["description"], f"{ln['quantity']:f}",
-                                 amount(ln["unit_price"]), ln["reason"], ln["disposition"]] for ln in detail.lines])
+                                 amount(ln["unit_price"]), _cost(ln.get("unit_cost")), ln["reason"],
+                                 ln["disposition"]] for ln in detail.lines])
         self._show_documents(detail.documents)
         self.history.setRowCount(0)
         events = detail.history

@@ -1,6 +1,6 @@
-"""Settings → Posting choices: per organization, how its returns post (the four settings of
+"""Settings → Posting choices: per organization, how its returns post (the settings of
 :data:`~desktop.services.core.domain.POSTING_SETTINGS`: posting mode, fees withheld, closed period,
-store credit).
+store credit, returned goods, damaged goods).
 
 The choices are per organization (:class:`~desktop.services.admin.org_settings.PostingSettings`, the
 same service ``returns-ledger settings`` uses). Each group's label, its choices' words and their

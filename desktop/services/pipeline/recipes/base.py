@@ -25,7 +25,9 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from desktop.services.core.money import Money
 from desktop.services.mapping.model import COMPONENT_LABELS
+from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.recipes.arith import dsum
 from desktop.services.pipeline.recipes.shapes import (
     Piece,
@@ -96,6 +98,11 @@ class LedgerRecipes:
             for t in sl.piece.taxes:
                 by_j.setdefault(t.jurisdiction, []).append(t.amount.amount)
         return TaxPrediction({j: dsum(v) for j, v in by_j.items()})
+
+    def item_cost(self, snap: ReferenceSnapshot, sku: str, currency: str) -> Money | None:
+        """The ledger item's own unit cost for ``sku`` in ``currency``, where the snapshot carries one
+        (the goods journal's fallback when the RMS does not know a cost); ``None`` otherwise."""
+        return None
 
     def negative_total_refusal(self, refund: bool) -> str:
         """The clause saying that the platform refuses a negative sales form."""

@@ -3,8 +3,9 @@
 Every money decision is made here, for every platform alike: which pieces a sales form carries,
 the tax booked per jurisdiction (asked of the platform as a *fact*: QBO computes its own, Xero
 takes the RMS's pinned figure), the tax rounding line and its tolerance, the balancing
-settlement (bank or Accounts Receivable), the refund payout, and the fee and label journals
-with their tax. A renderer (``qbo.py``, ``xero.py``, each a :class:`ReturnRender`) then only
+settlement (bank or Accounts Receivable), the refund payout, the fee and label journals
+with their tax, and the goods journal (``goods.py``: inventory and cost of goods by
+disposition). A renderer (``qbo.py``, ``xero.py``, each a :class:`ReturnRender`) then only
 translates the result into payloads.
 
 Rules written once here:
@@ -42,6 +43,7 @@ from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, line
 from desktop.services.pipeline.recipes.arith import ZERO, dsum, refund_amount, tolerance
 from desktop.services.pipeline.recipes.common import Ctx, resolve_customer
+from desktop.services.pipeline.recipes.goods import goods_journal
 from desktop.services.pipeline.recipes.shapes import (
     Payout,
     Piece,
@@ -81,6 +83,8 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
             payout = _liability_payout(ctx)
         elif (moved := _liability_journal(ctx)) is not None:
             journals.append(moved)
+    if (goods := goods_journal(ctx)) is not None:
+        journals.append(goods)
     return ReturnJournal(ctx, day, note, fx, customer, form, payout, tuple(journals))
 
 

@@ -18,7 +18,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal` into QBO payloads:
   ``TxnTaxDetail.TxnTaxCodeRef``; other countries carry a ``TaxCodeRef`` per line with
   ``GlobalTaxCalculation: TaxExcluded``. QBO computes the tax itself; the journal's tax rounding
   line (if any) becomes one non-taxable line so the total equals the RMS refund to the cent.
-- Fee and label journals → ``JournalEntry`` (A/R lines name the customer as ``Entity``).
+- Fee, label and goods journals → ``JournalEntry`` (A/R lines name the customer as ``Entity``).
 - Foreign currency: ``CurrencyRef`` + ``ExchangeRate`` (home per foreign) on every document.
 """
 
@@ -29,8 +29,10 @@ from decimal import Decimal
 from typing import Any
 
 from desktop.services.core import keys
-from desktop.services.core.money import sum_money
+from desktop.services.core.exact_json import to_decimal_or_none
+from desktop.services.core.money import Money, sum_money
 from desktop.services.mapping.model import MappingTarget
+from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import CUSTOMER, JournalLine, LedgerDocument, placeholder
 from desktop.services.pipeline.recipes.arith import msum
 from desktop.services.pipeline.recipes.base import LedgerRecipes, register
@@ -80,6 +82,20 @@ class QboRecipes(LedgerRecipes):
 
     def predict_tax(self, ctx: RecipeContext, lines: list[SalesLine]) -> TaxPrediction:
         return predict_tax(ctx, lines)
+
+    def item_cost(self, snap: ReferenceSnapshot, sku: str, currency: str) -> Money | None:
+        """An active Item whose ``Sku`` (else name) is ``sku``: its average cost (``AvgCost``, inventory
+        items) or ``PurchaseCost`` — both "expressed in the home currency" (``Finance.xsd``), so only
+        for a home-currency return."""
+        if currency != snap.home_currency:
+            return None
+        for it in snap.items.values():
+            raw = it.raw or {}
+            if it.active and (raw.get("Sku") or it.name) == sku:
+                cost = to_decimal_or_none(raw.get("AvgCost")) or to_decimal_or_none(raw.get("PurchaseCost"))
+                if cost is not None and cost > 0:
+                    return Money(cost, currency)
+        return None
 
     def negative_total_refusal(self, refund: bool) -> str:
         return f"QuickBooks refuses a negative {'RefundReceipt' if refund else 'CreditMemo'}"

@@ -5,7 +5,8 @@ High-volume organizations post a day of returns as one ``JournalEntry`` (QBO) / 
 instead of hundreds. Every return contributes its economic lines (Dr merchandise, Dr tax per
 jurisdiction, ± fees, label cost against clearing, Cr sales and tax for an exchange's replacement
 goods, Cr clearing for the refund — or Cr the store credit liability account when the organization
-keeps store credit there); lines are summed
+keeps store credit there — and, when the organization posts returned goods, the goods journal's
+inventory / write-off and cost of goods sold lines, ``goods.py``); lines are summed
 exactly per (account, tax jurisdiction) and netted to one debit or credit each, so the journal
 balances by construction; a zero tax or a line that nets to zero is left out (the zero-tax rule
 of ``journal.py``). The result is a platform-neutral :class:`~.journal.SummaryJournal` that the
@@ -36,6 +37,7 @@ from desktop.services.mapping.resolve import Resolver
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, line
 from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.recipes.common import Ctx
+from desktop.services.pipeline.recipes.goods import goods_lines
 from desktop.services.pipeline.recipes.shapes import SummaryJournal
 
 _Key = tuple[str, str, str | None, str | None]  # (account id, name, jurisdiction, component)
@@ -87,6 +89,8 @@ def _economic_lines(ctx: Ctx, acc: dict[_Key, Money]) -> None:
         _add(acc, (*ctx.acct(ctx.store_credit_target()), None, Component.STORE_CREDIT), -ret.computed_refund())
     else:
         _add(acc, (*clearing, None, Component.CLEARING), -ret.computed_refund())
+    for jl in goods_lines(ctx):  # returned goods at cost (organization setting): balanced in itself
+        _add(acc, (jl.account_id, jl.account_name, None, jl.component), jl.signed)
 
 
 def summary_documents(returns: Iterable[ReturnRecord], resolver: Resolver, snap: ReferenceSnapshot,

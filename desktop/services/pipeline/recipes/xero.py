@@ -21,7 +21,7 @@ Rendering only translates a :class:`~.journal.ReturnJournal`:
   Xero takes negative lines on an invoice whose total is positive (its own screens do; the
   reference does not say); the alternative — a credit note allocated to an invoice for the
   replacement — needs three documents and an allocation that cannot be undone by voiding.
-- Fee and label journals → ``ManualJournal``. Manual journals have no currency in Xero — they are
+- Fee, label and goods journals → ``ManualJournal``. Manual journals have no currency in Xero — they are
   always in the base currency — so a foreign return's journal is converted with the recorded rate,
   each side allocated so it still balances (``convert_journal``).
 - Foreign currency: ``CurrencyCode`` + ``CurrencyRate`` in Xero's convention (foreign units per
@@ -33,7 +33,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from desktop.services.core.money import minor_units, sum_money
+from desktop.services.core.exact_json import to_decimal_or_none
+from desktop.services.core.money import Money, minor_units, sum_money
 from desktop.services.mapping.model import MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, convert_journal, ref_placeholder
@@ -76,6 +77,18 @@ class XeroRecipes(LedgerRecipes):
 
     def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         return (piece.target.tax_code if piece is not None and piece.target else None) or "NONE"
+
+    def item_cost(self, snap: ReferenceSnapshot, sku: str, currency: str) -> Money | None:
+        """The Item whose ``Code`` is ``sku``: its ``PurchaseDetails.UnitPrice`` — taken to be in the base
+        currency (UNCONFIRMED: Xero items carry no currency), so used only for a base-currency return."""
+        if currency != snap.home_currency:
+            return None
+        for it in snap.items.values():
+            if it.code == sku:
+                cost = to_decimal_or_none(((it.raw or {}).get("PurchaseDetails") or {}).get("UnitPrice"))
+                if cost is not None and cost > 0:
+                    return Money(cost, currency)
+        return None
 
     def negative_total_refusal(self, refund: bool) -> str:
         return "a Xero credit note cannot be negative"

@@ -156,6 +156,9 @@ class QboProfile(PlatformProfile):
         Component.CLEARING: ("Other Current Asset", "Other Current Liability"),
         Component.STORE_CREDIT: ("Other Current Liability",),
         Component.REPLACEMENT: _INCOME,
+        Component.INVENTORY_ASSET: ("Other Current Asset",),
+        Component.COGS: ("Cost of Goods Sold",),
+        Component.INVENTORY_WRITE_OFF: ("Cost of Goods Sold", "Expense", "Other Expense"),
     })
     tracking_groups = (("class", "Classes", "Class"), ("department", "Locations (departments)", "Location"))
     monogram, brand_colour = "QB", "#2ca01c"

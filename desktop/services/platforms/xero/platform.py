@@ -116,11 +116,14 @@ class XeroProfile(PlatformProfile):
         Component.CLEARING: ("CURRENT", "CURRLIAB", "LIABILITY"),
         Component.STORE_CREDIT: ("CURRLIAB", "LIABILITY"),
         Component.REPLACEMENT: _INCOME,
+        Component.INVENTORY_ASSET: ("INVENTORY", "CURRENT"),
+        Component.COGS: ("DIRECTCOSTS",),
+        Component.INVENTORY_WRITE_OFF: _EXPENSE,
     })
     account_type_words = MappingProxyType({
         "CURRLIAB": "Current Liability", "CURRENT": "Current Asset", "OTHERINCOME": "Other Income",
         "DIRECTCOSTS": "Direct Costs", "BANK": "Bank", "REVENUE": "Revenue", "SALES": "Sales",
-        "EXPENSE": "Expense", "OVERHEADS": "Overhead", "LIABILITY": "Liability"})
+        "EXPENSE": "Expense", "OVERHEADS": "Overhead", "LIABILITY": "Liability", "INVENTORY": "Inventory"})
     account_type_headings = MappingProxyType({
         "BANK": "Bank", "CURRENT": "Current asset", "CURRLIAB": "Current liability", "DIRECTCOSTS": "Direct costs",
         "EQUITY": "Equity", "EXPENSE": "Expense", "FIXED": "Fixed asset", "LIABILITY": "Liability",

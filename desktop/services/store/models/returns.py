@@ -95,9 +95,12 @@ class ReturnLine(Base):
     currency: Mapped[str] = mapped_column(String(CURRENCY))
     reason_code: Mapped[str | None] = mapped_column(String(CODE))
     disposition: Mapped[str | None] = mapped_column(String(CODE))
+    #: The RMS's cost of one unit (minor units of ``currency``); NULL when the RMS does not know it.
+    unit_cost_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     unit_price = MoneyField("unit_price_minor")
     line_total = OptionalMoneyField("line_total_minor")
+    unit_cost = OptionalMoneyField("unit_cost_minor")
 
     return_: Mapped[Return] = relationship(back_populates="lines")
 
