@@ -268,6 +268,14 @@ class PlatformProfile(ABC):
         """``(reads, writes)`` one answered request counts as, classified as the platform meters it
         (the sandbox's ``/_sandbox/usage`` classifies the same way); None: not metered at all."""
 
+    def allowance_refused(self, headers: Mapping[str, str], text: str) -> bool | None:
+        """Does a 429 answer say the metered allowance is used up (not a per-minute rate limit)?
+
+        True: the platform says so; False: it names another limit; None: it cannot tell — the
+        app's own count of the period decides (``connections/allowance.py``).
+        """
+        return None
+
     @abstractmethod
     def take_back_verb(self, doc_type: str) -> str:
         """How a posted document of ``doc_type`` is taken back: ``void``, or ``delete`` where the
