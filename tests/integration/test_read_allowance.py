@@ -21,6 +21,7 @@ import pytest
 
 from desktop.services.core.events import EventKind
 from desktop.services.pipeline.documents import LedgerDocument
+from desktop.services.platforms.http import AllowanceUsedUp
 from desktop.services.runtime import connection_service
 from desktop.services.store.models import OutboxStatus
 from tests.helpers.allowance import (
@@ -33,7 +34,7 @@ from tests.helpers.allowance import (
 )
 from tests.helpers.posting import xero_journals
 from tests.helpers.sandbox import ACME_REALM, KIWI_TENANT, SandboxHandle
-from tests.helpers.worlds import QBO_ORG, XERO_ORG, World
+from tests.helpers.worlds import ADMIN, QBO_ORG, XERO_ORG, NoSteps, World
 
 pytestmark = [pytest.mark.db]
 
@@ -141,3 +142,25 @@ def test_xero_past_its_daily_call_limit_holds_everything_and_posts_it_once_the_d
 
 def new_docs(new: list[tuple[LedgerDocument, int]]) -> list[LedgerDocument]:
     return [doc for doc, _rid in new]
+
+
+def test_reads_that_can_wait_are_skipped_with_a_message_while_the_allowance_is_used_up(
+        aworld: World, sandbox: SandboxHandle) -> None:
+    world = aworld
+    cid = world.connect(QBO_ORG).id
+    known, _new = qbo_documents(world, cid, cached=1, needing=0)
+    world.enqueue(cid, known)
+    use_up_qbo_reads(sandbox, ACME_REALM)
+    with pytest.raises(AllowanceUsedUp) as refused:  # the first refused read: said once, not retried
+        world.connections.refresh_reference_data(ADMIN, cid)
+    assert "used up until" in refused.value.user_message() and "tier with a larger allowance" in refused.value.action
+    requests = sandbox.control("GET", "usage")["services"]["qbo"][ACME_REALM]["requests"]
+
+    skipped = world.reconcile.run_scheduled(ADMIN, [QBO_ORG])[QBO_ORG]
+    assert "allowance of metered reads for this month is used up until" in skipped["skipped"]
+    assert skipped["skipped"].endswith("scheduled reconciliation waits until it resets")
+    sched = world.new_scheduler(NoSteps())
+    reference = sched.run_job(QBO_ORG, "reference")
+    assert reference["skipped"].endswith("the reference refresh waits until it resets")
+    assert world.poster().post_pending(cid, worker_id="w1").posted == 1  # posting is not a read
+    assert sandbox.control("GET", "usage")["services"]["qbo"][ACME_REALM]["requests"] == requests + 1

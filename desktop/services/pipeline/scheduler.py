@@ -355,6 +355,10 @@ class SyncScheduler:
         return steps[kind]
 
     def _refresh_reference(self, org: str) -> dict[str, Any]:
+        allowance = getattr(self._connections, "allowance", None)
+        waits = allowance.waits(org, "the reference refresh") if allowance is not None else None
+        if waits is not None:  # every record would be a metered read: the cache serves until the reset
+            return {"skipped": waits}
         ids = [c.id for c in self._connections.summaries() if c.org_code == org and c.state in (
             "connected", "token_expiring")]
         totals: dict[str, int] = {}
@@ -527,7 +531,8 @@ class PipelineSteps:
             result = self._pull.pull(org)
         current().report(len(result.changes), len(result.changes), f"{org}: {len(result.changes):,} changes pulled "
                          "from the ledger")
-        return {"pulled_changes": len(result.changes), **result.counts()}
+        return {"pulled_changes": len(result.changes), **result.counts(),
+                **({"incomplete": result.incomplete} if getattr(result, "incomplete", None) else {})}
 
 
 def _as_counts(value: Any) -> dict[str, Any]:

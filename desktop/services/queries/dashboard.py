@@ -88,6 +88,8 @@ class DashboardData:
     #: Documents held until a used-up metered allowance resets (pending, not failed), and why.
     held: int = 0
     used_up: list[UsedUp] = field(default_factory=list)
+    #: The newest ledger read-back's change feed was incomplete: why, in words (empty: it was complete).
+    pull_warning: str = ""
 
     @property
     def held_text(self) -> str:
@@ -133,6 +135,10 @@ class DashboardService:
             org_id, name = row
             queue_raw = counts(s, org_id=org_id)
             held = held_count(s, now=now, org_id=org_id)
+            pulled = s.execute(sa.select(SyncRun.counts).where(
+                SyncRun.organization_id == org_id, SyncRun.kind == "ledger_pull", SyncRun.finished_at.is_not(None))
+                .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1)).scalar()
+        incomplete = pulled.get("incomplete") if isinstance(pulled, dict) else None
         queue = {k: queue_raw.get(k, 0) for k in QUEUE_STATES}
         queue["pending"] += queue_raw.get("in_flight", 0)
         recorder = getattr(self._connections, "usage", None)
@@ -140,7 +146,8 @@ class DashboardService:
         return DashboardData(org, name, self._health(org), self.last_sync(org), self._next_run(org),
                              self._paused(org), queue, metrics_report(self._db, org, end=now.date()),
                              usage_report(self._db, self._clock, org, recorder).figures, held,
-                             allowance.for_org(org) if allowance is not None else [])
+                             allowance.for_org(org) if allowance is not None else [],
+                             f"Incomplete: {incomplete}" if isinstance(incomplete, str) and incomplete else "")
 
     def last_sync(self, org: str | None = None) -> LastSync | None:
         """The newest finished sync run of ``org`` (None: of any organization) — the app's one "Last sync"."""
