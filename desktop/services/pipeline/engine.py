@@ -20,7 +20,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,7 @@ from desktop.services.pipeline import outbox
 from desktop.services.pipeline.plan import OrgContext, Planner, connector_rates, plan_return
 from desktop.services.pipeline.poster import LockFactory, Poster, PostResult, default_lock
 from desktop.services.pipeline.writeback import WriteBackResult, WriteBackService
+from desktop.services.platforms.http import AllowanceUsedUp
 from desktop.services.rms.client import RmsClient
 from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.db import Database
@@ -73,10 +74,11 @@ class PlanResult:
     quarantined: int = 0
     withdrawn: int = 0
     skipped: str | None = None
+    held: int = 0  # left NEW: planning needs a ledger read (a rate) while the metered allowance is used up
 
     def counts(self) -> dict[str, int]:
         return {"planned": self.planned, "documents": self.documents, "quarantined": self.quarantined,
-                "withdrawn": self.withdrawn}
+                "withdrawn": self.withdrawn, "held": self.held}
 
 
 @dataclass
@@ -151,12 +153,17 @@ class SyncEngine:
             result.skipped = "daily-summary mode is planned by the summary job"
             return result
         ctx = self.planner.context(org)
-        self._prefetch_rates(o, ctx)
+        with suppress(AllowanceUsedUp):  # the returns needing a rate wait (below); the others are planned
+            self._prefetch_rates(o, ctx)
+        waiting: set[int] = set()
+        used_up: AllowanceUsedUp | None = None
         while True:
             with self._db.write_session() as s:
-                ids = list(s.scalars(sa.select(Return.id).where(Return.organization_id == o.id,
-                                                                Return.sync_status == ReturnSyncStatus.NEW)
-                                     .order_by(Return.rms_updated_at, Return.id).limit(_PLAN_CHUNK)))
+                new = sa.select(Return.id).where(Return.organization_id == o.id,
+                                                 Return.sync_status == ReturnSyncStatus.NEW)
+                if waiting:
+                    new = new.where(Return.id.not_in(sorted(waiting)))
+                ids = list(s.scalars(new.order_by(Return.rms_updated_at, Return.id).limit(_PLAN_CHUNK)))
                 if not ids:
                     break
                 rows = s.scalars(sa.select(Return).where(Return.id.in_(ids)).order_by(Return.rms_updated_at, Return.id)
@@ -166,6 +173,10 @@ class SyncEngine:
                     try:
                         with s.begin_nested():
                             self._plan_one(s, o, ret, ctx, result)
+                    except AllowanceUsedUp as exc:  # it needs a rate read: NEW until the allowance resets
+                        waiting.add(ret.id)
+                        result.held += 1
+                        used_up = exc
                     except TransientError:
                         raise  # the ledger did not answer (e.g. a rate read): this round stops, the next plans again
                     except Exception as exc:  # a recipe bug must not hold up every other return
@@ -177,6 +188,11 @@ class SyncEngine:
             for event in o.events:
                 self._bus.publish(event)
             o.events.clear()
+        if used_up is not None:
+            self._bus.emit(EventKind.DOCUMENT_HELD, Severity.WARNING,
+                           f"{org}: {result.held:,} return(s) wait to be planned, not failed: they need an exchange "
+                           f"rate from the ledger, and {used_up.message}. They are planned and posted by themselves "
+                           "after it resets.", org=org, details={"held_returns": result.held})
         return result
 
     def _prefetch_rates(self, o: _Org, ctx: OrgContext) -> None:
