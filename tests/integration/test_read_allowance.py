@@ -32,6 +32,7 @@ from tests.helpers.allowance import (
     qbo_documents,
     use_up_qbo_reads,
 )
+from tests.helpers.cli import run_cli_here
 from tests.helpers.posting import xero_journals
 from tests.helpers.sandbox import ACME_REALM, KIWI_TENANT, SandboxHandle
 from tests.helpers.worlds import ADMIN, QBO_ORG, XERO_ORG, NoSteps, World
@@ -93,6 +94,10 @@ def test_quickbooks_past_its_read_quota_posts_what_is_cached_and_holds_the_rest_
     _vault, restarted = connection_service(world.db, world.bus, world.clock, tmp_path)
     state = restarted.allowance.state(cid)
     assert state is not None and state.until == reset
+    # ... and so does another process: `returns-ledger usage` says it, with what to do.
+    done = run_cli_here("--db", world.db_url, "--data-dir", str(tmp_path), "usage", "--org", QBO_ORG)
+    assert done.returncode == 0, done.stderr
+    assert f"is used up until {reset:%d %b %Y} 00:00 UTC. Documents whose accounts" in done.stdout
     assert world.dashboard.snapshot(QBO_ORG).held == 2
 
     # The month turns (the sandbox's clock and the app's): the held documents post by themselves, once.
