@@ -333,7 +333,7 @@ class DashboardPage(Page):
                 rows.append(("Metered use", f"{mark}{escape(u.text)}"))
         if data.held_text:  # a used-up allowance: what waits, until when, and what to do
             red = STATES["needs_reconnect"][1]
-            rows.append(("Held", f"<span style='color:{red}'>■</span> {escape(data.held_text)}"))
+            rows.append(("Held until reset", f"<span style='color:{red}'>■</span> {escape(data.held_text)}"))
         if data.pull_warning:
             amber = STATES["token_expiring"][1]
             rows.append(("Ledger read-back", f"<span style='color:{amber}'>▲</span> {escape(data.pull_warning)}"))
