@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.services.connections.allowance import PROBE_EVERY
 from desktop.services.core.events import EventKind
 from desktop.services.pipeline.documents import LedgerDocument
 from desktop.services.platforms.http import AllowanceUsedUp
@@ -169,3 +170,25 @@ def test_reads_that_can_wait_are_skipped_with_a_message_while_the_allowance_is_u
     assert reference["skipped"].endswith("the reference refresh waits until it resets")
     assert world.poster().post_pending(cid, worker_id="w1").posted == 1  # posting is not a read
     assert sandbox.control("GET", "usage")["services"]["qbo"][ACME_REALM]["requests"] == requests + 1
+
+
+def test_a_read_answered_again_before_the_reset_lets_the_held_documents_go(
+        aworld: World, sandbox: SandboxHandle) -> None:
+    world = aworld
+    cid = world.connect(QBO_ORG).id
+    _known, new = qbo_documents(world, cid, cached=0, needing=2)
+    for doc, return_id in new:
+        world.enqueue(cid, [doc], return_id=return_id)
+    use_up_qbo_reads(sandbox, ACME_REALM)
+    assert world.poster().post_pending(cid, worker_id="w1").held == 2
+    sandbox.control("POST", "usage", {"service": "qbo", "monthly_read_quota": None})  # say, a larger tier
+
+    assert world.poster().post_pending(cid, worker_id="w1").requests == 0  # no probe within the hour
+    world.clock.advance(PROBE_EVERY)
+    after = world.poster().post_pending(cid, worker_id="w1")  # one probe read, answered: the wait is over
+
+    assert (after.posted, after.held) == (2, 0)
+    assert world.connections.allowance.state(cid) is None
+    assert [m for m in _events(world, EventKind.CONNECTION_ALLOWANCE_RESTORED) if "succeeded again" in m]
+    keys = [d.idempotency_key for d in new_docs(new)]
+    assert keys_in_ledger(world, "qbo", ACME_REALM, keys) == dict.fromkeys(keys, 1)

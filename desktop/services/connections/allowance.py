@@ -61,6 +61,7 @@ class UsedUp:
     since: datetime
     until: datetime
     probed_at: datetime | None = None
+    probing: bool = False  # a probe was let through: its success ends the state (an older call's does not)
 
     @property
     def profile(self) -> PlatformProfile:
@@ -142,10 +143,22 @@ class Allowances:
         return found
 
     def for_org(self, org: str) -> list[UsedUp]:
-        """Every used-up allowance of ``org``'s connections."""
+        """Every used-up allowance of ``org``'s connections, as the database says now (another
+        process — the worker, the GUI — may have learned or ended it)."""
         with self._db.session() as s:
             ids = list(s.scalars(sa.select(LedgerConnection.id).join(Organization).where(Organization.code == org)))
+        for connection_id in ids:
+            stored = self._load(connection_id)
+            with self._lock:
+                known = self._known.get(connection_id)
+                if stored is None or known is None or known.until != stored.until:
+                    self._known[connection_id] = stored
         return [u for u in (self.state(i) for i in ids) if u is not None]
+
+    def probe_due(self, connection_id: int) -> bool:
+        """Used up, and no probe for :data:`PROBE_EVERY`: the next metered call goes through as one."""
+        used = self.state(connection_id)
+        return used is not None and (used.probed_at is None or self._clock.now() - used.probed_at >= PROBE_EVERY)
 
     def waits(self, org: str, what: str) -> str | None:
         """Why ``what`` (reads that can wait: reconciliation, reference refresh) is skipped now, or None."""
@@ -165,7 +178,7 @@ class Allowances:
             with self._lock:
                 current = self._known.get(connection_id)
                 if current is not None and (current.probed_at is None or now - current.probed_at >= PROBE_EVERY):
-                    self._known[connection_id] = replace(current, probed_at=now)
+                    self._known[connection_id] = replace(current, probed_at=now, probing=True)
                     return  # one probe: a success ends the state, a refusal renews it
             raise AllowanceUsedUp(used.text, until=used.until, platform=profile.key, action=used.advice)
         return gate
@@ -186,8 +199,10 @@ class Allowances:
 
     def answered(self, connection_id: int, profile: PlatformProfile, method: str, url: str, body: bytes | None,
                  status: int) -> None:
-        """A metered call answered successfully ends a used-up state (the first read that succeeds)."""
-        if status < 400 and self._known.get(connection_id) is not None and _metered(profile, method, url, body):
+        """A probe answered successfully ends a used-up state (the first read that succeeds); a call
+        sent before the state was learned proves nothing."""
+        known = self._known.get(connection_id)
+        if status < 400 and known is not None and known.probing and _metered(profile, method, url, body):
             self.clear(connection_id, "a metered call succeeded again")
 
     def _count_reached(self, connection_id: int) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -120,7 +120,8 @@ class Poster:
             ledger = self._connections.connector(connection_id)
             before = ledger.http.requests_sent
             result = PostResult()
-            if self._connections.allowance.state(connection_id) is None:  # back early (a read succeeded)
+            self._probe(ledger, connection_id)
+            if self._connections.allowance.state(connection_id) is None:  # reset, or back early
                 outbox.release_held(self._db, connection_id, now=self._clock.now())
             self._reclaim(conn)
             self._resolve_uncertain(conn, ledger, result, run_id)
@@ -153,6 +154,13 @@ class Poster:
             if result.held:
                 self._say_held(conn, result)
             return result
+
+    def _probe(self, ledger: LedgerPlatform, connection_id: int) -> None:
+        """While the allowance is used up, one cheap metered read an hour (the company's details):
+        if it is answered — a larger tier, an earlier reset — the held documents go now."""
+        if self._connections.allowance.probe_due(connection_id):
+            with suppress(AppError):
+                ledger.company_info()
 
     def _say_held(self, conn: _Conn, result: PostResult) -> None:
         """One event for the documents this push held, with the reset time and what to do."""

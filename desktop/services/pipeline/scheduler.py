@@ -347,12 +347,19 @@ class SyncScheduler:
         steps: dict[str, Callable[[str], Mapping[str, Any]]] = {
             "ingest": self._engine.ingest,
             "push": lambda org: self._engine.push(org, self.worker_id),
-            "pull": self._engine.pull,
+            "pull": self._pull_ledger,
             "reference": self._refresh_reference,
             "mapping": self._validate_mapping,
             "token_health": self._token_health,
         }
         return steps[kind]
+
+    def _pull_ledger(self, org: str) -> Mapping[str, Any]:
+        allowance = getattr(self._connections, "allowance", None)
+        waits = allowance.waits(org, "the ledger read-back") if allowance is not None else None
+        if waits is not None:  # the change feed is a metered read: the next pull after the reset catches up
+            return {"skipped": waits}
+        return self._engine.pull(org)
 
     def _refresh_reference(self, org: str) -> dict[str, Any]:
         allowance = getattr(self._connections, "allowance", None)
