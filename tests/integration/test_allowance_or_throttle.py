@@ -8,14 +8,18 @@ so the app's count is the fallback).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
 from desktop.services.connections.usage import ALLOWANCE_KEY
 from desktop.services.core.events import EventKind
 from desktop.services.platforms.http import AllowanceUsedUp
+from desktop.services.runtime import connection_service
 from desktop.services.store.models import Organization, Setting
-from tests.helpers.sandbox import SandboxHandle
+from tests.helpers.allowance import use_up_qbo_reads
+from tests.helpers.sandbox import ACME_REALM, SandboxHandle
 from tests.helpers.worlds import QBO_ORG, World
 
 pytestmark = [pytest.mark.db]
@@ -58,3 +62,17 @@ def test_the_same_answer_with_the_months_allowance_counted_up_is_used_up_at_once
     with pytest.raises(AllowanceUsedUp):  # kept at home now: nothing sent
         world.connector(QBO_ORG).query_all("Account")
     assert _fired(sandbox) == 1
+
+
+def test_a_refusal_met_inside_a_database_write_is_kept_and_written_after_it(
+        world: World, sandbox: SandboxHandle, tmp_path: Path) -> None:
+    """The planner reads a rate inside its transaction (SQLite has one writer per process): the
+    state is learned there all the same, and written to the database at the next look."""
+    cid = world.connect(QBO_ORG, refresh_reference=False).id
+    use_up_qbo_reads(sandbox, ACME_REALM)
+    ledger = world.connector(QBO_ORG)
+    with world.db.write_session(), pytest.raises(AllowanceUsedUp):
+        ledger.query_all("Account")
+    assert world.connections.allowance.state(cid) is not None
+    _vault, restarted = connection_service(world.db, world.bus, world.clock, tmp_path)
+    assert restarted.allowance.state(cid) is not None  # in the database now

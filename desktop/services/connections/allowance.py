@@ -25,6 +25,7 @@ Events: ``connection.allowance_used_up`` (once per connection and reset) and
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -44,6 +45,8 @@ from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, Organization, Setting
 
 __all__ = ["PROBE_EVERY", "SETTING_PREFIX", "Allowances", "UsedUp"]
+
+log = logging.getLogger(__name__)
 
 #: ``settings`` key (per organization) of a connection's used-up allowance: ``usage.used_up.<id>``.
 SETTING_PREFIX = "usage.used_up."
@@ -129,10 +132,13 @@ class Allowances:
         self._usage = usage
         self._lock = threading.Lock()
         self._known: dict[int, UsedUp | None] = {}
+        self._unsaved: set[int] = set()  # learned or ended inside another write: written at the next read
 
     # --- reading ---------------------------------------------------------------------------------
     def state(self, connection_id: int) -> UsedUp | None:
         """The connection's used-up allowance, or None (never set, or the clock passed its reset)."""
+        if self._unsaved:
+            self._flush_unsaved()
         with self._lock:
             if connection_id not in self._known:
                 self._known[connection_id] = self._load(connection_id)
@@ -147,11 +153,13 @@ class Allowances:
         process — the worker, the GUI — may have learned or ended it)."""
         with self._db.session() as s:
             ids = list(s.scalars(sa.select(LedgerConnection.id).join(Organization).where(Organization.code == org)))
+        self._flush_unsaved()
         for connection_id in ids:
             stored = self._load(connection_id)
             with self._lock:
                 known = self._known.get(connection_id)
-                if stored is None or known is None or known.until != stored.until:
+                if connection_id not in self._unsaved and (stored is None or known is None
+                                                           or known.until != stored.until):
                     self._known[connection_id] = stored
         return [u for u in (self.state(i) for i in ids) if u is not None]
 
@@ -214,21 +222,15 @@ class Allowances:
         """Record that the connection's allowance is used up until its next reset (said once)."""
         now = self._clock.now()
         until = next_reset(profile, now, retry_after)
-        with self._db.write_session() as s:
-            org_id, org = s.execute(sa.select(Organization.id, Organization.code).join(LedgerConnection)
-                                    .where(LedgerConnection.id == connection_id)).one()
-            key = f"{SETTING_PREFIX}{connection_id}"
-            row = s.execute(sa.select(Setting).where(Setting.organization_id == org_id, Setting.key == key)).scalar()
-            value = {"platform": profile.key, "since": now.isoformat(), "until": until.isoformat()}
-            if row is None:
-                s.add(Setting(organization_id=org_id, key=key, value=value, updated_at=now, updated_by="app"))
-            else:
-                value["since"] = (row.value or {}).get("since", value["since"])
-                row.value, row.updated_at, row.updated_by = value, now, "app"
-        used = UsedUp(connection_id, org, profile.key, datetime.fromisoformat(value["since"]), until, probed_at=now)
+        with self._db.session() as s:
+            org = str(s.execute(sa.select(Organization.code).join(LedgerConnection)
+                                .where(LedgerConnection.id == connection_id)).scalar_one())
         with self._lock:
             before = self._known.get(connection_id)
+            used = UsedUp(connection_id, org, profile.key, before.since if before is not None else now, until,
+                          probed_at=now)
             self._known[connection_id] = used
+        self._persist(connection_id)
         if before is None or before.until != until:
             self._bus.emit(EventKind.CONNECTION_ALLOWANCE_USED_UP, Severity.WARNING,
                            f"{org}: {used.text}. {used.advice}", org=org, platform=profile.key,
@@ -240,13 +242,49 @@ class Allowances:
         with self._lock:
             before = self._known.get(connection_id)
             self._known[connection_id] = None
-        with self._db.write_session() as s:
-            s.execute(sa.delete(Setting).where(Setting.key == f"{SETTING_PREFIX}{connection_id}"))
+        self._persist(connection_id)
         if before is not None:
             self._bus.emit(EventKind.CONNECTION_ALLOWANCE_RESTORED, Severity.INFO,
                            f"{before.org}: {before.profile.short_name} answers metered {before.profile.metered_word} "
                            f"again ({why}); documents that waited post on the next sync",
                            org=before.org, platform=before.platform, details=before.as_json())
+
+    def _persist(self, connection_id: int) -> None:
+        """Write the connection's state to ``settings`` (or remove it). A call made inside another
+        write (the planner reads a rate in its transaction; SQLite has one writer) cannot write now:
+        the state stays in memory and is written at the next :meth:`state` or :meth:`for_org`."""
+        with self._lock:
+            used = self._known.get(connection_id)
+        key = f"{SETTING_PREFIX}{connection_id}"
+        try:
+            with self._db.write_session() as s:
+                if used is None:
+                    s.execute(sa.delete(Setting).where(Setting.key == key))
+                else:
+                    org_id = s.execute(sa.select(LedgerConnection.organization_id)
+                                       .where(LedgerConnection.id == connection_id)).scalar_one()
+                    row = s.execute(sa.select(Setting).where(Setting.organization_id == org_id,
+                                                             Setting.key == key)).scalar()
+                    value = {"platform": used.platform, "since": used.since.isoformat(),
+                             "until": used.until.isoformat()}
+                    now = self._clock.now()
+                    if row is None:
+                        s.add(Setting(organization_id=org_id, key=key, value=value, updated_at=now, updated_by="app"))
+                    else:
+                        row.value, row.updated_at, row.updated_by = value, now, "app"
+        except Exception:
+            log.info("the used-up allowance of connection %s is written later", connection_id, exc_info=True)
+            with self._lock:
+                self._unsaved.add(connection_id)
+            return
+        with self._lock:
+            self._unsaved.discard(connection_id)
+
+    def _flush_unsaved(self) -> None:
+        with self._lock:
+            pending = sorted(self._unsaved)
+        for connection_id in pending:
+            self._persist(connection_id)
 
     def _load(self, connection_id: int) -> UsedUp | None:
         with self._db.session() as s:
