@@ -120,6 +120,7 @@ class SyncEngine:
         self.poster = poster or Poster(db, bus, clock, connections, lock=self._windows.watch(default_lock(db)))
         self._before_push = before_push  # e.g. adopt documents entered by hand, so they are never sent
         self.planner = planner or Planner(db, clock, mapping, connector_rates(connections))
+        self._waiting_said: dict[str, int] = {}  # returns last said to wait for a rate read, per organization
 
     # --- look-ups ----------------------------------------------------------------------------
 
@@ -188,7 +189,8 @@ class SyncEngine:
             for event in o.events:
                 self._bus.publish(event)
             o.events.clear()
-        if used_up is not None:
+        said, self._waiting_said[org] = self._waiting_said.get(org), result.held
+        if used_up is not None and said != result.held:  # said when it changes, not every round
             self._bus.emit(EventKind.DOCUMENT_HELD, Severity.WARNING,
                            f"{org}: {result.held:,} return(s) wait to be planned, not failed: they need an exchange "
                            f"rate from the ledger, and {used_up.message}. They are planned and posted by themselves "
