@@ -100,6 +100,7 @@ def _once(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.runtime import open_runtime
     totals = dict.fromkeys(TOTALS, 0)
     errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []  # not failures: an incomplete change feed, a used-up allowance
     bar = StderrBar(args)
     cancelled = False
     with open_runtime(config) as rt, scheduler_for(rt, parallel=args.parallel) as sched, \
@@ -118,17 +119,25 @@ def _once(args: argparse.Namespace, config: AppConfig) -> int:
                     cancelled = cancelled or step == "cancelled"
                     if isinstance(counts, dict) and "error" in counts:
                         errors.append({"org": org, "step": step, "error": _failure_text(counts["error"])})
+                    if isinstance(counts, dict) and counts.get("incomplete"):
+                        warnings.append({"org": org, "step": step,
+                                         "warning": f"the ledger read-back was incomplete: {counts['incomplete']}"})
         finally:
             bar.close()
         pushed = push_totals(rt.database, sched.worker_id, since)  # the outbox's word, not a tally
+        warnings += [{"org": org, "step": "allowance", "warning": f"{u.text}. {u.advice}"}
+                     for org in orgs for u in rt.connections.allowance.for_org(org)]
     for key in ("posted", "failed", "uncertain"):
         totals[key] = pushed[key]
     totals["quarantined"] += pushed["quarantined"]
     data: dict[str, Any] = dict(totals)
     if errors:
         data["errors"] = errors
+    if warnings:
+        data["warnings"] = warnings
     text = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals.items())
     text += "".join(f"\n  {e['org']} {e['step']} failed: {e['error']}" for e in errors)
+    text += "".join(f"\n  {w['org']}: {w['warning']}" for w in warnings)
     if cancelled:
         data["cancelled"] = True
         text += ("\nStopped on request: what was posted stays posted; documents not sent wait in the outbox "

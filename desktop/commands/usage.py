@@ -20,7 +20,7 @@ def _usage(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.queries.usage import usage_report
     from desktop.services.runtime import open_runtime
     with open_runtime(config) as rt:
-        report = usage_report(rt.database, rt.clock, args.org, rt.connections.usage)
+        report = usage_report(rt.database, rt.clock, args.org, rt.connections.usage, rt.connections.allowance)
     emit(args, report.to_json(), report.text())
     return 0
 

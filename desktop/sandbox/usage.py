@@ -14,7 +14,9 @@ How each platform meters (API_FACTS §1, §5, §9):
   as a write). UNCONFIRMED, with these fallbacks: whether a batch counts per item for metering
   (Intuit says so for throttling); whether refused calls (4xx) are metered — here every answered
   call is counted; the body of the answer past the allowance — here the same 429 ThrottleExceeded
-  fault the per-minute limit sends; the allowance follows the calendar month of the service's clock.
+  fault (code 3001) the per-minute limit sends, its Detail naming the monthly allowance (the app
+  reads that, else its own count of the month); the allowance follows the calendar month of the
+  service's clock. Xero's daily limit is its rate limit ``per_day`` (``POST /_sandbox/config``).
 * **Xero**: every call to the Accounting API (``/api.xro/2.0``) counts against the tenant's limits;
   the 2026 tiers bill egress, so the bytes of each answer are counted too. Reads (GET) and writes
   are shown apart for comparison. Identity and ``/connections`` calls carry no tenant: not counted.

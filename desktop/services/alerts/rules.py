@@ -130,7 +130,12 @@ def _budget(e: Event, t: Thresholds, quarantined: QuarantineCount) -> Alert | No
 
 
 def _metered(e: Event, t: Thresholds, quarantined: QuarantineCount) -> Alert | None:
-    """The connection's metered use passed its warning share of the tier's allowance (once per period)."""
+    """The connection's metered use passed its warning share of the tier's allowance (once per period),
+    or used it up (once per reset)."""
+    if e.kind == EventKind.CONNECTION_ALLOWANCE_USED_UP:
+        return Alert(RuleName.METERED_USE_HIGH, Severity.WARNING, f"{e.org}: metered ledger allowance used up",
+                     e.message, e.org, f"used_up|{e.org}|{e.platform}|{e.details.get('until')}",
+                     {"until": e.details.get("until")})
     if e.kind != EventKind.CONNECTION_USAGE_HIGH:
         return None
     period = "this month" if e.details.get("period") == "month" else "today"

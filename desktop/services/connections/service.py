@@ -26,6 +26,7 @@ from desktop.services.auth.platforms import Environment, Platform, endpoints, pl
 from desktop.services.auth.roles import Action, Actor
 from desktop.services.auth.signin import Report, SignIn
 from desktop.services.auth.vault import NeedsReconnect, TokenResult, TokenVault
+from desktop.services.connections.allowance import Allowances
 from desktop.services.connections.apps import OAuthApp, OAuthApps
 from desktop.services.connections.refcache import store_reference_data
 from desktop.services.connections.usage import SignInTally, UsageRecorder
@@ -102,6 +103,8 @@ class ConnectionService:
         self.day_budget_warning = 500
         #: Metered calls per connection and day, counted as each platform meters them.
         self.usage = UsageRecorder(db, clock, bus)
+        #: Which connections' metered allowance is used up, until when (the one owner of that state).
+        self.allowance = Allowances(db, clock, bus, self.usage)
         #: How a ledger request waits out a retry backoff or a rate limit, and reads elapsed time.
         #: Tests hand in a manual clock's, so no retry waits on the wall clock.
         self.sleep: Callable[[float], None] = time.sleep
@@ -251,7 +254,16 @@ class ConnectionService:
             throttle = found
         http = LedgerHttp(throttle=throttle, token=token, platform=platform.value, sleep=self.sleep)
         if connection_id is not None:
-            http.on_answer = self.usage.hook(connection_id, platform_for(platform))
+            profile = platform_for(platform)
+            counted = self.usage.hook(connection_id, profile)
+
+            def answered(method: str, url: str, body: bytes | None, status: int) -> None:
+                counted(method, url, body, status)
+                self.allowance.answered(connection_id, profile, method, url, body, status)
+
+            http.on_answer = answered
+            http.gate = self.allowance.gate(connection_id, profile)
+            http.spent = self.allowance.spent(connection_id, profile)
         return http
 
     def _app_throttle(self, platform: Platform) -> Throttle | None:

@@ -150,8 +150,10 @@ class EventKind(StrEnum):
     DOCUMENT_UNCERTAIN_RESOLVED = "document.uncertain_resolved"  # details: adopted | resent
     DOCUMENT_DUPLICATE_PREVENTED = "document.duplicate_prevented"
     DOCUMENT_ENTERED_MANUALLY = "document.entered_manually"
+    DOCUMENT_HELD = "document.held"  # waiting for the ledger's metered allowance to reset (not failed)
     # ledger → local (CDC / If-Modified-Since / webhooks)
     CHANGE_PULLED = "change.pulled"
+    CHANGE_FEED_INCOMPLETE = "change.feed_incomplete"  # capped, or a window missed: reconciliation catches up
     DOCUMENT_EDITED_IN_LEDGER = "document.edited_in_ledger"
     DOCUMENT_VOIDED_IN_LEDGER = "document.voided_in_ledger"
     DOCUMENT_DELETED_IN_LEDGER = "document.deleted_in_ledger"
@@ -172,6 +174,8 @@ class EventKind(StrEnum):
     CONNECTION_THROTTLED = "connection.throttled"
     CONNECTION_RATE_BUDGET_LOW = "connection.rate_budget_low"  # the platform's daily allowance runs low
     CONNECTION_USAGE_HIGH = "connection.usage_high"  # 80 % of the tier's metered allowance used
+    CONNECTION_ALLOWANCE_USED_UP = "connection.allowance_used_up"  # metered calls refused until the reset
+    CONNECTION_ALLOWANCE_RESTORED = "connection.allowance_restored"  # reset, or a metered call succeeded
     REFERENCE_DATA_REFRESHED = "connection.reference_data_refreshed"  # chart of accounts, tax codes
     # mapping
     MAPPING_CHANGED = "mapping.changed"

@@ -20,7 +20,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,7 @@ from desktop.services.pipeline import outbox
 from desktop.services.pipeline.plan import OrgContext, Plan, Planner, connector_rates, plan_return
 from desktop.services.pipeline.poster import LockFactory, Poster, PostResult, default_lock
 from desktop.services.pipeline.writeback import WriteBackResult, WriteBackService
+from desktop.services.platforms.http import AllowanceUsedUp
 from desktop.services.rms.client import RmsClient
 from desktop.services.store.connection_choice import org_connection
 from desktop.services.store.db import Database
@@ -73,10 +74,11 @@ class PlanResult:
     quarantined: int = 0
     withdrawn: int = 0
     skipped: str | None = None
+    held: int = 0  # left NEW: planning needs a ledger read (a rate) while the metered allowance is used up
 
     def counts(self) -> dict[str, int]:
         return {"planned": self.planned, "documents": self.documents, "quarantined": self.quarantined,
-                "withdrawn": self.withdrawn}
+                "withdrawn": self.withdrawn, "held": self.held}
 
 
 @dataclass
@@ -118,6 +120,7 @@ class SyncEngine:
         self.poster = poster or Poster(db, bus, clock, connections, lock=self._windows.watch(default_lock(db)))
         self._before_push = before_push  # e.g. adopt documents entered by hand, so they are never sent
         self.planner = planner or Planner(db, clock, mapping, connector_rates(connections))
+        self._waiting_said: dict[str, int] = {}  # returns last said to wait for a rate read, per organization
 
     # --- look-ups ----------------------------------------------------------------------------
 
@@ -157,34 +160,54 @@ class SyncEngine:
             result.skipped = "daily-summary mode is planned by the summary job"
             return result
         ctx = self.planner.context(org)
-        self._prefetch_rates(o, ctx)
+        with suppress(AllowanceUsedUp):  # the returns needing a rate wait (below); the others are planned
+            self._prefetch_rates(o, ctx)
+        waiting: set[int] = set()
+        used_up: AllowanceUsedUp | None = None
         while True:
             with self._db.session() as s:
-                rows = s.scalars(sa.select(Return).where(Return.organization_id == o.id,
-                                                         Return.sync_status == ReturnSyncStatus.NEW)
-                                 .order_by(Return.rms_updated_at, Return.id).limit(_PLAN_CHUNK)
+                new = sa.select(Return.id).where(Return.organization_id == o.id,
+                                                 Return.sync_status == ReturnSyncStatus.NEW)
+                if waiting:
+                    new = new.where(Return.id.not_in(sorted(waiting)))
+                ids = list(s.scalars(new.order_by(Return.rms_updated_at, Return.id).limit(_PLAN_CHUNK)))
+                rows = s.scalars(sa.select(Return).where(Return.id.in_(ids)).order_by(Return.rms_updated_at, Return.id)
                                  .options(selectinload(Return.lines), selectinload(Return.fees),
                                           selectinload(Return.tax_lines))).all()
             if not rows:
                 break
             # Outside the write lock; a TransientError (the ledger did not answer a rate read) stops
             # this round before anything is written, and the next round plans again.
-            outcomes = [(ret.id, self._outcome_of(ret, ctx)) for ret in rows]
+            outcomes: list[tuple[int, Plan | list[Problem]]] = []
+            for ret in rows:
+                try:
+                    outcomes.append((ret.id, self._outcome_of(ret, ctx)))
+                except AllowanceUsedUp as exc:  # it needs a rate read: NEW until the allowance resets
+                    waiting.add(ret.id)
+                    result.held += 1
+                    used_up = exc
             with self._db.write_session() as s:
                 fresh = {r.id: r for r in s.scalars(sa.select(Return).where(Return.id.in_([i for i, _ in outcomes])))}
                 for ret_id, outcome in outcomes:
-                    ret = fresh.get(ret_id)
-                    if ret is None or ret.sync_status != ReturnSyncStatus.NEW:
+                    now_row = fresh.get(ret_id)
+                    if now_row is None or now_row.sync_status != ReturnSyncStatus.NEW:
                         continue  # planned, superseded or removed meanwhile
                     try:
                         with s.begin_nested():
-                            self._plan_one(s, o, ret, outcome, result)
+                            self._plan_one(s, o, now_row, outcome, result)
                     except Exception as exc:  # a bug must not hold up every other return
-                        log.exception("recording the plan of %s revision %s failed", ret.rma_number, ret.revision)
-                        self._quarantine(s, o, ret, [_planning_failed(exc)], self._clock.now(), result)
+                        log.exception("recording the plan of %s revision %s failed", now_row.rma_number,
+                                      now_row.revision)
+                        self._quarantine(s, o, now_row, [_planning_failed(exc)], self._clock.now(), result)
             for event in o.events:
                 self._bus.publish(event)
             o.events.clear()
+        said, self._waiting_said[org] = self._waiting_said.get(org), result.held
+        if used_up is not None and said != result.held:  # said when it changes, not every round
+            self._bus.emit(EventKind.DOCUMENT_HELD, Severity.WARNING,
+                           f"{org}: {result.held:,} return(s) wait to be planned, not failed: they need an exchange "
+                           f"rate from the ledger, and {used_up.message}. They are planned and posted by themselves "
+                           "after it resets.", org=org, details={"held_returns": result.held})
         return result
 
     def _prefetch_rates(self, o: _Org, ctx: OrgContext) -> None:

@@ -177,13 +177,15 @@ def _for_update(stmt: sa.Select[Any], session: Session) -> sa.Select[Any]:
 
 
 def _due(connection_id: int, now: datetime) -> sa.ColumnElement[bool]:
-    """Due: pending, or failed with ``next_attempt_at`` passed — and whose ``depends_on`` document
-    (if any) is posted, so a Xero refund Payment never goes before its CreditNote."""
+    """Due: pending (unless held until ``next_attempt_at``: :func:`hold`), or failed with
+    ``next_attempt_at`` passed — and whose ``depends_on`` document (if any) is posted, so a Xero
+    refund Payment never goes before its CreditNote."""
     dep = aliased(OutboxDocument)
     dependency_posted = sa.exists().where(dep.idempotency_key == OutboxDocument.depends_on,
                                           dep.status == OutboxStatus.POSTED)
+    pending_due = sa.or_(OutboxDocument.next_attempt_at.is_(None), OutboxDocument.next_attempt_at <= now)
     return sa.and_(OutboxDocument.connection_id == connection_id,
-                   sa.or_(OutboxDocument.status == OutboxStatus.PENDING,
+                   sa.or_(sa.and_(OutboxDocument.status == OutboxStatus.PENDING, pending_due),  # held: due later
                           sa.and_(OutboxDocument.status == OutboxStatus.FAILED, OutboxDocument.next_attempt_at <= now)),
                    sa.or_(OutboxDocument.depends_on.is_(None), dependency_posted))
 
@@ -327,6 +329,39 @@ def release(row: OutboxDocument, *, now: datetime, resend: bool = False) -> None
     _due_now(row)
     if resend:
         row.last_error = {**(row.last_error or {}), "resolution": "resent", "at": now.isoformat()}
+
+
+def hold(row: OutboxDocument, err: AppError, until: datetime, *, now: datetime, reason: str | None = None) -> None:
+    """Back to pending, due at ``until``: the ledger's metered allowance is used up until then. Held,
+    not failed — a release with a due time (nothing is quarantined); ``reason`` in words."""
+    _settle(row, OutboxStatus.PENDING, now, "release")
+    row.sent_at = None
+    row.next_attempt_at = until
+    row.last_error = {**error_json(err, now), **({"message": reason} if reason else {}),
+                      "held_until": until.isoformat()}
+
+
+def _held(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(OutboxDocument.status == OutboxStatus.PENDING, OutboxDocument.next_attempt_at > now)
+
+
+def held_count(session: Session, *, now: datetime, connection_id: int | None = None,
+               org_id: int | None = None) -> int:
+    """Documents held for a used-up allowance (pending, due later)."""
+    stmt = sa.select(sa.func.count()).select_from(OutboxDocument).where(_held(now))
+    if connection_id is not None:
+        stmt = stmt.where(OutboxDocument.connection_id == connection_id)
+    if org_id is not None:
+        stmt = stmt.where(OutboxDocument.organization_id == org_id)
+    return int(session.execute(stmt).scalar_one())
+
+
+def release_held(db: Database, connection_id: int, *, now: datetime) -> int:
+    """The allowance came back before its reset: held documents are due now (how many)."""
+    with db.write_session() as s:
+        done = s.execute(sa.update(OutboxDocument).where(OutboxDocument.connection_id == connection_id, _held(now))
+                         .values(next_attempt_at=None, last_error=None, updated_at=now))
+        return int(getattr(done, "rowcount", 0) or 0)
 
 
 def _due_now(row: OutboxDocument) -> None:

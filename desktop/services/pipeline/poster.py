@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from desktop.services.core.events import Event, EventBus, EventKind, Severity
 from desktop.services.core.progress import NO_PROGRESS, OperationProgress, current
 from desktop.services.pipeline import outbox
 from desktop.services.pipeline.documents import CUSTOMER, fill, placeholders
-from desktop.services.platforms.http import NotSent
+from desktop.services.platforms.http import AllowanceUsedUp, NotSent
 from desktop.services.platforms.interface import KeyQuery, LedgerPlatform
 from desktop.services.platforms.registry import platform_for
 from desktop.services.platforms.shapes import Outcome, PostRequest, RemoteDoc, SendResult
@@ -72,6 +73,7 @@ class PostResult:
     uncertain: int = 0
     uncertain_resolved: int = 0
     requests: int = 0
+    held: int = 0  # waiting for the ledger's metered allowance to reset (pending, due then)
 
     def merge(self, other: PostResult) -> None:
         for name, value in asdict(other).items():
@@ -118,6 +120,9 @@ class Poster:
             ledger = self._connections.connector(connection_id)
             before = ledger.http.requests_sent
             result = PostResult()
+            self._probe(ledger, connection_id)
+            if self._connections.allowance.state(connection_id) is None:  # reset, or back early
+                outbox.release_held(self._db, connection_id, now=self._clock.now())
             self._reclaim(conn)
             self._resolve_uncertain(conn, ledger, result, run_id)
             self._quarantine_orphans(conn, result)
@@ -137,13 +142,38 @@ class Poster:
                     break
                 self._send(conn, ledger, rows, result, run_id)
                 self._tell(conn, result, told)
+                used_up = self._connections.allowance.state(connection_id)
+                if used_up is not None and used_up.writes_refused:  # every call refused: the rest waits
+                    break
             learned = ledger.learned_customers()
             if learned:
                 remember_customers(self._db, connection_id, learned, self._clock.now())
             with self._db.session() as s:
                 result.uncertain = outbox.counts(s, connection_id=connection_id)[OutboxStatus.UNCERTAIN.value]
             result.requests = ledger.http.requests_sent - before
+            if result.held:
+                self._say_held(conn, result)
             return result
+
+    def _probe(self, ledger: LedgerPlatform, connection_id: int) -> None:
+        """While the allowance is used up, one cheap metered read an hour (the company's details):
+        if it is answered — a larger tier, an earlier reset — the held documents go now."""
+        if self._connections.allowance.probe_due(connection_id):
+            with suppress(AppError):
+                ledger.company_info()
+
+    def _say_held(self, conn: _Conn, result: PostResult) -> None:
+        """One event for the documents this push held, with the reset time and what to do."""
+        used = self._connections.allowance.state(conn.id)
+        with self._db.session() as s:
+            waiting = outbox.held_count(s, now=self._clock.now(), connection_id=conn.id)
+        text = used.text if used is not None else "the ledger's metered allowance is used up"
+        advice = used.advice if used is not None else "They post by themselves after it resets."
+        self._bus.emit(EventKind.DOCUMENT_HELD, Severity.WARNING,
+                       f"{conn.org_code}: {waiting:,} document(s) held, not failed: {text}. {advice}",
+                       org=conn.org_code, platform=conn.platform,
+                       details={"held": waiting, "held_now": result.held, "posted": result.posted,
+                                **({"until": used.until.isoformat()} if used is not None else {})})
 
     def _tell(self, conn: _Conn, result: PostResult, told: OperationProgress) -> None:
         """``posted n of N``: N is what this push settled so far plus what still waits in the outbox."""
@@ -314,6 +344,14 @@ class Poster:
                     raise
                 self._apply(conn, ledger, list(zip([r for r, _ in chunk], answers, strict=True)), result, run_id)
 
+    def _held_until(self, conn: _Conn, err: AllowanceUsedUp, now: datetime) -> tuple[datetime, str]:
+        """When a held document is due again — the allowance's reset (an hour on, if nobody knows
+        it) — and why it waits, in words."""
+        used = self._connections.allowance.state(conn.id)
+        until = err.until or (used.until if used is not None else None)
+        reason = used.held_reason() if used is not None else f"Held, not failed: {err.message}"
+        return (until if until is not None and until > now else now + timedelta(hours=1)), reason
+
     @staticmethod
     def _send_again_now(ledger: LedgerPlatform, row: OutboxDocument, err: AppError) -> bool:
         """Not sent, or refused only for the rate: pending again at once instead of a backoff.
@@ -356,7 +394,10 @@ class Poster:
             return values
         if CUSTOMER in names:
             wanted = self._customers(rows)
-            ids = ledger.ensure_customers([w for w in wanted.values() if isinstance(w, tuple)])
+            try:
+                ids = ledger.ensure_customers([w for w in wanted.values() if isinstance(w, tuple)])
+            except AllowanceUsedUp as used_up:  # only the documents needing a look-up wait
+                ids = {ledger.customer_key(w[0], w[2]): used_up for w in wanted.values() if isinstance(w, tuple)}
             for row_id, who in wanted.items():
                 values[f"{CUSTOMER}#{row_id}"] = (ids[ledger.customer_key(who[0], who[2])]
                                                   if isinstance(who, tuple) else who)
@@ -468,6 +509,10 @@ class Poster:
                     outbox.settle_posted(live, remote.remote_id, remote.number, remote.sync_token, now=now,
                                          run_id=run_id)
                     posted_returns.add(live.return_id)
+                elif how is Outcome.RETRY and isinstance(err, AllowanceUsedUp):
+                    until, reason = self._held_until(conn, err, now)
+                    outbox.hold(live, err, until, now=now, reason=reason)
+                    label = "held"
                 elif how is Outcome.RETRY and self._send_again_now(ledger, live, err):
                     outbox.release(live, now=now)
                     label = "released"
@@ -489,7 +534,9 @@ class Poster:
                 result: PostResult) -> None:
         err = answer.error
         what = f"{row.doc_type} {row.remote_number or row.idempotency_key}"
-        if label in ("posted", "adopted"):
+        if label == "held":
+            result.held += 1  # one event for all of them (``_say_held``)
+        elif label in ("posted", "adopted"):
             result.posted += 1
             self._emit(conn, EventKind.DOCUMENT_POSTED, Severity.INFO, f"Posted {what} (id {row.remote_id})", row, rma)
             if label == "adopted":

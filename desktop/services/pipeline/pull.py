@@ -139,12 +139,16 @@ class PullResult:
     writeback_failed: int = 0
     cursor: str | None = None
     cursor_advanced: bool = False
+    #: Why the change feed did not hand over every change since the cursor (capped, or a window
+    #: older than the feed keeps), in words; None: it did.
+    incomplete: str | None = None
 
     def counts(self) -> dict[str, int]:
         by_kind = {k.value: sum(1 for c in self.changes if c.kind is k) for k in ChangeKind}
         return {"changes": len(self.changes), "scanned": self.scanned, "unmatched": self.unmatched,
                 "conflicts": sum(1 for c in self.changes if c.conflict),
-                "writeback_failed": self.writeback_failed, **by_kind}
+                "writeback_failed": self.writeback_failed, "feed_incomplete": int(self.incomplete is not None),
+                **by_kind}
 
 
 # --- what we posted ----------------------------------------------------------------------------
@@ -213,7 +217,7 @@ class PullService:
         try:
             cursor = self._cursor(org_id)
             ledger = self._connections.connector(conn_id)
-            docs, next_cursor = self._read(ledger, org_code, org_id, cursor)
+            docs, next_cursor = self._read(ledger, org_code, org_id, cursor, result)
             result.scanned = len(docs)
             found = self._classify(org_code, org_id, conn_id, platform, docs, result)
             self._settle(org_code, platform, company_id, found, result)
@@ -225,13 +229,15 @@ class PullService:
         except AppError as exc:
             self._finish_run(run_id, SyncRunStatus.FAILED, result, exc)
             raise
-        self._finish_run(run_id, SyncRunStatus.PARTIAL if result.writeback_failed else SyncRunStatus.SUCCEEDED,
-                         result, None)
-        self._bus.emit(EventKind.CHANGE_PULLED, Severity.INFO,
+        partial = result.writeback_failed or result.incomplete
+        self._finish_run(run_id, SyncRunStatus.PARTIAL if partial else SyncRunStatus.SUCCEEDED, result, None)
+        self._bus.emit(EventKind.CHANGE_PULLED, Severity.WARNING if result.incomplete else Severity.INFO,
                        f"Ledger pull for {org_code}: {len(result.changes)} change(s) to our documents "
                        f"in {result.scanned} read" + (f"; {result.unmatched} of ours not on record"
-                                                      if result.unmatched else ""),
-                       org=org_code, platform=platform.value, details=result.counts())
+                                                      if result.unmatched else "")
+                       + (f"; incomplete: {result.incomplete}" if result.incomplete else ""),
+                       org=org_code, platform=platform.value,
+                       details={**result.counts(), "incomplete": result.incomplete})
         return result
 
     # --- set-up --------------------------------------------------------------------------------
@@ -272,7 +278,10 @@ class PullService:
         with self._db.write_session() as s:
             run = s.get(SyncRun, run_id)
             if run is not None:
-                run.status, run.finished_at, run.counts = status, self._clock.now(), result.counts()
+                counts: dict[str, Any] = dict(result.counts())
+                if result.incomplete:
+                    counts["incomplete"] = result.incomplete  # the dashboard's words
+                run.status, run.finished_at, run.counts = status, self._clock.now(), counts
                 run.error = exc.as_dict() if exc is not None else None
 
     def _window_start(self, org_id: int) -> datetime:
@@ -285,18 +294,31 @@ class PullService:
         return max(floor, first - timedelta(minutes=1)) if first is not None else floor
 
     # --- reading the ledgers -------------------------------------------------------------------
-    def _read(self, ledger: LedgerPlatform, org_code: str, org_id: int, cursor: str | None
+    def _read(self, ledger: LedgerPlatform, org_code: str, org_id: int, cursor: str | None, result: PullResult
               ) -> tuple[list[RemoteDoc], str | None]:
-        """The ledger's change feed from the saved cursor (a first pull: from :meth:`_window_start`)."""
+        """The ledger's change feed from the saved cursor (a first pull: from :meth:`_window_start`).
+
+        A feed that cannot hand over every change says so — never silently: a window older than the
+        feed keeps (``sync.pull_gap``), or more changes at one instant than one answer holds
+        (``change.feed_incomplete``). Either way ``result.incomplete`` carries the words and the
+        run ends "finished with problems"; reconciliation reads in full what the feed left out.
+        """
         now = self._clock.now()
         profile: PlatformProfile = ledger.profile
         since, gap = profile.feed_start(cursor, self._window_start(org_id), now)
         if gap:
-            self._bus.emit("sync.pull_gap", Severity.WARNING,
-                           f"{org_code}: the last ledger pull was over 30 days ago; {profile.short_name} keeps "
-                           "changes for 30 days only, so older edits are left to reconciliation", org=org_code,
+            result.incomplete = (f"the last ledger pull was over 30 days ago; {profile.short_name} keeps changes "
+                                 "for 30 days only, so older edits are left to reconciliation")
+            self._bus.emit("sync.pull_gap", Severity.WARNING, f"{org_code}: {result.incomplete}", org=org_code,
                            platform=profile.key, details={"cursor": cursor})
         feed = ledger.changes_since(since, self._clock.now)
+        if not feed.complete:
+            capped = (f"the {profile.short_name} change feed could not hand over every change since the last pull "
+                      "(more changes at one moment than one answer holds); the ones it left out are left to "
+                      "reconciliation, which reads the period in full")
+            result.incomplete = f"{result.incomplete}; {capped}" if result.incomplete else capped
+            self._bus.emit(EventKind.CHANGE_FEED_INCOMPLETE, Severity.WARNING, f"{org_code}: {capped}",
+                           org=org_code, platform=profile.key, details={"cursor": cursor, "since": str(since)})
         return feed.docs, feed.cursor
 
     # --- classifying ---------------------------------------------------------------------------

@@ -357,14 +357,25 @@ class SyncScheduler:
         steps: dict[str, Callable[[str], Mapping[str, Any]]] = {
             "ingest": self._engine.ingest,
             "push": lambda org: self._engine.push(org, self.worker_id),
-            "pull": self._engine.pull,
+            "pull": self._pull_ledger,
             "reference": self._refresh_reference,
             "mapping": self._validate_mapping,
             "token_health": self._token_health,
         }
         return steps[kind]
 
+    def _pull_ledger(self, org: str) -> Mapping[str, Any]:
+        allowance = getattr(self._connections, "allowance", None)
+        waits = allowance.waits(org, "the ledger read-back") if allowance is not None else None
+        if waits is not None:  # the change feed is a metered read: the next pull after the reset catches up
+            return {"skipped": waits}
+        return self._engine.pull(org)
+
     def _refresh_reference(self, org: str) -> dict[str, Any]:
+        allowance = getattr(self._connections, "allowance", None)
+        waits = allowance.waits(org, "the reference refresh") if allowance is not None else None
+        if waits is not None:  # every record would be a metered read: the cache serves until the reset
+            return {"skipped": waits}
         ids = [c.id for c in self._connections.summaries() if c.org_code == org and c.state in (
             "connected", "token_expiring")]
         totals: dict[str, int] = {}
@@ -537,7 +548,8 @@ class PipelineSteps:
             result = self._pull.pull(org)
         current().report(len(result.changes), len(result.changes), f"{org}: {len(result.changes):,} changes pulled "
                          "from the ledger")
-        return {"pulled_changes": len(result.changes), **result.counts()}
+        return {"pulled_changes": len(result.changes), **result.counts(),
+                **({"incomplete": result.incomplete} if getattr(result, "incomplete", None) else {})}
 
 
 def _as_counts(value: Any) -> dict[str, Any]:

@@ -62,6 +62,16 @@ class NotSent(TransientError):
     """Nothing left this computer (the app is stopping): safe to send again, no look-up needed."""
 
 
+class AllowanceUsedUp(NotSent):
+    """The ledger's metered allowance is used up (QuickBooks' monthly reads, Xero's daily calls):
+    the request was refused before it was processed, or never sent. Retrying before ``until`` is
+    pointless; the connection's allowance state (``connections/allowance.py``) says when it resets."""
+
+    def __init__(self, message: str, *, until: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.until = until
+
+
 class Throttle:
     """Per-connection limits: a sliding minute window, a concurrency cap and server pauses.
 
@@ -234,6 +244,12 @@ class LedgerHttp:
         self._count_lock = threading.Lock()
         #: Told ``(method, url, body, status)`` of every request the platform answered (usage metering).
         self.on_answer: Callable[[str, str, bytes | None, int], None] | None = None
+        #: Asked ``(method, url, body)`` before each request is sent; raises :class:`AllowanceUsedUp`
+        #: to keep a metered call at home while the allowance is used up (nothing is sent, no wait).
+        self.gate: Callable[[str, str, bytes | None], None] | None = None
+        #: Asked about each 429 answer: the error when it means the metered allowance is used up —
+        #: raised at once, never retried (it lasts until the allowance resets), else None (a rate limit).
+        self.spent: Callable[[str, str, bytes | None, requests.Response], AllowanceUsedUp | None] | None = None
 
     def request(self, method: str, url: str, *, idempotent: bool | None = None,
                 headers: Mapping[str, str] | None = None, **kwargs: Any) -> requests.Response:
@@ -251,8 +267,11 @@ class LedgerHttp:
         rejected: str | None = None
         refreshed = False
         attempt = 0
+        body = _body(kwargs) if self.gate is not None or self.spent is not None else None
         while True:
             attempt += 1
+            if self.gate is not None:
+                self.gate(method, url, body)
             if self._token is not None:
                 hdrs["Authorization"] = f"Bearer {self._token(rejected)}"
             self.throttle.acquire()
@@ -281,6 +300,10 @@ class LedgerHttp:
                 rejected = hdrs["Authorization"].removeprefix("Bearer ")
                 refreshed = True
                 continue
+            if resp.status_code == 429 and self.spent is not None:
+                used_up = self.spent(method, url, body, resp)
+                if used_up is not None:
+                    raise used_up
             if resp.status_code in TRANSIENT_STATUS:
                 after = retry_after_seconds(resp)
                 if attempt < self.retry.max_attempts and (idempotent or resp.status_code == 429):

@@ -313,6 +313,14 @@ class PlatformProfile(ABC):
         """The posting request for a vendor credit (send it with :meth:`LedgerPlatform.post_batch`)."""
         raise NotImplementedError(f"{self.display_name}: vendor credits are not supported")
 
+    def allowance_refused(self, headers: Mapping[str, str], text: str) -> bool | None:
+        """Does a 429 answer say the metered allowance is used up (not a per-minute rate limit)?
+
+        True: the platform says so; False: it names another limit; None: it cannot tell — the
+        app's own count of the period decides (``connections/allowance.py``).
+        """
+        return None
+
     @abstractmethod
     def take_back_verb(self, doc_type: str) -> str:
         """How a posted document of ``doc_type`` is taken back: ``void``, or ``delete`` where the

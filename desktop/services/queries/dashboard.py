@@ -20,9 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from desktop.services.auth.roles import Action, Actor
+from desktop.services.connections.allowance import UsedUp
 from desktop.services.core.clock import Clock, as_utc
 from desktop.services.core.progress import OperationProgress
-from desktop.services.pipeline.outbox import counts
+from desktop.services.pipeline.outbox import counts, held_count
 from desktop.services.queries.metrics import MetricsReport, metrics_report
 from desktop.services.queries.usage import UsageFigure, usage_report
 from desktop.services.store.db import Database
@@ -84,6 +85,20 @@ class DashboardData:
     metrics: MetricsReport | None = None
     #: The usage meter: metered ledger calls against the tier's allowance, one per connection.
     usage: list[UsageFigure] = field(default_factory=list)
+    #: Documents held until a used-up metered allowance resets (pending, not failed), and why.
+    held: int = 0
+    used_up: list[UsedUp] = field(default_factory=list)
+    #: The newest ledger read-back's change feed was incomplete: why, in words (empty: it was complete).
+    pull_warning: str = ""
+
+    @property
+    def held_text(self) -> str:
+        """What the page says about held documents and a used-up allowance (empty: nothing to say)."""
+        if not self.used_up:
+            return f"{self.held:,} document(s) wait for the ledger's allowance to reset" if self.held else ""
+        first = self.used_up[0]
+        held = f"{self.held:,} document(s) held, not failed. " if self.held else ""
+        return f"{held}{first.text}. {first.advice}"
 
 
 class DashboardService:
@@ -119,12 +134,20 @@ class DashboardService:
                 return DashboardData(None, "")
             org_id, name = row
             queue_raw = counts(s, org_id=org_id)
+            held = held_count(s, now=now, org_id=org_id)
+            pulled = s.execute(sa.select(SyncRun.counts).where(
+                SyncRun.organization_id == org_id, SyncRun.kind == "ledger_pull", SyncRun.finished_at.is_not(None))
+                .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).limit(1)).scalar()
+        incomplete = pulled.get("incomplete") if isinstance(pulled, dict) else None
         queue = {k: queue_raw.get(k, 0) for k in QUEUE_STATES}
         queue["pending"] += queue_raw.get("in_flight", 0)
         recorder = getattr(self._connections, "usage", None)
+        allowance = getattr(self._connections, "allowance", None)
         return DashboardData(org, name, self._health(org), self.last_sync(org), self._next_run(org),
                              self._paused(org), queue, metrics_report(self._db, org, end=now.date()),
-                             usage_report(self._db, self._clock, org, recorder).figures)
+                             usage_report(self._db, self._clock, org, recorder).figures, held,
+                             allowance.for_org(org) if allowance is not None else [],
+                             f"Incomplete: {incomplete}" if isinstance(incomplete, str) and incomplete else "")
 
     def last_sync(self, org: str | None = None) -> LastSync | None:
         """The newest finished sync run of ``org`` (None: of any organization) — the app's one "Last sync"."""

@@ -92,6 +92,7 @@ class ReconcileService:
         self._db = db
         self._bus = bus
         self._clock = clock
+        self._allowance = getattr(connections, "allowance", None)  # a used-up allowance: the job waits
 
         def ledger_for(connection_id: int) -> LedgerSource:
             # The mirror kept current by the change feed, not the whole period re-read (issue 14, item 3).
@@ -300,8 +301,12 @@ class ReconcileService:
         Reconciliation is the reads that can wait (issue 14, item 3): past the usage warning (80 % of
         the ledger's metered allowance, ``connections.usage.WARN_AT_PCT``) the job reconciles an
         organization at most every :data:`SLOW_INTERVAL`; with the allowance used up, not at all
-        until it resets (posting keeps what is left). A person can still reconcile by hand.
+        until it resets (posting keeps what is left) — also when the ledger refused a metered call
+        for it (``connections/allowance.py``). A person can still reconcile by hand.
         """
+        used_up = self._allowance.waits(org, "scheduled reconciliation") if self._allowance is not None else None
+        if used_up is not None:
+            return used_up
         figures = [f for f in usage_figures(self._db, self._clock, org) if f.warning]
         if not figures:
             return None

@@ -331,6 +331,12 @@ class DashboardPage(Page):
                 amber = STATES["token_expiring"][1]
                 mark = f"<span style='color:{amber}'>▲ {u.alert}</span> · " if u.alert else ""
                 rows.append(("Metered use", f"{mark}{escape(u.text)}"))
+        if data.held_text:  # a used-up allowance: what waits, until when, and what to do
+            red = STATES["needs_reconnect"][1]
+            rows.append(("Held until reset", f"<span style='color:{red}'>■</span> {escape(data.held_text)}"))
+        if data.pull_warning:
+            amber = STATES["token_expiring"][1]
+            rows.append(("Ledger read-back", f"<span style='color:{amber}'>▲</span> {escape(data.pull_warning)}"))
         if not data.connections:
             rows.append(("Ledger", "Not connected"))
         last = data.last_sync

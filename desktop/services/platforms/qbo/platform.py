@@ -43,6 +43,8 @@ from desktop.services.platforms.xero.connector import parse_date, parse_ms_date
 #: The transactions we post, read back by date and watched by the change feed.
 ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit", "SalesReceipt")
 _PURCHASE_LINES = ("AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail")
+#: Words of a 429 answer that mean the monthly metered allowance, not the minute's throttle (UNCONFIRMED).
+_ALLOWANCE_WORDS = ("allowance", "quota", "coreplus", "monthly")
 CDC_MAX = 1000  # QBO answers at most this many changes per CDC call: ask again from the last one
 CDC_WINDOW = timedelta(days=30)
 CDC_MARGIN = timedelta(minutes=5)  # stay safely inside QBO's 30-day look-back
@@ -233,6 +235,14 @@ class QboProfile(PlatformProfile):
 
     def metered(self, method: str, url: str, body: bytes | None) -> tuple[int, int] | None:
         return qbo_metered(method, url, body)
+
+    def allowance_refused(self, headers: Mapping[str, str], text: str) -> bool | None:
+        """QuickBooks' per-minute throttle is 429 + fault 3001 ThrottleExceeded (API_FACTS §4, §5);
+        what a Builder-tier company past its monthly CorePlus reads gets is UNCONFIRMED. An answer
+        naming the monthly allowance (the sandbox's does) says so; otherwise the app's own count of
+        the month decides (None)."""
+        low = text.lower()
+        return True if any(word in low for word in _ALLOWANCE_WORDS) else None
 
     def take_back_verb(self, doc_type: str) -> str:
         """Journal entries and vendor credits have no void in the API (``operation=void`` answers 500):

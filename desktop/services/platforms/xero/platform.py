@@ -200,6 +200,11 @@ class XeroProfile(PlatformProfile):
     def metered(self, method: str, url: str, body: bytes | None) -> tuple[int, int] | None:
         return xero_metered(method, url, body)
 
+    def allowance_refused(self, headers: Mapping[str, str], text: str) -> bool | None:
+        """Xero's 429 names the limit in ``X-Rate-Limit-Problem`` (API_FACTS §9): ``day`` is the daily
+        allowance (legacy: ``Daily``); ``minute``, ``concurrent``, ``appminute`` are rate limits."""
+        return headers.get("X-Rate-Limit-Problem", "").strip().lower() in ("day", "daily")
+
     def take_back_verb(self, doc_type: str) -> str:
         """A payment cannot be voided in Xero, only deleted (``Status: DELETED``)."""
         return "delete" if doc_type == "Payment" else "void"
