@@ -53,6 +53,9 @@ class LedgerRecipes:
     #: A refund to the original payment is a separate payment against the credit (Xero), rather
     #: than a refund form that credits the bank itself (QBO RefundReceipt).
     refund_by_payment: bool = False
+    #: A sales-form line that carries an item books its revenue to the item's own income account
+    #: (QBO ``SalesItemLineDetail``); else the line names its account beside the item (Xero).
+    tracked_income_from_item: bool = False
 
     @property
     def platform(self) -> str:

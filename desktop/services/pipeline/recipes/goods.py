@@ -12,6 +12,9 @@ daily summary of ``summary.py`` both take these lines; which lines move is
   or nothing when the organization's ``damaged_goods`` setting is ``no_inventory_effect``;
 - a line going back to the vendor (``RETURN_TO_VENDOR``): nothing here — that is the vendor-credit
   path's (a vendor credit against the mapped supplier), not a goods journal;
+- a damaged line of a SKU the ledger tracks as inventory is costed at the item's own cost first
+  (``tracked.py`` says why); goods back in stock of a tracked SKU are not journaled at all — the
+  ledger books them through its item (``tracked.py``);
 - the cost is the RMS's ``unit_cost`` (in the return's currency); without it, the ledger item's
   own cost when the reference snapshot carries one for the SKU in the return's currency (a
   platform fact, :meth:`~.base.LedgerRecipes.item_cost`); otherwise a ``cost_unknown`` problem that
@@ -25,12 +28,13 @@ daily summary of ``summary.py`` both take these lines; which lines move is
 
 from __future__ import annotations
 
-from desktop.services.core.domain import Component, ReturnLine, goods_debit
+from desktop.services.core.domain import DISPOSITION_EFFECTS, Component, GoodsEffect, ReturnLine, goods_debit
 from desktop.services.core.money import Money
 from desktop.services.pipeline.documents import JournalLine, line
 from desktop.services.pipeline.recipes.arith import line_net
 from desktop.services.pipeline.recipes.common import Ctx
 from desktop.services.pipeline.recipes.shapes import SideJournal
+from desktop.services.pipeline.recipes.tracked import item_cost_of, stock_for
 
 __all__ = ["goods_journal", "goods_lines"]
 
@@ -39,6 +43,9 @@ _WHAT = {Component.INVENTORY_ASSET: "back in stock", Component.INVENTORY_WRITE_O
 
 def _unit_cost(ctx: Ctx, index: int, ln: ReturnLine) -> tuple[Money, str] | None:
     """The line's unit cost and where it came from; ``None`` with a ``cost_unknown`` problem."""
+    damaged = DISPOSITION_EFFECTS.get(ln.disposition) is GoodsEffect.DAMAGED
+    if damaged and (stock := stock_for(ctx, ln)) and (cost := item_cost_of(stock, ctx.ret.currency)):
+        return cost, f"{ctx.platform.profile.short_name} tracked item cost"  # tracked.py: damaged goods
     if ln.unit_cost is not None:
         return ln.unit_cost, "RMS cost"
     cost = ctx.platform.item_cost(ctx.snap, ln.sku, ctx.ret.currency)
@@ -56,12 +63,13 @@ def _unit_cost(ctx: Ctx, index: int, ln: ReturnLine) -> tuple[Money, str] | None
     return None
 
 
-def goods_lines(ctx: Ctx) -> list[JournalLine]:
-    """The goods journal's lines of ``ctx.ret`` (empty when goods posting is off or nothing moves)."""
+def goods_lines(ctx: Ctx, through_items: frozenset[int] = frozenset()) -> list[JournalLine]:
+    """The goods journal's lines of ``ctx.ret`` (empty when goods posting is off or nothing moves);
+    lines in ``through_items`` go back into the ledger's tracked items instead (``tracked.py``)."""
     out: list[JournalLine] = []
     for i, ln in enumerate(ctx.ret.lines):
         component = goods_debit(ln, ctx.settings)
-        if component is None:
+        if component is None or i in through_items:
             continue
         found = _unit_cost(ctx, i, ln)
         if found is None:
@@ -80,9 +88,9 @@ def goods_lines(ctx: Ctx) -> list[JournalLine]:
     return out
 
 
-def goods_journal(ctx: Ctx) -> SideJournal | None:
+def goods_journal(ctx: Ctx, through_items: frozenset[int] = frozenset()) -> SideJournal | None:
     """The goods journal beside the return's sales form; ``None`` when it has no line."""
-    lines = goods_lines(ctx)
+    lines = goods_lines(ctx, through_items)
     if not lines:
         return None
     return SideJournal("goods_journal", "returned goods at cost", tuple(lines), frozenset(), None)

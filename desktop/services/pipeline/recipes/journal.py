@@ -5,8 +5,9 @@ the tax booked per jurisdiction (asked of the platform as a *fact*: QBO computes
 takes the RMS's pinned figure), the tax rounding line and its tolerance, the balancing
 settlement (bank or Accounts Receivable), the refund payout, the fee and label journals
 with their tax, and the goods journal (``goods.py``: inventory and cost of goods by
-disposition). A renderer (``qbo.py``, ``xero.py``, each a :class:`ReturnRender`) then only
-translates the result into payloads.
+disposition) — or, for goods back in stock of a SKU the ledger tracks, the ledger's own inventory
+item on the sales form line (``tracked.py``; the preview shows the cost it books). A renderer
+(``qbo.py``, ``xero.py``, each a :class:`ReturnRender`) then only translates the result into payloads.
 
 Rules written once here:
 
@@ -33,6 +34,7 @@ Rules written once here:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -52,6 +54,7 @@ from desktop.services.pipeline.recipes.shapes import (
     SalesLine,
     SideJournal,
 )
+from desktop.services.pipeline.recipes.tracked import booked_target, tracked_effect_lines, tracked_pieces
 
 
 def build_return_journal(ctx: Ctx) -> ReturnJournal:
@@ -66,8 +69,11 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
     money = refund or charge  # money moves through the Refund paid account, out or in
     as_lines = ctx.fees_as_lines() or (not money and not facts.journals_may_post_receivable)
     pieces, left = ctx.pieces(fees_as_lines=as_lines)
+    pieces = tracked_pieces(ctx, pieces, charge=charge)
     pieces += ctx.replacement_pieces()
     form = _sales_form(ctx, pieces, refund, charge)
+    if effect := tracked_effect_lines(ctx, pieces, lambda aid: _label(ctx, aid)):
+        form = replace(form, journal=(*form.journal, *effect))  # what the ledger books through its items
     payout = None
     if facts.refund_by_payment:
         payout = _payout(ctx, form) if form.refund else _charge_payment(ctx, form) if form.charge else None
@@ -83,9 +89,14 @@ def build_return_journal(ctx: Ctx) -> ReturnJournal:
             payout = _liability_payout(ctx)
         elif (moved := _liability_journal(ctx)) is not None:
             journals.append(moved)
-    if (goods := goods_journal(ctx)) is not None:
+    if (goods := goods_journal(ctx, frozenset(i for i, p in enumerate(pieces) if p.stock))) is not None:
         journals.append(goods)
     return ReturnJournal(ctx, day, note, fx, customer, form, payout, tuple(journals))
+
+
+def _label(ctx: Ctx, account_id: str) -> str:
+    rec = ctx.snap.accounts.get(account_id)
+    return ctx.platform.account_label(rec) if rec is not None else account_id
 
 
 def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool, charge: bool) -> SalesForm:
@@ -101,7 +112,7 @@ def _sales_form(ctx: Ctx, pieces: list[Piece], refund: bool, charge: bool) -> Sa
             codes[p.juris_key] = code
         facts.check_piece(ctx, p)
         lines.append(SalesLine(p, code))
-        aid, aname = ctx.acct(p.target)
+        aid, aname = ctx.acct(booked_target(p, facts.tracked_income_from_item))
         journal.append(line(aid, aname, p.net, p.description, debit=True, component=p.component))
     tax = facts.predict_tax(ctx, lines)
     rms_tax = dsum(p.tax.amount for p in pieces)

@@ -18,6 +18,9 @@ Rendering only translates a :class:`~.journal.ReturnJournal` into QBO payloads:
   ``TxnTaxDetail.TxnTaxCodeRef``; other countries carry a ``TaxCodeRef`` per line with
   ``GlobalTaxCalculation: TaxExcluded``. QBO computes the tax itself; the journal's tax rounding
   line (if any) becomes one non-taxable line so the total equals the RMS refund to the cent.
+- Goods back in stock of a SKU the company tracks as inventory (``tracked.py``): the line's
+  ``ItemRef`` is that Inventory item, with ``Qty`` and ``UnitPrice``; QuickBooks books the stock and
+  its cost (and the line's revenue to the item's income account), so no goods journal line.
 - Fee, label and goods journals → ``JournalEntry`` (A/R lines name the customer as ``Entity``).
 - Foreign currency: ``CurrencyRef`` + ``ExchangeRate`` (home per foreign) on every document.
 """
@@ -76,6 +79,7 @@ _FORMS: dict[tuple[bool, bool], tuple[str, str, str]] = {
 
 class QboRecipes(LedgerRecipes):
     profile = QboProfile()
+    tracked_income_from_item = True
 
     def untaxed_code(self, ctx: RecipeContext, piece: Piece | None) -> str | None:
         return exempt_code(ctx, piece)
@@ -184,7 +188,9 @@ class _Render(ReturnRender):
         lines: list[dict[str, Any]] = []
         for sl in form.lines:
             p = sl.piece
-            detail: dict[str, Any] = {"ItemRef": _ref(self.item_for(p.target))}
+            # a line going back into a tracked Inventory item carries that item (tracked.py): QuickBooks
+            # raises its QtyOnHand and books Dr asset, Cr COGS at its cost (Qty × UnitPrice is exact)
+            detail: dict[str, Any] = {"ItemRef": _ref(p.stock.item_id if p.stock else self.item_for(p.target))}
             # QBO checks Amount = Qty × UnitPrice: send them only when exact
             if p.unit_price.amount * p.quantity == p.net.amount:
                 detail["Qty"] = p.quantity

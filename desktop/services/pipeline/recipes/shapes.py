@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from desktop.services.core.domain import Component, OrgSettings, ReturnRecord, TaxAmount
 from desktop.services.core.money import Money
@@ -22,6 +22,9 @@ from desktop.services.mapping.resolve import Resolver
 from desktop.services.pipeline.documents import JournalLine
 from desktop.services.pipeline.fx import FxUse
 from desktop.services.platforms.base import RefRecord
+
+if TYPE_CHECKING:
+    from desktop.services.connections.refcache import ItemStock
 
 __all__ = ["Payout", "Piece", "RecipeContext", "ReturnJournal", "SalesForm", "SalesLine", "SideJournal",
            "SummaryJournal", "TaxPrediction"]
@@ -81,6 +84,9 @@ class Piece:
     tax_target: MappingTarget | None  # the tax code for this piece's jurisdiction set
     juris_key: str | None
     field: str
+    #: The ledger's tracked inventory item this line goes back into (``tracked.py``): the renderer
+    #: puts the item and quantity on the line and the ledger books the stock and its cost.
+    stock: ItemStock | None = None
 
 
 @dataclass(frozen=True)

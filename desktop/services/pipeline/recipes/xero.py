@@ -21,6 +21,9 @@ Rendering only translates a :class:`~.journal.ReturnJournal`:
   Xero takes negative lines on an invoice whose total is positive (its own screens do; the
   reference does not say); the alternative — a credit note allocated to an invoice for the
   replacement — needs three documents and an allocation that cannot be undone by voiding.
+- Goods back in stock of a SKU the organisation tracks (``tracked.py``): the credit note line carries
+  the tracked item's ``ItemCode`` and ``Quantity`` beside its mapped account; Xero restocks the item
+  at its average cost, so no goods journal line.
 - Fee, label and goods journals → ``ManualJournal``. Manual journals have no currency in Xero — they are
   always in the base currency — so a foreign return's journal is converted with the recorded rate,
   each side allocated so it still balances (``convert_journal``).
@@ -158,6 +161,8 @@ class _Render(ReturnRender):
         """One line; ``sign`` −1 negates its amounts (a dearer exchange's invoice)."""
         p = sl.piece
         item: dict[str, Any] = {"Description": p.description, "Quantity": p.quantity}
+        if p.stock is not None and p.stock.sku:  # tracked.py: Xero restocks the item at average cost
+            item["ItemCode"] = p.stock.sku
         unit = p.unit_price.amount
         exponent = unit.as_tuple().exponent
         fits = isinstance(exponent, int) and -exponent <= min(2, minor_units(self.ret.currency))
