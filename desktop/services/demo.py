@@ -126,19 +126,23 @@ def _enter_demo_fx_rates(database: Any, clock: Any, actor: Actor, orgs: list[str
 
 
 #: The demo companies whose ledgers keep inventory untracked: their returned goods post through the
-#: goods journal (issue 16's journal path). ACME-US and KIWI-NZ are the demo's inventory-tracking
-#: companies, whose goods belong to the inventory-item path.
+#: goods journal (issue 16's journal path).
 GOODS_JOURNAL_ORGS = frozenset({"MAPLE-CA", "TEA-UK"})
+#: The demo's inventory-tracking companies: goods back in stock go through the ledger's inventory
+#: items (the tracked path, ``pipeline/recipes/tracked.py``); damaged goods are written off by journal.
+TRACKED_GOODS_ORGS = frozenset({"ACME-US", "KIWI-NZ"})
+#: Every demo company that posts returned goods.
+GOODS_ORGS = GOODS_JOURNAL_ORGS | TRACKED_GOODS_ORGS
 
 
 def _post_returned_goods(database: Any, clock: Any, actor: Actor, orgs: list[str]) -> None:
-    """“Returned goods” set to a goods journal for the demo's companies without inventory tracking, as
-    an admin would on the Settings page (audited), so their previews show the inventory / write-off and
-    cost of goods sold lines. Every other organization keeps ``off``."""
+    """“Returned goods” on for the demo's companies (:data:`GOODS_ORGS`), as an admin would on the
+    Settings page (audited), so their previews show the inventory / write-off and cost of goods sold
+    lines. Every other organization keeps ``off``."""
     from desktop.services.admin.org_settings import PostingSettings
     settings = PostingSettings(database, clock)
     for org in orgs:
-        if org in GOODS_JOURNAL_ORGS:
+        if org in GOODS_ORGS:
             settings.set(actor, org, "goods_posting", GoodsPosting.JOURNAL)
 
 
