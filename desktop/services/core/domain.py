@@ -266,7 +266,8 @@ POSTING_SETTINGS: dict[str, PostingSetting] = {s.name: s for s in (
                               "refurbished goods Dr inventory asset, Cr cost of goods sold; damaged goods per "
                               "“Damaged goods”. A line whose cost the RMS does not know waits for a person "
                               "(never a guessed cost); goods returned to the vendor are not posted yet.",
-    }, "Returned goods' cost, for companies that do not track inventory quantities in the ledger."),
+    }, "Returned goods' cost. Where the ledger tracks a SKU as an inventory item, goods back in stock go "
+       "through that item instead (the ledger books the quantity and the cost)."),
     PostingSetting("damaged_goods", "Damaged goods", {
         DamagedGoods.WRITE_OFF: "Write off at cost",
         DamagedGoods.NO_INVENTORY_EFFECT: "No inventory effect",
