@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +24,12 @@ from desktop.services.core.domain import (
     ReturnLine,
     ReturnRecord,
 )
+from desktop.services.core.enums import RefundMethod
 from desktop.services.core.money import Money
 from desktop.services.mapping.model import Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import LedgerDocument
+from desktop.services.pipeline.fx import FxRates
 from desktop.services.pipeline.recipes import build_documents, summary_documents
 from desktop.services.platforms.base import STOCK_KEY, RefKind, RefRecord
 from tests.helpers.recipes import make_return, qbo_rules, qbo_snapshot, resolver, taxed_line, xero_rules, xero_snapshot
@@ -37,7 +40,7 @@ A = RefKind.ACCOUNT
 
 
 def _qbo_snapshot() -> ReferenceSnapshot:
-    snap = qbo_snapshot()
+    snap = qbo_snapshot(currencies=("CAD",))
     stock = {"tracked": True, "cost": "12.00", "average_cost": None, "asset_account": "40", "cogs_account": "41",
              "qty_on_hand": "20"}
     return replace(snap, accounts={
@@ -99,6 +102,8 @@ class Case:
     revenue_account: str          # the account the preview books a tracked line's revenue to
     items: Callable[[LedgerDocument], list[tuple[str, Any]]]
     held: Callable[[LedgerDocument], Held]
+    foreign: str
+    fx: FxRates
 
     def goods_rules(self) -> list[Rule]:
         inv, cogs, wo = self.ids
@@ -109,9 +114,11 @@ class Case:
 
 CASES = [
     Case("ACME-US", "USD", _qbo_snapshot, qbo_rules("US"), ("40", "41", "42"), ("40", "41", "42"), "71", "1",
-         Decimal("12.00"), "43", _qbo_item_lines, _qbo_held),
+         Decimal("12.00"), "43", _qbo_item_lines, _qbo_held, "CAD",
+         FxRates.from_qbo("USD", [{"SourceCurrencyCode": "CAD", "Rate": Decimal("0.7312"), "AsOfDate": "2026-01-01"}])),
     Case("KIWI-NZ", "NZD", _xero_snapshot, xero_rules(), ("acc-630", "acc-310", "acc-315"), ("630", "310", "315"),
-         "SKU-1", "", Decimal("11.50"), "acc-205", _xero_item_lines, _xero_held),
+         "SKU-1", "", Decimal("11.50"), "acc-205", _xero_item_lines, _xero_held, "AUD",
+         FxRates.from_xero("NZD", [("AUD", date(2026, 1, 1), Decimal("1.0850"))])),
 ]
 IDS = [c.org for c in CASES]
 
@@ -123,7 +130,7 @@ def _line(n: int, disposition: str, qty: str, price: str, cost: str | None, cur:
 
 def _build(case: Case, ret: ReturnRecord, settings: OrgSettings) -> list[LedgerDocument]:
     snap = case.snapshot()
-    docs, problems = build_documents(ret, resolver(case.goods_rules(), snap), snap, settings, None)
+    docs, problems = build_documents(ret, resolver(case.goods_rules(), snap), snap, settings, case.fx)
     assert problems == [], problems
     for d in docs:
         assert d.is_balanced(), d.journal
@@ -207,3 +214,20 @@ def test_the_daily_summary_keeps_the_goods_journal_lines_for_a_tracked_sku(case:
     inv, cogs, _ = case.ids
     held = {(jl.account_id, jl.debit is not None) for jl in doc.journal}
     assert (inv, True) in held and (cogs, False) in held
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_a_foreign_return_restocks_through_the_item_and_the_preview_estimates_at_the_rms_cost(case: Case) -> None:
+    cur = case.foreign
+    ret = make_return(case.org, cur, [_line(1, "RESTOCK", "2", "40.00", "17.50", cur)],
+                      method=RefundMethod.STORE_CREDIT)
+    docs = _build(case, ret, GOODS)
+    assert _goods(docs) is None and case.items(docs[0]) == [(case.tracked_item, Decimal(2))]
+    effect = [(jl.debit, jl.credit) for jl in docs[0].journal if "through item" in jl.memo]
+    assert effect == [(Money(Decimal("35.00"), cur), None), (None, Money(Decimal("35.00"), cur))]
+    # … and no estimate at all where nobody knows a cost in the return's currency: the ledger costs it
+    unknown = make_return(case.org, cur, [_line(1, "RESTOCK", "2", "40.00", None, cur)],
+                          method=RefundMethod.STORE_CREDIT)
+    docs = _build(case, unknown, GOODS)
+    assert _goods(docs) is None and case.items(docs[0]) == [(case.tracked_item, Decimal(2))]
+    assert not [jl for jl in docs[0].journal if "through item" in jl.memo]
