@@ -104,10 +104,12 @@ class Case:
     held: Callable[[LedgerDocument], Held]
     foreign: str
     fx: FxRates
+    replacement: Rule             # where an exchange's replacement goods are sold
+    sales_lines: Callable[[LedgerDocument], list[dict[str, Any]]]
 
     def goods_rules(self) -> list[Rule]:
         inv, cogs, wo = self.ids
-        return [*self.rules, Rule(Component.INVENTORY_ASSET, account_id=inv).with_id(50),
+        return [*self.rules, self.replacement, Rule(Component.INVENTORY_ASSET, account_id=inv).with_id(50),
                 Rule(Component.COGS, account_id=cogs).with_id(51),
                 Rule(Component.INVENTORY_WRITE_OFF, account_id=wo).with_id(52)]
 
@@ -115,10 +117,13 @@ class Case:
 CASES = [
     Case("ACME-US", "USD", _qbo_snapshot, qbo_rules("US"), ("40", "41", "42"), ("40", "41", "42"), "71", "1",
          Decimal("12.00"), "43", _qbo_item_lines, _qbo_held, "CAD",
-         FxRates.from_qbo("USD", [{"SourceCurrencyCode": "CAD", "Rate": Decimal("0.7312"), "AsOfDate": "2026-01-01"}])),
+         FxRates.from_qbo("USD", [{"SourceCurrencyCode": "CAD", "Rate": Decimal("0.7312"), "AsOfDate": "2026-01-01"}]),
+         Rule(Component.REPLACEMENT, account_id="43", item_id="1").with_id(49), lambda d: d.payload["Line"]),
     Case("KIWI-NZ", "NZD", _xero_snapshot, xero_rules(), ("acc-630", "acc-310", "acc-315"), ("630", "310", "315"),
          "SKU-1", "", Decimal("11.50"), "acc-205", _xero_item_lines, _xero_held, "AUD",
-         FxRates.from_xero("NZD", [("AUD", date(2026, 1, 1), Decimal("1.0850"))])),
+         FxRates.from_xero("NZD", [("AUD", date(2026, 1, 1), Decimal("1.0850"))]),
+         Rule(Component.REPLACEMENT, account_id="acc-205", tax_code="NONE").with_id(49),
+         lambda d: d.payload["Invoices"][0]["LineItems"]),
 ]
 IDS = [c.org for c in CASES]
 
@@ -231,3 +236,17 @@ def test_a_foreign_return_restocks_through_the_item_and_the_preview_estimates_at
     docs = _build(case, unknown, GOODS)
     assert _goods(docs) is None and case.items(docs[0]) == [(case.tracked_item, Decimal(2))]
     assert not [jl for jl in docs[0].journal if "through item" in jl.memo]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_a_dearer_exchange_keeps_the_tracked_sku_on_the_goods_journal(case: Case) -> None:
+    """Posted as a sale (the lines negated), a tracked item on the returned line would leave stock."""
+    cur = case.home
+    ret = make_return(case.org, cur, [_line(1, "RESTOCK", "1", "30.00", "12.40", cur)], method=RefundMethod.EXCHANGE)
+    swap = replace(taxed_line(9, "1", "50.00", cur, []), reason_code="EXCHANGE", disposition="EXCHANGE")
+    docs = _build(case, replace(ret, replacements=(swap,)), GOODS)
+    assert not [ln for ln in case.sales_lines(docs[0]) if case.tracked_item in str(ln)]
+    goods = _goods(docs)
+    assert goods is not None
+    inv, cogs, _ = case.shown
+    assert case.held(goods) == [(inv, "Debit", Decimal("12.40")), (cogs, "Credit", Decimal("12.40"))]
