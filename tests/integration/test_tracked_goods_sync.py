@@ -122,7 +122,9 @@ def _return(case: Case, world: World, tag: str, n: int, sku: str, disposition: s
 @pytest.mark.parametrize("case", CASES, ids=[c.platform.value for c in CASES])
 def test_tracked_goods_restock_through_the_item_and_damaged_goods_are_written_off(world: World, case: Case) -> None:
     org = case.org
-    world.sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0, "scale": 0.1}})
+    sandbox = world.sandbox
+    assert sandbox is not None
+    sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0, "scale": 0.1}})
     world.connect(org)
     world.ingest.ensure_organizations(world.rms)
     snap = world.mapping.snapshot(org)
@@ -133,7 +135,7 @@ def test_tracked_goods_restock_through_the_item_and_damaged_goods_are_written_of
     world.mapping.save(org, rules, ADMIN, "shipped template")
     PostingSettings(world.db, world.clock).set(ADMIN, org, "goods_posting", "journal")
 
-    before = world.sandbox.control("GET", case.stock_path)
+    before = sandbox.control("GET", case.stock_path)
     assert before["tracks_inventory"] is True
     items = {i[case.sku_field]: i for i in before["items"]}
     restocked, damaged = (p for p in PROFILES[org].products[:2])
@@ -180,7 +182,7 @@ def test_tracked_goods_restock_through_the_item_and_damaged_goods_are_written_of
     assert "goods_journal" not in restock_docs
     _form_type, form_id, _ = next(v for v in restock_docs.values() if v[0] == case.sales_form_type)
 
-    after = world.sandbox.control("GET", case.stock_path)
+    after = sandbox.control("GET", case.stock_path)
     now = {i[case.sku_field]: i for i in after["items"]}
     assert now[restocked.sku]["qty_on_hand"] == "22"   # quantity on hand follows the return
     assert now[damaged.sku]["qty_on_hand"] == "20"     # damaged goods never go back on the shelf
