@@ -3,7 +3,8 @@
 The sandbox misbehaves through its control API (5 % HTTP 503, 2 % "committed, then the connection
 dropped", connection resets, 429 bursts, and access tokens that expire mid-run when the
 platforms' clocks jump), while ``returns-ledger sync --once`` runs in a subprocess that is killed
-with SIGKILL at ten seeded random moments and started again each time. Faults off, a last clean
+with SIGKILL at ten seeded points of its progress (after a seeded number of answered requests)
+and started again each time. Faults off, a last clean
 run (repeated while documents are still open, each retry backoff made due at once) must leave
 each ledger with exactly one document per valid return revision and role, and refund totals equal
 to the RMS's refunds to the cent. The RMS volume is half the demo seed so the drill stays around two minutes on
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 
-from desktop.services.core.keys import idempotency_key, parse_key
+from desktop.services.core.keys import ROLE_LETTERS, idempotency_key, parse_key
 from tests.helpers.cli import run_cli
 from tests.helpers.waiting import wait_until
 
@@ -34,8 +35,9 @@ pytestmark = pytest.mark.slow
 
 SEED = 20261127
 KILLS = 10
-ROLES = ("credit_memo", "refund_receipt", "credit_note", "refund_payment", "fee_journal", "label_journal")
+ROLES = tuple(ROLE_LETTERS)  # every document role the sync posts (goods journals, exchange charges too)
 SALES_FORMS = ("credit_memo", "refund_receipt", "credit_note")  # what carries the refund to the customer
+CHARGE_FORMS = ("sales_receipt", "invoice")  # what carries a dearer exchange's difference from the customer
 OPEN = ("pending", "failed", "in_flight", "uncertain")
 FAULTS = [
     {"service": "*", "action": "status", "status": 503, "probability": 0.05},
@@ -62,6 +64,12 @@ def _post(url: str, path: str, body: dict[str, Any]) -> None:
 def _sync(data: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "desktop", "sync", "--once", "--json", "--data-dir", str(data)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+
+def _answered(url: str) -> int:
+    """How many requests the sandbox's services (ledgers and RMS) have answered so far."""
+    return sum(int(c["requests"]) for companies in _get(url, "usage")["services"].values()
+               for c in companies.values())
 
 
 def _outbox(data: Path) -> list[tuple[str, str, str | None]]:
@@ -139,21 +147,29 @@ def drill(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     _post(sandbox_url, "faults", {"rules": FAULTS})
     rng = random.Random(SEED)
     kills, runs, started = 0, 0, time.monotonic()
-    longest = 12.0  # a run's kill moment falls inside the runs this machine makes (a quiet one finishes fast)
+    # Each kill lands after a seeded number of requests the sandbox answered during that run — a
+    # point in the run's own progress, whatever the machine's speed (a loaded one starts the
+    # process slowly; a quiet one finishes fast). ``reach`` shrinks to what a run that finished
+    # before its kill point made, so the next kill points fall inside the runs this drill makes.
+    reach = 60
     while kills < KILLS and runs < 8 * KILLS:
         if kills == KILLS // 2:  # halfway: every access token the app holds expires on the platforms' clocks
             _post(sandbox_url, "config", {"service": "qbo", "clock_offset_s": 3700})
             _post(sandbox_url, "config", {"service": "xero", "clock_offset_s": 1900})
         runs += 1
+        seen = _answered(sandbox_url)
+        kill_at = seen + rng.randint(1, reach)
         proc = _sync(data)
-        began = time.monotonic()
         try:
-            proc.wait(timeout=rng.uniform(0.2, 0.9) * longest)
-            longest = max(1.0, min(longest, time.monotonic() - began))  # it finished first: kill sooner
-        except subprocess.TimeoutExpired:
-            proc.kill()  # SIGKILL: no clean-up, no lease release, maybe mid-request
-            proc.wait()
-            kills += 1
+            wait_until(lambda p=proc, at=kill_at: p.poll() is not None or _answered(sandbox_url) >= at, 600,
+                       what="the sync to reach its kill point or finish", interval=0.05)
+        finally:
+            if proc.poll() is None:
+                proc.kill()  # SIGKILL: no clean-up, no lease release, maybe mid-request
+                proc.wait()
+                kills += 1
+            else:  # it finished first: kill sooner
+                reach = max(1, min(reach, _answered(sandbox_url) - seen))
     assert kills == KILLS, f"only {kills} of {runs} runs were still going at their kill moment"
     fired = sum(r["fired"] for r in _get(sandbox_url, "faults")["rules"])
     requests.delete(f"{sandbox_url}/_sandbox/faults", timeout=30).raise_for_status()
@@ -225,6 +241,9 @@ def _totals(drill: dict[str, Any]) -> tuple[dict[tuple[str, str], Decimal], dict
     for org, _key, doc, role, rev in _ledger(drill):
         if role in SALES_FORMS:
             ledger[(org, doc["currency"])] += Decimal(str(doc["total"]))
+            rms[(org, rev["currency"])] += Decimal(str(rev["refund_total"]))
+        elif role in CHARGE_FORMS:  # the RMS states the charge as a negative refund
+            ledger[(org, doc["currency"])] -= Decimal(str(doc["total"]))
             rms[(org, rev["currency"])] += Decimal(str(rev["refund_total"]))
         elif role == "fee_journal":
             ledger[(org, rev["currency"])] -= Decimal(str(doc["total"]))
