@@ -50,10 +50,12 @@ echo "== import-linter"; .venv/bin/lint-imports
 echo "== pytest"
 # One worker per core (RLS_TEST_WORKERS=N to choose, 0 for none); a file's tests stay on one worker,
 # so module-scoped fixtures (a sandbox, a world) are built once. Each worker has its own sandboxes
-# and databases; the keyring and the PostgreSQL server are shared.
+# and databases; the keyring and the PostgreSQL server are shared. Files are handed out in collection
+# order, which puts the slow-marked ones first (tests/conftest.py): xdist's default reorders them by
+# their number of tests, which queued a two-test file that runs for minutes among the last.
 workers=${RLS_TEST_WORKERS:-auto}
 if [ "$workers" = 0 ]; then
   .venv/bin/python -m pytest "$@"
 else
-  .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+  .venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"
 fi
