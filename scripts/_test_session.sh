@@ -41,7 +41,10 @@ export RLS_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgre
 # 3. Qt offscreen; QtWebEngine's sandbox cannot run as root.
 export QT_QPA_PLATFORM=offscreen
 [ "$(id -u)" = 0 ] && export QTWEBENGINE_DISABLE_SANDBOX=1
-export PYTHONDONTWRITEBYTECODE=1
+# Bytecode goes to this run's folder, never next to the sources (nor the migration scripts): every
+# CLI and sandbox process the tests start then loads the app compiled once, instead of compiling
+# its ~350 modules again (PYTHONDONTWRITEBYTECODE did that in each of them).
+export PYTHONPYCACHEPREFIX="$run_dir/pycache"
 
 cd "$root"
 echo "== ruff";          .venv/bin/ruff check .
