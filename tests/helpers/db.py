@@ -38,11 +38,11 @@ def pg_server_url() -> str:
                 "a throwaway PostgreSQL server", pytrace=False)
 
 
-def create_pg_database(server_url: str) -> tuple[str, str]:
+def create_pg_database(server_url: str, prefix: str = "rls_test") -> tuple[str, str]:
     """A new empty database on ``server_url``: (its name, its URL)."""
     import sqlalchemy as sa
 
-    name = f"rls_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -107,7 +107,7 @@ def _pg_template(server: str) -> str:
     if server not in _TEMPLATES:
         from desktop.services.store.migrate import upgrade
 
-        name, url = create_pg_database(server)
+        name, url = create_pg_database(server, prefix="rls_template")
         atexit.register(drop_pg_database, server, name)
         upgrade(url)
         _TEMPLATES[server] = name
