@@ -28,6 +28,8 @@ from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, RefAccount
 from tests.helpers.sandbox import SandboxHandle
 
+pytestmark = pytest.mark.slow  # minutes on a loaded machine: handed out first (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
