@@ -41,7 +41,10 @@ export RLS_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgre
 # 3. Qt offscreen; QtWebEngine's sandbox cannot run as root.
 export QT_QPA_PLATFORM=offscreen
 [ "$(id -u)" = 0 ] && export QTWEBENGINE_DISABLE_SANDBOX=1
-export PYTHONDONTWRITEBYTECODE=1
+# Bytecode goes to this run's folder, never next to the sources (nor the migration scripts): every
+# CLI and sandbox process the tests start then loads the app compiled once, instead of compiling
+# its ~350 modules again (PYTHONDONTWRITEBYTECODE did that in each of them).
+export PYTHONPYCACHEPREFIX="$run_dir/pycache"
 
 cd "$root"
 echo "== ruff";          .venv/bin/ruff check .
@@ -50,10 +53,12 @@ echo "== import-linter"; .venv/bin/lint-imports
 echo "== pytest"
 # One worker per core (RLS_TEST_WORKERS=N to choose, 0 for none); a file's tests stay on one worker,
 # so module-scoped fixtures (a sandbox, a world) are built once. Each worker has its own sandboxes
-# and databases; the keyring and the PostgreSQL server are shared.
+# and databases; the keyring and the PostgreSQL server are shared. Files are handed out in collection
+# order, which puts the slow-marked ones first (tests/conftest.py): xdist's default reorders them by
+# their number of tests, which queued a two-test file that runs for minutes among the last.
 workers=${RLS_TEST_WORKERS:-auto}
 if [ "$workers" = 0 ]; then
   .venv/bin/python -m pytest "$@"
 else
-  .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+  .venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"
 fi

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -88,14 +89,18 @@ class TrayController(QObject):
     quit_requested = Signal()
 
     def __init__(self, window: QWidget, bus: EventBus | None, settings: QSettings, icon: QIcon, *,
-                 gather_ms: int = 1500, min_interval_ms: int = 60_000, tray_available: bool | None = None) -> None:
+                 gather_ms: int = 1500, min_interval_ms: int = 60_000, tray_available: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` (seconds, monotonic) measures the quiet interval; tests pass one they move by hand."""
         super().__init__(window)
+        self._clock = clock
         self._window = window
         self._settings = settings
         self._pending: list[Event] = []
         self._last_shown: float | None = None
         self._last_target = ""
         self.min_interval_ms = min_interval_ms
+        self._gather_ms = gather_ms
         self.quitting = False
         self.shown: list[Notification] = []
         self.available = QSystemTrayIcon.isSystemTrayAvailable() if tray_available is None else tray_available
@@ -148,9 +153,9 @@ class TrayController(QObject):
         self._pending.extend(events)
         if self._timer.isActive():
             return
-        wait = self._timer.interval()
+        wait = self._gather_ms  # not the timer's interval: a held message's wait must not stick
         if self._last_shown is not None:
-            since = (time.monotonic() - self._last_shown) * 1000
+            since = (self._clock() - self._last_shown) * 1000
             wait = max(wait, int(self.min_interval_ms - since))
         self._timer.start(wait)
 
@@ -158,7 +163,7 @@ class TrayController(QObject):
         events, self._pending = self._pending, []
         if not events:
             return
-        self._last_shown = time.monotonic()
+        self._last_shown = self._clock()
         for note in summarize(events):
             self._last_target = note.target
             self.shown.append(note)
@@ -169,6 +174,12 @@ class TrayController(QObject):
 
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def scheduled_wait_ms(self) -> int:
+        """The wait the latest events were given before their message: the gathering window, or
+        what was left of the quiet interval after the previous message."""
+        return self._timer.interval()
 
     # -- menu ------------------------------------------------------------------------------------
     def _on_icon_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:

@@ -194,15 +194,17 @@ def world(request: pytest.FixtureRequest, sandbox: dict[str, Any],
     try:
         _ok(_cli("demo", "init", "--sandbox", _root(sandbox), *base), "demo init as the first person")
         cleanup.insert(0, lambda: _forget_grants(owner))
+        # The rest of the set-up through the same main() in this process (the tests run commands in real ones).
         if request.param == "sqlite":
-            _ok(_cli("users", "add", "boss", "--role", "admin", *base), "a second admin")
+            _ok(run_cli_here("users", "add", "boss", "--role", "admin", *base), "a second admin")
         else:
-            _ok(_cli("db", "roles", *base), "db roles as the owner")
+            _ok(run_cli_here("db", "roles", *base), "db roles as the owner")
             for role, login in logins.items():
-                _ok(_cli("db", "roles", "--grant", login, role.value, *base), f"grant {login}")
-                _ok(_cli("users", "add", login, "--role", role.value, *base), f"enrol {login}")
+                _ok(run_cli_here("db", "roles", "--grant", login, role.value, *base), f"grant {login}")
+                _ok(run_cli_here("users", "add", login, "--role", role.value, *base), f"enrol {login}")
         mapping, empty = data / "acme.json", data / "empty.json"
-        _ok(_cli("mapping", "export", "--org", "ACME-US", "--format", "json", "--out", str(mapping), *base), "export")
+        _ok(run_cli_here("mapping", "export", "--org", "ACME-US", "--format", "json", "--out", str(mapping), *base),
+            "export")
         doc = json.loads(mapping.read_text(encoding="utf-8"))
         assert doc["rules"], "the demo mapping has rules"
         empty.write_text(json.dumps({**doc, "rules": []}), encoding="utf-8")
@@ -300,8 +302,8 @@ def test_an_operator_runs_the_sync_but_is_refused_admin_work(world: World) -> No
     _ok(synced, "sync as an operator")
     totals = json.loads(synced.stdout)
     assert totals["ingested"] > 0 and totals["posted"] > 0 and "errors" not in totals
-    for args in OPERATOR_UP[1:]:
-        _ok(_cli(*world.fill(args), *world.as_(Role.OPERATOR)), f"{args} as an operator")
+    for args in OPERATOR_UP[1:]:  # the sync above ran in a real process; these through the same main() here
+        _ok(run_cli_here(*world.fill(args), *world.as_(Role.OPERATOR)), f"{args} as an operator")
     db = Database(world.owner_url)
     try:
         with db.session() as s:
@@ -315,23 +317,28 @@ def test_an_operator_runs_the_sync_but_is_refused_admin_work(world: World) -> No
 def test_an_admin_does_the_admin_work(world: World) -> None:
     admin = world.as_(Role.ADMIN)
     # (Wiping the mapping is refused even to an admin once returns use it: validation, not permission.)
-    for args in [a for a in ADMIN_ONLY if a[0] not in ("connect", "demo", "users", "db") and "{empty}" not in a]:
-        _ok(_cli(*world.fill(args), *admin), f"{args} as an admin")
+    # The first command of each list in a real process, the rest through the same main() in this one;
+    # ``connect`` below runs all the way in a real process.
+    for i, args in enumerate([a for a in ADMIN_ONLY if a[0] not in ("connect", "demo", "users", "db")
+                              and "{empty}" not in a]):
+        _ok((_cli if i == 0 else run_cli_here)(*world.fill(args), *admin), f"{args} as an admin")
     users = [["users", "add", "carol", "--role", "operator"], ["users", "role", "carol", "viewer"],
              ["users", "deactivate", "carol"], ["users", "reactivate", "carol"]]
-    for args in users:
-        _ok(_cli(*args, *admin), f"{args} as an admin")
-    listed = _cli("users", "list", "--json", *admin)
+    for i, args in enumerate(users):
+        _ok((_cli if i == 0 else run_cli_here)(*args, *admin), f"{args} as an admin")
+    listed = run_cli_here("users", "list", "--json", *admin)
     _ok(listed, "users list")
     assert {"username": "carol", "role": "viewer", "active": True}.items() <= next(
         u for u in json.loads(listed.stdout) if u["username"] == "carol").items()
-    _ok(_cli("db", "upgrade", *admin), "db upgrade as an admin")
-    _ok(_cli("variances", "resolve", "--id", str(world.variances[2]), "--note", "ok", *admin), "review as admin")
+    _ok(run_cli_here("db", "upgrade", *admin), "db upgrade as an admin")
+    _ok(run_cli_here("variances", "resolve", "--id", str(world.variances[2]), "--note", "ok", *admin),
+        "review as admin")
     if world.backend == "postgresql":
         # Granting is the tables' owner's: an admin's own login is refused, saying whose it is.
-        done = _cli("db", "roles", *admin)
+        done = run_cli_here("db", "roles", *admin)
         assert done.returncode == 3 and "only their owner (postgres) can grant" in done.stderr, done.stderr
-        _ok(_cli("db", "roles", "--data-dir", str(world.data_dir), "--db", world.owner_url), "db roles as owner")
+        _ok(run_cli_here("db", "roles", "--data-dir", str(world.data_dir), "--db", world.owner_url),
+            "db roles as owner")
     _connect_as_admin(world, admin)
 
 

@@ -42,6 +42,8 @@ from tests.fuzz.budget import fuzz, record
 from tests.fuzz.checks import CODE_RE, new_org
 from tests.fuzz.strategies import JURISDICTIONS, hostile, json_text, mapping_documents, nest
 
+pytestmark = pytest.mark.slow  # minutes on a loaded machine: handed out first (tests/conftest.py)
+
 VOCABULARY = {"reason_code": KNOWN_REASON_CODES, "disposition": KNOWN_DISPOSITIONS,
               "tax_jurisdiction": frozenset(JURISDICTIONS)}
 TEMPLATES = {name: load_template(name) for name in template_names()}

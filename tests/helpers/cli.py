@@ -42,12 +42,12 @@ def control(url: str, path: str) -> Any:
     return resp.json()
 
 
-def run_cli_here(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli_here(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """``returns-ledger ARGS`` through the same ``main()`` in this process (no interpreter start-up).
 
     For the many quick calls of a permission matrix; tests about processes themselves (signals,
     environment variables, exit on a closed pipe) use :func:`run_cli`. Output is captured from
-    ``sys.stdout``/``sys.stderr`` as the command writes it.
+    ``sys.stdout``/``sys.stderr`` as the command writes it; ``stdin`` (if given) is what it reads.
     """
     import contextlib
     import io
@@ -55,9 +55,15 @@ def run_cli_here(*args: str) -> subprocess.CompletedProcess[str]:
     from desktop.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse
-            code = exc.code if isinstance(exc.code, int) else 2
+    real_stdin = sys.stdin
+    if stdin is not None:
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        sys.stdin = real_stdin
     return subprocess.CompletedProcess(["returns-ledger", *args], code, out.getvalue(), err.getvalue())

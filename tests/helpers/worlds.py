@@ -46,6 +46,7 @@ from desktop.services.store.models import (
     ReturnSyncStatus,
 )
 from desktop.services.store.models import Platform as StorePlatform
+from tests.helpers.db import from_template
 
 if TYPE_CHECKING:
     from desktop.services.connections.service import ConnectionSummary
@@ -120,6 +121,7 @@ class World:
                  clock: Clock | None = None, apps: bool = True, event_log: bool = False) -> None:
         from desktop.services.store.event_sink import EventLogSink
 
+        from_template(db_url)
         upgrade(db_url)
         self.db_url, self.data_dir, self.sandbox = db_url, data_dir, sandbox
         self.db = Database(db_url)

@@ -1,6 +1,7 @@
-"""``returns-ledger approvals`` in subprocesses, on SQLite and PostgreSQL: the person running the CLI
-sets the threshold, may not approve or reject their own request (exit 3, audited), and another
-person's approval is what lets the entry reach the sandbox ledger. The trail still verifies."""
+"""``returns-ledger approvals`` through the CLI's own ``main()`` in the test's process (the process
+boundary is not what is tested here), on SQLite and PostgreSQL: the person running the CLI sets the
+threshold, may not approve or reject their own request (exit 3, audited), and another person's
+approval is what lets the entry reach the sandbox ledger. The trail still verifies."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from desktop.services.auth.roles import Actor, Role
 from desktop.services.manual import ManualForm
 from desktop.services.manual.approvals import ApprovalService
 from desktop.services.store.models import ManualEntryPath
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import run_cli_here as run_cli
 from tests.helpers.returns import ReturnsWorld
 
 pytestmark = pytest.mark.slow

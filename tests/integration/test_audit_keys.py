@@ -8,7 +8,6 @@ import contextlib
 import os
 import stat
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from desktop.services.core.errors import NeedsPersonError, PermissionDenied
 from desktop.services.store.db import Database
 from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog
+from tests.helpers.cli import run_cli_here
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ADMIN = Actor("alice", Role.ADMIN)
@@ -106,8 +106,8 @@ def test_a_damaged_or_foreign_text_is_refused(keyrings: tuple[AuditKeyring, Audi
 
 
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop", "audit", "key", *args], capture_output=True, text=True,
-                          input=stdin, timeout=120, check=False)
+    # the CLI's own main() in this process: the process boundary is not what is tested
+    return run_cli_here("audit", "key", *args, stdin=stdin)
 
 
 def test_key_commands_write_an_owner_only_file_never_overwrite_and_read_it_back(tmp_path: Path) -> None:

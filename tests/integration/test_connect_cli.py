@@ -26,13 +26,23 @@ from desktop.services.auth.vault import TokenVault
 from desktop.services.core.clock import SystemClock
 from desktop.services.store.db import Database
 from desktop.services.store.models import LedgerConnection, RefAccount
+from tests.helpers.cli import run_cli_here
 from tests.helpers.sandbox import SandboxHandle
+
+pytestmark = pytest.mark.slow  # minutes on a loaded machine: handed out first (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str, data_dir: Path, db_url: str) -> list[str]:
     return [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "--db", db_url, *args]
+
+
+def _here(*args: str, data_dir: Path, db_url: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """A quick command through the CLI's own main() in this process (``connect`` itself runs in a real one)."""
+    done = run_cli_here("--data-dir", str(data_dir), "--db", db_url, *args)
+    assert not ok or done.returncode == 0, done.stderr
+    return done
 
 
 class Lines:
@@ -140,8 +150,7 @@ def test_connect_with_browser_none_then_connections_lists_it(
     assert "Exchanging the authorization code" in progress and "Reading" in progress
     assert stdin.strip() not in progress + out, "no secret in the command's output"
 
-    listed = subprocess.run(_cli("connections", "--json", data_dir=tmp_path / "data", db_url=db_url),
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    listed = _here("connections", "--json", data_dir=tmp_path / "data", db_url=db_url)
     rows = json.loads(listed.stdout)
     assert [(r["org_code"], r["platform"], r["state"]) for r in rows] == [(org, platform, "connected")]
     # The grant is in the keyring and the chart of accounts is cached.
@@ -158,26 +167,22 @@ def test_connect_with_browser_none_then_connections_lists_it(
     finally:
         db.dispose()
 
-    table = subprocess.run(_cli("connections", data_dir=tmp_path / "data", db_url=db_url),
-                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
+    table = _here("connections", data_dir=tmp_path / "data", db_url=db_url).stdout
     assert table.splitlines()[0].split()[:3] == ["ORG", "LEDGER", "ENVIRONMENT"]
     assert org in table and "Connected" in table and " min" in table
 
 
 def test_connections_when_there_are_none_says_how_to_add_one(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    done = subprocess.run(_cli("connections", data_dir=tmp_path, db_url=db_url), cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = _here("connections", data_dir=tmp_path, db_url=db_url)
     assert "No connections yet" in done.stdout
-    as_json = subprocess.run(_cli("connections", "--json", data_dir=tmp_path, db_url=db_url), cwd=ROOT,
-                             capture_output=True, text=True, timeout=60, check=True)
+    as_json = _here("connections", "--json", data_dir=tmp_path, db_url=db_url)
     assert json.loads(as_json.stdout) == []
 
 
 def test_connect_refuses_an_unreachable_sandbox(tmp_path: Path) -> None:
-    done = subprocess.run(_cli("connect", "--org", "X", "--platform", "xero", "--env", "local", "--browser", "none",
-                               "--sandbox", "http://127.0.0.1:9", "--client-id", "abc", data_dir=tmp_path,
-                               db_url=f"sqlite:///{tmp_path / 'x.sqlite3'}"),
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = _here("connect", "--org", "X", "--platform", "xero", "--env", "local", "--browser", "none",
+                 "--sandbox", "http://127.0.0.1:9", "--client-id", "abc", data_dir=tmp_path,
+                 db_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", ok=False)
     assert done.returncode == 2
     assert "No sandbox answers at http://127.0.0.1:9" in done.stderr

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 import sqlalchemy as sa
@@ -23,8 +22,8 @@ from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, Organization
 from desktop.services.store.testing import make_org
+from tests.helpers.cli import run_cli_here
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN, VIEWER = Actor("alice", Role.ADMIN), Actor("vic", Role.VIEWER)
 
 
@@ -108,9 +107,9 @@ def test_the_cli_sets_lists_and_removes(tmp_path: Path) -> None:
         make_org(s, code="TEA-UK", home_currency="GBP")
     database.dispose()
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "desktop", "fx", *args, "--org", "TEA-UK", "--data-dir",
-                               str(tmp_path)], cwd=ROOT, text=True, capture_output=True, timeout=120, check=False)
+    def cli(*args: str) -> CompletedProcess[str]:
+        # through the CLI's own main() in this process: the process boundary is not what is tested
+        return run_cli_here("fx", *args, "--org", "TEA-UK", "--data-dir", str(tmp_path))
 
     done = cli("set", "--currency", "JPY", "--date", "2026-11-01", "--rate", "0.005251", "--json")
     assert done.returncode == 0, done.stderr

@@ -1,4 +1,4 @@
-"""``returns-ledger mapping import|export|history`` through the real CLI, in subprocesses.
+"""``returns-ledger mapping import|export|history`` through the CLI's own ``main()`` in the test's process.
 
 The organization's reference cache holds the ACME-US demo company's chart as the QBO connector
 read it from the sandbox, so the shipped template is checked against real reference data.
@@ -7,8 +7,6 @@ read it from the sandbox, so the shipped template is checked against real refere
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +21,15 @@ from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import AuditLog, RefAccount, RefItem, RefTaxCode, RefTracking
 from desktop.services.store.testing import T0, make_connection, make_org
+from tests.helpers.cli import run_cli_here
 from tests.helpers.sandbox import ACME_REALM, SandboxHandle, memory_connection
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "desktop", *args, "--data-dir", str(data_dir)], cwd=ROOT,
-                          text=True, capture_output=True, timeout=120, check=False)
+    proc = run_cli_here(*args, "--data-dir", str(data_dir))  # the process boundary is not what is tested
     return proc.returncode, proc.stdout, proc.stderr
 
 

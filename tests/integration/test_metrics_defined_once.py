@@ -21,8 +21,6 @@ The history (organization ACME-US, clock on 20 November 2026; the headline is th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +48,7 @@ from desktop.services.store.models import (
     VarianceStatus,
 )
 from desktop.services.store.testing import make_org, make_return
+from tests.helpers.cli import run_cli_here
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -157,18 +156,19 @@ def test_the_cli_the_dashboard_and_the_export_give_the_same_figures(db: Database
     assert dashboard is not None
     csv_path = tmp_path / "metrics.csv"
     period = ["--from", "2026-10-22", "--to", "2026-11-20"]
-    done = subprocess.run([sys.executable, "-m", "desktop", "metrics", "--org", "ACME-US", *period,
-                           "--csv", str(csv_path), "--json", "--db", db_url, "--data-dir", str(tmp_path / "app")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    # the CLI's own main() in this process: the process boundary is not what is tested
+    done = run_cli_here("metrics", "--org", "ACME-US", *period, "--csv", str(csv_path), "--json",
+                        "--db", db_url, "--data-dir", str(tmp_path / "app"))
     assert done.returncode == 0, done.stderr
     cli = json.loads(done.stdout, parse_float=Decimal)
     assert cli == dashboard.to_json()
     assert cli["headline"]["accuracy_pct"] == "66.67" and cli["headline"]["errors_prevented"] == 7
     assert csv_path.read_bytes().decode("utf-8") == dashboard.csv_text()
     assert "22 Oct – 20 Nov 2026,12,9,8,2,66.67%,4.5 h,8.0 h,16200,28800,5,2,7" in dashboard.csv_text()
-    text = subprocess.run([sys.executable, "-m", "desktop", "metrics", "--org", "ACME-US", "--to", "2026-11-20",
-                           "--db", db_url, "--data-dir", str(tmp_path / "app")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    shown = run_cli_here("metrics", "--org", "ACME-US", "--to", "2026-11-20", "--db", db_url,
+                         "--data-dir", str(tmp_path / "app"))
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
     assert "Metrics for ACME-US, 22 Oct – 20 Nov 2026" in text and "66.67%" in text and "4.5 h" in text
 
 

@@ -4,8 +4,6 @@ shipped QBO US mapping template, and reference data the connector read from the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,18 +21,17 @@ from desktop.services.rms.records import add_line_taxes, to_rows
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.testing import make_connection, make_org
+from tests.helpers.cli import run_cli_here
 from tests.helpers.recipes import fee, make_return, taxed_line
 from tests.helpers.sandbox import ACME_REALM, SandboxHandle, memory_connection
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 LA = [("US-CA", "7.25"), ("US-CA-LA", "2.25")]
 
 
 def _cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "desktop", *args, "--data-dir", str(data_dir)], cwd=ROOT,
-                          text=True, capture_output=True, timeout=120, check=False)
+    proc = run_cli_here(*args, "--data-dir", str(data_dir))  # the process boundary is not what is tested
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -9,8 +9,6 @@ nothing else.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +18,9 @@ import pytest
 
 from desktop.services.core.events import EventKind
 from desktop.services.store.models import VarianceStatus
+from tests.helpers.cli import run_cli_here
 from tests.helpers.reconcile import qbo_journal, qbo_memo, xero_journal, xero_note, xero_payment, xero_refs
 from tests.helpers.worlds import ADMIN, QBO_ORG, XERO_ORG, World
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _classes(report: object) -> set[tuple[str, str | None]]:
@@ -151,8 +148,8 @@ def test_the_cli_prints_the_variances_and_the_metrics_as_json(recon: World, db_u
     recon.tamper(QBO_ORG, {"op": "edit", "id": edited, "type": "CreditMemo", "set": {"total": "39.99"}})
 
     def cli(*args: str) -> dict[str, Any]:
-        done = subprocess.run([sys.executable, "-m", "desktop", *args, "--db", db_url, "--data-dir", str(tmp_path),
-                               "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+        # through the CLI's own main() in this process: the process boundary is not what is tested
+        done = run_cli_here(*args, "--db", db_url, "--data-dir", str(tmp_path), "--json")
         assert done.returncode == 0, done.stderr
         out: dict[str, Any] = json.loads(done.stdout, parse_float=Decimal)
         return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from desktop.services.rms.records import from_row
 from desktop.services.store.coltypes import json_loads_exact
 from desktop.services.store.db import Database
 from desktop.services.store.models import Return, ReturnSyncStatus
+from tests.helpers.cli import run_cli_here
 from tests.helpers.rms import ingest_bus, ingest_service, rows
 from tests.helpers.sandbox import SandboxHandle, fast_rms_client
 
@@ -36,7 +36,6 @@ def service(db: Database, sandbox: SandboxHandle) -> IngestService:
 
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rms"
-ROOT = Path(__file__).resolve().parents[2]
 CSV = DATA / "acme_returns.csv"
 JSON = DATA / "acme_returns.json"
 
@@ -146,8 +145,7 @@ def test_csv_reader_rebuilds_the_api_shape(service: IngestService) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop", *args], cwd=ROOT, text=True, capture_output=True,
-                          timeout=120, check=False)
+    return run_cli_here(*args)  # the CLI's own main() in this process: the process boundary is not what is tested
 
 
 def test_import_cli(db_url: str, service: IngestService, tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from desktop.services.auth.platforms import Platform
 from tests.helpers.undo import ledger_by_key, live, outbox_statuses, post_a_run, return_states, undo_service
 from tests.helpers.worlds import ADMIN, ClockWaits, World
 
+pytestmark = pytest.mark.slow  # minutes on a loaded machine: handed out first (tests/conftest.py)
+
 #: Take-back requests only (posting goes through QBO's batch and Xero's PUT).
 TAKE_BACKS = {Platform.QBO: ("POST", r"/(creditmemo|refundreceipt|journalentry)$"),
               Platform.XERO: ("POST", r"/(CreditNotes|Payments|ManualJournals)/[0-9a-fA-F-]{36}$")}

@@ -26,6 +26,8 @@ from tests.helpers.undo import (
 )
 from tests.helpers.worlds import ADMIN, VIEWER, ClockWaits, World
 
+pytestmark = pytest.mark.slow  # minutes on a loaded machine: handed out first (tests/conftest.py)
+
 RETURNS = 200
 
 

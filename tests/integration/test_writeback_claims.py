@@ -23,7 +23,7 @@ from desktop.services.store.models import OutboxDocument, Return
 from tests.helpers.sandbox import SandboxHandle
 from tests.helpers.writeback import COUNT_RULE, ORG, T0, WritebackWorld
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

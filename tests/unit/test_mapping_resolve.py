@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +118,7 @@ def _contexts(draw: st.DrawFn) -> MatchContext:
     return MatchContext(draw(_COMPONENTS), **fields)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_rules(), max_size=12), st.lists(_rules(), min_size=1, max_size=4), _contexts())
 def test_adding_a_less_specific_rule_never_changes_what_a_more_specific_one_decided(
@@ -130,6 +132,7 @@ def test_adding_a_less_specific_rule_never_changes_what_a_more_specific_one_deci
     assert Resolver(rules + weaker).resolve(ctx) == before
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_rules(), max_size=12), _contexts(), st.randoms(use_true_random=False))
 def test_resolution_is_the_brute_force_best_and_independent_of_order(
