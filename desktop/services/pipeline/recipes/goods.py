@@ -32,12 +32,12 @@ from desktop.services.pipeline.recipes.arith import line_net
 from desktop.services.pipeline.recipes.common import Ctx
 from desktop.services.pipeline.recipes.shapes import SideJournal
 
-__all__ = ["goods_journal", "goods_lines"]
+__all__ = ["goods_journal", "goods_lines", "unit_cost"]
 
 _WHAT = {Component.INVENTORY_ASSET: "back in stock", Component.INVENTORY_WRITE_OFF: "written off"}
 
 
-def _unit_cost(ctx: Ctx, index: int, ln: ReturnLine) -> tuple[Money, str] | None:
+def unit_cost(ctx: Ctx, index: int, ln: ReturnLine) -> tuple[Money, str] | None:
     """The line's unit cost and where it came from; ``None`` with a ``cost_unknown`` problem."""
     if ln.unit_cost is not None:
         return ln.unit_cost, "RMS cost"
@@ -63,7 +63,7 @@ def goods_lines(ctx: Ctx) -> list[JournalLine]:
         component = goods_debit(ln, ctx.settings)
         if component is None:
             continue
-        found = _unit_cost(ctx, i, ln)
+        found = unit_cost(ctx, i, ln)
         if found is None:
             continue
         cost, source = found
