@@ -3,8 +3,9 @@
 The rule, written once for every platform (the platform profile only shapes the payload,
 :meth:`~desktop.services.platforms.interface.PlatformProfile.vendor_credit`):
 
-- the organization's ``goods_posting`` setting is ``journal`` (the default ``off`` posts nothing) and
-  a line's disposition is ``RETURN_TO_VENDOR`` (:func:`~desktop.services.core.domain.to_vendor`);
+- the organization's ``goods_posting`` setting is ``journal`` and its ``return_to_vendor`` setting
+  ``vendor_credit`` (both off by default: nothing posts), and a line's disposition is
+  ``RETURN_TO_VENDOR`` (:func:`~desktop.services.core.domain.to_vendor`);
 - the supplier comes from a **Supplier (goods returned to vendor)** mapping rule
   (``Component.RETURN_TO_VENDOR``; its target names a vendor), matched on reason code and disposition
   like the goods rules; no rule is the usual ``unmapped_component`` problem naming the rule — the app
