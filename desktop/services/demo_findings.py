@@ -71,13 +71,15 @@ def _control(info: dict[str, Any], path: str, body: dict[str, Any]) -> Any:
 
 
 def untouched_posted(database: Database, org: str, doc_type: str, n: int) -> list[str]:
-    """``n`` posted documents no other document depends on (Xero refuses to edit a paid credit note)."""
+    """``n`` posted documents no other document depends on (Xero refuses to edit a paid credit note) — the
+    customer's: a Xero supplier credit note (a vendor credit) shares the ``CreditNote`` type."""
     o = OutboxDocument
     with database.session() as s:
         paid = sa.select(o.depends_on).where(o.depends_on.is_not(None))
         return list(s.scalars(sa.select(o.remote_id).join(Organization, Organization.id == o.organization_id).where(
             Organization.code == org, o.doc_type == doc_type, o.status == OutboxStatus.POSTED,
-            o.remote_id.is_not(None), o.idempotency_key.not_in(paid)).order_by(o.id).limit(n)))
+            o.remote_id.is_not(None), o.idempotency_key.not_in(paid), o.role != "vendor_credit").order_by(o.id)
+            .limit(n)))
 
 
 def _tamper(info: dict[str, Any], database: Database, org: str, service: str, doc_type: str,

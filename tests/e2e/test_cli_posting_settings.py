@@ -62,7 +62,8 @@ def test_show_lists_all_four_and_an_admin_sets_store_credit_to_liability(db: Dat
         "ACME-US: Closed period: Hold for a person (quarantine)",
         "ACME-US: Store credit: Customer credit (Accounts Receivable) (receivable)",
         "ACME-US: Returned goods: No inventory or cost of goods (off)",
-        "ACME-US: Damaged goods: Write off at cost (write-off)"]
+        "ACME-US: Damaged goods: Write off at cost (write-off)",
+        "ACME-US: Goods returned to the vendor: No vendor credit (nothing)"]
     code, out, err = _cli(db, "set", "--org", "ACME-US", "store-credit", "liability")
     assert code == 0, err
     assert out.strip() == "ACME-US: Store credit: Store credit liability account (liability)"

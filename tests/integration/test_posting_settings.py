@@ -111,7 +111,7 @@ def test_the_table_parses_kebab_values_and_the_screens_words() -> None:
     values = [v for s in POSTING_SETTINGS.values() for v in s.choices]
     assert len({v.value for v in values}) == len(values)  # the Settings page keys its radios by value
     assert set(POSTING_SETTINGS) == {"posting_mode", "fee_treatment", "closed_period", "store_credit",
-                                     "goods_posting", "damaged_goods"}
+                                     "goods_posting", "damaged_goods", "return_to_vendor"}
     for setting in POSTING_SETTINGS.values():
         assert parse_setting(setting.kebab) is setting
         assert set(setting.choices) == set(setting.enum) == set(setting.explanations)

@@ -32,6 +32,7 @@ class Component(StrEnum):
     INVENTORY_ASSET = "inventory_asset"              # Dr inventory asset: goods back on the shelf at cost
     COGS = "cogs"                                    # Cr cost of goods sold: the cost no longer sold
     INVENTORY_WRITE_OFF = "inventory_write_off"      # Dr write-off expense: damaged goods at cost
+    RETURN_TO_VENDOR = "return_to_vendor"            # the supplier of a vendor credit (a vendor, not an account)
 
 
 FEE_COMPONENTS: dict[FeeType, Component] = {
@@ -184,6 +185,13 @@ class DamagedGoods(StrEnum):
     NO_INVENTORY_EFFECT = "no_inventory_effect"  # nothing: the cost stays in COGS
 
 
+class ReturnToVendor(StrEnum):
+    """What goods going back to the supplier post when goods posting is on."""
+
+    NOTHING = "nothing"              # no goods effect (adjusted in the ledger by hand)
+    VENDOR_CREDIT = "vendor_credit"  # one vendor credit per return against the mapped supplier
+
+
 class ClosedPeriodPolicy(StrEnum):
     QUARANTINE = "quarantine"           # a person decides
     FIRST_OPEN_DAY = "first_open_day"   # date the document on the first open day instead
@@ -265,7 +273,8 @@ POSTING_SETTINGS: dict[str, PostingSetting] = {s.name: s for s in (
         GoodsPosting.JOURNAL: "Each return also posts a goods journal at the RMS's unit cost: restocked and "
                               "refurbished goods Dr inventory asset, Cr cost of goods sold; damaged goods per "
                               "“Damaged goods”. A line whose cost the RMS does not know waits for a person "
-                              "(never a guessed cost); goods returned to the vendor are not posted yet.",
+                              "(never a guessed cost); goods going back to the supplier per “Goods returned to the "
+                              "vendor”.",
     }, "Returned goods' cost. Where the ledger tracks a SKU as an inventory item, goods back in stock go "
        "through that item instead (the ledger books the quantity and the cost)."),
     PostingSetting("damaged_goods", "Damaged goods", {
@@ -277,6 +286,17 @@ POSTING_SETTINGS: dict[str, PostingSetting] = {s.name: s for s in (
         DamagedGoods.NO_INVENTORY_EFFECT: "A damaged or scrapped line posts no goods journal: its cost stays in "
                                           "cost of goods sold.",
     }, "Damaged or scrapped returned goods, when returned goods post a goods journal."),
+    PostingSetting("return_to_vendor", "Goods returned to the vendor", {
+        ReturnToVendor.NOTHING: "No vendor credit",
+        ReturnToVendor.VENDOR_CREDIT: "Vendor credit against the mapped supplier",
+    }, {
+        ReturnToVendor.NOTHING: "Goods going back to the supplier post nothing; the supplier's credit is entered in "
+                                "the ledger by hand.",
+        ReturnToVendor.VENDOR_CREDIT: "Each such return also posts a vendor credit (QuickBooks VendorCredit, Xero "
+                                      "supplier credit note) at cost against the supplier of its “Supplier (goods "
+                                      "returned to vendor)” mapping rule; without that rule, or without a known cost, "
+                                      "the return waits for a person.",
+    }, "Returned goods going back to the supplier, when returned goods post."),
 )}
 
 #: The closed-period setting's words; messages that send a person to it quote these (:func:`closed_period_fix`).
@@ -303,6 +323,7 @@ class OrgSettings:
     store_credit: StoreCreditTreatment = StoreCreditTreatment.RECEIVABLE
     goods_posting: GoodsPosting = GoodsPosting.OFF
     damaged_goods: DamagedGoods = DamagedGoods.WRITE_OFF
+    return_to_vendor: ReturnToVendor = ReturnToVendor.NOTHING
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -316,6 +337,7 @@ class OrgSettings:
             "store_credit": StoreCreditTreatment(str(data.pop("store_credit", StoreCreditTreatment.RECEIVABLE))),
             "goods_posting": GoodsPosting(str(data.pop("goods_posting", GoodsPosting.OFF))),
             "damaged_goods": DamagedGoods(str(data.pop("damaged_goods", DamagedGoods.WRITE_OFF))),
+            "return_to_vendor": ReturnToVendor(str(data.pop("return_to_vendor", ReturnToVendor.NOTHING))),
         }
         return cls(**known, extra=data)  # type: ignore[arg-type]
 
@@ -323,7 +345,8 @@ class OrgSettings:
         return {"posting_mode": self.posting_mode.value, "fee_treatment": self.fee_treatment.value,
                 "closed_period": self.closed_period.value, "token_reminder_days": self.token_reminder_days,
                 "store_credit": self.store_credit.value, "goods_posting": self.goods_posting.value,
-                "damaged_goods": self.damaged_goods.value, **self.extra}
+                "damaged_goods": self.damaged_goods.value, "return_to_vendor": self.return_to_vendor.value,
+                **self.extra}
 
 
 class GoodsEffect(StrEnum):
@@ -358,6 +381,13 @@ def goods_debit(line: ReturnLine, settings: OrgSettings | None) -> Component | N
     if effect is GoodsEffect.DAMAGED and settings.damaged_goods is DamagedGoods.NO_INVENTORY_EFFECT:
         return None
     return _GOODS_DEBIT.get(effect) if effect is not None else None
+
+
+def to_vendor(line: ReturnLine, settings: OrgSettings | None) -> bool:
+    """Does ``line`` go back to its supplier on a vendor credit (goods posting on, ``RETURN_TO_VENDOR``)?"""
+    return (settings is not None and settings.goods_posting is GoodsPosting.JOURNAL
+            and settings.return_to_vendor is ReturnToVendor.VENDOR_CREDIT
+            and DISPOSITION_EFFECTS.get(line.disposition) is GoodsEffect.TO_VENDOR)
 
 
 class Settlement(StrEnum):

@@ -37,6 +37,7 @@ ROLE_LETTERS: dict[str, str] = {
     "invoice": "X",                # … (Xero)
     "charge_payment": "Y",         # … paid in (Xero)
     "goods_journal": "D",          # returned goods at cost: inventory / write-off against COGS
+    "vendor_credit": "V",          # goods returned to the vendor: a vendor credit against the supplier
     "summary_journal": "S",
 }
 

@@ -33,7 +33,7 @@ from sqlalchemy import String
 
 from desktop.services.core.domain import Component, Problem
 from desktop.services.core.safe_input import MAPPING_FILE_LIMIT, InputRejected, load_json, load_yaml, read_capped
-from desktop.services.mapping.model import MATCH_FIELDS, Rule, TrackingRef
+from desktop.services.mapping.model import MATCH_FIELDS, VENDOR_COMPONENTS, Rule, TrackingRef
 from desktop.services.mapping.reference import ReferenceSnapshot, RefRecord
 from desktop.services.store.models import MappingRule
 
@@ -53,7 +53,8 @@ __all__ = [
 
 FORMAT = "returns-ledger-mapping/1"
 TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "resources" / "mappings"
-_RULE_KEYS = frozenset({"component", *MATCH_FIELDS, "priority", "account", "item", "tax_code", "tracking", "note"})
+_RULE_KEYS = frozenset({"component", *MATCH_FIELDS, "priority", "account", "vendor", "item", "tax_code", "tracking",
+                        "note"})
 
 
 def _column_length(name: str) -> int:
@@ -141,7 +142,9 @@ def _export_rule(rule: Rule, s: ReferenceSnapshot | None) -> dict[str, Any]:
     out.update({f: getattr(rule, f) for f in MATCH_FIELDS if getattr(rule, f) is not None})
     if rule.priority:
         out["priority"] = rule.priority
-    if rule.account_id:
+    if rule.account_id and rule.component in VENDOR_COMPONENTS:  # a supplier rule names a vendor
+        out["vendor"] = _ref(rule.account_id, s.vendors.get(rule.account_id) if s else None, code=False)
+    elif rule.account_id:
         out["account"] = _ref(rule.account_id, s.accounts.get(rule.account_id) if s else None, code=True)
     if rule.item_id:
         out["item"] = _ref(rule.item_id, s.items.get(rule.item_id) if s else None, code=False)
@@ -213,6 +216,20 @@ class _Reader:
         else:  # a bare value may be an id, a code or a name
             hit = self.s.find_account(i) or self.s.find_account(None, c, n)
         return hit.remote_id if hit is not None else self.missing(field, "Account", value)
+
+    def vendor(self, value: Any, field: str) -> str | None:
+        """A supplier rule's vendor: by id (authoritative, unless the file is another company's), else by name."""
+        i, _c, n = _parts(value)
+        if value is None or self.s is None:
+            return i
+        vendors = self.s.vendors
+        explicit = isinstance(value, Mapping) and not self.foreign_ids
+        if i is not None and i in vendors and (explicit or not isinstance(value, Mapping)):
+            return i
+        named = [v for v in vendors.values() if n and v.name.casefold() == n.casefold()]
+        if explicit and i is not None:
+            return self.unknown_id(field, "Vendor", value, named[0] if len(named) == 1 else None)
+        return named[0].remote_id if len(named) == 1 else self.missing(field, "Vendor", value)
 
     def item(self, value: Any, field: str) -> str | None:
         i, c, n = _parts(value)
@@ -308,7 +325,8 @@ class _Reader:
                                          f"{-_PRIORITY_MAX - 1} to {_PRIORITY_MAX}", f"{f}.priority"))
             priority = 0
         m = [self.match_field(raw.get(name), name, i, f"{f}.{name}") for name in MATCH_FIELDS]
-        account = self.account(raw.get("account"), f"{f}.account")
+        account = (self.vendor(raw.get("vendor"), f"{f}.vendor") if component in VENDOR_COMPONENTS
+                   else self.account(raw.get("account"), f"{f}.account"))
         item = self.item(raw.get("item"), f"{f}.item")
         tax_code = self.tax_code(raw.get("tax_code"), f"{f}.tax_code")
         entries = raw.get("tracking") or []

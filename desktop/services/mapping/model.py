@@ -22,6 +22,7 @@ from desktop.services.core.domain import Component
 __all__ = [
     "COMPONENT_LABELS",
     "MATCH_FIELDS",
+    "VENDOR_COMPONENTS",
     "MappingTarget",
     "MatchContext",
     "Rule",
@@ -48,7 +49,11 @@ COMPONENT_LABELS: dict[Component, str] = {
     Component.INVENTORY_ASSET: "Inventory asset (goods back in stock)",
     Component.COGS: "Cost of goods sold",
     Component.INVENTORY_WRITE_OFF: "Inventory write-off",
+    Component.RETURN_TO_VENDOR: "Supplier (goods returned to vendor)",
 }
+
+#: Components whose rule names a vendor / supplier (its remote id in ``account_id``), not an account.
+VENDOR_COMPONENTS: frozenset[Component] = frozenset({Component.RETURN_TO_VENDOR})
 
 
 def jurisdiction_key(jurisdictions: Iterable[str]) -> str | None:

@@ -10,7 +10,7 @@ Lookups by code and by name are case-insensitive and built lazily once per snaps
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -84,6 +84,8 @@ class ReferenceSnapshot:
     closed_through: date | None
     platform: str = ""
     company_id: str = ""
+    #: Vendors / suppliers (a vendor credit's counterparty; the connection's ``company`` JSON keeps them).
+    vendors: Mapping[str, RefRecord] = field(default_factory=dict)
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -169,6 +171,7 @@ class ReferenceSnapshot:
             items=_by_id(data.get(RefKind.ITEM, ())), customers=_by_id(data.get(RefKind.CUSTOMER, ())),
             tracking=_by_kind_and_id(data.get(RefKind.TRACKING, ())), currencies=frozenset(c for c in currencies if c),
             home_currency=company.home_currency, closed_through=company.closed_through, platform=platform,
+            vendors=_by_id(data.get(RefKind.VENDOR, ())),
         )
 
     @classmethod
@@ -201,9 +204,17 @@ class ReferenceSnapshot:
             closed_through=date.fromisoformat(str(closed)) if closed else None,
             platform=str(conn.platform.value if hasattr(conn.platform, "value") else conn.platform),
             company_id=conn.remote_id or "",
+            vendors=_by_id(_vendors(company.get("vendors"))),
         )
 
     @classmethod
     def empty(cls, platform: str, home_currency: str) -> ReferenceSnapshot:
         """No reference data yet (a connection never refreshed): everything validates as unknown."""
         return cls({}, {}, {}, {}, {}, frozenset({home_currency}), home_currency, None, platform)
+
+
+def _vendors(rows: Any) -> list[RefRecord]:
+    """The vendors a reference refresh kept in the connection's ``company`` JSON (``refcache``'s shape)."""
+    return [RefRecord(RefKind.VENDOR, str(v["id"]), str(v.get("name") or ""), code=v.get("email"),
+                      active=bool(v.get("active", True)), currency=v.get("currency"))
+            for v in rows or [] if isinstance(v, dict) and v.get("id")]

@@ -24,8 +24,16 @@ from desktop.services.core.domain import (
     Settlement,
     goods_debit,
     settlement,
+    to_vendor,
 )
-from desktop.services.mapping.model import COMPONENT_LABELS, MappingTarget, MatchContext, Rule, jurisdiction_key
+from desktop.services.mapping.model import (
+    COMPONENT_LABELS,
+    VENDOR_COMPONENTS,
+    MappingTarget,
+    MatchContext,
+    Rule,
+    jurisdiction_key,
+)
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.platforms.base import RefRecord
@@ -88,6 +96,9 @@ class _Checker:
         self.tracking(f, what, rule)
 
     def account(self, f: str, what: str, rule: Rule) -> None:
+        if rule.component in VENDOR_COMPONENTS:
+            self.vendor(f, what, rule)
+            return
         allowed = _allowed_words(self.p, rule.component)
         if rule.account_id is None:
             needs = rule.component is not Component.TAX and not (self.p.items_book_to_accounts and rule.item_id)
@@ -121,6 +132,20 @@ class _Checker:
         if acct.type in _BANK_TYPES and rule.currency and acct.currency and acct.currency != rule.currency:
             self.add("account_currency_mismatch", f"{what} → {_acct(acct)} holds {acct.currency}, not "
                      f"{rule.currency}; choose a {rule.currency} bank account", f"{f}.account")
+
+    def vendor(self, f: str, what: str, rule: Rule) -> None:
+        """A supplier rule names a vendor of the ledger (its id), not an account."""
+        who = self.s.vendors.get(rule.account_id or "")
+        if rule.account_id is None:
+            self.add("missing_vendor", f"{what} names no supplier; choose the {self.ledger} vendor goods go back to",
+                     f"{f}.account")
+        elif who is None:
+            self.add("unknown_vendor", f"{what} → vendor id {rule.account_id} does not exist in {self.ledger} "
+                     "(deleted, or the reference data is stale); refresh the connection and choose an active vendor",
+                     f"{f}.account")
+        elif not who.active:
+            self.add("inactive_vendor", f"{what} → vendor '{who.name}' is {self.p.inactive_word} in {self.ledger}; "
+                     "choose an active vendor", f"{f}.account")
 
     def item(self, f: str, what: str, rule: Rule) -> None:
         if rule.item_id is None:
@@ -319,6 +344,10 @@ organization posts them): the inventory or write-off account and cost of goods s
         if (goods := goods_debit(line, settings)) is not None:
             codes = {"reason_code": line.reason_code, "disposition": line.disposition}
             out += [MatchContext(goods, **codes, **base), MatchContext(Component.COGS, **codes, **base)]
+        elif to_vendor(line, settings):  # a vendor credit: the supplier, and the inventory it leaves
+            codes = {"reason_code": line.reason_code, "disposition": line.disposition}
+            out += [MatchContext(Component.RETURN_TO_VENDOR, **codes, **base),
+                    MatchContext(Component.INVENTORY_ASSET, **codes, **base)]
     summary = settings is not None and settings.posting_mode is PostingMode.DAILY_SUMMARY
     if summary or any(FEE_COMPONENTS[f.type] is Component.LABEL_COST for f in ret.fees):
         out.append(MatchContext(Component.CLEARING, **base))  # label cost: Dr expense, Cr clearing

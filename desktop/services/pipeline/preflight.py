@@ -13,7 +13,9 @@ RMS's beyond rounding), ``unsupported_tax_mix`` (QBO US: one combined rate per d
 ``account_currency_mismatch`` (a refund account in another currency than the document) and
 ``payments_not_enabled`` (a store credit liability account that cannot take the payment moving the
 credit to it); the recipes say ``cost_unknown`` (a returned line whose goods would post at cost,
-but neither the RMS nor the ledger's item knows the cost: ``recipes/goods.py``). A dearer
+but neither the RMS nor the ledger's item knows the cost: ``recipes/goods.py``), and for goods
+returned to the vendor ``missing_vendor``, ``vendor_conflict`` and ``vendor_currency_mismatch``
+(``recipes/vendor_credit.py``). A dearer
 exchange's difference comes in through the refund account, which is checked like a refund's (bank
 types, currency).
 """

@@ -43,6 +43,7 @@ STEP_LABELS: dict[str, str] = {
     "label_journal": "Label cost journals",
     "store_credit": "Store credit moved to its liability account",
     "goods_journal": "Goods journals (returned goods at cost)",
+    "vendor_credit": "Vendor credits (goods returned to the vendor)",
     "other": "Other documents",
 }
 #: A dearer exchange's sales receipt / invoice is its refund document too (the refund is negative).

@@ -24,6 +24,7 @@ from desktop.services.pipeline.recipes.common import Ctx, resolve_customer
 from desktop.services.pipeline.recipes.journal import build_return_journal
 from desktop.services.pipeline.recipes.shapes import ReturnJournal
 from desktop.services.pipeline.recipes.summary import summary_documents
+from desktop.services.pipeline.recipes.vendor_credit import vendor_credit_documents
 
 __all__ = ["LedgerRecipes", "ReturnJournal", "build_documents", "build_return_journal", "platform_for",
            "resolve_customer", "summary_documents"]
@@ -36,4 +37,6 @@ def build_documents(ret: ReturnRecord, resolver: Resolver, snapshot: ReferenceSn
     """The per-return documents of ``ret`` for the snapshot's platform: the economic journal,
     built once, rendered by the platform registered for ``snapshot.platform``."""
     ctx = Ctx(ret, resolver, snapshot, settings, rates, tz or str(settings.extra.get("timezone") or "UTC"))
-    return ctx.platform.render(build_return_journal(ctx)), ctx.problems
+    journal = build_return_journal(ctx)
+    docs = ctx.platform.render(journal) + vendor_credit_documents(ctx, journal)
+    return docs, ctx.problems

@@ -43,6 +43,7 @@ from desktop.services.platforms.registry import LEGACY_PLATFORM, PROFILES
 
 if TYPE_CHECKING:
     from desktop.services.pipeline.documents import JournalLine, LedgerDocument
+    from desktop.services.pipeline.fx import FxUse
 class LedgerRecipes:
     """One platform's facts and renderer. Subclasses set ``profile`` and implement ``render*``."""
 
@@ -56,6 +57,10 @@ class LedgerRecipes:
     #: A sales-form line that carries an item books its revenue to the item's own income account
     #: (QBO ``SalesItemLineDetail``); else the line names its account beside the item (Xero).
     tracked_income_from_item: bool = False
+    #: The tax code a vendor credit's lines carry so the ledger adds no tax of its own (the credit is
+    #: the goods at cost; Xero otherwise applies the item's / account's default purchase tax); used
+    #: only when the company has it. None: lines carry no tax code.
+    vendor_credit_tax_code: str | None = None
 
     @property
     def platform(self) -> str:
@@ -106,6 +111,11 @@ class LedgerRecipes:
         """The ledger item's own unit cost for ``sku`` in ``currency``, where the snapshot carries one
         (the goods journal's fallback when the RMS does not know a cost); ``None`` otherwise."""
         return None
+
+    def vendor_credit_payload(self, body: dict[str, Any], fx: FxUse | None) -> dict[str, Any]:
+        """The outbox payload of a vendor credit whose entity is ``body`` (the profile's), with the
+        exchange rate of a foreign return (``fx``) where the platform takes one."""
+        return body
 
     def negative_total_refusal(self, refund: bool) -> str:
         """The clause saying that the platform refuses a negative sales form."""

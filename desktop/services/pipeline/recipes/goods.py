@@ -36,12 +36,12 @@ from desktop.services.pipeline.recipes.common import Ctx
 from desktop.services.pipeline.recipes.shapes import SideJournal
 from desktop.services.pipeline.recipes.tracked import item_cost_of, stock_for
 
-__all__ = ["goods_journal", "goods_lines"]
+__all__ = ["goods_journal", "goods_lines", "unit_cost"]
 
 _WHAT = {Component.INVENTORY_ASSET: "back in stock", Component.INVENTORY_WRITE_OFF: "written off"}
 
 
-def _unit_cost(ctx: Ctx, index: int, ln: ReturnLine) -> tuple[Money, str] | None:
+def unit_cost(ctx: Ctx, index: int, ln: ReturnLine) -> tuple[Money, str] | None:
     """The line's unit cost and where it came from; ``None`` with a ``cost_unknown`` problem."""
     damaged = DISPOSITION_EFFECTS.get(ln.disposition) is GoodsEffect.DAMAGED
     if damaged and (stock := stock_for(ctx, ln)) and (cost := item_cost_of(stock, ctx.ret.currency)):
@@ -71,7 +71,7 @@ def goods_lines(ctx: Ctx, through_items: frozenset[int] = frozenset()) -> list[J
         component = goods_debit(ln, ctx.settings)
         if component is None or i in through_items:
             continue
-        found = _unit_cost(ctx, i, ln)
+        found = unit_cost(ctx, i, ln)
         if found is None:
             continue
         cost, source = found

@@ -37,6 +37,7 @@ from desktop.services.core.money import Money, sum_money
 from desktop.services.mapping.model import MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import CUSTOMER, JournalLine, LedgerDocument, placeholder
+from desktop.services.pipeline.fx import FxUse
 from desktop.services.pipeline.recipes.arith import msum
 from desktop.services.pipeline.recipes.base import LedgerRecipes, register
 from desktop.services.pipeline.recipes.journal import ReturnRender
@@ -100,6 +101,10 @@ class QboRecipes(LedgerRecipes):
                 if cost is not None and cost > 0:
                     return Money(cost, currency)
         return None
+
+    def vendor_credit_payload(self, body: dict[str, Any], fx: FxUse | None) -> dict[str, Any]:
+        """``ExchangeRate`` (home per foreign unit) beside the profile's ``CurrencyRef``."""
+        return {**body, "ExchangeRate": fx.rate} if fx is not None else body
 
     def negative_total_refusal(self, refund: bool) -> str:
         return f"QuickBooks refuses a negative {'RefundReceipt' if refund else 'CreditMemo'}"

@@ -41,6 +41,7 @@ from desktop.services.core.money import Money, minor_units, sum_money
 from desktop.services.mapping.model import MappingTarget
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, convert_journal, ref_placeholder
+from desktop.services.pipeline.fx import FxUse
 from desktop.services.pipeline.recipes.arith import msum
 from desktop.services.pipeline.recipes.base import LedgerRecipes, register
 from desktop.services.pipeline.recipes.journal import ReturnRender
@@ -92,6 +93,14 @@ class XeroRecipes(LedgerRecipes):
                 if cost is not None and cost > 0:
                     return Money(cost, currency)
         return None
+
+    vendor_credit_tax_code = "NONE"  # "No GST" / "No VAT": Xero's untaxed tax type
+
+    def vendor_credit_payload(self, body: dict[str, Any], fx: FxUse | None) -> dict[str, Any]:
+        """Wrapped like every Xero document; ``CurrencyRate`` in Xero's convention beside ``CurrencyCode``."""
+        if fx is not None and fx.ledger_rate is not None:
+            body = {**body, "CurrencyRate": fx.ledger_rate}
+        return {"CreditNotes": [body]}
 
     def negative_total_refusal(self, refund: bool) -> str:
         return "a Xero credit note cannot be negative"

@@ -161,6 +161,7 @@ class QboProfile(PlatformProfile):
         Component.INVENTORY_ASSET: ("Other Current Asset",),
         Component.COGS: ("Cost of Goods Sold",),
         Component.INVENTORY_WRITE_OFF: ("Cost of Goods Sold", "Expense", "Other Expense"),
+        Component.RETURN_TO_VENDOR: (),  # a vendor, not an account (mapping.model.VENDOR_COMPONENTS)
     })
     tracking_groups = (("class", "Classes", "Class"), ("department", "Locations (departments)", "Location"))
     monogram, brand_colour = "QB", "#2ca01c"

@@ -119,6 +119,7 @@ class XeroProfile(PlatformProfile):
         Component.INVENTORY_ASSET: ("INVENTORY", "CURRENT"),
         Component.COGS: ("DIRECTCOSTS",),
         Component.INVENTORY_WRITE_OFF: _EXPENSE,
+        Component.RETURN_TO_VENDOR: (),  # a vendor, not an account (mapping.model.VENDOR_COMPONENTS)
     })
     account_type_words = MappingProxyType({
         "CURRLIAB": "Current Liability", "CURRENT": "Current Asset", "OTHERINCOME": "Other Income",
