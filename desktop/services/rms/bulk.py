@@ -2,23 +2,31 @@
 
 Ingest (:mod:`desktop.services.rms.ingest`) decides *what* is written — new, unchanged, replaced,
 conflicting, quarantined — and this module only writes the new revisions it hands over, as
-:class:`~desktop.services.rms.records.RowValues`, with Core ``INSERT … ON CONFLICT DO NOTHING …
-RETURNING`` executed for many rows at once (SQLAlchemy's "insertmanyvalues": a few multi-row
-statements per batch on SQLite and PostgreSQL alike) instead of one ORM object per row:
+:class:`~desktop.services.rms.records.RowValues`. It goes straight to the driver (the session's own
+DBAPI connection, so inside its transaction) with prebuilt tuples — no ORM objects and no per-row
+statement compilation — one table at a time:
 
-1. the ``returns`` rows, returning each new id by its (RMS id, revision) key. A key that comes back
-   without an id was taken by another pull or import of the same organization between ingest's
-   look-up and this insert: :class:`KeyTaken` is raised and the caller's transaction rolls back;
-2. the lines, returning their ids by (return id, line number);
-3. the fees, the tax lines (fee taxes and line taxes), and the quarantine reasons, by those ids.
+1. the ``returns`` rows, as multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` statements
+   (the same SQL on SQLite and PostgreSQL), each new id by its (RMS id, revision) key. A key that
+   comes back without an id was taken by another pull or import of the same organization between
+   ingest's look-up and this insert: :class:`KeyTaken` is raised and the caller's transaction rolls back;
+2. the lines, likewise returning their ids by (return id, line number);
+3. the fees, the tax lines (fee taxes, then line taxes) and the quarantine reasons by ``executemany``.
+
+Values are bound exactly as SQLAlchemy would bind them: each column's own bind processor for the
+connection's dialect (UTC times, exact decimals and JSON, enums), and a column left out of the rows
+gets its scalar default (``posting_round`` 0). Which columns a table's rows carry is read from the
+rows themselves, so a new column is a new key in :mod:`desktop.services.rms.records` and nothing here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, cast
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Dialect, Table
 from sqlalchemy.orm import Session
 
 from desktop.services.rms.records import RowValues
@@ -27,58 +35,175 @@ from desktop.services.store.models import ReturnLine as LineRow
 
 __all__ = ["KeyTaken", "insert_new", "insert_reasons"]
 
+#: Bound parameters per multi-row statement: under SQLite's limit (32,766) and PostgreSQL's (65,535).
+_MAX_PARAMS = 30_000
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
 
 class KeyTaken(Exception):
     """A (organization, RMS id, revision) key was written by someone else during this batch."""
 
 
-def _insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT on ``model``'s table as Core sees it: executed on the session's connection, many rows
-    go straight to the driver without the ORM's per-row bulk bookkeeping (the rows are plain dicts)."""
-    dialect = session.get_bind().dialect.name
-    table = model.__table__
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+class _Shape:
+    """How rows with given keys become one table's parameter tuples on one dialect (built once)."""
+
+    def __init__(self, table: Table, dialect: Dialect, keys: tuple[str, ...], lead: tuple[str, ...]) -> None:
+        self.keys = keys
+        present = set(keys) | set(lead)
+        defaults = [(c.name, getattr(c.default, "arg", None)) for c in table.c
+                    if c.name not in present and c.default is not None and getattr(c.default, "is_scalar", False)]
+        computed = [c.name for c in table.c if c.name not in present and c.default is not None
+                    and not getattr(c.default, "is_scalar", False)]
+        if computed:  # a default computed per row would have to be called here, as SQLAlchemy does
+            raise RuntimeError(f"bulk inserts into {table.name} need values for {', '.join(computed)}")
+        self.columns = (*lead, *keys, *(name for name, _value in defaults))
+        self.tail = tuple(value for _name, value in defaults)
+        self.get: Callable[[Mapping[str, Any]], Any] = itemgetter(*keys) if len(keys) > 1 else (
+            lambda row: (row[keys[0]],))
+        self.processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, name in enumerate(self.columns):
+            proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                self.processors.append((i, _last_value(proc)))
+        mark = _PLACEHOLDER.get(dialect.paramstyle)
+        if mark is None:
+            raise RuntimeError(f"bulk inserts do not know the {dialect.paramstyle!r} parameter style")
+        self.row_sql = "(" + ", ".join([mark] * len(self.columns)) + ")"
+        # Identifiers from the models' own metadata, never from input; every value is a bound parameter.
+        self.head = f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES "  # noqa: S608
+
+    def tuples(self, rows: Iterable[Mapping[str, Any]], lead: Sequence[tuple[Any, ...]] | None = None
+               ) -> list[tuple[Any, ...]]:
+        get, tail, procs = self.get, self.tail, self.processors
+        if lead is None:
+            out = [(*get(row), *tail) for row in rows]
+        else:
+            out = [(*head, *get(row), *tail) for head, row in zip(lead, rows, strict=True)]
+        if procs:
+            for n, params in enumerate(out):
+                values = list(params)
+                for i, proc in procs:
+                    value = values[i]
+                    if value is not None:
+                        values[i] = proc(value)
+                out[n] = tuple(values)
+        return out
 
 
-def _execute(session: Session, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
-    return session.connection().execute(stmt, rows)
+def _last_value(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``proc`` remembering its last input (by identity) and output: a batch binds the same time
+    (``ingested_at``) or enum member row after row. Only immutable inputs are remembered."""
+    memo: list[tuple[Any, Any]] = [(object(), None)]  # one pair, swapped whole: safe across threads
+
+    def bind(value: Any) -> Any:
+        last = memo[0]
+        if value is last[0]:
+            return last[1]
+        out = proc(value)
+        if not isinstance(value, dict | list):
+            memo[0] = (value, out)
+        return out
+    return bind
+
+
+#: Per dialect (an engine's): the shapes built so far, by (table, row keys, leading columns).
+_SHAPES: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Shape]] = (
+    weakref.WeakKeyDictionary())
+
+
+class _Writer:
+    """Inserts through one session's DBAPI connection (its transaction), shapes cached per dialect."""
+
+    def __init__(self, session: Session) -> None:
+        conn = session.connection()
+        self.dialect = conn.dialect
+        self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    def shape(self, model: Any, keys: tuple[str, ...], lead: tuple[str, ...] = ()) -> _Shape:
+        table = cast(Table, model.__table__)
+        shapes = _SHAPES.get(self.dialect)
+        if shapes is None:
+            shapes = _SHAPES.setdefault(self.dialect, {})
+        found = shapes.get((table.name, keys, lead))
+        if found is None:
+            found = shapes[(table.name, keys, lead)] = _Shape(table, self.dialect, keys, lead)
+        return found
+
+    def many(self, shape: _Shape, params: list[tuple[Any, ...]]) -> None:
+        if params:
+            self.cursor.executemany(shape.head + shape.row_sql, params)
+
+    def returning(self, shape: _Shape, params: list[tuple[Any, ...]], suffix: str) -> list[tuple[Any, ...]]:
+        """Multi-row INSERTs of ``params`` ending in ``suffix`` (``… RETURNING …``); the rows returned."""
+        out: list[tuple[Any, ...]] = []
+        per = max(1, _MAX_PARAMS // len(shape.columns))
+        for start in range(0, len(params), per):
+            chunk = params[start:start + per]
+            self.cursor.execute(shape.head + ", ".join([shape.row_sql] * len(chunk)) + suffix,
+                                [value for row in chunk for value in row])
+            out.extend(self.cursor.fetchall())
+        return out
+
+    def close(self) -> None:
+        self.cursor.close()
+
+
+def _keys(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The columns of ``rows`` (every row of one table carries the same ones, as built by ``records``)."""
+    keys = tuple(rows[0])
+    for row in rows:
+        if row.keys() != rows[0].keys():
+            raise ValueError(f"rows of one table carry different columns: {sorted(row)} vs {sorted(keys)}")
+    return keys
 
 
 def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, int], int]:
     """Insert ``rows`` (new revisions: no row of their keys exists) and their children; their ids by key."""
     if not rows:
         return {}
-    stmt = (_insert(session, Return).on_conflict_do_nothing(
-        index_elements=["organization_id", "rms_id", "revision"])
-        .returning(Return.__table__.c.id, Return.__table__.c.rms_id, Return.__table__.c.revision))
-    ids = {(rms_id, revision): rid for rid, rms_id, revision in _execute(session, stmt, [r.ret for r in rows])}
-    if len(ids) != len(rows):
-        raise KeyTaken(f"{len(rows) - len(ids)} of {len(rows)} return revisions were written meanwhile")
-    lines: list[dict[str, Any]] = []
-    fees: list[dict[str, Any]] = []
-    taxes: list[dict[str, Any]] = []
-    for r in rows:
-        rid = ids[r.key]
-        lines.extend({**line, "return_id": rid} for line in r.lines)
-        fees.extend({**fee, "return_id": rid} for fee in r.fees)
-        taxes.extend({**tax, "return_id": rid, "return_line_id": None} for tax in r.fee_taxes)
-    if lines:
-        table = LineRow.__table__.c
-        line_ids = {(return_id, line_no): lid for lid, return_id, line_no in _execute(
-            session, _insert(session, LineRow).returning(table.id, table.return_id, table.line_no), lines)}
-        for r in rows:
-            rid = ids[r.key]
-            for line, line_taxes in zip(r.lines, r.line_taxes, strict=True):
-                lid = line_ids[(rid, line["line_no"])]
-                taxes.extend({**tax, "return_id": rid, "return_line_id": lid} for tax in line_taxes)
-    if fees:
-        _execute(session, _insert(session, ReturnFee), fees)
-    if taxes:
-        _execute(session, _insert(session, ReturnTaxLine), taxes)
-    return ids
+    writer = _Writer(session)
+    try:
+        rets = [r.ret for r in rows]
+        shape = writer.shape(Return, _keys(rets))
+        ids = {(rms_id, revision): rid for rid, rms_id, revision in writer.returning(
+            shape, shape.tuples(rets),
+            " ON CONFLICT (organization_id, rms_id, revision) DO NOTHING RETURNING id, rms_id, revision")}
+        if len(ids) != len(rows):
+            raise KeyTaken(f"{len(rows) - len(ids)} of {len(rows)} return revisions were written meanwhile")
+        rids = [ids[r.key] for r in rows]
+        lines = [line for r in rows for line in r.lines]
+        line_rids = [(rid,) for r, rid in zip(rows, rids, strict=True) for _line in r.lines]
+        fees = [fee for r in rows for fee in r.fees]
+        fee_rids = [(rid,) for r, rid in zip(rows, rids, strict=True) for _fee in r.fees]
+        taxes = [tax for r in rows for tax in r.fee_taxes]
+        tax_lead: list[tuple[Any, ...]] = [(rid, None) for r, rid in zip(rows, rids, strict=True)
+                                           for _tax in r.fee_taxes]
+        if lines:
+            shape = writer.shape(LineRow, _keys(lines), ("return_id",))
+            line_ids = {(return_id, line_no): lid for lid, return_id, line_no in writer.returning(
+                shape, shape.tuples(lines, line_rids), " RETURNING id, return_id, line_no")}
+            for r, rid in zip(rows, rids, strict=True):
+                for line, line_taxes in zip(r.lines, r.line_taxes, strict=True):
+                    lid = line_ids[(rid, line["line_no"])]
+                    taxes.extend(line_taxes)
+                    tax_lead.extend((rid, lid) for _tax in line_taxes)
+        if fees:
+            shape = writer.shape(ReturnFee, _keys(fees), ("return_id",))
+            writer.many(shape, shape.tuples(fees, fee_rids))
+        if taxes:
+            shape = writer.shape(ReturnTaxLine, _keys(taxes), ("return_id", "return_line_id"))
+            writer.many(shape, shape.tuples(taxes, tax_lead))
+        return ids
+    finally:
+        writer.close()
 
 
 def insert_reasons(session: Session, reasons: Sequence[Mapping[str, Any]]) -> None:
     """Insert quarantine reasons (every ``quarantine_reasons`` column but ``id``)."""
     if reasons:
-        _execute(session, _insert(session, QuarantineReason), list(reasons))
+        writer = _Writer(session)
+        try:
+            shape = writer.shape(QuarantineReason, _keys(reasons))
+            writer.many(shape, shape.tuples(reasons))
+        finally:
+            writer.close()
