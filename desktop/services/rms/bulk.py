@@ -2,9 +2,9 @@
 
 Ingest (:mod:`desktop.services.rms.ingest`) decides *what* is written — new, unchanged, replaced,
 conflicting, quarantined — and this module only writes the new revisions it hands over, as
-:class:`~desktop.services.rms.records.RowValues`. It goes straight to the driver (the session's own
-DBAPI connection, so inside its transaction) with prebuilt tuples — no ORM objects and no per-row
-statement compilation — one table at a time:
+:class:`~desktop.services.rms.records.RowValues`. It goes straight to the driver with prebuilt tuples
+(:class:`~desktop.services.store.bulk_insert.BulkWriter`: no ORM objects, no per-row statement
+compilation, values bound by each column's own processor), one table at a time:
 
 1. the ``returns`` rows, as multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` statements
    (the same SQL on SQLite and PostgreSQL), each new id by its (RMS id, revision) key. A key that
@@ -13,158 +13,36 @@ statement compilation — one table at a time:
 2. the lines, likewise returning their ids by (return id, line number);
 3. the fees, the tax lines (fee taxes, then line taxes) and the quarantine reasons by ``executemany``.
 
-Values are bound exactly as SQLAlchemy would bind them: each column's own bind processor for the
-connection's dialect (UTC times, exact decimals and JSON, enums), and a column left out of the rows
-gets its scalar default (``posting_round`` 0). Which columns a table's rows carry is read from the
-rows themselves, so a new column is a new key in :mod:`desktop.services.rms.records` and nothing here.
+Which columns a table's rows carry is read from the rows themselves, so a new column is a new key
+in :mod:`desktop.services.rms.records` and nothing here.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from operator import itemgetter
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Dialect, Table
 from sqlalchemy.orm import Session
 
 from desktop.services.rms.records import RowValues
+from desktop.services.store.bulk_insert import BulkWriter, row_keys
 from desktop.services.store.models import QuarantineReason, Return, ReturnFee, ReturnTaxLine
 from desktop.services.store.models import ReturnLine as LineRow
 
 __all__ = ["KeyTaken", "insert_new", "insert_reasons"]
-
-#: Bound parameters per multi-row statement: under SQLite's limit (32,766) and PostgreSQL's (65,535).
-_MAX_PARAMS = 30_000
-_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 class KeyTaken(Exception):
     """A (organization, RMS id, revision) key was written by someone else during this batch."""
 
 
-class _Shape:
-    """How rows with given keys become one table's parameter tuples on one dialect (built once)."""
-
-    def __init__(self, table: Table, dialect: Dialect, keys: tuple[str, ...], lead: tuple[str, ...]) -> None:
-        self.keys = keys
-        present = set(keys) | set(lead)
-        defaults = [(c.name, getattr(c.default, "arg", None)) for c in table.c
-                    if c.name not in present and c.default is not None and getattr(c.default, "is_scalar", False)]
-        computed = [c.name for c in table.c if c.name not in present and c.default is not None
-                    and not getattr(c.default, "is_scalar", False)]
-        if computed:  # a default computed per row would have to be called here, as SQLAlchemy does
-            raise RuntimeError(f"bulk inserts into {table.name} need values for {', '.join(computed)}")
-        self.columns = (*lead, *keys, *(name for name, _value in defaults))
-        self.tail = tuple(value for _name, value in defaults)
-        self.get: Callable[[Mapping[str, Any]], Any] = itemgetter(*keys) if len(keys) > 1 else (
-            lambda row: (row[keys[0]],))
-        self.processors: list[tuple[int, Callable[[Any], Any]]] = []
-        for i, name in enumerate(self.columns):
-            proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None:
-                self.processors.append((i, _last_value(proc)))
-        mark = _PLACEHOLDER.get(dialect.paramstyle)
-        if mark is None:
-            raise RuntimeError(f"bulk inserts do not know the {dialect.paramstyle!r} parameter style")
-        self.row_sql = "(" + ", ".join([mark] * len(self.columns)) + ")"
-        # Identifiers from the models' own metadata, never from input; every value is a bound parameter.
-        self.head = f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES "  # noqa: S608
-
-    def tuples(self, rows: Iterable[Mapping[str, Any]], lead: Sequence[tuple[Any, ...]] | None = None
-               ) -> list[tuple[Any, ...]]:
-        get, tail, procs = self.get, self.tail, self.processors
-        if lead is None:
-            out = [(*get(row), *tail) for row in rows]
-        else:
-            out = [(*head, *get(row), *tail) for head, row in zip(lead, rows, strict=True)]
-        if procs:
-            for n, params in enumerate(out):
-                values = list(params)
-                for i, proc in procs:
-                    value = values[i]
-                    if value is not None:
-                        values[i] = proc(value)
-                out[n] = tuple(values)
-        return out
-
-
-def _last_value(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``proc`` remembering its last input (by identity) and output: a batch binds the same time
-    (``ingested_at``) or enum member row after row. Only immutable inputs are remembered."""
-    memo: list[tuple[Any, Any]] = [(object(), None)]  # one pair, swapped whole: safe across threads
-
-    def bind(value: Any) -> Any:
-        last = memo[0]
-        if value is last[0]:
-            return last[1]
-        out = proc(value)
-        if not isinstance(value, dict | list):
-            memo[0] = (value, out)
-        return out
-    return bind
-
-
-#: Per dialect (an engine's): the shapes built so far, by (table, row keys, leading columns).
-_SHAPES: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Shape]] = (
-    weakref.WeakKeyDictionary())
-
-
-class _Writer:
-    """Inserts through one session's DBAPI connection (its transaction), shapes cached per dialect."""
-
-    def __init__(self, session: Session) -> None:
-        conn = session.connection()
-        self.dialect = conn.dialect
-        self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-    def shape(self, model: Any, keys: tuple[str, ...], lead: tuple[str, ...] = ()) -> _Shape:
-        table = cast(Table, model.__table__)
-        shapes = _SHAPES.get(self.dialect)
-        if shapes is None:
-            shapes = _SHAPES.setdefault(self.dialect, {})
-        found = shapes.get((table.name, keys, lead))
-        if found is None:
-            found = shapes[(table.name, keys, lead)] = _Shape(table, self.dialect, keys, lead)
-        return found
-
-    def many(self, shape: _Shape, params: list[tuple[Any, ...]]) -> None:
-        if params:
-            self.cursor.executemany(shape.head + shape.row_sql, params)
-
-    def returning(self, shape: _Shape, params: list[tuple[Any, ...]], suffix: str) -> list[tuple[Any, ...]]:
-        """Multi-row INSERTs of ``params`` ending in ``suffix`` (``… RETURNING …``); the rows returned."""
-        out: list[tuple[Any, ...]] = []
-        per = max(1, _MAX_PARAMS // len(shape.columns))
-        for start in range(0, len(params), per):
-            chunk = params[start:start + per]
-            self.cursor.execute(shape.head + ", ".join([shape.row_sql] * len(chunk)) + suffix,
-                                [value for row in chunk for value in row])
-            out.extend(self.cursor.fetchall())
-        return out
-
-    def close(self) -> None:
-        self.cursor.close()
-
-
-def _keys(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The columns of ``rows`` (every row of one table carries the same ones, as built by ``records``)."""
-    keys = tuple(rows[0])
-    for row in rows:
-        if row.keys() != rows[0].keys():
-            raise ValueError(f"rows of one table carry different columns: {sorted(row)} vs {sorted(keys)}")
-    return keys
-
-
 def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, int], int]:
     """Insert ``rows`` (new revisions: no row of their keys exists) and their children; their ids by key."""
     if not rows:
         return {}
-    writer = _Writer(session)
-    try:
+    with BulkWriter(session) as writer:
         rets = [r.ret for r in rows]
-        shape = writer.shape(Return, _keys(rets))
+        shape = writer.shape(Return, row_keys(rets))
         ids = {(rms_id, revision): rid for rid, rms_id, revision in writer.returning(
             shape, shape.tuples(rets),
             " ON CONFLICT (organization_id, rms_id, revision) DO NOTHING RETURNING id, rms_id, revision")}
@@ -179,7 +57,7 @@ def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, i
         tax_lead: list[tuple[Any, ...]] = [(rid, None) for r, rid in zip(rows, rids, strict=True)
                                            for _tax in r.fee_taxes]
         if lines:
-            shape = writer.shape(LineRow, _keys(lines), ("return_id",))
+            shape = writer.shape(LineRow, row_keys(lines), ("return_id",))
             line_ids = {(return_id, line_no): lid for lid, return_id, line_no in writer.returning(
                 shape, shape.tuples(lines, line_rids), " RETURNING id, return_id, line_no")}
             for r, rid in zip(rows, rids, strict=True):
@@ -188,22 +66,17 @@ def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, i
                     taxes.extend(line_taxes)
                     tax_lead.extend((rid, lid) for _tax in line_taxes)
         if fees:
-            shape = writer.shape(ReturnFee, _keys(fees), ("return_id",))
+            shape = writer.shape(ReturnFee, row_keys(fees), ("return_id",))
             writer.many(shape, shape.tuples(fees, fee_rids))
         if taxes:
-            shape = writer.shape(ReturnTaxLine, _keys(taxes), ("return_id", "return_line_id"))
+            shape = writer.shape(ReturnTaxLine, row_keys(taxes), ("return_id", "return_line_id"))
             writer.many(shape, shape.tuples(taxes, tax_lead))
         return ids
-    finally:
-        writer.close()
 
 
 def insert_reasons(session: Session, reasons: Sequence[Mapping[str, Any]]) -> None:
     """Insert quarantine reasons (every ``quarantine_reasons`` column but ``id``)."""
     if reasons:
-        writer = _Writer(session)
-        try:
-            shape = writer.shape(QuarantineReason, _keys(reasons))
+        with BulkWriter(session) as writer:
+            shape = writer.shape(QuarantineReason, row_keys(reasons))
             writer.many(shape, shape.tuples(reasons))
-        finally:
-            writer.close()
