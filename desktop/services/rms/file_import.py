@@ -24,6 +24,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -205,6 +206,13 @@ class _Columns:
     tax_rate: dict[str, str] = field(default_factory=dict)  # jurisdiction → rate column
     fee_tax: dict[str, dict[str, str]] = field(default_factory=dict)  # fee → jurisdiction → column
 
+    #: jurisdiction → the organization's published rate as text (one file, one organization).
+    published: dict[str, str] = field(default_factory=dict)
+    #: The columns every row of a return repeats (checked to agree), in the order problems name them.
+    return_level: tuple[str, ...] = ()
+    #: The values of a row's ``return_level`` columns, at once.
+    same_return: Callable[[Mapping[str, str]], object] = field(default=lambda row: None)
+
     @classmethod
     def from_header(cls, header: Sequence[str]) -> _Columns:
         cols = cls()
@@ -219,6 +227,9 @@ class _Columns:
                     cols.tax_rate[col[9:]] = col
                 elif low.startswith("tax_"):
                     cols.tax[col[4:]] = col
+        cols.return_level = (*RETURN_COLUMNS, *FEE_COLUMNS, *(c for m in cols.fee_tax.values() for c in m.values()))
+        present = [c for c in cols.return_level if c in header]  # every row holds every header column
+        cols.same_return = itemgetter(*present) if present else (lambda row: None)
         return cols
 
 
@@ -346,7 +357,8 @@ def _taxes(row: Mapping[str, str], amount_cols: Mapping[str, str], cols: _Column
         entry = {"jurisdiction": code, "amount": amount}
         rate = row.get(cols.tax_rate.get(code, ""), "")
         if not rate and code in ctx.jurisdictions:
-            rate = format(ctx.jurisdictions[code].rate, "f")
+            rate = cols.published.get(code) or cols.published.setdefault(
+                code, format(ctx.jurisdictions[code].rate, "f"))
         if rate:
             entry["rate"] = rate
         out.append(entry)
@@ -362,7 +374,8 @@ def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split: bool 
             f"{first.get('revision', '')!r}) come after other returns, too far from its first rows to be put "
             f"together into one return — put all its rows together, {FILE_FIX}")))
     conflicts: dict[str, dict[str, str]] = {}
-    for col in (*RETURN_COLUMNS, *FEE_COLUMNS, *(c for m in cols.fee_tax.values() for c in m.values())):
+    same = cols.same_return(first)  # the usual case: every row repeats the return's fields verbatim
+    for col in () if all(cols.same_return(row) == same for _number, row in rows[1:]) else cols.return_level:
         if col not in first or col == "currency":  # currency: per line/fee below, so the parser sees it
             continue
         for number, row in rows[1:]:
