@@ -122,8 +122,20 @@ class BulkWriter:
             self.cursor.executemany(shape.head + shape.row_sql + suffix, params)
 
     def returning(self, shape: _Shape, params: list[tuple[Any, ...]], suffix: str) -> list[tuple[Any, ...]]:
-        """Multi-row INSERTs of ``params`` ending in ``suffix`` (``… RETURNING …``); the rows returned."""
+        """INSERTs of ``params`` ending in ``suffix`` (``… RETURNING …``); the rows returned.
+
+        psycopg runs them as one pipelined ``executemany`` with a result per row (its own parsing of
+        a statement's placeholders is in Python and not cached for long statements); SQLite, whose
+        ``executemany`` returns nothing, as multi-row ``VALUES`` statements."""
         out: list[tuple[Any, ...]] = []
+        if self.dialect.driver == "psycopg":
+            if params:
+                cast(Any, self.cursor).executemany(shape.head + shape.row_sql + suffix, params, returning=True)
+                while True:
+                    out.extend(self.cursor.fetchall())
+                    if not self.cursor.nextset():
+                        break
+            return out
         per = max(1, _MAX_PARAMS // len(shape.columns))
         for start in range(0, len(params), per):
             chunk = params[start:start + per]
