@@ -35,6 +35,7 @@ from desktop.services.core.json_stream import JsonListStream, JsonStreamError, N
 from desktop.services.core.safe_input import RMS_FILE_LIMIT, InputRejected
 from desktop.services.rms.context import OrgContext
 from desktop.services.rms.ingest import BATCH_SIZE, Incoming, IngestResult, IngestService
+from desktop.services.rms.packed import PackedMap
 from desktop.services.rms.parse import FILE_FIX
 from desktop.services.rms.progress import ProgressCallback, StopCheck
 from desktop.services.rms.storable import trim_depth
@@ -269,7 +270,7 @@ class _CsvGroups:
     for more rows until :data:`OPEN_GROUPS` other returns have started after it. A key seen again
     after its return was closed is reported (``split``), and those later rows are quarantined
     (``split_rows``) rather than silently split. Only a 64-bit hash of each closed key is kept (a
-    set: a few dozen bytes a return).
+    :class:`~desktop.services.rms.packed.PackedMap`: about 20 bytes a return).
     """
 
     def __init__(self, text: IO[str], name: str) -> None:
@@ -286,7 +287,7 @@ class _CsvGroups:
                                    action="see docs/rms-file-import.md for the columns the import reads")
         self._id = self.header.index("id")
         self._rev = self.header.index("revision") if "revision" in self.header else None
-        self._seen: set[int] = set()  # hashes of the closed keys (a set: about 60 bytes a return)
+        self._seen = PackedMap()  # hashes of the closed keys (packed: about 20 bytes a return)
         self._number = 1
         self._groups = self._group_rows()
 
