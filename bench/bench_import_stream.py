@@ -174,7 +174,8 @@ def main() -> int:
     parser.add_argument("--returns", "--count", dest="returns", type=int, default=1_000_000,
                         help="how many returns the generated file holds (default 1,000,000)")
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
-    parser.add_argument("--keep", help="a folder to keep the file and database in (default: a temporary one)")
+    parser.add_argument("--keep", help="a folder to keep the file and database in (default: a temporary one); "
+                        "a file of the same size and format already there is reused")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
     parser.add_argument("--no-event-log", action="store_true",
                         help="leave the event-log writer out (to see what it costs; the CLI has it)")
@@ -193,10 +194,12 @@ def main() -> int:
         db_path = folder / f"import-{args.returns}.sqlite3"
         db_path.unlink(missing_ok=True)
         started = time.perf_counter()
-        generate(path, args.returns, args.format)
+        reused = args.keep is not None and path.exists()  # generated from a fixed seed: the same file again
+        if not reused:
+            generate(path, args.returns, args.format)
         size = path.stat().st_size
-        print(f"generated {args.returns:,} returns, {size / 2**20:.1f} MB {args.format.upper()}, "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(f"{'reused' if reused else 'generated'} {args.returns:,} returns, {size / 2**20:.1f} MB "
+              f"{args.format.upper()}, in {time.perf_counter() - started:.1f} s")
         cmd = [sys.executable, __file__, "--child", str(path), args.database_url or str(db_path), str(args.returns)]
         cmd += ["--tracemalloc"] * args.tracemalloc + ["--no-event-log"] * args.no_event_log
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ.copy())

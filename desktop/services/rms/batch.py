@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from desktop.services.core.domain import Problem, ReturnRecord
@@ -52,15 +53,17 @@ class Item:
     return_id: int | None = None
     held: Held = field(default_factory=lambda: Held(None))
 
-    @property
+    # Read many times per record while a batch is applied; the values they come from are set when
+    # the item is made (a conflicting copy is a new item) and never change after.
+    @cached_property
     def key(self) -> tuple[str, int]:
         return self.values.key
 
-    @property
+    @cached_property
     def rma_number(self) -> str:
         return str(self.values.ret["rma_number"])
 
-    @property
+    @cached_property
     def stated(self) -> int:
         return stated_revision(self.key[1], self.raw)
 

@@ -2,15 +2,19 @@
 
 Ingest (:mod:`desktop.services.rms.ingest`) decides *what* is written — new, unchanged, replaced,
 conflicting, quarantined — and this module only writes the new revisions it hands over, as
-:class:`~desktop.services.rms.records.RowValues`, with Core ``INSERT … ON CONFLICT DO NOTHING …
-RETURNING`` executed for many rows at once (SQLAlchemy's "insertmanyvalues": a few multi-row
-statements per batch on SQLite and PostgreSQL alike) instead of one ORM object per row:
+:class:`~desktop.services.rms.records.RowValues`. It goes straight to the driver with prebuilt tuples
+(:class:`~desktop.services.store.bulk_insert.BulkWriter`: no ORM objects, no per-row statement
+compilation, values bound by each column's own processor), one table at a time:
 
-1. the ``returns`` rows, returning each new id by its (RMS id, revision) key. A key that comes back
-   without an id was taken by another pull or import of the same organization between ingest's
-   look-up and this insert: :class:`KeyTaken` is raised and the caller's transaction rolls back;
-2. the lines, returning their ids by (return id, line number);
-3. the fees, the tax lines (fee taxes and line taxes), and the quarantine reasons, by those ids.
+1. the ``returns`` rows, as multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` statements
+   (the same SQL on SQLite and PostgreSQL), each new id by its (RMS id, revision) key. A key that
+   comes back without an id was taken by another pull or import of the same organization between
+   ingest's look-up and this insert: :class:`KeyTaken` is raised and the caller's transaction rolls back;
+2. the lines, likewise returning their ids by (return id, line number);
+3. the fees, the tax lines (fee taxes, then line taxes) and the quarantine reasons by ``executemany``.
+
+Which columns a table's rows carry is read from the rows themselves, so a new column is a new key
+in :mod:`desktop.services.rms.records` and nothing here.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from desktop.services.rms.records import RowValues
+from desktop.services.store.bulk_insert import BulkWriter, row_keys
 from desktop.services.store.models import QuarantineReason, Return, ReturnFee, ReturnTaxLine
 from desktop.services.store.models import ReturnLine as LineRow
 
@@ -32,53 +36,47 @@ class KeyTaken(Exception):
     """A (organization, RMS id, revision) key was written by someone else during this batch."""
 
 
-def _insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT on ``model``'s table as Core sees it: executed on the session's connection, many rows
-    go straight to the driver without the ORM's per-row bulk bookkeeping (the rows are plain dicts)."""
-    dialect = session.get_bind().dialect.name
-    table = model.__table__
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
-def _execute(session: Session, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
-    return session.connection().execute(stmt, rows)
-
-
 def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, int], int]:
     """Insert ``rows`` (new revisions: no row of their keys exists) and their children; their ids by key."""
     if not rows:
         return {}
-    stmt = (_insert(session, Return).on_conflict_do_nothing(
-        index_elements=["organization_id", "rms_id", "revision"])
-        .returning(Return.__table__.c.id, Return.__table__.c.rms_id, Return.__table__.c.revision))
-    ids = {(rms_id, revision): rid for rid, rms_id, revision in _execute(session, stmt, [r.ret for r in rows])}
-    if len(ids) != len(rows):
-        raise KeyTaken(f"{len(rows) - len(ids)} of {len(rows)} return revisions were written meanwhile")
-    lines: list[dict[str, Any]] = []
-    fees: list[dict[str, Any]] = []
-    taxes: list[dict[str, Any]] = []
-    for r in rows:
-        rid = ids[r.key]
-        lines.extend({**line, "return_id": rid} for line in r.lines)
-        fees.extend({**fee, "return_id": rid} for fee in r.fees)
-        taxes.extend({**tax, "return_id": rid, "return_line_id": None} for tax in r.fee_taxes)
-    if lines:
-        table = LineRow.__table__.c
-        line_ids = {(return_id, line_no): lid for lid, return_id, line_no in _execute(
-            session, _insert(session, LineRow).returning(table.id, table.return_id, table.line_no), lines)}
-        for r in rows:
-            rid = ids[r.key]
-            for line, line_taxes in zip(r.lines, r.line_taxes, strict=True):
-                lid = line_ids[(rid, line["line_no"])]
-                taxes.extend({**tax, "return_id": rid, "return_line_id": lid} for tax in line_taxes)
-    if fees:
-        _execute(session, _insert(session, ReturnFee), fees)
-    if taxes:
-        _execute(session, _insert(session, ReturnTaxLine), taxes)
-    return ids
+    with BulkWriter(session) as writer:
+        rets = [r.ret for r in rows]
+        shape = writer.shape(Return, row_keys(rets))
+        ids = {(rms_id, revision): rid for rid, rms_id, revision in writer.returning(
+            shape, shape.tuples(rets),
+            " ON CONFLICT (organization_id, rms_id, revision) DO NOTHING RETURNING id, rms_id, revision")}
+        if len(ids) != len(rows):
+            raise KeyTaken(f"{len(rows) - len(ids)} of {len(rows)} return revisions were written meanwhile")
+        rids = [ids[r.key] for r in rows]
+        lines = [line for r in rows for line in r.lines]
+        line_rids = [(rid,) for r, rid in zip(rows, rids, strict=True) for _line in r.lines]
+        fees = [fee for r in rows for fee in r.fees]
+        fee_rids = [(rid,) for r, rid in zip(rows, rids, strict=True) for _fee in r.fees]
+        taxes = [tax for r in rows for tax in r.fee_taxes]
+        tax_lead: list[tuple[Any, ...]] = [(rid, None) for r, rid in zip(rows, rids, strict=True)
+                                           for _tax in r.fee_taxes]
+        if lines:
+            shape = writer.shape(LineRow, row_keys(lines), ("return_id",))
+            line_ids = {(return_id, line_no): lid for lid, return_id, line_no in writer.returning(
+                shape, shape.tuples(lines, line_rids), " RETURNING id, return_id, line_no")}
+            for r, rid in zip(rows, rids, strict=True):
+                for line, line_taxes in zip(r.lines, r.line_taxes, strict=True):
+                    lid = line_ids[(rid, line["line_no"])]
+                    taxes.extend(line_taxes)
+                    tax_lead.extend((rid, lid) for _tax in line_taxes)
+        if fees:
+            shape = writer.shape(ReturnFee, row_keys(fees), ("return_id",))
+            writer.many(shape, shape.tuples(fees, fee_rids))
+        if taxes:
+            shape = writer.shape(ReturnTaxLine, row_keys(taxes), ("return_id", "return_line_id"))
+            writer.many(shape, shape.tuples(taxes, tax_lead))
+        return ids
 
 
 def insert_reasons(session: Session, reasons: Sequence[Mapping[str, Any]]) -> None:
     """Insert quarantine reasons (every ``quarantine_reasons`` column but ``id``)."""
     if reasons:
-        _execute(session, _insert(session, QuarantineReason), list(reasons))
+        with BulkWriter(session) as writer:
+            shape = writer.shape(QuarantineReason, row_keys(reasons))
+            writer.many(shape, shape.tuples(reasons))

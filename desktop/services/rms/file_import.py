@@ -24,6 +24,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -34,6 +35,7 @@ from desktop.services.core.json_stream import JsonListStream, JsonStreamError, N
 from desktop.services.core.safe_input import RMS_FILE_LIMIT, InputRejected
 from desktop.services.rms.context import OrgContext
 from desktop.services.rms.ingest import BATCH_SIZE, Incoming, IngestResult, IngestService
+from desktop.services.rms.packed import PackedMap
 from desktop.services.rms.parse import FILE_FIX
 from desktop.services.rms.progress import ProgressCallback, StopCheck
 from desktop.services.rms.storable import trim_depth
@@ -205,6 +207,13 @@ class _Columns:
     tax_rate: dict[str, str] = field(default_factory=dict)  # jurisdiction → rate column
     fee_tax: dict[str, dict[str, str]] = field(default_factory=dict)  # fee → jurisdiction → column
 
+    #: jurisdiction → the organization's published rate as text (one file, one organization).
+    published: dict[str, str] = field(default_factory=dict)
+    #: The columns every row of a return repeats (checked to agree), in the order problems name them.
+    return_level: tuple[str, ...] = ()
+    #: The values of a row's ``return_level`` columns, at once.
+    same_return: Callable[[Mapping[str, str]], object] = field(default=lambda row: None)
+
     @classmethod
     def from_header(cls, header: Sequence[str]) -> _Columns:
         cols = cls()
@@ -219,6 +228,9 @@ class _Columns:
                     cols.tax_rate[col[9:]] = col
                 elif low.startswith("tax_"):
                     cols.tax[col[4:]] = col
+        cols.return_level = (*RETURN_COLUMNS, *FEE_COLUMNS, *(c for m in cols.fee_tax.values() for c in m.values()))
+        present = [c for c in cols.return_level if c in header]  # every row holds every header column
+        cols.same_return = itemgetter(*present) if present else (lambda row: None)
         return cols
 
 
@@ -258,7 +270,7 @@ class _CsvGroups:
     for more rows until :data:`OPEN_GROUPS` other returns have started after it. A key seen again
     after its return was closed is reported (``split``), and those later rows are quarantined
     (``split_rows``) rather than silently split. Only a 64-bit hash of each closed key is kept (a
-    set: a few dozen bytes a return).
+    :class:`~desktop.services.rms.packed.PackedMap`: about 20 bytes a return).
     """
 
     def __init__(self, text: IO[str], name: str) -> None:
@@ -275,7 +287,7 @@ class _CsvGroups:
                                    action="see docs/rms-file-import.md for the columns the import reads")
         self._id = self.header.index("id")
         self._rev = self.header.index("revision") if "revision" in self.header else None
-        self._seen: set[int] = set()  # hashes of the closed keys (a set: about 60 bytes a return)
+        self._seen = PackedMap()  # hashes of the closed keys (packed: about 20 bytes a return)
         self._number = 1
         self._groups = self._group_rows()
 
@@ -346,7 +358,8 @@ def _taxes(row: Mapping[str, str], amount_cols: Mapping[str, str], cols: _Column
         entry = {"jurisdiction": code, "amount": amount}
         rate = row.get(cols.tax_rate.get(code, ""), "")
         if not rate and code in ctx.jurisdictions:
-            rate = format(ctx.jurisdictions[code].rate, "f")
+            rate = cols.published.get(code) or cols.published.setdefault(
+                code, format(ctx.jurisdictions[code].rate, "f"))
         if rate:
             entry["rate"] = rate
         out.append(entry)
@@ -362,7 +375,8 @@ def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split: bool 
             f"{first.get('revision', '')!r}) come after other returns, too far from its first rows to be put "
             f"together into one return — put all its rows together, {FILE_FIX}")))
     conflicts: dict[str, dict[str, str]] = {}
-    for col in (*RETURN_COLUMNS, *FEE_COLUMNS, *(c for m in cols.fee_tax.values() for c in m.values())):
+    same = cols.same_return(first)  # the usual case: every row repeats the return's fields verbatim
+    for col in () if all(cols.same_return(row) == same for _number, row in rows[1:]) else cols.return_level:
         if col not in first or col == "currency":  # currency: per line/fee below, so the parser sees it
             continue
         for number, row in rows[1:]:

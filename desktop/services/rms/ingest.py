@@ -89,7 +89,7 @@ _KEEP_ON_SUPERSEDE = frozenset({ReturnSyncStatus.POSTED, ReturnSyncStatus.SUPERS
 _REPLACEABLE = frozenset({ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED})
 _IN_CHUNK = 500
 #: Records per transaction of a file import.
-BATCH_SIZE = 200
+BATCH_SIZE = 500
 
 
 class IngestService:
@@ -251,10 +251,14 @@ class IngestService:
                       ) -> IngestResult:
         """One transaction of a batch (with ``also``, e.g. the feed's cursor); events after the commit.
         ``offset``: records of the batch before these (where a copy was, in a message)."""
+        now = self._clock.now()
+        # Validation needs no database: done before the write transaction, which then holds SQLite's
+        # single writer only for the batch's reads and writes.
+        prepared = [(inc, self._prepare(inc, org_id, ctx, now, fix)) for inc in items]
         try:
             with self._translate_races(), self._db.write_session() as session:
-                part, events = self._apply(session, org_id, ctx, items, fix=fix, source=source, copies=copies,
-                                           offset=offset)
+                part, events = self._apply(session, org_id, ctx, prepared, now, fix=fix, source=source,
+                                           copies=copies, offset=offset)
                 if also is not None:
                     also(session)
         finally:
@@ -266,12 +270,11 @@ class IngestService:
 
     # --- the upsert ------------------------------------------------------------------------------
 
-    def _apply(self, session: Session, org_id: int, ctx: OrgContext, incoming: Sequence[Incoming], *,
-               fix: str, source: str, copies: CopyCheck, offset: int = 0) -> tuple[IngestResult, list[Event]]:
-        now = self._clock.now()
+    def _apply(self, session: Session, org_id: int, ctx: OrgContext, prepared: Sequence[tuple[Incoming, Item]],
+               now: datetime, *, fix: str, source: str, copies: CopyCheck, offset: int = 0
+               ) -> tuple[IngestResult, list[Event]]:
         result = IngestResult()
         events: list[Event] = []
-        prepared = [(inc, self._prepare(inc, org_id, ctx, now, fix)) for inc in incoming]
         by_id: dict[str, list[Held]] = {}
         for held_row in self._existing(session, org_id, {it.key[0] for _inc, it in prepared}):
             by_id.setdefault(held_row.rms_id, []).append(Held(held_row))

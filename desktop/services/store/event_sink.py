@@ -20,10 +20,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
 from desktop.services.core.events import Event, EventBus, Severity, redact
+from desktop.services.store.bulk_insert import BulkWriter, row_keys
 from desktop.services.store.db import Database
 from desktop.services.store.models import EventLog
 
@@ -167,8 +167,9 @@ class EventLogSink:
     def _write(self, batch: Sequence[Event]) -> None:
         try:
             rows = [_row(event) for event in batch]
-            with self._db.write_session() as session:
-                session.execute(_insert_ignoring_duplicates(self._db.dialect_name), rows)
+            with self._db.write_session() as session, BulkWriter(session) as writer:
+                shape = writer.shape(EventLog, row_keys(rows))
+                writer.many(shape, shape.tuples(rows), " ON CONFLICT (event_id) DO NOTHING")
         except Exception:
             logger.exception("could not write %d events to the event log; they are lost", len(batch))
         else:
@@ -180,12 +181,6 @@ class EventLogSink:
             self._cond.notify_all()
         if newly_dropped:
             logger.error("event log queue was full: %d events were dropped", newly_dropped)
-
-
-def _insert_ignoring_duplicates(dialect_name: str) -> Insert:
-    if dialect_name == "postgresql":
-        return postgresql.insert(EventLog).on_conflict_do_nothing(index_elements=["event_id"])
-    return sqlite.insert(EventLog).on_conflict_do_nothing(index_elements=["event_id"])
 
 
 def recent_events(
