@@ -20,7 +20,7 @@ import sqlalchemy.exc
 from desktop.cli import main
 from desktop.services.core.failures import EXIT_CODES
 from desktop.services.rms.context import PROFILE_KEY, Jurisdiction, OrgContext
-from desktop.services.rms.ingest import IngestService
+from desktop.services.rms.ingest import BATCH_SIZE, IngestService
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from desktop.services.store.models import Return
@@ -29,9 +29,9 @@ from desktop.services.store.testing import make_org
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 ORG = "ACME-US"
-RECORDS = 500  # batches of 200, 200 and 100
+BATCH = BATCH_SIZE  # what one import transaction holds (500)
+RECORDS = 2 * BATCH + BATCH // 2  # two whole batches and a half one
 BATCHES_SAVED = 1  # the disk fills while the second batch is written
-BATCH = 200
 RECORD: dict[str, Any] = {
     "revision": 1, "organization": ORG,
     "customer": {"id": "cus_200", "name": "Sophia Lee", "email": "sophia.lee@example.com"},
