@@ -13,14 +13,16 @@ import pytest
 
 from desktop.cli import main
 from desktop.services.core.failures import EXIT_CODES
-from desktop.services.rms.ingest import IngestService
+from desktop.services.rms.ingest import BATCH_SIZE, IngestService
 from desktop.services.store import migrate
 from desktop.services.store.db import Database
 from tests.helpers.rms_files import ORG, held, make_import_org, write_export
 
 pytestmark = [pytest.mark.db]
 
-RECORDS = 500  # batches of 200, 200, 100
+BATCH = BATCH_SIZE  # what one import transaction holds (500)
+RECORDS = 2 * BATCH + BATCH // 2  # two whole batches and a half one
+DAMAGED = 50  # every 50th record is damaged (quarantined)
 
 
 def test_ctrl_c_stops_at_the_batch_boundary_and_says_what_was_saved(db_url: str, tmp_path: Path,
@@ -30,7 +32,7 @@ def test_ctrl_c_stops_at_the_batch_boundary_and_says_what_was_saved(db_url: str,
     db = Database(db_url)
     try:
         make_import_org(db)
-        export = write_export(tmp_path / "big.csv", RECORDS, damaged=50)
+        export = write_export(tmp_path / "big.csv", RECORDS, damaged=DAMAGED)
         real = IngestService._commit_batch
         batches = {"n": 0}
 
@@ -50,9 +52,11 @@ def test_ctrl_c_stops_at_the_batch_boundary_and_says_what_was_saved(db_url: str,
         out, err = capsys.readouterr()
         assert code == EXIT_CODES["interrupted"] == 130 and "Traceback" not in out + err
         assert "Stopping after the batch being written" in err
-        assert out.startswith("Import stopped on request after 200 records: those are saved (196 ingested, "
-                              "4 quarantined); 300 records in the file were not read.")
-        assert held(db) == {"rows": 200, "quarantined": 4, "with_reason": 4}
+        bad_first, bad_all = BATCH // DAMAGED, RECORDS // DAMAGED
+        assert out.startswith(f"Import stopped on request after {BATCH} records: those are saved "
+                              f"({BATCH - bad_first} ingested, {bad_first} quarantined); {RECORDS - BATCH} records "
+                              "in the file were not read.")
+        assert held(db) == {"rows": BATCH, "quarantined": bad_first, "with_reason": bad_first}
         assert signal.getsignal(signal.SIGINT) is before  # the handler was put back
 
         monkeypatch.undo()
@@ -61,8 +65,10 @@ def test_ctrl_c_stops_at_the_batch_boundary_and_says_what_was_saved(db_url: str,
         out, err = capsys.readouterr()
         assert code == 0, err
         summary = json.loads(out)
-        assert (summary["unchanged"], summary["ingested"], summary["quarantined"]) == (200, 294, 6)
-        assert (summary["read"], summary["cancelled"], summary["not_read"]) == (500, False, None)
-        assert held(db) == {"rows": 500, "quarantined": 10, "with_reason": 10}
+        rest_bad = bad_all - bad_first
+        assert (summary["unchanged"], summary["ingested"], summary["quarantined"]) == (
+            BATCH, RECORDS - BATCH - rest_bad, rest_bad)
+        assert (summary["read"], summary["cancelled"], summary["not_read"]) == (RECORDS, False, None)
+        assert held(db) == {"rows": RECORDS, "quarantined": bad_all, "with_reason": bad_all}
     finally:
         db.dispose()
