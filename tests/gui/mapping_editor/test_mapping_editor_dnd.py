@@ -48,6 +48,8 @@ def test_a_mouse_drag_through_qdrag_creates_a_rule(qtbot: QtBot, world: World, s
     assert editor is not None
     income = account(world, "ACME-US", "Income")
     code = CodeRef("reason_code", "DAMAGED")
+    editor.code_view.scrollTo(editor.code_index(code))  # the code list grew (goods components): keep it in view
+    editor.code_view.doItemsLayout()
     source = editor.code_view.visualRect(editor.code_index(code)).center()
     target_index = editor.ledger_filter.mapFromSource(editor.ledger_model.find("account", income))
     editor.ledger_view.scrollTo(target_index)
