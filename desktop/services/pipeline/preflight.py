@@ -70,8 +70,8 @@ def _check_accounts(doc: LedgerDocument, snap: ReferenceSnapshot, out: list[Prob
             continue
         comp = _COMPONENTS.get(jl.component or "")
         types = allowed.get(comp) if comp is not None else None
-        if comp is Component.REFUND and doc.doc_type in ("RefundReceipt", "SalesReceipt", "Payment"):
-            profile = platform_for(doc.platform)
+        profile = platform_for(doc.platform)
+        if comp is Component.REFUND and doc.doc_type in profile.bank_doc_types:
             flag = profile.payments_flag
             types = (*profile.refund_bank_types, *((rec.type,) if flag and (rec.raw or {}).get(flag) else ()))
             usable = {None, doc.currency} | ({snap.home_currency} if profile.home_currency_bank_ok else set())
@@ -81,8 +81,8 @@ def _check_accounts(doc: LedgerDocument, snap: ReferenceSnapshot, out: list[Prob
                                    f"in {doc.currency}: an admin must map a {doc.currency} bank account for refunds in "
                                    f"{doc.currency} (a Refund paid rule with currency {doc.currency}) on the Mappings "
                                    "page.", f"{doc.role}.journal"))
-        if comp is Component.STORE_CREDIT and doc.doc_type == "Payment" and (
-                flag := platform_for(doc.platform).payments_flag) and not (rec.raw or {}).get(flag):
+        if comp is Component.STORE_CREDIT and doc.doc_type == profile.payment_doc_type and (
+                flag := profile.payments_flag) and not (rec.raw or {}).get(flag):
             out.append(Problem("payments_not_enabled",
                                f"The store credit liability account '{rec.name}' does not accept payments in "
                                f"{ledger}: an accountant must tick 'Enable payments to this account' on it there, "

@@ -192,6 +192,11 @@ class PlatformProfile(ABC):
     sandbox_listing: ClassVar[tuple[str, str]]
     #: Account types a refund may be paid from (pre-flight).
     refund_bank_types: ClassVar[tuple[str, ...]]
+    #: The document types we post that move money through the mapped refund account (pre-flight checks
+    #: that account's type and currency): QBO's refund and sales receipts, Xero's payments.
+    bank_doc_types: ClassVar[frozenset[str]] = frozenset()
+    #: The document type of a payment into or out of an account ("" where we post none).
+    payment_doc_type: ClassVar[str] = ""
     #: An account flag that lets another type take payments too (Xero's EnablePaymentsToAccount).
     payments_flag: ClassVar[str | None] = None
     #: A foreign-currency document's bank account may be kept in the home currency.

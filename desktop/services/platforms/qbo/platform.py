@@ -137,6 +137,7 @@ class QboProfile(PlatformProfile):
     rate_limits = (500, 10)
     sandbox_listing = ("companies", "realm_id")
     refund_bank_types = _BANK
+    bank_doc_types = frozenset({"RefundReceipt", "SalesReceipt"})
     items_book_to_accounts = True
     creates_references = True
     change_window = CDC_WINDOW

@@ -91,6 +91,8 @@ class XeroProfile(PlatformProfile):
     picks_tenant_after_sign_in = True
     sandbox_listing = ("tenants", "tenant_id")
     refund_bank_types = ("BANK",)
+    bank_doc_types = frozenset({"Payment"})
+    payment_doc_type = "Payment"
     payments_flag = "EnablePaymentsToAccount"
     home_currency_bank_ok = True
     label_with_code = True
