@@ -238,12 +238,15 @@ class ManualEntryPage(Page):
 
         def work(_p: Any) -> Any:
             out = manual.export_csv(org)
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(out.text)
+            stem, dot, ext = path.rpartition(".") if "." in path.rsplit("/", 1)[-1] else (path, "", "")
+            for name, text in {"": out.text, **out.files}.items():  # e.g. Xero's invoices beside the credit notes
+                with open(f"{stem}-{name}{dot}{ext}" if name else path, "w", encoding="utf-8", newline="") as fh:
+                    fh.write(text)
             return out
 
         run_in_background(self, work, on_success=lambda out: self.status.setText(
             f"Exported {out.documents} document(s), {out.rows} row(s) to {path}"
+            + (f" (and its {', '.join(out.files)} file(s) beside it)" if out.files else "")
             + (f"; not in this format: {', '.join(out.skipped)}" if out.skipped else "")),
             on_failure=self._on_failure, label="export for import")
 
