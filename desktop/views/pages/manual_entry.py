@@ -9,6 +9,7 @@ counts its problems as errors prevented. Below, the recent entries, "look for en
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
@@ -238,9 +239,10 @@ class ManualEntryPage(Page):
 
         def work(_p: Any) -> Any:
             out = manual.export_csv(org)
-            stem, dot, ext = path.rpartition(".") if "." in path.rsplit("/", 1)[-1] else (path, "", "")
+            chosen = Path(path)
             for name, text in {"": out.text, **out.files}.items():  # e.g. Xero's invoices beside the credit notes
-                with open(f"{stem}-{name}{dot}{ext}" if name else path, "w", encoding="utf-8", newline="") as fh:
+                target = chosen.with_name(f"{chosen.stem}-{name}{chosen.suffix}") if name else chosen
+                with open(target, "w", encoding="utf-8", newline="") as fh:
                     fh.write(text)
             return out
 
