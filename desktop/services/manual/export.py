@@ -3,7 +3,8 @@
 :meth:`ManualEntryService.export_csv` plans the organization's pending (not yet posted) documents
 exactly as the sync would post them and hands them to the platform's own renderer
 (:meth:`~desktop.services.platforms.interface.PlatformProfile.manual_import_csv`: QuickBooks' journal
-import, Xero's credit-note import template — the formats are described in
+import, every document in one file; Xero's credit-note import template, with a dearer exchange's
+invoices and the payments in further files (``ExportResult.files``) — the formats are described in
 :mod:`desktop.services.platforms.import_csv`), which writes through the app's one CSV writer, so
 text from the RMS cannot become a spreadsheet formula.
 """
@@ -46,7 +47,7 @@ class Exporting(Planning):
             prepared = self.prepare(org, rma)
             docs += [_import_doc(d, rma) for d in prepared.documents if d.idempotency_key in keys]
         sheet = profile.manual_import_csv(docs)
-        return ExportResult(sheet.text, sheet.rows, sheet.documents, list(sheet.skipped))
+        return ExportResult(sheet.text, sheet.rows, sheet.documents, list(sheet.skipped), dict(sheet.files))
 
 
 def _import_doc(doc: LedgerDocument, rma: str) -> ImportDoc:

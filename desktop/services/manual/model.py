@@ -100,4 +100,6 @@ class ExportResult:
     rows: int
     documents: int
     skipped: list[str] = field(default_factory=list)
+    #: Further files beside ``text`` (name → CSV text; the page writes each as ``<file>-<name>.csv``).
+    files: dict[str, str] = field(default_factory=dict)
 

@@ -2,7 +2,11 @@
 
 Per currency (issue 15), three figures and the steps between them, each with its amount:
 
-- **RMS**: the refunds of the RMS mirror's returns in the period;
+- **RMS**: the refunds of the RMS mirror's returns in the period, and apart from them the
+  differences the customer pays on a dearer exchange (the RMS states those as a negative refund;
+  the bridge counts them as the amount charged, positive, exactly as the sales receipt / invoice
+  that charges them carries it — :func:`document_amount`, the one rule — so a charge is counted
+  once, in its own row, and the refund-documents step compares like with like);
 - **expected**: the ledger effect those returns imply — the documents the planner produced for
   them (the outbox rows, planned through the mapping active when they were posted: refund
   documents, refund payments, fee and label journals, each at its total) dated in the period and
@@ -30,12 +34,13 @@ from typing import Any
 from desktop.services.core.money import is_known_currency, minor_units
 from desktop.services.reconcile.model import VarianceFinding
 
-__all__ = ["STEP_LABELS", "Sums", "build_totals", "explained", "from_minor", "to_minor"]
+__all__ = ["STEP_LABELS", "Sums", "build_totals", "document_amount", "explained", "from_minor", "to_minor"]
 
 ZERO = Decimal(0)
 
 #: The steps from RMS to expected, in order, with the words a person reads.
 STEP_LABELS: dict[str, str] = {
+    "rms_charged": "RMS exchange differences charged (the customer pays)",
     "refund_documents": "Refund documents vs refunds (fees carried gross, rounding, timing)",
     "refund_payment": "Refund payments",
     "charge_payment": "Exchange differences paid in",
@@ -46,7 +51,9 @@ STEP_LABELS: dict[str, str] = {
     "vendor_credit": "Vendor credits (goods returned to the vendor)",
     "other": "Other documents",
 }
-#: A dearer exchange's sales receipt / invoice is its refund document too (the refund is negative).
+#: A dearer exchange's sales receipt / invoice is its return's document as a refund receipt / credit
+#: note is a refund's: compared with the RMS's charge (``rms_charged``), as refund documents are
+#: with the RMS's refunds. Its Xero payment in is ``charge_payment``, as a refund's is ``refund_payment``.
 _REFUND_ROLES = frozenset({"credit_memo", "refund_receipt", "credit_note", "refund", "summary", "sales_receipt",
                            "invoice"})
 
@@ -61,6 +68,12 @@ def to_minor(value: Decimal, currency: str | None) -> int:
 
 def from_minor(value: int, currency: str | None) -> Decimal:
     return Decimal(value).scaleb(-_places(currency))
+
+
+def document_amount(refund_total: Decimal) -> Decimal:
+    """What the ledger document of an RMS refund total carries: a refund as is, a dearer exchange's
+    negative refund as the positive amount charged (the sales receipt / invoice total)."""
+    return abs(refund_total)
 
 
 def role_step(role: str) -> str:
@@ -82,6 +95,7 @@ class Sums:
     """What the comparison added up, in minor units per currency (see the module docstring)."""
 
     rms: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rms_charged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     expected_docs: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     not_posted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ledger: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -90,8 +104,9 @@ class Sums:
     by_account: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
 
     def add_rms(self, currency: str, amount: Decimal, day: date | None) -> None:
-        m = to_minor(amount, currency)
-        self.rms[currency] += m
+        """An RMS refund total: a refund, or (negative) a dearer exchange's charge (module docstring)."""
+        m = to_minor(document_amount(amount), currency)
+        (self.rms_charged if amount < 0 else self.rms)[currency] += m
         self.by_day[(day.isoformat() if day else "unknown", currency)]["rms"] += m
 
     def add_expected(self, currency: str, amount: Decimal, day: date | None, role: str) -> None:
@@ -100,7 +115,7 @@ class Sums:
         self.by_day[(day.isoformat() if day else "unknown", currency)]["expected"] += m
 
     def add_not_posted(self, currency: str, amount: Decimal, day: date | None) -> None:
-        m = to_minor(amount, currency)
+        m = to_minor(document_amount(amount), currency)
         self.not_posted[currency] += m
         self.by_day[(day.isoformat() if day else "unknown", currency)]["expected"] += m
 
@@ -115,7 +130,8 @@ class Sums:
         return sum(self.expected_docs.get(currency, {}).values()) + self.not_posted.get(currency, 0)
 
     def currencies(self) -> list[str]:
-        return sorted(set(self.rms) | set(self.expected_docs) | set(self.not_posted) | set(self.ledger))
+        return sorted(set(self.rms) | set(self.rms_charged) | set(self.expected_docs) | set(self.not_posted)
+                      | set(self.ledger))
 
 
 def contributions(v: VarianceFinding) -> list[tuple[str, int]]:
@@ -135,8 +151,9 @@ def explained(variances: Iterable[VarianceFinding]) -> dict[str, int]:
 
 def _steps(sums: Sums, cur: str) -> list[dict[str, str]]:
     docs = sums.expected_docs.get(cur, {})
-    rms = sums.rms.get(cur, 0)
+    rms, charged = sums.rms.get(cur, 0), sums.rms_charged.get(cur, 0)
     known = {k: v for k, v in docs.items() if k != "refund_documents"}
+    known["rms_charged"] = charged
     rest = sums.expected(cur) - rms - sum(known.values())
     rows: list[tuple[str, str, int]] = [("rms", "RMS refunds", rms)]
     for key, text in STEP_LABELS.items():
@@ -157,7 +174,8 @@ def build_totals(sums: Sums, variances: Iterable[VarianceFinding], documents: di
             return format(from_minor(m, cur), "f")
 
         by_currency[cur] = {
-            "rms": money(sums.rms.get(cur, 0)), "expected": money(expected),
+            "rms": money(sums.rms.get(cur, 0)), "rms_charged": money(sums.rms_charged.get(cur, 0)),
+            "expected": money(expected),
             "local": money(sum(sums.expected_docs.get(cur, {}).values())), "ledger": money(ledger),
             "difference": money(ledger - expected), "explained": money(found.get(cur, 0)),
             "ties_out": ledger - expected == found.get(cur, 0),

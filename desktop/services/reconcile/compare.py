@@ -32,7 +32,7 @@ from typing import Any
 
 from desktop.services.core.money import is_known_currency, minor_units
 from desktop.services.platforms.interface import DocView
-from desktop.services.reconcile.bridge import Sums, build_totals, explained, from_minor, to_minor
+from desktop.services.reconcile.bridge import Sums, build_totals, document_amount, explained, from_minor, to_minor
 from desktop.services.reconcile.model import (
     POSTED,
     Expected,
@@ -296,7 +296,8 @@ def not_posted(ret: RmsReturn, sums: Sums) -> VarianceFinding:
     """A return the RMS holds with no document at all: its refund is expected and missing.
 
     Held by pre-flight (quarantined) it is its own class, "not posted: quarantined"; a record
-    whose currency is unreadable is counted in the organization's currency and says so.
+    whose currency is unreadable is counted in the organization's currency and says so. A dearer
+    exchange's (negative) refund is the charge its missing document would carry (bridge rule).
     """
     fields: dict[str, dict[str, Any]] = {"refund_total": {"rms": _text(ret.refund_total), "ledger": None},
                                          "sync_status": {"rms": ret.sync_status, "ledger": None}}
@@ -307,5 +308,6 @@ def not_posted(ret: RmsReturn, sums: Sums) -> VarianceFinding:
         sums.add_not_posted(ret.currency, ret.refund_total, ret.day)
     cls = VC.NOT_POSTED_QUARANTINED if ret.sync_status == "quarantined" else VC.MISSING_IN_LEDGER
     return VarianceFinding(cls, ret.rma, None, None, fields, ret.currency,
-                           -to_minor(ret.refund_total, ret.currency) if ret.refund_total is not None else None,
+                           -to_minor(document_amount(ret.refund_total), ret.currency)
+                           if ret.refund_total is not None else None,
                            return_id=ret.return_id or None)

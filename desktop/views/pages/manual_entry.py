@@ -9,6 +9,7 @@ counts its problems as errors prevented. Below, the recent entries, "look for en
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
@@ -238,12 +239,16 @@ class ManualEntryPage(Page):
 
         def work(_p: Any) -> Any:
             out = manual.export_csv(org)
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(out.text)
+            chosen = Path(path)
+            for name, text in {"": out.text, **out.files}.items():  # e.g. Xero's invoices beside the credit notes
+                target = chosen.with_name(f"{chosen.stem}-{name}{chosen.suffix}") if name else chosen
+                with open(target, "w", encoding="utf-8", newline="") as fh:
+                    fh.write(text)
             return out
 
         run_in_background(self, work, on_success=lambda out: self.status.setText(
             f"Exported {out.documents} document(s), {out.rows} row(s) to {path}"
+            + (f" (and its {', '.join(out.files)} file(s) beside it)" if out.files else "")
             + (f"; not in this format: {', '.join(out.skipped)}" if out.skipped else "")),
             on_failure=self._on_failure, label="export for import")
 

@@ -21,7 +21,7 @@ from desktop.services.core.exact_json import dumps as wire_json
 from desktop.services.core.keys import parse_key
 from desktop.services.platforms.base import expect_ok
 from desktop.services.platforms.http import LedgerHttp
-from desktop.services.platforms.import_csv import ImportDoc, ImportSheet, xero_credit_note_csv
+from desktop.services.platforms.import_csv import ImportDoc, ImportSheet, xero_import_csv
 from desktop.services.platforms.interface import (
     ChangeFeed,
     DocView,
@@ -192,7 +192,7 @@ class XeroProfile(PlatformProfile):
         return tuple(out)
 
     def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
-        return xero_credit_note_csv(docs, self.entity_of)
+        return xero_import_csv(docs, self.entity_of)
 
     def parse_webhook(self, body: bytes) -> list[Notification]:
         return webhooks.parse(self.key, body)
