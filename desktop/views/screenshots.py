@@ -1,4 +1,5 @@
-"""``--demo --screenshots DIR``: a PNG of every page and the main dialogs, light and dark, for docs and review.
+"""``--demo --screenshots DIR``: a PNG of every page, the main dialogs and a return's debit/credit preview
+with its goods journal (``return-preview``), light and dark, for docs and review.
 
 The user guide's pictures are made with ``--demo --screenshots docs/guide/images``;
 ``--screenshot-size WxH`` takes them at another window size for review (1024x700, 1600x1000).
@@ -22,6 +23,7 @@ from desktop.views.theme import Scheme, ThemeManager, ThemeMode
 
 log = logging.getLogger(__name__)
 SIGN_IN = -1  # a step that pictures the sign-in dialog over the Connections page
+PREVIEW = -2  # a step that pictures a return's debit/credit preview with its goods journal (issue 16)
 #: Dialog steps (``<name>-<scheme>.png``): the RMS dialog and the set-up assistant's RMS and ledger steps.
 DIALOGS = ("rms", "assistant-rms", "assistant-ledgers")
 
@@ -47,6 +49,8 @@ class ScreenshotTour(QObject):
                                                        for index in range(len(window.pages))]
         self._steps += [(scheme, name) for scheme in (Scheme.LIGHT, Scheme.DARK) for name in DIALOGS]
         self._steps += [(scheme, SIGN_IN) for scheme in (Scheme.LIGHT, Scheme.DARK)]
+        self._steps += [(scheme, PREVIEW) for scheme in (Scheme.LIGHT, Scheme.DARK)]
+        self._example: object | None = None  # the return the preview shows, chosen once (screenshot_preview)
         self.written: list[Path] = []
         self.error: str | None = None
 
@@ -77,6 +81,9 @@ class ScreenshotTour(QObject):
         self._theme.set_mode(ThemeMode(scheme.value))
         if index == SIGN_IN:
             self._grab_sign_in(scheme)
+            return
+        if index == PREVIEW:
+            self._grab_preview(scheme)
             return
         if isinstance(index, str):
             self._grab_dialog(scheme, index)
@@ -114,6 +121,33 @@ class ScreenshotTour(QObject):
         shot = SignInShot(self._window, page)
         shot.finished.connect(lambda pixmap: self._save(pixmap, f"login-{scheme.value}.png"))
         QTimer.singleShot(self._settle_ms, shot.start)
+
+    def _grab_preview(self, scheme: Scheme) -> None:
+        """``return-preview-<scheme>.png``: a demo return's debit/credit preview with its goods journal
+        (Dr inventory asset, Cr cost of goods sold), chosen by content once, in the background."""
+        from desktop.views.ops import run_in_background
+        from desktop.views.returns.services import services_for
+        from desktop.views.screenshot_preview import GoodsExample, PreviewShot, goods_example
+
+        def shoot(example: GoodsExample | None) -> None:
+            if example is None:
+                self._fail("no demo return has a goods journal to preview")
+                return
+            self._example = example
+            shot = PreviewShot(self._window, example, settle_ms=max(self._settle_ms, 300))
+            shot.finished.connect(lambda pixmap: self._save(pixmap, f"return-preview-{scheme.value}.png"))
+            QTimer.singleShot(self._settle_ms, shot.start)
+
+        if isinstance(self._example, GoodsExample):
+            shoot(self._example)
+            return
+        services = services_for(self._window.context)
+        if services is None:
+            self._fail("there are no returns to preview")
+            return
+        run_in_background(self, lambda _p: goods_example(services.query, services.manual), on_success=shoot,
+                          on_failure=lambda exc: self._fail(f"could not choose a return to preview: {exc}"),
+                          label="choose a return to preview")
 
     def _grab_dialog(self, scheme: Scheme, name: str) -> None:
         """``<name>-<scheme>.png``: one of :data:`DIALOGS` over the window (see ``screenshot_dialogs``)."""

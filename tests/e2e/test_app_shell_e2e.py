@@ -64,18 +64,18 @@ def distinct_colours(path: Path) -> tuple[int, float]:
 def test_demo_screenshots_every_page_in_light_and_dark(tmp_path: Path) -> None:
     shots = tmp_path / "shots"
     data = tmp_path / "data"
-    # About a minute of CPU (the demo, its sync, 24 renders): ~100 s on a quiet machine, over 840 s
+    # About a minute of CPU (the demo, its sync, 26 renders): ~100 s on a quiet machine, over 840 s
     # at a load of 12 on two cores; the deadline only catches a hang (the tour waits on events).
     proc, _ = run_app("--demo", "--screenshots", str(shots), "--data-dir", str(data), timeout=1900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.strip() == f"wrote 24 screenshots to {shots}"
+    assert proc.stdout.strip() == f"wrote 26 screenshots to {shots}"
     for page in PAGES:
         light_colours, light = distinct_colours(shots / f"{page}-light.png")
         dark_colours, dark = distinct_colours(shots / f"{page}-dark.png")
         assert light_colours > 20 and dark_colours > 20, page  # not blank
         assert light > 180 > 80 > dark, (page, light, dark)
     for theme in ("light", "dark"):  # the sign-in, the RMS dialog and the set-up assistant over the window
-        for dialog in ("login", "rms", "assistant-rms", "assistant-ledgers"):
+        for dialog in ("login", "rms", "assistant-rms", "assistant-ledgers", "return-preview"):
             colours, _ = distinct_colours(shots / f"{dialog}-{theme}.png")
             assert colours > 20, (dialog, theme)
 

@@ -48,7 +48,8 @@ def test_every_picture_and_page_it_refers_to_exists(page: Path) -> None:
 
 def test_the_guide_shows_pictures_of_the_assistant_and_the_rms_dialog() -> None:
     pictures = {t for p in PAGES for t in _IMAGE.findall(p.read_text(encoding="utf-8"))}
-    assert {"images/assistant-rms-light.png", "images/rms-light.png", "images/assistant-ledgers-light.png"} <= pictures
+    assert {"images/assistant-rms-light.png", "images/rms-light.png", "images/assistant-ledgers-light.png",
+            "images/return-preview-light.png"} <= pictures
     for picture in pictures:  # each light picture has its dark twin, as the screenshot tour writes them
         assert (GUIDE / picture.replace("-light.png", "-dark.png")).is_file(), picture
 

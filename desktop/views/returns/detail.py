@@ -74,6 +74,11 @@ def amount(value: Any) -> str:
     return "" if number is None else f"{number:,f}"
 
 
+def money_cell(value: Any) -> str:
+    """``1,234.50 CAD`` for a Money, empty for None (a preview line is either a debit or a credit)."""
+    return "" if value is None else f"{amount(value)} {value.currency}"
+
+
 def _cost(value: Any) -> str:
     """A line's unit cost as the RMS stated it, or "unknown" (issue 16's goods journal needs it)."""
     return "unknown" if value is None else amount(value)
@@ -139,6 +144,7 @@ class DetailPanel(Card):
         self.footer = label("", "CardHint", wrap=True)
         self.layout_.addWidget(self.footer)
         self.detail: ReturnDetail | None = None
+        self.previewed: tuple[LedgerDocument, ...] = ()  # the documents the preview shows
 
     # --- showing ---------------------------------------------------------------------------------
     def show_detail(self, detail: ReturnDetail | None) -> None:
@@ -150,6 +156,7 @@ class DetailPanel(Card):
             self.badge.setVisible(False)
             for table in (self.lines, self.documents, self.preview, self.history):
                 table.setRowCount(0)
+            self.previewed = ()
             self.footer.setText("")
             self.problems.setVisible(False)
             return
@@ -213,14 +220,18 @@ class DetailPanel(Card):
             self.documents.selectRow(0)
 
     def show_preview(self, documents: Sequence[LedgerDocument], problems: Sequence[Any]) -> None:
-        """The balanced debit/credit lines pre-flight would post now (and why not, if it would not)."""
+        """The balanced debit/credit lines pre-flight would post now (and why not, if it would not).
+
+        Each amount carries its currency (``12.40 CAD``), right-aligned, so a column reads at a glance.
+        """
+        self.previewed = tuple(documents)
         rows: list[list[Any]] = []
         for doc in documents:
             for i, ln in enumerate(doc.journal):
                 rows.append([f"{doc.doc_type} · {doc.currency}" if i == 0 else "", ln.account_name,
-                             amount(ln.debit), amount(ln.credit), ln.memo])
-            rows.append(["", "Total" + ("" if doc.is_balanced() else " — does not balance"), amount(doc.debits()),
-                         amount(doc.credits()), ""])
+                             money_cell(ln.debit), money_cell(ln.credit), ln.memo])
+            rows.append(["", "Total" + ("" if doc.is_balanced() else " — does not balance"),
+                         money_cell(doc.debits()), money_cell(doc.credits()), ""])
         for p in problems:
             rows.append(["Pre-flight", p.code, "", "", p.message])
         fill_table(self.preview, rows)
@@ -232,6 +243,15 @@ class DetailPanel(Card):
                         font = item.font()
                         font.setBold(True)
                         item.setFont(font)
+
+    def goods_rows(self) -> tuple[int, int]:
+        """The preview's first and last rows of the last goods journal, its total included ((-1, -1): none)."""
+        row, rows = 0, (-1, -1)
+        for doc in self.previewed:
+            if doc.role == "goods_journal":
+                rows = (row, row + len(doc.journal))
+            row += len(doc.journal) + 1
+        return rows
 
     # --- which document --------------------------------------------------------------------------
     def selected_document(self) -> DocumentView | None:
