@@ -13,6 +13,7 @@ waits on timers — never ``processEvents()`` — until the page shows that retu
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,16 +54,22 @@ def shows_goods(documents: Sequence[LedgerDocument]) -> tuple[bool, bool]:
 
 def goods_example(query: ReturnsQuery, manual: ManualEntryService) -> GoodsExample | None:
     """The demo return whose preview best shows a goods journal (see the module's description), or None."""
-    candidates: list[tuple[bool, int, str, str]] = []
+    candidates: list[tuple[bool, str, bool, int, str, str]] = []
+    currencies: dict[str, Counter[str]] = {}
     for row in query.iter_all(ReturnFilter(), sort="rma", descending=False):
+        currencies.setdefault(row.org, Counter())[row.currency] += 1
         detail = query.detail(row.id, history_limit=0)
         if detail is None:
             continue
         costed = {str(ln["disposition"]) for ln in detail.lines if ln.get("unit_cost") is not None}
         if "RESTOCK" in costed:
-            candidates.append(("SCRAP" not in costed, len(detail.lines), row.org, row.rma))
+            candidates.append(("SCRAP" not in costed, row.currency, row.rms_status.lower() == "cancelled",
+                               len(detail.lines), row.org, row.rma))
+    # An organization's usual currency (its home one in the demo) and a live return read plainest.
+    ranked = sorted((no_scrap, currency != currencies[org].most_common(1)[0][0], cancelled, lines, org, rma)
+                    for no_scrap, currency, cancelled, lines, org, rma in candidates)
     fallback: GoodsExample | None = None
-    for _no_scrap, _lines, org, rma in sorted(candidates)[:MAX_PREVIEWS]:
+    for _no_scrap, _foreign, _cancelled, _lines, org, rma in ranked[:MAX_PREVIEWS]:
         prepared = manual.prepare(org, rma)
         restock, written_off = shows_goods(prepared.documents)
         if not restock or prepared.problems:
