@@ -34,7 +34,7 @@ from desktop.services.mapping.model import (
     Rule,
     jurisdiction_key,
 )
-from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.reference import ReferenceSnapshot, vendor_carries
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.platforms.base import RefRecord
 from desktop.services.platforms.interface import PlatformProfile
@@ -137,8 +137,9 @@ class _Checker:
         """A supplier rule names a vendor of the ledger (its id), not an account."""
         who = self.s.vendors.get(rule.account_id or "")
         if rule.account_id is None:
-            self.add("missing_vendor", f"{what} names no supplier; choose the {self.ledger} vendor goods go back to",
-                     f"{f}.account")
+            self.add("missing_vendor", f"{what} names no supplier; choose the {self.ledger} vendor goods go back to "
+                     "(Mappings page: drop the Supplier component onto a vendor under Suppliers; or a mapping file "
+                     "with `mapping import`)", f"{f}.account")
         elif who is None:
             self.add("unknown_vendor", f"{what} → vendor id {rule.account_id} does not exist in {self.ledger} "
                      "(deleted, or the reference data is stale); refresh the connection and choose an active vendor",
@@ -146,6 +147,11 @@ class _Checker:
         elif not who.active:
             self.add("inactive_vendor", f"{what} → vendor '{who.name}' is {self.p.inactive_word} in {self.ledger}; "
                      "choose an active vendor", f"{f}.account")
+        carried = rule.currency or self.s.home_currency  # a rule without a currency carries home-currency returns
+        if who is not None and not vendor_carries(self.p, who, carried):
+            self.add("vendor_currency_mismatch", f"{what} → vendor '{who.name}' trades in {who.currency} in "
+                     f"{self.ledger}, which keeps one currency per vendor, so it cannot take a {carried} return; "
+                     f"choose a {carried} vendor, or give the rule currency {who.currency}", f"{f}.account")
 
     def item(self, f: str, what: str, rule: Rule) -> None:
         if rule.item_id is None:
