@@ -133,8 +133,8 @@ class MappingEditor(QWidget):
         left.layout_.setContentsMargins(14, 12, 14, 12)
         left.layout_.setSpacing(6)
         left.layout_.addWidget(label("Returns system codes", "SectionTitle"))
-        self.codes_hint = label("Drag a code onto an account, tax code, item or tracking option.", "CardHint",
-                                wrap=True)
+        self.codes_hint = label("Drag a code onto an account, tax code, item or tracking option; the Supplier "
+                                "component onto a vendor.", "CardHint", wrap=True)
         left.layout_.addWidget(self.codes_hint)
         self.code_view = plain_tree("MappingCodes")
         self.code_view.setModel(self.code_model)
@@ -152,7 +152,7 @@ class MappingEditor(QWidget):
         head.addStretch(1)
         self.search_edit = QLineEdit()
         self.search_edit.setObjectName("MappingLedgerSearch")
-        self.search_edit.setPlaceholderText("Search accounts, tax codes, items, tracking (Ctrl+F)")
+        self.search_edit.setPlaceholderText("Search accounts, tax codes, items, tracking, suppliers (Ctrl+F)")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setMinimumWidth(260)
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
