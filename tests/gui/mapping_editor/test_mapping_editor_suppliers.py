@@ -27,6 +27,7 @@ from desktop.services.pipeline.recipes import build_documents
 from desktop.services.store.models.logs import AuditLog
 from desktop.views.mapping.dialogs import SaveDialog
 from desktop.views.mapping.editing import CodeRef
+from desktop.views.mapping.rules_model import Column
 from desktop.views.theme import ThemeManager
 from tests.helpers.mapping_drag import drag_code_onto
 from tests.helpers.mapping_world import open_page
@@ -69,6 +70,8 @@ def test_a_vendor_dropped_as_supplier_is_saved_and_gets_the_vendor_credit(
     assert drag_code_onto(editor, SUPPLIER, "vendor", supplier.remote_id)
     assert editor.rules[-1] == Rule(Component.RETURN_TO_VENDOR, account_id=supplier.remote_id)
     assert f"→ {supplier.name}" in editor.message.text()
+    row = len(editor.rules) - 1  # the rules grid names the vendor in the rule's target column
+    assert editor.rules_model.index(row, Column.ACCOUNT).data() == supplier.name
 
     # saved through the Save dialog as the next version, with its audit entry
     actions.save()
