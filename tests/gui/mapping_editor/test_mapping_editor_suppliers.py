@@ -60,6 +60,14 @@ def test_a_vendor_dropped_as_supplier_is_saved_and_gets_the_vendor_credit(
     supplier = snap.suppliers()[0]
     assert supplier.active and supplier.currency in (snap.home_currency, None)
 
+    # picking the Supplier code brings the vendors into view
+    editor.ledger_view.collapseAll()
+    editor.code_view.setCurrentIndex(editor.code_index(SUPPLIER))
+    first = editor.ledger_filter.mapFromSource(editor.ledger_model.find("vendor", supplier.remote_id))
+    assert editor.ledger_view.isExpanded(first.parent())
+    editor.ledger_view.doItemsLayout()
+    assert editor.ledger_view.viewport().rect().contains(editor.ledger_view.visualRect(first))
+
     # a supplier goes onto a vendor only, and a vendor takes only the supplier
     assert not drag_code_onto(editor, SUPPLIER, "account", rules[0].account_id or "")
     assert "drop Supplier (goods returned to vendor) onto a vendor" in (editor.last_refusal or "")
