@@ -247,6 +247,8 @@ class _Checker:
             winner = resolver.winner(ctx)
             f = f"rules[{index[id(winner)]}]" if winner is not None and id(winner) in index else None
             self._target_fits(ctx, target, f)
+            if ctx.component in VENDOR_COMPONENTS and winner is not None:
+                self._vendor_fits(ctx, winner, f)
         for component, ctxs in unmapped.items():
             shown = "; ".join(c.describe() for c in ctxs[:3]) + (f"; and {len(ctxs) - 3} more" if len(ctxs) > 3 else "")
             self.add("unmapped", f"{COMPONENT_LABELS[component]} has no rule for returns in use: {shown}; add a rule "
@@ -262,6 +264,19 @@ class _Checker:
             self.add("account_currency_mismatch", f"{ctx.describe()} → {_acct(acct)} holds {acct.currency}; a "
                      f"{ctx.currency} refund needs a {ctx.currency} bank account — add a rule for currency "
                      f"{ctx.currency}", f)
+
+
+    def _vendor_fits(self, ctx: MatchContext, rule: Rule, f: str | None) -> None:
+        """A waiting return in a currency its Supplier rule's vendor cannot take (the rule's own currency,
+        or the home currency for a rule without one, is :meth:`vendor`'s to report)."""
+        who = self.s.vendors.get(rule.account_id or "")
+        if who is None or not ctx.currency or ctx.currency == (rule.currency or self.s.home_currency) \
+                or vendor_carries(self.p, who, ctx.currency):
+            return
+        self.add("vendor_currency_mismatch", f"{ctx.describe()} → vendor '{who.name}' trades in {who.currency} in "
+                 f"{self.ledger}, which keeps one currency per vendor; a {ctx.currency} return to vendor needs a "
+                 f"{ctx.currency} vendor — add a Supplier rule for currency {ctx.currency}",
+                 f"{f}.account" if f else None)
 
 
 def _unknown_codes(checker: _Checker, i: int, rule: Rule, vocabulary: Mapping[str, Collection[str]]) -> None:
