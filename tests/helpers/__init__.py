@@ -13,7 +13,8 @@ exercises the services wired exactly as the app and the headless commands wire t
 - ``alerts``: a local SMTP server (STARTTLS + login) and a webhook receiver.
 - ``qbo_client``, ``xero_client``: small HTTP clients for the emulator tests.
 - ``cli``: the CLI and the sandbox in subprocesses (end-to-end tests).
-- ``gui``, ``mapping_world``: page contexts and the mapping editor's world (these import Qt).
+- ``gui``, ``mapping_world``, ``mapping_drag``: page contexts, the mapping editor's world and its drag and
+  drop, offscreen or with the mouse under xvfb (these import Qt).
 - ``waiting``: waiting on a condition with a deadline, for what sends no event (files, processes).
 
 Fixtures stay in ``conftest.py`` files and call these; test modules never import one another

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desktop.services.platforms.base import CompanyInfo, RefKind, RefRecord
+from desktop.services.platforms.interface import PlatformProfile
 from desktop.services.platforms.registry import PROFILES
 from desktop.services.store.models import (
     LedgerConnection,
@@ -29,7 +30,7 @@ from desktop.services.store.models import (
     RefTracking,
 )
 
-__all__ = ["ReferenceSnapshot", "tracking_key"]
+__all__ = ["ReferenceSnapshot", "tracking_key", "vendor_carries"]
 
 
 def _fold(text: str | None) -> str:
@@ -45,6 +46,17 @@ def _customer_currency(raw: Mapping[str, Any]) -> str | None:
     ref = raw.get("CurrencyRef")
     value = ref.get("value") if isinstance(ref, Mapping) else raw.get("DefaultCurrency")
     return str(value) if value else None
+
+
+def vendor_carries(profile: PlatformProfile, vendor: RefRecord, currency: str) -> bool:
+    """Whether a vendor credit to ``vendor`` may be in ``currency``: a ledger that keeps one currency
+    per vendor (the profile's ``customer_single_currency``, QuickBooks) needs the vendor's own; a vendor
+    whose currency is not known is given the benefit of the doubt (the ledger has the last word).
+
+    The one owner of the rule: the vendor credit recipe's ``vendor_currency_mismatch`` and the mapping
+    validator's check of a Supplier rule both ask it.
+    """
+    return not (profile.customer_single_currency and vendor.currency and vendor.currency != currency)
 
 
 def tracking_key(kind: str, remote_id: str) -> str:
@@ -148,6 +160,11 @@ class ReferenceSnapshot:
                       and (parent_id is None or t.parent_id == parent_id)]
         wanted = _fold(name)
         return next((t for t in candidates if wanted and _fold(t.name) == wanted), None)
+
+    def suppliers(self) -> list[RefRecord]:
+        """The vendors a Supplier (goods returned to vendor) rule may name, as the Mappings page lists
+        them: active ones first, then by name."""
+        return sorted(self.vendors.values(), key=lambda v: (not v.active, _fold(v.name), v.remote_id))
 
     def account_codes(self) -> dict[str, str | None]:
         """Remote id → code, for :class:`~desktop.services.mapping.resolve.Resolver`."""

@@ -34,7 +34,7 @@ from desktop.services.mapping.model import (
     Rule,
     jurisdiction_key,
 )
-from desktop.services.mapping.reference import ReferenceSnapshot
+from desktop.services.mapping.reference import ReferenceSnapshot, vendor_carries
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.platforms.base import RefRecord
 from desktop.services.platforms.interface import PlatformProfile
@@ -137,8 +137,9 @@ class _Checker:
         """A supplier rule names a vendor of the ledger (its id), not an account."""
         who = self.s.vendors.get(rule.account_id or "")
         if rule.account_id is None:
-            self.add("missing_vendor", f"{what} names no supplier; choose the {self.ledger} vendor goods go back to",
-                     f"{f}.account")
+            self.add("missing_vendor", f"{what} names no supplier; choose the {self.ledger} vendor goods go back to "
+                     "(Mappings page: drop the Supplier component onto a vendor under Suppliers; or a mapping file "
+                     "with `mapping import`)", f"{f}.account")
         elif who is None:
             self.add("unknown_vendor", f"{what} → vendor id {rule.account_id} does not exist in {self.ledger} "
                      "(deleted, or the reference data is stale); refresh the connection and choose an active vendor",
@@ -146,6 +147,11 @@ class _Checker:
         elif not who.active:
             self.add("inactive_vendor", f"{what} → vendor '{who.name}' is {self.p.inactive_word} in {self.ledger}; "
                      "choose an active vendor", f"{f}.account")
+        carried = rule.currency or self.s.home_currency  # a rule without a currency carries home-currency returns
+        if who is not None and not vendor_carries(self.p, who, carried):
+            self.add("vendor_currency_mismatch", f"{what} → vendor '{who.name}' trades in {who.currency} in "
+                     f"{self.ledger}, which keeps one currency per vendor, so it cannot take a {carried} return; "
+                     f"choose a {carried} vendor, or give the rule currency {who.currency}", f"{f}.account")
 
     def item(self, f: str, what: str, rule: Rule) -> None:
         if rule.item_id is None:
@@ -241,6 +247,8 @@ class _Checker:
             winner = resolver.winner(ctx)
             f = f"rules[{index[id(winner)]}]" if winner is not None and id(winner) in index else None
             self._target_fits(ctx, target, f)
+            if ctx.component in VENDOR_COMPONENTS and winner is not None:
+                self._vendor_fits(ctx, winner, f)
         for component, ctxs in unmapped.items():
             shown = "; ".join(c.describe() for c in ctxs[:3]) + (f"; and {len(ctxs) - 3} more" if len(ctxs) > 3 else "")
             self.add("unmapped", f"{COMPONENT_LABELS[component]} has no rule for returns in use: {shown}; add a rule "
@@ -256,6 +264,19 @@ class _Checker:
             self.add("account_currency_mismatch", f"{ctx.describe()} → {_acct(acct)} holds {acct.currency}; a "
                      f"{ctx.currency} refund needs a {ctx.currency} bank account — add a rule for currency "
                      f"{ctx.currency}", f)
+
+
+    def _vendor_fits(self, ctx: MatchContext, rule: Rule, f: str | None) -> None:
+        """A waiting return in a currency its Supplier rule's vendor cannot take (the rule's own currency,
+        or the home currency for a rule without one, is :meth:`vendor`'s to report)."""
+        who = self.s.vendors.get(rule.account_id or "")
+        if who is None or not ctx.currency or ctx.currency == (rule.currency or self.s.home_currency) \
+                or vendor_carries(self.p, who, ctx.currency):
+            return
+        self.add("vendor_currency_mismatch", f"{ctx.describe()} → vendor '{who.name}' trades in {who.currency} in "
+                 f"{self.ledger}, which keeps one currency per vendor; a {ctx.currency} return to vendor needs a "
+                 f"{ctx.currency} vendor — add a Supplier rule for currency {ctx.currency}",
+                 f"{f}.account" if f else None)
 
 
 def _unknown_codes(checker: _Checker, i: int, rule: Rule, vocabulary: Mapping[str, Collection[str]]) -> None:

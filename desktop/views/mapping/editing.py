@@ -18,7 +18,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from desktop.services.core.domain import FEE_COMPONENTS, Component, FeeType
-from desktop.services.mapping.model import COMPONENT_LABELS, MATCH_FIELDS, MatchContext, Rule, TrackingRef
+from desktop.services.mapping.model import (
+    COMPONENT_LABELS,
+    MATCH_FIELDS,
+    VENDOR_COMPONENTS,
+    MatchContext,
+    Rule,
+    TrackingRef,
+)
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.resolve import Resolver
 from desktop.services.mapping.validate import validate
@@ -34,6 +41,7 @@ __all__ = [
     "apply_drop",
     "code_label",
     "code_statuses",
+    "rule_target_kind",
     "target_label",
 ]
 
@@ -45,9 +53,12 @@ CODE_KINDS: dict[str, str] = {
     "component": "Components", "reason_code": "Reason codes", "disposition": "Dispositions",
     "fee_type": "Fee types", "tax_jurisdiction": "Tax jurisdictions", "channel": "Channels",
 }
-#: Target kinds a drop may land on; anything else (a heading, a tracking category) is refused.
+#: Target kinds a drop may land on; anything else (a heading, a tracking category) is refused. A vendor
+#: (a Supplier rule's target) is kept in the rule's account field, as mapping files and the recipe read it.
 TARGET_FIELDS: dict[str, str] = {"account": "account", "tax_code": "tax_code", "item": "item",
-                                 "tracking": "tracking"}
+                                 "tracking": "tracking", "vendor": "account"}
+#: Target kind → the snapshot's records of that kind (labels and lookups).
+_RECORDS: dict[str, str] = {"account": "accounts", "tax_code": "tax_codes", "item": "items", "vendor": "vendors"}
 
 
 @dataclass(frozen=True)
@@ -117,11 +128,16 @@ def target_label(snapshot: ReferenceSnapshot | None, kind: str, remote_id: str |
         return ""
     record: RefRecord | None = None
     if snapshot is not None:
-        record = {"account": snapshot.accounts, "tax_code": snapshot.tax_codes,
-                  "item": snapshot.items}.get(kind, {}).get(remote_id)
+        records: Mapping[str, RefRecord] = getattr(snapshot, _RECORDS[kind]) if kind in _RECORDS else {}
+        record = records.get(remote_id)
     if record is None:
         return f"{remote_id} (unknown)" if snapshot is not None and snapshot.accounts else remote_id
     return f"{record.code} · {record.name}" if kind == "account" and record.code else record.name
+
+
+def rule_target_kind(component: Component) -> str:
+    """What a rule for ``component`` names in its account field: a ``vendor`` or an ``account``."""
+    return "vendor" if component in VENDOR_COMPONENTS else "account"
 
 
 def _find(rules: Sequence[Rule], key: tuple[str | None, ...]) -> int:
@@ -134,6 +150,8 @@ def _find(rules: Sequence[Rule], key: tuple[str | None, ...]) -> int:
 
 
 def _with_target(rule: Rule, target: TargetRef, snapshot: ReferenceSnapshot) -> Rule:
+    if target.kind == "vendor":
+        return replace(rule, account_id=target.id)
     if target.kind == "account":
         item = snapshot.items.get(rule.item_id or "")
         keep_item = item is not None and item.parent_id == target.id
@@ -158,6 +176,11 @@ def apply_drop(rules: Sequence[Rule], code: CodeRef, target: TargetRef,
         return DropOutcome(None, reason=f"'{target.name or target.id}' only groups other records; drop "
                                         f"{code_label(code)} onto {what}")
     base = code.base_rule()
+    wanted = rule_target_kind(base.component)
+    if (target.kind == "vendor") != (wanted == "vendor"):
+        what = "a vendor" if target.kind == "vendor" else "not a vendor"
+        onto = "a vendor under Suppliers" if wanted == "vendor" else "an account, tax code, item or tracking option"
+        return DropOutcome(None, reason=f"'{target.name or target.id}' is {what}; drop {code_label(code)} onto {onto}")
     row = _find(rules, base.match_key)
     created = row < 0
     candidate = _with_target(base if created else rules[row], target, snapshot)
@@ -198,7 +221,7 @@ def _describe_target(resolver: Resolver, ctx: MatchContext, snapshot: ReferenceS
     if ctx.component is Component.TAX:
         return target_label(snapshot, "tax_code", target.tax_code) if target.tax_code else None
     if target.account_id:
-        return target_label(snapshot, "account", target.account_id)
+        return target_label(snapshot, rule_target_kind(ctx.component), target.account_id)
     return target_label(snapshot, "item", target.item_id) if target.item_id else None
 
 

@@ -36,7 +36,7 @@ from desktop.services.mapping.model import Rule
 from desktop.services.mapping.validate import validate
 from desktop.views.mapping.code_model import CODE_ROLE, STATE_COLOURS, CodeTreeModel
 from desktop.views.mapping.commands import ReplaceRules
-from desktop.views.mapping.editing import CodeRef, TargetRef, apply_drop, code_statuses
+from desktop.views.mapping.editing import CodeRef, TargetRef, apply_drop, code_statuses, rule_target_kind
 from desktop.views.mapping.impact import OrgBundle
 from desktop.views.mapping.ledger_model import TARGET_ROLE, LedgerFilter, LedgerTreeModel
 from desktop.views.mapping.rules_model import Column, RulesFilter, RulesModel, problems_by_row
@@ -133,8 +133,8 @@ class MappingEditor(QWidget):
         left.layout_.setContentsMargins(14, 12, 14, 12)
         left.layout_.setSpacing(6)
         left.layout_.addWidget(label("Returns system codes", "SectionTitle"))
-        self.codes_hint = label("Drag a code onto an account, tax code, item or tracking option.", "CardHint",
-                                wrap=True)
+        self.codes_hint = label("Drag a code onto an account, tax code, item or tracking option; the Supplier "
+                                "component onto a vendor.", "CardHint", wrap=True)
         left.layout_.addWidget(self.codes_hint)
         self.code_view = plain_tree("MappingCodes")
         self.code_view.setModel(self.code_model)
@@ -142,6 +142,7 @@ class MappingEditor(QWidget):
         self.code_view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.code_view.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.code_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.code_view.selectionModel().currentChanged.connect(self._on_code_current_changed)
         left.layout_.addWidget(self.code_view, 1)
         right = Card()
         right.layout_.setContentsMargins(14, 12, 14, 12)
@@ -152,7 +153,8 @@ class MappingEditor(QWidget):
         head.addStretch(1)
         self.search_edit = QLineEdit()
         self.search_edit.setObjectName("MappingLedgerSearch")
-        self.search_edit.setPlaceholderText("Search accounts, tax codes, items, tracking (Ctrl+F)")
+        self.search_edit.setPlaceholderText("Search the ledger (Ctrl+F)")
+        self.search_edit.setToolTip("Search accounts, tax codes, items, tracking and suppliers by name, code or detail")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setMinimumWidth(260)
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
@@ -378,6 +380,16 @@ class MappingEditor(QWidget):
         else:
             self.ledger_view.collapseAll()
             self.ledger_view.expandToDepth(0)
+
+    def _on_code_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Picking a code whose rule names a vendor (the Supplier component) brings the Suppliers into view."""
+        code = current.data(CODE_ROLE)
+        if not isinstance(code, CodeRef) or rule_target_kind(code.base_rule().component) != "vendor":
+            return
+        heading = self.ledger_filter.mapFromSource(self.ledger_model.find("heading", "vendors"))
+        if heading.isValid():
+            self.ledger_view.expand(heading)
+            self.ledger_view.scrollTo(heading, QAbstractItemView.ScrollHint.PositionAtTop)
 
     def code_index(self, code: CodeRef) -> QModelIndex:
         return self.code_model.index_of(code)

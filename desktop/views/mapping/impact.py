@@ -17,7 +17,7 @@ from desktop.services.mapping.model import MappingTarget, MatchContext, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.service import MappingService, MappingSetView, VersionInfo
 from desktop.services.rms.context import KNOWN_FEE_TYPES
-from desktop.views.mapping.editing import CHANNELS, CodeRef, target_label
+from desktop.views.mapping.editing import CHANNELS, CodeRef, rule_target_kind, target_label
 
 __all__ = ["OrgBundle", "ReturnImpact", "load_bundle", "recent_impact"]
 
@@ -92,7 +92,8 @@ def _show(target: MappingTarget | None, snapshot: ReferenceSnapshot | None, comp
     if component is Component.TAX and target.tax_code:
         text = target_label(snapshot, "tax_code", target.tax_code)
     else:
-        text = target_label(snapshot, "account", target.account_id) or target_label(snapshot, "item", target.item_id)
+        text = target_label(snapshot, rule_target_kind(component), target.account_id) \
+            or target_label(snapshot, "item", target.item_id)
     if target.tracking:
         text += " [" + ", ".join(t.name or t.option_id for t in target.tracking) + "]"
     return text or "nothing"

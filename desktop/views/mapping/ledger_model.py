@@ -1,4 +1,5 @@
-"""The ledger's side as a drop target: chart of accounts by type, tax codes, items and tracking.
+"""The ledger's side as a drop target: chart of accounts by type, tax codes, items, tracking and the
+suppliers (vendors) goods go back to.
 
 Every record row carries a :class:`~desktop.views.mapping.editing.TargetRef`. The model accepts
 any drag of ours anywhere (``canDropMimeData``), so a drop onto a heading or a wrong account still
@@ -107,6 +108,20 @@ class LedgerTreeModel(QStandardItemModel):
                 items[0].appendRow(_record(i.name, detail, TargetRef("item", i.remote_id, i.name), i.active))
             self.appendRow(items)
         self._tracking(s, p)
+        self._suppliers(s)
+
+    def _suppliers(self, s: ReferenceSnapshot) -> None:
+        """The ledger's vendors (cached with the rest of the reference data): a Supplier (goods returned to
+        vendor) rule's targets, with the currency each trades in."""
+        vendors = s.suppliers()
+        if not vendors:
+            return
+        group = _heading("Suppliers", "vendors")
+        for v in vendors:
+            detail = f"Vendor · {v.currency or 'any currency'}"  # no currency of its own: any (vendor_carries)
+            group[0].appendRow(_record(v.name, detail, TargetRef("vendor", v.remote_id, v.name), v.active,
+                                       f"{v.name} — {detail}; drop Supplier (goods returned to vendor) here"))
+        self.appendRow(group)
 
     def _tracking(self, s: ReferenceSnapshot, p: PlatformProfile) -> None:
         tracking = _heading("Tracking", "tracking")

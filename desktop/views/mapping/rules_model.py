@@ -21,7 +21,7 @@ from desktop.services.core.domain import Component, Problem
 from desktop.services.mapping.model import COMPONENT_LABELS, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.views.mapping.code_model import STATE_COLOURS, state_icon
-from desktop.views.mapping.editing import target_label
+from desktop.views.mapping.editing import rule_target_kind, target_label
 from desktop.views.models.batched import BatchedTableModel
 from desktop.views.models.columns import HeadedColumn
 
@@ -157,7 +157,7 @@ class RulesModel(BatchedTableModel):
         if column is Column.PRIORITY:
             return str(rule.priority)
         if column is Column.ACCOUNT:
-            return target_label(self.snapshot, "account", rule.account_id)
+            return target_label(self.snapshot, rule_target_kind(rule.component), rule.account_id)
         if column is Column.TAX_CODE:
             return target_label(self.snapshot, "tax_code", rule.tax_code)
         if column is Column.ITEM:

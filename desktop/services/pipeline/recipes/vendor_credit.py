@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from desktop.services.core import keys
 from desktop.services.core.domain import Component, PostingMode, to_vendor
 from desktop.services.core.money import Money
+from desktop.services.mapping.reference import vendor_carries
 from desktop.services.pipeline.documents import JournalLine, LedgerDocument, line
 from desktop.services.pipeline.recipes.arith import line_net, msum
 from desktop.services.pipeline.recipes.common import Ctx
@@ -90,7 +91,8 @@ def vendor_credit(ctx: Ctx) -> VendorCredit | None:
             ctx.problem("missing_vendor",
                         f"The Supplier (goods returned to vendor) rule for return {ret.rma_number}, line {i + 1} "
                         f"(SKU {ln.sku}) names no vendor: an admin must choose the {ctx.ledger} vendor on the rule "
-                        "(Mappings page or a mapping file), then retry this return.", f)
+                        "(on the Mappings page, drop Supplier (goods returned to vendor) onto a vendor under "
+                        "Suppliers; or in a mapping file with `mapping import`), then retry this return.", f)
         found = unit_cost(ctx, i, ln)
         if found is None:
             continue
@@ -119,8 +121,7 @@ def vendor_credit(ctx: Ctx) -> VendorCredit | None:
         return None
     vendor_id = next(iter(vendors))
     rec = ctx.snap.vendors.get(vendor_id)
-    if ctx.platform.profile.customer_single_currency and rec is not None and rec.currency \
-            and rec.currency != ret.currency:
+    if rec is not None and not vendor_carries(ctx.platform.profile, rec, ret.currency):
         ctx.problem("vendor_currency_mismatch",
                     f"Return {ret.rma_number} is in {ret.currency}, but the mapped supplier '{rec.name}' trades in "
                     f"{rec.currency} in {ctx.ledger}, which keeps one currency per vendor: an admin must add a "
