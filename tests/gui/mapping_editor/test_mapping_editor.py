@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
-from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
@@ -26,40 +25,11 @@ from desktop.views.mapping.rules_model import Column, RulesModel
 from desktop.views.ops import running_operations
 from desktop.views.pages.mappings import MappingsPage
 from desktop.views.theme import ThemeManager
+from tests.helpers.mapping_drag import drag_code_onto
 from tests.helpers.mapping_world import account, open_page
 from tests.helpers.worlds import ADMIN, VIEWER, World
 
-
-def drop_on(editor: Any, code: CodeRef, kind: str, remote_id: str) -> bool:
-    """Drag ``code`` with the code model's own QMimeData in a real QDrag; deliver Qt's drag events.
-
-    The offscreen platform has no drag loop (its QDrag.exec returns at once), so the enter, move
-    and drop events the platform would send are sent to the ledger view's viewport here; from
-    there on it is Qt's own path (QAbstractItemView.dropEvent → model.dropMimeData → editor).
-    """
-    source = editor.code_model.index_of(code)
-    data = editor.code_model.mimeData([source])
-    assert isinstance(data, QMimeData)
-    drag = QDrag(editor.code_view)
-    drag.setMimeData(data)
-    target = editor.ledger_filter.mapFromSource(editor.ledger_model.find(kind, remote_id))
-    assert target.isValid(), (kind, remote_id)
-    editor.ledger_view.scrollTo(target)  # expands the account's type heading
-    editor.ledger_view.doItemsLayout()
-    pos = QPointF(editor.ledger_view.visualRect(target).center())
-    viewport = editor.ledger_view.viewport()
-    actions = Qt.DropAction.CopyAction
-    # Qt routes a drop only to the widget that accepted the drag's entry (QDragManager's target).
-    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(pos.toPoint(), actions, drag.mimeData(), left, none)
-    QApplication.sendEvent(viewport, enter)
-    assert enter.isAccepted(), "the ledger tree accepts our drags"
-    move = QDragMoveEvent(pos.toPoint(), actions, drag.mimeData(), left, none)
-    QApplication.sendEvent(viewport, move)
-    drop = QDropEvent(pos, actions, drag.mimeData(), left, none)
-    drop.setAccepted(False)  # QAbstractItemView accepts it only when the model took the drop
-    QApplication.sendEvent(viewport, drop)
-    return drop.isAccepted()
+drop_on = drag_code_onto
 
 
 def test_a_drop_creates_a_rule_and_undo_redo_restore_it(qtbot: QtBot, world: World, settings: QSettings,
