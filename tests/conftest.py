@@ -29,10 +29,21 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
 patient_qtbot()
 
 
+#: The hang detector (pytest-timeout) of a ``slow`` test that names none of its own, in seconds. The
+#: suite-wide 300 s (pyproject.toml) counts a module fixture's set-up against the first test, and a
+#: slow module's fixture may run a whole drill: the fault drill took 256 s at a load of 12 and over
+#: 300 s with a second suite alongside. Like every deadline here it detects a hang; it is not a timing.
+SLOW_TIMEOUT_S = 1800
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules marked ``slow`` first (stable otherwise): with one worker per core taking a whole
-    file at a time, a minutes-long file started last would leave the other worker idle at the end."""
+    file at a time, a minutes-long file started last would leave the other worker idle at the end.
+    Slow tests without a ``timeout`` mark of their own get :data:`SLOW_TIMEOUT_S`."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

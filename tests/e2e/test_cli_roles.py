@@ -73,7 +73,7 @@ def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) ->
 def sandbox() -> Iterator[dict[str, Any]]:
     """``returns-ledger sandbox serve`` in its own process; yields its start-up JSON."""
     with subprocess.Popen([sys.executable, "-m", "desktop", "sandbox", "serve"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, cwd=ROOT) as proc:
+                          stderr=subprocess.DEVNULL, text=True, cwd=ROOT) as proc:  # never a pipe nobody reads
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()
@@ -81,7 +81,7 @@ def sandbox() -> Iterator[dict[str, Any]]:
             yield json.loads(line)
         finally:
             proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
+            assert proc.wait(timeout=60) == 0
 
 
 def _root(info: dict[str, Any]) -> str:

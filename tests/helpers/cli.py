@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,17 +23,22 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
 
 @contextmanager
 def sandbox_process() -> Iterator[str]:
-    """``returns-ledger sandbox serve`` in a subprocess: its root URL; stopped with SIGTERM (exit 0) afterwards."""
-    with subprocess.Popen([sys.executable, "-m", "desktop", "sandbox", "serve"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
+    """``returns-ledger sandbox serve`` in a subprocess: its root URL; stopped with SIGTERM (exit 0) afterwards.
+
+    Its stderr goes to a file, never to a pipe nobody reads: a full pipe would stall the server."""
+    with tempfile.TemporaryFile() as errors, \
+            subprocess.Popen([sys.executable, "-m", "desktop", "sandbox", "serve"], stdout=subprocess.PIPE,
+                             stderr=errors, text=True) as proc:
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()
-            assert line, "sandbox serve printed nothing"
+            if not line:
+                errors.seek(0)
+                raise AssertionError(f"sandbox serve printed nothing: {errors.read()[-2000:].decode(errors='replace')}")
             yield str(json.loads(line)["control_url"]).rsplit("/_sandbox", 1)[0]
         finally:
             proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
+            assert proc.wait(timeout=60) == 0  # a hang detector: a loaded machine stops it slowly
 
 
 def control(url: str, path: str) -> Any:
