@@ -17,12 +17,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Any
 
-from desktop.services.core.domain import Customer, Fee, Problem, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.domain import FEE_REFUND_SIGN, Customer, Fee, Problem, ReturnLine, ReturnRecord, TaxAmount
 from desktop.services.core.enums import FeeType, RefundMethod
-from desktop.services.core.money import MAX_MINOR_UNITS, InvalidAmount, Money, is_known_currency, minor_units
+from desktop.services.core.money import (
+    MAX_INTEGER_DIGITS,
+    MAX_MINOR_UNITS,
+    InvalidAmount,
+    Money,
+    is_known_currency,
+    minor_units,
+)
 from desktop.services.rms.context import OrgContext
 
 __all__ = ["FILE_FIX", "RMS_FIX", "parse_return", "parse_timestamp", "problem_json", "stored_replacements"]
@@ -495,6 +502,8 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
         fees=tuple(f for f in fees if f is not None), refund_total=refund_total,
         replacements=tuple(x for x in replacements if x is not None),
     )
+    if refund_total is not None and _adds_up(record, refund_total.amount):
+        return record, []  # the usual case, decided without Money arithmetic
     computed = record.computed_refund()
     if refund_total is not None and computed != refund_total:
         r.add("refund_total_mismatch", "refund_total",
@@ -502,6 +511,36 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
               f"to {computed}")
         return None, r.problems
     return record, []
+
+
+#: Exact sums for :func:`_adds_up`: anything that would round raises, and the caller falls back.
+_EXACT_SUM = Context(prec=100, traps=[InvalidOperation, Overflow, Inexact])
+
+
+def _adds_up(record: ReturnRecord, stated: Decimal) -> bool:
+    """True only when ``record.computed_refund()`` would equal ``stated`` without raising: the same
+    terms (quantity × unit price — exact, as the price has at most the currency's decimals — each
+    tax, each fee and its tax by :data:`FEE_REFUND_SIGN`, minus replacements) summed as plain
+    Decimals. False — then :meth:`~ReturnRecord.computed_refund` decides, and words the mismatch —
+    when they differ, or when some term is so large that the Money sums could refuse it."""
+    add, mul = _EXACT_SUM.add, _EXACT_SUM.multiply
+    total = bound = Decimal(0)
+    try:
+        for sign, lines in ((1, record.lines), (-1, record.replacements)):
+            for line in lines:
+                net = mul(line.unit_price.amount, line.quantity)
+                total, bound = add(total, sign * net), add(bound, abs(net))
+                for tax in line.taxes:
+                    total, bound = add(total, sign * tax.amount.amount), add(bound, abs(tax.amount.amount))
+        for fee in record.fees:
+            fee_sign = FEE_REFUND_SIGN[fee.type]
+            total, bound = add(total, fee_sign * fee.amount.amount), add(bound, abs(fee.amount.amount))
+            for tax in fee.taxes:
+                total, bound = add(total, fee_sign * tax.amount.amount), add(bound, abs(tax.amount.amount))
+    except ArithmeticError:
+        return False
+    # Every partial sum of computed_refund is at most ``bound``: well under Money's integer digits.
+    return bound.adjusted() < MAX_INTEGER_DIGITS - 1 and total == stated
 
 
 def _customer(r: _Reader, payload: Mapping[str, Any], label: str) -> Customer | None:
