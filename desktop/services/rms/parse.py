@@ -43,6 +43,8 @@ FILE_FIX = "correct it in the file and import it again."
 EXCHANGE_REASON = "EXCHANGE"
 
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+#: A tax rate the full check (``_rate``) takes as it is: unsigned, no surrounding space.
+_PLAIN_RATE_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 #: Digits beyond which a whole number is out of every range we accept (and Python refuses to read
 #: more than 4,300 digits at all): such a number reads as this bound, with its sign.
@@ -217,7 +219,18 @@ class _Reader:
         out: list[TaxAmount] = []
         seen: set[str] = set()
         ok = True
+        jurisdictions, currency = self.ctx.jurisdictions, self.currency
         for j, item in enumerate(raw):
+            if type(item) is dict and currency is not None:  # the usual well-formed entry, decided at once
+                code, rate_text = item.get("jurisdiction"), item.get("rate")
+                if (type(code) is str and _usable_text(code, False, 64) and code in jurisdictions and code not in seen
+                        and type(rate_text) is str and _PLAIN_RATE_RE.fullmatch(rate_text)
+                        and item.get("currency") in (None, currency)):
+                    amount = Money.parse_plain(item.get("amount"), currency)  # type: ignore[arg-type]
+                    if amount is not None:
+                        seen.add(code)
+                        out.append(TaxAmount(jurisdiction=code, rate=Decimal(rate_text).scaleb(2), amount=amount))
+                        continue
             where = f"{path}[{j}]"
             if not isinstance(item, Mapping):
                 self.add("invalid_value", where, f"{label}: tax line {j + 1} is not an object")
