@@ -17,12 +17,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Any
 
-from desktop.services.core.domain import Customer, Fee, Problem, ReturnLine, ReturnRecord, TaxAmount
+from desktop.services.core.domain import FEE_REFUND_SIGN, Customer, Fee, Problem, ReturnLine, ReturnRecord, TaxAmount
 from desktop.services.core.enums import FeeType, RefundMethod
-from desktop.services.core.money import MAX_MINOR_UNITS, InvalidAmount, Money, is_known_currency, minor_units
+from desktop.services.core.money import (
+    MAX_INTEGER_DIGITS,
+    MAX_MINOR_UNITS,
+    InvalidAmount,
+    Money,
+    is_known_currency,
+    minor_units,
+)
 from desktop.services.rms.context import OrgContext
 
 __all__ = ["FILE_FIX", "RMS_FIX", "parse_return", "parse_timestamp", "problem_json", "stored_replacements"]
@@ -36,6 +43,8 @@ FILE_FIX = "correct it in the file and import it again."
 EXCHANGE_REASON = "EXCHANGE"
 
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+#: A tax rate the full check (``_rate``) takes as it is: unsigned, no surrounding space.
+_PLAIN_RATE_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 #: Digits beyond which a whole number is out of every range we accept (and Python refuses to read
 #: more than 4,300 digits at all): such a number reads as this bound, with its sign.
@@ -210,7 +219,18 @@ class _Reader:
         out: list[TaxAmount] = []
         seen: set[str] = set()
         ok = True
+        jurisdictions, currency = self.ctx.jurisdictions, self.currency
         for j, item in enumerate(raw):
+            if type(item) is dict and currency is not None:  # the usual well-formed entry, decided at once
+                code, rate_text = item.get("jurisdiction"), item.get("rate")
+                if (type(code) is str and _usable_text(code, False, 64) and code in jurisdictions and code not in seen
+                        and type(rate_text) is str and _PLAIN_RATE_RE.fullmatch(rate_text)
+                        and item.get("currency") in (None, currency)):
+                    amount = Money.parse_plain(item.get("amount"), currency)  # type: ignore[arg-type]
+                    if amount is not None:
+                        seen.add(code)
+                        out.append(TaxAmount(jurisdiction=code, rate=Decimal(rate_text).scaleb(2), amount=amount))
+                        continue
             where = f"{path}[{j}]"
             if not isinstance(item, Mapping):
                 self.add("invalid_value", where, f"{label}: tax line {j + 1} is not an object")
@@ -495,6 +515,8 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
         fees=tuple(f for f in fees if f is not None), refund_total=refund_total,
         replacements=tuple(x for x in replacements if x is not None),
     )
+    if refund_total is not None and _adds_up(record, refund_total.amount):
+        return record, []  # the usual case, decided without Money arithmetic
     computed = record.computed_refund()
     if refund_total is not None and computed != refund_total:
         r.add("refund_total_mismatch", "refund_total",
@@ -502,6 +524,36 @@ def parse_return(payload: object, ctx: OrgContext, *, fix: str = RMS_FIX) -> tup
               f"to {computed}")
         return None, r.problems
     return record, []
+
+
+#: Exact sums for :func:`_adds_up`: anything that would round raises, and the caller falls back.
+_EXACT_SUM = Context(prec=100, traps=[InvalidOperation, Overflow, Inexact])
+
+
+def _adds_up(record: ReturnRecord, stated: Decimal) -> bool:
+    """True only when ``record.computed_refund()`` would equal ``stated`` without raising: the same
+    terms (quantity × unit price — exact, as the price has at most the currency's decimals — each
+    tax, each fee and its tax by :data:`FEE_REFUND_SIGN`, minus replacements) summed as plain
+    Decimals. False — then :meth:`~ReturnRecord.computed_refund` decides, and words the mismatch —
+    when they differ, or when some term is so large that the Money sums could refuse it."""
+    add, mul = _EXACT_SUM.add, _EXACT_SUM.multiply
+    total = bound = Decimal(0)
+    try:
+        for sign, lines in ((1, record.lines), (-1, record.replacements)):
+            for line in lines:
+                net = mul(line.unit_price.amount, line.quantity)
+                total, bound = add(total, sign * net), add(bound, abs(net))
+                for tax in line.taxes:
+                    total, bound = add(total, sign * tax.amount.amount), add(bound, abs(tax.amount.amount))
+        for fee in record.fees:
+            fee_sign = FEE_REFUND_SIGN[fee.type]
+            total, bound = add(total, fee_sign * fee.amount.amount), add(bound, abs(fee.amount.amount))
+            for tax in fee.taxes:
+                total, bound = add(total, fee_sign * tax.amount.amount), add(bound, abs(tax.amount.amount))
+    except ArithmeticError:
+        return False
+    # Every partial sum of computed_refund is at most ``bound``: well under Money's integer digits.
+    return bound.adjusted() < MAX_INTEGER_DIGITS - 1 and total == stated
 
 
 def _customer(r: _Reader, payload: Mapping[str, Any], label: str) -> Customer | None:
