@@ -21,7 +21,7 @@ CLASS_WORDS: dict[str, str] = {
 #: Ledger document types in a person's words (the types both platforms' documents carry).
 DOC_WORDS: dict[str, str] = {
     "CreditMemo": "Credit memo", "RefundReceipt": "Refund receipt", "CreditNote": "Credit note",
-    "Payment": "Refund payment", "JournalEntry": "Journal entry", "ManualJournal": "Manual journal",
+    "Payment": "Payment", "JournalEntry": "Journal entry", "ManualJournal": "Manual journal",
     "SalesReceipt": "Sales receipt", "Invoice": "Invoice",
 }
 
