@@ -90,9 +90,14 @@ def _child(data: Path, parallel: int | None, profile: Path | None = None) -> int
             windows.setdefault(event.org, [time.monotonic(), 0.0])
 
     statements = [0]
+    compiled: dict[str, int] = {}  # statements SQLAlchemy compiled afresh (not from its cache), by text
+    from sqlalchemy.engine.default import CACHE_HIT as hit
     if profile is not None:
-        def count(*_args: Any) -> None:
+        def count(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
             statements[0] += 1
+            if context is not None and getattr(context, "cache_hit", hit) is not hit:
+                key = f"{getattr(context.cache_hit, 'name', context.cache_hit)}: {' '.join(statement.split())[:160]}"
+                compiled[key] = compiled.get(key, 0) + 1
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
     with open_runtime(resolve_config(data, None)) as rt, scheduler_for(rt, parallel=parallel) as sched:
         rt.bus.subscribe(on_event)
@@ -110,6 +115,8 @@ def _child(data: Path, parallel: int | None, profile: Path | None = None) -> int
         cycle_cpu = time.process_time() - cpu_started
         if profiler is not None and profile is not None:
             profiler.stop(profile)
+            profile.with_suffix(".compiled.txt").write_text("".join(
+                f"{n:6} {text}\n" for text, n in sorted(compiled.items(), key=lambda kv: -kv[1])))
         cycle_statements = statements[0]
         with rt.database.session() as s:
             rows = s.execute(sa.select(Organization.code, sa.func.count(OutboxDocument.id))

@@ -164,9 +164,9 @@ def enqueue(session: Session, documents: Sequence[LedgerDocument], org_id: int, 
         "created_at": now, "updated_at": now,
     } for doc in documents]
     table = OutboxDocument.__table__
-    stmt = (_insert(session)(table).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    stmt = (_insert(session)(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(table.c.idempotency_key))
-    added = set(session.execute(stmt).scalars())
+    added = set(session.execute(stmt, rows).scalars())  # executemany: one cached statement
     return [doc.idempotency_key for doc in documents if doc.idempotency_key in added]
 
 

@@ -452,9 +452,11 @@ class PullService:
         for start in range(0, len(items), 500):
             chunk = items[start:start + 500]
             with self._db.write_session() as s:
-                s.scalars(sa.select(OutboxDocument).where(OutboxDocument.id.in_([i.row_id for i in chunk]))).all()
+                held = s.scalars(sa.select(OutboxDocument).where(  # held: the identity map keeps rows weakly
+                    OutboxDocument.id.in_([i.row_id for i in chunk]))).all()
                 for item in chunk:
                     self._record_in(s, item, None)  # s.get finds each row read above
+                del held
         items.clear()
 
     def _record(self, item: _Found, kind: ChangeKind | None) -> None:
