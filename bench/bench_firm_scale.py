@@ -71,8 +71,11 @@ def _prepare(url: str, orgs: int, returns: int, data: Path) -> dict[str, Any]:
     return info
 
 
-def _child(data: Path, parallel: int | None) -> int:
-    """In the child: one cycle of every connected organization; prints one JSON line of figures."""
+def _child(data: Path, parallel: int | None, profile: Path | None = None) -> int:
+    """In the child: one cycle of every connected organization; prints one JSON line of figures.
+
+    ``profile``: run the cycle under cProfile (stats written there) and count SQL statements.
+    """
     import sqlalchemy as sa
 
     from desktop.commands.sync import connected_orgs, scheduler_for
@@ -86,10 +89,22 @@ def _child(data: Path, parallel: int | None) -> int:
         if event.kind == EventKind.SYNC_STARTED and event.org and (event.details or {}).get("job") == "ingest":
             windows.setdefault(event.org, [time.monotonic(), 0.0])
 
+    statements = [0]
+    compiled: dict[str, int] = {}  # statements SQLAlchemy compiled afresh (not from its cache), by text
+    from sqlalchemy.engine.default import CACHE_HIT as hit
+    if profile is not None:
+        def count(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+            statements[0] += 1
+            if context is not None and getattr(context, "cache_hit", hit) is not hit:
+                key = f"{getattr(context.cache_hit, 'name', context.cache_hit)}: {' '.join(statement.split())[:160]}"
+                compiled[key] = compiled.get(key, 0) + 1
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
     with open_runtime(resolve_config(data, None)) as rt, scheduler_for(rt, parallel=parallel) as sched:
         rt.bus.subscribe(on_event)
         orgs = connected_orgs(rt)
+        profiler = _Profiles() if profile is not None else None
         started = time.monotonic()
+        cpu_started = time.process_time()
         running = sched.sync_all(orgs)
         for org, future in running.items():
             future.add_done_callback(lambda _f, org=org: windows.setdefault(org, [started, 0.0]).__setitem__(
@@ -97,20 +112,58 @@ def _child(data: Path, parallel: int | None) -> int:
         errors = [f"{org} {step}" for org, future in running.items() for step, counts in future.result().items()
                   if isinstance(counts, dict) and "error" in counts]
         wall = time.monotonic() - started
+        cycle_cpu = time.process_time() - cpu_started
+        if profiler is not None and profile is not None:
+            profiler.stop(profile)
+            profile.with_suffix(".compiled.txt").write_text("".join(
+                f"{n:6} {text}\n" for text, n in sorted(compiled.items(), key=lambda kv: -kv[1])))
+        cycle_statements = statements[0]
         with rt.database.session() as s:
             rows = s.execute(sa.select(Organization.code, sa.func.count(OutboxDocument.id))
                              .join(Organization, Organization.id == OutboxDocument.organization_id)
                              .where(OutboxDocument.status == OutboxStatus.POSTED).group_by(Organization.code))
             posted = {str(code): int(n) for code, n in rows}
-    print(json.dumps({"wall_s": wall, "errors": errors, "posted": {o: int(posted.get(o, 0)) for o in orgs},
+    print(json.dumps({"wall_s": wall, "cycle_cpu_s": cycle_cpu, "statements": cycle_statements if profile else None,
+                      "errors": errors, "posted": {o: int(posted.get(o, 0)) for o in orgs},
                       "windows": {o: [w[0] - started, w[1] - started] for o, w in windows.items()}}))
     return 0
 
 
-def _run_mode(url: str, args: argparse.Namespace, parallel: int, data: Path, orgs: int) -> dict[str, Any]:
+class _Profiles:
+    """cProfile (CPU time of each thread, not wall time: HTTP waits do not count) in this thread and in
+    every thread started from now on (the sync runs in worker threads)."""
+
+    def __init__(self) -> None:
+        import cProfile
+        import threading
+        self._profiles: list[Any] = []
+
+        def start_in_thread(*_args: Any) -> None:
+            sys.setprofile(None)
+            self._start(cProfile.Profile(time.thread_time))
+
+        threading.setprofile(start_in_thread)
+        self._start(cProfile.Profile(time.thread_time))
+
+    def _start(self, profile: Any) -> None:
+        self._profiles.append(profile)
+        profile.enable()
+
+    def stop(self, path: Path) -> None:
+        import pstats
+        import threading
+        threading.setprofile(None)
+        for profile in self._profiles:
+            profile.disable()
+        pstats.Stats(*self._profiles).dump_stats(str(path))
+
+
+def _run_mode(url: str, args: argparse.Namespace, parallel: int, data: Path, orgs: int,
+              profile: Path | None = None) -> dict[str, Any]:
     info = _prepare(url, orgs, args.returns, data)
     load_before = os.getloadavg()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", str(data), "--parallel", str(parallel)],
+    extra = ["--profile", str(profile)] if profile is not None else []
+    proc = subprocess.Popen([sys.executable, __file__, "--child", str(data), "--parallel", str(parallel), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -133,6 +186,9 @@ def _print_mode(name: str, parallel: int, f: dict[str, Any]) -> None:
           f"peak RSS {f['peak_rss_mb']:.0f} MB; load average {f['load'][0]:.1f} before, {f['load'][1]:.1f} after"
           f"{', ERRORS: ' + ', '.join(f['errors']) if f['errors'] else ''}")
     totals = print_usage(f["usage"], f["companies"], f["posted"])
+    posted = max(sum(f["posted"].values()), 1)
+    sql = f"; {f['statements'] / posted:.1f} SQL statements" if f.get("statements") is not None else ""
+    print(f"  per posted document: {1000 * f['cycle_cpu_s'] / posted:.1f} ms CPU in the sync cycle{sql}")
     per_k = 1000 * totals["reads"] / totals["posted"] if totals["posted"] else 0.0
     print(f"  all: {totals['reads']} metered reads, {totals['writes']} writes, {totals['posted']} documents posted: "
           f"{per_k:.0f} reads per 1,000 posted documents; {totals['bytes'] / 1e6:.2f} MB out")
@@ -157,10 +213,13 @@ def main() -> int:
                         help="organizations at once in the parallel run (0: the app's default)")
     parser.add_argument("--sequential", choices=("all", "demo"), default="all",
                         help="one after another: every organization, or only the demo four (a shorter run)")
+    parser.add_argument("--profile", type=Path, metavar="PREFIX",
+                        help="profile each sync child (cProfile stats to PREFIX-sequential.prof / -parallel.prof) "
+                             "and count its SQL statements; slows the sync")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        return _child(args.child, args.parallel or None)
+        return _child(args.child, args.parallel or None, args.profile)
     if args.orgs < 4:
         parser.error("--orgs must be at least 4 (the demo organizations)")
     with tempfile.TemporaryDirectory(prefix="rls-firm-") as tmp, subprocess.Popen(
@@ -172,9 +231,12 @@ def main() -> int:
             alone = args.orgs if args.sequential == "all" else DEMO_ORGS
             print(f"{args.orgs} organizations, {args.returns} new returns each; sequential ({alone} of them), "
                   f"then parallel ({args.parallel or 'the app default'} at once)…", flush=True)
-            seq = _run_mode(url, args, 1, Path(tmp) / "sequential", alone)
+            prof = args.profile
+            seq = _run_mode(url, args, 1, Path(tmp) / "sequential", alone,
+                            Path(f"{prof}-sequential.prof") if prof else None)
             _print_mode("Sequential", 1, seq)
-            par = _run_mode(url, args, args.parallel, Path(tmp) / "parallel", args.orgs)
+            par = _run_mode(url, args, args.parallel, Path(tmp) / "parallel", args.orgs,
+                            Path(f"{prof}-parallel.prof") if prof else None)
             _print_mode("Parallel", args.parallel, par)
         finally:
             sandbox.send_signal(signal.SIGTERM)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,8 @@ from desktop.services.core.events import json_safe, redact
 from desktop.services.store.db import transaction_lock
 from desktop.services.store.models import AuditLog
 
-__all__ = ["GENESIS", "ChainReport", "append", "append_at", "legacy_digest", "require_key", "seal", "verify_chain"]
+__all__ = ["GENESIS", "AuditEntry", "ChainReport", "append", "append_at", "append_many_at",
+           "legacy_digest", "require_key", "seal", "verify_chain"]
 
 GENESIS = "0" * 64
 SCHEME = "rls-audit-hmac-sha256/1"
@@ -131,25 +133,53 @@ def append_at(session: Session, at: datetime, *, actor: str, action: str, target
     The caller's pending changes are flushed first, so its row locks are taken before the append lock
     (the order every writer follows: taking them the other way round can deadlock with a writer that
     holds a row and waits for the append lock)."""
+    return append_many_at(session, [AuditEntry(at, actor, action, target, organization_id, rma, details)],
+                          keys=keys)[0]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One entry to append (:func:`append_many_at`): what :func:`append_at` takes."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str | None = None
+    organization_id: int | None = None
+    rma: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def append_many_at(session: Session, entries: Sequence[AuditEntry], *,
+                   keys: AuditKeyring | None = None) -> list[int]:
+    """Add ``entries``, in order, as consecutive sealed entries in the caller's write transaction (one
+    flush, one head look-up, one multi-row insert); returns their ``seq``. Exactly what as many
+    :func:`append_at` calls in a row would write, with the same lock order."""
+    if not entries:
+        return []
     keys = keys or KEYS
     session.flush()
     head = _head(session)
-    seq = head[0] + 1 if head is not None else 1
-    prev = head[1] if head is not None else GENESIS
-    if head is not None and head[2]:
-        kid, keyed_from = head[2], None
-        key = keys.require(kid)
-    else:  # the first sealed entry: it marks the boundary after any legacy entries
-        kid, key = keys.current()
-        keyed_from = seq
-    clean = _details(details)
-    own = seal(key, seq, prev, at, actor, action, target, organization_id, rma, kid, keyed_from, clean)
-    session.connection().execute(sa.insert(AuditLog), {
-        "seq": seq, "occurred_at": at, "actor": actor, "action": action, "target": target,
-        "organization_id": organization_id, "rma": rma, "details": clean, "prev_hash": prev, "hash": own,
-        "key_id": kid, "keyed_from": keyed_from})
-    session.info[_HEAD] = (_innermost(session), (seq, own, kid))
-    return seq
+    rows: list[dict[str, Any]] = []
+    for e in entries:
+        seq = head[0] + 1 if head is not None else 1
+        prev = head[1] if head is not None else GENESIS
+        if head is not None and head[2]:
+            kid, keyed_from = head[2], None
+            key = keys.require(kid)
+        else:  # the first sealed entry: it marks the boundary after any legacy entries
+            kid, key = keys.current()
+            keyed_from = seq
+        clean = _details(e.details)
+        own = seal(key, seq, prev, e.at, e.actor, e.action, e.target, e.organization_id, e.rma, kid, keyed_from,
+                   clean)
+        rows.append({"seq": seq, "occurred_at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
+                     "organization_id": e.organization_id, "rma": e.rma, "details": clean, "prev_hash": prev,
+                     "hash": own, "key_id": kid, "keyed_from": keyed_from})
+        head = (seq, own, kid)
+    session.connection().execute(sa.insert(AuditLog), rows)
+    session.info[_HEAD] = (_innermost(session), head)
+    return [int(r["seq"]) for r in rows]
 
 
 def append(session: Session, clock: Clock, *, actor: str, action: str, target: str | None = None,

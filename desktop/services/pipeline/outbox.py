@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,23 +152,22 @@ def _insert(session: Session) -> Any:
 
 def enqueue(session: Session, documents: Sequence[LedgerDocument], org_id: int, connection_id: int | None,
             return_id: int | None, *, now: datetime) -> list[str]:
-    """Add ``documents`` as pending; returns the keys actually inserted (none on a replay)."""
-    inserted: list[str] = []
-    insert = _insert(session)
-    for doc in documents:
-        values = {
-            "organization_id": org_id, "connection_id": connection_id, "idempotency_key": doc.idempotency_key,
-            "return_id": return_id, "role": doc.role, "platform": doc.platform, "doc_type": doc.doc_type,
-            "txn_date": doc.txn_date, "total_minor": doc.total.to_minor_units(), "currency": doc.total.currency,
-            "payload": doc.payload, "status": OutboxStatus.PENDING, "attempts": 0, "depends_on": doc.depends_on,
-            "created_at": now, "updated_at": now,
-        }
-        stmt = (insert(OutboxDocument.__table__).values(**values)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(OutboxDocument.__table__.c.idempotency_key))
-        if session.execute(stmt).scalar_one_or_none() is not None:
-            inserted.append(doc.idempotency_key)
-    return inserted
+    """Add ``documents`` as pending; returns the keys actually inserted (none on a replay), in
+    ``documents``' order. One statement for all of them (a key already present is skipped)."""
+    if not documents:
+        return []
+    rows = [{
+        "organization_id": org_id, "connection_id": connection_id, "idempotency_key": doc.idempotency_key,
+        "return_id": return_id, "role": doc.role, "platform": doc.platform, "doc_type": doc.doc_type,
+        "txn_date": doc.txn_date, "total_minor": doc.total.to_minor_units(), "currency": doc.total.currency,
+        "payload": doc.payload, "status": OutboxStatus.PENDING, "attempts": 0, "depends_on": doc.depends_on,
+        "created_at": now, "updated_at": now,
+    } for doc in documents]
+    table = OutboxDocument.__table__
+    stmt = (_insert(session)(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.idempotency_key))
+    added = set(session.execute(stmt, rows).scalars())  # executemany: one cached statement
+    return [doc.idempotency_key for doc in documents if doc.idempotency_key in added]
 
 
 def _for_update(stmt: sa.Select[Any], session: Session) -> sa.Select[Any]:
@@ -429,13 +429,16 @@ _SETTLED = (OutboxStatus.POSTED, OutboxStatus.VOIDED)
 
 def mark_returns_posted(session: Session, return_ids: Iterable[int | None], now: datetime) -> None:
     """A return revision whose documents are all posted is POSTED (one rule, for every path)."""
-    for rid in {r for r in return_ids if r is not None}:
-        open_docs = session.scalar(sa.select(sa.func.count()).select_from(OutboxDocument).where(
-            OutboxDocument.return_id == rid, OutboxDocument.status.notin_(_SETTLED)))
-        if not open_docs:
-            session.execute(sa.update(Return).where(Return.id == rid, Return.sync_status.in_(
-                (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED)))
-                .values(sync_status=ReturnSyncStatus.POSTED, updated_at=now))
+    rids = {r for r in return_ids if r is not None}
+    if not rids:
+        return
+    still_open = set(session.scalars(sa.select(OutboxDocument.return_id).distinct().where(
+        OutboxDocument.return_id.in_(rids), OutboxDocument.status.notin_(_SETTLED))))
+    done = rids - still_open
+    if done:
+        session.execute(sa.update(Return).where(Return.id.in_(done), Return.sync_status.in_(
+            (ReturnSyncStatus.READY, ReturnSyncStatus.NEW, ReturnSyncStatus.QUARANTINED)))
+            .values(sync_status=ReturnSyncStatus.POSTED, updated_at=now))
 
 
 # --- the audit trail --------------------------------------------------------------------------
@@ -454,11 +457,39 @@ def _rma(session: Session, return_id: int | None) -> str | None:
     return cache[return_id]
 
 
+def prime_rmas(session: Session, return_ids: Iterable[int | None]) -> None:
+    """Read the RMA numbers of ``return_ids`` in one statement (the audit entries name them)."""
+    cache: dict[int, str | None] = session.info.setdefault(_RMAS, {})
+    wanted = {r for r in return_ids if r is not None and r not in cache}
+    if wanted:
+        cache.update({rid: rma for rid, rma in session.execute(
+            sa.select(Return.id, Return.rma_number).where(Return.id.in_(wanted)))})
+
+
+_BATCH = "rls_outbox_audit_batch"  # Session.info: the entries :func:`audit_batch` holds back
+
+
+@contextmanager
+def audit_batch(session: Session) -> Iterator[None]:
+    """This module's audit entries made in the block go in, in order, when it ends: one flush of the
+    caller's changes (row locks before the append lock, as always), one insert. None if it raises
+    (its owner rolls the transaction back). Nothing else may append inside the block."""
+    if _BATCH in session.info:  # nested: the outer block writes them
+        yield
+        return
+    held: list[audit.AuditEntry] = session.info.setdefault(_BATCH, [])
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    audit.append_many_at(session, held)
+
+
 def _audit(session: Session, action: str, *, now: datetime, actor: str, organization_id: int | None,
            return_id: int | None, target: str | None, details: dict[str, Any]) -> None:
-    """The one writer of documents' audit entries (in the caller's transaction)."""
-    audit.append_at(session, now, actor=actor, action=action, target=target, organization_id=organization_id,
-                    rma=_rma(session, return_id), details=details)
+    """The one writer of documents' audit entries (in the caller's transaction, or its audit_batch)."""
+    entry = audit.AuditEntry(now, actor, action, target, organization_id, _rma(session, return_id), details)
+    session.info[_BATCH].append(entry) if _BATCH in session.info else audit.append_many_at(session, [entry])
 
 
 def _document(row: OutboxDocument) -> dict[str, Any]:

@@ -489,10 +489,13 @@ class Poster:
                 unknown = {r.idempotency_key for r, _ in duplicates}
         now = self._clock.now()
         settled: list[tuple[OutboxDocument, SendResult, str]] = []
-        with self._db.write_session() as s:
+        with self._db.write_session() as s, outbox.audit_batch(s):
             posted_returns: set[int | None] = set()
+            lives = {r.id: r for r in s.scalars(sa.select(OutboxDocument).where(
+                OutboxDocument.id.in_([row.id for row, _ in pairs])))}  # one read, not one per document
+            outbox.prime_rmas(s, {r.return_id for r in lives.values()})
             for row, answer in pairs:
-                live = s.get(OutboxDocument, row.id)
+                live = lives.get(row.id)
                 if live is None:
                     continue
                 how, remote = answer.outcome, answer.remote

@@ -424,11 +424,13 @@ class PullService:
         client = self._rms_client_for(org_code) if any(f.change and f.change.rms_id for f in found) else None
         # The one write-back stage (sync/writeback.py): its keys, its lease on the return row.
         stage = WriteBackService(self._db, self._bus, self._clock, lambda _org: client) if client else None
+        quiet: list[_Found] = []  # unchanged documents (our own posts seen again): recorded together
         for item in found:
             change = item.change
             if change is None:
-                self._record(item, None)
+                quiet.append(item)
                 continue
+            self._record_quiet(quiet)
             written = False
             if stage is not None and client is not None and change.rms_id and change.revision:
                 outcome = stage.send_change(client, self._change_writeback(change, platform, company_id, item))
@@ -443,6 +445,19 @@ class PullService:
             change = replace(change, written_back=written)
             result.changes.append(change)
             self._publish(change)
+        self._record_quiet(quiet)
+
+    def _record_quiet(self, items: list[_Found]) -> None:
+        """Record unchanged documents in order, in one transaction and one read of their rows."""
+        for start in range(0, len(items), 500):
+            chunk = items[start:start + 500]
+            with self._db.write_session() as s:
+                held = s.scalars(sa.select(OutboxDocument).where(  # held: the identity map keeps rows weakly
+                    OutboxDocument.id.in_([i.row_id for i in chunk]))).all()
+                for item in chunk:
+                    self._record_in(s, item, None)  # s.get finds each row read above
+                del held
+        items.clear()
 
     def _record(self, item: _Found, kind: ChangeKind | None) -> None:
         with self._db.write_session() as s:

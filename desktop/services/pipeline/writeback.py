@@ -43,7 +43,7 @@ import socket
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -315,15 +315,19 @@ class WriteBackService:
         try:
             for item in self._items(claimed):
                 futures[pool.submit(client.write_back, item.rms_id, item.body, item.key)] = item
-            for fut in as_completed(futures):
-                item = futures[fut]
-                try:
-                    answer = fut.result()
-                except AppError as err:
-                    self._failed(item, err, result)
-                else:
-                    self._succeeded(item, answer, result)
-                unsettled.discard(item.return_id)
+            waiting: set[Future[WriteBack]] = set(futures)
+            while waiting:  # the answers in so far are recorded together: one transaction, one audit insert
+                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                answered: list[tuple[_Item, WriteBack]] = []
+                for fut in sorted(done, key=lambda f: futures[f].return_id):
+                    item = futures[fut]
+                    try:
+                        answered.append((item, fut.result()))
+                    except AppError as err:
+                        self._failed(item, err, result)
+                        unsettled.discard(item.return_id)
+                self._succeeded(answered, result)
+                unsettled.difference_update(item.return_id for item, _ in answered)
         finally:
             if unsettled:  # an unexpected error: give the rest back at once instead of waiting out the lease
                 for fut in futures:
@@ -331,22 +335,27 @@ class WriteBackService:
                 with self._db.write_session() as s:
                     self._release(s, sorted(unsettled))
 
-    def _succeeded(self, item: _Item, answer: WriteBack, result: WriteBackResult) -> None:
+    def _succeeded(self, answered: list[tuple[_Item, WriteBack]], result: WriteBackResult) -> None:
+        if not answered:
+            return
         now = self._clock.now()
-        with self._db.write_session() as s:
-            outbox.mark_written_back(s, item.row_ids, now=now, rma=item.rma_number, revision=item.revision,
-                                     replayed=answer.replayed)
-            self._release(s, [item.return_id])
-        if answer.replayed:
-            result.replayed += 1
-        else:
-            result.sent += 1
-        n = len(item.body["documents"])
-        self._bus.emit(EventKind.WRITEBACK_SUCCEEDED, Severity.INFO,
-                       f"Told the RMS that {item.rma_number} revision {item.revision} is posted "
-                       f"({n} document{'s' if n != 1 else ''})",
-                       org=item.org_code, rma=item.rma_number,
-                       details={"rms_id": item.rms_id, "revision": item.revision, "replayed": answer.replayed})
+        with self._db.write_session() as s, outbox.audit_batch(s):
+            outbox.prime_rmas(s, [item.return_id for item, _ in answered])
+            for item, answer in answered:
+                outbox.mark_written_back(s, item.row_ids, now=now, rma=item.rma_number, revision=item.revision,
+                                         replayed=answer.replayed)
+            self._release(s, [item.return_id for item, _ in answered])
+        for item, answer in answered:
+            if answer.replayed:
+                result.replayed += 1
+            else:
+                result.sent += 1
+            n = len(item.body["documents"])
+            self._bus.emit(EventKind.WRITEBACK_SUCCEEDED, Severity.INFO,
+                           f"Told the RMS that {item.rma_number} revision {item.revision} is posted "
+                           f"({n} document{'s' if n != 1 else ''})",
+                           org=item.org_code, rma=item.rma_number,
+                           details={"rms_id": item.rms_id, "revision": item.revision, "replayed": answer.replayed})
 
     def _failed(self, item: _Item, err: AppError, result: WriteBackResult) -> None:
         with self._db.write_session() as s:
