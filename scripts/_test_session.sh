@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs inside a private D-Bus session (see scripts/test.sh). Starts gnome-keyring and a throwaway
+# Called by scripts/test.sh. Starts a private D-Bus session bus with gnome-keyring and a throwaway
 # PostgreSQL server, runs the checks, and tears both down whatever happens.
 set -euo pipefail
 root=$(pwd)
@@ -10,7 +10,12 @@ cleanup() {
   if [ -f "$pg_pid_dir/data/postmaster.pid" ]; then
     $PG_AS "$PG_BIN/pg_ctl" -D "$pg_pid_dir/data" -m immediate stop >/dev/null 2>&1 || true
   fi
-  [ -n "${KEYRING_PID:-}" ] && kill "$KEYRING_PID" 2>/dev/null || true
+  if [ -f "$run_dir/keyring-starts" ] && [ "$(wc -l < "$run_dir/keyring-starts")" -gt 1 ]; then
+    echo "note: the test keyring daemon was started at $(tr '\n' ' ' < "$run_dir/keyring-starts")(gnome-keyring" \
+         "aborted in between and the bus started it again)"
+  fi
+  [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null || true  # the keyring daemon leaves with its bus
+  pkill -f -- "--control-directory=$run_dir/keyring" 2>/dev/null || true
   rm -rf "$run_dir"
 }
 trap cleanup EXIT
@@ -21,9 +26,42 @@ export HOME="$run_dir/home" XDG_DATA_HOME="$run_dir/home/.local/share" \
        XDG_RUNTIME_DIR="$run_dir/xdg-runtime"
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
-# 1. The Secret Service: gnome-keyring-daemon with a login keyring unlocked by a throwaway password.
-out=$(printf 'rls-test-keyring' | gnome-keyring-daemon --unlock --components=secrets --daemonize)
-KEYRING_PID=$(printf '%s\n' "$out" | sed -n 's/^GNOME_KEYRING_PID=//p')
+# 1. The Secret Service: gnome-keyring-daemon with a login keyring unlocked by a throwaway password,
+#    on a D-Bus session bus of this run's own that starts it on demand, as a desktop session does.
+#    gnome-keyring aborts (a GLib assertion in invoke_get_property_in_idle_cb) when a client goes away
+#    while its property read is queued, which the tests' deliberate SIGKILLs and signals can cause:
+#    the next call then starts it again, unlocked, with the same keyring file, as a desktop would.
+#    (The default bus would start the system's own service instead: in the real home, locked.)
+mkdir -p "$run_dir/dbus-services"
+cat > "$run_dir/keyring.sh" <<EOF
+#!/bin/sh
+export HOME='$HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' \\
+       XDG_CACHE_HOME='$XDG_CACHE_HOME' XDG_RUNTIME_DIR='$XDG_RUNTIME_DIR'
+date +%T >> '$run_dir/keyring-starts'
+printf 'rls-test-keyring' | gnome-keyring-daemon --unlock --components=secrets --foreground \\
+  --control-directory='$run_dir/keyring'
+EOF
+cat > "$run_dir/dbus-services/org.freedesktop.secrets.service" <<EOF
+[D-BUS Service]
+Name=org.freedesktop.secrets
+Exec=/bin/sh $run_dir/keyring.sh
+EOF
+cat > "$run_dir/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=$run_dir</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>$run_dir/dbus-services</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+bus=$(dbus-daemon --config-file="$run_dir/bus.conf" --fork --print-address=1 --print-pid=1)
+DBUS_SESSION_BUS_ADDRESS=$(printf '%s\n' "$bus" | sed -n 1p); export DBUS_SESSION_BUS_ADDRESS
+BUS_PID=$(printf '%s\n' "$bus" | sed -n 2p)
 export RLS_TEST_KEYRING=secretservice
 
 # 2. PostgreSQL: a private server from the machine's PostgreSQL binaries on a free loopback port.

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-exec dbus-run-session -- bash scripts/_test_session.sh "$@"
+exec bash scripts/_test_session.sh "$@"

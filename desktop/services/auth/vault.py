@@ -108,17 +108,38 @@ def _vanished(exc: BaseException) -> bool:
     return False
 
 
+#: What the message bus answers a call whose Secret Service went away before replying (the daemon
+#: ended or aborted; the bus starts it again on the next call), or that found none to start yet.
+_SERVICE_GONE = ("org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.ServiceUnknown",
+                 "SecretServiceNotAvailableException")
+
+
+def _service_gone(exc: BaseException) -> bool:
+    """True when the Secret Service left the bus during the call (see :data:`_SERVICE_GONE`): every
+    keyring call is safe to make again (a read, or a write of the same value)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the cause chain, never a cycle
+        if seen is None:
+            return False
+        text = f"{type(seen).__name__}: {seen}"
+        if any(marker in text for marker in _SERVICE_GONE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _steady(call: Callable[[], _T]) -> _T:
     """Run a keyring call, again if the Secret Service answered that an object it had just named
     no longer exists (the daemon re-created a collection between the look-up and the search; on a
-    busy machine that takes a moment). Anything else, or the last such answer, goes to the caller
-    as a :class:`keyring.errors.KeyringError`."""
+    busy machine that takes a moment) or left the bus while answering (it is started again on the
+    next call). Anything else, or the last such answer, goes to the caller as a
+    :class:`keyring.errors.KeyringError`."""
     for attempt in range(1, KEYRING_TRIES + 1):
         try:
             with _KEYRING_CALLS:
                 return call()
         except Exception as exc:  # keyring's errors and the backend's own: secretstorage, jeepney, …
-            if not _vanished(exc) or attempt == KEYRING_TRIES:
+            if not (_vanished(exc) or _service_gone(exc)) or attempt == KEYRING_TRIES:
                 if isinstance(exc, keyring.errors.KeyringError):
                     raise
                 raise keyring.errors.KeyringError(f"{type(exc).__name__}: {exc}") from exc
