@@ -13,9 +13,11 @@ token is handed out, so a crash between the two never strands the connection.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, replace
@@ -128,6 +130,15 @@ def _service_gone(exc: BaseException) -> bool:
     return False
 
 
+def _close_abandoned_connections() -> None:
+    """The keyring library leaves the D-Bus connection of a call the service never answered open (no
+    ``close`` on its error path); collect it now, quietly, rather than have the garbage collector warn
+    about an unclosed socket later, in whatever code happens to run then."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
 def _steady(call: Callable[[], _T]) -> _T:
     """Run a keyring call, again if the Secret Service answered that an object it had just named
     no longer exists (the daemon re-created a collection between the look-up and the search; on a
@@ -139,11 +150,14 @@ def _steady(call: Callable[[], _T]) -> _T:
             with _KEYRING_CALLS:
                 return call()
         except Exception as exc:  # keyring's errors and the backend's own: secretstorage, jeepney, …
-            if not (_vanished(exc) or _service_gone(exc)) or attempt == KEYRING_TRIES:
+            gone = _service_gone(exc)
+            if not (_vanished(exc) or gone) or attempt == KEYRING_TRIES:
                 if isinstance(exc, keyring.errors.KeyringError):
                     raise
                 raise keyring.errors.KeyringError(f"{type(exc).__name__}: {exc}") from exc
-            time.sleep(KEYRING_PAUSE * 2 ** (attempt - 1))
+        if gone:  # out of the handler: the failed call's frames (and its connection) are unreachable now
+            _close_abandoned_connections()
+        time.sleep(KEYRING_PAUSE * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
