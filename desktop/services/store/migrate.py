@@ -22,7 +22,7 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 
 from desktop.services.store.coltypes import ExactDecimal, ExactJSON, UTCDateTime
@@ -85,6 +85,12 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database).expanduser()
 
 
+#: How long a second ``db upgrade`` (or app start) on a SQLite file waits for one already migrating it:
+#: the whole migration is one write transaction, which on a loaded machine outlasts the 15 s every
+#: other write waits (``SQLITE_BUSY_TIMEOUT_MS``); it then finds the file current and changes nothing.
+MIGRATION_BUSY_TIMEOUT_MS = 300_000
+
+
 def upgrade(url: str, revision: str = "head") -> str:
     """Migrate the database at ``url`` to ``revision``; return the revision now current.
 
@@ -95,6 +101,14 @@ def upgrade(url: str, revision: str = "head") -> str:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
+    if path is not None:
+        @event.listens_for(engine, "connect")  # after make_engine's own: this busy_timeout wins
+        def _wait_for_the_other_upgrade(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout={MIGRATION_BUSY_TIMEOUT_MS}")
+            finally:
+                cursor.close()
     try:
         with _PROCESS_LOCK, sqlite_immediate(engine).begin() as conn:
             transaction_lock(conn, _PG_UPGRADE_LOCK_KEY)
