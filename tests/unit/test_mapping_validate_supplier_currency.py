@@ -2,11 +2,11 @@
 the returns it covers, by the rule the vendor credit's ``vendor_currency_mismatch`` uses
 (:func:`~desktop.services.mapping.reference.vendor_carries`): the rule's own currency, the home currency
 for a rule without one, and the currency of every return to vendor waiting under it. Each ledger is a
-row of :data:`CASES` (QuickBooks keeps one currency per vendor, a Xero supplier takes any)."""
+row of :data:`SNAPSHOTS` (QuickBooks keeps one currency per vendor, a Xero supplier takes any)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import pytest
@@ -16,15 +16,20 @@ from desktop.services.mapping.model import MatchContext, Rule
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.mapping.validate import validate
 from desktop.services.platforms.base import RefKind, RefRecord
+from desktop.services.platforms.registry import platform_for
 from tests.helpers.recipes import qbo_snapshot, xero_snapshot
 
 MISMATCH = "vendor_currency_mismatch"
-#: ledger → (its snapshot, what a vendor in a foreign currency meets)
-CASES = {"quickbooks": (qbo_snapshot, [MISMATCH]), "xero": (xero_snapshot, [])}
+#: One snapshot per ledger; what a vendor in a foreign currency meets is the ledger profile's own fact.
+SNAPSHOTS = (qbo_snapshot, xero_snapshot)
 
 
-def _snap(case: str) -> ReferenceSnapshot:
-    snap = CASES[case][0]()
+def _foreign(snap: ReferenceSnapshot) -> list[str]:
+    return [MISMATCH] if platform_for(snap.platform).customer_single_currency else []
+
+
+def _snap(make: Callable[[], ReferenceSnapshot]) -> ReferenceSnapshot:
+    snap = make()
     home = RefRecord(RefKind.VENDOR, "v-home", "Home Supply", currency=snap.home_currency)
     euro = RefRecord(RefKind.VENDOR, "v-eur", "Euro Supply", currency="EUR")
     return replace(snap, vendors={"v-home": home, "v-eur": euro}, currencies=snap.currencies | {"EUR"})
@@ -34,9 +39,10 @@ def _codes(rules: list[Rule], snap: ReferenceSnapshot, in_use: Sequence[MatchCon
     return [p.code for p in validate(rules, snap, in_use)]
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_a_supplier_rule_names_a_vendor_that_takes_its_currency(case: str) -> None:
-    snap, foreign = _snap(case), CASES[case][1]
+@pytest.mark.parametrize("make", SNAPSHOTS, ids=["quickbooks", "xero"])
+def test_a_supplier_rule_names_a_vendor_that_takes_its_currency(make: Callable[[], ReferenceSnapshot]) -> None:
+    snap = _snap(make)
+    foreign = _foreign(snap)
     supplier = Component.RETURN_TO_VENDOR
     assert _codes([Rule(supplier, account_id="v-home")], snap) == []
     assert _codes([Rule(supplier, account_id="v-eur")], snap) == foreign  # carries home-currency returns
