@@ -61,6 +61,9 @@ class DocView:
     # What only reconciliation reads (see :mod:`desktop.services.reconcile.ledger_read`):
     rate: Decimal | None = None                  # the exchange rate (platform convention), None: home currency
     accounts: tuple[tuple[str, Decimal], ...] = ()  # (account, signed amount) per line, where known
+    #: (item, quantity) per item the lines name (QBO ``ItemRef`` id / Xero ``ItemCode``), summed over its
+    #: lines; a quantity of None: a line names the item without one. None: the lines were not read.
+    items: tuple[tuple[str, Decimal | None], ...] | None = None
 
     @property
     def live(self) -> bool:
@@ -107,6 +110,21 @@ def amounts(lines: Any, key: str, detail_types: Iterable[str] | None = None) -> 
             return None  # a line without an amount (the ledger computes it): lines are not comparable
         out.append(amount)
     return tuple(sorted(out)) if out else None
+
+
+def item_quantities(lines: Any, item_of: Callable[[Mapping[str, Any]], str | None],
+                    quantity_of: Callable[[Mapping[str, Any]], Any]) -> tuple[tuple[str, Decimal | None], ...]:
+    """(item, quantity) per item named by ``lines`` (``item_of`` / ``quantity_of`` read a line's), summed;
+    an item with a line that gives no readable quantity is (item, None): its quantity is not known."""
+    out: dict[str, Decimal | None] = {}
+    for line in lines if isinstance(lines, list) else []:
+        item = item_of(line) if isinstance(line, Mapping) else None
+        if not item:
+            continue
+        qty = dec(quantity_of(line))
+        have = out.get(item, Decimal(0))
+        out[item] = None if qty is None or have is None else have + qty
+    return tuple(sorted(out.items()))
 
 
 @dataclass(frozen=True)
@@ -291,6 +309,16 @@ class PlatformProfile(ABC):
     @abstractmethod
     def accounts_of(self, raw: Mapping[str, Any]) -> tuple[tuple[str, Decimal], ...]:
         """(account, signed amount) of a read document's journal lines (debit positive)."""
+
+    #: Document lines name an item by its code (Xero's ``ItemCode``), not by its id (QBO's ``ItemRef``):
+    #: which of an item's two names :meth:`items_of` answers with.
+    items_by_code: ClassVar[bool] = False
+
+    def items_of(self, doc_type: str,
+                 payload: Mapping[str, Any] | None) -> tuple[tuple[str, Decimal | None], ...] | None:
+        """(item, quantity) per item a sales document's lines carry (sent payload or read document,
+        see :func:`item_quantities`); None where the platform or the document type carries none."""
+        return None
 
     @abstractmethod
     def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:

@@ -8,7 +8,7 @@ document the period read lacks is read by id) and :meth:`~LedgerPlatform.documen
 
 Documents are normalised with the platform's own view (one notion of "our key", status and
 totals across the app, shared with the pull direction) plus what only reconciliation needs: the
-exchange rate and the accounts.
+exchange rate, the accounts and the quantity per item of a sales form's lines.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ __all__ = ["LedgerReader", "ledger_doc"]
 
 def ledger_doc(profile: PlatformProfile, doc: RemoteDoc) -> DocView:
     """A document read from the ledger as reconciliation compares it: the platform's view plus its
-    exchange rate and accounts."""
+    exchange rate, accounts and item quantities."""
     return replace(profile.view(doc.doc_type, doc.raw), rate=profile.rate_of(doc.doc_type, doc.raw),
-                   accounts=profile.accounts_of(doc.raw))
+                   accounts=profile.accounts_of(doc.raw), items=profile.items_of(doc.doc_type, doc.raw))
 
 
 class LedgerReader:

@@ -31,6 +31,7 @@ from desktop.services.platforms.interface import (
     VendorCreditDraft,
     amounts,
     dec,
+    item_quantities,
 )
 from desktop.services.platforms.metering import qbo_metered
 from desktop.services.platforms.qbo import webhooks
@@ -42,6 +43,8 @@ from desktop.services.platforms.xero.connector import parse_date, parse_ms_date
 
 #: The transactions we post, read back by date and watched by the change feed.
 ENTITIES = ("CreditMemo", "RefundReceipt", "JournalEntry", "Payment", "VendorCredit", "SalesReceipt")
+#: The sales forms whose item lines restock (or sell) goods: their quantities are reconciled.
+SALES_FORMS = ("CreditMemo", "RefundReceipt", "SalesReceipt")
 _PURCHASE_LINES = ("AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail")
 #: Words of a 429 answer that mean the monthly metered allowance, not the minute's throttle (UNCONFIRMED).
 _ALLOWANCE_WORDS = ("allowance", "quota", "coreplus", "monthly")
@@ -98,6 +101,18 @@ def qbo_doc(entity: str, obj: Mapping[str, Any]) -> DocView:
         lines=amounts(obj.get("Line"), "Amount", detail) if entity != "Payment" else None,
         sync_token=str(obj["SyncToken"]) if obj.get("SyncToken") is not None else None, updated_at=updated,
         number=obj.get("DocNumber"), our_key=parse_key(note), pays=tuple(dict.fromkeys(links)))
+
+
+def _sales_item(line: Mapping[str, Any]) -> str | None:
+    """The item a sales line names (``SalesItemLineDetail.ItemRef``), or None."""
+    detail = line.get("SalesItemLineDetail") if line.get("DetailType") == "SalesItemLineDetail" else None
+    ref = detail.get("ItemRef") if isinstance(detail, Mapping) else None
+    return str(ref["value"]) if isinstance(ref, Mapping) and ref.get("value") is not None else None
+
+
+def _sales_qty(line: Mapping[str, Any]) -> Any:
+    detail = line.get("SalesItemLineDetail")
+    return detail.get("Qty") if isinstance(detail, Mapping) else None
 
 
 def _record(entity: str, obj: dict[str, Any]) -> RemoteDoc:
@@ -216,6 +231,13 @@ class QboProfile(PlatformProfile):
                 acct = str((detail.get("AccountRef") or {}).get("value", ""))
                 out.append((acct, amount if detail.get("PostingType") == "Debit" else -amount))
         return tuple(out)
+
+    def items_of(self, doc_type: str,
+                 payload: Mapping[str, Any] | None) -> tuple[tuple[str, Decimal | None], ...] | None:
+        # a sales form's item lines: SalesItemLineDetail.ItemRef (the item's id) and its Qty
+        if payload is None or doc_type not in SALES_FORMS:
+            return None
+        return item_quantities(payload.get("Line"), _sales_item, _sales_qty)
 
     def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
         return qbo_journal_csv(docs, self.doc_number_max)

@@ -31,6 +31,7 @@ from desktop.services.platforms.interface import (
     VendorCreditDraft,
     amounts,
     dec,
+    item_quantities,
 )
 from desktop.services.platforms.metering import xero_metered
 from desktop.services.platforms.qbo.platform import _day, moment
@@ -73,6 +74,11 @@ def xero_doc(doc_type: str, obj: Mapping[str, Any]) -> DocView:
     return DocView("Payment", str(obj.get("PaymentID", "")), status, total=dec(obj.get("Amount")),
                    txn_date=day, currency=credit.get("CurrencyCode"), updated_at=updated,
                    our_key=parse_key(obj.get("Reference")), pays=pays)
+
+
+def _item_code(line: Mapping[str, Any]) -> str | None:
+    code = line.get("ItemCode")
+    return str(code) if code else None
 
 
 def doc_type_of(collection: str) -> str:
@@ -190,6 +196,16 @@ class XeroProfile(PlatformProfile):
             if amount is not None and line.get("AccountCode"):
                 out.append((str(line["AccountCode"]), amount))
         return tuple(out)
+
+    items_by_code = True
+
+    def items_of(self, doc_type: str,
+                 payload: Mapping[str, Any] | None) -> tuple[tuple[str, Decimal | None], ...] | None:
+        # a credit note's (or invoice's) line items: ItemCode and Quantity, sent wrapped or read bare
+        if payload is None or doc_type not in ("CreditNote", "Invoice"):
+            return None
+        return item_quantities(self.entity_of(doc_type, payload).get("LineItems"), _item_code,
+                               lambda line: line.get("Quantity"))
 
     def manual_import_csv(self, docs: Sequence[ImportDoc]) -> ImportSheet:
         return xero_import_csv(docs, self.entity_of)
