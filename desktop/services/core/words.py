@@ -16,6 +16,7 @@ CLASS_WORDS: dict[str, str] = {
     "date_mismatch": "Date differs", "voided_in_ledger": "Voided in ledger",
     "deleted_in_ledger": "Deleted in ledger", "duplicate_in_ledger": "Duplicate in ledger",
     "rounding": "Rounding", "not_posted_quarantined": "Not posted: held by pre-flight",
+    "quantity_mismatch": "Quantity differs",
 }
 
 #: Ledger document types in a person's words (the types both platforms' documents carry).

@@ -9,6 +9,12 @@ Rules, in the order they are applied to each document we posted:
    variance, not a second one); total → ``amount_mismatch``; date → ``date_mismatch`` (within
    the period or moved across its boundary — ``fields.date.moved_out_of_period`` says which);
    a difference no larger than the rounding tolerance → ``rounding`` instead;
+   a tracked item's quantity on a live document (ledger items the engine says the ledger tracks)
+   that differs from the quantity we sent → ``quantity_mismatch``, one per document naming each
+   such item with both quantities (``fields["quantity <item>"]``); compared only where both sides
+   say their quantities (an older outbox row, or a line without one, is not compared). It carries
+   no money difference: a changed quantity whose total stayed moves stock and cost of goods sold
+   in the ledger, not the document's amount;
 3. further live ledger documents carrying the same key → ``duplicate_in_ledger`` each;
 4. documents due but never posted, and RMS returns without any document → ``missing_in_ledger``
    (``not_posted_quarantined`` when pre-flight holds the return for a person);
@@ -24,7 +30,7 @@ recomputes tax per line may differ from the RMS by at most that).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -62,6 +68,11 @@ def _text(value: Decimal | date | str | None) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _qty(value: Decimal) -> str:
+    """A quantity as people write it (``2``, ``2.5``: the ledger's ``2.0000`` is ``2``)."""
+    return format(value.normalize() if value else ZERO, "f")
 
 
 def _minor(value: Decimal, currency: str | None) -> int:
@@ -124,7 +135,22 @@ def _fields_differences(exp: Expected, doc: DocView, period: Period) -> list[Var
     return out
 
 
-def _document(exp: Expected, doc: DocView | None, period: Period) -> list[VarianceFinding]:
+def _quantities(exp: Expected, doc: DocView, tracked: Collection[str]) -> list[VarianceFinding]:
+    """Rule 2's quantities: the tracked items whose quantity differs, in one variance (no money)."""
+    if not tracked or exp.items is None or doc.items is None:
+        return []
+    ours, theirs = dict(exp.items), dict(doc.items)
+    fields: dict[str, dict[str, Any]] = {}
+    for item in sorted((set(ours) | set(theirs)) & set(tracked)):
+        mine, held = ours.get(item, ZERO), theirs.get(item, ZERO)
+        if mine is None or held is None or mine == held:
+            continue  # a line without a quantity: not known, so not compared
+        fields[f"quantity {item}"] = {"rms": _qty(mine), "ledger": _qty(held), "item": item}
+    return [_finding(VC.QUANTITY_MISMATCH, exp, doc, fields)] if fields else []
+
+
+def _document(exp: Expected, doc: DocView | None, period: Period,
+              tracked: Collection[str] = frozenset()) -> list[VarianceFinding]:
     """Rules 1 and 2 for one posted document."""
     if doc is None or doc.status == "deleted":
         return [_finding(VC.DELETED_IN_LEDGER, exp, doc, {
@@ -135,7 +161,7 @@ def _document(exp: Expected, doc: DocView | None, period: Period) -> list[Varian
             "status": {"rms": "posted", "ledger": "voided"},
             "total": {"rms": _text(exp.total), "ledger": _text(doc.total)}},
             -exp.total if exp.total is not None else None)]
-    return _fields_differences(exp, doc, period)
+    return _fields_differences(exp, doc, period) + _quantities(exp, doc, tracked)
 
 
 def _settle(found: list[VarianceFinding], target: Mapping[str, int]) -> None:
@@ -144,7 +170,8 @@ def _settle(found: list[VarianceFinding], target: Mapping[str, int]) -> None:
     goes to the date variance (a move across the period boundary), else the currency one, else
     the last."""
     carrier = next((f for f in found if f.variance_class is VC.DATE_MISMATCH), None) or next(
-        (f for f in found if f.variance_class is VC.FX_MISMATCH), None) or found[-1]
+        (f for f in found if f.variance_class is VC.FX_MISMATCH), None) or next(
+        (f for f in reversed(found) if f.variance_class is not VC.QUANTITY_MISMATCH), found[-1])
     have = explained(found)
     for cur in sorted(set(target) | set(have)):
         gap = target.get(cur, 0) - have.get(cur, 0)
@@ -160,7 +187,8 @@ def _settle(found: list[VarianceFinding], target: Mapping[str, int]) -> None:
 
 def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Period, *,
             by_id: Mapping[tuple[str, str], DocView | None] | None = None,
-            rms: Iterable[RmsReturn] = (), home_currency: str | None = None) -> CompareResult:
+            rms: Iterable[RmsReturn] = (), home_currency: str | None = None,
+            tracked: Collection[str] = frozenset()) -> CompareResult:
     """Every variance between ``expected`` (plus the RMS mirror) and ``ledger`` (see module docstring).
 
     Each variance carries the part of ``ledger − expected`` its documents make (see
@@ -174,6 +202,8 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
         by_id: documents read one by one because the period read did not find them (None: gone).
         rms: the RMS mirror's returns in the period.
         home_currency: the currency of a ledger document that names none.
+        tracked: the items whose quantity the ledger keeps (as the platform's lines name them):
+            only their quantities are compared.
     """
     result = CompareResult()
     sums = result.sums
@@ -214,7 +244,8 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
         return {exp.currency: to_minor(exp.total, exp.currency)}
 
     def pair(found: list[VarianceFinding], target: dict[str, int], exp: Expected, doc: DocView | None) -> None:
-        if any(target.values()) and not found:  # e.g. the period read missed a document the by-id read found
+        if any(target.values()) and all(f.variance_class is VC.QUANTITY_MISMATCH for f in found):
+            # e.g. the period read missed a document the by-id read found
             found.append(_finding(VC.MISSING_IN_LEDGER if sum(target.values()) < 0 else VC.MISSING_IN_RMS, exp, doc,
                                   {"in_period": {"rms": period.contains(exp.txn_date),
                                                  "ledger": doc is not None and period.contains(doc.txn_date)}}))
@@ -236,7 +267,8 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
             if carried:
                 # in the ledger although we never recorded the post (an uncertain send that landed)
                 claimed.update((d.doc_type, d.remote_id) for d in carried)
-                pair(_document(exp, carried[0], period), _minus(held_part(carried[0], exp), owed), exp, carried[0])
+                pair(_document(exp, carried[0], period, tracked), _minus(held_part(carried[0], exp), owed), exp,
+                     carried[0])
                 for d in carried[1:]:
                     pair([_finding(VC.DUPLICATE_IN_LEDGER, exp, d, {"count": {"rms": 1, "ledger": len(carried)}})],
                          held_part(d, exp), exp, d)
@@ -252,7 +284,7 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
         owed = due(exp, True)
         for cur, m in owed.items():
             sums.add_expected(cur, from_minor(m, cur), exp.txn_date, exp.role)
-        differences = _document(exp, doc, period)
+        differences = _document(exp, doc, period, tracked)
         target = _minus(held_part(doc, exp), owed)
         if not differences and not any(target.values()):
             result.matched += 1

@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from desktop.services.connections.refcache import item_stock
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.money import Money, is_known_currency
 from desktop.services.core.progress import NO_PROGRESS, OperationProgress, check
+from desktop.services.platforms.base import RefKind, RefRecord
 from desktop.services.platforms.interface import DocView
 from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.services.reconcile.bridge import build_totals
@@ -33,6 +35,7 @@ from desktop.services.store.db import Database
 from desktop.services.store.models import (
     OutboxDocument,
     OutboxStatus,
+    RefItem,
     Return,
     ReturnSyncStatus,
     ReturnTaxLine,
@@ -106,6 +109,12 @@ def _rate(platform: str, doc_type: str, payload: dict[str, Any] | None) -> Decim
     return platform_for(platform).rate_of(doc_type, payload) if payload else None
 
 
+def _items(platform: str, doc_type: str,
+           payload: dict[str, Any] | None) -> tuple[tuple[str, Decimal | None], ...] | None:
+    """The quantity per item the lines we sent carry (None: a document without item lines, or no payload)."""
+    return platform_for(platform).items_of(doc_type, payload) if payload else None
+
+
 class ReconcileEngine:
     """Compares RMS ⟷ database ⟷ ledger for one organization and period (see the module docstring).
 
@@ -170,7 +179,8 @@ class ReconcileEngine:
         rms = [] if info.summary_mode else self.rms_returns(info, period)
         phase(3, f"comparing {len(expected):,} expected with {len(docs):,} ledger documents…")
         result: CompareResult = compare(expected, docs, period, by_id=by_id, rms=rms,
-                                        home_currency=info.home_currency)
+                                        home_currency=info.home_currency,
+                                        tracked=self.tracked_items(info, platform))
         variances = result.variances
         if check_rms_api:
             phase(4, "asking the RMS API which returns exist…")
@@ -208,8 +218,21 @@ class ReconcileEngine:
             recent = status in _OWED and created is not None and created >= cutoff
             out.append(Expected(r.idempotency_key, r.doc_type, r.role, status.value, total, r.currency, r.txn_date,
                                 r.remote_id, tax, _rate(platform, r.doc_type, r.payload), r.rma_number, r.id,
-                                r.return_id, recent))
+                                r.return_id, recent, _items(platform, r.doc_type, r.payload)))
         return out
+
+    def tracked_items(self, info: OrgInfo, platform: str) -> frozenset[str]:
+        """The items whose quantity the ledger keeps, as its document lines name them (the reference
+        cache's last copy: an item it does not know as tracked is not compared)."""
+        if info.connection_id is None:
+            return frozenset()
+        by_code = platform_for(platform).items_by_code
+        with self._db.session() as s:
+            rows = s.execute(sa.select(RefItem.remote_id, RefItem.name, RefItem.sku, RefItem.raw)
+                             .where(RefItem.connection_id == info.connection_id)).all()
+        stocks = (item_stock(RefRecord(RefKind.ITEM, r.remote_id, r.name, code=r.sku, raw=r.raw or {}),
+                             info.home_currency) for r in rows)
+        return frozenset((st.sku if by_code else st.item_id) or "" for st in stocks if st.tracked) - {""}
 
     def _taxes(self, s: Any, return_ids: set[int]) -> dict[int, int]:
         out: dict[int, int] = {}

@@ -39,6 +39,9 @@ class VarianceClass(StrEnum):
     ROUNDING = "rounding"
     #: A return the RMS holds that was never posted because it is held (quarantined) for a person.
     NOT_POSTED_QUARANTINED = "not_posted_quarantined"
+    #: A tracked item's quantity on the document differs (the ledger moved stock and cost of goods
+    #: sold by another quantity); no money difference of its own.
+    QUANTITY_MISMATCH = "quantity_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ class Expected:
     outbox_id: int | None = None
     return_id: int | None = None
     recent: bool = False         # not yet due in the ledger (queued within the grace window)
+    #: (item, quantity) per item the lines we sent carry (the platform's ``items_of``); None: not known
+    items: tuple[tuple[str, Decimal | None], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
