@@ -2,7 +2,9 @@
 
 Tampering goes around the API's rules the way a person in the QBO UI can (back-dating, ignoring the
 duplicate-number warning), but it leaves the same traces: SyncToken and LastUpdatedTime move, a
-webhook fires and CDC shows the change.
+webhook fires and CDC shows the change. ``edit`` takes ``set: {"total"?, "tax"?, "date"?,
+"quantity"?, "item"?}``: ``quantity`` re-states a sales line's ``Qty`` and ``UnitPrice`` keeping its
+amount (the line of ``item``, an ``ItemRef`` id, else the largest), so an Inventory item's stock moves.
 """
 
 from __future__ import annotations
@@ -92,12 +94,29 @@ def _largest(lines: list[dict[str, Any]], kind: str, posting: str | None = None)
     return max(cands, key=lambda ln: ln["Amount"], default=None)
 
 
+def _requantify(lines: list[dict[str, Any]], changes: dict[str, Any]) -> None:
+    """A person's new quantity on a sales line, its unit price re-derived so the amount stays."""
+    item = changes.get("item")
+    cands = [ln for ln in lines if ln.get("DetailType") == "SalesItemLineDetail" and (
+        item is None or str((ln["SalesItemLineDetail"].get("ItemRef") or {}).get("value")) == str(item))]
+    line = max(cands, key=lambda ln: ln["Amount"], default=None)
+    if line is None:
+        raise ValueError(f"no sales line of item {item!r} to change the quantity of")
+    qty = Decimal(str(changes["quantity"]))
+    price = line["Amount"] / qty if qty > 0 else Decimal(0)
+    if qty <= 0 or price * qty != line["Amount"]:
+        raise ValueError(f"Amount {line['Amount']} is not {qty} units at an exact unit price")
+    line["SalesItemLineDetail"].update(Qty=qty, UnitPrice=price)
+
+
 def _edit(c: Company, ops: Operations, rec: Record, changes: dict[str, Any]) -> Record:
     with c.lock:
         obj = copy.deepcopy(rec.obj)
         if "date" in changes:
             obj["TxnDate"] = str(changes["date"])
         lines = obj.get("Line") or []
+        if rec.entity in txn.SALES_DOCS and "quantity" in changes:
+            _requantify(lines, changes)
         if rec.entity in txn.SALES_DOCS and ("total" in changes or "tax" in changes):
             detail = obj.setdefault("TxnTaxDetail", {"TotalTax": Decimal("0.00"), "TaxLine": []})
             old_tax = detail.get("TotalTax", Decimal("0.00"))

@@ -5,6 +5,8 @@
 * ``edit`` ``{"id", "set": {"total"?, "tax"?, "date"?}}`` — like editing in Xero's UI: a new total
   is absorbed by the last line (net re-derived, tax overridden so the total is exact), a new tax
   total overrides the last line's tax; manual journals move the first debit and first credit line.
+  ``set: {"quantity", "item"?}`` re-states a credit note line's ``Quantity`` and ``UnitAmount``
+  keeping its amount (the line of ``ItemCode`` ``item``, else the last), so a tracked item's stock moves.
 * ``delete`` — drafts only for credit notes / manual journals (Xero lets approved ones be voided,
   not deleted); payments are deleted ("Remove & Redo").
 * ``void`` — approved credit notes without payments/allocations, posted manual journals.
@@ -25,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop.sandbox.xero import creditnotes, invoices, journals, payments
+from desktop.sandbox.xero import creditnotes, invoices, journals, payments, stock
 from desktop.sandbox.xero.creditnotes import Outcome, refresh_balance, touch
 from desktop.sandbox.xero.msjson import TWO, iso_date_string, money_quantum, parse_date, render, to_decimal
 from desktop.sandbox.xero.store import Doc, Tenant
@@ -141,6 +143,16 @@ def _edit_credit_note(t: Tenant, doc: Doc, changes: dict[str, Any], now: datetim
         else:
             tax = rnd(rest * rate / (100 + rate), q)
             last.update(Quantity=Decimal("1.0000"), UnitAmount=rnd(rest, TWO), LineAmount=rest, TaxAmount=tax)
+    if "quantity" in changes:
+        item = changes.get("item")
+        line = next((ln for ln in reversed(doc["LineItems"]) if item is None or ln.get("ItemCode") == item), None)
+        if line is None:
+            raise ValueError(f"no line of item {item!r} to change the quantity of")
+        qty = to_decimal(changes["quantity"])
+        unit = line["LineAmount"] / qty if qty > 0 else ZERO
+        if qty <= 0 or rnd(unit, TWO) * qty != line["LineAmount"]:
+            raise ValueError(f"LineAmount {line['LineAmount']} is not {qty} units at an exact unit amount")
+        line.update(Quantity=rnd(qty, Decimal("0.0001")), UnitAmount=rnd(unit, TWO))
     if "tax" in changes:
         target_tax = rnd(to_decimal(changes["tax"]), q)
         current = sum((ln["TaxAmount"] for ln in doc["LineItems"]), ZERO)
@@ -205,6 +217,8 @@ def tamper(t: Tenant, body: dict[str, Any], now: datetime, notify: Notify) -> di
         changes = dict(body.get("set") or {})
         if kind == "CreditNote":
             _edit_credit_note(t, doc, changes, now)
+            if "quantity" in changes:
+                stock.sync(t, doc)  # a person's new quantity moves the tracked item's stock
         elif kind == "ManualJournal":
             _edit_journal(doc, changes, now)
         else:
