@@ -102,7 +102,8 @@ def test_item_quantities_sum_an_items_lines_and_mark_a_missing_quantity_unknown(
     lines = [{"i": "A", "q": "1"}, {"i": "A", "q": Decimal("1.5")}, {"i": "B"}, {"q": 3}, "junk"]
     assert item_quantities(lines, lambda ln: ln.get("i"), lambda ln: ln.get("q")) == (
         ("A", Decimal("2.5")), ("B", None))
-    assert item_quantities(None, lambda ln: None, lambda ln: None) == ()
+    assert item_quantities([], lambda ln: None, lambda ln: None) == ()
+    assert item_quantities(None, lambda ln: None, lambda ln: None) is None  # no lines read: not known
 
 
 # each platform's reader: (doc type, what we send, what the ledger answers for it, item names by code)
@@ -132,4 +133,5 @@ def test_each_platform_reads_item_quantities_from_what_we_sent_and_what_the_ledg
     doc_type, sent, held = SHAPES[key]
     assert (profile.items_of(doc_type, sent), profile.items_of(doc_type, held)) == READ[key]
     assert profile.items_of(doc_type, None) is None
+    assert profile.items_of(doc_type, {"Id": "5", "CreditNoteID": "x"}) is None  # read without its lines
     assert profile.items_of(profile.payment_doc_type or "JournalEntry", held) is None

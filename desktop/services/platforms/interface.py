@@ -113,11 +113,14 @@ def amounts(lines: Any, key: str, detail_types: Iterable[str] | None = None) -> 
 
 
 def item_quantities(lines: Any, item_of: Callable[[Mapping[str, Any]], str | None],
-                    quantity_of: Callable[[Mapping[str, Any]], Any]) -> tuple[tuple[str, Decimal | None], ...]:
+                    quantity_of: Callable[[Mapping[str, Any]], Any]) -> tuple[tuple[str, Decimal | None], ...] | None:
     """(item, quantity) per item named by ``lines`` (``item_of`` / ``quantity_of`` read a line's), summed;
-    an item with a line that gives no readable quantity is (item, None): its quantity is not known."""
+    an item with a line that gives no readable quantity is (item, None): its quantity is not known.
+    None when there are no lines to read (a summary or stub without them): nothing is known."""
+    if not isinstance(lines, list):
+        return None
     out: dict[str, Decimal | None] = {}
-    for line in lines if isinstance(lines, list) else []:
+    for line in lines:
         item = item_of(line) if isinstance(line, Mapping) else None
         if not item:
             continue
