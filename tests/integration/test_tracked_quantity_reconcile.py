@@ -90,6 +90,9 @@ def test_a_tracked_lines_changed_quantity_is_one_quantity_variance(world: World,
     stock = items_by_sku(snap.items.values(), snap.home_currency)[product.sku]
     assert stock.tracked
     item = stock.sku if platform_for(case.platform.value).items_by_code else stock.item_id
+    [record] = [r for r in snap.items.values() if r.remote_id == stock.item_id]
+    assert record.name and record.name != product.sku
+    label = f"{record.name} ({product.sku})"  # as people know the item: its name, then its SKU
     tag = uuid.uuid4().hex[:6]
     doc = _return(case, world, tag, product.sku, product.price)
     result = world.ingest.ingest(org, [Incoming(raw=doc)], ctx=world.ingest.context_for(org), fix=FILE_FIX,
@@ -120,7 +123,7 @@ def test_a_tracked_lines_changed_quantity_is_one_quantity_variance(world: World,
     ours = [v for v in report.variances if v.key in keys]
     assert [(v.variance_class, v.ledger_id) for v in ours] == [(VarianceClass.QUANTITY_MISMATCH, form_id)]
     [found] = ours
-    assert found.fields == {f"quantity {item}": {"rms": "2", "ledger": "1", "item": item}}
+    assert found.fields == {f"quantity {item}": {"rms": "2", "ledger": "1", "item": label}}
     assert found.difference_minor is None and found.rma == doc["rma_number"]
     for cur, row in report.totals["by_currency"].items():
         assert Decimal(row["difference"]) == Decimal(row["explained"]), (cur, row)
@@ -129,7 +132,7 @@ def test_a_tracked_lines_changed_quantity_is_one_quantity_variance(world: World,
     pack = audit_pack.build(world.db, org, doc["rma_number"])
     [listed] = pack["reconciliation"]
     assert (listed["class"], listed["difference"], listed["fields"]) == (
-        "quantity_mismatch", None, {f"quantity {item}": {"rms": "2", "ledger": "1", "item": item}})
+        "quantity_mismatch", None, {f"quantity {item}": {"rms": "2", "ledger": "1", "item": label}})
     assert pack["status"] == "open variances"
     plan = AdjustService(world.db, world.clock, world.bus, world.mapping).plan(
         org, queued["id"], "any-debit", "any-credit")

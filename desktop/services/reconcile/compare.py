@@ -145,7 +145,8 @@ def _quantities(exp: Expected, doc: DocView, tracked: Collection[str]) -> list[V
         mine, held = ours.get(item, ZERO), theirs.get(item, ZERO)
         if mine is None or held is None or mine == held:
             continue  # a line without a quantity: not known, so not compared
-        fields[f"quantity {item}"] = {"rms": _qty(mine), "ledger": _qty(held), "item": item}
+        label = tracked.get(item, item) if isinstance(tracked, Mapping) else item
+        fields[f"quantity {item}"] = {"rms": _qty(mine), "ledger": _qty(held), "item": label}
     return [_finding(VC.QUANTITY_MISMATCH, exp, doc, fields)] if fields else []
 
 
@@ -203,7 +204,8 @@ def compare(expected: Iterable[Expected], ledger: Iterable[DocView], period: Per
         rms: the RMS mirror's returns in the period.
         home_currency: the currency of a ledger document that names none.
         tracked: the items whose quantity the ledger keeps (as the platform's lines name them):
-            only their quantities are compared.
+            only their quantities are compared; a mapping gives each the name people know it by
+            (the variance's ``item``), else the line's own name is shown.
     """
     result = CompareResult()
     sums = result.sums

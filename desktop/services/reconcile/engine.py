@@ -221,18 +221,24 @@ class ReconcileEngine:
                                 r.return_id, recent, _items(platform, r.doc_type, r.payload)))
         return out
 
-    def tracked_items(self, info: OrgInfo, platform: str) -> frozenset[str]:
-        """The items whose quantity the ledger keeps, as its document lines name them (the reference
-        cache's last copy: an item it does not know as tracked is not compared)."""
+    def tracked_items(self, info: OrgInfo, platform: str) -> dict[str, str]:
+        """The items whose quantity the ledger keeps, as its document lines name them, each with the
+        name people know it by — "Name (SKU)" — (the reference cache's last copy: an item it does not
+        know as tracked is not compared)."""
         if info.connection_id is None:
-            return frozenset()
+            return {}
         by_code = platform_for(platform).items_by_code
         with self._db.session() as s:
             rows = s.execute(sa.select(RefItem.remote_id, RefItem.name, RefItem.sku, RefItem.raw)
                              .where(RefItem.connection_id == info.connection_id)).all()
-        stocks = (item_stock(RefRecord(RefKind.ITEM, r.remote_id, r.name, code=r.sku, raw=r.raw or {}),
-                             info.home_currency) for r in rows)
-        return frozenset((st.sku if by_code else st.item_id) or "" for st in stocks if st.tracked) - {""}
+        out: dict[str, str] = {}
+        for r in rows:
+            st = item_stock(RefRecord(RefKind.ITEM, r.remote_id, r.name, code=r.sku, raw=r.raw or {}),
+                            info.home_currency)
+            key = st.sku if by_code else st.item_id
+            if st.tracked and key:
+                out[key] = f"{r.name} ({r.sku})" if r.name and r.sku and r.sku != r.name else (r.name or r.sku or key)
+        return out
 
     def _taxes(self, s: Any, return_ids: set[int]) -> dict[int, int]:
         out: dict[int, int] = {}

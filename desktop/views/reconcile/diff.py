@@ -40,7 +40,8 @@ def _amount(text: str) -> Decimal | None:
 
 
 def field_difference(rms: str, ledger: str, currency: str | None) -> str:
-    """Ledger − RMS for an amount field, with the currency (``""`` when not two amounts)."""
+    """Ledger − RMS for an amount field, with the currency (none for a quantity: ``currency`` None;
+    ``""`` when not two numbers)."""
     a, b = _amount(rms), _amount(ledger)
     if a is None or b is None or a == b:
         return ""
@@ -51,10 +52,20 @@ def _status_text(value: Any) -> str:
     return "—" if value is None else status_label(str(value))
 
 
-def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
-    """``(field, rms, ledger, differs)`` per compared field; ``_``-prefixed bookkeeping is skipped;
-    a status field's values are shown in words (the app's one status map), never the stored value."""
-    out: list[tuple[str, str, str, bool]] = []
+def _label(name: str, pair: Any) -> str:
+    """A field's name for people: ``Quantity of <item>`` for a tracked item's quantity (the item's
+    code as the ledger writes it, never re-cased), else the name with its first letter raised."""
+    if isinstance(pair, dict) and pair.get("item"):
+        return f"Quantity of {pair['item']}"
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool, bool]]:
+    """``(field, rms, ledger, differs, money)`` per compared field; ``_``-prefixed bookkeeping is
+    skipped; a status field's values are shown in words (the app's one status map), never the stored
+    value; ``money`` is False for a quantity (its difference carries no currency)."""
+    out: list[tuple[str, str, str, bool, bool]] = []
     for name, pair in sorted(fields.items()):
         if name.startswith("_"):
             continue
@@ -63,7 +74,8 @@ def diff_rows(fields: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         else:
             rms, ledger = pair, None
         show = _status_text if name.endswith("status") else _text
-        out.append((name.replace("_", " ").capitalize(), show(rms), show(ledger), _text(rms) != _text(ledger)))
+        money = not (isinstance(pair, dict) and pair.get("item"))
+        out.append((_label(name, pair), show(rms), show(ledger), _text(rms) != _text(ledger), money))
     return out
 
 
@@ -97,10 +109,10 @@ class DiffView(QTableWidget):
         rows = diff_rows(fields or {})
         extra = [("Variance difference", "", "", difference)] if difference else []
         self.setRowCount(len(rows) + len(extra))
-        self.differing = [name for name, _, _, differs in rows if differs]
+        self.differing = [name for name, _, _, differs, _ in rows if differs]
         fill = tint(DIFF_COLOUR, 0.28)
-        cells = [(name, rms, ledger, field_difference(rms, ledger, currency), differs)
-                 for name, rms, ledger, differs in rows]
+        cells = [(name, rms, ledger, field_difference(rms, ledger, currency if money else None), differs)
+                 for name, rms, ledger, differs, money in rows]
         cells += [(name, a, b, d, False) for name, a, b, d in extra]
         for r, (name, rms, ledger, delta, differs) in enumerate(cells):
             for c, text in enumerate((name, rms, ledger, delta)):
