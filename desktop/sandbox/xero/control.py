@@ -3,7 +3,8 @@
 ``tamper`` ops (body ``{"op": …}``):
 
 * ``edit`` ``{"id", "set": {"total"?, "tax"?, "date"?}}`` — like editing in Xero's UI: a new total
-  is absorbed by the last line (net re-derived, tax overridden so the total is exact), a new tax
+  is absorbed by the last line (net re-derived, tax overridden so the total is exact; its quantity
+  kept and the unit amount re-derived where that is exact, else one unit), a new tax
   total overrides the last line's tax; manual journals move the first debit and first credit line.
   ``set: {"quantity", "item"?}`` re-states a credit note line's ``Quantity`` and ``UnitAmount``
   keeping its amount (the line of ``ItemCode`` ``item``, else the last), so a tracked item's stock moves.
@@ -29,7 +30,7 @@ from typing import Any
 
 from desktop.sandbox.xero import creditnotes, invoices, journals, payments, stock
 from desktop.sandbox.xero.creditnotes import Outcome, refresh_balance, touch
-from desktop.sandbox.xero.msjson import TWO, iso_date_string, money_quantum, parse_date, render, to_decimal
+from desktop.sandbox.xero.msjson import FOUR, TWO, iso_date_string, money_quantum, parse_date, render, to_decimal
 from desktop.sandbox.xero.store import Doc, Tenant
 from desktop.sandbox.xero.validation import ZERO, rnd
 
@@ -116,6 +117,16 @@ def _rate(t: Tenant, line: Doc) -> Decimal:
     return Decimal(t.tax_rates.get(line.get("TaxType", "NONE"), {}).get("EffectiveRate", ZERO))
 
 
+def _restate(line: Doc, amount: Decimal, q: Decimal) -> None:
+    """A person's new line amount, as Xero's UI takes it: the quantity stays and the unit amount
+    (to four places) is re-derived when that gives the amount exactly, else one unit at the amount."""
+    qty = line.get("Quantity") or Decimal(1)
+    unit = rnd(amount / qty, FOUR) if qty > 0 else amount
+    if qty <= 0 or rnd(qty * unit, q) != amount:
+        qty, unit = Decimal("1.0000"), rnd(amount, TWO)
+    line.update(Quantity=qty, UnitAmount=unit, LineAmount=amount)
+
+
 def _edit_credit_note(t: Tenant, doc: Doc, changes: dict[str, Any], now: datetime) -> None:
     if doc["Status"] in ("VOIDED", "DELETED", "PAID") or doc["Allocations"] or doc["Payments"]:
         raise ValueError(
@@ -139,10 +150,11 @@ def _edit_credit_note(t: Tenant, doc: Doc, changes: dict[str, Any], now: datetim
         rate = _rate(t, last) if lat != "NoTax" else ZERO
         if lat == "Exclusive":
             net = rnd(rest * 100 / (100 + rate), q)
-            last.update(Quantity=Decimal("1.0000"), UnitAmount=rnd(net, TWO), LineAmount=net, TaxAmount=rest - net)
+            _restate(last, net, q)
+            last["TaxAmount"] = rest - net
         else:
-            tax = rnd(rest * rate / (100 + rate), q)
-            last.update(Quantity=Decimal("1.0000"), UnitAmount=rnd(rest, TWO), LineAmount=rest, TaxAmount=tax)
+            _restate(last, rest, q)
+            last["TaxAmount"] = rnd(rest * rate / (100 + rate), q)
     if "quantity" in changes:
         item = changes.get("item")
         line = next((ln for ln in reversed(doc["LineItems"]) if item is None or ln.get("ItemCode") == item), None)
