@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from desktop.services.admin import audit
 from desktop.services.pipeline import outbox
 from desktop.services.store.db import Database
-from desktop.services.store.migrate import upgrade
 from desktop.services.store.models import AuditLog
+from tests.helpers.db import migrated
 
 pytestmark = pytest.mark.db
 
@@ -23,10 +23,8 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    upgrade(db_url)
-    database = Database(db_url)
-    yield database
-    database.dispose()
+    with migrated(db_url) as database:
+        yield database
 
 
 def _trail(db: Database) -> list[tuple[int, str, str | None]]:
