@@ -40,7 +40,7 @@ from desktop.views.mapping.editing import CodeRef, TargetRef, apply_drop, code_s
 from desktop.views.mapping.impact import OrgBundle
 from desktop.views.mapping.ledger_model import TARGET_ROLE, LedgerFilter, LedgerTreeModel
 from desktop.views.mapping.rules_model import Column, RulesFilter, RulesModel, problems_by_row
-from desktop.views.mapping.widgets import RULE_WIDTHS, fit_tree, plain_tree, unique_keys
+from desktop.views.mapping.widgets import RULE_WIDTHS, WrapBar, fit_tree, plain_tree, unique_keys
 from desktop.views.models.selection import current_row
 from desktop.views.pages.base import Card, house_style, label
 
@@ -86,10 +86,8 @@ class MappingEditor(QWidget):
 
     # --- building -------------------------------------------------------------------------------
     def _build_toolbar(self) -> QWidget:
-        bar = QWidget()
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(8)
+        bar = WrapBar(8)
+        row = bar.lead_row
         self.org_combo = QComboBox()
         self.org_combo.setObjectName("MappingOrganization")
         self.org_combo.setToolTip("The organization whose mapping you are editing")
@@ -99,6 +97,7 @@ class MappingEditor(QWidget):
         self.version_label = label("", "Badge")
         row.addWidget(self.version_label)
         row.addStretch(1)
+        row = bar.tail_row
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcuts(unique_keys(QKeySequence("Ctrl+Z"), QKeySequence.StandardKey.Undo))
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
@@ -147,10 +146,10 @@ class MappingEditor(QWidget):
         right = Card()
         right.layout_.setContentsMargins(14, 12, 14, 12)
         right.layout_.setSpacing(6)
-        head = QHBoxLayout()
+        head = WrapBar(8)  # a narrow panel puts the search under the title, not off the page
         self.ledger_title = label("Ledger", "SectionTitle")
-        head.addWidget(self.ledger_title)
-        head.addStretch(1)
+        head.lead_row.addWidget(self.ledger_title)
+        head.lead_row.addStretch(1)
         self.search_edit = QLineEdit()
         self.search_edit.setObjectName("MappingLedgerSearch")
         self.search_edit.setPlaceholderText("Search the ledger (Ctrl+F)")
@@ -158,8 +157,8 @@ class MappingEditor(QWidget):
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setMinimumWidth(260)
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
-        head.addWidget(self.search_edit)
-        right.layout_.addLayout(head)
+        head.tail_row.addWidget(self.search_edit)
+        right.layout_.addWidget(head)
         self.ledger_view = plain_tree("MappingLedger")
         self.ledger_view.setModel(self.ledger_filter)
         self.ledger_view.setAcceptDrops(True)
@@ -267,7 +266,7 @@ class MappingEditor(QWidget):
         self.rules_model.set_rules(bundle.rules)
         self.code_model.set_codes(bundle.codes)
         self.code_view.expandAll()
-        fit_tree(self.code_view, 200)
+        fit_tree(self.code_view, 200, whole_names=True)
         fit_tree(self.ledger_view, 190)
         platform = bundle.snapshot.ledger_name if bundle.snapshot is not None else "Ledger"
         self.ledger_title.setText(platform if bundle.snapshot is None else f"{platform} · chart of accounts")
