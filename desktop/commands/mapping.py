@@ -24,6 +24,7 @@ def _say(text: str) -> None:
 
 def _export(args: argparse.Namespace, config: AppConfig) -> int:
     from desktop.services.core.errors import NeedsPersonError
+    from desktop.services.core.progress import write_file
     from desktop.services.mapping.io import dumps, export_document
     from desktop.services.mapping.service import MappingService
     from desktop.services.runtime import open_runtime
@@ -39,7 +40,7 @@ def _export(args: argparse.Namespace, config: AppConfig) -> int:
                               version=view.version, note=view.note)
     text = dumps(doc, args.format)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_file(Path(args.out), text, what="mapping export")
         _say(f"Wrote {len(view.rules)} rules of {view.organization_code} version {view.version} to {args.out}.")
     else:
         sys.stdout.write(text)

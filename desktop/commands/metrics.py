@@ -41,6 +41,7 @@ def _metrics(args: argparse.Namespace, config: AppConfig) -> int:
     from datetime import timedelta
 
     from desktop.services.core.errors import ConfigurationError
+    from desktop.services.core.progress import write_file
     from desktop.services.queries.metrics import HEADLINE_DAYS, metrics_report
     from desktop.services.runtime import open_runtime
     with open_runtime(config) as rt:
@@ -49,7 +50,7 @@ def _metrics(args: argparse.Namespace, config: AppConfig) -> int:
             raise ConfigurationError(f"--from {args.start} is after --to {end}", action="swap the two dates")
         report = metrics_report(rt.database, args.org, end=end, start=args.start)
     if args.csv is not None:
-        Path(args.csv).write_text(report.csv_text(), encoding="utf-8", newline="")
+        write_file(Path(args.csv), report.csv_text(), what="metrics export")
     emit(args, report.to_json(), render_text(report) + (f"\n\nWrote {args.csv}" if args.csv else ""))
     return 0
 

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.services.core.errors import AppError, ErrorKind, PermissionDenied
-from desktop.services.core.progress import OperationCancelled
+from desktop.services.core.progress import OperationCancelled, write_file
 
 __all__ = ["EXIT_CODES", "Explained", "explain", "write_crash_report"]
 
@@ -208,8 +208,7 @@ def write_crash_report(exc: BaseException, directory: Path, *, context: str = ""
             f"While: {context or '-'}\n\n{redact_text(text)}")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"crash-{stamp}.txt"
-        path.write_text(body, encoding="utf-8")
+        path = write_file(directory / f"crash-{stamp}.txt", body, what="crash report")
     except OSError:
         return None
     return path

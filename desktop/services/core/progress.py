@@ -113,6 +113,14 @@ def replace_when_done(path: Path, progress: OperationProgress | None = None, *,
             part.unlink()
 
 
+def write_file(path: Path, text: str, *, what: str = "export") -> Path:
+    """The one way a file the app writes for a person reaches the disk: whole, or not at all
+    (:func:`replace_when_done` — a full disk or a crash never leaves half an export in ``path``)."""
+    with replace_when_done(path, what=what) as f:
+        f.write(text)
+    return path
+
+
 def check(progress: OperationProgress | None, message: str) -> None:
     """Raise :class:`OperationCancelled` with ``message`` if ``progress`` was asked to stop."""
     if progress is not None and progress.cancelled:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from desktop.services.core.errors import NeedsPersonError
 from desktop.services.core.exact_json import dumps
 from desktop.services.core.money import Money
+from desktop.services.core.progress import write_file
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     EventLog,
@@ -109,5 +110,4 @@ def build(db: Database, org: str, rma: str) -> dict[str, Any]:
 
 def write(pack: dict[str, Any], path: Path) -> Path:
     """Write the pack as JSON; payload amounts stay exact numbers (``exact_json``, never float)."""
-    path.write_text(dumps(pack), encoding="utf-8")
-    return path
+    return write_file(path, dumps(pack), what="audit pack")

@@ -24,6 +24,7 @@ from desktop.services.connections.apps import OAuthApp
 from desktop.services.connections.details import details_for
 from desktop.services.core.csv_safe import SafeWriter
 from desktop.services.core.errors import AppError, ConfigurationError
+from desktop.services.core.progress import replace_when_done
 from desktop.services.platforms.registry import DEFAULT_PLATFORM, platform_for
 from desktop.views.bridge import EventBridge
 from desktop.views.connections.details import DetailsPanel
@@ -360,7 +361,7 @@ class ConnectionActions(QObject):
             rows.append([model.display(summary, c, full=True) for c in Column])
 
         def write(_p: Progress) -> int:
-            with path.open("w", newline="", encoding="utf-8") as f:
+            with replace_when_done(path, what="connections export") as f:
                 SafeWriter(f).writerows(rows)  # company names are typed by strangers
             return len(rows) - 1
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop.services.core.errors import AppError
+from desktop.services.core.progress import write_file
 from desktop.services.mapping.diff import RuleDiff
 from desktop.services.mapping.impact import MappingImpact
 from desktop.services.mapping.io import dumps, export_document, loads, rules_from_document
@@ -244,8 +245,7 @@ class MappingActions(QObject):
         def write(_p: Any) -> Path:
             doc = export_document(rules, snapshot=bundle.snapshot, organization=bundle.org,
                                   version=bundle.version or None)
-            path.write_text(dumps(doc, "json" if path.suffix == ".json" else "yaml"), encoding="utf-8")
-            return path
+            return write_file(path, dumps(doc, "json" if path.suffix == ".json" else "yaml"), what="mapping export")
 
         run_in_background(self.editor, write, on_success=self._on_exported, on_failure=self._fail("Export"),
                           label=f"Export {path.name}")

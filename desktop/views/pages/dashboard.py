@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.services.core.progress import write_file
 from desktop.services.pipeline.scheduler import describe_sync
 from desktop.services.queries.dashboard import DashboardData, DashboardService
 from desktop.services.queries.metrics import DEFINITIONS, MetricsReport, format_duration, format_pct
@@ -424,7 +425,7 @@ class DashboardPage(Page):
             return
 
         def write(path: Path) -> None:
-            run_in_background(self, lambda _p: path.write_text(report.csv_text(), encoding="utf-8", newline=""),
+            run_in_background(self, lambda _p: write_file(path, report.csv_text(), what="metrics export"),
                               on_success=lambda _n: self._say(f"Exported the metrics to {path}"),
                               on_failure=lambda exc: self._say(f"Could not export the metrics: {exc}"),
                               label="Export the metrics")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from desktop.services.core.progress import write_file
 from desktop.services.manual import Prepared, SubmitResult
 from desktop.views.manual.entries import SORT_ROLE, Column, EntriesModel
 from desktop.views.manual.form import BAD_COLOUR, OK_COLOUR, CheckPanel, ManualEntryForm
@@ -242,8 +243,7 @@ class ManualEntryPage(Page):
             chosen = Path(path)
             for name, text in {"": out.text, **out.files}.items():  # e.g. Xero's invoices beside the credit notes
                 target = chosen.with_name(f"{chosen.stem}-{name}{chosen.suffix}") if name else chosen
-                with open(target, "w", encoding="utf-8", newline="") as fh:
-                    fh.write(text)
+                write_file(target, text, what="manual-entry export")
             return out
 
         run_in_background(self, work, on_success=lambda out: self.status.setText(
