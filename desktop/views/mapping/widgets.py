@@ -36,7 +36,8 @@ def unique_keys(first: QKeySequence, standard: QKeySequence.StandardKey) -> list
 
 
 def fit_tree(tree: QTreeView, detail: int, *, whole_names: bool = False) -> None:
-    """Name column takes the room, detail column a fixed share (set after every model reset).
+    """Name column takes the room, detail column a fixed share — at most a third of a narrow
+    tree — (set after every model reset).
 
     ``whole_names``: the names are what a person drags and must read whole (the RMS codes), so the
     name column fits its longest name and the detail column takes what is left (elided; a narrow
@@ -50,7 +51,30 @@ def fit_tree(tree: QTreeView, detail: int, *, whole_names: bool = False) -> None
         return
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-    header.resizeSection(1, detail)
+    share = tree.findChild(_DetailShare)
+    if share is None:
+        share = _DetailShare(tree)
+        tree.viewport().installEventFilter(share)
+    share.detail = detail
+    share.fit()
+
+
+class _DetailShare(QObject):
+    """Keeps a tree's detail column at its width, but at most a third of a narrow tree: the names
+    are what a person reads and drops on."""
+
+    def __init__(self, tree: QTreeView) -> None:
+        super().__init__(tree)
+        self.tree, self.detail = tree, 0
+
+    def fit(self) -> None:
+        room = self.tree.viewport().width()
+        self.tree.header().resizeSection(1, min(self.detail, room // 3) if room > 0 else self.detail)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return super().eventFilter(watched, event)
 
 
 class WrapBar(QWidget):

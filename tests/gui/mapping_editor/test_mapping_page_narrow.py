@@ -36,3 +36,5 @@ def test_the_loaded_page_fits_a_small_window_without_scrolling_sideways(qtbot: Q
     qtbot.waitUntil(lambda: search.mapTo(canvas, search.rect().topLeft()).y()
                     > title.mapTo(canvas, title.rect().bottomLeft()).y())
     assert title.width() >= title.sizeHint().width(), (title.width(), title.sizeHint())
+    ledger = page.editor.ledger_view  # the chart's names keep two thirds of a narrow panel
+    assert ledger.header().sectionSize(1) <= ledger.viewport().width() // 3 + 1
