@@ -143,7 +143,7 @@ def full_checks_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         m.setattr(parse, "_usable_text", lambda value, allow_empty, max_len: False)
         m.setattr(exact_json, "is_plain", lambda value, tuples=True: False)
         m.setattr(records, "is_plain", lambda value, tuples=True: False)
-        m.setattr(storable, "_clean", lambda raw: False)
+        m.setattr(storable, "_survey", lambda raw: (False, False))
         m.setattr(redaction_module, "_MAY_HOLD_SECRET", re.compile(""))
         yield
 
