@@ -87,19 +87,27 @@ def _survey(raw: object) -> tuple[bool, bool]:
             if depth > MAX_DEPTH:
                 return False, False
             if isinstance(value, dict):
-                if plain and (kind is not dict or not set(map(type, value)) <= _STR_ONLY):
+                if kind is dict and set(map(type, value)) <= _STR_ONLY:
+                    strings.extend(value)
+                else:
                     plain = False
-                strings.extend(map(str, value))
+                    strings.extend(map(str, value))
                 items: Any = value.values()
             else:
                 if kind is not list:
                     plain = False
                 items = value
-            for item in items:
-                if type(item) is str:
+            for item in items:  # the usual scalars settled here; containers and the rest go on the stack
+                kind = type(item)
+                if kind is str:
                     if item == DEEP_MARKER:
                         return False, False
                     keep(item)
+                elif kind is int:
+                    if item.bit_length() > _MAX_BITS:
+                        return False, False
+                elif item is None or kind is bool:
+                    continue
                 else:
                     stack.append((item, depth + 1))
         elif kind is int:
