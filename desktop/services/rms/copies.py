@@ -85,6 +85,8 @@ class CopyCheck:
 
     def where(self, inc: Incoming, position: int) -> str:
         """Where a record is, as its source names it (``orders.csv row 4``), else its place in the batch."""
+        if inc.where is not None:
+            return inc.where
         if inc.annotate is not None:
             probe = inc.annotate(Problem("where", "", None)).message
             if probe.endswith(": "):
