@@ -35,20 +35,35 @@ def _text(value: object, max_len: int | None = 64) -> TypeGuard[str]:
     return type(value) is str and bool(value) and not value.isspace() and (max_len is None or len(value) <= max_len)
 
 
+#: Rate text → the rate in percent, for rates read before (an organization has a handful; bounded,
+#: short texts only: at most 20 digits, shifted exactly in the default 28-digit context).
+_RATES: dict[str, Decimal] = {}
+_MAX_RATES = 256
+
+
 def plain_tax(item: object, seen: set[str], jurisdictions: Mapping[str, Any], currency: str) -> TaxAmount | None:
     """A tax entry: a known jurisdiction not seen yet on this line, an unsigned plain rate, a plain
     amount, no other currency. Adds its jurisdiction to ``seen`` when taken."""
     if type(item) is not dict:
         return None
-    code, rate_text = item.get("jurisdiction"), item.get("rate")
-    if (_text(code) and code in jurisdictions and code not in seen and type(rate_text) is str
-            and _PLAIN_RATE.fullmatch(rate_text) and item.get("currency") in (None, currency)):
-        amount = _PARSE(item.get("amount"), currency)  # type: ignore[arg-type]  # not text: None
-        if amount is not None:
-            seen.add(code)
-            # The contract states rates as fractions; the domain keeps percent (×100, exact).
-            return TaxAmount(jurisdiction=code, rate=Decimal(rate_text).scaleb(2), amount=amount)
-    return None
+    get = item.get
+    code, rate_text = get("jurisdiction"), get("rate")
+    if not (_text(code) and code in jurisdictions and code not in seen and type(rate_text) is str
+            and get("currency") in (None, currency)):
+        return None
+    rate = _RATES.get(rate_text)
+    if rate is None:
+        if not _PLAIN_RATE.fullmatch(rate_text):
+            return None
+        # The contract states rates as fractions; the domain keeps percent (×100, exact).
+        rate = Decimal(rate_text).scaleb(2)
+        if len(_RATES) < _MAX_RATES and len(rate_text) <= 20:
+            _RATES[rate_text] = rate
+    amount = _PARSE(get("amount"), currency)  # type: ignore[arg-type]  # not text: None
+    if amount is None:
+        return None
+    seen.add(code)
+    return TaxAmount(jurisdiction=code, rate=rate, amount=amount)
 
 
 def plain_taxes(raw: object, jurisdictions: Mapping[str, Any], currency: str) -> tuple[TaxAmount, ...] | None:
