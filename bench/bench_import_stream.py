@@ -14,11 +14,13 @@ database: every return ingested or quarantined. Targets (issue 14): >= 10,000 re
 RSS < 300 MB for 1,000,000 returns. Run::
 
     .venv/bin/python bench/bench_import_stream.py [--returns|--count 1000000] [--format csv|json] [--keep DIR]
+        [--profile FILE]   # cProfile stats of the import (e.g. at 20,000–50,000 returns, with --keep)
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import inspect
 import json
 import os
@@ -113,7 +115,8 @@ def generate(path: Path, count: int, fmt: str) -> None:
         fh.write("]\n")
 
 
-def run_import(path: Path, db_path: Path | str, expect: int, use_tracemalloc: bool, event_log: bool) -> int:
+def run_import(path: Path, db_path: Path | str, expect: int, use_tracemalloc: bool, event_log: bool,
+               profile: str | None = None) -> int:
     """The child: import ``path`` into a fresh SQLite database (or the empty database at the URL
     ``db_path``) and print the figures as JSON."""
     import tracemalloc
@@ -154,8 +157,14 @@ def run_import(path: Path, db_path: Path | str, expect: int, use_tracemalloc: bo
         tracemalloc.start()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wall, cpu = time.perf_counter(), time.process_time()
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
     result = import_file(service, path, ORG, Actor("bench", Role.OPERATOR), **kwargs)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
     traced = tracemalloc.get_traced_memory()[1] if use_tracemalloc else None
     sink.close(timeout=600)
     with db.session() as s:
@@ -181,12 +190,15 @@ def main() -> int:
                         help="leave the event-log writer out (to see what it costs; the CLI has it)")
     parser.add_argument("--database-url", help="an EMPTY database to import into instead of a fresh SQLite file "
                         "(e.g. a new PostgreSQL database)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile the import (the main thread: not the event-log writer's) with cProfile and "
+                        "write the stats to FILE (read them with python -m pstats FILE); slows the run")
     parser.add_argument("--child", nargs=3, metavar=("FILE", "DB", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         target = args.child[1] if "://" in args.child[1] else Path(args.child[1])
         return run_import(Path(args.child[0]), target, int(args.child[2]), args.tracemalloc,
-                          not args.no_event_log)
+                          not args.no_event_log, args.profile)
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -202,6 +214,7 @@ def main() -> int:
               f"{args.format.upper()}, in {time.perf_counter() - started:.1f} s")
         cmd = [sys.executable, __file__, "--child", str(path), args.database_url or str(db_path), str(args.returns)]
         cmd += ["--tracemalloc"] * args.tracemalloc + ["--no-event-log"] * args.no_event_log
+        cmd += ["--profile", str(Path(args.profile).resolve())] if args.profile else []
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ.copy())
         if proc.returncode != 0:
             print(proc.stdout, proc.stderr, sep="\n")

@@ -1,9 +1,11 @@
 """The fast paths of ingest decide exactly as the full checks they short-cut (issue 14's import speed).
 
 Ingest reads the usual well-formed record through shortcuts: plain amounts (``Money.parse_plain``),
-usable text (``parse._usable_text``), payloads of plain JSON types (``exact_json.is_plain``: the
-canonical text, the JSON column's check), a read-only walk before the copying one in
-``storable``, and redaction skipping text that no secret pattern can match. This ingests one mixed
+usable text (``parse._usable_text``), plain lines, fees and tax entries (``rms/parse_fast.py``),
+payloads of plain JSON types (``exact_json.is_plain``: the canonical text, the JSON column's check),
+a read-only walk before the copying one in ``storable`` (which also proves a payload plain, so its
+JSON is encoded once), redaction skipping text that no secret pattern can match, and flat event
+details redacted in one pass (``redact_flat``). This ingests one mixed
 sample of good and bad records twice, into two fresh databases — once as shipped, once with every
 shortcut switched off — and requires the same rows (returns, lines, tax lines, fees, quarantine
 reasons, column by column), the same counts and the same events.
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from desktop.services.core import events as events_module
 from desktop.services.core import exact_json
 from desktop.services.core import redaction as redaction_module
 from desktop.services.core.clock import ManualClock
@@ -143,7 +146,10 @@ def full_checks_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         m.setattr(parse, "_usable_text", lambda value, allow_empty, max_len: False)
         m.setattr(exact_json, "is_plain", lambda value, tuples=True: False)
         m.setattr(records, "is_plain", lambda value, tuples=True: False)
-        m.setattr(storable, "_clean", lambda raw: False)
+        m.setattr(storable, "_survey", lambda raw: (False, False))
+        for name in ("plain_line", "plain_fee", "plain_tax"):
+            m.setattr(parse, name, lambda *args: None)
+        m.setattr(events_module, "redact_flat", lambda details: None)
         m.setattr(redaction_module, "_MAY_HOLD_SECRET", re.compile(""))
         yield
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from desktop.services.core.clock import Clock, SystemClock, as_utc
 from desktop.services.core.errors import AppError, ErrorKind, TransientError
-from desktop.services.core.redaction import REDACTED, is_secret_key, redact, redact_text
+from desktop.services.core.redaction import REDACTED, is_secret_key, redact, redact_flat, redact_text
 
 __all__ = [
     "REDACTED",
@@ -278,7 +278,8 @@ class Event:
             set_(self, "platform_message", redact_text(self.platform_message))
         if not isinstance(self.details, Mapping):
             raise TypeError(f"event details must be a mapping, not {type(self.details).__name__}")
-        set_(self, "details", json_safe(redact(self.details)))
+        flat = redact_flat(self.details)  # the usual flat details: what the walk below gives, in one pass
+        set_(self, "details", flat if flat is not None else json_safe(redact(self.details)))
 
     @classmethod
     def from_error(

@@ -25,8 +25,8 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "brackets", "decimal_text", "depth_ok", "dumps", "dumps_plain_sorted", "is_plain", "loads",
-           "to_decimal", "to_decimal_or_none"]
+__all__ = ["MAX_DEPTH", "EncodedJSON", "brackets", "decimal_text", "depth_ok", "dumps", "dumps_plain",
+           "dumps_plain_sorted", "is_plain", "loads", "to_decimal", "to_decimal_or_none"]
 
 #: Deepest nesting of lists/objects accepted in any JSON input. Real documents (RMS returns,
 #: ledger payloads, mapping sets) nest fewer than 10 levels.
@@ -88,6 +88,12 @@ def is_plain(value: Any, *, tuples: bool = True) -> bool:
     return _plain(value, tuples=tuples)
 
 
+def dumps_plain(value: Any) -> str:
+    """A :func:`is_plain` value as :func:`dumps` writes it, in one pass of the C encoder without
+    :func:`dumps`'s own walk (the caller has proved plainness, e.g. in a walk it makes anyway)."""
+    return _PLAIN_ENCODER.encode(value)
+
+
 def dumps_plain_sorted(value: Any) -> str:
     """A :func:`is_plain` value (``tuples=False``) as :func:`dumps` writes it once every object's
     keys are sorted, in one pass of the C encoder (the caller checks plainness)."""
@@ -126,8 +132,22 @@ def _plain(value: Any, *, tuples: bool = True) -> bool:
 _PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 
+class EncodedJSON:
+    """What :func:`dumps` writes for a value, written already: by a caller that proved the value
+    plain in a walk of its own and encoded it once (:func:`dumps_plain`). :func:`dumps` returns
+    the text as it is, so a JSON column binds it with neither its check nor a second encoding.
+    For bulk inserts' parameters only, never a value kept anywhere."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def dumps(value: Any) -> str:
-    """``value`` as compact JSON text (see the module docstring)."""
+    """``value`` as compact JSON text (see the module docstring); an :class:`EncodedJSON`, its text."""
+    if type(value) is EncodedJSON:
+        return value.text
     if _plain(value):
         return _PLAIN_ENCODER.encode(value)
     out: list[str] = []

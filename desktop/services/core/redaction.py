@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "is_secret_key", "redact", "redact_text"]
+__all__ = ["REDACTED", "is_secret_key", "redact", "redact_flat", "redact_text"]
 
 REDACTED = "***"
 
@@ -165,3 +165,20 @@ def redact(obj: Any) -> Any:
     if isinstance(obj, set | frozenset):
         return [redact(v) for v in obj]
     return obj
+
+
+_FLAT = frozenset({str, int, bool, type(None)})
+
+
+def redact_flat(obj: object) -> dict[str, Any] | None:
+    """:func:`redact` of a ``dict`` whose keys are ``str`` and whose values are ``str``, ``int``,
+    ``bool`` or ``None`` (exact types: the fixed-shape details most events carry), read in one
+    pass instead of the recursive walk; None for anything else (then :func:`redact` walks it)."""
+    if type(obj) is not dict:
+        return None
+    for key, value in obj.items():
+        if type(key) is not str or type(value) not in _FLAT:
+            return None
+    context = _oauth_context(obj.keys())
+    return {key: REDACTED if _is_secret_value(key, value, context) else
+            redact_text(value) if type(value) is str else value for key, value in obj.items()}

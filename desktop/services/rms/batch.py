@@ -52,6 +52,8 @@ class Item:
     stand_ins: list[str]
     return_id: int | None = None
     held: Held = field(default_factory=lambda: Held(None))
+    #: ``raw`` was proved plain when it was read (its JSON needs no walk of its own).
+    plain: bool = False
 
     # Read many times per record while a batch is applied; the values they come from are set when
     # the item is made (a conflicting copy is a new item) and never change after.
@@ -111,7 +113,7 @@ def one_copy_each(prepared: Sequence[tuple[Incoming, Item]], copies: CopyCheck,
             items.append(it)
             continue
         verdict = copies.check(it.key, it.raw, copies.where(inc, offset + n), rma=it.rma_number, fix=fix,
-                               stored=stored)
+                               stored=stored, plain=it.plain)
         if verdict.kind == "duplicate":
             result.duplicates += 1
         elif verdict.kind == "conflict" and verdict.problem is not None:

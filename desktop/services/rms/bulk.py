@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from desktop.services.core.exact_json import EncodedJSON
 from desktop.services.rms.records import RowValues
 from desktop.services.store.bulk_insert import BulkWriter, row_keys
 from desktop.services.store.models import QuarantineReason, Return, ReturnFee, ReturnTaxLine
@@ -41,7 +42,8 @@ def insert_new(session: Session, rows: Sequence[RowValues]) -> dict[tuple[str, i
     if not rows:
         return {}
     with BulkWriter(session) as writer:
-        rets = [r.ret for r in rows]
+        # A payload encoded already is bound as its text (no second walk, no second encoding).
+        rets = [r.ret if r.raw_json is None else {**r.ret, "raw_payload": EncodedJSON(r.raw_json)} for r in rows]
         shape = writer.shape(Return, row_keys(rets))
         ids = {(rms_id, revision): rid for rid, rms_id, revision in writer.returning(
             shape, shape.tuples(rets),

@@ -85,6 +85,8 @@ class CopyCheck:
 
     def where(self, inc: Incoming, position: int) -> str:
         """Where a record is, as its source names it (``orders.csv row 4``), else its place in the batch."""
+        if inc.where is not None:
+            return inc.where
         if inc.annotate is not None:
             probe = inc.annotate(Problem("where", "", None)).message
             if probe.endswith(": "):
@@ -97,12 +99,13 @@ class CopyCheck:
         self._here = {}
 
     def check(self, key: tuple[str, int], raw: Mapping[str, Any], label: str, *, rma: str, fix: str,
-              stored: Stored) -> Verdict:
+              stored: Stored, plain: bool = False) -> Verdict:
         """The verdict on a record of ``key`` with content ``raw`` found at ``label`` (e.g.
         ``export.json record 5``). ``stored(key)``: whether the database holds a row of that key, and
-        its payload — how a copy from an earlier transaction is confirmed and compared."""
+        its payload — how a copy from an earlier transaction is confirmed and compared. ``plain``:
+        ``raw`` was proved plain (:func:`~desktop.services.rms.records.content_digest`)."""
         first = self._first(key, stored)
-        digest = content_digest(raw)[:_DIGEST]
+        digest = content_digest(raw, plain=plain)[:_DIGEST]
         if first is None:
             self._remember(key, raw, label, digest)
             return _FIRST

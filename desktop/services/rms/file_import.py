@@ -142,7 +142,8 @@ class FileRecords:
                 self._json = JsonListStream(self._fh, too_deep=trim_depth)
                 for value in self._json:
                     self.handed += 1
-                    yield Incoming(raw=value, annotate=_prefixed(f"{self.name} record {self.handed}"))
+                    where = f"{self.name} record {self.handed}"
+                    yield Incoming(raw=value, annotate=_prefixed(where), where=where)
                 return
             self._csv = _CsvGroups(io.TextIOWrapper(self._fh, encoding="utf-8-sig", newline=""), self.name)
             cols = _Columns.from_header(self._csv.header)
@@ -196,7 +197,8 @@ def read_json(text: str, name: str) -> list[Incoming]:
     """A JSON export: a list of returns, or an object with a ``returns`` list."""
     with _readable(name):
         values = list(JsonListStream(io.BytesIO(text.encode("utf-8", "surrogatepass")), too_deep=trim_depth))
-    return [Incoming(raw=item, annotate=_prefixed(f"{name} record {i + 1}")) for i, item in enumerate(values)]
+    return [Incoming(raw=item, annotate=_prefixed(f"{name} record {i + 1}"), where=f"{name} record {i + 1}")
+            for i, item in enumerate(values)]
 
 
 @dataclass
@@ -300,11 +302,13 @@ class _CsvGroups:
                                    action="fix the quoting on that row and import again") from exc
 
     def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        """The non-blank rows, their cells stripped (once, here)."""
         with self._errors():
             for cells in self._reader:
                 self._number += 1
-                if any(map(str.strip, cells)):
-                    yield self._number, cells
+                stripped = list(map(str.strip, cells))
+                if any(stripped):
+                    yield self._number, stripped
 
     def _key(self, number: int, cells: list[str]) -> tuple[str, ...]:
         rid = cells[self._id].strip() if self._id < len(cells) else ""
@@ -328,7 +332,7 @@ class _CsvGroups:
                     done = open_groups.pop(oldest)
                     yield done, self._finish(oldest)
                 rows = open_groups[key] = []
-            row = dict(zip(header, map(str.strip, cells), strict=False))  # cells past the header: not read
+            row = dict(zip(header, cells, strict=False))  # cells past the header: not read
             if len(cells) < len(header):
                 row.update(dict.fromkeys(header[len(cells):], ""))
             rows.append((number, row))
@@ -449,5 +453,6 @@ def _group(name: str, rows: _Rows, cols: _Columns, ctx: OrgContext, split: bool 
                 number = where[idx] if idx < len(where) else first_no
         return replace(problem, message=f"{name} row {number}: {problem.message}")
 
-    return Incoming(raw=raw, annotate=annotate, extra_problems=tuple(extra), continues=split)
+    return Incoming(raw=raw, annotate=annotate, extra_problems=tuple(extra), continues=split,
+                    where=f"{name} row {first_no}")
 

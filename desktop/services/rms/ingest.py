@@ -48,6 +48,7 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import NeedsPersonError, TransientError
 from desktop.services.core.events import Event, EventBus, EventKind, Severity
+from desktop.services.core.exact_json import dumps_plain
 from desktop.services.rms.batch import Held, Item, next_batch, one_copy_each
 from desktop.services.rms.bulk import KeyTaken, insert_new, insert_reasons
 from desktop.services.rms.client import Page, RmsClient
@@ -64,7 +65,7 @@ from desktop.services.rms.records import (
     same_payload,
 )
 from desktop.services.rms.results import IngestResult, OrgSyncResult, QuarantinedRecord
-from desktop.services.rms.storable import storable
+from desktop.services.rms.storable import storable_plain
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     Organization,
@@ -355,16 +356,22 @@ class IngestService:
     def _prepare(self, inc: Incoming, org_id: int, ctx: OrgContext, now: datetime, fix: str) -> Item:
         # What the database cannot hold (NUL, unpaired surrogates, endless numbers, deep nesting) is
         # replaced in a copy and quarantines the record; everything after this sees the copy only.
-        safe, unstorable = storable(inc.raw, fix=fix)
+        # The same walk proves the payload plain, when it is: then its JSON is written once, here,
+        # and neither the copy rule's digest nor the JSON column walks it again.
+        safe, unstorable, plain = storable_plain(inc.raw, fix=fix)
         raw: dict[str, Any] = dict(safe) if isinstance(safe, Mapping) else {"_unreadable": safe}
+        plain = plain and isinstance(safe, Mapping)
         record, problems = parse_return(safe, ctx, fix=fix)
         problems = [*inc.extra_problems, *unstorable, *problems]
         if inc.annotate is not None:
             problems = [inc.annotate(p) for p in problems]
         if record is not None and not problems:
-            return Item(raw, record, [], row_values(record, org_id, raw, now), [])
+            rows = row_values(record, org_id, raw, now)
+            if plain:
+                rows.raw_json = dumps_plain(raw)
+            return Item(raw, record, [], rows, [], plain=plain)
         values, stand_ins = placeholder_values(raw, org_id, now)
-        return Item(raw, None, problems, RowValues(values), stand_ins)
+        return Item(raw, None, problems, RowValues(values), stand_ins, plain=plain)
 
     @staticmethod
     def _existing(session: Session, org_id: int, rms_ids: Iterable[str]) -> list[Return]:

@@ -31,6 +31,7 @@ from desktop.services.core.money import (
     minor_units,
 )
 from desktop.services.rms.context import OrgContext
+from desktop.services.rms.parse_fast import plain_fee, plain_line, plain_tax
 
 __all__ = ["FILE_FIX", "RMS_FIX", "parse_return", "parse_timestamp", "problem_json", "stored_replacements"]
 
@@ -43,8 +44,6 @@ FILE_FIX = "correct it in the file and import it again."
 EXCHANGE_REASON = "EXCHANGE"
 
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-#: A tax rate the full check (``_rate``) takes as it is: unsigned, no surrounding space.
-_PLAIN_RATE_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 #: Digits beyond which a whole number is out of every range we accept (and Python refuses to read
 #: more than 4,300 digits at all): such a number reads as this bound, with its sign.
@@ -221,16 +220,11 @@ class _Reader:
         ok = True
         jurisdictions, currency = self.ctx.jurisdictions, self.currency
         for j, item in enumerate(raw):
-            if type(item) is dict and currency is not None:  # the usual well-formed entry, decided at once
-                code, rate_text = item.get("jurisdiction"), item.get("rate")
-                if (type(code) is str and _usable_text(code, False, 64) and code in jurisdictions and code not in seen
-                        and type(rate_text) is str and _PLAIN_RATE_RE.fullmatch(rate_text)
-                        and item.get("currency") in (None, currency)):
-                    amount = Money.parse_plain(item.get("amount"), currency)  # type: ignore[arg-type]
-                    if amount is not None:
-                        seen.add(code)
-                        out.append(TaxAmount(jurisdiction=code, rate=Decimal(rate_text).scaleb(2), amount=amount))
-                        continue
+            if currency is not None:  # the usual well-formed entry, decided at once
+                fast = plain_tax(item, seen, jurisdictions, currency)
+                if fast is not None:
+                    out.append(fast)
+                    continue
             where = f"{path}[{j}]"
             if not isinstance(item, Mapping):
                 self.add("invalid_value", where, f"{label}: tax line {j + 1} is not an object")
@@ -329,6 +323,10 @@ class _Reader:
         return raw, path, label
 
     def line(self, i: int, raw: object, seen_ids: set[str]) -> ReturnLine | None:
+        if self.currency is not None:  # the usual well-formed line, decided at once
+            fast = plain_line(raw, seen_ids, self.ctx, self.currency)
+            if fast is not None:
+                return fast
         entry = self._entry("lines", "Line", i, raw, "sku", "SKU ")
         if entry is None:
             return None
@@ -397,6 +395,10 @@ class _Reader:
         return value
 
     def fee(self, i: int, raw: object) -> Fee | None:
+        if self.currency is not None:
+            fast = plain_fee(raw, self.ctx, self.currency)
+            if fast is not None:
+                return fast
         entry = self._entry("fees", "Fee", i, raw, "type")
         if entry is None:
             return None

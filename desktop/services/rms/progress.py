@@ -34,12 +34,15 @@ class Incoming:
         extra_problems: problems found before parsing (e.g. CSV rows of one return disagreeing).
         continues: the rest of a record handed over before (a CSV return's rows far apart): it
             replaces that record rather than being a second copy of it (``rms/copies.py``).
+        where: where the record is, as its source names it (``orders.csv row 4``): what
+            ``annotate`` puts before a problem of the whole record (None: ask ``annotate``).
     """
 
     raw: object
     annotate: Callable[[Problem], Problem] | None = None
     extra_problems: tuple[Problem, ...] = ()
     continues: bool = False
+    where: str | None = None
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,11 @@ def same_payload(a: object, b: object) -> bool:
     return a is b or _canonical(a) == _canonical(b)
 
 
-def content_digest(raw: object) -> bytes:
+def content_digest(raw: object, *, plain: bool = False) -> bytes:
     """SHA-256 of what :func:`same_payload` compares: equal digests ⇔ the same payload (bar a hash
-    collision). What a whole-file copy check remembers per revision instead of the payload."""
-    return hashlib.sha256(_canonical(raw).encode()).digest()
+    collision). What a whole-file copy check remembers per revision instead of the payload.
+    ``plain``: the caller proved ``raw`` plain (``is_plain(raw, tuples=False)``), so it is not walked again."""
+    return hashlib.sha256((dumps_plain_sorted(raw) if plain else _canonical(raw)).encode()).digest()
 
 
 def _canonical(value: object) -> str:
@@ -103,6 +104,9 @@ class RowValues:
     line_taxes: list[list[dict[str, Any]]] = field(default_factory=list)
     fees: list[dict[str, Any]] = field(default_factory=list)
     fee_taxes: list[dict[str, Any]] = field(default_factory=list)
+    #: ``ret["raw_payload"]`` as its JSON column holds it, when it was encoded already (bulk inserts
+    #: bind this text instead of encoding the payload again).
+    raw_json: str | None = None
 
     @property
     def key(self) -> tuple[str, int]:

@@ -24,7 +24,7 @@ from typing import Any
 from desktop.services.core.domain import Problem
 from desktop.services.core.exact_json import MAX_DEPTH, brackets
 
-__all__ = ["DEEP_MARKER", "MAX_DIGITS", "storable", "trim_depth"]
+__all__ = ["DEEP_MARKER", "MAX_DIGITS", "storable", "storable_plain", "trim_depth"]
 
 #: The most digits a number may have before or after the point (a real amount has a dozen or so).
 MAX_DIGITS = 100
@@ -52,54 +52,95 @@ def _clean_text(text: str) -> str | None:
     return _UNSTORABLE_CHAR.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+#: The most bits an ``int`` may have (:func:`_too_long`'s bound for integers).
+_MAX_BITS = MAX_DIGITS * 3.33
+
+
 def _too_long(value: int | Decimal) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return value.bit_length() > MAX_DIGITS * 3.33
+        return value.bit_length() > _MAX_BITS
     if not value.is_finite():
         return True
     exponent = value.as_tuple().exponent
     return abs(value.adjusted()) > MAX_DIGITS or (isinstance(exponent, int) and -exponent > MAX_DIGITS)
 
 
-def _clean(raw: object) -> bool:
-    """True when ``raw`` holds nothing :func:`storable` would replace: a read-only walk, no copy (the
-    common case — nearly every record — then costs a fraction of the copying walk)."""
+_STR_ONLY = frozenset({str})
+
+
+def _survey(raw: object) -> tuple[bool, bool]:
+    """(clean, plain) of ``raw`` in one read-only walk, no copy (the common case — nearly every record —
+    then costs a fraction of the copying walk). *Clean*: it holds nothing :func:`storable` would
+    replace. *Plain*: also what :func:`~desktop.services.core.exact_json.is_plain` says with
+    ``tuples=False`` (exact ``dict`` with ``str`` keys, ``list``, ``str``, ``int``, ``bool``, ``None``),
+    so its JSON needs no second walk: the copy rule's digest and the JSON column take it at once."""
     strings: list[str] = []  # searched once, joined: a match in the join is a match in one of them
     keep = strings.append
+    plain = True
     stack: list[tuple[Any, int]] = [(raw, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict | list):
+        kind = type(value)
+        if kind is dict or kind is list or isinstance(value, dict | list):
             if depth > MAX_DEPTH:
-                return False
+                return False, False
             if isinstance(value, dict):
-                strings.extend(map(str, value))
+                if kind is dict and set(map(type, value)) <= _STR_ONLY:
+                    strings.extend(value)
+                else:
+                    plain = False
+                    strings.extend(map(str, value))
                 items: Any = value.values()
             else:
+                if kind is not list:
+                    plain = False
                 items = value
-            for item in items:
-                if type(item) is str:
+            for item in items:  # the usual scalars settled here; containers and the rest go on the stack
+                kind = type(item)
+                if kind is str:
                     if item == DEEP_MARKER:
-                        return False
+                        return False, False
                     keep(item)
+                elif kind is int:
+                    if item.bit_length() > _MAX_BITS:
+                        return False, False
+                elif item is None or kind is bool:
+                    continue
                 else:
                     stack.append((item, depth + 1))
-        elif isinstance(value, str):
-            if value == DEEP_MARKER:
-                return False
-            keep(value)
-        elif isinstance(value, int | Decimal) and _too_long(value):
-            return False
-    return _UNSTORABLE_CHAR.search("".join(strings)) is None
+        elif kind is int:
+            if value.bit_length() > _MAX_BITS:
+                return False, False
+        elif kind is bool or value is None:
+            continue
+        else:
+            plain = False
+            if isinstance(value, str):
+                if value == DEEP_MARKER:
+                    return False, False
+                keep(value)
+            elif isinstance(value, int | Decimal) and _too_long(value):
+                return False, False
+    if _UNSTORABLE_CHAR.search("".join(strings)) is not None:
+        return False, False
+    return True, plain
 
 
 def storable(raw: object, *, fix: str, where: str = "The record") -> tuple[object, list[Problem]]:
     """A copy of ``raw`` the database can hold, and the problems found (none: ``raw`` itself);
     ``fix`` ends each problem's message, as the parser's do."""
-    if _clean(raw):
-        return raw, []
+    out, problems, _plain = storable_plain(raw, fix=fix, where=where)
+    return out, problems
+
+
+def storable_plain(raw: object, *, fix: str, where: str = "The record") -> tuple[object, list[Problem], bool]:
+    """:func:`storable`, and whether what it returns is *plain* (see :func:`_survey`; False whenever a
+    copy was made: the rare case pays the usual walks later)."""
+    clean, plain = _survey(raw)
+    if clean:
+        return raw, [], plain
     found: dict[str, str] = {}  # code → path of the first occurrence
 
     def scalar(value: Any, path: str) -> Any:
@@ -151,10 +192,10 @@ def storable(raw: object, *, fix: str, where: str = "The record") -> tuple[objec
                 else:
                     target.append(child)
     if not found:
-        return raw, []
+        return raw, [], False
     problems = [Problem(code, f"{where} {_MESSAGES[code]}{f' (first at {path[:200]})' if path else ''} — {fix}",
                         path[:200] or None) for code, path in found.items()]
-    return out, problems
+    return out, problems, False
 
 
 def trim_depth(text: str, limit: int = MAX_DEPTH) -> str | None:

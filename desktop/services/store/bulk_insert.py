@@ -59,21 +59,21 @@ class _Shape:
         self.head = f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES "  # noqa: S608
 
     def tuples(self, rows: Iterable[Mapping[str, Any]], lead: Sequence[tuple[Any, ...]] | None = None
-               ) -> list[tuple[Any, ...]]:
+               ) -> list[Sequence[Any]]:
+        """Each row's parameters (``lead`` first), bound. One list per row, processed column by
+        column in place (no per-row tuple copies); the drivers take any sequence."""
         get, tail, procs = self.get, self.tail, self.processors
+        out: list[list[Any]]
         if lead is None:
-            out = [(*get(row), *tail) for row in rows]
+            out = [[*get(row), *tail] for row in rows]
         else:
-            out = [(*head, *get(row), *tail) for head, row in zip(lead, rows, strict=True)]
-        if procs:
-            for n, params in enumerate(out):
-                values = list(params)
-                for i, proc in procs:
-                    value = values[i]
-                    if value is not None:
-                        values[i] = proc(value)
-                out[n] = tuple(values)
-        return out
+            out = [[*head, *get(row), *tail] for head, row in zip(lead, rows, strict=True)]
+        for i, proc in procs:
+            for values in out:
+                value = values[i]
+                if value is not None:
+                    values[i] = proc(value)
+        return cast(list[Sequence[Any]], out)
 
 
 def _last_value(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -116,12 +116,12 @@ class BulkWriter:
             found = shapes[(table.name, keys, lead)] = _Shape(table, self.dialect, keys, lead)
         return found
 
-    def many(self, shape: _Shape, params: list[tuple[Any, ...]], suffix: str = "") -> None:
+    def many(self, shape: _Shape, params: Sequence[Sequence[Any]], suffix: str = "") -> None:
         """``executemany`` of ``params`` (``suffix``: e.g. ``ON CONFLICT … DO NOTHING``)."""
         if params:
             self.cursor.executemany(shape.head + shape.row_sql + suffix, params)
 
-    def returning(self, shape: _Shape, params: list[tuple[Any, ...]], suffix: str) -> list[tuple[Any, ...]]:
+    def returning(self, shape: _Shape, params: Sequence[Sequence[Any]], suffix: str) -> list[tuple[Any, ...]]:
         """INSERTs of ``params`` ending in ``suffix`` (``… RETURNING …``); the rows returned.
 
         psycopg runs them as one pipelined ``executemany`` with a result per row (its own parsing of

@@ -140,7 +140,8 @@ class ExactJSON(TypeDecorator[Any]):
         return dialect.type_descriptor(JSON(none_as_null=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is not None and not exact_json.is_plain(value):  # plain: nothing to refuse
+        # Plain, or encoded already (its value was proved plain): nothing to refuse.
+        if value is not None and type(value) is not exact_json.EncodedJSON and not exact_json.is_plain(value):
             _check_json(value)
         return value
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from desktop.services.core.events import Event, EventBus, Severity, redact
+from desktop.services.core.redaction import redact_flat
 from desktop.services.store.bulk_insert import BulkWriter, row_keys
 from desktop.services.store.db import Database
 from desktop.services.store.models import EventLog
@@ -49,9 +50,14 @@ def _row(event: Event) -> dict[str, Any]:
         "platform_code": event.platform_code,
         "platform_message": event.platform_message,
         # Event already redacts; doing it again here costs little and guards against a subclass
-        # or a future change that forgets to.
-        "details": redact(dict(event.details)),
+        # or a future change that forgets to (flat details — most events' — in one pass).
+        "details": _redacted(event.details),
     }
+
+
+def _redacted(details: Any) -> dict[str, Any]:
+    flat = redact_flat(details)
+    return flat if flat is not None else redact(dict(details))
 
 
 class EventLogSink:
