@@ -25,15 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from desktop.commands.preview import render_text
-from desktop.services.admin.org_settings import PostingSettings
 from desktop.services.auth.platforms import Platform
-from desktop.services.mapping.io import apply_template, default_template_name
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.engine import SyncEngine
 from desktop.services.reconcile.model import Period
 from desktop.services.rms.ingest import Incoming
 from desktop.services.rms.parse import FILE_FIX
 from desktop.services.store.models import OutboxDocument, QuarantineReason, Return, ReturnSyncStatus
+from tests.helpers.goods import goods_ready
 from tests.helpers.worlds import ADMIN, World
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -109,16 +108,7 @@ def _return(case: Case, world: World, tag: str, n: int, lines: Lines) -> dict[st
 @pytest.mark.parametrize("case", CASES, ids=[c.platform.value for c in CASES])
 def test_goods_journals_post_read_back_exactly_and_reconcile(world: World, case: Case) -> None:
     org = case.org
-    world.sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0, "scale": 0.1}})
-    world.connect(org)
-    world.ingest.ensure_organizations(world.rms)
-    snap = world.mapping.snapshot(org)
-    assert snap is not None
-    template = default_template_name(case.platform.value, world.connector(org).company_info().country)
-    rules, problems = apply_template(template, snap)
-    assert problems == [], problems
-    world.mapping.save(org, rules, ADMIN, "shipped template")
-    PostingSettings(world.db, world.clock).set(ADMIN, org, "goods_posting", "journal")
+    snap = goods_ready(world, org, case.platform.value)
 
     tag = uuid.uuid4().hex[:6]
     docs = [_return(case, world, tag, 1, [("RESTOCK", 2, "30.00", "12.40"), ("REFURBISH", 1, "80.00", "33.35")]),

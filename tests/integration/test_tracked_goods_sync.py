@@ -23,15 +23,14 @@ from sqlalchemy.orm import selectinload
 
 from desktop.commands.preview import render_text
 from desktop.sandbox.rms.catalog import PROFILES
-from desktop.services.admin.org_settings import PostingSettings
 from desktop.services.auth.platforms import Platform
-from desktop.services.mapping.io import apply_template, default_template_name
 from desktop.services.mapping.reference import ReferenceSnapshot
 from desktop.services.pipeline.engine import SyncEngine
 from desktop.services.reconcile.model import Period
 from desktop.services.rms.ingest import Incoming
 from desktop.services.rms.parse import FILE_FIX
 from desktop.services.store.models import OutboxDocument, Return, ReturnSyncStatus
+from tests.helpers.goods import goods_ready
 from tests.helpers.worlds import ADMIN, World
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -124,16 +123,7 @@ def test_tracked_goods_restock_through_the_item_and_damaged_goods_are_written_of
     org = case.org
     sandbox = world.sandbox
     assert sandbox is not None
-    sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0, "scale": 0.1}})
-    world.connect(org)
-    world.ingest.ensure_organizations(world.rms)
-    snap = world.mapping.snapshot(org)
-    assert snap is not None
-    template = default_template_name(case.platform.value, world.connector(org).company_info().country)
-    rules, problems = apply_template(template, snap)
-    assert problems == [], problems
-    world.mapping.save(org, rules, ADMIN, "shipped template")
-    PostingSettings(world.db, world.clock).set(ADMIN, org, "goods_posting", "journal")
+    snap = goods_ready(world, org, case.platform.value)
 
     before = sandbox.control("GET", case.stock_path)
     assert before["tracks_inventory"] is True

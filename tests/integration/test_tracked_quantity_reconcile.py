@@ -21,10 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from desktop.sandbox.rms.catalog import PROFILES
-from desktop.services.admin.org_settings import PostingSettings
 from desktop.services.auth.platforms import Platform
 from desktop.services.connections.refcache import items_by_sku
-from desktop.services.mapping.io import apply_template, default_template_name
 from desktop.services.pipeline.engine import SyncEngine
 from desktop.services.platforms.registry import platform_for
 from desktop.services.reconcile import audit_pack
@@ -33,6 +31,7 @@ from desktop.services.reconcile.model import Period, VarianceClass
 from desktop.services.rms.ingest import Incoming
 from desktop.services.rms.parse import FILE_FIX
 from desktop.services.store.models import OutboxDocument, Return
+from tests.helpers.goods import goods_ready
 from tests.helpers.worlds import ADMIN, World
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -75,16 +74,7 @@ def test_a_tracked_lines_changed_quantity_is_one_quantity_variance(world: World,
     org = case.org
     sandbox = world.sandbox
     assert sandbox is not None
-    sandbox.control("POST", "reset", {"seed": 5, "rms": {"bad_ratio": 0, "scale": 0.1}})
-    world.connect(org)
-    world.ingest.ensure_organizations(world.rms)
-    snap = world.mapping.snapshot(org)
-    assert snap is not None
-    template = default_template_name(case.platform.value, world.connector(org).company_info().country)
-    rules, problems = apply_template(template, snap)
-    assert problems == [], problems
-    world.mapping.save(org, rules, ADMIN, "shipped template")
-    PostingSettings(world.db, world.clock).set(ADMIN, org, "goods_posting", "journal")
+    snap = goods_ready(world, org, case.platform.value)
 
     product = PROFILES[org].products[0]
     stock = items_by_sku(snap.items.values(), snap.home_currency)[product.sku]
