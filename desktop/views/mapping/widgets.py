@@ -36,40 +36,42 @@ def unique_keys(first: QKeySequence, standard: QKeySequence.StandardKey) -> list
 
 
 def fit_tree(tree: QTreeView, detail: int, *, whole_names: bool = False) -> None:
-    """Name column takes the room, detail column a fixed share — at most a third of a narrow
-    tree — (set after every model reset).
+    """Name column takes the room, detail column a fixed width but at most a third of a narrow tree
+    (set after every model reset, kept on every resize).
 
     ``whole_names``: the names are what a person drags and must read whole (the RMS codes), so the
-    name column fits its longest name and the detail column takes what is left (elided; a narrow
-    panel scrolls sideways rather than cut a name)."""
+    name column is as wide as its longest name — up to three fifths of the tree — and the detail
+    column takes what is left."""
     header = tree.header()
     header.setStretchLastSection(False)
-    if whole_names:
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(min(detail, 120))
-        return
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-    share = tree.findChild(_DetailShare)
+    share = tree.findChild(_ColumnShare)
     if share is None:
-        share = _DetailShare(tree)
+        share = _ColumnShare(tree)
         tree.viewport().installEventFilter(share)
-    share.detail = detail
+    if whole_names:
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        share.column, share.wanted, share.share = 0, max(tree.sizeHintForColumn(0), min(detail, 120)), (3, 5)
+    else:
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        share.column, share.wanted, share.share = 1, detail, (1, 3)
     share.fit()
 
 
-class _DetailShare(QObject):
-    """Keeps a tree's detail column at its width, but at most a third of a narrow tree: the names
-    are what a person reads and drops on."""
+class _ColumnShare(QObject):
+    """Keeps one column of a tree at the width it wants, but at most its share of the tree's width
+    (the other column stretches), whenever the tree is resized."""
 
     def __init__(self, tree: QTreeView) -> None:
         super().__init__(tree)
-        self.tree, self.detail = tree, 0
+        self.tree, self.column, self.wanted, self.share = tree, 1, 0, (1, 3)
 
     def fit(self) -> None:
         room = self.tree.viewport().width()
-        self.tree.header().resizeSection(1, min(self.detail, room // 3) if room > 0 else self.detail)
+        part, whole = self.share
+        self.tree.header().resizeSection(self.column, min(self.wanted, room * part // whole) if room > 0
+                                         else self.wanted)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:

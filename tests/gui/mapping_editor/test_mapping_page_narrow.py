@@ -38,3 +38,15 @@ def test_the_loaded_page_fits_a_small_window_without_scrolling_sideways(qtbot: Q
     assert title.width() >= title.sizeHint().width(), (title.width(), title.sizeHint())
     ledger = page.editor.ledger_view  # the chart's names keep two thirds of a narrow panel
     assert ledger.header().sectionSize(1) <= ledger.viewport().width() // 3 + 1
+
+
+def test_code_names_get_their_width_up_to_three_fifths_and_the_tree_never_scrolls_sideways(
+        qtbot: QtBot, world: World, settings: QSettings, theme: ThemeManager) -> None:
+    page = open_page(qtbot, world, settings, theme)
+    assert page.editor is not None
+    codes = page.editor.code_view
+    for width in (1280 - 248, PAGE_WIDTH_AT_1024):  # the page beside the navigation at 1280 and 1024
+        page.resize(width, 800)
+        qtbot.waitUntil(lambda: codes.header().sectionSize(0)
+                        == min(codes.sizeHintForColumn(0), codes.viewport().width() * 3 // 5))
+        qtbot.waitUntil(lambda: codes.header().length() <= codes.viewport().width() + 1)  # nothing to scroll to
