@@ -26,8 +26,9 @@ import threading
 import keyring
 import keyring.errors
 
-from desktop.services.auth.vault import KEYRING_SERVICE, _steady
+from desktop.services.auth.vault import KEYRING_SERVICE
 from desktop.services.core.errors import NeedsPersonError
+from desktop.services.core.keyring_calls import steady
 
 __all__ = ["KEYS", "AuditKeyMissing", "AuditKeyring", "key_id", "parse_key_text"]
 
@@ -72,7 +73,7 @@ class AuditKeyring:
 
     def _get(self, user: str) -> str | None:
         try:
-            return _steady(lambda: keyring.get_password(self._service, user))
+            return steady(lambda: keyring.get_password(self._service, user))
         except keyring.errors.KeyringError as exc:
             raise NeedsPersonError("The OS keyring is not available, so the audit trail cannot be sealed or checked",
                                    action="unlock or install a Secret Service / Keychain / Credential Manager"
@@ -80,7 +81,7 @@ class AuditKeyring:
 
     def _set(self, user: str, value: str) -> None:
         try:
-            _steady(lambda: keyring.set_password(self._service, user, value))
+            steady(lambda: keyring.set_password(self._service, user, value))
         except keyring.errors.KeyringError as exc:
             raise NeedsPersonError("Could not write the audit key to the OS keyring",
                                    action="unlock the keyring") from exc

@@ -27,6 +27,7 @@ from desktop.services.auth.vault import KEYRING_SERVICE
 from desktop.services.core.clock import Clock
 from desktop.services.core.errors import AppError
 from desktop.services.core.events import Event, EventBus, Severity
+from desktop.services.core.keyring_calls import steady
 from desktop.services.store.db import Database
 from desktop.services.store.models import (
     Organization,
@@ -168,13 +169,13 @@ class AlertService:
         return done
 
     def _email(self, current: AlertSettings, r: Recipient, alert: Alert) -> None:
-        password = keyring.get_password(self._service, cfg.smtp_secret_name(current.smtp)) \
+        password = steady(lambda: keyring.get_password(self._service, cfg.smtp_secret_name(current.smtp))) \
             if current.smtp.username else None
         assert r.email is not None
         channels.send_email(current.smtp, password, r.email, alert)
 
     def _webhook(self, r: Recipient, alert: Alert) -> None:
-        url = keyring.get_password(self._service, cfg.webhook_secret_name(r.name))
+        url = steady(lambda: keyring.get_password(self._service, cfg.webhook_secret_name(r.name)))
         if url:
             channels.send_webhook(url, alert)
 

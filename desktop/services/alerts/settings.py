@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import keyring
@@ -19,6 +20,7 @@ from desktop.services.auth.roles import Action, Actor
 from desktop.services.auth.vault import KEYRING_SERVICE
 from desktop.services.core.clock import Clock
 from desktop.services.core.events import Severity
+from desktop.services.core.keyring_calls import steady
 from desktop.services.store.db import Database
 from desktop.services.store.models import Setting
 
@@ -102,9 +104,9 @@ def save(db: Database, clock: Clock, actor: Actor, settings: AlertSettings, *, s
     """Persist ``settings``; secrets (SMTP password, webhook URLs by recipient name) go to the keyring."""
     actor.require(Action.MANAGE_SETTINGS)
     if smtp_password is not None:
-        keyring.set_password(service, smtp_secret_name(settings.smtp), smtp_password)
+        steady(partial(keyring.set_password, service, smtp_secret_name(settings.smtp), smtp_password))
     for name, url in (webhooks or {}).items():
-        keyring.set_password(service, webhook_secret_name(name), url)
+        steady(partial(keyring.set_password, service, webhook_secret_name(name), url))
     now = clock.now()
     with db.write_session() as s:
         row = s.execute(sa.select(Setting).where(Setting.key == SETTING_KEY,
@@ -120,4 +122,4 @@ def forget_secrets(settings: AlertSettings, service: str = KEYRING_SERVICE) -> N
     names = [smtp_secret_name(settings.smtp)] + [webhook_secret_name(r.name) for r in settings.recipients]
     for name in names:
         with contextlib.suppress(keyring.errors.PasswordDeleteError):
-            keyring.delete_password(service, name)
+            steady(partial(keyring.delete_password, service, name))

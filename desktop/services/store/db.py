@@ -112,10 +112,12 @@ def save_db_password(url: str, password: str) -> str:
     """Keep the password of ``url``'s PostgreSQL login in the OS keyring; returns the entry's name."""
     import keyring
 
+    from desktop.services.core.keyring_calls import steady
+
     entry = db_password_entry(url)
     if entry is None:
         raise ValueError("a password is kept only for a PostgreSQL URL that names its user")
-    keyring.set_password(KEYRING_SERVICE, entry, password)
+    steady(lambda: keyring.set_password(KEYRING_SERVICE, entry, password))
     return entry
 
 
@@ -135,8 +137,10 @@ def _keyring_password(entry: str) -> str | None:
     import keyring
     import keyring.errors
 
+    from desktop.services.core.keyring_calls import steady
+
     try:
-        return keyring.get_password(KEYRING_SERVICE, entry)
+        return steady(lambda: keyring.get_password(KEYRING_SERVICE, entry))
     except keyring.errors.KeyringError:
         # No usable keyring: connect without a password; a server that wants one refuses the
         # sign-in, and that failure tells the person to check the password in the keyring.
