@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from desktop.services.core.progress import write_file
+from tests.helpers.source_scan import findings
 
-ROOT = Path(__file__).resolve().parents[2]
 #: Files allowed to open files for writing themselves: the one writer; the emulators (the outside
 #: world); the audit checkpoint (its own atomic replace under a lock) and the audit key export
 #: (created owner-only, never overwritten: os.open with O_EXCL); lock files (empty, held open to lock).
@@ -56,10 +56,5 @@ def _writes(tree: ast.AST) -> list[int]:
 
 
 def test_no_module_writes_a_file_but_the_one_writer() -> None:
-    found = []
-    for path in sorted((ROOT / "desktop").rglob("*.py")):
-        rel = path.relative_to(ROOT).as_posix()
-        if rel.startswith(ALLOWED):
-            continue
-        found += [f"{rel}:{line}" for line in _writes(ast.parse(path.read_text(encoding="utf-8")))]
+    found = findings(_writes, ALLOWED)
     assert found == [], "write through desktop.services.core.progress.write_file instead: " + ", ".join(found)

@@ -6,14 +6,13 @@ machine, one read met "Object does not exist at path …/collection/…" and a p
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import keyring
 import pytest
 
 from desktop.services.store import db as store_db
+from tests.helpers.source_scan import findings
 
-ROOT = Path(__file__).resolve().parents[2]
 CALLS = frozenset({"get_password", "set_password", "delete_password", "get_credential"})
 
 
@@ -57,10 +56,5 @@ def _outside_steady(tree: ast.AST) -> list[int]:
 
 
 def test_no_keyring_call_goes_around_steady() -> None:
-    found = []
-    for path in sorted((ROOT / "desktop").rglob("*.py")):
-        rel = path.relative_to(ROOT).as_posix()
-        if rel.startswith("desktop/sandbox/"):
-            continue
-        found += [f"{rel}:{line}" for line in _outside_steady(ast.parse(path.read_text(encoding="utf-8")))]
+    found = findings(_outside_steady, ("desktop/sandbox/",))
     assert found == [], "call the keyring through desktop.services.core.keyring_calls.steady: " + ", ".join(found)
