@@ -64,6 +64,8 @@ def test_the_dock_never_takes_half_a_small_window(qtbot: QtBot, shell_context: S
     win = _window(qtbot, shell_context, (1024, 700))
     dock = win.log_dock
     qtbot.waitUntil(lambda: 0 < dock.height() <= 700 * MAX_SHARE, timeout=3000)
+    # the window's own resize has arrived and been capped: nothing shrinks the drag below behind our back
+    qtbot.waitUntil(lambda: win.height() == 700 and not dock.fold.settling(), timeout=3000)
     win.resizeDocks([dock], [420], Qt.Orientation.Vertical)  # dragged tall, then the window made smaller
     qtbot.waitUntil(lambda: dock.height() > 350, timeout=3000)
     win.resize(1000, 680)

@@ -108,6 +108,10 @@ class DockFold(QObject):
         if self.dock.height() > self.capped(self.dock.height()):
             window.resizeDocks([self.dock], [self.capped(self.dock.height())], Qt.Orientation.Vertical)
 
+    def settling(self) -> bool:
+        """True while a cap is due (the window was resized or shown and has not been looked at yet)."""
+        return self._cap_soon.isActive()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
             self._cap_soon.start()  # after the window has laid its docks out

@@ -306,13 +306,14 @@ class SchedulePage(_Step):
         row.addWidget(self.save_button)
         self.column.addLayout(row)
         self.finish_layout()
+        self.chosen: int | None = None  # the interval the person saved here (a late load never undoes it)
 
     def refresh(self) -> None:
         self.load_state(self.show_state)
 
     def show_state(self, state: SetupState) -> None:
         index = self.combo.findData(state.sync_interval_s)
-        if index >= 0:
+        if index >= 0 and self.chosen is None:
             self.combo.setCurrentIndex(index)
         if not state.ledgers:
             self.say("No organization is connected yet: the schedule applies once one is.")
@@ -321,10 +322,11 @@ class SchedulePage(_Step):
         setup, actor = self.assistant.context.services.setup, self.assistant.context.actor
         if setup is None or actor is None:
             return
-        seconds = int(self.combo.currentData())
+        seconds, words = int(self.combo.currentData()), self.combo.currentText().lower()
+        self.chosen = seconds
 
-        def done(orgs: list[str]) -> None:
-            self.say(f"Saved: {self.combo.currentText().lower()} for {', '.join(orgs)}." if orgs
+        def done(orgs: list[str]) -> None:  # says what was saved, whatever the combo shows by now
+            self.say(f"Saved: {words} for {', '.join(orgs)}." if orgs
                      else "Nothing to schedule yet: connect a ledger first.")
 
         run_in_background(self, lambda _p: setup.set_sync_interval(actor, seconds), on_success=done,
